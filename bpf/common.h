@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Includes and small definitions every BPF header of xfwd uses. */
+#ifndef XFWD_BPF_COMMON_H
+#define XFWD_BPF_COMMON_H
+
+#include <linux/types.h>
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "../maps/xfwd_abi.h"
+
+#ifndef AF_INET
+#define AF_INET 2
+#endif
+#define IP_MF		0x2000
+#define IP_OFFSET	0x1fff
+#define NSEC_PER_SEC	1000000000ULL
+
+#define likely(x)	__builtin_expect(!!(x), 1)
+#define unlikely(x)	__builtin_expect(!!(x), 0)
+
+#endif

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The maps of xfwd. Pinned ones survive a re-attach (rules, live flows, counters). */
+#ifndef XFWD_BPF_MAPS_H
+#define XFWD_BPF_MAPS_H
+
+#include "common.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XFWD_MAX_RULES);
+	__type(key, struct xfwd_rule_key);
+	__type(value, struct xfwd_rule);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xfwd_rules SEC(".maps");
+
+/* Both directions of every connection; the loader sets max_entries (--max-flows). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XFWD_DEFAULT_MAX_FLOWS);
+	__type(key, struct xfwd_flow_key);
+	__type(value, struct xfwd_flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xfwd_flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xfwd_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xfwd_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XFWD_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xfwd_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XFWD_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct xfwd_rule_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xfwd_rule_stats SEC(".maps");
+
+/* Egress interfaces XDP may redirect to (the attached pair), keyed by ifindex. */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, 8);
+	__type(key, __u32);
+	__type(value, __u32);
+} xfwd_tx_ports SEC(".maps");
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(&xfwd_stats, &idx);
+
+	if (c)
+		*c += 1;
+}
+
+static __always_inline struct xfwd_config *config_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&xfwd_config, &zero);
+}
+
+#endif

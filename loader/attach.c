@@ -1,0 +1,533 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * attach, detach, status: the only file that knows the BPF object. attach
+ * loads the skeleton, reuses the pinned maps (rules, flows and counters
+ * survive), and attaches or atomically replaces the XDP links.
+ */
+#include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "xfwd.h"
+#include "xfwd.skel.h"
+
+static const char *const map_pins[] = {
+	"xfwd_rules", "xfwd_flows", "xfwd_config", "xfwd_stats", "xfwd_rule_stats",
+};
+enum { LINK_PUBLIC, LINK_LAN, NR_LINKS };
+static const char *const link_pins[NR_LINKS] = { "link_public", "link_lan" };
+
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG || !getenv("XFWD_DEBUG"))
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+/* The interface's first IPv4 address, 0 if it has none. */
+static __u32 iface_addr(const char *ifname)
+{
+	struct ifaddrs *ifa, *i;
+	__u32 addr = 0;
+
+	if (getifaddrs(&ifa))
+		return 0;
+	for (i = ifa; i; i = i->ifa_next) {
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+		    !strcmp(i->ifa_name, ifname)) {
+			addr = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
+			break;
+		}
+	}
+	freeifaddrs(ifa);
+	return addr;
+}
+
+static int sysctl_path(const char *ifname, char *buf, size_t len)
+{
+	return snprintf(buf, len, "/proc/sys/net/ipv4/conf/%s/forwarding", ifname) >= (int)len;
+}
+
+static int fwd_get(const char *ifname)
+{
+	char path[PATH_MAX], c = '0';
+	FILE *f;
+
+	if (sysctl_path(ifname, path, sizeof(path)) || !(f = fopen(path, "r")))
+		return -1;
+	if (fread(&c, 1, 1, f) != 1)
+		c = '0';
+	fclose(f);
+	return c == '1';
+}
+
+static int fwd_set(const char *ifname, int on)
+{
+	char path[PATH_MAX];
+	FILE *f;
+	int rc;
+
+	if (sysctl_path(ifname, path, sizeof(path)) || !(f = fopen(path, "w")))
+		return -1;
+	rc = fputs(on ? "1\n" : "0\n", f) < 0;
+	return fclose(f) || rc ? -1 : 0;
+}
+
+static bool pinned_exists(const struct env *env, const char *name)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	return !pin_path(env, name, path, sizeof(path)) && !stat(path, &st);
+}
+
+static void unpin(const struct env *env, const char *name)
+{
+	char path[PATH_MAX];
+
+	if (!pin_path(env, name, path, sizeof(path)))
+		unlink(path);
+}
+
+/* Detach a pinned link and remove its pin. */
+static void link_remove(const struct env *env, const char *name)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (pin_path(env, name, path, sizeof(path)))
+		return;
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		bpf_link_detach(fd);
+		close(fd);
+	}
+	unlink(path);
+}
+
+/* Create the XDP link, or swap the program of the pinned one atomically. */
+static int link_set(const struct env *env, const char *name, int prog_fd, int ifindex,
+		    int mode, const char *ifname)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, opts);
+	char path[PATH_MAX];
+	int fd, rc;
+
+	if (pin_path(env, name, path, sizeof(path)))
+		return -ENAMETOOLONG;
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		rc = bpf_link_update(fd, prog_fd, NULL);
+		close(fd);
+		if (rc)
+			err(EXIT_OP, "cannot replace the program on %s: %s", ifname, strerror(-rc));
+		return rc;
+	}
+	opts.flags = mode == XFWD_MODE_GENERIC ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+	fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &opts);
+	if (fd < 0) {
+		rc = -errno;
+		if (mode == XFWD_MODE_NATIVE)
+			err(EXIT_OP, "native XDP attach to %s failed: %s (the driver may lack native"
+			    " XDP, or another program is attached; try --mode generic)",
+			    ifname, strerror(-rc));
+		else
+			err(EXIT_OP, "XDP attach to %s failed: %s", ifname, strerror(-rc));
+		return rc;
+	}
+	rc = bpf_obj_pin(fd, path);
+	if (rc) {
+		rc = -errno;
+		err(EXIT_OP, "cannot pin %s: %s", path, strerror(-rc));
+		bpf_link_detach(fd);
+	}
+	close(fd);
+	return rc;
+}
+
+struct attach_args {
+	const char *ifname[NR_LINKS];
+	int ifindex[NR_LINKS];
+	int mode;
+	__u32 max_flows;
+	__u16 port_min, port_max;
+	bool mode_set, max_flows_set, ports_set;
+};
+
+static int attach_parse(int argc, char **argv, struct attach_args *a)
+{
+	int npos = 0;
+
+	memset(a, 0, sizeof(*a));
+	a->max_flows = XFWD_DEFAULT_MAX_FLOWS;
+	a->port_min = XFWD_SNAT_PORT_MIN;
+	a->port_max = XFWD_SNAT_PORT_MAX;
+	for (int i = 0; i < argc; i++) {
+		const char *o = argv[i];
+
+		if (arg_is(o, "--mode", NULL) || arg_is(o, "--max-flows", NULL) ||
+		    arg_is(o, "--snat-ports", NULL)) {
+			const char *v = argv[++i];
+
+			if (!v)
+				return err(EXIT_USAGE, "attach: %s needs a value", o);
+			if (!strcmp(o, "--mode")) {
+				if (!strcmp(v, "native"))
+					a->mode = XFWD_MODE_NATIVE;
+				else if (!strcmp(v, "generic"))
+					a->mode = XFWD_MODE_GENERIC;
+				else
+					return err(EXIT_USAGE, "attach: --mode '%s': expected native or generic", v);
+				a->mode_set = true;
+			} else if (!strcmp(o, "--max-flows")) {
+				/* Two entries per connection; the LRU wants some room. */
+				if (!parse_u32(v, 16, 1u << 26, &a->max_flows))
+					return err(EXIT_USAGE, "attach: --max-flows '%s': expected 16..%u", v, 1u << 26);
+				a->max_flows_set = true;
+			} else {
+				__u32 lo, hi;
+				char buf[32], *dash;
+
+				snprintf(buf, sizeof(buf), "%s", v);
+				dash = strchr(buf, '-');
+				if (dash)
+					*dash = 0;
+				if (!dash || strlen(v) >= sizeof(buf) || !parse_u32(buf, 1, 65535, &lo) ||
+				    !parse_u32(dash + 1, 1, 65535, &hi) || lo > hi)
+					return err(EXIT_USAGE, "attach: --snat-ports '%s': expected LO-HI, 1 <= LO <= HI <= 65535", v);
+				a->port_min = (__u16)lo;
+				a->port_max = (__u16)hi;
+				a->ports_set = true;
+			}
+		} else if (o[0] == '-') {
+			return err(EXIT_USAGE, "attach: unknown option '%s'", o);
+		} else if (npos < NR_LINKS) {
+			a->ifname[npos++] = o;
+		} else {
+			return err(EXIT_USAGE, "attach: unexpected argument '%s'", o);
+		}
+	}
+	if (npos < NR_LINKS)
+		return err(EXIT_USAGE, "attach: usage: xfwd attach PUBLIC_IF LAN_IF [--mode native|generic] [--max-flows N] [--snat-ports LO-HI]");
+	for (int i = 0; i < NR_LINKS; i++) {
+		if (strlen(a->ifname[i]) >= IFNAMSIZ || !(a->ifindex[i] = (int)if_nametoindex(a->ifname[i])))
+			return err(EXIT_USAGE, "attach: no interface '%s' in this network namespace", a->ifname[i]);
+	}
+	if (a->ifindex[0] == a->ifindex[1])
+		return err(EXIT_USAGE, "attach: the public and LAN interfaces must differ");
+	return 0;
+}
+
+/* Check a re-attach against what is attached; fill in the kept settings. */
+static int attach_merge(const struct env *env, struct attach_args *a, struct xfwd_config *cfg,
+			bool *reattach)
+{
+	char path[PATH_MAX];
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int fd;
+
+	*reattach = false;
+	if (pin_path(env, "xfwd_config", path, sizeof(path)))
+		return err(EXIT_OP, "pin path too long");
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	*reattach = !config_read(fd, cfg);
+	close(fd);
+	if (!*reattach)
+		return err(EXIT_OP, "cannot read %s: run 'xfwd detach' first", path);
+	if (cfg->public_ifindex != (__u32)a->ifindex[0] || cfg->lan_ifindex != (__u32)a->ifindex[1])
+		return err(EXIT_USAGE, "attach: already attached to %s %s in this namespace:"
+			   " 'xfwd detach' first", cfg->public_ifname, cfg->lan_ifname);
+	if (a->mode_set && a->mode != cfg->xdp_mode)
+		return err(EXIT_USAGE, "attach: attached in %s mode; 'xfwd detach' to change --mode",
+			   cfg->xdp_mode == XFWD_MODE_GENERIC ? "generic" : "native");
+	a->mode = cfg->xdp_mode;
+
+	if (pin_path(env, "xfwd_flows", path, sizeof(path)) || (fd = bpf_obj_get(path)) < 0)
+		return err(EXIT_OP, "pinned flow table missing: run 'xfwd detach' first");
+	bpf_obj_get_info_by_fd(fd, &info, &len);
+	close(fd);
+	if (a->max_flows_set && a->max_flows != info.max_entries)
+		return err(EXIT_USAGE, "attach: the flow table holds %u entries; 'xfwd detach' to"
+			   " change --max-flows", info.max_entries);
+	a->max_flows = info.max_entries;
+	if (!a->ports_set) {
+		a->port_min = cfg->snat_port_min;
+		a->port_max = cfg->snat_port_max;
+	}
+	return 0;
+}
+
+static void forwarding_restore(const struct xfwd_config *cfg)
+{
+	const char *names[NR_LINKS] = { cfg->public_ifname, cfg->lan_ifname };
+
+	for (int i = 0; i < NR_LINKS; i++)
+		if (!(cfg->fwd_saved & (1u << i)) && if_nametoindex(names[i]))
+			fwd_set(names[i], 0);
+}
+
+/* Remove every pin of this namespace and the directory (what attach made). */
+static void teardown(const struct env *env)
+{
+	for (int i = 0; i < NR_LINKS; i++)
+		link_remove(env, link_pins[i]);
+	for (size_t i = 0; i < sizeof(map_pins) / sizeof(map_pins[0]); i++)
+		unpin(env, map_pins[i]);
+	rmdir(env->pin_dir);
+}
+
+int cmd_attach(struct env *env, int argc, char **argv)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oopts);
+	struct xfwd_config cfg = {};
+	struct attach_args a;
+	struct xfwd_bpf *skel = NULL;
+	bool reattach, made_dir = false;
+	int rc, progs[NR_LINKS];
+	__u32 zero = 0;
+
+	rc = attach_parse(argc, argv, &a);
+	if (rc)
+		return rc;
+	rc = bpffs_ensure(env->pin_root);
+	if (rc)
+		return rc;
+	rc = attach_merge(env, &a, &cfg, &reattach);
+	if (rc)
+		return rc;
+	if (!reattach) {
+		if (mkdir(env->pin_dir, 0700))
+			return err(EXIT_OP, "cannot create %s: %s", env->pin_dir, strerror(errno));
+		made_dir = true;
+		memcpy(cfg.timeouts, xfwd_timeout_defaults, sizeof(cfg.timeouts));
+	}
+
+	libbpf_set_print(libbpf_quiet);
+	oopts.pin_root_path = env->pin_dir;
+	skel = xfwd_bpf__open_opts(&oopts);
+	if (!skel) {
+		rc = err(EXIT_OP, "cannot open the BPF object: %s", strerror(errno));
+		goto fail;
+	}
+	bpf_map__set_max_entries(skel->maps.xfwd_flows, a.max_flows);
+	rc = xfwd_bpf__load(skel);
+	if (rc) {
+		rc = err(EXIT_OP, "cannot load the BPF programs: %s%s", strerror(-rc),
+			 reattach ? " (a pinned map may be from an incompatible build:"
+				    " 'xfwd detach' and attach again)" : "");
+		goto fail;
+	}
+	for (int i = 0; i < NR_LINKS; i++) {
+		__u32 ifx = (__u32)a.ifindex[i];
+
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_tx_ports), &ifx, &ifx, 0)) {
+			rc = err(EXIT_OP, "cannot add %s to the redirect map: %s", a.ifname[i],
+				 strerror(errno));
+			goto fail;
+		}
+	}
+
+	cfg.public_ifindex = (__u32)a.ifindex[0];
+	cfg.lan_ifindex = (__u32)a.ifindex[1];
+	snprintf(cfg.public_ifname, sizeof(cfg.public_ifname), "%s", a.ifname[0]);
+	snprintf(cfg.lan_ifname, sizeof(cfg.lan_ifname), "%s", a.ifname[1]);
+	cfg.public_addr = iface_addr(a.ifname[0]);
+	cfg.lan_addr = iface_addr(a.ifname[1]);
+	cfg.snat_port_min = a.port_min;
+	cfg.snat_port_max = a.port_max;
+	cfg.max_flows = a.max_flows;
+	cfg.xdp_mode = (__u8)a.mode;
+	if (!reattach) {
+		/* bpf_fib_lookup refuses to route for interfaces without forwarding. */
+		for (int i = 0; i < NR_LINKS; i++) {
+			int on = fwd_get(a.ifname[i]);
+
+			if (on == 1) {
+				cfg.fwd_saved |= 1u << i;
+			} else if (fwd_set(a.ifname[i], 1)) {
+				rc = err(EXIT_OP, "cannot enable IPv4 forwarding on %s", a.ifname[i]);
+				forwarding_restore(&cfg);
+				goto fail;
+			} else {
+				fprintf(stderr, "xfwd: enabled IPv4 forwarding on %s"
+					" (net.ipv4.conf.%s.forwarding=1)\n", a.ifname[i], a.ifname[i]);
+			}
+		}
+	}
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_config), &zero, &cfg, 0)) {
+		rc = err(EXIT_OP, "cannot write the configuration: %s", strerror(errno));
+		goto fail_fwd;
+	}
+
+	progs[LINK_PUBLIC] = bpf_program__fd(skel->progs.xfwd_public);
+	progs[LINK_LAN] = bpf_program__fd(skel->progs.xfwd_lan);
+	for (int i = 0; i < NR_LINKS; i++) {
+		if (link_set(env, link_pins[i], progs[i], a.ifindex[i], a.mode, a.ifname[i])) {
+			rc = EXIT_OP;
+			goto fail_fwd;
+		}
+	}
+	xfwd_bpf__destroy(skel);
+	if (!env->json)
+		printf("%s %s (public) and %s (LAN), %s XDP, %u flow entries, pins in %s\n",
+		       reattach ? "re-attached to" : "attached to", a.ifname[0], a.ifname[1],
+		       a.mode == XFWD_MODE_GENERIC ? "generic" : "native", a.max_flows, env->pin_dir);
+	return 0;
+
+fail_fwd:
+	if (!reattach)
+		forwarding_restore(&cfg);
+fail:
+	xfwd_bpf__destroy(skel);
+	if (made_dir)
+		teardown(env);
+	return rc ? rc : EXIT_OP;
+}
+
+int cmd_detach(struct env *env, int argc, char **argv)
+{
+	struct xfwd_config cfg;
+	struct pinned p;
+	bool have_cfg;
+	int rc;
+
+	if (argc > 0)
+		return err(EXIT_USAGE, "detach: unexpected argument '%s'", argv[0]);
+	rc = pinned_open(env, &p);
+	if (rc && !pinned_exists(env, "."))
+		return rc;
+	have_cfg = !rc && !config_read(p.config, &cfg);
+	if (!rc)
+		pinned_close(&p);
+	teardown(env);
+	if (have_cfg)
+		forwarding_restore(&cfg);
+	if (pinned_exists(env, "."))
+		return err(EXIT_OP, "%s still holds files xfwd did not create; left in place",
+			   env->pin_dir);
+	if (!env->json && have_cfg)
+		printf("detached from %s and %s\n", cfg.public_ifname, cfg.lan_ifname);
+	else if (!env->json)
+		printf("detached\n");
+	return 0;
+}
+
+static const char *link_state(const struct env *env, const char *name, __u32 *prog_id,
+			      __u32 *ifindex)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	char path[PATH_MAX];
+	int fd;
+
+	*prog_id = *ifindex = 0;
+	if (pin_path(env, name, path, sizeof(path)) || (fd = bpf_obj_get(path)) < 0)
+		return "missing";
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		close(fd);
+		return "unreadable";
+	}
+	close(fd);
+	*prog_id = info.prog_id;
+	*ifindex = info.xdp.ifindex;
+	return *ifindex ? "attached" : "detached (interface gone?)";
+}
+
+static __u32 flows_used(int fd)
+{
+	struct xfwd_flow_key k, next;
+	__u32 n = 0;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		n++;
+	}
+	return n;
+}
+
+int cmd_status(struct env *env, int argc, char **argv)
+{
+	struct xfwd_config cfg;
+	struct pinned p;
+	char a1[INET_ADDRSTRLEN], a2[INET_ADDRSTRLEN];
+	const char *names[NR_LINKS];
+	const char *state[NR_LINKS];
+	__u32 prog[NR_LINKS], ifx[NR_LINKS], used, nrules = 0;
+	struct xfwd_rule_key rk, rn;
+	void *prev = NULL;
+	int rc;
+
+	for (int i = 0; i < argc; i++) {
+		if (arg_is(argv[i], "-j", "--json"))
+			env->json = true;
+		else
+			return err(EXIT_USAGE, "status: unexpected argument '%s'", argv[i]);
+	}
+	rc = pinned_open(env, &p);
+	if (rc)
+		return rc;
+	if (config_read(p.config, &cfg)) {
+		pinned_close(&p);
+		return err(EXIT_OP, "cannot read the configuration");
+	}
+	names[0] = cfg.public_ifname;
+	names[1] = cfg.lan_ifname;
+	for (int i = 0; i < NR_LINKS; i++)
+		state[i] = link_state(env, link_pins[i], &prog[i], &ifx[i]);
+	used = flows_used(p.flows);
+	while (!bpf_map_get_next_key(p.rules, prev, &rn)) {
+		rk = rn;
+		prev = &rk;
+		nrules++;
+	}
+	pinned_close(&p);
+
+	if (env->json) {
+		printf("{\"pin_dir\":");
+		json_str(env->pin_dir);
+		printf(",\"mode\":\"%s\",\"interfaces\":[",
+		       cfg.xdp_mode == XFWD_MODE_GENERIC ? "generic" : "native");
+		for (int i = 0; i < NR_LINKS; i++) {
+			printf("%s{\"role\":\"%s\",\"name\":", i ? "," : "", i ? "lan" : "public");
+			json_str(names[i]);
+			printf(",\"address\":\"%s\",\"state\":\"%s\",\"prog_id\":%u}",
+			       ip_str(i ? cfg.lan_addr : cfg.public_addr, a1),
+			       state[i], prog[i]);
+		}
+		printf("],\"flows\":{\"entries\":%u,\"capacity\":%u},\"rules\":%u,"
+		       "\"snat_ports\":[%u,%u],\"timeouts\":{",
+		       used, cfg.max_flows, nrules, cfg.snat_port_min, cfg.snat_port_max);
+		for (int i = 0; i < XFWD_TO_MAX; i++)
+			printf("%s\"%s\":%u", i ? "," : "", xfwd_timeout_names[i], cfg.timeouts[i]);
+		printf("}}\n");
+		return 0;
+	}
+	printf("mode        %s XDP\n", cfg.xdp_mode == XFWD_MODE_GENERIC ? "generic" : "native");
+	printf("public      %-15s %-15s %s (prog %u)\n", names[0], ip_str(cfg.public_addr, a1),
+	       state[0], prog[0]);
+	printf("lan         %-15s %-15s %s (prog %u)\n", names[1], ip_str(cfg.lan_addr, a2),
+	       state[1], prog[1]);
+	printf("flows       %u entries of %u\n", used, cfg.max_flows);
+	printf("rules       %u\n", nrules);
+	printf("snat ports  %u-%u\n", cfg.snat_port_min, cfg.snat_port_max);
+	printf("timeouts   ");
+	for (int i = 0; i < XFWD_TO_MAX; i++)
+		printf(" %s=%u", xfwd_timeout_names[i], cfg.timeouts[i]);
+	printf("\npins        %s\n", env->pin_dir);
+	return 0;
+}

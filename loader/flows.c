@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * flows: the live connections, one line each in the format of
+ * /proc/net/nf_conntrack, or the same as JSON.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <netinet/in.h>
+#include <bpf/bpf.h>
+
+#include "xfwd.h"
+
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+}
+
+static __u32 timeout_s(const struct xfwd_config *cfg, const struct xfwd_flow *f)
+{
+	__u32 idx;
+
+	if (f->twin.proto == IPPROTO_UDP)
+		idx = (f->flags & XFWD_FLOW_ASSURED) ? XFWD_TO_UDP_ASSURED : XFWD_TO_UDP_UNREPLIED;
+	else
+		idx = (__u32)f->state - 1;
+	if (idx >= XFWD_TO_MAX)
+		idx = XFWD_TO_TCP_SYN_SENT;
+	return cfg->timeouts[idx];
+}
+
+struct conn {
+	struct xfwd_flow_key okey, rkey;
+	struct xfwd_flow o, r;
+	long long left;		/* seconds until expiry */
+};
+
+static void print_tuple(const struct xfwd_flow_key *k, const struct xfwd_flow *f)
+{
+	char s[INET_ADDRSTRLEN], d[INET_ADDRSTRLEN];
+
+	printf("src=%s dst=%s sport=%u dport=%u packets=%llu bytes=%llu ", ip_str(k->saddr, s),
+	       ip_str(k->daddr, d), ntohs(k->sport), ntohs(k->dport),
+	       (unsigned long long)f->packets, (unsigned long long)f->bytes);
+}
+
+static void print_conn(const struct conn *c)
+{
+	const char *state = c->o.state < XFWD_ST_MAX ? xfwd_state_names[c->o.state] : "NONE";
+
+	printf("ipv4     2 %-8s %u %lld ", proto_name(c->okey.proto), c->okey.proto, c->left);
+	if (c->okey.proto == IPPROTO_TCP)
+		printf("%s ", state);
+	print_tuple(&c->okey, &c->o);
+	if (!(c->o.flags & XFWD_FLOW_SEEN_REPLY))
+		printf("[UNREPLIED] ");
+	print_tuple(&c->rkey, &c->r);
+	if (c->o.flags & XFWD_FLOW_ASSURED)
+		printf("[ASSURED] ");
+	printf("mark=0 use=1\n");
+}
+
+static void json_tuple(const char *name, const struct xfwd_flow_key *k, const struct xfwd_flow *f)
+{
+	char s[INET_ADDRSTRLEN], d[INET_ADDRSTRLEN];
+
+	printf("\"%s\":{\"src\":\"%s\",\"dst\":\"%s\",\"sport\":%u,\"dport\":%u,"
+	       "\"packets\":%llu,\"bytes\":%llu}", name, ip_str(k->saddr, s), ip_str(k->daddr, d),
+	       ntohs(k->sport), ntohs(k->dport), (unsigned long long)f->packets,
+	       (unsigned long long)f->bytes);
+}
+
+static void json_conn(const struct conn *c, bool first)
+{
+	printf("%s{\"proto\":\"%s\",\"protonum\":%u,\"timeout\":%lld,", first ? "" : ",",
+	       proto_name(c->okey.proto), c->okey.proto, c->left);
+	if (c->okey.proto == IPPROTO_TCP)
+		printf("\"state\":\"%s\",", c->o.state < XFWD_ST_MAX ? xfwd_state_names[c->o.state] : "NONE");
+	json_tuple("original", &c->okey, &c->o);
+	putchar(',');
+	json_tuple("reply", &c->rkey, &c->r);
+	printf(",\"unreplied\":%s,\"assured\":%s,\"rule\":%u}",
+	       (c->o.flags & XFWD_FLOW_SEEN_REPLY) ? "false" : "true",
+	       (c->o.flags & XFWD_FLOW_ASSURED) ? "true" : "false", c->o.rule_id);
+}
+
+int cmd_flows(struct env *env, int argc, char **argv)
+{
+	struct xfwd_flow_key k, next;
+	struct xfwd_config cfg;
+	struct pinned p;
+	struct conn c;
+	void *prev = NULL;
+	bool first = true;
+	__u64 now;
+	int rc;
+
+	for (int i = 0; i < argc; i++) {
+		if (arg_is(argv[i], "-j", "--json"))
+			env->json = true;
+		else
+			return err(EXIT_USAGE, "flows: unexpected argument '%s'", argv[i]);
+	}
+	rc = pinned_open(env, &p);
+	if (rc)
+		return rc;
+	if (config_read(p.config, &cfg)) {
+		pinned_close(&p);
+		return err(EXIT_OP, "cannot read the configuration");
+	}
+	now = mono_ns();
+	if (env->json)
+		putchar('[');
+	while (!bpf_map_get_next_key(p.flows, prev, &next)) {
+		__u64 last, age;
+
+		k = next;
+		prev = &k;
+		/* One line per connection, driven by its original-direction entry. */
+		if (bpf_map_lookup_elem(p.flows, &k, &c.o) || c.o.dir != XFWD_DIR_ORIGINAL)
+			continue;
+		c.okey = k;
+		c.rkey = c.o.twin;
+		if (bpf_map_lookup_elem(p.flows, &c.rkey, &c.r) ||
+		    memcmp(&c.r.twin, &c.okey, sizeof(c.okey)))
+			memset(&c.r, 0, sizeof(c.r));
+		last = c.o.last_seen_ns > c.r.last_seen_ns ? c.o.last_seen_ns : c.r.last_seen_ns;
+		age = now > last ? now - last : 0;
+		c.left = (long long)timeout_s(&cfg, &c.o) - (long long)(age / 1000000000ull);
+		if (c.left <= 0 || (__u64)timeout_s(&cfg, &c.o) * 1000000000ull < age)
+			continue;	/* expired: absent, as the data path sees it */
+		if (env->json)
+			json_conn(&c, first);
+		else
+			print_conn(&c);
+		first = false;
+	}
+	pinned_close(&p);
+	if (env->json)
+		printf("]\n");
+	return 0;
+}

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The ABI between xfwd's BPF programs and user space: map keys and values,
+ * counter indexes, flags and limits. Both sides include this file and nothing
+ * else describes a struct layout. Addresses and ports are in network byte
+ * order everywhere, as they are on the wire.
+ */
+#ifndef XFWD_ABI_H
+#define XFWD_ABI_H
+
+#include <linux/types.h>
+
+#define XFWD_MAX_RULES		4096
+#define XFWD_DEFAULT_MAX_FLOWS	65536
+#define XFWD_SNAT_PORT_MIN	32768	/* default --snat-ports, as ip_local_port_range */
+#define XFWD_SNAT_PORT_MAX	60999
+#define XFWD_SNAT_PROBES	16	/* random probes after port preservation fails */
+
+/* Which interface a flow entry's packets must arrive on. */
+enum xfwd_side {
+	XFWD_SIDE_PUBLIC = 0,
+	XFWD_SIDE_LAN = 1,
+};
+
+/* Direction of a flow entry within its connection, as conntrack names them. */
+enum xfwd_dir {
+	XFWD_DIR_ORIGINAL = 0,
+	XFWD_DIR_REPLY = 1,
+};
+
+/* Connection states; TCP ones follow conntrack, UDP uses NONE. */
+enum xfwd_state {
+	XFWD_ST_NONE = 0,
+	XFWD_ST_SYN_SENT,
+	XFWD_ST_SYN_RECV,
+	XFWD_ST_ESTABLISHED,
+	XFWD_ST_FIN_WAIT,
+	XFWD_ST_CLOSE_WAIT,
+	XFWD_ST_LAST_ACK,
+	XFWD_ST_TIME_WAIT,
+	XFWD_ST_CLOSE,
+	XFWD_ST_MAX,
+};
+
+/* Timeouts (seconds) by state; UDP uses the two last slots. */
+enum xfwd_timeout {
+	XFWD_TO_TCP_SYN_SENT = 0,
+	XFWD_TO_TCP_SYN_RECV,
+	XFWD_TO_TCP_ESTABLISHED,
+	XFWD_TO_TCP_FIN_WAIT,
+	XFWD_TO_TCP_CLOSE_WAIT,
+	XFWD_TO_TCP_LAST_ACK,
+	XFWD_TO_TCP_TIME_WAIT,
+	XFWD_TO_TCP_CLOSE,
+	XFWD_TO_UDP_UNREPLIED,
+	XFWD_TO_UDP_ASSURED,
+	XFWD_TO_MAX,
+};
+
+/* Rule map: public address (0 = any address) + port + protocol. */
+struct xfwd_rule_key {
+	__u32 addr;
+	__u16 port;
+	__u8 proto;		/* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 pad;
+};
+
+#define XFWD_RULE_SNAT	(1u << 0)	/* source becomes the gateway's LAN address */
+
+struct xfwd_rule {
+	__u32 to_addr;
+	__u16 to_port;
+	__u16 flags;		/* XFWD_RULE_* */
+	__u32 id;		/* index into the per-rule counters, < XFWD_MAX_RULES */
+};
+
+/* Flow map key: the 5-tuple as seen on the wire in one direction. */
+struct xfwd_flow_key {
+	__u32 saddr;
+	__u32 daddr;
+	__u16 sport;
+	__u16 dport;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+#define XFWD_FLOW_SEEN_REPLY	(1u << 0)	/* a packet came back: not [UNREPLIED] */
+#define XFWD_FLOW_ASSURED	(1u << 1)	/* conntrack's [ASSURED] */
+
+/*
+ * One direction of a connection. The translation is the tuple a matching
+ * packet leaves with; the checksum deltas for it are computed once, when the
+ * flow is created, so the per-packet rewrite is a few adds.
+ */
+struct xfwd_flow {
+	__u32 new_saddr;
+	__u32 new_daddr;
+	__u16 new_sport;
+	__u16 new_dport;
+	__u32 ip_csum_delta;	/* one's complement sum of the address changes */
+	__u32 l4_csum_delta;	/* same plus the port changes (pseudo-header incl.) */
+	struct xfwd_flow_key twin;	/* key of the other direction's entry */
+	__u64 packets;
+	__u64 bytes;
+	__u64 last_seen_ns;	/* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u32 rule_id;
+	__u8 side;		/* enum xfwd_side the packets arrive on */
+	__u8 dir;		/* enum xfwd_dir */
+	__u8 state;		/* enum xfwd_state, same in both entries */
+	__u8 flags;		/* XFWD_FLOW_*, same in both entries */
+	__u8 closer;		/* TCP: direction that sent the first FIN */
+	__u8 pad[7];
+};
+
+/* Per-rule counters (per-CPU array indexed by xfwd_rule.id). */
+struct xfwd_rule_stats {
+	__u64 packets;
+	__u64 bytes;
+	__u64 flows;
+};
+
+/* Global counters (per-CPU array, one slot each). */
+enum xfwd_counter {
+	XFWD_CNT_RX = 0,		/* packets seen by the XDP programs */
+	XFWD_CNT_FWD_REDIRECT,		/* translated and redirected */
+	XFWD_CNT_FLOW_NEW,		/* connections created */
+	XFWD_CNT_PASS_NOT_IPV4,		/* verdict XDP_PASS, by reason: */
+	XFWD_CNT_PASS_NOT_TCPUDP,
+	XFWD_CNT_PASS_MALFORMED,
+	XFWD_CNT_PASS_FRAGMENT,
+	XFWD_CNT_PASS_IP_OPTIONS,
+	XFWD_CNT_PASS_TTL,
+	XFWD_CNT_PASS_L2_MULTICAST,
+	XFWD_CNT_PASS_NO_MATCH,		/* no flow, no rule */
+	XFWD_CNT_PASS_NO_ROUTE,
+	XFWD_CNT_PASS_NO_NEIGH,
+	XFWD_CNT_PASS_FRAG_NEEDED,	/* larger than the egress MTU */
+	XFWD_CNT_PASS_FWD_DISABLED,
+	XFWD_CNT_PASS_EGRESS_FOREIGN,	/* route leaves by an interface xfwd does not own */
+	XFWD_CNT_DROP_NO_SNAT_PORT,	/* new flow, every SNAT port probed was taken */
+	XFWD_CNT_FLOW_CREATE_FAILED,
+	XFWD_CNT_MAX,
+};
+
+/* Single-slot configuration array, written by `attach` and `set`. */
+struct xfwd_config {
+	__u32 public_ifindex;
+	__u32 lan_ifindex;
+	__u32 public_addr;	/* primary IPv4 of the public interface (0 if none) */
+	__u32 lan_addr;		/* source address for --snat rules */
+	__u16 snat_port_min;	/* host byte order */
+	__u16 snat_port_max;
+	__u32 max_flows;
+	__u32 timeouts[XFWD_TO_MAX];	/* seconds */
+	__u8 xdp_mode;		/* enum xfwd_xdp_mode */
+	__u8 fwd_saved;		/* bit i: the sysctl forwarding of iface i was 1 before attach */
+	__u8 pad[2];
+	char public_ifname[16];
+	char lan_ifname[16];
+};
+
+enum xfwd_xdp_mode {
+	XFWD_MODE_NATIVE = 0,
+	XFWD_MODE_GENERIC = 1,
+};
+
+#endif /* XFWD_ABI_H */

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# The network-namespace lab, sourced by the demo, tests and bench:
+#
+#   [$P-cli] c0 192.0.2.2 ==== g0 192.0.2.1 [$P-gw] g1 198.51.100.1 ==== s0 198.51.100.2 [$P-srv]
+#            (the internet)      (public)          (LAN)                 (backend)
+#
+# Only documentation addresses, only namespaces made here; lab_down removes them.
+
+LAB_CLI_ADDR=192.0.2.2
+LAB_PUB_ADDR=192.0.2.1
+LAB_LAN_ADDR=198.51.100.1
+LAB_SRV_ADDR=198.51.100.2
+
+# lab_up PREFIX [noroute]: build the lab; "noroute" leaves the server without a
+# route back to the client (the case that needs --snat).
+lab_up() {
+	local p=$1 route=${2:-route}
+	LAB=$p
+	LAB_CLI=$p-cli LAB_GW=$p-gw LAB_SRV=$p-srv
+	lab_down "$p"
+	ip netns add "$LAB_CLI" && ip netns add "$LAB_GW" && ip netns add "$LAB_SRV" || return 1
+	ip link add c0 netns "$LAB_CLI" type veth peer name g0 netns "$LAB_GW" || return 1
+	ip link add s0 netns "$LAB_SRV" type veth peer name g1 netns "$LAB_GW" || return 1
+	lab_x "$LAB_CLI" ip addr add $LAB_CLI_ADDR/24 dev c0
+	lab_x "$LAB_GW" ip addr add $LAB_PUB_ADDR/24 dev g0
+	lab_x "$LAB_GW" ip addr add $LAB_LAN_ADDR/24 dev g1
+	lab_x "$LAB_SRV" ip addr add $LAB_SRV_ADDR/24 dev s0
+	for ns in "$LAB_CLI" "$LAB_GW" "$LAB_SRV"; do
+		lab_x "$ns" ip link set lo up
+	done
+	lab_x "$LAB_CLI" ip link set c0 up
+	lab_x "$LAB_GW" ip link set g0 up
+	lab_x "$LAB_GW" ip link set g1 up
+	lab_x "$LAB_SRV" ip link set s0 up
+	[ "$route" = noroute ] || lab_x "$LAB_SRV" ip route add default via $LAB_LAN_ADDR
+	# Endpoints send full checksums, as frames from a wire would arrive, and
+	# run NAPI (GRO) so their veth accepts frames XDP redirects to them.
+	lab_x "$LAB_CLI" ethtool -K c0 tx off tso off gso off gro on >/dev/null
+	lab_x "$LAB_SRV" ethtool -K s0 tx off tso off gso off gro on >/dev/null
+	lab_x "$LAB_GW" ethtool -K g0 tx off tso off gso off >/dev/null
+	lab_x "$LAB_GW" ethtool -K g1 tx off tso off gso off >/dev/null
+	lab_neigh
+}
+
+# Resolve the neighbours XDP will need (bpf_fib_lookup does not resolve them).
+lab_neigh() {
+	lab_x "$LAB_GW" ping -c1 -W1 -q $LAB_SRV_ADDR >/dev/null 2>&1
+	lab_x "$LAB_GW" ping -c1 -W1 -q $LAB_CLI_ADDR >/dev/null 2>&1
+	return 0
+}
+
+# Run a command in a lab namespace (network namespace only: see README).
+lab_x() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" "$@"
+}
+
+lab_down() {
+	local p=${1:-$LAB}
+	[ -n "$p" ] || return 0
+	for ns in "$p-cli" "$p-gw" "$p-srv" "$p-lan2"; do
+		if ip netns list | grep -qw "^$ns"; then
+			# Kill what still runs in the namespace before removing it.
+			ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
+			ip netns del "$ns" 2>/dev/null
+		fi
+	done
+	return 0
+}

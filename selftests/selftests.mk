@@ -1,0 +1,3 @@
+SELFTEST_BINS :=
+.PHONY: selftests
+selftests:
