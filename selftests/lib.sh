@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# Helpers for the shell tests: results in run.sh's protocol, the lab, cleanup.
+# shellcheck disable=SC1091
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$TOP/scripts/lab.sh"
+XFWD="$TOP/xfwd"
+PEER="python3 $TOP/selftests/peer.py"
+TMP=$(mktemp -d)
+T_FAILED=0
+
+ok() { echo "ok - $1"; }
+not_ok() { echo "not ok - $1: $2"; T_FAILED=1; }
+
+# check NAME CMD...: ok if CMD succeeds, else not ok with its output.
+check() {
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then ok "$name"; else not_ok "$name" "$(echo "$out" | tail -n 3 | tr '\n' ' ')"; fi
+}
+
+# expect_eq NAME GOT WANT
+expect_eq() {
+	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got '$2', want '$3'"; fi
+}
+
+# expect_match NAME TEXT REGEX
+expect_match() {
+	if [[ "$2" =~ $3 ]]; then ok "$1"; else not_ok "$1" "'$2' does not match /$3/"; fi
+}
+
+xg() { "$XFWD" -n "$LAB_GW" "$@"; }
+
+# Start a background process in a namespace; lab_down kills it with the namespace.
+bg() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" "$@" >"$TMP/bg.$$.$RANDOM.log" 2>&1 &
+}
+
+# wait_port NS ADDR PORT: until a TCP listener is up (5 s at most).
+wait_port() {
+	for _ in $(seq 50); do
+		ip netns exec "$1" bash -c "echo > /dev/tcp/$2/$3" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+t_cleanup() {
+	[ -n "${LAB_GW:-}" ] && "$XFWD" -n "$LAB_GW" detach >/dev/null 2>&1
+	lab_down
+	rm -rf "$TMP"
+}
+trap t_cleanup EXIT
+trap 'exit 130' INT TERM
+
+t_exit() { exit "$T_FAILED"; }

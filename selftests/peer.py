@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+"""Traffic endpoints for the end-to-end tests: real sockets, real payloads.
+
+  peer.py http-server ADDR PORT DIR          serve DIR over HTTP
+  peer.py http-get URL SHA256                GET URL, check the body's hash
+  peer.py whoami-server ADDR PORT            TCP: reply with the peer's "addr:port"
+  peer.py whoami ADDR PORT                   print what whoami-server saw
+  peer.py udp-echo ADDR PORT                 UDP: echo "<peer addr:port> <payload>"
+  peer.py udp-ask ADDR PORT MSG              send MSG, print "<reply source> <reply>"
+  peer.py tcp-echo ADDR PORT                 TCP echo server (many clients)
+  peer.py tcp-stream ADDR PORT SECONDS FLAG  send a numbered line every 50 ms, check each
+                                             echo; waits for FLAG file to exist, then
+                                             stops; prints "sent N ok N"
+"""
+import hashlib
+import http.server
+import os
+import socket
+import socketserver
+import sys
+import threading
+import time
+import urllib.request
+
+
+def http_server(addr, port, root):
+    os.chdir(root)
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+    class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+        daemon_threads = True
+        allow_reuse_address = True
+
+    Server((addr, int(port)), Quiet).serve_forever()
+
+
+def http_get(url, want):
+    body = urllib.request.urlopen(url, timeout=5).read()
+    got = hashlib.sha256(body).hexdigest()
+    if got != want:
+        sys.exit(f"sha256 {got} != {want} ({len(body)} bytes)")
+    print(len(body))
+
+
+def whoami_server(addr, port):
+    s = socket.create_server((addr, int(port)), reuse_port=True)
+    while True:
+        c, peer = s.accept()
+        c.sendall(f"{peer[0]}:{peer[1]}\n".encode())
+        c.close()
+
+
+def whoami(addr, port):
+    with socket.create_connection((addr, int(port)), timeout=3) as c:
+        print(c.makefile().readline().strip())
+
+
+def udp_echo(addr, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((addr, int(port)))
+    while True:
+        data, peer = s.recvfrom(2048)
+        s.sendto(f"{peer[0]}:{peer[1]} ".encode() + data, peer)
+
+
+def udp_ask(addr, port, msg):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(2)
+    s.sendto(msg.encode(), (addr, int(port)))
+    data, src = s.recvfrom(2048)
+    print(f"{src[0]}:{src[1]} {data.decode()}")
+
+
+def tcp_echo(addr, port):
+    srv = socket.create_server((addr, int(port)), reuse_port=True)
+
+    def serve(c):
+        with c:
+            while True:
+                d = c.recv(65536)
+                if not d:
+                    return
+                c.sendall(d)
+
+    while True:
+        c, _ = srv.accept()
+        threading.Thread(target=serve, args=(c,), daemon=True).start()
+
+
+def tcp_stream(addr, port, seconds, flag):
+    c = socket.create_connection((addr, int(port)), timeout=3)
+    f = c.makefile("rb")
+    sent = ok = 0
+    deadline = time.time() + float(seconds)
+    try:
+        while time.time() < deadline or not os.path.exists(flag):
+            if time.time() > deadline + 30:
+                break
+            line = f"{sent} {'x' * 100}\n".encode()
+            c.sendall(line)
+            sent += 1
+            if f.readline() == line:
+                ok += 1
+            time.sleep(0.05)
+    except OSError as e:
+        print(f"error after sent {sent} ok {ok}: {e}")
+    print(f"sent {sent} ok {ok}")
+    sys.exit(0 if sent == ok and sent > 0 else 1)
+
+
+if __name__ == "__main__":
+    cmds = {"http-server": http_server, "http-get": http_get,
+            "whoami-server": whoami_server, "whoami": whoami,
+            "udp-echo": udp_echo, "udp-ask": udp_ask, "tcp-echo": tcp_echo,
+            "tcp-stream": tcp_stream}
+    if len(sys.argv) < 2 or sys.argv[1] not in cmds:
+        sys.exit(__doc__)
+    cmds[sys.argv[1]](*sys.argv[2:])

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# Runs every test of xfwd and ends with "N passed, N failed".
+#
+# Each test program prints one line per case: "ok - NAME" or "not ok - NAME: why".
+# selftests/run.sh [-t PATTERN]   runs only the test files whose name matches.
+set -u
+cd "$(dirname "$0")/.."
+[ "$(id -u)" -eq 0 ] || { echo "selftests need root (namespaces, BPF)"; exit 1; }
+
+pattern=
+[ "${1:-}" = "-t" ] && pattern=${2:-}
+
+tests=(selftests/prog_test)
+for t in selftests/test_*.sh; do tests+=("$t"); done
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+failed_files=0
+for t in "${tests[@]}"; do
+	[ -n "$pattern" ] && [[ "$t" != *$pattern* ]] && continue
+	echo "== $t"
+	start=$(date +%s)
+	if [[ "$t" == *.sh ]]; then
+		bash "$t" 2>&1 | tee -a "$log"
+	else
+		"$t" 2>&1 | tee -a "$log"
+	fi
+	rc=${PIPESTATUS[0]}
+	if [ "$rc" -ne 0 ] && ! grep -q "^not ok - " <(tail -n 200 "$log"); then
+		# A test file that died without saying which case failed still counts.
+		echo "not ok - $t exited with status $rc" | tee -a "$log"
+	fi
+	echo "   ($(( $(date +%s) - start ))s)"
+done
+
+pass=$(grep -c "^ok - " "$log")
+fail=$(grep -c "^not ok - " "$log")
+if [ "$fail" -gt 0 ]; then
+	echo
+	echo "failures:"
+	grep "^not ok - " "$log"
+fi
+echo
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]
