@@ -251,8 +251,9 @@ static int attach_merge(const struct env *env, struct attach_args *a, struct xfw
 		return err(EXIT_USAGE, "attach: already attached to %s %s in this namespace:"
 			   " 'xfwd detach' first", cfg->public_ifname, cfg->lan_ifname);
 	if (a->mode_set && a->mode != cfg->xdp_mode)
-		return err(EXIT_USAGE, "attach: attached in %s mode; 'xfwd detach' to change --mode",
-			   cfg->xdp_mode == XFWD_MODE_GENERIC ? "generic" : "native");
+		return err(EXIT_USAGE, "attach: attached in %s mode; --mode %s needs 'xfwd detach' first",
+			   cfg->xdp_mode == XFWD_MODE_GENERIC ? "generic" : "native",
+			   a->mode == XFWD_MODE_GENERIC ? "generic" : "native");
 	a->mode = cfg->xdp_mode;
 
 	if (pin_path(env, "xfwd_flows", path, sizeof(path)) || (fd = bpf_obj_get(path)) < 0)

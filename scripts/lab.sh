@@ -60,12 +60,11 @@ lab_x() {
 lab_down() {
 	local p=${1:-$LAB}
 	[ -n "$p" ] || return 0
-	for ns in "$p-cli" "$p-gw" "$p-srv" "$p-lan2"; do
-		if ip netns list | grep -qw "^$ns"; then
-			# Kill what still runs in the namespace before removing it.
-			ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
-			ip netns del "$ns" 2>/dev/null
-		fi
+	# Every namespace of this lab is named PREFIX-something.
+	for ns in $(ip netns list | awk '{ print $1 }' | grep "^$p-"); do
+		# Kill what still runs in the namespace before removing it.
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
 	done
 	return 0
 }

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# The command line: every bad input is refused with a message naming the bad
+# part, a non-zero exit, and no change to the rules.
+. "$(dirname "$0")/lib.sh"
+
+lab_up cli || { not_ok "lab up" "cannot build the lab"; t_exit; }
+
+# Before attach: commands refuse clearly.
+for cmd in "rule list" "rule add tcp 80 to 198.51.100.2" "flows" "stats" "status" "detach"; do
+	# shellcheck disable=SC2086
+	out=$(xg $cmd 2>&1); rc=$?
+	if [ $rc -ne 0 ] && [[ "$out" == *"not attached"* ]]; then ok "before attach: '$cmd' refused"
+	else not_ok "before attach: '$cmd' refused" "rc=$rc out=$out"; fi
+done
+
+# attach with bad arguments: refused, and nothing is left behind.
+refuse_attach() {
+	local name=$1 want=$2 out rc
+	shift 2
+	out=$(xg attach "$@" 2>&1); rc=$?
+	if [ $rc -ne 0 ] && [[ "$out" == *"$want"* ]] && ! xg status >/dev/null 2>&1; then
+		ok "attach refuses $name"
+	else
+		not_ok "attach refuses $name" "rc=$rc out=$out"
+	fi
+}
+refuse_attach "a missing interface" "eth9" g0 eth9
+refuse_attach "the same interface twice" "must differ" g0 g0
+refuse_attach "one interface" "usage" g0
+refuse_attach "an unknown mode" "--mode" g0 g1 --mode turbo
+refuse_attach "a bad --max-flows" "--max-flows" g0 g1 --max-flows -5
+refuse_attach "a --max-flows without value" "needs a value" g0 g1 --max-flows
+refuse_attach "an inverted --snat-ports" "--snat-ports" g0 g1 --snat-ports 2000-1000
+refuse_attach "an unknown option" "--frobnicate" g0 g1 --frobnicate
+refuse_attach "an extra argument" "extra" g0 g1 extra
+
+xg attach g0 g1 >/dev/null 2>&1 || not_ok attach "xfwd attach failed"
+xg rule add tcp 80 to 198.51.100.2:8080 >/dev/null
+xg rule add udp 192.0.2.1:53 to 198.51.100.2 --snat >/dev/null
+before=$(xg rule list)
+expect_eq "rule list prints rules in the syntax of rule add" "$before" \
+"tcp 80 to 198.51.100.2:8080
+udp 192.0.2.1:53 to 198.51.100.2:53 --snat"
+
+# refuse NAME WANT ARGS...: exit non-zero, WANT in the message, rules unchanged.
+refuse() {
+	local name=$1 want=$2 out rc
+	shift 2
+	out=$(xg "$@" 2>&1); rc=$?
+	if [ $rc -ne 0 ] && [[ "$out" == *"$want"* ]] && [ "$(xg rule list)" = "$before" ]; then
+		ok "refuses $name"
+	else
+		not_ok "refuses $name" "rc=$rc out=$out"
+	fi
+}
+refuse "port 0" "'0'" rule add tcp 0 to 198.51.100.2
+refuse "port 65536" "65536" rule add tcp 65536 to 198.51.100.2
+refuse "a target port 0" "bad port '0'" rule add tcp 90 to 198.51.100.2:0
+refuse "a target port 70000" "70000" rule add tcp 90 to 198.51.100.2:70000
+refuse "a negative port" "-1" rule add tcp -1 to 198.51.100.2
+refuse "a bad target address" "198.51.100.300" rule add tcp 90 to 198.51.100.300:80
+refuse "a short address" "10.1" rule add tcp 90 to 10.1
+refuse "a bad public address" "192.0.2.x" rule add tcp 192.0.2.x:90 to 198.51.100.2
+refuse "an unknown protocol" "sctp" rule add sctp 90 to 198.51.100.2
+refuse "a missing target" "to ADDR" rule add tcp 90
+refuse "a missing 'to'" "to ADDR" rule add tcp 90 198.51.100.2
+refuse "an unknown option" "--dnat" rule add tcp 90 to 198.51.100.2 --dnat
+refuse "a rule that exists" "exists" rule add tcp 80 to 198.51.100.9
+refuse "a rule that exists (exact address)" "exists" rule add udp 192.0.2.1:53 to 198.51.100.9
+refuse "the target 0.0.0.0" "0.0.0.0" rule add tcp 90 to 0.0.0.0
+refuse "del of a missing rule" "no tcp rule" rule del tcp 90
+refuse "del with extra arguments" "unexpected" rule del tcp 80 extra
+refuse "a port with junk" "80x" rule add tcp 80x to 198.51.100.2
+refuse "an empty port" "''" rule add tcp "" to 198.51.100.2
+refuse "an unknown rule command" "frob" rule frob
+refuse "an unknown command" "frob" frob
+refuse "an unknown global option" "--frob" --frob rule list
+refuse "flows with an unknown option" "--frob" flows --frob
+refuse "a re-attach to other interfaces" "already attached" attach g1 g0
+refuse "a re-attach changing --max-flows" "--max-flows" attach g0 g1 --max-flows 1024
+refuse "a re-attach changing the mode" "generic" attach g0 g1 --mode generic
+out=$("$XFWD" -n nosuchns-xfwd rule list 2>&1); rc=$?
+if [ $rc -ne 0 ] && [[ "$out" == *nosuchns-xfwd* ]]; then ok "refuses a missing namespace"; else not_ok "refuses a missing namespace" "rc=$rc out=$out"; fi
+
+# Exit codes: 2 for a bad command line, 0 for help.
+xg rule add tcp 0 to 198.51.100.2 >/dev/null 2>&1
+expect_eq "bad arguments exit with status 2" "$?" 2
+"$XFWD" --help | grep -q "rule add tcp|udp"
+expect_eq "--help documents rule add" "$?" 0
+"$XFWD" rule --help | grep -q "rule del"
+expect_eq "rule --help documents rule del" "$?" 0
+
+# JSON listings parse.
+for cmd in "rule list -j" "flows -j" "stats -j" "status -j"; do
+	# shellcheck disable=SC2086
+	check "'$cmd' is valid JSON" bash -c "'$XFWD' -n '$LAB_GW' $cmd | python3 -m json.tool"
+done
+got=$(xg rule list -j | python3 -c 'import json,sys; r=json.load(sys.stdin)[1]; print(r["proto"], r["public_addr"], r["public_port"], r["to_addr"], r["to_port"], r["snat"])')
+expect_eq "rule list -j fields" "$got" "udp 192.0.2.1 53 198.51.100.2 53 True"
+
+# --max-flows is the flow table's size.
+xg detach >/dev/null
+xg attach g0 g1 --max-flows 1000 >/dev/null 2>&1
+expect_eq "attach --max-flows sets the table size" \
+	"$(xg status -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["flows"]["capacity"])')" 1000
+expect_eq "a new attach starts with no rules" "$(xg rule list)" ""
+
+# Two gateways in two namespaces do not see each other's state.
+ip netns add cli-other2
+ip link add o0 netns cli-other2 type veth peer name o1 netns cli-other2
+ip netns exec cli-other2 ip link set o0 up; ip netns exec cli-other2 ip link set o1 up
+"$XFWD" -n cli-other2 attach o0 o1 >/dev/null 2>&1
+"$XFWD" -n cli-other2 rule add udp 9 to 198.51.100.7 >/dev/null
+xg rule add tcp 7 to 198.51.100.2 >/dev/null
+expect_eq "namespaces keep separate rules" "$("$XFWD" -n cli-other2 rule list)|$(xg rule list)" \
+	"udp 9 to 198.51.100.7:9|tcp 7 to 198.51.100.2:7"
+"$XFWD" -n cli-other2 detach >/dev/null
+ip netns del cli-other2
+t_exit
