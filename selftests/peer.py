@@ -35,6 +35,12 @@ def http_server(addr, port, root):
         daemon_threads = True
         allow_reuse_address = True
 
+        def server_bind(self):
+            # HTTPServer's own would resolve the address (getfqdn): a DNS
+            # timeout in a namespace without network.
+            socketserver.TCPServer.server_bind(self)
+            self.server_name, self.server_port = "backend", self.server_address[1]
+
     Server((addr, int(port)), Quiet).serve_forever()
 
 
