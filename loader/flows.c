@@ -4,6 +4,8 @@
  * /proc/net/nf_conntrack, or the same as JSON.
  */
 #include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
 #include <string.h>
 #include <time.h>
 #include <netinet/in.h>
@@ -87,9 +89,100 @@ static void json_conn(const struct conn *c, bool first)
 	       (c->o.flags & XFWD_FLOW_ASSURED) ? "true" : "false", c->o.rule_id);
 }
 
+struct flow_filter {
+	__u8 proto;		/* 0: any */
+	int state;		/* -1: any */
+	long long rule;		/* -1: any */
+};
+
+static int filter_parse(int argc, char **argv, struct env *env, struct flow_filter *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->state = -1;
+	f->rule = -1;
+	for (int i = 0; i < argc; i++) {
+		const char *o = argv[i], *v = argv[i + 1];
+
+		if (arg_is(o, "-j", "--json")) {
+			env->json = true;
+			continue;
+		}
+		if (!arg_is(o, "--proto", "-p") && !arg_is(o, "--state", NULL) &&
+		    !arg_is(o, "--rule", NULL))
+			return err(EXIT_USAGE, "flows: unexpected argument '%s'", o);
+		if (!v)
+			return err(EXIT_USAGE, "flows: %s needs a value", o);
+		i++;
+		if (arg_is(o, "--proto", "-p")) {
+			if (!parse_proto(v, &f->proto))
+				return err(EXIT_USAGE, "flows: --proto '%s': expected tcp or udp", v);
+		} else if (!strcmp(o, "--rule")) {
+			__u32 id;
+
+			if (!parse_u32(v, 0, XFWD_MAX_RULES - 1, &id))
+				return err(EXIT_USAGE, "flows: --rule '%s': expected a rule id 0..%d", v,
+					   XFWD_MAX_RULES - 1);
+			f->rule = id;
+		} else {
+			for (int st = 1; st < XFWD_ST_MAX; st++)
+				if (!strcasecmp(v, xfwd_state_names[st]))
+					f->state = st;
+			if (f->state < 0)
+				return err(EXIT_USAGE, "flows: --state '%s': expected a TCP state"
+					   " (SYN_SENT, ESTABLISHED, TIME_WAIT, ...)", v);
+		}
+	}
+	return 0;
+}
+
+static bool filter_match(const struct flow_filter *f, const struct conn *c)
+{
+	if (f->proto && c->okey.proto != f->proto)
+		return false;
+	if (f->rule >= 0 && c->o.rule_id != f->rule)
+		return false;
+	if (f->state >= 0 && (c->okey.proto != IPPROTO_TCP || c->o.state != f->state))
+		return false;
+	return true;
+}
+
+/* Remove every entry (both directions of every connection). */
+static int flows_flush(struct env *env, int argc, char **argv)
+{
+	struct xfwd_flow_key *keys;
+	struct xfwd_config cfg;
+	struct pinned p;
+	void *prev = NULL;
+	__u32 n = 0, deleted = 0;
+	int rc;
+
+	if (argc > 0)
+		return err(EXIT_USAGE, "flows flush: unexpected argument '%s'", argv[0]);
+	rc = pinned_open(env, &p);
+	if (rc)
+		return rc;
+	if (config_read(p.config, &cfg) || !(keys = calloc(cfg.max_flows + 1, sizeof(*keys)))) {
+		pinned_close(&p);
+		return err(EXIT_OP, "flows flush: cannot read the flow table");
+	}
+	/* Collect first: deleting the cursor key would restart the walk. */
+	while (n <= cfg.max_flows && !bpf_map_get_next_key(p.flows, prev, &keys[n])) {
+		prev = &keys[n];
+		n++;
+	}
+	for (__u32 i = 0; i < n; i++)
+		deleted += !bpf_map_delete_elem(p.flows, &keys[i]);
+	free(keys);
+	pinned_close(&p);
+	if (!env->json)
+		printf("flushed %u flow entries\n", deleted);
+	return 0;
+}
+
 int cmd_flows(struct env *env, int argc, char **argv)
 {
 	struct xfwd_flow_key k, next;
+	struct flow_filter filt;
 	struct xfwd_config cfg;
 	struct pinned p;
 	struct conn c;
@@ -98,12 +191,15 @@ int cmd_flows(struct env *env, int argc, char **argv)
 	__u64 now;
 	int rc;
 
-	for (int i = 0; i < argc; i++) {
-		if (arg_is(argv[i], "-j", "--json"))
-			env->json = true;
-		else
-			return err(EXIT_USAGE, "flows: unexpected argument '%s'", argv[i]);
+	if (argc > 0 && !strcmp(argv[0], "flush"))
+		return flows_flush(env, argc - 1, argv + 1);
+	if (argc > 0 && !strcmp(argv[0], "list")) {
+		argc--;
+		argv++;
 	}
+	rc = filter_parse(argc, argv, env, &filt);
+	if (rc)
+		return rc;
 	rc = pinned_open(env, &p);
 	if (rc)
 		return rc;
@@ -116,7 +212,6 @@ int cmd_flows(struct env *env, int argc, char **argv)
 		putchar('[');
 	while (!bpf_map_get_next_key(p.flows, prev, &next)) {
 		__u64 last, age;
-
 		k = next;
 		prev = &k;
 		/* One line per connection, driven by its original-direction entry. */
@@ -132,6 +227,8 @@ int cmd_flows(struct env *env, int argc, char **argv)
 		c.left = (long long)timeout_s(&cfg, &c.o) - (long long)(age / 1000000000ull);
 		if (c.left <= 0 || (__u64)timeout_s(&cfg, &c.o) * 1000000000ull < age)
 			continue;	/* expired: absent, as the data path sees it */
+		if (!filter_match(&filt, &c))
+			continue;
 		if (env->json)
 			json_conn(&c, first);
 		else

@@ -19,8 +19,12 @@ static const char usage[] =
 "  rule add tcp|udp [PUBLIC_ADDR:]PORT to ADDR[:PORT] [--snat]\n"
 "  rule del tcp|udp [PUBLIC_ADDR:]PORT\n"
 "  rule list [-j]      forward rules, in the syntax of 'rule add'\n"
-"  flows [-j]          live connections, in the format of /proc/net/nf_conntrack\n"
+"  flows [list] [-j] [--proto tcp|udp] [--state STATE] [--rule ID]\n"
+"                      live connections, in the format of /proc/net/nf_conntrack\n"
+"  flows flush         forget every connection\n"
 "  stats [-j]          counters: global by verdict and reason, then per rule\n"
+"  set timeout NAME SECONDS\n"
+"                      a flow timeout (names: see 'xfwd set --help'; shown by status)\n"
 "\n"
 "options:\n"
 "  -n NETNS            act in network namespace NETNS (/run/netns/NETNS)\n"
@@ -43,6 +47,7 @@ static const struct command commands[] = {
 	{ "rule", cmd_rule, true },
 	{ "flows", cmd_flows, true },
 	{ "stats", cmd_stats, true },
+	{ "set", cmd_set, true },
 };
 
 int main(int argc, char **argv)
@@ -85,7 +90,8 @@ int main(int argc, char **argv)
 	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++) {
 		if (strcmp(argv[i], commands[c].name))
 			continue;
-		if (argc > i + 1 && arg_is(argv[i + 1], "-h", "--help") && strcmp(argv[i], "rule")) {
+		if (argc > i + 1 && arg_is(argv[i + 1], "-h", "--help") && strcmp(argv[i], "rule") &&
+		    strcmp(argv[i], "set")) {
 			fputs(usage, stdout);
 			return 0;
 		}

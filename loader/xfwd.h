@@ -56,6 +56,7 @@ int cmd_status(struct env *env, int argc, char **argv);
 int cmd_rule(struct env *env, int argc, char **argv);
 int cmd_flows(struct env *env, int argc, char **argv);
 int cmd_stats(struct env *env, int argc, char **argv);
+int cmd_set(struct env *env, int argc, char **argv);
 
 extern const char *const xfwd_timeout_names[XFWD_TO_MAX];
 extern const __u32 xfwd_timeout_defaults[XFWD_TO_MAX];

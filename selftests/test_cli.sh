@@ -80,6 +80,14 @@ refuse "flows with an unknown option" "--frob" flows --frob
 refuse "a re-attach to other interfaces" "already attached" attach g1 g0
 refuse "a re-attach changing --max-flows" "--max-flows" attach g0 g1 --max-flows 1024
 refuse "a re-attach changing the mode" "generic" attach g0 g1 --mode generic
+refuse "an unknown timeout" "tcp_forever" set timeout tcp_forever 10
+refuse "a timeout of 0 s" "'0'" set timeout tcp_close 0
+refuse "a timeout without seconds" "expected NAME SECONDS" set timeout tcp_close
+refuse "an unknown setting" "color" set color red
+refuse "flows --proto sctp" "sctp" flows --proto sctp
+refuse "flows --state BOGUS" "BOGUS" flows --state BOGUS
+refuse "flows --rule -1" "-1" flows --rule -1
+refuse "flows flush with an argument" "unexpected" flows flush now
 out=$("$XFWD" -n nosuchns-xfwd rule list 2>&1); rc=$?
 if [ $rc -ne 0 ] && [[ "$out" == *nosuchns-xfwd* ]]; then ok "refuses a missing namespace"; else not_ok "refuses a missing namespace" "rc=$rc out=$out"; fi
 
@@ -90,6 +98,10 @@ expect_eq "bad arguments exit with status 2" "$?" 2
 expect_eq "--help documents rule add" "$?" 0
 "$XFWD" rule --help | grep -q "rule del"
 expect_eq "rule --help documents rule del" "$?" 0
+
+check "set timeout udp_unreplied 45" xg set timeout udp_unreplied 45
+expect_match "status shows the timeout set" "$(xg status)" "udp_unreplied=45 "
+check "flows flush on an empty table" xg flows flush
 
 # JSON listings parse.
 for cmd in "rule list -j" "flows -j" "stats -j" "status -j"; do
