@@ -38,7 +38,7 @@ static __always_inline __u64 flow_timeout_ns(const struct xfwd_config *cfg,
 static __always_inline int flow_idle(const struct xfwd_config *cfg,
 				     const struct xfwd_flow *f, __u64 now)
 {
-	return now - f->last_seen_ns > flow_timeout_ns(cfg, f);
+	return (f->flags & XFWD_FLOW_DEAD) || now - f->last_seen_ns > flow_timeout_ns(cfg, f);
 }
 
 static __always_inline int key_eq(const struct xfwd_flow_key *a, const struct xfwd_flow_key *b)
@@ -212,8 +212,16 @@ static __always_inline void flow_track(struct xfwd_flow *f, const struct pkt *p,
 	} else if (f->dir == XFWD_DIR_ORIGINAL && (fl & XFWD_FLOW_SEEN_REPLY)) {
 		fl |= XFWD_FLOW_ASSURED;	/* traffic both ways: a stream */
 	}
-	if (f->dir == XFWD_DIR_REPLY)
+	if (f->dir == XFWD_DIR_REPLY) {
+		/* The only answer is a reset: no connection was made. conntrack
+		 * forgets such an entry at once; so do we. */
+		if ((p->tcp_flags & 0x04) && !(fl & XFWD_FLOW_SEEN_REPLY)) {
+			bpf_map_delete_elem(&xfwd_flows, &f->twin);
+			f->flags |= XFWD_FLOW_DEAD;	/* this packet still uses it */
+			return;
+		}
 		fl |= XFWD_FLOW_SEEN_REPLY;
+	}
 	if (st == f->state && fl == f->flags && closer == f->closer)
 		return;
 	/* Rare (flags, first reply): both entries carry the connection's state. */

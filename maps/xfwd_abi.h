@@ -86,6 +86,7 @@ struct xfwd_flow_key {
 
 #define XFWD_FLOW_SEEN_REPLY	(1u << 0)	/* a packet came back: not [UNREPLIED] */
 #define XFWD_FLOW_ASSURED	(1u << 1)	/* conntrack's [ASSURED] */
+#define XFWD_FLOW_DEAD		(1u << 2)	/* ended (RST as only answer): absent */
 
 /*
  * One direction of a connection. The translation is the tuple a matching

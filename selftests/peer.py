@@ -9,6 +9,10 @@
   peer.py udp-echo ADDR PORT                 UDP: echo "<peer addr:port> <payload>"
   peer.py udp-ask ADDR PORT MSG              send MSG, print "<reply source> <reply>"
   peer.py tcp-echo ADDR PORT                 TCP echo server (many clients)
+  peer.py script-server ADDR PORT DIR        one connection closed in steps (see below)
+  peer.py script-client ADDR PORT DIR        connect, touch DIR/established; on DIR/shutdown
+                                             send FIN; the server closes on DIR/close;
+                                             touch DIR/done when both are closed
   peer.py tcp-stream ADDR PORT SECONDS FLAG  send a numbered line every 50 ms, check each
                                              echo; waits for FLAG file to exist, then
                                              stops; prints "sent N ok N"
@@ -118,11 +122,45 @@ def tcp_stream(addr, port, seconds, flag):
     sys.exit(0 if sent == ok and sent > 0 else 1)
 
 
+def wait_file(path, limit=30):
+    end = time.time() + limit
+    while not os.path.exists(path):
+        if time.time() > end:
+            sys.exit(f"timed out waiting for {path}")
+        time.sleep(0.02)
+
+
+def script_server(addr, port, d):
+    srv = socket.create_server((addr, int(port)), reuse_port=True)
+    c, _ = srv.accept()
+    while True:
+        data = c.recv(4096)
+        if not data:
+            break
+        c.sendall(data)
+    wait_file(os.path.join(d, "close"))
+    c.close()
+
+
+def script_client(addr, port, d):
+    c = socket.create_connection((addr, int(port)), timeout=5)
+    c.sendall(b"hello")
+    c.recv(100)
+    open(os.path.join(d, "established"), "w").close()
+    wait_file(os.path.join(d, "shutdown"))
+    c.shutdown(socket.SHUT_WR)
+    while c.recv(100):
+        pass
+    c.close()
+    open(os.path.join(d, "done"), "w").close()
+
+
 if __name__ == "__main__":
     cmds = {"http-server": http_server, "http-get": http_get,
             "whoami-server": whoami_server, "whoami": whoami,
             "udp-echo": udp_echo, "udp-ask": udp_ask, "tcp-echo": tcp_echo,
-            "tcp-stream": tcp_stream}
+            "tcp-stream": tcp_stream, "script-server": script_server,
+            "script-client": script_client}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         sys.exit(__doc__)
     cmds[sys.argv[1]](*sys.argv[2:])
