@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Flow state, like conntrack: a connection is two entries of xfwd_flows, one
- * per direction, each keyed by the tuple seen on the wire. Expiry is lazy: an
- * entry whose connection has been idle past its state's timeout counts as
- * absent, and is overwritten when its key is claimed again.
+ * Flow state, like conntrack: a connection is two entries, one per
+ * direction, each keyed by the tuple seen on the wire. New connections wait
+ * in xfwd_pending and move to xfwd_flows once confirmed (TCP: handshake done;
+ * UDP: a reply), so a flood of new flows cannot evict established ones.
+ * Expiry is lazy: an entry whose connection has been idle past its state's
+ * timeout counts as absent, and is overwritten when its key is claimed again.
  */
 #ifndef XFWD_BPF_FLOW_H
 #define XFWD_BPF_FLOW_H
@@ -12,6 +14,7 @@
 #include "maps.h"
 #include "csum.h"
 #include "parse.h"
+#include "tcp_state.h"
 
 /* Added to the kernel's clock; selftests advance it to test expiry. */
 volatile __u64 xfwd_clock_offset_ns;
@@ -48,155 +51,221 @@ static __always_inline int key_eq(const struct xfwd_flow_key *a, const struct xf
 	return x[0] == y[0] && x[1] == y[1];
 }
 
-/* The live entry for key, or NULL when absent or expired. */
+/* The entry's twin lives in the same table as the entry. */
+static __always_inline struct xfwd_flow *twin_lookup(const struct xfwd_flow *f)
+{
+	if (f->flags & XFWD_FLOW_PENDING)
+		return bpf_map_lookup_elem(&xfwd_pending, &f->twin);
+	return bpf_map_lookup_elem(&xfwd_flows, &f->twin);
+}
+
+static __always_inline void twin_delete(const struct xfwd_flow *f)
+{
+	struct xfwd_flow_key k = f->twin;
+
+	if (f->flags & XFWD_FLOW_PENDING) {
+		if (!bpf_map_delete_elem(&xfwd_pending, &k))
+			count(XFWD_CNT_PENDING_DEL);
+	} else if (!bpf_map_delete_elem(&xfwd_flows, &k)) {
+		count(XFWD_CNT_CONFIRMED_DEL);
+	}
+}
+
+/* Live: used in time, or its other direction was. */
+static __always_inline int flow_live(const struct xfwd_flow_key *key, const struct xfwd_flow *f,
+				     const struct xfwd_config *cfg, __u64 now)
+{
+	const struct xfwd_flow *t;
+
+	if (!flow_idle(cfg, f, now))
+		return 1;
+	if (f->flags & XFWD_FLOW_DEAD)
+		return 0;
+	t = twin_lookup(f);
+	return t && key_eq(&t->twin, key) && !flow_idle(cfg, t, now);
+}
+
+/* The live entry for key in either table, or NULL. */
 static __always_inline struct xfwd_flow *flow_lookup(const struct xfwd_flow_key *key,
 						     const struct xfwd_config *cfg, __u64 now)
 {
-	struct xfwd_flow *f, *t;
+	struct xfwd_flow *f;
 
 	f = bpf_map_lookup_elem(&xfwd_flows, key);
-	if (!f || !flow_idle(cfg, f, now))
+	if (f && flow_live(key, f, cfg, now))
 		return f;
-	/* This direction is idle; the connection lives if the other one is not. */
-	t = bpf_map_lookup_elem(&xfwd_flows, &f->twin);
-	if (t && key_eq(&t->twin, key) && !flow_idle(cfg, t, now))
+	f = bpf_map_lookup_elem(&xfwd_pending, key);
+	if (f && flow_live(key, f, cfg, now))
 		return f;
 	return NULL;
 }
 
-/* Insert key unless a live connection holds it (an expired one is replaced). */
+/* Insert key into the pending table unless a live connection holds it. */
 static __always_inline int flow_claim(const struct xfwd_flow_key *key, const struct xfwd_flow *v,
 				      const struct xfwd_config *cfg, __u64 now)
 {
-	if (!bpf_map_update_elem(&xfwd_flows, key, v, BPF_NOEXIST))
-		return 0;
-	if (flow_lookup(key, cfg, now))
+	struct xfwd_flow *f = bpf_map_lookup_elem(&xfwd_flows, key);
+
+	if (f && flow_live(key, f, cfg, now))
 		return -1;
-	return bpf_map_update_elem(&xfwd_flows, key, v, BPF_ANY);
+	if (!bpf_map_update_elem(&xfwd_pending, key, v, BPF_NOEXIST)) {
+		count(XFWD_CNT_PENDING_ADD);
+		return 0;
+	}
+	f = bpf_map_lookup_elem(&xfwd_pending, key);
+	if (f && flow_live(key, f, cfg, now))
+		return -1;
+	return bpf_map_update_elem(&xfwd_pending, key, v, BPF_ANY);	/* a stale one */
+}
+
+/* Does a socket of this host own the reply tuple (CVE-2021-3773)? */
+static __always_inline int port_shadowed(void *ctx, const struct xfwd_flow_key *rkey)
+{
+	struct bpf_sock_tuple t = {
+		.ipv4.saddr = rkey->saddr, .ipv4.daddr = rkey->daddr,
+		.ipv4.sport = rkey->sport, .ipv4.dport = rkey->dport,
+	};
+	struct bpf_sock *sk;
+
+	if (rkey->proto == IPPROTO_TCP)
+		sk = bpf_skc_lookup_tcp(ctx, &t, sizeof(t.ipv4), BPF_F_CURRENT_NETNS, 0);
+	else
+		sk = bpf_sk_lookup_udp(ctx, &t, sizeof(t.ipv4), BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return 0;
+	bpf_sk_release(sk);
+	count(XFWD_CNT_PORT_SHADOWED);
+	return 1;
 }
 
 /* Fill the translation of one entry and precompute its checksum deltas. */
 static __always_inline void flow_set_nat(struct xfwd_flow *f, const struct xfwd_flow_key *k,
 					 __u32 saddr, __u32 daddr, __u16 sport, __u16 dport)
 {
-	__u32 ip = csum_delta32(k->saddr, saddr) + csum_delta32(k->daddr, daddr);
-
 	f->new_saddr = saddr;
 	f->new_daddr = daddr;
 	f->new_sport = sport;
 	f->new_dport = dport;
-	f->ip_csum_delta = csum_fold(ip);
-	f->l4_csum_delta = csum_fold(ip + csum_delta16(k->sport, sport) +
-				     csum_delta16(k->dport, dport));
+	f->ip_csum_delta = csum_fold(csum_delta32(k->saddr, saddr) + csum_delta32(k->daddr, daddr));
+	f->port_csum_delta = csum_fold(csum_delta16(k->sport, sport) + csum_delta16(k->dport, dport));
+}
+
+/* What a new connection's original direction is translated to. */
+struct nat_req {
+	__u32 saddr, daddr;
+	__u16 sport, dport;	/* sport: kept if free, else one from the SNAT range */
+	__u8 side_orig, side_reply;
+	__u8 alloc_port;	/* the source is ours (SNAT): probe for a free port */
+	__u32 rule_id;
+};
+
+/* Claim the reply key, probing SNAT ports: the client's own first (RFC 4787
+ * port preservation), then random ones of the same parity. */
+static __always_inline int reply_claim(void *ctx, struct xfwd_flow_key *rkey,
+				       struct xfwd_flow *reply, const struct xfwd_flow_key *okey,
+				       const struct nat_req *rq, const struct xfwd_config *cfg,
+				       __u64 now)
+{
+	__u32 span = cfg->snat_port_max - cfg->snat_port_min + 1, i;
+	__u16 want = bpf_ntohs(rq->sport), port;
+
+	flow_set_nat(reply, rkey, okey->daddr, okey->saddr, okey->dport, okey->sport);
+	if (!(rq->alloc_port && port_shadowed(ctx, rkey)) && !flow_claim(rkey, reply, cfg, now))
+		return 0;
+	if (!rq->alloc_port)
+		return -1;
+	for (i = 0; i < XFWD_SNAT_PROBES; i++) {
+		port = cfg->snat_port_min + bpf_get_prandom_u32() % span;
+		if ((port ^ want) & 1) {	/* RFC 4787 REQ-4: keep the parity */
+			if (port < cfg->snat_port_max)
+				port++;
+			else if (port > cfg->snat_port_min)
+				port--;
+		}
+		rkey->dport = bpf_htons(port);
+		flow_set_nat(reply, rkey, okey->daddr, okey->saddr, okey->dport, okey->sport);
+		if (!port_shadowed(ctx, rkey) && !flow_claim(rkey, reply, cfg, now))
+			return 0;
+	}
+	return -1;
 }
 
 /*
- * Create both entries of a forwarded connection. The reply entry goes first:
- * claiming its key with BPF_NOEXIST is what reserves the SNAT port. Returns
+ * Create both entries of a new connection in the pending table. The reply
+ * entry goes first: claiming its key is what reserves the SNAT port. Returns
  * the original entry, or NULL with *why set to the counter to bump.
  */
-static __always_inline struct xfwd_flow *flow_create_fwd(const struct pkt *p,
-							 const struct xfwd_rule *r,
-							 const struct xfwd_config *cfg,
-							 __u64 now, int *why)
+static __always_inline struct xfwd_flow *flow_create(void *ctx, const struct xfwd_flow_key *okey,
+						     const struct nat_req *rq,
+						     const struct xfwd_config *cfg, __u64 now,
+						     int *why)
 {
-	struct xfwd_flow_key rkey = {};
-	struct xfwd_flow orig = {}, reply = {};
-	const struct xfwd_flow_key *okey = &p->key;
-	__u32 span, i;
-	__u16 port;
+	struct xfwd_flow_key rkey = {
+		.saddr = rq->daddr, .daddr = rq->saddr,
+		.sport = rq->dport, .dport = rq->sport, .proto = okey->proto,
+	};
+	struct xfwd_flow e = {
+		.flags = XFWD_FLOW_PENDING, .rule_id = rq->rule_id, .last_seen_ns = now,
+	};
 
-	rkey.saddr = r->to_addr;
-	rkey.sport = r->to_port;
-	rkey.proto = okey->proto;
-	rkey.daddr = okey->saddr;
-	rkey.dport = okey->sport;
-	if (r->flags & XFWD_RULE_SNAT)
-		rkey.daddr = cfg->lan_addr;
-
-	reply.twin = *okey;
-	reply.side = XFWD_SIDE_LAN;
-	reply.dir = XFWD_DIR_REPLY;
-	reply.rule_id = r->id;
-	reply.last_seen_ns = now;
-	flow_set_nat(&reply, &rkey, okey->daddr, okey->saddr, okey->dport, okey->sport);
-
-	if (flow_claim(&rkey, &reply, cfg, now)) {
-		if (!(r->flags & XFWD_RULE_SNAT)) {
-			*why = XFWD_CNT_FLOW_CREATE_FAILED;
-			return NULL;
-		}
-		/* The client's port is taken on the LAN side: probe the SNAT range. */
-		span = cfg->snat_port_max - cfg->snat_port_min + 1;
-		for (i = 0; i < XFWD_SNAT_PROBES; i++) {
-			port = cfg->snat_port_min + bpf_get_prandom_u32() % span;
-			rkey.dport = bpf_htons(port);
-			flow_set_nat(&reply, &rkey, okey->daddr, okey->saddr, okey->dport,
-				     okey->sport);
-			if (!flow_claim(&rkey, &reply, cfg, now))
-				break;
-		}
-		if (i == XFWD_SNAT_PROBES) {
-			*why = XFWD_CNT_DROP_NO_SNAT_PORT;
-			return NULL;
-		}
+	e.twin = *okey;
+	e.side = rq->side_reply;
+	e.dir = XFWD_DIR_REPLY;
+	if (reply_claim(ctx, &rkey, &e, okey, rq, cfg, now)) {
+		*why = rq->alloc_port ? XFWD_CNT_DROP_NO_SNAT_PORT : XFWD_CNT_FLOW_CREATE_FAILED;
+		return NULL;
 	}
 
-	orig.twin = rkey;
-	orig.side = XFWD_SIDE_PUBLIC;
-	orig.dir = XFWD_DIR_ORIGINAL;
-	orig.rule_id = r->id;
-	orig.last_seen_ns = now;
-	flow_set_nat(&orig, okey, rkey.daddr, rkey.saddr, rkey.dport, rkey.sport);
-	if (flow_claim(okey, &orig, cfg, now)) {
+	e.twin = rkey;
+	e.side = rq->side_orig;
+	e.dir = XFWD_DIR_ORIGINAL;
+	flow_set_nat(&e, okey, rkey.daddr, rkey.saddr, rkey.dport, rkey.sport);
+	if (flow_claim(okey, &e, cfg, now)) {
 		/* Another CPU created this connection first: use its entries. */
-		bpf_map_delete_elem(&xfwd_flows, &rkey);
+		if (!bpf_map_delete_elem(&xfwd_pending, &rkey))
+			count(XFWD_CNT_PENDING_DEL);
+		*why = XFWD_CNT_FLOW_CREATE_FAILED;
 		return flow_lookup(okey, cfg, now);
 	}
-	return bpf_map_lookup_elem(&xfwd_flows, okey);
+	count(XFWD_CNT_FLOW_NEW);
+	return bpf_map_lookup_elem(&xfwd_pending, okey);
 }
 
-/* conntrack's TCP state machine, reduced to what the flags say. */
-static __always_inline __u8 tcp_next_state(__u8 st, __u8 dir, __u8 flags, __u8 *closer)
+/* Move a confirmed connection's two entries from xfwd_pending to xfwd_flows. */
+static __always_inline struct xfwd_flow *flow_promote(struct xfwd_flow *f,
+						      const struct xfwd_flow_key *key)
 {
-	int syn = flags & 0x02, ack = flags & 0x10, fin = flags & 0x01, rst = flags & 0x04;
+	struct xfwd_flow_key k = *key, tk = f->twin;
+	struct xfwd_flow e, *t = bpf_map_lookup_elem(&xfwd_pending, &tk);
 
-	if (rst)
-		return XFWD_ST_CLOSE;
-	if (syn && !ack) {
-		if (dir == XFWD_DIR_ORIGINAL &&
-		    (st == XFWD_ST_NONE || st == XFWD_ST_CLOSE || st == XFWD_ST_TIME_WAIT))
-			return XFWD_ST_SYN_SENT;
-		if (dir == XFWD_DIR_REPLY && st == XFWD_ST_SYN_SENT)
-			return XFWD_ST_SYN_RECV;	/* simultaneous open */
-		return st;
-	}
-	if (syn)	/* SYN+ACK */
-		return st == XFWD_ST_SYN_SENT && dir == XFWD_DIR_REPLY ? XFWD_ST_SYN_RECV : st;
-	if (st == XFWD_ST_NONE)
-		return XFWD_ST_ESTABLISHED;	/* picked up mid-stream, like nf_conntrack_tcp_loose */
-	if (fin) {
-		if (st == XFWD_ST_ESTABLISHED || st == XFWD_ST_SYN_RECV) {
-			*closer = dir;
-			return XFWD_ST_FIN_WAIT;
-		}
-		if ((st == XFWD_ST_FIN_WAIT || st == XFWD_ST_CLOSE_WAIT) && dir != *closer)
-			return XFWD_ST_LAST_ACK;
-		return st;
-	}
-	if (ack) {
-		if (st == XFWD_ST_SYN_RECV)
-			return XFWD_ST_ESTABLISHED;
-		if (st == XFWD_ST_FIN_WAIT && dir != *closer)
-			return XFWD_ST_CLOSE_WAIT;
-		if (st == XFWD_ST_LAST_ACK && dir == *closer)
-			return XFWD_ST_TIME_WAIT;
-	}
-	return st;
+	if (!t)
+		return f;
+	e = *t;
+	e.flags &= ~XFWD_FLOW_PENDING;
+	if (!bpf_map_update_elem(&xfwd_flows, &tk, &e, BPF_NOEXIST))
+		count(XFWD_CNT_CONFIRMED_ADD);
+	else
+		bpf_map_update_elem(&xfwd_flows, &tk, &e, BPF_ANY);
+	e = *f;
+	e.flags &= ~XFWD_FLOW_PENDING;
+	if (!bpf_map_update_elem(&xfwd_flows, &k, &e, BPF_NOEXIST))
+		count(XFWD_CNT_CONFIRMED_ADD);
+	else
+		bpf_map_update_elem(&xfwd_flows, &k, &e, BPF_ANY);
+	if (!bpf_map_delete_elem(&xfwd_pending, &tk))
+		count(XFWD_CNT_PENDING_DEL);
+	if (!bpf_map_delete_elem(&xfwd_pending, &k))
+		count(XFWD_CNT_PENDING_DEL);
+	count(XFWD_CNT_FLOW_PROMOTED);
+	return bpf_map_lookup_elem(&xfwd_flows, &k);
 }
 
-/* Account a packet to its entry and advance the connection's state. */
-static __always_inline void flow_track(struct xfwd_flow *f, const struct pkt *p, __u64 now)
+/*
+ * Account a packet to its entry and advance the connection's state. Returns
+ * the entry to translate with (it moves when the connection is confirmed).
+ */
+static __always_inline struct xfwd_flow *flow_track(struct xfwd_flow *f, const struct pkt *p,
+						    __u64 now)
 {
 	__u8 st = f->state, fl = f->flags, closer = f->closer;
 	struct xfwd_flow *t;
@@ -215,25 +284,31 @@ static __always_inline void flow_track(struct xfwd_flow *f, const struct pkt *p,
 	if (f->dir == XFWD_DIR_REPLY) {
 		/* The only answer is a reset: no connection was made. conntrack
 		 * forgets such an entry at once; so do we. */
-		if ((p->tcp_flags & 0x04) && !(fl & XFWD_FLOW_SEEN_REPLY)) {
-			bpf_map_delete_elem(&xfwd_flows, &f->twin);
+		if ((p->tcp_flags & TCP_FL_RST) && !(fl & XFWD_FLOW_SEEN_REPLY)) {
+			twin_delete(f);
 			f->flags |= XFWD_FLOW_DEAD;	/* this packet still uses it */
-			return;
+			return f;
 		}
 		fl |= XFWD_FLOW_SEEN_REPLY;
 	}
 	if (st == f->state && fl == f->flags && closer == f->closer)
-		return;
+		return f;
 	/* Rare (flags, first reply): both entries carry the connection's state. */
 	f->state = st;
 	f->flags = fl;
 	f->closer = closer;
-	t = bpf_map_lookup_elem(&xfwd_flows, &f->twin);
+	t = twin_lookup(f);
 	if (t) {
 		t->state = st;
 		t->flags = fl;
 		t->closer = closer;
 	}
+	/* Confirmed: TCP once the client completed the handshake (a SYN-ACK to a
+	 * spoofed source proves nothing), UDP on the first reply. */
+	if ((fl & XFWD_FLOW_PENDING) &&
+	    (p->key.proto == IPPROTO_TCP ? (fl & XFWD_FLOW_ASSURED) : (fl & XFWD_FLOW_SEEN_REPLY)))
+		return flow_promote(f, &p->key);
+	return f;
 }
 
 #endif

@@ -13,7 +13,7 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xfwd_rules SEC(".maps");
 
-/* Both directions of every connection; the loader sets max_entries (--max-flows). */
+/* Both directions of every confirmed connection; max_entries is --max-flows. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, XFWD_DEFAULT_MAX_FLOWS);
@@ -21,6 +21,18 @@ struct {
 	__type(value, struct xfwd_flow);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xfwd_flows SEC(".maps");
+
+/*
+ * Connections nobody answered yet wait here, apart: a flood of new (spoofed)
+ * flows evicts other unconfirmed ones, never a confirmed connection.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XFWD_DEFAULT_MAX_FLOWS / 4);
+	__type(key, struct xfwd_flow_key);
+	__type(value, struct xfwd_flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xfwd_pending SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -21,14 +21,15 @@ static __always_inline void nat_rewrite(struct pkt *p, const struct xfwd_flow *f
 	p->ports[0] = f->new_sport;
 	p->ports[1] = f->new_dport;
 
+	/* The pseudo-header makes the address changes part of the L4 sum. */
 	check = *p->l4_csum;
 	if (p->key.proto == IPPROTO_UDP) {
 		if (!check)	/* no UDP checksum: stays none */
 			return;
-		check = csum_apply(check, f->l4_csum_delta);
+		check = csum_apply(check, f->ip_csum_delta + f->port_csum_delta);
 		*p->l4_csum = check ? check : 0xffff;
 	} else {
-		*p->l4_csum = csum_apply(check, f->l4_csum_delta);
+		*p->l4_csum = csum_apply(check, f->ip_csum_delta + f->port_csum_delta);
 	}
 }
 

@@ -23,6 +23,26 @@ static __always_inline struct xfwd_rule *rule_lookup(const struct xfwd_flow_key 
 	return bpf_map_lookup_elem(&xfwd_rules, &rk);
 }
 
+/* A new connection to a forwarded port: DNAT, and SNAT when the rule asks. */
+static __always_inline struct xfwd_flow *flow_create_fwd(struct xdp_md *ctx, const struct pkt *p,
+							 const struct xfwd_rule *r,
+							 const struct xfwd_config *cfg, __u64 now,
+							 int *why)
+{
+	struct nat_req rq = {
+		.saddr = p->key.saddr, .sport = p->key.sport,
+		.daddr = r->to_addr, .dport = r->to_port,
+		.side_orig = XFWD_SIDE_PUBLIC, .side_reply = XFWD_SIDE_LAN,
+		.rule_id = r->id,
+	};
+
+	if (r->flags & XFWD_RULE_SNAT) {
+		rq.saddr = cfg->lan_addr;
+		rq.alloc_port = 1;
+	}
+	return flow_create(ctx, &p->key, &rq, cfg, now, why);
+}
+
 static __always_inline void rule_account(__u32 id, __u32 len, int new_flow)
 {
 	struct xfwd_rule_stats *s = bpf_map_lookup_elem(&xfwd_rule_stats, &id);
@@ -65,17 +85,18 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 		r = rule_lookup(&p.key);
 		if (!r)
 			goto pass;
-		f = flow_create_fwd(&p, r, cfg, now, &rc);
+		f = flow_create_fwd(ctx, &p, r, cfg, now, &rc);
 		if (!f)
 			goto drop_or_pass;
 		created = 1;
-		count(XFWD_CNT_FLOW_NEW);
 	}
 
 	rc = fwd_route(ctx, &p, f, &fib);
 	if (rc != PARSE_OK)
 		goto pass;
-	flow_track(f, &p, now);
+	f = flow_track(f, &p, now);
+	if (!f)
+		return XDP_PASS;	/* lost in a race with a flush: the stack decides */
 	rule_account(f->rule_id, p.len, created);
 	nat_rewrite(&p, f);
 	count(XFWD_CNT_FWD_REDIRECT);

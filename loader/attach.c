@@ -22,7 +22,7 @@
 #include "xfwd.skel.h"
 
 static const char *const map_pins[] = {
-	"xfwd_rules", "xfwd_flows", "xfwd_config", "xfwd_stats", "xfwd_rule_stats",
+	"xfwd_rules", "xfwd_flows", "xfwd_pending", "xfwd_config", "xfwd_stats", "xfwd_rule_stats",
 };
 enum { LINK_PUBLIC, LINK_LAN, NR_LINKS };
 static const char *const link_pins[NR_LINKS] = { "link_public", "link_lan" };
@@ -153,6 +153,12 @@ static int link_set(const struct env *env, const char *name, int prog_fd, int if
 	}
 	close(fd);
 	return rc;
+}
+
+/* Unconfirmed connections get a quarter of the room of confirmed ones. */
+static __u32 pending_size(__u32 max_flows)
+{
+	return max_flows / 4 < 64 ? 64 : max_flows / 4;
 }
 
 struct attach_args {
@@ -324,6 +330,7 @@ int cmd_attach(struct env *env, int argc, char **argv)
 		goto fail;
 	}
 	bpf_map__set_max_entries(skel->maps.xfwd_flows, a.max_flows);
+	bpf_map__set_max_entries(skel->maps.xfwd_pending, pending_size(a.max_flows));
 	rc = xfwd_bpf__load(skel);
 	if (rc) {
 		rc = err(EXIT_OP, "cannot load the BPF programs: %s%s", strerror(-rc),
@@ -350,6 +357,7 @@ int cmd_attach(struct env *env, int argc, char **argv)
 	cfg.snat_port_min = a.port_min;
 	cfg.snat_port_max = a.port_max;
 	cfg.max_flows = a.max_flows;
+	cfg.max_pending = pending_size(a.max_flows);
 	cfg.xdp_mode = (__u8)a.mode;
 	if (!reattach) {
 		/* bpf_fib_lookup refuses to route for interfaces without forwarding. */
@@ -447,20 +455,6 @@ static const char *link_state(const struct env *env, const char *name, __u32 *pr
 	return *ifindex ? "attached" : "detached (interface gone?)";
 }
 
-static __u32 flows_used(int fd)
-{
-	struct xfwd_flow_key k, next;
-	__u32 n = 0;
-	void *prev = NULL;
-
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		k = next;
-		prev = &k;
-		n++;
-	}
-	return n;
-}
-
 int cmd_status(struct env *env, int argc, char **argv)
 {
 	struct xfwd_config cfg;
@@ -468,7 +462,7 @@ int cmd_status(struct env *env, int argc, char **argv)
 	char a1[INET_ADDRSTRLEN], a2[INET_ADDRSTRLEN];
 	const char *names[NR_LINKS];
 	const char *state[NR_LINKS];
-	__u32 prog[NR_LINKS], ifx[NR_LINKS], used, nrules = 0;
+	__u32 prog[NR_LINKS], ifx[NR_LINKS], used, pending, nrules = 0;
 	struct xfwd_rule_key rk, rn;
 	void *prev = NULL;
 	int rc;
@@ -490,7 +484,8 @@ int cmd_status(struct env *env, int argc, char **argv)
 	names[1] = cfg.lan_ifname;
 	for (int i = 0; i < NR_LINKS; i++)
 		state[i] = link_state(env, link_pins[i], &prog[i], &ifx[i]);
-	used = flows_used(p.flows);
+	used = map_count(p.flows);
+	pending = map_count(p.pending);
 	while (!bpf_map_get_next_key(p.rules, prev, &rn)) {
 		rk = rn;
 		prev = &rk;
@@ -510,9 +505,11 @@ int cmd_status(struct env *env, int argc, char **argv)
 			       ip_str(i ? cfg.lan_addr : cfg.public_addr, a1),
 			       state[i], prog[i]);
 		}
-		printf("],\"flows\":{\"entries\":%u,\"capacity\":%u},\"rules\":%u,"
+		printf("],\"flows\":{\"entries\":%u,\"capacity\":%u},"
+		       "\"pending\":{\"entries\":%u,\"capacity\":%u},\"rules\":%u,"
 		       "\"snat_ports\":[%u,%u],\"timeouts\":{",
-		       used, cfg.max_flows, nrules, cfg.snat_port_min, cfg.snat_port_max);
+		       used, cfg.max_flows, pending, cfg.max_pending, nrules, cfg.snat_port_min,
+		       cfg.snat_port_max);
 		for (int i = 0; i < XFWD_TO_MAX; i++)
 			printf("%s\"%s\":%u", i ? "," : "", xfwd_timeout_names[i], cfg.timeouts[i]);
 		printf("}}\n");
@@ -523,7 +520,8 @@ int cmd_status(struct env *env, int argc, char **argv)
 	       state[0], prog[0]);
 	printf("lan         %-15s %-15s %s (prog %u)\n", names[1], ip_str(cfg.lan_addr, a2),
 	       state[1], prog[1]);
-	printf("flows       %u entries of %u\n", used, cfg.max_flows);
+	printf("flows       %u entries of %u (confirmed), %u of %u (unconfirmed)\n", used,
+	       cfg.max_flows, pending, cfg.max_pending);
 	printf("rules       %u\n", nrules);
 	printf("snat ports  %u-%u\n", cfg.snat_port_min, cfg.snat_port_max);
 	printf("timeouts   ");

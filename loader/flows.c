@@ -146,14 +146,44 @@ static bool filter_match(const struct flow_filter *f, const struct conn *c)
 	return true;
 }
 
-/* Remove every entry (both directions of every connection). */
-static int flows_flush(struct env *env, int argc, char **argv)
+/* Delete every entry of one table; returns how many went. */
+static __u32 table_flush(int fd, __u32 capacity)
 {
-	struct xfwd_flow_key *keys;
-	struct xfwd_config cfg;
-	struct pinned p;
+	struct xfwd_flow_key *keys = calloc(capacity + 1, sizeof(*keys));
 	void *prev = NULL;
 	__u32 n = 0, deleted = 0;
+
+	if (!keys)
+		return 0;
+	/* Collect first: deleting the cursor key would restart the walk. */
+	while (n <= capacity && !bpf_map_get_next_key(fd, prev, &keys[n])) {
+		prev = &keys[n];
+		n++;
+	}
+	for (__u32 i = 0; i < n; i++)
+		deleted += !bpf_map_delete_elem(fd, &keys[i]);
+	free(keys);
+	return deleted;
+}
+
+/* Keep "evictions = added - removed - present" true across a flush. */
+static void count_removed(int stats_fd, __u32 idx, __u32 n)
+{
+	__u64 *vals = calloc((size_t)nr_cpus(), sizeof(*vals));
+
+	if (vals && !bpf_map_lookup_elem(stats_fd, &idx, vals)) {
+		vals[0] += n;
+		bpf_map_update_elem(stats_fd, &idx, vals, 0);
+	}
+	free(vals);
+}
+
+/* Remove every entry (both directions of every connection, both tables). */
+static int flows_flush(struct env *env, int argc, char **argv)
+{
+	struct xfwd_config cfg;
+	struct pinned p;
+	__u32 confirmed, pending;
 	int rc;
 
 	if (argc > 0)
@@ -161,34 +191,72 @@ static int flows_flush(struct env *env, int argc, char **argv)
 	rc = pinned_open(env, &p);
 	if (rc)
 		return rc;
-	if (config_read(p.config, &cfg) || !(keys = calloc(cfg.max_flows + 1, sizeof(*keys)))) {
+	if (config_read(p.config, &cfg)) {
 		pinned_close(&p);
-		return err(EXIT_OP, "flows flush: cannot read the flow table");
+		return err(EXIT_OP, "flows flush: cannot read the configuration");
 	}
-	/* Collect first: deleting the cursor key would restart the walk. */
-	while (n <= cfg.max_flows && !bpf_map_get_next_key(p.flows, prev, &keys[n])) {
-		prev = &keys[n];
-		n++;
-	}
-	for (__u32 i = 0; i < n; i++)
-		deleted += !bpf_map_delete_elem(p.flows, &keys[i]);
-	free(keys);
+	confirmed = table_flush(p.flows, cfg.max_flows);
+	pending = table_flush(p.pending, cfg.max_pending);
+	count_removed(p.stats, XFWD_CNT_CONFIRMED_DEL, confirmed);
+	count_removed(p.stats, XFWD_CNT_PENDING_DEL, pending);
 	pinned_close(&p);
 	if (!env->json)
-		printf("flushed %u flow entries\n", deleted);
+		printf("flushed %u flow entries\n", confirmed + pending);
 	return 0;
+}
+
+struct walk {
+	const struct xfwd_config *cfg;
+	const struct flow_filter *filt;
+	struct env *env;
+	__u64 now;
+	bool first;
+};
+
+/* Print the connections of one table, driven by their original entries. */
+static void table_walk(int fd, struct walk *w)
+{
+	struct xfwd_flow_key k, next;
+	void *prev = NULL;
+	struct conn c;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		__u64 last, age, to;
+
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, &c.o) || c.o.dir != XFWD_DIR_ORIGINAL ||
+		    (c.o.flags & XFWD_FLOW_DEAD))
+			continue;
+		c.okey = k;
+		c.rkey = c.o.twin;
+		if (bpf_map_lookup_elem(fd, &c.rkey, &c.r) ||
+		    memcmp(&c.r.twin, &c.okey, sizeof(c.okey)))
+			memset(&c.r, 0, sizeof(c.r));
+		last = c.o.last_seen_ns > c.r.last_seen_ns ? c.o.last_seen_ns : c.r.last_seen_ns;
+		age = w->now > last ? w->now - last : 0;
+		to = timeout_s(w->cfg, &c.o);
+		if (age > to * 1000000000ull)
+			continue;	/* expired: absent, as the data path sees it */
+		c.left = (long long)to - (long long)((age + 999999999ull) / 1000000000ull);
+		if (c.left < 0)
+			c.left = 0;
+		if (!filter_match(w->filt, &c))
+			continue;
+		if (w->env->json)
+			json_conn(&c, w->first);
+		else
+			print_conn(&c);
+		w->first = false;
+	}
 }
 
 int cmd_flows(struct env *env, int argc, char **argv)
 {
-	struct xfwd_flow_key k, next;
 	struct flow_filter filt;
 	struct xfwd_config cfg;
 	struct pinned p;
-	struct conn c;
-	void *prev = NULL;
-	bool first = true;
-	__u64 now;
+	struct walk w = { .cfg = &cfg, .filt = &filt, .env = env, .first = true };
 	int rc;
 
 	if (argc > 0 && !strcmp(argv[0], "flush"))
@@ -207,34 +275,11 @@ int cmd_flows(struct env *env, int argc, char **argv)
 		pinned_close(&p);
 		return err(EXIT_OP, "cannot read the configuration");
 	}
-	now = mono_ns();
+	w.now = mono_ns();
 	if (env->json)
 		putchar('[');
-	while (!bpf_map_get_next_key(p.flows, prev, &next)) {
-		__u64 last, age;
-		k = next;
-		prev = &k;
-		/* One line per connection, driven by its original-direction entry. */
-		if (bpf_map_lookup_elem(p.flows, &k, &c.o) || c.o.dir != XFWD_DIR_ORIGINAL)
-			continue;
-		c.okey = k;
-		c.rkey = c.o.twin;
-		if (bpf_map_lookup_elem(p.flows, &c.rkey, &c.r) ||
-		    memcmp(&c.r.twin, &c.okey, sizeof(c.okey)))
-			memset(&c.r, 0, sizeof(c.r));
-		last = c.o.last_seen_ns > c.r.last_seen_ns ? c.o.last_seen_ns : c.r.last_seen_ns;
-		age = now > last ? now - last : 0;
-		c.left = (long long)timeout_s(&cfg, &c.o) - (long long)(age / 1000000000ull);
-		if (c.left <= 0 || (__u64)timeout_s(&cfg, &c.o) * 1000000000ull < age)
-			continue;	/* expired: absent, as the data path sees it */
-		if (!filter_match(&filt, &c))
-			continue;
-		if (env->json)
-			json_conn(&c, first);
-		else
-			print_conn(&c);
-		first = false;
-	}
+	table_walk(p.flows, &w);
+	table_walk(p.pending, &w);
 	pinned_close(&p);
 	if (env->json)
 		printf("]\n");

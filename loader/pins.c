@@ -122,10 +122,11 @@ int pinned_open(struct env *env, struct pinned *p)
 			   " (run 'xfwd attach PUBLIC_IF LAN_IF' first)");
 	p->rules = open_pin(env, "xfwd_rules");
 	p->flows = open_pin(env, "xfwd_flows");
+	p->pending = open_pin(env, "xfwd_pending");
 	p->config = open_pin(env, "xfwd_config");
 	p->stats = open_pin(env, "xfwd_stats");
 	p->rule_stats = open_pin(env, "xfwd_rule_stats");
-	if (p->rules < 0 || p->flows < 0 || p->config < 0 || p->stats < 0 || p->rule_stats < 0) {
+	if (p->rules < 0 || p->flows < 0 || p->pending < 0 || p->config < 0 || p->stats < 0 || p->rule_stats < 0) {
 		pinned_close(p);
 		return err(EXIT_OP, "pins under %s are incomplete: run 'xfwd detach' and attach again",
 			   env->pin_dir);
@@ -135,7 +136,7 @@ int pinned_open(struct env *env, struct pinned *p)
 
 void pinned_close(struct pinned *p)
 {
-	int *fds[] = { &p->rules, &p->flows, &p->config, &p->stats, &p->rule_stats };
+	int *fds[] = { &p->rules, &p->flows, &p->pending, &p->config, &p->stats, &p->rule_stats };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
@@ -149,4 +150,19 @@ int config_read(int fd, struct xfwd_config *cfg)
 	__u32 zero = 0;
 
 	return bpf_map_lookup_elem(fd, &zero, cfg);
+}
+
+/* Entries in a hash map (a walk: O(entries)). */
+__u32 map_count(int fd)
+{
+	struct xfwd_flow_key k, next;	/* large enough for every key xfwd uses */
+	void *prev = NULL;
+	__u32 n = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		n++;
+	}
+	return n;
 }

@@ -20,6 +20,8 @@ int cmd_stats(struct env *env, int argc, char **argv)
 	struct pinned p;
 	void *prev = NULL;
 	bool first = true;
+	long long evicted[2];
+	__u32 conf_n, pend_n;
 
 	for (int i = 0; i < argc; i++) {
 		if (arg_is(argv[i], "-j", "--json"))
@@ -43,15 +45,27 @@ int cmd_stats(struct env *env, int argc, char **argv)
 			total[i] += vals[c];
 	}
 
+	/* LRU evictions are not reported by the kernel: derive them. */
+	conf_n = map_count(p.flows);
+	pend_n = map_count(p.pending);
+	evicted[0] = total[XFWD_CNT_CONFIRMED_ADD] - total[XFWD_CNT_CONFIRMED_DEL] - conf_n;
+	evicted[1] = total[XFWD_CNT_PENDING_ADD] - total[XFWD_CNT_PENDING_DEL] - pend_n;
+	for (int i = 0; i < 2; i++)
+		if (evicted[i] < 0)	/* counters race with the walk */
+			evicted[i] = 0;
 	if (env->json) {
 		printf("{\"global\":{");
 		for (int i = 0; i < XFWD_CNT_MAX; i++)
 			printf("%s\"%s\":%llu", i ? "," : "", xfwd_counter_names[i],
 			       (unsigned long long)total[i]);
-		printf("},\"rules\":[");
+		printf(",\"flow_entries\":%u,\"pending_entries\":%u,\"evicted_confirmed\":%lld,"
+		       "\"evicted_pending\":%lld},\"rules\":[", conf_n, pend_n, evicted[0], evicted[1]);
 	} else {
 		for (int i = 0; i < XFWD_CNT_MAX; i++)
 			printf("%-22s %llu\n", xfwd_counter_names[i], (unsigned long long)total[i]);
+		printf("%-22s %u\n%-22s %u\n%-22s %lld\n%-22s %lld\n", "flow_entries", conf_n,
+		       "pending_entries", pend_n, "evicted_confirmed", evicted[0], "evicted_pending",
+		       evicted[1]);
 	}
 	while (!bpf_map_get_next_key(p.rules, prev, &next)) {
 		k = next;

@@ -173,4 +173,10 @@ const char *const xfwd_counter_names[XFWD_CNT_MAX] = {
 	[XFWD_CNT_PASS_EGRESS_FOREIGN] = "pass_egress_foreign",
 	[XFWD_CNT_DROP_NO_SNAT_PORT] = "drop_no_snat_port",
 	[XFWD_CNT_FLOW_CREATE_FAILED] = "flow_create_failed",
+	[XFWD_CNT_PORT_SHADOWED] = "snat_port_shadowed",
+	[XFWD_CNT_FLOW_PROMOTED] = "flow_confirmed",
+	[XFWD_CNT_PENDING_ADD] = "pending_added",
+	[XFWD_CNT_PENDING_DEL] = "pending_removed",
+	[XFWD_CNT_CONFIRMED_ADD] = "confirmed_added",
+	[XFWD_CNT_CONFIRMED_DEL] = "confirmed_removed",
 };

@@ -25,7 +25,7 @@ struct env {
 
 /* File descriptors of the pinned maps every command except attach uses. */
 struct pinned {
-	int rules, flows, config, stats, rule_stats;
+	int rules, flows, pending, config, stats, rule_stats;
 };
 
 /* util.c */
@@ -48,6 +48,7 @@ int pinned_open(struct env *env, struct pinned *p);
 void pinned_close(struct pinned *p);
 int pin_path(const struct env *env, const char *name, char *buf, size_t len);
 int config_read(int fd, struct xfwd_config *cfg);
+__u32 map_count(int fd);
 
 /* commands */
 int cmd_attach(struct env *env, int argc, char **argv);

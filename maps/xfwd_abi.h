@@ -87,6 +87,7 @@ struct xfwd_flow_key {
 #define XFWD_FLOW_SEEN_REPLY	(1u << 0)	/* a packet came back: not [UNREPLIED] */
 #define XFWD_FLOW_ASSURED	(1u << 1)	/* conntrack's [ASSURED] */
 #define XFWD_FLOW_DEAD		(1u << 2)	/* ended (RST as only answer): absent */
+#define XFWD_FLOW_PENDING	(1u << 3)	/* unconfirmed: lives in xfwd_pending */
 
 /*
  * One direction of a connection. The translation is the tuple a matching
@@ -98,8 +99,8 @@ struct xfwd_flow {
 	__u32 new_daddr;
 	__u16 new_sport;
 	__u16 new_dport;
-	__u32 ip_csum_delta;	/* one's complement sum of the address changes */
-	__u32 l4_csum_delta;	/* same plus the port changes (pseudo-header incl.) */
+	__u32 ip_csum_delta;	/* folded one's complement sum of the address changes */
+	__u32 port_csum_delta;	/* the same for the port changes (L4 only) */
 	struct xfwd_flow_key twin;	/* key of the other direction's entry */
 	__u64 packets;
 	__u64 bytes;
@@ -140,6 +141,14 @@ enum xfwd_counter {
 	XFWD_CNT_PASS_EGRESS_FOREIGN,	/* route leaves by an interface xfwd does not own */
 	XFWD_CNT_DROP_NO_SNAT_PORT,	/* new flow, every SNAT port probed was taken */
 	XFWD_CNT_FLOW_CREATE_FAILED,
+	XFWD_CNT_PORT_SHADOWED,		/* SNAT port skipped: a local socket uses it */
+	XFWD_CNT_FLOW_PROMOTED,		/* unconfirmed connection confirmed */
+	/* Entries added to / removed from each table: user space derives
+	 * evictions = added - removed - present. */
+	XFWD_CNT_PENDING_ADD,
+	XFWD_CNT_PENDING_DEL,
+	XFWD_CNT_CONFIRMED_ADD,
+	XFWD_CNT_CONFIRMED_DEL,
 	XFWD_CNT_MAX,
 };
 
@@ -151,7 +160,8 @@ struct xfwd_config {
 	__u32 lan_addr;		/* source address for --snat rules */
 	__u16 snat_port_min;	/* host byte order */
 	__u16 snat_port_max;
-	__u32 max_flows;
+	__u32 max_flows;	/* capacity of xfwd_flows (confirmed) */
+	__u32 max_pending;	/* capacity of xfwd_pending (unconfirmed) */
 	__u32 timeouts[XFWD_TO_MAX];	/* seconds */
 	__u8 xdp_mode;		/* enum xfwd_xdp_mode */
 	__u8 fwd_saved;		/* bit i: the sysctl forwarding of iface i was 1 before attach */

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * TCP connection states as conntrack names and times them. Driven by the
+ * flags alone: xfwd forwards, the endpoints check sequence numbers.
+ */
+#ifndef XFWD_BPF_TCP_STATE_H
+#define XFWD_BPF_TCP_STATE_H
+
+#include "common.h"
+
+#define TCP_FL_FIN	0x01
+#define TCP_FL_SYN	0x02
+#define TCP_FL_RST	0x04
+#define TCP_FL_ACK	0x10
+
+/*
+ * Next state after a packet with these flags from direction dir. closer is
+ * the direction that sent the first FIN (conntrack infers it from sequence
+ * numbers; the flags and the remembered closer are enough here).
+ */
+static __always_inline __u8 tcp_next_state(__u8 st, __u8 dir, __u8 flags, __u8 *closer)
+{
+	int syn = flags & TCP_FL_SYN, ack = flags & TCP_FL_ACK;
+	int fin = flags & TCP_FL_FIN, rst = flags & TCP_FL_RST;
+
+	if (rst)
+		return XFWD_ST_CLOSE;
+	if (syn && !ack) {
+		if (dir == XFWD_DIR_ORIGINAL &&
+		    (st == XFWD_ST_NONE || st == XFWD_ST_CLOSE || st == XFWD_ST_TIME_WAIT))
+			return XFWD_ST_SYN_SENT;
+		if (dir == XFWD_DIR_REPLY && st == XFWD_ST_SYN_SENT)
+			return XFWD_ST_SYN_RECV;	/* simultaneous open */
+		return st;
+	}
+	if (syn)	/* SYN+ACK */
+		return st == XFWD_ST_SYN_SENT && dir == XFWD_DIR_REPLY ? XFWD_ST_SYN_RECV : st;
+	if (st == XFWD_ST_NONE)
+		return XFWD_ST_ESTABLISHED;	/* picked up mid-stream, like nf_conntrack_tcp_loose */
+	if (fin) {
+		if (st == XFWD_ST_ESTABLISHED || st == XFWD_ST_SYN_RECV) {
+			*closer = dir;
+			return XFWD_ST_FIN_WAIT;
+		}
+		if ((st == XFWD_ST_FIN_WAIT || st == XFWD_ST_CLOSE_WAIT) && dir != *closer)
+			return XFWD_ST_LAST_ACK;
+		return st;
+	}
+	if (ack) {
+		if (st == XFWD_ST_SYN_RECV)
+			return XFWD_ST_ESTABLISHED;
+		if (st == XFWD_ST_FIN_WAIT && dir != *closer)
+			return XFWD_ST_CLOSE_WAIT;
+		if (st == XFWD_ST_LAST_ACK && dir == *closer)
+			return XFWD_ST_TIME_WAIT;
+	}
+	return st;
+}
+
+#endif
