@@ -5,9 +5,12 @@
   peer.py http-server ADDR PORT DIR          serve DIR over HTTP
   peer.py http-get URL SHA256                GET URL, check the body's hash
   peer.py whoami-server ADDR PORT            TCP: reply with the peer's "addr:port"
-  peer.py whoami ADDR PORT                   print what whoami-server saw
+  peer.py whoami ADDR PORT [SRC [SPORT]]     print what whoami-server saw
+  peer.py churn ADDR PORT N                  N short connections (connect, read, close);
+                                             prints how many got an answer
   peer.py udp-echo ADDR PORT                 UDP: echo "<peer addr:port> <payload>"
-  peer.py udp-ask ADDR PORT MSG              send MSG, print "<reply source> <reply>"
+  peer.py udp-ask ADDR PORT MSG [SRC [SPORT]]
+                                             send MSG, print "<reply source> <reply>"
   peer.py tcp-echo ADDR PORT                 TCP echo server (many clients)
   peer.py script-server ADDR PORT DIR        one connection closed in steps (see below)
   peer.py script-client ADDR PORT DIR        connect, touch DIR/established; on DIR/shutdown
@@ -64,9 +67,22 @@ def whoami_server(addr, port):
         c.close()
 
 
-def whoami(addr, port):
-    with socket.create_connection((addr, int(port)), timeout=3) as c:
+def whoami(addr, port, src="0.0.0.0", sport="0"):
+    with socket.create_connection((addr, int(port)), timeout=3,
+                                  source_address=(src, int(sport))) as c:
         print(c.makefile().readline().strip())
+
+
+def churn(addr, port, n):
+    good = 0
+    for _ in range(int(n)):
+        try:
+            with socket.create_connection((addr, int(port)), timeout=3) as c:
+                if c.makefile().readline():
+                    good += 1
+        except OSError:
+            pass
+    print(good)
 
 
 def udp_echo(addr, port):
@@ -77,8 +93,10 @@ def udp_echo(addr, port):
         s.sendto(f"{peer[0]}:{peer[1]} ".encode() + data, peer)
 
 
-def udp_ask(addr, port, msg):
+def udp_ask(addr, port, msg, src="0.0.0.0", sport="0"):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((src, int(sport)))
     s.settimeout(2)
     s.sendto(msg.encode(), (addr, int(port)))
     data, src = s.recvfrom(2048)
@@ -159,7 +177,7 @@ if __name__ == "__main__":
     cmds = {"http-server": http_server, "http-get": http_get,
             "whoami-server": whoami_server, "whoami": whoami,
             "udp-echo": udp_echo, "udp-ask": udp_ask, "tcp-echo": tcp_echo,
-            "tcp-stream": tcp_stream, "script-server": script_server,
+            "tcp-stream": tcp_stream, "churn": churn, "script-server": script_server,
             "script-client": script_client}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         sys.exit(__doc__)
