@@ -79,8 +79,23 @@ while read -r moment cstate cto cflags; do
 	else not_ok "$moment: timeout like conntrack's" "xfwd $xto s, conntrack $cto s"; fi
 done <"$TMP/conntrack.states"
 
+# Short connections in a loop: all answered, each leaves a TIME_WAIT entry.
+xg rule add tcp 83 to $LAB_SRV_ADDR:9000
+bg "$LAB_SRV" $PEER whoami-server $LAB_SRV_ADDR 9000
+wait_port "$LAB_SRV" $LAB_SRV_ADDR 9000
+xg flows flush >/dev/null
+good=$(lab_x "$LAB_CLI" $PEER churn $LAB_PUB_ADDR 83 2000 2>&1)
+expect_eq "2000 short connections through xfwd all succeed" "$good" 2000
+sleep 0.5
+tw=$(xg flows --state TIME_WAIT | grep -c " dport=83 ")
+other=$(xg flows --proto tcp | grep " dport=83 " | grep -vc " TIME_WAIT ")
+# A client port reused while its old entry waits makes one entry serve two.
+if [ "$tw" -ge 1900 ] && [ "$other" -eq 0 ]; then ok "they all end in TIME_WAIT ($tw entries)"
+else not_ok "they all end in TIME_WAIT" "$tw in TIME_WAIT, $other in other states"; fi
+
 # A short timeout set at run time expires the entry (lazy expiry: gone from flows).
 check "set timeout tcp_time_wait 1" xg set timeout tcp_time_wait 1
 sleep 2.2
 expect_eq "a TIME_WAIT entry disappears after its timeout" "$(state_of xfwd 80)" "none - -"
+expect_eq "all TIME_WAIT entries expire" "$(xg flows --state TIME_WAIT | wc -l)" 0
 t_exit
