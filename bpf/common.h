@@ -10,6 +10,7 @@
 #include <linux/ip.h>
 #include <linux/tcp.h>
 #include <linux/udp.h>
+#include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
@@ -21,6 +22,9 @@
 #define IP_MF		0x2000
 #define IP_OFFSET	0x1fff
 #define NSEC_PER_SEC	1000000000ULL
+#ifndef offsetof
+#define offsetof(T, m)	__builtin_offsetof(T, m)
+#endif
 
 #define likely(x)	__builtin_expect(!!(x), 1)
 #define unlikely(x)	__builtin_expect(!!(x), 0)

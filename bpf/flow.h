@@ -156,6 +156,7 @@ struct nat_req {
 	__u16 sport, dport;	/* sport: kept if free, else one from the SNAT range */
 	__u8 side_orig, side_reply;
 	__u8 alloc_port;	/* the source is ours (SNAT): probe for a free port */
+	__u8 flags;		/* XFWD_FLOW_* both entries start with */
 	__u32 rule_id;
 };
 
@@ -205,7 +206,7 @@ static __always_inline struct xfwd_flow *flow_create(void *ctx, const struct xfw
 		.sport = rq->dport, .dport = rq->sport, .proto = okey->proto,
 	};
 	struct xfwd_flow e = {
-		.flags = XFWD_FLOW_PENDING, .rule_id = rq->rule_id, .last_seen_ns = now,
+		.flags = XFWD_FLOW_PENDING | rq->flags, .rule_id = rq->rule_id, .last_seen_ns = now,
 	};
 
 	e.twin = *okey;

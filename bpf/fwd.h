@@ -11,27 +11,30 @@
 #include "maps.h"
 #include "parse.h"
 
-/* Route the translated tuple. Returns PARSE_OK or the reason to pass. */
-static __always_inline int fwd_route(struct xdp_md *ctx, const struct pkt *p,
-				     const struct xfwd_flow *f, struct bpf_fib_lookup *fib)
+/* Route to daddr from ifindex. Returns PARSE_OK or the reason to pass. */
+static __always_inline int fwd_route(void *ctx, const struct pkt *p, __u32 saddr, __u32 daddr,
+				     __u32 ifindex, const struct xfwd_config *cfg,
+				     struct bpf_fib_lookup *fib)
 {
 	int rc;
 
 	__builtin_memset(fib, 0, sizeof(*fib));
 	fib->family = AF_INET;
 	fib->tos = p->ip->tos;
-	fib->l4_protocol = p->key.proto;
+	fib->l4_protocol = p->ip->protocol;
 	fib->tot_len = p->len;	/* the kernel checks it against the egress MTU */
-	fib->ipv4_src = f->new_saddr;
-	fib->ipv4_dst = f->new_daddr;
-	fib->ifindex = ctx->ingress_ifindex;
+	fib->ipv4_src = saddr;
+	fib->ipv4_dst = daddr;
+	fib->ifindex = ifindex;
 
 	rc = bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
 	switch (rc) {
 	case BPF_FIB_LKUP_RET_SUCCESS:
+		rc = PARSE_OK;
 		break;
-	case BPF_FIB_LKUP_RET_NO_NEIGH:
-		return XFWD_CNT_PASS_NO_NEIGH;
+	case BPF_FIB_LKUP_RET_NO_NEIGH:	/* fib->ifindex is the egress all the same */
+		rc = XFWD_CNT_PASS_NO_NEIGH;
+		break;
 	case BPF_FIB_LKUP_RET_FRAG_NEEDED:
 		return XFWD_CNT_PASS_FRAG_NEEDED;
 	case BPF_FIB_LKUP_RET_FWD_DISABLED:
@@ -39,14 +42,15 @@ static __always_inline int fwd_route(struct xdp_md *ctx, const struct pkt *p,
 	default:
 		return XFWD_CNT_PASS_NO_ROUTE;
 	}
-	if (!bpf_map_lookup_elem(&xfwd_tx_ports, &fib->ifindex))
+	/* Only ever out of the interfaces xfwd was attached to. */
+	if (fib->ifindex != cfg->public_ifindex && fib->ifindex != cfg->lan_ifindex)
 		return XFWD_CNT_PASS_EGRESS_FOREIGN;
-	return PARSE_OK;
+	return rc;
 }
 
-/* After the NAT rewrite: TTL, MACs, drop the VLAN tag, redirect. */
-static __always_inline int fwd_xmit(struct xdp_md *ctx, struct pkt *p,
-				    const struct bpf_fib_lookup *fib)
+/* XDP, after the rewrite: TTL, MACs, drop the VLAN tag, redirect. */
+static __always_inline int fwd_xmit_xdp(struct xdp_md *ctx, struct pkt *p,
+					const struct bpf_fib_lookup *fib)
 {
 	struct iphdr *ip = p->ip;
 	__u16 *ttl_word = (__u16 *)&ip->ttl;	/* TTL and protocol share a word */
@@ -70,6 +74,25 @@ static __always_inline int fwd_xmit(struct xdp_md *ctx, struct pkt *p,
 	__builtin_memcpy(eth->h_dest, fib->dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, fib->smac, ETH_ALEN);
 	return bpf_redirect_map(&xfwd_tx_ports, fib->ifindex, 0);
+}
+
+/* tc, after the rewrite: TTL, then let the kernel resolve the neighbour. */
+static __always_inline int fwd_xmit_skb(struct __sk_buff *skb, __u32 l3_off,
+					const struct bpf_fib_lookup *fib)
+{
+	void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
+	struct iphdr *ip = data + l3_off;
+	struct bpf_redir_neigh nh = { .nh_family = AF_INET };
+	__u16 old, new;
+
+	if (l3_off > 64 || (void *)(ip + 1) > data_end)
+		return TC_ACT_SHOT;
+	old = *(__u16 *)&ip->ttl;
+	ip->ttl--;
+	new = *(__u16 *)&ip->ttl;
+	bpf_l3_csum_replace(skb, l3_off + offsetof(struct iphdr, check), old, new, 2);
+	nh.ipv4_nh = fib->ipv4_dst;	/* the next hop the FIB chose */
+	return bpf_redirect_neigh(fib->ifindex, &nh, sizeof(nh), 0);
 }
 
 #endif

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * The NAT rewrite: addresses and ports from a flow entry, checksums updated
- * with the deltas the entry precomputed. Works on direct packet pointers.
+ * The NAT rewrite, one implementation for XDP and tc. Fields are written
+ * directly; only the checksum step differs: XDP folds the flow's precomputed
+ * deltas in itself, tc goes through bpf_l3/l4_csum_replace so the skb's
+ * checksum state stays right (CHECKSUM_PARTIAL packets carry only the
+ * pseudo-header sum, which port changes must not touch). `skb` is a constant
+ * at every call site, so each program keeps only its own branch.
  */
 #ifndef XFWD_BPF_NAT_H
 #define XFWD_BPF_NAT_H
@@ -10,27 +14,99 @@
 #include "csum.h"
 #include "parse.h"
 
-static __always_inline void nat_rewrite(struct pkt *p, const struct xfwd_flow *f)
+static __always_inline void csum_l3(void *ctx, int skb, __u16 *field, __u32 off, __u32 delta)
 {
-	struct iphdr *ip = p->ip;
-	__u16 check;
+	if (skb)
+		bpf_l3_csum_replace(ctx, off, 0, delta, 0);
+	else
+		*field = csum_apply(*field, delta);
+}
 
-	ip->saddr = f->new_saddr;
-	ip->daddr = f->new_daddr;
-	ip->check = csum_apply(ip->check, f->ip_csum_delta);
+/* pseudo: the delta is of pseudo-header fields (addresses). */
+static __always_inline void csum_l4(void *ctx, int skb, __u16 *field, __u32 off, __u32 delta,
+				    int udp, int pseudo)
+{
+	__u16 c;
+
+	if (skb) {
+		bpf_l4_csum_replace(ctx, off, 0, delta, (pseudo ? BPF_F_PSEUDO_HDR : 0) |
+				    (udp ? BPF_F_MARK_MANGLED_0 : 0));
+		return;
+	}
+	c = *field;
+	if (udp && !c)		/* no UDP checksum: stays none */
+		return;
+	c = csum_apply(c, delta);
+	*field = (udp && !c) ? 0xffff : c;
+}
+
+/* Translate a TCP/UDP packet as its flow entry says. Packet pointers are
+ * stale afterwards in tc (the helpers may move the data). */
+static __always_inline void nat_rewrite(void *ctx, int skb, struct pkt *p,
+					const struct xfwd_flow *f)
+{
+	int udp = p->key.proto == IPPROTO_UDP;
+
+	p->ip->saddr = f->new_saddr;
+	p->ip->daddr = f->new_daddr;
 	p->ports[0] = f->new_sport;
 	p->ports[1] = f->new_dport;
-
-	/* The pseudo-header makes the address changes part of the L4 sum. */
-	check = *p->l4_csum;
-	if (p->key.proto == IPPROTO_UDP) {
-		if (!check)	/* no UDP checksum: stays none */
-			return;
-		check = csum_apply(check, f->ip_csum_delta + f->port_csum_delta);
-		*p->l4_csum = check ? check : 0xffff;
+	if (skb) {
+		csum_l3(ctx, 1, 0, p->l3_off + offsetof(struct iphdr, check), f->ip_csum_delta);
+		csum_l4(ctx, 1, 0, p->l4_csum_off, f->ip_csum_delta, udp, 1);
+		csum_l4(ctx, 1, 0, p->l4_csum_off, f->port_csum_delta, udp, 0);
 	} else {
-		*p->l4_csum = csum_apply(check, f->ip_csum_delta + f->port_csum_delta);
+		p->ip->check = csum_apply(p->ip->check, f->ip_csum_delta);
+		csum_l4(ctx, 0, p->l4_csum, 0, f->ip_csum_delta + f->port_csum_delta, udp, 1);
 	}
+}
+
+/*
+ * Translate an ICMP error quoting a packet of a flow (RFC 5508), given the
+ * entry of the direction opposite to the quoted packet: the outer
+ * destination becomes what that entry's packets are sent to, the quoted
+ * packet becomes what the other side sent, and every checksum follows
+ * (outer IP, ICMP, quoted IP, quoted TCP/UDP when present).
+ */
+static __always_inline void nat_icmp_err(void *ctx, int skb, struct pkt *p,
+					 const struct xfwd_flow *f)
+{
+	struct iphdr *ip = p->ip, *in = p->inner;
+	__u32 osrc = ip->saddr, odst = ip->daddr, nsrc = osrc;
+	__u32 isrc = in->saddr, idst = in->daddr;
+	__u16 isport = p->inner_ports[0], idport = p->inner_ports[1];
+	__u16 icheck = in->check, ncheck, l4old = 0, l4new = 0;
+	__u32 in_ip, icmp;
+
+	/* An error from the host the quoted packet went to speaks for the
+	 * address that host was translated from; a router in between stays. */
+	if (osrc == p->key.saddr)
+		nsrc = f->new_saddr;
+
+	in_ip = csum_delta32(isrc, f->new_daddr) + csum_delta32(idst, f->new_saddr);
+	ncheck = csum_apply(icheck, in_ip);
+	icmp = in_ip + csum_delta16(icheck, ncheck) + csum_delta16(isport, f->new_dport) +
+	       csum_delta16(idport, f->new_sport);
+	if (p->inner_l4_csum_ok) {
+		l4old = *p->inner_l4_csum;
+		l4new = csum_apply(l4old, in_ip + csum_delta16(isport, f->new_dport) +
+					  csum_delta16(idport, f->new_sport));
+		if (in->protocol == IPPROTO_UDP && !l4new)
+			l4new = 0xffff;
+		icmp += csum_delta16(l4old, l4new);
+		*p->inner_l4_csum = l4new;
+	}
+	in->saddr = f->new_daddr;
+	in->daddr = f->new_saddr;
+	in->check = ncheck;
+	p->inner_ports[0] = f->new_dport;
+	p->inner_ports[1] = f->new_sport;
+	ip->saddr = nsrc;
+	ip->daddr = f->new_daddr;
+
+	csum_l4(ctx, skb, p->l4_csum, p->l4_csum_off, csum_fold(icmp), 0, 0);
+	csum_l3(ctx, skb, &ip->check, p->l3_off + offsetof(struct iphdr, check),
+		csum_fold(csum_delta32(osrc, nsrc) + csum_delta32(odst, f->new_daddr)));
 }
 
 #endif

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Header parsing with full bounds checks. A packet is ours only if every
- * header is complete, tot_len fits in the frame, and nothing needs more than
- * a plain rewrite (no options, no fragments, TTL left to forward).
+ * Header parsing with full bounds checks, for XDP frames and skbs alike. A
+ * packet is ours only if every header is complete, tot_len fits in the frame,
+ * and nothing needs more than a plain rewrite (no options, no fragments).
+ * ICMP errors quoting a TCP/UDP packet are parsed down to the quoted ports.
  */
 #ifndef XFWD_BPF_PARSE_H
 #define XFWD_BPF_PARSE_H
@@ -14,23 +15,85 @@ struct vlan_hdr {
 	__be16 encap_proto;
 };
 
+struct icmp_hdr {
+	__u8 type;
+	__u8 code;
+	__u16 check;
+	__u32 rest;
+};
+
+#define ICMP_DEST_UNREACH	3
+#define ICMP_TIME_EXCEEDED	11
+#define ICMP_PARAMETERPROB	12
+
 struct pkt {
-	void *data_end;
 	struct ethhdr *eth;
 	struct iphdr *ip;
-	void *l4;
-	__u16 *l4_csum;		/* TCP/UDP checksum field */
+	__u16 *l4_csum;		/* TCP/UDP checksum; ICMP's for an error */
 	__u16 *ports;		/* sport, dport */
 	__u32 len;		/* IPv4 total length, host order */
+	__u16 l3_off;		/* offsets from the frame start, for the skb helpers */
+	__u16 l4_csum_off;
 	__u8 vlan;		/* one 802.1Q tag sits between eth and ip */
 	__u8 tcp_flags;
+	__u8 icmp_err;		/* an ICMP error: key is the quoted packet's, reversed */
+	__u8 inner_l4_csum_ok;	/* the quoted TCP/UDP checksum is in the frame */
+	struct iphdr *inner;	/* ICMP errors: the quoted IP header, */
+	__u16 *inner_ports;	/* its ports */
+	__u16 *inner_l4_csum;	/* and its L4 checksum when inner_l4_csum_ok */
 	struct xfwd_flow_key key;
 };
 
 #define PARSE_OK XFWD_CNT_MAX
 
-/* Returns PARSE_OK, or the counter that says why the packet is not ours. */
-static __always_inline int parse_pkt(void *data, void *data_end, struct pkt *p)
+/* The quoted packet of an ICMP error (RFC 792: IP header + 8 bytes at least). */
+static __always_inline int parse_icmp_err(void *data_end, struct pkt *p, struct icmp_hdr *icmp)
+{
+	struct iphdr *in = (void *)(icmp + 1);
+	__u16 *ports = (void *)(in + 1);
+
+	if ((void *)(ports + 2) > data_end)
+		return XFWD_CNT_PASS_MALFORMED;
+	if (in->version != 4 || in->ihl != 5 ||
+	    (in->protocol != IPPROTO_TCP && in->protocol != IPPROTO_UDP))
+		return XFWD_CNT_PASS_NOT_TCPUDP;
+	p->inner = in;
+	p->inner_ports = ports;
+	p->inner_l4_csum_ok = 0;
+	if (in->protocol == IPPROTO_TCP) {
+		struct tcphdr *t = (void *)ports;
+
+		if ((void *)&t->check + sizeof(t->check) <= data_end) {
+			p->inner_l4_csum = &t->check;
+			p->inner_l4_csum_ok = 1;
+		}
+	} else {
+		struct udphdr *u = (void *)ports;
+
+		if ((void *)(u + 1) <= data_end && u->check) {
+			p->inner_l4_csum = &u->check;
+			p->inner_l4_csum_ok = 1;
+		}
+	}
+	/* The connection's entry is the one whose packets flow the other way. */
+	p->key.saddr = in->daddr;
+	p->key.daddr = in->saddr;
+	p->key.sport = ports[1];
+	p->key.dport = ports[0];
+	p->key.proto = in->protocol;
+	p->icmp_err = 1;
+	p->l4_csum = &icmp->check;
+	p->ports = ports;	/* never used for an error; keeps every path's pointers valid */
+	p->tcp_flags = 0;
+	return PARSE_OK;
+}
+
+/*
+ * data..data_end is what can be read directly (an skb's linear part);
+ * frame_len is the whole frame, which tot_len must fit in. Returns PARSE_OK,
+ * or the counter that says why the packet is not ours.
+ */
+static __always_inline int parse_pkt(void *data, void *data_end, __u32 frame_len, struct pkt *p)
 {
 	struct ethhdr *eth = data;
 	struct iphdr *ip;
@@ -61,20 +124,22 @@ static __always_inline int parse_pkt(void *data, void *data_end, struct pkt *p)
 		return XFWD_CNT_PASS_MALFORMED;
 	if (ip->ihl != 5)
 		return XFWD_CNT_PASS_IP_OPTIONS;
+	p->l3_off = (void *)ip - data;
 	p->len = bpf_ntohs(ip->tot_len);
-	if (p->len < sizeof(*ip) || (void *)ip + p->len > data_end)
+	if (p->len < sizeof(*ip) || p->l3_off + p->len > frame_len)
 		return XFWD_CNT_PASS_MALFORMED;
 	if (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET))
 		return XFWD_CNT_PASS_FRAGMENT;
-	if (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP)
-		return XFWD_CNT_PASS_NOT_TCPUDP;
 	if (ip->ttl <= 1)
 		return XFWD_CNT_PASS_TTL;
+	p->eth = eth;
+	p->ip = ip;
+	p->icmp_err = 0;
+	p->key.pad[0] = p->key.pad[1] = p->key.pad[2] = 0;
 
 	l4_room = p->len - sizeof(*ip);
-	p->l4 = ip + 1;
 	if (ip->protocol == IPPROTO_TCP) {
-		struct tcphdr *tcp = p->l4;
+		struct tcphdr *tcp = (void *)(ip + 1);
 
 		if ((void *)(tcp + 1) > data_end || l4_room < sizeof(*tcp))
 			return XFWD_CNT_PASS_MALFORMED;
@@ -82,8 +147,8 @@ static __always_inline int parse_pkt(void *data, void *data_end, struct pkt *p)
 			return XFWD_CNT_PASS_MALFORMED;
 		p->l4_csum = &tcp->check;
 		p->tcp_flags = ((__u8 *)tcp)[13];
-	} else {
-		struct udphdr *udp = p->l4;
+	} else if (ip->protocol == IPPROTO_UDP) {
+		struct udphdr *udp = (void *)(ip + 1);
 		__u16 ulen;
 
 		if ((void *)(udp + 1) > data_end || l4_room < sizeof(*udp))
@@ -93,17 +158,29 @@ static __always_inline int parse_pkt(void *data, void *data_end, struct pkt *p)
 			return XFWD_CNT_PASS_MALFORMED;
 		p->l4_csum = &udp->check;
 		p->tcp_flags = 0;
+	} else if (ip->protocol == IPPROTO_ICMP) {
+		struct icmp_hdr *icmp = (void *)(ip + 1);
+		int rc;
+
+		if ((void *)(icmp + 1) > data_end || l4_room < sizeof(*icmp))
+			return XFWD_CNT_PASS_MALFORMED;
+		if (icmp->type != ICMP_DEST_UNREACH && icmp->type != ICMP_TIME_EXCEEDED &&
+		    icmp->type != ICMP_PARAMETERPROB)
+			return XFWD_CNT_PASS_NOT_TCPUDP;
+		rc = parse_icmp_err(data_end, p, icmp);
+		if (rc == PARSE_OK)
+			p->l4_csum_off = (void *)p->l4_csum - data;
+		return rc;
+	} else {
+		return XFWD_CNT_PASS_NOT_TCPUDP;
 	}
-	p->ports = p->l4;
-	p->data_end = data_end;
-	p->eth = eth;
-	p->ip = ip;
+	p->ports = (void *)(ip + 1);
+	p->l4_csum_off = (void *)p->l4_csum - data;
 	p->key.saddr = ip->saddr;
 	p->key.daddr = ip->daddr;
 	p->key.sport = p->ports[0];
 	p->key.dport = p->ports[1];
 	p->key.proto = ip->protocol;
-	p->key.pad[0] = p->key.pad[1] = p->key.pad[2] = 0;
 	return PARSE_OK;
 }
 

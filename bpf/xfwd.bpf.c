@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * xfwd's XDP data path, read top to bottom: parse, find the connection (or
- * create it from a rule), route, rewrite, redirect. Anything xfwd does not
- * finish goes to the kernel untouched.
+ * xfwd's data path, read top to bottom: parse, find the connection (or
+ * create it from a rule), route, rewrite, send. XDP does the work; tc
+ * finishes what XDP cannot (a neighbour to resolve, a packet too big, the
+ * replies of local sockets, locally sent ICMP errors). Both share the core
+ * below; anything xfwd does not finish goes to the kernel untouched.
  */
 #include "common.h"
 #include "maps.h"
@@ -10,6 +12,9 @@
 #include "flow.h"
 #include "nat.h"
 #include "fwd.h"
+
+/* Set when the driver cannot carry XDP metadata: tc then looks packets up itself. */
+volatile __u32 xfwd_meta_unsupported;
 
 static __always_inline struct xfwd_rule *rule_lookup(const struct xfwd_flow_key *k)
 {
@@ -23,26 +28,6 @@ static __always_inline struct xfwd_rule *rule_lookup(const struct xfwd_flow_key 
 	return bpf_map_lookup_elem(&xfwd_rules, &rk);
 }
 
-/* A new connection to a forwarded port: DNAT, and SNAT when the rule asks. */
-static __always_inline struct xfwd_flow *flow_create_fwd(struct xdp_md *ctx, const struct pkt *p,
-							 const struct xfwd_rule *r,
-							 const struct xfwd_config *cfg, __u64 now,
-							 int *why)
-{
-	struct nat_req rq = {
-		.saddr = p->key.saddr, .sport = p->key.sport,
-		.daddr = r->to_addr, .dport = r->to_port,
-		.side_orig = XFWD_SIDE_PUBLIC, .side_reply = XFWD_SIDE_LAN,
-		.rule_id = r->id,
-	};
-
-	if (r->flags & XFWD_RULE_SNAT) {
-		rq.saddr = cfg->lan_addr;
-		rq.alloc_port = 1;
-	}
-	return flow_create(ctx, &p->key, &rq, cfg, now, why);
-}
-
 static __always_inline void rule_account(__u32 id, __u32 len, int new_flow)
 {
 	struct xfwd_rule_stats *s = bpf_map_lookup_elem(&xfwd_rule_stats, &id);
@@ -54,6 +39,104 @@ static __always_inline void rule_account(__u32 id, __u32 len, int new_flow)
 	s->flows += new_flow;
 }
 
+/*
+ * A new connection to a forwarded port: DNAT, SNAT when the rule asks or the
+ * client is on the LAN itself (hairpin: the backend must answer through us),
+ * or a port of this host (REDIRECT: replies leave through tc egress).
+ */
+static __always_inline struct xfwd_flow *flow_create_fwd(void *ctx, const struct pkt *p,
+							 const struct xfwd_rule *r, __u8 side,
+							 const struct xfwd_config *cfg, __u64 now,
+							 int *why)
+{
+	struct nat_req rq = {
+		.saddr = p->key.saddr, .sport = p->key.sport,
+		.daddr = r->to_addr, .dport = r->to_port,
+		.side_orig = side, .side_reply = XFWD_SIDE_LAN,
+		.rule_id = r->id,
+	};
+
+	if (r->flags & XFWD_RULE_LOCAL) {
+		rq.daddr = p->key.daddr;
+		rq.side_reply = XFWD_SIDE_LOCAL;
+		rq.flags = XFWD_FLOW_LOCAL;
+	} else if ((r->flags & XFWD_RULE_SNAT) || side == XFWD_SIDE_LAN) {
+		rq.saddr = cfg->lan_addr;
+		rq.alloc_port = 1;
+	}
+	return flow_create(ctx, &p->key, &rq, cfg, now, why);
+}
+
+/* The live entry a packet arriving on side belongs to. */
+static __always_inline struct xfwd_flow *flow_find(const struct pkt *p, __u8 side,
+						   const struct xfwd_config *cfg, __u64 now)
+{
+	struct xfwd_flow *f = flow_lookup(&p->key, cfg, now);
+
+	/* Locally sent errors may quote any forwarded packet. */
+	if (f && (f->side == side || (p->icmp_err && side == XFWD_SIDE_LOCAL)))
+		return f;
+	return NULL;
+}
+
+/* A new connection from a rule (XDP only: tc finishes flows XDP created). */
+static __always_inline struct xfwd_flow *flow_from_rule(void *ctx, const struct pkt *p, __u8 side,
+							const struct xfwd_config *cfg, __u64 now,
+							int *why)
+{
+	struct xfwd_flow *f;
+	struct xfwd_rule *r;
+
+	*why = XFWD_CNT_PASS_NO_MATCH;
+	if (p->icmp_err)
+		return NULL;
+	/* From the LAN, only the gateway's public address is forwarded (hairpin). */
+	if (side == XFWD_SIDE_LAN && (p->key.daddr != cfg->public_addr || !cfg->public_addr))
+		return NULL;
+	r = rule_lookup(&p->key);
+	if (!r)
+		return NULL;
+	f = flow_create_fwd(ctx, p, r, side, cfg, now, why);
+	if (f && side == XFWD_SIDE_LAN)
+		count(XFWD_CNT_HAIRPIN);
+	return f;
+}
+
+/* Account a TCP/UDP packet to its flow; the entry to translate with. */
+static __always_inline struct xfwd_flow *flow_use(struct xfwd_flow *f, const struct pkt *p,
+						  __u64 now, int created)
+{
+	f = flow_track(f, p, now);
+	if (f)
+		rule_account(f->rule_id, p->len, created);
+	return f;
+}
+
+/* Where the translated packet goes: the flow's destination; for an ICMP
+ * error, the destination the flow's packets go to. */
+static __always_inline __u32 out_saddr(const struct pkt *p, const struct xfwd_flow *f)
+{
+	return p->icmp_err ? p->ip->saddr : f->new_saddr;
+}
+
+/* ------------------------------------------------------------------ XDP */
+
+/* Pass up, asking tc ingress to finish (metadata travels with the skb). */
+static __always_inline int xdp_pass_finish(struct xdp_md *ctx)
+{
+	void *meta, *data;
+
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(__u32))) {
+		xfwd_meta_unsupported = 1;
+		return XDP_PASS;
+	}
+	meta = (void *)(long)ctx->data_meta;
+	data = (void *)(long)ctx->data;
+	if (meta + sizeof(__u32) <= data)
+		*(__u32 *)meta = XFWD_META_FINISH;
+	return XDP_PASS;
+}
+
 static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 {
 	void *data = (void *)(long)ctx->data;
@@ -61,48 +144,53 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 	struct bpf_fib_lookup fib;
 	struct xfwd_config *cfg;
 	struct xfwd_flow *f;
-	struct xfwd_rule *r;
 	struct pkt p;
-	int rc, created = 0;
+	int rc, created;
 	__u64 now;
 
 	count(XFWD_CNT_RX);
-	rc = parse_pkt(data, data_end, &p);
+	rc = parse_pkt(data, data_end, data_end - data, &p);
 	if (rc != PARSE_OK)
 		goto pass;
 	cfg = config_get();
 	if (!cfg)
 		return XDP_PASS;
-
 	now = now_ns();
-	f = flow_lookup(&p.key, cfg, now);
-	if (f && f->side != side)
-		f = NULL;
-	if (!f) {
-		rc = XFWD_CNT_PASS_NO_MATCH;
-		if (side != XFWD_SIDE_PUBLIC)
-			goto pass;
-		r = rule_lookup(&p.key);
-		if (!r)
-			goto pass;
-		f = flow_create_fwd(ctx, &p, r, cfg, now, &rc);
-		if (!f)
-			goto drop_or_pass;
-		created = 1;
-	}
-
-	rc = fwd_route(ctx, &p, f, &fib);
-	if (rc != PARSE_OK)
-		goto pass;
-	f = flow_track(f, &p, now);
+	f = flow_find(&p, side, cfg, now);
+	created = !f;
 	if (!f)
-		return XDP_PASS;	/* lost in a race with a flush: the stack decides */
-	rule_account(f->rule_id, p.len, created);
-	nat_rewrite(&p, f);
-	count(XFWD_CNT_FWD_REDIRECT);
-	return fwd_xmit(ctx, &p, &fib);
+		f = flow_from_rule(ctx, &p, side, cfg, now, &rc);
+	if (!f)
+		goto pass_or_drop;
 
-drop_or_pass:
+	if ((f->flags & XFWD_FLOW_LOCAL) && !p.icmp_err) {
+		/* REDIRECT to a port of this host: rewrite, let the stack deliver. */
+		f = flow_use(f, &p, now, created);
+		if (f)
+			nat_rewrite(ctx, 0, &p, f);
+		count(XFWD_CNT_LOCAL_IN);
+		return XDP_PASS;
+	}
+	rc = fwd_route(ctx, &p, out_saddr(&p, f), f->new_daddr, ctx->ingress_ifindex, cfg, &fib);
+	if (rc != PARSE_OK) {
+		count(rc);
+		if (rc == XFWD_CNT_PASS_NO_NEIGH || rc == XFWD_CNT_PASS_FRAG_NEEDED)
+			return xdp_pass_finish(ctx);
+		return XDP_PASS;
+	}
+	if (p.icmp_err) {
+		nat_icmp_err(ctx, 0, &p, f);
+		count(XFWD_CNT_ICMP_ERR);
+	} else {
+		f = flow_use(f, &p, now, created);
+		if (!f)
+			return XDP_PASS;	/* lost in a race with a flush */
+		nat_rewrite(ctx, 0, &p, f);
+	}
+	count(XFWD_CNT_FWD_REDIRECT);
+	return fwd_xmit_xdp(ctx, &p, &fib);
+
+pass_or_drop:
 	count(rc);
 	return rc == XFWD_CNT_DROP_NO_SNAT_PORT ? XDP_DROP : XDP_PASS;
 pass:
@@ -120,6 +208,106 @@ SEC("xdp")
 int xfwd_lan(struct xdp_md *ctx)
 {
 	return xfwd_xdp(ctx, XFWD_SIDE_LAN);
+}
+
+/* ------------------------------------------------------------------- tc */
+
+/* Headers an ICMP error needs: eth + vlan + ip + icmp + quoted ip + 20. */
+#define TC_PULL_LEN	128
+
+static __always_inline int skb_parse(struct __sk_buff *skb, struct pkt *p)
+{
+	__u32 len = skb->len < TC_PULL_LEN ? skb->len : TC_PULL_LEN;
+
+	if (skb->vlan_present)	/* the tag would follow the packet out */
+		return XFWD_CNT_PASS_NOT_IPV4;
+	bpf_skb_pull_data(skb, len);
+	return parse_pkt((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, p);
+}
+
+static __always_inline int finish_requested(struct __sk_buff *skb)
+{
+	void *meta = (void *)(long)skb->data_meta, *data = (void *)(long)skb->data;
+
+	if (meta + sizeof(__u32) <= data)
+		return *(__u32 *)meta == XFWD_META_FINISH;
+	return xfwd_meta_unsupported;
+}
+
+/* Ingress of both interfaces: what XDP passed up for lack of a neighbour
+ * (translate, redirect_neigh) or because it is too big for the egress
+ * (translate, let the stack forward it and send frag-needed). */
+SEC("tc")
+int xfwd_tc_ingress(struct __sk_buff *skb)
+{
+	struct bpf_fib_lookup fib;
+	struct xfwd_config *cfg;
+	struct xfwd_flow *f;
+	struct pkt p;
+	int rc;
+	__u64 now;
+	__u8 side;
+
+	if (!finish_requested(skb))
+		return TC_ACT_OK;
+	cfg = config_get();
+	if (!cfg || skb_parse(skb, &p) != PARSE_OK)
+		return TC_ACT_OK;
+	side = skb->ifindex == cfg->public_ifindex ? XFWD_SIDE_PUBLIC : XFWD_SIDE_LAN;
+	now = now_ns();
+	f = flow_find(&p, side, cfg, now);
+	if (!f || ((f->flags & XFWD_FLOW_LOCAL) && !p.icmp_err))
+		return TC_ACT_OK;
+	rc = fwd_route(skb, &p, out_saddr(&p, f), f->new_daddr, skb->ifindex, cfg, &fib);
+	if (rc != PARSE_OK && rc != XFWD_CNT_PASS_NO_NEIGH && rc != XFWD_CNT_PASS_FRAG_NEEDED)
+		return TC_ACT_OK;
+	if (p.icmp_err) {
+		nat_icmp_err(skb, 1, &p, f);
+		count(XFWD_CNT_ICMP_ERR);
+	} else {
+		f = flow_use(f, &p, now, 0);
+		if (!f)
+			return TC_ACT_OK;
+		nat_rewrite(skb, 1, &p, f);
+	}
+	if (rc == XFWD_CNT_PASS_FRAG_NEEDED) {
+		count(XFWD_CNT_TC_STACK);
+		return TC_ACT_OK;
+	}
+	count(XFWD_CNT_TC_FINISH);
+	return fwd_xmit_skb(skb, p.l3_off, &fib);
+}
+
+/* Egress of both interfaces: replies of local sockets to REDIRECTed
+ * connections, and ICMP errors this host sends about forwarded packets. */
+SEC("tc")
+int xfwd_tc_egress(struct __sk_buff *skb)
+{
+	struct xfwd_config *cfg;
+	struct xfwd_flow *f;
+	struct pkt p;
+	__u64 now;
+
+	if (skb->protocol != bpf_htons(ETH_P_IP))
+		return TC_ACT_OK;
+	cfg = config_get();
+	if (!cfg || skb_parse(skb, &p) != PARSE_OK)
+		return TC_ACT_OK;
+	now = now_ns();
+	f = flow_find(&p, XFWD_SIDE_LOCAL, cfg, now);
+	if (!f)
+		return TC_ACT_OK;
+	if (p.icmp_err) {
+		nat_icmp_err(skb, 1, &p, f);
+		count(XFWD_CNT_ICMP_ERR);
+		return TC_ACT_OK;
+	}
+	f = flow_use(f, &p, now, 0);
+	if (f) {
+		nat_rewrite(skb, 1, &p, f);
+		count(XFWD_CNT_LOCAL_OUT);
+	}
+	return TC_ACT_OK;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -286,6 +286,15 @@ static void forwarding_restore(const struct xfwd_config *cfg)
 			fwd_set(names[i], 0);
 }
 
+static void tc_remove(const struct xfwd_config *cfg)
+{
+	__u32 ifx[NR_LINKS] = { cfg->public_ifindex, cfg->lan_ifindex };
+
+	for (int i = 0; i < NR_LINKS; i++)
+		if (ifx[i])
+			tc_detach((int)ifx[i], cfg->tc_created & (1u << i));
+}
+
 /* Remove every pin of this namespace and the directory (what attach made). */
 static void teardown(const struct env *env)
 {
@@ -376,6 +385,20 @@ int cmd_attach(struct env *env, int argc, char **argv)
 			}
 		}
 	}
+	/* tc first: XDP asks it to finish what XDP cannot. */
+	for (int i = 0; i < NR_LINKS; i++) {
+		bool created = false;
+
+		rc = tc_attach(a.ifindex[i], bpf_program__fd(skel->progs.xfwd_tc_ingress),
+			       bpf_program__fd(skel->progs.xfwd_tc_egress), &created);
+		if (created)
+			cfg.tc_created |= 1u << i;
+		if (rc) {
+			rc = err(EXIT_OP, "cannot attach the tc programs to %s: %s", a.ifname[i],
+				 strerror(-rc));
+			goto fail_fwd;
+		}
+	}
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_config), &zero, &cfg, 0)) {
 		rc = err(EXIT_OP, "cannot write the configuration: %s", strerror(errno));
 		goto fail_fwd;
@@ -397,8 +420,10 @@ int cmd_attach(struct env *env, int argc, char **argv)
 	return 0;
 
 fail_fwd:
-	if (!reattach)
+	if (!reattach) {
+		tc_remove(&cfg);
 		forwarding_restore(&cfg);
+	}
 fail:
 	xfwd_bpf__destroy(skel);
 	if (made_dir)
@@ -421,6 +446,8 @@ int cmd_detach(struct env *env, int argc, char **argv)
 	have_cfg = !rc && !config_read(p.config, &cfg);
 	if (!rc)
 		pinned_close(&p);
+	if (have_cfg)
+		tc_remove(&cfg);
 	teardown(env);
 	if (have_cfg)
 		forwarding_restore(&cfg);

@@ -50,6 +50,11 @@ int pin_path(const struct env *env, const char *name, char *buf, size_t len);
 int config_read(int fd, struct xfwd_config *cfg);
 __u32 map_count(int fd);
 
+/* tc.c */
+int tc_attach(int ifindex, int ingress_fd, int egress_fd, bool *created);
+void tc_detach(int ifindex, bool remove_qdisc);
+__u32 tc_prog_id(int ifindex, bool egress);
+
 /* commands */
 int cmd_attach(struct env *env, int argc, char **argv);
 int cmd_detach(struct env *env, int argc, char **argv);

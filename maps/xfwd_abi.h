@@ -20,6 +20,7 @@
 enum xfwd_side {
 	XFWD_SIDE_PUBLIC = 0,
 	XFWD_SIDE_LAN = 1,
+	XFWD_SIDE_LOCAL = 2,	/* sent by this host: seen by tc egress */
 };
 
 /* Direction of a flow entry within its connection, as conntrack names them. */
@@ -66,6 +67,7 @@ struct xfwd_rule_key {
 };
 
 #define XFWD_RULE_SNAT	(1u << 0)	/* source becomes the gateway's LAN address */
+#define XFWD_RULE_LOCAL	(1u << 1)	/* to a port of the gateway itself (to_addr 0) */
 
 struct xfwd_rule {
 	__u32 to_addr;
@@ -88,6 +90,7 @@ struct xfwd_flow_key {
 #define XFWD_FLOW_ASSURED	(1u << 1)	/* conntrack's [ASSURED] */
 #define XFWD_FLOW_DEAD		(1u << 2)	/* ended (RST as only answer): absent */
 #define XFWD_FLOW_PENDING	(1u << 3)	/* unconfirmed: lives in xfwd_pending */
+#define XFWD_FLOW_LOCAL		(1u << 4)	/* to a local socket: rewrite and pass up */
 
 /*
  * One direction of a connection. The translation is the tuple a matching
@@ -141,7 +144,13 @@ enum xfwd_counter {
 	XFWD_CNT_PASS_EGRESS_FOREIGN,	/* route leaves by an interface xfwd does not own */
 	XFWD_CNT_DROP_NO_SNAT_PORT,	/* new flow, every SNAT port probed was taken */
 	XFWD_CNT_FLOW_CREATE_FAILED,
-	XFWD_CNT_PORT_SHADOWED,		/* SNAT port skipped: a local socket uses it */
+	XFWD_CNT_PORT_SHADOWED,
+	XFWD_CNT_LOCAL_IN,		/* to a local port: translated, passed up */
+	XFWD_CNT_LOCAL_OUT,		/* its replies, translated by tc egress */
+	XFWD_CNT_HAIRPIN,		/* LAN host to a forwarded public port */
+	XFWD_CNT_ICMP_ERR,		/* ICMP errors translated (RFC 5508) */
+	XFWD_CNT_TC_FINISH,		/* translated by tc, the neighbour resolved by the kernel */
+	XFWD_CNT_TC_STACK,		/* translated by tc, too big: the stack sends frag-needed */		/* SNAT port skipped: a local socket uses it */
 	XFWD_CNT_FLOW_PROMOTED,		/* unconfirmed connection confirmed */
 	/* Entries added to / removed from each table: user space derives
 	 * evictions = added - removed - present. */
@@ -165,10 +174,14 @@ struct xfwd_config {
 	__u32 timeouts[XFWD_TO_MAX];	/* seconds */
 	__u8 xdp_mode;		/* enum xfwd_xdp_mode */
 	__u8 fwd_saved;		/* bit i: the sysctl forwarding of iface i was 1 before attach */
-	__u8 pad[2];
+	__u8 tc_created;	/* bit i: attach created the clsact qdisc of iface i */
+	__u8 pad;
 	char public_ifname[16];
 	char lan_ifname[16];
 };
+
+/* XDP metadata asking tc ingress to finish a packet XDP had to pass up. */
+#define XFWD_META_FINISH	0x78667764u	/* "xfwd" */
 
 enum xfwd_xdp_mode {
 	XFWD_MODE_NATIVE = 0,
