@@ -19,6 +19,7 @@
 #ifndef AF_INET
 #define AF_INET 2
 #endif
+#define IP_DF		0x4000
 #define IP_MF		0x2000
 #define IP_OFFSET	0x1fff
 #define NSEC_PER_SEC	1000000000ULL

@@ -12,6 +12,7 @@
 #include "flow.h"
 #include "nat.h"
 #include "fwd.h"
+#include "icmp_gen.h"
 
 /* Set when the driver cannot carry XDP metadata: tc then looks packets up itself. */
 volatile __u32 xfwd_meta_unsupported;
@@ -172,8 +173,16 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 		return XDP_PASS;
 	}
 	rc = fwd_route(ctx, &p, out_saddr(&p, f), f->new_daddr, ctx->ingress_ifindex, cfg, &fib);
+	if (rc == XFWD_CNT_PASS_FRAG_NEEDED && (p.ip->frag_off & bpf_htons(IP_DF)) && !p.icmp_err) {
+		/* Too big and not to be fragmented: tell the sender the MTU. */
+		count(XFWD_CNT_ICMP_FRAG_SENT);
+		return icmp_frag_needed(ctx, &p, side == XFWD_SIDE_PUBLIC ? cfg->public_addr :
+					cfg->lan_addr, fib.mtu_result);
+	}
 	if (rc != PARSE_OK) {
 		count(rc);
+		/* tc ingress finishes these: the kernel resolves the neighbour,
+		 * or fragments what may be fragmented. */
 		if (rc == XFWD_CNT_PASS_NO_NEIGH || rc == XFWD_CNT_PASS_FRAG_NEEDED)
 			return xdp_pass_finish(ctx);
 		return XDP_PASS;
@@ -235,8 +244,8 @@ static __always_inline int finish_requested(struct __sk_buff *skb)
 }
 
 /* Ingress of both interfaces: what XDP passed up for lack of a neighbour
- * (translate, redirect_neigh) or because it is too big for the egress
- * (translate, let the stack forward it and send frag-needed). */
+ * (translate, redirect_neigh) or because it is too big for the egress and
+ * may be fragmented (translate, let the stack forward and fragment it). */
 SEC("tc")
 int xfwd_tc_ingress(struct __sk_buff *skb)
 {

@@ -9,7 +9,7 @@
 
 #include "xfwd.h"
 
-#define RULE_USAGE "usage: xfwd rule add tcp|udp [PUBLIC_ADDR:]PORT to ADDR[:PORT] [--snat]\n" \
+#define RULE_USAGE "usage: xfwd rule add tcp|udp [PUBLIC_ADDR:]PORT to ADDR[:PORT]|local:PORT [--snat]\n" \
 		   "       xfwd rule del tcp|udp [PUBLIC_ADDR:]PORT\n" \
 		   "       xfwd rule list [-j]"
 
@@ -91,13 +91,22 @@ static int rule_add(struct env *env, int argc, char **argv)
 		return rc;
 	if (argc < 4 || strcmp(argv[2], "to"))
 		return err(EXIT_USAGE, "rule add: expected 'to ADDR[:PORT]' after '%s'", argv[1]);
-	rc = parse_endpoint("target", argv[3], false, &r.to_addr, &r.to_port);
-	if (rc)
-		return rc;
+	if (!strncmp(argv[3], "local:", 6) || argv[3][0] == ':') {
+		/* A port of the gateway itself, like iptables' REDIRECT. */
+		const char *port = strchr(argv[3], ':') + 1;
+
+		if (!parse_port(port, &r.to_port))
+			return err(EXIT_USAGE, "rule add: target '%s': bad port '%s' (1-65535)", argv[3], port);
+		r.flags |= XFWD_RULE_LOCAL;
+	} else {
+		rc = parse_endpoint("target", argv[3], false, &r.to_addr, &r.to_port);
+		if (rc)
+			return rc;
+		if (!r.to_addr)
+			return err(EXIT_USAGE, "rule add: target address 0.0.0.0 is not a host");
+	}
 	if (!r.to_port)
 		r.to_port = k.port;
-	if (!r.to_addr)
-		return err(EXIT_USAGE, "rule add: target address 0.0.0.0 is not a host");
 	for (i = 4; i < argc; i++) {
 		if (!strcmp(argv[i], "--snat"))
 			r.flags |= XFWD_RULE_SNAT;
@@ -111,6 +120,10 @@ static int rule_add(struct env *env, int argc, char **argv)
 	rc = EXIT_OP;
 	if (config_read(p.config, &cfg)) {
 		err(EXIT_OP, "cannot read the configuration");
+		goto out;
+	}
+	if ((r.flags & XFWD_RULE_SNAT) && (r.flags & XFWD_RULE_LOCAL)) {
+		rc = err(EXIT_USAGE, "rule add: --snat does not apply to a local target");
 		goto out;
 	}
 	if ((r.flags & XFWD_RULE_SNAT) && !cfg.lan_addr) {
@@ -215,16 +228,19 @@ static int rule_list(struct env *env, int argc, char **argv)
 		ip_str(w->r.to_addr, ta);
 		if (env->json) {
 			printf("%s{\"id\":%u,\"proto\":\"%s\",\"public_addr\":\"%s\",\"public_port\":%u,"
-			       "\"to_addr\":\"%s\",\"to_port\":%u,\"snat\":%s}", i ? "," : "",
-			       w->r.id, proto_name(w->k.proto), pa, ntohs(w->k.port), ta,
-			       ntohs(w->r.to_port), (w->r.flags & XFWD_RULE_SNAT) ? "true" : "false");
+			       "\"to_addr\":\"%s\",\"to_port\":%u,\"snat\":%s,\"local\":%s}", i ? "," : "",
+			       w->r.id, proto_name(w->k.proto), pa, ntohs(w->k.port),
+			       (w->r.flags & XFWD_RULE_LOCAL) ? "local" : ta,
+			       ntohs(w->r.to_port), (w->r.flags & XFWD_RULE_SNAT) ? "true" : "false",
+			       (w->r.flags & XFWD_RULE_LOCAL) ? "true" : "false");
 			continue;
 		}
 		/* The syntax of 'rule add', so a line can be pasted back. */
 		printf("%s ", proto_name(w->k.proto));
 		if (w->k.addr)
 			printf("%s:", pa);
-		printf("%u to %s:%u%s\n", ntohs(w->k.port), ta, ntohs(w->r.to_port),
+		printf("%u to %s:%u%s\n", ntohs(w->k.port),
+		       (w->r.flags & XFWD_RULE_LOCAL) ? "local" : ta, ntohs(w->r.to_port),
 		       (w->r.flags & XFWD_RULE_SNAT) ? " --snat" : "");
 	}
 	if (env->json)

@@ -180,6 +180,7 @@ const char *const xfwd_counter_names[XFWD_CNT_MAX] = {
 	[XFWD_CNT_ICMP_ERR] = "icmp_errors",
 	[XFWD_CNT_TC_FINISH] = "tc_redirect_neigh",
 	[XFWD_CNT_TC_STACK] = "tc_to_stack",
+	[XFWD_CNT_ICMP_FRAG_SENT] = "icmp_frag_needed_sent",
 	[XFWD_CNT_FLOW_PROMOTED] = "flow_confirmed",
 	[XFWD_CNT_PENDING_ADD] = "pending_added",
 	[XFWD_CNT_PENDING_DEL] = "pending_removed",

@@ -150,7 +150,8 @@ enum xfwd_counter {
 	XFWD_CNT_HAIRPIN,		/* LAN host to a forwarded public port */
 	XFWD_CNT_ICMP_ERR,		/* ICMP errors translated (RFC 5508) */
 	XFWD_CNT_TC_FINISH,		/* translated by tc, the neighbour resolved by the kernel */
-	XFWD_CNT_TC_STACK,		/* translated by tc, too big: the stack sends frag-needed */		/* SNAT port skipped: a local socket uses it */
+	XFWD_CNT_TC_STACK,		/* translated by tc, too big: the stack fragments it */
+	XFWD_CNT_ICMP_FRAG_SENT,	/* DF packet too big: frag-needed sent back (XDP) */		/* SNAT port skipped: a local socket uses it */
 	XFWD_CNT_FLOW_PROMOTED,		/* unconfirmed connection confirmed */
 	/* Entries added to / removed from each table: user space derives
 	 * evictions = added - removed - present. */

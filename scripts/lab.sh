@@ -43,6 +43,28 @@ lab_up() {
 	lab_neigh
 }
 
+# A second LAN host, $P-lan2 (198.51.100.3), on a bridge with the server.
+lab_add_lan2() {
+	local lan2=$LAB-lan2
+	ip netns add "$lan2" || return 1
+	ip link add l0 netns "$lan2" type veth peer name sl0 netns "$LAB_SRV" || return 1
+	lab_x "$LAB_SRV" ip link add br0 type bridge
+	lab_x "$LAB_SRV" ip addr del $LAB_SRV_ADDR/24 dev s0
+	lab_x "$LAB_SRV" ip link set s0 master br0
+	lab_x "$LAB_SRV" ip link set sl0 master br0
+	lab_x "$LAB_SRV" ip addr add $LAB_SRV_ADDR/24 dev br0
+	lab_x "$LAB_SRV" ip link set sl0 up
+	lab_x "$LAB_SRV" ip link set br0 up
+	lab_x "$LAB_SRV" ip route replace default via $LAB_LAN_ADDR dev br0
+	lab_x "$lan2" ip link set lo up
+	lab_x "$lan2" ip addr add 198.51.100.3/24 dev l0
+	lab_x "$lan2" ip link set l0 up
+	lab_x "$lan2" ip route add default via $LAB_LAN_ADDR
+	lab_x "$lan2" ethtool -K l0 tx off tso off gso off gro on >/dev/null
+	lab_x "$LAB_GW" ping -c1 -W2 -q 198.51.100.3 >/dev/null 2>&1
+	return 0
+}
+
 # Resolve the neighbours XDP will need (bpf_fib_lookup does not resolve them).
 lab_neigh() {
 	lab_x "$LAB_GW" ping -c1 -W1 -q $LAB_SRV_ADDR >/dev/null 2>&1

@@ -16,6 +16,10 @@
   peer.py script-client ADDR PORT DIR        connect, touch DIR/established; on DIR/shutdown
                                              send FIN; the server closes on DIR/close;
                                              touch DIR/done when both are closed
+  peer.py sink-server ADDR PORT              TCP: read to EOF, reply with the sha256 of it
+  peer.py upload ADDR PORT NBYTES            send NBYTES of random data, check the sha256
+  peer.py udp-refused ADDR PORT              connected UDP: "refused" if an ICMP error
+                                             came back, else "answered"/"timeout"
   peer.py tcp-stream ADDR PORT SECONDS FLAG  send a numbered line every 50 ms, check each
                                              echo; waits for FLAG file to exist, then
                                              stops; prints "sent N ok N"
@@ -140,6 +144,46 @@ def tcp_stream(addr, port, seconds, flag):
     sys.exit(0 if sent == ok and sent > 0 else 1)
 
 
+def sink_server(addr, port):
+    srv = socket.create_server((addr, int(port)), reuse_port=True)
+    while True:
+        c, _ = srv.accept()
+        h = hashlib.sha256()
+        while True:
+            d = c.recv(65536)
+            if not d:
+                break
+            h.update(d)
+        c.sendall(h.hexdigest().encode())
+        c.close()
+
+
+def upload(addr, port, nbytes):
+    data = os.urandom(int(nbytes))
+    c = socket.create_connection((addr, int(port)), timeout=10)
+    c.sendall(data)
+    c.shutdown(socket.SHUT_WR)
+    got = c.makefile().read().strip()
+    want = hashlib.sha256(data).hexdigest()
+    if got != want:
+        sys.exit(f"sha256 {got} != {want}")
+    print(len(data))
+
+
+def udp_refused(addr, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(2)
+    s.connect((addr, int(port)))
+    s.send(b"anyone?")
+    try:
+        s.recv(100)
+        print("answered")
+    except ConnectionRefusedError:
+        print("refused")
+    except TimeoutError:
+        print("timeout")
+
+
 def wait_file(path, limit=30):
     end = time.time() + limit
     while not os.path.exists(path):
@@ -178,7 +222,8 @@ if __name__ == "__main__":
             "whoami-server": whoami_server, "whoami": whoami,
             "udp-echo": udp_echo, "udp-ask": udp_ask, "tcp-echo": tcp_echo,
             "tcp-stream": tcp_stream, "churn": churn, "script-server": script_server,
-            "script-client": script_client}
+            "script-client": script_client, "sink-server": sink_server,
+            "upload": upload, "udp-refused": udp_refused}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         sys.exit(__doc__)
     cmds[sys.argv[1]](*sys.argv[2:])

@@ -8,7 +8,12 @@ fwd_datagrams() { ip netns exec "$LAB_GW" awk '/^Ip: [0-9]/ { print $7 }' /proc/
 xdp_progs() { ip netns exec "$LAB_GW" ip -d link show | grep -c "prog/xdp"; }
 
 lab_up e2e || { not_ok "lab up" "cannot build the lab"; t_exit; }
-xg attach g0 g1 >/dev/null 2>&1 || not_ok attach "xfwd attach failed"
+# shellcheck disable=SC2086
+xg attach g0 g1 ${XFWD_ATTACH_OPTS:-} >/dev/null 2>&1 || not_ok attach "xfwd attach failed"
+want_mode=native
+[[ "${XFWD_ATTACH_OPTS:-}" == *generic* ]] && want_mode=generic
+expect_eq "attached in $want_mode mode" \
+	"$(xg status -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["mode"])')" $want_mode
 check "rule add tcp 80" xg rule add tcp 80 to $LAB_SRV_ADDR:8080
 check "rule add udp 53" xg rule add udp 53 to $LAB_SRV_ADDR:5353
 check "rule add tcp 81 on the public address" xg rule add tcp $LAB_PUB_ADDR:81 to $LAB_SRV_ADDR:9000
