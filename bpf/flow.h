@@ -100,20 +100,36 @@ static __always_inline struct xfwd_flow *flow_lookup(const struct xfwd_flow_key 
 	return NULL;
 }
 
+/*
+ * Does the entry f hold key for a live connection? claimed is a key the new
+ * connection has just taken over (or NULL): an old entry whose twin sat there
+ * lost that twin, so only its own use counts (the new entry now at claimed
+ * points back to key and would make a dead connection look alive).
+ */
+static __always_inline int flow_holds(const struct xfwd_flow_key *key, const struct xfwd_flow *f,
+				      const struct xfwd_config *cfg, __u64 now,
+				      const struct xfwd_flow_key *claimed)
+{
+	if (claimed && key_eq(&f->twin, claimed))
+		return !flow_idle(cfg, f, now);
+	return flow_live(key, f, cfg, now);
+}
+
 /* Insert key into the pending table unless a live connection holds it. */
 static __always_inline int flow_claim(const struct xfwd_flow_key *key, const struct xfwd_flow *v,
-				      const struct xfwd_config *cfg, __u64 now)
+				      const struct xfwd_config *cfg, __u64 now,
+				      const struct xfwd_flow_key *claimed)
 {
 	struct xfwd_flow *f = bpf_map_lookup_elem(&xfwd_flows, key);
 
-	if (f && flow_live(key, f, cfg, now))
+	if (f && flow_holds(key, f, cfg, now, claimed))
 		return -1;
 	if (!bpf_map_update_elem(&xfwd_pending, key, v, BPF_NOEXIST)) {
 		count(XFWD_CNT_PENDING_ADD);
 		return 0;
 	}
 	f = bpf_map_lookup_elem(&xfwd_pending, key);
-	if (f && flow_live(key, f, cfg, now))
+	if (f && flow_holds(key, f, cfg, now, claimed))
 		return -1;
 	return bpf_map_update_elem(&xfwd_pending, key, v, BPF_ANY);	/* a stale one */
 }
@@ -171,7 +187,8 @@ static __always_inline int reply_claim(void *ctx, struct xfwd_flow_key *rkey,
 	__u16 want = bpf_ntohs(rq->sport), port;
 
 	flow_set_nat(reply, rkey, okey->daddr, okey->saddr, okey->dport, okey->sport);
-	if (!(rq->alloc_port && port_shadowed(ctx, rkey)) && !flow_claim(rkey, reply, cfg, now))
+	if (!(rq->alloc_port && port_shadowed(ctx, rkey)) &&
+	    !flow_claim(rkey, reply, cfg, now, NULL))
 		return 0;
 	if (!rq->alloc_port)
 		return -1;
@@ -185,7 +202,7 @@ static __always_inline int reply_claim(void *ctx, struct xfwd_flow_key *rkey,
 		}
 		rkey->dport = bpf_htons(port);
 		flow_set_nat(reply, rkey, okey->daddr, okey->saddr, okey->dport, okey->sport);
-		if (!port_shadowed(ctx, rkey) && !flow_claim(rkey, reply, cfg, now))
+		if (!port_shadowed(ctx, rkey) && !flow_claim(rkey, reply, cfg, now, NULL))
 			return 0;
 	}
 	return -1;
@@ -208,6 +225,7 @@ static __always_inline struct xfwd_flow *flow_create(void *ctx, const struct xfw
 	struct xfwd_flow e = {
 		.flags = XFWD_FLOW_PENDING | rq->flags, .rule_id = rq->rule_id, .last_seen_ns = now,
 	};
+	struct xfwd_flow *f;
 
 	e.twin = *okey;
 	e.side = rq->side_reply;
@@ -221,12 +239,15 @@ static __always_inline struct xfwd_flow *flow_create(void *ctx, const struct xfw
 	e.side = rq->side_orig;
 	e.dir = XFWD_DIR_ORIGINAL;
 	flow_set_nat(&e, okey, rkey.daddr, rkey.saddr, rkey.dport, rkey.sport);
-	if (flow_claim(okey, &e, cfg, now)) {
-		/* Another CPU created this connection first: use its entries. */
+	if (flow_claim(okey, &e, cfg, now, &rkey)) {
+		/* Another CPU created this connection first: use its entries, if
+		 * they are for this side (a live flow's tuple arriving on the
+		 * other side is not that flow's, and cannot start another). */
 		if (!bpf_map_delete_elem(&xfwd_pending, &rkey))
 			count(XFWD_CNT_PENDING_DEL);
 		*why = XFWD_CNT_FLOW_CREATE_FAILED;
-		return flow_lookup(okey, cfg, now);
+		f = flow_lookup(okey, cfg, now);
+		return f && f->side == rq->side_orig ? f : NULL;
 	}
 	count(XFWD_CNT_FLOW_NEW);
 	return bpf_map_lookup_elem(&xfwd_pending, okey);
@@ -275,13 +296,8 @@ static __always_inline struct xfwd_flow *flow_track(struct xfwd_flow *f, const s
 	__sync_fetch_and_add(&f->bytes, p->len);
 	f->last_seen_ns = now;
 
-	if (p->key.proto == IPPROTO_TCP) {
+	if (p->key.proto == IPPROTO_TCP)
 		st = tcp_next_state(st, f->dir, p->tcp_flags, &closer);
-		if (st == XFWD_ST_ESTABLISHED)
-			fl |= XFWD_FLOW_ASSURED;
-	} else if (f->dir == XFWD_DIR_ORIGINAL && (fl & XFWD_FLOW_SEEN_REPLY)) {
-		fl |= XFWD_FLOW_ASSURED;	/* traffic both ways: a stream */
-	}
 	if (f->dir == XFWD_DIR_REPLY) {
 		/* The only answer is a reset: no connection was made. conntrack
 		 * forgets such an entry at once; so do we. */
@@ -291,6 +307,15 @@ static __always_inline struct xfwd_flow *flow_track(struct xfwd_flow *f, const s
 			return f;
 		}
 		fl |= XFWD_FLOW_SEEN_REPLY;
+	}
+	/* ASSURED needs an answer, as in conntrack: a lone ACK picked up
+	 * mid-stream is ESTABLISHED but proves nothing until the other side
+	 * speaks, and must stay in the unconfirmed table until then. */
+	if (p->key.proto == IPPROTO_TCP) {
+		if (st == XFWD_ST_ESTABLISHED && (fl & XFWD_FLOW_SEEN_REPLY))
+			fl |= XFWD_FLOW_ASSURED;
+	} else if (f->dir == XFWD_DIR_ORIGINAL && (fl & XFWD_FLOW_SEEN_REPLY)) {
+		fl |= XFWD_FLOW_ASSURED;	/* traffic both ways: a stream */
 	}
 	if (st == f->state && fl == f->flags && closer == f->closer)
 		return f;
