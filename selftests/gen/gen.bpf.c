@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The packet generator: run by BPF_PROG_TEST_RUN in live-frames mode with the
+ * client veth as ingress, it returns XDP_TX and each frame leaves that veth
+ * for the gateway. Live frames come from a page pool and are recycled with
+ * whatever the receivers wrote into them (NAT rewrites, TTL), so every run
+ * writes the whole frame from the template, then the flow's source address
+ * and port, then both checksums (from sums precomputed without those fields).
+ */
+#include <linux/types.h>
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "gen.h"
+
+/* Set by xfwd-gen before load; the verifier sees them as constants. */
+const volatile __u32 frame_len = GEN_MIN_FRAME;
+const volatile __u8 is_udp = 1;		/* else TCP: the checksum sits elsewhere */
+const volatile __u8 random_tuples;	/* each packet a random address and port */
+const volatile __u32 saddr_base;	/* host byte order */
+const volatile __u32 naddrs = 1;
+const volatile __u32 sport_base;	/* host byte order */
+const volatile __u32 nports = 1;
+const volatile __u64 nflows;		/* cycle length; 0: run through the whole space */
+const volatile __u32 ip_csum_base;	/* folded sums of the template with the */
+const volatile __u32 l4_csum_base;	/* source address and port (and checksums) zero */
+
+/* The frame, written by xfwd-gen before load (not const: must not be folded). */
+__u64 tmpl[GEN_MAX_FRAME / 8];
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct gen_state);
+} gen_state SEC(".maps");
+
+/* Fixed offsets in the template: Ethernet, IPv4 without options, then L4. */
+#define OFF_IP_CHECK	(14 + 10)
+#define OFF_IP_SADDR	(14 + 12)
+#define OFF_L4_SPORT	(14 + 20)
+#define OFF_UDP_CHECK	(14 + 20 + 6)
+#define OFF_TCP_CHECK	(14 + 20 + 16)
+
+static __always_inline __u32 fold(__u32 s)
+{
+	s = (s & 0xffff) + (s >> 16);
+	return (s & 0xffff) + (s >> 16);
+}
+
+/* The next flow of this CPU's sequence. */
+static __always_inline void next_flow(struct gen_state *st, __u32 *port_off, __u32 *addr_off)
+{
+	if (random_tuples) {
+		*port_off = bpf_get_prandom_u32() % nports;
+		*addr_off = bpf_get_prandom_u32() % naddrs;
+		return;
+	}
+	*port_off = st->port_off;
+	*addr_off = st->addr_off;
+	if (nflows && ++st->n >= nflows) {
+		st->n = 0;
+		st->port_off = 0;
+		st->addr_off = 0;
+	} else if (++st->port_off >= nports) {
+		st->port_off = 0;
+		if (++st->addr_off >= naddrs)
+			st->addr_off = 0;
+	}
+}
+
+SEC("xdp")
+int bench_gen(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 zero = 0, port_off, addr_off, saddr, sum, len;
+	__u64 *dst = data;
+	struct gen_state *st;
+	__u16 sport, csum;
+
+	if (data + GEN_MIN_FRAME > data_end)
+		return XDP_ABORTED;
+#pragma unroll
+	for (int i = 0; i < GEN_MIN_FRAME / 8; i++)
+		dst[i] = tmpl[i];
+	if (frame_len > GEN_MIN_FRAME) {
+		len = frame_len - GEN_MIN_FRAME;
+		if (len > GEN_MAX_FRAME - GEN_MIN_FRAME)
+			len = GEN_MAX_FRAME - GEN_MIN_FRAME;
+		if (bpf_xdp_store_bytes(ctx, GEN_MIN_FRAME, (__u8 *)tmpl + GEN_MIN_FRAME, len))
+			return XDP_ABORTED;
+		/* The helper may have moved nothing, but the verifier forgets
+		 * packet bounds across it: check again. */
+		data = (void *)(long)ctx->data;
+		data_end = (void *)(long)ctx->data_end;
+		if (data + GEN_MIN_FRAME > data_end)
+			return XDP_ABORTED;
+	}
+
+	st = bpf_map_lookup_elem(&gen_state, &zero);
+	if (!st)
+		return XDP_ABORTED;
+	next_flow(st, &port_off, &addr_off);
+	saddr = bpf_htonl(saddr_base + addr_off);
+	sport = bpf_htons((__u16)(sport_base + port_off));
+
+	/* One's complement sums of 16-bit words are byte-order neutral: add
+	 * the fields as they lie in memory. */
+	*(__u32 *)(data + OFF_IP_SADDR) = saddr;
+	*(__u16 *)(data + OFF_L4_SPORT) = sport;
+	sum = ip_csum_base + (saddr & 0xffff) + (saddr >> 16);
+	*(__u16 *)(data + OFF_IP_CHECK) = (__u16)~fold(sum);
+	sum = l4_csum_base + (saddr & 0xffff) + (saddr >> 16) + sport;
+	csum = (__u16)~fold(sum);
+	if (is_udp) {
+		*(__u16 *)(data + OFF_UDP_CHECK) = csum ? csum : 0xffff;	/* 0: no checksum */
+	} else {
+		*(__u16 *)(data + OFF_TCP_CHECK) = csum;
+	}
+	return XDP_TX;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,490 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * xfwd-gen send: 64-byte (or larger) UDP, or TCP SYN, frames out of a veth
+ * at the rate the machine allows, over N flows or each packet a new flow.
+ *
+ * The frames are made by gen.bpf.c run through BPF_PROG_TEST_RUN in
+ * live-frames mode (the kernel hands each XDP_TX to the interface's
+ * ndo_xdp_xmit, i.e. to the veth's peer). One thread per CPU used, each
+ * pinned; the receiving side's NAPI runs in the softirq of the same CPU, so a
+ * thread measures the whole path: generator, gateway, sink.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "xfwd-gen.h"
+#include "gen.skel.h"
+
+static const char usage[] =
+"usage: xfwd-gen send -n NETNS -i IFACE --dst-mac MAC --src ADDR[-ADDR] --dst ADDR --dport PORT\n"
+"                     [--src-mac MAC] [--sport LO[-HI]] [--proto udp|tcp] [--size BYTES]\n"
+"                     [--flows N | --new-flows | --random] [--start N]\n"
+"                     [--count N | --seconds S] [--threads N] [--cpu FIRST]\n"
+"                     [--sink NETNS:IFACE]\n"
+"\n"
+"Frames leave IFACE (in NETNS) for its peer. Flow i has source port LO + i % PORTS and\n"
+"source address ADDR + i / PORTS (ports vary fastest). --flows N cycles through flows\n"
+"0..N-1 (default 1); --new-flows runs through the whole address x port space, each\n"
+"packet a new flow, from --start (default random); --random draws each packet's address\n"
+"and port at random. --proto tcp sends SYNs. --size is the frame length without FCS\n"
+"(64..1514, default 64). --count N frames in all, or --seconds S (default 1).\n"
+"--sink NETNS:IFACE reads the count of `xfwd-gen sink` there before and after.\n"
+"\n"
+"Prints: sent=N secs=S sent_pps=R [rcvd=N rcvd_pps=R]\n";
+
+struct send_args {
+	const char *netns, *ifname, *sink;
+	__u8 dmac[6], smac[6];
+	bool smac_set, random, new_flows, count_set;
+	__u32 saddr_lo, saddr_hi, daddr;
+	__u32 sport_lo, sport_hi, dport;
+	__u8 proto;
+	__u32 size;
+	__u64 flows, start, count;
+	bool start_set;
+	double seconds;
+	__u32 threads, first_cpu;
+};
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static int parse(int argc, char **argv, struct send_args *a)
+{
+	const char *v, *dmac = NULL, *smac = NULL;
+	__u64 n;
+
+	memset(a, 0, sizeof(*a));
+	a->proto = IPPROTO_UDP;
+	a->size = 64;
+	a->flows = 1;
+	a->seconds = 1;
+	a->threads = 1;
+	a->sport_lo = 1024;
+	a->sport_hi = 65535;
+	a->dport = 0;
+	for (int i = 0; i < argc; i++) {
+		const char *o = argv[i];
+
+		if (arg_is(o, "-h", "--help")) {
+			fputs(usage, stdout);
+			exit(0);
+		}
+		if (arg_is(o, "--new-flows", NULL)) {
+			a->new_flows = true;
+			continue;
+		}
+		if (arg_is(o, "--random", NULL)) {
+			a->random = true;
+			continue;
+		}
+		if (opt_value(argc, argv, &i, &v))
+			return EXIT_USAGE;
+		if (arg_is(o, "-n", "--netns")) {
+			a->netns = v;
+		} else if (arg_is(o, "-i", "--iface")) {
+			a->ifname = v;
+		} else if (arg_is(o, "--dst-mac", NULL)) {
+			dmac = v;
+		} else if (arg_is(o, "--src-mac", NULL)) {
+			smac = v;
+		} else if (arg_is(o, "--src", NULL)) {
+			if (!parse_addr_range(v, &a->saddr_lo, &a->saddr_hi))
+				return err(EXIT_USAGE, "--src '%s': expected ADDR or ADDR-ADDR", v);
+		} else if (arg_is(o, "--dst", NULL)) {
+			if (!parse_addr(v, &a->daddr))
+				return err(EXIT_USAGE, "--dst '%s': expected an IPv4 address", v);
+		} else if (arg_is(o, "--sport", NULL)) {
+			if (!parse_port_range(v, &a->sport_lo, &a->sport_hi))
+				return err(EXIT_USAGE, "--sport '%s': expected PORT or LO-HI", v);
+		} else if (arg_is(o, "--dport", NULL)) {
+			if (!parse_u64(v, 1, 65535, &n))
+				return err(EXIT_USAGE, "--dport '%s': expected 1..65535", v);
+			a->dport = (__u32)n;
+		} else if (arg_is(o, "--proto", NULL)) {
+			if (!strcmp(v, "udp"))
+				a->proto = IPPROTO_UDP;
+			else if (!strcmp(v, "tcp"))
+				a->proto = IPPROTO_TCP;
+			else
+				return err(EXIT_USAGE, "--proto '%s': expected udp or tcp", v);
+		} else if (arg_is(o, "--size", NULL)) {
+			if (!parse_u64(v, GEN_MIN_FRAME, 1514, &n))
+				return err(EXIT_USAGE, "--size '%s': expected %d..1514", v, GEN_MIN_FRAME);
+			a->size = (__u32)n;
+		} else if (arg_is(o, "--flows", NULL)) {
+			if (!parse_u64(v, 1, 1ULL << 32, &a->flows))
+				return err(EXIT_USAGE, "--flows '%s': expected 1..2^32 (k, M suffixes)", v);
+		} else if (arg_is(o, "--start", NULL)) {
+			if (!parse_u64(v, 0, ~0ULL, &a->start))
+				return err(EXIT_USAGE, "--start '%s': expected a number", v);
+			a->start_set = true;
+		} else if (arg_is(o, "--count", NULL)) {
+			if (!parse_u64(v, 1, ~0ULL >> 1, &a->count))
+				return err(EXIT_USAGE, "--count '%s': expected a positive number", v);
+			a->count_set = true;
+		} else if (arg_is(o, "--seconds", NULL)) {
+			if (!parse_double(v, 0.001, 86400, &a->seconds))
+				return err(EXIT_USAGE, "--seconds '%s': expected 0.001..86400", v);
+		} else if (arg_is(o, "--threads", NULL)) {
+			if (!parse_u64(v, 1, 256, &n))
+				return err(EXIT_USAGE, "--threads '%s': expected 1..256", v);
+			a->threads = (__u32)n;
+		} else if (arg_is(o, "--cpu", NULL)) {
+			if (!parse_u64(v, 0, 4095, &n))
+				return err(EXIT_USAGE, "--cpu '%s': expected a CPU number", v);
+			a->first_cpu = (__u32)n;
+		} else if (arg_is(o, "--sink", NULL)) {
+			if (!strchr(v, ':'))
+				return err(EXIT_USAGE, "--sink '%s': expected NETNS:IFACE", v);
+			a->sink = v;
+		} else {
+			return err(EXIT_USAGE, "send: unknown option '%s' (see xfwd-gen send --help)", o);
+		}
+	}
+	if (!a->ifname || !dmac || !a->saddr_lo || !a->daddr || !a->dport)
+		return err(EXIT_USAGE, "send: -i, --dst-mac, --src, --dst and --dport are required");
+	if (!parse_mac(dmac, a->dmac))
+		return err(EXIT_USAGE, "--dst-mac '%s': expected aa:bb:cc:dd:ee:ff", dmac);
+	if (smac) {
+		if (!parse_mac(smac, a->smac))
+			return err(EXIT_USAGE, "--src-mac '%s': expected aa:bb:cc:dd:ee:ff", smac);
+		a->smac_set = true;
+	}
+	if (a->new_flows + a->random > 1)
+		return err(EXIT_USAGE, "send: --new-flows and --random exclude each other");
+	if (!a->new_flows && !a->random) {
+		__u64 space = (__u64)(a->saddr_hi - a->saddr_lo + 1) * (a->sport_hi - a->sport_lo + 1);
+
+		if (a->flows > space)
+			return err(EXIT_USAGE, "--flows %llu: only %llu address x port pairs in --src"
+				   " x --sport", (unsigned long long)a->flows,
+				   (unsigned long long)space);
+	}
+	return 0;
+}
+
+/* Sum of 16-bit words as they lie in memory (see gen.bpf.c), not folded. */
+static __u32 sum16(const void *buf, size_t len)
+{
+	const __u8 *b = buf;
+	__u32 s = 0;
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2) {
+		__u16 w;
+
+		memcpy(&w, b + i, 2);
+		s += w;
+	}
+	if (i < len) {
+		__u8 last[2] = { b[i], 0 };
+		__u16 w;
+
+		memcpy(&w, last, 2);
+		s += w;
+	}
+	return s;
+}
+
+static __u32 fold(__u32 s)
+{
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return s;
+}
+
+/* The template frame with source address and port zero, and the folded
+ * checksum sums the BPF side completes per packet. */
+static void build_template(const struct send_args *a, __u8 *frame, __u32 *ip_base,
+			   __u32 *l4_base)
+{
+	struct ethhdr *eth = (void *)frame;
+	struct iphdr *ip = (void *)(eth + 1);
+	void *l4 = ip + 1;
+	__u16 l4_len, tot_len;
+	__u32 pseudo;
+
+	memset(frame, 0, GEN_MAX_FRAME);
+	memcpy(eth->h_dest, a->dmac, 6);
+	memcpy(eth->h_source, a->smac, 6);
+	eth->h_proto = htons(ETH_P_IP);
+
+	if (a->proto == IPPROTO_UDP) {
+		struct udphdr *udp = l4;
+
+		tot_len = (__u16)(a->size - sizeof(*eth));
+		l4_len = (__u16)(tot_len - sizeof(*ip));
+		udp->dest = htons((__u16)a->dport);
+		udp->len = htons(l4_len);
+		/* A recognisable payload; the rest of the frame is the packet. */
+		for (__u16 i = sizeof(*udp); i < l4_len; i++)
+			((__u8 *)l4)[i] = (__u8)('a' + i % 26);
+	} else {
+		struct tcphdr *tcp = l4;
+		__u32 seq;
+
+		/* A SYN: 40 bytes of IP; the rest of the frame is Ethernet padding. */
+		l4_len = sizeof(*tcp);
+		tot_len = (__u16)(sizeof(*ip) + l4_len);
+		if (getrandom(&seq, sizeof(seq), 0) != sizeof(seq))
+			seq = 0x5eed;
+		tcp->dest = htons((__u16)a->dport);
+		tcp->seq = seq;
+		tcp->doff = 5;
+		tcp->syn = 1;
+		tcp->window = htons(64240);
+	}
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->tot_len = htons(tot_len);
+	ip->frag_off = htons(0x4000);	/* DF */
+	ip->ttl = 64;
+	ip->protocol = a->proto;
+	ip->daddr = htonl(a->daddr);
+	*ip_base = fold(sum16(ip, sizeof(*ip)));
+
+	/* Pseudo-header (source address zero here) plus the L4 header and data. */
+	pseudo = sum16(&ip->daddr, 4) + htons(a->proto) + htons(l4_len);
+	*l4_base = fold(pseudo + sum16(l4, l4_len));
+}
+
+struct worker {
+	pthread_t tid;
+	int prog_fd, ifindex, cpu;
+	const struct send_args *a;
+	const __u8 *frame;
+	__u64 quota;		/* frames to send; 0 with a deadline */
+	double deadline;
+	__u64 sent;
+	int error;
+};
+
+static void *worker_run(void *arg)
+{
+	struct worker *w = arg;
+	struct xdp_md md = {
+		.data = 0, .data_end = w->a->size, .ingress_ifindex = (__u32)w->ifindex,
+	};
+	LIBBPF_OPTS(bpf_test_run_opts, t,
+		.data_in = w->frame, .data_size_in = w->a->size,
+		.ctx_in = &md, .ctx_size_in = sizeof(md),
+		.flags = BPF_F_TEST_XDP_LIVE_FRAMES);
+	double rate = 0;	/* frames per second, from the kernel's timing */
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(w->cpu, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	/*
+	 * Each BPF_PROG_TEST_RUN call costs tens of milliseconds of setup and
+	 * teardown (a page pool, an RCU grace period), whatever its length:
+	 * make few long calls. The first one measures the rate, the next ones
+	 * fill the time that is left.
+	 */
+	while (!stop) {
+		double rem = w->deadline - now_s();
+		__u64 n;
+
+		if (w->quota) {
+			if (w->sent >= w->quota)
+				break;
+			n = w->quota - w->sent;
+		} else {
+			if (rem <= 0 || (w->sent && rem < 0.01))
+				break;
+			n = rate > 0 ? (__u64)(rem * rate) : 65536;
+			if (n < 1024)
+				n = 1024;
+		}
+		if (n > (1u << 30))
+			n = 1u << 30;
+		t.repeat = (__u32)n;
+		if (bpf_prog_test_run_opts(w->prog_fd, &t)) {
+			w->error = errno;
+			break;
+		}
+		w->sent += n;
+		if (t.duration)
+			rate = 1e9 / t.duration;
+	}
+	return NULL;
+}
+
+/* Per-CPU start of each thread's flow sequence: evenly apart in the cycle. */
+static int set_starts(struct gen_bpf *skel, const struct send_args *a, const struct worker *w,
+		      __u64 span, __u32 nports, __u32 naddrs)
+{
+	int ncpu = nr_cpus();
+	struct gen_state *st = calloc((size_t)ncpu, sizeof(*st));
+	__u32 zero = 0;
+	int rc;
+
+	if (!st)
+		return -ENOMEM;
+	for (__u32 k = 0; k < a->threads; k++) {
+		__u64 i = (a->start + k * (span / a->threads)) % span;
+		int c = w[k].cpu;
+
+		if (c >= ncpu)
+			continue;
+		st[c].n = a->new_flows ? 0 : i;
+		st[c].port_off = (__u32)(i % nports);
+		st[c].addr_off = (__u32)((i / nports) % naddrs);
+	}
+	rc = bpf_map__update_elem(skel->maps.gen_state, &zero, sizeof(zero), st,
+				  sizeof(*st) * (size_t)ncpu, 0);
+	free(st);
+	return rc;
+}
+
+int cmd_send(int argc, char **argv)
+{
+	__u8 frame[GEN_MAX_FRAME];
+	char sink_ns[64], *sink_if = NULL;
+	long long rcvd0 = -1, rcvd1 = -1;
+	struct send_args a;
+	struct gen_bpf *skel;
+	struct worker *w;
+	__u32 nports, naddrs, ip_base, l4_base;
+	__u64 span, sent = 0;
+	double t0, secs;
+	int rc, ifindex, online;
+
+	rc = parse(argc, argv, &a);
+	if (rc)
+		return rc;
+	if (a.sink) {
+		size_t n = (size_t)(strchr(a.sink, ':') - a.sink);
+
+		if (n >= sizeof(sink_ns))
+			return err(EXIT_USAGE, "--sink '%s': namespace name too long", a.sink);
+		memcpy(sink_ns, a.sink, n);
+		sink_ns[n] = 0;
+		sink_if = strchr(a.sink, ':') + 1;
+	}
+	rc = netns_enter(a.netns);
+	if (rc)
+		return rc;
+	ifindex = if_index(a.ifname);
+	if (ifindex < 0)
+		return -ifindex;
+	if (!a.smac_set && if_mac(a.ifname, a.smac))
+		return err(EXIT_OP, "-i %s: cannot read its MAC address", a.ifname);
+	if (a.sink && sink_packets(sink_ns, sink_if) < 0)
+		return err(EXIT_OP, "--sink %s: no sink attached there (xfwd-gen sink attach)",
+			   a.sink);
+
+	nports = a.sport_hi - a.sport_lo + 1;
+	naddrs = a.saddr_hi - a.saddr_lo + 1;
+	span = a.new_flows || a.random ? (__u64)nports * naddrs : a.flows;
+	if (!a.start_set) {
+		if (getrandom(&a.start, sizeof(a.start), 0) != sizeof(a.start))
+			a.start = (__u64)(now_s() * 1e6);
+		if (!a.new_flows)
+			a.start = 0;	/* a cycle starts at flow 0 unless told */
+	}
+	build_template(&a, frame, &ip_base, &l4_base);
+
+	skel = gen_bpf__open();
+	if (!skel)
+		return err(EXIT_OP, "cannot open the generator: %s", strerror(errno));
+	skel->rodata->frame_len = a.size;
+	skel->rodata->is_udp = a.proto == IPPROTO_UDP;
+	skel->rodata->random_tuples = a.random;
+	skel->rodata->saddr_base = a.saddr_lo;
+	skel->rodata->naddrs = naddrs;
+	skel->rodata->sport_base = a.sport_lo;
+	skel->rodata->nports = nports;
+	skel->rodata->nflows = a.new_flows || a.random ? 0 : a.flows;
+	skel->rodata->ip_csum_base = ip_base;
+	skel->rodata->l4_csum_base = l4_base;
+	memcpy(skel->bss->tmpl, frame, sizeof(skel->bss->tmpl));
+	if (gen_bpf__load(skel)) {
+		rc = err(EXIT_OP, "cannot load the generator: %s", strerror(errno));
+		goto out;
+	}
+
+	w = calloc(a.threads, sizeof(*w));
+	if (!w) {
+		rc = err(EXIT_OP, "out of memory");
+		goto out;
+	}
+	online = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (online < 1)
+		online = 1;
+	for (__u32 k = 0; k < a.threads; k++) {
+		w[k].prog_fd = bpf_program__fd(skel->progs.bench_gen);
+		w[k].ifindex = ifindex;
+		w[k].cpu = (int)((a.first_cpu + k) % (__u32)online);
+		w[k].a = &a;
+		w[k].frame = frame;
+		if (a.count_set)
+			w[k].quota = a.count / a.threads + (k < a.count % a.threads);
+	}
+	if (set_starts(skel, &a, w, span, nports, naddrs)) {
+		rc = err(EXIT_OP, "cannot set the flow sequence: %s", strerror(errno));
+		goto out_w;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+
+	if (a.sink)
+		rcvd0 = sink_packets(sink_ns, sink_if);
+	t0 = now_s();
+	for (__u32 k = 0; k < a.threads; k++) {
+		w[k].deadline = t0 + a.seconds;
+		if (pthread_create(&w[k].tid, NULL, worker_run, &w[k])) {
+			stop = 1;
+			a.threads = k;
+			rc = err(EXIT_OP, "cannot start a thread");
+			break;
+		}
+	}
+	for (__u32 k = 0; k < a.threads; k++) {
+		pthread_join(w[k].tid, NULL);
+		sent += w[k].sent;
+		if (w[k].error && !rc)
+			rc = err(EXIT_OP, "BPF_PROG_TEST_RUN (live frames) on %s: %s", a.ifname,
+				 strerror(w[k].error));
+	}
+	secs = now_s() - t0;
+	if (a.sink) {
+		/* What the last softirq still carries lands within a few ms. */
+		usleep(20000);
+		rcvd1 = sink_packets(sink_ns, sink_if);
+	}
+	printf("sent=%llu secs=%.3f sent_pps=%.0f", (unsigned long long)sent, secs,
+	       secs > 0 ? (double)sent / secs : 0);
+	if (a.sink && rcvd0 >= 0 && rcvd1 >= 0)
+		printf(" rcvd=%lld rcvd_pps=%.0f", rcvd1 - rcvd0,
+		       secs > 0 ? (double)(rcvd1 - rcvd0) / secs : 0);
+	putchar('\n');
+out_w:
+	free(w);
+out:
+	gen_bpf__destroy(skel);
+	return rc;
+}
