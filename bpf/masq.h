@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Outbound masquerade: LAN hosts in a masqueraded prefix reach the public
+ * side as the public address, with ports from the one allocator
+ * (mapping.h). The reply path is the ordinary one; what is new is how a
+ * connection starts: from the LAN, or from outside to a live mapping when
+ * its filtering lets that remote in.
+ */
+#ifndef XFWD_BPF_MASQ_H
+#define XFWD_BPF_MASQ_H
+
+#include "common.h"
+#include "maps.h"
+#include "flow.h"
+#include "fwd.h"
+
+#define XFWD_MASQ_RULE_BASE	XFWD_MAX_RULES	/* rule_id of masqueraded flows: base + id */
+
+static __always_inline struct xfwd_masq *masq_lookup(__u32 saddr)
+{
+	struct xfwd_masq_key k = { .prefixlen = 32, .addr = saddr };
+
+	return bpf_map_lookup_elem(&xfwd_masq, &k);
+}
+
+/* Make rq's source the external endpoint of a masqueraded host. */
+static __always_inline void masq_source(struct nat_req *rq, const struct pkt *p,
+					const struct xfwd_masq *m, const struct xfwd_config *cfg)
+{
+	rq->saddr = m->to_addr ? m->to_addr : cfg->public_addr;
+	rq->sport = p->key.sport;
+	rq->alloc_port = 1;
+	rq->flags |= XFWD_FLOW_MAPPED;
+	rq->map_orig_src = 1;
+	rq->filtering = m->filtering;
+	rq->port_min = m->port_min;
+	rq->port_max = m->port_max;
+	rq->internal.addr = p->key.saddr;
+	rq->internal.port = p->key.sport;
+	rq->internal.proto = p->key.proto;
+	rq->internal.pad = 0;
+}
+
+/* A LAN host's new connection to the public side. */
+static __always_inline struct xfwd_flow *masq_out(struct xdp_md *ctx, const struct pkt *p,
+						  const struct xfwd_config *cfg, __u64 now,
+						  struct bpf_fib_lookup *fib, int *why)
+{
+	struct nat_req rq = {
+		.daddr = p->key.daddr, .dport = p->key.dport,
+		.side_orig = XFWD_SIDE_LAN, .side_reply = XFWD_SIDE_PUBLIC,
+	};
+	struct xfwd_masq *m;
+	struct xfwd_flow *f;
+	int rc;
+
+	m = masq_lookup(p->key.saddr);
+	if (!m)
+		return NULL;
+	/* Only what leaves by the public interface is masqueraded. */
+	rc = fwd_route(ctx, p, p->key.saddr, p->key.daddr, cfg->lan_ifindex, cfg, fib);
+	if ((rc != PARSE_OK && rc != XFWD_CNT_PASS_NO_NEIGH && rc != XFWD_CNT_PASS_FRAG_NEEDED) ||
+	    fib->ifindex != cfg->public_ifindex)
+		return NULL;
+	masq_source(&rq, p, m, cfg);
+	rq.rule_id = XFWD_MASQ_RULE_BASE + m->id;
+	f = flow_start(ctx, &p->key, &rq, cfg, now, why);
+	if (f)
+		count(XFWD_CNT_MASQ_FLOWS);
+	else if (*why == XFWD_CNT_DROP_NO_SNAT_PORT)
+		count(XFWD_CNT_MASQ_NO_PORT);
+	return f;
+}
+
+/*
+ * A packet to a live mapping's external endpoint with no flow: from outside
+ * under eif/adf filtering, or hairpinned from the LAN (its own source then
+ * masqueraded too, so both ends see public addresses).
+ */
+static __always_inline struct xfwd_flow *masq_in(struct xdp_md *ctx, const struct pkt *p, __u8 side,
+						 const struct xfwd_config *cfg, __u64 now, int *why)
+{
+	struct xfwd_endpoint ext = { .addr = p->key.daddr, .port = p->key.dport,
+				     .proto = p->key.proto };
+	struct nat_req rq = {
+		.saddr = p->key.saddr, .sport = p->key.sport,
+		.side_orig = side, .side_reply = XFWD_SIDE_LAN,
+		.flags = XFWD_FLOW_MAPPED,
+	};
+	struct xfwd_endpoint *in;
+	struct xfwd_mapping *map;
+	struct xfwd_masq *m;
+	__u32 remote = p->key.saddr;
+	struct xfwd_flow *f;
+
+	if (p->key.proto == IPPROTO_ICMP)
+		return NULL;	/* echo requests to the gateway are its own */
+	in = bpf_map_lookup_elem(&xfwd_owners, &ext);
+	if (!in)
+		return NULL;
+	map = bpf_map_lookup_elem(&xfwd_mappings, in);
+	if (!map || !mapping_alive(map, &ext, now))
+		return NULL;
+	rq.daddr = in->addr;
+	rq.dport = in->port;
+	if (side == XFWD_SIDE_LAN) {
+		m = masq_lookup(p->key.saddr);
+		if (!m)
+			return NULL;
+		masq_source(&rq, p, m, cfg);
+		rq.map_orig_src = 1;
+		remote = rq.saddr;	/* the mapped host sees the public address */
+	}
+	if (!mapping_admits(map, remote))
+		return NULL;
+	f = flow_start(ctx, &p->key, &rq, cfg, now, why);
+	if (f)
+		count(side == XFWD_SIDE_LAN ? XFWD_CNT_HAIRPIN : XFWD_CNT_MASQ_INBOUND);
+	return f;
+}
+
+#endif
