@@ -1,0 +1,2431 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Unit tests of xfwd's XDP programs through BPF_PROG_TEST_RUN: a crafted
+ * frame goes in, the verdict and the rewritten frame come out, and the maps
+ * are read afterwards. The programs' FIB lookups need a real topology, so
+ * the process first moves into a network namespace of its own and builds
+ * one there (veth pairs, documentation addresses, static neighbours); the
+ * namespace disappears with the process.
+ *
+ *   selftests/prog_test [-t SUBSTRING] [-v]
+ *
+ * One line per case: "ok - NAME" or "not ok - NAME: detail", where the detail
+ * names the packet, the field, what was expected and what came. Exits 1 if
+ * any case failed.
+ *
+ * Expected output frames are built from scratch by pkt.h with every checksum
+ * computed over the whole header or segment, and translated frames are also
+ * verified the way a receiver would: nothing here reuses the data path's
+ * incremental checksum arithmetic.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <sys/socket.h>
+#include <linux/bpf.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "xfwd_abi.h"
+#include "xfwd.skel.h"
+#include "pkt.h"
+
+/* ------------------------------------------------------------ topology */
+
+#define IF_PUB	"xf-pub"	/* the public interface (xfwd_public) */
+#define IF_LAN	"xf-lan"	/* the LAN interface (xfwd_lan) */
+#define IF_OTH	"xf-oth"	/* a third interface xfwd does not own */
+
+static const uint8_t MAC_PUB[6] = { 0x02, 0x00, 0x00, 0x00, 0x01, 0x01 };
+static const uint8_t MAC_LAN[6] = { 0x02, 0x00, 0x00, 0x00, 0x02, 0x01 };
+static const uint8_t MAC_UPSTREAM[6] = { 0x02, 0x0e, 0x00, 0x00, 0x00, 0x01 };
+static const uint8_t MAC_C1[6] = { 0x02, 0xc1, 0x00, 0x00, 0x00, 0x02 };	/* 192.0.2.2 */
+static const uint8_t MAC_C2[6] = { 0x02, 0xc1, 0x00, 0x00, 0x00, 0x03 };	/* 192.0.2.3 */
+static const uint8_t MAC_B1[6] = { 0x02, 0xb0, 0x00, 0x00, 0x00, 0x02 };	/* 198.51.100.2 */
+static const uint8_t MAC_B2[6] = { 0x02, 0xb0, 0x00, 0x00, 0x00, 0x03 };	/* 198.51.100.3 */
+static const uint8_t MAC_BCAST[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+static const uint8_t MAC_MCAST[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 };
+
+static uint32_t ip4(unsigned a, unsigned b, unsigned c, unsigned d)
+{
+	return htonl(a << 24 | b << 16 | c << 8 | d);
+}
+
+#define PUB_ADDR	ip4(192, 0, 2, 1)	/* the gateway's public address */
+#define PUB_ADDR2	ip4(192, 0, 2, 10)	/* another public address (wildcard rules) */
+#define CLIENT1		ip4(192, 0, 2, 2)
+#define CLIENT2		ip4(192, 0, 2, 3)
+#define LAN_ADDR	ip4(198, 51, 100, 1)	/* the gateway's LAN address (SNAT source) */
+#define BACKEND1	ip4(198, 51, 100, 2)
+#define BACKEND2	ip4(198, 51, 100, 3)
+#define FOREIGN		ip4(203, 0, 113, 2)	/* routed out of IF_OTH */
+#define UNROUTED	ip4(203, 0, 113, 200)	/* no route at all */
+
+/* conntrack's defaults, as loader/util.c xfwd_timeout_defaults. */
+static const __u32 timeouts[XFWD_TO_MAX] = {
+	[XFWD_TO_TCP_SYN_SENT] = 120, [XFWD_TO_TCP_SYN_RECV] = 60,
+	[XFWD_TO_TCP_ESTABLISHED] = 432000, [XFWD_TO_TCP_FIN_WAIT] = 120,
+	[XFWD_TO_TCP_CLOSE_WAIT] = 60, [XFWD_TO_TCP_LAST_ACK] = 30,
+	[XFWD_TO_TCP_TIME_WAIT] = 120, [XFWD_TO_TCP_CLOSE] = 10,
+	[XFWD_TO_UDP_UNREPLIED] = 30, [XFWD_TO_UDP_ASSURED] = 120,
+};
+
+#define NSEC	1000000000ULL
+
+static struct xfwd_bpf *skel;
+static int ifx_pub, ifx_lan, ifx_oth;
+static int ncpus;
+static int verbose;
+
+/* ------------------------------------------------------ failure reports */
+
+static char fail_buf[1024];
+static const char *pkt_label = "";	/* which packet the checks are about */
+static char label_buf[256];
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(fail_buf, sizeof(fail_buf), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Name the packet the next checks are about (printf-style). */
+static const char *label(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static const char *label(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(label_buf, sizeof(label_buf), fmt, ap);
+	va_end(ap);
+	pkt_label = label_buf;
+	return label_buf;
+}
+
+static const char *astr(uint32_t be)
+{
+	static char bufs[4][INET_ADDRSTRLEN];
+	static int i;
+	char *b = bufs[i++ & 3];
+
+	return inet_ntop(AF_INET, &be, b, INET_ADDRSTRLEN);
+}
+
+static const char *macstr(const uint8_t *m)
+{
+	static char bufs[2][18];
+	static int i;
+	char *b = bufs[i++ & 1];
+
+	snprintf(b, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+	return b;
+}
+
+static const char *verdict_name(uint32_t v)
+{
+	static const char *const n[] = { "XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX",
+					 "XDP_REDIRECT" };
+	return v < 5 ? n[v] : "unknown verdict";
+}
+
+static const char *state_name(unsigned s)
+{
+	static const char *const n[XFWD_ST_MAX] = {
+		"NONE", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT", "CLOSE_WAIT",
+		"LAST_ACK", "TIME_WAIT", "CLOSE",
+	};
+	return s < XFWD_ST_MAX ? n[s] : "?";
+}
+
+static const char *counter_name(unsigned c)
+{
+	static const char *const n[XFWD_CNT_MAX] = {
+		[XFWD_CNT_RX] = "rx",
+		[XFWD_CNT_FWD_REDIRECT] = "redirect",
+		[XFWD_CNT_FLOW_NEW] = "flow_new",
+		[XFWD_CNT_PASS_NOT_IPV4] = "pass_not_ipv4",
+		[XFWD_CNT_PASS_NOT_TCPUDP] = "pass_not_tcp_udp",
+		[XFWD_CNT_PASS_MALFORMED] = "pass_malformed",
+		[XFWD_CNT_PASS_FRAGMENT] = "pass_fragment",
+		[XFWD_CNT_PASS_IP_OPTIONS] = "pass_ip_options",
+		[XFWD_CNT_PASS_TTL] = "pass_ttl",
+		[XFWD_CNT_PASS_L2_MULTICAST] = "pass_l2_multicast",
+		[XFWD_CNT_PASS_NO_MATCH] = "pass_no_match",
+		[XFWD_CNT_PASS_NO_ROUTE] = "pass_no_route",
+		[XFWD_CNT_PASS_NO_NEIGH] = "pass_no_neigh",
+		[XFWD_CNT_PASS_FRAG_NEEDED] = "pass_frag_needed",
+		[XFWD_CNT_PASS_FWD_DISABLED] = "pass_fwd_disabled",
+		[XFWD_CNT_PASS_EGRESS_FOREIGN] = "pass_egress_foreign",
+		[XFWD_CNT_DROP_NO_SNAT_PORT] = "drop_no_snat_port",
+		[XFWD_CNT_FLOW_CREATE_FAILED] = "flow_create_failed",
+		[XFWD_CNT_PORT_SHADOWED] = "snat_port_shadowed",
+		[XFWD_CNT_FLOW_PROMOTED] = "flow_promoted",
+		[XFWD_CNT_PENDING_ADD] = "pending_add",
+		[XFWD_CNT_PENDING_DEL] = "pending_del",
+		[XFWD_CNT_CONFIRMED_ADD] = "confirmed_add",
+		[XFWD_CNT_CONFIRMED_DEL] = "confirmed_del",
+	};
+	static char other[24];
+
+	if (c < XFWD_CNT_MAX && n[c])
+		return n[c];
+	snprintf(other, sizeof(other), "counter #%u", c);
+	return other;
+}
+
+#define TRY(x) do { if ((x) < 0) return -1; } while (0)
+
+#define ASSERT_EQ(got, exp, what) do {							\
+	unsigned long long g_ = (unsigned long long)(got), e_ = (unsigned long long)(exp);	\
+	if (g_ != e_)									\
+		return fail("%s: %s: expected %llu (0x%llx), got %llu (0x%llx)",	\
+			    pkt_label, what, e_, e_, g_, g_);				\
+} while (0)
+
+#define ASSERT_NE(got, bad, what) do {							\
+	unsigned long long g_ = (unsigned long long)(got), b_ = (unsigned long long)(bad);	\
+	if (g_ == b_)									\
+		return fail("%s: %s: expected anything but %llu, got it", pkt_label, what, b_);	\
+} while (0)
+
+#define ASSERT_TRUE(cond, ...) do {							\
+	if (!(cond)) {									\
+		char m_[512];								\
+		snprintf(m_, sizeof(m_), __VA_ARGS__);					\
+		return fail("%s: %s", pkt_label, m_);					\
+	}										\
+} while (0)
+
+#define ASSERT_ADDR(got, exp, what) do {						\
+	uint32_t g_ = (got), e_ = (exp);						\
+	if (g_ != e_)									\
+		return fail("%s: %s: expected %s, got %s", pkt_label, what, astr(e_), astr(g_));	\
+} while (0)
+
+#define ASSERT_MAC(got, exp, what) do {							\
+	if (memcmp((got), (exp), 6))							\
+		return fail("%s: %s: expected %s, got %s", pkt_label, what,		\
+			    macstr(exp), macstr(got));					\
+} while (0)
+
+#define ASSERT_VERDICT(got, exp) do {							\
+	if ((got) != (exp))								\
+		return fail("%s: verdict: expected %s, got %s", pkt_label,		\
+			    verdict_name(exp), verdict_name(got));			\
+} while (0)
+
+/* ----------------------------------------------------------- environment */
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd) - 32, fmt, ap);
+	va_end(ap);
+	if (!verbose)
+		strcat(cmd, " >/dev/null 2>&1");
+	else
+		fprintf(stderr, "+ %s\n", cmd);
+	rc = system(cmd);
+	return rc == 0 ? 0 : -1;
+}
+
+static int sysctl_fwd(const char *ifname, int on)
+{
+	char path[128];
+	FILE *f;
+	int rc;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/forwarding", ifname);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	rc = fputs(on ? "1\n" : "0\n", f) < 0;
+	return fclose(f) || rc ? -1 : 0;
+}
+
+static const char neigh_setup[] =
+	"ip neigh replace 192.0.2.2 lladdr 02:c1:00:00:00:02 dev " IF_PUB " nud permanent && "
+	"ip neigh replace 192.0.2.3 lladdr 02:c1:00:00:00:03 dev " IF_PUB " nud permanent && "
+	"ip neigh replace 198.51.100.2 lladdr 02:b0:00:00:00:02 dev " IF_LAN " nud permanent && "
+	"ip neigh replace 198.51.100.3 lladdr 02:b0:00:00:00:03 dev " IF_LAN " nud permanent && "
+	"ip neigh replace 203.0.113.2 lladdr 02:f0:00:00:00:02 dev " IF_OTH " nud permanent";
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (!verbose && level != LIBBPF_WARN)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+/* A namespace of our own with the topology, the skeleton loaded in it. */
+static int setup(void)
+{
+	struct bpf_map *map;
+	__u32 ifx[2];
+	int i, err;
+
+	if (unshare(CLONE_NEWNET))
+		return fail("unshare(CLONE_NEWNET): %s", strerror(errno));
+	if (sh("set -e; ip link set lo up; "
+	       "ip link add " IF_PUB " address 02:00:00:00:01:01 type veth peer name xf-pubp"
+	       " address 02:00:00:00:01:02; "
+	       "ip link add " IF_LAN " address 02:00:00:00:02:01 type veth peer name xf-lanp"
+	       " address 02:00:00:00:02:02; "
+	       "ip link add " IF_OTH " address 02:00:00:00:03:01 type veth peer name xf-othp"
+	       " address 02:00:00:00:03:02; "
+	       "ip addr add 192.0.2.1/24 dev " IF_PUB "; "
+	       "ip addr add 198.51.100.1/24 dev " IF_LAN "; "
+	       "ip addr add 203.0.113.1/25 dev " IF_OTH "; "
+	       "for i in " IF_PUB " xf-pubp " IF_LAN " xf-lanp " IF_OTH " xf-othp; do"
+	       " ip link set $i up; done; %s", neigh_setup))
+		return fail("cannot build the test topology (ip link/addr/neigh failed; -v shows)");
+	ifx_pub = (int)if_nametoindex(IF_PUB);
+	ifx_lan = (int)if_nametoindex(IF_LAN);
+	ifx_oth = (int)if_nametoindex(IF_OTH);
+	if (!ifx_pub || !ifx_lan || !ifx_oth)
+		return fail("the test interfaces have no ifindex");
+	if (sysctl_fwd(IF_PUB, 1) || sysctl_fwd(IF_LAN, 1) || sysctl_fwd(IF_OTH, 1))
+		return fail("cannot enable forwarding in the test namespace: %s", strerror(errno));
+
+	libbpf_set_print(libbpf_print);
+	skel = xfwd_bpf__open();
+	if (!skel)
+		return fail("xfwd_bpf__open: %s", strerror(errno));
+	/* Nothing of this test may be pinned in the machine's bpffs. */
+	bpf_object__for_each_map(map, skel->obj)
+		bpf_map__set_pin_path(map, NULL);
+	err = xfwd_bpf__load(skel);
+	if (err)
+		return fail("xfwd_bpf__load: %s (-v shows the verifier log)", strerror(-err));
+	if (!skel->bss)
+		return fail("the skeleton has no .bss mapping (xfwd_clock_offset_ns)");
+	ifx[0] = (__u32)ifx_pub;
+	ifx[1] = (__u32)ifx_lan;
+	for (i = 0; i < 2; i++)
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_tx_ports), &ifx[i], &ifx[i], 0))
+			return fail("xfwd_tx_ports: %s", strerror(errno));
+	ncpus = libbpf_num_possible_cpus();
+	if (ncpus <= 0)
+		return fail("libbpf_num_possible_cpus: %d", ncpus);
+	return 0;
+}
+
+static void config_default(struct xfwd_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->public_ifindex = (__u32)ifx_pub;
+	c->lan_ifindex = (__u32)ifx_lan;
+	c->public_addr = PUB_ADDR;
+	c->lan_addr = LAN_ADDR;
+	c->snat_port_min = XFWD_SNAT_PORT_MIN;
+	c->snat_port_max = XFWD_SNAT_PORT_MAX;
+	c->max_flows = XFWD_DEFAULT_MAX_FLOWS;
+	c->max_pending = XFWD_DEFAULT_MAX_FLOWS / 4;
+	memcpy(c->timeouts, timeouts, sizeof(c->timeouts));
+	snprintf(c->public_ifname, sizeof(c->public_ifname), "%s", IF_PUB);
+	snprintf(c->lan_ifname, sizeof(c->lan_ifname), "%s", IF_LAN);
+}
+
+static int config_set(const struct xfwd_config *c)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_config), &zero, c, 0))
+		return fail("cannot write xfwd_config: %s", strerror(errno));
+	return 0;
+}
+
+static int map_clear(struct bpf_map *m)
+{
+	char key[64];
+	int fd = bpf_map__fd(m);
+
+	while (!bpf_map_get_next_key(fd, NULL, key))
+		if (bpf_map_delete_elem(fd, key))
+			return fail("cannot empty %s: %s", bpf_map__name(m), strerror(errno));
+	return 0;
+}
+
+#define RULE_IDS 16	/* rule ids the cases use */
+
+/* Every case starts from the same state: no rules, flows or counts. */
+static int reset(void)
+{
+	static __u64 zero64[1024];
+	static struct xfwd_rule_stats zrs[1024];
+	struct xfwd_config cfg;
+	__u32 i;
+
+	if ((size_t)ncpus > sizeof(zero64) / sizeof(zero64[0]))
+		return fail("too many CPUs (%d)", ncpus);
+	TRY(map_clear(skel->maps.xfwd_rules));
+	TRY(map_clear(skel->maps.xfwd_flows));
+	TRY(map_clear(skel->maps.xfwd_pending));
+	for (i = 0; i < XFWD_CNT_MAX; i++)
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_stats), &i, zero64, 0))
+			return fail("cannot zero xfwd_stats: %s", strerror(errno));
+	for (i = 0; i < RULE_IDS; i++)
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_rule_stats), &i, zrs, 0))
+			return fail("cannot zero xfwd_rule_stats: %s", strerror(errno));
+	config_default(&cfg);
+	TRY(config_set(&cfg));
+	skel->bss->xfwd_clock_offset_ns = 0;
+	pkt_label = "";
+	return 0;
+}
+
+/* --------------------------------------------------------- maps and stats */
+
+static int rule_add(uint8_t proto, uint32_t addr, uint16_t port, uint32_t to_addr,
+		    uint16_t to_port, uint16_t flags, uint32_t id)
+{
+	struct xfwd_rule_key k;
+	struct xfwd_rule r;
+
+	memset(&k, 0, sizeof(k));
+	memset(&r, 0, sizeof(r));
+	k.addr = addr;
+	k.port = htons(port);
+	k.proto = proto;
+	r.to_addr = to_addr;
+	r.to_port = htons(to_port);
+	r.flags = flags;
+	r.id = id;
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_rules), &k, &r, BPF_NOEXIST))
+		return fail("cannot add rule %u: %s", id, strerror(errno));
+	return 0;
+}
+
+struct counters {
+	unsigned long long c[XFWD_CNT_MAX];
+};
+
+static int counters_read(struct counters *s)
+{
+	__u64 v[1024];
+	__u32 i;
+	int cpu;
+
+	for (i = 0; i < XFWD_CNT_MAX; i++) {
+		if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.xfwd_stats), &i, v))
+			return fail("cannot read xfwd_stats: %s", strerror(errno));
+		s->c[i] = 0;
+		for (cpu = 0; cpu < ncpus; cpu++)
+			s->c[i] += v[cpu];
+	}
+	return 0;
+}
+
+/* The counter must have moved by exactly n between a and b. */
+static int expect_moved(const struct counters *a, const struct counters *b, unsigned idx,
+			unsigned long long n)
+{
+	unsigned long long d = b->c[idx] - a->c[idx];
+
+	if (d != n)
+		return fail("%s: counter %s: expected +%llu, got +%llu", pkt_label,
+			    counter_name(idx), n, d);
+	return 0;
+}
+
+/* Every global counter at exactly the given value (the others at 0). */
+static int expect_counters(const unsigned long long exp[XFWD_CNT_MAX])
+{
+	struct counters s;
+	unsigned i;
+
+	TRY(counters_read(&s));
+	for (i = 0; i < XFWD_CNT_MAX; i++)
+		if (s.c[i] != exp[i])
+			return fail("%s: counter %s: expected %llu, got %llu", pkt_label,
+				    counter_name(i), exp[i], s.c[i]);
+	return 0;
+}
+
+static int rule_stats_read(__u32 id, struct xfwd_rule_stats *out)
+{
+	struct xfwd_rule_stats v[1024];
+	int cpu;
+
+	memset(out, 0, sizeof(*out));
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.xfwd_rule_stats), &id, v))
+		return fail("cannot read xfwd_rule_stats[%u]: %s", id, strerror(errno));
+	for (cpu = 0; cpu < ncpus; cpu++) {
+		out->packets += v[cpu].packets;
+		out->bytes += v[cpu].bytes;
+		out->flows += v[cpu].flows;
+	}
+	return 0;
+}
+
+static int expect_rule_stats(__u32 id, __u64 packets, __u64 bytes, __u64 flows)
+{
+	struct xfwd_rule_stats s;
+	char what[64];
+
+	TRY(rule_stats_read(id, &s));
+	snprintf(what, sizeof(what), "rule %u packets", id);
+	ASSERT_EQ(s.packets, packets, what);
+	snprintf(what, sizeof(what), "rule %u bytes", id);
+	ASSERT_EQ(s.bytes, bytes, what);
+	snprintf(what, sizeof(what), "rule %u flows", id);
+	ASSERT_EQ(s.flows, flows, what);
+	return 0;
+}
+
+static struct xfwd_flow_key fkey(uint8_t proto, uint32_t saddr, uint16_t sport, uint32_t daddr,
+				 uint16_t dport)
+{
+	struct xfwd_flow_key k;
+
+	memset(&k, 0, sizeof(k));
+	k.saddr = saddr;
+	k.daddr = daddr;
+	k.sport = htons(sport);
+	k.dport = htons(dport);
+	k.proto = proto;
+	return k;
+}
+
+static const char *keystr(const struct xfwd_flow_key *k)
+{
+	static char bufs[2][80];
+	static int i;
+	char *b = bufs[i++ & 1];
+
+	snprintf(b, 80, "%s %s:%u > %s:%u", k->proto == IPPROTO_TCP ? "tcp" : "udp",
+		 astr(k->saddr), ntohs(k->sport), astr(k->daddr), ntohs(k->dport));
+	return b;
+}
+
+enum { IN_NONE = 0, IN_FLOWS = 1, IN_PENDING = 2 };
+
+static const char *table_name(int t)
+{
+	return t == IN_FLOWS ? "xfwd_flows" : t == IN_PENDING ? "xfwd_pending" : "no table";
+}
+
+static int flow_get_in(int table, const struct xfwd_flow_key *k, struct xfwd_flow *f)
+{
+	struct bpf_map *m = table == IN_FLOWS ? skel->maps.xfwd_flows : skel->maps.xfwd_pending;
+
+	return bpf_map_lookup_elem(bpf_map__fd(m), k, f) ? -1 : 0;
+}
+
+/* Which table holds key (the confirmed one is looked at first). */
+static int flow_get(const struct xfwd_flow_key *k, struct xfwd_flow *f)
+{
+	if (!bpf_map_lookup_elem(bpf_map__fd(skel->maps.xfwd_flows), k, f))
+		return IN_FLOWS;
+	if (!bpf_map_lookup_elem(bpf_map__fd(skel->maps.xfwd_pending), k, f))
+		return IN_PENDING;
+	memset(f, 0, sizeof(*f));
+	return IN_NONE;
+}
+
+static int flows_count(int *flows, int *pending)
+{
+	struct xfwd_flow_key k, next;
+	void *prev;
+
+	*flows = *pending = 0;
+	for (prev = NULL; !bpf_map_get_next_key(bpf_map__fd(skel->maps.xfwd_flows), prev, &next);
+	     prev = &k, k = next)
+		(*flows)++;
+	for (prev = NULL; !bpf_map_get_next_key(bpf_map__fd(skel->maps.xfwd_pending), prev, &next);
+	     prev = &k, k = next)
+		(*pending)++;
+	return 0;
+}
+
+#define ASSERT_KEY(got, exp, what) do {							\
+	if (memcmp(&(got), &(exp), sizeof(struct xfwd_flow_key)))			\
+		return fail("%s: %s: expected %s, got %s", pkt_label, what,		\
+			    keystr(&(exp)), keystr(&(got)));				\
+} while (0)
+
+/* ------------------------------------------------------------ running */
+
+enum { SIDE_PUB, SIDE_LAN };
+
+static struct {
+	uint32_t verdict;
+	uint8_t buf[PKT_MAX + 512];
+	uint8_t *frame;		/* the frame after any XDP metadata */
+	uint32_t len;		/* its length */
+	uint32_t meta_len;
+} R;				/* the last run */
+
+/* "name +n, ..." for the counters that moved from a to b. */
+static const char *moved(const struct counters *a, const struct counters *b)
+{
+	static char buf[512];
+	size_t n = 0;
+	unsigned i;
+
+	buf[0] = 0;
+	for (i = 0; i < XFWD_CNT_MAX && n < sizeof(buf) - 64; i++)
+		if (b->c[i] != a->c[i])
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s +%llu", n ? ", " : "",
+					      counter_name(i), b->c[i] - a->c[i]);
+	return buf;
+}
+
+static void hexdump(const char *what, const uint8_t *b, size_t len)
+{
+	size_t i;
+
+	fprintf(stderr, "# %s (%zu bytes) %s", what, len, pkt_label);
+	for (i = 0; i < len; i++)
+		fprintf(stderr, "%s%02x", i % 16 ? " " : "\n#   ", b[i]);
+	fputc('\n', stderr);
+}
+
+/* One BPF_PROG_TEST_RUN; returns 0 or -errno (of the syscall). */
+static int prog_run(int side, const uint8_t *in, size_t len)
+{
+	struct xdp_md ctx_in, ctx_out;
+	struct bpf_program *prog = side == SIDE_PUB ? skel->progs.xfwd_public : skel->progs.xfwd_lan;
+	LIBBPF_OPTS(bpf_test_run_opts, o,
+		.data_in = in,
+		.data_size_in = (__u32)len,
+		.data_out = R.buf,
+		.data_size_out = sizeof(R.buf),
+		.ctx_in = &ctx_in,
+		.ctx_size_in = sizeof(ctx_in),
+		.ctx_out = &ctx_out,
+		.ctx_size_out = sizeof(ctx_out),
+		.repeat = 1,
+	);
+	int err;
+
+	memset(&ctx_in, 0, sizeof(ctx_in));
+	memset(&ctx_out, 0, sizeof(ctx_out));
+	ctx_in.data_end = (__u32)len;
+	ctx_in.ingress_ifindex = (__u32)(side == SIDE_PUB ? ifx_pub : ifx_lan);
+	memset(R.buf, 0xa5, sizeof(R.buf));
+	R.verdict = ~0u;
+	R.frame = R.buf;
+	R.len = R.meta_len = 0;
+	err = bpf_prog_test_run_opts(bpf_program__fd(prog), &o);
+	if (err)
+		return err < 0 ? err : -errno;
+	R.verdict = o.retval;
+	/* The output starts at data_meta; ctx_out says where the frame begins. */
+	if (ctx_out.data > o.data_size_out || ctx_out.data_end > o.data_size_out ||
+	    ctx_out.data > ctx_out.data_end)
+		return -EPROTO;
+	R.meta_len = ctx_out.data;
+	R.frame = R.buf + ctx_out.data;
+	R.len = ctx_out.data_end - ctx_out.data;
+	return 0;
+}
+
+static int run(int side, const uint8_t *in, size_t len)
+{
+	int err = prog_run(side, in, len);
+
+	if (verbose > 1) {
+		hexdump("in", in, len);
+		if (!err)
+			hexdump("out", R.frame, R.len);
+	}
+
+	if (err)
+		return fail("%s: BPF_PROG_TEST_RUN of %s failed: %s", pkt_label,
+			    side == SIDE_PUB ? "xfwd_public" : "xfwd_lan", strerror(-err));
+	return 0;
+}
+
+/*
+ * The packet must go to the stack (XDP_PASS) byte for byte as it came, and
+ * the counter cnt (if >= 0) must say why. Packets that wait for tc to finish
+ * them (no neighbour, too big) may carry XDP metadata in front of the frame.
+ */
+static int expect_pass_n(int side, const uint8_t *in, size_t len, int cnt)
+{
+	struct counters a, b;
+	long d;
+
+	TRY(counters_read(&a));
+	TRY(run(side, in, len));
+	TRY(counters_read(&b));
+	if (R.verdict != XDP_PASS)
+		return fail("%s: verdict: expected XDP_PASS, got %s (counters: %s)", pkt_label,
+			    verdict_name(R.verdict), moved(&a, &b));
+	ASSERT_EQ(R.len, len, "frame length");
+	d = frame_diff(in, R.frame, len);
+	if (d >= 0)
+		return fail("%s: byte %ld (%s) changed: was 0x%02x, now 0x%02x", pkt_label, d,
+			    frame_field(in, len, (size_t)d), in[d], R.frame[d]);
+	if (R.meta_len && cnt != XFWD_CNT_PASS_NO_NEIGH && cnt != XFWD_CNT_PASS_FRAG_NEEDED)
+		return fail("%s: %u bytes of XDP metadata on a plain pass", pkt_label, R.meta_len);
+	TRY(expect_moved(&a, &b, XFWD_CNT_RX, 1));
+	TRY(expect_moved(&a, &b, XFWD_CNT_FWD_REDIRECT, 0));
+	if (cnt >= 0)
+		TRY(expect_moved(&a, &b, (unsigned)cnt, 1));
+	return 0;
+}
+
+static int expect_pass(int side, const struct pkt_spec *s, int cnt)
+{
+	uint8_t b[PKT_MAX];
+	size_t len = pkt_build(s, b);
+
+	return expect_pass_n(side, b, len, cnt);
+}
+
+/*
+ * The last run must have produced exactly the frame exp (built from scratch,
+ * checksums computed in full). The fields that matter are checked by name
+ * first, then the checksums the way a receiver checks them, then every byte.
+ */
+static int check_translated(const uint8_t *exp, size_t elen)
+{
+	const uint8_t *o = R.frame;
+	struct frame f;
+	size_t co;
+	long d;
+
+	ASSERT_VERDICT(R.verdict, XDP_REDIRECT);
+	ASSERT_EQ(R.meta_len, 0, "XDP metadata length");
+	ASSERT_EQ(R.len, elen, "frame length");
+	frame_parse(exp, elen, &f);
+	if (!f.l4)
+		return fail("%s: the expected frame is not TCP/UDP (test bug)", pkt_label);
+	ASSERT_MAC(o, exp, "eth dst mac (next hop)");
+	ASSERT_MAC(o + 6, exp + 6, "eth src mac (egress interface)");
+	ASSERT_EQ(get16(o + f.l3 - 2), get16(exp + f.l3 - 2), "ethertype");
+	ASSERT_ADDR(raw32(o + f.l3 + 12), raw32(exp + f.l3 + 12), "ip saddr");
+	ASSERT_ADDR(raw32(o + f.l3 + 16), raw32(exp + f.l3 + 16), "ip daddr");
+	ASSERT_EQ(get16(o + f.l4), get16(exp + f.l4), "sport");
+	ASSERT_EQ(get16(o + f.l4 + 2), get16(exp + f.l4 + 2), "dport");
+	ASSERT_EQ(o[f.l3 + 8], exp[f.l3 + 8], "ip ttl");
+	ASSERT_TRUE(ip_csum_valid(o + f.l3), "ip checksum 0x%04x is wrong (recomputed: 0x%04x)",
+		    get16(o + f.l3 + 10), ip_csum_compute(o + f.l3));
+	co = f.l4 + l4_csum_off(f.proto);
+	if (f.proto == IPPROTO_UDP && get16(exp + co) == 0) {
+		ASSERT_EQ(get16(o + co), 0, "udp checksum (none before: must stay 0)");
+	} else {
+		ASSERT_TRUE(get16(o + co) != 0 || f.proto != IPPROTO_UDP,
+			    "udp checksum became 0 (\"none\"), expected 0x%04x", get16(exp + co));
+		ASSERT_TRUE(l4_csum_valid(o + f.l3), "%s checksum 0x%04x is wrong (recomputed: 0x%04x)",
+			    f.proto == IPPROTO_TCP ? "tcp" : "udp", get16(o + co),
+			    l4_csum_compute(o + f.l3));
+	}
+	d = frame_diff(exp, o, elen);
+	if (d >= 0)
+		return fail("%s: byte %ld (%s): expected 0x%02x, got 0x%02x", pkt_label, d,
+			    frame_field(exp, elen, (size_t)d), exp[d], o[d]);
+	return 0;
+}
+
+/* Run in on side; it must come out as exp, redirected and counted. */
+static int expect_fwd_n(int side, const uint8_t *in, size_t ilen, const uint8_t *exp, size_t elen)
+{
+	struct counters a, b;
+
+	TRY(counters_read(&a));
+	TRY(run(side, in, ilen));
+	TRY(counters_read(&b));
+	if (R.verdict != XDP_REDIRECT)
+		return fail("%s: verdict: expected XDP_REDIRECT, got %s (counters: %s)", pkt_label,
+			    verdict_name(R.verdict), moved(&a, &b));
+	TRY(check_translated(exp, elen));
+	TRY(expect_moved(&a, &b, XFWD_CNT_RX, 1));
+	TRY(expect_moved(&a, &b, XFWD_CNT_FWD_REDIRECT, 1));
+	return 0;
+}
+
+static int expect_fwd(int side, const struct pkt_spec *in, const struct pkt_spec *exp)
+{
+	uint8_t ib[PKT_MAX], eb[PKT_MAX];
+	size_t il = pkt_build(in, ib), el = pkt_build(exp, eb);
+
+	return expect_fwd_n(side, ib, il, eb, el);
+}
+
+/* ------------------------------------------------------------- packets */
+
+/* A packet arriving at the public interface from the upstream router. */
+static struct pkt_spec pub_pkt(uint8_t proto, uint32_t saddr, uint16_t sport, uint32_t daddr,
+			       uint16_t dport)
+{
+	struct pkt_spec s;
+
+	memset(&s, 0, sizeof(s));
+	memcpy(s.dmac, MAC_PUB, 6);
+	memcpy(s.smac, MAC_UPSTREAM, 6);
+	s.proto = proto;
+	s.ttl = 64;
+	s.ip_id = 0x1c46;
+	s.frag_off = IPF_DF;
+	s.saddr = saddr;
+	s.daddr = daddr;
+	s.sport = sport;
+	s.dport = dport;
+	s.seq = 0x10203040;
+	if (proto == IPPROTO_TCP)
+		s.tcp_flags = TH_SYN;
+	return s;
+}
+
+/* A packet arriving at the LAN interface from a LAN host. */
+static struct pkt_spec lan_pkt(uint8_t proto, uint32_t saddr, uint16_t sport, uint32_t daddr,
+			       uint16_t dport)
+{
+	struct pkt_spec s = pub_pkt(proto, saddr, sport, daddr, dport);
+
+	memcpy(s.dmac, MAC_LAN, 6);
+	memcpy(s.smac, saddr == BACKEND2 ? MAC_B2 : MAC_B1, 6);
+	s.ip_id = 0x7e01;
+	s.seq = 0x50607080;
+	s.ack = 0x10203041;
+	return s;
+}
+
+/* What in must become: the new tuple, one hop less, the next hop's MACs, no tag. */
+static struct pkt_spec xlated(const struct pkt_spec *in, uint32_t saddr, uint16_t sport,
+			      uint32_t daddr, uint16_t dport, const uint8_t *dmac,
+			      const uint8_t *smac)
+{
+	struct pkt_spec e = *in;
+
+	e.saddr = saddr;
+	e.sport = sport;
+	e.daddr = daddr;
+	e.dport = dport;
+	e.ttl = (uint8_t)(in->ttl - 1);
+	e.vlan = 0;
+	e.vlan_tci = 0;
+	memcpy(e.dmac, dmac, 6);
+	memcpy(e.smac, smac, 6);
+	return e;
+}
+
+static const uint8_t *client_mac(uint32_t a)
+{
+	return a == CLIENT2 ? MAC_C2 : MAC_C1;
+}
+
+static const uint8_t *backend_mac(uint32_t a)
+{
+	return a == BACKEND2 ? MAC_B2 : MAC_B1;
+}
+
+/*
+ * A connection through the gateway: client -> pub:pport, translated to
+ * src:sport -> backend:bport (src:sport = client:cport without SNAT).
+ */
+struct conn {
+	uint8_t proto;
+	uint32_t client, pub, src, backend;
+	uint16_t cport, pport, sport, bport;
+};
+
+static struct xfwd_flow_key conn_okey(const struct conn *c)
+{
+	return fkey(c->proto, c->client, c->cport, c->pub, c->pport);
+}
+
+static struct xfwd_flow_key conn_rkey(const struct conn *c)
+{
+	return fkey(c->proto, c->backend, c->bport, c->src, c->sport);
+}
+
+/* Client -> gateway, checked on the way to the backend. */
+static int conn_fwd(const struct conn *c, uint8_t flags, const uint8_t *payload, size_t plen)
+{
+	struct pkt_spec in = pub_pkt(c->proto, c->client, c->cport, c->pub, c->pport), exp;
+
+	in.tcp_flags = flags;
+	in.ack = flags & TH_ACK ? 0x50607081 : 0;
+	in.payload = payload;
+	in.payload_len = plen;
+	exp = xlated(&in, c->src, c->sport, c->backend, c->bport, backend_mac(c->backend), MAC_LAN);
+	return expect_fwd(SIDE_PUB, &in, &exp);
+}
+
+/* Backend -> gateway, checked on the way back to the client. */
+static int conn_rep(const struct conn *c, uint8_t flags, const uint8_t *payload, size_t plen)
+{
+	struct pkt_spec in = lan_pkt(c->proto, c->backend, c->bport, c->src, c->sport), exp;
+
+	in.tcp_flags = flags;
+	in.payload = payload;
+	in.payload_len = plen;
+	exp = xlated(&in, c->pub, c->pport, c->client, c->cport, client_mac(c->client), MAC_PUB);
+	return expect_fwd(SIDE_LAN, &in, &exp);
+}
+
+/* Both entries of the connection in table, in state st, with these flags. */
+static int conn_expect(const struct conn *c, int table, unsigned st, unsigned flags)
+{
+	struct xfwd_flow_key ok = conn_okey(c), rk = conn_rkey(c);
+	const unsigned mask = XFWD_FLOW_SEEN_REPLY | XFWD_FLOW_ASSURED | XFWD_FLOW_DEAD |
+			      XFWD_FLOW_PENDING;
+	struct xfwd_flow e[2];
+	const struct xfwd_flow_key *keys[2] = { &ok, &rk };
+	int i, t;
+
+	for (i = 0; i < 2; i++) {
+		const char *dir = i ? "reply entry" : "original entry";
+
+		/* A stale entry may linger in the other table: look where it must be. */
+		if (flow_get_in(table, keys[i], &e[i])) {
+			t = flow_get(keys[i], &e[i]);
+			return fail("%s: %s %s: expected in %s, found in %s", pkt_label, dir,
+				    keystr(keys[i]), table_name(table), table_name(t));
+		}
+		ASSERT_TRUE(e[i].state == st, "%s: state expected %s, got %s", dir,
+			    state_name(st), state_name(e[i].state));
+		ASSERT_TRUE((e[i].flags & mask) == flags, "%s: flags expected 0x%x, got 0x%x",
+			    dir, flags, e[i].flags & mask);
+	}
+	return 0;
+}
+
+static uint8_t pattern[2048];
+
+/* ======================================================== 1. TCP DNAT */
+
+static int t_tcp_dnat_syn(void)
+{
+	struct pkt_spec in = pub_pkt(IPPROTO_TCP, CLIENT1, 40000, PUB_ADDR, 80), exp;
+
+	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	exp = xlated(&in, CLIENT1, 40000, BACKEND1, 8080, MAC_B1, MAC_LAN);
+	label("SYN 192.0.2.2:40000 > 192.0.2.1:80");
+	return expect_fwd(SIDE_PUB, &in, &exp);
+}
+
+static int t_tcp_dnat_options_payload(void)
+{
+	/* MSS 1460, SACK permitted, timestamps, NOP, window scale 7: 20 bytes. */
+	static const uint8_t opts[20] = {
+		0x02, 0x04, 0x05, 0xb4, 0x04, 0x02, 0x08, 0x0a, 0x01, 0x02,
+		0x03, 0x04, 0x00, 0x00, 0x00, 0x00, 0x01, 0x03, 0x03, 0x07,
+	};
+	static const uint8_t nop_ts[12] = {
+		0x01, 0x01, 0x08, 0x0a, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
+	};
+	struct pkt_spec in = pub_pkt(IPPROTO_TCP, CLIENT1, 40001, PUB_ADDR, 80), exp;
+	size_t lens[] = { 333, 1, 1400 };
+	unsigned i;
+
+	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	in.tcp_opts = opts;
+	in.tcp_opts_len = sizeof(opts);
+	in.tos = 0x28;
+	in.frag_off = 0;
+	label("SYN with options 192.0.2.2:40001 > 192.0.2.1:80");
+	exp = xlated(&in, CLIENT1, 40001, BACKEND1, 8080, MAC_B1, MAC_LAN);
+	TRY(expect_fwd(SIDE_PUB, &in, &exp));
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		in.tcp_flags = TH_PSH | TH_ACK;
+		in.ack = 0x50607081;
+		in.seq += 1;
+		in.tcp_opts = nop_ts;
+		in.tcp_opts_len = sizeof(nop_ts);
+		in.payload = pattern;
+		in.payload_len = lens[i];
+		in.ip_id++;
+		label("PSH/ACK with timestamps and %zu payload bytes", lens[i]);
+		exp = xlated(&in, CLIENT1, 40001, BACKEND1, 8080, MAC_B1, MAC_LAN);
+		TRY(expect_fwd(SIDE_PUB, &in, &exp));
+	}
+	return 0;
+}
+
+/* ======================================================== 2. UDP DNAT */
+
+static int t_udp_dnat(void)
+{
+	struct pkt_spec in = pub_pkt(IPPROTO_UDP, CLIENT1, 33333, PUB_ADDR, 53), exp;
+
+	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
+	in.payload = pattern;
+	in.payload_len = 37;
+	label("UDP 192.0.2.2:33333 > 192.0.2.1:53, 37 bytes");
+	exp = xlated(&in, CLIENT1, 33333, BACKEND1, 5353, MAC_B1, MAC_LAN);
+	TRY(expect_fwd(SIDE_PUB, &in, &exp));
+	in.payload_len = 0;
+	in.ip_id++;
+	label("UDP 192.0.2.2:33333 > 192.0.2.1:53, empty");
+	exp = xlated(&in, CLIENT1, 33333, BACKEND1, 5353, MAC_B1, MAC_LAN);
+	return expect_fwd(SIDE_PUB, &in, &exp);
+}
+
+static int t_udp_no_checksum_stays_zero(void)
+{
+	struct pkt_spec in = pub_pkt(IPPROTO_UDP, CLIENT1, 33334, PUB_ADDR, 53), exp;
+	struct conn c = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 33334, 53, 33334, 5353 };
+	struct pkt_spec rep = lan_pkt(IPPROTO_UDP, BACKEND1, 5353, CLIENT1, 33334);
+
+	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
+	in.payload = pattern;
+	in.payload_len = 20;
+	in.udp_no_csum = 1;
+	label("UDP without checksum 192.0.2.2:33334 > 192.0.2.1:53");
+	exp = xlated(&in, CLIENT1, 33334, BACKEND1, 5353, MAC_B1, MAC_LAN);
+	TRY(expect_fwd(SIDE_PUB, &in, &exp));
+	rep.udp_no_csum = 1;
+	rep.payload = pattern;
+	rep.payload_len = 9;
+	label("UDP reply without checksum 198.51.100.2:5353 > 192.0.2.2:33334");
+	exp = xlated(&rep, c.pub, c.pport, c.client, c.cport, MAC_C1, MAC_PUB);
+	return expect_fwd(SIDE_LAN, &rep, &exp);
+}
+
+/*
+ * A datagram whose checksum, correctly updated, is 0x0000 must leave with
+ * 0xffff (0 would mean "no checksum", RFC 768). Two payload bytes are chosen
+ * so that the translated datagram sums to 0xffff without its checksum.
+ */
+static int t_udp_checksum_zero_is_ffff(void)
+{
+	struct pkt_spec in = pub_pkt(IPPROTO_UDP, CLIENT1, 33335, PUB_ADDR, 53), exp;
+	uint8_t payload[24], ib[PKT_MAX], eb[PKT_MAX];
+	size_t il, el;
+	struct frame f;
+	uint16_t s;
+
+	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
+	memcpy(payload, pattern, sizeof(payload));
+	payload[0] = payload[1] = 0;
+	in.payload = payload;
+	in.payload_len = sizeof(payload);
+	exp = xlated(&in, CLIENT1, 33335, BACKEND1, 5353, MAC_B1, MAC_LAN);
+	el = pkt_build(&exp, eb);
+	frame_parse(eb, el, &f);
+	s = fold16(l4_sum(eb + f.l3, 1));
+	put16(payload, (uint16_t)(0xffff - s));
+	el = pkt_build(&exp, eb);
+	il = pkt_build(&in, ib);
+	label("UDP crafted to translate to checksum 0");
+	ASSERT_EQ(get16(eb + f.l4 + 6), 0xffff, "crafted expectation (test bug)");
+	ASSERT_NE(get16(ib + f.l4 + 6), 0xffff, "input checksum (test bug: nothing to update)");
+	TRY(expect_fwd_n(SIDE_PUB, ib, il, eb, el));
+	ASSERT_EQ(get16(R.frame + f.l4 + 6), 0xffff, "udp checksum (a computed 0 is sent as 0xffff)");
+	return 0;
+}
+
+/* Ethernet padding after a short IP packet is not part of it. */
+static int t_udp_ethernet_padding(void)
+{
+	struct pkt_spec in = pub_pkt(IPPROTO_UDP, CLIENT1, 33336, PUB_ADDR, 53), exp;
+
+	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
+	in.payload = pattern;
+	in.payload_len = 4;
+	in.pad = 14;		/* a 60-byte minimum frame */
+	label("UDP, 4 bytes of data, padded to 60 bytes");
+	exp = xlated(&in, CLIENT1, 33336, BACKEND1, 5353, MAC_B1, MAC_LAN);
+	return expect_fwd(SIDE_PUB, &in, &exp);
+}
+
+/* ======================================================== 3. SNAT */
+
+/* The entries of one SNATed connection: tuples, twins, translations. */
+static int expect_entries(const struct conn *c, uint32_t rule_id)
+{
+	struct xfwd_flow_key ok = conn_okey(c), rk = conn_rkey(c);
+	struct xfwd_flow o, r;
+
+	ASSERT_TRUE(flow_get(&ok, &o) != IN_NONE, "no original entry %s", keystr(&ok));
+	ASSERT_TRUE(flow_get(&rk, &r) != IN_NONE, "no reply entry %s", keystr(&rk));
+	ASSERT_KEY(o.twin, rk, "original entry's twin");
+	ASSERT_KEY(r.twin, ok, "reply entry's twin");
+	ASSERT_EQ(o.dir, XFWD_DIR_ORIGINAL, "original entry dir");
+	ASSERT_EQ(r.dir, XFWD_DIR_REPLY, "reply entry dir");
+	ASSERT_EQ(o.side, XFWD_SIDE_PUBLIC, "original entry side");
+	ASSERT_EQ(r.side, XFWD_SIDE_LAN, "reply entry side");
+	ASSERT_ADDR(o.new_saddr, c->src, "original entry new_saddr");
+	ASSERT_EQ(ntohs(o.new_sport), c->sport, "original entry new_sport");
+	ASSERT_ADDR(o.new_daddr, c->backend, "original entry new_daddr");
+	ASSERT_EQ(ntohs(o.new_dport), c->bport, "original entry new_dport");
+	ASSERT_ADDR(r.new_saddr, c->pub, "reply entry new_saddr");
+	ASSERT_EQ(ntohs(r.new_sport), c->pport, "reply entry new_sport");
+	ASSERT_ADDR(r.new_daddr, c->client, "reply entry new_daddr");
+	ASSERT_EQ(ntohs(r.new_dport), c->cport, "reply entry new_dport");
+	ASSERT_EQ(o.rule_id, rule_id, "original entry rule_id");
+	ASSERT_EQ(r.rule_id, rule_id, "reply entry rule_id");
+	return 0;
+}
+
+/* Second client's packet: learn the SNAT port it got, then check it all. */
+static int snat_second(uint8_t proto, struct conn *c2)
+{
+	struct pkt_spec in = pub_pkt(proto, c2->client, c2->cport, c2->pub, c2->pport), exp;
+	uint8_t ib[PKT_MAX], eb[PKT_MAX];
+	size_t il = pkt_build(&in, ib), el;
+	struct frame f;
+	uint16_t port;
+
+	TRY(run(SIDE_PUB, ib, il));
+	ASSERT_VERDICT(R.verdict, XDP_REDIRECT);
+	frame_parse(R.frame, R.len, &f);
+	ASSERT_TRUE(f.l4 != 0, "output is not TCP/UDP");
+	port = get16(R.frame + f.l4);
+	ASSERT_TRUE(port != c2->cport, "SNAT source port %u: the client's own, which is taken",
+		    port);
+	ASSERT_TRUE(port >= XFWD_SNAT_PORT_MIN && port <= XFWD_SNAT_PORT_MAX,
+		    "SNAT source port %u outside the range %u-%u", port, XFWD_SNAT_PORT_MIN,
+		    XFWD_SNAT_PORT_MAX);
+	ASSERT_TRUE((port & 1) == (c2->cport & 1), "SNAT source port %u: parity of %u not kept",
+		    port, c2->cport);
+	c2->sport = port;
+	exp = xlated(&in, c2->src, port, c2->backend, c2->bport, MAC_B1, MAC_LAN);
+	el = pkt_build(&exp, eb);
+	return check_translated(eb, el);
+}
+
+static int snat_case(uint8_t proto)
+{
+	uint16_t pport = proto == IPPROTO_TCP ? 80 : 53, bport = proto == IPPROTO_TCP ? 8080 : 5353;
+	struct conn c1 = { proto, CLIENT1, PUB_ADDR, LAN_ADDR, BACKEND1, 40000, pport, 40000, bport };
+	struct conn c2 = { proto, CLIENT2, PUB_ADDR, LAN_ADDR, BACKEND1, 40000, pport, 0, bport };
+	int nf, np;
+
+	TRY(rule_add(proto, 0, pport, BACKEND1, bport, XFWD_RULE_SNAT, 2));
+	label("client 1 192.0.2.2:40000 > 192.0.2.1:%u (SNAT)", pport);
+	TRY(conn_fwd(&c1, TH_SYN, NULL, 0));
+	label("client 2 192.0.2.3:40000 > 192.0.2.1:%u (SNAT, same source port)", pport);
+	TRY(snat_second(proto, &c2));
+	label("flow map after two SNAT clients");
+	TRY(expect_entries(&c1, 2));
+	TRY(expect_entries(&c2, 2));
+	flows_count(&nf, &np);
+	ASSERT_EQ(nf + np, 4, "entries in xfwd_flows + xfwd_pending");
+	/* The translation holds for the next packets of each. */
+	label("client 1, second packet");
+	TRY(conn_fwd(&c1, TH_ACK, pattern, 10));
+	label("client 2, second packet");
+	return conn_fwd(&c2, TH_ACK, pattern, 10);
+}
+
+static int t_snat_tcp_port_preservation(void)
+{
+	return snat_case(IPPROTO_TCP);
+}
+
+static int t_snat_udp_port_preservation(void)
+{
+	return snat_case(IPPROTO_UDP);
+}
+
+/* A port a local socket owns is not handed out (CVE-2021-3773). */
+static int shadow_case(uint8_t proto, uint16_t cport)
+{
+	uint16_t pport = proto == IPPROTO_TCP ? 80 : 53, bport = proto == IPPROTO_TCP ? 8080 : 5353;
+	struct conn c = { proto, CLIENT1, PUB_ADDR, LAN_ADDR, BACKEND1, cport, pport, 0, bport };
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(cport),
+				  .sin_addr.s_addr = LAN_ADDR };
+	struct counters a, b;
+	int fd, rc, one = 1;
+
+	TRY(rule_add(proto, 0, pport, BACKEND1, bport, XFWD_RULE_SNAT, 2));
+	fd = socket(AF_INET, proto == IPPROTO_TCP ? SOCK_STREAM : SOCK_DGRAM, 0);
+	if (fd < 0)
+		return fail("socket: %s", strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    (proto == IPPROTO_TCP && listen(fd, 1))) {
+		close(fd);
+		return fail("bind %s:%u: %s", astr(LAN_ADDR), cport, strerror(errno));
+	}
+	label("client 192.0.2.2:%u while a local socket owns 198.51.100.1:%u", cport, cport);
+	rc = counters_read(&a);
+	if (!rc)
+		rc = snat_second(proto, &c);
+	if (!rc)
+		rc = counters_read(&b);
+	close(fd);
+	TRY(rc);
+	return expect_moved(&a, &b, XFWD_CNT_PORT_SHADOWED, 1);
+}
+
+static int t_snat_port_shadowed_tcp(void)
+{
+	return shadow_case(IPPROTO_TCP, 40100);
+}
+
+static int t_snat_port_shadowed_udp(void)
+{
+	return shadow_case(IPPROTO_UDP, 40102);
+}
+
+/* Every SNAT port of the client's parity owned by local sockets: no port. */
+static int t_snat_all_ports_shadowed(void)
+{
+	static const uint16_t owned[2] = { 50000, 50002 };
+	struct pkt_spec in = pub_pkt(IPPROTO_UDP, CLIENT1, 50000, PUB_ADDR, 53);
+	struct xfwd_config cfg;
+	struct counters a, b;
+	uint8_t ib[PKT_MAX];
+	size_t il = pkt_build(&in, ib);
+	int fds[2] = { -1, -1 }, i, rc = 0;
+
+	config_default(&cfg);
+	cfg.snat_port_min = 50000;
+	cfg.snat_port_max = 50002;
+	TRY(config_set(&cfg));
+	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, XFWD_RULE_SNAT, 2));
+	for (i = 0; i < 2 && !rc; i++) {
+		struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(owned[i]),
+					  .sin_addr.s_addr = LAN_ADDR };
+
+		fds[i] = socket(AF_INET, SOCK_DGRAM, 0);
+		if (fds[i] < 0 || bind(fds[i], (struct sockaddr *)&sa, sizeof(sa)))
+			rc = fail("bind %s:%u: %s", astr(LAN_ADDR), owned[i], strerror(errno));
+	}
+	label("UDP from port 50000, SNAT range 50000-50002, 50000 and 50002 owned locally");
+	if (!rc)
+		rc = counters_read(&a);
+	if (!rc)
+		rc = run(SIDE_PUB, ib, il);
+	if (!rc)
+		rc = counters_read(&b);
+	for (i = 0; i < 2; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	TRY(rc);
+	if (R.verdict != XDP_DROP)
+		return fail("%s: verdict: expected XDP_DROP, got %s (counters: %s; source port %u)",
+			    pkt_label, verdict_name(R.verdict), moved(&a, &b),
+			    R.len >= ETH_LEN + IP4_LEN + 2 ? get16(R.frame + ETH_LEN + IP4_LEN) : 0);
+	TRY(expect_moved(&a, &b, XFWD_CNT_DROP_NO_SNAT_PORT, 1));
+	ASSERT_TRUE(b.c[XFWD_CNT_PORT_SHADOWED] > a.c[XFWD_CNT_PORT_SHADOWED],
+		    "counter snat_port_shadowed did not move");
+	return 0;
+}
+
+/* One SNAT port, taken: the second client's new flow is dropped and counted. */
+static int t_snat_no_port_drop(void)
+{
+	struct conn c1 = { IPPROTO_UDP, CLIENT1, PUB_ADDR, LAN_ADDR, BACKEND1, 50000, 53, 50000, 5353 };
+	struct pkt_spec in2 = pub_pkt(IPPROTO_UDP, CLIENT2, 50000, PUB_ADDR, 53);
+	struct xfwd_config cfg;
+	struct counters a, b;
+	uint8_t ib[PKT_MAX];
+	size_t il = pkt_build(&in2, ib);
+
+	config_default(&cfg);
+	cfg.snat_port_min = cfg.snat_port_max = 50000;
+	TRY(config_set(&cfg));
+	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, XFWD_RULE_SNAT, 2));
+	label("client 1 192.0.2.2:50000, SNAT range 50000-50000");
+	TRY(conn_fwd(&c1, 0, pattern, 8));
+	label("client 2 192.0.2.3:50000, no port left");
+	TRY(counters_read(&a));
+	TRY(run(SIDE_PUB, ib, il));
+	TRY(counters_read(&b));
+	ASSERT_VERDICT(R.verdict, XDP_DROP);
+	TRY(expect_moved(&a, &b, XFWD_CNT_DROP_NO_SNAT_PORT, 1));
+	TRY(expect_moved(&a, &b, XFWD_CNT_FLOW_NEW, 0));
+	label("client 1 after the refusal");
+	return conn_fwd(&c1, 0, pattern, 8);
+}
+
+/* ======================================================== 4. replies */
+
+static int t_reply_dnat_tcp(void)
+{
+	struct conn c = { IPPROTO_TCP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 40000, 80, 40000, 8080 };
+
+	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	label("SYN 192.0.2.2:40000 > 192.0.2.1:80");
+	TRY(conn_fwd(&c, TH_SYN, NULL, 0));
+	label("SYN/ACK 198.51.100.2:8080 > 192.0.2.2:40000");
+	TRY(conn_rep(&c, TH_SYN | TH_ACK, NULL, 0));
+	label("reply with 700 bytes 198.51.100.2:8080 > 192.0.2.2:40000");
+	return conn_rep(&c, TH_ACK | TH_PSH, pattern, 700);
+}
+
+static int t_reply_dnat_udp(void)
+{
+	struct conn c = { IPPROTO_UDP, CLIENT2, PUB_ADDR, CLIENT2, BACKEND2, 5000, 53, 5000, 5353 };
+
+	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND2, 5353, 0, 1));
+	label("UDP 192.0.2.3:5000 > 192.0.2.1:53");
+	TRY(conn_fwd(&c, 0, pattern, 30));
+	label("UDP reply 198.51.100.3:5353 > 192.0.2.3:5000");
+	return conn_rep(&c, 0, pattern + 7, 123);
+}
+
+static int t_reply_snat(void)
+{
+	struct conn c1 = { IPPROTO_TCP, CLIENT1, PUB_ADDR, LAN_ADDR, BACKEND1, 40000, 80, 40000, 8080 };
+	struct conn c2 = { IPPROTO_TCP, CLIENT2, PUB_ADDR, LAN_ADDR, BACKEND1, 40000, 80, 0, 8080 };
+
+	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, XFWD_RULE_SNAT, 2));
+	label("SYN client 1 (SNAT)");
+	TRY(conn_fwd(&c1, TH_SYN, NULL, 0));
+	label("SYN client 2, same port (SNAT)");
+	TRY(snat_second(IPPROTO_TCP, &c2));
+	label("SYN/ACK to 198.51.100.1:40000 (client 1)");
+	TRY(conn_rep(&c1, TH_SYN | TH_ACK, NULL, 0));
+	label("SYN/ACK to 198.51.100.1:%u (client 2)", c2.sport);
+	TRY(conn_rep(&c2, TH_SYN | TH_ACK, NULL, 0));
+	label("data to client 2");
+	return conn_rep(&c2, TH_ACK, pattern, 99);
+}
+
+static int t_lan_no_flow_passes(void)
+{
+	struct conn c = { IPPROTO_TCP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 40000, 80, 40000, 8080 };
+	struct pkt_spec p = lan_pkt(IPPROTO_TCP, BACKEND1, 8080, CLIENT1, 40000);
+
+	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	p.tcp_flags = TH_SYN | TH_ACK;
+	label("LAN SYN/ACK 198.51.100.2:8080 > 192.0.2.2:40000, no flow");
+	TRY(expect_pass(SIDE_LAN, &p, XFWD_CNT_PASS_NO_MATCH));
+	label("SYN 192.0.2.2:40000 > 192.0.2.1:80");
+	TRY(conn_fwd(&c, TH_SYN, NULL, 0));
+	p.dport = 40001;
+	label("LAN 198.51.100.2:8080 > 192.0.2.2:40001, another port");
+	TRY(expect_pass(SIDE_LAN, &p, XFWD_CNT_PASS_NO_MATCH));
+	p = lan_pkt(IPPROTO_UDP, BACKEND1, 8080, CLIENT1, 40000);
+	label("LAN UDP 198.51.100.2:8080 > 192.0.2.2:40000, the TCP flow's ports");
+	return expect_pass(SIDE_LAN, &p, XFWD_CNT_PASS_NO_MATCH);
+}
+
+/* A flow's packets count only on the side they belong to. */
+static int t_wrong_side_passes(void)
+{
+	struct conn c = { IPPROTO_UDP, CLIENT1, PUB_ADDR2, CLIENT1, BACKEND1, 6000, 53, 6000, 5353 };
+	struct conn h = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 6001, 53, 6001, 5353 };
+	struct xfwd_flow_key ok = conn_okey(&h);
+	struct pkt_spec p;
+	struct xfwd_flow e;
+
+	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
+	label("UDP 192.0.2.2:6000 > 192.0.2.10:53");
+	TRY(conn_fwd(&c, 0, pattern, 5));
+	p = pub_pkt(IPPROTO_UDP, CLIENT1, 6000, PUB_ADDR2, 53);
+	memcpy(p.dmac, MAC_LAN, 6);
+	label("the client's packet (to 192.0.2.10:53) arriving on the LAN side");
+	TRY(expect_pass(SIDE_LAN, &p, XFWD_CNT_PASS_NO_MATCH));
+	p = lan_pkt(IPPROTO_UDP, BACKEND1, 5353, CLIENT1, 6000);
+	memcpy(p.dmac, MAC_PUB, 6);
+	label("the backend's reply arriving on the public side");
+	TRY(expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_NO_MATCH));
+
+	/*
+	 * To the gateway's own public address a LAN packet may start a hairpin
+	 * flow; with the very tuple of a public client's live flow it cannot,
+	 * and must not be sent on with that flow's translation either.
+	 */
+	label("UDP 192.0.2.2:6001 > 192.0.2.1:53");
+	TRY(conn_fwd(&h, 0, pattern, 5));
+	p = pub_pkt(IPPROTO_UDP, CLIENT1, 6001, PUB_ADDR, 53);
+	memcpy(p.dmac, MAC_LAN, 6);
+	label("a LAN packet with the tuple of the public flow 192.0.2.2:6001 > 192.0.2.1:53");
+	TRY(expect_pass(SIDE_LAN, &p, -1));
+	ASSERT_TRUE(flow_get(&ok, &e) != IN_NONE, "the public flow is gone");
+	ASSERT_EQ(e.packets, 1, "packets of the public flow's original entry");
+	return 0;
+}
+
+/* ======================================================== 5. rule lookup */
+
+static int t_rule_exact_over_wildcard(void)
+{
+	struct conn exact = { IPPROTO_TCP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 41000, 80, 41000, 8080 };
+	struct conn wild = { IPPROTO_TCP, CLIENT2, PUB_ADDR2, CLIENT2, BACKEND2, 41001, 80, 41001, 9090 };
+	struct pkt_spec p;
+
+	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND2, 9090, 0, 4));
+	TRY(rule_add(IPPROTO_TCP, PUB_ADDR, 80, BACKEND1, 8080, 0, 3));
+	label("SYN to 192.0.2.1:80 (exact rule and wildcard rule)");
+	TRY(conn_fwd(&exact, TH_SYN, NULL, 0));
+	label("SYN to 192.0.2.10:80 (wildcard rule only)");
+	TRY(conn_fwd(&wild, TH_SYN, NULL, 0));
+	label("rule counters");
+	TRY(expect_rule_stats(3, 1, 40, 1));
+	TRY(expect_rule_stats(4, 1, 40, 1));
+
+	/* Without the wildcard, other addresses are not forwarded. */
+	TRY(map_clear(skel->maps.xfwd_rules));
+	TRY(rule_add(IPPROTO_TCP, PUB_ADDR, 81, BACKEND1, 8081, 0, 3));
+	p = pub_pkt(IPPROTO_TCP, CLIENT1, 41002, PUB_ADDR2, 81);
+	label("SYN to 192.0.2.10:81, only 192.0.2.1:81 forwarded");
+	return expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_NO_MATCH);
+}
+
+/* ======================================================== 6. passes */
+
+static int t_pass_no_rule(void)
+{
+	struct pkt_spec p = pub_pkt(IPPROTO_TCP, CLIENT1, 40000, PUB_ADDR, 81);
+
+	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	label("SYN to port 81, rule for 80 only");
+	TRY(expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_NO_MATCH));
+	p = pub_pkt(IPPROTO_UDP, CLIENT1, 40000, PUB_ADDR, 80);
+	label("UDP to port 80, rule for TCP only");
+	TRY(expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_NO_MATCH));
+	TRY(map_clear(skel->maps.xfwd_rules));
+	p = pub_pkt(IPPROTO_TCP, CLIENT1, 40000, PUB_ADDR, 80);
+	label("SYN to port 80, no rules at all");
+	return expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_NO_MATCH);
+}
+
+static int t_pass_fragments(void)
+{
+	static const struct { uint16_t frag; const char *what; } fr[] = {
+		{ IPF_MF, "first fragment (MF, offset 0)" },
+		{ IPF_MF | 185, "middle fragment (MF, offset 1480)" },
+		{ 185, "last fragment (offset 1480)" },
+		{ 1, "last fragment (offset 8)" },
+	};
+	unsigned i;
+
+	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
+	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 2));
+	for (i = 0; i < sizeof(fr) / sizeof(fr[0]); i++) {
+		struct pkt_spec p = pub_pkt(i & 1 ? IPPROTO_TCP : IPPROTO_UDP, CLIENT1, 40000,
+					    PUB_ADDR, i & 1 ? 80 : 53);
+
+		p.frag_off = fr[i].frag;
+		p.payload = pattern;
+		p.payload_len = 64;
+		label("%s %s to a forwarded port", i & 1 ? "TCP" : "UDP", fr[i].what);
+		TRY(expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_FRAGMENT));
+	}
+	return 0;
+}
+
+static int t_pass_ip_options(void)
+{
+	static const uint8_t ra[4] = { 0x94, 0x04, 0x00, 0x00 };	/* router alert */
+	static uint8_t nops[40];
+	struct pkt_spec p = pub_pkt(IPPROTO_TCP, CLIENT1, 40000, PUB_ADDR, 80);
+
+	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	p.ip_opts = ra;
+	p.ip_opts_len = sizeof(ra);
+	label("SYN with IP options (IHL 6)");
+	TRY(expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_IP_OPTIONS));
+	memset(nops, 1, sizeof(nops));
+	p.ip_opts = nops;
+	p.ip_opts_len = sizeof(nops);
+	label("SYN with 40 bytes of IP options (IHL 15)");
+	return expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_IP_OPTIONS);
+}
+
+static int t_pass_ttl(void)
+{
+	struct pkt_spec p = pub_pkt(IPPROTO_TCP, CLIENT1, 40000, PUB_ADDR, 80), exp;
+	struct pkt_spec u = pub_pkt(IPPROTO_UDP, CLIENT1, 40000, PUB_ADDR, 53);
+
+	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 2));
+	p.ttl = 1;
+	label("SYN with TTL 1");
+	TRY(expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_TTL));
+	p.ttl = 0;
+	label("SYN with TTL 0");
+	TRY(expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_TTL));
+	u.ttl = 1;
+	label("UDP with TTL 1");
+	TRY(expect_pass(SIDE_PUB, &u, XFWD_CNT_PASS_TTL));
+	/* The boundary: TTL 2 leaves with 1. */
+	p.ttl = 2;
+	label("SYN with TTL 2");
+	exp = xlated(&p, CLIENT1, 40000, BACKEND1, 8080, MAC_B1, MAC_LAN);
+	TRY(expect_fwd(SIDE_PUB, &p, &exp));
+	p.ttl = 255;
+	p.tcp_flags = TH_ACK;
+	label("ACK with TTL 255");
+	exp = xlated(&p, CLIENT1, 40000, BACKEND1, 8080, MAC_B1, MAC_LAN);
+	return expect_fwd(SIDE_PUB, &p, &exp);
+}
+
+/*
+ * Every prefix of a frame shorter than its headers: as cut (tot_len then
+ * claims more than the frame holds) and with tot_len saying it ends there
+ * (so the L4 bounds checks are reached). The kernel refuses frames shorter
+ * than an Ethernet header itself; those never reach the program.
+ */
+static int trunc_series(const char *what, int side, const struct pkt_spec *s)
+{
+	uint8_t full[PKT_MAX], b[PKT_MAX];
+	size_t fl = pkt_build(s, full), hdr, len;
+	struct frame f;
+	int err;
+
+	frame_parse(full, fl, &f);
+	hdr = f.l4 + f.l4hdr;
+	for (len = 0; len < hdr; len++) {
+		memcpy(b, full, len);
+		label("%s cut to %zu of %zu header bytes", what, len, hdr);
+		if (len < ETH_LEN) {
+			err = prog_run(side, b, len);
+			if (err == -EINVAL)
+				continue;
+			if (err)
+				return fail("%s: BPF_PROG_TEST_RUN: %s", pkt_label, strerror(-err));
+			ASSERT_VERDICT(R.verdict, XDP_PASS);
+			ASSERT_EQ(R.len, len, "frame length");
+			ASSERT_TRUE(frame_diff(b, R.frame, len) < 0, "frame changed");
+			continue;
+		}
+		TRY(expect_pass_n(side, b, len, XFWD_CNT_PASS_MALFORMED));
+		if (len >= f.l3 + IP4_LEN) {
+			put16(b + f.l3 + 2, (uint16_t)(len - f.l3));
+			put16(b + f.l3 + 10, ip_csum_compute(b + f.l3));
+			label("%s cut to %zu of %zu header bytes, tot_len %zu", what, len, hdr,
+			      len - f.l3);
+			TRY(expect_pass_n(side, b, len, XFWD_CNT_PASS_MALFORMED));
+		}
+	}
+	/* The whole frame is forwarded: the cuts above were the reason to pass. */
+	label("%s, whole", what);
+	TRY(run(side, full, fl));
+	ASSERT_VERDICT(R.verdict, XDP_REDIRECT);
+	return 0;
+}
+
+static int t_pass_truncated(void)
+{
+	static const uint8_t opts[20] = { 0x02, 0x04, 0x05, 0xb4, 0x01, 0x01, 0x04, 0x02, 0x01,
+					  0x01, 0x08, 0x0a, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06,
+					  0x07, 0x08 };
+	struct pkt_spec tcp = pub_pkt(IPPROTO_TCP, CLIENT1, 40000, PUB_ADDR, 80);
+	struct pkt_spec tcpo = pub_pkt(IPPROTO_TCP, CLIENT1, 40001, PUB_ADDR, 80);
+	struct pkt_spec udp = pub_pkt(IPPROTO_UDP, CLIENT1, 40002, PUB_ADDR, 53);
+	struct pkt_spec vtcp = pub_pkt(IPPROTO_TCP, CLIENT1, 40003, PUB_ADDR, 80);
+	struct pkt_spec rep = lan_pkt(IPPROTO_UDP, BACKEND1, 5353, CLIENT1, 40002);
+
+	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 2));
+	tcpo.tcp_opts = opts;
+	tcpo.tcp_opts_len = sizeof(opts);
+	tcpo.payload = pattern;
+	tcpo.payload_len = 10;
+	udp.payload = pattern;
+	udp.payload_len = 10;
+	vtcp.vlan = 1;
+	vtcp.vlan_tci = 7;
+	rep.payload = pattern;
+	rep.payload_len = 3;
+	TRY(trunc_series("TCP SYN", SIDE_PUB, &tcp));
+	TRY(trunc_series("TCP with 20 bytes of options", SIDE_PUB, &tcpo));
+	TRY(trunc_series("UDP", SIDE_PUB, &udp));
+	TRY(trunc_series("802.1Q-tagged TCP SYN", SIDE_PUB, &vtcp));
+	/* The UDP flow exists now: its replies too, on the LAN side. */
+	return trunc_series("UDP reply", SIDE_LAN, &rep);
+}
+
+static int t_pass_bad_ip_header(void)
+{
+	struct pkt_spec p = pub_pkt(IPPROTO_TCP, CLIENT1, 40000, PUB_ADDR, 80);
+	uint8_t b[PKT_MAX];
+	size_t len;
+	unsigned ihl;
+
+	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	for (ihl = 0; ihl < 5; ihl++) {
+		len = pkt_build(&p, b);
+		b[ETH_LEN] = (uint8_t)(0x40 | ihl);
+		put16(b + ETH_LEN + 10, 0);
+		put16(b + ETH_LEN + 10, ip_csum_compute(b + ETH_LEN));
+		label("SYN with IHL %u", ihl);
+		TRY(expect_pass_n(SIDE_PUB, b, len, XFWD_CNT_PASS_MALFORMED));
+	}
+	len = pkt_build(&p, b);
+	b[ETH_LEN] = 0x65;	/* version 6 behind the IPv4 ethertype */
+	label("SYN with IP version 6 in an IPv4 frame");
+	TRY(expect_pass_n(SIDE_PUB, b, len, XFWD_CNT_PASS_MALFORMED));
+	/* The control: the same frame, intact, is forwarded. */
+	len = pkt_build(&p, b);
+	label("SYN with IHL 5");
+	TRY(run(SIDE_PUB, b, len));
+	ASSERT_VERDICT(R.verdict, XDP_REDIRECT);
+	return 0;
+}
+
+static int t_pass_bad_lengths(void)
+{
+	struct pkt_spec p = pub_pkt(IPPROTO_TCP, CLIENT1, 40000, PUB_ADDR, 80);
+	struct pkt_spec u = pub_pkt(IPPROTO_UDP, CLIENT1, 40000, PUB_ADDR, 53);
+	uint8_t b[PKT_MAX];
+	size_t len;
+
+	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 2));
+	p.payload = pattern;
+	p.payload_len = 20;
+	p.tot_len = 20 + 20 + 21;
+	label("SYN with tot_len one byte past the frame");
+	TRY(expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_MALFORMED));
+	p.tot_len = 0xffff;
+	label("SYN with tot_len 65535");
+	TRY(expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_MALFORMED));
+	p.tot_len = 19;
+	label("SYN with tot_len 19");
+	TRY(expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_MALFORMED));
+	p.tot_len = 0;
+	len = pkt_build(&p, b);
+	put16(b + ETH_LEN + 2, 0);
+	put16(b + ETH_LEN + 10, 0);
+	put16(b + ETH_LEN + 10, ip_csum_compute(b + ETH_LEN));
+	label("SYN with tot_len 0");
+	TRY(expect_pass_n(SIDE_PUB, b, len, XFWD_CNT_PASS_MALFORMED));
+
+	len = pkt_build(&p, b);
+	b[ETH_LEN + IP4_LEN + 12] = 4 << 4;	/* doff 4 */
+	label("TCP with data offset 4");
+	TRY(expect_pass_n(SIDE_PUB, b, len, XFWD_CNT_PASS_MALFORMED));
+	b[ETH_LEN + IP4_LEN + 12] = 15 << 4;	/* 60-byte header in 40 bytes */
+	label("TCP with data offset 15, 40 bytes of segment");
+	TRY(expect_pass_n(SIDE_PUB, b, len, XFWD_CNT_PASS_MALFORMED));
+
+	u.payload = pattern;
+	u.payload_len = 12;
+	len = pkt_build(&u, b);
+	put16(b + ETH_LEN + IP4_LEN + 4, 7);
+	label("UDP length 7");
+	TRY(expect_pass_n(SIDE_PUB, b, len, XFWD_CNT_PASS_MALFORMED));
+	put16(b + ETH_LEN + IP4_LEN + 4, UDP_LEN + 13);
+	label("UDP length one byte past the IP packet");
+	return expect_pass_n(SIDE_PUB, b, len, XFWD_CNT_PASS_MALFORMED);
+}
+
+static int t_pass_not_ipv4(void)
+{
+	uint8_t b[PKT_MAX];
+	size_t len;
+
+	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	/* ARP request: who has 192.0.2.1, tell 192.0.2.2. */
+	memset(b, 0, sizeof(b));
+	memcpy(b, MAC_BCAST, 6);
+	memcpy(b + 6, MAC_C1, 6);
+	put16(b + 12, ETHTYPE_ARP);
+	put16(b + 14, 1);
+	put16(b + 16, ETHTYPE_IP);
+	b[18] = 6;
+	b[19] = 4;
+	put16(b + 20, 1);
+	memcpy(b + 22, MAC_C1, 6);
+	memcpy(b + 28, &(uint32_t){ CLIENT1 }, 4);
+	memcpy(b + 38, &(uint32_t){ PUB_ADDR }, 4);
+	label("ARP request");
+	TRY(expect_pass_n(SIDE_PUB, b, 42, XFWD_CNT_PASS_NOT_IPV4));
+
+	/* IPv6 TCP SYN 2001:db8::2 -> 2001:db8::1 port 80. */
+	memset(b, 0, sizeof(b));
+	memcpy(b, MAC_PUB, 6);
+	memcpy(b + 6, MAC_UPSTREAM, 6);
+	put16(b + 12, ETHTYPE_IPV6);
+	b[14] = 0x60;
+	put16(b + 18, 20);
+	b[20] = IPPROTO_TCP;
+	b[21] = 64;
+	put16(b + 22, 0x2001);
+	put16(b + 24, 0x0db8);
+	b[37] = 2;
+	put16(b + 38, 0x2001);
+	put16(b + 40, 0x0db8);
+	b[53] = 1;
+	put16(b + 54, 40000);
+	put16(b + 56, 80);
+	b[54 + 12] = 5 << 4;
+	b[54 + 13] = TH_SYN;
+	len = 54 + 20;
+	label("IPv6 SYN to port 80");
+	TRY(expect_pass_n(SIDE_PUB, b, len, XFWD_CNT_PASS_NOT_IPV4));
+
+	/* ARP inside an 802.1Q tag. */
+	memset(b, 0, sizeof(b));
+	memcpy(b, MAC_BCAST, 6);
+	memcpy(b + 6, MAC_C1, 6);
+	put16(b + 12, ETHTYPE_VLAN);
+	put16(b + 14, 5);
+	put16(b + 16, ETHTYPE_ARP);
+	put16(b + 18, 1);
+	put16(b + 20, ETHTYPE_IP);
+	b[22] = 6;
+	b[23] = 4;
+	put16(b + 24, 1);
+	label("802.1Q-tagged ARP request");
+	return expect_pass_n(SIDE_PUB, b, 46, XFWD_CNT_PASS_NOT_IPV4);
+}
+
+/* ICMP that is not an error about a flow (echo to the public address, from
+ * the LAN with no masquerade) is the stack's: passed untouched. */
+static int expect_icmp_pass(int side, const struct pkt_spec *s)
+{
+	struct counters a, b;
+
+	TRY(counters_read(&a));
+	TRY(expect_pass(side, s, -1));
+	TRY(counters_read(&b));
+	ASSERT_TRUE(b.c[XFWD_CNT_PASS_NOT_TCPUDP] + b.c[XFWD_CNT_PASS_NO_MATCH] ==
+		    a.c[XFWD_CNT_PASS_NOT_TCPUDP] + a.c[XFWD_CNT_PASS_NO_MATCH] + 1,
+		    "neither pass_not_tcp_udp nor pass_no_match counted it (counters: %s)",
+		    moved(&a, &b));
+	return 0;
+}
+
+static int t_pass_icmp(void)
+{
+	struct pkt_spec p = pub_pkt(IPPROTO_ICMP, CLIENT1, 0x1234, PUB_ADDR, 1);
+	struct pkt_spec l = lan_pkt(IPPROTO_ICMP, BACKEND1, 0x4321, CLIENT1, 1);
+
+	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	p.payload = pattern;
+	p.payload_len = 56;
+	label("ICMP echo request to 192.0.2.1");
+	TRY(expect_icmp_pass(SIDE_PUB, &p));
+	l.payload = pattern;
+	l.payload_len = 56;
+	label("ICMP echo request from the LAN (no masquerade)");
+	return expect_icmp_pass(SIDE_LAN, &l);
+}
+
+static int t_pass_l2_broadcast_multicast(void)
+{
+	struct pkt_spec p = pub_pkt(IPPROTO_UDP, CLIENT1, 40000, PUB_ADDR, 53);
+
+	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
+	memcpy(p.dmac, MAC_BCAST, 6);
+	label("UDP to the forwarded port, broadcast MAC");
+	TRY(expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_L2_MULTICAST));
+	memcpy(p.dmac, MAC_MCAST, 6);
+	label("UDP to the forwarded port, multicast MAC");
+	TRY(expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_L2_MULTICAST));
+	p.vlan = 1;
+	p.vlan_tci = 9;
+	label("802.1Q-tagged UDP to the forwarded port, multicast MAC");
+	return expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_L2_MULTICAST);
+}
+
+static int t_pass_no_route(void)
+{
+	struct pkt_spec p = pub_pkt(IPPROTO_TCP, CLIENT1, 40000, PUB_ADDR, 81);
+
+	TRY(rule_add(IPPROTO_TCP, 0, 81, UNROUTED, 80, 0, 1));
+	label("SYN to port 81, forwarded to 203.0.113.200 (no route)");
+	TRY(expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_NO_ROUTE));
+	p.tcp_flags = TH_ACK;
+	label("ACK to port 81, forwarded to 203.0.113.200 (no route)");
+	TRY(expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_NO_ROUTE));
+	return expect_rule_stats(1, 0, 0, 0);
+}
+
+static int no_neigh(void)
+{
+	struct pkt_spec p = pub_pkt(IPPROTO_TCP, CLIENT1, 40000, PUB_ADDR, 80);
+	struct pkt_spec u = pub_pkt(IPPROTO_UDP, CLIENT1, 40000, PUB_ADDR, 53);
+
+	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 2));
+	if (sh("ip neigh del 198.51.100.2 dev " IF_LAN))
+		return fail("cannot delete the neighbour 198.51.100.2");
+	label("SYN to port 80, backend 198.51.100.2 without neighbour entry");
+	TRY(expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_NO_NEIGH));
+	label("UDP to port 53, backend 198.51.100.2 without neighbour entry");
+	return expect_pass(SIDE_PUB, &u, XFWD_CNT_PASS_NO_NEIGH);
+}
+
+static int t_pass_no_neigh(void)
+{
+	int rc = no_neigh();
+
+	if (sh("%s", neigh_setup) && !rc)
+		rc = fail("cannot restore the neighbours");
+	return rc;
+}
+
+/*
+ * A DF packet too big for the egress: either handed to the stack untouched
+ * (it sends the ICMP error) or turned into that error by XDP and sent back
+ * out (XDP_TX). Either way the sender must get what RFC 1191 says.
+ */
+static int expect_too_big_df(const struct pkt_spec *s, uint16_t mtu)
+{
+	uint8_t in[PKT_MAX];
+	size_t ilen = pkt_build(s, in);
+	const uint8_t *o, *ip, *icmp;
+	struct counters a, b;
+
+	TRY(counters_read(&a));
+	TRY(run(SIDE_PUB, in, ilen));
+	TRY(counters_read(&b));
+	o = R.frame;
+	if (R.verdict == XDP_PASS) {
+		ASSERT_EQ(R.len, ilen, "frame length");
+		ASSERT_TRUE(frame_diff(in, o, ilen) < 0, "frame changed on XDP_PASS");
+		return expect_moved(&a, &b, XFWD_CNT_PASS_FRAG_NEEDED, 1);
+	}
+	if (R.verdict != XDP_TX)
+		return fail("%s: verdict: expected XDP_PASS or XDP_TX (frag-needed), got %s"
+			    " (counters: %s)", pkt_label, verdict_name(R.verdict), moved(&a, &b));
+	ASSERT_EQ(R.len, ETH_LEN + IP4_LEN + 8 + IP4_LEN + 8, "frag-needed frame length");
+	ASSERT_MAC(o, s->smac, "frag-needed eth dst mac (the sender's hop)");
+	ASSERT_MAC(o + 6, s->dmac, "frag-needed eth src mac");
+	ASSERT_EQ(get16(o + 12), ETHTYPE_IP, "frag-needed ethertype");
+	ip = o + ETH_LEN;
+	icmp = ip + IP4_LEN;
+	ASSERT_EQ(ip[0], 0x45, "frag-needed ip version/ihl");
+	ASSERT_EQ(get16(ip + 2), IP4_LEN + 8 + IP4_LEN + 8, "frag-needed ip tot_len");
+	ASSERT_EQ(ip[9], IPPROTO_ICMP, "frag-needed ip protocol");
+	ASSERT_TRUE(ip[8] > 1, "frag-needed ttl %u", ip[8]);
+	ASSERT_EQ(get16(ip + 6) & 0x3fff, 0, "frag-needed MF/offset");
+	ASSERT_ADDR(raw32(ip + 12), s->daddr, "frag-needed ip saddr (the public address)");
+	ASSERT_ADDR(raw32(ip + 16), s->saddr, "frag-needed ip daddr (the sender)");
+	ASSERT_TRUE(ip_csum_valid(ip), "frag-needed ip checksum 0x%04x is wrong (recomputed 0x%04x)",
+		    get16(ip + 10), ip_csum_compute(ip));
+	ASSERT_EQ(icmp[0], 3, "icmp type (destination unreachable)");
+	ASSERT_EQ(icmp[1], 4, "icmp code (fragmentation needed)");
+	ASSERT_EQ(get16(icmp + 6), mtu, "icmp next-hop MTU");
+	ASSERT_TRUE(fold16(sum_words(0, icmp, 8 + IP4_LEN + 8)) == 0xffff,
+		    "icmp checksum 0x%04x is wrong", get16(icmp + 2));
+	ASSERT_TRUE(!memcmp(icmp + 8, in + ETH_LEN, IP4_LEN + 8),
+		    "the quote is not the sender's IP header and first 8 bytes");
+	return 0;
+}
+
+static int frag_needed(void)
+{
+	struct pkt_spec p = pub_pkt(IPPROTO_TCP, CLIENT1, 40000, PUB_ADDR, 80), exp;
+
+	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	if (sh("ip link set dev " IF_LAN " mtu 1280"))
+		return fail("cannot set the MTU of " IF_LAN);
+	p.tcp_flags = TH_ACK;
+	p.payload = pattern;
+	p.payload_len = 1280 - 40 + 1;
+	p.frag_off = 0;
+	label("1281-byte packet without DF, egress MTU 1280");
+	TRY(expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_FRAG_NEEDED));
+	p.frag_off = IPF_DF;
+	label("1281-byte packet with DF, egress MTU 1280");
+	TRY(expect_too_big_df(&p, 1280));
+	p.payload_len = 1280 - 40;
+	label("1280-byte packet with DF, egress MTU 1280");
+	exp = xlated(&p, CLIENT1, 40000, BACKEND1, 8080, MAC_B1, MAC_LAN);
+	return expect_fwd(SIDE_PUB, &p, &exp);
+}
+
+static int t_pass_frag_needed(void)
+{
+	int rc = frag_needed();
+
+	if (sh("ip link set dev " IF_LAN " mtu 1500") && !rc)
+		rc = fail("cannot restore the MTU of " IF_LAN);
+	return rc;
+}
+
+static int t_pass_egress_foreign(void)
+{
+	struct pkt_spec p = pub_pkt(IPPROTO_TCP, CLIENT1, 40000, PUB_ADDR, 82);
+
+	TRY(rule_add(IPPROTO_TCP, 0, 82, FOREIGN, 80, 0, 1));
+	label("SYN to port 82, forwarded to 203.0.113.2 via " IF_OTH);
+	return expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_EGRESS_FOREIGN);
+}
+
+static int fwd_disabled(void)
+{
+	struct pkt_spec p = pub_pkt(IPPROTO_TCP, CLIENT1, 40000, PUB_ADDR, 80);
+
+	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	if (sysctl_fwd(IF_PUB, 0))
+		return fail("cannot disable forwarding on " IF_PUB);
+	label("SYN to port 80, forwarding disabled on the public interface");
+	return expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_FWD_DISABLED);
+}
+
+static int t_pass_forwarding_disabled(void)
+{
+	int rc = fwd_disabled();
+
+	if (sysctl_fwd(IF_PUB, 1) && !rc)
+		rc = fail("cannot enable forwarding on " IF_PUB " again");
+	return rc;
+}
+
+/* ======================================================== 7. 802.1Q */
+
+static int t_vlan_tag_removed(void)
+{
+	struct pkt_spec in = pub_pkt(IPPROTO_TCP, CLIENT1, 40000, PUB_ADDR, 80), exp;
+	struct pkt_spec u = pub_pkt(IPPROTO_UDP, CLIENT1, 40000, PUB_ADDR, 53);
+
+	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 2));
+	in.vlan = 1;
+	in.vlan_tci = 0x600a;	/* priority 3, VLAN 10 */
+	label("802.1Q (VLAN 10) SYN to port 80");
+	exp = xlated(&in, CLIENT1, 40000, BACKEND1, 8080, MAC_B1, MAC_LAN);
+	TRY(expect_fwd(SIDE_PUB, &in, &exp));
+	in.tcp_flags = TH_ACK | TH_PSH;
+	in.payload = pattern;
+	in.payload_len = 501;
+	label("802.1Q (VLAN 10) data to port 80");
+	exp = xlated(&in, CLIENT1, 40000, BACKEND1, 8080, MAC_B1, MAC_LAN);
+	TRY(expect_fwd(SIDE_PUB, &in, &exp));
+	u.vlan = 1;
+	u.vlan_tci = 4094;
+	u.payload = pattern;
+	u.payload_len = 3;
+	label("802.1Q (VLAN 4094) UDP to port 53");
+	exp = xlated(&u, CLIENT1, 40000, BACKEND1, 5353, MAC_B1, MAC_LAN);
+	return expect_fwd(SIDE_PUB, &u, &exp);
+}
+
+/* ======================================================== 8. counters */
+
+static int t_counters(void)
+{
+	struct conn c = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 7000, 53, 7000, 5353 };
+	struct pkt_spec frag = pub_pkt(IPPROTO_UDP, CLIENT1, 7000, PUB_ADDR, 53);
+	struct pkt_spec none = pub_pkt(IPPROTO_UDP, CLIENT1, 7000, PUB_ADDR, 54);
+	unsigned long long exp[XFWD_CNT_MAX] = { 0 };
+	const __u64 fwd_len = 20 + 8 + 100, rep_len = 20 + 8 + 300;
+
+	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 5));
+	TRY(rule_add(IPPROTO_UDP, 0, 55, BACKEND2, 5355, 0, 6));
+	label("start");
+	TRY(expect_counters(exp));
+
+	frag.frag_off = IPF_MF;
+	label("UDP fragment to port 53");
+	TRY(expect_pass(SIDE_PUB, &frag, XFWD_CNT_PASS_FRAGMENT));
+	exp[XFWD_CNT_RX] = 1;
+	exp[XFWD_CNT_PASS_FRAGMENT] = 1;
+	TRY(expect_counters(exp));
+	TRY(expect_rule_stats(5, 0, 0, 0));
+
+	label("UDP to port 54 (no rule)");
+	TRY(expect_pass(SIDE_PUB, &none, XFWD_CNT_PASS_NO_MATCH));
+	exp[XFWD_CNT_RX] = 2;
+	exp[XFWD_CNT_PASS_NO_MATCH] = 1;
+	TRY(expect_counters(exp));
+
+	label("first UDP packet to port 53");
+	TRY(conn_fwd(&c, 0, pattern, 100));
+	exp[XFWD_CNT_RX] = 3;
+	exp[XFWD_CNT_FWD_REDIRECT] = 1;
+	exp[XFWD_CNT_FLOW_NEW] = 1;
+	exp[XFWD_CNT_PENDING_ADD] = 2;
+	TRY(expect_counters(exp));
+	TRY(expect_rule_stats(5, 1, fwd_len, 1));
+
+	label("second UDP packet to port 53");
+	TRY(conn_fwd(&c, 0, pattern, 100));
+	exp[XFWD_CNT_RX] = 4;
+	exp[XFWD_CNT_FWD_REDIRECT] = 2;
+	TRY(expect_counters(exp));
+	TRY(expect_rule_stats(5, 2, 2 * fwd_len, 1));
+
+	label("first reply (confirms the flow)");
+	TRY(conn_rep(&c, 0, pattern, 300));
+	exp[XFWD_CNT_RX] = 5;
+	exp[XFWD_CNT_FWD_REDIRECT] = 3;
+	exp[XFWD_CNT_FLOW_PROMOTED] = 1;
+	exp[XFWD_CNT_CONFIRMED_ADD] = 2;
+	exp[XFWD_CNT_PENDING_DEL] = 2;
+	TRY(expect_counters(exp));
+	TRY(expect_rule_stats(5, 3, 2 * fwd_len + rep_len, 1));
+	TRY(expect_rule_stats(6, 0, 0, 0));
+	TRY(conn_expect(&c, IN_FLOWS, XFWD_ST_NONE, XFWD_FLOW_SEEN_REPLY));
+
+	label("flow packet and byte counts");
+	{
+		struct xfwd_flow_key ok = conn_okey(&c), rk = conn_rkey(&c);
+		struct xfwd_flow o, r;
+
+		flow_get(&ok, &o);
+		flow_get(&rk, &r);
+		ASSERT_EQ(o.packets, 2, "original entry packets");
+		ASSERT_EQ(o.bytes, 2 * fwd_len, "original entry bytes");
+		ASSERT_EQ(r.packets, 1, "reply entry packets");
+		ASSERT_EQ(r.bytes, rep_len, "reply entry bytes");
+	}
+	return 0;
+}
+
+/* ======================================================== 9. expiry */
+
+static int t_udp_lazy_expiry(void)
+{
+	struct conn c = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 8000, 53, 8000, 5353 };
+	struct pkt_spec rep = lan_pkt(IPPROTO_UDP, BACKEND1, 5353, CLIENT1, 8000);
+	__u64 unreplied = timeouts[XFWD_TO_UDP_UNREPLIED] * NSEC;
+	__u64 assured = timeouts[XFWD_TO_UDP_ASSURED] * NSEC;
+	struct xfwd_flow_key ok = conn_okey(&c);
+	struct counters a, b;
+	struct xfwd_flow o;
+	__u64 t;
+
+	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
+	label("first UDP packet");
+	TRY(conn_fwd(&c, 0, pattern, 16));
+	TRY(conn_expect(&c, IN_PENDING, XFWD_ST_NONE, XFWD_FLOW_PENDING));
+
+	t = unreplied + NSEC;
+	skel->bss->xfwd_clock_offset_ns = t;
+	label("reply %llus later (unreplied timeout %us)", t / NSEC,
+	      timeouts[XFWD_TO_UDP_UNREPLIED]);
+	TRY(expect_pass(SIDE_LAN, &rep, XFWD_CNT_PASS_NO_MATCH));
+
+	label("new UDP packet after expiry");
+	TRY(counters_read(&a));
+	TRY(conn_fwd(&c, 0, pattern, 16));
+	TRY(counters_read(&b));
+	TRY(expect_moved(&a, &b, XFWD_CNT_FLOW_NEW, 1));
+	ASSERT_TRUE(flow_get(&ok, &o) == IN_PENDING, "no pending entry for the new flow");
+	ASSERT_TRUE(o.last_seen_ns >= t, "last_seen_ns %llu is before the clock (%llu)",
+		    (unsigned long long)o.last_seen_ns, (unsigned long long)t);
+	ASSERT_EQ(o.packets, 1, "packets of the re-created entry");
+
+	/* Alive while used: 29 s after the last packet the reply still matches. */
+	t += unreplied - NSEC;
+	skel->bss->xfwd_clock_offset_ns = t;
+	label("reply 29s after the new flow's packet");
+	TRY(conn_rep(&c, 0, pattern, 16));
+	TRY(conn_expect(&c, IN_FLOWS, XFWD_ST_NONE, XFWD_FLOW_SEEN_REPLY));
+	label("client packet after the reply");
+	TRY(conn_fwd(&c, 0, pattern, 16));
+	TRY(conn_expect(&c, IN_FLOWS, XFWD_ST_NONE, XFWD_FLOW_SEEN_REPLY | XFWD_FLOW_ASSURED));
+
+	/* Assured: the longer timeout. */
+	t += assured - NSEC;
+	skel->bss->xfwd_clock_offset_ns = t;
+	label("reply %us after the last packet (assured timeout %us)",
+	      timeouts[XFWD_TO_UDP_ASSURED] - 1, timeouts[XFWD_TO_UDP_ASSURED]);
+	TRY(conn_rep(&c, 0, pattern, 16));
+	t += assured + NSEC;
+	skel->bss->xfwd_clock_offset_ns = t;
+	label("reply %us after the last packet (assured timeout %us)",
+	      timeouts[XFWD_TO_UDP_ASSURED] + 1, timeouts[XFWD_TO_UDP_ASSURED]);
+	return expect_pass(SIDE_LAN, &rep, XFWD_CNT_PASS_NO_MATCH);
+}
+
+/* ======================================================== 10. TCP states */
+
+static int t_tcp_states(void)
+{
+	struct conn c = { IPPROTO_TCP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 42000, 80, 42000, 8080 };
+	const unsigned seen = XFWD_FLOW_SEEN_REPLY, as = XFWD_FLOW_SEEN_REPLY | XFWD_FLOW_ASSURED;
+	struct xfwd_flow o;
+	struct xfwd_flow_key ok = conn_okey(&c);
+	int nf, np;
+
+	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	label("SYN");
+	TRY(conn_fwd(&c, TH_SYN, NULL, 0));
+	TRY(conn_expect(&c, IN_PENDING, XFWD_ST_SYN_SENT, XFWD_FLOW_PENDING));
+	label("SYN/ACK");
+	TRY(conn_rep(&c, TH_SYN | TH_ACK, NULL, 0));
+	TRY(conn_expect(&c, IN_PENDING, XFWD_ST_SYN_RECV, XFWD_FLOW_PENDING | seen));
+	label("ACK");
+	TRY(conn_fwd(&c, TH_ACK, NULL, 0));
+	TRY(conn_expect(&c, IN_FLOWS, XFWD_ST_ESTABLISHED, as));
+	flows_count(&nf, &np);
+	ASSERT_EQ(np, 0, "entries left in xfwd_pending after confirmation");
+	ASSERT_EQ(nf, 2, "entries in xfwd_flows");
+	label("data both ways");
+	TRY(conn_fwd(&c, TH_ACK | TH_PSH, pattern, 100));
+	TRY(conn_rep(&c, TH_ACK | TH_PSH, pattern, 1000));
+	TRY(conn_expect(&c, IN_FLOWS, XFWD_ST_ESTABLISHED, as));
+	label("FIN/ACK from the client");
+	TRY(conn_fwd(&c, TH_FIN | TH_ACK, NULL, 0));
+	TRY(conn_expect(&c, IN_FLOWS, XFWD_ST_FIN_WAIT, as));
+	flow_get(&ok, &o);
+	ASSERT_EQ(o.closer, XFWD_DIR_ORIGINAL, "closer");
+	label("ACK from the server");
+	TRY(conn_rep(&c, TH_ACK, NULL, 0));
+	TRY(conn_expect(&c, IN_FLOWS, XFWD_ST_CLOSE_WAIT, as));
+	label("FIN/ACK from the server");
+	TRY(conn_rep(&c, TH_FIN | TH_ACK, NULL, 0));
+	TRY(conn_expect(&c, IN_FLOWS, XFWD_ST_LAST_ACK, as));
+	label("last ACK from the client");
+	TRY(conn_fwd(&c, TH_ACK, NULL, 0));
+	TRY(conn_expect(&c, IN_FLOWS, XFWD_ST_TIME_WAIT, as));
+
+	/* TIME_WAIT lasts its timeout, then the tuple is free. */
+	skel->bss->xfwd_clock_offset_ns = (timeouts[XFWD_TO_TCP_TIME_WAIT] - 1) * NSEC;
+	label("retransmitted FIN from the server, in TIME_WAIT");
+	TRY(conn_rep(&c, TH_FIN | TH_ACK, NULL, 0));
+	TRY(conn_expect(&c, IN_FLOWS, XFWD_ST_TIME_WAIT, as));
+	skel->bss->xfwd_clock_offset_ns += (timeouts[XFWD_TO_TCP_TIME_WAIT] + 1) * NSEC;
+	label("ACK from the server after TIME_WAIT expired");
+	{
+		struct pkt_spec p = lan_pkt(IPPROTO_TCP, BACKEND1, 8080, CLIENT1, 42000);
+
+		p.tcp_flags = TH_ACK;
+		TRY(expect_pass(SIDE_LAN, &p, XFWD_CNT_PASS_NO_MATCH));
+	}
+	label("new SYN on the same tuple");
+	TRY(conn_fwd(&c, TH_SYN, NULL, 0));
+	return conn_expect(&c, IN_PENDING, XFWD_ST_SYN_SENT, XFWD_FLOW_PENDING);
+}
+
+static int tcp_handshake(const struct conn *c)
+{
+	label("SYN %u", c->cport);
+	TRY(conn_fwd(c, TH_SYN, NULL, 0));
+	label("SYN/ACK %u", c->cport);
+	TRY(conn_rep(c, TH_SYN | TH_ACK, NULL, 0));
+	label("ACK %u", c->cport);
+	TRY(conn_fwd(c, TH_ACK, NULL, 0));
+	return conn_expect(c, IN_FLOWS, XFWD_ST_ESTABLISHED,
+			   XFWD_FLOW_SEEN_REPLY | XFWD_FLOW_ASSURED);
+}
+
+static int t_tcp_rst_close(void)
+{
+	struct conn c1 = { IPPROTO_TCP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 42001, 80, 42001, 8080 };
+	struct conn c2 = { IPPROTO_TCP, CLIENT2, PUB_ADDR, CLIENT2, BACKEND1, 42002, 80, 42002, 8080 };
+	const unsigned as = XFWD_FLOW_SEEN_REPLY | XFWD_FLOW_ASSURED;
+	struct pkt_spec p = lan_pkt(IPPROTO_TCP, BACKEND1, 8080, CLIENT1, 42001);
+
+	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	TRY(tcp_handshake(&c1));
+	label("RST from the client");
+	TRY(conn_fwd(&c1, TH_RST, NULL, 0));
+	TRY(conn_expect(&c1, IN_FLOWS, XFWD_ST_CLOSE, as));
+
+	TRY(tcp_handshake(&c2));
+	label("RST/ACK from the server");
+	TRY(conn_rep(&c2, TH_RST | TH_ACK, NULL, 0));
+	TRY(conn_expect(&c2, IN_FLOWS, XFWD_ST_CLOSE, as));
+
+	/* CLOSE lasts 10 s. */
+	skel->bss->xfwd_clock_offset_ns = (timeouts[XFWD_TO_TCP_CLOSE] + 1) * NSEC;
+	p.tcp_flags = TH_ACK;
+	label("server ACK %us after the client's RST", timeouts[XFWD_TO_TCP_CLOSE] + 1);
+	return expect_pass(SIDE_LAN, &p, XFWD_CNT_PASS_NO_MATCH);
+}
+
+/* A connection whose only answer is a reset is forgotten at once. */
+static int t_tcp_rst_only_answer(void)
+{
+	struct conn c = { IPPROTO_TCP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 42003, 80, 42003, 8080 };
+	struct xfwd_flow_key ok = conn_okey(&c), rk = conn_rkey(&c);
+	struct pkt_spec p = lan_pkt(IPPROTO_TCP, BACKEND1, 8080, CLIENT1, 42003);
+	struct xfwd_flow e;
+	struct counters a, b;
+	int t;
+
+	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	label("SYN");
+	TRY(conn_fwd(&c, TH_SYN, NULL, 0));
+	label("RST/ACK as the only answer (still translated)");
+	TRY(conn_rep(&c, TH_RST | TH_ACK, NULL, 0));
+	t = flow_get(&ok, &e);
+	ASSERT_TRUE(t == IN_NONE, "original entry still in %s", table_name(t));
+	t = flow_get(&rk, &e);
+	ASSERT_TRUE(t == IN_NONE || (e.flags & XFWD_FLOW_DEAD),
+		    "reply entry alive in %s (flags 0x%x)", table_name(t), e.flags);
+	p.tcp_flags = TH_RST | TH_ACK;
+	label("retransmitted RST/ACK");
+	TRY(expect_pass(SIDE_LAN, &p, XFWD_CNT_PASS_NO_MATCH));
+	label("SYN again");
+	TRY(counters_read(&a));
+	TRY(conn_fwd(&c, TH_SYN, NULL, 0));
+	TRY(counters_read(&b));
+	TRY(expect_moved(&a, &b, XFWD_CNT_FLOW_NEW, 1));
+	return conn_expect(&c, IN_PENDING, XFWD_ST_SYN_SENT, XFWD_FLOW_PENDING);
+}
+
+/*
+ * A lone ACK to a forwarded port is picked up mid-stream (like conntrack's
+ * tcp_loose), but nobody answered: it must not count as confirmed, or a
+ * flood of spoofed ACKs would evict established connections.
+ */
+static int t_tcp_midstream_unconfirmed(void)
+{
+	struct conn c = { IPPROTO_TCP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 42004, 80, 42004, 8080 };
+	const unsigned as = XFWD_FLOW_SEEN_REPLY | XFWD_FLOW_ASSURED;
+	struct xfwd_flow_key ok = conn_okey(&c);
+	struct xfwd_flow e;
+	int t;
+
+	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	label("ACK without a connection (mid-stream pickup)");
+	TRY(conn_fwd(&c, TH_ACK, pattern, 10));
+	t = flow_get(&ok, &e);
+	ASSERT_TRUE(t == IN_PENDING, "unanswered mid-stream flow in %s, expected xfwd_pending",
+		    table_name(t));
+	ASSERT_TRUE(!(e.flags & XFWD_FLOW_ASSURED), "unanswered flow is ASSURED (flags 0x%x)",
+		    e.flags);
+	label("ACK from the server");
+	TRY(conn_rep(&c, TH_ACK, pattern, 10));
+	label("ACK from the client");
+	TRY(conn_fwd(&c, TH_ACK, pattern, 10));
+	return conn_expect(&c, IN_FLOWS, XFWD_ST_ESTABLISHED, as);
+}
+
+/* ======================================================== ICMP errors */
+
+/*
+ * The last run must have produced exactly the ICMP error exp: outer header
+ * translated, the quoted packet turned into what the other side sent, every
+ * checksum (outer IP, ICMP, quoted IP, quoted TCP/UDP when whole) valid.
+ */
+static int check_icmp_translated(const uint8_t *exp, size_t elen, int quote_whole)
+{
+	const uint8_t *o = R.frame, *ip = o + ETH_LEN, *icmp = ip + IP4_LEN, *in = icmp + 8;
+	long d;
+
+	ASSERT_VERDICT(R.verdict, XDP_REDIRECT);
+	ASSERT_EQ(R.len, elen, "frame length");
+	ASSERT_MAC(o, exp, "eth dst mac (next hop)");
+	ASSERT_MAC(o + 6, exp + 6, "eth src mac (egress interface)");
+	ASSERT_ADDR(raw32(ip + 12), raw32(exp + ETH_LEN + 12), "outer ip saddr");
+	ASSERT_ADDR(raw32(ip + 16), raw32(exp + ETH_LEN + 16), "outer ip daddr");
+	ASSERT_EQ(ip[8], exp[ETH_LEN + 8], "outer ip ttl");
+	ASSERT_TRUE(ip_csum_valid(ip), "outer ip checksum 0x%04x is wrong (recomputed 0x%04x)",
+		    get16(ip + 10), ip_csum_compute(ip));
+	ASSERT_TRUE(fold16(sum_words(0, icmp, get16(ip + 2) - IP4_LEN)) == 0xffff,
+		    "icmp checksum 0x%04x is wrong", get16(icmp + 2));
+	ASSERT_ADDR(raw32(in + 12), raw32(exp + ETH_LEN + IP4_LEN + 8 + 12), "quoted ip saddr");
+	ASSERT_ADDR(raw32(in + 16), raw32(exp + ETH_LEN + IP4_LEN + 8 + 16), "quoted ip daddr");
+	ASSERT_EQ(get16(in + IP4_LEN), get16(exp + ETH_LEN + IP4_LEN + 8 + IP4_LEN), "quoted sport");
+	ASSERT_EQ(get16(in + IP4_LEN + 2), get16(exp + ETH_LEN + IP4_LEN + 8 + IP4_LEN + 2),
+		  "quoted dport");
+	ASSERT_TRUE(ip_csum_valid(in), "quoted ip checksum 0x%04x is wrong (recomputed 0x%04x)",
+		    get16(in + 10), ip_csum_compute(in));
+	if (quote_whole)
+		ASSERT_TRUE(l4_csum_valid(in), "quoted l4 checksum is wrong (recomputed 0x%04x)",
+			    l4_csum_compute(in));
+	d = frame_diff(exp, o, elen);
+	if (d >= 0)
+		return fail("%s: byte %ld (%s): expected 0x%02x, got 0x%02x", pkt_label, d,
+			    d < ETH_LEN + IP4_LEN ? frame_field(exp, elen, (size_t)d) :
+			    d < ETH_LEN + IP4_LEN + 8 ? "icmp header" : "quoted packet",
+			    exp[d], o[d]);
+	return 0;
+}
+
+static int expect_icmp_fwd(int side, const uint8_t *in, size_t ilen, const uint8_t *exp,
+			   size_t elen, int quote_whole)
+{
+	struct counters a, b;
+
+	TRY(counters_read(&a));
+	TRY(run(side, in, ilen));
+	TRY(counters_read(&b));
+	if (R.verdict != XDP_REDIRECT)
+		return fail("%s: verdict: expected XDP_REDIRECT, got %s (counters: %s)", pkt_label,
+			    verdict_name(R.verdict), moved(&a, &b));
+	TRY(check_icmp_translated(exp, elen, quote_whole));
+	return expect_moved(&a, &b, XFWD_CNT_FWD_REDIRECT, 1);
+}
+
+static int t_icmp_error_translated(void)
+{
+	struct conn u = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 7000, 53, 7000, 5353 };
+	struct conn t = { IPPROTO_TCP, CLIENT2, PUB_ADDR, LAN_ADDR, BACKEND1, 7001, 80, 7001, 8080 };
+	static const uint8_t opts[8] = { 0x02, 0x04, 0x05, 0xb4, 0x01, 0x03, 0x03, 0x07 };
+	struct pkt_spec cli, seen, outer, outer_x, rep, got;
+	uint8_t ib[PKT_MAX], eb[PKT_MAX];
+	size_t il, el;
+
+	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
+	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, XFWD_RULE_SNAT, 2));
+
+	/* The backend's port unreachable about a forwarded datagram (8-byte quote). */
+	label("UDP 192.0.2.2:7000 > 192.0.2.1:53");
+	TRY(conn_fwd(&u, 0, pattern, 40));
+	cli = pub_pkt(IPPROTO_UDP, CLIENT1, 7000, PUB_ADDR, 53);
+	cli.payload = pattern;
+	cli.payload_len = 40;
+	seen = xlated(&cli, CLIENT1, 7000, BACKEND1, 5353, MAC_B1, MAC_LAN);
+	outer = lan_pkt(IPPROTO_ICMP, BACKEND1, 0, CLIENT1, 0);
+	il = pkt_build_icmp_err(&outer, 3, 3, &seen, IP4_LEN + 8, ib);
+	cli.ttl = seen.ttl;	/* the quote is of the packet as it arrived */
+	outer_x = xlated(&outer, PUB_ADDR, 0, CLIENT1, 0, MAC_C1, MAC_PUB);
+	el = pkt_build_icmp_err(&outer_x, 3, 3, &cli, IP4_LEN + 8, eb);
+	label("backend's port unreachable quoting 192.0.2.2:7000 > 198.51.100.2:5353");
+	TRY(expect_icmp_fwd(SIDE_LAN, ib, il, eb, el, 0));
+
+	/* The client's port unreachable about a reply, arriving on the public side. */
+	label("UDP reply 198.51.100.2:5353 > 192.0.2.2:7000");
+	TRY(conn_rep(&u, 0, pattern, 12));
+	rep = lan_pkt(IPPROTO_UDP, BACKEND1, 5353, CLIENT1, 7000);
+	rep.payload = pattern;
+	rep.payload_len = 12;
+	got = xlated(&rep, PUB_ADDR, 53, CLIENT1, 7000, MAC_C1, MAC_PUB);
+	outer = pub_pkt(IPPROTO_ICMP, CLIENT1, 0, PUB_ADDR, 0);
+	il = pkt_build_icmp_err(&outer, 3, 3, &got, IP4_LEN + 8 + 12, ib);
+	rep.ttl = got.ttl;
+	outer_x = xlated(&outer, CLIENT1, 0, BACKEND1, 0, MAC_B1, MAC_LAN);
+	el = pkt_build_icmp_err(&outer_x, 3, 3, &rep, IP4_LEN + 8 + 12, eb);
+	label("client's port unreachable quoting 192.0.2.1:53 > 192.0.2.2:7000 (whole)");
+	TRY(expect_icmp_fwd(SIDE_PUB, ib, il, eb, el, 1));
+
+	/* SNAT: the backend quotes the whole SYN it got from 198.51.100.1. */
+	label("SYN 192.0.2.3:7001 > 192.0.2.1:80 (SNAT)");
+	TRY(conn_fwd(&t, TH_SYN, NULL, 0));
+	cli = pub_pkt(IPPROTO_TCP, CLIENT2, 7001, PUB_ADDR, 80);
+	cli.tcp_opts = opts;
+	cli.tcp_opts_len = sizeof(opts);
+	cli.tcp_flags = TH_ACK | TH_PSH;
+	cli.ack = 1;
+	cli.payload = pattern;
+	cli.payload_len = 100;
+	seen = xlated(&cli, LAN_ADDR, 7001, BACKEND1, 8080, MAC_B1, MAC_LAN);
+	outer = lan_pkt(IPPROTO_ICMP, BACKEND1, 0, LAN_ADDR, 0);
+	il = pkt_build_icmp_err(&outer, 3, 13, &seen, 576, ib);
+	cli.ttl = seen.ttl;
+	outer_x = xlated(&outer, PUB_ADDR, 0, CLIENT2, 0, MAC_C2, MAC_PUB);
+	el = pkt_build_icmp_err(&outer_x, 3, 13, &cli, 576, eb);
+	label("backend's admin-prohibited quoting the whole SNATed segment");
+	return expect_icmp_fwd(SIDE_LAN, ib, il, eb, el, 1);
+}
+
+static int t_icmp_error_no_flow_passes(void)
+{
+	struct pkt_spec seen = pub_pkt(IPPROTO_UDP, CLIENT1, 7002, BACKEND1, 5353);
+	struct pkt_spec outer = lan_pkt(IPPROTO_ICMP, BACKEND1, 0, CLIENT1, 0);
+	uint8_t b[PKT_MAX];
+	size_t len;
+
+	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
+	seen.ttl = 63;
+	len = pkt_build_icmp_err(&outer, 3, 3, &seen, IP4_LEN + 8, b);
+	label("port unreachable quoting a datagram of no flow");
+	TRY(expect_pass_n(SIDE_LAN, b, len, -1));
+	len = pkt_build_icmp_err(&outer, 3, 3, &seen, IP4_LEN + 4, b);
+	label("port unreachable with a quote too short for the ports");
+	return expect_pass_n(SIDE_LAN, b, len, -1);
+}
+
+/* ============================================================= runner */
+
+struct test {
+	const char *name;
+	int (*fn)(void);
+};
+
+#define T(n) { #n, t_##n }
+static const struct test tests[] = {
+	T(tcp_dnat_syn),
+	T(tcp_dnat_options_payload),
+	T(udp_dnat),
+	T(udp_no_checksum_stays_zero),
+	T(udp_checksum_zero_is_ffff),
+	T(udp_ethernet_padding),
+	T(snat_tcp_port_preservation),
+	T(snat_udp_port_preservation),
+	T(snat_port_shadowed_tcp),
+	T(snat_port_shadowed_udp),
+	T(snat_all_ports_shadowed),
+	T(snat_no_port_drop),
+	T(reply_dnat_tcp),
+	T(reply_dnat_udp),
+	T(reply_snat),
+	T(lan_no_flow_passes),
+	T(wrong_side_passes),
+	T(rule_exact_over_wildcard),
+	T(pass_no_rule),
+	T(pass_fragments),
+	T(pass_ip_options),
+	T(pass_ttl),
+	T(pass_truncated),
+	T(pass_bad_ip_header),
+	T(pass_bad_lengths),
+	T(pass_not_ipv4),
+	T(pass_icmp),
+	T(pass_l2_broadcast_multicast),
+	T(pass_no_route),
+	T(pass_no_neigh),
+	T(pass_frag_needed),
+	T(pass_egress_foreign),
+	T(pass_forwarding_disabled),
+	T(vlan_tag_removed),
+	T(counters),
+	T(udp_lazy_expiry),
+	T(tcp_states),
+	T(tcp_rst_close),
+	T(tcp_rst_only_answer),
+	T(tcp_midstream_unconfirmed),
+	T(icmp_error_translated),
+	T(icmp_error_no_flow_passes),
+};
+
+static void usage(const char *prog)
+{
+	fprintf(stderr, "usage: %s [-t SUBSTRING] [-v] [-l]\n"
+		"  -t SUBSTRING  run only the cases whose name contains it\n"
+		"  -l            list the cases\n"
+		"  -v            show commands and libbpf messages; -vv: every frame in and out\n", prog);
+}
+
+int main(int argc, char **argv)
+{
+	const char *filter = NULL;
+	int opt, passed = 0, failed = 0;
+	size_t i;
+
+	while ((opt = getopt(argc, argv, "t:vlh")) != -1) {
+		switch (opt) {
+		case 't':
+			filter = optarg;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'l':
+			for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+				printf("%s\n", tests[i].name);
+			return 0;
+		default:
+			usage(argv[0]);
+			return opt == 'h' ? 0 : 2;
+		}
+	}
+	if (optind < argc) {
+		usage(argv[0]);
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (i = 0; i < sizeof(pattern); i++)
+		pattern[i] = (uint8_t)(i * 7 + 3);
+	if (setup()) {
+		printf("not ok - setup: %s\n", fail_buf);
+		return 1;
+	}
+	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+		const struct test *t = &tests[i];
+
+		if (filter && !strstr(t->name, filter))
+			continue;
+		fail_buf[0] = 0;
+		if (reset() || t->fn()) {
+			printf("not ok - %s: %s\n", t->name, fail_buf);
+			failed++;
+		} else {
+			printf("ok - %s\n", t->name);
+			passed++;
+		}
+	}
+	xfwd_bpf__destroy(skel);
+	printf("# %d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
