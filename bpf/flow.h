@@ -15,6 +15,7 @@
 #include "csum.h"
 #include "parse.h"
 #include "tcp_state.h"
+#include "mapping.h"
 
 /* Added to the kernel's clock; selftests advance it to test expiry. */
 volatile __u64 xfwd_clock_offset_ns;
@@ -27,14 +28,10 @@ static __always_inline __u64 now_ns(void)
 static __always_inline __u64 flow_timeout_ns(const struct xfwd_config *cfg,
 					     const struct xfwd_flow *f)
 {
-	__u32 idx;
+	__u32 idx = xfwd_timeout_slot(f);
 
-	if (f->twin.proto == IPPROTO_UDP)
-		idx = (f->flags & XFWD_FLOW_ASSURED) ? XFWD_TO_UDP_ASSURED : XFWD_TO_UDP_UNREPLIED;
-	else
-		idx = f->state - 1;	/* XFWD_ST_SYN_SENT.. map onto XFWD_TO_TCP_* */
-	if (idx >= XFWD_TO_MAX)
-		idx = XFWD_TO_TCP_SYN_SENT;
+	if (idx >= XFWD_TO_MAX)	/* for the verifier */
+		idx = 0;
 	return (__u64)cfg->timeouts[idx] * NSEC_PER_SEC;
 }
 
@@ -169,40 +166,66 @@ static __always_inline void flow_set_nat(struct xfwd_flow *f, const struct xfwd_
 /* What a new connection's original direction is translated to. */
 struct nat_req {
 	__u32 saddr, daddr;
-	__u16 sport, dport;	/* sport: kept if free, else one from the SNAT range */
+	__u16 sport, dport;	/* sport: the preferred one when alloc_port */
 	__u8 side_orig, side_reply;
-	__u8 alloc_port;	/* the source is ours (SNAT): probe for a free port */
+	__u8 alloc_port;	/* the source port is ours to choose (SNAT, masquerade) */
 	__u8 flags;		/* XFWD_FLOW_* both entries start with */
+	__u8 map_orig_src;	/* MAPPED: the original entry's source is the external end */
+	__u8 filtering;		/* alloc_port: enum xfwd_filtering of the new mapping */
+	__u16 port_min;		/* alloc_port: the range to probe, host order */
+	__u16 port_max;
 	__u32 rule_id;
+	struct xfwd_endpoint internal;	/* alloc_port: whose mapping it is */
 };
 
-/* Claim the reply key, probing SNAT ports: the client's own first (RFC 4787
- * port preservation), then random ones of the same parity. */
+static __always_inline int reply_try(void *ctx, struct xfwd_flow_key *rkey, struct xfwd_flow *reply,
+				     const struct xfwd_flow_key *okey, const struct nat_req *rq,
+				     const struct xfwd_config *cfg, __u64 now, __u16 port)
+{
+	struct xfwd_endpoint ext = { .addr = rq->saddr, .port = bpf_htons(port), .proto = okey->proto };
+
+	if (!port_free(&ext, &rq->internal, now))
+		return -1;
+	rkey->dport = ext.port;
+	if (rkey->proto != IPPROTO_ICMP && port_shadowed(ctx, rkey))
+		return -1;
+	flow_set_nat(reply, rkey, okey->daddr, okey->saddr, okey->dport, okey->sport);
+	return flow_claim(rkey, reply, cfg, now, NULL);
+}
+
+/*
+ * Claim the reply key. With alloc_port the source port is chosen: the
+ * endpoint's live mapping if it has one (endpoint-independent mapping, RFC
+ * 4787 REQ-1), else its own port (port preservation), else random ones of
+ * the same parity (REQ-4) in the range.
+ */
 static __always_inline int reply_claim(void *ctx, struct xfwd_flow_key *rkey,
 				       struct xfwd_flow *reply, const struct xfwd_flow_key *okey,
 				       const struct nat_req *rq, const struct xfwd_config *cfg,
 				       __u64 now)
 {
-	__u32 span = cfg->snat_port_max - cfg->snat_port_min + 1, i;
+	__u32 span = rq->port_max - rq->port_min + 1, i;
 	__u16 want = bpf_ntohs(rq->sport), port;
+	struct xfwd_mapping *m;
 
-	flow_set_nat(reply, rkey, okey->daddr, okey->saddr, okey->dport, okey->sport);
-	if (!(rq->alloc_port && port_shadowed(ctx, rkey)) &&
-	    !flow_claim(rkey, reply, cfg, now, NULL))
+	if (!rq->alloc_port) {
+		flow_set_nat(reply, rkey, okey->daddr, okey->saddr, okey->dport, okey->sport);
+		return flow_claim(rkey, reply, cfg, now, NULL);
+	}
+	m = mapping_get(&rq->internal, rq->saddr, now);
+	if (m)
+		return reply_try(ctx, rkey, reply, okey, rq, cfg, now, bpf_ntohs(m->ext_port));
+	if (want && !reply_try(ctx, rkey, reply, okey, rq, cfg, now, want))
 		return 0;
-	if (!rq->alloc_port)
-		return -1;
 	for (i = 0; i < XFWD_SNAT_PROBES; i++) {
-		port = cfg->snat_port_min + bpf_get_prandom_u32() % span;
-		if ((port ^ want) & 1) {	/* RFC 4787 REQ-4: keep the parity */
-			if (port < cfg->snat_port_max)
+		port = rq->port_min + bpf_get_prandom_u32() % span;
+		if ((port ^ want) & 1) {
+			if (port < rq->port_max)
 				port++;
-			else if (port > cfg->snat_port_min)
+			else if (port > rq->port_min)
 				port--;
 		}
-		rkey->dport = bpf_htons(port);
-		flow_set_nat(reply, rkey, okey->daddr, okey->saddr, okey->dport, okey->sport);
-		if (!port_shadowed(ctx, rkey) && !flow_claim(rkey, reply, cfg, now, NULL))
+		if (!reply_try(ctx, rkey, reply, okey, rq, cfg, now, port))
 			return 0;
 	}
 	return -1;
@@ -210,8 +233,8 @@ static __always_inline int reply_claim(void *ctx, struct xfwd_flow_key *rkey,
 
 /*
  * Create both entries of a new connection in the pending table. The reply
- * entry goes first: claiming its key is what reserves the SNAT port. Returns
- * the original entry, or NULL with *why set to the counter to bump.
+ * entry goes first: claiming its key is what reserves the port. Returns the
+ * original entry, or NULL with *why set to the counter to bump.
  */
 static __always_inline struct xfwd_flow *flow_create(void *ctx, const struct xfwd_flow_key *okey,
 						     const struct nat_req *rq,
@@ -225,11 +248,13 @@ static __always_inline struct xfwd_flow *flow_create(void *ctx, const struct xfw
 	struct xfwd_flow e = {
 		.flags = XFWD_FLOW_PENDING | rq->flags, .rule_id = rq->rule_id, .last_seen_ns = now,
 	};
+	struct xfwd_endpoint ext;
 	struct xfwd_flow *f;
 
 	e.twin = *okey;
 	e.side = rq->side_reply;
 	e.dir = XFWD_DIR_REPLY;
+	e.map_src = !rq->map_orig_src;
 	if (reply_claim(ctx, &rkey, &e, okey, rq, cfg, now)) {
 		*why = rq->alloc_port ? XFWD_CNT_DROP_NO_SNAT_PORT : XFWD_CNT_FLOW_CREATE_FAILED;
 		return NULL;
@@ -238,6 +263,7 @@ static __always_inline struct xfwd_flow *flow_create(void *ctx, const struct xfw
 	e.twin = rkey;
 	e.side = rq->side_orig;
 	e.dir = XFWD_DIR_ORIGINAL;
+	e.map_src = rq->map_orig_src;
 	flow_set_nat(&e, okey, rkey.daddr, rkey.saddr, rkey.dport, rkey.sport);
 	if (flow_claim(okey, &e, cfg, now, &rkey)) {
 		/* Another CPU created this connection first: use its entries, if
@@ -249,31 +275,97 @@ static __always_inline struct xfwd_flow *flow_create(void *ctx, const struct xfw
 		f = flow_lookup(okey, cfg, now);
 		return f && f->side == rq->side_orig ? f : NULL;
 	}
+	if (rq->alloc_port) {
+		ext.addr = rkey.daddr;
+		ext.port = rkey.dport;
+		ext.proto = rkey.proto;
+		ext.pad = 0;
+		mapping_set(&rq->internal, &ext, rq->filtering, okey->daddr,
+			    now + flow_timeout_ns(cfg, &e));
+	}
 	count(XFWD_CNT_FLOW_NEW);
 	return bpf_map_lookup_elem(&xfwd_pending, okey);
 }
 
-/* Move a confirmed connection's two entries from xfwd_pending to xfwd_flows. */
+/*
+ * flow_create as a function of its own: the verifier checks it once instead
+ * of at every place a connection can start (its port probing loop is the
+ * costliest code of the data path). Returns PARSE_OK or the counter to bump;
+ * the caller then finds the entry with flow_lookup.
+ */
+__attribute__((noinline)) int xfwd_flow_create(struct xdp_md *ctx,
+					       const struct xfwd_flow_key *okey,
+					       const struct nat_req *rq,
+					       const struct xfwd_config *cfg, __u64 now)
+{
+	int why = PARSE_OK;
+
+	if (!ctx || !okey || !rq || !cfg)
+		return XFWD_CNT_FLOW_CREATE_FAILED;
+	return flow_create(ctx, okey, rq, cfg, now, &why) ? PARSE_OK : why;
+}
+
+/* Create a connection, and return its original entry if it is for side. */
+static __always_inline struct xfwd_flow *flow_start(struct xdp_md *ctx,
+						    const struct xfwd_flow_key *okey,
+						    const struct nat_req *rq,
+						    const struct xfwd_config *cfg, __u64 now,
+						    int *why)
+{
+	struct xfwd_flow *f;
+
+	*why = xfwd_flow_create(ctx, okey, rq, cfg, now);
+	if (*why != PARSE_OK)
+		return NULL;
+	f = flow_lookup(okey, cfg, now);
+	return f && f->side == rq->side_orig ? f : NULL;
+}
+
+/* Keep a flow's endpoint mapping alive as long as the flow: on state changes
+ * and about once a second otherwise. The last flow to speak sets the time. */
+static __always_inline void mapping_refresh(struct xfwd_flow *f, const struct pkt *p,
+					    const struct xfwd_config *cfg, __u64 now, int force)
+{
+	struct xfwd_endpoint in = { .proto = p->key.proto };
+	struct xfwd_mapping *m;
+	__u32 tick = (__u32)(now >> 30);
+
+	if (!(f->flags & XFWD_FLOW_MAPPED) || (f->refresh_s == tick && !force))
+		return;
+	f->refresh_s = tick;
+	if (f->map_src) {
+		in.addr = p->key.saddr;
+		in.port = p->key.sport;
+	} else {
+		in.addr = f->new_daddr;
+		in.port = f->new_dport;
+	}
+	m = bpf_map_lookup_elem(&xfwd_mappings, &in);
+	if (m)
+		m->expires_ns = now + flow_timeout_ns(cfg, f);
+}
+
+/* Move a confirmed connection's two entries from xfwd_pending to xfwd_flows
+ * (straight from map value to map value: no copy on the stack). */
+static __always_inline void entry_move(const struct xfwd_flow_key *k, struct xfwd_flow *v)
+{
+	v->flags &= ~XFWD_FLOW_PENDING;
+	if (!bpf_map_update_elem(&xfwd_flows, k, v, BPF_NOEXIST))
+		count(XFWD_CNT_CONFIRMED_ADD);
+	else
+		bpf_map_update_elem(&xfwd_flows, k, v, BPF_ANY);
+}
+
 static __always_inline struct xfwd_flow *flow_promote(struct xfwd_flow *f,
 						      const struct xfwd_flow_key *key)
 {
 	struct xfwd_flow_key k = *key, tk = f->twin;
-	struct xfwd_flow e, *t = bpf_map_lookup_elem(&xfwd_pending, &tk);
+	struct xfwd_flow *t = bpf_map_lookup_elem(&xfwd_pending, &tk);
 
 	if (!t)
 		return f;
-	e = *t;
-	e.flags &= ~XFWD_FLOW_PENDING;
-	if (!bpf_map_update_elem(&xfwd_flows, &tk, &e, BPF_NOEXIST))
-		count(XFWD_CNT_CONFIRMED_ADD);
-	else
-		bpf_map_update_elem(&xfwd_flows, &tk, &e, BPF_ANY);
-	e = *f;
-	e.flags &= ~XFWD_FLOW_PENDING;
-	if (!bpf_map_update_elem(&xfwd_flows, &k, &e, BPF_NOEXIST))
-		count(XFWD_CNT_CONFIRMED_ADD);
-	else
-		bpf_map_update_elem(&xfwd_flows, &k, &e, BPF_ANY);
+	entry_move(&tk, t);
+	entry_move(&k, f);
 	if (!bpf_map_delete_elem(&xfwd_pending, &tk))
 		count(XFWD_CNT_PENDING_DEL);
 	if (!bpf_map_delete_elem(&xfwd_pending, &k))
@@ -287,7 +379,7 @@ static __always_inline struct xfwd_flow *flow_promote(struct xfwd_flow *f,
  * the entry to translate with (it moves when the connection is confirmed).
  */
 static __always_inline struct xfwd_flow *flow_track(struct xfwd_flow *f, const struct pkt *p,
-						    __u64 now)
+						    const struct xfwd_config *cfg, __u64 now)
 {
 	__u8 st = f->state, fl = f->flags, closer = f->closer;
 	struct xfwd_flow *t;
@@ -317,12 +409,15 @@ static __always_inline struct xfwd_flow *flow_track(struct xfwd_flow *f, const s
 	} else if (f->dir == XFWD_DIR_ORIGINAL && (fl & XFWD_FLOW_SEEN_REPLY)) {
 		fl |= XFWD_FLOW_ASSURED;	/* traffic both ways: a stream */
 	}
-	if (st == f->state && fl == f->flags && closer == f->closer)
+	if (st == f->state && fl == f->flags && closer == f->closer) {
+		mapping_refresh(f, p, cfg, now, 0);
 		return f;
+	}
 	/* Rare (flags, first reply): both entries carry the connection's state. */
 	f->state = st;
 	f->flags = fl;
 	f->closer = closer;
+	mapping_refresh(f, p, cfg, now, 1);
 	t = twin_lookup(f);
 	if (t) {
 		t->state = st;

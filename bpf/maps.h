@@ -58,6 +58,35 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xfwd_rule_stats SEC(".maps");
 
+/* Masquerade: LAN prefixes (longest match) whose outbound flows get the public address. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, XFWD_MAX_MASQ);
+	__type(key, struct xfwd_masq_key);
+	__type(value, struct xfwd_masq);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xfwd_masq SEC(".maps");
+
+/* The port allocator: internal endpoint -> its external port (endpoint-
+ * independent: one port for every destination), and the reverse, which
+ * tells who holds an external port. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XFWD_MAX_MAPPINGS);
+	__type(key, struct xfwd_endpoint);
+	__type(value, struct xfwd_mapping);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xfwd_mappings SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XFWD_MAX_MAPPINGS);
+	__type(key, struct xfwd_endpoint);
+	__type(value, struct xfwd_endpoint);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xfwd_owners SEC(".maps");
+
 /* Egress interfaces XDP may redirect to (the attached pair), keyed by ifindex. */
 struct {
 	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);

@@ -40,24 +40,31 @@ static __always_inline void csum_l4(void *ctx, int skb, __u16 *field, __u32 off,
 	*field = (udp && !c) ? 0xffff : c;
 }
 
-/* Translate a TCP/UDP packet as its flow entry says. Packet pointers are
- * stale afterwards in tc (the helpers may move the data). */
+/* Translate a TCP/UDP packet or ICMP echo as its flow entry says. Packet
+ * pointers are stale afterwards in tc (the helpers may move the data). */
 static __always_inline void nat_rewrite(void *ctx, int skb, struct pkt *p,
 					const struct xfwd_flow *f)
 {
 	int udp = p->key.proto == IPPROTO_UDP;
+	int echo = p->icmp_echo;	/* no pseudo-header in the ICMP checksum */
 
 	p->ip->saddr = f->new_saddr;
 	p->ip->daddr = f->new_daddr;
-	p->ports[0] = f->new_sport;
-	p->ports[1] = f->new_dport;
+	if (echo) {
+		p->ports[0] = echo == ICMP_ECHO + 1 ? f->new_sport : f->new_dport;
+	} else {
+		p->ports[0] = f->new_sport;
+		p->ports[1] = f->new_dport;
+	}
 	if (skb) {
 		csum_l3(ctx, 1, 0, p->l3_off + offsetof(struct iphdr, check), f->ip_csum_delta);
-		csum_l4(ctx, 1, 0, p->l4_csum_off, f->ip_csum_delta, udp, 1);
+		if (!echo)
+			csum_l4(ctx, 1, 0, p->l4_csum_off, f->ip_csum_delta, udp, 1);
 		csum_l4(ctx, 1, 0, p->l4_csum_off, f->port_csum_delta, udp, 0);
 	} else {
 		p->ip->check = csum_apply(p->ip->check, f->ip_csum_delta);
-		csum_l4(ctx, 0, p->l4_csum, 0, f->ip_csum_delta + f->port_csum_delta, udp, 1);
+		csum_l4(ctx, 0, p->l4_csum, 0,
+			(echo ? 0 : f->ip_csum_delta) + f->port_csum_delta, udp, 1);
 	}
 }
 

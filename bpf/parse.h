@@ -22,6 +22,8 @@ struct icmp_hdr {
 	__u32 rest;
 };
 
+#define ICMP_ECHOREPLY		0
+#define ICMP_ECHO		8
 #define ICMP_DEST_UNREACH	3
 #define ICMP_TIME_EXCEEDED	11
 #define ICMP_PARAMETERPROB	12
@@ -37,6 +39,7 @@ struct pkt {
 	__u8 vlan;		/* one 802.1Q tag sits between eth and ip */
 	__u8 tcp_flags;
 	__u8 icmp_err;		/* an ICMP error: key is the quoted packet's, reversed */
+	__u8 icmp_echo;		/* ICMP_ECHO or ICMP_ECHOREPLY + 1 (0: not an echo) */
 	__u8 inner_l4_csum_ok;	/* the quoted TCP/UDP checksum is in the frame */
 	struct iphdr *inner;	/* ICMP errors: the quoted IP header, */
 	__u16 *inner_ports;	/* its ports */
@@ -135,6 +138,7 @@ static __always_inline int parse_pkt(void *data, void *data_end, __u32 frame_len
 	p->eth = eth;
 	p->ip = ip;
 	p->icmp_err = 0;
+	p->icmp_echo = 0;
 	p->key.pad[0] = p->key.pad[1] = p->key.pad[2] = 0;
 
 	l4_room = p->len - sizeof(*ip);
@@ -164,6 +168,23 @@ static __always_inline int parse_pkt(void *data, void *data_end, __u32 frame_len
 
 		if ((void *)(icmp + 1) > data_end || l4_room < sizeof(*icmp))
 			return XFWD_CNT_PASS_MALFORMED;
+		if (icmp->type == ICMP_ECHO || icmp->type == ICMP_ECHOREPLY) {
+			/* The identifier plays the port: the request's source
+			 * port, the reply's destination port. */
+			__u16 *id = (void *)&icmp->rest;
+
+			p->icmp_echo = icmp->type + 1;
+			p->l4_csum = &icmp->check;
+			p->tcp_flags = 0;
+			p->ports = id;
+			p->l4_csum_off = (void *)p->l4_csum - data;
+			p->key.saddr = ip->saddr;
+			p->key.daddr = ip->daddr;
+			p->key.sport = icmp->type == ICMP_ECHO ? *id : 0;
+			p->key.dport = icmp->type == ICMP_ECHO ? 0 : *id;
+			p->key.proto = IPPROTO_ICMP;
+			return PARSE_OK;
+		}
 		if (icmp->type != ICMP_DEST_UNREACH && icmp->type != ICMP_TIME_EXCEEDED &&
 		    icmp->type != ICMP_PARAMETERPROB)
 			return XFWD_CNT_PASS_NOT_TCPUDP;

@@ -10,6 +10,8 @@
 #include "maps.h"
 #include "parse.h"
 #include "flow.h"
+#include "rules.h"
+#include "masq.h"
 #include "nat.h"
 #include "fwd.h"
 #include "icmp_gen.h"
@@ -17,35 +19,13 @@
 /* Set when the driver cannot carry XDP metadata: tc then looks packets up itself. */
 volatile __u32 xfwd_meta_unsupported;
 
-static __always_inline struct xfwd_rule *rule_lookup(const struct xfwd_flow_key *k)
-{
-	struct xfwd_rule_key rk = { .addr = k->daddr, .port = k->dport, .proto = k->proto };
-	struct xfwd_rule *r;
-
-	r = bpf_map_lookup_elem(&xfwd_rules, &rk);
-	if (r)
-		return r;
-	rk.addr = 0;	/* rules for any public address */
-	return bpf_map_lookup_elem(&xfwd_rules, &rk);
-}
-
-static __always_inline void rule_account(__u32 id, __u32 len, int new_flow)
-{
-	struct xfwd_rule_stats *s = bpf_map_lookup_elem(&xfwd_rule_stats, &id);
-
-	if (!s)
-		return;
-	s->packets++;
-	s->bytes += len;
-	s->flows += new_flow;
-}
-
 /*
- * A new connection to a forwarded port: DNAT, SNAT when the rule asks or the
- * client is on the LAN itself (hairpin: the backend must answer through us),
- * or a port of this host (REDIRECT: replies leave through tc egress).
+ * A new connection to a forwarded port: DNAT; SNAT when the rule asks, or
+ * when the client is on the LAN itself (hairpin: the backend must answer
+ * through us; a masqueraded client then shows its public mapping); or a port
+ * of this host (REDIRECT: replies leave through tc egress).
  */
-static __always_inline struct xfwd_flow *flow_create_fwd(void *ctx, const struct pkt *p,
+static __always_inline struct xfwd_flow *flow_create_fwd(struct xdp_md *ctx, const struct pkt *p,
 							 const struct xfwd_rule *r, __u8 side,
 							 const struct xfwd_config *cfg, __u64 now,
 							 int *why)
@@ -56,16 +36,26 @@ static __always_inline struct xfwd_flow *flow_create_fwd(void *ctx, const struct
 		.side_orig = side, .side_reply = XFWD_SIDE_LAN,
 		.rule_id = r->id,
 	};
+	struct xfwd_masq *m;
 
 	if (r->flags & XFWD_RULE_LOCAL) {
 		rq.daddr = p->key.daddr;
 		rq.side_reply = XFWD_SIDE_LOCAL;
 		rq.flags = XFWD_FLOW_LOCAL;
+	} else if (side == XFWD_SIDE_LAN && (m = masq_lookup(p->key.saddr))) {
+		masq_source(&rq, p, m, cfg);
 	} else if ((r->flags & XFWD_RULE_SNAT) || side == XFWD_SIDE_LAN) {
 		rq.saddr = cfg->lan_addr;
 		rq.alloc_port = 1;
+		rq.flags = XFWD_FLOW_MAPPED;
+		rq.map_orig_src = 1;
+		rq.port_min = cfg->snat_port_min;
+		rq.port_max = cfg->snat_port_max;
+		rq.internal.addr = p->key.saddr;
+		rq.internal.port = p->key.sport;
+		rq.internal.proto = p->key.proto;
 	}
-	return flow_create(ctx, &p->key, &rq, cfg, now, why);
+	return flow_start(ctx, &p->key, &rq, cfg, now, why);
 }
 
 /* The live entry a packet arriving on side belongs to. */
@@ -80,10 +70,11 @@ static __always_inline struct xfwd_flow *flow_find(const struct pkt *p, __u8 sid
 	return NULL;
 }
 
-/* A new connection from a rule (XDP only: tc finishes flows XDP created). */
-static __always_inline struct xfwd_flow *flow_from_rule(void *ctx, const struct pkt *p, __u8 side,
-							const struct xfwd_config *cfg, __u64 now,
-							int *why)
+/* A new connection (XDP only: tc finishes flows XDP created): a forward
+ * rule, a live mapping, or an outbound masquerade. */
+static __always_inline struct xfwd_flow *flow_new(struct xdp_md *ctx, const struct pkt *p, __u8 side,
+						  const struct xfwd_config *cfg, __u64 now,
+						  struct bpf_fib_lookup *fib, int *why)
 {
 	struct xfwd_flow *f;
 	struct xfwd_rule *r;
@@ -91,25 +82,29 @@ static __always_inline struct xfwd_flow *flow_from_rule(void *ctx, const struct 
 	*why = XFWD_CNT_PASS_NO_MATCH;
 	if (p->icmp_err)
 		return NULL;
-	/* From the LAN, only the gateway's public address is forwarded (hairpin). */
 	if (side == XFWD_SIDE_LAN && (p->key.daddr != cfg->public_addr || !cfg->public_addr))
-		return NULL;
+		return masq_out(ctx, p, cfg, now, fib, why);
+	/* To the public address, from outside or hairpinned from the LAN. */
 	r = rule_lookup(&p->key);
 	if (!r)
-		return NULL;
+		return masq_in(ctx, p, side, cfg, now, why);
 	f = flow_create_fwd(ctx, p, r, side, cfg, now, why);
 	if (f && side == XFWD_SIDE_LAN)
 		count(XFWD_CNT_HAIRPIN);
 	return f;
 }
 
-/* Account a TCP/UDP packet to its flow; the entry to translate with. */
+/* Account a packet to its flow; the entry to translate with. */
 static __always_inline struct xfwd_flow *flow_use(struct xfwd_flow *f, const struct pkt *p,
-						  __u64 now, int created)
+						  const struct xfwd_config *cfg, __u64 now,
+						  int created)
 {
-	f = flow_track(f, p, now);
-	if (f)
+	f = flow_track(f, p, cfg, now);
+	if (f) {
 		rule_account(f->rule_id, p->len, created);
+		if (f->flags & XFWD_FLOW_MAPPED && f->rule_id >= XFWD_MASQ_RULE_BASE)
+			count(XFWD_CNT_MASQ_PKTS);
+	}
 	return f;
 }
 
@@ -160,13 +155,13 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 	f = flow_find(&p, side, cfg, now);
 	created = !f;
 	if (!f)
-		f = flow_from_rule(ctx, &p, side, cfg, now, &rc);
+		f = flow_new(ctx, &p, side, cfg, now, &fib, &rc);
 	if (!f)
 		goto pass_or_drop;
 
 	if ((f->flags & XFWD_FLOW_LOCAL) && !p.icmp_err) {
 		/* REDIRECT to a port of this host: rewrite, let the stack deliver. */
-		f = flow_use(f, &p, now, created);
+		f = flow_use(f, &p, cfg, now, created);
 		if (f)
 			nat_rewrite(ctx, 0, &p, f);
 		count(XFWD_CNT_LOCAL_IN);
@@ -191,7 +186,7 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 		nat_icmp_err(ctx, 0, &p, f);
 		count(XFWD_CNT_ICMP_ERR);
 	} else {
-		f = flow_use(f, &p, now, created);
+		f = flow_use(f, &p, cfg, now, created);
 		if (!f)
 			return XDP_PASS;	/* lost in a race with a flush */
 		nat_rewrite(ctx, 0, &p, f);
@@ -274,7 +269,7 @@ int xfwd_tc_ingress(struct __sk_buff *skb)
 		nat_icmp_err(skb, 1, &p, f);
 		count(XFWD_CNT_ICMP_ERR);
 	} else {
-		f = flow_use(f, &p, now, 0);
+		f = flow_use(f, &p, cfg, now, 0);
 		if (!f)
 			return TC_ACT_OK;
 		nat_rewrite(skb, 1, &p, f);
@@ -311,7 +306,7 @@ int xfwd_tc_egress(struct __sk_buff *skb)
 		count(XFWD_CNT_ICMP_ERR);
 		return TC_ACT_OK;
 	}
-	f = flow_use(f, &p, now, 0);
+	f = flow_use(f, &p, cfg, now, 0);
 	if (f) {
 		nat_rewrite(skb, 1, &p, f);
 		count(XFWD_CNT_LOCAL_OUT);

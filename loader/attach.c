@@ -23,6 +23,7 @@
 
 static const char *const map_pins[] = {
 	"xfwd_rules", "xfwd_flows", "xfwd_pending", "xfwd_config", "xfwd_stats", "xfwd_rule_stats",
+	"xfwd_masq", "xfwd_mappings", "xfwd_owners",
 };
 enum { LINK_PUBLIC, LINK_LAN, NR_LINKS };
 static const char *const link_pins[NR_LINKS] = { "link_public", "link_lan" };
@@ -32,6 +33,21 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list 
 	if (level == LIBBPF_DEBUG || !getenv("XFWD_DEBUG"))
 		return 0;
 	return vfprintf(stderr, fmt, ap);
+}
+
+bool iface_has_addr(const char *ifname, __u32 addr_be)
+{
+	struct ifaddrs *ifa, *i;
+	bool found = false;
+
+	if (getifaddrs(&ifa))
+		return false;
+	for (i = ifa; i && !found; i = i->ifa_next)
+		found = i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+			!strcmp(i->ifa_name, ifname) &&
+			((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr == addr_be;
+	freeifaddrs(ifa);
+	return found;
 }
 
 /* The interface's first IPv4 address, 0 if it has none. */
@@ -201,18 +217,8 @@ static int attach_parse(int argc, char **argv, struct attach_args *a)
 					return err(EXIT_USAGE, "attach: --max-flows '%s': expected 16..%u", v, 1u << 26);
 				a->max_flows_set = true;
 			} else {
-				__u32 lo, hi;
-				char buf[32], *dash;
-
-				snprintf(buf, sizeof(buf), "%s", v);
-				dash = strchr(buf, '-');
-				if (dash)
-					*dash = 0;
-				if (!dash || strlen(v) >= sizeof(buf) || !parse_u32(buf, 1, 65535, &lo) ||
-				    !parse_u32(dash + 1, 1, 65535, &hi) || lo > hi)
+				if (!parse_range(v, &a->port_min, &a->port_max))
 					return err(EXIT_USAGE, "attach: --snat-ports '%s': expected LO-HI, 1 <= LO <= HI <= 65535", v);
-				a->port_min = (__u16)lo;
-				a->port_max = (__u16)hi;
 				a->ports_set = true;
 			}
 		} else if (o[0] == '-') {

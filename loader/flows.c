@@ -23,15 +23,7 @@ static __u64 mono_ns(void)
 
 static __u32 timeout_s(const struct xfwd_config *cfg, const struct xfwd_flow *f)
 {
-	__u32 idx;
-
-	if (f->twin.proto == IPPROTO_UDP)
-		idx = (f->flags & XFWD_FLOW_ASSURED) ? XFWD_TO_UDP_ASSURED : XFWD_TO_UDP_UNREPLIED;
-	else
-		idx = (__u32)f->state - 1;
-	if (idx >= XFWD_TO_MAX)
-		idx = XFWD_TO_TCP_SYN_SENT;
-	return cfg->timeouts[idx];
+	return cfg->timeouts[xfwd_timeout_slot(f)];
 }
 
 struct conn {

@@ -9,7 +9,8 @@
 static const char usage[] =
 "usage: xfwd [-n NETNS] [--pin-root DIR] COMMAND [ARGS]\n"
 "\n"
-"XDP port forwarder: DNAT (and optional SNAT) of public TCP/UDP ports to LAN hosts.\n"
+"XDP port forwarder: DNAT (and optional SNAT) of public TCP/UDP ports to LAN hosts,\n"
+"and outbound masquerade of LAN prefixes.\n"
 "\n"
 "commands:\n"
 "  attach PUBLIC_IF LAN_IF [--mode native|generic] [--max-flows N] [--snat-ports LO-HI]\n"
@@ -20,6 +21,10 @@ static const char usage[] =
 "                      forward a public port to a LAN host, or to a port of this host\n"
 "  rule del tcp|udp [PUBLIC_ADDR:]PORT\n"
 "  rule list [-j]      forward rules, in the syntax of 'rule add'\n"
+"  masq add PREFIX [to ADDR] [--ports LO-HI] [--filtering eif|adf|apdf]\n"
+"                      masquerade a LAN prefix's outbound flows behind the public address\n"
+"  masq del PREFIX\n"
+"  masq list [-j]      masqueraded prefixes, in the syntax of 'masq add'\n"
 "  flows [list] [-j] [--proto tcp|udp] [--state STATE] [--rule ID]\n"
 "                      live connections, in the format of /proc/net/nf_conntrack\n"
 "  flows flush         forget every connection\n"
@@ -49,6 +54,7 @@ static const struct command commands[] = {
 	{ "flows", cmd_flows, true },
 	{ "stats", cmd_stats, true },
 	{ "set", cmd_set, true },
+	{ "masq", cmd_masq, true },
 };
 
 int main(int argc, char **argv)
@@ -92,7 +98,7 @@ int main(int argc, char **argv)
 		if (strcmp(argv[i], commands[c].name))
 			continue;
 		if (argc > i + 1 && arg_is(argv[i + 1], "-h", "--help") && strcmp(argv[i], "rule") &&
-		    strcmp(argv[i], "set")) {
+		    strcmp(argv[i], "set") && strcmp(argv[i], "masq")) {
 			fputs(usage, stdout);
 			return 0;
 		}

@@ -126,7 +126,11 @@ int pinned_open(struct env *env, struct pinned *p)
 	p->config = open_pin(env, "xfwd_config");
 	p->stats = open_pin(env, "xfwd_stats");
 	p->rule_stats = open_pin(env, "xfwd_rule_stats");
-	if (p->rules < 0 || p->flows < 0 || p->pending < 0 || p->config < 0 || p->stats < 0 || p->rule_stats < 0) {
+	p->masq = open_pin(env, "xfwd_masq");
+	p->mappings = open_pin(env, "xfwd_mappings");
+	p->owners = open_pin(env, "xfwd_owners");
+	if (p->rules < 0 || p->flows < 0 || p->pending < 0 || p->config < 0 || p->stats < 0 || p->rule_stats < 0 ||
+	    p->masq < 0 || p->mappings < 0 || p->owners < 0) {
 		pinned_close(p);
 		return err(EXIT_OP, "pins under %s are incomplete: run 'xfwd detach' and attach again",
 			   env->pin_dir);
@@ -136,7 +140,8 @@ int pinned_open(struct env *env, struct pinned *p)
 
 void pinned_close(struct pinned *p)
 {
-	int *fds[] = { &p->rules, &p->flows, &p->pending, &p->config, &p->stats, &p->rule_stats };
+	int *fds[] = { &p->rules, &p->flows, &p->pending, &p->config, &p->stats, &p->rule_stats,
+		       &p->masq, &p->mappings, &p->owners };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)

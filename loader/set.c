@@ -8,7 +8,7 @@
 
 #define SET_USAGE "usage: xfwd set timeout NAME SECONDS\n" \
 		  "       NAME: tcp_syn_sent tcp_syn_recv tcp_established tcp_fin_wait tcp_close_wait\n" \
-		  "             tcp_last_ack tcp_time_wait tcp_close udp_unreplied udp_assured"
+		  "             tcp_last_ack tcp_time_wait tcp_close udp_unreplied udp_assured icmp"
 
 static int set_timeout(struct env *env, int argc, char **argv)
 {

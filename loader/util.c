@@ -52,6 +52,26 @@ bool parse_port(const char *s, __u16 *port_be)
 }
 
 /* Dotted quad only (inet_pton rejects shorthands like "10.1"). */
+/* "LO-HI", 1 <= LO <= HI <= 65535. */
+bool parse_range(const char *s, __u16 *lo, __u16 *hi)
+{
+	char buf[16], *dash;
+	__u32 a, b;
+
+	if (!s || strlen(s) >= sizeof(buf))
+		return false;
+	snprintf(buf, sizeof(buf), "%s", s);
+	dash = strchr(buf, '-');
+	if (!dash)
+		return false;
+	*dash = 0;
+	if (!parse_u32(buf, 1, 65535, &a) || !parse_u32(dash + 1, 1, 65535, &b) || a > b)
+		return false;
+	*lo = (__u16)a;
+	*hi = (__u16)b;
+	return true;
+}
+
 bool parse_addr(const char *s, __u32 *addr_be)
 {
 	struct in_addr a;
@@ -126,6 +146,7 @@ const char *const xfwd_timeout_names[XFWD_TO_MAX] = {
 	[XFWD_TO_TCP_CLOSE] = "tcp_close",
 	[XFWD_TO_UDP_UNREPLIED] = "udp_unreplied",
 	[XFWD_TO_UDP_ASSURED] = "udp_assured",
+	[XFWD_TO_ICMP] = "icmp",
 };
 
 /* nf_conntrack's defaults. */
@@ -140,6 +161,7 @@ const __u32 xfwd_timeout_defaults[XFWD_TO_MAX] = {
 	[XFWD_TO_TCP_CLOSE] = 10,
 	[XFWD_TO_UDP_UNREPLIED] = 30,
 	[XFWD_TO_UDP_ASSURED] = 120,
+	[XFWD_TO_ICMP] = 30,
 };
 
 const char *const xfwd_state_names[XFWD_ST_MAX] = {
@@ -181,6 +203,10 @@ const char *const xfwd_counter_names[XFWD_CNT_MAX] = {
 	[XFWD_CNT_TC_FINISH] = "tc_redirect_neigh",
 	[XFWD_CNT_TC_STACK] = "tc_to_stack",
 	[XFWD_CNT_ICMP_FRAG_SENT] = "icmp_frag_needed_sent",
+	[XFWD_CNT_MASQ_PKTS] = "masq_packets",
+	[XFWD_CNT_MASQ_FLOWS] = "masq_flows",
+	[XFWD_CNT_MASQ_INBOUND] = "masq_inbound_flows",
+	[XFWD_CNT_MASQ_NO_PORT] = "masq_no_port",
 	[XFWD_CNT_FLOW_PROMOTED] = "flow_confirmed",
 	[XFWD_CNT_PENDING_ADD] = "pending_added",
 	[XFWD_CNT_PENDING_DEL] = "pending_removed",

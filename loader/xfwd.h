@@ -25,7 +25,7 @@ struct env {
 
 /* File descriptors of the pinned maps every command except attach uses. */
 struct pinned {
-	int rules, flows, pending, config, stats, rule_stats;
+	int rules, flows, pending, config, stats, rule_stats, masq, mappings, owners;
 };
 
 /* util.c */
@@ -33,6 +33,8 @@ int err(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 bool parse_u32(const char *s, __u32 min, __u32 max, __u32 *out);
 bool parse_port(const char *s, __u16 *port_be);
 bool parse_addr(const char *s, __u32 *addr_be);
+bool parse_range(const char *s, __u16 *lo, __u16 *hi);
+bool iface_has_addr(const char *ifname, __u32 addr_be);
 bool parse_proto(const char *s, __u8 *proto);
 const char *proto_name(__u8 proto);
 const char *ip_str(__u32 addr_be, char *buf);
@@ -63,6 +65,7 @@ int cmd_rule(struct env *env, int argc, char **argv);
 int cmd_flows(struct env *env, int argc, char **argv);
 int cmd_stats(struct env *env, int argc, char **argv);
 int cmd_set(struct env *env, int argc, char **argv);
+int cmd_masq(struct env *env, int argc, char **argv);
 
 extern const char *const xfwd_timeout_names[XFWD_TO_MAX];
 extern const __u32 xfwd_timeout_defaults[XFWD_TO_MAX];

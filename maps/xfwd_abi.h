@@ -11,6 +11,9 @@
 #include <linux/types.h>
 
 #define XFWD_MAX_RULES		4096
+#define XFWD_MAX_MASQ		256
+#define XFWD_MAX_MAPPINGS	65536	/* masquerade: internal endpoints with a port */
+#define XFWD_MASQ_REMOTES	4	/* remote addresses a mapping remembers (adf) */
 #define XFWD_DEFAULT_MAX_FLOWS	65536
 #define XFWD_SNAT_PORT_MIN	32768	/* default --snat-ports, as ip_local_port_range */
 #define XFWD_SNAT_PORT_MAX	60999
@@ -55,6 +58,7 @@ enum xfwd_timeout {
 	XFWD_TO_TCP_CLOSE,
 	XFWD_TO_UDP_UNREPLIED,
 	XFWD_TO_UDP_ASSURED,
+	XFWD_TO_ICMP,
 	XFWD_TO_MAX,
 };
 
@@ -91,6 +95,7 @@ struct xfwd_flow_key {
 #define XFWD_FLOW_DEAD		(1u << 2)	/* ended (RST as only answer): absent */
 #define XFWD_FLOW_PENDING	(1u << 3)	/* unconfirmed: lives in xfwd_pending */
 #define XFWD_FLOW_LOCAL		(1u << 4)	/* to a local socket: rewrite and pass up */
+#define XFWD_FLOW_MAPPED	(1u << 5)	/* uses an endpoint mapping: keeps it alive */
 
 /*
  * One direction of a connection. The translation is the tuple a matching
@@ -114,7 +119,50 @@ struct xfwd_flow {
 	__u8 state;		/* enum xfwd_state, same in both entries */
 	__u8 flags;		/* XFWD_FLOW_*, same in both entries */
 	__u8 closer;		/* TCP: direction that sent the first FIN */
-	__u8 pad[7];
+	__u8 map_src;		/* MAPPED: 1 if this entry's source becomes the mapping's
+				 * external endpoint, 0 if its destination is the internal one */
+	__u8 pad[2];
+	__u32 refresh_s;	/* MAPPED: when the mapping was last refreshed (2^30 ns units) */
+};
+
+/* Masquerade (LPM trie): LAN prefixes whose outbound flows get the public address. */
+struct xfwd_masq_key {
+	__u32 prefixlen;
+	__u32 addr;
+};
+
+/* RFC 4787 filtering of unsolicited inbound packets to a live mapping. */
+enum xfwd_filtering {
+	XFWD_FILTER_APDF = 0,	/* address and port-dependent (MASQUERADE's) */
+	XFWD_FILTER_ADF = 1,	/* address-dependent */
+	XFWD_FILTER_EIF = 2,	/* endpoint-independent (full cone) */
+};
+
+struct xfwd_masq {
+	__u32 to_addr;		/* external address (0: the public interface's) */
+	__u16 port_min;		/* host byte order */
+	__u16 port_max;
+	__u8 filtering;		/* enum xfwd_filtering */
+	__u8 pad[3];
+	__u32 id;
+};
+
+/* An endpoint: internal (mapping key) or external (port owner key). */
+struct xfwd_endpoint {
+	__u32 addr;
+	__u16 port;		/* ICMP: the echo identifier */
+	__u8 proto;
+	__u8 pad;
+};
+
+/* Endpoint-independent mapping of an internal endpoint (RFC 4787 REQ-1). */
+struct xfwd_mapping {
+	__u32 ext_addr;
+	__u16 ext_port;
+	__u8 filtering;
+	__u8 next_remote;	/* ring index into remotes */
+	__u64 expires_ns;	/* alive while a flow of it is; refreshed by them */
+	__u32 remotes[XFWD_MASQ_REMOTES];	/* addresses it sent to (adf) */
 };
 
 /* Per-rule counters (per-CPU array indexed by xfwd_rule.id). */
@@ -151,7 +199,11 @@ enum xfwd_counter {
 	XFWD_CNT_ICMP_ERR,		/* ICMP errors translated (RFC 5508) */
 	XFWD_CNT_TC_FINISH,		/* translated by tc, the neighbour resolved by the kernel */
 	XFWD_CNT_TC_STACK,		/* translated by tc, too big: the stack fragments it */
-	XFWD_CNT_ICMP_FRAG_SENT,	/* DF packet too big: frag-needed sent back (XDP) */		/* SNAT port skipped: a local socket uses it */
+	XFWD_CNT_ICMP_FRAG_SENT,	/* DF packet too big: frag-needed sent back (XDP) */
+	XFWD_CNT_MASQ_PKTS,		/* masqueraded packets, both directions */
+	XFWD_CNT_MASQ_FLOWS,		/* outbound connections masqueraded */
+	XFWD_CNT_MASQ_INBOUND,		/* connections let in by eif/adf filtering */
+	XFWD_CNT_MASQ_NO_PORT,		/* no external port free: dropped */		/* SNAT port skipped: a local socket uses it */
 	XFWD_CNT_FLOW_PROMOTED,		/* unconfirmed connection confirmed */
 	/* Entries added to / removed from each table: user space derives
 	 * evictions = added - removed - present. */
@@ -188,5 +240,18 @@ enum xfwd_xdp_mode {
 	XFWD_MODE_NATIVE = 0,
 	XFWD_MODE_GENERIC = 1,
 };
+
+/* The timeouts[] slot that applies to a connection (both sides use it). */
+static inline __u32 xfwd_timeout_slot(const struct xfwd_flow *f)
+{
+	__u32 idx;
+
+	if (f->twin.proto == 17 /* UDP */)
+		return (f->flags & XFWD_FLOW_ASSURED) ? XFWD_TO_UDP_ASSURED : XFWD_TO_UDP_UNREPLIED;
+	if (f->twin.proto == 1 /* ICMP */)
+		return XFWD_TO_ICMP;
+	idx = (__u32)f->state - 1;	/* XFWD_ST_SYN_SENT.. map onto XFWD_TO_TCP_* */
+	return idx > XFWD_TO_TCP_CLOSE ? XFWD_TO_TCP_SYN_SENT : idx;
+}
 
 #endif /* XFWD_ABI_H */
