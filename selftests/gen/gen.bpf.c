@@ -4,8 +4,9 @@
  * client veth as ingress, it returns XDP_TX and each frame leaves that veth
  * for the gateway. Live frames come from a page pool and are recycled with
  * whatever the receivers wrote into them (NAT rewrites, TTL), so every run
- * writes the whole frame from the template, then the flow's source address
- * and port, then both checksums (from sums precomputed without those fields).
+ * writes the whole frame from the template, then the flow's source (or
+ * destination) address and port, then both checksums (from sums precomputed
+ * without those fields).
  */
 #include <linux/types.h>
 #include <linux/bpf.h>
@@ -18,13 +19,14 @@
 const volatile __u32 frame_len = GEN_MIN_FRAME;
 const volatile __u8 is_udp = 1;		/* else TCP: the checksum sits elsewhere */
 const volatile __u8 random_tuples;	/* each packet a random address and port */
-const volatile __u32 saddr_base;	/* host byte order */
+const volatile __u8 vary_dst;		/* the flows differ in destination, not source */
+const volatile __u32 addr_base;	/* host byte order; of the varied side */
 const volatile __u32 naddrs = 1;
-const volatile __u32 sport_base;	/* host byte order */
+const volatile __u32 port_base;	/* host byte order */
 const volatile __u32 nports = 1;
 const volatile __u64 nflows;		/* cycle length; 0: run through the whole space */
-const volatile __u32 ip_csum_base;	/* folded sums of the template with the */
-const volatile __u32 l4_csum_base;	/* source address and port (and checksums) zero */
+const volatile __u32 ip_csum_base;	/* folded sums of the template with the varied */
+const volatile __u32 l4_csum_base;	/* address and port (and the checksums) zero */
 
 /* The frame, written by xfwd-gen before load (not const: must not be folded). */
 __u64 tmpl[GEN_MAX_FRAME / 8];
@@ -39,7 +41,9 @@ struct {
 /* Fixed offsets in the template: Ethernet, IPv4 without options, then L4. */
 #define OFF_IP_CHECK	(14 + 10)
 #define OFF_IP_SADDR	(14 + 12)
+#define OFF_IP_DADDR	(14 + 16)
 #define OFF_L4_SPORT	(14 + 20)
+#define OFF_L4_DPORT	(14 + 20 + 2)
 #define OFF_UDP_CHECK	(14 + 20 + 6)
 #define OFF_TCP_CHECK	(14 + 20 + 16)
 
@@ -75,10 +79,10 @@ int bench_gen(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	__u32 zero = 0, port_off, addr_off, saddr, sum, len;
+	__u32 zero = 0, port_off, addr_off, addr, sum, len;
 	__u64 *dst = data;
 	struct gen_state *st;
-	__u16 sport, csum;
+	__u16 port, csum;
 
 	if (data + GEN_MIN_FRAME > data_end)
 		return XDP_ABORTED;
@@ -103,16 +107,21 @@ int bench_gen(struct xdp_md *ctx)
 	if (!st)
 		return XDP_ABORTED;
 	next_flow(st, &port_off, &addr_off);
-	saddr = bpf_htonl(saddr_base + addr_off);
-	sport = bpf_htons((__u16)(sport_base + port_off));
+	addr = bpf_htonl(addr_base + addr_off);
+	port = bpf_htons((__u16)(port_base + port_off));
 
+	if (vary_dst) {
+		*(__u32 *)(data + OFF_IP_DADDR) = addr;
+		*(__u16 *)(data + OFF_L4_DPORT) = port;
+	} else {
+		*(__u32 *)(data + OFF_IP_SADDR) = addr;
+		*(__u16 *)(data + OFF_L4_SPORT) = port;
+	}
 	/* One's complement sums of 16-bit words are byte-order neutral: add
 	 * the fields as they lie in memory. */
-	*(__u32 *)(data + OFF_IP_SADDR) = saddr;
-	*(__u16 *)(data + OFF_L4_SPORT) = sport;
-	sum = ip_csum_base + (saddr & 0xffff) + (saddr >> 16);
+	sum = ip_csum_base + (addr & 0xffff) + (addr >> 16);
 	*(__u16 *)(data + OFF_IP_CHECK) = (__u16)~fold(sum);
-	sum = l4_csum_base + (saddr & 0xffff) + (saddr >> 16) + sport;
+	sum = l4_csum_base + (addr & 0xffff) + (addr >> 16) + port;
 	csum = (__u16)~fold(sum);
 	if (is_udp) {
 		*(__u16 *)(data + OFF_UDP_CHECK) = csum ? csum : 0xffff;	/* 0: no checksum */

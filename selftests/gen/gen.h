@@ -12,9 +12,9 @@
 #define GEN_MAX_FRAME	1536	/* template size; frames go up to 1514 bytes */
 
 /*
- * Per-CPU position in the flow sequence: flow n has source port
- * sport_base + port_off and source address saddr_base + addr_off, the port
- * varying fastest. Each CPU starts at its own n, so two CPUs do not send the
+ * Per-CPU position in the flow sequence: flow n has port port_base +
+ * port_off and address addr_base + addr_off on the varied side (source, or
+ * destination), the port varying fastest. Each CPU starts at its own n, so two CPUs do not send the
  * same flow at the same moment.
  */
 struct gen_state {

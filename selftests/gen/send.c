@@ -33,28 +33,31 @@
 #include "gen.skel.h"
 
 static const char usage[] =
-"usage: xfwd-gen send -n NETNS -i IFACE --dst-mac MAC --src ADDR[-ADDR] --dst ADDR --dport PORT\n"
-"                     [--src-mac MAC] [--sport LO[-HI]] [--proto udp|tcp] [--size BYTES]\n"
+"usage: xfwd-gen send -n NETNS -i IFACE --dst-mac MAC --src ADDR[-ADDR] --dst ADDR[-ADDR]\n"
+"                     [--sport LO[-HI]] --dport LO[-HI] [--vary src|dst] [--src-mac MAC]\n"
+"                     [--proto udp|tcp] [--size BYTES]\n"
 "                     [--flows N | --new-flows | --random] [--start N]\n"
 "                     [--count N | --seconds S] [--threads N] [--cpu FIRST]\n"
 "                     [--sink NETNS:IFACE]\n"
 "\n"
-"Frames leave IFACE (in NETNS) for its peer. Flow i has source port LO + i % PORTS and\n"
-"source address ADDR + i / PORTS (ports vary fastest). --flows N cycles through flows\n"
-"0..N-1 (default 1); --new-flows runs through the whole address x port space, each\n"
-"packet a new flow, from --start (default random); --random draws each packet's address\n"
-"and port at random. --proto tcp sends SYNs. --size is the frame length without FCS\n"
-"(64..1514, default 64). --count N frames in all, or --seconds S (default 1).\n"
-"--sink NETNS:IFACE reads the count of `xfwd-gen sink` there before and after.\n"
+"Frames leave IFACE (in NETNS) for its peer. The flows differ on the --vary side (default\n"
+"src; its port range defaults to 1024-65535), the other side is one address and port.\n"
+"Flow i has port LO + i % PORTS and address ADDR + i / PORTS (ports vary fastest).\n"
+"--flows N cycles through flows 0..N-1 (default 1); --new-flows runs through the whole\n"
+"address x port space, each packet a new flow, from --start (default random); --random\n"
+"draws each packet's address and port at random. --proto tcp sends SYNs. --size is the\n"
+"frame length without FCS (64..1514, default 64). --count N frames in all, or --seconds\n"
+"S (default 1). --threads N sends from N CPUs from --cpu FIRST on (default 1 thread, CPU\n"
+"0). --sink NETNS:IFACE reads the count of `xfwd-gen sink` there before and after.\n"
 "\n"
 "Prints: sent=N secs=S sent_pps=R [rcvd=N rcvd_pps=R]\n";
 
 struct send_args {
 	const char *netns, *ifname, *sink;
 	__u8 dmac[6], smac[6];
-	bool smac_set, random, new_flows, count_set;
-	__u32 saddr_lo, saddr_hi, daddr;
-	__u32 sport_lo, sport_hi, dport;
+	bool smac_set, random, new_flows, count_set, vary_dst, sport_set, dport_set;
+	__u32 saddr_lo, saddr_hi, daddr_lo, daddr_hi;
+	__u32 sport_lo, sport_hi, dport_lo, dport_hi;
 	__u8 proto;
 	__u32 size;
 	__u64 flows, start, count;
@@ -82,9 +85,6 @@ static int parse(int argc, char **argv, struct send_args *a)
 	a->flows = 1;
 	a->seconds = 1;
 	a->threads = 1;
-	a->sport_lo = 1024;
-	a->sport_hi = 65535;
-	a->dport = 0;
 	for (int i = 0; i < argc; i++) {
 		const char *o = argv[i];
 
@@ -114,15 +114,20 @@ static int parse(int argc, char **argv, struct send_args *a)
 			if (!parse_addr_range(v, &a->saddr_lo, &a->saddr_hi))
 				return err(EXIT_USAGE, "--src '%s': expected ADDR or ADDR-ADDR", v);
 		} else if (arg_is(o, "--dst", NULL)) {
-			if (!parse_addr(v, &a->daddr))
-				return err(EXIT_USAGE, "--dst '%s': expected an IPv4 address", v);
+			if (!parse_addr_range(v, &a->daddr_lo, &a->daddr_hi))
+				return err(EXIT_USAGE, "--dst '%s': expected ADDR or ADDR-ADDR", v);
 		} else if (arg_is(o, "--sport", NULL)) {
 			if (!parse_port_range(v, &a->sport_lo, &a->sport_hi))
 				return err(EXIT_USAGE, "--sport '%s': expected PORT or LO-HI", v);
+			a->sport_set = true;
 		} else if (arg_is(o, "--dport", NULL)) {
-			if (!parse_u64(v, 1, 65535, &n))
-				return err(EXIT_USAGE, "--dport '%s': expected 1..65535", v);
-			a->dport = (__u32)n;
+			if (!parse_port_range(v, &a->dport_lo, &a->dport_hi))
+				return err(EXIT_USAGE, "--dport '%s': expected PORT or LO-HI", v);
+			a->dport_set = true;
+		} else if (arg_is(o, "--vary", NULL)) {
+			if (strcmp(v, "src") && strcmp(v, "dst"))
+				return err(EXIT_USAGE, "--vary '%s': expected src or dst", v);
+			a->vary_dst = !strcmp(v, "dst");
 		} else if (arg_is(o, "--proto", NULL)) {
 			if (!strcmp(v, "udp"))
 				a->proto = IPPROTO_UDP;
@@ -164,8 +169,24 @@ static int parse(int argc, char **argv, struct send_args *a)
 			return err(EXIT_USAGE, "send: unknown option '%s' (see xfwd-gen send --help)", o);
 		}
 	}
-	if (!a->ifname || !dmac || !a->saddr_lo || !a->daddr || !a->dport)
-		return err(EXIT_USAGE, "send: -i, --dst-mac, --src, --dst and --dport are required");
+	if (!a->ifname || !dmac || !a->saddr_lo || !a->daddr_lo)
+		return err(EXIT_USAGE, "send: -i, --dst-mac, --src and --dst are required");
+	/* The varied side's port range defaults to the unprivileged ports. */
+	if (!a->vary_dst && !a->sport_set) {
+		a->sport_lo = 1024;
+		a->sport_hi = 65535;
+	} else if (a->vary_dst && !a->dport_set) {
+		a->dport_lo = 1024;
+		a->dport_hi = 65535;
+	}
+	if (!a->vary_dst && !a->dport_set)
+		return err(EXIT_USAGE, "send: --dport is required");
+	if (a->vary_dst && !a->sport_set)
+		return err(EXIT_USAGE, "send: --sport is required with --vary dst");
+	if (a->vary_dst ? (a->saddr_lo != a->saddr_hi || a->sport_lo != a->sport_hi) :
+			  (a->daddr_lo != a->daddr_hi || a->dport_lo != a->dport_hi))
+		return err(EXIT_USAGE, "send: only the --vary side (%s) takes ranges",
+			   a->vary_dst ? "dst" : "src");
 	if (!parse_mac(dmac, a->dmac))
 		return err(EXIT_USAGE, "--dst-mac '%s': expected aa:bb:cc:dd:ee:ff", dmac);
 	if (smac) {
@@ -176,12 +197,14 @@ static int parse(int argc, char **argv, struct send_args *a)
 	if (a->new_flows + a->random > 1)
 		return err(EXIT_USAGE, "send: --new-flows and --random exclude each other");
 	if (!a->new_flows && !a->random) {
-		__u64 space = (__u64)(a->saddr_hi - a->saddr_lo + 1) * (a->sport_hi - a->sport_lo + 1);
+		__u64 space = a->vary_dst ?
+			(__u64)(a->daddr_hi - a->daddr_lo + 1) * (a->dport_hi - a->dport_lo + 1) :
+			(__u64)(a->saddr_hi - a->saddr_lo + 1) * (a->sport_hi - a->sport_lo + 1);
 
 		if (a->flows > space)
-			return err(EXIT_USAGE, "--flows %llu: only %llu address x port pairs in --src"
-				   " x --sport", (unsigned long long)a->flows,
-				   (unsigned long long)space);
+			return err(EXIT_USAGE, "--flows %llu: only %llu address x port pairs on the"
+				   " %s side", (unsigned long long)a->flows,
+				   (unsigned long long)space, a->vary_dst ? "dst" : "src");
 	}
 	return 0;
 }
@@ -216,7 +239,7 @@ static __u32 fold(__u32 s)
 	return s;
 }
 
-/* The template frame with source address and port zero, and the folded
+/* The template frame with the varied address and port zero, and the folded
  * checksum sums the BPF side completes per packet. */
 static void build_template(const struct send_args *a, __u8 *frame, __u32 *ip_base,
 			   __u32 *l4_base)
@@ -237,7 +260,10 @@ static void build_template(const struct send_args *a, __u8 *frame, __u32 *ip_bas
 
 		tot_len = (__u16)(a->size - sizeof(*eth));
 		l4_len = (__u16)(tot_len - sizeof(*ip));
-		udp->dest = htons((__u16)a->dport);
+		if (a->vary_dst)
+			udp->source = htons((__u16)a->sport_lo);
+		else
+			udp->dest = htons((__u16)a->dport_lo);
 		udp->len = htons(l4_len);
 		/* A recognisable payload; the rest of the frame is the packet. */
 		for (__u16 i = sizeof(*udp); i < l4_len; i++)
@@ -251,7 +277,10 @@ static void build_template(const struct send_args *a, __u8 *frame, __u32 *ip_bas
 		tot_len = (__u16)(sizeof(*ip) + l4_len);
 		if (getrandom(&seq, sizeof(seq), 0) != sizeof(seq))
 			seq = 0x5eed;
-		tcp->dest = htons((__u16)a->dport);
+		if (a->vary_dst)
+			tcp->source = htons((__u16)a->sport_lo);
+		else
+			tcp->dest = htons((__u16)a->dport_lo);
 		tcp->seq = seq;
 		tcp->doff = 5;
 		tcp->syn = 1;
@@ -263,11 +292,14 @@ static void build_template(const struct send_args *a, __u8 *frame, __u32 *ip_bas
 	ip->frag_off = htons(0x4000);	/* DF */
 	ip->ttl = 64;
 	ip->protocol = a->proto;
-	ip->daddr = htonl(a->daddr);
+	if (a->vary_dst)
+		ip->saddr = htonl(a->saddr_lo);
+	else
+		ip->daddr = htonl(a->daddr_lo);
 	*ip_base = fold(sum16(ip, sizeof(*ip)));
 
-	/* Pseudo-header (source address zero here) plus the L4 header and data. */
-	pseudo = sum16(&ip->daddr, 4) + htons(a->proto) + htons(l4_len);
+	/* Pseudo-header (the varied address zero) plus the L4 header and data. */
+	pseudo = sum16(&ip->saddr, 8) + htons(a->proto) + htons(l4_len);
 	*l4_base = fold(pseudo + sum16(l4, l4_len));
 }
 
@@ -397,8 +429,8 @@ int cmd_send(int argc, char **argv)
 		return err(EXIT_OP, "--sink %s: no sink attached there (xfwd-gen sink attach)",
 			   a.sink);
 
-	nports = a.sport_hi - a.sport_lo + 1;
-	naddrs = a.saddr_hi - a.saddr_lo + 1;
+	nports = a.vary_dst ? a.dport_hi - a.dport_lo + 1 : a.sport_hi - a.sport_lo + 1;
+	naddrs = a.vary_dst ? a.daddr_hi - a.daddr_lo + 1 : a.saddr_hi - a.saddr_lo + 1;
 	span = a.new_flows || a.random ? (__u64)nports * naddrs : a.flows;
 	if (!a.start_set) {
 		if (getrandom(&a.start, sizeof(a.start), 0) != sizeof(a.start))
@@ -414,9 +446,10 @@ int cmd_send(int argc, char **argv)
 	skel->rodata->frame_len = a.size;
 	skel->rodata->is_udp = a.proto == IPPROTO_UDP;
 	skel->rodata->random_tuples = a.random;
-	skel->rodata->saddr_base = a.saddr_lo;
+	skel->rodata->vary_dst = a.vary_dst;
+	skel->rodata->addr_base = a.vary_dst ? a.daddr_lo : a.saddr_lo;
 	skel->rodata->naddrs = naddrs;
-	skel->rodata->sport_base = a.sport_lo;
+	skel->rodata->port_base = a.vary_dst ? a.dport_lo : a.sport_lo;
 	skel->rodata->nports = nports;
 	skel->rodata->nflows = a.new_flows || a.random ? 0 : a.flows;
 	skel->rodata->ip_csum_base = ip_base;

@@ -1,0 +1,505 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# make bench: xfwd against the bare XDP redirect (the ceiling of the machine),
+# iptables DNAT (with conntrack) and nftables DNAT, in one run, each with the
+# same generator, the same lab and the same NAPI/GRO settings. For each
+# contender: build the lab, set the contender up, measure every scenario
+# several times (median reported), tear down. Packets are counted at the sink.
+#
+# Writes results/bench.md (the table, also printed), results/bench.dat and
+# results/bench.png (Mpps against flows), results/bench-runs.csv (every run)
+# and results/bench.log (what went wrong, if anything).
+#
+# Environment:
+#   QUICK=1                 a run of under two minutes (fewer, shorter runs)
+#   BENCH_RUNS=N            runs per figure, median reported (default 5; QUICK: 3)
+#   BENCH_SECONDS=S         length of one packet run (default 2; QUICK: 0.5)
+#   BENCH_CONTENDERS="..."  a subset of: ceiling xfwd iptables nftables
+#   BENCH_IPTABLES=CMD      the iptables to use (default iptables; e.g. iptables-legacy)
+#   BENCH_XFWD_MAX_FLOWS=N  xfwd attach --max-flows (default 8 x nf_conntrack_max:
+#                           as many unconfirmed connections as conntrack holds)
+#   BENCH_THREADS=N         generator threads, one per CPU (default 1)
+#
+# Lab (scripts/lab.sh, prefix bn): [bn-cli] c0 == g0 [bn-gw] g1 == s0 [bn-srv].
+# Only documentation addresses, only namespaces made here, removed on exit.
+set -u
+cd "$(dirname "$0")/.."
+# shellcheck disable=SC1091
+. scripts/lab.sh
+
+[ "$(id -u)" -eq 0 ] || { echo "bench: needs root (namespaces, BPF)" >&2; exit 1; }
+
+GEN=selftests/gen/xfwd-gen
+XFWD=./xfwd
+P=bn
+QUICK=${QUICK:-0}
+if [ "$QUICK" = 1 ]; then
+	RUNS=${BENCH_RUNS:-3} SECS=${BENCH_SECONDS:-0.5} TCP_SECS=1 RR_SECS=0.5 TCP_RUNS=1
+else
+	RUNS=${BENCH_RUNS:-5} SECS=${BENCH_SECONDS:-2} TCP_SECS=3 RR_SECS=2 TCP_RUNS=3
+fi
+CONTENDERS=${BENCH_CONTENDERS:-ceiling xfwd iptables nftables}
+IPT=${BENCH_IPTABLES:-iptables}
+THREADS=${BENCH_THREADS:-1}
+OUTDIR=results
+MD=$OUTDIR/bench.md DAT=$OUTDIR/bench.dat PNG=$OUTDIR/bench.png
+CSV=$OUTDIR/bench-runs.csv LOG=$OUTDIR/bench.log
+
+# The public service every contender forwards, and where it goes.
+PUB=$LAB_PUB_ADDR SRV=$LAB_SRV_ADDR
+UDP_PORT=80 UDP_TO=8080 TCP_PORT=5201 RR_PORT=7000
+# Generator sources: flows vary the port fastest (1024-65535), then the
+# address. 16 addresses hold 1M flows; new flows use addresses of their own.
+SRC_FLOWS=192.0.2.10-192.0.2.25
+SRC_NEW=192.0.2.26-192.0.2.250
+
+for f in "$GEN" "$XFWD"; do
+	[ -x "$f" ] || { echo "bench: $f missing: run 'make bench'" >&2; exit 1; }
+done
+for c in $CONTENDERS; do
+	case $c in ceiling|xfwd|iptables|nftables) ;;
+	*) echo "bench: unknown contender '$c'" >&2; exit 2 ;;
+	esac
+done
+
+# ------------------------------------------------------------ cleanup
+
+STATS_SAVED=
+BG_PIDS=()
+cleanup() {
+	local pid
+	for pid in "${BG_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+	[ -n "$STATS_SAVED" ] && sysctl -qw kernel.bpf_stats_enabled="$STATS_SAVED"
+	if ip netns list | grep -q "^$P-gw\b"; then
+		"$XFWD" -n "$P-gw" detach >/dev/null 2>&1
+	fi
+	for ns in cli gw srv; do "$GEN" cleanup -n "$P-$ns" 2>/dev/null; done
+	lab_down "$P"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+mkdir -p "$OUTDIR"
+: >"$LOG"
+echo "contender,scenario,run,value,unit" >"$CSV"
+log() { echo "$*" >>"$LOG"; }
+say() { echo "$*" >&2; }
+
+# ------------------------------------------------------------ lab
+
+mac() { ip -n "$1" -o link show "$2" | awk '{ for (i = 1; i < NF; i++) if ($i == "link/ether") print $(i + 1) }'; }
+
+# The lab of scripts/lab.sh, plus what the bench needs: forwarding on for
+# every contender, the client's route to the LAN (the ceiling does no NAT),
+# and static neighbours for the generator's addresses (replies go back to them).
+bench_lab_up() {
+	lab_up "$P" >/dev/null 2>&1 || return 1
+	lab_x "$P-gw" sysctl -qw net.ipv4.ip_forward=1 || return 1
+	lab_x "$P-cli" ip route add 198.51.100.0/24 via "$PUB" || return 1
+	MAC_C0=$(mac "$P-cli" c0) MAC_G0=$(mac "$P-gw" g0)
+	MAC_G1=$(mac "$P-gw" g1) MAC_S0=$(mac "$P-srv" s0)
+	for i in $(seq 10 25); do
+		lab_x "$P-gw" ip neigh replace 192.0.2.$i lladdr "$MAC_C0" dev g0 nud permanent || return 1
+	done
+	lab_neigh
+}
+
+sinks_attach() {
+	"$GEN" sink attach -n "$P-srv" -i s0 && "$GEN" sink attach -n "$P-cli" -i c0
+}
+sinks_detach() {
+	"$GEN" sink detach -n "$P-srv" -i s0 2>/dev/null
+	"$GEN" sink detach -n "$P-cli" -i c0 2>/dev/null
+	return 0
+}
+
+# ------------------------------------------------------------ contenders
+
+# Each contender: NAME_up (after the lab), NAME_down (before the lab goes).
+# Those without XDP of their own get a bare XDP_PASS on g0 and g1: every
+# veth of the gateway then runs NAPI (no GRO: off on g0/g1 for all).
+ceiling_up() {
+	"$GEN" redirect attach -n "$P-gw" -i g0 --to g1 --dst-mac "$MAC_S0" &&
+	"$GEN" redirect attach -n "$P-gw" -i g1 --to g0 --dst-mac "$MAC_C0"
+}
+ceiling_down() {
+	"$GEN" redirect detach -n "$P-gw" -i g0
+	"$GEN" redirect detach -n "$P-gw" -i g1
+}
+ceiling_dst() { echo "$SRV"; }	# no NAT: the client talks to the server itself
+
+xfwd_max_flows() {
+	local ct
+	if [ -n "${BENCH_XFWD_MAX_FLOWS:-}" ]; then
+		echo "$BENCH_XFWD_MAX_FLOWS"
+		return
+	fi
+	ct=$(cat /proc/sys/net/netfilter/nf_conntrack_max 2>/dev/null || echo 262144)
+	# The unconfirmed table is a quarter of --max-flows, two entries per
+	# connection: 8 x conntrack's limit holds as many one-way flows.
+	echo $((ct * 8 > 67108864 ? 67108864 : ct * 8))
+}
+xfwd_up() {
+	"$XFWD" -n "$P-gw" attach g0 g1 --max-flows "$(xfwd_max_flows)" >/dev/null &&
+	"$XFWD" -n "$P-gw" rule add udp $UDP_PORT to $SRV:$UDP_TO &&
+	"$XFWD" -n "$P-gw" rule add tcp $TCP_PORT to $SRV:$TCP_PORT &&
+	"$XFWD" -n "$P-gw" rule add tcp $RR_PORT to $SRV:$RR_PORT
+}
+xfwd_down() { "$XFWD" -n "$P-gw" detach >/dev/null; }
+xfwd_dst() { echo "$PUB"; }
+
+napi_pass_up() {
+	"$GEN" pass attach -n "$P-gw" -i g0 && "$GEN" pass attach -n "$P-gw" -i g1
+}
+napi_pass_down() {
+	"$GEN" pass detach -n "$P-gw" -i g0
+	"$GEN" pass detach -n "$P-gw" -i g1
+}
+
+# The classic recipe of DESIGN.md (the server routes back through us: no MASQUERADE).
+iptables_up() {
+	local ipt="lab_x $P-gw $IPT"
+	napi_pass_up &&
+	$ipt -t nat -A PREROUTING -i g0 -p udp --dport $UDP_PORT -j DNAT --to-destination $SRV:$UDP_TO &&
+	$ipt -t nat -A PREROUTING -i g0 -p tcp --dport $TCP_PORT -j DNAT --to-destination $SRV:$TCP_PORT &&
+	$ipt -t nat -A PREROUTING -i g0 -p tcp --dport $RR_PORT -j DNAT --to-destination $SRV:$RR_PORT &&
+	$ipt -A FORWARD -p udp -d $SRV --dport $UDP_TO -j ACCEPT &&
+	$ipt -A FORWARD -p tcp -d $SRV --dport $TCP_PORT -j ACCEPT &&
+	$ipt -A FORWARD -p tcp -d $SRV --dport $RR_PORT -j ACCEPT
+}
+iptables_down() {
+	local ipt="lab_x $P-gw $IPT"
+	$ipt -t nat -F && $ipt -F FORWARD
+	lab_x "$P-gw" conntrack -F >/dev/null 2>&1
+	napi_pass_down
+}
+iptables_dst() { echo "$PUB"; }
+
+nftables_up() {
+	napi_pass_up && lab_x "$P-gw" nft -f - <<-EOF
+	table ip xfwd_bench {
+		chain prerouting {
+			type nat hook prerouting priority dstnat; policy accept;
+			iifname "g0" udp dport $UDP_PORT dnat to $SRV:$UDP_TO
+			iifname "g0" tcp dport $TCP_PORT dnat to $SRV:$TCP_PORT
+			iifname "g0" tcp dport $RR_PORT dnat to $SRV:$RR_PORT
+		}
+		chain forward {
+			type filter hook forward priority filter; policy accept;
+			ip daddr $SRV udp dport $UDP_TO accept
+			ip daddr $SRV tcp dport { $TCP_PORT, $RR_PORT } accept
+		}
+	}
+	EOF
+}
+nftables_down() {
+	lab_x "$P-gw" nft delete table ip xfwd_bench
+	lab_x "$P-gw" conntrack -F >/dev/null 2>&1
+	napi_pass_down
+}
+nftables_dst() { echo "$PUB"; }
+
+# ------------------------------------------------------------ measuring
+
+declare -A RES	# RES[contender,scenario] = median, or "failed"
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (!NR) exit 1; m = int((NR + 1) / 2); print (NR % 2) ? v[m] : (v[m] + v[m + 1]) / 2 }'; }
+
+# Forward direction: client -> public address, counted at the server's sink.
+gen_fwd() {
+	"$GEN" send -n "$P-cli" -i c0 --dst-mac "$MAC_G0" --dst "$PUB" --dport $UDP_PORT \
+		--threads "$THREADS" --sink "$P-srv:s0" "$@"
+}
+# Replies: server -> the generator's addresses, counted at the client's sink.
+gen_reply() {
+	"$GEN" send -n "$P-srv" -i s0 --dst-mac "$MAC_G1" --src "$SRV" --sport $UDP_TO \
+		--vary dst --threads "$THREADS" --sink "$P-cli:c0" "$@"
+}
+
+# measure CONTENDER SCENARIO UNIT CMD...: run CMD (which prints one number)
+# RUNS times; record every run and the median.
+measure() {
+	local c=$1 s=$2 unit=$3 runs=$RUNS i v vals=() failed=
+	shift 3
+	case $s in tcp) runs=$TCP_RUNS ;; esac
+	for i in $(seq "$runs"); do
+		if v=$("$@" 2>>"$LOG") && [ -n "$v" ] && awk -v v="$v" 'BEGIN { exit !(v > 0) }'; then
+			vals+=("$v")
+		else
+			log "$c $s run $i failed${v:+: got '$v'}"
+			v=failed failed=1
+		fi
+		echo "$c,$s,$i,$v,$unit" >>"$CSV"
+	done
+	if [ -n "$failed" ] || [ ${#vals[@]} -eq 0 ]; then
+		RES[$c,$s]=failed
+	else
+		RES[$c,$s]=$(printf '%s\n' "${vals[@]}" | median)
+	fi
+	say "  $(printf '%-9s %-9s' "$c" "$s") ${vals[*]:-} -> ${RES[$c,$s]} $unit"
+}
+
+# One timed run; prints Mpps delivered at the sink.
+pps_run() {
+	local out
+	out=$("$@" --seconds "$SECS") || return 1
+	echo "$out" | sed -n 's/.* rcvd_pps=\([0-9]*\).*/\1/p' | awk '{ printf "%.3f\n", $1 / 1e6 }'
+}
+
+tcp_run() {
+	lab_x "$P-cli" timeout $((TCP_SECS + 15)) iperf3 -c "$1" -p $TCP_PORT -t "$TCP_SECS" -f g 2>&1 |
+		awk '/receiver/ { print $(NF - 2) }'
+}
+
+# rr_run DST FIELD: one ping-pong run; FIELD is tps (printed in thousands) or p50_us.
+rr_run() {
+	local out
+	out=$("$GEN" rr client -n "$P-cli" --dst "$1" --port $RR_PORT --seconds "$RR_SECS") || return 1
+	case $2 in
+	tps) echo "$out" | sed -n 's/.* tps=\([0-9.]*\).*/\1/p' | awk '{ printf "%.2f\n", $1 / 1e3 }' ;;
+	*) echo "$out" | sed -n "s/.* $2=\([0-9.]*\).*/\1/p" ;;
+	esac
+}
+
+wait_tcp() {	# NS PORT
+	for _ in $(seq 50); do
+		lab_x "$1" ss -ltn 2>/dev/null | grep -q ":$2 " && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# The XDP program on an interface of the gateway (its id), for bpf stats.
+xdp_prog_id() { ip -n "$P-gw" -d link show dev "$1" | grep -o 'prog/xdp id [0-9]*' | awk '{ print $3 }'; }
+# "run_time_ns run_cnt" of a program; bpftool leaves both out while they are 0.
+prog_stats() {
+	bpftool prog show id "$1" 2>/dev/null | head -1 |
+		awk '{ t = c = 0; for (i = 1; i < NF; i++) { if ($i == "run_time_ns") t = $(i + 1); if ($i == "run_cnt") c = $(i + 1) } print t, c }'
+}
+
+# cost CONTENDER NAME IFACE CMD...: ns per run of the XDP program on IFACE
+# while CMD runs, from kernel.bpf_stats_enabled (off again afterwards).
+cost() {
+	local c=$1 name=$2 id a b
+	id=$(xdp_prog_id "$3")
+	shift 3
+	if [ -z "$id" ]; then
+		RES[$c,$name]=failed
+		return
+	fi
+	sysctl -qw kernel.bpf_stats_enabled=1
+	a=$(prog_stats "$id")
+	"$@" --seconds "$SECS" >/dev/null 2>>"$LOG"
+	b=$(prog_stats "$id")
+	sysctl -qw kernel.bpf_stats_enabled="${STATS_SAVED:-0}"
+	RES[$c,$name]=$(echo "$a $b" | awk 'NF == 4 && $4 > $2 { printf "%.1f\n", ($3 - $1) / ($4 - $2); exit } { print "failed" }')
+	echo "$c,$name,1,${RES[$c,$name]},ns/packet" >>"$CSV"
+	say "  $(printf '%-9s %-9s' "$c" "$name") ${RES[$c,$name]} ns/packet (prog $id)"
+}
+
+FLOW_SCEN=(udp_1 udp_1k udp_100k udp_1m)
+FLOW_N=(1 1000 100000 1000000)
+ALL_SCEN=(udp_1 udp_1k udp_100k udp_1m newflows reply_1k tcp rr_tps rr_p50)
+COST_SCEN=(ns_fwd ns_reply ns_new)
+
+mark_failed() {
+	local s
+	for s in "${ALL_SCEN[@]}" "${COST_SCEN[@]}"; do RES[$1,$s]=failed; done
+}
+
+run_contender() {
+	local c=$1 i n dst pid
+	say "== $c"
+	if ! bench_lab_up; then
+		log "$c: the lab did not come up"
+		mark_failed "$c"
+		return
+	fi
+	if ! "${c}_up" >>"$LOG" 2>&1 || ! sinks_attach >>"$LOG" 2>&1; then
+		log "$c: setup failed"
+		mark_failed "$c"
+		"${c}_down" >>"$LOG" 2>&1
+		lab_down "$P"
+		return
+	fi
+
+	# 64-byte UDP over N flows: one pass creates them, then the timed runs.
+	for i in "${!FLOW_SCEN[@]}"; do
+		n=${FLOW_N[$i]}
+		gen_fwd --src "$SRC_FLOWS" --flows "$n" --count $((n < 100000 ? 100000 : n)) >/dev/null 2>>"$LOG"
+		measure "$c" "${FLOW_SCEN[$i]}" Mpps pps_run gen_fwd --src "$SRC_FLOWS" --flows "$n"
+	done
+	# Every packet a new flow: delivered packets per second are flows per second.
+	measure "$c" newflows "M flows/s" pps_run gen_fwd --src "$SRC_NEW" --new-flows
+	# Replies of 1k live flows (the reverse path: un-DNAT).
+	gen_fwd --src "$SRC_FLOWS" --flows 1000 --count 100000 >/dev/null 2>>"$LOG"
+	measure "$c" reply_1k Mpps pps_run gen_reply --dst "$SRC_FLOWS" --flows 1000
+
+	# What the XDP programs cost per packet (xfwd, and the ceiling for scale).
+	if [ "$c" = xfwd ] || [ "$c" = ceiling ]; then
+		gen_fwd --src "$SRC_FLOWS" --flows 1000 --count 100000 >/dev/null 2>>"$LOG"
+		cost "$c" ns_fwd g0 gen_fwd --src "$SRC_FLOWS" --flows 1000
+		cost "$c" ns_reply g1 gen_reply --dst "$SRC_FLOWS" --flows 1000
+		cost "$c" ns_new g0 gen_fwd --src "$SRC_NEW" --new-flows
+	fi
+
+	# TCP through the contender: bulk (iperf3) and ping-pong latency.
+	sinks_detach
+	dst=$("${c}_dst")
+	lab_x "$P-srv" iperf3 -s -p $TCP_PORT >/dev/null 2>&1 &
+	BG_PIDS+=($!)
+	"$GEN" rr server -n "$P-srv" --port $RR_PORT >/dev/null 2>&1 &
+	BG_PIDS+=($!)
+	wait_tcp "$P-srv" $TCP_PORT && wait_tcp "$P-srv" $RR_PORT || log "$c: TCP servers did not start"
+	measure "$c" tcp "Gbit/s" tcp_run "$dst"
+	measure "$c" rr_tps "k trans/s" rr_run "$dst" tps
+	measure "$c" rr_p50 "us" rr_run "$dst" p50_us
+	for pid in "${BG_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+	BG_PIDS=()
+
+	if ! "${c}_down" >>"$LOG" 2>&1; then
+		log "$c: teardown reported an error"
+	fi
+	lab_down "$P"
+}
+
+# ------------------------------------------------------------ report
+
+# cell C S: the median and, for throughputs, its ratio to iptables and to the ceiling.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "-" }'; }
+cell() {
+	local v=${RES[$1,$2]:-} ri rc
+	[ -z "$v" ] && { echo "not run"; return; }
+	[ "$v" = failed ] && { echo "**failed**"; return; }
+	if [ "$2" = rr_p50 ]; then
+		echo "$v"
+		return
+	fi
+	ri=$(ratio "$v" "${RES[iptables,$2]:-}")
+	rc=$(ratio "$v" "${RES[ceiling,$2]:-}")
+	echo "$v (${ri}x, $rc)"
+}
+
+declare -A LABEL=(
+	[udp_1]="UDP 64 B, 1 flow (Mpps)"
+	[udp_1k]="UDP 64 B, 1k flows (Mpps)"
+	[udp_100k]="UDP 64 B, 100k flows (Mpps)"
+	[udp_1m]="UDP 64 B, 1M flows (Mpps)"
+	[newflows]="New flows, each packet a new flow (M flows/s)"
+	[reply_1k]="UDP 64 B replies, 1k flows (Mpps)"
+	[tcp]="TCP, iperf3, 1 stream (Gbit/s)"
+	[rr_tps]="TCP request/response, 1 byte (k transactions/s)"
+	[rr_p50]="TCP request/response latency, p50 (us, lower is better)"
+	[ns_fwd]="forward program, 1k flows (ns/packet)"
+	[ns_reply]="reply program, 1k flows (ns/packet)"
+	[ns_new]="forward program, new flows (ns/packet)"
+)
+
+# target TEXT VALUE OP LIMIT
+target() {
+	local ok
+	if [ -z "$2" ] || [ "$2" = "-" ] || [ "$2" = failed ]; then
+		ok="not measured"
+	elif awk -v v="$2" -v l="$4" -v op="$3" 'BEGIN { exit !(op == ">=" ? v >= l : v < l) }'; then
+		ok=met
+	else
+		ok="**not met**"
+	fi
+	echo "| $1 | $3 $4 | ${2:--} | $ok |"
+}
+
+report() {
+	local c s ipt_v
+	ipt_v=$($IPT -V 2>/dev/null | head -1)
+	{
+		echo "# xfwd benchmark"
+		echo
+		echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- bpf loader maps 2>/dev/null || echo '+changes'),"\
+			"Linux $(uname -r), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')),"\
+			"$RUNS runs of ${SECS}s per figure (median), generator: $THREADS thread(s)$([ "$QUICK" = 1 ] && echo ', QUICK')."
+		echo
+		echo "Each cell: median (ratio to iptables, ratio to the ceiling). Packets counted at the sink."
+		echo
+		printf '| scenario |'; for c in $CONTENDERS; do printf ' %s |' "$c"; done; echo
+		printf '|---|'; for c in $CONTENDERS; do printf -- '---|'; done; echo
+		for s in "${ALL_SCEN[@]}"; do
+			printf '| %s |' "${LABEL[$s]}"
+			for c in $CONTENDERS; do printf ' %s |' "$(cell "$c" "$s")"; done
+			echo
+		done
+		echo
+		echo "Per-packet cost of the XDP programs (kernel.bpf_stats_enabled: run_time_ns / run_cnt):"
+		echo
+		echo "| program | xfwd | ceiling (bare redirect) |"
+		echo "|---|---|---|"
+		for s in "${COST_SCEN[@]}"; do
+			echo "| ${LABEL[$s]} | ${RES[xfwd,$s]:-not run} | ${RES[ceiling,$s]:-not run} |"
+		done
+		echo
+		echo "Targets (issue #6):"
+		echo
+		echo "| target | wanted | measured | |"
+		echo "|---|---|---|---|"
+		target "xfwd / iptables, 1k flows" "$(ratio "${RES[xfwd,udp_1k]:-}" "${RES[iptables,udp_1k]:-}")" ">=" 4
+		target "xfwd / iptables, 1M flows" "$(ratio "${RES[xfwd,udp_1m]:-}" "${RES[iptables,udp_1m]:-}")" ">=" 3
+		target "xfwd / ceiling, 1k flows" "$(ratio "${RES[xfwd,udp_1k]:-}" "${RES[ceiling,udp_1k]:-}")" ">=" 0.8
+		target "xfwd / conntrack (iptables), new flows" "$(ratio "${RES[xfwd,newflows]:-}" "${RES[iptables,newflows]:-}")" ">=" 5
+		target "forward program, ns/packet" "${RES[xfwd,ns_fwd]:-}" "<" 100
+		echo
+		echo "Setup: iptables is \`$ipt_v\` (\`$IPT\`); conntrack holds at most"\
+			"$(cat /proc/sys/net/netfilter/nf_conntrack_max 2>/dev/null || echo '?') connections"\
+			"(nf_conntrack_max, not changed here); xfwd is attached with --max-flows $(xfwd_max_flows)"\
+			"(its unconfirmed table holds as many one-way connections). One-way UDP flows stay"\
+			"unconfirmed in both, so the 1M-flow row exceeds both tables: there every packet evicts"\
+			"an older flow. Gateway veths g0/g1 run NAPI through XDP (xfwd, the ceiling, or a bare"\
+			"XDP_PASS for iptables and nftables), GRO off; endpoints c0/s0 GRO on, checksum offload off."
+		if [ -s "$LOG" ]; then
+			echo
+			echo "Problems (results/bench.log):"
+			echo
+			sed 's/^/    /' "$LOG" | head -n 20
+		fi
+	} >"$MD"
+
+	{
+		printf 'flows'; for c in ceiling xfwd iptables nftables; do printf ' %s' "$c"; done; echo
+		for i in "${!FLOW_SCEN[@]}"; do
+			printf '%s' "${FLOW_N[$i]}"
+			for c in ceiling xfwd iptables nftables; do
+				s=${RES[$c,${FLOW_SCEN[$i]}]:-NaN}
+				[ "$s" = failed ] && s=NaN
+				printf ' %s' "$s"
+			done
+			echo
+		done
+	} >"$DAT"
+	if command -v gnuplot >/dev/null; then
+		gnuplot <<-EOF 2>>"$LOG" || log "gnuplot failed"
+		set terminal pngcairo size 900,540 font ",11"
+		set output "$PNG"
+		set title "64-byte UDP through the gateway, one CPU (median of $RUNS runs)"
+		set logscale x
+		set xlabel "flows"
+		set ylabel "Mpps delivered at the sink"
+		set yrange [0:*]
+		set xtics ("1" 1, "1k" 1000, "100k" 100000, "1M" 1000000)
+		set key outside right
+		set grid
+		plot for [i=2:5] "$DAT" using 1:i with linespoints lw 2 pt 7 title columnheader(i)
+		EOF
+	fi
+	cat "$MD"
+	echo
+	echo "written: $MD $DAT $PNG $CSV"
+}
+
+# ------------------------------------------------------------ main
+
+START=$(date +%s)
+STATS_SAVED=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null)
+say "bench: contenders: $CONTENDERS; $RUNS runs of ${SECS}s each (QUICK=$QUICK)"
+for c in $CONTENDERS; do
+	run_contender "$c"
+done
+report
+say "bench: $(( $(date +%s) - START )) s"
