@@ -19,6 +19,9 @@
 #   BENCH_XFWD_MAX_FLOWS=N  xfwd attach --max-flows (default 8 x nf_conntrack_max:
 #                           as many unconfirmed connections as conntrack holds)
 #   BENCH_THREADS=N         generator threads, one per CPU (default 1)
+#   BENCH_CPU=N             the CPU the generator (first thread), iperf3 and the
+#                           ping-pong run on (default 0)
+#   BENCH_XFWD=PATH         the xfwd binary (default ./xfwd)
 #
 # Lab (scripts/lab.sh, prefix bn): [bn-cli] c0 == g0 [bn-gw] g1 == s0 [bn-srv].
 # Only documentation addresses, only namespaces made here, removed on exit.
@@ -30,7 +33,7 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" -eq 0 ] || { echo "bench: needs root (namespaces, BPF)" >&2; exit 1; }
 
 GEN=selftests/gen/xfwd-gen
-XFWD=./xfwd
+XFWD=${BENCH_XFWD:-./xfwd}
 P=bn
 QUICK=${QUICK:-0}
 if [ "$QUICK" = 1 ]; then
@@ -41,6 +44,7 @@ fi
 CONTENDERS=${BENCH_CONTENDERS:-ceiling xfwd iptables nftables}
 IPT=${BENCH_IPTABLES:-iptables}
 THREADS=${BENCH_THREADS:-1}
+CPU=${BENCH_CPU:-0}
 OUTDIR=results
 MD=$OUTDIR/bench.md DAT=$OUTDIR/bench.dat PNG=$OUTDIR/bench.png
 CSV=$OUTDIR/bench-runs.csv LOG=$OUTDIR/bench.log
@@ -208,12 +212,12 @@ median() { sort -g | awk '{ v[NR] = $1 } END { if (!NR) exit 1; m = int((NR + 1)
 # Forward direction: client -> public address, counted at the server's sink.
 gen_fwd() {
 	"$GEN" send -n "$P-cli" -i c0 --dst-mac "$MAC_G0" --dst "$PUB" --dport $UDP_PORT \
-		--threads "$THREADS" --sink "$P-srv:s0" "$@"
+		--threads "$THREADS" --cpu "$CPU" --sink "$P-srv:s0" "$@"
 }
 # Replies: server -> the generator's addresses, counted at the client's sink.
 gen_reply() {
 	"$GEN" send -n "$P-srv" -i s0 --dst-mac "$MAC_G1" --src "$SRV" --sport $UDP_TO \
-		--vary dst --threads "$THREADS" --sink "$P-cli:c0" "$@"
+		--vary dst --threads "$THREADS" --cpu "$CPU" --sink "$P-cli:c0" "$@"
 }
 
 # measure CONTENDER SCENARIO UNIT CMD...: run CMD (which prints one number)
@@ -246,15 +250,20 @@ pps_run() {
 	echo "$out" | sed -n 's/.* rcvd_pps=\([0-9]*\).*/\1/p' | awk '{ printf "%.3f\n", $1 / 1e6 }'
 }
 
+# Client and server pinned to one CPU, as the ping-pong (see rr_run).
 tcp_run() {
-	lab_x "$P-cli" timeout $((TCP_SECS + 15)) iperf3 -c "$1" -p $TCP_PORT -t "$TCP_SECS" -f g 2>&1 |
+	lab_x "$P-cli" timeout $((TCP_SECS + 15)) iperf3 -c "$1" -p $TCP_PORT -t "$TCP_SECS" -f g \
+		-A "$CPU,$CPU" 2>&1 |
 		awk '/receiver/ { print $(NF - 2) }'
 }
 
-# rr_run DST FIELD: one ping-pong run; FIELD is tps (printed in thousands) or p50_us.
+# rr_run DST FIELD: one ping-pong run; FIELD is tps (printed in thousands) or
+# p50_us. Client and server share a CPU: a wake-up across CPUs costs tens of
+# microseconds in a VM, at random, and would drown the gateway's share.
 rr_run() {
 	local out
-	out=$("$GEN" rr client -n "$P-cli" --dst "$1" --port $RR_PORT --seconds "$RR_SECS") || return 1
+	out=$("$GEN" rr client -n "$P-cli" --dst "$1" --port $RR_PORT --seconds "$RR_SECS" \
+		--cpu "$CPU") || return 1
 	case $2 in
 	tps) echo "$out" | sed -n 's/.* tps=\([0-9.]*\).*/\1/p' | awk '{ printf "%.2f\n", $1 / 1e3 }' ;;
 	*) echo "$out" | sed -n "s/.* $2=\([0-9.]*\).*/\1/p" ;;
@@ -348,7 +357,7 @@ run_contender() {
 	dst=$("${c}_dst")
 	lab_x "$P-srv" iperf3 -s -p $TCP_PORT >/dev/null 2>&1 &
 	BG_PIDS+=($!)
-	"$GEN" rr server -n "$P-srv" --port $RR_PORT >/dev/null 2>&1 &
+	"$GEN" rr server -n "$P-srv" --port $RR_PORT --cpu "$CPU" >/dev/null 2>&1 &
 	BG_PIDS+=($!)
 	wait_tcp "$P-srv" $TCP_PORT && wait_tcp "$P-srv" $RR_PORT || log "$c: TCP servers did not start"
 	measure "$c" tcp "Gbit/s" tcp_run "$dst"
@@ -416,7 +425,7 @@ report() {
 		echo
 		echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- bpf loader maps 2>/dev/null || echo '+changes'),"\
 			"Linux $(uname -r), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')),"\
-			"$RUNS runs of ${SECS}s per figure (median), generator: $THREADS thread(s)$([ "$QUICK" = 1 ] && echo ', QUICK')."
+			"$RUNS runs of ${SECS}s per figure (median), generator: $THREADS thread(s) from CPU $CPU$([ "$QUICK" = 1 ] && echo ', QUICK')."
 		echo
 		echo "Each cell: median (ratio to iptables, ratio to the ceiling). Packets counted at the sink."
 		echo

@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,11 +23,13 @@
 #include "xfwd-gen.h"
 
 static const char usage[] =
-"usage: xfwd-gen rr server -n NETNS [--addr ADDR] [--port PORT]\n"
+"usage: xfwd-gen rr server -n NETNS [--addr ADDR] [--port PORT] [--cpu N]\n"
 "       xfwd-gen rr client -n NETNS --dst ADDR [--port PORT] [--seconds S] [--size BYTES]\n"
+"                          [--cpu N]\n"
 "\n"
 "server echoes what each connection sends (runs until killed); client measures\n"
-"round trips over one TCP connection and prints:\n"
+"round trips over one TCP connection. --cpu pins the process: with client and server\n"
+"on one CPU, wake-ups across CPUs (slow and erratic in VMs) leave the figure. Prints:\n"
 "  transactions=N secs=S tps=R mean_us=U p50_us=U p99_us=U\n";
 
 #define RR_MAX_SIZE 65536
@@ -171,7 +174,7 @@ int cmd_rr(int argc, char **argv)
 	__u32 addr = 0, port = 7000;
 	double seconds = 1;
 	__u64 n, size = 1;
-	int rc;
+	int rc, cpu = -1;
 
 	if (argc > 0 && arg_is(argv[0], "-h", "--help")) {
 		fputs(usage, stdout);
@@ -197,6 +200,10 @@ int cmd_rr(int argc, char **argv)
 		} else if (arg_is(o, "--size", NULL)) {
 			if (!parse_u64(v, 1, RR_MAX_SIZE, &size))
 				return err(EXIT_USAGE, "--size '%s': expected 1..%d", v, RR_MAX_SIZE);
+		} else if (arg_is(o, "--cpu", NULL)) {
+			if (!parse_u64(v, 0, CPU_SETSIZE - 1, &n))
+				return err(EXIT_USAGE, "--cpu '%s': expected a CPU number", v);
+			cpu = (int)n;
 		} else {
 			return err(EXIT_USAGE, "rr: unknown option '%s' (see xfwd-gen rr --help)", o);
 		}
@@ -204,6 +211,14 @@ int cmd_rr(int argc, char **argv)
 	rc = netns_enter(netns);
 	if (rc)
 		return rc;
+	if (cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		if (sched_setaffinity(0, sizeof(set), &set))
+			return err(EXIT_OP, "--cpu %d: %s", cpu, strerror(errno));
+	}
 	if (!strcmp(role, "server"))
 		return rr_server(addr, port);
 	if (!strcmp(role, "client")) {
