@@ -374,60 +374,101 @@ static __always_inline struct xfwd_flow *flow_promote(struct xfwd_flow *f,
 	return bpf_map_lookup_elem(&xfwd_flows, &k);
 }
 
+/* The state word of struct xfwd_flow, by field. */
+union conn_word {
+	__u32 w;
+	struct {
+		__u8 st, fl, closer, pad;
+	};
+};
+
+/* The connection's state word after a packet from dir with these TCP flags
+ * (0 for UDP/ICMP). */
+static __always_inline __u32 conn_next(__u32 word, __u8 proto, __u8 dir, __u8 tcp_flags)
+{
+	union conn_word c = { .w = word };
+
+	if (proto == IPPROTO_TCP)
+		c.st = tcp_next_state(c.st, dir, tcp_flags, &c.closer);
+	if (dir == XFWD_DIR_REPLY)
+		c.fl |= XFWD_FLOW_SEEN_REPLY;
+	/* ASSURED needs an answer, as in conntrack: a lone ACK picked up
+	 * mid-stream is ESTABLISHED but proves nothing until the other side
+	 * speaks, and must stay in the unconfirmed table until then. */
+	if (proto == IPPROTO_TCP) {
+		if (c.st == XFWD_ST_ESTABLISHED && (c.fl & XFWD_FLOW_SEEN_REPLY))
+			c.fl |= XFWD_FLOW_ASSURED;
+	} else if (dir == XFWD_DIR_ORIGINAL && (c.fl & XFWD_FLOW_SEEN_REPLY)) {
+		c.fl |= XFWD_FLOW_ASSURED;	/* traffic both ways: a stream */
+	}
+	return c.w;
+}
+
 /*
  * Account a packet to its entry and advance the connection's state. Returns
  * the entry to translate with (it moves when the connection is confirmed).
+ * Two CPUs may see the two directions at once (a simultaneous close): the
+ * state word of the original entry changes by compare-and-swap only, and
+ * the reply entry copies it.
  */
 static __always_inline struct xfwd_flow *flow_track(struct xfwd_flow *f, const struct pkt *p,
 						    const struct xfwd_config *cfg, __u64 now)
 {
-	__u8 st = f->state, fl = f->flags, closer = f->closer;
-	struct xfwd_flow *t;
+	__u8 proto = p->key.proto, tcpf = p->tcp_flags;
+	struct xfwd_flow *o, *t = NULL;
+	union conn_word next;
+	__u32 old;
+	int i;
 
 	__sync_fetch_and_add(&f->packets, 1);
 	__sync_fetch_and_add(&f->bytes, p->len);
 	f->last_seen_ns = now;
 
-	if (p->key.proto == IPPROTO_TCP)
-		st = tcp_next_state(st, f->dir, p->tcp_flags, &closer);
+	/* Most packets change nothing: decided on this entry's copy alone. */
+	if (conn_next(f->conn, proto, f->dir, tcpf) == f->conn) {
+		mapping_refresh(f, p, cfg, now, 0);
+		return f;
+	}
 	if (f->dir == XFWD_DIR_REPLY) {
+		t = twin_lookup(f);
+		if (!t || !key_eq(&t->twin, &p->key))
+			return f;	/* its other half was evicted */
 		/* The only answer is a reset: no connection was made. conntrack
 		 * forgets such an entry at once; so do we. */
-		if ((p->tcp_flags & TCP_FL_RST) && !(fl & XFWD_FLOW_SEEN_REPLY)) {
+		if ((tcpf & TCP_FL_RST) && !(t->flags & XFWD_FLOW_SEEN_REPLY)) {
 			twin_delete(f);
 			f->flags |= XFWD_FLOW_DEAD;	/* this packet still uses it */
 			return f;
 		}
-		fl |= XFWD_FLOW_SEEN_REPLY;
+		o = t;
+	} else {
+		o = f;
 	}
-	/* ASSURED needs an answer, as in conntrack: a lone ACK picked up
-	 * mid-stream is ESTABLISHED but proves nothing until the other side
-	 * speaks, and must stay in the unconfirmed table until then. */
-	if (p->key.proto == IPPROTO_TCP) {
-		if (st == XFWD_ST_ESTABLISHED && (fl & XFWD_FLOW_SEEN_REPLY))
-			fl |= XFWD_FLOW_ASSURED;
-	} else if (f->dir == XFWD_DIR_ORIGINAL && (fl & XFWD_FLOW_SEEN_REPLY)) {
-		fl |= XFWD_FLOW_ASSURED;	/* traffic both ways: a stream */
+#pragma unroll
+	for (i = 0; i < 4; i++) {
+		old = o->conn;
+		next.w = conn_next(old, proto, f->dir, tcpf);
+		if (next.w == old) {
+			f->conn = old;	/* another CPU made the change; catch up */
+			return f;
+		}
+		if (__sync_val_compare_and_swap(&o->conn, old, next.w) == old)
+			goto changed;
 	}
-	if (st == f->state && fl == f->flags && closer == f->closer) {
-		mapping_refresh(f, p, cfg, now, 0);
-		return f;
-	}
-	/* Rare (flags, first reply): both entries carry the connection's state. */
-	f->state = st;
-	f->flags = fl;
-	f->closer = closer;
+	return f;
+changed:
+	/* This CPU made the transition: it alone syncs the twin and promotes. */
+	if (!t)
+		t = twin_lookup(f);
+	if (f != o)
+		f->conn = next.w;
+	else if (t)
+		t->conn = next.w;
 	mapping_refresh(f, p, cfg, now, 1);
-	t = twin_lookup(f);
-	if (t) {
-		t->state = st;
-		t->flags = fl;
-		t->closer = closer;
-	}
 	/* Confirmed: TCP once the client completed the handshake (a SYN-ACK to a
 	 * spoofed source proves nothing), UDP on the first reply. */
-	if ((fl & XFWD_FLOW_PENDING) &&
-	    (p->key.proto == IPPROTO_TCP ? (fl & XFWD_FLOW_ASSURED) : (fl & XFWD_FLOW_SEEN_REPLY)))
+	if ((next.fl & XFWD_FLOW_PENDING) &&
+	    (proto == IPPROTO_TCP ? (next.fl & XFWD_FLOW_ASSURED) : (next.fl & XFWD_FLOW_SEEN_REPLY)))
 		return flow_promote(f, &p->key);
 	return f;
 }

@@ -95,6 +95,22 @@ struct {
 	__type(value, __u32);
 } xfwd_tx_ports SEC(".maps");
 
+/* Per-CPU scratch for the FIB lookup: off the 512-byte stack, which the XDP
+ * program and the flow creation function share. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bpf_fib_lookup);
+} xfwd_scratch SEC(".maps");
+
+static __always_inline struct bpf_fib_lookup *fib_scratch(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&xfwd_scratch, &zero);
+}
+
 static __always_inline void count(__u32 idx)
 {
 	__u64 *c = bpf_map_lookup_elem(&xfwd_stats, &idx);

@@ -137,7 +137,7 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct bpf_fib_lookup fib;
+	struct bpf_fib_lookup *fib;
 	struct xfwd_config *cfg;
 	struct xfwd_flow *f;
 	struct pkt p;
@@ -149,13 +149,14 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 	if (rc != PARSE_OK)
 		goto pass;
 	cfg = config_get();
-	if (!cfg)
+	fib = fib_scratch();
+	if (!cfg || !fib)
 		return XDP_PASS;
 	now = now_ns();
 	f = flow_find(&p, side, cfg, now);
 	created = !f;
 	if (!f)
-		f = flow_new(ctx, &p, side, cfg, now, &fib, &rc);
+		f = flow_new(ctx, &p, side, cfg, now, fib, &rc);
 	if (!f)
 		goto pass_or_drop;
 
@@ -167,12 +168,12 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 		count(XFWD_CNT_LOCAL_IN);
 		return XDP_PASS;
 	}
-	rc = fwd_route(ctx, &p, out_saddr(&p, f), f->new_daddr, ctx->ingress_ifindex, cfg, &fib);
+	rc = fwd_route(ctx, &p, out_saddr(&p, f), f->new_daddr, ctx->ingress_ifindex, cfg, fib);
 	if (rc == XFWD_CNT_PASS_FRAG_NEEDED && (p.ip->frag_off & bpf_htons(IP_DF)) && !p.icmp_err) {
 		/* Too big and not to be fragmented: tell the sender the MTU. */
 		count(XFWD_CNT_ICMP_FRAG_SENT);
 		return icmp_frag_needed(ctx, &p, side == XFWD_SIDE_PUBLIC ? cfg->public_addr :
-					cfg->lan_addr, fib.mtu_result);
+					cfg->lan_addr, fib->mtu_result);
 	}
 	if (rc != PARSE_OK) {
 		count(rc);
@@ -192,7 +193,7 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 		nat_rewrite(ctx, 0, &p, f);
 	}
 	count(XFWD_CNT_FWD_REDIRECT);
-	return fwd_xmit_xdp(ctx, &p, &fib);
+	return fwd_xmit_xdp(ctx, &p, fib);
 
 pass_or_drop:
 	count(rc);

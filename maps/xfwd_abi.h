@@ -116,12 +116,20 @@ struct xfwd_flow {
 	__u32 rule_id;
 	__u8 side;		/* enum xfwd_side the packets arrive on */
 	__u8 dir;		/* enum xfwd_dir */
-	__u8 state;		/* enum xfwd_state, same in both entries */
-	__u8 flags;		/* XFWD_FLOW_*, same in both entries */
-	__u8 closer;		/* TCP: direction that sent the first FIN */
 	__u8 map_src;		/* MAPPED: 1 if this entry's source becomes the mapping's
 				 * external endpoint, 0 if its destination is the internal one */
-	__u8 pad[2];
+	__u8 pad;
+	/* The connection's state, one word so that it changes atomically: the
+	 * original entry's copy is the truth, the reply entry's follows it. */
+	union {
+		__u32 conn;
+		struct {
+			__u8 state;	/* enum xfwd_state */
+			__u8 flags;	/* XFWD_FLOW_* */
+			__u8 closer;	/* TCP: direction that sent the first FIN */
+			__u8 conn_pad;
+		};
+	};
 	__u32 refresh_s;	/* MAPPED: when the mapping was last refreshed (2^30 ns units) */
 };
 
