@@ -186,7 +186,7 @@ static __always_inline int reply_try(void *ctx, struct xfwd_flow_key *rkey, stru
 {
 	struct xfwd_endpoint ext = { .addr = rq->saddr, .port = bpf_htons(port), .proto = okey->proto };
 
-	if (!port_free(&ext, &rq->internal, now))
+	if (!port_free(cfg, &ext, &rq->internal, now))
 		return -1;
 	rkey->dport = ext.port;
 	if (rkey->proto != IPPROTO_ICMP && port_shadowed(ctx, rkey))

@@ -37,14 +37,14 @@ static __always_inline struct xfwd_mapping *mapping_get(const struct xfwd_endpoi
 }
 
 /* May internal endpoint `in` take external endpoint `ext`? */
-static __always_inline int port_free(const struct xfwd_endpoint *ext, const struct xfwd_endpoint *in,
-				     __u64 now)
+static __always_inline int port_free(const struct xfwd_config *cfg, const struct xfwd_endpoint *ext,
+				     const struct xfwd_endpoint *in, __u64 now)
 {
 	struct xfwd_flow_key fwd = { .daddr = ext->addr, .dport = ext->port, .proto = ext->proto };
 	struct xfwd_endpoint *o;
 	struct xfwd_mapping *m;
 
-	if (rule_lookup(&fwd))		/* a forwarded public port */
+	if (rule_lookup(cfg, &fwd))	/* a forwarded public port */
 		return 0;
 	o = bpf_map_lookup_elem(&xfwd_owners, ext);
 	if (!o || endpoint_eq(o, in))

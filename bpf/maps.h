@@ -5,13 +5,17 @@
 
 #include "common.h"
 
-struct {
+/* Forward rules, one entry per public port, in two copies: `apply` fills the
+ * one not in use and flips config.sets, so a packet sees one rule set whole. */
+struct rules_map {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, XFWD_MAX_RULES);
+	__uint(max_entries, XFWD_MAX_RULE_PORTS);
 	__type(key, struct xfwd_rule_key);
 	__type(value, struct xfwd_rule);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} xfwd_rules SEC(".maps");
+};
+struct rules_map xfwd_rules SEC(".maps");
+struct rules_map xfwd_rules_b SEC(".maps");
 
 /* Both directions of every confirmed connection; max_entries is --max-flows. */
 struct {
@@ -58,15 +62,18 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xfwd_rule_stats SEC(".maps");
 
-/* Masquerade: LAN prefixes (longest match) whose outbound flows get the public address. */
-struct {
+/* Masquerade: LAN prefixes (longest match) whose outbound flows get the
+ * public address; two copies, like the rules. */
+struct masq_map {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, XFWD_MAX_MASQ);
 	__type(key, struct xfwd_masq_key);
 	__type(value, struct xfwd_masq);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} xfwd_masq SEC(".maps");
+};
+struct masq_map xfwd_masq SEC(".maps");
+struct masq_map xfwd_masq_b SEC(".maps");
 
 /* The port allocator: internal endpoint -> its external port (endpoint-
  * independent: one port for every destination), and the reverse, which

@@ -16,10 +16,12 @@
 
 #define XFWD_MASQ_RULE_BASE	XFWD_MAX_RULES	/* rule_id of masqueraded flows: base + id */
 
-static __always_inline struct xfwd_masq *masq_lookup(__u32 saddr)
+static __always_inline struct xfwd_masq *masq_lookup(const struct xfwd_config *cfg, __u32 saddr)
 {
 	struct xfwd_masq_key k = { .prefixlen = 32, .addr = saddr };
 
+	if (cfg->sets & XFWD_SET_MASQ_B)
+		return bpf_map_lookup_elem(&xfwd_masq_b, &k);
 	return bpf_map_lookup_elem(&xfwd_masq, &k);
 }
 
@@ -54,7 +56,7 @@ static __always_inline struct xfwd_flow *masq_out(struct xdp_md *ctx, const stru
 	struct xfwd_flow *f;
 	int rc;
 
-	m = masq_lookup(p->key.saddr);
+	m = masq_lookup(cfg, p->key.saddr);
 	if (!m)
 		return NULL;
 	/* Only what leaves by the public interface is masqueraded. */
@@ -104,7 +106,7 @@ static __always_inline struct xfwd_flow *masq_in(struct xdp_md *ctx, const struc
 	rq.daddr = in->addr;
 	rq.dport = in->port;
 	if (side == XFWD_SIDE_LAN) {
-		m = masq_lookup(p->key.saddr);
+		m = masq_lookup(cfg, p->key.saddr);
 		if (!m)
 			return NULL;
 		masq_source(&rq, p, m, cfg);

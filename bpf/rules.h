@@ -6,16 +6,34 @@
 #include "common.h"
 #include "maps.h"
 
-static __always_inline struct xfwd_rule *rule_lookup(const struct xfwd_flow_key *k)
+static __always_inline struct xfwd_rule *rules_get(const struct xfwd_config *cfg,
+						    const struct xfwd_rule_key *rk)
+{
+	if (cfg->sets & XFWD_SET_RULES_B)
+		return bpf_map_lookup_elem(&xfwd_rules_b, rk);
+	return bpf_map_lookup_elem(&xfwd_rules, rk);
+}
+
+/* The rule for a packet's destination: its exact address first, then any. */
+static __always_inline struct xfwd_rule *rule_lookup(const struct xfwd_config *cfg,
+						     const struct xfwd_flow_key *k)
 {
 	struct xfwd_rule_key rk = { .addr = k->daddr, .port = k->dport, .proto = k->proto };
 	struct xfwd_rule *r;
 
-	r = bpf_map_lookup_elem(&xfwd_rules, &rk);
+	r = rules_get(cfg, &rk);
 	if (r)
 		return r;
-	rk.addr = 0;	/* rules for any public address */
-	return bpf_map_lookup_elem(&xfwd_rules, &rk);
+	rk.addr = 0;
+	return rules_get(cfg, &rk);
+}
+
+/* The target port for public port dport (network order). */
+static __always_inline __u16 rule_to_port(const struct xfwd_rule *r, __u16 dport)
+{
+	if (!(r->flags & XFWD_RULE_PORT_MAP))
+		return r->to_port;
+	return bpf_htons(bpf_ntohs(r->to_port) + (bpf_ntohs(dport) - r->pub_lo));
 }
 
 static __always_inline void rule_account(__u32 id, __u32 len, int new_flow)

@@ -32,7 +32,7 @@ static __always_inline struct xfwd_flow *flow_create_fwd(struct xdp_md *ctx, con
 {
 	struct nat_req rq = {
 		.saddr = p->key.saddr, .sport = p->key.sport,
-		.daddr = r->to_addr, .dport = r->to_port,
+		.daddr = r->to_addr, .dport = rule_to_port(r, p->key.dport),
 		.side_orig = side, .side_reply = XFWD_SIDE_LAN,
 		.rule_id = r->id,
 	};
@@ -42,7 +42,7 @@ static __always_inline struct xfwd_flow *flow_create_fwd(struct xdp_md *ctx, con
 		rq.daddr = p->key.daddr;
 		rq.side_reply = XFWD_SIDE_LOCAL;
 		rq.flags = XFWD_FLOW_LOCAL;
-	} else if (side == XFWD_SIDE_LAN && (m = masq_lookup(p->key.saddr))) {
+	} else if (side == XFWD_SIDE_LAN && (m = masq_lookup(cfg, p->key.saddr))) {
 		masq_source(&rq, p, m, cfg);
 	} else if ((r->flags & XFWD_RULE_SNAT) || side == XFWD_SIDE_LAN) {
 		rq.saddr = cfg->lan_addr;
@@ -85,7 +85,7 @@ static __always_inline struct xfwd_flow *flow_new(struct xdp_md *ctx, const stru
 	if (side == XFWD_SIDE_LAN && (p->key.daddr != cfg->public_addr || !cfg->public_addr))
 		return masq_out(ctx, p, cfg, now, fib, why);
 	/* To the public address, from outside or hairpinned from the LAN. */
-	r = rule_lookup(&p->key);
+	r = rule_lookup(cfg, &p->key);
 	if (!r)
 		return masq_in(ctx, p, side, cfg, now, why);
 	f = flow_create_fwd(ctx, p, r, side, cfg, now, why);

@@ -114,26 +114,42 @@ static int open_pin(const struct env *env, const char *name)
 
 int pinned_open(struct env *env, struct pinned *p)
 {
+	struct xfwd_config cfg = {};
 	struct stat st;
+	int a, b;
 
 	memset(p, -1, sizeof(*p));
 	if (stat(env->pin_dir, &st))
 		return err(EXIT_OP, "xfwd is not attached in this network namespace"
 			   " (run 'xfwd attach PUBLIC_IF LAN_IF' first)");
-	p->rules = open_pin(env, "xfwd_rules");
+	a = open_pin(env, "xfwd_rules");
+	b = open_pin(env, "xfwd_rules_b");
 	p->flows = open_pin(env, "xfwd_flows");
 	p->pending = open_pin(env, "xfwd_pending");
 	p->config = open_pin(env, "xfwd_config");
 	p->stats = open_pin(env, "xfwd_stats");
 	p->rule_stats = open_pin(env, "xfwd_rule_stats");
 	p->masq = open_pin(env, "xfwd_masq");
+	p->masq_idle = open_pin(env, "xfwd_masq_b");
 	p->mappings = open_pin(env, "xfwd_mappings");
 	p->owners = open_pin(env, "xfwd_owners");
-	if (p->rules < 0 || p->flows < 0 || p->pending < 0 || p->config < 0 || p->stats < 0 || p->rule_stats < 0 ||
-	    p->masq < 0 || p->mappings < 0 || p->owners < 0) {
+	p->rules = a;
+	p->rules_idle = b;
+	if (a < 0 || b < 0 || p->flows < 0 || p->pending < 0 || p->config < 0 || p->stats < 0 ||
+	    p->rule_stats < 0 || p->masq < 0 || p->masq_idle < 0 || p->mappings < 0 ||
+	    p->owners < 0 || config_read(p->config, &cfg)) {
 		pinned_close(p);
 		return err(EXIT_OP, "pins under %s are incomplete: run 'xfwd detach' and attach again",
 			   env->pin_dir);
+	}
+	if (cfg.sets & XFWD_SET_RULES_B) {
+		p->rules = b;
+		p->rules_idle = a;
+	}
+	if (cfg.sets & XFWD_SET_MASQ_B) {
+		a = p->masq;
+		p->masq = p->masq_idle;
+		p->masq_idle = a;
 	}
 	return 0;
 }
@@ -141,7 +157,7 @@ int pinned_open(struct env *env, struct pinned *p)
 void pinned_close(struct pinned *p)
 {
 	int *fds[] = { &p->rules, &p->flows, &p->pending, &p->config, &p->stats, &p->rule_stats,
-		       &p->masq, &p->mappings, &p->owners };
+		       &p->masq, &p->mappings, &p->owners, &p->rules_idle, &p->masq_idle };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)

@@ -107,6 +107,7 @@ static int rule_add(struct env *env, int argc, char **argv)
 	}
 	if (!r.to_port)
 		r.to_port = k.port;
+	r.pub_lo = r.pub_hi = ntohs(k.port);
 	for (i = 4; i < argc; i++) {
 		if (!strcmp(argv[i], "--snat"))
 			r.flags |= XFWD_RULE_SNAT;

@@ -23,9 +23,12 @@ struct env {
 	bool json;
 };
 
-/* File descriptors of the pinned maps every command except attach uses. */
+/* File descriptors of the pinned maps every command except attach uses.
+ * rules and masq are the live copies (config.sets), rules_idle and
+ * masq_idle the others, which `apply` fills before it flips. */
 struct pinned {
 	int rules, flows, pending, config, stats, rule_stats, masq, mappings, owners;
+	int rules_idle, masq_idle;
 };
 
 /* util.c */

@@ -10,7 +10,8 @@
 
 #include <linux/types.h>
 
-#define XFWD_MAX_RULES		4096
+#define XFWD_MAX_RULES		16384	/* rules (ids, counters); a port range is one rule */
+#define XFWD_MAX_RULE_PORTS	65536	/* rule map entries: one per public port */
 #define XFWD_MAX_MASQ		256
 #define XFWD_MAX_MAPPINGS	65536	/* masquerade: internal endpoints with a port */
 #define XFWD_MASQ_REMOTES	4	/* remote addresses a mapping remembers (adf) */
@@ -72,12 +73,15 @@ struct xfwd_rule_key {
 
 #define XFWD_RULE_SNAT	(1u << 0)	/* source becomes the gateway's LAN address */
 #define XFWD_RULE_LOCAL	(1u << 1)	/* to a port of the gateway itself (to_addr 0) */
+#define XFWD_RULE_PORT_MAP (1u << 2)	/* target ports map one to one: to_port + (port - pub_lo) */
 
 struct xfwd_rule {
 	__u32 to_addr;
-	__u16 to_port;
+	__u16 to_port;		/* network order; with XFWD_RULE_PORT_MAP the first of a range */
 	__u16 flags;		/* XFWD_RULE_* */
 	__u32 id;		/* index into the per-rule counters, < XFWD_MAX_RULES */
+	__u16 pub_lo;		/* the public port range the rule covers (host order); */
+	__u16 pub_hi;		/* every port in it has an entry with this same value */
 };
 
 /* Flow map key: the 5-tuple as seen on the wire in one direction. */
@@ -236,10 +240,14 @@ struct xfwd_config {
 	__u8 xdp_mode;		/* enum xfwd_xdp_mode */
 	__u8 fwd_saved;		/* bit i: the sysctl forwarding of iface i was 1 before attach */
 	__u8 tc_created;	/* bit i: attach created the clsact qdisc of iface i */
-	__u8 pad;
+	__u8 sets;		/* XFWD_SET_*: which copy of the rules and of the masquerade
+				 * prefixes is live; `apply` fills the other, then flips */
 	char public_ifname[16];
 	char lan_ifname[16];
 };
+
+#define XFWD_SET_RULES_B	(1u << 0)	/* xfwd_rules_b is live, not xfwd_rules */
+#define XFWD_SET_MASQ_B		(1u << 1)	/* xfwd_masq_b is live, not xfwd_masq */
 
 /* XDP metadata asking tc ingress to finish a packet XDP had to pass up. */
 #define XFWD_META_FINISH	0x78667764u	/* "xfwd" */
