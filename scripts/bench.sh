@@ -18,6 +18,10 @@
 #   BENCH_IPTABLES=CMD      the iptables to use (default iptables; e.g. iptables-legacy)
 #   BENCH_XFWD_MAX_FLOWS=N  xfwd attach --max-flows (default 8 x nf_conntrack_max:
 #                           as many unconfirmed connections as conntrack holds)
+#   BENCH_CT_MAX=N          raise net.netfilter.nf_conntrack_max (a host-wide
+#                           sysctl: no namespace can set its own) to N for the run,
+#                           restored on exit; with N >= 1000000 both conntrack and
+#                           xfwd hold the 1M flows instead of cycling through them
 #   BENCH_THREADS=N         generator threads, one per CPU (default 1)
 #   BENCH_CPU=N             the CPU the generator (first thread), iperf3 and the
 #                           ping-pong run on (default 0)
@@ -68,12 +72,13 @@ done
 
 # ------------------------------------------------------------ cleanup
 
-STATS_SAVED=
+STATS_SAVED= CT_MAX_SAVED=
 BG_PIDS=()
 cleanup() {
 	local pid
 	for pid in "${BG_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
 	[ -n "$STATS_SAVED" ] && sysctl -qw kernel.bpf_stats_enabled="$STATS_SAVED"
+	[ -n "$CT_MAX_SAVED" ] && sysctl -qw net.netfilter.nf_conntrack_max="$CT_MAX_SAVED"
 	if ip netns list | grep -q "^$P-gw\b"; then
 		"$XFWD" -n "$P-gw" detach >/dev/null 2>&1
 	fi
@@ -220,27 +225,38 @@ gen_reply() {
 		--vary dst --threads "$THREADS" --cpu "$CPU" --sink "$P-cli:c0" "$@"
 }
 
-# measure CONTENDER SCENARIO UNIT CMD...: run CMD (which prints one number)
-# RUNS times; record every run and the median.
+# measure CONTENDER SCENARIOS UNITS CMD...: run CMD RUNS times; each run
+# prints one number per scenario (SCENARIOS and UNITS: comma-separated
+# lists). Every run is recorded, the median kept; a failed run fails the figure.
 measure() {
-	local c=$1 s=$2 unit=$3 runs=$RUNS i v vals=() failed=
+	local c=$1 runs=$RUNS i k out v failed= ss us
+	IFS=, read -r -a ss <<<"$2"
+	IFS=, read -r -a us <<<"$3"
 	shift 3
-	case $s in tcp) runs=$TCP_RUNS ;; esac
+	case ${ss[0]} in tcp) runs=$TCP_RUNS ;; esac
+	local -A vals=()
 	for i in $(seq "$runs"); do
-		if v=$("$@" 2>>"$LOG") && [ -n "$v" ] && awk -v v="$v" 'BEGIN { exit !(v > 0) }'; then
-			vals+=("$v")
-		else
-			log "$c $s run $i failed${v:+: got '$v'}"
-			v=failed failed=1
-		fi
-		echo "$c,$s,$i,$v,$unit" >>"$CSV"
+		out=$("$@" 2>>"$LOG") || out=
+		read -r -a v <<<"$out"
+		for k in "${!ss[@]}"; do
+			if [ -n "${v[$k]:-}" ] && awk -v v="${v[$k]}" 'BEGIN { exit !(v > 0) }'; then
+				vals[$k]+="${v[$k]} "
+			else
+				log "$c ${ss[$k]} run $i failed${out:+: got '$out'}"
+				failed+=" $k "
+				v[$k]=failed
+			fi
+			echo "$c,${ss[$k]},$i,${v[$k]},${us[$k]}" >>"$CSV"
+		done
 	done
-	if [ -n "$failed" ] || [ ${#vals[@]} -eq 0 ]; then
-		RES[$c,$s]=failed
-	else
-		RES[$c,$s]=$(printf '%s\n' "${vals[@]}" | median)
-	fi
-	say "  $(printf '%-9s %-9s' "$c" "$s") ${vals[*]:-} -> ${RES[$c,$s]} $unit"
+	for k in "${!ss[@]}"; do
+		if [[ "$failed" == *" $k "* ]] || [ -z "${vals[$k]:-}" ]; then
+			RES[$c,${ss[$k]}]=failed
+		else
+			RES[$c,${ss[$k]}]=$(printf '%s\n' ${vals[$k]} | median)
+		fi
+		say "  $(printf '%-9s %-9s' "$c" "${ss[$k]}") ${vals[$k]:-}-> ${RES[$c,${ss[$k]}]} ${us[$k]}"
+	done
 }
 
 # One timed run; prints Mpps delivered at the sink.
@@ -257,17 +273,14 @@ tcp_run() {
 		awk '/receiver/ { print $(NF - 2) }'
 }
 
-# rr_run DST FIELD: one ping-pong run; FIELD is tps (printed in thousands) or
-# p50_us. Client and server share a CPU: a wake-up across CPUs costs tens of
-# microseconds in a VM, at random, and would drown the gateway's share.
+# rr_run DST: one ping-pong run; prints thousands of transactions/s and the
+# median latency (us). Client and server share a CPU: a wake-up across CPUs
+# costs tens of microseconds in a VM, at random, and would drown the
+# gateway's share.
 rr_run() {
-	local out
-	out=$("$GEN" rr client -n "$P-cli" --dst "$1" --port $RR_PORT --seconds "$RR_SECS" \
-		--cpu "$CPU") || return 1
-	case $2 in
-	tps) echo "$out" | sed -n 's/.* tps=\([0-9.]*\).*/\1/p' | awk '{ printf "%.2f\n", $1 / 1e3 }' ;;
-	*) echo "$out" | sed -n "s/.* $2=\([0-9.]*\).*/\1/p" ;;
-	esac
+	"$GEN" rr client -n "$P-cli" --dst "$1" --port $RR_PORT --seconds "$RR_SECS" --cpu "$CPU" |
+		sed -n 's/.* tps=\([0-9.]*\).* p50_us=\([0-9.]*\).*/\1 \2/p' |
+		awk '{ printf "%.2f %s\n", $1 / 1e3, $2 }'
 }
 
 wait_tcp() {	# NS PORT
@@ -361,8 +374,7 @@ run_contender() {
 	BG_PIDS+=($!)
 	wait_tcp "$P-srv" $TCP_PORT && wait_tcp "$P-srv" $RR_PORT || log "$c: TCP servers did not start"
 	measure "$c" tcp "Gbit/s" tcp_run "$dst"
-	measure "$c" rr_tps "k trans/s" rr_run "$dst" tps
-	measure "$c" rr_p50 "us" rr_run "$dst" p50_us
+	measure "$c" rr_tps,rr_p50 "k trans/s,us" rr_run "$dst"
 	for pid in "${BG_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
 	BG_PIDS=()
 
@@ -386,7 +398,8 @@ cell() {
 	fi
 	ri=$(ratio "$v" "${RES[iptables,$2]:-}")
 	rc=$(ratio "$v" "${RES[ceiling,$2]:-}")
-	echo "$v (${ri}x, $rc)"
+	[ "$ri" = - ] || ri=${ri}x
+	echo "$v ($ri, $rc)"
 }
 
 declare -A LABEL=(
@@ -418,14 +431,14 @@ target() {
 }
 
 report() {
-	local c s ipt_v
+	local c s ipt_v ct
 	ipt_v=$($IPT -V 2>/dev/null | head -1)
 	{
 		echo "# xfwd benchmark"
 		echo
 		echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- bpf loader maps 2>/dev/null || echo '+changes'),"\
 			"Linux $(uname -r), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')),"\
-			"$RUNS runs of ${SECS}s per figure (median), generator: $THREADS thread(s) from CPU $CPU$([ "$QUICK" = 1 ] && echo ', QUICK')."
+			"$RUNS runs of ${SECS}s per figure (median), generator: $THREADS thread(s) from CPU $CPU$([ "$QUICK" = 1 ] && echo ', QUICK')$([ "$XFWD" != ./xfwd ] && echo ", xfwd: $XFWD")."
 		echo
 		echo "Each cell: median (ratio to iptables, ratio to the ceiling). Packets counted at the sink."
 		echo
@@ -455,13 +468,14 @@ report() {
 		target "xfwd / conntrack (iptables), new flows" "$(ratio "${RES[xfwd,newflows]:-}" "${RES[iptables,newflows]:-}")" ">=" 5
 		target "forward program, ns/packet" "${RES[xfwd,ns_fwd]:-}" "<" 100
 		echo
-		echo "Setup: iptables is \`$ipt_v\` (\`$IPT\`); conntrack holds at most"\
-			"$(cat /proc/sys/net/netfilter/nf_conntrack_max 2>/dev/null || echo '?') connections"\
-			"(nf_conntrack_max, not changed here); xfwd is attached with --max-flows $(xfwd_max_flows)"\
-			"(its unconfirmed table holds as many one-way connections). One-way UDP flows stay"\
-			"unconfirmed in both, so the 1M-flow row exceeds both tables: there every packet evicts"\
-			"an older flow. Gateway veths g0/g1 run NAPI through XDP (xfwd, the ceiling, or a bare"\
-			"XDP_PASS for iptables and nftables), GRO off; endpoints c0/s0 GRO on, checksum offload off."
+		ct=$(cat /proc/sys/net/netfilter/nf_conntrack_max 2>/dev/null || echo 0)
+		echo "Setup: iptables is \`$ipt_v\` (\`$IPT\`). conntrack holds at most $ct connections"\
+			"(nf_conntrack_max$([ -n "$CT_MAX_SAVED" ] && echo ", raised from $CT_MAX_SAVED for this run"));"\
+			"xfwd is attached with --max-flows $(xfwd_max_flows), so its unconfirmed table holds"\
+			"$(( $(xfwd_max_flows) / 8 )) connections. One-way UDP flows stay unconfirmed in both$(
+			[ "$ct" -lt 1000000 ] && echo ": the 1M-flow row exceeds both tables, and there every packet evicts an older flow")."\
+			"Gateway veths g0/g1 run NAPI through XDP (xfwd, the ceiling, or a bare XDP_PASS for"\
+			"iptables and nftables), GRO off; endpoints c0/s0 GRO on, checksum offload off."
 		if [ -s "$LOG" ]; then
 			echo
 			echo "Problems (results/bench.log):"
@@ -482,7 +496,9 @@ report() {
 			echo
 		done
 	} >"$DAT"
-	if command -v gnuplot >/dev/null; then
+	if ! awk 'NR > 1 { for (i = 2; i <= NF; i++) if ($i != "NaN") f = 1 } END { exit !f }' "$DAT"; then
+		log "no packet rate measured: no plot"
+	elif command -v gnuplot >/dev/null; then
 		gnuplot <<-EOF 2>>"$LOG" || log "gnuplot failed"
 		set terminal pngcairo size 900,540 font ",11"
 		set output "$PNG"
@@ -506,6 +522,11 @@ report() {
 
 START=$(date +%s)
 STATS_SAVED=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null)
+if [ -n "${BENCH_CT_MAX:-}" ]; then
+	CT_MAX_SAVED=$(sysctl -n net.netfilter.nf_conntrack_max) &&
+		sysctl -qw net.netfilter.nf_conntrack_max="$BENCH_CT_MAX" ||
+		{ echo "bench: cannot set nf_conntrack_max" >&2; exit 1; }
+fi
 say "bench: contenders: $CONTENDERS; $RUNS runs of ${SECS}s each (QUICK=$QUICK)"
 for c in $CONTENDERS; do
 	run_contender "$c"

@@ -49,6 +49,34 @@ static int parse_common(int argc, char **argv, struct opts *o, const char *const
 	return 0;
 }
 
+/*
+ * A pinned link whose interface is gone (its namespace was deleted without
+ * a detach) is defunct: remove its pins so that a new attach can go ahead.
+ * Returns 1 if a live link is pinned there.
+ */
+static int link_pinned_live(const struct opts *o)
+{
+	struct bpf_link_info info;
+	__u32 len = sizeof(info);
+	char path[512];
+	int fd, live;
+
+	if (pin_path(o->netns, o->ifname, "link", path, sizeof(path)))
+		return 0;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	memset(&info, 0, sizeof(info));
+	live = !bpf_obj_get_info_by_fd(fd, &info, &len) && info.xdp.ifindex;
+	close(fd);
+	if (live)
+		return 1;
+	for (size_t k = 0; k < sizeof(pin_kinds) / sizeof(pin_kinds[0]); k++)
+		if (!pin_path(o->netns, o->ifname, pin_kinds[k], path, sizeof(path)))
+			unlink(path);
+	return 0;
+}
+
 /* Attach prog to the interface (native XDP) and pin the link. */
 static int link_attach_pin(const struct opts *o, struct bpf_program *prog, int ifindex)
 {
@@ -140,6 +168,8 @@ static int sink_attach(const struct opts *o, bool pass_only)
 	ifindex = if_index(o->ifname);
 	if (ifindex < 0)
 		return -ifindex;
+	if (link_pinned_live(o))
+		return err(EXIT_OP, "%s: already attached by xfwd-gen; detach first", o->ifname);
 	skel = sink_bpf__open_and_load();
 	if (!skel)
 		return err(EXIT_OP, "cannot load the sink: %s", strerror(errno));
@@ -221,6 +251,8 @@ static int redirect_attach(const struct opts *o, const char *to, const char *dma
 		return -out;
 	if (if_mac(to, smac))
 		return err(EXIT_OP, "--to %s: cannot read its MAC address", to);
+	if (link_pinned_live(o))
+		return err(EXIT_OP, "%s: already attached by xfwd-gen; detach first", o->ifname);
 	skel = redir_bpf__open();
 	if (!skel)
 		return err(EXIT_OP, "cannot open the redirect program: %s", strerror(errno));
