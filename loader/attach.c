@@ -51,7 +51,7 @@ bool iface_has_addr(const char *ifname, __u32 addr_be)
 }
 
 /* The interface's first IPv4 address, 0 if it has none. */
-static __u32 iface_addr(const char *ifname)
+__u32 iface_addr(const char *ifname)
 {
 	struct ifaddrs *ifa, *i;
 	__u32 addr = 0;
@@ -177,16 +177,8 @@ static __u32 pending_size(__u32 max_flows)
 	return max_flows / 4 < 64 ? 64 : max_flows / 4;
 }
 
-struct attach_args {
-	const char *ifname[NR_LINKS];
-	int ifindex[NR_LINKS];
-	int mode;
-	__u32 max_flows;
-	__u16 port_min, port_max;
-	bool mode_set, max_flows_set, ports_set;
-};
-
-static int attach_parse(int argc, char **argv, struct attach_args *a)
+/* struct attach_args is in xfwd.h: config files have an attach line. */
+int attach_parse(int argc, char **argv, struct attach_args *a)
 {
 	int npos = 0;
 
@@ -496,8 +488,7 @@ int cmd_status(struct env *env, int argc, char **argv)
 	const char *names[NR_LINKS];
 	const char *state[NR_LINKS];
 	__u32 prog[NR_LINKS], ifx[NR_LINKS], used, pending, nrules = 0;
-	struct xfwd_rule_key rk, rn;
-	void *prev = NULL;
+	struct rule_def *defs = NULL;
 	int rc;
 
 	for (int i = 0; i < argc; i++) {
@@ -519,11 +510,8 @@ int cmd_status(struct env *env, int argc, char **argv)
 		state[i] = link_state(env, link_pins[i], &prog[i], &ifx[i]);
 	used = map_count(p.flows);
 	pending = map_count(p.pending);
-	while (!bpf_map_get_next_key(p.rules, prev, &rn)) {
-		rk = rn;
-		prev = &rk;
-		nrules++;
-	}
+	if (!rules_read(p.rules, &defs, &nrules, NULL))	/* rules, not ports */
+		free(defs);
 	pinned_close(&p);
 
 	if (env->json) {

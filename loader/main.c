@@ -1,61 +1,129 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* xfwd: global options, then one command group per file. */
+/*
+ * xfwd: global options, then one command group per file. The table below is
+ * the one source of `xfwd --help` and `xfwd CMD --help`; the man page and
+ * the README are checked against it (selftests/test_docs.sh).
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "xfwd.h"
 
-static const char usage[] =
+static const char header[] =
 "usage: xfwd [-n NETNS] [--pin-root DIR] COMMAND [ARGS]\n"
 "\n"
 "XDP port forwarder: DNAT (and optional SNAT) of public TCP/UDP ports to LAN hosts,\n"
 "and outbound masquerade of LAN prefixes.\n"
 "\n"
-"commands:\n"
-"  attach PUBLIC_IF LAN_IF [--mode native|generic] [--max-flows N] [--snat-ports LO-HI]\n"
-"                      load and attach the XDP programs (again: replace them, keep state)\n"
-"  detach              remove the programs and every pin xfwd made in this namespace\n"
-"  status [-j]         interfaces, mode, flow table use, timeouts\n"
-"  rule add tcp|udp [PUBLIC_ADDR:]PORT to ADDR[:PORT]|local:PORT [--snat]\n"
-"                      forward a public port to a LAN host, or to a port of this host\n"
-"  rule del tcp|udp [PUBLIC_ADDR:]PORT\n"
-"  rule list [-j]      forward rules, in the syntax of 'rule add'\n"
-"  masq add PREFIX [to ADDR] [--ports LO-HI] [--filtering eif|adf|apdf]\n"
-"                      masquerade a LAN prefix's outbound flows behind the public address\n"
-"  masq del PREFIX\n"
-"  masq list [-j]      masqueraded prefixes, in the syntax of 'masq add'\n"
-"  flows [list] [-j] [--proto tcp|udp] [--state STATE] [--rule ID]\n"
-"                      live connections, in the format of /proc/net/nf_conntrack\n"
-"  flows flush         forget every connection\n"
-"  stats [-j]          counters: global by verdict and reason, then per rule\n"
-"  set timeout NAME SECONDS\n"
-"                      a flow timeout (names: see 'xfwd set --help'; shown by status)\n"
+"commands:\n";
+
+static const char options[] =
 "\n"
 "options:\n"
 "  -n NETNS            act in network namespace NETNS (/run/netns/NETNS)\n"
 "  --pin-root DIR      bpffs directory for pins (default " XFWD_PIN_ROOT ", or $XFWD_PIN_ROOT)\n"
 "  -j, --json          JSON output for listings\n"
-"  -h, --help          this help; -V, --version  the version\n"
+"  -h, --help          this help (xfwd COMMAND --help: that command's)\n"
+"  -V, --version       the version\n"
 "\n"
-"exit status: 0 done, 1 the operation failed, 2 bad command line or arguments\n";
+"exit status: 0 done, 1 the operation failed, 2 bad command line, arguments or file\n";
 
 struct command {
 	const char *name;
 	int (*fn)(struct env *env, int argc, char **argv);
 	bool needs_state;	/* runs in the namespace, with its pin directory */
+	const char *help;	/* synopsis lines and a summary, as in xfwd --help */
+	const char *more;	/* details for xfwd COMMAND --help */
 };
 
 static const struct command commands[] = {
-	{ "attach", cmd_attach, true },
-	{ "detach", cmd_detach, true },
-	{ "status", cmd_status, true },
-	{ "rule", cmd_rule, true },
-	{ "flows", cmd_flows, true },
-	{ "stats", cmd_stats, true },
-	{ "set", cmd_set, true },
-	{ "masq", cmd_masq, true },
+	{ "attach", cmd_attach, true,
+"  attach PUBLIC_IF LAN_IF [--mode native|generic] [--max-flows N] [--snat-ports LO-HI]\n"
+"                      load and attach the XDP programs (again: replace them, keep state)\n",
+"  --mode              native (default; the driver must support it) or generic (skb)\n"
+"  --max-flows N       flow table entries, two per connection (default 65536)\n"
+"  --snat-ports LO-HI  source ports for --snat and masquerade (default 32768-60999)\n" },
+	{ "detach", cmd_detach, true,
+"  detach              remove the programs and every pin xfwd made in this namespace\n" },
+	{ "status", cmd_status, true,
+"  status [-j]         interfaces, mode, flow table use, timeouts\n" },
+	{ "rule", cmd_rule, true,
+"  rule add tcp|udp [PUBLIC_ADDR:]PORT[-PORT] to ADDR[:PORT[-PORT]]|local:PORT[-PORT] [--snat]\n"
+"                      forward public ports to a LAN host, or to ports of this host\n"
+"  rule del tcp|udp [PUBLIC_ADDR:]PORT[-PORT]\n"
+"                      stop forwarding a rule's ports (name its whole range)\n"
+"  rule list [-j]      forward rules, in the syntax of 'rule add'\n",
+"  A range maps one to one onto a target range of the same size (8000-8099 to\n"
+"  ADDR:9000-9099), or every port onto one target port; without a target port\n"
+"  the public ports are kept. --snat: the source becomes the LAN address.\n" },
+	{ "masq", cmd_masq, true,
+"  masq add PREFIX [to ADDR] [--ports LO-HI] [--filtering eif|adf|apdf]\n"
+"                      masquerade a LAN prefix's outbound flows behind the public address\n"
+"  masq del PREFIX     stop masquerading a prefix\n"
+"  masq list [-j]      masqueraded prefixes, in the syntax of 'masq add'\n" },
+	{ "flows", cmd_flows, true,
+"  flows [list] [-j] [--proto tcp|udp] [--state STATE] [--rule ID]\n"
+"                      live connections, in the format of /proc/net/nf_conntrack\n"
+"  flows flush         forget every connection\n" },
+	{ "stats", cmd_stats, true,
+"  stats [-j|--prometheus]\n"
+"                      counters: by verdict and reason, flow tables, per rule\n",
+"  --prometheus        the Prometheus text exposition format (node_exporter's\n"
+"                      textfile collector, or any HTTP wrapper)\n" },
+	{ "set", cmd_set, true,
+"  set timeout NAME SECONDS\n"
+"                      a flow timeout (shown by status)\n",
+"  NAME: tcp_syn_sent tcp_syn_recv tcp_established tcp_fin_wait tcp_close_wait\n"
+"        tcp_last_ack tcp_time_wait tcp_close udp_unreplied udp_assured icmp\n" },
+	{ "apply", cmd_apply, true,
+"  apply [--check] FILE\n"
+"                      replace the rules, prefixes and timeouts by FILE's, atomically\n",
+"  FILE (- for stdin), one item a line, # comments:\n"
+"    attach PUBLIC_IF LAN_IF [--mode native|generic] [--max-flows N] [--snat-ports LO-HI]\n"
+"    set timeout NAME SECONDS\n"
+"    rule tcp|udp [PUBLIC_ADDR:]PORT[-PORT] to ADDR[:PORT[-PORT]]|local:PORT[-PORT] [--snat]\n"
+"    masq PREFIX [to ADDR] [--ports LO-HI] [--filtering eif|adf|apdf]\n"
+"  --check             validate FILE, change nothing\n" },
+	{ "save", cmd_save, true,
+"  save                print the running configuration in the format of apply\n" },
+	{ "up", cmd_up, true,
+"  up FILE             attach as FILE's attach line says, then apply FILE (boot)\n" },
+	{ "down", cmd_down, true,
+"  down                detach (at shutdown: what up made)\n" },
+	{ "import", cmd_import, false,
+"  import iptables [FILE]\n"
+"                      translate iptables-save output (nat table) into a configuration\n",
+"  Reads FILE or stdin; prints the configuration; names on stderr each line it\n"
+"  cannot translate (line N: why) and then exits with status 1.\n" },
 };
+
+#define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *f)
+{
+	fputs(header, f);
+	for (size_t c = 0; c < NR_COMMANDS; c++)
+		fputs(commands[c].help, f);
+	fputs(options, f);
+}
+
+/* xfwd COMMAND --help; to stderr with status 2 when arguments are missing. */
+int cmd_usage(const char *name, bool to_stderr)
+{
+	FILE *f = to_stderr ? stderr : stdout;
+
+	for (size_t c = 0; c < NR_COMMANDS; c++) {
+		if (strcmp(commands[c].name, name))
+			continue;
+		fprintf(f, "usage: xfwd [-n NETNS] [--pin-root DIR] %s ...\n\n%s", name, commands[c].help);
+		if (commands[c].more)
+			fprintf(f, "\n%s", commands[c].more);
+		return to_stderr ? EXIT_USAGE : 0;
+	}
+	usage(f);
+	return to_stderr ? EXIT_USAGE : 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -68,7 +136,7 @@ int main(int argc, char **argv)
 		const char *o = argv[i];
 
 		if (arg_is(o, "-h", "--help")) {
-			fputs(usage, stdout);
+			usage(stdout);
 			return 0;
 		} else if (arg_is(o, "-V", "--version")) {
 			printf("xfwd %s\n", XFWD_VERSION);
@@ -87,21 +155,24 @@ int main(int argc, char **argv)
 		}
 	}
 	if (i >= argc) {
-		fputs(usage, stderr);
+		usage(stderr);
 		return EXIT_USAGE;
 	}
 	if (!strcmp(argv[i], "help")) {
-		fputs(usage, stdout);
+		if (i + 1 < argc)
+			return cmd_usage(argv[i + 1], false);
+		usage(stdout);
 		return 0;
 	}
-	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++) {
+	for (size_t c = 0; c < NR_COMMANDS; c++) {
 		if (strcmp(argv[i], commands[c].name))
 			continue;
-		if (argc > i + 1 && arg_is(argv[i + 1], "-h", "--help") && strcmp(argv[i], "rule") &&
-		    strcmp(argv[i], "set") && strcmp(argv[i], "masq")) {
-			fputs(usage, stdout);
-			return 0;
-		}
+		/* COMMAND --help, or COMMAND help, anywhere before a value. */
+		for (int j = i + 1; j < argc; j++)
+			if (arg_is(argv[j], "-h", "--help") || (j == i + 1 && !strcmp(argv[j], "help")))
+				return cmd_usage(commands[c].name, false);
+		if (!commands[c].needs_state)
+			return commands[c].fn(&env, argc - i - 1, argv + i + 1);
 		if (env.pin_root[0] != '/' || strlen(env.pin_root) > 200)
 			return err(EXIT_USAGE, "--pin-root '%s': expected an absolute path", env.pin_root);
 		rc = env_enter_netns(&env);

@@ -9,11 +9,7 @@
 
 #include "xfwd.h"
 
-#define MASQ_USAGE "usage: xfwd masq add PREFIX [to ADDR] [--ports LO-HI] [--filtering eif|adf|apdf]\n" \
-		   "       xfwd masq del PREFIX\n" \
-		   "       xfwd masq list [-j]"
-
-static const char *const filter_names[] = {
+const char *const masq_filter_names[3] = {
 	[XFWD_FILTER_APDF] = "apdf", [XFWD_FILTER_ADF] = "adf", [XFWD_FILTER_EIF] = "eif",
 };
 
@@ -23,33 +19,115 @@ static __u32 prefix_mask(__u32 len)
 }
 
 /* "A.B.C.D/LEN" with no bits set past LEN. */
-static int parse_prefix(const char *s, struct xfwd_masq_key *k)
+static int parse_prefix(const char *who, const char *s, struct xfwd_masq_key *k)
 {
 	char buf[32], *slash;
 	__u32 len;
 
 	if (strlen(s) >= sizeof(buf) || !(slash = strchr(s, '/')))
-		return err(EXIT_USAGE, "masq: prefix '%s': expected ADDR/LEN", s);
+		return err(EXIT_USAGE, "%s: prefix '%s': expected ADDR/LEN", who, s);
 	snprintf(buf, sizeof(buf), "%s", s);
 	buf[slash - s] = 0;
 	if (!parse_addr(buf, &k->addr))
-		return err(EXIT_USAGE, "masq: prefix '%s': bad IPv4 address '%s'", s, buf);
+		return err(EXIT_USAGE, "%s: prefix '%s': bad IPv4 address '%s'", who, s, buf);
 	if (!parse_u32(slash + 1, 0, 32, &len))
-		return err(EXIT_USAGE, "masq: prefix '%s': bad length '%s' (0-32)", s, slash + 1);
+		return err(EXIT_USAGE, "%s: prefix '%s': bad length '%s' (0-32)", who, s, slash + 1);
 	k->prefixlen = len;
 	if (k->addr & ~prefix_mask(len))
-		return err(EXIT_USAGE, "masq: prefix '%s' has a host part (did you mean %s/%u?)", s,
+		return err(EXIT_USAGE, "%s: prefix '%s' has a host part (did you mean %s/%u?)", who, s,
 			   inet_ntoa((struct in_addr){ .s_addr = k->addr & prefix_mask(len) }), len);
 	return 0;
 }
 
-struct masq_row {
-	struct xfwd_masq_key k;
-	struct xfwd_masq v;
-};
+/*
+ * PREFIX [to ADDR] [--ports LO-HI] [--filtering eif|adf|apdf]: the arguments
+ * of 'masq add' and of a config file's masq line.
+ */
+int masq_parse(const char *who, int argc, char **argv, struct masq_def *d)
+{
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	d->v.filtering = XFWD_FILTER_APDF;
+	if (argc < 1)
+		return err(EXIT_USAGE, "%s: missing PREFIX (see xfwd masq --help)", who);
+	rc = parse_prefix(who, argv[0], &d->k);
+	if (rc)
+		return rc;
+	for (int i = 1; i < argc; i++) {
+		const char *o = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (strcmp(o, "to") && strcmp(o, "--ports") && strcmp(o, "--filtering"))
+			return err(EXIT_USAGE, "%s: unexpected argument '%s'", who, o);
+		if (!val)
+			return err(EXIT_USAGE, "%s: '%s' needs a value", who, o);
+		i++;
+		if (!strcmp(o, "to")) {
+			if (!parse_addr(val, &d->v.to_addr) || !d->v.to_addr)
+				return err(EXIT_USAGE, "%s: to '%s': bad IPv4 address", who, val);
+		} else if (!strcmp(o, "--ports")) {
+			if (!parse_range(val, &d->v.port_min, &d->v.port_max))
+				return err(EXIT_USAGE, "%s: --ports '%s': expected LO-HI, 1 <= LO <= HI <= 65535",
+					   who, val);
+			d->ports_set = true;
+		} else {
+			int f = -1;
+
+			for (int j = 0; j < 3; j++)
+				if (!strcmp(val, masq_filter_names[j]))
+					f = j;
+			if (f < 0)
+				return err(EXIT_USAGE, "%s: --filtering '%s': expected eif, adf or apdf", who, val);
+			d->v.filtering = (__u8)f;
+		}
+	}
+	return 0;
+}
+
+/* What needs the running configuration; fills in the default ports. */
+int masq_check(const char *who, struct masq_def *d, const struct xfwd_config *cfg)
+{
+	char a[INET_ADDRSTRLEN];
+
+	if (d->v.to_addr && !iface_has_addr(cfg->public_ifname, d->v.to_addr))
+		return err(EXIT_USAGE, "%s: to %s: not an address of the public interface %s", who,
+			   ip_str(d->v.to_addr, a), cfg->public_ifname);
+	if (!d->v.to_addr && !cfg->public_addr)
+		return err(EXIT_USAGE, "%s: %s has no IPv4 address to masquerade with (give 'to ADDR')",
+			   who, cfg->public_ifname);
+	if (!d->ports_set) {
+		d->v.port_min = cfg->snat_port_min;
+		d->v.port_max = cfg->snat_port_max;
+	}
+	return 0;
+}
+
+/* Do two prefixes share an address? */
+bool masq_overlap(const struct masq_def *a, const struct masq_def *b)
+{
+	__u32 len = a->k.prefixlen < b->k.prefixlen ? a->k.prefixlen : b->k.prefixlen;
+
+	return !((a->k.addr ^ b->k.addr) & prefix_mask(len));
+}
+
+/* The prefix in the syntax of 'masq add', options only where they differ
+ * from what 'masq add' would choose under cfg (for save). */
+char *masq_str(const struct masq_def *d, const struct xfwd_config *cfg, char *buf, size_t len)
+{
+	char pa[INET_ADDRSTRLEN], ta[INET_ADDRSTRLEN + 4] = "", ports[24] = "", filt[24] = "";
+
+	if (d->v.to_addr)
+		snprintf(ta, sizeof(ta), " to %s", ip_str(d->v.to_addr, pa));
+	if (d->v.port_min != cfg->snat_port_min || d->v.port_max != cfg->snat_port_max)
+		snprintf(ports, sizeof(ports), " --ports %u-%u", d->v.port_min, d->v.port_max);
+	if (d->v.filtering != XFWD_FILTER_APDF)
+		snprintf(filt, sizeof(filt), " --filtering %s", masq_filter_names[d->v.filtering % 3]);
+	snprintf(buf, len, "%s/%u%s%s%s", ip_str(d->k.addr, pa), d->k.prefixlen, ta, ports, filt);
+	return buf;
+}
 
 /* Every entry, sorted by id; returns the count. */
-static int masq_rows(int fd, struct masq_row *rows)
+int masq_read(int fd, struct masq_def *rows)
 {
 	struct xfwd_masq_key k, next;
 	void *prev = NULL;
@@ -58,12 +136,15 @@ static int masq_rows(int fd, struct masq_row *rows)
 	while (n < XFWD_MAX_MASQ && !bpf_map_get_next_key(fd, prev, &next)) {
 		k = next;
 		prev = &k;
-		if (!bpf_map_lookup_elem(fd, &k, &rows[n].v))
-			rows[n++].k = k;
+		memset(&rows[n], 0, sizeof(rows[n]));
+		if (!bpf_map_lookup_elem(fd, &k, &rows[n].v)) {
+			rows[n].k = k;
+			rows[n++].ports_set = true;
+		}
 	}
 	for (int i = 1; i < n; i++)	/* insertion sort: a few hundred at most */
 		for (int j = i; j > 0 && rows[j].v.id < rows[j - 1].v.id; j--) {
-			struct masq_row t = rows[j];
+			struct masq_def t = rows[j];
 
 			rows[j] = rows[j - 1];
 			rows[j - 1] = t;
@@ -73,76 +154,35 @@ static int masq_rows(int fd, struct masq_row *rows)
 
 static int masq_add(struct env *env, int argc, char **argv)
 {
-	static struct masq_row rows[XFWD_MAX_MASQ];
+	static struct masq_def rows[XFWD_MAX_MASQ];
 	static unsigned char used[XFWD_MAX_MASQ];
-	struct xfwd_masq_key k;
-	struct xfwd_masq v = { .filtering = XFWD_FILTER_APDF };
+	struct masq_def d;
 	struct xfwd_config cfg;
 	struct pinned p;
-	bool ports_set = false;
 	char a[INET_ADDRSTRLEN];
-	int rc, n;
+	int rc, n, lock;
 
-	if (argc < 1)
-		return err(EXIT_USAGE, "masq add: missing PREFIX\n" MASQ_USAGE);
-	rc = parse_prefix(argv[0], &k);
+	rc = masq_parse("masq add", argc, argv, &d);
 	if (rc)
 		return rc;
-	for (int i = 1; i < argc; i++) {
-		const char *o = argv[i], *val = argv[i + 1];
-
-		if (strcmp(o, "to") && strcmp(o, "--ports") && strcmp(o, "--filtering"))
-			return err(EXIT_USAGE, "masq add: unexpected argument '%s'", o);
-		if (!val)
-			return err(EXIT_USAGE, "masq add: '%s' needs a value", o);
-		i++;
-		if (!strcmp(o, "to")) {
-			if (!parse_addr(val, &v.to_addr) || !v.to_addr)
-				return err(EXIT_USAGE, "masq add: to '%s': bad IPv4 address", val);
-		} else if (!strcmp(o, "--ports")) {
-			if (!parse_range(val, &v.port_min, &v.port_max))
-				return err(EXIT_USAGE, "masq add: --ports '%s': expected LO-HI, 1 <= LO <= HI <= 65535", val);
-			ports_set = true;
-		} else {
-			int f = -1;
-
-			for (int j = 0; j < 3; j++)
-				if (!strcmp(val, filter_names[j]))
-					f = j;
-			if (f < 0)
-				return err(EXIT_USAGE, "masq add: --filtering '%s': expected eif, adf or apdf", val);
-			v.filtering = (__u8)f;
-		}
-	}
-
+	lock = pin_lock(env);
 	rc = pinned_open(env, &p);
-	if (rc)
+	if (rc) {
+		pin_unlock(lock);
 		return rc;
-	rc = EXIT_USAGE;
+	}
 	if (config_read(p.config, &cfg)) {
 		rc = err(EXIT_OP, "cannot read the configuration");
 		goto out;
 	}
-	if (v.to_addr && !iface_has_addr(cfg.public_ifname, v.to_addr)) {
-		err(EXIT_USAGE, "masq add: to %s: not an address of the public interface %s",
-		    ip_str(v.to_addr, a), cfg.public_ifname);
+	rc = masq_check("masq add", &d, &cfg);
+	if (rc)
 		goto out;
-	}
-	if (!v.to_addr && !cfg.public_addr) {
-		err(EXIT_USAGE, "masq add: %s has no IPv4 address to masquerade with (give 'to ADDR')",
-		    cfg.public_ifname);
-		goto out;
-	}
-	if (!ports_set) {
-		v.port_min = cfg.snat_port_min;
-		v.port_max = cfg.snat_port_max;
-	}
-	n = masq_rows(p.masq, rows);
+	rc = EXIT_USAGE;
+	n = masq_read(p.masq, rows);
 	memset(used, 0, sizeof(used));
 	for (int i = 0; i < n; i++) {
-		__u32 len = rows[i].k.prefixlen < k.prefixlen ? rows[i].k.prefixlen : k.prefixlen;
-
-		if (!((rows[i].k.addr ^ k.addr) & prefix_mask(len))) {
+		if (masq_overlap(&rows[i], &d)) {
 			err(EXIT_USAGE, "masq add: %s overlaps %s/%u", argv[0],
 			    ip_str(rows[i].k.addr, a), rows[i].k.prefixlen);
 			goto out;
@@ -150,19 +190,20 @@ static int masq_add(struct env *env, int argc, char **argv)
 		if (rows[i].v.id < XFWD_MAX_MASQ)
 			used[rows[i].v.id] = 1;
 	}
-	while (v.id < XFWD_MAX_MASQ && used[v.id])
-		v.id++;
-	if (v.id >= XFWD_MAX_MASQ) {
+	while (d.v.id < XFWD_MAX_MASQ && used[d.v.id])
+		d.v.id++;
+	if (d.v.id >= XFWD_MAX_MASQ) {
 		rc = err(EXIT_OP, "masq add: the table is full (%d prefixes)", XFWD_MAX_MASQ);
 		goto out;
 	}
-	if (bpf_map_update_elem(p.masq, &k, &v, BPF_NOEXIST)) {
+	if (bpf_map_update_elem(p.masq, &d.k, &d.v, BPF_NOEXIST)) {
 		rc = err(EXIT_OP, "masq add: %s", strerror(errno));
 		goto out;
 	}
 	rc = 0;
 out:
 	pinned_close(&p);
+	pin_unlock(lock);
 	return rc;
 }
 
@@ -170,26 +211,28 @@ static int masq_del(struct env *env, int argc, char **argv)
 {
 	struct xfwd_masq_key k;
 	struct pinned p;
-	int rc;
+	int rc, lock;
 
 	if (argc != 1)
-		return err(EXIT_USAGE, "masq del: %s\n" MASQ_USAGE,
+		return err(EXIT_USAGE, "masq del: %s (see xfwd masq --help)",
 			   argc ? "too many arguments" : "missing PREFIX");
-	rc = parse_prefix(argv[0], &k);
+	rc = parse_prefix("masq del", argv[0], &k);
 	if (rc)
 		return rc;
+	lock = pin_lock(env);
 	rc = pinned_open(env, &p);
-	if (rc)
-		return rc;
-	if (bpf_map_delete_elem(p.masq, &k))
-		rc = err(EXIT_USAGE, "masq del: %s is not masqueraded", argv[0]);
-	pinned_close(&p);
+	if (!rc) {
+		if (bpf_map_delete_elem(p.masq, &k))
+			rc = err(EXIT_USAGE, "masq del: %s is not masqueraded", argv[0]);
+		pinned_close(&p);
+	}
+	pin_unlock(lock);
 	return rc;
 }
 
 static int masq_list(struct env *env, int argc, char **argv)
 {
-	static struct masq_row rows[XFWD_MAX_MASQ];
+	static struct masq_def rows[XFWD_MAX_MASQ];
 	struct xfwd_config cfg;
 	struct pinned p;
 	char pa[INET_ADDRSTRLEN], ta[INET_ADDRSTRLEN];
@@ -208,12 +251,12 @@ static int masq_list(struct env *env, int argc, char **argv)
 		pinned_close(&p);
 		return err(EXIT_OP, "cannot read the configuration");
 	}
-	n = masq_rows(p.masq, rows);
+	n = masq_read(p.masq, rows);
 	pinned_close(&p);
 	if (env->json)
 		putchar('[');
 	for (int i = 0; i < n; i++) {
-		const struct masq_row *w = &rows[i];
+		const struct masq_def *w = &rows[i];
 		__u32 to = w->v.to_addr ? w->v.to_addr : cfg.public_addr;
 
 		ip_str(w->k.addr, pa);
@@ -222,10 +265,10 @@ static int masq_list(struct env *env, int argc, char **argv)
 			printf("%s{\"id\":%u,\"prefix\":\"%s/%u\",\"to\":\"%s\",\"to_public\":%s,"
 			       "\"ports\":[%u,%u],\"filtering\":\"%s\"}", i ? "," : "", w->v.id, pa,
 			       w->k.prefixlen, ta, w->v.to_addr ? "false" : "true", w->v.port_min,
-			       w->v.port_max, filter_names[w->v.filtering % 3]);
+			       w->v.port_max, masq_filter_names[w->v.filtering % 3]);
 		else	/* the syntax of 'masq add', with the address in use noted */
 			printf("%s/%u to %s --ports %u-%u --filtering %s%s\n", pa, w->k.prefixlen, ta,
-			       w->v.port_min, w->v.port_max, filter_names[w->v.filtering % 3],
+			       w->v.port_min, w->v.port_max, masq_filter_names[w->v.filtering % 3],
 			       w->v.to_addr ? "" : "  # the public interface's address");
 	}
 	if (env->json)
@@ -235,10 +278,8 @@ static int masq_list(struct env *env, int argc, char **argv)
 
 int cmd_masq(struct env *env, int argc, char **argv)
 {
-	if (argc < 1 || arg_is(argv[0], "-h", "--help") || !strcmp(argv[0], "help")) {
-		fprintf(argc < 1 ? stderr : stdout, "%s\n", MASQ_USAGE);
-		return argc < 1 ? EXIT_USAGE : 0;
-	}
+	if (argc < 1)
+		return cmd_usage("masq", true);
 	if (!strcmp(argv[0], "add"))
 		return masq_add(env, argc - 1, argv + 1);
 	if (!strcmp(argv[0], "del"))

@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -186,4 +187,26 @@ __u32 map_count(int fd)
 		n++;
 	}
 	return n;
+}
+
+/*
+ * Serialise the commands that change rules, prefixes or settings (a rule
+ * added while apply fills the idle copy would be lost at the flip): an flock
+ * on the pin directory. -1 when there is none to lock (not attached).
+ */
+int pin_lock(const struct env *env)
+{
+	int fd = open(env->pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0 && flock(fd, LOCK_EX)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+void pin_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
 }

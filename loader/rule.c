@@ -1,5 +1,11 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* rule add | del | list: the forward rules, one hash entry each. */
+/*
+ * rule add | del | list: the forward rules. A rule covers a range of public
+ * ports; each port of it is one hash entry carrying the same value (id and
+ * range), so the data path finds a rule with one lookup whatever the range.
+ * The parsing and printing here are shared with config files (conf.c) and
+ * the iptables import, so the command line and the file cannot drift.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,198 +15,374 @@
 
 #include "xfwd.h"
 
-#define RULE_USAGE "usage: xfwd rule add tcp|udp [PUBLIC_ADDR:]PORT to ADDR[:PORT]|local:PORT [--snat]\n" \
-		   "       xfwd rule del tcp|udp [PUBLIC_ADDR:]PORT\n" \
-		   "       xfwd rule list [-j]"
+/* "[ADDR:]PORT[-PORT]": the public side of a rule. */
+int rule_parse_public(const char *who, const char *s, struct rule_def *d)
+{
+	char buf[64];
+	const char *colon = strrchr(s, ':'), *ports = s;
 
-/* "[ADDR:]PORT" (public side) or "ADDR[:PORT]" (target side). */
-static int parse_endpoint(const char *what, const char *s, bool port_required,
-			  __u32 *addr, __u16 *port)
+	if (strlen(s) >= sizeof(buf))
+		return err(EXIT_USAGE, "%s: public port '%.40s...' is too long", who, s);
+	d->k.addr = 0;
+	if (colon) {
+		snprintf(buf, sizeof(buf), "%.*s", (int)(colon - s), s);
+		if (!parse_addr(buf, &d->k.addr))
+			return err(EXIT_USAGE, "%s: public port '%s': bad IPv4 address '%s'", who, s, buf);
+		ports = colon + 1;
+	}
+	if (!parse_ports(ports, &d->r.pub_lo, &d->r.pub_hi))
+		return err(EXIT_USAGE, "%s: public port '%s': expected [ADDR:]PORT or [ADDR:]LO-HI"
+			   " with 1 <= LO <= HI <= 65535", who, s);
+	d->k.port = htons(d->r.pub_lo);
+	return 0;
+}
+
+/* "ADDR[:PORT[-PORT]]" or "local:PORT[-PORT]"; *lo = 0 when no port is given. */
+static int parse_target(const char *who, const char *s, struct rule_def *d, __u16 *lo, __u16 *hi)
 {
 	char buf[64];
 	const char *colon = strrchr(s, ':');
 
+	*lo = *hi = 0;
 	if (strlen(s) >= sizeof(buf))
-		return err(EXIT_USAGE, "rule: %s '%.40s...' is too long", what, s);
-	snprintf(buf, sizeof(buf), "%s", s);
-	if (colon) {
-		buf[colon - s] = 0;
-		if (!parse_addr(buf, addr))
-			return err(EXIT_USAGE, "rule: %s '%s': bad IPv4 address '%s'", what, s, buf);
-		if (!parse_port(colon + 1, port))
-			return err(EXIT_USAGE, "rule: %s '%s': bad port '%s' (1-65535)", what, s, colon + 1);
+		return err(EXIT_USAGE, "%s: target '%.40s...' is too long", who, s);
+	if (!strncmp(s, "local:", 6) || s[0] == ':') {
+		/* A port of the gateway itself, like iptables' REDIRECT. */
+		if (!parse_ports(colon + 1, lo, hi))
+			return err(EXIT_USAGE, "%s: target '%s': bad port '%s' (1-65535, or LO-HI)", who, s,
+				   colon + 1);
+		d->r.flags |= XFWD_RULE_LOCAL;
 		return 0;
 	}
-	if (port_required) {
-		*addr = 0;
-		if (!parse_port(s, port))
-			return err(EXIT_USAGE, "rule: %s '%s': expected [ADDR:]PORT with PORT 1-65535", what, s);
-	} else {
-		*port = 0;
-		if (!parse_addr(s, addr))
-			return err(EXIT_USAGE, "rule: %s '%s': expected ADDR[:PORT]", what, s);
+	snprintf(buf, sizeof(buf), "%.*s", colon ? (int)(colon - s) : (int)strlen(s), s);
+	if (!parse_addr(buf, &d->r.to_addr)) {
+		if (!colon)
+			return err(EXIT_USAGE, "%s: target '%s': expected ADDR[:PORT[-PORT]]", who, s);
+		return err(EXIT_USAGE, "%s: target '%s': bad IPv4 address '%s'", who, s, buf);
 	}
+	if (!d->r.to_addr)
+		return err(EXIT_USAGE, "%s: target address 0.0.0.0 is not a host", who);
+	if (colon && !parse_ports(colon + 1, lo, hi))
+		return err(EXIT_USAGE, "%s: target '%s': bad port '%s' (1-65535, or LO-HI)", who, s,
+			   colon + 1);
 	return 0;
 }
 
-static int parse_key(int argc, char **argv, struct xfwd_rule_key *k)
+/*
+ * PROTO [ADDR:]PORT[-PORT] to ADDR[:PORT[-PORT]]|local:PORT[-PORT] [--snat]:
+ * the arguments of 'rule add' and of a config file's rule line. who names
+ * the command in error messages. Same-size ranges map one to one; a range
+ * to one port maps every port to it; no target port: the public ones.
+ */
+int rule_parse(const char *who, int argc, char **argv, struct rule_def *d)
 {
+	__u16 lo, hi;
+	__u32 n;
+	int rc;
+
+	memset(d, 0, sizeof(*d));
 	if (argc < 2)
-		return err(EXIT_USAGE, "rule: missing %s\n" RULE_USAGE, argc ? "port" : "protocol");
-	memset(k, 0, sizeof(*k));
-	if (!parse_proto(argv[0], &k->proto))
-		return err(EXIT_USAGE, "rule: unknown protocol '%s' (tcp or udp)", argv[0]);
-	return parse_endpoint("public port", argv[1], true, &k->addr, &k->port);
+		return err(EXIT_USAGE, "%s: missing %s (see xfwd rule --help)", who,
+			   argc ? "public port" : "protocol");
+	if (!parse_proto(argv[0], &d->k.proto))
+		return err(EXIT_USAGE, "%s: unknown protocol '%s' (tcp or udp)", who, argv[0]);
+	rc = rule_parse_public(who, argv[1], d);
+	if (rc)
+		return rc;
+	if (argc < 4 || strcmp(argv[2], "to"))
+		return err(EXIT_USAGE, "%s: expected 'to ADDR[:PORT]' after '%s'", who, argv[1]);
+	rc = parse_target(who, argv[3], d, &lo, &hi);
+	if (rc)
+		return rc;
+	for (int i = 4; i < argc; i++) {
+		if (!strcmp(argv[i], "--snat"))
+			d->r.flags |= XFWD_RULE_SNAT;
+		else
+			return err(EXIT_USAGE, "%s: unknown option '%s'", who, argv[i]);
+	}
+	if ((d->r.flags & XFWD_RULE_SNAT) && (d->r.flags & XFWD_RULE_LOCAL))
+		return err(EXIT_USAGE, "%s: --snat does not apply to a local target", who);
+	n = (__u32)d->r.pub_hi - d->r.pub_lo + 1;
+	if (!lo) {
+		lo = d->r.pub_lo;
+		hi = d->r.pub_hi;
+	}
+	if (hi != lo && (__u32)hi - lo + 1 != n)
+		return err(EXIT_USAGE, "%s: public ports %u-%u (%u) and target ports %u-%u (%u) differ in"
+			   " size: give a range of the same size, or one port", who, d->r.pub_lo,
+			   d->r.pub_hi, n, lo, hi, (__u32)hi - lo + 1);
+	d->r.to_port = htons(lo);
+	if (hi != lo)
+		d->r.flags |= XFWD_RULE_PORT_MAP;
+	return 0;
 }
 
-static int rule_id_alloc(int fd, __u32 *id)
+/* What needs the running configuration. */
+int rule_check(const char *who, const struct rule_def *d, const struct xfwd_config *cfg)
 {
-	static unsigned char used[XFWD_MAX_RULES];
+	if ((d->r.flags & XFWD_RULE_SNAT) && !cfg->lan_addr)
+		return err(EXIT_USAGE, "%s: --snat needs an IPv4 address on %s (re-run attach"
+			   " after adding one)", who, cfg->lan_ifname);
+	return 0;
+}
+
+static void ports_str(char *buf, size_t len, __u32 lo, __u32 hi)
+{
+	if (lo == hi)
+		snprintf(buf, len, "%u", lo);
+	else
+		snprintf(buf, len, "%u-%u", lo, hi);
+}
+
+/* "[ADDR:]PORT[-PORT]" */
+char *rule_public_str(const struct rule_def *d, char *buf, size_t len)
+{
+	char a[INET_ADDRSTRLEN + 1] = "", p[16];
+
+	if (d->k.addr) {
+		ip_str(d->k.addr, a);
+		strcat(a, ":");
+	}
+	ports_str(p, sizeof(p), d->r.pub_lo, d->r.pub_hi);
+	snprintf(buf, len, "%s%s", a, p);
+	return buf;
+}
+
+/* "ADDR:PORT[-PORT]" or "local:PORT[-PORT]" */
+char *rule_target_str(const struct rule_def *d, char *buf, size_t len)
+{
+	char a[INET_ADDRSTRLEN], p[16];
+	__u32 lo = ntohs(d->r.to_port), hi = lo;
+
+	if (d->r.flags & XFWD_RULE_PORT_MAP)
+		hi = lo + d->r.pub_hi - d->r.pub_lo;
+	ports_str(p, sizeof(p), lo, hi);
+	snprintf(buf, len, "%s:%s", (d->r.flags & XFWD_RULE_LOCAL) ? "local" : ip_str(d->r.to_addr, a), p);
+	return buf;
+}
+
+/* The rule in the syntax of 'rule add' (without "rule add "). */
+char *rule_str(const struct rule_def *d, char *buf, size_t len)
+{
+	char pub[48], to[48];
+
+	snprintf(buf, len, "%s %s to %s%s", proto_name(d->k.proto), rule_public_str(d, pub, sizeof(pub)),
+		 rule_target_str(d, to, sizeof(to)), (d->r.flags & XFWD_RULE_SNAT) ? " --snat" : "");
+	return buf;
+}
+
+/* Do two rules claim a common public port? */
+bool rules_overlap(const struct rule_def *a, const struct rule_def *b)
+{
+	return a->k.proto == b->k.proto && a->k.addr == b->k.addr &&
+	       a->r.pub_lo <= b->r.pub_hi && b->r.pub_lo <= a->r.pub_hi;
+}
+
+static int def_by_id(const void *a, const void *b)
+{
+	const struct rule_def *x = a, *y = b;
+
+	return (x->r.id > y->r.id) - (x->r.id < y->r.id);
+}
+
+/*
+ * The rules of a rule map, one per rule (its first port's entry), sorted by
+ * id; *entries counts the hash entries (ports). *defs is malloc'ed.
+ */
+int rules_read(int fd, struct rule_def **defs, __u32 *n, __u32 *entries)
+{
 	struct xfwd_rule_key k, next;
+	struct rule_def *d;
 	struct xfwd_rule r;
 	void *prev = NULL;
+	__u32 cnt = 0, ents = 0;
 
-	memset(used, 0, sizeof(used));
+	d = calloc(XFWD_MAX_RULES, sizeof(*d));
+	if (!d)
+		return err(EXIT_OP, "out of memory");
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		k = next;
 		prev = &k;
-		if (!bpf_map_lookup_elem(fd, &k, &r) && r.id < XFWD_MAX_RULES)
-			used[r.id] = 1;
+		if (bpf_map_lookup_elem(fd, &k, &r))
+			continue;
+		ents++;
+		if (ntohs(k.port) != r.pub_lo || cnt >= XFWD_MAX_RULES)
+			continue;
+		d[cnt].k = k;
+		d[cnt++].r = r;
 	}
-	for (__u32 i = 0; i < XFWD_MAX_RULES; i++) {
-		if (!used[i]) {
-			*id = i;
-			return 0;
-		}
+	qsort(d, cnt, sizeof(*d), def_by_id);
+	*defs = d;
+	*n = cnt;
+	if (entries)
+		*entries = ents;
+	return 0;
+}
+
+/* A new rule starts from zero, whatever a deleted one left in its slot. */
+int rules_zero_stats(int fd, __u32 id)
+{
+	struct xfwd_rule_stats *zero = calloc((size_t)nr_cpus(), sizeof(*zero));
+	int rc = -1;
+
+	if (zero)
+		rc = bpf_map_update_elem(fd, &id, zero, 0);
+	free(zero);
+	return rc;
+}
+
+/* Delete the entries of ports lo..hi of a rule (as far as they exist). */
+static void rule_remove(int fd, const struct rule_def *d, __u32 lo, __u32 hi)
+{
+	struct xfwd_rule_key k = d->k;
+
+	for (__u32 port = lo; port <= hi; port++) {
+		k.port = htons((__u16)port);
+		bpf_map_delete_elem(fd, &k);
 	}
-	return -1;
 }
 
 static int rule_add(struct env *env, int argc, char **argv)
 {
+	static unsigned char used[XFWD_MAX_RULES];
+	struct rule_def d, *live = NULL;
 	struct xfwd_rule_key k;
-	struct xfwd_rule r = {}, old;
 	struct xfwd_config cfg;
-	struct xfwd_rule_stats *zero;
+	struct rule_def old;
 	struct pinned p;
-	char a[INET_ADDRSTRLEN];
-	int rc, i;
+	char s[128];
+	__u32 n, entries, port;
+	int rc, lock;
 
-	rc = parse_key(argc, argv, &k);
+	rc = rule_parse("rule add", argc, argv, &d);
 	if (rc)
 		return rc;
-	if (argc < 4 || strcmp(argv[2], "to"))
-		return err(EXIT_USAGE, "rule add: expected 'to ADDR[:PORT]' after '%s'", argv[1]);
-	if (!strncmp(argv[3], "local:", 6) || argv[3][0] == ':') {
-		/* A port of the gateway itself, like iptables' REDIRECT. */
-		const char *port = strchr(argv[3], ':') + 1;
-
-		if (!parse_port(port, &r.to_port))
-			return err(EXIT_USAGE, "rule add: target '%s': bad port '%s' (1-65535)", argv[3], port);
-		r.flags |= XFWD_RULE_LOCAL;
-	} else {
-		rc = parse_endpoint("target", argv[3], false, &r.to_addr, &r.to_port);
-		if (rc)
-			return rc;
-		if (!r.to_addr)
-			return err(EXIT_USAGE, "rule add: target address 0.0.0.0 is not a host");
-	}
-	if (!r.to_port)
-		r.to_port = k.port;
-	r.pub_lo = r.pub_hi = ntohs(k.port);
-	for (i = 4; i < argc; i++) {
-		if (!strcmp(argv[i], "--snat"))
-			r.flags |= XFWD_RULE_SNAT;
-		else
-			return err(EXIT_USAGE, "rule add: unknown option '%s'", argv[i]);
-	}
-
+	lock = pin_lock(env);
 	rc = pinned_open(env, &p);
-	if (rc)
+	if (rc) {
+		pin_unlock(lock);
 		return rc;
+	}
 	rc = EXIT_OP;
 	if (config_read(p.config, &cfg)) {
 		err(EXIT_OP, "cannot read the configuration");
 		goto out;
 	}
-	if ((r.flags & XFWD_RULE_SNAT) && (r.flags & XFWD_RULE_LOCAL)) {
-		rc = err(EXIT_USAGE, "rule add: --snat does not apply to a local target");
+	rc = rule_check("rule add", &d, &cfg);
+	if (rc)
+		goto out;
+	k = d.k;
+	for (port = d.r.pub_lo; port <= d.r.pub_hi; port++) {
+		k.port = htons((__u16)port);
+		if (!bpf_map_lookup_elem(p.rules, &k, &old.r)) {
+			old.k = k;
+			old.k.port = htons(old.r.pub_lo);
+			rc = err(EXIT_USAGE, "rule add: a %s rule for port %u exists already: '%s'"
+				 " (rule del first)", proto_name(k.proto), port, rule_str(&old, s, sizeof(s)));
+			goto out;
+		}
+	}
+	rc = rules_read(p.rules, &live, &n, &entries);
+	if (rc)
+		goto out;
+	rc = EXIT_OP;
+	if (entries + d.r.pub_hi - d.r.pub_lo + 1 > XFWD_MAX_RULE_PORTS) {
+		err(EXIT_OP, "rule add: the rule table is full (%u of %d ports forwarded)", entries,
+		    XFWD_MAX_RULE_PORTS);
 		goto out;
 	}
-	if ((r.flags & XFWD_RULE_SNAT) && !cfg.lan_addr) {
-		rc = err(EXIT_USAGE, "rule add: --snat needs an IPv4 address on %s (re-run attach"
-			 " after adding one)", cfg.lan_ifname);
+	memset(used, 0, sizeof(used));
+	for (__u32 i = 0; i < n; i++)
+		if (live[i].r.id < XFWD_MAX_RULES)
+			used[live[i].r.id] = 1;
+	for (d.r.id = 0; d.r.id < XFWD_MAX_RULES && used[d.r.id]; d.r.id++)
+		;
+	if (d.r.id >= XFWD_MAX_RULES) {
+		err(EXIT_OP, "rule add: the rule table is full (%d rules)", XFWD_MAX_RULES);
 		goto out;
 	}
-	if (!bpf_map_lookup_elem(p.rules, &k, &old)) {
-		rc = err(EXIT_USAGE, "rule add: a %s rule for %s:%u exists already (rule del first)",
-			 proto_name(k.proto), ip_str(k.addr, a), ntohs(k.port));
-		goto out;
-	}
-	if (rule_id_alloc(p.rules, &r.id)) {
-		rc = err(EXIT_OP, "rule add: the rule table is full (%d rules)", XFWD_MAX_RULES);
-		goto out;
-	}
-	/* A new rule starts from zero, whatever a deleted one left in its slot. */
-	zero = calloc((size_t)nr_cpus(), sizeof(*zero));
-	if (!zero || bpf_map_update_elem(p.rule_stats, &r.id, zero, 0)) {
-		free(zero);
+	if (rules_zero_stats(p.rule_stats, d.r.id)) {
 		err(EXIT_OP, "rule add: cannot reset the rule's counters: %s", strerror(errno));
 		goto out;
 	}
-	free(zero);
-	if (bpf_map_update_elem(p.rules, &k, &r, BPF_NOEXIST)) {
-		err(EXIT_OP, "rule add: %s", strerror(errno));
-		goto out;
+	for (port = d.r.pub_lo; port <= d.r.pub_hi; port++) {
+		k.port = htons((__u16)port);
+		if (bpf_map_update_elem(p.rules, &k, &d.r, BPF_NOEXIST)) {
+			err(EXIT_OP, "rule add: port %u: %s", port, strerror(errno));
+			if (port > d.r.pub_lo)
+				rule_remove(p.rules, &d, d.r.pub_lo, port - 1);
+			goto out;
+		}
 	}
 	rc = 0;
 out:
+	free(live);
 	pinned_close(&p);
+	pin_unlock(lock);
 	return rc;
 }
 
+/* PROTO [ADDR:]PORT[-PORT]: the rule's whole range, as it was added. */
 static int rule_del(struct env *env, int argc, char **argv)
 {
-	struct xfwd_rule_key k;
+	struct rule_def d, old;
 	struct pinned p;
-	char a[INET_ADDRSTRLEN];
-	int rc;
+	char s[128], pub[48];
+	__u32 port;
+	int rc, lock;
 
-	rc = parse_key(argc, argv, &k);
+	memset(&d, 0, sizeof(d));
+	if (argc < 2)
+		return err(EXIT_USAGE, "rule del: missing %s (see xfwd rule --help)",
+			   argc ? "public port" : "protocol");
+	if (!parse_proto(argv[0], &d.k.proto))
+		return err(EXIT_USAGE, "rule del: unknown protocol '%s' (tcp or udp)", argv[0]);
+	rc = rule_parse_public("rule del", argv[1], &d);
 	if (rc)
 		return rc;
 	if (argc > 2)
 		return err(EXIT_USAGE, "rule del: unexpected argument '%s'", argv[2]);
+	lock = pin_lock(env);
 	rc = pinned_open(env, &p);
-	if (rc)
+	if (rc) {
+		pin_unlock(lock);
 		return rc;
-	if (bpf_map_delete_elem(p.rules, &k))
-		rc = err(EXIT_USAGE, "rule del: no %s rule for %s:%u", proto_name(k.proto),
-			 ip_str(k.addr, a), ntohs(k.port));
+	}
+	old.k = d.k;
+	if (bpf_map_lookup_elem(p.rules, &d.k, &old.r)) {
+		rc = err(EXIT_USAGE, "rule del: no %s rule for %s", proto_name(d.k.proto),
+			 rule_public_str(&d, pub, sizeof(pub)));
+		goto out;
+	}
+	old.k.port = htons(old.r.pub_lo);
+	if (old.r.pub_lo != d.r.pub_lo || old.r.pub_hi != d.r.pub_hi) {
+		rc = err(EXIT_USAGE, "rule del: %s %s is part of the rule '%s': name its whole range",
+			 proto_name(d.k.proto), rule_public_str(&d, pub, sizeof(pub)),
+			 rule_str(&old, s, sizeof(s)));
+		goto out;
+	}
+	/* Every port whose entry is this rule's (the same id). */
+	for (port = d.r.pub_lo; port <= d.r.pub_hi; port++) {
+		struct xfwd_rule_key k = d.k;
+		struct xfwd_rule r;
+
+		k.port = htons((__u16)port);
+		if (!bpf_map_lookup_elem(p.rules, &k, &r) && r.id == old.r.id)
+			bpf_map_delete_elem(p.rules, &k);
+	}
+out:
 	pinned_close(&p);
+	pin_unlock(lock);
 	return rc;
-}
-
-struct rule_row {
-	struct xfwd_rule_key k;
-	struct xfwd_rule r;
-};
-
-static int row_cmp(const void *a, const void *b)
-{
-	const struct rule_row *x = a, *y = b;
-
-	return (x->r.id > y->r.id) - (x->r.id < y->r.id);
 }
 
 static int rule_list(struct env *env, int argc, char **argv)
 {
-	static struct rule_row rows[XFWD_MAX_RULES];
-	struct xfwd_rule_key k, next;
-	char pa[INET_ADDRSTRLEN], ta[INET_ADDRSTRLEN];
+	char pa[INET_ADDRSTRLEN], ta[INET_ADDRSTRLEN], s[128];
+	struct rule_def *defs;
 	struct pinned p;
-	void *prev = NULL;
-	int rc, n = 0;
+	__u32 n;
+	int rc;
 
 	for (int i = 0; i < argc; i++) {
 		if (arg_is(argv[i], "-j", "--json"))
@@ -211,50 +393,40 @@ static int rule_list(struct env *env, int argc, char **argv)
 	rc = pinned_open(env, &p);
 	if (rc)
 		return rc;
-	while (n < XFWD_MAX_RULES && !bpf_map_get_next_key(p.rules, prev, &next)) {
-		k = next;
-		prev = &k;
-		if (!bpf_map_lookup_elem(p.rules, &k, &rows[n].r))
-			rows[n++].k = k;
-	}
+	rc = rules_read(p.rules, &defs, &n, NULL);
 	pinned_close(&p);
-	qsort(rows, (size_t)n, sizeof(rows[0]), row_cmp);
+	if (rc)
+		return rc;
 
 	if (env->json)
 		putchar('[');
-	for (int i = 0; i < n; i++) {
-		const struct rule_row *w = &rows[i];
+	for (__u32 i = 0; i < n; i++) {
+		const struct rule_def *d = &defs[i];
+		__u32 to_lo = ntohs(d->r.to_port), to_hi = to_lo;
 
-		ip_str(w->k.addr, pa);
-		ip_str(w->r.to_addr, ta);
-		if (env->json) {
+		if (d->r.flags & XFWD_RULE_PORT_MAP)
+			to_hi = to_lo + d->r.pub_hi - d->r.pub_lo;
+		if (env->json)
 			printf("%s{\"id\":%u,\"proto\":\"%s\",\"public_addr\":\"%s\",\"public_port\":%u,"
-			       "\"to_addr\":\"%s\",\"to_port\":%u,\"snat\":%s,\"local\":%s}", i ? "," : "",
-			       w->r.id, proto_name(w->k.proto), pa, ntohs(w->k.port),
-			       (w->r.flags & XFWD_RULE_LOCAL) ? "local" : ta,
-			       ntohs(w->r.to_port), (w->r.flags & XFWD_RULE_SNAT) ? "true" : "false",
-			       (w->r.flags & XFWD_RULE_LOCAL) ? "true" : "false");
-			continue;
-		}
-		/* The syntax of 'rule add', so a line can be pasted back. */
-		printf("%s ", proto_name(w->k.proto));
-		if (w->k.addr)
-			printf("%s:", pa);
-		printf("%u to %s:%u%s\n", ntohs(w->k.port),
-		       (w->r.flags & XFWD_RULE_LOCAL) ? "local" : ta, ntohs(w->r.to_port),
-		       (w->r.flags & XFWD_RULE_SNAT) ? " --snat" : "");
+			       "\"public_port_end\":%u,\"to_addr\":\"%s\",\"to_port\":%u,\"to_port_end\":%u,"
+			       "\"snat\":%s,\"local\":%s}", i ? "," : "", d->r.id, proto_name(d->k.proto),
+			       ip_str(d->k.addr, pa), d->r.pub_lo, d->r.pub_hi,
+			       (d->r.flags & XFWD_RULE_LOCAL) ? "local" : ip_str(d->r.to_addr, ta),
+			       to_lo, to_hi, (d->r.flags & XFWD_RULE_SNAT) ? "true" : "false",
+			       (d->r.flags & XFWD_RULE_LOCAL) ? "true" : "false");
+		else	/* the syntax of 'rule add', so a line can be pasted back */
+			printf("%s\n", rule_str(d, s, sizeof(s)));
 	}
 	if (env->json)
 		printf("]\n");
+	free(defs);
 	return 0;
 }
 
 int cmd_rule(struct env *env, int argc, char **argv)
 {
-	if (argc < 1 || arg_is(argv[0], "-h", "--help") || !strcmp(argv[0], "help")) {
-		fprintf(argc < 1 ? stderr : stdout, "%s\n", RULE_USAGE);
-		return argc < 1 ? EXIT_USAGE : 0;
-	}
+	if (argc < 1)
+		return cmd_usage("rule", true);
 	if (!strcmp(argv[0], "add"))
 		return rule_add(env, argc - 1, argv + 1);
 	if (!strcmp(argv[0], "del"))

@@ -6,31 +6,47 @@
 
 #include "xfwd.h"
 
-#define SET_USAGE "usage: xfwd set timeout NAME SECONDS\n" \
-		  "       NAME: tcp_syn_sent tcp_syn_recv tcp_established tcp_fin_wait tcp_close_wait\n" \
-		  "             tcp_last_ack tcp_time_wait tcp_close udp_unreplied udp_assured icmp"
+/* NAME SECONDS: the arguments of 'set timeout' and of a config file's
+ * 'set timeout' line. */
+int timeout_parse(const char *who, int argc, char **argv, int *idx, __u32 *secs)
+{
+	if (argc != 2)
+		return err(EXIT_USAGE, "%s: %s (see xfwd set --help)", who,
+			   argc < 2 ? "expected NAME SECONDS" : "too many arguments");
+	*idx = -1;
+	for (int i = 0; i < XFWD_TO_MAX; i++)
+		if (!strcmp(argv[0], xfwd_timeout_names[i]))
+			*idx = i;
+	if (*idx < 0) {
+		char names[512] = "";
+
+		for (int i = 0; i < XFWD_TO_MAX; i++)
+			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+				 i ? " " : "", xfwd_timeout_names[i]);
+		return err(EXIT_USAGE, "%s: unknown timeout '%.40s' (one of: %s)", who, argv[0], names);
+	}
+	/* Ten years at most: the data path multiplies by 1e9 in 64 bits. */
+	if (!parse_u32(argv[1], 1, 315360000, secs))
+		return err(EXIT_USAGE, "%s: SECONDS '%s': expected 1..315360000", who, argv[1]);
+	return 0;
+}
 
 static int set_timeout(struct env *env, int argc, char **argv)
 {
 	struct xfwd_config cfg;
 	struct pinned p;
 	__u32 secs, zero = 0;
-	int idx = -1, rc;
+	int idx, rc, lock;
 
-	if (argc != 2)
-		return err(EXIT_USAGE, "set timeout: %s\n" SET_USAGE,
-			   argc < 2 ? "expected NAME SECONDS" : "too many arguments");
-	for (int i = 0; i < XFWD_TO_MAX; i++)
-		if (!strcmp(argv[0], xfwd_timeout_names[i]))
-			idx = i;
-	if (idx < 0)
-		return err(EXIT_USAGE, "set timeout: unknown timeout '%s'\n" SET_USAGE, argv[0]);
-	/* Ten years at most: the data path multiplies by 1e9 in 64 bits. */
-	if (!parse_u32(argv[1], 1, 315360000, &secs))
-		return err(EXIT_USAGE, "set timeout: SECONDS '%s': expected 1..315360000", argv[1]);
-	rc = pinned_open(env, &p);
+	rc = timeout_parse("set timeout", argc, argv, &idx, &secs);
 	if (rc)
 		return rc;
+	lock = pin_lock(env);
+	rc = pinned_open(env, &p);
+	if (rc) {
+		pin_unlock(lock);
+		return rc;
+	}
 	if (config_read(p.config, &cfg)) {
 		rc = err(EXIT_OP, "cannot read the configuration");
 	} else {
@@ -39,15 +55,14 @@ static int set_timeout(struct env *env, int argc, char **argv)
 			rc = err(EXIT_OP, "cannot write the configuration");
 	}
 	pinned_close(&p);
+	pin_unlock(lock);
 	return rc;
 }
 
 int cmd_set(struct env *env, int argc, char **argv)
 {
-	if (argc < 1 || arg_is(argv[0], "-h", "--help")) {
-		fprintf(argc < 1 ? stderr : stdout, "%s\n", SET_USAGE);
-		return argc < 1 ? EXIT_USAGE : 0;
-	}
+	if (argc < 1)
+		return cmd_usage("set", true);
 	if (!strcmp(argv[0], "timeout"))
 		return set_timeout(env, argc - 1, argv + 1);
 	return err(EXIT_USAGE, "set: unknown setting '%s' (timeout)", argv[0]);

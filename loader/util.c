@@ -11,11 +11,23 @@
 
 #include "xfwd.h"
 
+const char *err_where;
+char *err_capture;
+size_t err_capture_len;
+
 int err(int code, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (err_capture) {	/* the caller reports the message its own way */
+		va_start(ap, fmt);
+		vsnprintf(err_capture, err_capture_len, fmt, ap);
+		va_end(ap);
+		return code;
+	}
 	fputs("xfwd: ", stderr);
+	if (err_where)
+		fputs(err_where, stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -69,6 +81,19 @@ bool parse_range(const char *s, __u16 *lo, __u16 *hi)
 		return false;
 	*lo = (__u16)a;
 	*hi = (__u16)b;
+	return true;
+}
+
+/* "PORT" or "LO-HI", 1 <= LO <= HI <= 65535. */
+bool parse_ports(const char *s, __u16 *lo, __u16 *hi)
+{
+	__u32 v;
+
+	if (s && strchr(s, '-'))
+		return parse_range(s, lo, hi);
+	if (!parse_u32(s, 1, 65535, &v))
+		return false;
+	*lo = *hi = (__u16)v;
 	return true;
 }
 

@@ -4,6 +4,7 @@
 #define XFWD_LOADER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <limits.h>
 #include <linux/types.h>
@@ -31,8 +32,36 @@ struct pinned {
 	int rules_idle, masq_idle;
 };
 
+/* A forward rule as written (rule add, a line of a config file): the value
+ * every public port of it gets, and the key of its first port. */
+struct rule_def {
+	struct xfwd_rule_key k;	/* k.port: the first public port (network order) */
+	struct xfwd_rule r;	/* r.pub_lo..r.pub_hi: the public ports */
+};
+
+/* A masquerade prefix as written; ports_set: --ports was given. */
+struct masq_def {
+	struct xfwd_masq_key k;
+	struct xfwd_masq v;
+	bool ports_set;
+};
+
+/* The arguments of attach (and of a config file's attach line). */
+struct attach_args {
+	const char *ifname[2];
+	int ifindex[2];
+	int mode;
+	__u32 max_flows;
+	__u16 port_min, port_max;
+	bool mode_set, max_flows_set, ports_set;
+};
+
 /* util.c */
+extern const char *err_where;	/* "FILE:LINE: " while a config file is read */
+extern char *err_capture;	/* when set, err() writes its message there */
+extern size_t err_capture_len;
 int err(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+bool parse_ports(const char *s, __u16 *lo, __u16 *hi);
 bool parse_u32(const char *s, __u32 min, __u32 max, __u32 *out);
 bool parse_port(const char *s, __u16 *port_be);
 bool parse_addr(const char *s, __u32 *addr_be);
@@ -54,6 +83,37 @@ void pinned_close(struct pinned *p);
 int pin_path(const struct env *env, const char *name, char *buf, size_t len);
 int config_read(int fd, struct xfwd_config *cfg);
 __u32 map_count(int fd);
+int pin_lock(const struct env *env);
+void pin_unlock(int fd);
+
+/* rule.c: shared by rule add/del/list, stats, apply, save and import */
+int rule_parse(const char *who, int argc, char **argv, struct rule_def *d);
+int rule_check(const char *who, const struct rule_def *d, const struct xfwd_config *cfg);
+int rule_parse_public(const char *who, const char *s, struct rule_def *d);
+char *rule_str(const struct rule_def *d, char *buf, size_t len);
+char *rule_public_str(const struct rule_def *d, char *buf, size_t len);
+char *rule_target_str(const struct rule_def *d, char *buf, size_t len);
+int rules_read(int fd, struct rule_def **defs, __u32 *n, __u32 *entries);
+bool rules_overlap(const struct rule_def *a, const struct rule_def *b);
+int rules_zero_stats(int fd, __u32 id);
+
+/* masq.c */
+int masq_parse(const char *who, int argc, char **argv, struct masq_def *d);
+int masq_check(const char *who, struct masq_def *d, const struct xfwd_config *cfg);
+int masq_read(int fd, struct masq_def *rows);
+bool masq_overlap(const struct masq_def *a, const struct masq_def *b);
+char *masq_str(const struct masq_def *d, const struct xfwd_config *cfg, char *buf, size_t len);
+extern const char *const masq_filter_names[3];
+
+/* set.c */
+int timeout_parse(const char *who, int argc, char **argv, int *idx, __u32 *secs);
+
+/* attach.c */
+int attach_parse(int argc, char **argv, struct attach_args *a);
+__u32 iface_addr(const char *ifname);
+
+/* main.c */
+int cmd_usage(const char *name, bool to_stderr);
 
 /* tc.c */
 int tc_attach(int ifindex, int ingress_fd, int egress_fd, bool *created);
@@ -69,6 +129,11 @@ int cmd_flows(struct env *env, int argc, char **argv);
 int cmd_stats(struct env *env, int argc, char **argv);
 int cmd_set(struct env *env, int argc, char **argv);
 int cmd_masq(struct env *env, int argc, char **argv);
+int cmd_apply(struct env *env, int argc, char **argv);
+int cmd_save(struct env *env, int argc, char **argv);
+int cmd_up(struct env *env, int argc, char **argv);
+int cmd_down(struct env *env, int argc, char **argv);
+int cmd_import(struct env *env, int argc, char **argv);
 
 extern const char *const xfwd_timeout_names[XFWD_TO_MAX];
 extern const __u32 xfwd_timeout_defaults[XFWD_TO_MAX];

@@ -1,0 +1,519 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * import iptables: iptables-save output -> an xfwd configuration (the format
+ * of apply). What the port-forward recipe uses translates:
+ *
+ *   nat PREROUTING  [-i IF] -p tcp|udp [-d ADDR] --dport P[:Q] (or -m multiport
+ *                   --dports) -j DNAT --to-destination ADDR[:PORT[-PORT]]
+ *                   -j REDIRECT [--to-ports PORT[-PORT]]            -> rule
+ *   nat POSTROUTING -s PREFIX [-o PUBLIC_IF] -j MASQUERADE [--to-ports LO-HI]
+ *                   -j SNAT --to-source ADDR[:LO-HI]                -> masq
+ *                   -o PUBLIC_IF -j MASQUERADE (no -s)              -> masq 0.0.0.0/0
+ *                   -o LAN_IF -j MASQUERADE (no -s)                 -> --snat on the rules
+ *   filter FORWARD  -j ACCEPT                                       -> implied
+ *
+ * Everything else in the nat table, and filter FORWARD rules that do not
+ * accept (xfwd's forwarded packets bypass FORWARD), is named on stderr as
+ * "line N: why"; other tables and chains do not concern forwarding. The
+ * rules are built through rule_parse and masq_parse, the parsers of the
+ * command line and of config files, so what is printed is what apply takes.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+
+#include "xfwd.h"
+
+#define IPT_MAX_WORDS 64
+
+enum ipt_kind { IPT_SKIP, IPT_DNAT, IPT_REDIRECT, IPT_MASQ, IPT_SNAT, IPT_IMPLIED, IPT_BAD };
+
+struct ipt_line {
+	int no;
+	char *text;		/* the line as read */
+	enum ipt_kind kind;
+	char why[160];		/* IPT_BAD: why it does not translate */
+	const char *in_if, *out_if, *proto, *src, *dst, *dports, *to, *comment;
+	bool dst_local;		/* -m addrtype --dst-type LOCAL */
+	char *copy;		/* the words point into it */
+	char *words[IPT_MAX_WORDS];
+	int nwords;
+};
+
+/* Split at blanks; "quoted strings" with \" and \\ as iptables-save writes them. */
+static int ipt_split(char *s, char **words)
+{
+	int n = 0;
+
+	while (*s) {
+		char *w, *o;
+
+		while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+			s++;
+		if (!*s)
+			break;
+		if (n >= IPT_MAX_WORDS)
+			return -1;
+		w = o = s;
+		if (*s == '"') {
+			w = o = ++s;
+			while (*s && *s != '"') {
+				if (*s == '\\' && s[1])
+					s++;
+				*o++ = *s++;
+			}
+			if (*s)
+				s++;
+		} else {
+			while (*s && *s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
+				*o++ = *s++;
+			if (*s)
+				s++;
+		}
+		*o = 0;
+		words[n++] = w;
+	}
+	return n;
+}
+
+/* Mark a line untranslatable; the first reason is the one shown. */
+static int bad(struct ipt_line *l, const char *fmt, const char *arg)
+{
+	if (l->kind != IPT_BAD) {
+		l->kind = IPT_BAD;
+		snprintf(l->why, sizeof(l->why), fmt, arg);
+	}
+	return 1;
+}
+
+/* The options of one "-A CHAIN ..." line. */
+static int ipt_parse(struct ipt_line *l, const char *table)
+{
+	const char *chain = NULL, *target = NULL;
+	char **w = l->words;
+	int n = l->nwords;
+
+	for (int i = 0; i < n; i++) {
+		const char *o = w[i], *v = i + 1 < n ? w[i + 1] : NULL;
+
+		if (!strcmp(o, "!")) {
+			char neg[96];
+
+			snprintf(neg, sizeof(neg), "! %s %s", v ? v : "", v && i + 2 < n ? w[i + 2] : "");
+			bad(l, "a negated match '%s'", neg);
+			i += 2;
+			continue;
+		}
+		if (o[0] == '[' && i == 0)	/* iptables-save -c: [packets:bytes] */
+			continue;
+		/* Options without a value. */
+		if (!strcmp(o, "--random") || !strcmp(o, "--random-fully") || !strcmp(o, "--persistent"))
+			continue;
+		if (!v) {
+			bad(l, "option '%s' without a value", o);
+			break;
+		}
+		i++;
+		if (!strcmp(o, "-A") || !strcmp(o, "--append"))
+			chain = v;
+		else if (!strcmp(o, "-i") || !strcmp(o, "--in-interface"))
+			l->in_if = v;
+		else if (!strcmp(o, "-o") || !strcmp(o, "--out-interface"))
+			l->out_if = v;
+		else if (!strcmp(o, "-p") || !strcmp(o, "--protocol"))
+			l->proto = !strcmp(v, "6") ? "tcp" : !strcmp(v, "17") ? "udp" : v;
+		else if (!strcmp(o, "-s") || !strcmp(o, "--source"))
+			l->src = v;
+		else if (!strcmp(o, "-d") || !strcmp(o, "--destination"))
+			l->dst = v;
+		else if (!strcmp(o, "--dport") || !strcmp(o, "--destination-port") ||
+			 !strcmp(o, "--dports") || !strcmp(o, "--destination-ports"))
+			l->dports = v;
+		else if (!strcmp(o, "-j") || !strcmp(o, "--jump"))
+			target = v;
+		else if (!strcmp(o, "--to-destination") || !strcmp(o, "--to") ||
+			 !strcmp(o, "--to-source") || !strcmp(o, "--to-ports"))
+			l->to = v;
+		else if (!strcmp(o, "--comment"))
+			l->comment = v;
+		else if (!strcmp(o, "--dst-type") && !strcmp(v, "LOCAL"))
+			l->dst_local = true;
+		else if (!strcmp(o, "-m") || !strcmp(o, "--match")) {
+			if (strcmp(v, "tcp") && strcmp(v, "udp") && strcmp(v, "multiport") &&
+			    strcmp(v, "comment") && strcmp(v, "addrtype"))
+				bad(l, "match '-m %s'", v);
+		} else
+			bad(l, "option '%s'", o);
+	}
+	if (!chain)
+		return bad(l, "%s", "not an iptables-save rule (-A CHAIN ...)");
+	if (strcmp(table, "nat")) {
+		/* xfwd's forwarded packets never reach FORWARD: accepting them
+		 * is implied, anything else there would not apply to them. */
+		if (strcmp(table, "filter") || strcmp(chain, "FORWARD"))
+			l->kind = IPT_SKIP;
+		else if (target && !strcmp(target, "ACCEPT"))
+			l->kind = IPT_IMPLIED;
+		else
+			return bad(l, "filter FORWARD -j %s: xfwd does not filter, and forwarded packets"
+				   " bypass FORWARD", target ? target : "(none)");
+		return 0;
+	}
+	if (l->kind == IPT_BAD)
+		return 1;
+	if (!target)
+		return bad(l, "%s", "no target (-j)");
+	if (!strcmp(chain, "PREROUTING") && !strcmp(target, "DNAT"))
+		l->kind = IPT_DNAT;
+	else if (!strcmp(chain, "PREROUTING") && !strcmp(target, "REDIRECT"))
+		l->kind = IPT_REDIRECT;
+	else if (!strcmp(chain, "POSTROUTING") && !strcmp(target, "MASQUERADE"))
+		l->kind = IPT_MASQ;
+	else if (!strcmp(chain, "POSTROUTING") && !strcmp(target, "SNAT"))
+		l->kind = IPT_SNAT;
+	else if (strcmp(chain, "PREROUTING") && strcmp(chain, "POSTROUTING"))
+		return bad(l, "chain %s (xfwd translates PREROUTING DNAT/REDIRECT and POSTROUTING"
+			   " MASQUERADE/SNAT)", chain);
+	else
+		return bad(l, "target -j %s", target);
+	return 0;
+}
+
+/* "A.B.C.D" or "A.B.C.D/32". */
+static bool host_addr(const char *s, char *out, size_t len)
+{
+	const char *slash = strchr(s, '/');
+	__u32 a;
+
+	if (slash && strcmp(slash, "/32") && strcmp(slash, "/255.255.255.255"))
+		return false;
+	snprintf(out, len, "%.*s", slash ? (int)(slash - s) : (int)strlen(s), s);
+	return parse_addr(out, &a);
+}
+
+struct importer {
+	const char *public_if, *lan_if;
+	int public_line;
+	struct rule_def rules[XFWD_MAX_RULES];
+	int rule_line[XFWD_MAX_RULES];
+	__u32 nrules;
+	struct masq_def masq[XFWD_MAX_MASQ];
+	int masq_line[XFWD_MAX_MASQ];
+	__u32 nmasq;
+	bool snat;
+	int snat_line;
+};
+
+/* Parse with the shared parsers; their message becomes the line's reason. */
+static int quiet_parse(struct ipt_line *l, bool masq, int argc, char **argv, void *out)
+{
+	char msg[160] = "";
+	int rc;
+
+	err_capture = msg;
+	err_capture_len = sizeof(msg);
+	rc = masq ? masq_parse("masq", argc, argv, out) : rule_parse("rule", argc, argv, out);
+	err_capture = NULL;
+	if (rc)
+		bad(l, "%s", msg);
+	return rc;
+}
+
+/* PREROUTING -j DNAT / REDIRECT: one rule per port (range) of --dport(s). */
+static int ipt_dnat(struct importer *im, struct ipt_line *l)
+{
+	char pub_addr[INET_ADDRSTRLEN + 1] = "", to_addr[INET_ADDRSTRLEN] = "", target[64], pub[64];
+	char to_ports[32] = "", dports[256], *save = NULL;
+	__u16 tlo = 0, thi = 0, base = 0;
+
+	if (l->in_if && strchr(l->in_if, '+'))
+		return bad(l, "-i %s: a wildcard interface", l->in_if);
+	if (l->in_if && im->public_if && strcmp(l->in_if, im->public_if)) {
+		snprintf(target, sizeof(target), "%s (line %d)", im->public_if, im->public_line);
+		return bad(l, "-i: xfwd has one public interface, %s", target);
+	}
+	if (l->src && strcmp(l->src, "0.0.0.0/0"))
+		return bad(l, "-s %s: xfwd rules do not match the source", l->src);
+	if (!l->proto || (strcmp(l->proto, "tcp") && strcmp(l->proto, "udp")))
+		return bad(l, "-p %s: xfwd forwards TCP and UDP ports", l->proto ? l->proto : "(none)");
+	if (!l->dports)
+		return bad(l, "%s", "no --dport: xfwd forwards ports, not whole protocols");
+	if (l->dst && strcmp(l->dst, "0.0.0.0/0")) {
+		if (!host_addr(l->dst, pub_addr, sizeof(pub_addr) - 1))
+			return bad(l, "-d %s: xfwd rules match one public address, or any", l->dst);
+		strcat(pub_addr, ":");
+	}
+	if (l->kind == IPT_DNAT) {
+		const char *colon, *slash;
+
+		if (!l->to)
+			return bad(l, "%s", "DNAT without --to-destination");
+		if (strchr(l->to, ' ') || strchr(l->to, ','))
+			return bad(l, "--to-destination %s: several targets", l->to);
+		colon = strchr(l->to, ':');
+		snprintf(to_addr, sizeof(to_addr), "%.*s", colon ? (int)(colon - l->to) : (int)strlen(l->to), l->to);
+		if (strchr(to_addr, '-'))
+			return bad(l, "--to-destination %s: an address range (load balancing)", l->to);
+		if (colon) {
+			snprintf(to_ports, sizeof(to_ports), "%s", colon + 1);
+			slash = strchr(to_ports, '/');
+			if (slash) {	/* ADDR:LO-HI/BASE: shifted one to one from BASE */
+				__u32 b;
+
+				if (!parse_u32(slash + 1, 1, 65535, &b))
+					return bad(l, "--to-destination %s: bad base port", l->to);
+				base = (__u16)b;
+				to_ports[slash - to_ports] = 0;
+			}
+			if (!parse_ports(to_ports, &tlo, &thi))
+				return bad(l, "--to-destination %s: bad ports", l->to);
+		}
+	} else if (l->to) {	/* REDIRECT --to-ports */
+		snprintf(to_ports, sizeof(to_ports), "%s", l->to);
+		if (!parse_ports(to_ports, &tlo, &thi))
+			return bad(l, "--to-ports %s: bad ports", l->to);
+	}
+	snprintf(dports, sizeof(dports), "%s", l->dports);
+	for (char *d = strtok_r(dports, ",", &save); d; d = strtok_r(NULL, ",", &save)) {
+		struct rule_def *r = &im->rules[im->nrules];
+		char *argv[4] = { (char *)l->proto, pub, "to", target };
+		char *c = strchr(d, ':');
+		__u16 lo, hi;
+
+		if (im->nrules >= XFWD_MAX_RULES)
+			return bad(l, "%s", "too many rules");
+		if (c)
+			*c = '-';
+		if (!parse_ports(d, &lo, &hi))
+			return bad(l, "--dport %s: bad port", d);
+		snprintf(pub, sizeof(pub), "%s%s", pub_addr, d);
+		if (tlo != thi && (base ? base != lo : (tlo != lo || thi != hi)))
+			/* iptables picks any port of a target range per connection, keeping
+			 * the original one when it is in the range: one to one only then,
+			 * or with the /BASE of a shifted range. */
+			return bad(l, "--to-destination %s: a port range that does not map one to one"
+				   " (LO-HI/BASE with BASE the first --dport does)", l->to);
+		snprintf(target, sizeof(target), "%s:%s", l->kind == IPT_DNAT ? to_addr : "local",
+			 tlo ? to_ports : d);
+		if (quiet_parse(l, false, 4, argv, r))
+			return 1;
+		for (__u32 j = 0; j < im->nrules; j++) {
+			const struct rule_def *e = &im->rules[j];
+
+			if (e->k.proto == r->k.proto && (!e->k.addr || e->k.addr == r->k.addr) &&
+			    e->r.pub_lo <= r->r.pub_hi && r->r.pub_lo <= e->r.pub_hi) {
+				snprintf(target, sizeof(target), "%d", im->rule_line[j]);
+				return bad(l, "its ports are taken by line %s (iptables uses the first match)",
+					   target);
+			}
+		}
+		im->rule_line[im->nrules++] = l->no;
+	}
+	if (l->in_if && !im->public_if) {
+		im->public_if = l->in_if;
+		im->public_line = l->no;
+	}
+	return 0;
+}
+
+/* POSTROUTING -j MASQUERADE / SNAT. */
+static int ipt_masq(struct importer *im, struct ipt_line *l, bool dnat_rules)
+{
+	char prefix[48], to[INET_ADDRSTRLEN], ports[16];
+	char *argv[6] = { prefix };
+	int argc = 1;
+	struct masq_def *m = &im->masq[im->nmasq];
+
+	if (l->proto)
+		return bad(l, "-p %s: xfwd masquerades TCP, UDP and ICMP alike", l->proto);
+	if (l->dst)
+		return bad(l, "-d %s: xfwd masquerades whatever leaves by the public interface", l->dst);
+	if (l->out_if && strchr(l->out_if, '+'))
+		return bad(l, "-o %s: a wildcard interface", l->out_if);
+	if (!l->src || !strcmp(l->src, "0.0.0.0/0")) {
+		if (!l->out_if)
+			return bad(l, "%s", "no -s and no -o: say which traffic (-o LAN_IF: SNAT of"
+				   " forwarded connections; -o PUBLIC_IF or -s PREFIX: masquerade)");
+		if (dnat_rules && (!im->public_if || strcmp(l->out_if, im->public_if))) {
+			/* Forwarded connections leave by the LAN side: --snat. */
+			if (l->kind == IPT_SNAT)
+				return bad(l, "-j SNAT towards the LAN: xfwd's --snat uses %s's own"
+					   " address (write -j MASQUERADE)", l->out_if);
+			if (im->lan_if && strcmp(im->lan_if, l->out_if))
+				return bad(l, "-o %s: another LAN interface", l->out_if);
+			im->lan_if = l->out_if;
+			im->snat = true;
+			im->snat_line = l->no;
+			return 0;
+		}
+		snprintf(prefix, sizeof(prefix), "0.0.0.0/0");
+	} else {
+		snprintf(prefix, sizeof(prefix), "%s%s", l->src, strchr(l->src, '/') ? "" : "/32");
+	}
+	if (l->out_if) {
+		if (im->public_if && strcmp(l->out_if, im->public_if))
+			return bad(l, "-o %s: xfwd masquerades what leaves by the public interface", l->out_if);
+		if (!im->public_if) {
+			im->public_if = l->out_if;
+			im->public_line = l->no;
+		}
+	}
+	if (l->to) {
+		const char *colon = strchr(l->to, ':');
+
+		if (l->kind == IPT_SNAT) {
+			snprintf(to, sizeof(to), "%.*s", colon ? (int)(colon - l->to) : (int)strlen(l->to), l->to);
+			if (strchr(to, '-'))
+				return bad(l, "--to-source %s: an address range", l->to);
+			argv[argc++] = "to";
+			argv[argc++] = to;
+			colon = colon ? colon + 1 : NULL;
+		} else {
+			colon = l->to;	/* MASQUERADE --to-ports */
+		}
+		if (colon) {
+			snprintf(ports, sizeof(ports), "%s", colon);
+			if (!strchr(ports, '-'))	/* one port: LO-LO */
+				snprintf(ports, sizeof(ports), "%s-%s", colon, colon);
+			argv[argc++] = "--ports";
+			argv[argc++] = ports;
+		}
+	}
+	if (im->nmasq >= XFWD_MAX_MASQ)
+		return bad(l, "%s", "too many prefixes");
+	if (quiet_parse(l, true, argc, argv, m))
+		return 1;
+	for (__u32 j = 0; j < im->nmasq; j++)
+		if (masq_overlap(&im->masq[j], m)) {
+			snprintf(to, sizeof(to), "%d", im->masq_line[j]);
+			return bad(l, "the prefix overlaps line %s's", to);
+		}
+	im->masq_line[im->nmasq++] = l->no;
+	return 0;
+}
+
+int cmd_import(struct env *env, int argc, char **argv)
+{
+	static struct importer im;
+	struct ipt_line *lines = NULL;
+	char *buf = NULL, table[32] = "", s[160];
+	size_t cap = 0;
+	int n = 0, no = 0, nbad = 0, rc = 0;
+	bool dnat_rules = false;
+	FILE *f = stdin;
+
+	(void)env;
+	if (argc < 1 || strcmp(argv[0], "iptables"))
+		return err(EXIT_USAGE, "import: %s (xfwd import iptables [FILE])",
+			   argc ? "unknown format: only 'iptables' (iptables-save output)" : "missing format");
+	if (argc > 2)
+		return err(EXIT_USAGE, "import: unexpected argument '%s'", argv[2]);
+	if (argc == 2 && strcmp(argv[1], "-") && !(f = fopen(argv[1], "r")))
+		return err(EXIT_USAGE, "cannot read %s: %s", argv[1], strerror(errno));
+	memset(&im, 0, sizeof(im));
+
+	while (getline(&buf, &cap, f) >= 0) {
+		struct ipt_line *l;
+		char *t = buf;
+
+		no++;
+		while (*t == ' ' || *t == '\t')
+			t++;
+		t[strcspn(t, "\r\n")] = 0;
+		if (!*t || *t == '#' || *t == ':' || !strcmp(t, "COMMIT"))
+			continue;
+		if (*t == '*') {
+			snprintf(table, sizeof(table), "%s", t + 1);
+			continue;
+		}
+		if (n % 256 == 0) {
+			l = realloc(lines, (size_t)(n + 256) * sizeof(*lines));
+			if (!l) {
+				rc = err(EXIT_OP, "out of memory");
+				goto out;
+			}
+			lines = l;
+		}
+		l = &lines[n++];
+		memset(l, 0, sizeof(*l));
+		l->no = no;
+		l->text = strdup(t);
+		l->copy = strdup(t);
+		if (!l->text || !l->copy) {
+			rc = err(EXIT_OP, "out of memory");
+			goto out;
+		}
+		l->nwords = ipt_split(l->copy, l->words);
+		if (l->nwords < 0)
+			bad(l, "%s", "too many words");
+		else if (!table[0])
+			bad(l, "%s", "a rule before any table (*nat)");
+		else
+			ipt_parse(l, table);
+	}
+	/* DNAT first: they name the public interface the rest refers to. */
+	for (int i = 0; i < n; i++)
+		if (lines[i].kind == IPT_DNAT || lines[i].kind == IPT_REDIRECT) {
+			dnat_rules = true;
+			ipt_dnat(&im, &lines[i]);
+		}
+	for (int i = 0; i < n; i++)
+		if (lines[i].kind == IPT_MASQ || lines[i].kind == IPT_SNAT)
+			ipt_masq(&im, &lines[i], dnat_rules);
+
+	printf("# xfwd configuration from iptables-save (xfwd import iptables)\n");
+	if (im.public_if && im.lan_if)
+		printf("attach %s %s\n", im.public_if, im.lan_if);
+	else if (im.public_if)
+		printf("# attach %s LAN_IF    (these rules do not name the LAN interface)\n", im.public_if);
+	for (int i = 0; i < n; i++) {
+		struct ipt_line *l = &lines[i];
+
+		if (l->kind == IPT_BAD) {
+			fprintf(stderr, "line %d: %s: %s\n", l->no, l->why, l->text);
+			nbad++;
+		} else if (l->kind == IPT_IMPLIED) {
+			printf("# line %d: implied (forwarded flows are forwarded): %s\n", l->no, l->text);
+		}
+	}
+	for (__u32 j = 0, i = 0; j < im.nrules; j++) {
+		struct rule_def *r = &im.rules[j];
+
+		if (im.snat && !(r->r.flags & XFWD_RULE_LOCAL))
+			r->r.flags |= XFWD_RULE_SNAT;
+		while (lines[i].no != im.rule_line[j])
+			i++;
+		if (!j || im.rule_line[j - 1] != im.rule_line[j])
+			printf("# line %d: %s\n", lines[i].no, lines[i].text);
+		printf("rule %s\n", rule_str(r, s, sizeof(s)));
+	}
+	if (im.snat)
+		printf("# line %d: --snat on the rules: MASQUERADE of what leaves by %s\n", im.snat_line,
+		       im.lan_if);
+	for (__u32 j = 0; j < im.nmasq; j++) {
+		struct xfwd_config none = { .snat_port_min = XFWD_SNAT_PORT_MIN,
+					    .snat_port_max = XFWD_SNAT_PORT_MAX };
+		struct masq_def *m = &im.masq[j];
+
+		if (!m->ports_set) {
+			m->v.port_min = none.snat_port_min;
+			m->v.port_max = none.snat_port_max;
+		}
+		printf("masq %s    # line %d\n", masq_str(m, &none, s, sizeof(s)), im.masq_line[j]);
+	}
+	rc = nbad ? EXIT_OP : 0;
+	if (nbad)
+		fprintf(stderr, "xfwd: import: %d line%s not translated\n", nbad, nbad > 1 ? "s" : "");
+out:
+	for (int i = 0; i < n; i++) {
+		free(lines[i].text);
+		free(lines[i].copy);
+	}
+	free(lines);
+	free(buf);
+	if (f != stdin)
+		fclose(f);
+	return rc;
+}
