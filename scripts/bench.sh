@@ -12,7 +12,11 @@
 #
 # Environment:
 #   QUICK=1                 a run of under two minutes (fewer, shorter runs)
-#   BENCH_RUNS=N            runs per figure, median reported (default 5; QUICK: 3)
+#   BENCH_RUNS=N            runs per figure, median reported (default 6; QUICK: 3)
+#   BENCH_ROUNDS=N          the contenders are measured in turn, N times over, the
+#                           runs split between the rounds, so that a load that comes
+#                           and goes on the machine falls on all of them (default 2;
+#                           QUICK: 1)
 #   BENCH_SECONDS=S         length of one packet run (default 2; QUICK: 0.5)
 #   BENCH_CONTENDERS="..."  a subset of: ceiling xfwd iptables nftables
 #   BENCH_IPTABLES=CMD      the iptables to use (default iptables; e.g. iptables-legacy)
@@ -41,10 +45,15 @@ XFWD=${BENCH_XFWD:-./xfwd}
 P=bn
 QUICK=${QUICK:-0}
 if [ "$QUICK" = 1 ]; then
-	RUNS=${BENCH_RUNS:-3} SECS=${BENCH_SECONDS:-0.5} TCP_SECS=1 RR_SECS=0.5 TCP_RUNS=1
+	RUNS=${BENCH_RUNS:-3} ROUNDS=${BENCH_ROUNDS:-1} SECS=${BENCH_SECONDS:-0.5}
+	TCP_SECS=1 RR_SECS=0.5 TCP_RUNS=1
 else
-	RUNS=${BENCH_RUNS:-5} SECS=${BENCH_SECONDS:-2} TCP_SECS=3 RR_SECS=2 TCP_RUNS=3
+	RUNS=${BENCH_RUNS:-6} ROUNDS=${BENCH_ROUNDS:-2} SECS=${BENCH_SECONDS:-2}
+	TCP_SECS=3 RR_SECS=2 TCP_RUNS=4
 fi
+# Runs of one figure in one round.
+ROUND_RUNS=$(( (RUNS + ROUNDS - 1) / ROUNDS ))
+ROUND_TCP_RUNS=$(( (TCP_RUNS + ROUNDS - 1) / ROUNDS ))
 CONTENDERS=${BENCH_CONTENDERS:-ceiling xfwd iptables nftables}
 IPT=${BENCH_IPTABLES:-iptables}
 THREADS=${BENCH_THREADS:-1}
@@ -90,7 +99,7 @@ trap 'exit 130' INT TERM HUP
 
 mkdir -p "$OUTDIR"
 : >"$LOG"
-echo "contender,scenario,run,value,unit" >"$CSV"
+echo "contender,scenario,round,run,value,unit" >"$CSV"
 log() { echo "$*" >>"$LOG"; }
 say() { echo "$*" >&2; }
 
@@ -211,8 +220,16 @@ nftables_dst() { echo "$PUB"; }
 # ------------------------------------------------------------ measuring
 
 declare -A RES	# RES[contender,scenario] = median, or "failed"
+declare -A VALS	# VALS[contender,scenario] = every good run's value, over the rounds
+declare -A FAILS	# FAILS[contender,scenario] = number of failed runs
+ROUND=1
 
-median() { sort -g | awk '{ v[NR] = $1 } END { if (!NR) exit 1; m = int((NR + 1) / 2); print (NR % 2) ? v[m] : (v[m] + v[m + 1]) / 2 }'; }
+# The median of numbers, one per line, with as many decimals as they have.
+median() {
+	sort -g | awk '{ v[NR] = $1; if (split($1, p, ".") == 2 && length(p[2]) > d) d = length(p[2]) }
+		END { if (!NR) exit 1; m = int((NR + 1) / 2)
+		      printf "%." d + 0 "f\n", (NR % 2) ? v[m] : (v[m] + v[m + 1]) / 2 }'
+}
 
 # Forward direction: client -> public address, counted at the server's sink.
 gen_fwd() {
@@ -225,37 +242,46 @@ gen_reply() {
 		--vary dst --threads "$THREADS" --cpu "$CPU" --sink "$P-cli:c0" "$@"
 }
 
-# measure CONTENDER SCENARIOS UNITS CMD...: run CMD RUNS times; each run
-# prints one number per scenario (SCENARIOS and UNITS: comma-separated
-# lists). Every run is recorded, the median kept; a failed run fails the figure.
+# measure CONTENDER SCENARIOS UNITS CMD...: run CMD (a round's share of
+# RUNS times); each run prints one number per scenario (SCENARIOS and UNITS:
+# comma-separated lists). Every run is recorded; finish() takes the medians.
 measure() {
-	local c=$1 runs=$RUNS i k out v failed= ss us
+	local c=$1 runs=$ROUND_RUNS i k out v ss us got
 	IFS=, read -r -a ss <<<"$2"
 	IFS=, read -r -a us <<<"$3"
 	shift 3
-	case ${ss[0]} in tcp) runs=$TCP_RUNS ;; esac
-	local -A vals=()
+	case ${ss[0]} in tcp) runs=$ROUND_TCP_RUNS ;; esac
+	for k in "${!ss[@]}"; do got[$k]=; done
 	for i in $(seq "$runs"); do
 		out=$("$@" 2>>"$LOG") || out=
 		read -r -a v <<<"$out"
 		for k in "${!ss[@]}"; do
 			if [ -n "${v[$k]:-}" ] && awk -v v="${v[$k]}" 'BEGIN { exit !(v > 0) }'; then
-				vals[$k]+="${v[$k]} "
+				VALS[$c,${ss[$k]}]+="${v[$k]} "
+				got[$k]+="${v[$k]} "
 			else
-				log "$c ${ss[$k]} run $i failed${out:+: got '$out'}"
-				failed+=" $k "
+				log "round $ROUND: $c ${ss[$k]} run $i failed${out:+: got '$out'}"
+				FAILS[$c,${ss[$k]}]=$(( ${FAILS[$c,${ss[$k]}]:-0} + 1 ))
 				v[$k]=failed
+				got[$k]+="failed "
 			fi
-			echo "$c,${ss[$k]},$i,${v[$k]},${us[$k]}" >>"$CSV"
+			echo "$c,${ss[$k]},$ROUND,$i,${v[$k]},${us[$k]}" >>"$CSV"
 		done
 	done
 	for k in "${!ss[@]}"; do
-		if [[ "$failed" == *" $k "* ]] || [ -z "${vals[$k]:-}" ]; then
-			RES[$c,${ss[$k]}]=failed
+		say "  $(printf '%-9s %-9s' "$c" "${ss[$k]}") ${got[$k]}${us[$k]}"
+	done
+}
+
+# A figure is the median of its runs; one failed run fails it.
+finish() {
+	local key
+	for key in "${!VALS[@]}" "${!FAILS[@]}"; do
+		if [ "${FAILS[$key]:-0}" -gt 0 ] || [ -z "${VALS[$key]:-}" ]; then
+			RES[$key]=failed
 		else
-			RES[$c,${ss[$k]}]=$(printf '%s\n' ${vals[$k]} | median)
+			RES[$key]=$(printf '%s\n' ${VALS[$key]} | median)
 		fi
-		say "  $(printf '%-9s %-9s' "$c" "${ss[$k]}") ${vals[$k]:-}-> ${RES[$c,${ss[$k]}]} ${us[$k]}"
 	done
 }
 
@@ -302,11 +328,11 @@ prog_stats() {
 # cost CONTENDER NAME IFACE CMD...: ns per run of the XDP program on IFACE
 # while CMD runs, from kernel.bpf_stats_enabled (off again afterwards).
 cost() {
-	local c=$1 name=$2 id a b
+	local c=$1 name=$2 id a b v
 	id=$(xdp_prog_id "$3")
 	shift 3
 	if [ -z "$id" ]; then
-		RES[$c,$name]=failed
+		FAILS[$c,$name]=$(( ${FAILS[$c,$name]:-0} + 1 ))
 		return
 	fi
 	sysctl -qw kernel.bpf_stats_enabled=1
@@ -314,9 +340,14 @@ cost() {
 	"$@" --seconds "$SECS" >/dev/null 2>>"$LOG"
 	b=$(prog_stats "$id")
 	sysctl -qw kernel.bpf_stats_enabled="${STATS_SAVED:-0}"
-	RES[$c,$name]=$(echo "$a $b" | awk 'NF == 4 && $4 > $2 { printf "%.1f\n", ($3 - $1) / ($4 - $2); exit } { print "failed" }')
-	echo "$c,$name,1,${RES[$c,$name]},ns/packet" >>"$CSV"
-	say "  $(printf '%-9s %-9s' "$c" "$name") ${RES[$c,$name]} ns/packet (prog $id)"
+	v=$(echo "$a $b" | awk 'NF == 4 && $4 > $2 { printf "%.1f\n", ($3 - $1) / ($4 - $2); exit } { print "failed" }')
+	if [ "$v" = failed ]; then
+		FAILS[$c,$name]=$(( ${FAILS[$c,$name]:-0} + 1 ))
+	else
+		VALS[$c,$name]+="$v "
+	fi
+	echo "$c,$name,$ROUND,1,$v,ns/packet" >>"$CSV"
+	say "  $(printf '%-9s %-9s' "$c" "$name") $v ns/packet (prog $id)"
 }
 
 FLOW_SCEN=(udp_1 udp_1k udp_100k udp_1m)
@@ -326,12 +357,15 @@ COST_SCEN=(ns_fwd ns_reply ns_new)
 
 mark_failed() {
 	local s
-	for s in "${ALL_SCEN[@]}" "${COST_SCEN[@]}"; do RES[$1,$s]=failed; done
+	for s in "${ALL_SCEN[@]}"; do FAILS[$1,$s]=$(( ${FAILS[$1,$s]:-0} + 1 )); done
+	case $1 in xfwd|ceiling)
+		for s in "${COST_SCEN[@]}"; do FAILS[$1,$s]=$(( ${FAILS[$1,$s]:-0} + 1 )); done
+	esac
 }
 
 run_contender() {
 	local c=$1 i n dst pid
-	say "== $c"
+	say "== $c (round $ROUND of $ROUNDS)"
 	if ! bench_lab_up; then
 		log "$c: the lab did not come up"
 		mark_failed "$c"
@@ -438,7 +472,9 @@ report() {
 		echo
 		echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- bpf loader maps 2>/dev/null || echo '+changes'),"\
 			"Linux $(uname -r), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')),"\
-			"$RUNS runs of ${SECS}s per figure (median), generator: $THREADS thread(s) from CPU $CPU$([ "$QUICK" = 1 ] && echo ', QUICK')$([ "$XFWD" != ./xfwd ] && echo ", xfwd: $XFWD")."
+			"$RUNS runs of ${SECS}s per figure (median; iperf3: $TCP_RUNS of ${TCP_SECS}s) in $ROUNDS round(s),"\
+			"generator: $THREADS thread(s) from CPU $CPU$([ "$QUICK" = 1 ] && echo ', QUICK')$([ "$XFWD" != ./xfwd ] && echo ", xfwd: $XFWD")."\
+			"Load average at start $LOAD_START, at end $LOAD_END (other work on the machine skews absolute figures; ratios within one run hold better)."
 		echo
 		echo "Each cell: median (ratio to iptables, ratio to the ceiling). Packets counted at the sink."
 		echo
@@ -527,9 +563,14 @@ if [ -n "${BENCH_CT_MAX:-}" ]; then
 		sysctl -qw net.netfilter.nf_conntrack_max="$BENCH_CT_MAX" ||
 		{ echo "bench: cannot set nf_conntrack_max" >&2; exit 1; }
 fi
-say "bench: contenders: $CONTENDERS; $RUNS runs of ${SECS}s each (QUICK=$QUICK)"
-for c in $CONTENDERS; do
-	run_contender "$c"
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+say "bench: contenders: $CONTENDERS; $RUNS runs of ${SECS}s each in $ROUNDS round(s) (QUICK=$QUICK)"
+for ROUND in $(seq "$ROUNDS"); do
+	for c in $CONTENDERS; do
+		run_contender "$c"
+	done
 done
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+finish
 report
 say "bench: $(( $(date +%s) - START )) s"
