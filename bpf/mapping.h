@@ -95,6 +95,8 @@ static __always_inline int mapping_admits(const struct xfwd_mapping *m, __u32 re
 		return 1;
 	if (m->filtering != XFWD_FILTER_ADF)
 		return 0;	/* APDF: only the exact flows it opened */
+	if (!remote)
+		return 0;	/* 0.0.0.0 is no address it sent to, only an empty slot */
 #pragma unroll
 	for (int i = 0; i < XFWD_MASQ_REMOTES; i++)
 		if (m->remotes[i] == remote)

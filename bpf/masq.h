@@ -57,12 +57,21 @@ static __always_inline struct xfwd_flow *masq_out(struct xdp_md *ctx, const stru
 	int rc;
 
 	m = masq_lookup(cfg, p->key.saddr);
-	if (!m)
+	/* An echo reply answers no request of ours: it starts nothing (and
+	 * its identifier is no source port to translate). */
+	if (!m || p->icmp_echo == ICMP_ECHOREPLY + 1)
 		return NULL;
 	/* Only what leaves by the public interface is masqueraded. */
 	rc = fwd_route(ctx, p, p->key.saddr, p->key.daddr, cfg->lan_ifindex, cfg, fib);
-	if ((rc != PARSE_OK && rc != XFWD_CNT_PASS_NO_NEIGH && rc != XFWD_CNT_PASS_FRAG_NEEDED) ||
-	    fib->ifindex != cfg->public_ifindex)
+	if (rc == XFWD_CNT_PASS_FRAG_NEEDED) {
+		/* Too big for the egress: the FIB then leaves fib->ifindex as
+		 * it was. The route of a packet that fits names the egress. */
+		fib->tot_len = 0;
+		rc = bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
+		rc = rc == BPF_FIB_LKUP_RET_SUCCESS ? PARSE_OK :
+		     rc == BPF_FIB_LKUP_RET_NO_NEIGH ? XFWD_CNT_PASS_NO_NEIGH : XFWD_CNT_PASS_NO_ROUTE;
+	}
+	if ((rc != PARSE_OK && rc != XFWD_CNT_PASS_NO_NEIGH) || fib->ifindex != cfg->public_ifindex)
 		return NULL;
 	masq_source(&rq, p, m, cfg);
 	rq.rule_id = XFWD_MASQ_RULE_BASE + m->id;

@@ -49,13 +49,16 @@ struct pkt {
 
 #define PARSE_OK XFWD_CNT_MAX
 
-/* The quoted packet of an ICMP error (RFC 792: IP header + 8 bytes at least). */
-static __always_inline int parse_icmp_err(void *data_end, struct pkt *p, struct icmp_hdr *icmp)
+/* The quoted packet of an ICMP error (RFC 792: IP header + 8 bytes at least).
+ * room is what the ICMP message holds after its header: what lies past it
+ * in the frame is padding, not part of the quote. */
+static __always_inline int parse_icmp_err(void *data_end, struct pkt *p, struct icmp_hdr *icmp,
+					  __u32 room)
 {
 	struct iphdr *in = (void *)(icmp + 1);
 	__u16 *ports = (void *)(in + 1);
 
-	if ((void *)(ports + 2) > data_end)
+	if ((void *)(ports + 2) > data_end || room < sizeof(*in) + 4)
 		return XFWD_CNT_PASS_MALFORMED;
 	if (in->version != 4 || in->ihl != 5 ||
 	    (in->protocol != IPPROTO_TCP && in->protocol != IPPROTO_UDP))
@@ -66,14 +69,15 @@ static __always_inline int parse_icmp_err(void *data_end, struct pkt *p, struct 
 	if (in->protocol == IPPROTO_TCP) {
 		struct tcphdr *t = (void *)ports;
 
-		if ((void *)&t->check + sizeof(t->check) <= data_end) {
+		if ((void *)&t->check + sizeof(t->check) <= data_end &&
+		    room >= sizeof(*in) + offsetof(struct tcphdr, check) + sizeof(t->check)) {
 			p->inner_l4_csum = &t->check;
 			p->inner_l4_csum_ok = 1;
 		}
 	} else {
 		struct udphdr *u = (void *)ports;
 
-		if ((void *)(u + 1) <= data_end && u->check) {
+		if ((void *)(u + 1) <= data_end && room >= sizeof(*in) + sizeof(*u) && u->check) {
 			p->inner_l4_csum = &u->check;
 			p->inner_l4_csum_ok = 1;
 		}
@@ -188,7 +192,7 @@ static __always_inline int parse_pkt(void *data, void *data_end, __u32 frame_len
 		if (icmp->type != ICMP_DEST_UNREACH && icmp->type != ICMP_TIME_EXCEEDED &&
 		    icmp->type != ICMP_PARAMETERPROB)
 			return XFWD_CNT_PASS_NOT_TCPUDP;
-		rc = parse_icmp_err(data_end, p, icmp);
+		rc = parse_icmp_err(data_end, p, icmp, l4_room - sizeof(*icmp));
 		if (rc == PARSE_OK)
 			p->l4_csum_off = (void *)p->l4_csum - data;
 		return rc;
