@@ -11,7 +11,9 @@ cd "$(dirname "$0")/.."
 pattern=
 [ "${1:-}" = "-t" ] && pattern=${2:-}
 
-tests=(selftests/prog_test)
+# The fuzzer's deterministic slice: 4000 inputs from seed 1 against the
+# reference model, then every reproducer in selftests/corpus.
+tests=(selftests/prog_test "selftests/fuzz -s 1 -n 4000 -r selftests/corpus")
 for t in selftests/test_*.sh; do tests+=("$t"); done
 
 log=$(mktemp)
@@ -24,7 +26,8 @@ for t in "${tests[@]}"; do
 	if [[ "$t" == *.sh ]]; then
 		bash "$t" 2>&1 | tee -a "$log"
 	else
-		"$t" 2>&1 | tee -a "$log"
+		# shellcheck disable=SC2086 # a binary and its arguments
+		$t 2>&1 | tee -a "$log"
 	fi
 	rc=${PIPESTATUS[0]}
 	if [ "$rc" -ne 0 ] && ! grep -q "^not ok - " <(tail -n 200 "$log"); then

@@ -7,6 +7,34 @@ selftests/prog_test: selftests/prog_test.c $(wildcard selftests/*.h) maps/xfwd_a
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Iselftests $(filter %.c,$^) -o $@ $(LDLIBS)
 
+# The fuzzer of the XDP programs (selftests/fuzz.c): clang, libFuzzer's
+# runtime without its main (libclang-rt-14-dev), AddressSanitizer and
+# UndefinedBehaviorSanitizer on the harness and the reference model.
+FUZZ_RT    := $(shell $(CLANG) -print-runtime-dir 2>/dev/null)/libclang_rt.fuzzer_no_main-x86_64.a
+FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+	      -Wall -Wextra -Wno-missing-field-initializers -Imaps -I$(OUT) -Iselftests
+
+selftests/fuzz: selftests/fuzz.c selftests/fuzz_model.c selftests/fuzz_model.h selftests/pkt.h \
+		maps/xfwd_abi.h $(OUT)/xfwd.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CLANG) $(FUZZ_FLAGS) selftests/fuzz.c selftests/fuzz_model.c $(FUZZ_RT) -o $@ \
+		$(LDLIBS) -lstdc++
+
+SELFTEST_BINS += selftests/fuzz
+
+# make fuzz [FUZZ_SECONDS=600]: libFuzzer drives selftests/fuzz for that long
+# (root: it makes a network namespace). The inputs it finds interesting go
+# to $(OUT)/fuzz-corpus (kept between runs); a mismatch with the model
+# leaves selftests/corpus/crash-*.bin, which `make test` replays.
+FUZZ_SECONDS ?= 600
+FUZZ_CORPUS  ?= $(OUT)/fuzz-corpus
+
+.PHONY: fuzz
+fuzz: selftests/fuzz
+	$(Q)mkdir -p $(FUZZ_CORPUS)
+	$(Q)selftests/fuzz -F -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
+		-artifact_prefix=$(OUT)/fuzz- $(FUZZ_CORPUS) selftests/corpus
+
 # The packet generator and sink (bench and flood tests) bring their own rules.
 -include selftests/gen/gen.mk
 

@@ -1,0 +1,1398 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Fuzzer of xfwd's XDP programs: frames, mutated and random, go through
+ * BPF_PROG_TEST_RUN to xfwd_public and xfwd_lan with rules, masquerade
+ * prefixes and live flows loaded, and every result is checked against a
+ * reference model written from the README (fuzz_model.c, which shares no
+ * code with bpf/):
+ *   - a frame the model says is passed comes out byte for byte as it went
+ *     in (with the finish mark for tc only where tc must finish it);
+ *   - a translated frame is exactly the model's: the addresses, ports,
+ *     TTL and MACs the connection says, no tag, nothing else changed, and
+ *     every checksum (IPv4, TCP/UDP, ICMP, quoted headers) sums, over all
+ *     it covers, to what it did on the way in: right stays right, wrong
+ *     stays exactly as wrong;
+ *   - XDP_TX only for an ICMP fragmentation-needed, checked in full;
+ *   - the verdict and the counter that says why are the model's.
+ *
+ * An input is a sequence of packets (see "inputs" below): some built from
+ * a 20-byte description (a packet of a known tuple, a reply to an earlier
+ * translated packet, an ICMP error about one, with an optional mutation),
+ * some raw bytes. Each input starts from the same state: the program's
+ * maps and the model are restored from a snapshot taken after a prologue
+ * of connections, so an input replays alone.
+ *
+ *   selftests/fuzz [-s SEED] [-n INPUTS] [-r FILE|DIR]... [-C DIR] [-v]
+ *       the seeded mutator: INPUTS inputs from SEED (deterministic), then
+ *       the reproducers and seeds given with -r; "ok - ..." lines
+ *   selftests/fuzz -F [libFuzzer options] [CORPUS_DIR...]
+ *       libFuzzer drives (make fuzz)
+ *   selftests/fuzz -w DIR      write seed inputs to DIR
+ *
+ * A mismatch prints what differed and writes the input to DIR/crash-*.bin
+ * (-C, default selftests/corpus): replayed by every later run.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <linux/bpf.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "xfwd_abi.h"
+#include "xfwd.skel.h"
+#include "pkt.h"
+#include "fuzz_model.h"
+
+int LLVMFuzzerRunDriver(int *argc, char ***argv, int (*cb)(const uint8_t *data, size_t size));
+
+/* ------------------------------------------------------------ the world */
+
+#define IF_PUB	"fz-pub"
+#define IF_LAN	"fz-lan"
+#define IF_OTH	"fz-oth"
+
+static const uint8_t MAC_PUB[6] = { 0x02, 0x00, 0x00, 0x00, 0x01, 0x01 };
+static const uint8_t MAC_LAN[6] = { 0x02, 0x00, 0x00, 0x00, 0x02, 0x01 };
+static const uint8_t MAC_OTH[6] = { 0x02, 0x00, 0x00, 0x00, 0x03, 0x01 };
+static const uint8_t MAC_UP[6] = { 0x02, 0x0e, 0x00, 0x00, 0x00, 0x01 };
+static const uint8_t MAC_C1[6] = { 0x02, 0xc1, 0x00, 0x00, 0x00, 0x02 };
+static const uint8_t MAC_C2[6] = { 0x02, 0xc1, 0x00, 0x00, 0x00, 0x03 };
+static const uint8_t MAC_B1[6] = { 0x02, 0xb0, 0x00, 0x00, 0x00, 0x02 };
+static const uint8_t MAC_B2[6] = { 0x02, 0xb0, 0x00, 0x00, 0x00, 0x03 };
+static const uint8_t MAC_B3[6] = { 0x02, 0xb0, 0x00, 0x00, 0x00, 0x04 };
+static const uint8_t MAC_B4[6] = { 0x02, 0xb0, 0x00, 0x00, 0x00, 0x05 };
+static const uint8_t MAC_B5[6] = { 0x02, 0xb0, 0x00, 0x00, 0x00, 0x82 };
+static const uint8_t MAC_F[6] = { 0x02, 0xf0, 0x00, 0x00, 0x00, 0x02 };
+
+#define A(a, b, c, d)	((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
+#define PUB	A(192, 0, 2, 1)
+#define PUB2	A(192, 0, 2, 10)	/* a second public address (masquerade "to") */
+#define C1	A(192, 0, 2, 2)
+#define C2	A(192, 0, 2, 3)
+#define LANA	A(198, 51, 100, 1)
+#define B1	A(198, 51, 100, 2)
+#define B2	A(198, 51, 100, 3)
+#define B3	A(198, 51, 100, 4)
+#define B4	A(198, 51, 100, 5)
+#define B5	A(198, 51, 100, 130)
+#define FOREIGN	A(203, 0, 113, 2)
+
+#define TEN_YEARS	315360000u	/* every timeout: nothing expires while fuzzing */
+
+static const struct m_rule rules[] = {
+	{ IPPROTO_TCP, 0, 80, B1, 8080, 0, 0 },
+	{ IPPROTO_UDP, 0, 53, B1, 5353, 0, 0 },
+	{ IPPROTO_TCP, PUB, 81, B2, 81, 1, 0 },			/* --snat */
+	{ IPPROTO_UDP, 0, 54, B2, 5354, 1, 0 },			/* --snat */
+	{ IPPROTO_TCP, PUB2, 80, B2, 9000, 0, 0 },		/* exact over wildcard */
+	{ IPPROTO_TCP, 0, 82, FOREIGN, 80, 0, 0 },		/* leaves by a foreign interface */
+	{ IPPROTO_TCP, 0, 83, A(203, 0, 113, 200), 80, 0, 0 },	/* no route */
+	{ IPPROTO_TCP, 0, 2222, 0, 22, 0, 1 },			/* local:22 */
+	{ IPPROTO_UDP, 0, 84, A(198, 51, 100, 9), 84, 0, 0 },	/* no neighbour */
+	{ IPPROTO_UDP, 0, 1000, B5, 1000, 0, 0 },
+	{ IPPROTO_UDP, 0, 40001, B1, 7, 0, 0 },			/* inside a masquerade range */
+	{ IPPROTO_TCP, 0, 40002, B3, 22, 1, 0 },
+	{ IPPROTO_UDP, 0, 7000, B4, 8000, 0, 0, 7009, 1 },	/* a range, one to one */
+	{ IPPROTO_TCP, 0, 7000, B4, 7000, 0, 0, 7009, 0 },	/* a range, to one port */
+};
+
+static const struct m_masq masqs[] = {
+	{ A(198, 51, 100, 2), 31, 0, 32768, 60999, M_EIF },
+	{ A(198, 51, 100, 4), 31, PUB2, 32768, 60999, M_ADF },
+	{ A(198, 51, 100, 128), 25, 0, 40000, 40003, M_APDF },	/* 2 ports per parity */
+};
+
+static const struct m_host hosts[] = {
+	{ C1, M_PUB, MAC_C1 }, { C2, M_PUB, MAC_C2 },
+	{ B1, M_LAN, MAC_B1 }, { B2, M_LAN, MAC_B2 }, { B3, M_LAN, MAC_B3 },
+	{ B4, M_LAN, MAC_B4 }, { B5, M_LAN, MAC_B5 }, { FOREIGN, 2, MAC_F },
+};
+
+static const struct m_net nets[] = {
+	{ A(192, 0, 2, 0), 24, M_PUB }, { A(198, 51, 100, 0), 24, M_LAN },
+	{ A(203, 0, 113, 0), 25, 2 },
+};
+
+static const uint32_t local_addrs[] = { PUB, PUB2, LANA, A(203, 0, 113, 1) };
+
+static const struct m_world world = {
+	.rules = rules, .nrules = sizeof(rules) / sizeof(rules[0]),
+	.masq = masqs, .nmasq = sizeof(masqs) / sizeof(masqs[0]),
+	.hosts = hosts, .nhosts = sizeof(hosts) / sizeof(hosts[0]),
+	.nets = nets, .nnets = sizeof(nets) / sizeof(nets[0]),
+	.local_addrs = local_addrs, .nlocal = sizeof(local_addrs) / sizeof(local_addrs[0]),
+	.public_addr = PUB, .lan_addr = LANA,
+	.snat_lo = 32768, .snat_hi = 60999,
+	.mtu = 1500,
+	.mac = { MAC_PUB, MAC_LAN, MAC_OTH },
+};
+
+/* Addresses and ports the descriptions pick from. */
+static const uint32_t addrs[] = {
+	PUB, PUB2, C1, C2, A(192, 0, 2, 77), LANA, B1, B2, B3, B4, B5, A(198, 51, 100, 9),
+	FOREIGN, A(203, 0, 113, 200), A(192, 0, 2, 255), A(224, 0, 0, 1), 0, 0xffffffff,
+	A(127, 0, 0, 1), A(192, 0, 2, 0), A(198, 51, 100, 255), A(203, 0, 113, 1),
+	A(198, 51, 100, 131), C1, B1, PUB,
+};
+#define NADDR	(sizeof(addrs) / sizeof(addrs[0]))
+
+static const uint16_t ports[] = {
+	80, 53, 81, 54, 82, 83, 84, 2222, 1000, 40001, 40002, 8080, 5353, 5354, 9000, 22, 7,
+	40000, 33333, 5000, 45000, 6000, 41000, 0, 65535, 40003, 32768, 60999, 443, 1,
+};
+#define NPORT	(sizeof(ports) / sizeof(ports[0]))
+
+/* ----------------------------------------------------------- plumbing */
+
+static struct xfwd_bpf *skel;
+static int ncpus, verbose;
+static unsigned ifx_pub, ifx_lan;
+static struct model *model, *model_snap;
+static const char *crash_dir = "selftests/corpus";
+static uint8_t pattern[PKT_MAX];
+
+static int die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static int die(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("not ok - fuzz: setup: ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	exit(1);
+}
+
+static int sh(const char *cmd)
+{
+	char buf[4096];
+
+	snprintf(buf, sizeof(buf), "%s%s", cmd, verbose ? "" : " >/dev/null 2>&1");
+	return system(buf) ? -1 : 0;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (!verbose && level != LIBBPF_WARN)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static void write_file(const char *path, const char *s)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f || fputs(s, f) < 0 || fclose(f))
+		die("cannot write %s: %s", path, strerror(errno));
+}
+
+/* A network namespace of our own: the three interfaces, static neighbours. */
+static void topology(void)
+{
+	static const char *const fwd[] = { IF_PUB, IF_LAN, IF_OTH };
+	char path[128];
+
+	if (unshare(CLONE_NEWNET))
+		die("unshare(CLONE_NEWNET): %s", strerror(errno));
+	if (sh("set -e; ip link set lo up; "
+	       "ip link add " IF_PUB " address 02:00:00:00:01:01 type veth peer name fz-pubp; "
+	       "ip link add " IF_LAN " address 02:00:00:00:02:01 type veth peer name fz-lanp; "
+	       "ip link add " IF_OTH " address 02:00:00:00:03:01 type veth peer name fz-othp; "
+	       "ip addr add 192.0.2.1/24 dev " IF_PUB "; ip addr add 192.0.2.10/32 dev " IF_PUB "; "
+	       "ip addr add 198.51.100.1/24 dev " IF_LAN "; "
+	       "ip addr add 203.0.113.1/25 dev " IF_OTH "; "
+	       "for i in " IF_PUB " fz-pubp " IF_LAN " fz-lanp " IF_OTH " fz-othp; do"
+	       " ip link set $i up; done; "
+	       "ip neigh replace 192.0.2.2 lladdr 02:c1:00:00:00:02 dev " IF_PUB " nud permanent; "
+	       "ip neigh replace 192.0.2.3 lladdr 02:c1:00:00:00:03 dev " IF_PUB " nud permanent; "
+	       "ip neigh replace 198.51.100.2 lladdr 02:b0:00:00:00:02 dev " IF_LAN " nud permanent; "
+	       "ip neigh replace 198.51.100.3 lladdr 02:b0:00:00:00:03 dev " IF_LAN " nud permanent; "
+	       "ip neigh replace 198.51.100.4 lladdr 02:b0:00:00:00:04 dev " IF_LAN " nud permanent; "
+	       "ip neigh replace 198.51.100.5 lladdr 02:b0:00:00:00:05 dev " IF_LAN " nud permanent; "
+	       "ip neigh replace 198.51.100.130 lladdr 02:b0:00:00:00:82 dev " IF_LAN " nud permanent; "
+	       "ip neigh replace 203.0.113.2 lladdr 02:f0:00:00:00:02 dev " IF_OTH " nud permanent"))
+		die("cannot build the topology (-v shows the commands' output)");
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/forwarding", fwd[i]);
+		write_file(path, "1\n");
+	}
+}
+
+static void load(void)
+{
+	struct xfwd_config cfg;
+	struct bpf_map *map;
+	__u32 zero = 0, ifx[2];
+	int err;
+
+	libbpf_set_print(libbpf_print);
+	skel = xfwd_bpf__open();
+	if (!skel)
+		die("xfwd_bpf__open: %s", strerror(errno));
+	bpf_object__for_each_map(map, skel->obj)
+		bpf_map__set_pin_path(map, NULL);	/* never in the machine's bpffs */
+	err = xfwd_bpf__load(skel);
+	if (err)
+		die("xfwd_bpf__load: %s (-v shows the verifier log)", strerror(-err));
+	ncpus = libbpf_num_possible_cpus();
+	ifx[0] = ifx_pub = if_nametoindex(IF_PUB);
+	ifx[1] = ifx_lan = if_nametoindex(IF_LAN);
+	for (int i = 0; i < 2; i++)
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_tx_ports), &ifx[i], &ifx[i], 0))
+			die("xfwd_tx_ports: %s", strerror(errno));
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.public_ifindex = ifx[0];
+	cfg.lan_ifindex = ifx[1];
+	cfg.public_addr = htonl(PUB);
+	cfg.lan_addr = htonl(LANA);
+	cfg.snat_port_min = world.snat_lo;
+	cfg.snat_port_max = world.snat_hi;
+	cfg.max_flows = XFWD_DEFAULT_MAX_FLOWS;
+	cfg.max_pending = XFWD_DEFAULT_MAX_FLOWS / 4;
+	for (int i = 0; i < XFWD_TO_MAX; i++)
+		cfg.timeouts[i] = TEN_YEARS;
+	snprintf(cfg.public_ifname, sizeof(cfg.public_ifname), IF_PUB);
+	snprintf(cfg.lan_ifname, sizeof(cfg.lan_ifname), IF_LAN);
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_config), &zero, &cfg, 0))
+		die("xfwd_config: %s", strerror(errno));
+
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		const struct m_rule *m = &rules[i];
+		unsigned hi = m->port_hi ? m->port_hi : m->port;
+
+		for (unsigned port = m->port; port <= hi; port++) {
+			struct xfwd_rule_key k = { htonl(m->addr), htons((uint16_t)port), m->proto };
+			struct xfwd_rule r = {
+				.to_addr = htonl(m->to_addr), .to_port = htons(m->to_port),
+				.flags = (__u16)((m->snat ? XFWD_RULE_SNAT : 0) |
+						 (m->local ? XFWD_RULE_LOCAL : 0) |
+						 (m->port_map ? XFWD_RULE_PORT_MAP : 0)),
+				.id = (__u32)i, .pub_lo = m->port, .pub_hi = (__u16)hi,
+			};
+
+			if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_rules), &k, &r, 0))
+				die("xfwd_rules: %s", strerror(errno));
+		}
+	}
+	for (size_t i = 0; i < sizeof(masqs) / sizeof(masqs[0]); i++) {
+		struct xfwd_masq_key k = { (__u32)masqs[i].len, htonl(masqs[i].addr) };
+		struct xfwd_masq v = { htonl(masqs[i].to_addr), masqs[i].lo, masqs[i].hi,
+				       (__u8)masqs[i].filtering, { 0 }, (__u32)i };
+
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_masq), &k, &v, 0))
+			die("xfwd_masq: %s", strerror(errno));
+	}
+}
+
+/* The model's one question: which port did the program give this endpoint? */
+static int port_oracle(void *ctx, uint32_t in_addr, uint16_t in_port, uint8_t proto,
+		       uint32_t ext_addr)
+{
+	struct xfwd_endpoint k = { htonl(in_addr), htons(in_port), proto, 0 };
+	struct xfwd_mapping v;
+
+	(void)ctx;
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.xfwd_mappings), &k, &v) ||
+	    v.ext_addr != htonl(ext_addr))
+		return -1;
+	return ntohs(v.ext_port);
+}
+
+/* ------------------------------------------------- state and snapshots */
+
+struct saved {
+	struct bpf_map *map;
+	void *keys, *vals;
+	__u32 n;
+};
+
+#define SNAP_MAX 1024
+static struct saved snap[4];
+static void *batch_keys, *batch_vals;
+
+static struct bpf_map *state_map(int i)
+{
+	struct bpf_map *m[4] = { skel->maps.xfwd_flows, skel->maps.xfwd_pending,
+				 skel->maps.xfwd_mappings, skel->maps.xfwd_owners };
+	return m[i];
+}
+
+/* Empty a hash map (batches: a few system calls whatever it holds). */
+static void map_empty(struct bpf_map *m)
+{
+	int fd = bpf_map__fd(m);
+	__u32 out, count;
+	void *in = NULL;
+	int err;
+
+	do {
+		count = SNAP_MAX;
+		err = bpf_map_lookup_and_delete_batch(fd, in, &out, batch_keys, batch_vals, &count, NULL);
+		in = &out;
+	} while (!err);
+	if (err != -ENOENT)
+		die("emptying %s: %s", bpf_map__name(m), strerror(-err));
+}
+
+static void snapshot_take(void)
+{
+	for (int i = 0; i < 4; i++) {
+		struct saved *s = &snap[i];
+		size_t ks = bpf_map__key_size(state_map(i)), vs = bpf_map__value_size(state_map(i));
+		int fd = bpf_map__fd(state_map(i));
+		__u32 out, count = SNAP_MAX;
+		int err;
+
+		s->map = state_map(i);
+		s->keys = calloc(SNAP_MAX, ks);
+		s->vals = calloc(SNAP_MAX, vs);
+		err = bpf_map_lookup_batch(fd, NULL, &out, s->keys, s->vals, &count, NULL);
+		if (err && err != -ENOENT)
+			die("snapshot of %s: %s", bpf_map__name(s->map), strerror(-err));
+		s->n = count;
+	}
+	model_copy(model_snap, model);
+}
+
+static void snapshot_restore(void)
+{
+	for (int i = 0; i < 4; i++) {
+		struct saved *s = &snap[i];
+		__u32 n = s->n;
+
+		map_empty(s->map);
+		if (n && bpf_map_update_batch(bpf_map__fd(s->map), s->keys, s->vals, &n, NULL))
+			die("restoring %s: %s", bpf_map__name(s->map), strerror(errno));
+	}
+	model_copy(model, model_snap);
+}
+
+static void counters_read(unsigned long long c[XFWD_CNT_MAX])
+{
+	static __u32 keys[XFWD_CNT_MAX];
+	static __u64 *vals;
+	__u32 out, count = XFWD_CNT_MAX;
+	int err;
+
+	if (!vals)
+		vals = calloc((size_t)XFWD_CNT_MAX * (size_t)ncpus, sizeof(*vals));
+	err = bpf_map_lookup_batch(bpf_map__fd(skel->maps.xfwd_stats), NULL, &out, keys, vals,
+				   &count, NULL);
+	if ((err && err != -ENOENT) || count != XFWD_CNT_MAX)
+		die("reading xfwd_stats: %s", strerror(-err));
+	for (__u32 i = 0; i < XFWD_CNT_MAX; i++) {
+		c[keys[i]] = 0;
+		for (int cpu = 0; cpu < ncpus; cpu++)
+			c[keys[i]] += vals[i * (size_t)ncpus + cpu];
+	}
+}
+
+/* --------------------------------------------------------------- runs */
+
+static struct {
+	uint32_t verdict;
+	uint8_t buf[M_FRAME_MAX + 512];
+	uint8_t *frame;
+	uint32_t len, meta_len;
+	unsigned long long moved[XFWD_CNT_MAX];
+} R;
+
+static unsigned long long counters_now[XFWD_CNT_MAX];
+
+static void run(int side, const uint8_t *in, size_t len)
+{
+	struct bpf_program *prog = side == M_PUB ? skel->progs.xfwd_public : skel->progs.xfwd_lan;
+	struct xdp_md ctx_in = { .data_end = (__u32)len }, ctx_out = { 0 };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = (__u32)len,
+		    .data_out = R.buf, .data_size_out = sizeof(R.buf), .ctx_in = &ctx_in,
+		    .ctx_size_in = sizeof(ctx_in), .ctx_out = &ctx_out,
+		    .ctx_size_out = sizeof(ctx_out), .repeat = 1);
+	unsigned long long before[XFWD_CNT_MAX];
+	int err;
+
+	ctx_in.ingress_ifindex = side == M_PUB ? ifx_pub : ifx_lan;
+	memcpy(before, counters_now, sizeof(before));
+	err = bpf_prog_test_run_opts(bpf_program__fd(prog), &o);
+	if (err)
+		die("BPF_PROG_TEST_RUN of a %zu-byte frame: %s", len, strerror(errno));
+	R.verdict = o.retval;
+	R.meta_len = ctx_out.data;
+	R.frame = R.buf + ctx_out.data;
+	R.len = ctx_out.data_end - ctx_out.data;
+	counters_read(counters_now);
+	for (int i = 0; i < XFWD_CNT_MAX; i++)
+		R.moved[i] = counters_now[i] - before[i];
+}
+
+/* ------------------------------------------------------------ checking */
+
+static const char *verdict_s(uint32_t v)
+{
+	static const char *const n[] = { "XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX",
+					 "XDP_REDIRECT" };
+	return v < 5 ? n[v] : "unknown";
+}
+
+static const char *counter_s(int c)
+{
+	static const char *const n[XFWD_CNT_MAX] = {
+		[XFWD_CNT_RX] = "rx", [XFWD_CNT_FWD_REDIRECT] = "redirect",
+		[XFWD_CNT_FLOW_NEW] = "flow_new", [XFWD_CNT_PASS_NOT_IPV4] = "pass_not_ipv4",
+		[XFWD_CNT_PASS_NOT_TCPUDP] = "pass_not_tcp_udp",
+		[XFWD_CNT_PASS_MALFORMED] = "pass_malformed",
+		[XFWD_CNT_PASS_FRAGMENT] = "pass_fragment",
+		[XFWD_CNT_PASS_IP_OPTIONS] = "pass_ip_options", [XFWD_CNT_PASS_TTL] = "pass_ttl",
+		[XFWD_CNT_PASS_L2_MULTICAST] = "pass_l2_multicast",
+		[XFWD_CNT_PASS_NO_MATCH] = "pass_no_match", [XFWD_CNT_PASS_NO_ROUTE] = "pass_no_route",
+		[XFWD_CNT_PASS_NO_NEIGH] = "pass_no_neigh",
+		[XFWD_CNT_PASS_FRAG_NEEDED] = "pass_frag_needed",
+		[XFWD_CNT_PASS_FWD_DISABLED] = "pass_fwd_disabled",
+		[XFWD_CNT_PASS_EGRESS_FOREIGN] = "pass_egress_foreign",
+		[XFWD_CNT_DROP_NO_SNAT_PORT] = "drop_no_snat_port",
+		[XFWD_CNT_FLOW_CREATE_FAILED] = "flow_create_failed",
+		[XFWD_CNT_LOCAL_IN] = "local_in", [XFWD_CNT_ICMP_FRAG_SENT] = "icmp_frag_needed_sent",
+		[XFWD_CNT_PORT_SHADOWED] = "port_shadowed", [XFWD_CNT_HAIRPIN] = "hairpin",
+		[XFWD_CNT_ICMP_ERR] = "icmp_errors", [XFWD_CNT_MASQ_PKTS] = "masq_packets",
+		[XFWD_CNT_MASQ_FLOWS] = "masq_flows", [XFWD_CNT_MASQ_INBOUND] = "masq_inbound",
+		[XFWD_CNT_MASQ_NO_PORT] = "masq_no_port", [XFWD_CNT_FLOW_PROMOTED] = "promoted",
+		[XFWD_CNT_PENDING_ADD] = "pending_add", [XFWD_CNT_PENDING_DEL] = "pending_del",
+		[XFWD_CNT_CONFIRMED_ADD] = "confirmed_add", [XFWD_CNT_CONFIRMED_DEL] = "confirmed_del",
+	};
+	static char other[24];
+
+	if (c >= 0 && c < XFWD_CNT_MAX && n[c])
+		return n[c];
+	snprintf(other, sizeof(other), "counter #%d", c);
+	return other;
+}
+
+static char why[2048];
+
+static int mismatch(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int mismatch(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static const char *reasons_s(uint64_t set)
+{
+	static char b[256];
+	size_t n = 0;
+
+	b[0] = 0;
+	for (int c = 0; c < XFWD_CNT_MAX && n < sizeof(b) - 40; c++)
+		if (set & (1ull << c))
+			n += (size_t)snprintf(b + n, sizeof(b) - n, "%s%s", n ? "|" : "", counter_s(c));
+	return b;
+}
+
+static const char *moved_s(void)
+{
+	static char b[512];
+	size_t n = 0;
+
+	b[0] = 0;
+	for (int c = 0; c < XFWD_CNT_MAX && n < sizeof(b) - 40; c++)
+		if (R.moved[c] && c != XFWD_CNT_RX)
+			n += (size_t)snprintf(b + n, sizeof(b) - n, "%s%s+%llu", n ? " " : "",
+					      counter_s(c), R.moved[c]);
+	return b;
+}
+
+static uint16_t residue(const uint8_t *f, const struct m_csum *c, int out)
+{
+	uint64_t s = c->add;
+
+	for (int i = 0; i < c->nseg; i++) {
+		const uint8_t *p = f + (out ? c->seg[i].out : c->seg[i].in);
+		size_t len = c->seg[i].len, j;
+
+		for (j = 0; j + 1 < len; j += 2)
+			s += get16(p + j);
+		if (len & 1)
+			s += (uint64_t)p[len - 1] << 8;
+	}
+	s = fold16(s);
+	return s ? (uint16_t)s : 0xffff;	/* +0 and -0 are one value */
+}
+
+static int in_csum_field(const struct m_expect *e, size_t off)
+{
+	for (int i = 0; i < e->ncs; i++)
+		if (off == e->cs[i].field || off == e->cs[i].field + 1)
+			return 1;
+	return 0;
+}
+
+static int check(const struct m_expect *e, const uint8_t *in, size_t ilen)
+{
+	uint64_t ok_reasons = e->reasons;
+	unsigned long long n = 0;
+	int verdict = e->verdict;
+
+	if (e->error[0])
+		return mismatch("%s", e->error);
+	if (verdict == XDP_DROP && e->pass_too && R.verdict == XDP_PASS) {
+		verdict = XDP_PASS;
+		ok_reasons = e->pass_too;
+	}
+	if (R.verdict != (uint32_t)verdict)
+		return mismatch("verdict %s, expected %s (%s; counters: %s)", verdict_s(R.verdict),
+				verdict_s((uint32_t)verdict), e->path, moved_s());
+	for (int c = 0; c < XFWD_CNT_MAX; c++)
+		if (ok_reasons & (1ull << c))
+			n += R.moved[c];
+	if (n != 1 || R.moved[XFWD_CNT_RX] != 1 ||
+	    R.moved[XFWD_CNT_FWD_REDIRECT] != (verdict == XDP_REDIRECT))
+		return mismatch("%s, but counted %s where one of %s was expected (%s)",
+				verdict_s(R.verdict), moved_s(), reasons_s(ok_reasons), e->path);
+	if (verdict == XDP_DROP)
+		return 0;
+	if (!e->rewrite || verdict != e->verdict) {
+		long d;
+
+		if (R.len != ilen)
+			return mismatch("passed with length %u, not %zu (%s)", R.len, ilen, e->path);
+		d = frame_diff(in, R.frame, ilen);
+		if (d >= 0)
+			return mismatch("passed with byte %ld (%s) changed: 0x%02x -> 0x%02x (%s)", d,
+					frame_field(in, ilen, (size_t)d), in[d], R.frame[d], e->path);
+		if (R.meta_len != (e->meta ? 4u : 0u))
+			return mismatch("passed with %u bytes of metadata, expected %u (%s)",
+					R.meta_len, e->meta ? 4u : 0u, e->path);
+		if (e->meta && *(uint32_t *)(R.frame - 4) != XFWD_META_FINISH)
+			return mismatch("metadata 0x%08x is not the finish mark (%s)",
+					*(uint32_t *)(R.frame - 4), e->path);
+		return 0;
+	}
+	if (R.len != e->len)
+		return mismatch("%s frame of %u bytes, expected %zu (%s)", verdict_s(R.verdict), R.len,
+				e->len, e->path);
+	if (R.meta_len)
+		return mismatch("%u bytes of metadata on a %s (%s)", R.meta_len,
+				verdict_s(R.verdict), e->path);
+	for (size_t i = 0; i < e->len; i++)
+		if (R.frame[i] != e->frame[i] && !in_csum_field(e, i))
+			return mismatch("%s: byte %zu (%s) is 0x%02x, expected 0x%02x (%s)",
+					verdict_s(R.verdict), i, frame_field(e->frame, e->len, i),
+					R.frame[i], e->frame[i], e->path);
+	for (int i = 0; i < e->ncs; i++) {
+		const struct m_csum *c = &e->cs[i];
+		uint16_t got = get16(R.frame + c->field);
+
+		if (c->udp) {
+			/* The input's checksum field sits where the output's
+			 * does, shifted like every byte after the tag. */
+			size_t in_field = c->field + (c->seg[0].in - c->seg[0].out);
+			uint16_t old = get16(in + in_field);
+
+			if (!old && got)
+				return mismatch("%s: was 0 (none), became 0x%04x (%s)", c->name, got,
+						e->path);
+			if (!old)
+				continue;
+			if (!got)
+				return mismatch("%s: became 0 (\"none\") (%s)", c->name, e->path);
+		}
+		if (residue(R.frame, c, 1) != residue(in, c, 0))
+			return mismatch("%s 0x%04x does not sum as the input did (residue 0x%04x,"
+					" was 0x%04x: %s) (%s)", c->name, got, residue(R.frame, c, 1),
+					residue(in, c, 0),
+					residue(in, c, 0) == 0xffff ? "a correct checksum became wrong" :
+					"a wrong checksum changed how wrong it is", e->path);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------- inputs */
+
+/*
+ * An input is a sequence of records, at most MAX_RECS:
+ *   op & 0x80: raw frame: op bit 0 the side, then 2 bytes of length, then
+ *              the bytes (at least 14);
+ *   else:      a 20-byte description d[0..19] (d[0] = op). Most values
+ *              give a well-formed packet of the topology; the rarer ones
+ *              break something:
+ *     d0  bit 0 side (public, LAN); bits 1-3 what: 0-2 a packet from the
+ *         fields below, 3-4 a reply to an earlier translated packet, 5 an
+ *         ICMP error about one from its receiver, 6 the same from a router,
+ *         7 another packet of an earlier input's tuple (bit 0 set: from the
+ *         other side); bits 4-7 which earlier packet
+ *     d1  protocol: TCP, UDP, echo request, echo reply, ICMP error, other
+ *     d2, d3  source and destination: bit 7 clear, an address that side
+ *         would see (a client, the gateway, a LAN host); set, any of addrs[]
+ *         or a random one
+ *     d4-5, d6-7  ports (from ports[] for most values, else as they are)
+ *     d8  TCP flags (or the ICMP error's type and code)   d9  TTL
+ *     d10 fragment bits, DF, TOS   d11 payload size
+ *     d12 bit 0 an 802.1Q tag; bits 6-7 both set: hostile L2/L3 (TTL,
+ *         fragments, broadcast/multicast MAC, a second tag: QinQ)
+ *     d13 mutation, d14-15 where, d16-17 value   d18-19 random address bits
+ */
+#define MAX_RECS	12
+#define DESC_LEN	20
+#define MAX_HIST	16
+
+struct sent {
+	int side;
+	uint8_t frame[PKT_MAX];
+	size_t len;
+};
+
+static struct sent outs[MAX_HIST], ins[MAX_HIST];
+static int nouts, nins;
+
+/* Where packets on each side come from and go to, usually. */
+static const uint32_t pub_src[] = { C1, C2, A(192, 0, 2, 77), FOREIGN, C1, C2 };
+static const uint32_t pub_dst[] = { PUB, PUB, PUB, PUB2, LANA, B1 };
+static const uint32_t lan_src[] = { B1, B2, B3, B4, B5, A(198, 51, 100, 131), A(198, 51, 100, 9), B1 };
+static const uint32_t lan_dst[] = { C1, C2, PUB, A(192, 0, 2, 77), FOREIGN, PUB, C1, B2 };
+static const uint16_t pub_dports[] = { 80, 53, 81, 54, 82, 83, 84, 2222, 1000, 40001, 40002, 7003,
+				       7009, 7010, 6000, 40000 };
+static const uint16_t cli_ports[] = { 40000, 33333, 5000, 41000, 45000, 6000, 1024, 40001 };
+
+static uint32_t pick_addr(uint8_t sel, const uint8_t *d, int side, int dst)
+{
+	uint32_t r = (uint32_t)d[18] << 8 | d[19];
+	unsigned i = sel & 0x7f;
+
+	if (!(sel & 0x80)) {
+		if (side == M_PUB)
+			return dst ? pub_dst[i % 6] : pub_src[i % 6];
+		return dst ? lan_dst[i % 8] : lan_src[i % 8];
+	}
+	if (i % (NADDR + 4) < NADDR)
+		return addrs[i % (NADDR + 4)];
+	switch (i & 3) {
+	case 0: return A(192, 0, 2, 0) | (r & 255);
+	case 1: return A(198, 51, 100, 0) | (r & 255);
+	case 2: return A(203, 0, 113, 0) | (r & 255);
+	default: return r * 2654435761u;
+	}
+}
+
+/* kind 0: a source port, 1: a destination port, of a packet from side. */
+static uint16_t pick_port(const uint8_t *p, int side, int dst)
+{
+	uint16_t v = get16(p);
+
+	if (v < 0x8000) {
+		if (dst && side == M_PUB)
+			return pub_dports[v % 16];
+		if (dst)
+			return ports[v % NPORT];
+		return side == M_PUB ? cli_ports[v % 8] : ports[v % NPORT];
+	}
+	return v < 0xe000 ? ports[v % NPORT] : v;
+}
+
+static const uint8_t *host_mac(uint32_t a)
+{
+	for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++)
+		if (hosts[i].addr == a)
+			return hosts[i].mac;
+	return MAC_UP;
+}
+
+/* Recompute the IPv4 header checksum (IHL 5) at l3. */
+static void ip_fix(uint8_t *b, size_t l3)
+{
+	put16(b + l3 + 10, 0);
+	put16(b + l3 + 10, (uint16_t)~fold16(sum_words(0, b + l3, 20)));
+}
+
+/* An ICMP message (type, code) with body after the 8-byte header. */
+static size_t build_icmp(struct pkt_spec *s, uint8_t type, uint8_t code, const uint8_t *body,
+			 size_t blen, uint8_t *buf)
+{
+	size_t len, l4;
+
+	s->proto = IPPROTO_ICMP;
+	s->payload = body;
+	s->payload_len = blen;
+	len = pkt_build(s, buf);
+	l4 = (s->vlan ? 18 : 14) + 20;
+	buf[l4] = type;
+	buf[l4 + 1] = code;
+	put32(buf + l4 + 4, type == 3 && code == 4 ? 1500 : 0);
+	put16(buf + l4 + 2, 0);
+	put16(buf + l4 + 2, (uint16_t)~fold16(sum_words(0, buf + l4, 8 + blen)));
+	return len;
+}
+
+static const uint8_t flag_sets[] = {
+	TH_SYN, TH_SYN | TH_ACK, TH_ACK, TH_PSH | TH_ACK, TH_FIN | TH_ACK, TH_RST, TH_RST | TH_ACK,
+	TH_ACK,
+};
+static const uint8_t err_types[][2] = { { 3, 3 }, { 3, 1 }, { 11, 0 }, { 12, 0 }, { 3, 4 },
+					{ 3, 13 }, { 3, 0 }, { 5, 0 } };
+
+/* Build the frame a description says; returns its length. */
+static size_t build(const uint8_t *d, uint8_t *buf, int *side)
+{
+	static const uint8_t ttls[16] = { 64, 64, 64, 64, 64, 64, 64, 64, 64, 128, 1, 0, 2, 255, 3, 0 };
+	static const uint16_t frags[16] = { IPF_DF, IPF_DF, IPF_DF, IPF_DF, IPF_DF, 0, 0, 0, IPF_DF, 0,
+					    IPF_MF, 185, IPF_MF | 185, IPF_DF | IPF_MF, 1, IPF_DF | 1 };
+	static const uint8_t protos[16] = { 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 3, 4, 4, 5 };
+	struct pkt_spec s;
+	uint8_t quote[PKT_MAX];
+	size_t len = 0, qlen, l3;
+	size_t sizes[8] = { 0, 1, 10, 100, 1500, 1501, 2000, (size_t)d[11] * 3 };
+	int what = (d[0] >> 1) & 7, k = d[0] >> 4;
+	int hostile = (d[12] & 0xc0) == 0xc0;	/* odd L2/L3: tags, MACs, TTL, fragments */
+	unsigned proto = protos[d[1] % 16];
+
+	memset(&s, 0, sizeof(s));
+	*side = d[0] & 1;
+	s.saddr = htonl(pick_addr(d[2], d, *side, 0));
+	s.daddr = htonl(pick_addr(d[3], d, *side, 1));
+	s.sport = pick_port(d + 4, *side, 0);
+	s.dport = pick_port(d + 6, *side, 1);
+	s.tcp_flags = d[8] < 0xe0 ? flag_sets[d[8] % 8] : d[8] & 0x3f;
+	s.ttl = !hostile ? (d[9] < 2 ? 64 : d[9]) : ttls[d[9] % 16] ? ttls[d[9] % 16] : d[9];
+	s.frag_off = !hostile ? (d[10] & 1 ? 0 : IPF_DF) : frags[d[10] % 16];
+	s.tos = d[10] & 0xe0;
+	s.ip_id = (uint16_t)(d[14] << 8 | d[15]);
+	s.seq = 0x01020304u * d[16];
+	s.ack = 0x10203040u;
+	s.vlan = d[12] & 1;
+	s.vlan_tci = (uint16_t)(d[12] >> 4 & 3);
+
+	if ((what == 3 || what == 4 || what == 5 || what == 6) && nouts) {
+		/* About an earlier translated packet, from where it went. */
+		const struct sent *o = &outs[k % nouts];
+
+		*side = o->side;
+		l3 = 14;
+		if (what <= 4) {
+			s.saddr = raw32(o->frame + l3 + 16);
+			s.daddr = raw32(o->frame + l3 + 12);
+			s.proto = o->frame[l3 + 9];
+			if (s.proto == IPPROTO_ICMP) {
+				s.sport = get16(o->frame + l3 + 24);	/* the echo identifier */
+				proto = o->frame[l3 + 20] == 8 ? 3 : 2;
+			} else {
+				s.sport = get16(o->frame + l3 + 22);
+				s.dport = get16(o->frame + l3 + 20);
+				proto = s.proto == IPPROTO_TCP ? 0 : 1;
+			}
+		} else {
+			qlen = (size_t)(get16(o->frame + l3 + 2));
+			qlen = d[11] % 4 == 0 ? 28 : d[11] % 4 == 1 ? 20 + 8 + 12 : d[11] % 4 == 2 ? qlen :
+			       (size_t)(d[11] % 40);
+			if (qlen > o->len - l3)
+				qlen = o->len - l3;
+			memcpy(quote, o->frame + l3, qlen);
+			s.saddr = what == 5 ? raw32(o->frame + l3 + 16) : s.saddr;
+			s.daddr = raw32(o->frame + l3 + 12);
+			memcpy(s.dmac, *side == M_PUB ? MAC_PUB : MAC_LAN, 6);
+			memcpy(s.smac, host_mac(ntohl(s.saddr)), 6);
+			len = build_icmp(&s, err_types[d[8] % 8][0], err_types[d[8] % 8][1], quote,
+					 qlen, buf);
+			goto mutate;
+		}
+	} else if (what == 7 && nins) {
+		/* Another packet of an earlier input's tuple (maybe from the other side). */
+		const struct sent *i = &ins[k % nins];
+		struct frame f;
+
+		frame_parse(i->frame, i->len, &f);
+		if (f.l3 && i->frame[f.l3] == 0x45) {
+			*side = i->side ^ (d[0] & 1);
+			s.saddr = raw32(i->frame + f.l3 + 12);
+			s.daddr = raw32(i->frame + f.l3 + 16);
+			s.proto = i->frame[f.l3 + 9];
+			if (s.proto == IPPROTO_TCP || s.proto == IPPROTO_UDP) {
+				s.sport = get16(i->frame + f.l3 + 20);
+				s.dport = get16(i->frame + f.l3 + 22);
+				proto = s.proto == IPPROTO_TCP ? 0 : 1;
+			} else if (s.proto == IPPROTO_ICMP) {
+				s.sport = get16(i->frame + f.l3 + 24);
+				proto = i->frame[f.l3 + 20] == 0 ? 3 : 2;
+			}
+		}
+	}
+
+	memcpy(s.dmac, *side == M_PUB ? MAC_PUB : MAC_LAN, 6);
+	memcpy(s.smac, host_mac(ntohl(s.saddr)), 6);
+	if (hostile && (d[12] >> 1 & 3) == 2)
+		memset(s.dmac, 0xff, 6);
+	else if (hostile && (d[12] >> 1 & 3) == 3)
+		memcpy(s.dmac, (const uint8_t[6]){ 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 }, 6);
+	s.proto = proto == 0 ? IPPROTO_TCP : proto == 1 ? IPPROTO_UDP :
+		  proto <= 4 ? IPPROTO_ICMP : (uint8_t)(d[1] == 6 || d[1] == 17 || d[1] == 1 ? 47 : d[1]);
+	s.payload = pattern;
+	s.payload_len = sizes[d[11] % 8];
+	if (d[11] % 8 == 4 || d[11] % 8 == 5) {
+		size_t hdr = 20 + (s.proto == IPPROTO_TCP ? 20 : 8);
+
+		s.payload_len -= s.payload_len > hdr ? hdr : s.payload_len;
+	}
+	if (s.payload_len > 2000)
+		s.payload_len = 2000;
+	if (proto == 4) {
+		/* An error about a packet the destination sent to the source. */
+		struct pkt_spec q = s;
+		uint8_t qb[PKT_MAX];
+		size_t ql;
+
+		q.proto = d[8] & 1 ? IPPROTO_TCP : IPPROTO_UDP;
+		q.saddr = s.daddr;
+		q.daddr = d[18] & 1 ? s.saddr : htonl(pick_addr(d[18], d, !*side, 0));
+		q.sport = s.dport;
+		q.dport = s.sport;
+		q.vlan = 0;
+		q.ttl = 63;
+		q.payload_len = d[11] & 63;
+		ql = pkt_build(&q, qb);
+		qlen = (size_t)((d[11] >> 6) == 0 ? 28 : (d[11] >> 6) == 1 ? 48 : (d[11] >> 6) == 2 ?
+				ql - 14 : 24);
+		if (qlen > ql - 14)
+			qlen = ql - 14;
+		len = build_icmp(&s, err_types[d[8] >> 5][0], err_types[d[8] >> 5][1], qb + 14, qlen,
+				 buf);
+	} else {
+		len = pkt_build(&s, buf);
+		if (proto == 3) {	/* echo reply */
+			l3 = s.vlan ? 18 : 14;
+			buf[l3 + 20] = 0;
+			put16(buf + l3 + 22, 0);
+			put16(buf + l3 + 22, (uint16_t)~fold16(sum_words(0, buf + l3 + 20, len - l3 - 20)));
+		}
+	}
+
+mutate:
+	l3 = s.vlan ? 18 : 14;
+	if (hostile && (d[12] & 0x30) == 0x30 && len + 4 <= PKT_MAX) {
+		/* QinQ: another tag in front (802.1ad or a second 802.1Q). */
+		memmove(buf + 16, buf + 12, len - 12);
+		put16(buf + 12, d[12] & 0x40 ? 0x88a8 : ETHTYPE_VLAN);
+		put16(buf + 14, 100);
+		len += 4;
+		l3 += 4;
+	}
+	{
+		size_t at = (size_t)get16(d + 14) % (len ? len : 1);
+		uint16_t v = get16(d + 16);
+
+		switch (d[13] % 32) {
+		case 16:
+		case 17:
+			buf[at] ^= (uint8_t)(v ? v : 1);
+			break;
+		case 18:
+			len = at < 14 ? 14 : at;
+			break;
+		case 19:
+			put16(buf + l3 + 2, v);
+			if (v & 1)
+				ip_fix(buf, l3);
+			break;
+		case 20:
+			buf[l3] = (uint8_t)(0x40 | (v & 15));
+			ip_fix(buf, l3);
+			break;
+		case 21:
+			if (buf[l3 + 9] == IPPROTO_TCP)
+				buf[l3 + 32] = (uint8_t)(v << 4 | (buf[l3 + 32] & 15));
+			else
+				put16(buf + l3 + 24, v % 64);
+			break;
+		case 22:
+		case 23:
+			/* A wrong checksum: forwarded as wrong as it came. */
+			if (buf[l3 + 9] == IPPROTO_TCP)
+				buf[l3 + 36] ^= (uint8_t)(v | 1);
+			else if (buf[l3 + 9] == IPPROTO_UDP)
+				buf[l3 + 26] ^= (uint8_t)(v | 1);
+			else
+				buf[l3 + 22] ^= (uint8_t)(v | 1);
+			break;
+		case 24:
+			buf[l3 + 10] ^= (uint8_t)(v | 1);
+			break;
+		case 25:
+		case 26:
+			if (len + (v & 63) <= PKT_MAX) {
+				memset(buf + len, v & 64 ? 0 : 0xa5, v & 63);
+				len += v & 63;
+			}
+			break;
+		case 27:
+			buf[l3] = (uint8_t)((v & 0xf0) | (buf[l3] & 15));
+			break;
+		case 28:
+			if (at + 2 <= len)
+				put16(buf + at, v);
+			break;
+		case 29:
+			/* Cut inside the packet, tot_len saying so (the L4 checks). */
+			if (at > l3 + 20 && at < len) {
+				len = at;
+				put16(buf + l3 + 2, (uint16_t)(len - l3));
+				ip_fix(buf, l3);
+			}
+			break;
+		case 30:
+			if (buf[l3 + 9] == IPPROTO_UDP)
+				put16(buf + l3 + 26, 0);	/* no UDP checksum */
+			break;
+		}
+	}
+	return len < 14 ? 14 : len;
+}
+
+static uint8_t *cur_input;
+static size_t cur_len;
+static unsigned long long n_packets, n_inputs, n_redirect, n_pass, n_tx, n_drop, n_findings;
+static unsigned long long n_moved[XFWD_CNT_MAX];	/* how often each counter moved */
+
+/* ------------------------------------------------------------- findings */
+
+static uint64_t fnv(const uint8_t *d, size_t n)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ d[i]) * 1099511628211ull;
+	return h;
+}
+
+static void hexdump(const char *what, const uint8_t *b, size_t len)
+{
+	printf("#   %s (%zu bytes):", what, len);
+	for (size_t i = 0; i < len && i < 128; i++)
+		printf("%s%02x", i % 32 ? " " : "\n#     ", b[i]);
+	printf("%s\n", len > 128 ? " ..." : "");
+}
+
+static char finding_path[512];
+
+static void report(int rec, int side, const uint8_t *frame, size_t len)
+{
+	char path[400];
+	FILE *f;
+
+	n_findings++;
+	snprintf(path, sizeof(path), "%s/crash-%016llx.bin", crash_dir,
+		 (unsigned long long)fnv(cur_input, cur_len));
+	snprintf(finding_path, sizeof(finding_path), "%s", path);
+	printf("# MISMATCH in packet %d (%s side): %s\n", rec, side == M_PUB ? "public" : "LAN", why);
+	hexdump("in", frame, len);
+	hexdump("out", R.frame, R.len);
+	if (n_findings > 20) {
+		printf("#   (more than 20 mismatches: no more reproducers written)\n");
+	} else if (access(path, F_OK)) {
+		mkdir(crash_dir, 0755);
+		f = fopen(path, "wb");
+		if (f && fwrite(cur_input, 1, cur_len, f) == cur_len && !fclose(f))
+			printf("#   reproducer: %s\n", path);
+		else
+			printf("#   cannot write %s: %s\n", path, strerror(errno));
+	}
+	fflush(stdout);
+}
+
+/* Extra coverage for libFuzzer: which counters each program moved, and how. */
+__attribute__((section("__libfuzzer_extra_counters"), used))
+static uint8_t extra_counters[2][5][XFWD_CNT_MAX];
+
+/* Run one input from the snapshot; 0 if everything matched the model. */
+static int run_input(const uint8_t *data, size_t size)
+{
+	static struct m_expect e;
+	uint8_t frame[M_FRAME_MAX];
+	size_t off = 0, len;
+	int rec, side;
+
+	cur_input = (uint8_t *)data;
+	cur_len = size;
+	n_inputs++;
+	snapshot_restore();
+	nouts = nins = 0;
+	for (rec = 0; rec < MAX_RECS && off < size; rec++) {
+		uint8_t op = data[off];
+
+		if (op & 0x80) {
+			if (off + 3 > size)
+				break;
+			side = op & 1;
+			len = get16(data + off + 1);
+			off += 3;
+			if (len > size - off)
+				len = size - off;
+			if (len > M_FRAME_MAX - 64)
+				len = M_FRAME_MAX - 64;
+			memcpy(frame, data + off, len);
+			off += len;
+			if (len < 14)
+				continue;	/* the kernel refuses those */
+		} else {
+			uint8_t d[DESC_LEN] = { 0 };
+
+			memcpy(d, data + off, size - off < DESC_LEN ? size - off : DESC_LEN);
+			off += DESC_LEN;
+			len = build(d, frame, &side);
+		}
+		n_packets++;
+		run(side, frame, len);
+		model_packet(model, side, frame, len, &e);
+		if (R.verdict < 5)
+			for (int c = 1; c < XFWD_CNT_MAX; c++)
+				if (R.moved[c])
+					extra_counters[side][R.verdict][c]++;
+		for (int c = 0; c < XFWD_CNT_MAX; c++)
+			n_moved[c] += R.moved[c] != 0;
+		n_redirect += R.verdict == XDP_REDIRECT;
+		n_pass += R.verdict == XDP_PASS;
+		n_tx += R.verdict == XDP_TX;
+		n_drop += R.verdict == XDP_DROP;
+		if (verbose > 1) {
+			printf("# packet %d on the %s side: model: %s -> %s; program: %s (%s)\n", rec,
+			       side ? "LAN" : "public", e.path, verdict_s((uint32_t)e.verdict),
+			       verdict_s(R.verdict), moved_s());
+			if (verbose > 2)
+				hexdump("in", frame, len);
+		}
+		if (check(&e, frame, len)) {
+			report(rec, side, frame, len);
+			return -1;
+		}
+		if (nins < MAX_HIST) {
+			ins[nins].side = side;
+			ins[nins].len = len < PKT_MAX ? len : PKT_MAX;
+			memcpy(ins[nins].frame, frame, ins[nins].len);
+			nins++;
+		}
+		if (R.verdict == XDP_REDIRECT && nouts < MAX_HIST && R.len <= PKT_MAX) {
+			outs[nouts].side = e.egress;
+			outs[nouts].len = R.len;
+			memcpy(outs[nouts++].frame, R.frame, R.len);
+		}
+	}
+	return 0;
+}
+
+static int fuzz_one(const uint8_t *data, size_t size)
+{
+	run_input(data, size);
+	return 0;
+}
+
+/* ------------------------------------------------------------ prologue */
+
+/* Connections every input starts with (descriptions as above). */
+static void prologue(void)
+{
+	struct { int side; uint8_t proto; uint32_t s; uint16_t sp; uint32_t d; uint16_t dp;
+		 uint8_t flags; int want; } p[] = {
+		{ M_PUB, IPPROTO_TCP, C1, 40000, PUB, 80, TH_SYN, XDP_REDIRECT },
+		{ M_LAN, IPPROTO_TCP, B1, 8080, C1, 40000, TH_SYN | TH_ACK, XDP_REDIRECT },
+		{ M_PUB, IPPROTO_TCP, C1, 40000, PUB, 80, TH_ACK, XDP_REDIRECT },
+		{ M_PUB, IPPROTO_UDP, C2, 33333, PUB, 53, 0, XDP_REDIRECT },
+		{ M_LAN, IPPROTO_UDP, B1, 5353, C2, 33333, 0, XDP_REDIRECT },
+		{ M_PUB, IPPROTO_UDP, C1, 5000, PUB, 54, 0, XDP_REDIRECT },
+		{ M_LAN, IPPROTO_TCP, B1, 45000, C1, 443, TH_SYN, XDP_REDIRECT },
+		{ M_LAN, IPPROTO_UDP, B3, 6000, C2, 53, 0, XDP_REDIRECT },
+		{ M_PUB, IPPROTO_UDP, C2, 53, PUB2, 6000, 0, XDP_REDIRECT },
+		{ M_LAN, IPPROTO_ICMP, B2, 0x1234, C1, 1, 0, XDP_REDIRECT },
+		{ M_PUB, IPPROTO_TCP, C2, 41000, PUB, 2222, TH_SYN, XDP_PASS },
+		{ M_LAN, IPPROTO_UDP, B5, 40000, C1, 9, 0, XDP_REDIRECT },
+	};
+	static struct m_expect e;
+	uint8_t b[PKT_MAX];
+
+	for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++) {
+		struct pkt_spec s;
+		size_t len;
+
+		memset(&s, 0, sizeof(s));
+		memcpy(s.dmac, p[i].side == M_PUB ? MAC_PUB : MAC_LAN, 6);
+		memcpy(s.smac, host_mac(p[i].s), 6);
+		s.proto = p[i].proto;
+		s.ttl = 64;
+		s.frag_off = IPF_DF;
+		s.saddr = htonl(p[i].s);
+		s.daddr = htonl(p[i].d);
+		s.sport = p[i].sp;
+		s.dport = p[i].dp;
+		s.tcp_flags = p[i].flags;
+		s.payload = pattern;
+		s.payload_len = 20;
+		len = pkt_build(&s, b);
+		cur_input = b;
+		cur_len = len;
+		run(p[i].side, b, len);
+		model_packet(model, p[i].side, b, len, &e);
+		if (check(&e, b, len) || R.verdict != (uint32_t)p[i].want)
+			die("prologue packet %zu: %s (verdict %s)", i, why, verdict_s(R.verdict));
+	}
+	if (model_conns(model) != 8)
+		die("prologue: the model holds %d connections", model_conns(model));
+}
+
+/* ----------------------------------------------------------- engines */
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+	uint64_t x = rng_state;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return rng_state = x;
+}
+
+/* One input of the seeded mutator: mostly descriptions, some raw frames
+ * (a description's frame with random bytes changed, or noise). */
+static size_t gen_input(uint8_t *buf, size_t cap)
+{
+	int nrec = 1 + (int)(rnd() % MAX_RECS);
+	size_t off = 0;
+
+	for (int r = 0; r < nrec; r++) {
+		if (rnd() % 8) {
+			if (off + DESC_LEN > cap)
+				break;
+			for (int i = 0; i < DESC_LEN; i++)
+				buf[off + i] = (uint8_t)rnd();
+			buf[off] &= 0x7f;
+			if (rnd() % 2)		/* mostly about the connections */
+				buf[off] = (uint8_t)((buf[off] & 0x71) | (uint8_t)((3 + rnd() % 5) << 1));
+			if (rnd() % 4 == 0)
+				buf[off + 13] |= 16;	/* mutated */
+			off += DESC_LEN;
+		} else {
+			uint8_t d[DESC_LEN], f[PKT_MAX];
+			int side;
+			size_t len;
+
+			for (int i = 0; i < DESC_LEN; i++)
+				d[i] = (uint8_t)rnd();
+			d[0] &= 0x71;
+			len = build(d, f, &side);
+			for (int n = (int)(rnd() % 4); n >= 0; n--)
+				f[rnd() % len] = (uint8_t)rnd();
+			if (rnd() % 4 == 0)
+				len = 14 + rnd() % (len - 13);
+			if (off + 3 + len > cap)
+				break;
+			buf[off] = (uint8_t)(0x80 | side);
+			put16(buf + off + 1, (uint16_t)len);
+			memcpy(buf + off + 3, f, len);
+			off += 3 + len;
+		}
+	}
+	return off;
+}
+
+static int replay(const char *path, int *files)
+{
+	static uint8_t buf[1 << 16];
+	struct stat st;
+	size_t n;
+	FILE *f;
+	int bad = 0;
+
+	if (!stat(path, &st) && S_ISDIR(st.st_mode)) {
+		struct dirent **ents;
+		int cnt = scandir(path, &ents, NULL, alphasort);
+
+		for (int i = 0; i < cnt; i++) {
+			char sub[1024];
+
+			if (strstr(ents[i]->d_name, ".bin")) {
+				snprintf(sub, sizeof(sub), "%s/%s", path, ents[i]->d_name);
+				bad |= replay(sub, files);
+			}
+			free(ents[i]);
+		}
+		free(ents);
+		return bad;
+	}
+	f = fopen(path, "rb");
+	if (!f) {
+		printf("not ok - fuzz: replay %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	(*files)++;
+	if (run_input(buf, n)) {
+		printf("not ok - fuzz: replay %s: %s\n", path, why);
+		return 1;
+	}
+	if (strstr(path, "crash-"))	/* a former finding: a regression test of its own */
+		printf("ok - fuzz: reproducer %s\n", strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
+	return 0;
+}
+
+static void write_seeds(const char *dir)
+{
+	uint8_t buf[4096];
+	char path[1024];
+
+	mkdir(dir, 0755);
+	rng_state = 0x9e3779b97f4a7c15ull;
+	for (int i = 0; i < 32; i++) {
+		size_t n = gen_input(buf, sizeof(buf));
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/seed-%02d.bin", dir, i);
+		f = fopen(path, "wb");
+		if (!f || fwrite(buf, 1, n, f) != n || fclose(f))
+			die("cannot write %s", path);
+	}
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double t_start;
+
+static void fuzz_summary(void)
+{
+	double t = now_s() - t_start;
+
+	printf("# fuzz: %llu inputs, %llu packets in %.0f s (%.0f inputs/s, %.0f packets/s):"
+	       " %llu redirected, %llu passed, %llu XDP_TX, %llu dropped; %llu mismatches\n",
+	       n_inputs, n_packets, t, n_inputs / (t + 1e-9), n_packets / (t + 1e-9), n_redirect,
+	       n_pass, n_tx, n_drop, n_findings);
+	fflush(stdout);
+	if (n_findings)
+		_exit(1);
+}
+
+static void usage(const char *p)
+{
+	fprintf(stderr, "usage: %s [-s SEED] [-n INPUTS] [-r FILE|DIR]... [-C DIR] [-v]\n"
+		"       %s -F [libFuzzer options] [CORPUS_DIR...]\n"
+		"       %s -w DIR   (write seed inputs)\n", p, p, p);
+}
+
+int main(int argc, char **argv)
+{
+	const char *replays[16];
+	int nreplay = 0, files = 0, bad = 0, opt;
+	unsigned long long seed = 1, count = 2000;
+	double t0;
+
+	for (size_t i = 0; i < sizeof(pattern); i++)
+		pattern[i] = (uint8_t)(i * 7 + 3);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc > 1 && !strcmp(argv[1], "-F")) {
+		/* libFuzzer owns the rest of the command line. */
+		argv[1] = argv[0];
+		argc--;
+		argv++;
+		topology();
+		load();
+		batch_keys = calloc(SNAP_MAX, 64);
+		batch_vals = calloc(SNAP_MAX, 256);
+		model = model_new(&world, port_oracle, NULL);
+		model_snap = model_new(&world, port_oracle, NULL);
+		prologue();
+		snapshot_take();
+		t_start = now_s();
+		n_inputs = n_packets = n_redirect = n_pass = n_tx = n_drop = 0;
+		atexit(fuzz_summary);	/* libFuzzer exits from inside its loop */
+		return LLVMFuzzerRunDriver(&argc, &argv, fuzz_one);
+	}
+	while ((opt = getopt(argc, argv, "s:n:r:C:w:vh")) != -1) {
+		switch (opt) {
+		case 's':
+			seed = strtoull(optarg, NULL, 0);
+			break;
+		case 'n':
+			count = strtoull(optarg, NULL, 0);
+			break;
+		case 'r':
+			if (nreplay < 16)
+				replays[nreplay++] = optarg;
+			break;
+		case 'C':
+			crash_dir = optarg;
+			break;
+		case 'w':
+			write_seeds(optarg);
+			return 0;
+		case 'v':
+			verbose++;
+			break;
+		default:
+			usage(argv[0]);
+			return opt == 'h' ? 0 : 2;
+		}
+	}
+	topology();
+	load();
+	batch_keys = calloc(SNAP_MAX, 64);
+	batch_vals = calloc(SNAP_MAX, 256);
+	model = model_new(&world, port_oracle, NULL);
+	model_snap = model_new(&world, port_oracle, NULL);
+	prologue();
+	snapshot_take();
+
+	for (int i = 0; i < nreplay; i++)
+		bad |= replay(replays[i], &files);
+	if (nreplay)
+		printf("%s - fuzz: %d corpus inputs replayed\n", bad ? "not ok" : "ok", files);
+
+	t0 = now_s();
+	rng_state = seed * 0x9e3779b97f4a7c15ull | 1;
+	{
+		static uint8_t buf[8192];
+		unsigned long long fails = 0;
+		char first[2048] = "";
+
+		n_packets = n_redirect = n_pass = n_tx = n_drop = 0;
+		memset(n_moved, 0, sizeof(n_moved));
+		for (unsigned long long i = 0; i < count; i++) {
+			size_t n = gen_input(buf, sizeof(buf));
+
+			if (run_input(buf, n) && !fails++)
+				snprintf(first, sizeof(first), "input %llu: %s (%s)", i, why, finding_path);
+		}
+		if (fails)
+			printf("not ok - fuzz: seed %llu, %llu inputs: %llu mismatches, the first %s\n",
+			       seed, count, fails, first);
+		else
+			printf("ok - fuzz: seed %llu, %llu inputs, %llu packets (%llu redirected, %llu"
+			       " passed, %llu XDP_TX, %llu dropped) as the model says, %.0f packets/s\n",
+			       seed, count, n_packets, n_redirect, n_pass, n_tx, n_drop,
+			       n_packets / (now_s() - t0 + 1e-9));
+		bad |= fails != 0;
+	}
+	printf("# packets by counter:");
+	for (int c = 1; c < XFWD_CNT_MAX; c++)
+		if (n_moved[c])
+			printf(" %s=%llu", counter_s(c), n_moved[c]);
+	printf("\n");
+	xfwd_bpf__destroy(skel);
+	return bad ? 1 : 0;
+}

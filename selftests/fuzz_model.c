@@ -1,0 +1,1005 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The fuzzer's reference model of xfwd's XDP data path (see fuzz_model.h).
+ *
+ * It follows the README's promises, one by one:
+ *   - a frame xfwd does not handle (not IPv4, L2 broadcast/multicast,
+ *     truncated or inconsistent headers, IP options, fragments, TTL <= 1,
+ *     other protocols, ICMP that is neither an echo nor an error about a
+ *     TCP/UDP packet) goes to the kernel untouched;
+ *   - a packet of a live connection is translated as the connection says,
+ *     on the interface its direction arrives on;
+ *   - a new connection starts from a forward rule (DNAT, --snat, local
+ *     target, hairpin from the LAN), from a masqueraded LAN prefix (one
+ *     external port per internal endpoint, the internal port kept when
+ *     free, else one of the same parity in the range, never a forwarded
+ *     port or a port another live mapping holds), or from outside to a live
+ *     mapping its filtering admits;
+ *   - the route decides: no route, no neighbour, an interface xfwd does not
+ *     own, too big: untouched to the kernel (with the mark asking tc to
+ *     finish when it can), except a too-big DF packet, which is answered
+ *     with an ICMP fragmentation-needed;
+ *   - a forwarded frame leaves with the next hop's MACs, one TTL less,
+ *     without its 802.1Q tag, every checksum as right (or as wrong) as it
+ *     came;
+ *   - a connection whose only answer is a TCP reset is forgotten.
+ * Timeouts are not modelled: the fuzzer sets them to ten years.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/bpf.h>
+
+#include "xfwd_abi.h"
+#include "fuzz_model.h"
+
+#define MAX_ENT		256
+#define MAX_MAP		128
+#define P_TCP		6
+#define P_UDP		17
+#define P_ICMP		1
+#define F_RST		0x04
+#define BIT(c)		(1ull << (c))
+
+struct tuple {
+	uint32_t saddr, daddr;
+	uint16_t sport, dport;
+	uint8_t proto;
+};
+
+struct ent {
+	int used;
+	struct tuple key;	/* as seen on the wire */
+	struct tuple to;	/* what a matching packet leaves as */
+	int side;		/* the interface its packets arrive on */
+	int orig;		/* the direction of the connection's first packet */
+	int conn;
+	int local;		/* to a port of the gateway: rewritten, passed up */
+};
+
+struct conn {
+	int used;
+	int seen_reply;
+	int e[2];
+};
+
+struct mapping {
+	int used;
+	uint32_t in_addr;
+	uint16_t in_port;
+	uint8_t proto;
+	uint32_t ext_addr;
+	uint16_t ext_port;
+	int filtering;
+	uint32_t remotes[4];	/* the last four addresses it sent to */
+	int nremotes;
+};
+
+struct owner {
+	int used;
+	uint32_t ext_addr;
+	uint16_t ext_port;
+	uint8_t proto;
+	uint32_t in_addr;
+	uint16_t in_port;
+};
+
+struct model {
+	const struct m_world *w;
+	m_port_oracle oracle;
+	void *ctx;
+	struct ent ent[MAX_ENT];
+	struct conn conn[MAX_ENT];
+	struct mapping map[MAX_MAP];
+	struct owner own[MAX_MAP];
+};
+
+/* ------------------------------------------------------------- bytes */
+
+static uint16_t g16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t g32(const uint8_t *p)
+{
+	return (uint32_t)g16(p) << 16 | g16(p + 2);
+}
+
+static void p16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void p32(uint8_t *p, uint32_t v)
+{
+	p16(p, (uint16_t)(v >> 16));
+	p16(p + 2, (uint16_t)v);
+}
+
+static uint16_t sum_fold(const uint8_t *p, size_t len, uint32_t acc)
+{
+	uint64_t s = acc;
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		s += g16(p + i);
+	if (len & 1)
+		s += (uint64_t)p[len - 1] << 8;
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)s;
+}
+
+static const char *ip_s(uint32_t a)
+{
+	static char b[4][16];
+	static int i;
+	char *s = b[i++ & 3];
+
+	snprintf(s, 16, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+	return s;
+}
+
+/* ------------------------------------------------------------- parse */
+
+enum { K_TCP = 1, K_UDP, K_ECHO_REQ, K_ECHO_REP, K_ICMP_ERR };
+
+struct pk {
+	const uint8_t *b;
+	size_t len;
+	int vlan;
+	size_t l3, l4, end;	/* end: where the IP packet ends (tot_len) */
+	int kind;
+	uint8_t flags;		/* TCP */
+	int df;
+	unsigned tot;
+	uint32_t saddr, daddr;
+	uint16_t sport, dport;	/* echo: the identifier is sport (request) or dport (reply) */
+	uint16_t ulen;
+	size_t q3, q4;		/* ICMP error: the quoted IP header and its ports */
+	long qcsum;		/* the quoted TCP/UDP checksum, if inside the packet and in use */
+	uint8_t qproto;
+	struct tuple key;
+};
+
+/* Returns the set of reasons to pass the frame to the kernel (0: ours). */
+static uint64_t parse(const uint8_t *b, size_t len, struct pk *p)
+{
+	size_t off = 14, l4room;
+	const uint8_t *ip;
+	uint64_t bad = 0;
+	uint16_t type;
+	unsigned ihl;
+
+	memset(p, 0, sizeof(*p));
+	p->b = b;
+	p->len = len;
+	p->qcsum = -1;
+	if (len < 14)
+		return BIT(XFWD_CNT_PASS_MALFORMED);
+	type = g16(b + 12);
+	if (type == 0x8100) {
+		if (len < 18)
+			return BIT(XFWD_CNT_PASS_MALFORMED);
+		type = g16(b + 16);
+		off = 18;
+		p->vlan = 1;
+	}
+	if (type != 0x0800)
+		return BIT(XFWD_CNT_PASS_NOT_IPV4);
+	if (b[0] & 1)
+		bad |= BIT(XFWD_CNT_PASS_L2_MULTICAST);
+	if (len < off + 20)
+		return bad | BIT(XFWD_CNT_PASS_MALFORMED);
+	ip = b + off;
+	p->l3 = off;
+	ihl = ip[0] & 15;
+	if (ip[0] >> 4 != 4 || ihl < 5)
+		bad |= BIT(XFWD_CNT_PASS_MALFORMED);
+	else if (ihl > 5)
+		bad |= BIT(XFWD_CNT_PASS_IP_OPTIONS);
+	p->tot = g16(ip + 2);
+	if (p->tot < 20 || off + p->tot > len)
+		bad |= BIT(XFWD_CNT_PASS_MALFORMED);
+	if (g16(ip + 6) & 0x3fff)
+		bad |= BIT(XFWD_CNT_PASS_FRAGMENT);
+	if (ip[8] <= 1)
+		bad |= BIT(XFWD_CNT_PASS_TTL);
+	if (ip[9] != P_TCP && ip[9] != P_UDP && ip[9] != P_ICMP)
+		bad |= BIT(XFWD_CNT_PASS_NOT_TCPUDP);
+	if (bad)
+		return bad;
+
+	p->end = off + p->tot;
+	p->l4 = off + 20;
+	p->df = !!(g16(ip + 6) & 0x4000);
+	p->saddr = g32(ip + 12);
+	p->daddr = g32(ip + 16);
+	l4room = p->tot - 20;
+	if (ip[9] == P_TCP) {
+		unsigned doff;
+
+		if (l4room < 20)
+			return BIT(XFWD_CNT_PASS_MALFORMED);
+		doff = b[p->l4 + 12] >> 4;
+		if (doff < 5 || doff * 4 > l4room)
+			return BIT(XFWD_CNT_PASS_MALFORMED);
+		p->kind = K_TCP;
+		p->flags = b[p->l4 + 13];
+		p->sport = g16(b + p->l4);
+		p->dport = g16(b + p->l4 + 2);
+	} else if (ip[9] == P_UDP) {
+		if (l4room < 8)
+			return BIT(XFWD_CNT_PASS_MALFORMED);
+		p->ulen = g16(b + p->l4 + 4);
+		if (p->ulen < 8 || p->ulen > l4room)
+			return BIT(XFWD_CNT_PASS_MALFORMED);
+		p->kind = K_UDP;
+		p->sport = g16(b + p->l4);
+		p->dport = g16(b + p->l4 + 2);
+	} else {
+		uint8_t t = b[p->l4];
+		const uint8_t *q;
+
+		if (l4room < 8)
+			return BIT(XFWD_CNT_PASS_MALFORMED);
+		if (t == 8 || t == 0) {
+			p->kind = t == 8 ? K_ECHO_REQ : K_ECHO_REP;
+			p->sport = t == 8 ? g16(b + p->l4 + 4) : 0;
+			p->dport = t == 8 ? 0 : g16(b + p->l4 + 4);
+		} else if (t == 3 || t == 11 || t == 12) {
+			/* An error about a TCP/UDP packet: its IP header and
+			 * ports must be inside the ICMP message. */
+			p->q3 = p->l4 + 8;
+			p->q4 = p->q3 + 20;
+			q = b + p->q3;
+			if (p->q3 + 20 <= len && (q[0] != 0x45 || (q[9] != P_TCP && q[9] != P_UDP)))
+				bad |= BIT(XFWD_CNT_PASS_NOT_TCPUDP);
+			if (p->q4 + 4 > p->end) {
+				/* Ports past the end of the packet (in the
+				 * padding, or not there at all) are no quote:
+				 * whatever the reason named, it stays as it is. */
+				bad |= BIT(XFWD_CNT_PASS_MALFORMED) | BIT(XFWD_CNT_PASS_NO_MATCH);
+				if (p->q3 + 20 <= len && q[0] == 0x45 &&
+				    (q[9] == P_TCP || q[9] == P_UDP))
+					bad |= BIT(XFWD_CNT_PASS_NOT_TCPUDP);
+			}
+			if (bad)
+				return bad;
+			p->kind = K_ICMP_ERR;
+			p->qproto = q[9];
+			if (p->qproto == P_TCP && p->q4 + 18 <= p->end)
+				p->qcsum = (long)p->q4 + 16;
+			else if (p->qproto == P_UDP && p->q4 + 8 <= p->end && g16(b + p->q4 + 6))
+				p->qcsum = (long)p->q4 + 6;
+			/* The connection's entry is the one whose packets
+			 * travel the other way. */
+			p->key.saddr = g32(q + 16);
+			p->key.daddr = g32(q + 12);
+			p->key.sport = g16(b + p->q4 + 2);
+			p->key.dport = g16(b + p->q4);
+			p->key.proto = p->qproto;
+			return 0;
+		} else {
+			return BIT(XFWD_CNT_PASS_NOT_TCPUDP);
+		}
+	}
+	p->key.saddr = p->saddr;
+	p->key.daddr = p->daddr;
+	p->key.sport = p->sport;
+	p->key.dport = p->dport;
+	p->key.proto = ip[9];
+	return 0;
+}
+
+/* ------------------------------------------------------------- tables */
+
+static int tuple_eq(const struct tuple *a, const struct tuple *b)
+{
+	return a->saddr == b->saddr && a->daddr == b->daddr && a->sport == b->sport &&
+	       a->dport == b->dport && a->proto == b->proto;
+}
+
+static struct ent *ent_find(struct model *m, const struct tuple *k)
+{
+	for (int i = 0; i < MAX_ENT; i++)
+		if (m->ent[i].used && tuple_eq(&m->ent[i].key, k))
+			return &m->ent[i];
+	return NULL;
+}
+
+static int slot(const void *base, size_t size, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!*(const int *)((const char *)base + i * size))
+			return (int)i;
+	return -1;
+}
+
+static const struct m_rule *rule_find(const struct model *m, uint8_t proto, uint32_t addr,
+				      uint16_t port)
+{
+	const struct m_rule *wild = NULL;
+
+	for (int i = 0; i < m->w->nrules; i++) {
+		const struct m_rule *r = &m->w->rules[i];
+
+		if (r->proto != proto || port < r->port || port > (r->port_hi ? r->port_hi : r->port))
+			continue;
+		if (r->addr == addr)
+			return r;
+		if (!r->addr)
+			wild = r;
+	}
+	return wild;
+}
+
+static uint32_t mask(int len)
+{
+	return len ? ~0u << (32 - len) : 0;
+}
+
+static const struct m_masq *masq_find(const struct model *m, uint32_t addr)
+{
+	const struct m_masq *best = NULL;
+
+	for (int i = 0; i < m->w->nmasq; i++) {
+		const struct m_masq *q = &m->w->masq[i];
+
+		if (!((addr ^ q->addr) & mask(q->len)) && (!best || q->len > best->len))
+			best = q;
+	}
+	return best;
+}
+
+static struct mapping *map_of(struct model *m, uint32_t addr, uint16_t port, uint8_t proto)
+{
+	for (int i = 0; i < MAX_MAP; i++) {
+		struct mapping *x = &m->map[i];
+
+		if (x->used && x->in_addr == addr && x->in_port == port && x->proto == proto)
+			return x;
+	}
+	return NULL;
+}
+
+static struct owner *owner_of(struct model *m, uint32_t addr, uint16_t port, uint8_t proto)
+{
+	for (int i = 0; i < MAX_MAP; i++) {
+		struct owner *o = &m->own[i];
+
+		if (o->used && o->ext_addr == addr && o->ext_port == port && o->proto == proto)
+			return o;
+	}
+	return NULL;
+}
+
+/* Does a live mapping other than in's hold the external endpoint? */
+static int held_by_other(struct model *m, uint32_t ext, uint16_t port, uint8_t proto,
+			 uint32_t in_addr, uint16_t in_port)
+{
+	struct owner *o = owner_of(m, ext, port, proto);
+	struct mapping *x;
+
+	if (!o || (o->in_addr == in_addr && o->in_port == in_port))
+		return 0;
+	x = map_of(m, o->in_addr, o->in_port, proto);
+	return x && x->ext_addr == ext && x->ext_port == port;
+}
+
+/* ------------------------------------------------------------- routing */
+
+struct route {
+	int rc;			/* PARSE_OK-like 0 or the pass counter */
+	int side;		/* the network's interface (M_PUB, M_LAN, 2: foreign) */
+	const uint8_t *dmac;
+};
+
+static int route(const struct model *m, uint32_t dst, unsigned tot, struct route *r)
+{
+	const struct m_world *w = m->w;
+	const struct m_net *net = NULL;
+
+	memset(r, 0, sizeof(*r));
+	r->side = -1;
+	r->rc = XFWD_CNT_PASS_NO_ROUTE;
+	for (int i = 0; i < w->nlocal; i++)
+		if (dst == w->local_addrs[i])
+			return r->rc;
+	if (!dst || dst >> 24 == 127 || dst >> 28 == 0xe || dst >> 28 == 0xf)
+		return r->rc;
+	for (int i = 0; i < w->nnets; i++)
+		if (!((dst ^ w->nets[i].addr) & mask(w->nets[i].len)))
+			net = &w->nets[i];
+	if (!net || (dst | mask(net->len)) == ~0u)	/* none, or its broadcast */
+		return r->rc;
+	r->side = net->side;
+	if (tot > w->mtu)
+		return r->rc = XFWD_CNT_PASS_FRAG_NEEDED;
+	r->rc = XFWD_CNT_PASS_NO_NEIGH;
+	for (int i = 0; i < w->nhosts; i++)
+		if (w->hosts[i].addr == dst && w->hosts[i].mac) {
+			r->dmac = w->hosts[i].mac;
+			r->rc = 0;
+		}
+	if (net->side != M_PUB && net->side != M_LAN)
+		r->rc = XFWD_CNT_PASS_EGRESS_FOREIGN;
+	return r->rc;
+}
+
+/* ------------------------------------------------------ new connections */
+
+struct req {
+	struct tuple okey;
+	uint32_t saddr, daddr;		/* what the original direction becomes */
+	uint16_t sport, dport;
+	int side_orig, side_reply;
+	int local;
+	int alloc;			/* the source port is chosen from lo..hi */
+	int filtering;
+	uint16_t lo, hi;
+	uint32_t in_addr;		/* alloc: the internal endpoint */
+	uint16_t in_port;
+	const char *what;
+};
+
+static int port_ok(struct model *m, const struct req *rq, uint16_t port)
+{
+	struct tuple rk = { rq->daddr, rq->saddr, rq->dport, port, rq->okey.proto };
+
+	if (rq->okey.proto != P_ICMP && rule_find(m, rq->okey.proto, rq->saddr, port))
+		return 0;	/* a forwarded port */
+	if (held_by_other(m, rq->saddr, port, rq->okey.proto, rq->in_addr, rq->in_port))
+		return 0;
+	return !ent_find(m, &rk);	/* the reply tuple is a live connection's */
+}
+
+/* How many ports of the range (of want's parity) are not free: only ports
+ * some rule, mapping or connection names can be, so only those are tried. */
+static unsigned blocked(struct model *m, const struct req *rq, uint16_t want)
+{
+	static uint8_t seen[65536 / 8];
+	uint16_t cand[4096];
+	unsigned n = 0, count = 0;
+
+#define CAND(x) do { if (n < 4096) cand[n++] = (uint16_t)(x); } while (0)
+	for (int i = 0; i < m->w->nrules; i++) {
+		const struct m_rule *r = &m->w->rules[i];
+
+		for (unsigned p = r->port; p <= (r->port_hi ? r->port_hi : r->port); p++)
+			CAND(p);
+	}
+	for (int i = 0; i < MAX_MAP; i++)
+		if (m->own[i].used)
+			CAND(m->own[i].ext_port);
+	for (int i = 0; i < MAX_ENT; i++)
+		if (m->ent[i].used)
+			CAND(m->ent[i].key.dport);
+#undef CAND
+	for (unsigned i = 0; i < n; i++) {
+		uint16_t p = cand[i];
+
+		if (seen[p / 8] & (1 << (p % 8)) || p < rq->lo || p > rq->hi ||
+		    (rq->lo < rq->hi && (p ^ want) & 1))
+			continue;
+		seen[p / 8] |= (uint8_t)(1 << (p % 8));
+		count += !port_ok(m, rq, p);
+	}
+	for (unsigned i = 0; i < n; i++)
+		seen[cand[i] / 8] = 0;
+	return count;
+}
+
+static void fail(struct m_expect *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(struct m_expect *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (e->error[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(e->error, sizeof(e->error), fmt, ap);
+	va_end(ap);
+}
+
+static void expect_pass(struct m_expect *e, uint64_t reasons)
+{
+	e->verdict = XDP_PASS;
+	e->reasons = reasons;
+}
+
+/*
+ * Create both entries of a connection, as the README's "one allocator"
+ * says. Returns the original entry, or NULL with the expectation set (pass
+ * or drop).
+ */
+static struct ent *create(struct model *m, struct req *rq, struct m_expect *e)
+{
+	struct tuple rk = { rq->daddr, rq->saddr, rq->dport, rq->sport, rq->okey.proto };
+	int held = !!ent_find(m, &rq->okey);
+	int port = -1, c, a, b;
+	struct mapping *x;
+	struct owner *o;
+
+	snprintf(e->path, sizeof(e->path), "%s", rq->what);
+	if (rq->alloc) {
+		struct mapping *mp = map_of(m, rq->in_addr, rq->in_port, rq->okey.proto);
+		uint16_t want = rq->sport;
+		unsigned total = 0, usable = 0;
+
+		if (mp && mp->ext_addr == rq->saddr) {
+			/* Endpoint-independent: the one port it has. */
+			if (!port_ok(m, rq, mp->ext_port)) {
+				e->verdict = XDP_DROP;
+				e->reasons = BIT(XFWD_CNT_DROP_NO_SNAT_PORT);
+				return NULL;
+			}
+			port = mp->ext_port;
+		} else if (want && port_ok(m, rq, want)) {
+			port = want;	/* port preservation */
+		} else {
+			total = rq->lo == rq->hi ? 1 : (rq->hi - rq->lo + 1 + !((rq->lo ^ want) & 1)) / 2;
+			usable = total - blocked(m, rq, want);
+			if (!usable || held) {
+				/* Every port taken; or the tuple is a live
+				 * connection's, and the probes either found
+				 * a port or did not. */
+				e->verdict = XDP_DROP;
+				e->reasons = BIT(XFWD_CNT_DROP_NO_SNAT_PORT);
+				if (usable)
+					e->pass_too = BIT(XFWD_CNT_FLOW_CREATE_FAILED);
+				return NULL;
+			}
+			port = m->oracle(m->ctx, rq->in_addr, rq->in_port, rq->okey.proto, rq->saddr);
+			if (port < 0 || (mp && mp->ext_addr == rq->saddr)) {
+				if (usable == total)
+					fail(e, "%s: no port allocated though all %u in %u-%u are free",
+					     rq->what, total, rq->lo, rq->hi);
+				e->verdict = XDP_DROP;
+				e->reasons = BIT(XFWD_CNT_DROP_NO_SNAT_PORT);
+				return NULL;
+			}
+			if (port < rq->lo || port > rq->hi ||
+			    (rq->lo < rq->hi && (port ^ want) & 1) || !port_ok(m, rq, (uint16_t)port)) {
+				fail(e, "%s: allocated port %d is not a free port of %u-%u with"
+				     " the parity of %u", rq->what, port, rq->lo, rq->hi, want);
+				return NULL;
+			}
+		}
+		rk.dport = (uint16_t)port;
+	} else if (ent_find(m, &rk)) {
+		expect_pass(e, BIT(XFWD_CNT_FLOW_CREATE_FAILED));
+		return NULL;
+	}
+	if (held || tuple_eq(&rk, &rq->okey)) {
+		/* The tuple belongs to a live connection on the other side; or
+		 * the connection would be its own reply (a host reaching its
+		 * own mapping by the public address from the same port). */
+		expect_pass(e, BIT(XFWD_CNT_FLOW_CREATE_FAILED));
+		return NULL;
+	}
+
+	if (rq->alloc) {
+		uint32_t remote = rq->okey.daddr;
+
+		x = map_of(m, rq->in_addr, rq->in_port, rq->okey.proto);
+		if (!x || x->ext_addr != rq->saddr || x->ext_port != port) {
+			if (!x) {
+				int i = slot(m->map, sizeof(m->map[0]), MAX_MAP);
+
+				if (i < 0) {
+					fail(e, "model: mapping table full");
+					return NULL;
+				}
+				x = &m->map[i];
+			}
+			memset(x, 0, sizeof(*x));
+			x->used = 1;
+			x->in_addr = rq->in_addr;
+			x->in_port = rq->in_port;
+			x->proto = rq->okey.proto;
+			x->ext_addr = rq->saddr;
+			x->ext_port = (uint16_t)port;
+			x->filtering = rq->filtering;
+		}
+		if (remote) {
+			int seen = 0;
+
+			for (int i = 0; i < x->nremotes && i < 4; i++)
+				seen |= x->remotes[i] == remote;
+			if (!seen)
+				x->remotes[x->nremotes++ % 4] = remote;
+		}
+		o = owner_of(m, rq->saddr, (uint16_t)port, rq->okey.proto);
+		if (!o) {
+			int i = slot(m->own, sizeof(m->own[0]), MAX_MAP);
+
+			if (i < 0) {
+				fail(e, "model: owner table full");
+				return NULL;
+			}
+			o = &m->own[i];
+		}
+		o->used = 1;
+		o->ext_addr = rq->saddr;
+		o->ext_port = (uint16_t)port;
+		o->proto = rq->okey.proto;
+		o->in_addr = rq->in_addr;
+		o->in_port = rq->in_port;
+		if (m->oracle(m->ctx, rq->in_addr, rq->in_port, rq->okey.proto, rq->saddr) != port)
+			fail(e, "%s: %s:%u should map to port %d, the mapping table says %d", rq->what,
+			     ip_s(rq->in_addr), rq->in_port, port,
+			     m->oracle(m->ctx, rq->in_addr, rq->in_port, rq->okey.proto, rq->saddr));
+	}
+
+	c = slot(m->conn, sizeof(m->conn[0]), MAX_ENT);
+	a = slot(m->ent, sizeof(m->ent[0]), MAX_ENT);
+	if (a >= 0)
+		m->ent[a].used = 1;
+	b = slot(m->ent, sizeof(m->ent[0]), MAX_ENT);
+	if (c < 0 || a < 0 || b < 0) {
+		fail(e, "model: flow table full");
+		if (a >= 0)
+			m->ent[a].used = 0;
+		return NULL;
+	}
+	m->conn[c] = (struct conn){ .used = 1, .e = { a, b } };
+	m->ent[a] = (struct ent){
+		.used = 1, .key = rq->okey, .side = rq->side_orig, .orig = 1, .conn = c,
+		.local = rq->local,
+		.to = { rk.daddr, rk.saddr, rk.dport, rk.sport, rk.proto },
+	};
+	m->ent[b] = (struct ent){
+		.used = 1, .key = rk, .side = rq->side_reply, .orig = 0, .conn = c,
+		.local = rq->local,
+		.to = { rq->okey.daddr, rq->okey.saddr, rq->okey.dport, rq->okey.sport, rk.proto },
+	};
+	return &m->ent[a];
+}
+
+/* Masquerade: the source becomes the prefix's external address and a port. */
+static void masq_source(struct model *m, struct req *rq, const struct m_masq *q)
+{
+	rq->saddr = q->to_addr ? q->to_addr : m->w->public_addr;
+	rq->sport = rq->okey.sport;
+	rq->alloc = 1;
+	rq->filtering = q->filtering;
+	rq->lo = q->lo;
+	rq->hi = q->hi;
+	rq->in_addr = rq->okey.saddr;
+	rq->in_port = rq->okey.sport;
+}
+
+static int admits(const struct mapping *x, uint32_t remote)
+{
+	if (x->filtering == M_EIF)
+		return 1;
+	if (x->filtering != M_ADF)
+		return 0;
+	for (int i = 0; i < x->nremotes && i < 4; i++)
+		if (x->remotes[i] == remote)
+			return 1;
+	return 0;
+}
+
+static struct ent *flow_new(struct model *m, const struct pk *p, int side, struct m_expect *e)
+{
+	const struct m_world *w = m->w;
+	struct req rq = { .okey = p->key, .saddr = p->key.saddr, .sport = p->key.sport,
+			  .side_orig = side, .side_reply = M_LAN };
+	const struct m_masq *q;
+	const struct m_rule *r;
+	struct mapping *x;
+	struct owner *o;
+	uint32_t remote;
+
+	expect_pass(e, BIT(XFWD_CNT_PASS_NO_MATCH));
+	if (p->kind == K_ICMP_ERR)
+		return NULL;
+	if (side == M_LAN && (p->key.daddr != w->public_addr || !w->public_addr)) {
+		/* Outbound: a masqueraded host's new connection (an echo
+		 * reply starts none) that leaves by the public interface. */
+		struct route rt;
+
+		q = masq_find(m, p->key.saddr);
+		if (!q || p->kind == K_ECHO_REP)
+			return NULL;
+		route(m, p->key.daddr, p->tot, &rt);
+		if ((rt.rc && rt.rc != XFWD_CNT_PASS_NO_NEIGH && rt.rc != XFWD_CNT_PASS_FRAG_NEEDED) ||
+		    rt.side != M_PUB)
+			return NULL;
+		masq_source(m, &rq, q);
+		rq.daddr = p->key.daddr;
+		rq.dport = p->key.dport;
+		rq.side_reply = M_PUB;
+		rq.what = "masquerade out";
+		return create(m, &rq, e);
+	}
+	r = p->kind == K_TCP || p->kind == K_UDP ? rule_find(m, p->key.proto, p->key.daddr, p->key.dport) : NULL;
+	if (r) {
+		rq.daddr = r->to_addr;
+		rq.dport = r->port_map ? (uint16_t)(r->to_port + (p->key.dport - r->port)) : r->to_port;
+		rq.what = side == M_LAN ? "hairpin" : r->snat ? "dnat+snat" : "dnat";
+		if (r->local) {
+			rq.daddr = p->key.daddr;
+			rq.side_reply = M_LOCAL;
+			rq.local = 1;
+			rq.what = "local target";
+		} else if (side == M_LAN && (q = masq_find(m, p->key.saddr))) {
+			masq_source(m, &rq, q);
+			rq.what = "hairpin (masqueraded source)";
+		} else if (r->snat || side == M_LAN) {
+			rq.saddr = w->lan_addr;
+			rq.alloc = 1;
+			rq.filtering = M_APDF;
+			rq.lo = w->snat_lo;
+			rq.hi = w->snat_hi;
+			rq.in_addr = p->key.saddr;
+			rq.in_port = p->key.sport;
+		}
+		return create(m, &rq, e);
+	}
+	/* To a live mapping's external endpoint, if its filtering lets in. */
+	if (p->kind != K_TCP && p->kind != K_UDP)
+		return NULL;
+	o = owner_of(m, p->key.daddr, p->key.dport, p->key.proto);
+	if (!o)
+		return NULL;
+	x = map_of(m, o->in_addr, o->in_port, p->key.proto);
+	if (!x || x->ext_addr != p->key.daddr || x->ext_port != p->key.dport)
+		return NULL;
+	rq.daddr = o->in_addr;
+	rq.dport = o->in_port;
+	rq.what = "masquerade in";
+	remote = p->key.saddr;
+	if (side == M_LAN) {
+		q = masq_find(m, p->key.saddr);
+		if (!q)
+			return NULL;
+		masq_source(m, &rq, q);
+		remote = rq.saddr;
+		rq.what = "masquerade hairpin";
+	}
+	if (!admits(x, remote))
+		return NULL;
+	return create(m, &rq, e);
+}
+
+/* A packet of the connection went through: a reply-direction TCP reset
+ * that is the connection's only answer ends it. */
+static void track(struct model *m, struct ent *f, const struct pk *p)
+{
+	struct conn *c = &m->conn[f->conn];
+
+	if (f->orig)
+		return;
+	if (p->kind == K_TCP && (p->flags & F_RST) && !c->seen_reply) {
+		m->ent[c->e[0]].used = 0;
+		m->ent[c->e[1]].used = 0;
+		c->used = 0;
+		return;
+	}
+	c->seen_reply = 1;
+}
+
+/* ------------------------------------------------------- expected frames */
+
+static void add_csum(struct m_expect *e, const char *name, size_t field, int udp, uint32_t add)
+{
+	struct m_csum *c = &e->cs[e->ncs++];
+
+	memset(c, 0, sizeof(*c));
+	c->name = name;
+	c->field = field;
+	c->udp = udp;
+	c->add = add;
+}
+
+static void add_seg(struct m_expect *e, size_t out, size_t in, size_t len)
+{
+	struct m_csum *c = &e->cs[e->ncs - 1];
+
+	c->seg[c->nseg].out = out;
+	c->seg[c->nseg].in = in;
+	c->seg[c->nseg].len = len;
+	c->nseg++;
+}
+
+/* Rewrite the tuple of a TCP/UDP packet or ICMP echo in e->frame. d is how
+ * far the output frame is shifted from the input (a removed tag: -4). */
+static void rewrite(struct m_expect *e, const struct pk *p, const struct ent *f, long d)
+{
+	uint8_t *o = e->frame;
+	size_t l3 = p->l3 + d, l4 = p->l4 + d;
+
+	p32(o + l3 + 12, f->to.saddr);
+	p32(o + l3 + 16, f->to.daddr);
+	add_csum(e, "ip checksum", l3 + 10, 0, 0);
+	add_seg(e, l3, p->l3, 20);
+	if (p->kind == K_TCP || p->kind == K_UDP) {
+		size_t len = p->kind == K_TCP ? p->tot - 20 : p->ulen;
+
+		p16(o + l4, f->to.sport);
+		p16(o + l4 + 2, f->to.dport);
+		add_csum(e, p->kind == K_TCP ? "tcp checksum" : "udp checksum",
+			 l4 + (p->kind == K_TCP ? 16 : 6), p->kind == K_UDP,
+			 (uint32_t)p->key.proto + (uint32_t)len);
+		add_seg(e, l3 + 12, p->l3 + 12, 8);
+		add_seg(e, l4, p->l4, len);
+	} else {
+		p16(o + l4 + 4, p->kind == K_ECHO_REQ ? f->to.sport : f->to.dport);
+		add_csum(e, "icmp checksum", l4 + 2, 0, 0);
+		add_seg(e, l4, p->l4, p->tot - 20);
+	}
+}
+
+/* RFC 5508: the error goes where the connection's packets that way go; the
+ * quoted packet becomes what the other side sent. */
+static void rewrite_err(struct m_expect *e, const struct pk *p, const struct ent *f, long d)
+{
+	uint8_t *o = e->frame;
+	size_t l3 = p->l3 + d, l4 = p->l4 + d, q3 = p->q3 + d, q4 = p->q4 + d;
+
+	if (p->saddr == p->key.saddr)	/* from the host the quoted packet went to */
+		p32(o + l3 + 12, f->to.saddr);
+	p32(o + l3 + 16, f->to.daddr);
+	p32(o + q3 + 12, f->to.daddr);
+	p32(o + q3 + 16, f->to.saddr);
+	p16(o + q4, f->to.dport);
+	p16(o + q4 + 2, f->to.sport);
+	add_csum(e, "outer ip checksum", l3 + 10, 0, 0);
+	add_seg(e, l3, p->l3, 20);
+	add_csum(e, "icmp checksum", l4 + 2, 0, 0);
+	add_seg(e, l4, p->l4, p->end - p->l4);
+	add_csum(e, "quoted ip checksum", q3 + 10, 0, 0);
+	add_seg(e, q3, p->q3, 20);
+	if (p->qcsum >= 0) {
+		/* Only part of the quoted segment is here: what changed and
+		 * the checksum must still sum to what they did. */
+		add_csum(e, "quoted l4 checksum", (size_t)p->qcsum + d, p->qproto == P_UDP, 0);
+		add_seg(e, q3 + 12, p->q3 + 12, 8);
+		add_seg(e, q4, p->q4, 4);
+		add_seg(e, (size_t)p->qcsum + d, (size_t)p->qcsum, 2);
+	}
+}
+
+/* ICMP fragmentation needed back to the sender, quoting what it sent. */
+static void frag_needed(const struct model *m, struct m_expect *e, const struct pk *p, int side)
+{
+	uint8_t *o = e->frame, *ip = o + 14, *icmp = ip + 20;
+
+	memcpy(o, p->b + 6, 6);
+	memcpy(o + 6, p->b, 6);
+	p16(o + 12, 0x0800);
+	memset(ip, 0, 28);
+	ip[0] = 0x45;
+	ip[1] = 0xc0;
+	p16(ip + 2, 56);
+	ip[8] = 64;
+	ip[9] = P_ICMP;
+	p32(ip + 12, side == M_PUB ? m->w->public_addr : m->w->lan_addr);
+	p32(ip + 16, p->saddr);
+	p16(ip + 10, (uint16_t)~sum_fold(ip, 20, 0));
+	icmp[0] = 3;
+	icmp[1] = 4;
+	p32(icmp + 4, m->w->mtu);
+	memcpy(icmp + 8, p->b + p->l3, 28);
+	p16(icmp + 2, (uint16_t)~sum_fold(icmp, 36, 0));
+	e->len = 70;
+	e->verdict = XDP_TX;
+	e->rewrite = 1;
+	e->reasons = BIT(XFWD_CNT_ICMP_FRAG_SENT);
+}
+
+static const char *side_s(int side)
+{
+	return side == M_PUB ? "public" : side == M_LAN ? "lan" : "local";
+}
+
+void model_packet(struct model *m, int side, const uint8_t *fr, size_t len, struct m_expect *e)
+{
+	const struct m_world *w = m->w;
+	struct route rt;
+	struct ent *f;
+	struct pk p;
+	uint64_t bad;
+	long d;
+
+	memset(e, 0, offsetof(struct m_expect, frame));
+	e->egress = -1;
+	bad = parse(fr, len, &p);
+	if (bad) {
+		snprintf(e->path, sizeof(e->path), "not ours");
+		expect_pass(e, bad);
+		return;
+	}
+	f = ent_find(m, &p.key);
+	if (f && f->side == side) {
+		snprintf(e->path, sizeof(e->path), "%s entry of a connection (%s side)",
+			 f->orig ? "original" : "reply", side_s(f->side));
+	} else {
+		f = flow_new(m, &p, side, e);
+		if (!f) {
+			if (!e->path[0])
+				snprintf(e->path, sizeof(e->path), "no connection, none to start");
+			return;
+		}
+	}
+	if (f->local && p.kind != K_ICMP_ERR) {
+		/* To a local port: translated in place, up to the stack. */
+		track(m, f, &p);
+		memcpy(e->frame, fr, len);
+		e->len = len;
+		rewrite(e, &p, f, 0);
+		e->verdict = XDP_PASS;
+		e->rewrite = 1;
+		e->reasons = BIT(XFWD_CNT_LOCAL_IN);
+		return;
+	}
+	route(m, f->to.daddr, p.tot, &rt);
+	if (rt.rc == XFWD_CNT_PASS_FRAG_NEEDED && p.df && p.kind != K_ICMP_ERR) {
+		frag_needed(m, e, &p, side);
+		return;
+	}
+	if (rt.rc) {
+		expect_pass(e, BIT(rt.rc));
+		e->meta = rt.rc == XFWD_CNT_PASS_NO_NEIGH || rt.rc == XFWD_CNT_PASS_FRAG_NEEDED;
+		return;
+	}
+
+	/* Forwarded: the tag goes, the MACs are the next hop's, one hop less. */
+	d = p.vlan ? -4 : 0;
+	memcpy(e->frame, fr, 12);
+	memcpy(e->frame + 12, fr + 12 - d, len - 12 + d);
+	e->len = len + d;
+	memcpy(e->frame, rt.dmac, 6);
+	memcpy(e->frame + 6, w->mac[rt.side], 6);
+	e->frame[p.l3 + d + 8] = (uint8_t)(fr[p.l3 + 8] - 1);
+	if (p.kind == K_ICMP_ERR) {
+		rewrite_err(e, &p, f, d);
+	} else {
+		track(m, f, &p);
+		rewrite(e, &p, f, d);
+	}
+	e->verdict = XDP_REDIRECT;
+	e->rewrite = 1;
+	e->egress = rt.side;
+	e->reasons = BIT(XFWD_CNT_FWD_REDIRECT);
+}
+
+/* ------------------------------------------------------------- life */
+
+struct model *model_new(const struct m_world *w, m_port_oracle oracle, void *ctx)
+{
+	struct model *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	m->w = w;
+	m->oracle = oracle;
+	m->ctx = ctx;
+	return m;
+}
+
+void model_free(struct model *m)
+{
+	free(m);
+}
+
+void model_copy(struct model *dst, const struct model *src)
+{
+	memcpy(dst, src, sizeof(*dst));
+}
+
+int model_conns(const struct model *m)
+{
+	int n = 0;
+
+	for (int i = 0; i < MAX_ENT; i++)
+		n += m->conn[i].used;
+	return n;
+}

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * A reference model of what xfwd's XDP programs must do with a frame, for
+ * the fuzzer (selftests/fuzz.c). It is written from the README and the
+ * design, not from bpf/: its own parser, its own flow and mapping tables,
+ * its own idea of routing (the fuzzer's fixed topology), and it says what
+ * must come out: the verdict, the counter that says why, and for a
+ * translated frame every byte, with each checksum checked the way a
+ * receiver checks it (by summing everything it covers).
+ *
+ * Addresses and ports are host byte order here; frames are bytes.
+ */
+#ifndef XFWD_FUZZ_MODEL_H
+#define XFWD_FUZZ_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define M_FRAME_MAX	3520	/* what BPF_PROG_TEST_RUN lets an XDP frame be */
+
+enum { M_PUB = 0, M_LAN = 1, M_LOCAL = 2 };
+enum { M_APDF = 0, M_ADF = 1, M_EIF = 2 };	/* RFC 4787 filtering */
+
+struct m_rule {
+	uint8_t proto;
+	uint32_t addr;		/* 0: every address */
+	uint16_t port;
+	uint32_t to_addr;	/* 0 with local */
+	uint16_t to_port;
+	int snat, local;
+	uint16_t port_hi;	/* a range port..port_hi (0: one port) */
+	int port_map;		/* the range maps one to one onto to_port.. */
+};
+
+struct m_masq {
+	uint32_t addr;
+	int len;
+	uint32_t to_addr;	/* 0: the public address */
+	uint16_t lo, hi;
+	int filtering;
+};
+
+/* A host the topology knows: its address, the interface it sits behind,
+ * its MAC (NULL: no neighbour entry). */
+struct m_host {
+	uint32_t addr;
+	int side;
+	const uint8_t *mac;
+};
+
+/* A network the gateway routes: side M_PUB, M_LAN, or 2 for a third
+ * interface xfwd does not own. */
+struct m_net {
+	uint32_t addr;
+	int len;
+	int side;
+};
+
+struct m_world {
+	const struct m_rule *rules;
+	int nrules;
+	const struct m_masq *masq;
+	int nmasq;
+	const struct m_host *hosts;	/* neighbours */
+	int nhosts;
+	const struct m_net *nets;
+	int nnets;
+	const uint32_t *local_addrs;	/* the gateway's own addresses */
+	int nlocal;
+	uint32_t public_addr, lan_addr;
+	uint16_t snat_lo, snat_hi;
+	unsigned mtu;
+	const uint8_t *mac[3];		/* the gateway's MAC on each interface */
+};
+
+/* One checksum of an expected frame, verified by residue: the one's
+ * complement sum of what it covers (checksum included) must be what it was
+ * in the input, so a correct checksum stays correct and a wrong one stays
+ * exactly as wrong (RFC 1624). */
+struct m_csum {
+	const char *name;
+	size_t field;		/* offset in the output frame */
+	int udp;		/* 0 means "no checksum": must stay 0, may never become 0 */
+	int nseg;
+	struct { size_t out, in, len; } seg[3];
+	uint32_t add;		/* constant words: pseudo-header protocol and length */
+};
+
+struct m_expect {
+	int verdict;		/* XDP_PASS, XDP_DROP, XDP_TX, XDP_REDIRECT */
+	int meta;		/* XDP_PASS: the finish mark for tc in the metadata */
+	int rewrite;		/* the frame changes (translated, or frag-needed) */
+	uint64_t reasons;	/* bit c: counter c may be the one that moves by one */
+	uint64_t pass_too;	/* XDP_DROP expected, XDP_PASS for these reasons also right */
+	int egress;		/* REDIRECT: M_PUB or M_LAN */
+	int ncs;
+	size_t len;
+	struct m_csum cs[6];
+	char path[96];		/* what the model decided, for failure messages */
+	char error[256];	/* the model found the implementation wrong already */
+	uint8_t frame[M_FRAME_MAX];	/* rewrite: the expected frame */
+};
+
+/* The port the implementation chose for an internal endpoint (its mapping
+ * to ext_addr), -1 if it holds none: the one free variable of a
+ * translation (random probes), read back and then checked. */
+typedef int (*m_port_oracle)(void *ctx, uint32_t in_addr, uint16_t in_port, uint8_t proto,
+			     uint32_t ext_addr);
+
+struct model;
+
+struct model *model_new(const struct m_world *w, m_port_oracle oracle, void *ctx);
+void model_free(struct model *m);
+void model_copy(struct model *dst, const struct model *src);	/* snapshots */
+
+/* What the program must do with frame (len bytes) arriving on side; the
+ * model's state moves on as the implementation's must. */
+void model_packet(struct model *m, int side, const uint8_t *frame, size_t len,
+		  struct m_expect *e);
+
+/* Live connections of the model (both entries count once). */
+int model_conns(const struct model *m);
+
+#endif
