@@ -4,6 +4,12 @@
 
 PREFIX    ?= /usr/local
 DESTDIR   ?=
+SBINDIR   ?= $(PREFIX)/sbin
+MANDIR    ?= $(PREFIX)/share/man
+DOCDIR    ?= $(PREFIX)/share/doc/xfwd
+UNITDIR   ?= $(PREFIX)/lib/systemd/system
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+SYSCONFDIR ?= /etc
 CLANG     ?= clang
 CC        ?= gcc
 BPFTOOL   ?= bpftool
@@ -27,7 +33,7 @@ BPF_HDRS    := $(wildcard bpf/*.h) maps/xfwd_abi.h
 LOADER_SRCS := $(wildcard loader/*.c)
 LOADER_HDRS := $(wildcard loader/*.h) maps/xfwd_abi.h
 
-.PHONY: all deps test demo bench clean install
+.PHONY: all deps test demo bench clean install uninstall
 .SECONDARY:
 all: xfwd
 
@@ -62,9 +68,25 @@ demo: all
 bench: all selftests
 	$(Q)scripts/bench.sh
 
+# The binary, the man page, bash completion, the systemd unit (its paths
+# follow SBINDIR and SYSCONFDIR), an example configuration, and the
+# directory the unit reads configurations from.
 install: xfwd
-	install -d $(DESTDIR)$(PREFIX)/sbin
-	install -m 0755 xfwd $(DESTDIR)$(PREFIX)/sbin/xfwd
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/xfwd
+	install -m 0755 xfwd $(DESTDIR)$(SBINDIR)/xfwd
+	install -m 0644 doc/xfwd.8 $(DESTDIR)$(MANDIR)/man8/xfwd.8
+	install -m 0644 dist/xfwd.bash-completion $(DESTDIR)$(BASHCOMPDIR)/xfwd
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		'dist/xfwd@.service.in' > '$(DESTDIR)$(UNITDIR)/xfwd@.service'
+	chmod 0644 '$(DESTDIR)$(UNITDIR)/xfwd@.service'
+	install -m 0644 dist/example.conf README.md LICENSE $(DESTDIR)$(DOCDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/xfwd $(DESTDIR)$(MANDIR)/man8/xfwd.8 \
+		$(DESTDIR)$(BASHCOMPDIR)/xfwd '$(DESTDIR)$(UNITDIR)/xfwd@.service'
+	rm -rf $(DESTDIR)$(DOCDIR)
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/xfwd 2>/dev/null
 
 clean:
 	rm -rf $(OUT) xfwd $(SELFTEST_BINS)
