@@ -81,6 +81,15 @@ done
 
 # ------------------------------------------------------------ cleanup
 
+# One bench at a time on a machine: the lab's names are fixed, and a second
+# run would tear the first one's lab down. Wait for the other to finish.
+LOCK=/run/lock/xfwd-bench.lock
+exec 9>"$LOCK" || { echo "bench: cannot open $LOCK" >&2; exit 1; }
+if ! flock -n 9; then
+	echo "bench: another bench runs on this machine; waiting for it (20 min at most)" >&2
+	flock -w 1200 9 || { echo "bench: gave up waiting for $LOCK" >&2; exit 1; }
+fi
+
 STATS_SAVED= CT_MAX_SAVED=
 BG_PIDS=()
 cleanup() {
