@@ -247,27 +247,36 @@ static __always_inline struct xfwd_flow *flow_create(void *ctx, const struct xfw
 		.saddr = rq->daddr, .daddr = rq->saddr,
 		.sport = rq->dport, .dport = rq->sport, .proto = okey->proto,
 	};
-	struct xfwd_flow e = {
-		.flags = XFWD_FLOW_PENDING | rq->flags, .rule_id = rq->rule_id, .last_seen_ns = now,
-	};
 	struct xfwd_endpoint ext;
-	struct xfwd_flow *f;
+	struct xfwd_flow *f, *e;
+	__u32 zero = 0;
 
-	e.twin = *okey;
-	e.side = rq->side_reply;
-	e.dir = XFWD_DIR_REPLY;
-	e.map_src = !rq->map_orig_src;
-	if (reply_claim(ctx, &rkey, &e, okey, rq, cfg, now)) {
+	/* The entries are built in per-CPU scratch: a flow is too large for the
+	 * stack this function shares with the XDP program. */
+	e = bpf_map_lookup_elem(&xfwd_scratch_flow, &zero);
+	if (!e) {
+		*why = XFWD_CNT_FLOW_CREATE_FAILED;
+		return NULL;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->flags = XFWD_FLOW_PENDING | rq->flags;
+	e->rule_id = rq->rule_id;
+	e->last_seen_ns = now;
+	e->twin = *okey;
+	e->side = rq->side_reply;
+	e->dir = XFWD_DIR_REPLY;
+	e->map_src = !rq->map_orig_src;
+	if (reply_claim(ctx, &rkey, e, okey, rq, cfg, now)) {
 		*why = rq->alloc_port ? XFWD_CNT_DROP_NO_SNAT_PORT : XFWD_CNT_FLOW_CREATE_FAILED;
 		return NULL;
 	}
 
-	e.twin = rkey;
-	e.side = rq->side_orig;
-	e.dir = XFWD_DIR_ORIGINAL;
-	e.map_src = rq->map_orig_src;
-	flow_set_nat(&e, okey, rkey.daddr, rkey.saddr, rkey.dport, rkey.sport);
-	if (flow_claim(okey, &e, cfg, now, &rkey)) {
+	e->twin = rkey;
+	e->side = rq->side_orig;
+	e->dir = XFWD_DIR_ORIGINAL;
+	e->map_src = rq->map_orig_src;
+	flow_set_nat(e, okey, rkey.daddr, rkey.saddr, rkey.dport, rkey.sport);
+	if (flow_claim(okey, e, cfg, now, &rkey)) {
 		/* Another CPU created this connection first: use its entries, if
 		 * they are for this side (a live flow's tuple arriving on the
 		 * other side is not that flow's, and cannot start another). */
@@ -283,7 +292,7 @@ static __always_inline struct xfwd_flow *flow_create(void *ctx, const struct xfw
 		ext.proto = rkey.proto;
 		ext.pad = 0;
 		mapping_set(&rq->internal, &ext, rq->filtering, okey->daddr,
-			    now + flow_timeout_ns(cfg, &e));
+			    now + flow_timeout_ns(cfg, e));
 	}
 	count(XFWD_CNT_FLOW_NEW);
 	return bpf_map_lookup_elem(&xfwd_pending, okey);

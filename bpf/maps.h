@@ -111,6 +111,13 @@ struct {
 	__type(value, struct bpf_fib_lookup);
 } xfwd_scratch SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xfwd_flow);
+} xfwd_scratch_flow SEC(".maps");
+
 static __always_inline struct bpf_fib_lookup *fib_scratch(void)
 {
 	__u32 zero = 0;
