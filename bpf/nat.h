@@ -47,11 +47,17 @@ static __always_inline void nat_rewrite(void *ctx, int skb, struct pkt *p,
 {
 	int udp = p->key.proto == IPPROTO_UDP;
 	int echo = p->icmp_echo;	/* no pseudo-header in the ICMP checksum */
+	__u32 l4_delta = f->port_csum_delta;
 
 	p->ip->saddr = f->new_saddr;
 	p->ip->daddr = f->new_daddr;
 	if (echo) {
+		/* The identifier is the one "port" an echo has: the checksum
+		 * follows what it became (an entry's port delta is of both). */
+		__u16 id = p->ports[0];
+
 		p->ports[0] = echo == ICMP_ECHO + 1 ? f->new_sport : f->new_dport;
+		l4_delta = csum_delta16(id, p->ports[0]);
 	} else {
 		p->ports[0] = f->new_sport;
 		p->ports[1] = f->new_dport;
@@ -60,11 +66,10 @@ static __always_inline void nat_rewrite(void *ctx, int skb, struct pkt *p,
 		csum_l3(ctx, 1, 0, p->l3_off + offsetof(struct iphdr, check), f->ip_csum_delta);
 		if (!echo)
 			csum_l4(ctx, 1, 0, p->l4_csum_off, f->ip_csum_delta, udp, 1);
-		csum_l4(ctx, 1, 0, p->l4_csum_off, f->port_csum_delta, udp, 0);
+		csum_l4(ctx, 1, 0, p->l4_csum_off, l4_delta, udp, 0);
 	} else {
 		p->ip->check = csum_apply(p->ip->check, f->ip_csum_delta);
-		csum_l4(ctx, 0, p->l4_csum, 0,
-			(echo ? 0 : f->ip_csum_delta) + f->port_csum_delta, udp, 1);
+		csum_l4(ctx, 0, p->l4_csum, 0, (echo ? 0 : f->ip_csum_delta) + l4_delta, udp, 1);
 	}
 }
 

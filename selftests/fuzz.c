@@ -1221,7 +1221,7 @@ static int replay(const char *path, int *files)
 		for (int i = 0; i < cnt; i++) {
 			char sub[1024];
 
-			if (strstr(ents[i]->d_name, ".bin")) {
+			if (ents[i]->d_name[0] != '.') {
 				snprintf(sub, sizeof(sub), "%s/%s", path, ents[i]->d_name);
 				bad |= replay(sub, files);
 			}
