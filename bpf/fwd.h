@@ -49,8 +49,8 @@ static __always_inline int fwd_route(void *ctx, const struct pkt *p, __u32 saddr
 }
 
 /* XDP, after the rewrite: TTL, MACs, drop the VLAN tag, redirect. */
-static __always_inline int fwd_xmit_xdp(struct xdp_md *ctx, struct pkt *p,
-					const struct bpf_fib_lookup *fib)
+static __always_inline int fwd_xmit_xdp(struct xdp_md *ctx, struct pkt *p, __u32 ifindex,
+					const __u8 *dmac, const __u8 *smac)
 {
 	struct iphdr *ip = p->ip;
 	__u16 *ttl_word = (__u16 *)&ip->ttl;	/* TTL and protocol share a word */
@@ -71,9 +71,32 @@ static __always_inline int fwd_xmit_xdp(struct xdp_md *ctx, struct pkt *p,
 	} else {
 		eth = p->eth;
 	}
-	__builtin_memcpy(eth->h_dest, fib->dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, fib->smac, ETH_ALEN);
-	return bpf_redirect_map(&xfwd_tx_ports, fib->ifindex, 0);
+	__builtin_memcpy(eth->h_dest, dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, smac, ETH_ALEN);
+	return bpf_redirect_map(&xfwd_tx_ports, ifindex, 0);
+}
+
+/* May this packet reuse the flow's FIB answer? */
+static __always_inline int route_cached(const struct xfwd_flow *f, const struct xfwd_config *cfg,
+					const struct pkt *p, __u64 now)
+{
+	return f->route_ns && now - f->route_ns < (__u64)cfg->route_cache_us * 1000 &&
+	       p->len <= f->route_len;
+}
+
+/* Keep a FIB answer in the flow entry for its next packets. */
+static __always_inline void route_store(struct xfwd_flow *f, const struct xfwd_config *cfg,
+					const struct bpf_fib_lookup *fib, __u16 len, __u64 now)
+{
+	if (!cfg->route_cache_us)
+		return;
+	if (f->route_ifindex != fib->ifindex || len > f->route_len ||
+	    now - f->route_ns >= (__u64)cfg->route_cache_us * 1000)
+		f->route_len = len;
+	f->route_ifindex = fib->ifindex;
+	__builtin_memcpy(f->route_dmac, fib->dmac, ETH_ALEN);
+	__builtin_memcpy(f->route_smac, fib->smac, ETH_ALEN);
+	f->route_ns = now;
 }
 
 /* tc, after the rewrite: TTL, then let the kernel resolve the neighbour. */

@@ -141,7 +141,7 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 	struct xfwd_config *cfg;
 	struct xfwd_flow *f;
 	struct pkt p;
-	int rc, created;
+	int rc, created, cached;
 	__u64 now;
 
 	count(XFWD_CNT_RX);
@@ -168,32 +168,42 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 		count(XFWD_CNT_LOCAL_IN);
 		return XDP_PASS;
 	}
-	rc = fwd_route(ctx, &p, out_saddr(&p, f), f->new_daddr, ctx->ingress_ifindex, cfg, fib);
-	if (rc == XFWD_CNT_PASS_FRAG_NEEDED && (p.ip->frag_off & bpf_htons(IP_DF)) && !p.icmp_err) {
-		/* Too big and not to be fragmented: tell the sender the MTU. */
-		count(XFWD_CNT_ICMP_FRAG_SENT);
-		return icmp_frag_needed(ctx, &p, side == XFWD_SIDE_PUBLIC ? cfg->public_addr :
-					cfg->lan_addr, fib->mtu_result);
+	/* The route: the flow's recent FIB answer (route_cache_us), or a lookup. */
+	cached = !p.icmp_err && route_cached(f, cfg, &p, now);
+	if (!cached) {
+		rc = fwd_route(ctx, &p, out_saddr(&p, f), f->new_daddr, ctx->ingress_ifindex,
+			       cfg, fib);
+		if (rc == XFWD_CNT_PASS_FRAG_NEEDED && (p.ip->frag_off & bpf_htons(IP_DF)) &&
+		    !p.icmp_err) {
+			/* Too big and not to be fragmented: tell the sender the MTU. */
+			count(XFWD_CNT_ICMP_FRAG_SENT);
+			return icmp_frag_needed(ctx, &p, side == XFWD_SIDE_PUBLIC ?
+						cfg->public_addr : cfg->lan_addr, fib->mtu_result);
+		}
+		if (rc != PARSE_OK) {
+			count(rc);
+			/* tc ingress finishes these: the kernel resolves the neighbour,
+			 * or fragments what may be fragmented. */
+			if (rc == XFWD_CNT_PASS_NO_NEIGH || rc == XFWD_CNT_PASS_FRAG_NEEDED)
+				return xdp_pass_finish(ctx);
+			return XDP_PASS;
+		}
 	}
-	if (rc != PARSE_OK) {
-		count(rc);
-		/* tc ingress finishes these: the kernel resolves the neighbour,
-		 * or fragments what may be fragmented. */
-		if (rc == XFWD_CNT_PASS_NO_NEIGH || rc == XFWD_CNT_PASS_FRAG_NEEDED)
-			return xdp_pass_finish(ctx);
-		return XDP_PASS;
-	}
+	count(XFWD_CNT_FWD_REDIRECT);
 	if (p.icmp_err) {
 		nat_icmp_err(ctx, 0, &p, f);
 		count(XFWD_CNT_ICMP_ERR);
-	} else {
-		f = flow_use(f, &p, cfg, now, created);
-		if (!f)
-			return XDP_PASS;	/* lost in a race with a flush */
-		nat_rewrite(ctx, 0, &p, f);
+		return fwd_xmit_xdp(ctx, &p, fib->ifindex, fib->dmac, fib->smac);
 	}
-	count(XFWD_CNT_FWD_REDIRECT);
-	return fwd_xmit_xdp(ctx, &p, fib);
+	f = flow_use(f, &p, cfg, now, created);
+	if (!f)
+		return XDP_PASS;	/* lost in a race with a flush */
+	if (!cached)
+		route_store(f, cfg, fib, (__u16)p.len, now);
+	nat_rewrite(ctx, 0, &p, f);
+	if (cached || cfg->route_cache_us)
+		return fwd_xmit_xdp(ctx, &p, f->route_ifindex, f->route_dmac, f->route_smac);
+	return fwd_xmit_xdp(ctx, &p, fib->ifindex, fib->dmac, fib->smac);
 
 pass_or_drop:
 	count(rc);

@@ -327,6 +327,7 @@ int cmd_attach(struct env *env, int argc, char **argv)
 			return err(EXIT_OP, "cannot create %s: %s", env->pin_dir, strerror(errno));
 		made_dir = true;
 		memcpy(cfg.timeouts, xfwd_timeout_defaults, sizeof(cfg.timeouts));
+		cfg.route_cache_us = XFWD_ROUTE_CACHE_US;
 	}
 
 	libbpf_set_print(libbpf_quiet);

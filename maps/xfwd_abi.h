@@ -19,6 +19,7 @@
 #define XFWD_SNAT_PORT_MIN	32768	/* default --snat-ports, as ip_local_port_range */
 #define XFWD_SNAT_PORT_MAX	60999
 #define XFWD_SNAT_PROBES	16	/* random probes after port preservation fails */
+#define XFWD_ROUTE_CACHE_US	1000	/* default config.route_cache_us */
 
 /* Which interface a flow entry's packets must arrive on. */
 enum xfwd_side {
@@ -135,6 +136,16 @@ struct xfwd_flow {
 		};
 	};
 	__u32 refresh_s;	/* MAPPED: when the mapping was last refreshed (2^30 ns units) */
+	/* The FIB's answer for this direction, reused for config.route_cache_us
+	 * (a millisecond by default) so that a route or neighbour change takes
+	 * effect within that time, and only for packets no longer than route_len
+	 * (the largest one the FIB checked against the egress MTU). */
+	__u64 route_ns;		/* when it was asked; 0: nothing cached */
+	__u32 route_ifindex;
+	__u8 route_dmac[6];
+	__u8 route_smac[6];
+	__u16 route_len;
+	__u8 route_pad[6];
 };
 
 /* Masquerade (LPM trie): LAN prefixes whose outbound flows get the public address. */
@@ -242,6 +253,8 @@ struct xfwd_config {
 	__u8 tc_created;	/* bit i: attach created the clsact qdisc of iface i */
 	__u8 sets;		/* XFWD_SET_*: which copy of the rules and of the masquerade
 				 * prefixes is live; `apply` fills the other, then flips */
+	__u8 pad2[3];
+	__u32 route_cache_us;	/* how long a flow reuses its FIB answer (0: never) */
 	char public_ifname[16];
 	char lan_ifname[16];
 };

@@ -88,7 +88,27 @@ got=$(lab_x "$LAB_CLI" timeout 20 $PEER http-get "http://$LAB_PUB_ADDR:8000/blob
 	"$(sha256sum "$TMP/www/blob" | cut -d' ' -f1)" 2>&1)
 expect_eq "bulk TCP download over a narrower public link completes (sha256 checked)$mode" "$got" 1000000
 
-# 6. detach removes the tc filters and the clsact qdiscs it made.
+# 6. A flow reuses its FIB answer for a millisecond at most: a neighbour that
+#    changes is followed at once (here: a wrong MAC breaks the flow, the right
+#    one mends it).
+xg rule add udp 55 to $LAB_SRV_ADDR:5355 >/dev/null
+bg "$LAB_SRV" $PEER udp-echo $LAB_SRV_ADDR 5355
+sleep 0.5
+smac=$(lab_x "$LAB_SRV" cat /sys/class/net/br0/address)	# s0 is on the bridge
+r1=$(lab_x "$LAB_CLI" $PEER udp-ask $LAB_PUB_ADDR 55 a $LAB_CLI_ADDR 45000 2>&1)
+lab_x "$LAB_GW" ip neigh replace $LAB_SRV_ADDR lladdr 02:00:00:00:00:99 dev g1 nud permanent
+sleep 0.1
+r2=$(lab_x "$LAB_CLI" $PEER udp-ask $LAB_PUB_ADDR 55 b $LAB_CLI_ADDR 45000 2>&1)
+lab_x "$LAB_GW" ip neigh replace $LAB_SRV_ADDR lladdr "$smac" dev g1 nud permanent
+sleep 0.1
+r3=$(lab_x "$LAB_CLI" $PEER udp-ask $LAB_PUB_ADDR 55 c $LAB_CLI_ADDR 45000 2>&1)
+if [[ "$r1" == *" a" ]] && [[ "$r2" == *"timed out"* ]] && [[ "$r3" == *" c" ]]; then
+	ok "a changed neighbour is followed at once, no stale cached route$mode"
+else
+	not_ok "a changed neighbour is followed at once$mode" "before '${r1: -40}' | wrong MAC '${r2: -40}' | restored '${r3: -40}'"
+fi
+
+# 7. detach removes the tc filters and the clsact qdiscs it made.
 xg detach >/dev/null
 q=$(lab_x "$LAB_GW" tc qdisc show | grep -c clsact)
 expect_eq "detach removes the clsact qdiscs$mode" "$q" 0
