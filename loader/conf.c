@@ -19,12 +19,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <netinet/in.h>
 #include <bpf/bpf.h>
 
 #include "xfwd.h"
 
 #define CONF_MAX_WORDS 32
+#define XFWD_FLIP_GRACE_US 2000
 
 struct conf_rule {
 	struct rule_def d;
@@ -524,7 +526,9 @@ static int conf_apply(struct pinned *p, struct conf *c, bool quiet)
 		map_clear(p->masq_idle, sizeof(struct xfwd_masq_key), XFWD_MAX_MASQ);
 		goto out;
 	}
-	/* The old sets are idle now. */
+	/* The old sets are idle now, once a packet that read config.sets just
+	 * before the flip has done its lookups: XDP runs for microseconds. */
+	usleep(XFWD_FLIP_GRACE_US);
 	if (map_clear(p->rules, sizeof(struct xfwd_rule_key), XFWD_MAX_RULE_PORTS) ||
 	    map_clear(p->masq, sizeof(struct xfwd_masq_key), XFWD_MAX_MASQ))
 		fprintf(stderr, "xfwd: apply: the old copies were not emptied (the next apply will)\n");

@@ -86,9 +86,6 @@ out=$(unit_run ExecStop 2>&1); rc=$?
 expect_eq "ExecStop (xfwd down) detaches" "$rc $out" "0 detached from g0 and g1"
 expect_eq "no XDP program left" "$(lab_x "$LAB_GW" ip -d link show | grep -c 'prog/xdp')" 0
 if [ -e "$pin_dir" ]; then not_ok "no pin left" "$pin_dir exists"; else ok "no pin left"; fi
-out=$(unit_run ExecStart 2>&1); rc=$?
-expect_eq "ExecStart again after a stop" "$rc" 0
-unit_run ExecStop >/dev/null 2>&1
 
 # up refuses a file it cannot apply, before attaching anything.
 printf 'attach g0 g1\nrule tcp 80 to %s\nrule tcp 80 to %s\n' $S $S >"$TMP/bad.conf"
