@@ -361,13 +361,17 @@ static bool same_rule(const struct rule_def *a, const struct rule_def *b)
 	       a->r.flags == b->r.flags && a->r.pub_hi == b->r.pub_hi;
 }
 
+/* What a rule's counters need: nothing (it keeps a live rule's id), zeroing
+ * before the flip (a new id), or after it (an id a live rule still uses). */
+enum { ID_KEPT, ID_NEW, ID_REUSED };
+
 /*
  * Give every rule of the file an id: a rule identical to a live one keeps
  * the live one's id (and its counters); the others take ids no live rule
- * has (flows of a removed rule may still count to its id), the lowest first.
- * Returns how many kept theirs; *fresh[i] says rule i needs zeroed counters.
+ * has (flows of a removed rule may still count to its id), the lowest first,
+ * and only when there are none left the id of a rule the file removes.
  */
-static int ids_assign(struct conf *c, struct rule_def *old, __u32 nold, bool *fresh, __u32 *kept)
+static int ids_assign(struct conf *c, struct rule_def *old, __u32 nold, __u8 *fresh, __u32 *kept)
 {
 	static unsigned char taken[XFWD_MAX_RULES], live[XFWD_MAX_RULES];
 	__u32 next = 0, pass2 = 0;
@@ -383,16 +387,16 @@ static int ids_assign(struct conf *c, struct rule_def *old, __u32 nold, bool *fr
 		struct rule_def *d = &c->rules[i].d;
 		struct rule_def *o = bsearch(d, old, nold, sizeof(*old), by_key);
 
-		fresh[i] = true;
+		fresh[i] = ID_NEW;
 		if (o && same_rule(o, d) && o->r.id < XFWD_MAX_RULES && !taken[o->r.id]) {
 			d->r.id = o->r.id;
 			taken[d->r.id] = 1;
-			fresh[i] = false;
+			fresh[i] = ID_KEPT;
 			(*kept)++;
 		}
 	}
 	for (__u32 i = 0; i < c->nrules; i++) {
-		if (!fresh[i])
+		if (fresh[i] == ID_KEPT)
 			continue;
 		while (next < XFWD_MAX_RULES && (taken[next] || live[next]))
 			next++;
@@ -404,6 +408,7 @@ static int ids_assign(struct conf *c, struct rule_def *old, __u32 nold, bool *fr
 			if (pass2 >= XFWD_MAX_RULES)
 				return err(EXIT_OP, "no free rule id");
 			c->rules[i].d.r.id = pass2;
+			fresh[i] = ID_REUSED;
 		}
 		taken[c->rules[i].d.r.id] = 1;
 	}
@@ -454,7 +459,7 @@ static __u32 masq_ids_assign(struct conf *c, const struct masq_def *old, int nol
 }
 
 /* Fill the idle copies; nothing live changes. */
-static int fill_idle(struct pinned *p, struct conf *c, const bool *fresh)
+static int fill_idle(struct pinned *p, struct conf *c, const __u8 *fresh)
 {
 	int rc;
 
@@ -467,7 +472,7 @@ static int fill_idle(struct pinned *p, struct conf *c, const bool *fresh)
 		const struct rule_def *d = &c->rules[i].d;
 		struct xfwd_rule_key k = d->k;
 
-		if (fresh[i] && rules_zero_stats(p->rule_stats, d->r.id))
+		if (fresh[i] == ID_NEW && rules_zero_stats(p->rule_stats, d->r.id))
 			return err(EXIT_OP, "apply: cannot reset the counters of rule %u: %s", d->r.id,
 				   strerror(errno));
 		for (__u32 port = d->r.pub_lo; port <= d->r.pub_hi; port++) {
@@ -488,7 +493,7 @@ static int conf_apply(struct pinned *p, struct conf *c, bool quiet)
 	static struct masq_def oldm[XFWD_MAX_MASQ];
 	struct xfwd_config cfg, now;
 	struct rule_def *old = NULL;
-	bool *fresh = NULL;
+	__u8 *fresh = NULL;
 	__u32 nold, kept, mkept, zero = 0;
 	__u8 sets;
 	int rc, nm;
@@ -529,6 +534,9 @@ static int conf_apply(struct pinned *p, struct conf *c, bool quiet)
 	/* The old sets are idle now, once a packet that read config.sets just
 	 * before the flip has done its lookups: XDP runs for microseconds. */
 	usleep(XFWD_FLIP_GRACE_US);
+	for (__u32 i = 0; i < c->nrules; i++)
+		if (fresh[i] == ID_REUSED)
+			rules_zero_stats(p->rule_stats, c->rules[i].d.r.id);
 	if (map_clear(p->rules, sizeof(struct xfwd_rule_key), XFWD_MAX_RULE_PORTS) ||
 	    map_clear(p->masq, sizeof(struct xfwd_masq_key), XFWD_MAX_MASQ))
 		fprintf(stderr, "xfwd: apply: the old copies were not emptied (the next apply will)\n");

@@ -152,13 +152,15 @@ static int ipt_parse(struct ipt_line *l, const char *table)
 	if (strcmp(table, "nat")) {
 		/* xfwd's forwarded packets never reach FORWARD: accepting them
 		 * is implied, anything else there would not apply to them. */
-		if (strcmp(table, "filter") || strcmp(chain, "FORWARD"))
+		if (strcmp(table, "filter") || strcmp(chain, "FORWARD")) {
 			l->kind = IPT_SKIP;
-		else if (target && !strcmp(target, "ACCEPT"))
+		} else if (target && !strcmp(target, "ACCEPT")) {
 			l->kind = IPT_IMPLIED;
-		else
-			return bad(l, "filter FORWARD -j %s: xfwd does not filter, and forwarded packets"
-				   " bypass FORWARD", target ? target : "(none)");
+		} else {
+			l->kind = IPT_SKIP;	/* this reason, whatever its matches */
+			return bad(l, "filter FORWARD -j %s: xfwd does not filter, and forwarded"
+				   " packets bypass FORWARD", target ? target : "(none)");
+		}
 		return 0;
 	}
 	if (l->kind == IPT_BAD)

@@ -10,6 +10,7 @@ pkgs=(
 	iproute2 ethtool iputils-ping        # lab: namespaces, veth, offloads
 	iptables nftables conntrack          # contenders and the "no conntrack" checks
 	iperf3 gnuplot-nox                   # benchmark
+	groff-base man-db                    # test_docs, test_boot: the man page renders
 	libclang-rt-14-dev                   # libFuzzer and sanitizers (selftests/fuzz)
 )
 

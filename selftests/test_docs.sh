@@ -53,7 +53,7 @@ all_help=$(for cmd in $(awk '{ print $1 }' <<<"$help_syn" | sort -u); do "$XFWD"
 help_opts=$(options_in <<<"$all_help")
 man_text=$(unroff <"$MAN")
 readme_text=$(cat "$README")
-missing_man= missing_readme=
+missing_man='' missing_readme=''
 for o in $help_opts; do
 	grep -qF -- "$o" <<<"$man_text" || missing_man+=" $o"
 	grep -qF -- "$o" <<<"$readme_text" || missing_readme+=" $o"

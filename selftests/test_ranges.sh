@@ -58,7 +58,7 @@ r=$(lab_x "$LAB_CLI" $PEER udp-ask $LAB_PUB_ADDR 7000 first 2>&1)
 expect_match "public 7000 reaches target 9000" "$r" "^$LAB_PUB_ADDR:7000 $LAB_CLI_ADDR:[0-9]+ first$"
 r=$(lab_x "$LAB_CLI" $PEER udp-ask $LAB_PUB_ADDR 7009 last 2>&1)
 expect_match "public 7009 reaches target 9009" "$r" "^$LAB_PUB_ADDR:7009 $LAB_CLI_ADDR:[0-9]+ last$"
-lab_x "$LAB_CLI" timeout 0.5 $PEER udp-ask $LAB_PUB_ADDR 7004 middle >/dev/null 2>&1	# no one there
+lab_x "$LAB_CLI" timeout 1.5 $PEER udp-ask $LAB_PUB_ADDR 7004 middle >/dev/null 2>&1	# no one there
 expect_match "public 7004 goes to 9004 (the flow's reply tuple)" "$(xg flows | grep 'dport=7004 ')" \
 	"src=$S dst=$LAB_CLI_ADDR sport=9004 "
 r=$(lab_x "$LAB_CLI" $PEER udp-ask $LAB_PUB_ADDR 7150 many 2>&1)
