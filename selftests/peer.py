@@ -23,6 +23,13 @@
   peer.py tcp-stream ADDR PORT SECONDS FLAG  send a numbered line every 50 ms, check each
                                              echo; waits for FLAG file to exist, then
                                              stops; prints "sent N ok N"
+  peer.py tcp-rr ADDR PORT FLAG [RATE]       requests on one connection to a tcp-echo (at
+                                             most RATE a second), each answer checked,
+                                             until FLAG exists; prints "requests N ok N"
+  peer.py udp-rr ADDR PORT FLAG [RATE]       the same with datagrams to a udp-echo (1 s
+                                             to answer each)
+  peer.py tcp-bulk ADDR PORT FLAG            stream random data to a sink-server until
+                                             FLAG exists, then check its sha256 and length
 """
 import hashlib
 import http.server
@@ -144,6 +151,86 @@ def tcp_stream(addr, port, seconds, flag):
     sys.exit(0 if sent == ok and sent > 0 else 1)
 
 
+def pace(start, n, rate):
+    if rate > 0:
+        delay = start + n / rate - time.time()
+        if delay > 0:
+            time.sleep(delay)
+
+
+def tcp_rr(addr, port, flag, rate="0"):
+    c = socket.create_connection((addr, int(port)), timeout=3)
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    f = c.makefile("rb")
+    n = ok = 0
+    start = time.time()
+    deadline = start + 300
+    try:
+        while not os.path.exists(flag) and time.time() < deadline:
+            pace(start, n, float(rate))
+            msg = f"{n} {'r' * 64}\n".encode()
+            c.sendall(msg)
+            n += 1
+            if f.readline() != msg:
+                print(f"request {n - 1}: wrong or no answer")
+                break
+            ok += 1
+    except OSError as e:
+        print(f"error after {n} requests, {ok} answered: {e}")
+    print(f"requests {n} ok {ok}")
+    sys.exit(0 if n == ok and n > 0 else 1)
+
+
+def udp_rr(addr, port, flag, rate="0"):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.connect((addr, int(port)))	# answers must come from addr:port
+    n = ok = 0
+    start = time.time()
+    deadline = start + 300
+    while not os.path.exists(flag) and time.time() < deadline:
+        pace(start, n, float(rate))
+        msg = f"{n} {'u' * 64}".encode()
+        s.send(msg)
+        n += 1
+        end = time.time() + 1
+        while time.time() < end:
+            s.settimeout(max(end - time.time(), 0.001))
+            try:
+                if s.recv(2048).endswith(b" " + msg):	# udp-echo: "<peer> <data>"
+                    ok += 1
+                    break
+            except (TimeoutError, socket.timeout):
+                break
+            except OSError as e:
+                print(f"datagram {n - 1}: {e}")
+                break
+    print(f"requests {n} ok {ok}")
+    sys.exit(0 if n == ok and n > 0 else 1)
+
+
+def tcp_bulk(addr, port, flag):
+    c = socket.create_connection((addr, int(port)), timeout=10)
+    h = hashlib.sha256()
+    block = os.urandom(65536)
+    sent = 0
+    deadline = time.time() + 300
+    try:
+        while not os.path.exists(flag) and time.time() < deadline:
+            c.sendall(block)
+            h.update(block)
+            sent += len(block)
+            time.sleep(0.004)	# some MB/s: a transfer, not a benchmark
+        c.shutdown(socket.SHUT_WR)
+        got = c.makefile().read().strip()
+    except OSError as e:
+        print(f"error after {sent} bytes: {e}")
+        sys.exit(1)
+    if got != h.hexdigest():
+        print(f"sent {sent} bytes, the sink's sha256 differs")
+        sys.exit(1)
+    print(f"sent {sent} bytes, sha256 matches")
+
+
 def sink_server(addr, port):
     srv = socket.create_server((addr, int(port)), reuse_port=True)
     while True:
@@ -223,7 +310,8 @@ if __name__ == "__main__":
             "udp-echo": udp_echo, "udp-ask": udp_ask, "tcp-echo": tcp_echo,
             "tcp-stream": tcp_stream, "churn": churn, "script-server": script_server,
             "script-client": script_client, "sink-server": sink_server,
-            "upload": upload, "udp-refused": udp_refused}
+            "upload": upload, "udp-refused": udp_refused, "tcp-rr": tcp_rr,
+            "udp-rr": udp_rr, "tcp-bulk": tcp_bulk}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         sys.exit(__doc__)
     cmds[sys.argv[1]](*sys.argv[2:])
