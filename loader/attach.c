@@ -306,7 +306,8 @@ static void teardown(const struct env *env)
 int cmd_attach(struct env *env, int argc, char **argv)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oopts);
-	struct xfwd_config cfg = {};
+	struct xfwd_config cfg = {}, now_cfg;
+	int lock;
 	struct attach_args a;
 	struct xfwd_bpf *skel = NULL;
 	bool reattach, made_dir = false;
@@ -398,7 +399,16 @@ int cmd_attach(struct env *env, int argc, char **argv)
 			goto fail_fwd;
 		}
 	}
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_config), &zero, &cfg, 0)) {
+	/* What other commands change (apply's live set, the timeouts) is taken
+	 * afresh under their lock: they may have run while this one loaded. */
+	lock = pin_lock(env);
+	if (reattach && !config_read(bpf_map__fd(skel->maps.xfwd_config), &now_cfg)) {
+		cfg.sets = now_cfg.sets;
+		memcpy(cfg.timeouts, now_cfg.timeouts, sizeof(cfg.timeouts));
+	}
+	rc = bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_config), &zero, &cfg, 0);
+	pin_unlock(lock);
+	if (rc) {
 		rc = err(EXIT_OP, "cannot write the configuration: %s", strerror(errno));
 		goto fail_fwd;
 	}
