@@ -251,6 +251,16 @@ static int attach_merge(const struct env *env, struct attach_args *a, struct xfw
 	close(fd);
 	if (!*reattach)
 		return err(EXIT_OP, "cannot read %s: run 'xfwd detach' first", path);
+	for (int i = 0; i < NR_LINKS; i++) {
+		const char *was = i ? cfg->lan_ifname : cfg->public_ifname;
+		__u32 ifx = i ? cfg->lan_ifindex : cfg->public_ifindex;
+
+		/* Same name, another device: it was deleted and made again. */
+		if (!strcmp(was, a->ifname[i]) && ifx != (__u32)a->ifindex[i])
+			return err(EXIT_OP, "attach: %s was re-created since xfwd attached to it"
+				   " (ifindex %d, was %u): 'xfwd detach' first, then attach", was,
+				   a->ifindex[i], ifx);
+	}
 	if (cfg->public_ifindex != (__u32)a->ifindex[0] || cfg->lan_ifindex != (__u32)a->ifindex[1])
 		return err(EXIT_USAGE, "attach: already attached to %s %s in this namespace:"
 			   " 'xfwd detach' first", cfg->public_ifname, cfg->lan_ifname);
@@ -470,12 +480,14 @@ int cmd_detach(struct env *env, int argc, char **argv)
 	return 0;
 }
 
-static const char *link_state(const struct env *env, const char *name, __u32 *prog_id,
-			      __u32 *ifindex)
+/* The state of one XDP link; ifname and cfg_ifindex are what attach saw. */
+static const char *link_state(const struct env *env, const char *name, const char *ifname,
+			      __u32 cfg_ifindex, __u32 *prog_id, __u32 *ifindex)
 {
 	struct bpf_link_info info = {};
 	__u32 len = sizeof(info);
 	char path[PATH_MAX];
+	unsigned now;
 	int fd;
 
 	*prog_id = *ifindex = 0;
@@ -488,7 +500,15 @@ static const char *link_state(const struct env *env, const char *name, __u32 *pr
 	close(fd);
 	*prog_id = info.prog_id;
 	*ifindex = info.xdp.ifindex;
-	return *ifindex ? "attached" : "detached (interface gone?)";
+	if (*ifindex)
+		return "attached";
+	/* The kernel detaches an XDP link whose interface goes away. */
+	now = if_nametoindex(ifname);
+	if (!now)
+		return "DETACHED: the interface is gone ('xfwd detach', then attach again)";
+	if (now != cfg_ifindex)
+		return "DETACHED: the interface was re-created ('xfwd detach', then attach again)";
+	return "DETACHED";
 }
 
 int cmd_status(struct env *env, int argc, char **argv)
@@ -518,7 +538,8 @@ int cmd_status(struct env *env, int argc, char **argv)
 	names[0] = cfg.public_ifname;
 	names[1] = cfg.lan_ifname;
 	for (int i = 0; i < NR_LINKS; i++)
-		state[i] = link_state(env, link_pins[i], &prog[i], &ifx[i]);
+		state[i] = link_state(env, link_pins[i], names[i],
+				      i ? cfg.lan_ifindex : cfg.public_ifindex, &prog[i], &ifx[i]);
 	used = map_count(p.flows);
 	pending = map_count(p.pending);
 	if (!rules_read(p.rules, &defs, &nrules, NULL))	/* rules, not ports */

@@ -90,7 +90,9 @@ int bpffs_ensure(const char *root)
 		if (mkdir(root, 0700) && errno != EEXIST)
 			return err(EXIT_OP, "cannot create %s: %s", root, strerror(errno));
 		if (!is_bpffs(root))
-			return err(EXIT_OP, "%s is not on a bpffs (mount -t bpf bpf DIR)", root);
+			return err(EXIT_OP, "--pin-root %s is not on a bpffs: mount one there"
+				   " (mount -t bpf bpf %s) or give a directory under /sys/fs/bpf",
+				   root, root);
 		return 0;
 	}
 	if (!is_bpffs(mnt)) {
