@@ -213,9 +213,11 @@ static int masq_del(struct env *env, int argc, char **argv)
 	struct pinned p;
 	int rc, lock;
 
-	if (argc != 1)
-		return err(EXIT_USAGE, "masq del: %s (see xfwd masq --help)",
-			   argc ? "too many arguments" : "missing PREFIX");
+	if (argc > 1)
+		return err(EXIT_USAGE, "masq del: unexpected argument '%s' (see xfwd masq --help)",
+			   argv[1]);
+	if (argc < 1)
+		return err(EXIT_USAGE, "masq del: missing PREFIX (see xfwd masq --help)");
 	rc = parse_prefix("masq del", argv[0], &k);
 	if (rc)
 		return rc;

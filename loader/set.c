@@ -10,9 +10,11 @@
  * 'set timeout' line. */
 int timeout_parse(const char *who, int argc, char **argv, int *idx, __u32 *secs)
 {
-	if (argc != 2)
-		return err(EXIT_USAGE, "%s: %s (see xfwd set --help)", who,
-			   argc < 2 ? "expected NAME SECONDS" : "too many arguments");
+	if (argc > 2)
+		return err(EXIT_USAGE, "%s: unexpected argument '%s' (see xfwd set --help)", who,
+			   argv[2]);
+	if (argc < 2)
+		return err(EXIT_USAGE, "%s: expected NAME SECONDS (see xfwd set --help)", who);
 	*idx = -1;
 	for (int i = 0; i < XFWD_TO_MAX; i++)
 		if (!strcmp(argv[0], xfwd_timeout_names[i]))
