@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * Fuzzer of xfwd's XDP programs: frames, mutated and random, go through
- * BPF_PROG_TEST_RUN to xfwd_public and xfwd_lan with rules, masquerade
- * prefixes and live flows loaded, and every result is checked against a
- * reference model written from the README (fuzz_model.c, which shares no
- * code with bpf/):
+ * Fuzzer of xfwd's BPF programs: frames, mutated and random, go through
+ * BPF_PROG_TEST_RUN to xfwd_public and xfwd_lan (and some to the tc ingress
+ * program, as if XDP had passed them up to be finished) with rules,
+ * masquerade prefixes and live flows loaded, and every result is checked
+ * against a reference model written from the README (fuzz_model.c, which
+ * shares no code with bpf/):
  *   - a frame the model says is passed comes out byte for byte as it went
  *     in (with the finish mark for tc only where tc must finish it);
  *   - a translated frame is exactly the model's: the addresses, ports,
@@ -13,7 +14,10 @@
  *     it covers, to what it did on the way in: right stays right, wrong
  *     stays exactly as wrong;
  *   - XDP_TX only for an ICMP fragmentation-needed, checked in full;
- *   - the verdict and the counter that says why are the model's.
+ *   - the verdict and the counter that says why are the model's;
+ *   - tc ingress translates only packets of live connections it can route
+ *     (redirect with one hop less, or to the stack when too big) and leaves
+ *     everything else as it is.
  *
  * An input is a sequence of packets (see "inputs" below): some built from
  * a 20-byte description (a packet of a known tuple, a reply to an earlier
@@ -246,6 +250,7 @@ static void load(void)
 	err = xfwd_bpf__load(skel);
 	if (err)
 		die("xfwd_bpf__load: %s (-v shows the verifier log)", strerror(-err));
+	skel->bss->xfwd_meta_unsupported = 1;	/* tc: see run_tc */
 	ncpus = libbpf_num_possible_cpus();
 	ifx[0] = ifx_pub = if_nametoindex(IF_PUB);
 	ifx[1] = ifx_lan = if_nametoindex(IF_LAN);
@@ -437,6 +442,34 @@ static void run(int side, const uint8_t *in, size_t len)
 		R.moved[i] = counters_now[i] - before[i];
 }
 
+/* The tc ingress program on a frame of side, as if XDP had passed it up
+ * asking to finish it (the mark is not carried by BPF_PROG_TEST_RUN: the
+ * program's fallback, xfwd_meta_unsupported, stands in for it). */
+static int run_tc(int side, const uint8_t *in, size_t len)
+{
+	struct __sk_buff ctx_in = { .ifindex = side == M_PUB ? ifx_pub : ifx_lan };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = (__u32)len,
+		    .data_out = R.buf, .data_size_out = sizeof(R.buf), .ctx_in = &ctx_in,
+		    .ctx_size_in = sizeof(ctx_in), .repeat = 1);
+	unsigned long long before[XFWD_CNT_MAX];
+	int err;
+
+	memcpy(before, counters_now, sizeof(before));
+	err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.xfwd_tc_ingress), &o);
+	if (err && errno == EINVAL)
+		return -1;	/* frames it makes no skb of (truncated L3 headers) */
+	if (err)
+		die("BPF_PROG_TEST_RUN of tc ingress, a %zu-byte frame: %s", len, strerror(errno));
+	R.verdict = o.retval;
+	R.meta_len = 0;
+	R.frame = R.buf;
+	R.len = o.data_size_out;
+	counters_read(counters_now);
+	for (int i = 0; i < XFWD_CNT_MAX; i++)
+		R.moved[i] = counters_now[i] - before[i];
+	return 0;
+}
+
 /* ------------------------------------------------------------ checking */
 
 static const char *verdict_s(uint32_t v)
@@ -470,6 +503,7 @@ static const char *counter_s(int c)
 		[XFWD_CNT_MASQ_NO_PORT] = "masq_no_port", [XFWD_CNT_FLOW_PROMOTED] = "promoted",
 		[XFWD_CNT_PENDING_ADD] = "pending_add", [XFWD_CNT_PENDING_DEL] = "pending_del",
 		[XFWD_CNT_CONFIRMED_ADD] = "confirmed_add", [XFWD_CNT_CONFIRMED_DEL] = "confirmed_del",
+		[XFWD_CNT_TC_FINISH] = "tc_finish", [XFWD_CNT_TC_STACK] = "tc_to_stack",
 	};
 	static char other[24];
 
@@ -542,6 +576,8 @@ static int in_csum_field(const struct m_expect *e, size_t off)
 	return 0;
 }
 
+static int check_frame(const struct m_expect *e, const uint8_t *in, const char *what);
+
 static int check(const struct m_expect *e, const uint8_t *in, size_t ilen)
 {
 	uint64_t ok_reasons = e->reasons;
@@ -583,16 +619,23 @@ static int check(const struct m_expect *e, const uint8_t *in, size_t ilen)
 					*(uint32_t *)(R.frame - 4), e->path);
 		return 0;
 	}
-	if (R.len != e->len)
-		return mismatch("%s frame of %u bytes, expected %zu (%s)", verdict_s(R.verdict), R.len,
-				e->len, e->path);
 	if (R.meta_len)
 		return mismatch("%u bytes of metadata on a %s (%s)", R.meta_len,
 				verdict_s(R.verdict), e->path);
+	return check_frame(e, in, verdict_s(R.verdict));
+}
+
+/* The output frame is the expected one, byte for byte but for the
+ * checksums, which sum over all they cover as they did on the way in. */
+static int check_frame(const struct m_expect *e, const uint8_t *in, const char *what)
+{
+	if (R.len != e->len)
+		return mismatch("%s frame of %u bytes, expected %zu (%s)", what, R.len, e->len,
+				e->path);
 	for (size_t i = 0; i < e->len; i++)
 		if (R.frame[i] != e->frame[i] && !in_csum_field(e, i))
 			return mismatch("%s: byte %zu (%s) is 0x%02x, expected 0x%02x (%s)",
-					verdict_s(R.verdict), i, frame_field(e->frame, e->len, i),
+					what, i, frame_field(e->frame, e->len, i),
 					R.frame[i], e->frame[i], e->path);
 	for (int i = 0; i < e->ncs; i++) {
 		const struct m_csum *c = &e->cs[i];
@@ -622,12 +665,46 @@ static int check(const struct m_expect *e, const uint8_t *in, size_t ilen)
 	return 0;
 }
 
+static const char *tc_s(uint32_t v)
+{
+	return v == 0 ? "TC_ACT_OK" : v == 2 ? "TC_ACT_SHOT" : v == 7 ? "TC_ACT_REDIRECT" :
+	       "another TC_ACT";
+}
+
+static int check_tc(const struct m_expect *e, const uint8_t *in, size_t ilen)
+{
+	long d;
+
+	if (e->error[0])
+		return mismatch("%s", e->error);
+	if (R.verdict != (uint32_t)e->verdict)
+		return mismatch("tc verdict %s, expected %s (%s; counters: %s)", tc_s(R.verdict),
+				tc_s((uint32_t)e->verdict), e->path, moved_s());
+	for (int c = 0; c < XFWD_CNT_MAX; c++)
+		if ((e->reasons & (1ull << c)) && R.moved[c] != 1)
+			return mismatch("%s, but counted %s where %s was expected (%s)",
+					tc_s(R.verdict), moved_s(), reasons_s(e->reasons), e->path);
+	if (R.moved[XFWD_CNT_RX] || R.moved[XFWD_CNT_FWD_REDIRECT])
+		return mismatch("tc counted %s (%s)", moved_s(), e->path);
+	if (e->rewrite)
+		return check_frame(e, in, tc_s(R.verdict));
+	if (R.len != ilen)
+		return mismatch("tc: %s with length %u, not %zu (%s)", tc_s(R.verdict), R.len, ilen,
+				e->path);
+	d = frame_diff(in, R.frame, ilen);
+	if (d >= 0)
+		return mismatch("tc: %s with byte %ld (%s) changed: 0x%02x -> 0x%02x (%s)",
+				tc_s(R.verdict), d, frame_field(in, ilen, (size_t)d), in[d],
+				R.frame[d], e->path);
+	return 0;
+}
+
 /* ------------------------------------------------------------- inputs */
 
 /*
  * An input is a sequence of records, at most MAX_RECS:
- *   op & 0x80: raw frame: op bit 0 the side, then 2 bytes of length, then
- *              the bytes (at least 14);
+ *   op & 0x80: raw frame: op bit 0 the side, bit 1 through tc ingress, then
+ *              2 bytes of length, then the bytes (at least 14);
  *   else:      a 20-byte description d[0..19] (d[0] = op). Most values
  *              give a well-formed packet of the topology; the rarer ones
  *              break something:
@@ -645,7 +722,8 @@ static int check(const struct m_expect *e, const uint8_t *in, size_t ilen)
  *     d10 fragment bits, DF, TOS   d11 payload size
  *     d12 bit 0 an 802.1Q tag; bits 6-7 both set: hostile L2/L3 (TTL,
  *         fragments, broadcast/multicast MAC, a second tag: QinQ)
- *     d13 mutation, d14-15 where, d16-17 value   d18-19 random address bits
+ *     d13 mutation (bit 5: through tc ingress, not XDP), d14-15 where,
+ *         d16-17 value   d18-19 random address bits
  */
 #define MAX_RECS	12
 #define DESC_LEN	20
@@ -964,6 +1042,7 @@ static uint8_t *cur_input;
 static size_t cur_len;
 static unsigned long long n_packets, n_inputs, n_redirect, n_pass, n_tx, n_drop, n_findings;
 static unsigned long long n_moved[XFWD_CNT_MAX];	/* how often each counter moved */
+static unsigned long long n_tc, n_tc_finished;	/* through tc ingress; translated by it */
 
 /* ------------------------------------------------------------- findings */
 
@@ -1030,6 +1109,7 @@ static int run_input(const uint8_t *data, size_t size)
 	nouts = nins = 0;
 	for (rec = 0; rec < MAX_RECS && off < size; rec++) {
 		uint8_t op = data[off];
+		int tc;
 
 		if (op & 0x80) {
 			if (off + 3 > size)
@@ -1043,6 +1123,7 @@ static int run_input(const uint8_t *data, size_t size)
 				len = M_FRAME_MAX - 64;
 			memcpy(frame, data + off, len);
 			off += len;
+			tc = op & 2;
 			if (len < 14)
 				continue;	/* the kernel refuses those */
 		} else {
@@ -1051,28 +1132,40 @@ static int run_input(const uint8_t *data, size_t size)
 			memcpy(d, data + off, size - off < DESC_LEN ? size - off : DESC_LEN);
 			off += DESC_LEN;
 			len = build(d, frame, &side);
+			tc = d[13] & 0x20;
 		}
+		if (tc && run_tc(side, frame, len))
+			continue;
 		n_packets++;
-		run(side, frame, len);
-		model_packet(model, side, frame, len, &e);
-		if (R.verdict < 5)
+		if (tc) {
+			n_tc++;
+			model_packet_tc(model, side, frame, len, &e);
+			n_tc_finished += R.verdict == 7 || e.rewrite;
+		} else {
+			run(side, frame, len);
+			model_packet(model, side, frame, len, &e);
+		}
+		if (!tc && R.verdict < 5)
 			for (int c = 1; c < XFWD_CNT_MAX; c++)
 				if (R.moved[c])
 					extra_counters[side][R.verdict][c]++;
 		for (int c = 0; c < XFWD_CNT_MAX; c++)
 			n_moved[c] += R.moved[c] != 0;
-		n_redirect += R.verdict == XDP_REDIRECT;
-		n_pass += R.verdict == XDP_PASS;
-		n_tx += R.verdict == XDP_TX;
-		n_drop += R.verdict == XDP_DROP;
+		if (!tc) {
+			n_redirect += R.verdict == XDP_REDIRECT;
+			n_pass += R.verdict == XDP_PASS;
+			n_tx += R.verdict == XDP_TX;
+			n_drop += R.verdict == XDP_DROP;
+		}
 		if (verbose > 1) {
-			printf("# packet %d on the %s side: model: %s -> %s; program: %s (%s)\n", rec,
-			       side ? "LAN" : "public", e.path, verdict_s((uint32_t)e.verdict),
-			       verdict_s(R.verdict), moved_s());
+			printf("# packet %d on the %s side%s: model: %s -> %s; program: %s (%s)\n", rec,
+			       side ? "LAN" : "public", tc ? " (tc ingress)" : "", e.path,
+			       tc ? tc_s((uint32_t)e.verdict) : verdict_s((uint32_t)e.verdict),
+			       tc ? tc_s(R.verdict) : verdict_s(R.verdict), moved_s());
 			if (verbose > 2)
 				hexdump("in", frame, len);
 		}
-		if (check(&e, frame, len)) {
+		if (tc ? check_tc(&e, frame, len) : check(&e, frame, len)) {
 			report(rec, side, frame, len);
 			return -1;
 		}
@@ -1082,7 +1175,8 @@ static int run_input(const uint8_t *data, size_t size)
 			memcpy(ins[nins].frame, frame, ins[nins].len);
 			nins++;
 		}
-		if (R.verdict == XDP_REDIRECT && nouts < MAX_HIST && R.len <= PKT_MAX) {
+		if ((tc ? R.verdict == 7 && get16(R.frame + 12) == ETHTYPE_IP : R.verdict == XDP_REDIRECT) &&
+		    nouts < MAX_HIST && R.len <= PKT_MAX) {
 			outs[nouts].side = e.egress;
 			outs[nouts].len = R.len;
 			memcpy(outs[nouts++].frame, R.frame, R.len);
@@ -1179,8 +1273,11 @@ static size_t gen_input(uint8_t *buf, size_t cap)
 			buf[off] &= 0x7f;
 			if (rnd() % 2)		/* mostly about the connections */
 				buf[off] = (uint8_t)((buf[off] & 0x71) | (uint8_t)((3 + rnd() % 5) << 1));
+			buf[off + 13] &= 0x1f;
 			if (rnd() % 4 == 0)
 				buf[off + 13] |= 16;	/* mutated */
+			if (rnd() % 6 == 0)
+				buf[off + 13] |= 0x20;	/* through tc ingress */
 			off += DESC_LEN;
 		} else {
 			uint8_t d[DESC_LEN], f[PKT_MAX];
@@ -1197,7 +1294,7 @@ static size_t gen_input(uint8_t *buf, size_t cap)
 				len = 14 + rnd() % (len - 13);
 			if (off + 3 + len > cap)
 				break;
-			buf[off] = (uint8_t)(0x80 | side);
+			buf[off] = (uint8_t)(0x80 | side | (rnd() % 8 == 0 ? 2 : 0));
 			put16(buf + off + 1, (uint16_t)len);
 			memcpy(buf + off + 3, f, len);
 			off += 3 + len;
@@ -1280,9 +1377,10 @@ static void fuzz_summary(void)
 	double t = now_s() - t_start;
 
 	printf("# fuzz: %llu inputs, %llu packets in %.0f s (%.0f inputs/s, %.0f packets/s):"
-	       " %llu redirected, %llu passed, %llu XDP_TX, %llu dropped; %llu mismatches\n",
-	       n_inputs, n_packets, t, n_inputs / (t + 1e-9), n_packets / (t + 1e-9), n_redirect,
-	       n_pass, n_tx, n_drop, n_findings);
+	       " XDP %llu redirected, %llu passed, %llu XDP_TX, %llu dropped; tc ingress %llu,"
+	       " %llu translated; %llu mismatches\n", n_inputs, n_packets, t, n_inputs / (t + 1e-9),
+	       n_packets / (t + 1e-9), n_redirect, n_pass, n_tx, n_drop, n_tc, n_tc_finished,
+	       n_findings);
 	fflush(stdout);
 	if (n_findings)
 		_exit(1);
@@ -1370,7 +1468,7 @@ int main(int argc, char **argv)
 		unsigned long long fails = 0;
 		char first[2048] = "";
 
-		n_packets = n_redirect = n_pass = n_tx = n_drop = 0;
+		n_packets = n_redirect = n_pass = n_tx = n_drop = n_tc = n_tc_finished = 0;
 		memset(n_moved, 0, sizeof(n_moved));
 		for (unsigned long long i = 0; i < count; i++) {
 			size_t n = gen_input(buf, sizeof(buf));
@@ -1382,10 +1480,11 @@ int main(int argc, char **argv)
 			printf("not ok - fuzz: seed %llu, %llu inputs: %llu mismatches, the first %s\n",
 			       seed, count, fails, first);
 		else
-			printf("ok - fuzz: seed %llu, %llu inputs, %llu packets (%llu redirected, %llu"
-			       " passed, %llu XDP_TX, %llu dropped) as the model says, %.0f packets/s\n",
-			       seed, count, n_packets, n_redirect, n_pass, n_tx, n_drop,
-			       n_packets / (now_s() - t0 + 1e-9));
+			printf("ok - fuzz: seed %llu, %llu inputs, %llu packets (XDP: %llu redirected,"
+			       " %llu passed, %llu XDP_TX, %llu dropped; tc ingress: %llu, %llu"
+			       " translated) as the model says, %.0f packets/s\n",
+			       seed, count, n_packets, n_redirect, n_pass, n_tx, n_drop, n_tc,
+			       n_tc_finished, n_packets / (now_s() - t0 + 1e-9));
 		bad |= fails != 0;
 	}
 	printf("# packets by counter:");

@@ -971,6 +971,58 @@ void model_packet(struct model *m, int side, const uint8_t *fr, size_t len, stru
 	e->reasons = BIT(XFWD_CNT_FWD_REDIRECT);
 }
 
+/*
+ * tc ingress finishes what XDP passed up: a packet of a live connection whose
+ * neighbour XDP did not know (translated, one hop less, and handed to the
+ * kernel to resolve it: TC_ACT_REDIRECT; the MACs are the kernel's to
+ * write, the frame keeps any tag), or too big for the egress (translated and
+ * left to the stack to fragment: TC_ACT_OK). Anything else stays as it is.
+ */
+void model_packet_tc(struct model *m, int side, const uint8_t *fr, size_t len, struct m_expect *e)
+{
+	struct route rt;
+	struct ent *f;
+	struct pk p;
+
+	memset(e, 0, offsetof(struct m_expect, frame));
+	e->egress = -1;
+	e->verdict = 0;		/* TC_ACT_OK */
+	if (parse(fr, len, &p)) {
+		snprintf(e->path, sizeof(e->path), "tc: not ours");
+		return;
+	}
+	f = ent_find(m, &p.key);
+	if (!f || f->side != side || (f->local && p.kind != K_ICMP_ERR)) {
+		snprintf(e->path, sizeof(e->path), "tc: no connection to finish");
+		return;
+	}
+	route(m, f->to.daddr, p.tot, &rt);
+	if (rt.rc && rt.rc != XFWD_CNT_PASS_NO_NEIGH && rt.rc != XFWD_CNT_PASS_FRAG_NEEDED) {
+		snprintf(e->path, sizeof(e->path), "tc: no route to finish it by");
+		return;
+	}
+	snprintf(e->path, sizeof(e->path), "tc: %s entry of a connection (%s side)",
+		 f->orig ? "original" : "reply", side_s(side));
+	memcpy(e->frame, fr, len);
+	e->len = len;
+	e->rewrite = 1;
+	if (p.kind == K_ICMP_ERR) {
+		rewrite_err(e, &p, f, 0);
+		e->reasons = BIT(XFWD_CNT_ICMP_ERR);
+	} else {
+		track(m, f, &p);
+		rewrite(e, &p, f, 0);
+	}
+	if (rt.rc == XFWD_CNT_PASS_FRAG_NEEDED) {
+		e->reasons |= BIT(XFWD_CNT_TC_STACK);
+		return;
+	}
+	e->frame[p.l3 + 8] = (uint8_t)(fr[p.l3 + 8] - 1);
+	e->verdict = 7;		/* TC_ACT_REDIRECT (bpf_redirect_neigh) */
+	e->egress = rt.side;
+	e->reasons |= BIT(XFWD_CNT_TC_FINISH);
+}
+
 /* ------------------------------------------------------------- life */
 
 struct model *model_new(const struct m_world *w, m_port_oracle oracle, void *ctx)

@@ -118,6 +118,12 @@ void model_copy(struct model *dst, const struct model *src);	/* snapshots */
 void model_packet(struct model *m, int side, const uint8_t *frame, size_t len,
 		  struct m_expect *e);
 
+/* The same for the tc ingress program, given a packet XDP passed up for it
+ * to finish: only live connections, translated in place; e->verdict is a
+ * TC_ACT_* code, e->reasons the tc counter (0: none moves). */
+void model_packet_tc(struct model *m, int side, const uint8_t *frame, size_t len,
+		     struct m_expect *e);
+
 /* Live connections of the model (both entries count once). */
 int model_conns(const struct model *m);
 
