@@ -23,6 +23,9 @@ struct {
 	__uint(max_entries, XFWD_DEFAULT_MAX_FLOWS);
 	__type(key, struct xfwd_flow_key);
 	__type(value, struct xfwd_flow);
+	/* Per-CPU LRU lists: inserting into a full table (a flood, every new
+	 * flow) takes no lock shared by all CPUs. */
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xfwd_flows SEC(".maps");
 
@@ -35,6 +38,7 @@ struct {
 	__uint(max_entries, XFWD_DEFAULT_MAX_FLOWS / 4);
 	__type(key, struct xfwd_flow_key);
 	__type(value, struct xfwd_flow);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xfwd_pending SEC(".maps");
 

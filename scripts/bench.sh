@@ -63,7 +63,7 @@ MD=$OUTDIR/bench.md DAT=$OUTDIR/bench.dat PNG=$OUTDIR/bench.png
 CSV=$OUTDIR/bench-runs.csv LOG=$OUTDIR/bench.log
 
 # The public service every contender forwards, and where it goes.
-PUB=$LAB_PUB_ADDR SRV=$LAB_SRV_ADDR
+PUB=$LAB_PUB_ADDR SRV=$LAB_SRV_ADDR CLI=$LAB_CLI_ADDR LAN_NET=198.51.100.0/24
 UDP_PORT=80 UDP_TO=8080 TCP_PORT=5201 RR_PORT=7000
 # Generator sources: flows vary the port fastest (1024-65535), then the
 # address. 16 addresses hold 1M flows; new flows use addresses of their own.
@@ -170,7 +170,8 @@ xfwd_up() {
 	"$XFWD" -n "$P-gw" attach g0 g1 --max-flows "$(xfwd_max_flows)" >/dev/null &&
 	"$XFWD" -n "$P-gw" rule add udp $UDP_PORT to $SRV:$UDP_TO &&
 	"$XFWD" -n "$P-gw" rule add tcp $TCP_PORT to $SRV:$TCP_PORT &&
-	"$XFWD" -n "$P-gw" rule add tcp $RR_PORT to $SRV:$RR_PORT
+	"$XFWD" -n "$P-gw" rule add tcp $RR_PORT to $SRV:$RR_PORT &&
+	"$XFWD" -n "$P-gw" masq add $LAN_NET
 }
 xfwd_down() { "$XFWD" -n "$P-gw" detach >/dev/null; }
 xfwd_dst() { echo "$PUB"; }
@@ -192,7 +193,9 @@ iptables_up() {
 	$ipt -t nat -A PREROUTING -i g0 -p tcp --dport $RR_PORT -j DNAT --to-destination $SRV:$RR_PORT &&
 	$ipt -A FORWARD -p udp -d $SRV --dport $UDP_TO -j ACCEPT &&
 	$ipt -A FORWARD -p tcp -d $SRV --dport $TCP_PORT -j ACCEPT &&
-	$ipt -A FORWARD -p tcp -d $SRV --dport $RR_PORT -j ACCEPT
+	$ipt -A FORWARD -p tcp -d $SRV --dport $RR_PORT -j ACCEPT &&
+	$ipt -t nat -A POSTROUTING -s $LAN_NET -o g0 -j MASQUERADE &&
+	$ipt -A FORWARD -s $LAN_NET -o g0 -j ACCEPT
 }
 iptables_down() {
 	local ipt="lab_x $P-gw $IPT"
@@ -210,6 +213,10 @@ nftables_up() {
 			iifname "g0" udp dport $UDP_PORT dnat to $SRV:$UDP_TO
 			iifname "g0" tcp dport $TCP_PORT dnat to $SRV:$TCP_PORT
 			iifname "g0" tcp dport $RR_PORT dnat to $SRV:$RR_PORT
+		}
+		chain postrouting {
+			type nat hook postrouting priority srcnat; policy accept;
+			oifname "g0" ip saddr $LAN_NET masquerade
 		}
 		chain forward {
 			type filter hook forward priority filter; policy accept;
@@ -249,6 +256,13 @@ gen_fwd() {
 gen_reply() {
 	"$GEN" send -n "$P-srv" -i s0 --dst-mac "$MAC_G1" --src "$SRV" --sport $UDP_TO \
 		--vary dst --threads "$THREADS" --cpu "$CPU" --sink "$P-cli:c0" "$@"
+}
+
+# Outbound: the server, a LAN host, to the client's address on the public
+# side (masquerade; the ceiling only redirects), counted at the client's sink.
+gen_out() {
+	"$GEN" send -n "$P-srv" -i s0 --dst-mac "$MAC_G1" --src "$SRV" --dst "$CLI" --dport 9 \
+		--threads "$THREADS" --cpu "$CPU" --sink "$P-cli:c0" "$@"
 }
 
 # measure CONTENDER SCENARIOS UNITS CMD...: run CMD (a round's share of
@@ -361,7 +375,7 @@ cost() {
 
 FLOW_SCEN=(udp_1 udp_1k udp_100k udp_1m)
 FLOW_N=(1 1000 100000 1000000)
-ALL_SCEN=(udp_1 udp_1k udp_100k udp_1m newflows reply_1k tcp rr_tps rr_p50)
+ALL_SCEN=(udp_1 udp_1k udp_100k udp_1m newflows reply_1k masq_1k tcp rr_tps rr_p50)
 COST_SCEN=(ns_fwd ns_reply ns_new)
 
 mark_failed() {
@@ -399,6 +413,9 @@ run_contender() {
 	# Replies of 1k live flows (the reverse path: un-DNAT).
 	gen_fwd --src "$SRC_FLOWS" --flows 1000 --count 100000 >/dev/null 2>>"$LOG"
 	measure "$c" reply_1k Mpps pps_run gen_reply --dst "$SRC_FLOWS" --flows 1000
+	# Outbound masquerade of 1k LAN flows (issue #10).
+	gen_out --flows 1000 --count 100000 >/dev/null 2>>"$LOG"
+	measure "$c" masq_1k Mpps pps_run gen_out --flows 1000
 
 	# What the XDP programs cost per packet (xfwd, and the ceiling for scale).
 	if [ "$c" = xfwd ] || [ "$c" = ceiling ]; then
@@ -452,6 +469,7 @@ declare -A LABEL=(
 	[udp_1m]="UDP 64 B, 1M flows (Mpps)"
 	[newflows]="New flows, each packet a new flow (M flows/s)"
 	[reply_1k]="UDP 64 B replies, 1k flows (Mpps)"
+	[masq_1k]="Outbound masquerade, UDP 64 B, 1k flows (Mpps)"
 	[tcp]="TCP, iperf3, 1 stream (Gbit/s)"
 	[rr_tps]="TCP request/response, 1 byte (k transactions/s)"
 	[rr_p50]="TCP request/response latency, p50 (us, lower is better)"
