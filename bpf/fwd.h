@@ -76,27 +76,34 @@ static __always_inline int fwd_xmit_xdp(struct xdp_md *ctx, struct pkt *p, __u32
 	return bpf_redirect_map(&xfwd_tx_ports, ifindex, 0);
 }
 
-/* May this packet reuse the flow's FIB answer? */
+/* Bumped by every neighbour update in the kernel (xfwd_neigh_changed). */
+volatile __u32 xfwd_neigh_gen;
+
+/* May this packet reuse the flow's FIB answer? Not once a neighbour changed
+ * (a MAC moved, an entry failed), nor past route_cache_us (a route change
+ * has no signal XDP can see here: it takes effect within that time). */
 static __always_inline int route_cached(const struct xfwd_flow *f, const struct xfwd_config *cfg,
-					const struct pkt *p, __u64 now)
+					const struct pkt *p, __u64 now, __u32 gen)
 {
-	return f->route_ns && now - f->route_ns < (__u64)cfg->route_cache_us * 1000 &&
-	       p->len <= f->route_len;
+	return f->route_ns && f->route_gen == gen &&
+	       now - f->route_ns < (__u64)cfg->route_cache_us * 1000 && p->len <= f->route_len;
 }
 
 /* Keep a FIB answer in the flow entry for its next packets. */
 static __always_inline void route_store(struct xfwd_flow *f, const struct xfwd_config *cfg,
-					const struct bpf_fib_lookup *fib, __u16 len, __u64 now)
+					const struct bpf_fib_lookup *fib, __u16 len, __u64 now,
+					__u32 gen)
 {
 	if (!cfg->route_cache_us)
 		return;
-	if (f->route_ifindex != fib->ifindex || len > f->route_len ||
+	if (f->route_ifindex != fib->ifindex || len > f->route_len || f->route_gen != gen ||
 	    now - f->route_ns >= (__u64)cfg->route_cache_us * 1000)
 		f->route_len = len;
 	f->route_ifindex = fib->ifindex;
 	__builtin_memcpy(f->route_dmac, fib->dmac, ETH_ALEN);
 	__builtin_memcpy(f->route_smac, fib->smac, ETH_ALEN);
 	f->route_ns = now;
+	f->route_gen = gen;
 }
 
 /* tc, after the rewrite: TTL, then let the kernel resolve the neighbour. */

@@ -142,6 +142,7 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 	struct xfwd_flow *f;
 	struct pkt p;
 	int rc, created, cached;
+	__u32 gen;
 	__u64 now;
 
 	count(XFWD_CNT_RX);
@@ -168,8 +169,9 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 		count(XFWD_CNT_LOCAL_IN);
 		return XDP_PASS;
 	}
-	/* The route: the flow's recent FIB answer (route_cache_us), or a lookup. */
-	cached = !p.icmp_err && route_cached(f, cfg, &p, now);
+	/* The route: the flow's recent FIB answer (fwd.h), or a lookup. */
+	gen = xfwd_neigh_gen;
+	cached = !p.icmp_err && route_cached(f, cfg, &p, now, gen);
 	if (!cached) {
 		rc = fwd_route(ctx, &p, out_saddr(&p, f), f->new_daddr, ctx->ingress_ifindex,
 			       cfg, fib);
@@ -199,7 +201,7 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 	if (!f)
 		return XDP_PASS;	/* lost in a race with a flush */
 	if (!cached)
-		route_store(f, cfg, fib, (__u16)p.len, now);
+		route_store(f, cfg, fib, (__u16)p.len, now, gen);
 	nat_rewrite(ctx, 0, &p, f);
 	if (cached || cfg->route_cache_us)
 		return fwd_xmit_xdp(ctx, &p, f->route_ifindex, f->route_dmac, f->route_smac);
@@ -323,6 +325,15 @@ int xfwd_tc_egress(struct __sk_buff *skb)
 		count(XFWD_CNT_LOCAL_OUT);
 	}
 	return TC_ACT_OK;
+}
+
+/* Any neighbour update (a MAC that changed, an entry that failed or went):
+ * flows stop using the FIB answers they cached before it. */
+SEC("tp_btf/neigh_update")
+int xfwd_neigh_changed(void *ctx)
+{
+	__sync_fetch_and_add(&xfwd_neigh_gen, 1);
+	return 0;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

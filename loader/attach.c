@@ -27,6 +27,7 @@ static const char *const map_pins[] = {
 };
 enum { LINK_PUBLIC, LINK_LAN, NR_LINKS };
 static const char *const link_pins[NR_LINKS] = { "link_public", "link_lan" };
+#define NEIGH_PIN "link_neigh"	/* the neighbour-generation program (route cache) */
 
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -303,11 +304,36 @@ static void tc_remove(const struct xfwd_config *cfg)
 			tc_detach((int)ifx[i], cfg->tc_created & (1u << i));
 }
 
+/*
+ * Attach the neighbour-generation program and pin its link, replacing the
+ * pin of a previous attach. Returns 0 or -errno (flows then cache their
+ * route for a millisecond only).
+ */
+static int neigh_attach(const struct env *env, struct xfwd_bpf *skel)
+{
+	struct bpf_link *l = bpf_program__attach(skel->progs.xfwd_neigh_changed);
+	char path[PATH_MAX];
+	int rc;
+
+	if (!l)
+		return -errno;
+	if (pin_path(env, NEIGH_PIN, path, sizeof(path))) {
+		bpf_link__destroy(l);
+		return -ENAMETOOLONG;
+	}
+	unlink(path);
+	rc = bpf_link__pin(l, path);
+	bpf_link__disconnect(l);	/* the pin holds it now */
+	bpf_link__destroy(l);
+	return rc;
+}
+
 /* Remove every pin of this namespace and the directory (what attach made). */
 static void teardown(const struct env *env)
 {
 	for (int i = 0; i < NR_LINKS; i++)
 		link_remove(env, link_pins[i]);
+	link_remove(env, NEIGH_PIN);
 	for (size_t i = 0; i < sizeof(map_pins) / sizeof(map_pins[0]); i++)
 		unpin(env, map_pins[i]);
 	rmdir(env->pin_dir);
@@ -338,7 +364,6 @@ int cmd_attach(struct env *env, int argc, char **argv)
 			return err(EXIT_OP, "cannot create %s: %s", env->pin_dir, strerror(errno));
 		made_dir = true;
 		memcpy(cfg.timeouts, xfwd_timeout_defaults, sizeof(cfg.timeouts));
-		cfg.route_cache_us = XFWD_ROUTE_CACHE_US;
 	}
 
 	libbpf_set_print(libbpf_quiet);
@@ -395,6 +420,11 @@ int cmd_attach(struct env *env, int argc, char **argv)
 			}
 		}
 	}
+	rc = neigh_attach(env, skel);
+	cfg.route_cache_us = rc ? XFWD_ROUTE_CACHE_US_BLIND : XFWD_ROUTE_CACHE_US;
+	if (rc)
+		fprintf(stderr, "xfwd: warning: neighbour updates cannot be followed (%s):"
+			" flows reuse a route for %u us only\n", strerror(-rc), cfg.route_cache_us);
 	/* tc first: XDP asks it to finish what XDP cannot. */
 	for (int i = 0; i < NR_LINKS; i++) {
 		bool created = false;

@@ -19,7 +19,8 @@
 #define XFWD_SNAT_PORT_MIN	32768	/* default --snat-ports, as ip_local_port_range */
 #define XFWD_SNAT_PORT_MAX	60999
 #define XFWD_SNAT_PROBES	16	/* random probes after port preservation fails */
-#define XFWD_ROUTE_CACHE_US	1000	/* default config.route_cache_us */
+#define XFWD_ROUTE_CACHE_US	100000	/* config.route_cache_us with neighbour tracking */
+#define XFWD_ROUTE_CACHE_US_BLIND 1000	/* without it (the tracing program refused) */
 
 /* Which interface a flow entry's packets must arrive on. */
 enum xfwd_side {
@@ -136,16 +137,17 @@ struct xfwd_flow {
 		};
 	};
 	__u32 refresh_s;	/* MAPPED: when the mapping was last refreshed (2^30 ns units) */
-	/* The FIB's answer for this direction, reused for config.route_cache_us
-	 * (a millisecond by default) so that a route or neighbour change takes
-	 * effect within that time, and only for packets no longer than route_len
+	/* The FIB's answer for this direction, reused while no neighbour changed
+	 * (route_gen: the data path's neighbour generation) for at most
+	 * config.route_cache_us, and only for packets no longer than route_len
 	 * (the largest one the FIB checked against the egress MTU). */
 	__u64 route_ns;		/* when it was asked; 0: nothing cached */
 	__u32 route_ifindex;
 	__u8 route_dmac[6];
 	__u8 route_smac[6];
 	__u16 route_len;
-	__u8 route_pad[6];
+	__u16 route_pad;
+	__u32 route_gen;
 };
 
 /* Masquerade (LPM trie): LAN prefixes whose outbound flows get the public address. */
