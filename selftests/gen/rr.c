@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * xfwd-gen rr: TCP request/response (ping-pong) latency, netperf TCP_RR
+ * xfwd-gen rr: TCP request/response (ping-pong) latency, in the manner of a TCP_RR test
  * style. The client sends SIZE bytes, waits for the SIZE bytes echoed back,
  * and repeats over one connection; each round trip is one transaction.
  */
