@@ -552,12 +552,9 @@ int cmd_status(struct env *env, int argc, char **argv)
 	struct rule_def *defs = NULL;
 	int rc;
 
-	for (int i = 0; i < argc; i++) {
-		if (arg_is(argv[i], "-j", "--json"))
-			env->json = true;
-		else
-			return err(EXIT_USAGE, "status: unexpected argument '%s'", argv[i]);
-	}
+	rc = json_only_args(env, "status", argc, argv);
+	if (rc)
+		return rc;
 	rc = pinned_open(env, &p);
 	if (rc)
 		return rc;

@@ -240,12 +240,9 @@ static int masq_list(struct env *env, int argc, char **argv)
 	char pa[INET_ADDRSTRLEN], ta[INET_ADDRSTRLEN];
 	int rc, n;
 
-	for (int i = 0; i < argc; i++) {
-		if (arg_is(argv[i], "-j", "--json"))
-			env->json = true;
-		else
-			return err(EXIT_USAGE, "masq list: unexpected argument '%s'", argv[i]);
-	}
+	rc = json_only_args(env, "masq list", argc, argv);
+	if (rc)
+		return rc;
 	rc = pinned_open(env, &p);
 	if (rc)
 		return rc;

@@ -384,12 +384,9 @@ static int rule_list(struct env *env, int argc, char **argv)
 	__u32 n;
 	int rc;
 
-	for (int i = 0; i < argc; i++) {
-		if (arg_is(argv[i], "-j", "--json"))
-			env->json = true;
-		else
-			return err(EXIT_USAGE, "rule list: unexpected argument '%s'", argv[i]);
-	}
+	rc = json_only_args(env, "rule list", argc, argv);
+	if (rc)
+		return rc;
 	rc = pinned_open(env, &p);
 	if (rc)
 		return rc;

@@ -130,6 +130,17 @@ const char *ip_str(__u32 addr_be, char *buf)
 	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
 }
 
+/* Arguments of a listing command that takes -j/--json and nothing else. */
+int json_only_args(struct env *env, const char *cmd, int argc, char **argv)
+{
+	for (int i = 0; i < argc; i++) {
+		if (!arg_is(argv[i], "-j", "--json"))
+			return err(EXIT_USAGE, "%s: unexpected argument '%s'", cmd, argv[i]);
+		env->json = true;
+	}
+	return 0;
+}
+
 bool arg_is(const char *arg, const char *a, const char *b)
 {
 	return (a && !strcmp(arg, a)) || (b && !strcmp(arg, b));

@@ -71,6 +71,7 @@ bool parse_proto(const char *s, __u8 *proto);
 const char *proto_name(__u8 proto);
 const char *ip_str(__u32 addr_be, char *buf);
 bool arg_is(const char *arg, const char *a, const char *b);
+int json_only_args(struct env *env, const char *cmd, int argc, char **argv);
 int nr_cpus(void);
 void json_str(const char *s);
 
