@@ -122,6 +122,19 @@ struct {
 	__type(value, struct xfwd_flow);
 } xfwd_scratch_flow SEC(".maps");
 
+/* The coarse clock as this CPU last read it, and the jiffy it read it in. */
+struct xfwd_clock {
+	__u64 jiffies;
+	__u64 ns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xfwd_clock);
+} xfwd_clock SEC(".maps");
+
 static __always_inline struct bpf_fib_lookup *fib_scratch(void)
 {
 	__u32 zero = 0;
