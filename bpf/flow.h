@@ -180,6 +180,36 @@ static __always_inline void flow_set_nat(struct xfwd_flow *f, const struct xfwd_
 	f->port_csum_delta = csum_fold(csum_delta16(k->sport, sport) + csum_delta16(k->dport, dport));
 }
 
+/* The state word of struct xfwd_flow, by field. */
+union conn_word {
+	__u32 w;
+	struct {
+		__u8 st, fl, closer, pad;
+	};
+};
+
+/* The connection's state word after a packet from dir with these TCP flags
+ * (0 for UDP/ICMP). */
+static __always_inline __u32 conn_next(__u32 word, __u8 proto, __u8 dir, __u8 tcp_flags)
+{
+	union conn_word c = { .w = word };
+
+	if (proto == IPPROTO_TCP)
+		c.st = tcp_next_state(c.st, dir, tcp_flags, &c.closer);
+	if (dir == XFWD_DIR_REPLY)
+		c.fl |= XFWD_FLOW_SEEN_REPLY;
+	/* ASSURED needs an answer, as in conntrack: a lone ACK picked up
+	 * mid-stream is ESTABLISHED but proves nothing until the other side
+	 * speaks, and must stay in the unconfirmed table until then. */
+	if (proto == IPPROTO_TCP) {
+		if (c.st == XFWD_ST_ESTABLISHED && (c.fl & XFWD_FLOW_SEEN_REPLY))
+			c.fl |= XFWD_FLOW_ASSURED;
+	} else if (dir == XFWD_DIR_ORIGINAL && (c.fl & XFWD_FLOW_SEEN_REPLY)) {
+		c.fl |= XFWD_FLOW_ASSURED;	/* traffic both ways: a stream */
+	}
+	return c.w;
+}
+
 /* What a new connection's original direction is translated to. */
 struct nat_req {
 	__u32 saddr, daddr;
@@ -193,6 +223,8 @@ struct nat_req {
 	__u16 port_max;
 	__u32 rule_id;
 	struct xfwd_endpoint internal;	/* alloc_port: whose mapping it is */
+	__u32 len;		/* the first packet: its IP length and TCP flags, */
+	__u8 tcp_flags;		/* accounted in the entries as they are made */
 };
 
 static __always_inline int reply_try(void *ctx, struct xfwd_flow_key *rkey, struct xfwd_flow *reply,
@@ -248,58 +280,61 @@ static __always_inline int reply_claim(void *ctx, struct xfwd_flow_key *rkey,
 	return -1;
 }
 
+/* flow_create's answer when another CPU made the connection first. */
+#define FLOW_EXISTS	(PARSE_OK + 1)
+
 /*
  * Create both entries of a new connection in the pending table. The reply
- * entry goes first: claiming its key is what reserves the port. Returns the
- * original entry, or NULL with *why set to the counter to bump.
+ * entry goes first: claiming its key is what reserves the port. The first
+ * packet is accounted before the entries go in, so that nothing looks them
+ * up again: a lookup would mark them used, and a connection of one packet
+ * (a flood's) should be the first the LRU drops. Returns PARSE_OK with the
+ * original entry, as inserted, in xfwd_scratch_flow; FLOW_EXISTS; or the
+ * counter to bump.
  */
-static __always_inline struct xfwd_flow *flow_create(void *ctx, const struct xfwd_flow_key *okey,
-						     const struct nat_req *rq,
-						     const struct xfwd_config *cfg, __u64 now,
-						     int *why)
+static __always_inline int flow_create(void *ctx, const struct xfwd_flow_key *okey,
+				       const struct nat_req *rq, const struct xfwd_config *cfg,
+				       __u64 now)
 {
 	struct xfwd_flow_key rkey = {
 		.saddr = rq->daddr, .daddr = rq->saddr,
 		.sport = rq->dport, .dport = rq->sport, .proto = okey->proto,
 	};
 	struct xfwd_endpoint ext;
-	struct xfwd_flow *f, *e;
+	struct xfwd_flow *e;
 	__u32 zero = 0;
 
 	/* The entries are built in per-CPU scratch: a flow is too large for the
 	 * stack this function shares with the XDP program. */
 	e = bpf_map_lookup_elem(&xfwd_scratch_flow, &zero);
-	if (!e) {
-		*why = XFWD_CNT_FLOW_CREATE_FAILED;
-		return NULL;
-	}
+	if (!e)
+		return XFWD_CNT_FLOW_CREATE_FAILED;
 	__builtin_memset(e, 0, sizeof(*e));
 	e->flags = XFWD_FLOW_PENDING | rq->flags;
+	e->conn = conn_next(e->conn, okey->proto, XFWD_DIR_ORIGINAL, rq->tcp_flags);
 	e->rule_id = rq->rule_id;
 	e->last_seen_ns = now;
+	e->refresh_s = (__u32)(now >> 30);	/* mapping_set below is this second's refresh */
 	e->twin = *okey;
 	e->side = rq->side_reply;
 	e->dir = XFWD_DIR_REPLY;
 	e->map_src = !rq->map_orig_src;
-	if (reply_claim(ctx, &rkey, e, okey, rq, cfg, now)) {
-		*why = rq->alloc_port ? XFWD_CNT_DROP_NO_SNAT_PORT : XFWD_CNT_FLOW_CREATE_FAILED;
-		return NULL;
-	}
+	if (reply_claim(ctx, &rkey, e, okey, rq, cfg, now))
+		return rq->alloc_port ? XFWD_CNT_DROP_NO_SNAT_PORT : XFWD_CNT_FLOW_CREATE_FAILED;
 
 	e->twin = rkey;
 	e->side = rq->side_orig;
 	e->dir = XFWD_DIR_ORIGINAL;
 	e->map_src = rq->map_orig_src;
+	e->packets = 1;
+	e->bytes = rq->len;
 	flow_set_nat(e, okey, rkey.daddr, rkey.saddr, rkey.dport, rkey.sport);
 	if (flow_claim(okey, e, cfg, now, &rkey)) {
-		/* Another CPU created this connection first: use its entries, if
-		 * they are for this side (a live flow's tuple arriving on the
-		 * other side is not that flow's, and cannot start another). */
+		/* Another CPU created this connection first: the caller uses
+		 * its entries. */
 		if (!bpf_map_delete_elem(&xfwd_pending, &rkey))
 			count(XFWD_CNT_PENDING_DEL);
-		*why = XFWD_CNT_FLOW_CREATE_FAILED;
-		f = flow_lookup(okey, cfg, now);
-		return f && f->side == rq->side_orig ? f : NULL;
+		return FLOW_EXISTS;
 	}
 	if (rq->alloc_port) {
 		ext.addr = rkey.daddr;
@@ -310,39 +345,47 @@ static __always_inline struct xfwd_flow *flow_create(void *ctx, const struct xfw
 			    now + flow_timeout_ns(cfg, e));
 	}
 	count(XFWD_CNT_FLOW_NEW);
-	return bpf_map_lookup_elem(&xfwd_pending, okey);
+	return PARSE_OK;
 }
 
 /*
  * flow_create as a function of its own: the verifier checks it once instead
  * of at every place a connection can start (its port probing loop is the
- * costliest code of the data path). Returns PARSE_OK or the counter to bump;
- * the caller then finds the entry with flow_lookup.
+ * costliest code of the data path).
  */
 __attribute__((noinline)) int xfwd_flow_create(struct xdp_md *ctx,
 					       const struct xfwd_flow_key *okey,
 					       const struct nat_req *rq,
 					       const struct xfwd_config *cfg, __u64 now)
 {
-	int why = PARSE_OK;
-
 	if (!ctx || !okey || !rq || !cfg)
 		return XFWD_CNT_FLOW_CREATE_FAILED;
-	return flow_create(ctx, okey, rq, cfg, now, &why) ? PARSE_OK : why;
+	return flow_create(ctx, okey, rq, cfg, now);
 }
 
-/* Create a connection, and return its original entry if it is for side. */
+/*
+ * Create a connection. Returns its original entry if it is for side: a
+ * copy with the first packet accounted (*fresh set: not to be tracked or
+ * written to), or the entries another CPU made first. A live flow's tuple
+ * arriving on the other side is not that flow's, and cannot start another.
+ */
 static __always_inline struct xfwd_flow *flow_start(struct xdp_md *ctx,
 						    const struct xfwd_flow_key *okey,
 						    const struct nat_req *rq,
 						    const struct xfwd_config *cfg, __u64 now,
-						    int *why)
+						    int *why, int *fresh)
 {
 	struct xfwd_flow *f;
+	__u32 zero = 0;
 
 	*why = xfwd_flow_create(ctx, okey, rq, cfg, now);
-	if (*why != PARSE_OK)
+	if (*why == PARSE_OK) {
+		*fresh = 1;
+		return bpf_map_lookup_elem(&xfwd_scratch_flow, &zero);
+	}
+	if (*why != FLOW_EXISTS)
 		return NULL;
+	*why = XFWD_CNT_FLOW_CREATE_FAILED;
 	f = flow_lookup(okey, cfg, now);
 	return f && f->side == rq->side_orig ? f : NULL;
 }
@@ -398,36 +441,6 @@ static __always_inline struct xfwd_flow *flow_promote(struct xfwd_flow *f,
 		count(XFWD_CNT_PENDING_DEL);
 	count(XFWD_CNT_FLOW_PROMOTED);
 	return bpf_map_lookup_elem(&xfwd_flows, &k);
-}
-
-/* The state word of struct xfwd_flow, by field. */
-union conn_word {
-	__u32 w;
-	struct {
-		__u8 st, fl, closer, pad;
-	};
-};
-
-/* The connection's state word after a packet from dir with these TCP flags
- * (0 for UDP/ICMP). */
-static __always_inline __u32 conn_next(__u32 word, __u8 proto, __u8 dir, __u8 tcp_flags)
-{
-	union conn_word c = { .w = word };
-
-	if (proto == IPPROTO_TCP)
-		c.st = tcp_next_state(c.st, dir, tcp_flags, &c.closer);
-	if (dir == XFWD_DIR_REPLY)
-		c.fl |= XFWD_FLOW_SEEN_REPLY;
-	/* ASSURED needs an answer, as in conntrack: a lone ACK picked up
-	 * mid-stream is ESTABLISHED but proves nothing until the other side
-	 * speaks, and must stay in the unconfirmed table until then. */
-	if (proto == IPPROTO_TCP) {
-		if (c.st == XFWD_ST_ESTABLISHED && (c.fl & XFWD_FLOW_SEEN_REPLY))
-			c.fl |= XFWD_FLOW_ASSURED;
-	} else if (dir == XFWD_DIR_ORIGINAL && (c.fl & XFWD_FLOW_SEEN_REPLY)) {
-		c.fl |= XFWD_FLOW_ASSURED;	/* traffic both ways: a stream */
-	}
-	return c.w;
 }
 
 /*

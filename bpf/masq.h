@@ -46,11 +46,12 @@ static __always_inline void masq_source(struct nat_req *rq, const struct pkt *p,
 /* A LAN host's new connection to the public side. */
 static __always_inline struct xfwd_flow *masq_out(struct xdp_md *ctx, const struct pkt *p,
 						  const struct xfwd_config *cfg, __u64 now,
-						  struct bpf_fib_lookup *fib, int *why)
+						  struct bpf_fib_lookup *fib, int *why, int *fresh)
 {
 	struct nat_req rq = {
 		.daddr = p->key.daddr, .dport = p->key.dport,
 		.side_orig = XFWD_SIDE_LAN, .side_reply = XFWD_SIDE_PUBLIC,
+		.len = p->len, .tcp_flags = p->tcp_flags,
 	};
 	struct xfwd_masq *m;
 	struct xfwd_flow *f;
@@ -75,7 +76,7 @@ static __always_inline struct xfwd_flow *masq_out(struct xdp_md *ctx, const stru
 		return NULL;
 	masq_source(&rq, p, m, cfg);
 	rq.rule_id = XFWD_MASQ_RULE_BASE + m->id;
-	f = flow_start(ctx, &p->key, &rq, cfg, now, why);
+	f = flow_start(ctx, &p->key, &rq, cfg, now, why, fresh);
 	if (f)
 		count(XFWD_CNT_MASQ_FLOWS);
 	else if (*why == XFWD_CNT_DROP_NO_SNAT_PORT)
@@ -89,7 +90,8 @@ static __always_inline struct xfwd_flow *masq_out(struct xdp_md *ctx, const stru
  * masqueraded too, so both ends see public addresses).
  */
 static __always_inline struct xfwd_flow *masq_in(struct xdp_md *ctx, const struct pkt *p, __u8 side,
-						 const struct xfwd_config *cfg, __u64 now, int *why)
+						 const struct xfwd_config *cfg, __u64 now, int *why,
+						 int *fresh)
 {
 	struct xfwd_endpoint ext = { .addr = p->key.daddr, .port = p->key.dport,
 				     .proto = p->key.proto };
@@ -97,6 +99,7 @@ static __always_inline struct xfwd_flow *masq_in(struct xdp_md *ctx, const struc
 		.saddr = p->key.saddr, .sport = p->key.sport,
 		.side_orig = side, .side_reply = XFWD_SIDE_LAN,
 		.flags = XFWD_FLOW_MAPPED,
+		.len = p->len, .tcp_flags = p->tcp_flags,
 	};
 	struct xfwd_endpoint *in;
 	struct xfwd_mapping *map;
@@ -124,7 +127,7 @@ static __always_inline struct xfwd_flow *masq_in(struct xdp_md *ctx, const struc
 	}
 	if (!mapping_admits(map, remote))
 		return NULL;
-	f = flow_start(ctx, &p->key, &rq, cfg, now, why);
+	f = flow_start(ctx, &p->key, &rq, cfg, now, why, fresh);
 	if (f)
 		count(side == XFWD_SIDE_LAN ? XFWD_CNT_HAIRPIN : XFWD_CNT_MASQ_INBOUND);
 	return f;

@@ -28,13 +28,13 @@ volatile __u32 xfwd_meta_unsupported;
 static __always_inline struct xfwd_flow *flow_create_fwd(struct xdp_md *ctx, const struct pkt *p,
 							 const struct xfwd_rule *r, __u8 side,
 							 const struct xfwd_config *cfg, __u64 now,
-							 int *why)
+							 int *why, int *fresh)
 {
 	struct nat_req rq = {
 		.saddr = p->key.saddr, .sport = p->key.sport,
 		.daddr = r->to_addr, .dport = rule_to_port(r, p->key.dport),
 		.side_orig = side, .side_reply = XFWD_SIDE_LAN,
-		.rule_id = r->id,
+		.rule_id = r->id, .len = p->len, .tcp_flags = p->tcp_flags,
 	};
 	struct xfwd_masq *m;
 
@@ -55,7 +55,7 @@ static __always_inline struct xfwd_flow *flow_create_fwd(struct xdp_md *ctx, con
 		rq.internal.port = p->key.sport;
 		rq.internal.proto = p->key.proto;
 	}
-	return flow_start(ctx, &p->key, &rq, cfg, now, why);
+	return flow_start(ctx, &p->key, &rq, cfg, now, why, fresh);
 }
 
 /* The live entry a packet arriving on side belongs to. */
@@ -71,10 +71,10 @@ static __always_inline struct xfwd_flow *flow_find(const struct pkt *p, __u8 sid
 }
 
 /* A new connection (XDP only: tc finishes flows XDP created): a forward
- * rule, a live mapping, or an outbound masquerade. */
+ * rule, a live mapping, or an outbound masquerade. *fresh: see flow_start. */
 static __always_inline struct xfwd_flow *flow_new(struct xdp_md *ctx, const struct pkt *p, __u8 side,
 						  const struct xfwd_config *cfg, __u64 now,
-						  struct bpf_fib_lookup *fib, int *why)
+						  struct bpf_fib_lookup *fib, int *why, int *fresh)
 {
 	struct xfwd_flow *f;
 	struct xfwd_rule *r;
@@ -83,23 +83,25 @@ static __always_inline struct xfwd_flow *flow_new(struct xdp_md *ctx, const stru
 	if (p->icmp_err)
 		return NULL;
 	if (side == XFWD_SIDE_LAN && (p->key.daddr != cfg->public_addr || !cfg->public_addr))
-		return masq_out(ctx, p, cfg, now, fib, why);
+		return masq_out(ctx, p, cfg, now, fib, why, fresh);
 	/* To the public address, from outside or hairpinned from the LAN. */
 	r = rule_lookup(cfg, &p->key);
 	if (!r)
-		return masq_in(ctx, p, side, cfg, now, why);
-	f = flow_create_fwd(ctx, p, r, side, cfg, now, why);
+		return masq_in(ctx, p, side, cfg, now, why, fresh);
+	f = flow_create_fwd(ctx, p, r, side, cfg, now, why, fresh);
 	if (f && side == XFWD_SIDE_LAN)
 		count(XFWD_CNT_HAIRPIN);
 	return f;
 }
 
-/* Account a packet to its flow; the entry to translate with. */
+/* Account a packet to its flow; the entry to translate with. A connection's
+ * first packet (fresh) is in its entries already. */
 static __always_inline struct xfwd_flow *flow_use(struct xfwd_flow *f, const struct pkt *p,
 						  const struct xfwd_config *cfg, __u64 now,
-						  int created)
+						  int created, int fresh)
 {
-	f = flow_track(f, p, cfg, now);
+	if (!fresh)
+		f = flow_track(f, p, cfg, now);
 	if (f) {
 		rule_account(f->rule_id, p->len, created);
 		if (f->flags & XFWD_FLOW_MAPPED && f->rule_id >= XFWD_MASQ_RULE_BASE)
@@ -118,7 +120,7 @@ static __always_inline __u32 out_saddr(const struct pkt *p, const struct xfwd_fl
 /* ------------------------------------------------------------------ XDP */
 
 /* Pass up, asking tc ingress to finish (metadata travels with the skb). */
-static __always_inline int xdp_pass_finish(struct xdp_md *ctx)
+static __always_inline int xdp_pass_finish(struct xdp_md *ctx, int fresh)
 {
 	void *meta, *data;
 
@@ -129,7 +131,7 @@ static __always_inline int xdp_pass_finish(struct xdp_md *ctx)
 	meta = (void *)(long)ctx->data_meta;
 	data = (void *)(long)ctx->data;
 	if (meta + sizeof(__u32) <= data)
-		*(__u32 *)meta = XFWD_META_FINISH;
+		*(__u32 *)meta = fresh ? XFWD_META_FINISH_NEW : XFWD_META_FINISH;
 	return XDP_PASS;
 }
 
@@ -141,7 +143,7 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 	struct xfwd_config *cfg;
 	struct xfwd_flow *f;
 	struct pkt p;
-	int rc, created, cached;
+	int rc, created, cached, fresh = 0;
 	__u32 gen;
 	__u64 now;
 
@@ -157,13 +159,13 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 	f = flow_find(&p, side, cfg, now);
 	created = !f;
 	if (!f)
-		f = flow_new(ctx, &p, side, cfg, now, fib, &rc);
+		f = flow_new(ctx, &p, side, cfg, now, fib, &rc, &fresh);
 	if (!f)
 		goto pass_or_drop;
 
 	if ((f->flags & XFWD_FLOW_LOCAL) && !p.icmp_err) {
 		/* REDIRECT to a port of this host: rewrite, let the stack deliver. */
-		f = flow_use(f, &p, cfg, now, created);
+		f = flow_use(f, &p, cfg, now, created, fresh);
 		if (f)
 			nat_rewrite(ctx, 0, &p, f);
 		count(XFWD_CNT_LOCAL_IN);
@@ -187,7 +189,7 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 			/* tc ingress finishes these: the kernel resolves the neighbour,
 			 * or fragments what may be fragmented. */
 			if (rc == XFWD_CNT_PASS_NO_NEIGH || rc == XFWD_CNT_PASS_FRAG_NEEDED)
-				return xdp_pass_finish(ctx);
+				return xdp_pass_finish(ctx, fresh);
 			return XDP_PASS;
 		}
 	}
@@ -197,14 +199,14 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 		count(XFWD_CNT_ICMP_ERR);
 		return fwd_xmit_xdp(ctx, &p, fib->ifindex, fib->dmac, fib->smac);
 	}
-	f = flow_use(f, &p, cfg, now, created);
+	f = flow_use(f, &p, cfg, now, created, fresh);
 	if (!f)
 		return XDP_PASS;	/* lost in a race with a flush */
-	if (!cached)
-		route_store(f, cfg, fib, (__u16)p.len, now, gen);
 	nat_rewrite(ctx, 0, &p, f);
-	if (cached || cfg->route_cache_us)
+	if (cached)
 		return fwd_xmit_xdp(ctx, &p, f->route_ifindex, f->route_dmac, f->route_smac);
+	if (!fresh)	/* the next packet of a new flow stores its route */
+		route_store(f, cfg, fib, (__u16)p.len, now, gen);
 	return fwd_xmit_xdp(ctx, &p, fib->ifindex, fib->dmac, fib->smac);
 
 pass_or_drop:
@@ -242,13 +244,17 @@ static __always_inline int skb_parse(struct __sk_buff *skb, struct pkt *p)
 	return parse_pkt((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, p);
 }
 
-static __always_inline int finish_requested(struct __sk_buff *skb)
+/* What XDP asked of tc ingress: 0 nothing, else the XFWD_META_FINISH* word. */
+static __always_inline __u32 finish_requested(struct __sk_buff *skb)
 {
 	void *meta = (void *)(long)skb->data_meta, *data = (void *)(long)skb->data;
+	__u32 m;
 
-	if (meta + sizeof(__u32) <= data)
-		return *(__u32 *)meta == XFWD_META_FINISH;
-	return xfwd_meta_unsupported;
+	if (meta + sizeof(__u32) <= data) {
+		m = *(__u32 *)meta;
+		return m == XFWD_META_FINISH || m == XFWD_META_FINISH_NEW ? m : 0;
+	}
+	return xfwd_meta_unsupported ? XFWD_META_FINISH : 0;
 }
 
 /* Ingress of both interfaces: what XDP passed up for lack of a neighbour
@@ -261,12 +267,15 @@ int xfwd_tc_ingress(struct __sk_buff *skb)
 	struct xfwd_config *cfg;
 	struct xfwd_flow *f;
 	struct pkt p;
-	int rc;
+	int rc, fresh;
+	__u32 finish;
 	__u64 now;
 	__u8 side;
 
-	if (!finish_requested(skb))
+	finish = finish_requested(skb);
+	if (!finish)
 		return TC_ACT_OK;
+	fresh = finish == XFWD_META_FINISH_NEW;
 	cfg = config_get();
 	if (!cfg || skb_parse(skb, &p) != PARSE_OK)
 		return TC_ACT_OK;
@@ -282,7 +291,7 @@ int xfwd_tc_ingress(struct __sk_buff *skb)
 		nat_icmp_err(skb, 1, &p, f);
 		count(XFWD_CNT_ICMP_ERR);
 	} else {
-		f = flow_use(f, &p, cfg, now, 0);
+		f = flow_use(f, &p, cfg, now, fresh, fresh);
 		if (!f)
 			return TC_ACT_OK;
 		nat_rewrite(skb, 1, &p, f);
@@ -319,7 +328,7 @@ int xfwd_tc_egress(struct __sk_buff *skb)
 		count(XFWD_CNT_ICMP_ERR);
 		return TC_ACT_OK;
 	}
-	f = flow_use(f, &p, cfg, now, 0);
+	f = flow_use(f, &p, cfg, now, 0, 0);
 	if (f) {
 		nat_rewrite(skb, 1, &p, f);
 		count(XFWD_CNT_LOCAL_OUT);

@@ -266,6 +266,8 @@ struct xfwd_config {
 
 /* XDP metadata asking tc ingress to finish a packet XDP had to pass up. */
 #define XFWD_META_FINISH	0x78667764u	/* "xfwd" */
+/* The same, for the first packet of a connection: its entry already counts it. */
+#define XFWD_META_FINISH_NEW	0x78667765u
 
 enum xfwd_xdp_mode {
 	XFWD_MODE_NATIVE = 0,

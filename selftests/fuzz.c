@@ -614,7 +614,8 @@ static int check(const struct m_expect *e, const uint8_t *in, size_t ilen)
 		if (R.meta_len != (e->meta ? 4u : 0u))
 			return mismatch("passed with %u bytes of metadata, expected %u (%s)",
 					R.meta_len, e->meta ? 4u : 0u, e->path);
-		if (e->meta && *(uint32_t *)(R.frame - 4) != XFWD_META_FINISH)
+		if (e->meta && *(uint32_t *)(R.frame - 4) !=
+			       (e->meta == 2 ? XFWD_META_FINISH_NEW : XFWD_META_FINISH))
 			return mismatch("metadata 0x%08x is not the finish mark (%s)",
 					*(uint32_t *)(R.frame - 4), e->path);
 		return 0;

@@ -907,6 +907,7 @@ void model_packet(struct model *m, int side, const uint8_t *fr, size_t len, stru
 	struct ent *f;
 	struct pk p;
 	uint64_t bad;
+	int started = 0;
 	long d;
 
 	memset(e, 0, offsetof(struct m_expect, frame));
@@ -922,6 +923,7 @@ void model_packet(struct model *m, int side, const uint8_t *fr, size_t len, stru
 		snprintf(e->path, sizeof(e->path), "%s entry of a connection (%s side)",
 			 f->orig ? "original" : "reply", side_s(f->side));
 	} else {
+		started = 1;
 		f = flow_new(m, &p, side, e);
 		if (!f) {
 			if (!e->path[0])
@@ -947,7 +949,8 @@ void model_packet(struct model *m, int side, const uint8_t *fr, size_t len, stru
 	}
 	if (rt.rc) {
 		expect_pass(e, BIT(rt.rc));
-		e->meta = rt.rc == XFWD_CNT_PASS_NO_NEIGH || rt.rc == XFWD_CNT_PASS_FRAG_NEEDED;
+		if (rt.rc == XFWD_CNT_PASS_NO_NEIGH || rt.rc == XFWD_CNT_PASS_FRAG_NEEDED)
+			e->meta = started ? 2 : 1;
 		return;
 	}
 

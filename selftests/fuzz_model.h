@@ -88,7 +88,8 @@ struct m_csum {
 
 struct m_expect {
 	int verdict;		/* XDP_PASS, XDP_DROP, XDP_TX, XDP_REDIRECT */
-	int meta;		/* XDP_PASS: the finish mark for tc in the metadata */
+	int meta;		/* XDP_PASS: the finish mark for tc in the metadata: 1, or
+				 * 2 for a connection's first packet (already counted) */
 	int rewrite;		/* the frame changes (translated, or frag-needed) */
 	uint64_t reasons;	/* bit c: counter c may be the one that moves by one */
 	uint64_t pass_too;	/* XDP_DROP expected, XDP_PASS for these reasons also right */

@@ -1831,6 +1831,8 @@ static int no_neigh(void)
 {
 	struct pkt_spec p = pub_pkt(IPPROTO_TCP, CLIENT1, 40000, PUB_ADDR, 80);
 	struct pkt_spec u = pub_pkt(IPPROTO_UDP, CLIENT1, 40000, PUB_ADDR, 53);
+	struct xfwd_flow_key ok = fkey(IPPROTO_TCP, CLIENT1, 40000, PUB_ADDR, 80);
+	struct xfwd_flow f;
 
 	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
 	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 2));
@@ -1838,6 +1840,18 @@ static int no_neigh(void)
 		return fail("cannot delete the neighbour 198.51.100.2");
 	label("SYN to port 80, backend 198.51.100.2 without neighbour entry");
 	TRY(expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_NO_NEIGH));
+	/* The connection's first packet is in its entry already: tc, which
+	 * finishes it, is told so and must not count it again. */
+	ASSERT_EQ(R.meta_len, 4, "metadata length");
+	ASSERT_EQ(*(uint32_t *)(R.frame - 4), XFWD_META_FINISH_NEW, "finish mark of a first packet");
+	ASSERT_TRUE(flow_get(&ok, &f) == IN_PENDING, "no pending entry for the SYN");
+	ASSERT_EQ(f.packets, 1, "packets of the new entry");
+	ASSERT_EQ(f.state, XFWD_ST_SYN_SENT, "state of the new entry");
+	label("the SYN again (a retransmission)");
+	TRY(expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_NO_NEIGH));
+	ASSERT_EQ(*(uint32_t *)(R.frame - 4), XFWD_META_FINISH, "finish mark of a later packet");
+	flow_get(&ok, &f);
+	ASSERT_EQ(f.packets, 1, "packets after the pass (tc counts it)");
 	label("UDP to port 53, backend 198.51.100.2 without neighbour entry");
 	return expect_pass(SIDE_PUB, &u, XFWD_CNT_PASS_NO_NEIGH);
 }
