@@ -225,6 +225,8 @@ struct nat_req {
 	struct xfwd_endpoint internal;	/* alloc_port: whose mapping it is */
 	__u32 len;		/* the first packet: its IP length and TCP flags, */
 	__u8 tcp_flags;		/* accounted in the entries as they are made */
+	__u8 lazy;		/* plain DNAT to a backend of one rule: the reply entry
+				 * waits for the first answer (flow_reply_made) */
 };
 
 static __always_inline int reply_try(void *ctx, struct xfwd_flow_key *rkey, struct xfwd_flow *reply,
@@ -319,7 +321,7 @@ static __always_inline int flow_create(void *ctx, const struct xfwd_flow_key *ok
 	e->side = rq->side_reply;
 	e->dir = XFWD_DIR_REPLY;
 	e->map_src = !rq->map_orig_src;
-	if (reply_claim(ctx, &rkey, e, okey, rq, cfg, now))
+	if (!rq->lazy && reply_claim(ctx, &rkey, e, okey, rq, cfg, now))
 		return rq->alloc_port ? XFWD_CNT_DROP_NO_SNAT_PORT : XFWD_CNT_FLOW_CREATE_FAILED;
 
 	e->twin = rkey;
@@ -329,10 +331,10 @@ static __always_inline int flow_create(void *ctx, const struct xfwd_flow_key *ok
 	e->packets = 1;
 	e->bytes = rq->len;
 	flow_set_nat(e, okey, rkey.daddr, rkey.saddr, rkey.dport, rkey.sport);
-	if (flow_claim(okey, e, cfg, now, &rkey)) {
+	if (flow_claim(okey, e, cfg, now, rq->lazy ? NULL : &rkey)) {
 		/* Another CPU created this connection first: the caller uses
 		 * its entries. */
-		if (!bpf_map_delete_elem(&xfwd_pending, &rkey))
+		if (!rq->lazy && !bpf_map_delete_elem(&xfwd_pending, &rkey))
 			count(XFWD_CNT_PENDING_DEL);
 		return FLOW_EXISTS;
 	}
@@ -388,6 +390,60 @@ static __always_inline struct xfwd_flow *flow_start(struct xdp_md *ctx,
 	*why = XFWD_CNT_FLOW_CREATE_FAILED;
 	f = flow_lookup(okey, cfg, now);
 	return f && f->side == rq->side_orig ? f : NULL;
+}
+
+/*
+ * Make the reply entry rkey of a connection that started with its original
+ * entry alone (nat_req.lazy) when the backend first answers, or sends an
+ * ICMP error about it: xfwd_backends names the public endpoint that
+ * forwards to the backend, which with the packet's destination gives the
+ * original entry's key. Also remakes a reply entry the LRU dropped alone.
+ * A function of its own, for the verifier as xfwd_flow_create. Returns 1 if
+ * the entry is there now.
+ */
+__attribute__((noinline)) int xfwd_reply_make(const struct xfwd_flow_key *rkey,
+					      const struct xfwd_config *cfg, __u64 now)
+{
+	struct xfwd_rule_key bk = {};
+	struct xfwd_flow_key ok = {}, rk;
+	struct xfwd_backend *b;
+	struct xfwd_flow *o, *e;
+	__u32 zero = 0;
+
+	if (!rkey || !cfg)
+		return 0;
+	rk = *rkey;
+	bk.addr = rk.saddr;
+	bk.port = rk.sport;
+	bk.proto = rk.proto;
+	b = bpf_map_lookup_elem(&xfwd_backends, &bk);
+	if (!b)
+		return 0;
+	ok.saddr = rk.daddr;
+	ok.sport = rk.dport;
+	ok.proto = rk.proto;
+	ok.daddr = b->pub_addr ? b->pub_addr : cfg->public_addr;
+	ok.dport = b->pub_port;
+	o = bpf_map_lookup_elem(&xfwd_pending, &ok);
+	if (!o || o->dir != XFWD_DIR_ORIGINAL || !key_eq(&o->twin, &rk) ||
+	    o->new_daddr != rk.saddr || o->new_dport != rk.sport || flow_idle(cfg, o, now))
+		return 0;
+	e = bpf_map_lookup_elem(&xfwd_scratch_flow, &zero);
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->conn = o->conn;
+	e->rule_id = o->rule_id;
+	e->last_seen_ns = now;
+	e->twin = ok;
+	e->side = XFWD_SIDE_LAN;
+	e->dir = XFWD_DIR_REPLY;
+	e->map_src = 1;
+	flow_set_nat(e, &rk, ok.daddr, ok.saddr, ok.dport, ok.sport);
+	/* NOEXIST: another CPU may have made it just now; its entry serves. */
+	if (!bpf_map_update_elem(&xfwd_pending, &rk, e, BPF_NOEXIST))
+		count(XFWD_CNT_PENDING_ADD);
+	return 1;
 }
 
 /* Keep a flow's endpoint mapping alive as long as the flow: on state changes

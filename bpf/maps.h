@@ -42,6 +42,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xfwd_pending SEC(".maps");
 
+/* Backend endpoint -> the public one forwarding to it (see xfwd_abi.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XFWD_MAX_RULE_PORTS);
+	__type(key, struct xfwd_rule_key);
+	__type(value, struct xfwd_backend);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xfwd_backends SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);

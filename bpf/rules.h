@@ -37,6 +37,26 @@ static __always_inline __u16 rule_to_port(const struct xfwd_rule *r, __u16 dport
 	return bpf_htons(bpf_ntohs(r->to_port) + (bpf_ntohs(dport) - r->pub_lo));
 }
 
+/*
+ * May a plain-DNAT connection to backend baddr:bport (network order) start
+ * with one entry? Only if xfwd_backends says this public endpoint is the
+ * one rule reaching it (then no other connection can have the same reply
+ * tuple), and the backend has no masquerade mapping from that port (a flow
+ * of its own could hold the tuple).
+ */
+static __always_inline int rule_reply_lazy(const struct xfwd_config *cfg,
+					   const struct xfwd_flow_key *k, __u32 baddr, __u16 bport)
+{
+	struct xfwd_rule_key bk = { .addr = baddr, .port = bport, .proto = k->proto };
+	struct xfwd_endpoint in = { .addr = baddr, .port = bport, .proto = k->proto };
+	struct xfwd_backend *b = bpf_map_lookup_elem(&xfwd_backends, &bk);
+
+	if (!b || b->shared || b->pub_port != k->dport ||
+	    k->daddr != (b->pub_addr ? b->pub_addr : cfg->public_addr))
+		return 0;
+	return !bpf_map_lookup_elem(&xfwd_mappings, &in);
+}
+
 static __always_inline void rule_account(__u32 id, __u32 len, int new_flow)
 {
 	struct xfwd_rule_stats *s = bpf_map_lookup_elem(&xfwd_rule_stats, &id);

@@ -54,6 +54,8 @@ static __always_inline struct xfwd_flow *flow_create_fwd(struct xdp_md *ctx, con
 		rq.internal.addr = p->key.saddr;
 		rq.internal.port = p->key.sport;
 		rq.internal.proto = p->key.proto;
+	} else {
+		rq.lazy = rule_reply_lazy(cfg, &p->key, rq.daddr, rq.dport);
 	}
 	return flow_start(ctx, &p->key, &rq, cfg, now, why, fresh);
 }
@@ -157,6 +159,8 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 		return XDP_PASS;
 	now = now_ns();
 	f = flow_find(&p, side, cfg, now);
+	if (!f && side == XFWD_SIDE_LAN && xfwd_reply_make(&p.key, cfg, now))
+		f = flow_find(&p, side, cfg, now);	/* a backend's first answer (flow.h) */
 	created = !f;
 	if (!f)
 		f = flow_new(ctx, &p, side, cfg, now, fib, &rc, &fresh);

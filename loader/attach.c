@@ -24,6 +24,7 @@
 static const char *const map_pins[] = {
 	"xfwd_rules", "xfwd_flows", "xfwd_pending", "xfwd_config", "xfwd_stats", "xfwd_rule_stats",
 	"xfwd_masq", "xfwd_mappings", "xfwd_owners", "xfwd_rules_b", "xfwd_masq_b",
+	"xfwd_backends",
 };
 enum { LINK_PUBLIC, LINK_LAN, NR_LINKS };
 static const char *const link_pins[NR_LINKS] = { "link_public", "link_lan" };

@@ -537,6 +537,9 @@ static int conf_apply(struct pinned *p, struct conf *c, bool quiet)
 	for (__u32 i = 0; i < c->nrules; i++)
 		if (fresh[i] == ID_REUSED)
 			rules_zero_stats(p->rule_stats, c->rules[i].d.r.id);
+	if (backends_sync(p, p->rules_idle))	/* the new set: live since the flip */
+		fprintf(stderr, "xfwd: apply: the backend index was not updated (connections"
+			" start with both entries)\n");
 	if (map_clear(p->rules, sizeof(struct xfwd_rule_key), XFWD_MAX_RULE_PORTS) ||
 	    map_clear(p->masq, sizeof(struct xfwd_masq_key), XFWD_MAX_MASQ))
 		fprintf(stderr, "xfwd: apply: the old copies were not emptied (the next apply will)\n");

@@ -136,11 +136,12 @@ int pinned_open(struct env *env, struct pinned *p)
 	p->masq_idle = open_pin(env, "xfwd_masq_b");
 	p->mappings = open_pin(env, "xfwd_mappings");
 	p->owners = open_pin(env, "xfwd_owners");
+	p->backends = open_pin(env, "xfwd_backends");
 	p->rules = a;
 	p->rules_idle = b;
 	if (a < 0 || b < 0 || p->flows < 0 || p->pending < 0 || p->config < 0 || p->stats < 0 ||
 	    p->rule_stats < 0 || p->masq < 0 || p->masq_idle < 0 || p->mappings < 0 ||
-	    p->owners < 0 || config_read(p->config, &cfg)) {
+	    p->owners < 0 || p->backends < 0 || config_read(p->config, &cfg)) {
 		pinned_close(p);
 		return err(EXIT_OP, "pins under %s are incomplete: run 'xfwd detach' and attach again",
 			   env->pin_dir);
@@ -160,7 +161,8 @@ int pinned_open(struct env *env, struct pinned *p)
 void pinned_close(struct pinned *p)
 {
 	int *fds[] = { &p->rules, &p->flows, &p->pending, &p->config, &p->stats, &p->rule_stats,
-		       &p->masq, &p->mappings, &p->owners, &p->rules_idle, &p->masq_idle };
+		       &p->masq, &p->mappings, &p->owners, &p->rules_idle, &p->masq_idle,
+		       &p->backends };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)

@@ -315,6 +315,9 @@ static int rule_add(struct env *env, int argc, char **argv)
 		}
 	}
 	rc = 0;
+	if (backends_sync(&p, p.rules))
+		fprintf(stderr, "xfwd: rule add: added, but the backend index was not updated"
+			" (its connections start with both entries)\n");
 out:
 	free(live);
 	pinned_close(&p);
@@ -370,6 +373,8 @@ static int rule_del(struct env *env, int argc, char **argv)
 		if (!bpf_map_lookup_elem(p.rules, &k, &r) && r.id == old.r.id)
 			bpf_map_delete_elem(p.rules, &k);
 	}
+	if (backends_sync(&p, p.rules))
+		fprintf(stderr, "xfwd: rule del: deleted, but the backend index was not updated\n");
 out:
 	pinned_close(&p);
 	pin_unlock(lock);

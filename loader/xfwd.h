@@ -30,6 +30,7 @@ struct env {
 struct pinned {
 	int rules, flows, pending, config, stats, rule_stats, masq, mappings, owners;
 	int rules_idle, masq_idle;
+	int backends;
 };
 
 /* A forward rule as written (rule add, a line of a config file): the value
@@ -97,6 +98,9 @@ char *rule_target_str(const struct rule_def *d, char *buf, size_t len);
 int rules_read(int fd, struct rule_def **defs, __u32 *n, __u32 *entries);
 bool rules_overlap(const struct rule_def *a, const struct rule_def *b);
 int rules_zero_stats(int fd, __u32 id);
+
+/* backends.c */
+int backends_sync(const struct pinned *p, int rules_fd);
 
 /* masq.c */
 int masq_parse(const char *who, int argc, char **argv, struct masq_def *d);

@@ -86,6 +86,20 @@ struct xfwd_rule {
 	__u16 pub_hi;		/* every port in it has an entry with this same value */
 };
 
+/*
+ * xfwd_backends, the reverse of the live forward rules (the loader keeps it;
+ * key: a struct xfwd_rule_key naming a backend endpoint): the public
+ * endpoint that forwards to it. A plain-DNAT connection to a backend only
+ * one rule reaches starts with its original entry alone; its reply entry is
+ * made when the backend first answers, from this (bpf/flow.h).
+ */
+struct xfwd_backend {
+	__u32 pub_addr;		/* the rule's public address; 0: config.public_addr */
+	__u16 pub_port;		/* network order */
+	__u8 shared;		/* more than one rule forwards here: both entries at once */
+	__u8 pad;
+};
+
 /* Flow map key: the 5-tuple as seen on the wire in one direction. */
 struct xfwd_flow_key {
 	__u32 saddr;

@@ -381,6 +381,7 @@ static int reset(void)
 	TRY(map_clear(skel->maps.xfwd_masq));
 	TRY(map_clear(skel->maps.xfwd_mappings));
 	TRY(map_clear(skel->maps.xfwd_owners));
+	TRY(map_clear(skel->maps.xfwd_backends));
 	for (i = 0; i < XFWD_CNT_MAX; i++)
 		if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_stats), &i, zero64, 0))
 			return fail("cannot zero xfwd_stats: %s", strerror(errno));
@@ -413,6 +414,26 @@ static int rule_add(uint8_t proto, uint32_t addr, uint16_t port, uint32_t to_add
 	r.id = id;
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_rules), &k, &r, BPF_NOEXIST))
 		return fail("cannot add rule %u: %s", id, strerror(errno));
+	return 0;
+}
+
+/* The reverse entry the loader writes for a plain rule (loader/backends.c). */
+static int backend_add(uint8_t proto, uint32_t addr, uint16_t port, uint32_t pub_addr,
+		       uint16_t pub_port, int shared)
+{
+	struct xfwd_rule_key k;
+	struct xfwd_backend v;
+
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	k.addr = addr;
+	k.port = htons(port);
+	k.proto = proto;
+	v.pub_addr = pub_addr;
+	v.pub_port = htons(pub_port);
+	v.shared = (__u8)shared;
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_backends), &k, &v, BPF_ANY))
+		return fail("cannot add backend entry: %s", strerror(errno));
 	return 0;
 }
 
@@ -2778,6 +2799,162 @@ static int t_masq_adf_filtering(void)
 	return expect_fwd(SIDE_PUB, &in, &exp);
 }
 
+/* ================================================ one entry until answered */
+
+/* Is key in either table? */
+static int flow_there(const struct xfwd_flow_key *k)
+{
+	struct xfwd_flow f;
+
+	return flow_get(k, &f) != 0;
+}
+
+/*
+ * A plain rule to a backend no other rule reaches: the connection starts
+ * with its original entry alone; the backend's first answer makes the reply
+ * entry (translated as ever), and then the connection is confirmed.
+ */
+static int t_lazy_reply_udp(void)
+{
+	struct conn c = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 7000, 53, 7000, 5353 };
+	struct pkt_spec stray = lan_pkt(IPPROTO_UDP, BACKEND1, 5353, CLIENT1, 7001);
+	struct xfwd_flow_key ok = conn_okey(&c), rk = conn_rkey(&c);
+	struct counters a, b;
+	struct xfwd_flow o, r;
+
+	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
+	TRY(backend_add(IPPROTO_UDP, BACKEND1, 5353, 0, 53, 0));
+	TRY(counters_read(&a));
+	label("first datagram 192.0.2.2:7000 > 192.0.2.1:53");
+	TRY(conn_fwd(&c, 0, pattern, 40));
+	label("second datagram");
+	TRY(conn_fwd(&c, 0, pattern, 40));
+	TRY(counters_read(&b));
+	TRY(expect_moved(&a, &b, XFWD_CNT_FLOW_NEW, 1));
+	TRY(expect_moved(&a, &b, XFWD_CNT_PENDING_ADD, 1));
+	ASSERT_TRUE(flow_get(&ok, &o) == IN_PENDING, "no pending original entry");
+	ASSERT_TRUE(!flow_there(&rk), "a reply entry before any answer");
+	ASSERT_EQ(o.packets, 2, "original entry packets");
+
+	label("a datagram from the backend to another client port");
+	TRY(expect_pass(SIDE_LAN, &stray, XFWD_CNT_PASS_NO_MATCH));
+	ASSERT_TRUE(!flow_there(&rk), "a reply entry made for a stray datagram");
+
+	label("the backend's answer 198.51.100.2:5353 > 192.0.2.2:7000");
+	TRY(counters_read(&a));
+	TRY(conn_rep(&c, 0, pattern, 300));
+	TRY(counters_read(&b));
+	TRY(expect_moved(&a, &b, XFWD_CNT_PENDING_ADD, 1));
+	TRY(expect_moved(&a, &b, XFWD_CNT_FLOW_PROMOTED, 1));
+	TRY(conn_expect(&c, IN_FLOWS, XFWD_ST_NONE, XFWD_FLOW_SEEN_REPLY));
+	flow_get(&rk, &r);
+	ASSERT_EQ(r.packets, 1, "reply entry packets");
+	label("a second answer");
+	TRY(conn_rep(&c, 0, pattern, 30));
+	label("and more from the client");
+	return conn_fwd(&c, 0, pattern, 40);
+}
+
+/* TCP: the SYN-ACK makes the reply entry; the handshake's ACK confirms. */
+static int t_lazy_reply_tcp(void)
+{
+	struct conn c = { IPPROTO_TCP, CLIENT2, PUB_ADDR, CLIENT2, BACKEND2, 41000, 443, 41000, 8443 };
+	struct xfwd_flow_key rk = conn_rkey(&c);
+
+	TRY(rule_add(IPPROTO_TCP, 0, 443, BACKEND2, 8443, 0, 1));
+	TRY(backend_add(IPPROTO_TCP, BACKEND2, 8443, 0, 443, 0));
+	label("SYN");
+	TRY(conn_fwd(&c, TH_SYN, NULL, 0));
+	ASSERT_TRUE(!flow_there(&rk), "a reply entry after the SYN");
+	label("SYN-ACK");
+	TRY(conn_rep(&c, TH_SYN | TH_ACK, NULL, 0));
+	TRY(conn_expect(&c, IN_PENDING, XFWD_ST_SYN_RECV, XFWD_FLOW_PENDING | XFWD_FLOW_SEEN_REPLY));
+	label("ACK");
+	TRY(conn_fwd(&c, TH_ACK, NULL, 0));
+	return conn_expect(&c, IN_FLOWS, XFWD_ST_ESTABLISHED,
+			   XFWD_FLOW_SEEN_REPLY | XFWD_FLOW_ASSURED);
+}
+
+/* Both entries at once where one entry would not do: a backend two rules
+ * reach, one the index does not know, a backend with a masquerade mapping
+ * from that port, and a public address other than the rule's. */
+static int t_lazy_not_when_unsafe(void)
+{
+	struct conn c = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 7100, 53, 7100, 5353 };
+	struct conn d = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND2, 7101, 54, 7101, 5354 };
+	struct conn e = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND2, 7102, 55, 7102, 5355 };
+	struct conn g = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 7103, 56, 7103, 5356 };
+	struct xfwd_endpoint in = { .addr = BACKEND2, .port = htons(5355), .proto = IPPROTO_UDP };
+	struct xfwd_mapping m;
+	struct xfwd_flow_key rk;
+
+	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
+	TRY(rule_add(IPPROTO_UDP, 0, 54, BACKEND2, 5354, 0, 2));
+	TRY(rule_add(IPPROTO_UDP, 0, 55, BACKEND2, 5355, 0, 3));
+	TRY(rule_add(IPPROTO_UDP, 0, 56, BACKEND1, 5356, 0, 4));
+	TRY(backend_add(IPPROTO_UDP, BACKEND1, 5353, 0, 53, 1));
+	TRY(backend_add(IPPROTO_UDP, BACKEND2, 5355, 0, 55, 0));
+	TRY(backend_add(IPPROTO_UDP, BACKEND1, 5356, ip4(192, 0, 2, 99), 56, 0));
+	memset(&m, 0, sizeof(m));
+	m.ext_addr = PUB_ADDR;
+	m.ext_port = htons(5355);
+	m.expires_ns = ~0ull;
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_mappings), &in, &m, BPF_ANY))
+		return fail("cannot add a mapping: %s", strerror(errno));
+
+	label("to a backend two rules reach");
+	TRY(conn_fwd(&c, 0, pattern, 10));
+	rk = conn_rkey(&c);
+	ASSERT_TRUE(flow_there(&rk), "no reply entry for a shared backend");
+	label("to a backend the index does not know");
+	TRY(conn_fwd(&d, 0, pattern, 10));
+	rk = conn_rkey(&d);
+	ASSERT_TRUE(flow_there(&rk), "no reply entry for an unindexed backend");
+	label("to a backend with a masquerade mapping from its port");
+	TRY(conn_fwd(&e, 0, pattern, 10));
+	rk = conn_rkey(&e);
+	ASSERT_TRUE(flow_there(&rk), "no reply entry for a mapped backend");
+	label("to a rule of another public address");
+	TRY(conn_fwd(&g, 0, pattern, 10));
+	rk = conn_rkey(&g);
+	ASSERT_TRUE(flow_there(&rk), "no reply entry when the public address differs");
+	label("the answers");
+	TRY(conn_rep(&c, 0, pattern, 10));
+	TRY(conn_rep(&d, 0, pattern, 10));
+	TRY(conn_rep(&e, 0, pattern, 10));
+	return conn_rep(&g, 0, pattern, 10);
+}
+
+/* The backend's port unreachable is the first thing it sends: the reply
+ * entry is made for it, and the error translated (RFC 5508). */
+static int t_lazy_icmp_error_first(void)
+{
+	struct conn u = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 7200, 53, 7200, 5353 };
+	struct pkt_spec cli, seen, outer, outer_x;
+	uint8_t ib[PKT_MAX], eb[PKT_MAX];
+	struct xfwd_flow_key rk = conn_rkey(&u);
+	size_t il, el;
+
+	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
+	TRY(backend_add(IPPROTO_UDP, BACKEND1, 5353, 0, 53, 0));
+	label("UDP 192.0.2.2:7200 > 192.0.2.1:53");
+	TRY(conn_fwd(&u, 0, pattern, 40));
+	ASSERT_TRUE(!flow_there(&rk), "a reply entry before any answer");
+	cli = pub_pkt(IPPROTO_UDP, CLIENT1, 7200, PUB_ADDR, 53);
+	cli.payload = pattern;
+	cli.payload_len = 40;
+	seen = xlated(&cli, CLIENT1, 7200, BACKEND1, 5353, MAC_B1, MAC_LAN);
+	outer = lan_pkt(IPPROTO_ICMP, BACKEND1, 0, CLIENT1, 0);
+	il = pkt_build_icmp_err(&outer, 3, 3, &seen, IP4_LEN + 8, ib);
+	cli.ttl = seen.ttl;
+	outer_x = xlated(&outer, PUB_ADDR, 0, CLIENT1, 0, MAC_C1, MAC_PUB);
+	el = pkt_build_icmp_err(&outer_x, 3, 3, &cli, IP4_LEN + 8, eb);
+	label("backend's port unreachable quoting 192.0.2.2:7200 > 198.51.100.2:5353");
+	TRY(expect_icmp_fwd(SIDE_LAN, ib, il, eb, el, 0));
+	ASSERT_TRUE(flow_there(&rk), "no reply entry after the error");
+	return 0;
+}
+
 /* ============================================================= runner */
 
 struct test {
@@ -2828,6 +3005,10 @@ static const struct test tests[] = {
 	T(tcp_rst_only_answer),
 	T(tcp_midstream_unconfirmed),
 	T(icmp_error_translated),
+	T(lazy_reply_udp),
+	T(lazy_reply_tcp),
+	T(lazy_not_when_unsafe),
+	T(lazy_icmp_error_first),
 	T(icmp_error_no_flow_passes),
 	T(pass_qinq),
 	T(bad_checksums_forwarded),

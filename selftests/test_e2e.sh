@@ -65,6 +65,32 @@ lab_x "$LAB_CLI" $PEER udp-ask $LAB_PUB_ADDR 53 nobody >/dev/null 2>&1
 expect_match "flows: a UDP flow without reply shows [UNREPLIED]" \
 	"$(xg flows | grep 'dport=53 packets=1' | grep UNREPLIED)" "\[UNREPLIED\] src=$LAB_SRV_ADDR"
 
+# The backend index (xfwd_backends) follows the rules: an unanswered
+# connection to a backend one rule reaches has one entry; a second rule to
+# the same backend makes it shared, its deletion unshared again.
+pin_dir=$(xg status -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["pin_dir"])')
+backend() {	# PORT: "pub_port shared" of backend $LAB_SRV_ADDR:PORT/udp, or nothing
+	bpftool -j map dump pinned "$pin_dir/xfwd_backends" 2>/dev/null | python3 -c '
+import json, socket, struct, sys
+want = (socket.inet_aton(sys.argv[1]), int(sys.argv[2]))
+for e in json.load(sys.stdin):
+    k = bytes(int(x, 16) for x in e["key"]); v = bytes(int(x, 16) for x in e["value"])
+    if (k[0:4], struct.unpack("!H", k[4:6])[0], k[6]) == (want[0], want[1], 17):
+        print(struct.unpack("!H", v[4:6])[0], v[6])' "$LAB_SRV_ADDR" "$1"
+}
+expect_eq "backend index: udp 53 -> $LAB_SRV_ADDR:5353, one rule" "$(backend 5353)" "53 0"
+pend0=$(xg status -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["pending"]["entries"])')
+lab_x "$LAB_CLI" $PEER udp-ask $LAB_PUB_ADDR 53 nobody >/dev/null 2>&1
+pend1=$(xg status -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["pending"]["entries"])')
+expect_eq "an unanswered connection to it takes one entry until answered" "$((pend1 - pend0))" 1
+xg rule add udp 5400 to $LAB_SRV_ADDR:5353 >/dev/null
+expect_eq "backend index: a second rule to $LAB_SRV_ADDR:5353 shares it" "$(backend 5353)" "53 1"
+lab_x "$LAB_CLI" $PEER udp-ask $LAB_PUB_ADDR 5400 nobody >/dev/null 2>&1
+pend2=$(xg status -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["pending"]["entries"])')
+expect_eq "a connection to a shared backend takes both entries at once" "$((pend2 - pend1))" 2
+xg rule del udp 5400 >/dev/null
+expect_eq "backend index: rule del leaves it to one rule again" "$(backend 5353)" "53 0"
+
 # rule del stops new connections (the gateway's own stack refuses them).
 check "rule del tcp 81" xg rule del tcp $LAB_PUB_ADDR:81
 if lab_x "$LAB_CLI" $PEER whoami $LAB_PUB_ADDR 81 >/dev/null 2>&1; then
