@@ -20,8 +20,8 @@
 #   BENCH_SECONDS=S         length of one packet run (default 2; QUICK: 0.5)
 #   BENCH_CONTENDERS="..."  a subset of: ceiling xfwd iptables nftables
 #   BENCH_IPTABLES=CMD      the iptables to use (default iptables; e.g. iptables-legacy)
-#   BENCH_XFWD_MAX_FLOWS=N  xfwd attach --max-flows (default 8 x nf_conntrack_max:
-#                           as many unconfirmed connections as conntrack holds)
+#   BENCH_XFWD_MAX_FLOWS=N  xfwd attach --max-flows (default 4 x nf_conntrack_max:
+#                           as many unanswered connections as conntrack holds)
 #   BENCH_CT_MAX=N          raise net.netfilter.nf_conntrack_max (a host-wide
 #                           sysctl: no namespace can set its own) to N for the run,
 #                           restored on exit; with N >= 1000000 both conntrack and
@@ -162,9 +162,10 @@ xfwd_max_flows() {
 		return
 	fi
 	ct=$(cat /proc/sys/net/netfilter/nf_conntrack_max 2>/dev/null || echo 262144)
-	# The unconfirmed table is a quarter of --max-flows, two entries per
-	# connection: 8 x conntrack's limit holds as many one-way flows.
-	echo $((ct * 8 > 67108864 ? 67108864 : ct * 8))
+	# The unconfirmed table is a quarter of --max-flows, one entry per
+	# unanswered plain-DNAT connection: 4 x conntrack's limit holds as many
+	# one-way flows as conntrack does.
+	echo $((ct * 4 > 67108864 ? 67108864 : ct * 4))
 }
 xfwd_up() {
 	"$XFWD" -n "$P-gw" attach g0 g1 --max-flows "$(xfwd_max_flows)" >/dev/null &&
@@ -535,7 +536,7 @@ report() {
 		echo "Setup: iptables is \`$ipt_v\` (\`$IPT\`). conntrack holds at most $ct connections"\
 			"(nf_conntrack_max$([ -n "$CT_MAX_SAVED" ] && echo ", raised from $CT_MAX_SAVED for this run"));"\
 			"xfwd is attached with --max-flows $(xfwd_max_flows), so its unconfirmed table holds"\
-			"$(( $(xfwd_max_flows) / 8 )) connections. One-way UDP flows stay unconfirmed in both$(
+			"$(( $(xfwd_max_flows) / 4 )) unanswered plain-DNAT connections (one entry each). One-way UDP flows stay unconfirmed in both$(
 			[ "$ct" -lt 1000000 ] && echo ": the 1M-flow row exceeds both tables, and there every packet evicts an older flow")."\
 			"Gateway veths g0/g1 run NAPI through XDP (xfwd, the ceiling, or a bare XDP_PASS for"\
 			"iptables and nftables), GRO off; endpoints c0/s0 GRO on, checksum offload off."
