@@ -16,6 +16,7 @@
 #include "parse.h"
 #include "tcp_state.h"
 #include "mapping.h"
+#include "rules.h"
 
 /* Added to the kernel's clock; selftests advance it to test expiry. */
 volatile __u64 xfwd_clock_offset_ns;
@@ -422,7 +423,7 @@ __attribute__((noinline)) int xfwd_reply_make(const struct xfwd_flow_key *rkey,
 	ok.saddr = rk.daddr;
 	ok.sport = rk.dport;
 	ok.proto = rk.proto;
-	ok.daddr = b->pub_addr ? b->pub_addr : cfg->public_addr;
+	ok.daddr = backend_pub_addr(cfg, b);
 	ok.dport = b->pub_port;
 	o = bpf_map_lookup_elem(&xfwd_pending, &ok);
 	if (!o || o->dir != XFWD_DIR_ORIGINAL || !key_eq(&o->twin, &rk) ||

@@ -37,6 +37,13 @@ static __always_inline __u16 rule_to_port(const struct xfwd_rule *r, __u16 dport
 	return bpf_htons(bpf_ntohs(r->to_port) + (bpf_ntohs(dport) - r->pub_lo));
 }
 
+/* The public address a backend entry stands for. */
+static __always_inline __u32 backend_pub_addr(const struct xfwd_config *cfg,
+					      const struct xfwd_backend *b)
+{
+	return b->pub_addr ? b->pub_addr : cfg->public_addr;
+}
+
 /*
  * May a plain-DNAT connection to backend baddr:bport (network order) start
  * with one entry? Only if xfwd_backends says this public endpoint is the
@@ -51,8 +58,7 @@ static __always_inline int rule_reply_lazy(const struct xfwd_config *cfg,
 	struct xfwd_endpoint in = { .addr = baddr, .port = bport, .proto = k->proto };
 	struct xfwd_backend *b = bpf_map_lookup_elem(&xfwd_backends, &bk);
 
-	if (!b || b->shared || b->pub_port != k->dport ||
-	    k->daddr != (b->pub_addr ? b->pub_addr : cfg->public_addr))
+	if (!b || b->shared || b->pub_port != k->dport || k->daddr != backend_pub_addr(cfg, b))
 		return 0;
 	return !bpf_map_lookup_elem(&xfwd_mappings, &in);
 }
