@@ -86,32 +86,54 @@ static __always_inline void twin_delete(const struct xfwd_flow *f)
 	}
 }
 
-/* Live: used in time, or its other direction was. */
-static __always_inline int flow_live(const struct xfwd_flow_key *key, const struct xfwd_flow *f,
-				     const struct xfwd_config *cfg, __u64 now)
+/* An idle entry is live if its other direction was used in time. Out of
+ * line: rare, and flow_lookup inlines flow_live four times. */
+__attribute__((noinline)) int xfwd_twin_live(const struct xfwd_flow_key *key,
+					     const struct xfwd_flow *f,
+					     const struct xfwd_config *cfg, __u64 now)
 {
 	const struct xfwd_flow *t;
 
-	if (!flow_idle(cfg, f, now))
-		return 1;
-	if (f->flags & XFWD_FLOW_DEAD)
+	if (!key || !f || !cfg || (f->flags & XFWD_FLOW_DEAD))
 		return 0;
 	t = twin_lookup(f);
 	return t && key_eq(&t->twin, key) && !flow_idle(cfg, t, now);
 }
 
-/* The live entry for key in either table, or NULL. */
+/* Live: used in time, or its other direction was. */
+static __always_inline int flow_live(const struct xfwd_flow_key *key, const struct xfwd_flow *f,
+				     const struct xfwd_config *cfg, __u64 now)
+{
+	return !flow_idle(cfg, f, now) || xfwd_twin_live(key, f, cfg, now);
+}
+
+/* The live entry for key in either table, or NULL. The table xfwd_where
+ * names is looked in first; a hit in the other one corrects it. Both go
+ * through xfwd_tables, so the caller is verified once for both tables. */
 static __always_inline struct xfwd_flow *flow_lookup(const struct xfwd_flow_key *key,
 						     const struct xfwd_config *cfg, __u64 now)
 {
+	__u32 zero = 0, slot = xfwd_where_slot(key) & (XFWD_WHERE_SLOTS - 1);
+	struct xfwd_where *w = bpf_map_lookup_elem(&xfwd_where, &zero);
+	__u64 bit = 1ull << (slot & 63), none = 0, *word = w ? &w->pending[slot / 64] : &none;
+	__u32 first = !!(*word & bit), second = !first;
 	struct xfwd_flow *f;
+	void *t;
 
-	f = bpf_map_lookup_elem(&xfwd_flows, key);
+	t = bpf_map_lookup_elem(&xfwd_tables, &first);
+	if (!t)
+		return NULL;
+	f = bpf_map_lookup_elem(t, key);
 	if (f && flow_live(key, f, cfg, now))
 		return f;
-	f = bpf_map_lookup_elem(&xfwd_pending, key);
-	if (f && flow_live(key, f, cfg, now))
+	t = bpf_map_lookup_elem(&xfwd_tables, &second);
+	if (!t)
+		return NULL;
+	f = bpf_map_lookup_elem(t, key);
+	if (f && flow_live(key, f, cfg, now)) {
+		*word ^= bit;
 		return f;
+	}
 	return NULL;
 }
 

@@ -42,6 +42,26 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xfwd_pending SEC(".maps");
 
+/* Both flow tables, [0] confirmed and [1] pending, for flow_lookup: an entry
+ * found through here has one type for the verifier whichever table held it,
+ * so the program after the lookup is verified once, not once per table. */
+struct flow_table {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XFWD_DEFAULT_MAX_FLOWS / 4);
+	__type(key, struct xfwd_flow_key);
+	__type(value, struct xfwd_flow);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__array(values, struct flow_table);
+} xfwd_tables SEC(".maps") = {
+	.values = { (void *)&xfwd_flows, (void *)&xfwd_pending },
+};
+
 /* Backend endpoint -> the public one forwarding to it (see xfwd_abi.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -143,6 +163,14 @@ struct {
 	__type(key, __u32);
 	__type(value, struct xfwd_clock);
 } xfwd_clock SEC(".maps");
+
+/* See struct xfwd_where. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xfwd_where);
+} xfwd_where SEC(".maps");
 
 static __always_inline struct bpf_fib_lookup *fib_scratch(void)
 {

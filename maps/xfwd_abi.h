@@ -288,6 +288,26 @@ enum xfwd_xdp_mode {
 	XFWD_MODE_GENERIC = 1,
 };
 
+/*
+ * Per CPU, which flow table a flow was last found in (xfwd_where, not
+ * pinned): one bit per slot, set for the unconfirmed table. Lookups start
+ * in the table it names, so a one-way flow costs one hash lookup, not a
+ * miss in the confirmed table first. A wrong guess only costs that miss.
+ */
+#define XFWD_WHERE_BITS		15
+#define XFWD_WHERE_SLOTS	(1u << XFWD_WHERE_BITS)
+
+struct xfwd_where {
+	__u64 pending[XFWD_WHERE_SLOTS / 64];
+};
+
+static inline __u32 xfwd_where_slot(const struct xfwd_flow_key *key)
+{
+	const __u64 *x = (const __u64 *)key;
+
+	return (__u32)(((x[0] ^ x[1]) * 0x9e3779b97f4a7c15ull) >> (64 - XFWD_WHERE_BITS));
+}
+
 /* The timeouts[] slot that applies to a connection (both sides use it). */
 static inline __u32 xfwd_timeout_slot(const struct xfwd_flow *f)
 {

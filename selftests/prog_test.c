@@ -366,6 +366,17 @@ static int map_clear(struct bpf_map *m)
 #define RULE_IDS 16	/* rule ids the cases use */
 
 /* Every case starts from the same state: no rules, flows or counts. */
+/* Forget which table flows were found in (one all-zero value per CPU). */
+static int where_clear(void)
+{
+	static struct xfwd_where w[256];
+	__u32 zero = 0;
+
+	if (ncpus > 256 || bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_where), &zero, w, 0))
+		return fail("cannot clear xfwd_where: %s", strerror(errno));
+	return 0;
+}
+
 static int reset(void)
 {
 	static __u64 zero64[1024];
@@ -382,6 +393,7 @@ static int reset(void)
 	TRY(map_clear(skel->maps.xfwd_mappings));
 	TRY(map_clear(skel->maps.xfwd_owners));
 	TRY(map_clear(skel->maps.xfwd_backends));
+	TRY(where_clear());
 	for (i = 0; i < XFWD_CNT_MAX; i++)
 		if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_stats), &i, zero64, 0))
 			return fail("cannot zero xfwd_stats: %s", strerror(errno));
@@ -2875,6 +2887,56 @@ static int t_lazy_reply_tcp(void)
 			   XFWD_FLOW_SEEN_REPLY | XFWD_FLOW_ASSURED);
 }
 
+/* Is key's bit in xfwd_where set on any CPU? */
+static int where_pending(const struct xfwd_flow_key *k)
+{
+	static struct xfwd_where w[256];
+	__u32 zero = 0, slot = xfwd_where_slot(k);
+	int i;
+
+	if (ncpus > 256 || bpf_map_lookup_elem(bpf_map__fd(skel->maps.xfwd_where), &zero, w))
+		return -1;
+	for (i = 0; i < ncpus; i++)
+		if (w[i].pending[slot / 64] & (1ull << (slot % 64)))
+			return 1;
+	return 0;
+}
+
+/* The lookup order follows xfwd_where: a flow found unconfirmed is looked for
+ * there first, and once it is confirmed the first hit there sets it right. */
+static int t_where_hint(void)
+{
+	struct conn c = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 7200, 53, 7200, 5353 };
+	struct xfwd_flow_key ok = conn_okey(&c);
+	struct xfwd_flow o;
+
+	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
+	label("first datagram");
+	TRY(conn_fwd(&c, 0, pattern, 40));
+	ASSERT_EQ(where_pending(&ok), 0, "hint after the first datagram (not looked up yet)");
+	label("second datagram: found unconfirmed");
+	TRY(conn_fwd(&c, 0, pattern, 40));
+	ASSERT_EQ(where_pending(&ok), 1, "hint after a hit in the unconfirmed table");
+	label("third datagram: looked for there first");
+	TRY(conn_fwd(&c, 0, pattern, 40));
+	ASSERT_TRUE(flow_get(&ok, &o) == IN_PENDING, "no pending original entry");
+	ASSERT_EQ(o.packets, 3, "original entry packets");
+	label("the answer confirms the connection");
+	TRY(conn_rep(&c, 0, pattern, 30));
+	TRY(conn_expect(&c, IN_FLOWS, XFWD_ST_NONE, XFWD_FLOW_SEEN_REPLY));
+	ASSERT_EQ(where_pending(&ok), 1, "hint changed by the answer's lookup");
+	label("a datagram after: the hint is wrong, the confirmed entry serves it");
+	TRY(conn_fwd(&c, 0, pattern, 40));
+	ASSERT_TRUE(flow_get(&ok, &o) == IN_FLOWS, "no confirmed original entry");
+	ASSERT_EQ(o.packets, 4, "confirmed entry packets");
+	ASSERT_EQ(where_pending(&ok), 0, "hint not corrected by the hit in xfwd_flows");
+	label("and the next");
+	TRY(conn_fwd(&c, 0, pattern, 40));
+	flow_get(&ok, &o);
+	ASSERT_EQ(o.packets, 5, "confirmed entry packets");
+	return 0;
+}
+
 /* Both entries at once where one entry would not do: a backend two rules
  * reach, one the index does not know, a backend with a masquerade mapping
  * from that port, and a public address other than the rule's. */
@@ -3009,6 +3071,7 @@ static const struct test tests[] = {
 	T(lazy_reply_tcp),
 	T(lazy_not_when_unsafe),
 	T(lazy_icmp_error_first),
+	T(where_hint),
 	T(icmp_error_no_flow_passes),
 	T(pass_qinq),
 	T(bad_checksums_forwarded),
