@@ -49,16 +49,19 @@ static __always_inline int fwd_route(void *ctx, const struct pkt *p, __u32 saddr
 }
 
 /* XDP, after the rewrite: TTL, MACs, drop the VLAN tag, redirect. */
-static __always_inline int fwd_xmit_xdp(struct xdp_md *ctx, struct pkt *p, __u32 ifindex,
+static __always_inline int fwd_xmit_xdp(struct xdp_md *ctx, struct pkt *p,
+					const struct xfwd_config *cfg, __u32 ifindex,
 					const __u8 *dmac, const __u8 *smac)
 {
 	struct iphdr *ip = p->ip;
 	__u16 *ttl_word = (__u16 *)&ip->ttl;	/* TTL and protocol share a word */
-	__u16 old = *ttl_word;
+	__u16 old = *ttl_word, new = bpf_htons(bpf_ntohs(old) - 0x100);
 	struct ethhdr *eth;
 
-	ip->ttl--;
-	ip->check = csum_apply(ip->check, csum_delta16(old, *ttl_word));
+	/* The new word from a register: reading it back after a byte store
+	 * to it would stall on the store. */
+	*ttl_word = new;
+	ip->check = csum_apply(ip->check, csum_delta16(old, new));
 
 	if (p->vlan) {
 		/* The egress is the untagged device the FIB chose. */
@@ -73,7 +76,9 @@ static __always_inline int fwd_xmit_xdp(struct xdp_md *ctx, struct pkt *p, __u32
 	}
 	__builtin_memcpy(eth->h_dest, dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, smac, ETH_ALEN);
-	return bpf_redirect_map(&xfwd_tx_ports, ifindex, 0);
+	/* Route checks leave only the two attached interfaces. */
+	return bpf_redirect_map(&xfwd_tx_ports, ifindex == cfg->public_ifindex ? XFWD_TX_PUBLIC :
+						XFWD_TX_LAN, 0);
 }
 
 /* Bumped by every neighbour update in the kernel (xfwd_neigh_changed). */

@@ -23,9 +23,10 @@ struct {
 	__uint(max_entries, XFWD_DEFAULT_MAX_FLOWS);
 	__type(key, struct xfwd_flow_key);
 	__type(value, struct xfwd_flow);
-	/* Per-CPU LRU lists: inserting into a full table (a flood, every new
-	 * flow) takes no lock shared by all CPUs. */
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	/* One LRU for all CPUs (not BPF_F_NO_COMMON_LRU): its per-CPU lists
+	 * are refilled 128 nodes at a time, where per-CPU LRUs scan 4 cold
+	 * nodes on every insert into a full table (a flood: 10 % more new
+	 * flows a second), and one CPU can fill the whole table, not 1/ncpus. */
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xfwd_flows SEC(".maps");
 
@@ -38,7 +39,6 @@ struct {
 	__uint(max_entries, XFWD_DEFAULT_MAX_FLOWS / 4);
 	__type(key, struct xfwd_flow_key);
 	__type(value, struct xfwd_flow);
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xfwd_pending SEC(".maps");
 
@@ -50,7 +50,6 @@ struct flow_table {
 	__uint(max_entries, XFWD_DEFAULT_MAX_FLOWS / 4);
 	__type(key, struct xfwd_flow_key);
 	__type(value, struct xfwd_flow);
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 };
 
 struct {
@@ -127,10 +126,11 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xfwd_owners SEC(".maps");
 
-/* Egress interfaces XDP may redirect to (the attached pair), keyed by ifindex. */
+/* Egress interfaces XDP may redirect to, the attached pair: [XFWD_TX_PUBLIC]
+ * and [XFWD_TX_LAN] (an array: the redirect indexes it, a hash would hash). */
 struct {
-	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
-	__uint(max_entries, 8);
+	__uint(type, BPF_MAP_TYPE_DEVMAP);
+	__uint(max_entries, 2);
 	__type(key, __u32);
 	__type(value, __u32);
 } xfwd_tx_ports SEC(".maps");

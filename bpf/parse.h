@@ -49,6 +49,21 @@ struct pkt {
 
 #define PARSE_OK XFWD_CNT_MAX
 
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "key_set packs struct xfwd_flow_key for a little-endian target"
+#endif
+
+/* Fill a flow key with two word stores: the lookups read it back by words,
+ * and a load spanning several narrower stores waits for them to retire. */
+static __always_inline void key_set(struct xfwd_flow_key *k, __u32 saddr, __u32 daddr,
+				    __u16 sport, __u16 dport, __u8 proto)
+{
+	__u64 *w = (__u64 *)k;
+
+	w[0] = (__u64)saddr | (__u64)daddr << 32;
+	w[1] = (__u64)sport | (__u64)dport << 16 | (__u64)proto << 32;
+}
+
 /* The quoted packet of an ICMP error (RFC 792: IP header + 8 bytes at least).
  * room is what the ICMP message holds after its header: what lies past it
  * in the frame is padding, not part of the quote. */
@@ -83,11 +98,7 @@ static __always_inline int parse_icmp_err(void *data_end, struct pkt *p, struct 
 		}
 	}
 	/* The connection's entry is the one whose packets flow the other way. */
-	p->key.saddr = in->daddr;
-	p->key.daddr = in->saddr;
-	p->key.sport = ports[1];
-	p->key.dport = ports[0];
-	p->key.proto = in->protocol;
+	key_set(&p->key, in->daddr, in->saddr, ports[1], ports[0], in->protocol);
 	p->icmp_err = 1;
 	p->l4_csum = &icmp->check;
 	p->ports = ports;	/* never used for an error; keeps every path's pointers valid */
@@ -143,7 +154,6 @@ static __always_inline int parse_pkt(void *data, void *data_end, __u32 frame_len
 	p->ip = ip;
 	p->icmp_err = 0;
 	p->icmp_echo = 0;
-	p->key.pad[0] = p->key.pad[1] = p->key.pad[2] = 0;
 
 	l4_room = p->len - sizeof(*ip);
 	if (ip->protocol == IPPROTO_TCP) {
@@ -182,11 +192,8 @@ static __always_inline int parse_pkt(void *data, void *data_end, __u32 frame_len
 			p->tcp_flags = 0;
 			p->ports = id;
 			p->l4_csum_off = (void *)p->l4_csum - data;
-			p->key.saddr = ip->saddr;
-			p->key.daddr = ip->daddr;
-			p->key.sport = icmp->type == ICMP_ECHO ? *id : 0;
-			p->key.dport = icmp->type == ICMP_ECHO ? 0 : *id;
-			p->key.proto = IPPROTO_ICMP;
+			key_set(&p->key, ip->saddr, ip->daddr, icmp->type == ICMP_ECHO ? *id : 0,
+				icmp->type == ICMP_ECHO ? 0 : *id, IPPROTO_ICMP);
 			return PARSE_OK;
 		}
 		if (icmp->type != ICMP_DEST_UNREACH && icmp->type != ICMP_TIME_EXCEEDED &&
@@ -201,11 +208,7 @@ static __always_inline int parse_pkt(void *data, void *data_end, __u32 frame_len
 	}
 	p->ports = (void *)(ip + 1);
 	p->l4_csum_off = (void *)p->l4_csum - data;
-	p->key.saddr = ip->saddr;
-	p->key.daddr = ip->daddr;
-	p->key.sport = p->ports[0];
-	p->key.dport = p->ports[1];
-	p->key.proto = ip->protocol;
+	key_set(&p->key, ip->saddr, ip->daddr, p->ports[0], p->ports[1], ip->protocol);
 	return PARSE_OK;
 }
 

@@ -201,17 +201,17 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 	if (p.icmp_err) {
 		nat_icmp_err(ctx, 0, &p, f);
 		count(XFWD_CNT_ICMP_ERR);
-		return fwd_xmit_xdp(ctx, &p, fib->ifindex, fib->dmac, fib->smac);
+		return fwd_xmit_xdp(ctx, &p, cfg, fib->ifindex, fib->dmac, fib->smac);
 	}
 	f = flow_use(f, &p, cfg, now, created, fresh);
 	if (!f)
 		return XDP_PASS;	/* lost in a race with a flush */
 	nat_rewrite(ctx, 0, &p, f);
 	if (cached)
-		return fwd_xmit_xdp(ctx, &p, f->route_ifindex, f->route_dmac, f->route_smac);
+		return fwd_xmit_xdp(ctx, &p, cfg, f->route_ifindex, f->route_dmac, f->route_smac);
 	if (!fresh)	/* the next packet of a new flow stores its route */
 		route_store(f, cfg, fib, (__u16)p.len, now, gen);
-	return fwd_xmit_xdp(ctx, &p, fib->ifindex, fib->dmac, fib->smac);
+	return fwd_xmit_xdp(ctx, &p, cfg, fib->ifindex, fib->dmac, fib->smac);
 
 pass_or_drop:
 	count(rc);

@@ -383,10 +383,10 @@ int cmd_attach(struct env *env, int argc, char **argv)
 				    " 'xfwd detach' and attach again)" : "");
 		goto fail;
 	}
-	for (int i = 0; i < NR_LINKS; i++) {
-		__u32 ifx = (__u32)a.ifindex[i];
+	for (__u32 i = 0; i < NR_LINKS; i++) {
+		__u32 ifx = (__u32)a.ifindex[i], slot = i ? XFWD_TX_LAN : XFWD_TX_PUBLIC;
 
-		if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_tx_ports), &ifx, &ifx, 0)) {
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_tx_ports), &slot, &ifx, 0)) {
 			rc = err(EXIT_OP, "cannot add %s to the redirect map: %s", a.ifname[i],
 				 strerror(errno));
 			goto fail;

@@ -278,6 +278,10 @@ struct xfwd_config {
 #define XFWD_SET_RULES_B	(1u << 0)	/* xfwd_rules_b is live, not xfwd_rules */
 #define XFWD_SET_MASQ_B		(1u << 1)	/* xfwd_masq_b is live, not xfwd_masq */
 
+/* xfwd_tx_ports slots: where XDP redirects to. */
+#define XFWD_TX_PUBLIC		0
+#define XFWD_TX_LAN		1
+
 /* XDP metadata asking tc ingress to finish a packet XDP had to pass up. */
 #define XFWD_META_FINISH	0x78667764u	/* "xfwd" */
 /* The same, for the first packet of a connection: its entry already counts it. */

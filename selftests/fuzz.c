@@ -254,8 +254,8 @@ static void load(void)
 	ncpus = libbpf_num_possible_cpus();
 	ifx[0] = ifx_pub = if_nametoindex(IF_PUB);
 	ifx[1] = ifx_lan = if_nametoindex(IF_LAN);
-	for (int i = 0; i < 2; i++)
-		if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_tx_ports), &ifx[i], &ifx[i], 0))
+	for (__u32 i = XFWD_TX_PUBLIC; i <= XFWD_TX_LAN; i++)	/* ifx[] in slot order */
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_tx_ports), &i, &ifx[i], 0))
 			die("xfwd_tx_ports: %s", strerror(errno));
 
 	memset(&cfg, 0, sizeof(cfg));

@@ -318,8 +318,8 @@ static int setup(void)
 		return fail("the skeleton has no .bss mapping (xfwd_clock_offset_ns)");
 	ifx[0] = (__u32)ifx_pub;
 	ifx[1] = (__u32)ifx_lan;
-	for (i = 0; i < 2; i++)
-		if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_tx_ports), &ifx[i], &ifx[i], 0))
+	for (i = XFWD_TX_PUBLIC; i <= XFWD_TX_LAN; i++)	/* ifx[] in slot order */
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_tx_ports), &i, &ifx[i], 0))
 			return fail("xfwd_tx_ports: %s", strerror(errno));
 	ncpus = libbpf_num_possible_cpus();
 	if (ncpus <= 0)
