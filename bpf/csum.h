@@ -28,10 +28,13 @@ static __always_inline __u32 csum_delta16(__u16 a, __u16 b)
 	return (__u16)~a + (__u32)b;
 }
 
-/* Apply a (folded or not) delta to a stored checksum. */
+/* Apply a (folded or not) delta to a stored checksum. The outer sum is of
+ * two 16-bit values, at most 0x1fffe: one fold step takes its carry. */
 static __always_inline __u16 csum_apply(__u16 check, __u32 delta)
 {
-	return ~csum_fold((__u16)~check + (__u32)csum_fold(delta));
+	__u32 s = (__u16)~check + (__u32)csum_fold(delta);
+
+	return ~(__u16)((s & 0xffff) + (s >> 16));
 }
 
 #endif
