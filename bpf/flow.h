@@ -463,9 +463,10 @@ __attribute__((noinline)) int xfwd_reply_make(const struct xfwd_flow_key *rkey,
 	e->dir = XFWD_DIR_REPLY;
 	e->map_src = 1;
 	flow_set_nat(e, &rk, ok.daddr, ok.saddr, ok.dport, ok.sport);
-	/* NOEXIST: another CPU may have made it just now; its entry serves. */
-	if (!bpf_map_update_elem(&xfwd_pending, &rk, e, BPF_NOEXIST))
-		count(XFWD_CNT_PENDING_ADD);
+	/* Over a stale entry (one of an earlier connection of this tuple that
+	 * ended), not over a live one: another CPU may have made it just now,
+	 * and then its entry serves. */
+	flow_claim(&rk, e, cfg, now, NULL);
 	return 1;
 }
 

@@ -72,6 +72,23 @@ static __always_inline struct xfwd_flow *flow_find(const struct pkt *p, __u8 sid
 	return NULL;
 }
 
+/*
+ * flow_find, and on a miss the reply entry of a one-entry connection made
+ * if this is its backend's first answer (or an ICMP error about it; flow.h).
+ * Asked on either side: a packet with a connection's reply tuple arriving
+ * on the public side must find that tuple taken, as it would with both
+ * entries made at the start, and not start a connection of its own.
+ */
+static __always_inline struct xfwd_flow *flow_find_answer(const struct pkt *p, __u8 side,
+							  const struct xfwd_config *cfg, __u64 now)
+{
+	struct xfwd_flow *f = flow_find(p, side, cfg, now);
+
+	if (!f && xfwd_reply_make(&p->key, cfg, now))
+		f = flow_find(p, side, cfg, now);
+	return f;
+}
+
 /* A new connection (XDP only: tc finishes flows XDP created): a forward
  * rule, a live mapping, or an outbound masquerade. *fresh: see flow_start. */
 static __always_inline struct xfwd_flow *flow_new(struct xdp_md *ctx, const struct pkt *p, __u8 side,
@@ -158,9 +175,7 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 	if (!cfg || !fib)
 		return XDP_PASS;
 	now = now_ns();
-	f = flow_find(&p, side, cfg, now);
-	if (!f && side == XFWD_SIDE_LAN && xfwd_reply_make(&p.key, cfg, now))
-		f = flow_find(&p, side, cfg, now);	/* a backend's first answer (flow.h) */
+	f = flow_find_answer(&p, side, cfg, now);
 	created = !f;
 	if (!f)
 		f = flow_new(ctx, &p, side, cfg, now, fib, &rc, &fresh);
@@ -285,7 +300,9 @@ int xfwd_tc_ingress(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	side = skb->ifindex == cfg->public_ifindex ? XFWD_SIDE_PUBLIC : XFWD_SIDE_LAN;
 	now = now_ns();
-	f = flow_find(&p, side, cfg, now);
+	/* XDP saw the packet first and made any reply entry it needs, but where
+	 * XDP cannot mark what it passes up, tc finishes what it finds. */
+	f = flow_find_answer(&p, side, cfg, now);
 	if (!f || ((f->flags & XFWD_FLOW_LOCAL) && !p.icmp_err))
 		return TC_ACT_OK;
 	rc = fwd_route(skb, &p, out_saddr(&p, f), f->new_daddr, skb->ifindex, cfg, &fib);

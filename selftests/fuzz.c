@@ -234,6 +234,40 @@ static void topology(void)
 	}
 }
 
+/*
+ * xfwd_backends as the loader fills it (loader/backends.c): each plain-DNAT
+ * backend endpoint with the public one forwarding to it, shared when two
+ * rules reach it. Connections to an unshared backend start with one entry
+ * and get their reply entry at the first answer; the model knows nothing
+ * of this, so every packet checks that it changes nothing a packet shows.
+ */
+static void backends_load(void)
+{
+	int fd = bpf_map__fd(skel->maps.xfwd_backends);
+
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		const struct m_rule *m = &rules[i];
+		unsigned hi = m->port_hi ? m->port_hi : m->port;
+
+		if (m->snat || m->local)
+			continue;
+		for (unsigned port = m->port; port <= hi; port++) {
+			unsigned to = m->port_map ? m->to_port + (port - m->port) : m->to_port;
+			struct xfwd_rule_key k = { htonl(m->to_addr), htons((uint16_t)to), m->proto };
+			struct xfwd_backend v = { htonl(m->addr), htons((uint16_t)port), 0, 0 };
+
+			if (!bpf_map_lookup_elem(fd, &k, &v)) {
+				v.shared = 1;	/* a second rule to this backend */
+			} else {
+				v.pub_addr = htonl(m->addr);
+				v.pub_port = htons((uint16_t)port);
+			}
+			if (bpf_map_update_elem(fd, &k, &v, 0))
+				die("xfwd_backends: %s", strerror(errno));
+		}
+	}
+}
+
 static void load(void)
 {
 	struct xfwd_config cfg;
@@ -300,6 +334,7 @@ static void load(void)
 		if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_masq), &k, &v, 0))
 			die("xfwd_masq: %s", strerror(errno));
 	}
+	backends_load();
 }
 
 /* The model's one question: which port did the program give this endpoint? */

@@ -2887,6 +2887,59 @@ static int t_lazy_reply_tcp(void)
 			   XFWD_FLOW_SEEN_REPLY | XFWD_FLOW_ASSURED);
 }
 
+/* A backend's reset ended a one-entry connection and left its reply entry
+ * dead; the tuple's next connection starts with one entry again, and its
+ * answer makes the reply entry over the dead one. */
+static int t_lazy_reply_over_dead_entry(void)
+{
+	struct conn c = { IPPROTO_TCP, CLIENT2, PUB_ADDR, CLIENT2, BACKEND2, 41100, 443, 41100, 8443 };
+	struct xfwd_flow_key rk = conn_rkey(&c);
+	struct xfwd_flow r;
+
+	TRY(rule_add(IPPROTO_TCP, 0, 443, BACKEND2, 8443, 0, 1));
+	TRY(backend_add(IPPROTO_TCP, BACKEND2, 8443, 0, 443, 0));
+	label("SYN");
+	TRY(conn_fwd(&c, TH_SYN, NULL, 0));
+	label("the backend's RST, the only answer");
+	TRY(conn_rep(&c, TH_RST | TH_ACK, NULL, 0));
+	ASSERT_TRUE(flow_get(&rk, &r) == IN_PENDING && (r.flags & XFWD_FLOW_DEAD),
+		    "no dead reply entry after the reset");
+	label("a new SYN of the same tuple");
+	TRY(conn_fwd(&c, TH_SYN, NULL, 0));
+	label("SYN-ACK: translated by a fresh reply entry");
+	TRY(conn_rep(&c, TH_SYN | TH_ACK, NULL, 0));
+	TRY(conn_expect(&c, IN_PENDING, XFWD_ST_SYN_RECV, XFWD_FLOW_PENDING | XFWD_FLOW_SEEN_REPLY));
+	label("ACK");
+	TRY(conn_fwd(&c, TH_ACK, NULL, 0));
+	return conn_expect(&c, IN_FLOWS, XFWD_ST_ESTABLISHED,
+			   XFWD_FLOW_SEEN_REPLY | XFWD_FLOW_ASSURED);
+}
+
+/* A one-entry connection's reply tuple is taken as if its reply entry were
+ * there: a packet with that tuple arriving on the public side (the client
+ * here spoofs the public address, the packet a backend's address) matches a
+ * rule but starts no connection of its own. */
+static int t_lazy_reply_tuple_taken(void)
+{
+	struct conn c = { IPPROTO_UDP, PUB_ADDR, PUB_ADDR, PUB_ADDR, BACKEND2, 53, 7009, 53, 8009 };
+	struct pkt_spec spoof = pub_pkt(IPPROTO_UDP, BACKEND2, 8009, PUB_ADDR, 53);
+	struct xfwd_flow_key sk = fkey(IPPROTO_UDP, BACKEND2, 8009, PUB_ADDR, 53);
+	struct xfwd_flow f;
+
+	TRY(rule_add(IPPROTO_UDP, 0, 7009, BACKEND2, 8009, 0, 1));
+	TRY(backend_add(IPPROTO_UDP, BACKEND2, 8009, 0, 7009, 0));
+	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 2));
+	TRY(backend_add(IPPROTO_UDP, BACKEND1, 5353, 0, 53, 0));
+	label("192.0.2.1:53 > 192.0.2.1:7009, one entry");
+	TRY(conn_fwd(&c, 0, pattern, 40));
+	label("198.51.100.3:8009 > 192.0.2.1:53 from the public side");
+	TRY(expect_pass(SIDE_PUB, &spoof, XFWD_CNT_FLOW_CREATE_FAILED));
+	ASSERT_TRUE(flow_get(&sk, &f) == IN_PENDING && f.side == XFWD_SIDE_LAN &&
+		    f.dir == XFWD_DIR_REPLY, "the tuple is not the first connection's reply entry");
+	label("the first connection goes on");
+	return conn_fwd(&c, 0, pattern, 40);
+}
+
 /* Is key's bit in xfwd_where set on any CPU? */
 static int where_pending(const struct xfwd_flow_key *k)
 {
@@ -3071,6 +3124,8 @@ static const struct test tests[] = {
 	T(lazy_reply_tcp),
 	T(lazy_not_when_unsafe),
 	T(lazy_icmp_error_first),
+	T(lazy_reply_over_dead_entry),
+	T(lazy_reply_tuple_taken),
 	T(where_hint),
 	T(icmp_error_no_flow_passes),
 	T(pass_qinq),
