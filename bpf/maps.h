@@ -17,6 +17,25 @@ struct rules_map {
 struct rules_map xfwd_rules SEC(".maps");
 struct rules_map xfwd_rules_b SEC(".maps");
 
+/* The two copies by XFWD_SET_RULES_B, as map-in-map: a lookup in the live
+ * copy is then one inlined call, where picking the map by a branch makes
+ * the verifier call the generic helper, and that an indirect call. */
+struct rules_inner {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XFWD_MAX_RULE_PORTS);
+	__type(key, struct xfwd_rule_key);
+	__type(value, struct xfwd_rule);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__array(values, struct rules_inner);
+} xfwd_rule_sets SEC(".maps") = {
+	.values = { (void *)&xfwd_rules, (void *)&xfwd_rules_b },
+};
+
 /* Both directions of every confirmed connection; max_entries is --max-flows. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -106,6 +125,24 @@ struct masq_map {
 };
 struct masq_map xfwd_masq SEC(".maps");
 struct masq_map xfwd_masq_b SEC(".maps");
+
+/* The two copies by XFWD_SET_MASQ_B (see xfwd_rule_sets). */
+struct masq_inner {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, XFWD_MAX_MASQ);
+	__type(key, struct xfwd_masq_key);
+	__type(value, struct xfwd_masq);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__array(values, struct masq_inner);
+} xfwd_masq_sets SEC(".maps") = {
+	.values = { (void *)&xfwd_masq, (void *)&xfwd_masq_b },
+};
 
 /* The port allocator: internal endpoint -> its external port (endpoint-
  * independent: one port for every destination), and the reverse, which

@@ -19,10 +19,10 @@
 static __always_inline struct xfwd_masq *masq_lookup(const struct xfwd_config *cfg, __u32 saddr)
 {
 	struct xfwd_masq_key k = { .prefixlen = 32, .addr = saddr };
+	__u32 set = !!(cfg->sets & XFWD_SET_MASQ_B);
+	void *masq = bpf_map_lookup_elem(&xfwd_masq_sets, &set);
 
-	if (cfg->sets & XFWD_SET_MASQ_B)
-		return bpf_map_lookup_elem(&xfwd_masq_b, &k);
-	return bpf_map_lookup_elem(&xfwd_masq, &k);
+	return masq ? bpf_map_lookup_elem(masq, &k) : NULL;
 }
 
 /* Make rq's source the external endpoint of a masqueraded host. */

@@ -6,27 +6,24 @@
 #include "common.h"
 #include "maps.h"
 
-static __always_inline struct xfwd_rule *rules_get(__u8 sets, const struct xfwd_rule_key *rk)
-{
-	if (sets & XFWD_SET_RULES_B)
-		return bpf_map_lookup_elem(&xfwd_rules_b, rk);
-	return bpf_map_lookup_elem(&xfwd_rules, rk);
-}
-
 /* The rule for a packet's destination: its exact address first, then any.
  * The live set is read once: both lookups see the same set during a flip. */
 static __always_inline struct xfwd_rule *rule_lookup(const struct xfwd_config *cfg,
 						     const struct xfwd_flow_key *k)
 {
 	struct xfwd_rule_key rk = { .addr = k->daddr, .port = k->dport, .proto = k->proto };
-	__u8 sets = *(volatile const __u8 *)&cfg->sets;
+	__u32 set = !!(*(volatile const __u8 *)&cfg->sets & XFWD_SET_RULES_B);
 	struct xfwd_rule *r;
+	void *rules;
 
-	r = rules_get(sets, &rk);
+	rules = bpf_map_lookup_elem(&xfwd_rule_sets, &set);
+	if (!rules)
+		return NULL;
+	r = bpf_map_lookup_elem(rules, &rk);
 	if (r)
 		return r;
 	rk.addr = 0;
-	return rules_get(sets, &rk);
+	return bpf_map_lookup_elem(rules, &rk);
 }
 
 /* The target port for public port dport (network order). */
