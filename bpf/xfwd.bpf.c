@@ -366,4 +366,22 @@ int xfwd_neigh_changed(void *ctx)
 	return 0;
 }
 
+/* --------------------------------------------------------------- loader */
+
+/*
+ * Run by the loader (BPF_PROG_TEST_RUN) before xfwd_backends stops naming
+ * the public endpoint a backend had (rule del, a second rule to it, apply):
+ * makes the reply entry of a one-entry connection to it, as the backend's
+ * first answer would, since that answer could no longer find the way.
+ */
+SEC("syscall")
+int xfwd_reply_now(struct xfwd_reply_req *req)
+{
+	struct xfwd_config *cfg = config_get();
+	struct xfwd_flow_key rk = req->rkey;
+
+	req->made = cfg ? xfwd_reply_make(&rk, cfg, req->now_ns + xfwd_clock_offset_ns) : 0;
+	return 0;
+}
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -329,12 +329,25 @@ static int neigh_attach(const struct env *env, struct xfwd_bpf *skel)
 	return rc;
 }
 
+/* Pin the program other commands run (xfwd_reply_now), replacing the pin
+ * of a previous attach. */
+static int reply_prog_pin(const struct env *env, struct xfwd_bpf *skel)
+{
+	char path[PATH_MAX];
+
+	if (pin_path(env, XFWD_REPLY_PIN, path, sizeof(path)))
+		return -ENAMETOOLONG;
+	unlink(path);
+	return bpf_obj_pin(bpf_program__fd(skel->progs.xfwd_reply_now), path) ? -errno : 0;
+}
+
 /* Remove every pin of this namespace and the directory (what attach made). */
 static void teardown(const struct env *env)
 {
 	for (int i = 0; i < NR_LINKS; i++)
 		link_remove(env, link_pins[i]);
 	link_remove(env, NEIGH_PIN);
+	unpin(env, XFWD_REPLY_PIN);
 	for (size_t i = 0; i < sizeof(map_pins) / sizeof(map_pins[0]); i++)
 		unpin(env, map_pins[i]);
 	rmdir(env->pin_dir);
@@ -420,6 +433,11 @@ int cmd_attach(struct env *env, int argc, char **argv)
 					" (net.ipv4.conf.%s.forwarding=1)\n", a.ifname[i], a.ifname[i]);
 			}
 		}
+	}
+	rc = reply_prog_pin(env, skel);
+	if (rc) {
+		rc = err(EXIT_OP, "cannot pin %s: %s", XFWD_REPLY_PIN, strerror(-rc));
+		goto fail;
 	}
 	rc = neigh_attach(env, skel);
 	cfg.route_cache_us = rc ? XFWD_ROUTE_CACHE_US_BLIND : XFWD_ROUTE_CACHE_US;

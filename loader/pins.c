@@ -137,6 +137,7 @@ int pinned_open(struct env *env, struct pinned *p)
 	p->mappings = open_pin(env, "xfwd_mappings");
 	p->owners = open_pin(env, "xfwd_owners");
 	p->backends = open_pin(env, "xfwd_backends");
+	p->reply_now = open_pin(env, XFWD_REPLY_PIN);	/* optional */
 	p->rules = a;
 	p->rules_idle = b;
 	if (a < 0 || b < 0 || p->flows < 0 || p->pending < 0 || p->config < 0 || p->stats < 0 ||
@@ -162,7 +163,7 @@ void pinned_close(struct pinned *p)
 {
 	int *fds[] = { &p->rules, &p->flows, &p->pending, &p->config, &p->stats, &p->rule_stats,
 		       &p->masq, &p->mappings, &p->owners, &p->rules_idle, &p->masq_idle,
-		       &p->backends };
+		       &p->backends, &p->reply_now };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)

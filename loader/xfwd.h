@@ -31,7 +31,11 @@ struct pinned {
 	int rules, flows, pending, config, stats, rule_stats, masq, mappings, owners;
 	int rules_idle, masq_idle;
 	int backends;
+	int reply_now;		/* the xfwd_reply_now program; -1 if an older attach */
 };
+
+/* The pin of the program that makes reply entries (backends.c). */
+#define XFWD_REPLY_PIN "prog_reply_now"
 
 /* A forward rule as written (rule add, a line of a config file): the value
  * every public port of it gets, and the key of its first port. */

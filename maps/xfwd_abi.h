@@ -278,6 +278,17 @@ struct xfwd_config {
 #define XFWD_SET_RULES_B	(1u << 0)	/* xfwd_rules_b is live, not xfwd_rules */
 #define XFWD_SET_MASQ_B		(1u << 1)	/* xfwd_masq_b is live, not xfwd_masq */
 
+/* The context of xfwd_reply_now (BPF_PROG_TEST_RUN): the reply key of a
+ * one-entry connection and the time (CLOCK_MONOTONIC_COARSE, the data
+ * path's clock, which that program type cannot read) in, whether its reply
+ * entry is there now out. */
+struct xfwd_reply_req {
+	struct xfwd_flow_key rkey;
+	__u64 now_ns;
+	__u32 made;
+	__u32 pad;
+};
+
 /* xfwd_tx_ports slots: where XDP redirects to. */
 #define XFWD_TX_PUBLIC		0
 #define XFWD_TX_LAN		1

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <net/if.h>
@@ -2940,6 +2941,38 @@ static int t_lazy_reply_tuple_taken(void)
 	return conn_fwd(&c, 0, pattern, 40);
 }
 
+/* xfwd_reply_now, as the loader runs it before a backend's index entry
+ * goes: the reply entry of a one-entry connection, made without a packet,
+ * serves the backend's answer once the index no longer names the backend. */
+static int t_reply_now(void)
+{
+	struct conn c = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 7300, 53, 7300, 5353 };
+	struct xfwd_flow_key rk = conn_rkey(&c);
+	struct xfwd_reply_req req = { .rkey = rk };
+	LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &req, .ctx_size_in = sizeof(req));
+	struct xfwd_rule_key k = { .addr = BACKEND1, .port = htons(5353), .proto = IPPROTO_UDP };
+	struct timespec ts;
+	struct xfwd_flow r;
+
+	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
+	TRY(backend_add(IPPROTO_UDP, BACKEND1, 5353, 0, 53, 0));
+	label("a datagram, one entry");
+	TRY(conn_fwd(&c, 0, pattern, 40));
+	ASSERT_TRUE(!flow_there(&rk), "a reply entry before any answer");
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	req.now_ns = (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+	if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.xfwd_reply_now), &run))
+		return fail("xfwd_reply_now: %s", strerror(errno));
+	ASSERT_EQ(req.made, 1, "xfwd_reply_now's answer");
+	ASSERT_TRUE(flow_get(&rk, &r) == IN_PENDING && r.dir == XFWD_DIR_REPLY,
+		    "no reply entry after xfwd_reply_now");
+	label("the backend's index entry goes (rule del), then its answer");
+	if (bpf_map_delete_elem(bpf_map__fd(skel->maps.xfwd_backends), &k))
+		return fail("cannot delete the backend entry: %s", strerror(errno));
+	TRY(conn_rep(&c, 0, pattern, 30));
+	return conn_expect(&c, IN_FLOWS, XFWD_ST_NONE, XFWD_FLOW_SEEN_REPLY);
+}
+
 /* Is key's bit in xfwd_where set on any CPU? */
 static int where_pending(const struct xfwd_flow_key *k)
 {
@@ -3126,6 +3159,7 @@ static const struct test tests[] = {
 	T(lazy_icmp_error_first),
 	T(lazy_reply_over_dead_entry),
 	T(lazy_reply_tuple_taken),
+	T(reply_now),
 	T(where_hint),
 	T(icmp_error_no_flow_passes),
 	T(pass_qinq),

@@ -91,6 +91,26 @@ expect_eq "a connection to a shared backend takes both entries at once" "$((pend
 xg rule del udp 5400 >/dev/null
 expect_eq "backend index: rule del leaves it to one rule again" "$(backend 5353)" "53 0"
 
+# Deleting the last rule to a backend takes its index entry: the connections
+# that started with one entry through it (the two unanswered ones to port 53)
+# get their reply entry first, or their answers could not find the way back.
+replies() {	# pending entries keyed $LAB_SRV_ADDR:5353/udp -> $LAB_CLI_ADDR
+	bpftool -j map dump pinned "$pin_dir/xfwd_pending" 2>/dev/null | python3 -c '
+import json, socket, struct, sys
+srv, cli = socket.inet_aton(sys.argv[1]), socket.inet_aton(sys.argv[2])
+n = 0
+for e in json.load(sys.stdin):
+    k = bytes(int(x, 16) for x in e["key"])
+    n += (k[0:4], k[4:8], struct.unpack("!H", k[8:10])[0], k[12]) == (srv, cli, 5353, 17)
+print(n)' "$LAB_SRV_ADDR" "$LAB_CLI_ADDR"
+}
+rep0=$(replies)
+xg rule del udp 53 >/dev/null
+expect_eq "rule del: the backend's index entry goes" "$(backend 5353)" ""
+expect_eq "rule del: the two one-entry connections to it got their reply entries" \
+	"$(( $(replies) - rep0 ))" 2
+check "rule add udp 53 again" xg rule add udp 53 to $LAB_SRV_ADDR:5353
+
 # rule del stops new connections (the gateway's own stack refuses them).
 check "rule del tcp 81" xg rule del tcp $LAB_PUB_ADDR:81
 if lab_x "$LAB_CLI" $PEER whoami $LAB_PUB_ADDR 81 >/dev/null 2>&1; then
