@@ -498,7 +498,7 @@ report() {
 	{
 		echo "# xfwd benchmark"
 		echo
-		echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- bpf loader maps 2>/dev/null || echo '+changes'),"\
+		echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $BUILD,"\
 			"Linux $(uname -r), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')),"\
 			"$RUNS runs of ${SECS}s per figure (median; iperf3: $TCP_RUNS of ${TCP_SECS}s) in $ROUNDS round(s),"\
 			"generator: $THREADS thread(s) from CPU $CPU$([ "$QUICK" = 1 ] && echo ', QUICK')$([ "$XFWD" != ./xfwd ] && echo ", xfwd: $XFWD")."\
@@ -592,6 +592,8 @@ if [ -n "${BENCH_CT_MAX:-}" ]; then
 		{ echo "bench: cannot set nf_conntrack_max" >&2; exit 1; }
 fi
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+# What was measured: the tree as built now (it may change while this runs).
+BUILD=$(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- bpf loader maps 2>/dev/null || echo '+changes')
 say "bench: contenders: $CONTENDERS; $RUNS runs of ${SECS}s each in $ROUNDS round(s) (QUICK=$QUICK)"
 for ROUND in $(seq "$ROUNDS"); do
 	for c in $CONTENDERS; do
