@@ -560,6 +560,18 @@ static const char *link_state(const struct env *env, const char *name, const cha
 	return "DETACHED";
 }
 
+/* status reports, and fails (for scripts and monitoring) when a program of
+ * either side is not attached: the gateway does not forward as configured. */
+static int status_verdict(const char *const names[NR_LINKS], const char *const state[NR_LINKS])
+{
+	fflush(stdout);		/* the report first */
+	for (int i = 0; i < NR_LINKS; i++)
+		if (strcmp(state[i], "attached"))
+			return err(EXIT_OP, "the XDP program of %s is not attached (%s)", names[i],
+				   state[i]);
+	return 0;
+}
+
 int cmd_status(struct env *env, int argc, char **argv)
 {
 	struct xfwd_config cfg;
@@ -612,7 +624,7 @@ int cmd_status(struct env *env, int argc, char **argv)
 		for (int i = 0; i < XFWD_TO_MAX; i++)
 			printf("%s\"%s\":%u", i ? "," : "", xfwd_timeout_names[i], cfg.timeouts[i]);
 		printf("}}\n");
-		return 0;
+		return status_verdict(names, state);
 	}
 	printf("mode        %s XDP\n", cfg.xdp_mode == XFWD_MODE_GENERIC ? "generic" : "native");
 	printf("public      %-15s %-15s %s (prog %u)\n", names[0], ip_str(cfg.public_addr, a1),
@@ -627,5 +639,5 @@ int cmd_status(struct env *env, int argc, char **argv)
 	for (int i = 0; i < XFWD_TO_MAX; i++)
 		printf(" %s=%u", xfwd_timeout_names[i], cfg.timeouts[i]);
 	printf("\npins        %s\n", env->pin_dir);
-	return 0;
+	return status_verdict(names, state);
 }

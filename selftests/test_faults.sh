@@ -38,10 +38,17 @@ bg "$LAB_SRV" $PEER whoami-server 0.0.0.0 9000
 wait_port "$LAB_SRV" $S 9000
 expect_match "a connection through the gateway" "$(lab_x "$LAB_CLI" $PEER whoami $P 80 2>&1)" \
 	"^$LAB_CLI_ADDR:[0-9]+$"
+xg status >/dev/null 2>&1
+expect_eq "status exits 0 while both programs are attached" "$?" 0
 lab_x "$LAB_GW" ip link del g1
-out=$(xg status 2>&1)
+out=$(xg status 2>&1); rc=$?
 expect_match "status names the gone LAN interface" "$(grep '^lan' <<<"$out")" \
 	"g1 .*DETACHED: the interface is gone \('xfwd detach', then attach again\)"
+expect_eq "status exits 1 when a program is not attached" "$rc" 1
+expect_match "... and says which, last" "$(tail -1 <<<"$out")" \
+	"^xfwd: the XDP program of g1 is not attached \(DETACHED: the interface is gone"
+xg status -j >/dev/null 2>&1
+expect_eq "status -j exits 1 alike" "$?" 1
 expect_match "status: the public side is still attached" "$(grep '^public' <<<"$out")" "g0 .* attached "
 lan_back
 expect_match "status says the LAN interface was re-created" "$(state 1)" \
