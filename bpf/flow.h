@@ -53,10 +53,15 @@ static __always_inline __u64 flow_timeout_ns(const struct xfwd_config *cfg,
 	return (__u64)cfg->timeouts[idx] * NSEC_PER_SEC;
 }
 
+/* Idle past its timeout. Signed: another CPU may have stamped the entry a
+ * tick ahead of this one's now (at a tick, jiffies move before the coarse
+ * clock does, and now_ns may cache the old time for the new jiffy), and an
+ * entry stamped "in the future" was just used, not idle for 584 years. */
 static __always_inline int flow_idle(const struct xfwd_config *cfg,
 				     const struct xfwd_flow *f, __u64 now)
 {
-	return (f->flags & XFWD_FLOW_DEAD) || now - f->last_seen_ns > flow_timeout_ns(cfg, f);
+	return (f->flags & XFWD_FLOW_DEAD) ||
+	       (__s64)(now - f->last_seen_ns) > (__s64)flow_timeout_ns(cfg, f);
 }
 
 static __always_inline int key_eq(const struct xfwd_flow_key *a, const struct xfwd_flow_key *b)

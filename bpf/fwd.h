@@ -91,7 +91,8 @@ static __always_inline int route_cached(const struct xfwd_flow *f, const struct 
 					const struct pkt *p, __u64 now, __u32 gen)
 {
 	return f->route_ns && f->route_gen == gen &&
-	       now - f->route_ns < (__u64)cfg->route_cache_us * 1000 && p->len <= f->route_len;
+	       (__s64)(now - f->route_ns) < (__s64)cfg->route_cache_us * 1000 &&
+	       p->len <= f->route_len;	/* signed: see flow_idle */
 }
 
 /* Keep a FIB answer in the flow entry for its next packets. */
@@ -102,7 +103,7 @@ static __always_inline void route_store(struct xfwd_flow *f, const struct xfwd_c
 	if (!cfg->route_cache_us)
 		return;
 	if (f->route_ifindex != fib->ifindex || len > f->route_len || f->route_gen != gen ||
-	    now - f->route_ns >= (__u64)cfg->route_cache_us * 1000)
+	    (__s64)(now - f->route_ns) >= (__s64)cfg->route_cache_us * 1000)
 		f->route_len = len;
 	f->route_ifindex = fib->ifindex;
 	__builtin_memcpy(f->route_dmac, fib->dmac, ETH_ALEN);

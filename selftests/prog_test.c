@@ -2973,6 +2973,36 @@ static int t_reply_now(void)
 	return conn_expect(&c, IN_FLOWS, XFWD_ST_NONE, XFWD_FLOW_SEEN_REPLY);
 }
 
+/* One CPU's clock may run a tick behind another's (now_ns caches the coarse
+ * clock per jiffy, and at a tick jiffies move first): a connection whose
+ * entries another CPU stamped a moment "later" is live, not idle. */
+static int t_clock_behind_is_live(void)
+{
+	struct conn c = { IPPROTO_TCP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 41500, 80, 41500, 8080 };
+	struct xfwd_flow_key ok = conn_okey(&c);
+	struct counters a, b;
+	struct xfwd_flow o;
+
+	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	TRY(conn_fwd(&c, TH_SYN, NULL, 0));
+	TRY(conn_rep(&c, TH_SYN | TH_ACK, NULL, 0));
+	TRY(conn_fwd(&c, TH_ACK, NULL, 0));
+	label("both directions stamped by a CPU 4 ms ahead");
+	skel->bss->xfwd_clock_offset_ns = 4000000;
+	TRY(conn_fwd(&c, TH_ACK, pattern, 20));
+	TRY(conn_rep(&c, TH_ACK, pattern, 20));
+	label("the next packet on a CPU 4 ms behind");
+	skel->bss->xfwd_clock_offset_ns = 0;
+	TRY(counters_read(&a));
+	TRY(conn_fwd(&c, TH_ACK, pattern, 20));
+	TRY(counters_read(&b));
+	TRY(expect_moved(&a, &b, XFWD_CNT_FLOW_NEW, 0));
+	ASSERT_TRUE(flow_get(&ok, &o) == IN_FLOWS, "the connection's entry is not confirmed");
+	ASSERT_EQ(o.packets, 4, "original entry packets");
+	return conn_expect(&c, IN_FLOWS, XFWD_ST_ESTABLISHED,
+			   XFWD_FLOW_SEEN_REPLY | XFWD_FLOW_ASSURED);
+}
+
 /* Is key's bit in xfwd_where set on any CPU? */
 static int where_pending(const struct xfwd_flow_key *k)
 {
@@ -3161,6 +3191,7 @@ static const struct test tests[] = {
 	T(lazy_reply_tuple_taken),
 	T(reply_now),
 	T(where_hint),
+	T(clock_behind_is_live),
 	T(icmp_error_no_flow_passes),
 	T(pass_qinq),
 	T(bad_checksums_forwarded),
