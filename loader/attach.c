@@ -342,7 +342,7 @@ static int reply_prog_pin(const struct env *env, struct xfwd_bpf *skel)
 }
 
 /* Remove every pin of this namespace and the directory (what attach made). */
-static void teardown(const struct env *env)
+void attach_teardown(const struct env *env)
 {
 	for (int i = 0; i < NR_LINKS; i++)
 		link_remove(env, link_pins[i]);
@@ -495,7 +495,7 @@ fail_fwd:
 fail:
 	xfwd_bpf__destroy(skel);
 	if (made_dir)
-		teardown(env);
+		attach_teardown(env);
 	return rc ? rc : EXIT_OP;
 }
 
@@ -516,7 +516,7 @@ int cmd_detach(struct env *env, int argc, char **argv)
 		pinned_close(&p);
 	if (have_cfg)
 		tc_remove(&cfg);
-	teardown(env);
+	attach_teardown(env);
 	if (have_cfg)
 		forwarding_restore(&cfg);
 	if (pinned_exists(env, "."))

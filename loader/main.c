@@ -91,6 +91,10 @@ static const struct command commands[] = {
 "  up FILE             attach as FILE's attach line says, then apply FILE (boot)\n" },
 	{ "down", cmd_down, true,
 "  down                detach (at shutdown: what up made)\n" },
+	{ "gc", cmd_gc, false,
+"  gc [--dry-run] [-j]  remove the pins of namespaces deleted without 'xfwd detach'\n",
+"  A namespace is live while a process is in it or /run/netns names it; pins\n"
+"  whose XDP programs are still attached are kept. --dry-run lists, removes nothing.\n" },
 	{ "import", cmd_import, false,
 "  import iptables [FILE]\n"
 "                      translate iptables-save output (nat table) into a configuration\n",

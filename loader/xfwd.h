@@ -143,6 +143,10 @@ int cmd_save(struct env *env, int argc, char **argv);
 int cmd_up(struct env *env, int argc, char **argv);
 int cmd_down(struct env *env, int argc, char **argv);
 int cmd_import(struct env *env, int argc, char **argv);
+int cmd_gc(struct env *env, int argc, char **argv);
+
+/* Remove every pin of env->pin_dir and the directory (detach, gc). */
+void attach_teardown(const struct env *env);
 
 extern const char *const xfwd_timeout_names[XFWD_TO_MAX];
 extern const __u32 xfwd_timeout_defaults[XFWD_TO_MAX];
