@@ -5,47 +5,49 @@
 
 #include "common.h"
 
+/*
+ * Two maps of one kind reached through an array of maps ([0] a, [1] b): a
+ * value found through it has one type for the verifier whichever map held
+ * it, and the lookup stays a direct, inlined call, where a map picked by a
+ * branch makes the verifier call the generic helper (an indirect call).
+ * inner is the kind without pinning, which an inner map cannot have.
+ */
+#define MAP_PAIR(name, inner, a, b)						\
+	struct {								\
+		__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);			\
+		__uint(max_entries, 2);						\
+		__type(key, __u32);						\
+		__array(values, struct inner);					\
+	} name SEC(".maps") = { .values = { (void *)&a, (void *)&b } }
+
 /* Forward rules, one entry per public port, in two copies: `apply` fills the
  * one not in use and flips config.sets, so a packet sees one rule set whole. */
-struct rules_map {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, XFWD_MAX_RULE_PORTS);
-	__type(key, struct xfwd_rule_key);
-	__type(value, struct xfwd_rule);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-};
+#define RULES_MAP							\
+	__uint(type, BPF_MAP_TYPE_HASH);				\
+	__uint(max_entries, XFWD_MAX_RULE_PORTS);			\
+	__type(key, struct xfwd_rule_key);				\
+	__type(value, struct xfwd_rule)
+struct rules_map { RULES_MAP; __uint(pinning, LIBBPF_PIN_BY_NAME); };
+struct rules_inner { RULES_MAP; };
 struct rules_map xfwd_rules SEC(".maps");
 struct rules_map xfwd_rules_b SEC(".maps");
+/* The live copy is xfwd_rule_sets[config.sets & XFWD_SET_RULES_B]. */
+MAP_PAIR(xfwd_rule_sets, rules_inner, xfwd_rules, xfwd_rules_b);
 
-/* The two copies by XFWD_SET_RULES_B, as map-in-map: a lookup in the live
- * copy is then one inlined call, where picking the map by a branch makes
- * the verifier call the generic helper, and that an indirect call. */
-struct rules_inner {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, XFWD_MAX_RULE_PORTS);
-	__type(key, struct xfwd_rule_key);
-	__type(value, struct xfwd_rule);
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__array(values, struct rules_inner);
-} xfwd_rule_sets SEC(".maps") = {
-	.values = { (void *)&xfwd_rules, (void *)&xfwd_rules_b },
-};
+/* A flow table. One LRU for all CPUs (not BPF_F_NO_COMMON_LRU): its per-CPU
+ * lists are refilled 128 nodes at a time, where per-CPU LRUs scan 4 cold
+ * nodes on every insert into a full table (a flood: 10 % more new flows a
+ * second), and one CPU can fill the whole table, not 1/ncpus of it. */
+#define FLOW_TABLE							\
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);				\
+	__type(key, struct xfwd_flow_key);				\
+	__type(value, struct xfwd_flow)
+struct flow_table { FLOW_TABLE; __uint(max_entries, XFWD_DEFAULT_MAX_FLOWS / 4); };
 
 /* Both directions of every confirmed connection; max_entries is --max-flows. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	FLOW_TABLE;
 	__uint(max_entries, XFWD_DEFAULT_MAX_FLOWS);
-	__type(key, struct xfwd_flow_key);
-	__type(value, struct xfwd_flow);
-	/* One LRU for all CPUs (not BPF_F_NO_COMMON_LRU): its per-CPU lists
-	 * are refilled 128 nodes at a time, where per-CPU LRUs scan 4 cold
-	 * nodes on every insert into a full table (a flood: 10 % more new
-	 * flows a second), and one CPU can fill the whole table, not 1/ncpus. */
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xfwd_flows SEC(".maps");
 
@@ -54,31 +56,14 @@ struct {
  * flows evicts other unconfirmed ones, never a confirmed connection.
  */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	FLOW_TABLE;
 	__uint(max_entries, XFWD_DEFAULT_MAX_FLOWS / 4);
-	__type(key, struct xfwd_flow_key);
-	__type(value, struct xfwd_flow);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xfwd_pending SEC(".maps");
 
-/* Both flow tables, [0] confirmed and [1] pending, for flow_lookup: an entry
- * found through here has one type for the verifier whichever table held it,
- * so the program after the lookup is verified once, not once per table. */
-struct flow_table {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, XFWD_DEFAULT_MAX_FLOWS / 4);
-	__type(key, struct xfwd_flow_key);
-	__type(value, struct xfwd_flow);
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__array(values, struct flow_table);
-} xfwd_tables SEC(".maps") = {
-	.values = { (void *)&xfwd_flows, (void *)&xfwd_pending },
-};
+/* [0] confirmed, [1] pending, for flow_lookup: the program after a lookup is
+ * verified once, not once per table. */
+MAP_PAIR(xfwd_tables, flow_table, xfwd_flows, xfwd_pending);
 
 /* Backend endpoint -> the public one forwarding to it (see xfwd_abi.h). */
 struct {
@@ -115,34 +100,18 @@ struct {
 
 /* Masquerade: LAN prefixes (longest match) whose outbound flows get the
  * public address; two copies, like the rules. */
-struct masq_map {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, XFWD_MAX_MASQ);
-	__type(key, struct xfwd_masq_key);
-	__type(value, struct xfwd_masq);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-};
+#define MASQ_MAP							\
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);				\
+	__uint(max_entries, XFWD_MAX_MASQ);				\
+	__type(key, struct xfwd_masq_key);				\
+	__type(value, struct xfwd_masq);				\
+	__uint(map_flags, BPF_F_NO_PREALLOC)
+struct masq_map { MASQ_MAP; __uint(pinning, LIBBPF_PIN_BY_NAME); };
+struct masq_inner { MASQ_MAP; };
 struct masq_map xfwd_masq SEC(".maps");
 struct masq_map xfwd_masq_b SEC(".maps");
-
-/* The two copies by XFWD_SET_MASQ_B (see xfwd_rule_sets). */
-struct masq_inner {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, XFWD_MAX_MASQ);
-	__type(key, struct xfwd_masq_key);
-	__type(value, struct xfwd_masq);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__array(values, struct masq_inner);
-} xfwd_masq_sets SEC(".maps") = {
-	.values = { (void *)&xfwd_masq, (void *)&xfwd_masq_b },
-};
+/* The live copy is xfwd_masq_sets[config.sets & XFWD_SET_MASQ_B]. */
+MAP_PAIR(xfwd_masq_sets, masq_inner, xfwd_masq, xfwd_masq_b);
 
 /* The port allocator: internal endpoint -> its external port (endpoint-
  * independent: one port for every destination), and the reverse, which

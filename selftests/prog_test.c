@@ -2868,6 +2868,19 @@ static int t_lazy_reply_udp(void)
 	return conn_fwd(&c, 0, pattern, 40);
 }
 
+/* A handshake after its SYN: the SYN-ACK (the reply entry is there, both
+ * unconfirmed), the client's ACK (both confirmed, established). */
+static int handshake_rest(const struct conn *c)
+{
+	label("SYN-ACK");
+	TRY(conn_rep(c, TH_SYN | TH_ACK, NULL, 0));
+	TRY(conn_expect(c, IN_PENDING, XFWD_ST_SYN_RECV, XFWD_FLOW_PENDING | XFWD_FLOW_SEEN_REPLY));
+	label("ACK");
+	TRY(conn_fwd(c, TH_ACK, NULL, 0));
+	return conn_expect(c, IN_FLOWS, XFWD_ST_ESTABLISHED,
+			   XFWD_FLOW_SEEN_REPLY | XFWD_FLOW_ASSURED);
+}
+
 /* TCP: the SYN-ACK makes the reply entry; the handshake's ACK confirms. */
 static int t_lazy_reply_tcp(void)
 {
@@ -2879,13 +2892,7 @@ static int t_lazy_reply_tcp(void)
 	label("SYN");
 	TRY(conn_fwd(&c, TH_SYN, NULL, 0));
 	ASSERT_TRUE(!flow_there(&rk), "a reply entry after the SYN");
-	label("SYN-ACK");
-	TRY(conn_rep(&c, TH_SYN | TH_ACK, NULL, 0));
-	TRY(conn_expect(&c, IN_PENDING, XFWD_ST_SYN_RECV, XFWD_FLOW_PENDING | XFWD_FLOW_SEEN_REPLY));
-	label("ACK");
-	TRY(conn_fwd(&c, TH_ACK, NULL, 0));
-	return conn_expect(&c, IN_FLOWS, XFWD_ST_ESTABLISHED,
-			   XFWD_FLOW_SEEN_REPLY | XFWD_FLOW_ASSURED);
+	return handshake_rest(&c);
 }
 
 /* A backend's reset ended a one-entry connection and left its reply entry
@@ -2907,13 +2914,7 @@ static int t_lazy_reply_over_dead_entry(void)
 		    "no dead reply entry after the reset");
 	label("a new SYN of the same tuple");
 	TRY(conn_fwd(&c, TH_SYN, NULL, 0));
-	label("SYN-ACK: translated by a fresh reply entry");
-	TRY(conn_rep(&c, TH_SYN | TH_ACK, NULL, 0));
-	TRY(conn_expect(&c, IN_PENDING, XFWD_ST_SYN_RECV, XFWD_FLOW_PENDING | XFWD_FLOW_SEEN_REPLY));
-	label("ACK");
-	TRY(conn_fwd(&c, TH_ACK, NULL, 0));
-	return conn_expect(&c, IN_FLOWS, XFWD_ST_ESTABLISHED,
-			   XFWD_FLOW_SEEN_REPLY | XFWD_FLOW_ASSURED);
+	return handshake_rest(&c);	/* the SYN-ACK makes a fresh reply entry */
 }
 
 /* A one-entry connection's reply tuple is taken as if its reply entry were
