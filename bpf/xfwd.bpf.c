@@ -182,11 +182,18 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 	if (!f)
 		goto pass_or_drop;
 
-	if ((f->flags & XFWD_FLOW_LOCAL) && !p.icmp_err) {
-		/* REDIRECT to a port of this host: rewrite, let the stack deliver. */
-		f = flow_use(f, &p, cfg, now, created, fresh);
-		if (f)
-			nat_rewrite(ctx, 0, &p, f);
+	if (f->flags & XFWD_FLOW_LOCAL) {
+		/* REDIRECT to a port of this host: rewrite, let the stack deliver;
+		 * an ICMP error about what the local socket sent too, quoting it
+		 * as that socket sent it (its path MTU, its unreachables). */
+		if (p.icmp_err) {
+			nat_icmp_err(ctx, 0, &p, f);
+			count(XFWD_CNT_ICMP_ERR);
+		} else {
+			f = flow_use(f, &p, cfg, now, created, fresh);
+			if (f)
+				nat_rewrite(ctx, 0, &p, f);
+		}
 		count(XFWD_CNT_LOCAL_IN);
 		return XDP_PASS;
 	}

@@ -931,12 +931,17 @@ void model_packet(struct model *m, int side, const uint8_t *fr, size_t len, stru
 			return;
 		}
 	}
-	if (f->local && p.kind != K_ICMP_ERR) {
-		/* To a local port: translated in place, up to the stack. */
-		track(m, f, &p);
+	if (f->local) {
+		/* To a local port: translated in place, up to the stack; an
+		 * ICMP error about what the local socket sent alike. */
 		memcpy(e->frame, fr, len);
 		e->len = len;
-		rewrite(e, &p, f, 0);
+		if (p.kind == K_ICMP_ERR) {
+			rewrite_err(e, &p, f, 0);
+		} else {
+			track(m, f, &p);
+			rewrite(e, &p, f, 0);
+		}
 		e->verdict = XDP_PASS;
 		e->rewrite = 1;
 		e->reasons = BIT(XFWD_CNT_LOCAL_IN);

@@ -2441,6 +2441,54 @@ static int t_icmp_error_translated(void)
 	return expect_icmp_fwd(SIDE_LAN, ib, il, eb, el, 1);
 }
 
+/* An ICMP error from the public side about what a local: target's socket
+ * sent (here: frag needed on the way to the client) goes up to the stack
+ * quoting the packet as that socket sent it, so the socket learns of it. */
+static int t_icmp_error_local(void)
+{
+	struct pkt_spec syn = pub_pkt(IPPROTO_TCP, CLIENT1, 41234, PUB_ADDR, 2222), sent, outer;
+	const uint8_t *ip, *icmp, *in;
+	struct counters a, b;
+	uint8_t ib[PKT_MAX];
+	size_t il;
+
+	TRY(rule_add(IPPROTO_TCP, 0, 2222, 0, 22, XFWD_RULE_LOCAL, 3));
+	label("SYN 192.0.2.2:41234 > 192.0.2.1:2222 (to local:22)");
+	syn.tcp_flags = TH_SYN;
+	il = pkt_build(&syn, ib);
+	TRY(run(SIDE_PUB, ib, il));
+	ASSERT_VERDICT(R.verdict, XDP_PASS);
+	ASSERT_EQ(get16(R.frame + ETH_LEN + IP4_LEN + 2), 22, "the SYN's dport, passed up");
+	/* The SYN-ACK as it left the gateway (tc egress translated it). */
+	sent = pub_pkt(IPPROTO_TCP, PUB_ADDR, 2222, CLIENT1, 41234);
+	sent.tcp_flags = TH_SYN | TH_ACK;
+	sent.payload = pattern;
+	sent.payload_len = 1400;
+	outer = pub_pkt(IPPROTO_ICMP, ip4(192, 0, 2, 254), 0, PUB_ADDR, 0);
+	il = pkt_build_icmp_err(&outer, 3, 4, &sent, IP4_LEN + 8, ib);
+	label("a router's frag needed quoting 192.0.2.1:2222 > 192.0.2.2:41234");
+	TRY(counters_read(&a));
+	TRY(run(SIDE_PUB, ib, il));
+	TRY(counters_read(&b));
+	ASSERT_VERDICT(R.verdict, XDP_PASS);
+	TRY(expect_moved(&a, &b, XFWD_CNT_LOCAL_IN, 1));
+	TRY(expect_moved(&a, &b, XFWD_CNT_ICMP_ERR, 1));
+	ip = R.frame + ETH_LEN;
+	icmp = ip + IP4_LEN;
+	in = icmp + 8;
+	ASSERT_ADDR(raw32(ip + 12), ip4(192, 0, 2, 254), "outer ip saddr (the router stays)");
+	ASSERT_ADDR(raw32(ip + 16), PUB_ADDR, "outer ip daddr");
+	ASSERT_TRUE(ip_csum_valid(ip), "outer ip checksum 0x%04x is wrong", get16(ip + 10));
+	ASSERT_TRUE(fold16(sum_words(0, icmp, get16(ip + 2) - IP4_LEN)) == 0xffff,
+		    "icmp checksum 0x%04x is wrong", get16(icmp + 2));
+	ASSERT_ADDR(raw32(in + 12), PUB_ADDR, "quoted ip saddr");
+	ASSERT_ADDR(raw32(in + 16), CLIENT1, "quoted ip daddr");
+	ASSERT_EQ(get16(in + IP4_LEN), 22, "quoted sport (the local socket's port)");
+	ASSERT_EQ(get16(in + IP4_LEN + 2), 41234, "quoted dport");
+	ASSERT_TRUE(ip_csum_valid(in), "quoted ip checksum 0x%04x is wrong", get16(in + 10));
+	return 0;
+}
+
 static int t_icmp_error_no_flow_passes(void)
 {
 	struct pkt_spec seen = pub_pkt(IPPROTO_UDP, CLIENT1, 7002, BACKEND1, 5353);
@@ -3184,6 +3232,7 @@ static const struct test tests[] = {
 	T(tcp_rst_only_answer),
 	T(tcp_midstream_unconfirmed),
 	T(icmp_error_translated),
+	T(icmp_error_local),
 	T(lazy_reply_udp),
 	T(lazy_reply_tcp),
 	T(lazy_not_when_unsafe),
