@@ -71,6 +71,17 @@ static __always_inline int key_eq(const struct xfwd_flow_key *a, const struct xf
 	return x[0] == y[0] && x[1] == y[1];
 }
 
+/* A connection with key changed state: drop the fast path's copies of its
+ * entry on every CPU (struct xfwd_fast). Both directions' keys are told. */
+static __always_inline void fast_forget(const struct xfwd_flow_key *key)
+{
+	__u32 i = xfwd_fast_slot(key);
+	__u32 *epoch = bpf_map_lookup_elem(&xfwd_fast_epoch, &i);
+
+	if (epoch)
+		__sync_fetch_and_add(epoch, 1);
+}
+
 /* The entry's twin lives in the same table as the entry. */
 static __always_inline struct xfwd_flow *twin_lookup(const struct xfwd_flow *f)
 {
@@ -340,6 +351,7 @@ static __always_inline int flow_create(void *ctx, const struct xfwd_flow_key *ok
 	if (!e)
 		return XFWD_CNT_FLOW_CREATE_FAILED;
 	__builtin_memset(e, 0, sizeof(*e));
+	e->conn_id = bpf_get_prandom_u32();
 	e->flags = XFWD_FLOW_PENDING | rq->flags;
 	e->conn = conn_next(e->conn, okey->proto, XFWD_DIR_ORIGINAL, rq->tcp_flags);
 	e->rule_id = rq->rule_id;
@@ -461,6 +473,7 @@ __attribute__((noinline)) int xfwd_reply_make(const struct xfwd_flow_key *rkey,
 		return 0;
 	__builtin_memset(e, 0, sizeof(*e));
 	e->conn = o->conn;
+	e->conn_id = o->conn_id;
 	e->rule_id = o->rule_id;
 	e->last_seen_ns = now;
 	e->twin = ok;
@@ -562,6 +575,8 @@ static __always_inline struct xfwd_flow *flow_track(struct xfwd_flow *f, const s
 		/* The only answer is a reset: no connection was made. conntrack
 		 * forgets such an entry at once; so do we. */
 		if ((tcpf & TCP_FL_RST) && !(t->flags & XFWD_FLOW_SEEN_REPLY)) {
+			fast_forget(&p->key);
+			fast_forget(&f->twin);
 			twin_delete(f);
 			f->flags |= XFWD_FLOW_DEAD;	/* this packet still uses it */
 			return f;
@@ -583,13 +598,17 @@ static __always_inline struct xfwd_flow *flow_track(struct xfwd_flow *f, const s
 	}
 	return f;
 changed:
-	/* This CPU made the transition: it alone syncs the twin and promotes. */
+	/* This CPU made the transition: it alone syncs the twin, drops the
+	 * fast path's copies (once both entries hold the new state) and
+	 * promotes. */
 	if (!t)
 		t = twin_lookup(f);
 	if (f != o)
 		f->conn = next.w;
 	else if (t)
 		t->conn = next.w;
+	fast_forget(&p->key);
+	fast_forget(&f->twin);
 	mapping_refresh(f, p, cfg, now, 1);
 	/* Confirmed: TCP once the client completed the handshake (a SYN-ACK to a
 	 * spoofed source proves nothing), UDP on the first reply. */
@@ -597,6 +616,14 @@ changed:
 	    (proto == IPPROTO_TCP ? (next.fl & XFWD_FLOW_ASSURED) : (next.fl & XFWD_FLOW_SEEN_REPLY)))
 		return flow_promote(f, &p->key);
 	return f;
+}
+
+/* A forwarded packet in its rule's and the masquerade's counters. */
+static __always_inline void flow_account(const struct xfwd_flow *f, __u32 len, int created)
+{
+	rule_account(f->rule_id, len, created);
+	if (f->flags & XFWD_FLOW_MAPPED && f->rule_id >= XFWD_MASQ_RULE_BASE)
+		count(XFWD_CNT_MASQ_PKTS);
 }
 
 #endif

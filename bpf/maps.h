@@ -178,6 +178,24 @@ struct {
 	__type(value, struct xfwd_where);
 } xfwd_where SEC(".maps");
 
+/* See struct xfwd_fast. Pinned: `xfwd flows` adds what the slots counted. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XFWD_FAST_SLOTS);
+	__type(key, __u32);
+	__type(value, struct xfwd_fast);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xfwd_fast SEC(".maps");
+
+/* Per fast-path slot, shared: bumped when a connection whose key falls in
+ * the slot changes state, which drops every CPU's copy there. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XFWD_FAST_SLOTS);
+	__type(key, __u32);
+	__type(value, __u32);
+} xfwd_fast_epoch SEC(".maps");
+
 static __always_inline struct bpf_fib_lookup *fib_scratch(void)
 {
 	__u32 zero = 0;

@@ -14,8 +14,6 @@
 #include "flow.h"
 #include "fwd.h"
 
-#define XFWD_MASQ_RULE_BASE	XFWD_MAX_RULES	/* rule_id of masqueraded flows: base + id */
-
 static __always_inline struct xfwd_masq *masq_lookup(const struct xfwd_config *cfg, __u32 saddr)
 {
 	struct xfwd_masq_key k = { .prefixlen = 32, .addr = saddr };

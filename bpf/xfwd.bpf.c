@@ -15,6 +15,7 @@
 #include "nat.h"
 #include "fwd.h"
 #include "icmp_gen.h"
+#include "fast.h"
 
 /* Set when the driver cannot carry XDP metadata: tc then looks packets up itself. */
 volatile __u32 xfwd_meta_unsupported;
@@ -121,11 +122,8 @@ static __always_inline struct xfwd_flow *flow_use(struct xfwd_flow *f, const str
 {
 	if (!fresh)
 		f = flow_track(f, p, cfg, now);
-	if (f) {
-		rule_account(f->rule_id, p->len, created);
-		if (f->flags & XFWD_FLOW_MAPPED && f->rule_id >= XFWD_MASQ_RULE_BASE)
-			count(XFWD_CNT_MASQ_PKTS);
-	}
+	if (f)
+		flow_account(f, p->len, created);
 	return f;
 }
 
@@ -164,7 +162,7 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 	struct pkt p;
 	int rc, created, cached, fresh = 0;
 	__u32 gen;
-	__u64 now;
+	__u64 now, mark;
 
 	count(XFWD_CNT_RX);
 	rc = parse_pkt(data, data_end, data_end - data, &p);
@@ -175,6 +173,8 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 	if (!cfg || !fib)
 		return XDP_PASS;
 	now = now_ns();
+	if (fast_forward(ctx, &p, side, cfg, now, &mark, &rc))
+		return rc;
 	f = flow_find_answer(&p, side, cfg, now);
 	created = !f;
 	if (!f)
@@ -229,10 +229,13 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 	if (!f)
 		return XDP_PASS;	/* lost in a race with a flush */
 	nat_rewrite(ctx, 0, &p, f);
+	if (fresh)	/* the next packet of a new flow stores its route */
+		return fwd_xmit_xdp(ctx, &p, cfg, fib->ifindex, fib->dmac, fib->smac);
+	if (!cached)
+		route_store(f, cfg, fib, (__u16)p.len, now, gen);
+	xfwd_fast_fill(f, &p.key, mark, fast_until(f, &p, cfg, now), now);
 	if (cached)
 		return fwd_xmit_xdp(ctx, &p, cfg, f->route_ifindex, f->route_dmac, f->route_smac);
-	if (!fresh)	/* the next packet of a new flow stores its route */
-		route_store(f, cfg, fib, (__u16)p.len, now, gen);
 	return fwd_xmit_xdp(ctx, &p, cfg, fib->ifindex, fib->dmac, fib->smac);
 
 pass_or_drop:

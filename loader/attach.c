@@ -24,7 +24,7 @@
 static const char *const map_pins[] = {
 	"xfwd_rules", "xfwd_flows", "xfwd_pending", "xfwd_config", "xfwd_stats", "xfwd_rule_stats",
 	"xfwd_masq", "xfwd_mappings", "xfwd_owners", "xfwd_rules_b", "xfwd_masq_b",
-	"xfwd_backends",
+	"xfwd_backends", "xfwd_fast",
 };
 enum { LINK_PUBLIC, LINK_LAN, NR_LINKS };
 static const char *const link_pins[NR_LINKS] = { "link_public", "link_lan" };
@@ -463,10 +463,11 @@ int cmd_attach(struct env *env, int argc, char **argv)
 	lock = pin_lock(env);
 	if (reattach && !config_read(bpf_map__fd(skel->maps.xfwd_config), &now_cfg)) {
 		cfg.sets = now_cfg.sets;
+		cfg.fast_gen = now_cfg.fast_gen;
 		memcpy(cfg.timeouts, now_cfg.timeouts, sizeof(cfg.timeouts));
 	}
 	rc = bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_config), &zero, &cfg, 0);
-	pin_unlock(lock);
+	pin_unlock(env, lock);
 	if (rc) {
 		rc = err(EXIT_OP, "cannot write the configuration: %s", strerror(errno));
 		goto fail_fwd;

@@ -620,7 +620,7 @@ int cmd_apply(struct env *env, int argc, char **argv)
 		rc = conf_apply(&p, &c, env->json);
 		pinned_close(&p);
 	}
-	pin_unlock(lock);
+	pin_unlock(env, lock);
 	conf_free(&c);
 	return rc;
 }
@@ -706,7 +706,7 @@ int cmd_up(struct env *env, int argc, char **argv)
 		rc = conf_apply(&p, &c, env->json);
 		pinned_close(&p);
 	}
-	pin_unlock(lock);
+	pin_unlock(env, lock);
 	if (rc && fresh) {
 		fprintf(stderr, "xfwd: up: detaching again\n");
 		cmd_detach(env, 0, NULL);

@@ -176,7 +176,7 @@ static int flows_flush(struct env *env, int argc, char **argv)
 	struct xfwd_config cfg;
 	struct pinned p;
 	__u32 confirmed, pending;
-	int rc;
+	int rc, lock;
 
 	if (argc > 0)
 		return err(EXIT_USAGE, "flows flush: unexpected argument '%s'", argv[0]);
@@ -187,17 +187,54 @@ static int flows_flush(struct env *env, int argc, char **argv)
 		pinned_close(&p);
 		return err(EXIT_OP, "flows flush: cannot read the configuration");
 	}
+	lock = pin_lock(env);	/* its release drops the fast path's copies */
 	confirmed = table_flush(p.flows, cfg.max_flows);
 	pending = table_flush(p.pending, cfg.max_pending);
 	count_removed(p.stats, XFWD_CNT_CONFIRMED_DEL, confirmed);
 	count_removed(p.stats, XFWD_CNT_PENDING_DEL, pending);
+	pin_unlock(env, lock);
 	pinned_close(&p);
 	if (!env->json)
 		printf("flushed %u flow entries\n", confirmed + pending);
 	return 0;
 }
 
+/* Every CPU's fast-path slots (struct xfwd_fast): what they counted is not
+ * in the entries yet. */
+struct fast_view {
+	struct xfwd_fast *slots;	/* slot i of CPU c: [i * ncpus + c] */
+	int ncpus;
+};
+
+static void fast_read(int fd, struct fast_view *v)
+{
+	v->ncpus = nr_cpus();
+	v->slots = fd < 0 || v->ncpus < 1 ? NULL :
+		   calloc((size_t)XFWD_FAST_SLOTS * v->ncpus, sizeof(*v->slots));
+	for (__u32 i = 0; v->slots && i < XFWD_FAST_SLOTS; i++)
+		if (bpf_map_lookup_elem(fd, &i, &v->slots[(size_t)i * v->ncpus]))
+			memset(&v->slots[(size_t)i * v->ncpus], 0, sizeof(*v->slots) * v->ncpus);
+}
+
+/* Add to entry f of key what the slots counted for its connection. */
+static void fast_add(const struct fast_view *v, const struct xfwd_flow_key *key,
+		     struct xfwd_flow *f)
+{
+	const struct xfwd_fast *s;
+
+	for (int c = 0; v->slots && c < v->ncpus; c++) {
+		s = &v->slots[(size_t)xfwd_fast_slot(key) * v->ncpus + c];
+		if (!s->packets || memcmp(&s->key, key, sizeof(*key)) || s->f.conn_id != f->conn_id)
+			continue;
+		f->packets += s->packets;
+		f->bytes += s->bytes;
+		if (s->last_ns > f->last_seen_ns)
+			f->last_seen_ns = s->last_ns;
+	}
+}
+
 struct walk {
+	const struct fast_view *fast;
 	const struct xfwd_config *cfg;
 	const struct flow_filter *filt;
 	struct env *env;
@@ -225,6 +262,9 @@ static void table_walk(int fd, struct walk *w)
 		if (bpf_map_lookup_elem(fd, &c.rkey, &c.r) ||
 		    memcmp(&c.r.twin, &c.okey, sizeof(c.okey)))
 			memset(&c.r, 0, sizeof(c.r));
+		else
+			fast_add(w->fast, &c.rkey, &c.r);
+		fast_add(w->fast, &c.okey, &c.o);
 		last = c.o.last_seen_ns > c.r.last_seen_ns ? c.o.last_seen_ns : c.r.last_seen_ns;
 		age = w->now > last ? w->now - last : 0;
 		to = timeout_s(w->cfg, &c.o);
@@ -249,6 +289,7 @@ int cmd_flows(struct env *env, int argc, char **argv)
 	struct xfwd_config cfg;
 	struct pinned p;
 	struct walk w = { .cfg = &cfg, .filt = &filt, .env = env, .first = true };
+	struct fast_view fast;
 	int rc;
 
 	if (argc > 0 && !strcmp(argv[0], "flush"))
@@ -267,11 +308,14 @@ int cmd_flows(struct env *env, int argc, char **argv)
 		pinned_close(&p);
 		return err(EXIT_OP, "cannot read the configuration");
 	}
+	fast_read(p.fast, &fast);
+	w.fast = &fast;
 	w.now = mono_ns();
 	if (env->json)
 		putchar('[');
 	table_walk(p.flows, &w);
 	table_walk(p.pending, &w);
+	free(fast.slots);
 	pinned_close(&p);
 	if (env->json)
 		printf("]\n");

@@ -168,7 +168,7 @@ static int masq_add(struct env *env, int argc, char **argv)
 	lock = pin_lock(env);
 	rc = pinned_open(env, &p);
 	if (rc) {
-		pin_unlock(lock);
+		pin_unlock(env, lock);
 		return rc;
 	}
 	if (config_read(p.config, &cfg)) {
@@ -203,7 +203,7 @@ static int masq_add(struct env *env, int argc, char **argv)
 	rc = 0;
 out:
 	pinned_close(&p);
-	pin_unlock(lock);
+	pin_unlock(env, lock);
 	return rc;
 }
 
@@ -228,7 +228,7 @@ static int masq_del(struct env *env, int argc, char **argv)
 			rc = err(EXIT_USAGE, "masq del: %s is not masqueraded", argv[0]);
 		pinned_close(&p);
 	}
-	pin_unlock(lock);
+	pin_unlock(env, lock);
 	return rc;
 }
 

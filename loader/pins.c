@@ -138,6 +138,7 @@ int pinned_open(struct env *env, struct pinned *p)
 	p->owners = open_pin(env, "xfwd_owners");
 	p->backends = open_pin(env, "xfwd_backends");
 	p->reply_now = open_pin(env, XFWD_REPLY_PIN);	/* optional */
+	p->fast = open_pin(env, "xfwd_fast");		/* optional */
 	p->rules = a;
 	p->rules_idle = b;
 	if (a < 0 || b < 0 || p->flows < 0 || p->pending < 0 || p->config < 0 || p->stats < 0 ||
@@ -163,7 +164,7 @@ void pinned_close(struct pinned *p)
 {
 	int *fds[] = { &p->rules, &p->flows, &p->pending, &p->config, &p->stats, &p->rule_stats,
 		       &p->masq, &p->mappings, &p->owners, &p->rules_idle, &p->masq_idle,
-		       &p->backends, &p->reply_now };
+		       &p->backends, &p->reply_now, &p->fast };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
@@ -210,8 +211,31 @@ int pin_lock(const struct env *env)
 	return fd;
 }
 
-void pin_unlock(int fd)
+/* Drop every copy in the data path's fast path (struct xfwd_fast): the
+ * loader changed something it may hold. Under pin_lock: a read-modify-write
+ * of the configuration. What the slots counted is not lost: it is added to
+ * the entries when their flows next pass the slow path. */
+void fast_invalidate(const struct env *env)
 {
-	if (fd >= 0)
-		close(fd);
+	struct xfwd_config cfg;
+	__u32 zero = 0;
+	int fd = open_pin(env, "xfwd_config");
+
+	if (fd < 0)
+		return;
+	if (!config_read(fd, &cfg)) {
+		cfg.fast_gen++;
+		bpf_map_update_elem(fd, &zero, &cfg, 0);
+	}
+	close(fd);
+}
+
+/* Release pin_lock's lock; what the holder changed reaches the data path's
+ * fast path. */
+void pin_unlock(const struct env *env, int fd)
+{
+	if (fd < 0)
+		return;
+	fast_invalidate(env);
+	close(fd);
 }

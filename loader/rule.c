@@ -260,7 +260,7 @@ static int rule_add(struct env *env, int argc, char **argv)
 	lock = pin_lock(env);
 	rc = pinned_open(env, &p);
 	if (rc) {
-		pin_unlock(lock);
+		pin_unlock(env, lock);
 		return rc;
 	}
 	rc = EXIT_OP;
@@ -321,7 +321,7 @@ static int rule_add(struct env *env, int argc, char **argv)
 out:
 	free(live);
 	pinned_close(&p);
-	pin_unlock(lock);
+	pin_unlock(env, lock);
 	return rc;
 }
 
@@ -348,7 +348,7 @@ static int rule_del(struct env *env, int argc, char **argv)
 	lock = pin_lock(env);
 	rc = pinned_open(env, &p);
 	if (rc) {
-		pin_unlock(lock);
+		pin_unlock(env, lock);
 		return rc;
 	}
 	old.k = d.k;
@@ -377,7 +377,7 @@ static int rule_del(struct env *env, int argc, char **argv)
 		fprintf(stderr, "xfwd: rule del: deleted, but the backend index was not updated\n");
 out:
 	pinned_close(&p);
-	pin_unlock(lock);
+	pin_unlock(env, lock);
 	return rc;
 }
 

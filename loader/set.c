@@ -46,7 +46,7 @@ static int set_timeout(struct env *env, int argc, char **argv)
 	lock = pin_lock(env);
 	rc = pinned_open(env, &p);
 	if (rc) {
-		pin_unlock(lock);
+		pin_unlock(env, lock);
 		return rc;
 	}
 	if (config_read(p.config, &cfg)) {
@@ -57,7 +57,7 @@ static int set_timeout(struct env *env, int argc, char **argv)
 			rc = err(EXIT_OP, "cannot write the configuration");
 	}
 	pinned_close(&p);
-	pin_unlock(lock);
+	pin_unlock(env, lock);
 	return rc;
 }
 

@@ -248,4 +248,5 @@ const char *const xfwd_counter_names[XFWD_CNT_MAX] = {
 	[XFWD_CNT_PENDING_DEL] = "pending_removed",
 	[XFWD_CNT_CONFIRMED_ADD] = "confirmed_added",
 	[XFWD_CNT_CONFIRMED_DEL] = "confirmed_removed",
+	[XFWD_CNT_FAST] = "redirect_fast",
 };

@@ -32,6 +32,7 @@ struct pinned {
 	int rules_idle, masq_idle;
 	int backends;
 	int reply_now;		/* the xfwd_reply_now program; -1 if an older attach */
+	int fast;		/* xfwd_fast; -1 if an older attach */
 };
 
 /* The pin of the program that makes reply entries (backends.c). */
@@ -90,7 +91,8 @@ int pin_path(const struct env *env, const char *name, char *buf, size_t len);
 int config_read(int fd, struct xfwd_config *cfg);
 __u32 map_count(int fd);
 int pin_lock(const struct env *env);
-void pin_unlock(int fd);
+void pin_unlock(const struct env *env, int fd);
+void fast_invalidate(const struct env *env);
 
 /* rule.c: shared by rule add/del/list, stats, apply, save and import */
 int rule_parse(const char *who, int argc, char **argv, struct rule_def *d);

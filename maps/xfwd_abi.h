@@ -130,6 +130,8 @@ struct xfwd_flow {
 	__u32 ip_csum_delta;	/* folded one's complement sum of the address changes */
 	__u32 port_csum_delta;	/* the same for the port changes (L4 only) */
 	struct xfwd_flow_key twin;	/* key of the other direction's entry */
+	__u32 conn_id;		/* random, the same in both entries: names the
+				 * connection a fast-path slot counted for */
 	__u64 packets;
 	__u64 bytes;
 	__u64 last_seen_ns;	/* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
@@ -250,6 +252,7 @@ enum xfwd_counter {
 	XFWD_CNT_PENDING_DEL,
 	XFWD_CNT_CONFIRMED_ADD,
 	XFWD_CNT_CONFIRMED_DEL,
+	XFWD_CNT_FAST,			/* of the redirected: by the fast path */
 	XFWD_CNT_MAX,
 };
 
@@ -271,6 +274,8 @@ struct xfwd_config {
 				 * prefixes is live; `apply` fills the other, then flips */
 	__u8 pad2[3];
 	__u32 route_cache_us;	/* how long a flow reuses its FIB answer (0: never) */
+	__u32 fast_gen;		/* bumped by every change the loader makes: empties
+				 * the fast path (struct xfwd_fast) */
 	char public_ifname[16];
 	char lan_ifname[16];
 };
@@ -321,6 +326,36 @@ static inline __u32 xfwd_where_slot(const struct xfwd_flow_key *key)
 	const __u64 *x = (const __u64 *)key;
 
 	return (__u32)(((x[0] ^ x[1]) * 0x9e3779b97f4a7c15ull) >> (64 - XFWD_WHERE_BITS));
+}
+
+/*
+ * The fast path (xfwd_fast, per CPU, pinned): a direct-mapped cache of what
+ * forwarding a busy flow's packet takes, a copy of its entry, so that the
+ * flow table is not looked up for each packet. A slot serves a packet that
+ * changes nothing in the connection, for at most XFWD_FAST_NS and while
+ * its route is good, and counts it in packets/bytes; the slow path adds
+ * those to the entry when the flow next passes it, and `xfwd flows` adds
+ * what is still in the slots. A copy is dropped when the connection's
+ * state changes (xfwd_fast_epoch, per slot) and when the loader changes
+ * anything (config.fast_gen).
+ */
+#define XFWD_FAST_SLOTS		4096
+#define XFWD_FAST_NS		100000000ull	/* 100 ms */
+
+struct xfwd_fast {
+	struct xfwd_flow_key key;	/* all zero: empty */
+	__u32 gen;		/* config.fast_gen when filled */
+	__u32 epoch;		/* xfwd_fast_epoch[slot] when filled */
+	__u64 until_ns;		/* serves packets until then */
+	__u64 last_ns;		/* when it last served one */
+	__u64 packets;		/* served and not yet added to the entry */
+	__u64 bytes;
+	struct xfwd_flow f;	/* the entry; f.conn_id names the connection */
+};
+
+static inline __u32 xfwd_fast_slot(const struct xfwd_flow_key *key)
+{
+	return xfwd_where_slot(key) & (XFWD_FAST_SLOTS - 1);
 }
 
 /* The timeouts[] slot that applies to a connection (both sides use it). */

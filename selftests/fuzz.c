@@ -538,6 +538,7 @@ static const char *counter_s(int c)
 		[XFWD_CNT_MASQ_NO_PORT] = "masq_no_port", [XFWD_CNT_FLOW_PROMOTED] = "promoted",
 		[XFWD_CNT_PENDING_ADD] = "pending_add", [XFWD_CNT_PENDING_DEL] = "pending_del",
 		[XFWD_CNT_CONFIRMED_ADD] = "confirmed_add", [XFWD_CNT_CONFIRMED_DEL] = "confirmed_del",
+		[XFWD_CNT_FAST] = "fast",
 		[XFWD_CNT_TC_FINISH] = "tc_finish", [XFWD_CNT_TC_STACK] = "tc_to_stack",
 	};
 	static char other[24];

@@ -177,6 +177,7 @@ static const char *counter_name(unsigned c)
 		[XFWD_CNT_PENDING_DEL] = "pending_del",
 		[XFWD_CNT_CONFIRMED_ADD] = "confirmed_add",
 		[XFWD_CNT_CONFIRMED_DEL] = "confirmed_del",
+		[XFWD_CNT_FAST] = "fast",
 	};
 	static char other[24];
 
@@ -380,6 +381,7 @@ static int where_clear(void)
 
 static int reset(void)
 {
+	static __u32 fast_gen;	/* a new one per case: no slot of an earlier case serves */
 	static __u64 zero64[1024];
 	static struct xfwd_rule_stats zrs[1024];
 	struct xfwd_config cfg;
@@ -402,6 +404,7 @@ static int reset(void)
 		if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_rule_stats), &i, zrs, 0))
 			return fail("cannot zero xfwd_rule_stats: %s", strerror(errno));
 	config_default(&cfg);
+	cfg.fast_gen = ++fast_gen;
 	TRY(config_set(&cfg));
 	skel->bss->xfwd_clock_offset_ns = 0;
 	pkt_label = "";
@@ -3052,6 +3055,179 @@ static int t_clock_behind_is_live(void)
 			   XFWD_FLOW_SEEN_REPLY | XFWD_FLOW_ASSURED);
 }
 
+/* ====================================================== the fast path */
+
+/* Routes reused as attach sets them: the fast path's slots can serve. */
+static int fast_on(void)
+{
+	struct xfwd_config cfg;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.xfwd_config), &zero, &cfg))
+		return fail("cannot read xfwd_config: %s", strerror(errno));
+	cfg.route_cache_us = XFWD_ROUTE_CACHE_US;
+	return config_set(&cfg);
+}
+
+/* What key's slots counted, all CPUs, and not yet added to its entry. */
+static __u64 fast_pending(const struct xfwd_flow_key *k, __u64 *bytes)
+{
+	static struct xfwd_fast v[256];
+	__u32 i = xfwd_fast_slot(k);
+	__u64 n = 0;
+
+	*bytes = 0;
+	if (ncpus > 256 || bpf_map_lookup_elem(bpf_map__fd(skel->maps.xfwd_fast), &i, v))
+		return 0;
+	for (int c = 0; c < ncpus; c++)
+		if (!memcmp(&v[c].key, k, sizeof(*k))) {
+			n += v[c].packets;
+			*bytes += v[c].bytes;
+		}
+	return n;
+}
+
+/* conn_fwd, taken by the fast path (fast = 1) or not (0). */
+static int fwd_via(const struct conn *c, uint8_t flags, size_t plen, int fast)
+{
+	struct counters a, b;
+
+	TRY(counters_read(&a));
+	TRY(conn_fwd(c, flags, pattern, plen));
+	TRY(counters_read(&b));
+	TRY(expect_moved(&a, &b, XFWD_CNT_FWD_REDIRECT, 1));
+	return expect_moved(&a, &b, XFWD_CNT_FAST, (unsigned)fast);
+}
+
+/* A confirmed UDP flow: its packets leave from the slot, translated as the
+ * slow path translates them; what the slot counted reaches the entry when
+ * the slot's time is up; the rule's counters are exact all along. */
+static int t_fast_path_udp(void)
+{
+	struct conn c = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 7300, 53, 7300, 5353 };
+	struct xfwd_flow_key ok = conn_okey(&c);
+	const __u64 len = 20 + 8 + 40;
+	struct xfwd_flow o;
+	__u64 pk, by;
+
+	TRY(fast_on());
+	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
+	label("new, answered, then assured: each changes the connection");
+	TRY(fwd_via(&c, 0, 40, 0));
+	TRY(conn_rep(&c, 0, pattern, 40));
+	TRY(fwd_via(&c, 0, 40, 0));
+	label("the first packet that changes nothing fills the slot");
+	TRY(fwd_via(&c, 0, 40, 0));
+	label("the next ones are served from it");
+	for (int i = 0; i < 3; i++)
+		TRY(fwd_via(&c, 0, 40, 1));
+	ASSERT_TRUE(flow_get(&ok, &o) == IN_FLOWS, "no confirmed original entry");
+	ASSERT_EQ(o.packets, 3, "packets in the entry");
+	ASSERT_EQ(fast_pending(&ok, &by), 3, "packets in the slot");
+	ASSERT_EQ(by, 3 * len, "bytes in the slot");
+	TRY(expect_rule_stats(1, 7, 7 * len, 1));
+	label("a packet longer than the route was checked for takes the slow path");
+	TRY(fwd_via(&c, 0, 400, 0));
+	TRY(fwd_via(&c, 0, 40, 1));
+	label("the slot's time is up: the slow path adds its count to the entry");
+	skel->bss->xfwd_clock_offset_ns = XFWD_FAST_NS + 1000000;
+	TRY(fwd_via(&c, 0, 40, 0));
+	flow_get(&ok, &o);
+	pk = fast_pending(&ok, &by);
+	ASSERT_EQ(o.packets + pk, 9, "packets in the entry and the slot");
+	ASSERT_EQ(o.packets, 9, "packets in the entry once flushed");
+	ASSERT_EQ(o.bytes, 8 * len + 20 + 8 + 400, "bytes in the entry once flushed");
+	TRY(fwd_via(&c, 0, 40, 1));
+	label("the loader changed something (config.fast_gen)");
+	{
+		struct xfwd_config cfg;
+		__u32 zero = 0;
+
+		bpf_map_lookup_elem(bpf_map__fd(skel->maps.xfwd_config), &zero, &cfg);
+		cfg.fast_gen++;
+		TRY(config_set(&cfg));
+	}
+	TRY(fwd_via(&c, 0, 40, 0));
+	TRY(fwd_via(&c, 0, 40, 1));
+	label("a neighbour changed");
+	skel->bss->xfwd_neigh_gen++;
+	TRY(fwd_via(&c, 0, 40, 0));	/* the FIB again, and the slot refilled */
+	return fwd_via(&c, 0, 40, 1);
+}
+
+/* A state change made by the other direction drops the copy: the ACK after
+ * the backend's FIN moves the connection to CLOSE_WAIT, which a copy of the
+ * ESTABLISHED entry would not. */
+static int t_fast_path_state_change(void)
+{
+	struct conn c = { IPPROTO_TCP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 41600, 80, 41600, 8080 };
+
+	TRY(fast_on());
+	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	TRY(conn_fwd(&c, TH_SYN, NULL, 0));
+	TRY(conn_rep(&c, TH_SYN | TH_ACK, NULL, 0));
+	TRY(conn_fwd(&c, TH_ACK, NULL, 0));
+	TRY(conn_rep(&c, TH_ACK, pattern, 20));
+	TRY(fwd_via(&c, TH_ACK, 20, 0));
+	label("established: ACKs from the slot");
+	TRY(fwd_via(&c, TH_ACK, 20, 1));
+	TRY(fwd_via(&c, TH_ACK | TH_PSH, 20, 1));
+	label("a stray SYN changes nothing in ESTABLISHED either");
+	TRY(fwd_via(&c, TH_SYN, 0, 1));
+	label("the backend closes");
+	TRY(conn_rep(&c, TH_FIN | TH_ACK, NULL, 0));
+	TRY(conn_expect(&c, IN_FLOWS, XFWD_ST_FIN_WAIT, XFWD_FLOW_SEEN_REPLY | XFWD_FLOW_ASSURED));
+	TRY(fwd_via(&c, TH_ACK, 0, 0));
+	return conn_expect(&c, IN_FLOWS, XFWD_ST_CLOSE_WAIT,
+			   XFWD_FLOW_SEEN_REPLY | XFWD_FLOW_ASSURED);
+}
+
+/* Two flows in one slot: the first keeps it while it is good; once it is
+ * not, the second takes it, and what the slot counted for the first goes
+ * to the first's entry. */
+static int t_fast_path_shared_slot(void)
+{
+	struct conn a = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 7400, 53, 7400, 5353 };
+	struct conn b = a;
+	struct xfwd_flow_key ak = conn_okey(&a), bk;
+	struct xfwd_flow f;
+	__u64 by;
+
+	for (b.cport = 7401; b.cport; b.cport++) {
+		b.sport = b.cport;
+		bk = conn_okey(&b);
+		if (xfwd_fast_slot(&bk) == xfwd_fast_slot(&ak))
+			break;
+	}
+	ASSERT_TRUE(b.cport, "no client port shares a slot with %u", a.cport);
+	TRY(fast_on());
+	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
+	TRY(conn_fwd(&a, 0, pattern, 40));
+	TRY(conn_rep(&a, 0, pattern, 40));
+	TRY(conn_fwd(&b, 0, pattern, 40));
+	TRY(conn_rep(&b, 0, pattern, 40));
+	TRY(conn_fwd(&b, 0, pattern, 40));	/* assured: its last state change */
+	TRY(fwd_via(&a, 0, 40, 0));
+	TRY(fwd_via(&a, 0, 40, 0));
+	TRY(fwd_via(&a, 0, 40, 1));
+	TRY(fwd_via(&a, 0, 40, 1));
+	label("the other flow of the slot, while the first holds it");
+	TRY(fwd_via(&b, 0, 40, 0));
+	TRY(fwd_via(&b, 0, 40, 0));
+	TRY(fwd_via(&b, 0, 40, 0));
+	TRY(fwd_via(&a, 0, 40, 1));
+	ASSERT_EQ(fast_pending(&ak, &by), 3, "first flow's packets in the slot");
+	label("the first one's time is up: the second takes the slot");
+	skel->bss->xfwd_clock_offset_ns = XFWD_FAST_NS + 1000000;
+	TRY(fwd_via(&b, 0, 40, 0));
+	TRY(fwd_via(&b, 0, 40, 1));
+	ASSERT_EQ(fast_pending(&ak, &by), 0, "first flow's packets left in the slot");
+	ASSERT_TRUE(flow_get(&ak, &f) == IN_FLOWS, "no entry of the first flow");
+	ASSERT_EQ(f.packets, 6, "first flow's entry packets");
+	ASSERT_EQ(f.bytes, 6 * (20 + 8 + 40), "first flow's entry bytes");
+	return 0;
+}
+
 /* Is key's bit in xfwd_where set on any CPU? */
 static int where_pending(const struct xfwd_flow_key *k)
 {
@@ -3241,6 +3417,9 @@ static const struct test tests[] = {
 	T(lazy_reply_tuple_taken),
 	T(reply_now),
 	T(where_hint),
+	T(fast_path_udp),
+	T(fast_path_state_change),
+	T(fast_path_shared_slot),
 	T(clock_behind_is_live),
 	T(icmp_error_no_flow_passes),
 	T(pass_qinq),
