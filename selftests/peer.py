@@ -114,6 +114,19 @@ def udp_ask(addr, port, msg, src="0.0.0.0", sport="0"):
     print(f"{src[0]}:{src[1]} {data.decode()}")
 
 
+def udp_burst(addr, port, n, sport):
+    """n datagrams from one port, each answered before the next: one flow."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("0.0.0.0", int(sport)))
+    s.connect((addr, int(port)))
+    s.settimeout(2)
+    for i in range(int(n)):
+        s.send(f"{i}".encode())
+        if not s.recv(2048).endswith(f" {i}".encode()):
+            sys.exit(f"datagram {i}: wrong answer")
+    print(f"answered {n}")
+
+
 def tcp_echo(addr, port):
     srv = socket.create_server((addr, int(port)), reuse_port=True)
 
@@ -311,7 +324,7 @@ if __name__ == "__main__":
             "tcp-stream": tcp_stream, "churn": churn, "script-server": script_server,
             "script-client": script_client, "sink-server": sink_server,
             "upload": upload, "udp-refused": udp_refused, "tcp-rr": tcp_rr,
-            "udp-rr": udp_rr, "tcp-bulk": tcp_bulk}
+            "udp-rr": udp_rr, "tcp-bulk": tcp_bulk, "udp-burst": udp_burst}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         sys.exit(__doc__)
     cmds[sys.argv[1]](*sys.argv[2:])
