@@ -249,4 +249,11 @@ const char *const xfwd_counter_names[XFWD_CNT_MAX] = {
 	[XFWD_CNT_CONFIRMED_ADD] = "confirmed_added",
 	[XFWD_CNT_CONFIRMED_DEL] = "confirmed_removed",
 	[XFWD_CNT_FAST] = "redirect_fast",
+	[XFWD_CNT_TCP_OOW_RST] = "tcp_window_rst",
+	[XFWD_CNT_TCP_OOW_FIN] = "tcp_window_fin",
+	[XFWD_CNT_TCP_OOW_SYNACK] = "tcp_window_synack",
+	[XFWD_CNT_TCP_OOW_ACK] = "tcp_window_ack",
+	[XFWD_CNT_TCP_NO_SYN] = "tcp_no_syn",
+	[XFWD_CNT_TCP_REOPEN] = "tcp_reopened",
+	[XFWD_CNT_CLASH_SNAT] = "clash_snat",
 };

@@ -118,6 +118,24 @@ struct xfwd_flow_key {
 #define XFWD_FLOW_MAPPED	(1u << 5)	/* uses an endpoint mapping: keeps it alive */
 
 /*
+ * TCP sequence tracking of one direction of a connection, conntrack's
+ * tcp_in_window (struct ip_ct_tcp_state): what this direction has sent and
+ * may send. The original entry holds both directions' (tcp[dir]); the
+ * reply entry's are unused.
+ */
+struct xfwd_tcp_peer {
+	__u32 end;		/* highest sequence number sent, plus one */
+	__u32 maxend;		/* highest it may send: the other side's ack + window */
+	__u32 maxwin;		/* largest window it advertised (scaled) */
+	__u8 scale;		/* its window scale (0 unless both SYNs carried the option) */
+	__u8 flags;		/* XFWD_TCP_* */
+	__u16 pad;
+};
+
+#define XFWD_TCP_SCALE		(1u << 0)	/* its SYN carried a window scale option */
+#define XFWD_TCP_LIBERAL	(1u << 1)	/* picked up mid-stream: windows unknown, not checked */
+
+/*
  * One direction of a connection. The translation is the tuple a matching
  * packet leaves with; the checksum deltas for it are computed once, when the
  * flow is created, so the per-packet rewrite is a few adds.
@@ -164,6 +182,7 @@ struct xfwd_flow {
 	__u16 route_len;
 	__u16 route_pad;
 	__u32 route_gen;
+	struct xfwd_tcp_peer tcp[2];	/* TCP, original entry: by enum xfwd_dir */
 };
 
 /* Masquerade (LPM trie): LAN prefixes whose outbound flows get the public address. */
@@ -253,6 +272,15 @@ enum xfwd_counter {
 	XFWD_CNT_CONFIRMED_ADD,
 	XFWD_CNT_CONFIRMED_DEL,
 	XFWD_CNT_FAST,			/* of the redirected: by the fast path */
+	/* TCP segments outside the connection's window (tcp_in_window):
+	 * dropped, and they change nothing. By kind: */
+	XFWD_CNT_TCP_OOW_RST,
+	XFWD_CNT_TCP_OOW_FIN,
+	XFWD_CNT_TCP_OOW_SYNACK,	/* also a SYN-ACK whose ack is not the SYN's */
+	XFWD_CNT_TCP_OOW_ACK,		/* any other segment */
+	XFWD_CNT_TCP_NO_SYN,		/* not a SYN, no connection: starts none (tcp_loose off) */
+	XFWD_CNT_TCP_REOPEN,		/* a SYN on a closed connection's tuple: a new connection */
+	XFWD_CNT_CLASH_SNAT,		/* reply tuple taken: another source port (implicit SNAT) */
 	XFWD_CNT_MAX,
 };
 
@@ -272,7 +300,9 @@ struct xfwd_config {
 	__u8 tc_created;	/* bit i: attach created the clsact qdisc of iface i */
 	__u8 sets;		/* XFWD_SET_*: which copy of the rules and of the masquerade
 				 * prefixes is live; `apply` fills the other, then flips */
-	__u8 pad2[3];
+	__u8 tcp_loose;		/* a TCP segment other than a SYN may start a connection
+				 * (picked up mid-stream), as nf_conntrack_tcp_loose */
+	__u8 pad2[2];
 	__u32 route_cache_us;	/* how long a flow reuses its FIB answer (0: never) */
 	__u32 fast_gen;		/* bumped by every change the loader makes: empties
 				 * the fast path (struct xfwd_fast) */
