@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# TCP tracking under attack (issue 16, notes/tcp_spec.md), end to end: blind
+# spoofed RST/FIN bursts, a SYN + bogus-ACK flood, two rules clashing on one
+# backend tuple, a reused TIME_WAIT tuple, a segment picked up mid-stream.
+# Each case runs against xfwd (lab tt) and, where cheap, against the iptables
+# recipe in a twin lab (tti, xfwd not attached there): both must behave alike.
+. "$(dirname "$0")/lib.sh"
+
+SPOOF_NET=203.0.113	# blind flood sources; the gateways route them to the client side
+BLIND_N=${XFWD_BLIND_N:-2000}
+FLOOD_N=${XFWD_FLOOD_PAIRS:-1500}
+
+# use PREFIX: the lab the helpers act on (lab.sh's variables).
+# shellcheck disable=SC2034 # LAB: lab_down's
+use() { LAB=$1 LAB_CLI=$1-cli LAB_GW=$1-gw LAB_SRV=$1-srv; }
+tt_cleanup() {
+	lab_down tti
+	use tt
+	t_cleanup
+}
+trap tt_cleanup EXIT
+
+stat() { xg stats -j | python3 -c "import json,sys; print(json.load(sys.stdin)['global']['$1'])"; }
+# xflow PORT / ctflow PORT: the connection from client port PORT, xfwd's line / conntrack's.
+xflow() { xg flows --proto tcp | grep " sport=$1 dport=8[01] " | head -n1; }
+ctflow() { lab_x "$LAB_GW" conntrack -L -p tcp --orig-port-src "$1" 2>/dev/null | head -n1; }
+# xpackets PORT: "original reply" packet counts of that connection in flows -j.
+xpackets() {
+	xg flows -j | python3 -c '
+import json, sys
+for c in json.load(sys.stdin):
+    if c["original"]["sport"] == int(sys.argv[1]):
+        print(c["original"]["packets"], c["reply"]["packets"])' "$1"
+}
+ctpackets() { ctflow "$1" | sed -n 's/.* packets=\([0-9]*\) .* packets=\([0-9]*\) .*/\1 \2/p'; }
+gw_mac() { lab_x "$LAB_GW" cat /sys/class/net/g0/address; }
+wait_for() {	# FILE SECONDS
+	for _ in $(seq $(($2 * 10))); do
+		[ -e "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# Both labs: a line-server backend, routes for the spoofed sources, and
+# the port-5 client ports the backend must not answer (a picked-up ACK
+# answered by an RST would be forgotten at once).
+lab_common() {
+	lab_x "$LAB_GW" ip route add $SPOOF_NET.0/24 via $LAB_CLI_ADDR
+	lab_x "$LAB_SRV" iptables -A INPUT -p tcp --sport 40020:40021 -j DROP
+	bg "$LAB_SRV" $PEER line-server $LAB_SRV_ADDR 8080
+	wait_port "$LAB_SRV" $LAB_SRV_ADDR 8080
+}
+
+# The iptables twin.
+lab_up tti || { not_ok "lab up" "cannot build the iptables lab"; t_exit; }
+lab_x "$LAB_GW" sysctl -qw net.ipv4.ip_forward=1
+for port in 80 81; do
+	lab_x "$LAB_GW" iptables -t nat -A PREROUTING -i g0 -p tcp --dport $port \
+		-j DNAT --to-destination $LAB_SRV_ADDR:8080
+done
+lab_x "$LAB_GW" sysctl -qw net.netfilter.nf_conntrack_acct=1
+lab_common
+
+# xfwd.
+lab_up tt || { not_ok "lab up" "cannot build the lab"; t_exit; }
+xg attach g0 g1 --max-flows 256 >/dev/null 2>&1 || { not_ok attach "xfwd attach failed"; t_exit; }
+xg rule add tcp 80 to $LAB_SRV_ADDR:8080 >/dev/null || not_ok "rule add tcp 80" "failed"
+xg rule add tcp 81 to $LAB_SRV_ADDR:8080 >/dev/null || not_ok "rule add tcp 81" "failed"
+lab_common
+
+# 1. A blind RST/FIN burst against a live connection: the attacker knows the
+# client's address and port, not the sequence numbers.
+case1() {	# xfwd|iptables
+	local d=$TMP/c1-$1 line sent pk0 pk1 r0 f0 r f nr nf
+	mkdir -p "$d"
+	bg "$LAB_CLI" $PEER hold $LAB_PUB_ADDR 80 "$d" 40030
+	wait_for "$d/ready" 10 || { not_ok "1 $1: long-lived connection up" "no connection"; return; }
+	if [ "$1" = xfwd ]; then
+		r0=$(stat tcp_window_rst) f0=$(stat tcp_window_fin)
+		pk0=$(xpackets 40030)
+	fi
+	sent=$(lab_x "$LAB_CLI" $PEER blind c0 "$(gw_mac)" $LAB_CLI_ADDR 40030 $LAB_PUB_ADDR 80 "$BLIND_N" 2>&1)
+	sleep 0.5
+	if [ "$1" = xfwd ]; then
+		expect_match "1 xfwd: after the burst ($sent) flows still shows the connection ESTABLISHED" \
+			"$(xflow 40030)" " ESTABLISHED src=$LAB_CLI_ADDR .*\[ASSURED\]"
+		r=$(( $(stat tcp_window_rst) - r0 )) f=$(( $(stat tcp_window_fin) - f0 ))
+		read -r nr nf < <(sed -n 's/.*rst \([0-9]*\) fin \([0-9]*\).*/\1 \2/p' <<<"$sent")
+		if [ "$r" -gt 0 ] && [ "$f" -gt 0 ] && [ $((r * 100)) -ge $((nr * 95)) ] &&
+			[ $((f * 100)) -ge $((nf * 95)) ]; then
+			ok "1 xfwd: stats count them outside the window (tcp_window_rst +$r of $nr, tcp_window_fin +$f of $nf)"
+		else
+			not_ok "1 xfwd: stats count them outside the window" \
+				"tcp_window_rst +$r of $nr, tcp_window_fin +$f of $nf"
+		fi
+		pk1=$(xpackets 40030)
+		expect_eq "1 xfwd: the dropped segments changed no packet counter of the connection" "$pk1" "$pk0"
+	else
+		expect_match "1 iptables: after the burst ($sent) conntrack still shows the connection ESTABLISHED" \
+			"$(ctflow 40030)" " ESTABLISHED src=$LAB_CLI_ADDR .*\[ASSURED\]"
+	fi
+	touch "$d/again"
+	wait_for "$d/result" 10
+	expect_eq "1 $1: the connection still works after the burst" "$(cat "$d/result" 2>/dev/null)" ok
+	touch "$d/reset"
+	wait_for "$d/done" 10
+	sleep 0.3
+	if [ "$1" = xfwd ]; then line=$(xflow 40030); else line=$(ctflow 40030); fi
+	if [ -z "$line" ] || [[ "$line" == *" CLOSE src="* ]]; then
+		ok "1 $1: the real client's in-window RST ends it (${line:+CLOSE}${line:+ }${line:-gone})"
+	else
+		not_ok "1 $1: the real client's in-window RST ends it" "$line"
+	fi
+}
+
+# 2. SYN + bogus-ACK flood: blind pairs from spoofed sources; the ACK's ack
+# number is random, so no handshake completes and nothing is confirmed.
+case2() {	# xfwd|iptables
+	local d=$TMP/c2-$1 out c0 n0 w0 e0 conf new wack assured
+	mkdir -p "$d"
+	bg "$LAB_CLI" $PEER hold $LAB_PUB_ADDR 80 "$d" 40040
+	wait_for "$d/ready" 10 || { not_ok "2 $1: idle connection up" "no connection"; return; }
+	if [ "$1" = xfwd ]; then
+		c0=$(stat flow_confirmed) n0=$(stat flow_new) w0=$(stat tcp_window_ack)
+		e0=$(stat evicted_confirmed)
+	fi
+	out=$(lab_x "$LAB_CLI" timeout 60 $PEER syn-ack-flood c0 "$(gw_mac)" $SPOOF_NET $LAB_PUB_ADDR 80 "$FLOOD_N" 2>&1)
+	sleep 1
+	if [ "$1" = xfwd ]; then
+		conf=$(( $(stat flow_confirmed) - c0 )) new=$(( $(stat flow_new) - n0 ))
+		wack=$(( $(stat tcp_window_ack) - w0 ))
+		expect_eq "2 xfwd: flood ($out, $new new flows, tcp_window_ack +$wack): none confirmed (flow_confirmed +$conf)" "$conf" 0
+		expect_eq "2 xfwd: no confirmed flow evicted" "$(( $(stat evicted_confirmed) - e0 ))" 0
+		expect_match "2 xfwd: the idle connection's entry stayed" "$(xflow 40040)" \
+			" ESTABLISHED src=$LAB_CLI_ADDR .*\[ASSURED\]"
+	else
+		assured=$(lab_x "$LAB_GW" conntrack -L -p tcp -s $SPOOF_NET.0/24 2>/dev/null | grep -c ASSURED)
+		expect_eq "2 iptables: flood ($out): none of it ASSURED" "$assured" 0
+		expect_match "2 iptables: the idle connection's entry stayed" "$(ctflow 40040)" \
+			" ESTABLISHED src=$LAB_CLI_ADDR .*\[ASSURED\]"
+	fi
+	touch "$d/again"
+	wait_for "$d/result" 10
+	expect_eq "2 $1: the idle connection still works after the flood" "$(cat "$d/result" 2>/dev/null)" ok
+	touch "$d/reset"
+	wait_for "$d/done" 10
+}
+
+# 3. Two rules to one backend: the same client port through both. The second
+# connection's reply tuple is the first's (in TIME_WAIT): another source port.
+case3() {	# xfwd|iptables
+	local a b cs0 cs line
+	[ "$1" = xfwd ] && cs0=$(stat clash_snat)
+	a=$(lab_x "$LAB_CLI" $PEER whoami-from $LAB_PUB_ADDR 80 40000 2>&1)
+	expect_eq "3 $1: client port 40000 through port 80" "$a" "$LAB_CLI_ADDR:40000"
+	sleep 0.2
+	if [ "$1" = xfwd ]; then line=$(xflow 40000); else line=$(ctflow 40000); fi
+	expect_match "3 $1: that connection is in TIME_WAIT" "$line" " TIME_WAIT src="
+	b=$(lab_x "$LAB_CLI" $PEER whoami-from $LAB_PUB_ADDR 81 40000 2>&1)
+	if [[ "$b" =~ ^$LAB_CLI_ADDR:([0-9]+)$ ]] && [ "${BASH_REMATCH[1]}" != 40000 ]; then
+		ok "3 $1: client port 40000 through port 81 works too; the backend sees $b"
+	else
+		not_ok "3 $1: client port 40000 through port 81 works, from another source port" "$b"
+	fi
+	if [ "$1" = xfwd ]; then
+		cs=$(( $(stat clash_snat) - cs0 ))
+		if [ "$cs" -ge 1 ]; then ok "3 xfwd: stats clash_snat +$cs"; else not_ok "3 xfwd: stats clash_snat grew" "+$cs"; fi
+	fi
+}
+
+# 4. A TIME_WAIT tuple reused: the new connection is a new entry, counted afresh.
+case4() {	# xfwd|iptables
+	local a b p1 p2 ro0 o1 r1 o2 r2
+	[ "$1" = xfwd ] && ro0=$(stat tcp_reopened)
+	a=$(lab_x "$LAB_CLI" $PEER whoami-from $LAB_PUB_ADDR 80 40010 2>&1)
+	sleep 0.2
+	if [ "$1" = xfwd ]; then p1=$(xpackets 40010); else p1=$(ctpackets 40010); fi
+	b=$(lab_x "$LAB_CLI" $PEER whoami-from $LAB_PUB_ADDR 80 40010 2>&1)
+	expect_eq "4 $1: two connections from client port 40010, one after the other" "$a $b" \
+		"$LAB_CLI_ADDR:40010 $LAB_CLI_ADDR:40010"
+	sleep 0.2
+	if [ "$1" = xfwd ]; then p2=$(xpackets 40010); else p2=$(ctpackets 40010); fi
+	read -r o1 r1 <<<"$p1"
+	read -r o2 r2 <<<"$p2"
+	# The same short exchange twice: the second's counts are the first's (a
+	# segment more or less), not their sum.
+	if [ -n "$o1" ] && [ -n "$o2" ] && [ "$((o2 + r2))" -le "$((o1 + r1 + 2))" ] &&
+		[ "$((o2 + r2))" -ge "$((o1 + r1 - 2))" ]; then
+		ok "4 $1: the reused tuple counts the new connection only (packets $p2 after $p1)"
+	else
+		not_ok "4 $1: the reused tuple counts the new connection only" "packets '$p2' after '$p1'"
+	fi
+	if [ "$1" = xfwd ]; then
+		expect_eq "4 xfwd: one entry for the tuple" "$(xg flows | grep -c " sport=40010 dport=80 ")" 1
+		expect_eq "4 xfwd: stats tcp_reopened +1" "$(( $(stat tcp_reopened) - ro0 ))" 1
+	fi
+}
+
+# 5. A bare ACK from a port with no connection: nothing (tcp_loose off), an
+# entry picked up mid-stream (on).
+case5() {	# xfwd|iptables
+	local ns0 ns line
+	if [ "$1" = xfwd ]; then
+		ns0=$(stat tcp_no_syn)
+	else
+		lab_x "$LAB_GW" sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0
+	fi
+	lab_x "$LAB_CLI" $PEER bare-ack c0 "$(gw_mac)" $LAB_CLI_ADDR 40020 $LAB_PUB_ADDR 80
+	sleep 0.3
+	if [ "$1" = xfwd ]; then
+		expect_eq "5 xfwd: a bare ACK starts no connection (flows)" "$(xflow 40020)" ""
+		ns=$(( $(stat tcp_no_syn) - ns0 ))
+		if [ "$ns" -ge 1 ]; then ok "5 xfwd: stats tcp_no_syn +$ns"; else not_ok "5 xfwd: stats tcp_no_syn grew" "+$ns"; fi
+		if ! xg set --help 2>&1 | grep -q tcp-loose; then
+			ok "5 xfwd: tcp-loose on picks it up (skipped: no tcp-loose)"
+			return
+		fi
+		check "5 xfwd: set tcp-loose on" xg set tcp-loose on
+	else
+		expect_eq "5 iptables: nf_conntrack_tcp_loose=0: a bare ACK starts no connection" "$(ctflow 40020)" ""
+		lab_x "$LAB_GW" sysctl -qw net.netfilter.nf_conntrack_tcp_loose=1
+	fi
+	lab_x "$LAB_CLI" $PEER bare-ack c0 "$(gw_mac)" $LAB_CLI_ADDR 40021 $LAB_PUB_ADDR 80
+	sleep 0.3
+	if [ "$1" = xfwd ]; then
+		line=$(xflow 40021)
+		xg set tcp-loose off >/dev/null 2>&1
+	else
+		line=$(ctflow 40021)
+	fi
+	# ESTABLISHED, and not [ASSURED]: the other side never answered.
+	if [[ "$line" == *" ESTABLISHED src=$LAB_CLI_ADDR "* ]] && [[ "$line" != *ASSURED* ]]; then
+		ok "5 $1: loose: the bare ACK is picked up mid-stream (ESTABLISHED, not ASSURED)"
+	else
+		not_ok "5 $1: loose: the bare ACK is picked up mid-stream (ESTABLISHED, not ASSURED)" "'$line'"
+	fi
+}
+
+for c in case1 case3 case4 case5 case2; do
+	use tt
+	$c xfwd
+	use tti
+	$c iptables
+done
+use tt
+t_exit
