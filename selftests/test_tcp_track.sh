@@ -114,6 +114,41 @@ case1() {	# xfwd|iptables
 	fi
 }
 
+# 1b (XFWD_TCP_SWEEP=1; off by default): a blind sweep of bare RSTs, the
+# sequence number stepping by 64 KiB over the whole space, so that some land
+# inside the window but none on the exact next sequence number. conntrack
+# keeps such a connection ESTABLISHED (an in-window RST that is not exact
+# waits for the endpoint's challenge ACK, RFC 5961); a tracker that closes on
+# any in-window RST lets the entry expire (tcp_close timeout, 2 s here) and,
+# without tcp-loose, the connection's next segment finds nothing.
+case1b() {	# xfwd|iptables
+	local d=$TMP/c1b-$1 sent line
+	mkdir -p "$d"
+	bg "$LAB_CLI" $PEER hold $LAB_PUB_ADDR 80 "$d" 40050
+	wait_for "$d/ready" 10 || { not_ok "1b $1: long-lived connection up" "no connection"; return; }
+	if [ "$1" = xfwd ]; then
+		xg set timeout tcp_close 2 >/dev/null
+	else
+		lab_x "$LAB_GW" sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_close=2
+	fi
+	sent=$(lab_x "$LAB_CLI" $PEER blind c0 "$(gw_mac)" $LAB_CLI_ADDR 40050 $LAB_PUB_ADDR 80 65536 sweep 2>&1)
+	sleep 0.5
+	if [ "$1" = xfwd ]; then line=$(xflow 40050); else line=$(ctflow 40050); fi
+	expect_match "1b $1: after an RST sweep ($sent) the connection is still ESTABLISHED" \
+		"$line" " ESTABLISHED src=$LAB_CLI_ADDR "
+	sleep 3
+	touch "$d/again"
+	wait_for "$d/result" 10
+	expect_eq "1b $1: the connection still works 3 s after the sweep" "$(cat "$d/result" 2>/dev/null)" ok
+	touch "$d/reset"
+	wait_for "$d/done" 10
+	if [ "$1" = xfwd ]; then
+		xg set timeout tcp_close 10 >/dev/null
+	else
+		lab_x "$LAB_GW" sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_close=10
+	fi
+}
+
 # 2. SYN + bogus-ACK flood: blind pairs from spoofed sources; the ACK's ack
 # number is random, so no handshake completes and nothing is confirmed.
 case2() {	# xfwd|iptables
@@ -237,7 +272,9 @@ case5() {	# xfwd|iptables
 	fi
 }
 
-for c in case1 case3 case4 case5 case2; do
+cases="case1 case3 case4 case5 case2"
+[ "${XFWD_TCP_SWEEP:-0}" = 1 ] && cases="case1 case1b case3 case4 case5 case2"
+for c in $cases; do
 	use tt
 	$c xfwd
 	use tti
