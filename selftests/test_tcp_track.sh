@@ -42,16 +42,18 @@ wait_for() {	# FILE SECONDS
 	done
 	return 1
 }
-# Both labs: a line-server backend, routes for the spoofed sources, and
+# Both labs: a line-server on the internet side for case 7, a line-server backend, routes for the spoofed sources, and
 # the port-5 client ports the backend must not answer (a picked-up ACK
 # answered by an RST would be forgotten at once).
 lab_common() {
 	lab_x "$LAB_GW" ip route add $SPOOF_NET.0/24 via $LAB_CLI_ADDR
 	lab_x "$LAB_SRV" iptables -A INPUT -p tcp --sport 40020:40021 -j DROP
 	bg "$LAB_SRV" $PEER line-server $LAB_SRV_ADDR 8080
+	bg "$LAB_CLI" $PEER line-server $LAB_CLI_ADDR 7000
 	bg "$LAB_SRV" $PEER sink-server $LAB_SRV_ADDR 9000
 	wait_port "$LAB_SRV" $LAB_SRV_ADDR 8080
 	wait_port "$LAB_SRV" $LAB_SRV_ADDR 9000
+	wait_port "$LAB_CLI" $LAB_CLI_ADDR 7000
 }
 
 # The iptables twin.
@@ -63,6 +65,7 @@ for port in 80 81; do
 done
 lab_x "$LAB_GW" iptables -t nat -A PREROUTING -i g0 -p tcp --dport 82 \
 	-j DNAT --to-destination $LAB_SRV_ADDR:9000
+lab_x "$LAB_GW" iptables -t nat -A POSTROUTING -o g0 -s 198.51.100.0/24 -j MASQUERADE
 lab_x "$LAB_GW" sysctl -qw net.netfilter.nf_conntrack_acct=1
 lab_common
 
@@ -72,6 +75,7 @@ xg attach g0 g1 --max-flows 256 >/dev/null 2>&1 || { not_ok attach "xfwd attach 
 xg rule add tcp 80 to $LAB_SRV_ADDR:8080 >/dev/null || not_ok "rule add tcp 80" "failed"
 xg rule add tcp 81 to $LAB_SRV_ADDR:8080 >/dev/null || not_ok "rule add tcp 81" "failed"
 xg rule add tcp 82 to $LAB_SRV_ADDR:9000 >/dev/null || not_ok "rule add tcp 82" "failed"
+xg masq add 198.51.100.0/24 >/dev/null || not_ok "masq add" "failed"
 lab_common
 
 # 1. A blind RST/FIN burst against a live connection: the attacker knows the
@@ -279,8 +283,8 @@ case5() {	# xfwd|iptables
 	fi
 }
 
-cases="case1 case3 case4 case5 case6 case2"
-[ "${XFWD_TCP_SWEEP:-0}" = 1 ] && cases="case1 case1b case3 case4 case5 case6 case2"
+cases="case1 case3 case4 case5 case6 case7 case2"
+[ "${XFWD_TCP_SWEEP:-0}" = 1 ] && cases="case1 case1b case3 case4 case5 case6 case7 case2"
 # 6. No false positives: a bulk upload (window scaling, SACK, timestamps, a
 # window that grows to megabytes) passes with no segment found outside the window.
 oow() { xg stats -j | python3 -c '
@@ -300,6 +304,31 @@ case6() {	# xfwd|iptables
 		w=$(( $(ct_invalid) - w0 ))
 		expect_eq "6 iptables: none of its segments INVALID in conntrack" "$w" 0
 	fi
+}
+
+# 7. The same burst against a masqueraded connection's reply direction: a LAN
+# host's connection out to the internet (port preserved: 45000), the attacker
+# spoofing the internet end towards the public address.
+case7() {	# xfwd|iptables
+	local d=$TMP/c7-$1 sent line
+	mkdir -p "$d"
+	bg "$LAB_SRV" $PEER hold $LAB_CLI_ADDR 7000 "$d" 45000
+	wait_for "$d/ready" 10 || { not_ok "7 $1: masqueraded connection up" "no connection"; return; }
+	if [ "$1" = xfwd ]; then line=$(xg flows --proto tcp | grep " sport=45000 dport=7000 ")
+	else line=$(ctflow 45000); fi
+	expect_match "7 $1: the LAN host's connection is masqueraded with its port kept" "$line" \
+		"ESTABLISHED src=$LAB_SRV_ADDR dst=$LAB_CLI_ADDR sport=45000 dport=7000 .* src=$LAB_CLI_ADDR dst=$LAB_PUB_ADDR sport=7000 dport=45000 "
+	sent=$(lab_x "$LAB_CLI" $PEER blind c0 "$(gw_mac)" $LAB_CLI_ADDR 7000 $LAB_PUB_ADDR 45000 "$BLIND_N" 2>&1)
+	sleep 0.5
+	if [ "$1" = xfwd ]; then line=$(xg flows --proto tcp | grep " sport=45000 dport=7000 ")
+	else line=$(ctflow 45000); fi
+	expect_match "7 $1: after a burst at its reply direction ($sent) it is still ESTABLISHED" \
+		"$line" " ESTABLISHED src=$LAB_SRV_ADDR "
+	touch "$d/again"
+	wait_for "$d/result" 10
+	expect_eq "7 $1: the masqueraded connection still works" "$(cat "$d/result" 2>/dev/null)" ok
+	touch "$d/reset"
+	wait_for "$d/done" 10
 }
 
 for c in $cases; do
