@@ -38,6 +38,8 @@
                                              on DIR/reset close with SO_LINGER {1,0} (RST)
   peer.py whoami-from ADDR PORT SPORT        bind SPORT (SO_REUSEADDR), print what a
                                              line-server saw, then "bye": it closes first
+  peer.py echo-bulk ADDR PORT NBYTES         NBYTES to a tcp-echo while reading it back
+                                             (both directions at once), checked
   peer.py blind IFACE DST_MAC SRC SPORT DST DPORT N [mix|sweep]
                                              raw (AF_PACKET) blind segments, spoofed from
                                              SRC:SPORT: RST+ACK and FIN+ACK in turn with
@@ -406,6 +408,38 @@ def hold(addr, port, d, sport="0"):
     put("done")
 
 
+def echo_bulk(addr, port, nbytes):
+    """Both directions at once: NBYTES to a tcp-echo while reading the echo."""
+    n = int(nbytes)
+    data = os.urandom(n)
+    c = socket.create_connection((addr, int(port)), timeout=10)
+    err = []
+
+    def send():
+        try:
+            c.sendall(data)
+            c.shutdown(socket.SHUT_WR)
+        except OSError as e:
+            err.append(e)
+
+    t = threading.Thread(target=send)
+    t.start()
+    h, got = hashlib.sha256(), 0
+    try:
+        while True:
+            d = c.recv(65536)
+            if not d:
+                break
+            h.update(d)
+            got += len(d)
+    except OSError as e:
+        err.append(e)
+    t.join()
+    if err or h.digest() != hashlib.sha256(data).digest():
+        sys.exit(f"echoed {got} of {n} bytes, {'differs' if not err else err[0]}")
+    print(got)
+
+
 def whoami_from(addr, port, sport):
     c = connect_from(addr, port, sport, 3)
     f = c.makefile("rb")
@@ -503,6 +537,7 @@ if __name__ == "__main__":
             "upload": upload, "udp-refused": udp_refused, "tcp-rr": tcp_rr,
             "udp-rr": udp_rr, "tcp-bulk": tcp_bulk, "udp-burst": udp_burst}
     cmds.update({"line-server": line_server, "hold": hold, "whoami-from": whoami_from,
+                 "echo-bulk": echo_bulk,
                  "blind": blind, "syn-ack-flood": syn_ack_flood, "bare-ack": bare_ack})
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         sys.exit(__doc__)
