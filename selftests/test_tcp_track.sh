@@ -168,20 +168,20 @@ case1b() {	# xfwd|iptables
 # 2. SYN + bogus-ACK flood: blind pairs from spoofed sources; the ACK's ack
 # number is random, so no handshake completes and nothing is confirmed.
 case2() {	# xfwd|iptables
-	local d=$TMP/c2-$1 out c0 n0 w0 e0 conf new wack assured
+	local d=$TMP/c2-$1 out c0 n0 w0 e0 s0 conf new wack nosyn assured
 	mkdir -p "$d"
 	bg "$LAB_CLI" $PEER hold $LAB_PUB_ADDR 80 "$d" 40040
 	wait_for "$d/ready" 10 || { not_ok "2 $1: idle connection up" "no connection"; return; }
 	if [ "$1" = xfwd ]; then
 		c0=$(stat flow_confirmed) n0=$(stat flow_new) w0=$(stat tcp_window_ack)
-		e0=$(stat evicted_confirmed)
+		e0=$(stat evicted_confirmed) s0=$(stat tcp_no_syn)
 	fi
 	out=$(lab_x "$LAB_CLI" timeout 60 $PEER syn-ack-flood c0 "$(gw_mac)" $SPOOF_NET $LAB_PUB_ADDR 80 "$FLOOD_N" 2>&1)
 	sleep 1
 	if [ "$1" = xfwd ]; then
 		conf=$(( $(stat flow_confirmed) - c0 )) new=$(( $(stat flow_new) - n0 ))
-		wack=$(( $(stat tcp_window_ack) - w0 ))
-		expect_eq "2 xfwd: flood ($out, $new new flows, tcp_window_ack +$wack): none confirmed (flow_confirmed +$conf)" "$conf" 0
+		wack=$(( $(stat tcp_window_ack) - w0 )) nosyn=$(( $(stat tcp_no_syn) - s0 ))
+		expect_eq "2 xfwd: flood ($out, $new new flows; ACKs: tcp_window_ack +$wack, tcp_no_syn +$nosyn): none confirmed (flow_confirmed +$conf)" "$conf" 0
 		expect_eq "2 xfwd: no confirmed flow evicted" "$(( $(stat evicted_confirmed) - e0 ))" 0
 		expect_match "2 xfwd: the idle connection's entry stayed" "$(xflow 40040)" \
 			" ESTABLISHED src=$LAB_CLI_ADDR .*\[ASSURED\]"
