@@ -75,7 +75,8 @@ lab_common
 
 # xfwd.
 lab_up tt || { not_ok "lab up" "cannot build the lab"; t_exit; }
-xg attach g0 g1 --max-flows 256 >/dev/null 2>&1 || { not_ok attach "xfwd attach failed"; t_exit; }
+# shellcheck disable=SC2086
+xg attach g0 g1 --max-flows 256 ${XFWD_ATTACH_OPTS:-} >/dev/null 2>&1 || { not_ok attach "xfwd attach failed"; t_exit; }
 xg rule add tcp 80 to $LAB_SRV_ADDR:8080 >/dev/null || not_ok "rule add tcp 80" "failed"
 xg rule add tcp 81 to $LAB_SRV_ADDR:8080 >/dev/null || not_ok "rule add tcp 81" "failed"
 xg rule add tcp 82 to $LAB_SRV_ADDR:9000 >/dev/null || not_ok "rule add tcp 82" "failed"
