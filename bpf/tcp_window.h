@@ -90,51 +90,74 @@ static __always_inline void tcp_pickup(struct xfwd_tcp_peer *t, __u32 end, __u16
 }
 
 /*
- * Is the segment in the window of its direction (snd) given what the other
- * one (rcv) sent? If so, advance both. 0: in window; 1: refused.
+ * Is the segment in the window of its direction (*sp) given what the other
+ * one (*rp) sent? If so, advance both. 0: in window; 1: refused, and
+ * nothing changed (not even a first segment's setting of its direction:
+ * the work is done on copies).
  */
-static __always_inline int tcp_in_window(struct xfwd_tcp_peer *snd, struct xfwd_tcp_peer *rcv,
+static __always_inline int tcp_in_window(struct xfwd_tcp_peer *sp, struct xfwd_tcp_peer *rp,
 					 __u8 st, __u8 dir, __u8 fl, const struct tcp_seg *g)
 {
+	struct xfwd_tcp_peer snd = *sp, rcv = *rp;
 	__u32 ack = g->ack, win = g->win, end = g->end, maxack;
-	int syn = fl & TCP_FL_SYN;
+	int syn = fl & TCP_FL_SYN, init = 0;
 
-	if ((snd->flags | rcv->flags) & XFWD_TCP_LIBERAL)
+	if ((snd.flags | rcv.flags) & XFWD_TCP_LIBERAL)
 		return 0;
-	if (!snd->maxwin) {
+	if (!snd.maxwin) {
 		/* This direction's first segment: normally the SYN-ACK. */
 		if (syn) {
-			tcp_peer_syn(snd, end, g->win, g->wscale);
-			if (!(snd->flags & rcv->flags & XFWD_TCP_SCALE))
-				snd->scale = rcv->scale = 0;
-			if (!(fl & TCP_FL_ACK))
-				return 0;	/* simultaneous open */
+			tcp_peer_syn(&snd, end, g->win, g->wscale);
+			if (!(snd.flags & rcv.flags & XFWD_TCP_SCALE))
+				snd.scale = rcv.scale = 0;
+			if (!(fl & TCP_FL_ACK)) {	/* simultaneous open */
+				*sp = snd;
+				rp->scale = rcv.scale;
+				return 0;
+			}
 		} else {
-			snd->end = end;
-			snd->maxwin = win ? win : 1;
-			snd->maxend = end + snd->maxwin;
+			snd.end = end;
+			snd.maxwin = win ? win : 1;
+			snd.maxend = end + snd.maxwin;
 		}
+		init = 1;
 	} else if (syn && !(fl & TCP_FL_ACK) && dir == XFWD_DIR_ORIGINAL &&
-		   st == XFWD_ST_SYN_SENT && seq_after(end, snd->end)) {
-		tcp_peer_syn(snd, end, g->win, g->wscale);	/* a new SYN, new initial sequence */
+		   st == XFWD_ST_SYN_SENT && seq_after(end, snd.end)) {
+		tcp_peer_syn(&snd, end, g->win, g->wscale);	/* a new SYN, new ISN */
+		init = 1;
 	}
 	if (!(fl & TCP_FL_ACK) || ((fl & TCP_FL_RST) && !ack))
-		ack = rcv->end;
-	maxack = snd->maxwin > TCP_MAX_ACK_WINDOW ? snd->maxwin : TCP_MAX_ACK_WINDOW;
-	if (!seq_le(g->seq, snd->maxend) ||
-	    (rcv->maxwin && !seq_le(snd->end - rcv->maxwin, end)) ||
-	    !seq_le(ack, rcv->end) || !seq_le(rcv->end - maxack, ack))
+		ack = rcv.end;
+	maxack = snd.maxwin > TCP_MAX_ACK_WINDOW ? snd.maxwin : TCP_MAX_ACK_WINDOW;
+	if (!seq_le(g->seq, snd.maxend) ||
+	    (rcv.maxwin && !seq_le(snd.end - rcv.maxwin, end)) ||
+	    !seq_le(ack, rcv.end) || !seq_le(rcv.end - maxack, ack))
 		return 1;
 	if (!syn)
-		win <<= snd->scale & 15;
-	if (snd->maxwin < win)
-		snd->maxwin = win;
-	if (rcv->maxwin && seq_after(end, snd->maxend))
-		rcv->maxwin += end - snd->maxend;
-	if (seq_after(end, snd->end))
-		snd->end = end;
-	if (seq_after(ack + win, rcv->maxend - 1))
-		rcv->maxend = ack + win + !win;
+		win <<= snd.scale & 15;
+	if (snd.maxwin < win)
+		snd.maxwin = win;
+	if (rcv.maxwin && seq_after(end, snd.maxend))
+		rcv.maxwin += end - snd.maxend;
+	if (seq_after(end, snd.end))
+		snd.end = end;
+	if (seq_after(ack + win, rcv.maxend - 1))
+		rcv.maxend = ack + win + !win;
+	/* Store only what moved: the other direction's packets, maybe on
+	 * another CPU at this moment, move the other fields. */
+	if (init) {
+		*sp = snd;
+		rp->scale = rcv.scale;
+	} else {
+		if (sp->end != snd.end)
+			sp->end = snd.end;
+		if (sp->maxwin != snd.maxwin)
+			sp->maxwin = snd.maxwin;
+	}
+	if (rp->maxend != rcv.maxend)
+		rp->maxend = rcv.maxend;
+	if (rp->maxwin != rcv.maxwin)
+		rp->maxwin = rcv.maxwin;
 	return 0;
 }
 

@@ -3598,6 +3598,8 @@ static int t_tcp_handshake_acks(void)
 	TRY(tc_ok(&t, 0, TH_SYN, t.cisn, 0, 0));
 	label("ACK with a random ack before any SYN-ACK (a flood's second packet)");
 	TRY(tc_refused(&t, 0, TH_ACK, t.cnxt, 0x9abcdef0, 0, XFWD_CNT_TCP_OOW_ACK));
+	label("data from the backend's side acking another sequence, before any SYN-ACK");
+	TRY(tc_refused(&t, 1, TH_PSH | TH_ACK, t.sisn, t.cnxt + 5000, 10, XFWD_CNT_TCP_OOW_ACK));
 	label("SYN-ACK acking isn + 2");
 	TRY(tc_refused(&t, 1, TH_SYN | TH_ACK, t.sisn, t.cnxt + 1, 0, XFWD_CNT_TCP_OOW_SYNACK));
 	label("SYN-ACK acking isn");
