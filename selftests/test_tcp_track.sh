@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-# TCP tracking under attack (issue 16, notes/tcp_spec.md), end to end: blind
-# spoofed RST/FIN bursts, a SYN + bogus-ACK flood, two rules clashing on one
-# backend tuple, a reused TIME_WAIT tuple, a segment picked up mid-stream.
-# Each case runs against xfwd (lab tt) and, where cheap, against the iptables
-# recipe in a twin lab (tti, xfwd not attached there): both must behave alike.
+# TCP tracking under attack (issue 16, notes/tcp_spec.md), end to end: (1) a
+# blind spoofed RST/FIN burst, (2) a SYN + bogus-ACK flood, (3) two rules
+# clashing on one backend tuple, (4) a reused TIME_WAIT tuple, (5) a segment
+# picked up mid-stream, (6) bulk transfers with nothing refused, (7) the burst
+# against a masqueraded connection's reply direction. Each case runs against
+# xfwd (lab tt) and the iptables recipe in a twin lab (tti, no xfwd there):
+# both must behave alike. XFWD_TCP_EXTRA=1 adds 1b and 8, where xfwd and
+# conntrack differ today. XFWD_ATTACH_OPTS="--mode generic": the skb path.
 . "$(dirname "$0")/lib.sh"
 
 SPOOF_NET=203.0.113	# blind flood sources; the gateways route them to the client side
@@ -42,9 +45,10 @@ wait_for() {	# FILE SECONDS
 	done
 	return 1
 }
-# Both labs: a line-server on the internet side for case 7, a line-server backend, routes for the spoofed sources, and
-# the port-5 client ports the backend must not answer (a picked-up ACK
-# answered by an RST would be forgotten at once).
+# Both labs: the backends (a line-server, a sink, an echo), a line-server on
+# the internet side for case 7, routes for the spoofed sources, and case 5's
+# client ports, which the backend must not answer (a picked-up ACK answered
+# by an RST would be forgotten at once).
 lab_common() {
 	lab_x "$LAB_GW" ip route add $SPOOF_NET.0/24 via $LAB_CLI_ADDR
 	lab_x "$LAB_SRV" iptables -A INPUT -p tcp --sport 40020:40021 -j DROP
