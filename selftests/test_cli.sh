@@ -119,14 +119,14 @@ expect_eq "attach --max-flows sets the table size" \
 expect_eq "a new attach starts with no rules" "$(xg rule list)" ""
 
 # Two gateways in two namespaces do not see each other's state.
-ip netns add cli-other2
-ip link add o0 netns cli-other2 type veth peer name o1 netns cli-other2
-ip netns exec cli-other2 ip link set o0 up; ip netns exec cli-other2 ip link set o1 up
-"$XFWD" -n cli-other2 attach o0 o1 >/dev/null 2>&1
-"$XFWD" -n cli-other2 rule add udp 9 to 198.51.100.7 >/dev/null
+ip netns add "$LAB-other2"
+ip link add o0 netns "$LAB-other2" type veth peer name o1 netns "$LAB-other2"
+ip netns exec "$LAB-other2" ip link set o0 up; ip netns exec "$LAB-other2" ip link set o1 up
+"$XFWD" -n "$LAB-other2" attach o0 o1 >/dev/null 2>&1
+"$XFWD" -n "$LAB-other2" rule add udp 9 to 198.51.100.7 >/dev/null
 xg rule add tcp 7 to 198.51.100.2 >/dev/null
-expect_eq "namespaces keep separate rules" "$("$XFWD" -n cli-other2 rule list)|$(xg rule list)" \
+expect_eq "namespaces keep separate rules" "$("$XFWD" -n "$LAB-other2" rule list)|$(xg rule list)" \
 	"udp 9 to 198.51.100.7:9|tcp 7 to 198.51.100.2:7"
-"$XFWD" -n cli-other2 detach >/dev/null
-ip netns del cli-other2
+"$XFWD" -n "$LAB-other2" detach >/dev/null
+ip netns del "$LAB-other2"
 t_exit
