@@ -5,11 +5,12 @@
  *
  *     attach PUBLIC_IF LAN_IF [attach options]
  *     set timeout NAME SECONDS
+ *     set tcp-loose on|off
  *     rule PROTO [ADDR:]PORT[-PORT] to ADDR[:PORT[-PORT]]|local:PORT[-PORT] [--snat]
  *     masq PREFIX [to ADDR] [--ports LO-HI] [--filtering eif|adf|apdf]
  *
  * Each line is parsed by the same function as the command it mirrors
- * (attach_parse, rule_parse, masq_parse, timeout_parse). apply replaces the
+ * (attach_parse, rule_parse, masq_parse, timeout_parse, tcp_loose_parse). apply replaces the
  * whole rule set and masquerade set at once: it fills the idle copies of
  * both maps, then flips config.sets with one update of the config map, so
  * a packet sees the old sets or the new ones, never a mix.
@@ -46,6 +47,8 @@ struct conf {
 	struct attach_args att;
 	__u32 timeouts[XFWD_TO_MAX];
 	int timeout_line[XFWD_TO_MAX];	/* 0: not set: the default */
+	__u8 tcp_loose;
+	int tcp_loose_line;		/* 0: not set: off */
 	struct conf_rule *rules;
 	__u32 nrules, rules_cap, ports;
 	struct conf_masq masq[XFWD_MAX_MASQ];
@@ -114,8 +117,18 @@ static int line_set(struct conf *c, int line, int argc, char **argv)
 	__u32 secs;
 	int idx, rc;
 
+	if (argc >= 2 && !strcmp(argv[1], "tcp-loose")) {
+		rc = tcp_loose_parse("set tcp-loose", argc - 2, argv + 2, &c->tcp_loose);
+		if (rc)
+			return rc;
+		if (c->tcp_loose_line)
+			return err(EXIT_USAGE, "set tcp-loose: set already on line %d", c->tcp_loose_line);
+		c->tcp_loose_line = line;
+		return 0;
+	}
 	if (argc < 2 || strcmp(argv[1], "timeout"))
-		return err(EXIT_USAGE, "set: unknown setting '%s' (timeout)", argc < 2 ? "" : argv[1]);
+		return err(EXIT_USAGE, "set: unknown setting '%s' (timeout, tcp-loose)",
+			   argc < 2 ? "" : argv[1]);
 	rc = timeout_parse("set timeout", argc - 2, argv + 2, &idx, &secs);
 	if (rc)
 		return rc;
@@ -487,7 +500,8 @@ static int fill_idle(struct pinned *p, struct conf *c, const __u8 *fresh)
 	return 0;
 }
 
-/* Replace the running sets by the file's; timeouts (and snat ports) after. */
+/* Replace the running sets by the file's; timeouts, tcp-loose (and snat
+ * ports) after. */
 static int conf_apply(struct pinned *p, struct conf *c, bool quiet)
 {
 	static struct masq_def oldm[XFWD_MAX_MASQ];
@@ -549,6 +563,7 @@ static int conf_apply(struct pinned *p, struct conf *c, bool quiet)
 	}
 	for (int i = 0; i < XFWD_TO_MAX; i++)
 		now.timeouts[i] = c->timeout_line[i] ? c->timeouts[i] : xfwd_timeout_defaults[i];
+	now.tcp_loose = c->tcp_loose_line ? c->tcp_loose : 0;
 	if (c->attach_line) {
 		now.snat_port_min = c->att.port_min;
 		now.snat_port_max = c->att.port_max;
@@ -662,6 +677,8 @@ int cmd_save(struct env *env, int argc, char **argv)
 	for (int i = 0; i < XFWD_TO_MAX; i++)
 		if (cfg.timeouts[i] != xfwd_timeout_defaults[i])
 			printf("set timeout %s %u\n", xfwd_timeout_names[i], cfg.timeouts[i]);
+	if (cfg.tcp_loose)
+		printf("set tcp-loose on\n");
 	for (__u32 i = 0; i < n; i++)
 		printf("rule %s\n", rule_str(&rules[i], s, sizeof(s)));
 	for (int i = 0; i < nm; i++)

@@ -118,6 +118,7 @@ extern const char *const masq_filter_names[3];
 
 /* set.c */
 int timeout_parse(const char *who, int argc, char **argv, int *idx, __u32 *secs);
+int tcp_loose_parse(const char *who, int argc, char **argv, __u8 *on);
 
 /* attach.c */
 int attach_parse(int argc, char **argv, struct attach_args *a);

@@ -84,6 +84,9 @@ refuse "an unknown timeout" "tcp_forever" set timeout tcp_forever 10
 refuse "a timeout of 0 s" "'0'" set timeout tcp_close 0
 refuse "a timeout without seconds" "expected NAME SECONDS" set timeout tcp_close
 refuse "an unknown setting" "color" set color red
+refuse "tcp-loose maybe" "'maybe': expected on or off" set tcp-loose maybe
+refuse "tcp-loose without a value" "expected on or off" set tcp-loose
+refuse "tcp-loose with an extra argument" "unexpected argument 'now'" set tcp-loose on now
 refuse "flows --proto sctp" "sctp" flows --proto sctp
 refuse "flows --state BOGUS" "BOGUS" flows --state BOGUS
 refuse "flows --rule -1" "-1" flows --rule -1
@@ -101,6 +104,30 @@ expect_eq "rule --help documents rule del" "$?" 0
 
 check "set timeout udp_unreplied 45" xg set timeout udp_unreplied 45
 expect_match "status shows the timeout set" "$(xg status)" "udp_unreplied=45 "
+
+# tcp-loose: off after attach; set on and off; a bad value exits 2 and changes nothing.
+loose() { xg status -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["tcp_loose"])'; }
+expect_eq "tcp-loose is off after attach (status -j)" "$(loose)" False
+expect_match "status says tcp-loose off" "$(xg status)" $'\ntcp-loose +off\n'
+check "set tcp-loose on" xg set tcp-loose on
+expect_eq "status -j shows tcp-loose on" "$(loose)" True
+expect_match "status says tcp-loose on" "$(xg status)" $'\ntcp-loose +on '
+out=$(xg set tcp-loose 1 2>&1); rc=$?
+expect_eq "set tcp-loose 1: exit 2, tcp-loose still on" "$rc $(loose)" "2 True"
+out=$(xg set tcp-loose OFF 2>&1); rc=$?
+expect_eq "set tcp-loose OFF: exit 2, tcp-loose still on" "$rc $(loose)" "2 True"
+expect_match "... naming the value" "$out" "'OFF': expected on or off"
+expect_match "the timeouts are kept by set tcp-loose" "$(xg status)" "udp_unreplied=45 "
+xg attach g0 g1 >/dev/null 2>&1
+expect_eq "a re-attach keeps tcp-loose on" "$(loose)" True
+expect_match "... and the timeouts" "$(xg status)" "udp_unreplied=45 "
+check "set tcp-loose off" xg set tcp-loose off
+expect_eq "status -j shows tcp-loose off again" "$(loose)" False
+xg set tcp-loose on >/dev/null
+"$XFWD" set --help | grep -q "set tcp-loose on|off"
+expect_eq "set --help documents set tcp-loose" "$?" 0
+"$XFWD" set --help | grep -q "blind attacker"
+expect_eq "set --help states the risk of tcp-loose" "$?" 0
 check "flows flush on an empty table" xg flows flush
 
 # JSON listings parse.
@@ -117,6 +144,7 @@ xg attach g0 g1 --max-flows 1000 >/dev/null 2>&1
 expect_eq "attach --max-flows sets the table size" \
 	"$(xg status -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["flows"]["capacity"])')" 1000
 expect_eq "a new attach starts with no rules" "$(xg rule list)" ""
+expect_eq "a new attach starts with tcp-loose off" "$(loose)" False
 
 # Two gateways in two namespaces do not see each other's state.
 ip netns add "$LAB-other2"
