@@ -509,7 +509,7 @@ static int conf_apply(struct pinned *p, struct conf *c, bool quiet)
 		rc = err(EXIT_OP, "out of memory");
 		goto out;
 	}
-	rc = ids_scan(&ids, p);
+	rc = ids_scan(&ids, p, old, nold);
 	if (!rc)
 		rc = ids_assign(c, &ids, old, nold, fresh, &kept);
 	if (rc)

@@ -107,24 +107,27 @@ out:
 	return rc;
 }
 
-int ids_scan(struct ids *ids, const struct pinned *p)
+/* live: the live rules if the caller has read them already (else NULL). */
+int ids_scan(struct ids *ids, const struct pinned *p, const struct rule_def *live, __u32 nlive)
 {
 	static struct masq_def masq[XFWD_MAX_MASQ];
 	struct xfwd_config cfg;
-	struct rule_def *rules;
+	struct rule_def *rules = NULL;
 	__u64 now = coarse_now_ns();
-	__u32 n;
 	int rc, nm;
 
 	memset(ids, 0, sizeof(*ids));
 	ids->rule_stats = p->rule_stats;
 	if (config_read(p->config, &cfg))
 		return err(EXIT_OP, "cannot read the configuration");
-	rc = rules_read(p->rules, &rules, &n, NULL);
-	if (rc)
-		return rc;
-	for (__u32 i = 0; i < n; i++)
-		mark(ids, rules[i].r.id, ID_HELD);
+	if (!live) {
+		rc = rules_read(p->rules, &rules, &nlive, NULL);
+		if (rc)
+			return rc;
+		live = rules;
+	}
+	for (__u32 i = 0; i < nlive; i++)
+		mark(ids, live[i].r.id, ID_HELD);
 	free(rules);
 	nm = masq_read(p->masq, masq);
 	for (int i = 0; i < nm; i++)
@@ -139,16 +142,38 @@ int ids_scan(struct ids *ids, const struct pinned *p)
 }
 
 /* Have a forward rule's counters ever counted (since they were zeroed)? */
-static bool stats_used(struct ids *ids, __u32 id)
+static bool stats_used(const struct xfwd_rule_stats *s)
 {
-	struct xfwd_rule_stats s[nr_cpus() > 0 ? nr_cpus() : 1];
-
-	if (bpf_map_lookup_elem(ids->rule_stats, &id, s))
-		return true;	/* unreadable: not a first choice */
 	for (int c = 0; c < nr_cpus(); c++)
 		if (s[c].packets || s[c].bytes || s[c].flows)
 			return true;
 	return false;
+}
+
+/* Note ID_USED of forward rule ids from..from+CHUNK-1 (one batch). */
+static void stats_check(struct ids *ids, __u32 from)
+{
+	enum { CHUNK = 256 };
+	int ncpu = nr_cpus() > 0 ? nr_cpus() : 1;
+	struct xfwd_rule_stats *vals = calloc((size_t)CHUNK * ncpu, sizeof(*vals));
+	__u32 keys[CHUNK], in = from - 1, out, n = CHUNK;
+	int rc = -1;
+
+	if (vals)
+		rc = bpf_map_lookup_batch(ids->rule_stats, from ? &in : NULL, &out, keys, vals, &n, NULL);
+	if (rc && (!vals || errno != ENOENT))
+		n = 0;	/* no batches: one by one below */
+	for (__u32 i = 0; i < n; i++)
+		if (keys[i] < XFWD_MAX_RULES)
+			ids->st[keys[i]] |= ID_CHECKED | (stats_used(&vals[(size_t)i * ncpu]) ? ID_USED : 0);
+	if (!(ids->st[from] & ID_CHECKED)) {
+		struct xfwd_rule_stats one[ncpu];
+
+		ids->st[from] |= ID_CHECKED;
+		if (bpf_map_lookup_elem(ids->rule_stats, &from, one) || stats_used(one))
+			ids->st[from] |= ID_USED;	/* unreadable: not a first choice */
+	}
+	free(vals);
 }
 
 int id_alloc(struct ids *ids, enum id_kind kind, __u32 *id)
@@ -165,7 +190,7 @@ int id_alloc(struct ids *ids, enum id_kind kind, __u32 *id)
 		if (st[i] & (ID_HELD | ID_COUNTED))
 			continue;
 		if (kind == IDS_RULES && !(st[i] & ID_CHECKED))
-			st[i] |= ID_CHECKED | (stats_used(ids, i) ? ID_USED : 0);
+			stats_check(ids, i);
 		if (!(st[i] & ID_USED))
 			goto take;
 	}

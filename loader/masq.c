@@ -187,7 +187,7 @@ static int masq_add(struct env *env, int argc, char **argv)
 			goto out;
 		}
 	}
-	rc = ids_scan(&ids, &p);
+	rc = ids_scan(&ids, &p, NULL, 0);
 	if (rc)
 		goto out;
 	if (id_alloc(&ids, IDS_MASQ, &d.v.id)) {

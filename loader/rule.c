@@ -291,7 +291,7 @@ static int rule_add(struct env *env, int argc, char **argv)
 		    XFWD_MAX_RULE_PORTS);
 		goto out;
 	}
-	if (ids_scan(&ids, &p))
+	if (ids_scan(&ids, &p, live, n))
 		goto out;
 	if (id_alloc(&ids, IDS_RULES, &d.r.id)) {
 		if (n >= XFWD_MAX_RULES)

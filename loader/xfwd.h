@@ -119,8 +119,9 @@ struct ids {
 	int rule_stats;
 };
 
-/* Note what holds or counts against every id (live rules, prefixes, flows). */
-int ids_scan(struct ids *ids, const struct pinned *p);
+/* Note what holds or counts against every id (live rules, prefixes, flows);
+ * live: the live rules, when the caller has them (else NULL: read here). */
+int ids_scan(struct ids *ids, const struct pinned *p, const struct rule_def *live, __u32 nlive);
 /* A free id of a kind, held from then on; -ENOSPC when there is none. */
 int id_alloc(struct ids *ids, enum id_kind kind, __u32 *id);
 __u32 ids_counted(const struct ids *ids, enum id_kind kind);
