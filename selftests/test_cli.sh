@@ -123,7 +123,34 @@ expect_eq "a re-attach keeps tcp-loose on" "$(loose)" True
 expect_match "... and the timeouts" "$(xg status)" "udp_unreplied=45 "
 check "set tcp-loose off" xg set tcp-loose off
 expect_eq "status -j shows tcp-loose off again" "$(loose)" False
+
+# The data path follows it: a lone ACK to a forwarded port starts nothing with
+# tcp-loose off (counted tcp_no_syn), and a connection with it on (flow_new).
+lone_ack() {
+	lab_x "$LAB_CLI" python3 -c '
+import socket, struct, sys
+src, dst, dport, sport = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+tcp = struct.pack("!HHIIBBHHH", sport, dport, 1000, 2000, 5 << 4, 0x10, 65535, 0, 0)
+b = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 6, len(tcp)) + tcp
+s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+while s >> 16:
+    s = (s & 0xffff) + (s >> 16)
+tcp = tcp[:16] + struct.pack("!H", ~s & 0xffff) + tcp[18:]
+socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP).sendto(tcp, (dst, 0))' \
+		$LAB_CLI_ADDR $LAB_PUB_ADDR 80 "$1"
+	sleep 0.2
+}
+nosyn_new() { xg stats -j | python3 -c 'import json,sys; g=json.load(sys.stdin)["global"]; print(g["tcp_no_syn"], g["flow_new"])'; }
+read -r n0 f0 <<<"$(nosyn_new)"
+lone_ack 41000
+read -r n1 f1 <<<"$(nosyn_new)"
+expect_eq "tcp-loose off: a lone ACK starts no connection (tcp_no_syn +1, flow_new +0)" \
+	"$((n1 - n0)) $((f1 - f0))" "1 0"
 xg set tcp-loose on >/dev/null
+lone_ack 41001
+read -r n2 f2 <<<"$(nosyn_new)"
+expect_eq "tcp-loose on: a lone ACK starts a connection (tcp_no_syn +0, flow_new +1)" \
+	"$((n2 - n1)) $((f2 - f1))" "0 1"
 "$XFWD" set --help | grep -q "set tcp-loose on|off"
 expect_eq "set --help documents set tcp-loose" "$?" 0
 "$XFWD" set --help | grep -q "blind attacker"
