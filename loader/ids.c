@@ -60,7 +60,7 @@ static void mark(struct ids *ids, __u32 rule_id, __u8 what)
 }
 
 /* Mark the rule ids the entries of one flow table carry (batches, with a
- * key-by-key walk where the kernel has no batch operations). */
+ * key-by-key walk where a batch fails). */
 static int scan_flows(struct ids *ids, int fd, const struct xfwd_config *cfg, __u64 now)
 {
 	enum { BATCH = 1024 };
@@ -90,10 +90,7 @@ static int scan_flows(struct ids *ids, int fd, const struct xfwd_config *cfg, __
 		}
 		in = out;
 	}
-	if (errno != EINVAL && errno != ENOTSUP && errno != EOPNOTSUPP) {
-		rc = -errno;
-		goto out;
-	}
+	/* No batches here (or a bucket larger than one): walk it all. */
 	rc = 0;
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		k = next;

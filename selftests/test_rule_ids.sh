@@ -100,4 +100,37 @@ wait $stream
 expect_eq "the old connection ran on unharmed ($(cat "$TMP/stream.out"))" "$?" 0
 wait $mstream
 expect_eq "the old masqueraded connection ran on unharmed ($(cat "$TMP/mstream.out"))" "$?" 0
+
+# Many connections (6000 flow entries: several batches of the table walk) of
+# 20 deleted rules: exactly their 20 ids stay out of reach.
+xg flows flush >/dev/null
+printf '' | xg apply - >/dev/null
+bg "$LAB_SRV" $PEER udp-echo $S 5353
+for i in $(seq 0 19); do xg rule add udp $((5000 + i)) to $S:5353 >/dev/null; done
+ids20=$(xg rule list -j | python3 -c 'import json,sys; print(" ".join(str(r["id"]) for r in json.load(sys.stdin)))')
+sleep 0.3
+got=$(lab_x "$LAB_CLI" python3 -c '
+import socket
+socks = []
+for i in range(3000):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)
+    s.sendto(b"x", ("'$P'", 5000 + i % 20)); socks.append(s)
+ok = 0
+for s in socks:
+    try:
+        s.recv(100); ok += 1
+    except OSError: pass
+print(ok)')
+expect_eq "3000 UDP connections through 20 rules answered" "$got" 3000
+for i in $(seq 0 19); do xg rule del udp $((5000 + i)); done
+mk() { for i in $(seq 1 "$1"); do echo "rule tcp $((20000 + i)) to $S:7000"; done; }
+mk 16365 >"$TMP/over.conf"
+mk 16364 >"$TMP/fits.conf"
+out=$(xg apply "$TMP/over.conf" 2>&1); rc=$?
+expect_match "apply of 16365 rules: refused, 20 ids are counted by connections" "$rc $out" \
+	"^1 .*no free rule id.* 20 are still counted"
+out=$(xg apply "$TMP/fits.conf" 2>&1); rc=$?
+expect_eq "apply of 16364 rules: applied" "$rc" 0
+clash=$(xg rule list -j | python3 -c 'import json,sys; ids={r["id"] for r in json.load(sys.stdin)}; print(" ".join(i for i in sys.argv[1].split() if int(i) in ids))' "$ids20")
+expect_eq "... with none of the 20 ids ($ids20)" "$clash" ""
 t_exit
