@@ -14,11 +14,14 @@ SPOOF_NET=203.0.113	# blind flood sources; the gateways route them to the client
 BLIND_N=${XFWD_BLIND_N:-2000}
 FLOOD_N=${XFWD_FLOOD_PAIRS:-1500}
 
-# use PREFIX: the lab the helpers act on (lab.sh's variables).
-# shellcheck disable=SC2034 # LAB: lab_down's
-use() { LAB=$1 LAB_CLI=$1-cli LAB_GW=$1-gw LAB_SRV=$1-srv; }
+# use PREFIX: the lab the helpers act on (lab.sh's variables, as lab_up sets them).
+use() {
+	local p=${XFWD_LAB_PREFIX:-}$1
+	# shellcheck disable=SC2034 # LAB: lab_down's
+	LAB=$p LAB_CLI=$p-cli LAB_GW=$p-gw LAB_SRV=$p-srv
+}
 tt_cleanup() {
-	lab_down tti
+	lab_down "${XFWD_LAB_PREFIX:-}tti"
 	use tt
 	t_cleanup
 }
