@@ -189,7 +189,13 @@ case2() {	# xfwd|iptables
 	if [ "$1" = xfwd ]; then
 		conf=$(( $(stat flow_confirmed) - c0 )) new=$(( $(stat flow_new) - n0 ))
 		wack=$(( $(stat tcp_window_ack) - w0 )) nosyn=$(( $(stat tcp_no_syn) - s0 ))
-		expect_eq "2 xfwd: flood ($out, $new new flows; ACKs: tcp_window_ack +$wack, tcp_no_syn +$nosyn): none confirmed (flow_confirmed +$conf)" "$conf" 0
+		# A random ack lands in the 66000 the window allows (conntrack's
+		# MAXACKWINDOW) once in 65000: 0.02 expected of 1500, 3 all but never.
+		if [ "$conf" -le 2 ]; then
+			ok "2 xfwd: flood ($out, $new new flows; ACKs: tcp_window_ack +$wack, tcp_no_syn +$nosyn): none confirmed (flow_confirmed +$conf)"
+		else
+			not_ok "2 xfwd: flood: none confirmed" "flow_confirmed +$conf ($out, $new new flows; ACKs: tcp_window_ack +$wack, tcp_no_syn +$nosyn)"
+		fi
 		expect_eq "2 xfwd: no confirmed flow evicted" "$(( $(stat evicted_confirmed) - e0 ))" 0
 		expect_match "2 xfwd: the idle connection's entry stayed" "$(xflow 40040)" \
 			" ESTABLISHED src=$LAB_CLI_ADDR .*\[ASSURED\]"
