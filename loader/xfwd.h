@@ -106,9 +106,6 @@ bool rules_overlap(const struct rule_def *a, const struct rule_def *b);
 int rules_zero_stats(int fd, __u32 id);
 
 /* ids.c: the one rule id allocator (rule add, masq add, apply). */
-#ifndef XFWD_MASQ_RULE_BASE
-#define XFWD_MASQ_RULE_BASE	XFWD_MAX_RULES	/* as bpf/rules.h: masquerade flows' rule_id */
-#endif
 #define XFWD_RULE_IDS		(XFWD_MASQ_RULE_BASE + XFWD_MAX_MASQ)
 
 enum id_kind { IDS_RULES = 0, IDS_MASQ = 1 };

@@ -13,6 +13,7 @@
 #define XFWD_MAX_RULES		16384	/* rules (ids, counters); a port range is one rule */
 #define XFWD_MAX_RULE_PORTS	65536	/* rule map entries: one per public port */
 #define XFWD_MAX_MASQ		256
+#define XFWD_MASQ_RULE_BASE	XFWD_MAX_RULES	/* rule_id of masqueraded flows: base + masq id */
 #define XFWD_MAX_MAPPINGS	65536	/* masquerade: internal endpoints with a port */
 #define XFWD_MASQ_REMOTES	4	/* remote addresses a mapping remembers (adf) */
 #define XFWD_DEFAULT_MAX_FLOWS	65536
