@@ -626,9 +626,13 @@ static __always_inline struct xfwd_flow *flow_track(struct xfwd_flow *f, const s
 	struct xfwd_flow *o, *t = NULL;
 	union conn_word next;
 	__u32 old;
-	int i;
+	int i, keep = 0;
 
 	*refused = proto == IPPROTO_TCP ? xfwd_tcp_track(f, &p->key, tcpf) : 0;
+	if (*refused == TCP_KEEP_STATE) {
+		*refused = 0;
+		keep = 1;
+	}
 	if (*refused)
 		return NULL;
 
@@ -639,7 +643,7 @@ static __always_inline struct xfwd_flow *flow_track(struct xfwd_flow *f, const s
 	f->last_seen_ns = now;
 
 	/* Most packets change nothing: decided on this entry's copy alone. */
-	if (conn_next(f->conn, proto, f->dir, tcpf) == f->conn) {
+	if (keep || conn_next(f->conn, proto, f->dir, tcpf) == f->conn) {
 		mapping_refresh(f, p, cfg, now, 0);
 		return f;
 	}

@@ -128,6 +128,8 @@ struct xfwd_tcp_peer {
 	__u32 end;		/* highest sequence number sent, plus one */
 	__u32 maxend;		/* highest it may send: the other side's ack + window */
 	__u32 maxwin;		/* largest window it advertised (scaled) */
+	__u32 maxack;		/* highest ack it sent (XFWD_TCP_MAXACK): where an RST
+				 * from the other side must be to end the connection */
 	__u8 scale;		/* its window scale (0 unless both SYNs carried the option) */
 	__u8 flags;		/* XFWD_TCP_* */
 	__u16 pad;
@@ -135,6 +137,7 @@ struct xfwd_tcp_peer {
 
 #define XFWD_TCP_SCALE		(1u << 0)	/* its SYN carried a window scale option */
 #define XFWD_TCP_LIBERAL	(1u << 1)	/* picked up mid-stream: windows unknown, not checked */
+#define XFWD_TCP_MAXACK		(1u << 2)	/* maxack is set */
 
 /*
  * One direction of a connection. The translation is the tuple a matching
