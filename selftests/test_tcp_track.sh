@@ -6,8 +6,8 @@
 # picked up mid-stream, (6) bulk transfers with nothing refused, (7) the burst
 # against a masqueraded connection's reply direction. Each case runs against
 # xfwd (lab tt) and the iptables recipe in a twin lab (tti, no xfwd there):
-# both must behave alike. XFWD_TCP_EXTRA=1 adds 1b and 8, where xfwd and
-# conntrack differ today. XFWD_ATTACH_OPTS="--mode generic": the skb path.
+# both must behave alike. 1b and 8 are the cases where xfwd once differed
+# from conntrack (an RST sweep, a SYN on a lost connection). XFWD_ATTACH_OPTS="--mode generic": the skb path.
 . "$(dirname "$0")/lib.sh"
 
 SPOOF_NET=203.0.113	# blind flood sources; the gateways route them to the client side
@@ -138,7 +138,7 @@ case1() {	# xfwd|iptables
 	fi
 }
 
-# 1b (XFWD_TCP_EXTRA=1; off by default): a blind sweep of bare RSTs, the
+# 1b: a blind sweep of bare RSTs, the
 # sequence number stepping by 64 KiB over the whole space, so that some land
 # inside the window but none on the exact next sequence number. conntrack
 # keeps such a connection ESTABLISHED (an in-window RST that is not exact
@@ -308,9 +308,7 @@ case5() {	# xfwd|iptables
 	fi
 }
 
-cases="case1 case3 case4 case5 case6 case7 case2"
-# Known differences from conntrack, off by default (see 1b and 8).
-[ "${XFWD_TCP_EXTRA:-0}" = 1 ] && cases="case1 case1b case3 case4 case5 case6 case7 case8 case2"
+cases="case1 case1b case3 case4 case5 case6 case7 case8 case2"
 # 6. No false positives: a bulk upload (window scaling, SACK, timestamps, a
 # window that grows to megabytes), then 8 MB echoed while it is sent (both
 # directions busy at once, on both CPUs), pass with no segment found outside
@@ -361,7 +359,7 @@ case7() {	# xfwd|iptables
 	wait_for "$d/done" 10
 }
 
-# 8 (XFWD_TCP_EXTRA=1; off by default). A client loses a connection without
+# 8. A client loses a connection without
 # a word (its RST is lost) and connects again from the same port with a new
 # initial sequence number. Both the backend and the tracker still hold the old
 # connection ESTABLISHED. conntrack lets the SYN through (TCP_CONNTRACK_IGNORE:
