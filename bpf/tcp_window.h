@@ -92,6 +92,19 @@ static __always_inline void tcp_pickup(struct xfwd_tcp_peer *t, __u32 end, __u16
 	t[1].flags = XFWD_TCP_LIBERAL;
 }
 
+/* A plain SYN: the only segment that starts a connection (unless tcp_loose). */
+static __always_inline int tcp_plain_syn(__u8 fl)
+{
+	return (fl & (TCP_FL_SYN | TCP_FL_ACK | TCP_FL_RST | TCP_FL_FIN)) == TCP_FL_SYN;
+}
+
+/* With tcp_loose, what may start a connection picked up mid-stream: an ACK
+ * segment without SYN, FIN or RST, as conntrack's table allows from NONE. */
+static __always_inline int tcp_pickup_ok(__u8 fl)
+{
+	return (fl & (TCP_FL_SYN | TCP_FL_ACK | TCP_FL_RST | TCP_FL_FIN)) == TCP_FL_ACK;
+}
+
 /*
  * Is the segment in the window of its direction (*sp) given what the other
  * one (*rp) sent? If so, advance both. 0: in window; 1: refused, and
@@ -124,7 +137,7 @@ static __always_inline int tcp_in_window(struct xfwd_tcp_peer *sp, struct xfwd_t
 			snd->maxend = end + snd->maxwin;
 		}
 		init = 1;
-	} else if (syn && !(fl & TCP_FL_ACK) && dir == XFWD_DIR_ORIGINAL &&
+	} else if (tcp_plain_syn(fl) && dir == XFWD_DIR_ORIGINAL &&
 		   st == XFWD_ST_SYN_SENT && seq_after(end, snd->end)) {
 		tcp_peer_syn(snd, end, g->win, g->wscale);	/* a new SYN, new ISN */
 		init = 1;
@@ -174,12 +187,6 @@ static __always_inline int tcp_in_window(struct xfwd_tcp_peer *sp, struct xfwd_t
 	return 0;
 }
 
-/* A plain SYN: the only segment that starts a connection (unless tcp_loose). */
-static __always_inline int tcp_plain_syn(__u8 fl)
-{
-	return (fl & (TCP_FL_SYN | TCP_FL_ACK | TCP_FL_RST | TCP_FL_FIN)) == TCP_FL_SYN;
-}
-
 /* tcp_check's answer for a segment to forward that must not move the state. */
 #define TCP_KEEP_STATE	(XFWD_CNT_MAX + 8)
 
@@ -204,10 +211,10 @@ static __always_inline int tcp_check(struct xfwd_flow *o, __u8 dir, __u8 fl,
 		return 0;
 	if (dir == XFWD_DIR_REPLY && st == XFWD_ST_SYN_SENT && (fl & (TCP_FL_SYN | TCP_FL_RST)) &&
 	    (!(fl & TCP_FL_ACK) || g->ack != o->tcp[0].end)) {
-		if (fl & TCP_FL_SYN && fl & TCP_FL_ACK)
-			return XFWD_CNT_TCP_OOW_SYNACK;
 		if (fl & TCP_FL_RST)
 			return XFWD_CNT_TCP_OOW_RST;
+		if (fl & TCP_FL_ACK)
+			return XFWD_CNT_TCP_OOW_SYNACK;
 		/* a SYN alone: simultaneous open, checked by the window */
 	}
 	if (dir == XFWD_DIR_ORIGINAL && tcp_plain_syn(fl) &&

@@ -47,6 +47,7 @@ enum xfwd_state {
 	XFWD_ST_LAST_ACK,
 	XFWD_ST_TIME_WAIT,
 	XFWD_ST_CLOSE,
+	XFWD_ST_SYN_SENT2,	/* simultaneous open: a SYN came back (timed as SYN_SENT) */
 	XFWD_ST_MAX,
 };
 
