@@ -268,9 +268,22 @@ static void backends_load(void)
 	}
 }
 
+static struct xfwd_config cfg;
+
+/* config.tcp_loose as an input says (a record of its own); every change
+ * bumps fast_gen, as the loader's do, so no fast-path slot outlives it. */
+static void config_write(int loose)
+{
+	__u32 zero = 0;
+
+	cfg.tcp_loose = (__u8)loose;
+	cfg.fast_gen++;
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_config), &zero, &cfg, 0))
+		die("xfwd_config: %s", strerror(errno));
+}
+
 static void load(void)
 {
-	struct xfwd_config cfg;
 	struct bpf_map *map;
 	__u32 zero = 0, ifx[2];
 	int err;
@@ -351,6 +364,24 @@ static int port_oracle(void *ctx, uint32_t in_addr, uint16_t in_port, uint8_t pr
 	return ntohs(v.ext_port);
 }
 
+/* The source port the program gave the connection with this original key
+ * (a clash's implicit source NAT picks it at random). */
+static int flow_oracle(void *ctx, uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t dport,
+		       uint8_t proto)
+{
+	struct xfwd_flow_key k = { htonl(saddr), htonl(daddr), htons(sport), htons(dport), proto,
+				   { 0 } };
+	struct xfwd_flow v;
+
+	(void)ctx;
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.xfwd_flows), &k, &v) &&
+	    bpf_map_lookup_elem(bpf_map__fd(skel->maps.xfwd_pending), &k, &v))
+		return -1;
+	if (v.flags & XFWD_FLOW_DEAD)
+		return -1;
+	return ntohs(v.new_sport);
+}
+
 /* ------------------------------------------------- state and snapshots */
 
 struct saved {
@@ -418,6 +449,8 @@ static void snapshot_restore(void)
 			die("restoring %s: %s", bpf_map__name(s->map), strerror(errno));
 	}
 	model_copy(model, model_snap);
+	config_write(0);
+	model_set_loose(model, 0);
 }
 
 static void counters_read(unsigned long long c[XFWD_CNT_MAX])
@@ -540,6 +573,10 @@ static const char *counter_s(int c)
 		[XFWD_CNT_CONFIRMED_ADD] = "confirmed_add", [XFWD_CNT_CONFIRMED_DEL] = "confirmed_del",
 		[XFWD_CNT_FAST] = "fast",
 		[XFWD_CNT_TC_FINISH] = "tc_finish", [XFWD_CNT_TC_STACK] = "tc_to_stack",
+		[XFWD_CNT_TCP_OOW_RST] = "tcp_window_rst", [XFWD_CNT_TCP_OOW_FIN] = "tcp_window_fin",
+		[XFWD_CNT_TCP_OOW_SYNACK] = "tcp_window_synack",
+		[XFWD_CNT_TCP_OOW_ACK] = "tcp_window_ack", [XFWD_CNT_TCP_NO_SYN] = "tcp_no_syn",
+		[XFWD_CNT_TCP_REOPEN] = "tcp_reopened", [XFWD_CNT_CLASH_SNAT] = "clash_snat",
 	};
 	static char other[24];
 
@@ -614,6 +651,33 @@ static int in_csum_field(const struct m_expect *e, size_t off)
 
 static int check_frame(const struct m_expect *e, const uint8_t *in, const char *what);
 
+/* The counters that move besides the reason: each of e->also by one, and
+ * none of the TCP tracking's unless the model says so. */
+#define TCP_COUNTERS	(1ull << XFWD_CNT_TCP_OOW_RST | 1ull << XFWD_CNT_TCP_OOW_FIN | \
+			 1ull << XFWD_CNT_TCP_OOW_SYNACK | 1ull << XFWD_CNT_TCP_OOW_ACK | \
+			 1ull << XFWD_CNT_TCP_NO_SYN | 1ull << XFWD_CNT_TCP_REOPEN | \
+			 1ull << XFWD_CNT_CLASH_SNAT)
+
+static int check_also(const struct m_expect *e, uint64_t reasons)
+{
+	for (int c = 0; c < XFWD_CNT_MAX; c++) {
+		unsigned long long want;
+
+		if (reasons & (1ull << c))
+			continue;	/* checked as the reason */
+		if (e->also & (1ull << c))
+			want = 1;
+		else if (TCP_COUNTERS & (1ull << c))
+			want = 0;
+		else
+			continue;
+		if (R.moved[c] != want)
+			return mismatch("%s, but counted %s: %s should have moved by %llu (%s)",
+					verdict_s(R.verdict), moved_s(), counter_s(c), want, e->path);
+	}
+	return 0;
+}
+
 static int check(const struct m_expect *e, const uint8_t *in, size_t ilen)
 {
 	uint64_t ok_reasons = e->reasons;
@@ -636,6 +700,8 @@ static int check(const struct m_expect *e, const uint8_t *in, size_t ilen)
 	    R.moved[XFWD_CNT_FWD_REDIRECT] != (verdict == XDP_REDIRECT))
 		return mismatch("%s, but counted %s where one of %s was expected (%s)",
 				verdict_s(R.verdict), moved_s(), reasons_s(ok_reasons), e->path);
+	if (check_also(e, ok_reasons))
+		return -1;
 	if (verdict == XDP_DROP)
 		return 0;
 	if (!e->rewrite || verdict != e->verdict) {
@@ -723,6 +789,8 @@ static int check_tc(const struct m_expect *e, const uint8_t *in, size_t ilen)
 					tc_s(R.verdict), moved_s(), reasons_s(e->reasons), e->path);
 	if (R.moved[XFWD_CNT_RX] || R.moved[XFWD_CNT_FWD_REDIRECT])
 		return mismatch("tc counted %s (%s)", moved_s(), e->path);
+	if (check_also(e, e->reasons))
+		return -1;
 	if (e->rewrite)
 		return check_frame(e, in, tc_s(R.verdict));
 	if (R.len != ilen)
@@ -740,6 +808,7 @@ static int check_tc(const struct m_expect *e, const uint8_t *in, size_t ilen)
 
 /*
  * An input is a sequence of records, at most MAX_RECS:
+ *   op 0xfc, 0xfd: config.tcp_loose off, on (one byte);
  *   op & 0x80: raw frame: op bit 0 the side, bit 1 through tc ingress, then
  *              2 bytes of length, then the bytes (at least 14);
  *   else:      a 20-byte description d[0..19] (d[0] = op). Most values
@@ -761,6 +830,13 @@ static int check_tc(const struct m_expect *e, const uint8_t *in, size_t ilen)
  *         fragments, broadcast/multicast MAC, a second tag: QinQ)
  *     d13 mutation (bit 5: through tc ingress, not XDP), d14-15 where,
  *         d16-17 value   d18-19 random address bits
+ *     d16, d17 also aim a TCP segment at the window the model holds for
+ *         its tuple (tcp_aim): d16 bits 0-2 the sequence number (the
+ *         sender's end, a few off, the upper and lower edges, random, a
+ *         retransmission), d17 bits 0-2 the acknowledgement (the
+ *         receiver's end, a few off, past it, the lower edge, random, 0),
+ *         bits 3-5 the window (0, 1, 65535, ...), bits 6-7 a SYN's window
+ *         scale option (none, 7, 0-14, 14-16)
  */
 #define MAX_RECS	12
 #define DESC_LEN	20
@@ -853,6 +929,73 @@ static size_t build_icmp(struct pkt_spec *s, uint8_t type, uint8_t code, const u
 	return len;
 }
 
+static uint32_t desc_hash(const uint8_t *d)
+{
+	uint32_t h = 2166136261u;
+
+	for (int i = 0; i < DESC_LEN; i++)
+		h = (h ^ d[i]) * 16777619u;
+	return h ^ h >> 15;
+}
+
+/*
+ * A TCP segment's sequence and acknowledgement numbers, window and (on a
+ * SYN) options: aimed at what the model expects of its tuple's connection,
+ * at the window's edges (one in, one out), or anywhere. Returns 1 if the
+ * window field must be 0 (pkt_build writes its default for 0).
+ */
+static int tcp_aim(struct pkt_spec *s, const uint8_t *d, int side)
+{
+	static uint8_t opts[8];
+	static const uint16_t wins[8] = { 64240, 64240, 64240, 0, 1, 65535, 0, 512 };
+	struct m_tcp_hint h;
+	uint32_t r = desc_hash(d), len = (uint32_t)s->payload_len, lim;
+	uint32_t sf = !!(s->tcp_flags & TH_SYN) + !!(s->tcp_flags & TH_FIN);
+	int win0;
+
+	if (model_tcp_hint(model, side, ntohl(s->saddr), ntohl(s->daddr), s->sport, s->dport, &h)) {
+		lim = h.snd_maxwin > 66000 ? h.snd_maxwin : 66000;
+		switch (d[16] & 7) {
+		case 3: s->seq = h.snd_end + r % 7 - 3; break;
+		case 4: s->seq = h.snd_maxend + (r >> 3 & 1); break;	/* upper edge */
+		case 5: s->seq = h.snd_end - h.rcv_maxwin - len - sf - (r >> 4 & 1); break;
+		case 6: s->seq = r * 2654435761u; break;
+		case 7: s->seq = h.snd_end - (r >> 5) % 3000; break;	/* a retransmission */
+		default: s->seq = h.snd_end;
+		}
+		switch (d[17] & 7) {
+		case 3: s->ack = h.rcv_end + (r >> 8) % 7 - 3; break;
+		case 4: s->ack = h.rcv_end + 1 + (r >> 11 & 255); break;
+		case 5: s->ack = h.rcv_end - lim - (r >> 12 & 1); break;	/* lower edge */
+		case 6: s->ack = (r >> 13) * 2246822519u; break;
+		case 7: s->ack = 0; break;
+		default: s->ack = h.rcv_end;
+		}
+	} else {
+		/* A new connection's, or one whose windows nobody checks. */
+		s->seq = d[16] & 8 ? r * 2654435761u : 0x01020304u * d[16];
+		s->ack = (d[17] & 7) == 7 ? 0 : r ^ 0x10203040u;
+	}
+	s->window = wins[d[17] >> 3 & 7];
+	if ((d[17] >> 3 & 7) == 6)
+		s->window = (uint16_t)(r >> 16);
+	win0 = !s->window;
+	s->tcp_opts = NULL;
+	s->tcp_opts_len = 0;
+	if ((s->tcp_flags & TH_SYN) && d[17] >> 6) {
+		/* MSS 1460, NOP, window scale */
+		static const uint8_t head[5] = { 2, 4, 0x05, 0xb4, 1 };
+
+		memcpy(opts, head, 5);
+		opts[5] = 3;
+		opts[6] = 3;
+		opts[7] = (uint8_t)(d[17] >> 6 == 1 ? 7 : d[17] >> 6 == 2 ? r % 15 : 14 + r % 3);
+		s->tcp_opts = opts;
+		s->tcp_opts_len = 8;
+	}
+	return win0;
+}
+
 static const uint8_t flag_sets[] = {
 	TH_SYN, TH_SYN | TH_ACK, TH_ACK, TH_PSH | TH_ACK, TH_FIN | TH_ACK, TH_RST, TH_RST | TH_ACK,
 	TH_ACK,
@@ -888,6 +1031,7 @@ static size_t build(const uint8_t *d, uint8_t *buf, int *side)
 	s.ip_id = (uint16_t)(d[14] << 8 | d[15]);
 	s.seq = 0x01020304u * d[16];
 	s.ack = 0x10203040u;
+	s.window = 0;
 	s.vlan = d[12] & 1;
 	s.vlan_tci = (uint16_t)(d[12] >> 4 & 3);
 
@@ -985,7 +1129,16 @@ static size_t build(const uint8_t *d, uint8_t *buf, int *side)
 		len = build_icmp(&s, err_types[d[8] >> 5][0], err_types[d[8] >> 5][1], qb + 14, qlen,
 				 buf);
 	} else {
+		int win0 = s.proto == IPPROTO_TCP && tcp_aim(&s, d, *side);
+
 		len = pkt_build(&s, buf);
+		if (win0) {
+			size_t l4 = (s.vlan ? 18 : 14) + 20;
+
+			put16(buf + l4 + 14, 0);
+			put16(buf + l4 + 16, 0);
+			put16(buf + l4 + 16, l4_csum_compute(buf + l4 - 20));
+		}
 		if (proto == 3) {	/* echo reply */
 			l3 = s.vlan ? 18 : 14;
 			buf[l3 + 20] = 0;
@@ -1148,6 +1301,13 @@ static int run_input(const uint8_t *data, size_t size)
 		uint8_t op = data[off];
 		int tc;
 
+		if ((op & 0xfc) == 0xfc) {
+			/* config.tcp_loose from here on: op bit 0 */
+			off++;
+			config_write(op & 1);
+			model_set_loose(model, op & 1);
+			continue;
+		}
 		if (op & 0x80) {
 			if (off + 3 > size)
 				break;
@@ -1234,19 +1394,21 @@ static int fuzz_one(const uint8_t *data, size_t size)
 static void prologue(void)
 {
 	struct { int side; uint8_t proto; uint32_t s; uint16_t sp; uint32_t d; uint16_t dp;
-		 uint8_t flags; int want; } p[] = {
-		{ M_PUB, IPPROTO_TCP, C1, 40000, PUB, 80, TH_SYN, XDP_REDIRECT },
-		{ M_LAN, IPPROTO_TCP, B1, 8080, C1, 40000, TH_SYN | TH_ACK, XDP_REDIRECT },
-		{ M_PUB, IPPROTO_TCP, C1, 40000, PUB, 80, TH_ACK, XDP_REDIRECT },
-		{ M_PUB, IPPROTO_UDP, C2, 33333, PUB, 53, 0, XDP_REDIRECT },
-		{ M_LAN, IPPROTO_UDP, B1, 5353, C2, 33333, 0, XDP_REDIRECT },
-		{ M_PUB, IPPROTO_UDP, C1, 5000, PUB, 54, 0, XDP_REDIRECT },
-		{ M_LAN, IPPROTO_TCP, B1, 45000, C1, 443, TH_SYN, XDP_REDIRECT },
-		{ M_LAN, IPPROTO_UDP, B3, 6000, C2, 53, 0, XDP_REDIRECT },
-		{ M_PUB, IPPROTO_UDP, C2, 53, PUB2, 6000, 0, XDP_REDIRECT },
-		{ M_LAN, IPPROTO_ICMP, B2, 0x1234, C1, 1, 0, XDP_REDIRECT },
-		{ M_PUB, IPPROTO_TCP, C2, 41000, PUB, 2222, TH_SYN, XDP_PASS },
-		{ M_LAN, IPPROTO_UDP, B5, 40000, C1, 9, 0, XDP_REDIRECT },
+		 uint8_t flags; int want; uint32_t seq, ack; } p[] = {
+		/* An established connection: the handshake acknowledges each SYN. */
+		{ M_PUB, IPPROTO_TCP, C1, 40000, PUB, 80, TH_SYN, XDP_REDIRECT, 1000, 0 },
+		{ M_LAN, IPPROTO_TCP, B1, 8080, C1, 40000, TH_SYN | TH_ACK, XDP_REDIRECT, 5000, 1001 },
+		{ M_PUB, IPPROTO_TCP, C1, 40000, PUB, 80, TH_ACK, XDP_REDIRECT, 1001, 5001 },
+		{ M_PUB, IPPROTO_UDP, C2, 33333, PUB, 53, 0, XDP_REDIRECT, 0, 0 },
+		{ M_LAN, IPPROTO_UDP, B1, 5353, C2, 33333, 0, XDP_REDIRECT, 0, 0 },
+		{ M_PUB, IPPROTO_UDP, C1, 5000, PUB, 54, 0, XDP_REDIRECT, 0, 0 },
+		{ M_LAN, IPPROTO_TCP, B1, 45000, C1, 443, TH_SYN, XDP_REDIRECT, 7000, 0 },
+		/* Masqueraded from a port inside the prefix's --ports: kept. */
+		{ M_LAN, IPPROTO_UDP, B3, 33333, C2, 53, 0, XDP_REDIRECT, 0, 0 },
+		{ M_PUB, IPPROTO_UDP, C2, 53, PUB2, 33333, 0, XDP_REDIRECT, 0, 0 },
+		{ M_LAN, IPPROTO_ICMP, B2, 0x9234, C1, 1, 0, XDP_REDIRECT, 0, 0 },
+		{ M_PUB, IPPROTO_TCP, C2, 41000, PUB, 2222, TH_SYN, XDP_PASS, 9000, 0 },
+		{ M_LAN, IPPROTO_UDP, B5, 40000, C1, 9, 0, XDP_REDIRECT, 0, 0 },
 	};
 	static struct m_expect e;
 	uint8_t b[PKT_MAX];
@@ -1266,8 +1428,10 @@ static void prologue(void)
 		s.sport = p[i].sp;
 		s.dport = p[i].dp;
 		s.tcp_flags = p[i].flags;
+		s.seq = p[i].seq;
+		s.ack = p[i].ack;
 		s.payload = pattern;
-		s.payload_len = 20;
+		s.payload_len = p[i].proto == IPPROTO_TCP ? 0 : 20;
 		len = pkt_build(&s, b);
 		cur_input = b;
 		cur_len = len;
@@ -1451,6 +1615,8 @@ int main(int argc, char **argv)
 		batch_vals = calloc(SNAP_MAX, 256);
 		model = model_new(&world, port_oracle, NULL);
 		model_snap = model_new(&world, port_oracle, NULL);
+		model_set_flow_oracle(model, flow_oracle);
+		model_set_flow_oracle(model_snap, flow_oracle);
 		prologue();
 		snapshot_take();
 		t_start = now_s();
@@ -1490,6 +1656,8 @@ int main(int argc, char **argv)
 	batch_vals = calloc(SNAP_MAX, 256);
 	model = model_new(&world, port_oracle, NULL);
 	model_snap = model_new(&world, port_oracle, NULL);
+	model_set_flow_oracle(model, flow_oracle);
+	model_set_flow_oracle(model_snap, flow_oracle);
 	prologue();
 	snapshot_take();
 
