@@ -953,7 +953,7 @@ static int tcp_aim(struct pkt_spec *s, const uint8_t *d, int side)
 	uint32_t sf = !!(s->tcp_flags & TH_SYN) + !!(s->tcp_flags & TH_FIN);
 	int win0;
 
-	if (model_tcp_hint(model, side, ntohl(s->saddr), ntohl(s->daddr), s->sport, s->dport, &h)) {
+	if (model && model_tcp_hint(model, side, ntohl(s->saddr), ntohl(s->daddr), s->sport, s->dport, &h)) {
 		lim = h.snd_maxwin > 66000 ? h.snd_maxwin : 66000;
 		switch (d[16] & 7) {
 		case 3: s->seq = h.snd_end + r % 7 - 3; break;
@@ -1458,12 +1458,90 @@ static uint64_t rnd(void)
 	return rng_state = x;
 }
 
+/*
+ * A TCP connection's life from its first SYN (record 0): packets of its
+ * tuple from the original side (what 7 of ins[0]) and replies to its first
+ * translated packet (what 3 of outs[0]), mostly aimed exactly at the
+ * window, so that handshakes complete, closes reach TIME_WAIT, resets
+ * CLOSE, and new SYNs reopen; now and then a segment aimed at an edge or
+ * anywhere, or with other flags.
+ */
+enum { O = 0, RP = 1 };		/* from the original side, a reply */
+enum { FS_SYN, FS_SYNACK, FS_ACK, FS_PSHACK, FS_FINACK, FS_RST, FS_RSTACK };
+
+static size_t gen_script(uint8_t *buf, size_t cap)
+{
+	static const uint8_t lives[][11][2] = {
+		/* handshake, data, the client closes, TIME_WAIT, reopen */
+		{ { RP, FS_SYNACK }, { O, FS_ACK }, { O, FS_PSHACK }, { RP, FS_PSHACK },
+		  { O, FS_FINACK }, { RP, FS_ACK }, { RP, FS_FINACK }, { O, FS_ACK },
+		  { O, FS_SYN }, { RP, FS_SYNACK }, { O, FS_ACK } },
+		/* the server closes first */
+		{ { RP, FS_SYNACK }, { O, FS_ACK }, { RP, FS_PSHACK }, { RP, FS_FINACK },
+		  { O, FS_ACK }, { O, FS_FINACK }, { RP, FS_ACK }, { O, FS_SYN },
+		  { RP, FS_SYNACK }, { O, FS_ACK }, { O, FS_PSHACK } },
+		/* a reset from either side, CLOSE, reopen */
+		{ { RP, FS_SYNACK }, { O, FS_ACK }, { O, FS_PSHACK }, { O, FS_RST },
+		  { O, FS_SYN }, { RP, FS_SYNACK }, { O, FS_ACK }, { RP, FS_RSTACK },
+		  { O, FS_SYN }, { RP, FS_SYNACK }, { O, FS_ACK } },
+		/* the only answer a reset; the SYN again; retransmissions */
+		{ { RP, FS_RSTACK }, { O, FS_SYN }, { O, FS_SYN }, { RP, FS_SYNACK },
+		  { RP, FS_SYNACK }, { O, FS_ACK }, { O, FS_ACK }, { RP, FS_PSHACK },
+		  { O, FS_FINACK }, { O, FS_FINACK }, { RP, FS_FINACK } },
+		/* simultaneous close; late segments in TIME_WAIT */
+		{ { RP, FS_SYNACK }, { O, FS_ACK }, { O, FS_FINACK }, { RP, FS_FINACK },
+		  { O, FS_ACK }, { RP, FS_ACK }, { RP, FS_PSHACK }, { O, FS_ACK },
+		  { O, FS_SYN }, { RP, FS_SYNACK }, { O, FS_ACK } },
+	};
+	static const uint8_t sizes[4] = { 0, 0, 2, 3 };	/* d11: 0, 0, 10, 100 bytes */
+	int life = (int)(rnd() % (sizeof(lives) / sizeof(lives[0])));
+	int n = 1 + (int)(rnd() % (MAX_RECS - 1)) + 2;
+	size_t off = 0;
+
+	if (n > MAX_RECS)
+		n = MAX_RECS;
+	for (int r = 0; r < n && off + DESC_LEN <= cap; r++) {
+		uint8_t *d = buf + off;
+		int from = r ? lives[life][r - 1][0] : O, fs = r ? lives[life][r - 1][1] : FS_SYN;
+
+		for (int i = 0; i < DESC_LEN; i++)
+			d[i] = (uint8_t)rnd();
+		if (!r) {
+			d[0] &= 1;		/* what 0: a packet of the fields, either side */
+			d[2] &= 0x7f;		/* addresses that side sees */
+			d[3] &= 0x7f;
+			d[4] &= 0x7f;		/* ports from the lists */
+			d[6] &= 0x7f;
+		} else {
+			d[0] = from == O ? 7 << 1 : 3 << 1;	/* ins[0]'s tuple; a reply to outs[0] */
+		}
+		d[1] = 0;			/* TCP */
+		d[8] = (uint8_t)(rnd() % 12 ? fs : rnd() % 8);
+		d[9] = 64;
+		d[11] = sizes[fs == FS_PSHACK ? 2 + rnd() % 2 : rnd() % 4 == 0 ? 2 : 0];
+		d[12] &= 1;			/* maybe a tag, nothing hostile */
+		d[13] = rnd() % 12 ? 0 : 0x20;	/* now and then through tc ingress */
+		if (rnd() % 6) {
+			d[16] = (uint8_t)(d[16] & 8);	/* exactly in the window */
+			d[17] &= 0xf8;
+		}
+		off += DESC_LEN;
+	}
+	return off;
+}
+
 /* One input of the seeded mutator: mostly descriptions, some raw frames
- * (a description's frame with random bytes changed, or noise). */
+ * (a description's frame with random bytes changed, or noise); a quarter
+ * TCP lives (gen_script); a fifth with tcp_loose on. */
 static size_t gen_input(uint8_t *buf, size_t cap)
 {
 	int nrec = 1 + (int)(rnd() % MAX_RECS);
 	size_t off = 0;
+
+	if (rnd() % 5 == 0)
+		buf[off++] = 0xfd;	/* tcp_loose on */
+	if (rnd() % 4 == 0)
+		return off + gen_script(buf + off, cap - off);
 
 	for (int r = 0; r < nrec; r++) {
 		if (rnd() % 8) {
