@@ -1525,6 +1525,8 @@ static size_t gen_script(uint8_t *buf, size_t cap)
 			d[16] = (uint8_t)(d[16] & 8);	/* exactly in the window */
 			d[17] &= 0xf8;
 		}
+		if (rnd() % 4)
+			d[17] &= 0xc7;			/* the usual window, 64240 */
 		off += DESC_LEN;
 	}
 	return off;

@@ -933,7 +933,7 @@ static int s_after(uint32_t a, uint32_t b)
 enum { T_SYN, T_SYNACK, T_FIN, T_ACK, T_RST, T_NONE };
 static const uint8_t tcp_table[2][6][9] = {
 	{	/* original:  NO  SS  SR  ES  FW  CW  LA  TW  CL */
-		[T_SYN]    = { 1,  1,  IG, IG, IG, IG, IG, 1,  1 },
+		[T_SYN]    = { 1,  1,  IG, IG, IG, IG, IG, IV, IV },	/* reopen: elsewhere */
 		[T_SYNACK] = { IV, IV, IG, IG, IG, IG, IG, IG, IG },
 		[T_FIN]    = { IV, IV, 4,  4,  6,  6,  6,  7,  8 },
 		[T_ACK]    = { 3,  IV, 3,  3,  5,  5,  7,  7,  8 },
