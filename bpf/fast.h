@@ -28,6 +28,30 @@ static __always_inline __u64 fast_mark(__u32 gen, __u32 epoch)
 	return (__u64)gen << 32 | epoch;
 }
 
+/*
+ * A TCP segment served from a slot is window-checked like any other, on the
+ * connection's original entry (one hash lookup: the slot cannot point at
+ * it), which the check also advances. Refused ones go to the slow path,
+ * which refuses them too and drops them. Verified once.
+ */
+__attribute__((noinline)) int xfwd_fast_tcp_ok(const struct xfwd_fast *s, __u32 fl)
+{
+	struct tcp_seg *g = tcp_seg_get();
+	struct xfwd_flow *o;
+	__u32 idx;
+	void *t;
+
+	if (!s || !g)
+		return 0;
+	idx = !!(s->f.flags & XFWD_FLOW_PENDING);
+	t = bpf_map_lookup_elem(&xfwd_tables, &idx);
+	if (!t)
+		return 0;
+	o = bpf_map_lookup_elem(t, s->f.dir == XFWD_DIR_ORIGINAL ? &s->key : &s->f.twin);
+	return o && o->conn_id == s->f.conn_id && o->dir == XFWD_DIR_ORIGINAL &&
+	       !tcp_check(o, s->f.dir & 1, fl, g);
+}
+
 /* Translate and send the packet from its slot: 1 with the XDP action in
  * *act, or 0 if the slow path must take it. */
 static __always_inline int fast_forward(struct xdp_md *ctx, struct pkt *p, __u8 side,
@@ -46,7 +70,8 @@ static __always_inline int fast_forward(struct xdp_md *ctx, struct pkt *p, __u8 
 	if (!key_eq(&s->key, &p->key) || s->f.side != side || p->icmp_err ||
 	    fast_mark(s->gen, s->epoch) != *mark || (__s64)(s->until_ns - now) <= 0 ||
 	    s->f.route_gen != xfwd_neigh_gen || p->len > s->f.route_len ||
-	    conn_next(s->f.conn, p->key.proto, s->f.dir, p->tcp_flags) != s->f.conn)
+	    conn_next(s->f.conn, p->key.proto, s->f.dir, p->tcp_flags) != s->f.conn ||
+	    (p->key.proto == IPPROTO_TCP && !xfwd_fast_tcp_ok(s, p->tcp_flags)))
 		return 0;
 	s->packets++;
 	s->bytes += p->len;

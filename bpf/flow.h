@@ -284,6 +284,29 @@ static __always_inline int reply_try(void *ctx, struct xfwd_flow_key *rkey, stru
 }
 
 /*
+ * The reply tuple of a new connection is a live one's (two rules to one
+ * backend, the same client port through both): keep the client's address,
+ * give it another source port from the SNAT range, as conntrack's implicit
+ * source NAT does.
+ */
+static __always_inline int clash_snat(struct xfwd_flow_key *rkey, struct xfwd_flow *reply,
+				      const struct xfwd_flow_key *okey,
+				      const struct xfwd_config *cfg, __u64 now)
+{
+	__u32 span = cfg->snat_port_max - cfg->snat_port_min + 1, i;
+
+	for (i = 0; i < XFWD_SNAT_PROBES; i++) {
+		rkey->dport = bpf_htons(cfg->snat_port_min + bpf_get_prandom_u32() % span);
+		flow_set_nat(reply, rkey, okey->daddr, okey->saddr, okey->dport, okey->sport);
+		if (!flow_claim(rkey, reply, cfg, now, NULL)) {
+			count(XFWD_CNT_CLASH_SNAT);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/*
  * Claim the reply key. With alloc_port the source port is chosen: the
  * endpoint's live mapping if it has one (endpoint-independent mapping, RFC
  * 4787 REQ-1), else its own port (port preservation), else random ones of
@@ -300,12 +323,16 @@ static __always_inline int reply_claim(void *ctx, struct xfwd_flow_key *rkey,
 
 	if (!rq->alloc_port) {
 		flow_set_nat(reply, rkey, okey->daddr, okey->saddr, okey->dport, okey->sport);
-		return flow_claim(rkey, reply, cfg, now, NULL);
+		if (!flow_claim(rkey, reply, cfg, now, NULL))
+			return 0;
+		return okey->proto == IPPROTO_ICMP ? -1 : clash_snat(rkey, reply, okey, cfg, now);
 	}
 	m = mapping_get(&rq->internal, rq->saddr, now);
 	if (m)
 		return reply_try(ctx, rkey, reply, okey, rq, cfg, now, bpf_ntohs(m->ext_port));
-	if (want && !reply_try(ctx, rkey, reply, okey, rq, cfg, now, want))
+	/* Port preservation inside the range only: --ports is a promise. */
+	if (want >= rq->port_min && want <= rq->port_max &&
+	    !reply_try(ctx, rkey, reply, okey, rq, cfg, now, want))
 		return 0;
 	for (i = 0; i < XFWD_SNAT_PROBES; i++) {
 		port = rq->port_min + bpf_get_prandom_u32() % span;
@@ -343,6 +370,7 @@ static __always_inline int flow_create(void *ctx, const struct xfwd_flow_key *ok
 	};
 	struct xfwd_endpoint ext;
 	struct xfwd_flow *e;
+	struct tcp_seg *g;
 	__u32 zero = 0;
 
 	/* The entries are built in per-CPU scratch: a flow is too large for the
@@ -370,6 +398,13 @@ static __always_inline int flow_create(void *ctx, const struct xfwd_flow_key *ok
 	e->map_src = rq->map_orig_src;
 	e->packets = 1;
 	e->bytes = rq->len;
+	if (okey->proto == IPPROTO_TCP && (g = tcp_seg_get())) {
+		/* The first segment is the packet being handled. */
+		if (tcp_plain_syn(rq->tcp_flags))
+			tcp_peer_syn(&e->tcp[0], g->end, g->win, g->wscale);
+		else
+			tcp_pickup(e->tcp, g->end, g->win);
+	}
 	flow_set_nat(e, okey, rkey.daddr, rkey.saddr, rkey.dport, rkey.sport);
 	if (flow_claim(okey, e, cfg, now, rq->lazy ? NULL : &rkey)) {
 		/* Another CPU created this connection first: the caller uses
@@ -420,6 +455,12 @@ static __always_inline struct xfwd_flow *flow_start(struct xdp_md *ctx,
 	struct xfwd_flow *f;
 	__u32 zero = 0;
 
+	/* Only a SYN opens a TCP connection, unless picking up mid-stream is
+	 * allowed: a blind attacker's ACK must not make state. */
+	if (okey->proto == IPPROTO_TCP && !tcp_plain_syn(rq->tcp_flags) && !cfg->tcp_loose) {
+		*why = XFWD_CNT_TCP_NO_SYN;
+		return NULL;
+	}
 	*why = xfwd_flow_create(ctx, okey, rq, cfg, now);
 	if (*why == PARSE_OK) {
 		*fresh = 1;
@@ -541,21 +582,55 @@ static __always_inline struct xfwd_flow *flow_promote(struct xfwd_flow *f,
 	return bpf_map_lookup_elem(&xfwd_flows, &k);
 }
 
+/* The original entry of f's connection (f itself, or its twin); NULL if
+ * the other half is gone. */
+static __always_inline struct xfwd_flow *flow_original(struct xfwd_flow *f,
+						       const struct xfwd_flow_key *key)
+{
+	struct xfwd_flow *t;
+
+	if (f->dir == XFWD_DIR_ORIGINAL)
+		return f;
+	t = twin_lookup(f);
+	return t && key_eq(&t->twin, key) ? t : NULL;
+}
+
+/* The window check of a TCP segment with key on its entry f (flow_track):
+ * 0, or the counter of its refusal. A function of its own, verified once. */
+__attribute__((noinline)) int xfwd_tcp_track(struct xfwd_flow *f, const struct xfwd_flow_key *key,
+					     __u32 fl)
+{
+	struct tcp_seg *g = tcp_seg_get();
+	struct xfwd_flow *o;
+
+	if (!f || !key || !g)
+		return 0;
+	o = flow_original(f, key);
+	return o ? tcp_check(o, f->dir & 1, fl, g) : 0;
+}
+
 /*
  * Account a packet to its entry and advance the connection's state. Returns
- * the entry to translate with (it moves when the connection is confirmed).
+ * the entry to translate with (it moves when the connection is confirmed),
+ * or NULL: *refused then names the window check's counter (the segment is
+ * to be dropped, and changed nothing), or 0 (lost in a race).
  * Two CPUs may see the two directions at once (a simultaneous close): the
  * state word of the original entry changes by compare-and-swap only, and
  * the reply entry copies it.
  */
 static __always_inline struct xfwd_flow *flow_track(struct xfwd_flow *f, const struct pkt *p,
-						    const struct xfwd_config *cfg, __u64 now)
+						    const struct xfwd_config *cfg, __u64 now,
+						    int *refused)
 {
 	__u8 proto = p->key.proto, tcpf = p->tcp_flags;
 	struct xfwd_flow *o, *t = NULL;
 	union conn_word next;
 	__u32 old;
 	int i;
+
+	*refused = proto == IPPROTO_TCP ? xfwd_tcp_track(f, &p->key, tcpf) : 0;
+	if (*refused)
+		return NULL;
 
 	/* Plain adds: a flow's packets come in on one CPU (RSS), and a lost
 	 * count in a rare race is cheaper than a locked add on every packet. */
@@ -569,8 +644,8 @@ static __always_inline struct xfwd_flow *flow_track(struct xfwd_flow *f, const s
 		return f;
 	}
 	if (f->dir == XFWD_DIR_REPLY) {
-		t = twin_lookup(f);
-		if (!t || !key_eq(&t->twin, &p->key))
+		t = flow_original(f, &p->key);
+		if (!t)
 			return f;	/* its other half was evicted */
 		/* The only answer is a reset: no connection was made. conntrack
 		 * forgets such an entry at once; so do we. */

@@ -9,6 +9,7 @@
 #define XFWD_BPF_PARSE_H
 
 #include "common.h"
+#include "tcp_window.h"
 
 struct vlan_hdr {
 	__be16 tci;
@@ -165,6 +166,7 @@ static __always_inline int parse_pkt(void *data, void *data_end, __u32 frame_len
 			return XFWD_CNT_PASS_MALFORMED;
 		p->l4_csum = &tcp->check;
 		p->tcp_flags = ((__u8 *)tcp)[13];
+		tcp_seg_set(tcp, l4_room);
 	} else if (ip->protocol == IPPROTO_UDP) {
 		struct udphdr *udp = (void *)(ip + 1);
 		__u16 ulen;

@@ -114,17 +114,50 @@ static __always_inline struct xfwd_flow *flow_new(struct xdp_md *ctx, const stru
 	return f;
 }
 
-/* Account a packet to its flow; the entry to translate with. A connection's
+/* Account a packet to its flow; the entry to translate with, or NULL with
+ * *refused set if the packet is to be dropped (flow_track). A connection's
  * first packet (fresh) is in its entries already. */
 static __always_inline struct xfwd_flow *flow_use(struct xfwd_flow *f, const struct pkt *p,
 						  const struct xfwd_config *cfg, __u64 now,
-						  int created, int fresh)
+						  int created, int fresh, int *refused)
 {
+	*refused = 0;
 	if (!fresh)
-		f = flow_track(f, p, cfg, now);
+		f = flow_track(f, p, cfg, now, refused);
 	if (f)
 		flow_account(f, p->len, created);
+	else if (*refused)
+		count(*refused);
 	return f;
+}
+
+/*
+ * A plain SYN on the tuple of a connection that ended (TIME_WAIT, CLOSE)
+ * opens a new one, as conntrack lets it: the old entries go, so that the
+ * new connection starts with its own counters. 1 if f is gone. Verified
+ * once.
+ */
+__attribute__((noinline)) int xfwd_tcp_reopen(struct xfwd_flow *f, const struct xfwd_flow_key *key,
+					      __u32 fl)
+{
+	struct xfwd_flow_key k;
+
+	if (!f || !key || f->dir != XFWD_DIR_ORIGINAL || !tcp_plain_syn(fl) ||
+	    (f->state != XFWD_ST_TIME_WAIT && f->state != XFWD_ST_CLOSE))
+		return 0;
+	k = *key;
+	fast_forget(&k);
+	fast_forget(&f->twin);
+	twin_delete(f);
+	f->flags |= XFWD_FLOW_DEAD;	/* if the delete loses to a lookup elsewhere */
+	if (f->flags & XFWD_FLOW_PENDING) {
+		if (!bpf_map_delete_elem(&xfwd_pending, &k))
+			count(XFWD_CNT_PENDING_DEL);
+	} else if (!bpf_map_delete_elem(&xfwd_flows, &k)) {
+		count(XFWD_CNT_CONFIRMED_DEL);
+	}
+	count(XFWD_CNT_TCP_REOPEN);
+	return 1;
 }
 
 /* Where the translated packet goes: the flow's destination; for an ICMP
@@ -168,6 +201,8 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 	rc = parse_pkt(data, data_end, data_end - data, &p);
 	if (rc != PARSE_OK)
 		goto pass;
+	if (p.key.proto == IPPROTO_TCP && !p.icmp_err && (p.tcp_flags & TCP_FL_SYN))
+		xfwd_wscale_xdp(ctx, p.l4_csum_off + 4);
 	cfg = config_get();
 	fib = fib_scratch();
 	if (!cfg || !fib)
@@ -176,6 +211,9 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 	if (fast_forward(ctx, &p, side, cfg, now, &mark, &rc))
 		return rc;
 	f = flow_find_answer(&p, side, cfg, now);
+	if (f && p.key.proto == IPPROTO_TCP && !p.icmp_err &&
+	    xfwd_tcp_reopen(f, &p.key, p.tcp_flags))
+		f = NULL;
 	created = !f;
 	if (!f)
 		f = flow_new(ctx, &p, side, cfg, now, fib, &rc, &fresh);
@@ -190,9 +228,10 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 			nat_icmp_err(ctx, 0, &p, f);
 			count(XFWD_CNT_ICMP_ERR);
 		} else {
-			f = flow_use(f, &p, cfg, now, created, fresh);
-			if (f)
-				nat_rewrite(ctx, 0, &p, f);
+			f = flow_use(f, &p, cfg, now, created, fresh, &rc);
+			if (!f)
+				return rc ? XDP_DROP : XDP_PASS;
+			nat_rewrite(ctx, 0, &p, f);
 		}
 		count(XFWD_CNT_LOCAL_IN);
 		return XDP_PASS;
@@ -219,15 +258,16 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 			return XDP_PASS;
 		}
 	}
-	count(XFWD_CNT_FWD_REDIRECT);
 	if (p.icmp_err) {
+		count(XFWD_CNT_FWD_REDIRECT);
 		nat_icmp_err(ctx, 0, &p, f);
 		count(XFWD_CNT_ICMP_ERR);
 		return fwd_xmit_xdp(ctx, &p, cfg, fib->ifindex, fib->dmac, fib->smac);
 	}
-	f = flow_use(f, &p, cfg, now, created, fresh);
-	if (!f)
-		return XDP_PASS;	/* lost in a race with a flush */
+	f = flow_use(f, &p, cfg, now, created, fresh, &rc);
+	if (!f)	/* outside the TCP window, or lost in a race with a flush */
+		return rc ? XDP_DROP : XDP_PASS;
+	count(XFWD_CNT_FWD_REDIRECT);
 	nat_rewrite(ctx, 0, &p, f);
 	if (fresh)	/* the next packet of a new flow stores its route */
 		return fwd_xmit_xdp(ctx, &p, cfg, fib->ifindex, fib->dmac, fib->smac);
@@ -240,6 +280,10 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 
 pass_or_drop:
 	count(rc);
+	/* A TCP segment from the LAN that cannot start its connection would
+	 * leave untranslated if passed: dropped. */
+	if (rc == XFWD_CNT_TCP_NO_SYN && side == XFWD_SIDE_LAN)
+		return XDP_DROP;
 	return rc == XFWD_CNT_DROP_NO_SNAT_PORT ? XDP_DROP : XDP_PASS;
 pass:
 	count(rc);
@@ -269,8 +313,14 @@ static __always_inline int skb_parse(struct __sk_buff *skb, struct pkt *p)
 
 	if (skb->vlan_present)	/* the tag would follow the packet out */
 		return XFWD_CNT_PASS_NOT_IPV4;
+	int rc;
+
 	bpf_skb_pull_data(skb, len);
-	return parse_pkt((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, p);
+	rc = parse_pkt((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, p);
+	if (rc == PARSE_OK && p->key.proto == IPPROTO_TCP && !p->icmp_err &&
+	    (p->tcp_flags & TCP_FL_SYN))
+		xfwd_wscale_skb(skb, p->l4_csum_off + 4);
+	return rc;
 }
 
 /* What XDP asked of tc ingress: 0 nothing, else the XFWD_META_FINISH* word. */
@@ -322,9 +372,9 @@ int xfwd_tc_ingress(struct __sk_buff *skb)
 		nat_icmp_err(skb, 1, &p, f);
 		count(XFWD_CNT_ICMP_ERR);
 	} else {
-		f = flow_use(f, &p, cfg, now, fresh, fresh);
+		f = flow_use(f, &p, cfg, now, fresh, fresh, &rc);
 		if (!f)
-			return TC_ACT_OK;
+			return rc ? TC_ACT_SHOT : TC_ACT_OK;
 		nat_rewrite(skb, 1, &p, f);
 	}
 	if (rc == XFWD_CNT_PASS_FRAG_NEEDED) {
@@ -344,6 +394,7 @@ int xfwd_tc_egress(struct __sk_buff *skb)
 	struct xfwd_flow *f;
 	struct pkt p;
 	__u64 now;
+	int rc;
 
 	if (skb->protocol != bpf_htons(ETH_P_IP))
 		return TC_ACT_OK;
@@ -359,11 +410,11 @@ int xfwd_tc_egress(struct __sk_buff *skb)
 		count(XFWD_CNT_ICMP_ERR);
 		return TC_ACT_OK;
 	}
-	f = flow_use(f, &p, cfg, now, 0, 0);
-	if (f) {
-		nat_rewrite(skb, 1, &p, f);
-		count(XFWD_CNT_LOCAL_OUT);
-	}
+	f = flow_use(f, &p, cfg, now, 0, 0, &rc);
+	if (!f)
+		return rc ? TC_ACT_SHOT : TC_ACT_OK;
+	nat_rewrite(skb, 1, &p, f);
+	count(XFWD_CNT_LOCAL_OUT);
 	return TC_ACT_OK;
 }
 

@@ -354,6 +354,19 @@ static int config_set(const struct xfwd_config *c)
 	return 0;
 }
 
+/* Let TCP segments other than a SYN start connections (picked up
+ * mid-stream), or not (the default). */
+static int tcp_loose(int on)
+{
+	struct xfwd_config c;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.xfwd_config), &zero, &c))
+		return fail("cannot read xfwd_config: %s", strerror(errno));
+	c.tcp_loose = (__u8)on;
+	return config_set(&c);
+}
+
 static int map_clear(struct bpf_map *m)
 {
 	char key[64];
@@ -994,10 +1007,19 @@ static int t_tcp_dnat_options_payload(void)
 	label("SYN with options 192.0.2.2:40001 > 192.0.2.1:80");
 	exp = xlated(&in, CLIENT1, 40001, BACKEND1, 8080, MAC_B1, MAC_LAN);
 	TRY(expect_fwd(SIDE_PUB, &in, &exp));
+	label("SYN/ACK from the backend");
+	{
+		struct conn c = { IPPROTO_TCP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 40001, 80,
+				  40001, 8080 };
+
+		TRY(conn_rep(&c, TH_SYN | TH_ACK, NULL, 0));
+	}
+	in.seq += 1;
 	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
 		in.tcp_flags = TH_PSH | TH_ACK;
 		in.ack = 0x50607081;
-		in.seq += 1;
+		if (i)
+			in.seq += lens[i - 1];
 		in.tcp_opts = nop_ts;
 		in.tcp_opts_len = sizeof(nop_ts);
 		in.payload = pattern;
@@ -1170,7 +1192,14 @@ static int snat_case(uint8_t proto)
 	TRY(expect_entries(&c2, 2));
 	flows_count(&nf, &np);
 	ASSERT_EQ(nf + np, 4, "entries in xfwd_flows + xfwd_pending");
-	/* The translation holds for the next packets of each. */
+	/* The translation holds for the next packets of each (after the
+	 * backend's answer: TCP data before it would be out of window). */
+	if (proto == IPPROTO_TCP) {
+		label("SYN/ACK to client 1");
+		TRY(conn_rep(&c1, TH_SYN | TH_ACK, NULL, 0));
+		label("SYN/ACK to client 2");
+		TRY(conn_rep(&c2, TH_SYN | TH_ACK, NULL, 0));
+	}
 	label("client 1, second packet");
 	TRY(conn_fwd(&c1, TH_ACK, pattern, 10));
 	label("client 2, second packet");
@@ -1956,6 +1985,7 @@ static int frag_needed(void)
 	struct pkt_spec p = pub_pkt(IPPROTO_TCP, CLIENT1, 40000, PUB_ADDR, 80), exp;
 
 	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	TRY(tcp_loose(1));	/* segments of a connection picked up mid-stream */
 	if (sh("ip link set dev " IF_LAN " mtu 1280"))
 		return fail("cannot set the MTU of " IF_LAN);
 	p.tcp_flags = TH_ACK;
@@ -2298,8 +2328,8 @@ static int t_tcp_rst_only_answer(void)
 }
 
 /*
- * A lone ACK to a forwarded port is picked up mid-stream (like conntrack's
- * tcp_loose), but nobody answered: it must not count as confirmed, or a
+ * With tcp_loose, a lone ACK to a forwarded port is picked up mid-stream
+ * (like conntrack's nf_conntrack_tcp_loose), but nobody answered: it must not count as confirmed, or a
  * flood of spoofed ACKs would evict established connections.
  */
 static int t_tcp_midstream_unconfirmed(void)
@@ -2311,7 +2341,8 @@ static int t_tcp_midstream_unconfirmed(void)
 	int t;
 
 	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
-	label("ACK without a connection (mid-stream pickup)");
+	TRY(tcp_loose(1));
+	label("ACK without a connection (mid-stream pickup, tcp_loose)");
 	TRY(conn_fwd(&c, TH_ACK, pattern, 10));
 	t = flow_get(&ok, &e);
 	ASSERT_TRUE(t == IN_PENDING, "unanswered mid-stream flow in %s, expected xfwd_pending",
@@ -2385,7 +2416,7 @@ static int expect_icmp_fwd(int side, const uint8_t *in, size_t ilen, const uint8
 static int t_icmp_error_translated(void)
 {
 	struct conn u = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 7000, 53, 7000, 5353 };
-	struct conn t = { IPPROTO_TCP, CLIENT2, PUB_ADDR, LAN_ADDR, BACKEND1, 7001, 80, 7001, 8080 };
+	struct conn t = { IPPROTO_TCP, CLIENT2, PUB_ADDR, LAN_ADDR, BACKEND1, 47001, 80, 47001, 8080 };
 	static const uint8_t opts[8] = { 0x02, 0x04, 0x05, 0xb4, 0x01, 0x03, 0x03, 0x07 };
 	struct pkt_spec cli, seen, outer, outer_x, rep, got;
 	uint8_t ib[PKT_MAX], eb[PKT_MAX];
@@ -2425,16 +2456,16 @@ static int t_icmp_error_translated(void)
 	TRY(expect_icmp_fwd(SIDE_PUB, ib, il, eb, el, 1));
 
 	/* SNAT: the backend quotes the whole SYN it got from 198.51.100.1. */
-	label("SYN 192.0.2.3:7001 > 192.0.2.1:80 (SNAT)");
+	label("SYN 192.0.2.3:47001 > 192.0.2.1:80 (SNAT)");
 	TRY(conn_fwd(&t, TH_SYN, NULL, 0));
-	cli = pub_pkt(IPPROTO_TCP, CLIENT2, 7001, PUB_ADDR, 80);
+	cli = pub_pkt(IPPROTO_TCP, CLIENT2, 47001, PUB_ADDR, 80);
 	cli.tcp_opts = opts;
 	cli.tcp_opts_len = sizeof(opts);
 	cli.tcp_flags = TH_ACK | TH_PSH;
 	cli.ack = 1;
 	cli.payload = pattern;
 	cli.payload_len = 100;
-	seen = xlated(&cli, LAN_ADDR, 7001, BACKEND1, 8080, MAC_B1, MAC_LAN);
+	seen = xlated(&cli, LAN_ADDR, 47001, BACKEND1, 8080, MAC_B1, MAC_LAN);
 	outer = lan_pkt(IPPROTO_ICMP, BACKEND1, 0, LAN_ADDR, 0);
 	il = pkt_build_icmp_err(&outer, 3, 13, &seen, 576, ib);
 	cli.ttl = seen.ttl;
@@ -2564,6 +2595,8 @@ static int bad_csum_case(uint8_t proto, int which, uint8_t by)
 	in.payload = pattern;
 	in.payload_len = 33;
 	in.tcp_flags = TH_ACK;
+	if (proto == IPPROTO_TCP)
+		TRY(tcp_loose(1));	/* a segment picked up mid-stream */
 	il = pkt_build(&in, ib);
 	exp = xlated(&in, CLIENT1, 41000 + which, BACKEND1, bport, MAC_B1, MAC_LAN);
 	el = pkt_build(&exp, eb);
@@ -2845,21 +2878,21 @@ static int t_masq_first_packet_too_big(void)
  * selftests/fuzz). */
 static int t_masq_adf_filtering(void)
 {
-	struct pkt_spec o = lan_pkt(IPPROTO_UDP, BACKEND1, 6000, CLIENT1, 53), in, exp;
+	struct pkt_spec o = lan_pkt(IPPROTO_UDP, BACKEND1, 46000, CLIENT1, 53), in, exp;
 
 	TRY(masq_add(htonl(0xc6336400), 24, XFWD_FILTER_ADF, 0));
-	label("UDP 198.51.100.2:6000 > 192.0.2.2:53 (masqueraded, adf)");
-	exp = xlated(&o, PUB_ADDR, 6000, CLIENT1, 53, MAC_C1, MAC_PUB);
+	label("UDP 198.51.100.2:46000 > 192.0.2.2:53 (masqueraded, adf)");
+	exp = xlated(&o, PUB_ADDR, 46000, CLIENT1, 53, MAC_C1, MAC_PUB);
 	TRY(expect_fwd(SIDE_LAN, &o, &exp));
-	in = pub_pkt(IPPROTO_UDP, 0, 999, PUB_ADDR, 6000);
+	in = pub_pkt(IPPROTO_UDP, 0, 999, PUB_ADDR, 46000);
 	label("UDP from 0.0.0.0:999 to the mapping");
 	TRY(expect_pass(SIDE_PUB, &in, XFWD_CNT_PASS_NO_MATCH));
-	in = pub_pkt(IPPROTO_UDP, CLIENT2, 999, PUB_ADDR, 6000);
+	in = pub_pkt(IPPROTO_UDP, CLIENT2, 999, PUB_ADDR, 46000);
 	label("UDP from 192.0.2.3:999 (never contacted) to the mapping");
 	TRY(expect_pass(SIDE_PUB, &in, XFWD_CNT_PASS_NO_MATCH));
-	in = pub_pkt(IPPROTO_UDP, CLIENT1, 999, PUB_ADDR, 6000);
+	in = pub_pkt(IPPROTO_UDP, CLIENT1, 999, PUB_ADDR, 46000);
 	label("UDP from 192.0.2.2:999 (contacted, another port) to the mapping");
-	exp = xlated(&in, CLIENT1, 999, BACKEND1, 6000, MAC_B1, MAC_LAN);
+	exp = xlated(&in, CLIENT1, 999, BACKEND1, 46000, MAC_B1, MAC_LAN);
 	return expect_fwd(SIDE_PUB, &in, &exp);
 }
 
@@ -3358,6 +3391,487 @@ static int t_lazy_icmp_error_first(void)
 	return 0;
 }
 
+/* ================================================ TCP window tracking */
+
+/* A connection with its sequence numbers, for the window tests. */
+struct tcpc {
+	struct conn c;
+	uint32_t cisn, sisn;	/* initial sequence numbers */
+	uint32_t cnxt, snxt;	/* next sequence number each side sends */
+	uint16_t cwin, swin;	/* windows they advertise (0: pkt.h's default) */
+	int cscale, sscale;	/* window scale option on their SYN (-1: none) */
+};
+
+static struct tcpc tcpc_new(uint16_t cport, uint32_t cisn, uint32_t sisn)
+{
+	struct tcpc t = {
+		.c = { IPPROTO_TCP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, cport, 80, cport, 8080 },
+		.cisn = cisn, .sisn = sisn, .cnxt = cisn, .snxt = sisn,
+		.cscale = -1, .sscale = -1,
+	};
+	return t;
+}
+
+/* A segment from the client (dir 0) or the backend (dir 1). */
+static struct pkt_spec tc_seg(const struct tcpc *t, int dir, uint8_t flags, uint32_t seq,
+			      uint32_t ack, size_t plen)
+{
+	static uint8_t opts[2][4];
+	const struct conn *c = &t->c;
+	struct pkt_spec s = dir ? lan_pkt(IPPROTO_TCP, c->backend, c->bport, c->src, c->sport) :
+				  pub_pkt(IPPROTO_TCP, c->client, c->cport, c->pub, c->pport);
+	int scale = dir ? t->sscale : t->cscale;
+
+	s.tcp_flags = flags;
+	s.seq = seq;
+	s.ack = flags & TH_ACK ? ack : 0;
+	s.payload = pattern;
+	s.payload_len = plen;
+	s.window = dir ? t->swin : t->cwin;
+	if ((flags & TH_SYN) && scale >= 0) {
+		opts[dir][0] = 1;		/* NOP */
+		opts[dir][1] = 3;		/* window scale */
+		opts[dir][2] = 3;
+		opts[dir][3] = (uint8_t)scale;
+		s.tcp_opts = opts[dir];
+		s.tcp_opts_len = 4;
+	}
+	return s;
+}
+
+/* The segment is forwarded, translated; its sender's next seq advances. */
+static int tc_ok(struct tcpc *t, int dir, uint8_t flags, uint32_t seq, uint32_t ack, size_t plen)
+{
+	const struct conn *c = &t->c;
+	struct pkt_spec in = tc_seg(t, dir, flags, seq, ack, plen), exp;
+	uint32_t end = seq + (uint32_t)plen + !!(flags & TH_SYN) + !!(flags & TH_FIN);
+	uint32_t *nxt = dir ? &t->snxt : &t->cnxt;
+
+	if (dir)
+		exp = xlated(&in, c->pub, c->pport, c->client, c->cport, client_mac(c->client),
+			     MAC_PUB);
+	else
+		exp = xlated(&in, c->src, c->sport, c->backend, c->bport, backend_mac(c->backend),
+			     MAC_LAN);
+	TRY(expect_fwd(dir ? SIDE_LAN : SIDE_PUB, &in, &exp));
+	if ((int32_t)(end - *nxt) > 0)
+		*nxt = end;
+	return 0;
+}
+
+/* The segment is dropped, counted as cnt, and changes neither entry. */
+static int tc_refused(struct tcpc *t, int dir, uint8_t flags, uint32_t seq, uint32_t ack,
+		      size_t plen, unsigned cnt)
+{
+	struct xfwd_flow_key ok = conn_okey(&t->c), rk = conn_rkey(&t->c);
+	struct pkt_spec in = tc_seg(t, dir, flags, seq, ack, plen);
+	struct xfwd_flow o0, r0, o1, r1;
+	uint8_t ib[PKT_MAX];
+	size_t il = pkt_build(&in, ib);
+	struct counters a, b;
+	int to, tr;
+
+	memset(&o0, 0, sizeof(o0));
+	memset(&r0, 0, sizeof(r0));
+	memset(&o1, 0, sizeof(o1));
+	memset(&r1, 0, sizeof(r1));
+	to = flow_get(&ok, &o0);
+	tr = flow_get(&rk, &r0);
+	TRY(counters_read(&a));
+	TRY(run(dir ? SIDE_LAN : SIDE_PUB, ib, il));
+	TRY(counters_read(&b));
+	if (R.verdict != XDP_DROP)
+		return fail("%s: verdict: expected XDP_DROP, got %s (counters: %s)", pkt_label,
+			    verdict_name(R.verdict), moved(&a, &b));
+	TRY(expect_moved(&a, &b, cnt, 1));
+	TRY(expect_moved(&a, &b, XFWD_CNT_FWD_REDIRECT, 0));
+	ASSERT_EQ(flow_get(&ok, &o1), to, "table of the original entry");
+	ASSERT_EQ(flow_get(&rk, &r1), tr, "table of the reply entry");
+	ASSERT_TRUE(!memcmp(&o0, &o1, sizeof(o0)), "%s: the original entry changed", pkt_label);
+	ASSERT_TRUE(!memcmp(&r0, &r1, sizeof(r0)), "%s: the reply entry changed", pkt_label);
+	return 0;
+}
+
+/* SYN, SYN-ACK, ACK with the connection's numbers: confirmed. */
+static int tc_open(struct tcpc *t)
+{
+	label("SYN %u (isn 0x%x)", t->c.cport, t->cisn);
+	TRY(tc_ok(t, 0, TH_SYN, t->cisn, 0, 0));
+	label("SYN/ACK %u (isn 0x%x)", t->c.cport, t->sisn);
+	TRY(tc_ok(t, 1, TH_SYN | TH_ACK, t->sisn, t->cnxt, 0));
+	label("ACK %u", t->c.cport);
+	TRY(tc_ok(t, 0, TH_ACK, t->cnxt, t->snxt, 0));
+	return conn_expect(&t->c, IN_FLOWS, XFWD_ST_ESTABLISHED,
+			   XFWD_FLOW_SEEN_REPLY | XFWD_FLOW_ASSURED);
+}
+
+static unsigned tc_state(const struct tcpc *t)
+{
+	struct xfwd_flow_key ok = conn_okey(&t->c);
+	struct xfwd_flow o;
+
+	return flow_get(&ok, &o) == IN_NONE ? 0xff : o.state;
+}
+
+/* Blind segments, both ways: a RST, a FIN and an ACK far from the window. */
+static int tc_blind(struct tcpc *t, const char *when)
+{
+	static const uint32_t off[] = { 0x40000000, 0x80000000, 0xc0000000, 200000 };
+	unsigned st = tc_state(t);
+
+	for (unsigned i = 0; i < sizeof(off) / sizeof(off[0]); i++) {
+		label("%s: blind RST from the client's address, seq +0x%x", when, off[i]);
+		TRY(tc_refused(t, 0, TH_RST, t->cnxt + off[i], 0, 0, XFWD_CNT_TCP_OOW_RST));
+		label("%s: blind RST/ACK from the backend's side, seq +0x%x", when, off[i]);
+		TRY(tc_refused(t, 1, TH_RST | TH_ACK, t->snxt + off[i], t->cnxt, 0,
+			       XFWD_CNT_TCP_OOW_RST));
+		label("%s: blind FIN/ACK, seq +0x%x", when, off[i]);
+		TRY(tc_refused(t, 0, TH_FIN | TH_ACK, t->cnxt + off[i], t->snxt, 0,
+			       XFWD_CNT_TCP_OOW_FIN));
+		label("%s: ACK of data never sent, ack +0x%x", when, off[i]);
+		TRY(tc_refused(t, 0, TH_ACK, t->cnxt, t->snxt + off[i], 0, XFWD_CNT_TCP_OOW_ACK));
+	}
+	ASSERT_EQ(tc_state(t), st, "state after the blind segments");
+	return 0;
+}
+
+/* In every state, segments outside the window change nothing, and an
+ * in-window RST ends the connection. */
+static int t_tcp_window_every_state(void)
+{
+	static const unsigned want[] = { XFWD_ST_SYN_SENT, XFWD_ST_SYN_RECV, XFWD_ST_ESTABLISHED,
+					 XFWD_ST_FIN_WAIT, XFWD_ST_CLOSE_WAIT, XFWD_ST_LAST_ACK,
+					 XFWD_ST_TIME_WAIT };
+
+	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	for (unsigned k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
+		struct tcpc t = tcpc_new((uint16_t)(43000 + k), 0x1000 * (k + 1), 0x7000000 * (k + 1));
+		const char *name = state_name(want[k]);
+
+		label("%s: SYN", name);
+		TRY(tc_ok(&t, 0, TH_SYN, t.cisn, 0, 0));
+		if (want[k] >= XFWD_ST_SYN_RECV)
+			TRY(tc_ok(&t, 1, TH_SYN | TH_ACK, t.sisn, t.cnxt, 0));
+		if (want[k] >= XFWD_ST_ESTABLISHED) {
+			TRY(tc_ok(&t, 0, TH_ACK, t.cnxt, t.snxt, 0));
+			TRY(tc_ok(&t, 0, TH_PSH | TH_ACK, t.cnxt, t.snxt, 100));
+			TRY(tc_ok(&t, 1, TH_PSH | TH_ACK, t.snxt, t.cnxt, 1000));
+		}
+		if (want[k] >= XFWD_ST_FIN_WAIT)
+			TRY(tc_ok(&t, 0, TH_FIN | TH_ACK, t.cnxt, t.snxt, 0));
+		if (want[k] >= XFWD_ST_CLOSE_WAIT)
+			TRY(tc_ok(&t, 1, TH_ACK, t.snxt, t.cnxt, 0));
+		if (want[k] >= XFWD_ST_LAST_ACK)
+			TRY(tc_ok(&t, 1, TH_FIN | TH_ACK, t.snxt, t.cnxt, 0));
+		if (want[k] >= XFWD_ST_TIME_WAIT)
+			TRY(tc_ok(&t, 0, TH_ACK, t.cnxt, t.snxt, 0));
+		ASSERT_TRUE(tc_state(&t) == want[k], "%s: reached %s", name,
+			    state_name(tc_state(&t)));
+		if (want[k] == XFWD_ST_SYN_SENT) {
+			/* Only the backend is heard in SYN_SENT: its RST must carry
+			 * the ACK of the SYN (RFC 793). */
+			label("SYN_SENT: RST without ACK from the backend's side");
+			TRY(tc_refused(&t, 1, TH_RST, t.snxt, 0, 0, XFWD_CNT_TCP_OOW_RST));
+			label("SYN_SENT: RST/ACK acking another sequence");
+			TRY(tc_refused(&t, 1, TH_RST | TH_ACK, 0, t.cnxt + 1, 0,
+				       XFWD_CNT_TCP_OOW_RST));
+			ASSERT_EQ(tc_state(&t), XFWD_ST_SYN_SENT, "state");
+			continue;
+		}
+		TRY(tc_blind(&t, name));
+		label("%s: in-window RST from the client", name);
+		TRY(tc_ok(&t, 0, TH_RST, t.cnxt, 0, 0));
+		ASSERT_TRUE(tc_state(&t) == XFWD_ST_CLOSE, "%s: after the RST: %s", name,
+			    state_name(tc_state(&t)));
+	}
+	return 0;
+}
+
+/* The SYN-ACK must acknowledge the SYN; the ACK completing the handshake
+ * must acknowledge the SYN-ACK, or nothing is confirmed. */
+static int t_tcp_handshake_acks(void)
+{
+	struct tcpc t = tcpc_new(43100, 0x11110000, 0x22220000);
+
+	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	label("SYN");
+	TRY(tc_ok(&t, 0, TH_SYN, t.cisn, 0, 0));
+	label("ACK with a random ack before any SYN-ACK (a flood's second packet)");
+	TRY(tc_refused(&t, 0, TH_ACK, t.cnxt, 0x9abcdef0, 0, XFWD_CNT_TCP_OOW_ACK));
+	label("SYN-ACK acking isn + 2");
+	TRY(tc_refused(&t, 1, TH_SYN | TH_ACK, t.sisn, t.cnxt + 1, 0, XFWD_CNT_TCP_OOW_SYNACK));
+	label("SYN-ACK acking isn");
+	TRY(tc_refused(&t, 1, TH_SYN | TH_ACK, t.sisn, t.cnxt - 1, 0, XFWD_CNT_TCP_OOW_SYNACK));
+	TRY(conn_expect(&t.c, IN_PENDING, XFWD_ST_SYN_SENT, XFWD_FLOW_PENDING));
+	label("SYN-ACK acking isn + 1");
+	TRY(tc_ok(&t, 1, TH_SYN | TH_ACK, t.sisn, t.cnxt, 0));
+	TRY(conn_expect(&t.c, IN_PENDING, XFWD_ST_SYN_RECV,
+			XFWD_FLOW_PENDING | XFWD_FLOW_SEEN_REPLY));
+	label("ACK acking data the backend never sent");
+	TRY(tc_refused(&t, 0, TH_ACK, t.cnxt, t.snxt + 100000, 0, XFWD_CNT_TCP_OOW_ACK));
+	label("ACK with a random ack");
+	TRY(tc_refused(&t, 0, TH_ACK, t.cnxt, t.snxt + 0x80000000, 0, XFWD_CNT_TCP_OOW_ACK));
+	TRY(conn_expect(&t.c, IN_PENDING, XFWD_ST_SYN_RECV,
+			XFWD_FLOW_PENDING | XFWD_FLOW_SEEN_REPLY));
+	label("ACK acking the SYN-ACK");
+	TRY(tc_ok(&t, 0, TH_ACK, t.cnxt, t.snxt, 0));
+	return conn_expect(&t.c, IN_FLOWS, XFWD_ST_ESTABLISHED,
+			   XFWD_FLOW_SEEN_REPLY | XFWD_FLOW_ASSURED);
+}
+
+/* Window scaling: a window of 512 << 7 lets the client send 64 kB ahead,
+ * but only when both SYNs offered the option. */
+static int scale_case(uint16_t cport, int sscale, int in_window)
+{
+	struct tcpc t = tcpc_new(cport, 0x300, 0x90000);
+
+	t.cscale = 7;
+	t.sscale = sscale;
+	t.swin = 512;
+	t.cwin = 512;
+	TRY(tc_open(&t));
+	label("the backend's first window after the SYN-ACK (scaled, if both offered it)");
+	TRY(tc_ok(&t, 1, TH_ACK, t.snxt, t.cnxt, 0));
+	label("data 60000 bytes ahead (server scale %d)", sscale);
+	if (in_window)
+		return tc_ok(&t, 0, TH_PSH | TH_ACK, t.cnxt + 60000, t.snxt, 100);
+	return tc_refused(&t, 0, TH_PSH | TH_ACK, t.cnxt + 60000, t.snxt, 100,
+			  XFWD_CNT_TCP_OOW_ACK);
+}
+
+static int t_tcp_window_scaling(void)
+{
+	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	TRY(scale_case(43200, 7, 1));
+	TRY(scale_case(43201, -1, 0));	/* the backend did not offer it: no scaling */
+	return 0;
+}
+
+/* Sequence numbers that wrap past 2^32 within the connection. */
+static int t_tcp_window_wraps(void)
+{
+	struct tcpc t = tcpc_new(43300, 0xffffff00, 0xfffff000);
+
+	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	TRY(tc_open(&t));
+	for (int i = 0; i < 6; i++) {
+		label("data across the wrap, round %d", i);
+		TRY(tc_ok(&t, 0, TH_PSH | TH_ACK, t.cnxt, t.snxt, 1000));
+		TRY(tc_ok(&t, 1, TH_PSH | TH_ACK, t.snxt, t.cnxt, 1400));
+	}
+	ASSERT_TRUE(t.cnxt < 0x10000 && t.snxt < 0x10000, "the numbers did not wrap");
+	TRY(tc_blind(&t, "after the wrap"));
+	label("in-window RST/ACK from the backend after the wrap");
+	TRY(tc_ok(&t, 1, TH_RST | TH_ACK, t.snxt, t.cnxt, 0));
+	ASSERT_EQ(tc_state(&t), XFWD_ST_CLOSE, "state");
+	return 0;
+}
+
+/* Both ends send a SYN (RFC 793 simultaneous open), then SYN-ACKs. */
+static int t_tcp_simultaneous_open(void)
+{
+	struct tcpc t = tcpc_new(43400, 0x5000, 0x6000);
+
+	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	label("SYN from the client");
+	TRY(tc_ok(&t, 0, TH_SYN, t.cisn, 0, 0));
+	label("SYN from the backend");
+	TRY(tc_ok(&t, 1, TH_SYN, t.sisn, 0, 0));
+	label("SYN-ACK from the client");
+	TRY(tc_ok(&t, 0, TH_SYN | TH_ACK, t.cisn, t.snxt, 0));
+	label("SYN-ACK from the backend");
+	TRY(tc_ok(&t, 1, TH_SYN | TH_ACK, t.sisn, t.cnxt, 0));
+	label("ACK");
+	TRY(tc_ok(&t, 0, TH_ACK, t.cnxt, t.snxt, 0));
+	TRY(tc_ok(&t, 1, TH_ACK, t.snxt, t.cnxt, 0));
+	return conn_expect(&t.c, IN_FLOWS, XFWD_ST_ESTABLISHED,
+			   XFWD_FLOW_SEEN_REPLY | XFWD_FLOW_ASSURED);
+}
+
+/* A retransmitted SYN changes nothing; a SYN with a new initial sequence
+ * number replaces the first, and the SYN-ACK must acknowledge the new one. */
+static int t_tcp_retransmitted_syn(void)
+{
+	struct tcpc t = tcpc_new(43500, 0x100, 0x8000);
+
+	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	label("SYN");
+	TRY(tc_ok(&t, 0, TH_SYN, t.cisn, 0, 0));
+	label("the same SYN again");
+	TRY(tc_ok(&t, 0, TH_SYN, t.cisn, 0, 0));
+	TRY(conn_expect(&t.c, IN_PENDING, XFWD_ST_SYN_SENT, XFWD_FLOW_PENDING));
+	label("a SYN with a new isn");
+	t.cisn += 100000;
+	TRY(tc_ok(&t, 0, TH_SYN, t.cisn, 0, 0));
+	label("SYN-ACK acking the first SYN");
+	TRY(tc_refused(&t, 1, TH_SYN | TH_ACK, t.sisn, 0x100 + 1, 0, XFWD_CNT_TCP_OOW_SYNACK));
+	label("SYN-ACK acking the new SYN");
+	TRY(tc_ok(&t, 1, TH_SYN | TH_ACK, t.sisn, t.cnxt, 0));
+	label("ACK");
+	TRY(tc_ok(&t, 0, TH_ACK, t.cnxt, t.snxt, 0));
+	return conn_expect(&t.c, IN_FLOWS, XFWD_ST_ESTABLISHED,
+			   XFWD_FLOW_SEEN_REPLY | XFWD_FLOW_ASSURED);
+}
+
+/* A SYN on the tuple of a connection in TIME_WAIT starts a new connection
+ * with counters of its own, as conntrack does. */
+static int t_tcp_time_wait_reuse(void)
+{
+	struct tcpc t = tcpc_new(43600, 0x1000, 0x2000);
+	struct xfwd_flow_key ok = conn_okey(&t.c);
+	struct xfwd_flow o;
+	struct counters a, b;
+	__u32 id;
+
+	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	TRY(tc_open(&t));
+	TRY(tc_ok(&t, 0, TH_PSH | TH_ACK, t.cnxt, t.snxt, 500));
+	TRY(tc_ok(&t, 1, TH_PSH | TH_ACK, t.snxt, t.cnxt, 500));
+	TRY(tc_ok(&t, 0, TH_FIN | TH_ACK, t.cnxt, t.snxt, 0));
+	TRY(tc_ok(&t, 1, TH_FIN | TH_ACK, t.snxt, t.cnxt, 0));
+	TRY(tc_ok(&t, 0, TH_ACK, t.cnxt, t.snxt, 0));
+	ASSERT_EQ(tc_state(&t), XFWD_ST_TIME_WAIT, "state");
+	flow_get(&ok, &o);
+	id = o.conn_id;
+	ASSERT_EQ(o.packets, 5, "packets of the first connection");
+	label("a new SYN on the tuple, in TIME_WAIT");
+	TRY(counters_read(&a));
+	t.cisn += 0x100000;
+	t.cnxt = t.cisn;
+	t.snxt = t.sisn = t.sisn + 0x200000;
+	TRY(tc_ok(&t, 0, TH_SYN, t.cisn, 0, 0));
+	TRY(counters_read(&b));
+	TRY(expect_moved(&a, &b, XFWD_CNT_TCP_REOPEN, 1));
+	TRY(expect_moved(&a, &b, XFWD_CNT_FLOW_NEW, 1));
+	TRY(conn_expect(&t.c, IN_PENDING, XFWD_ST_SYN_SENT, XFWD_FLOW_PENDING));
+	flow_get(&ok, &o);
+	ASSERT_EQ(o.packets, 1, "packets of the new connection");
+	ASSERT_NE(o.conn_id, id, "the new connection's id");
+	TRY(tc_ok(&t, 1, TH_SYN | TH_ACK, t.sisn, t.cnxt, 0));
+	TRY(tc_ok(&t, 0, TH_ACK, t.cnxt, t.snxt, 0));
+	return conn_expect(&t.c, IN_FLOWS, XFWD_ST_ESTABLISHED,
+			   XFWD_FLOW_SEEN_REPLY | XFWD_FLOW_ASSURED);
+}
+
+/* Rules tcp 80 and tcp 81 to one backend, the same client port through
+ * both: the second connection's reply tuple is the first's, so it gets
+ * another source port (conntrack's implicit source NAT). */
+static int t_tcp_clash_snat(void)
+{
+	struct tcpc a = tcpc_new(44000, 0x100, 0x200), b = tcpc_new(44000, 0x900000, 0xa00000);
+	struct pkt_spec in;
+	uint8_t ib[PKT_MAX];
+	struct frame f;
+	struct counters x, y;
+	uint16_t port;
+
+	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	TRY(rule_add(IPPROTO_TCP, 0, 81, BACKEND1, 8080, 0, 2));
+	b.c.pport = 81;
+	TRY(tc_open(&a));
+	label("SYN from the same client port through port 81");
+	in = tc_seg(&b, 0, TH_SYN, b.cisn, 0, 0);
+	TRY(counters_read(&x));
+	TRY(run(SIDE_PUB, ib, pkt_build(&in, ib)));
+	TRY(counters_read(&y));
+	ASSERT_VERDICT(R.verdict, XDP_REDIRECT);
+	TRY(expect_moved(&x, &y, XFWD_CNT_CLASH_SNAT, 1));
+	frame_parse(R.frame, R.len, &f);
+	port = get16(R.frame + f.l4);
+	{
+		uint32_t sa;
+
+		memcpy(&sa, R.frame + f.l3 + 12, 4);
+		ASSERT_ADDR(sa, CLIENT1, "source address (kept)");
+	}
+	ASSERT_TRUE(port != 44000 && port >= XFWD_SNAT_PORT_MIN && port <= XFWD_SNAT_PORT_MAX,
+		    "source port %u: expected another one, from the SNAT range", port);
+	ASSERT_TRUE(ip_csum_valid(R.frame + f.l3) && l4_csum_valid(R.frame + f.l3),
+		    "checksums of the translated SYN");
+	b.c.sport = port;
+	b.cnxt = b.cisn + 1;
+	label("SYN-ACK to the new port, back to the client's port 44000 from port 81");
+	TRY(tc_ok(&b, 1, TH_SYN | TH_ACK, b.sisn, b.cnxt, 0));
+	TRY(tc_ok(&b, 0, TH_ACK, b.cnxt, b.snxt, 0));
+	TRY(conn_expect(&b.c, IN_FLOWS, XFWD_ST_ESTABLISHED,
+			XFWD_FLOW_SEEN_REPLY | XFWD_FLOW_ASSURED));
+	label("the first connection still works");
+	TRY(tc_ok(&a, 1, TH_PSH | TH_ACK, a.snxt, a.cnxt, 10));
+	return tc_ok(&a, 0, TH_PSH | TH_ACK, a.cnxt, a.snxt, 10);
+}
+
+/* Only a SYN starts a connection (tcp_loose off): a lone ACK to a forwarded
+ * port goes to the stack (as conntrack's INVALID), one from a masqueraded
+ * LAN host is dropped (passed, it would leave untranslated). */
+static int t_tcp_midstream_refused(void)
+{
+	struct conn c = { IPPROTO_TCP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 42005, 80, 42005, 8080 };
+	struct xfwd_flow_key ok = conn_okey(&c);
+	struct pkt_spec p = pub_pkt(IPPROTO_TCP, CLIENT1, 42005, PUB_ADDR, 80);
+	struct counters a, b;
+	struct xfwd_flow e;
+	uint8_t ib[PKT_MAX];
+
+	static const uint8_t fl[] = { TH_ACK, TH_PSH | TH_ACK, TH_FIN | TH_ACK, TH_RST,
+				      TH_RST | TH_ACK, TH_SYN | TH_ACK, TH_SYN | TH_RST };
+
+	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	TRY(masq_add(htonl(0xc6336400), 24, XFWD_FILTER_APDF, 0));
+	for (unsigned i = 0; i < sizeof(fl) / sizeof(fl[0]); i++) {
+		p.tcp_flags = fl[i];
+		p.ack = 0x1234;
+		label("flags 0x%02x without a connection, to a forwarded port", fl[i]);
+		TRY(expect_pass(SIDE_PUB, &p, XFWD_CNT_TCP_NO_SYN));
+		ASSERT_TRUE(flow_get(&ok, &e) == IN_NONE, "an entry was made");
+	}
+	p = lan_pkt(IPPROTO_TCP, BACKEND1, 45000, CLIENT2, 443);
+	p.tcp_flags = TH_ACK;
+	label("ACK without a connection from a masqueraded LAN host");
+	TRY(counters_read(&a));
+	TRY(run(SIDE_LAN, ib, pkt_build(&p, ib)));
+	TRY(counters_read(&b));
+	ASSERT_VERDICT(R.verdict, XDP_DROP);
+	TRY(expect_moved(&a, &b, XFWD_CNT_TCP_NO_SYN, 1));
+	return expect_moved(&a, &b, XFWD_CNT_FLOW_NEW, 0);
+}
+
+/* The fast path checks the window too: a slot serving an established
+ * flow does not carry a blind segment. */
+static int t_tcp_fast_path_window(void)
+{
+	struct tcpc t = tcpc_new(44100, 0x4000, 0x8000);
+	struct counters a, b;
+
+	TRY(fast_on());
+	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	TRY(tc_open(&t));
+	for (int i = 0; i < 4; i++) {
+		label("data %d", i);
+		TRY(tc_ok(&t, 0, TH_PSH | TH_ACK, t.cnxt, t.snxt, 100));
+	}
+	label("served by the fast path");
+	TRY(counters_read(&a));
+	TRY(tc_ok(&t, 0, TH_PSH | TH_ACK, t.cnxt, t.snxt, 100));
+	TRY(counters_read(&b));
+	TRY(expect_moved(&a, &b, XFWD_CNT_FAST, 1));
+	label("blind data far outside the window, with a slot for the flow");
+	TRY(tc_refused(&t, 0, TH_PSH | TH_ACK, t.cnxt + 0x70000000, t.snxt, 100,
+		       XFWD_CNT_TCP_OOW_ACK));
+	label("data acking what was never sent");
+	TRY(tc_refused(&t, 0, TH_PSH | TH_ACK, t.cnxt, t.snxt + 0x100000, 100,
+		       XFWD_CNT_TCP_OOW_ACK));
+	label("the flow goes on by the fast path, its window kept up to date");
+	for (int i = 0; i < 1000; i++) {
+		TRY(tc_ok(&t, 0, TH_PSH | TH_ACK, t.cnxt, t.snxt, 1400));
+		if (i % 10 == 9)	/* the backend acknowledges */
+			TRY(tc_ok(&t, 1, TH_ACK, t.snxt, t.cnxt, 0));
+	}
+	label("an in-window RST after 1.4 MB");
+	TRY(tc_ok(&t, 0, TH_RST, t.cnxt, 0, 0));
+	ASSERT_EQ(tc_state(&t), XFWD_ST_CLOSE, "state");
+	return 0;
+}
+
 /* ============================================================= runner */
 
 struct test {
@@ -3404,6 +3918,16 @@ static const struct test tests[] = {
 	T(counters),
 	T(udp_lazy_expiry),
 	T(tcp_states),
+	T(tcp_window_every_state),
+	T(tcp_handshake_acks),
+	T(tcp_window_scaling),
+	T(tcp_window_wraps),
+	T(tcp_simultaneous_open),
+	T(tcp_retransmitted_syn),
+	T(tcp_time_wait_reuse),
+	T(tcp_clash_snat),
+	T(tcp_midstream_refused),
+	T(tcp_fast_path_window),
 	T(tcp_rst_close),
 	T(tcp_rst_only_answer),
 	T(tcp_midstream_unconfirmed),
