@@ -1228,6 +1228,21 @@ mutate:
 	return len < 14 ? 14 : len;
 }
 
+/* -vv: a TCP segment's numbers. */
+static void tcp_show(const uint8_t *b, size_t len)
+{
+	struct frame f;
+
+	frame_parse(b, len, &f);
+	if (!f.l4 || f.proto != IPPROTO_TCP || f.l4 + 20 > len)
+		return;
+	printf("#   tcp %u.%u.%u.%u:%u -> %u.%u.%u.%u:%u flags 0x%02x seq %u ack %u win %u len %zu\n",
+	       b[f.l3 + 12], b[f.l3 + 13], b[f.l3 + 14], b[f.l3 + 15], get16(b + f.l4),
+	       b[f.l3 + 16], b[f.l3 + 17], b[f.l3 + 18], b[f.l3 + 19], get16(b + f.l4 + 2),
+	       b[f.l4 + 13], get32(b + f.l4 + 4), get32(b + f.l4 + 8), get16(b + f.l4 + 14),
+	       f.end > f.l4 + f.l4hdr ? f.end - f.l4 - f.l4hdr : 0);
+}
+
 static uint8_t *cur_input;
 static size_t cur_len;
 static unsigned long long n_packets, n_inputs, n_redirect, n_pass, n_tx, n_drop, n_findings;
@@ -1331,6 +1346,8 @@ static int run_input(const uint8_t *data, size_t size)
 			len = build(d, frame, &side);
 			tc = d[13] & 0x20;
 		}
+		if (tc && !model_tc_untracked(model, side, frame, len))
+			tc = 0;		/* a reopening SYN: XDP's to start (see there) */
 		if (tc && run_tc(side, frame, len))
 			continue;
 		n_packets++;
@@ -1361,6 +1378,7 @@ static int run_input(const uint8_t *data, size_t size)
 			       tc ? tc_s(R.verdict) : verdict_s(R.verdict), moved_s());
 			if (verbose > 2)
 				hexdump("in", frame, len);
+			tcp_show(frame, len);
 		}
 		if (tc ? check_tc(&e, frame, len) : check(&e, frame, len)) {
 			report(rec, side, frame, len);
@@ -1401,7 +1419,7 @@ static void prologue(void)
 		{ M_PUB, IPPROTO_TCP, C1, 40000, PUB, 80, TH_ACK, XDP_REDIRECT, 1001, 5001 },
 		{ M_PUB, IPPROTO_UDP, C2, 33333, PUB, 53, 0, XDP_REDIRECT, 0, 0 },
 		{ M_LAN, IPPROTO_UDP, B1, 5353, C2, 33333, 0, XDP_REDIRECT, 0, 0 },
-		{ M_PUB, IPPROTO_UDP, C1, 5000, PUB, 54, 0, XDP_REDIRECT, 0, 0 },
+		{ M_PUB, IPPROTO_UDP, C1, 41000, PUB, 54, 0, XDP_REDIRECT, 0, 0 },	/* --snat, kept */
 		{ M_LAN, IPPROTO_TCP, B1, 45000, C1, 443, TH_SYN, XDP_REDIRECT, 7000, 0 },
 		/* Masqueraded from a port inside the prefix's --ports: kept. */
 		{ M_LAN, IPPROTO_UDP, B3, 33333, C2, 53, 0, XDP_REDIRECT, 0, 0 },

@@ -33,8 +33,8 @@
  *     kind); a plain SYN from the original direction in TIME_WAIT or CLOSE
  *     starts a new connection (tcp_reopened); a new connection whose reply
  *     tuple a live one holds gets another source port from --snat-ports
- *     (clash_snat); the masquerade keeps the internal port only when it is
- *     inside the prefix's --ports.
+ *     (clash_snat); port preservation (--snat, masquerade) keeps a port
+ *     only inside the configured range.
  * Timeouts are not modelled: the fuzzer sets them to ten years.
  */
 #include <stdarg.h>
@@ -500,7 +500,7 @@ struct req {
 	uint16_t lo, hi;
 	uint32_t in_addr;		/* alloc: the internal endpoint */
 	uint16_t in_port;
-	int in_range;			/* masquerade: the port is kept only inside lo..hi */
+	int in_range;			/* the port is kept only inside lo..hi */
 	const struct pk *p;		/* the packet that starts it */
 	const char *what;
 };
@@ -867,6 +867,7 @@ static struct ent *flow_new(struct model *m, const struct pk *p, int side, struc
 			rq.hi = w->snat_hi;
 			rq.in_addr = p->key.saddr;
 			rq.in_port = p->key.sport;
+			rq.in_range = 1;
 		}
 		if (no_syn(m, p, side, rq.what, e))
 			return NULL;
@@ -925,32 +926,35 @@ static int s_after(uint32_t a, uint32_t b)
 	return (int32_t)(a - b) > 0;
 }
 
-/* conntrack's tcp_conntracks[dir][flags][state] without SYN_SENT2 (a reply
- * SYN in SYN_SENT keeps SYN_SENT); IV: invalid, IG: ignored (both leave the
- * state as it is). */
+/* conntrack's tcp_conntracks[dir][flags][state]; IV: invalid, IG: ignored
+ * (both leave the state as it is). SYN_SENT2 (a SYN from the reply direction
+ * in SYN_SENT: simultaneous open) is the model's own tenth state, as
+ * conntrack's: the ABI has no name for it. */
 #define IV 100
 #define IG 101
+#define ST_S2 9
 enum { T_SYN, T_SYNACK, T_FIN, T_ACK, T_RST, T_NONE };
-static const uint8_t tcp_table[2][6][9] = {
-	{	/* original:  NO  SS  SR  ES  FW  CW  LA  TW  CL */
-		[T_SYN]    = { 1,  1,  IG, IG, IG, IG, IG, IV, IV },	/* reopen: elsewhere */
-		[T_SYNACK] = { IV, IV, IG, IG, IG, IG, IG, IG, IG },
-		[T_FIN]    = { IV, IV, 4,  4,  6,  6,  6,  7,  8 },
-		[T_ACK]    = { 3,  IV, 3,  3,  5,  5,  7,  7,  8 },
-		[T_RST]    = { IV, 8,  8,  8,  8,  8,  8,  8,  8 },
-		[T_NONE]   = { IV, IV, IV, IV, IV, IV, IV, IV, IV },
+static const uint8_t tcp_table[2][6][10] = {
+	{	/* original:  NO  SS  SR  ES  FW  CW  LA  TW  CL  S2 */
+		[T_SYN]    = { 1,  1,  IG, IG, IG, IG, IG, IV, IV, 9 },	/* reopen: elsewhere */
+		[T_SYNACK] = { IV, IV, IG, IG, IG, IG, IG, IG, IG, 2 },
+		[T_FIN]    = { IV, IV, 4,  4,  6,  6,  6,  7,  8,  IV },
+		[T_ACK]    = { 3,  IV, 3,  3,  5,  5,  7,  7,  8,  IV },
+		[T_RST]    = { IV, 8,  8,  8,  8,  8,  8,  8,  8,  8 },
+		[T_NONE]   = { IV, IV, IV, IV, IV, IV, IV, IV, IV, IV },
 	}, {	/* reply */
-		[T_SYN]    = { IV, 1,  IV, IV, IV, IV, IV, IV, IV },
-		[T_SYNACK] = { IV, 2,  IG, IG, IG, IG, IG, IG, IG },
-		[T_FIN]    = { IV, IV, 4,  4,  6,  6,  6,  7,  8 },
-		[T_ACK]    = { IV, IG, 2,  3,  5,  5,  7,  7,  8 },
-		[T_RST]    = { IV, 8,  8,  8,  8,  8,  8,  8,  8 },
-		[T_NONE]   = { IV, IV, IV, IV, IV, IV, IV, IV, IV },
+		[T_SYN]    = { IV, 9,  IV, IV, IV, IV, IV, IV, IV, 9 },
+		[T_SYNACK] = { IV, 2,  IG, IG, IG, IG, IG, IG, IG, 2 },
+		[T_FIN]    = { IV, IV, 4,  4,  6,  6,  6,  7,  8,  IV },
+		[T_ACK]    = { IV, IG, 2,  3,  5,  5,  7,  7,  8,  IG },
+		[T_RST]    = { IV, 8,  8,  8,  8,  8,  8,  8,  8,  8 },
+		[T_NONE]   = { IV, IV, IV, IV, IV, IV, IV, IV, IV, IV },
 	},
 };
 
 static const char *const st_names[] = { "NONE", "SYN_SENT", "SYN_RECV", "ESTABLISHED",
-					"FIN_WAIT", "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "CLOSE" };
+					"FIN_WAIT", "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "CLOSE",
+					"SYN_SENT2" };
 
 static int tcp_index(uint8_t fl)
 {
@@ -991,7 +995,7 @@ static int tcp_segment(struct model *m, struct ent *f, const struct pk *p, char 
 	int early = 0;
 
 	why[0] = 0;
-	ns = tcp_table[dir][tcp_index(fl)][c->state < 9 ? c->state : 0];
+	ns = tcp_table[dir][tcp_index(fl)][c->state <= ST_S2 ? c->state : 0];
 	if (c->liberal)
 		goto accept;
 	if (snd.maxwin == 0) {
@@ -1404,6 +1408,19 @@ int model_tcp_hint(const struct model *m, int side, uint32_t saddr, uint32_t dad
 		return h->known;
 	}
 	return 0;
+}
+
+int model_tc_untracked(const struct model *m, int side, const uint8_t *fr, size_t len)
+{
+	const struct ent *f;
+	struct pk p;
+
+	if (parse(fr, len, &p) || p.kind != K_TCP || !plain_syn(p.flags))
+		return 1;
+	f = ent_find((struct model *)m, &p.key);
+	if (!f || f->side != side || !f->orig || !m->conn[f->conn].tcp)
+		return 1;
+	return m->conn[f->conn].state != XFWD_ST_TIME_WAIT && m->conn[f->conn].state != XFWD_ST_CLOSE;
 }
 
 void model_free(struct model *m)

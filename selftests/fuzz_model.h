@@ -152,6 +152,11 @@ void model_packet(struct model *m, int side, const uint8_t *frame, size_t len,
 void model_packet_tc(struct model *m, int side, const uint8_t *frame, size_t len,
 		     struct m_expect *e);
 
+/* Whether tc ingress can get this frame without XDP having seen it first:
+ * not a SYN that reopens a connection (XDP starts a new one, and marks it
+ * so that tc does not track it again). */
+int model_tc_untracked(const struct model *m, int side, const uint8_t *frame, size_t len);
+
 /* Live connections of the model (both entries count once). */
 int model_conns(const struct model *m);
 
