@@ -1487,6 +1487,52 @@ static uint64_t rnd(void)
 enum { O = 0, RP = 1 };		/* from the original side, a reply */
 enum { FS_SYN, FS_SYNACK, FS_ACK, FS_PSHACK, FS_FINACK, FS_RST, FS_RSTACK };
 
+/*
+ * Two connections from one client port to public endpoints that forward to
+ * the same backend endpoint (tcp 7003 and 7009 to 198.51.100.5:7000; tcp 80
+ * on 192.0.2.1 and 198.51.100.1 to 198.51.100.2:8080; udp 53 likewise): the
+ * second one's reply tuple is the first's, so it gets another source port
+ * (clash_snat). Then both are answered and spoken again.
+ */
+static size_t gen_clash(uint8_t *buf, size_t cap)
+{
+	static const uint8_t pairs[][2][2] = {	/* { pub_dst index, pub_dports index } */
+		{ { 0, 11 }, { 0, 12 } }, { { 0, 0 }, { 4, 0 } }, { { 4, 0 }, { 0, 0 } },
+		{ { 0, 1 }, { 4, 1 } },
+	};
+	int pr = (int)(rnd() % 4), udp = pr == 3;
+	uint8_t src = (uint8_t)(rnd() % 6), sp = (uint8_t)(rnd() % 8);
+	size_t off = 0;
+
+	for (int r = 0; r < 8 && off + DESC_LEN <= cap; r++) {
+		uint8_t *d = buf + off;
+
+		for (int i = 0; i < DESC_LEN; i++)
+			d[i] = (uint8_t)rnd();
+		if (r < 2) {		/* the two SYNs (or datagrams) */
+			d[0] = 0;
+			d[2] = src;
+			d[3] = pairs[pr][r][0];
+			d[4] = 0;
+			d[5] = sp;
+			d[6] = 0;
+			d[7] = pairs[pr][r][1];
+		} else {		/* answers (what 3) and more (what 7), of either */
+			d[0] = (uint8_t)((r & 1 ? 7 : 3) << 1 | (rnd() % 2) << 4);
+		}
+		d[1] = udp ? 6 : 0;
+		d[8] = r < 2 ? FS_SYN : r < 4 ? (r & 1 ? FS_ACK : FS_SYNACK) : (uint8_t)(2 + rnd() % 3);
+		d[9] = 64;
+		d[11] = (uint8_t)(rnd() % 3);
+		d[12] &= 1;
+		d[13] = 0;
+		d[16] &= 8;
+		d[17] &= 0xc0;
+		off += DESC_LEN;
+	}
+	return off;
+}
+
 static size_t gen_script(uint8_t *buf, size_t cap)
 {
 	static const uint8_t lives[][11][2] = {
@@ -1512,9 +1558,13 @@ static size_t gen_script(uint8_t *buf, size_t cap)
 		  { O, FS_SYN }, { RP, FS_SYNACK }, { O, FS_ACK } },
 	};
 	static const uint8_t sizes[4] = { 0, 0, 2, 3 };	/* d11: 0, 0, 10, 100 bytes */
-	int life = (int)(rnd() % (sizeof(lives) / sizeof(lives[0])));
+	int nlives = (int)(sizeof(lives) / sizeof(lives[0]));
+	int life = (int)(rnd() % (unsigned)(nlives + 1));
 	int n = 1 + (int)(rnd() % (MAX_RECS - 1)) + 2;
 	size_t off = 0;
+
+	if (life == nlives)
+		return gen_clash(buf, cap);
 
 	if (n > MAX_RECS)
 		n = MAX_RECS;
