@@ -1282,8 +1282,8 @@ static void report(int rec, int side, const uint8_t *frame, size_t len)
 	printf("# MISMATCH in packet %d (%s side): %s\n", rec, side == M_PUB ? "public" : "LAN", why);
 	hexdump("in", frame, len);
 	hexdump("out", R.frame, R.len);
-	if (n_findings > 20) {
-		printf("#   (more than 20 mismatches: no more reproducers written)\n");
+	if (n_findings > (getenv("FUZZ_MAX_REPRO") ? strtoull(getenv("FUZZ_MAX_REPRO"), NULL, 0) : 20)) {
+		printf("#   (too many mismatches: no more reproducers written; FUZZ_MAX_REPRO)\n");
 	} else if (access(path, F_OK)) {
 		mkdir(crash_dir, 0755);
 		f = fopen(path, "wb");
