@@ -1003,7 +1003,8 @@ static int tcp_segment(struct model *m, struct ent *f, const struct pk *p, char 
 			peer_syn(&snd, p, end);
 			if (!(snd.wsopt && rcv.wsopt))
 				snd.scale = rcv.scale = 0;
-			early = !A;	/* simultaneous open: accepted as it is */
+			early = !A && !R;	/* simultaneous open: accepted as it is
+						 * (with R it is a reset: checked) */
 		} else {
 			snd.end = end;
 			snd.maxwin = win ? win : 1;
