@@ -314,6 +314,7 @@ static void load(void)
 	cfg.snat_port_max = world.snat_hi;
 	cfg.max_flows = XFWD_DEFAULT_MAX_FLOWS;
 	cfg.max_pending = XFWD_DEFAULT_MAX_FLOWS / 4;
+	cfg.route_cache_us = XFWD_ROUTE_CACHE_US;	/* the fast path serves (neighbours never change) */
 	for (int i = 0; i < XFWD_TO_MAX; i++)
 		cfg.timeouts[i] = TEN_YEARS;
 	snprintf(cfg.public_ifname, sizeof(cfg.public_ifname), IF_PUB);
@@ -1552,6 +1553,10 @@ static size_t gen_script(uint8_t *buf, size_t cap)
 		{ { RP, FS_RSTACK }, { O, FS_SYN }, { O, FS_SYN }, { RP, FS_SYNACK },
 		  { RP, FS_SYNACK }, { O, FS_ACK }, { O, FS_ACK }, { RP, FS_PSHACK },
 		  { O, FS_FINACK }, { O, FS_FINACK }, { RP, FS_FINACK } },
+		/* a busy flow (the fast path serves it), then closes */
+		{ { RP, FS_SYNACK }, { O, FS_ACK }, { O, FS_PSHACK }, { O, FS_PSHACK },
+		  { O, FS_PSHACK }, { O, FS_PSHACK }, { RP, FS_PSHACK }, { RP, FS_PSHACK },
+		  { RP, FS_PSHACK }, { O, FS_FINACK }, { RP, FS_FINACK } },
 		/* simultaneous close; late segments in TIME_WAIT */
 		{ { RP, FS_SYNACK }, { O, FS_ACK }, { O, FS_FINACK }, { RP, FS_FINACK },
 		  { O, FS_ACK }, { RP, FS_ACK }, { RP, FS_PSHACK }, { O, FS_ACK },

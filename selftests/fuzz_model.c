@@ -35,6 +35,15 @@
  *     tuple a live one holds gets another source port from --snat-ports
  *     (clash_snat); port preservation (--snat, masquerade) keeps a port
  *     only inside the configured range.
+ *   Where the spec is silent the model takes conntrack's word, and says so:
+ *     a segment the state table calls invalid or ignored is still checked
+ *     against the window and, in window, forwarded with the state as it was;
+ *     SYN_SENT2 (a reply SYN in SYN_SENT) is a state of its own, left only by
+ *     a SYN-ACK; the new-ISN rule and the simultaneous open take a SYN without
+ *     R (and A); a picked-up connection (any segment but a plain SYN, as spec
+ *     1's words say) starts ESTABLISHED; the window is checked where the old
+ *     model tracked (after the route, in XDP and in tc), not for packets
+ *     passed up to be finished.
  * Timeouts are not modelled: the fuzzer sets them to ten years.
  */
 #include <stdarg.h>
