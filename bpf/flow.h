@@ -284,6 +284,47 @@ static __always_inline int reply_try(void *ctx, struct xfwd_flow_key *rkey, stru
 }
 
 /*
+ * Is rkey the reply tuple of a live one-entry connection other than okey's
+ * (its reply entry not made yet: flow.h's xfwd_reply_make)? A rule on the
+ * wildcard address reaches one backend through every address of this host,
+ * so two connections can want the same reply tuple before either is
+ * answered.
+ */
+static __always_inline int lazy_holds(const struct xfwd_flow_key *rkey,
+				      const struct xfwd_flow_key *okey,
+				      const struct xfwd_config *cfg, __u64 now)
+{
+	struct xfwd_rule_key bk = { .addr = rkey->saddr, .port = rkey->sport, .proto = rkey->proto };
+	struct xfwd_flow_key ok = {};
+	struct xfwd_backend *b;
+	struct xfwd_flow *o;
+
+	b = bpf_map_lookup_elem(&xfwd_backends, &bk);
+	if (!b || b->shared)
+		return 0;
+	ok.saddr = rkey->daddr;
+	ok.sport = rkey->dport;
+	ok.proto = rkey->proto;
+	ok.daddr = backend_pub_addr(cfg, b);
+	ok.dport = b->pub_port;
+	if (key_eq(&ok, okey))
+		return 0;
+	o = bpf_map_lookup_elem(&xfwd_pending, &ok);
+	return o && o->dir == XFWD_DIR_ORIGINAL && key_eq(&o->twin, rkey) && !flow_idle(cfg, o, now);
+}
+
+/* Claim rkey for a connection that keeps its client's address. */
+static __always_inline int reply_claim_kept(struct xfwd_flow_key *rkey, struct xfwd_flow *reply,
+					    const struct xfwd_flow_key *okey,
+					    const struct xfwd_config *cfg, __u64 now)
+{
+	flow_set_nat(reply, rkey, okey->daddr, okey->saddr, okey->dport, okey->sport);
+	if (lazy_holds(rkey, okey, cfg, now))
+		return -1;
+	return flow_claim(rkey, reply, cfg, now, NULL);
+}
+
+/*
  * The reply tuple of a new connection is a live one's (two rules to one
  * backend, the same client port through both): keep the client's address,
  * give it another source port from the SNAT range, as conntrack's implicit
@@ -297,11 +338,8 @@ static __always_inline int clash_snat(struct xfwd_flow_key *rkey, struct xfwd_fl
 
 	for (i = 0; i < XFWD_SNAT_PROBES; i++) {
 		rkey->dport = bpf_htons(cfg->snat_port_min + bpf_get_prandom_u32() % span);
-		flow_set_nat(reply, rkey, okey->daddr, okey->saddr, okey->dport, okey->sport);
-		if (!flow_claim(rkey, reply, cfg, now, NULL)) {
-			count(XFWD_CNT_CLASH_SNAT);
-			return 0;
-		}
+		if (!reply_claim_kept(rkey, reply, okey, cfg, now))
+			return 0;	/* counted by flow_create once the connection is made */
 	}
 	return -1;
 }
@@ -322,8 +360,7 @@ static __always_inline int reply_claim(void *ctx, struct xfwd_flow_key *rkey,
 	struct xfwd_mapping *m;
 
 	if (!rq->alloc_port) {
-		flow_set_nat(reply, rkey, okey->daddr, okey->saddr, okey->dport, okey->sport);
-		if (!flow_claim(rkey, reply, cfg, now, NULL))
+		if (!reply_claim_kept(rkey, reply, okey, cfg, now))
 			return 0;
 		return okey->proto == IPPROTO_ICMP ? -1 : clash_snat(rkey, reply, okey, cfg, now);
 	}
@@ -372,6 +409,7 @@ static __always_inline int flow_create(void *ctx, const struct xfwd_flow_key *ok
 	struct xfwd_flow *e;
 	struct tcp_seg *g;
 	__u32 zero = 0;
+	int lazy;
 
 	/* The entries are built in per-CPU scratch: a flow is too large for the
 	 * stack this function shares with the XDP program. */
@@ -389,7 +427,10 @@ static __always_inline int flow_create(void *ctx, const struct xfwd_flow_key *ok
 	e->side = rq->side_reply;
 	e->dir = XFWD_DIR_REPLY;
 	e->map_src = !rq->map_orig_src;
-	if (!rq->lazy && reply_claim(ctx, &rkey, e, okey, rq, cfg, now))
+	/* One entry until answered, unless a live connection has the reply
+	 * tuple already: then it is a clash, resolved as such. */
+	lazy = rq->lazy && !flow_lookup(&rkey, cfg, now);
+	if (!lazy && reply_claim(ctx, &rkey, e, okey, rq, cfg, now))
 		return rq->alloc_port ? XFWD_CNT_DROP_NO_SNAT_PORT : XFWD_CNT_FLOW_CREATE_FAILED;
 
 	e->twin = rkey;
@@ -406,10 +447,10 @@ static __always_inline int flow_create(void *ctx, const struct xfwd_flow_key *ok
 			tcp_pickup(e->tcp, g->end, g->win);
 	}
 	flow_set_nat(e, okey, rkey.daddr, rkey.saddr, rkey.dport, rkey.sport);
-	if (flow_claim(okey, e, cfg, now, rq->lazy ? NULL : &rkey)) {
+	if (flow_claim(okey, e, cfg, now, lazy ? NULL : &rkey)) {
 		/* Another CPU created this connection first: the caller uses
 		 * its entries. */
-		if (!rq->lazy && !bpf_map_delete_elem(&xfwd_pending, &rkey))
+		if (!lazy && !bpf_map_delete_elem(&xfwd_pending, &rkey))
 			count(XFWD_CNT_PENDING_DEL);
 		return FLOW_EXISTS;
 	}
@@ -421,6 +462,8 @@ static __always_inline int flow_create(void *ctx, const struct xfwd_flow_key *ok
 		mapping_set(&rq->internal, &ext, rq->filtering, okey->daddr,
 			    now + flow_timeout_ns(cfg, e));
 	}
+	if (!rq->alloc_port && rkey.dport != okey->sport)
+		count(XFWD_CNT_CLASH_SNAT);
 	count(XFWD_CNT_FLOW_NEW);
 	return PARSE_OK;
 }
@@ -457,7 +500,8 @@ static __always_inline struct xfwd_flow *flow_start(struct xdp_md *ctx,
 
 	/* Only a SYN opens a TCP connection, unless picking up mid-stream is
 	 * allowed: a blind attacker's ACK must not make state. */
-	if (okey->proto == IPPROTO_TCP && !tcp_plain_syn(rq->tcp_flags) && !cfg->tcp_loose) {
+	if (okey->proto == IPPROTO_TCP && !tcp_plain_syn(rq->tcp_flags) &&
+	    !(cfg->tcp_loose && tcp_pickup_ok(rq->tcp_flags))) {
 		*why = XFWD_CNT_TCP_NO_SYN;
 		return NULL;
 	}
@@ -626,9 +670,13 @@ static __always_inline struct xfwd_flow *flow_track(struct xfwd_flow *f, const s
 	struct xfwd_flow *o, *t = NULL;
 	union conn_word next;
 	__u32 old;
-	int i;
+	int i, keep = 0;
 
 	*refused = proto == IPPROTO_TCP ? xfwd_tcp_track(f, &p->key, tcpf) : 0;
+	if (*refused == TCP_KEEP_STATE) {
+		*refused = 0;
+		keep = 1;
+	}
 	if (*refused)
 		return NULL;
 
@@ -639,7 +687,7 @@ static __always_inline struct xfwd_flow *flow_track(struct xfwd_flow *f, const s
 	f->last_seen_ns = now;
 
 	/* Most packets change nothing: decided on this entry's copy alone. */
-	if (conn_next(f->conn, proto, f->dir, tcpf) == f->conn) {
+	if (keep || conn_next(f->conn, proto, f->dir, tcpf) == f->conn) {
 		mapping_refresh(f, p, cfg, now, 0);
 		return f;
 	}

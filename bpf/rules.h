@@ -6,7 +6,6 @@
 #include "common.h"
 #include "maps.h"
 
-#define XFWD_MASQ_RULE_BASE	XFWD_MAX_RULES	/* rule_id of masqueraded flows: base + id */
 
 /* The rule for a packet's destination: its exact address first, then any.
  * The live set is read once: both lookups see the same set during a flip. */

@@ -30,11 +30,16 @@ static __always_inline __u8 tcp_next_state(__u8 st, __u8 dir, __u8 flags, __u8 *
 		    (st == XFWD_ST_NONE || st == XFWD_ST_CLOSE || st == XFWD_ST_TIME_WAIT))
 			return XFWD_ST_SYN_SENT;
 		if (dir == XFWD_DIR_REPLY && st == XFWD_ST_SYN_SENT)
-			return XFWD_ST_SYN_RECV;	/* simultaneous open */
+			return XFWD_ST_SYN_SENT2;	/* simultaneous open */
 		return st;
 	}
-	if (syn)	/* SYN+ACK */
-		return st == XFWD_ST_SYN_SENT && dir == XFWD_DIR_REPLY ? XFWD_ST_SYN_RECV : st;
+	if (syn) {	/* SYN+ACK: from the backend, or from either side after both SYNs */
+		if (st == XFWD_ST_SYN_SENT && dir == XFWD_DIR_REPLY)
+			return XFWD_ST_SYN_RECV;
+		return st == XFWD_ST_SYN_SENT2 ? XFWD_ST_SYN_RECV : st;
+	}
+	if (st == XFWD_ST_SYN_SENT2)
+		return st;	/* only a SYN-ACK moves a simultaneous open on */
 	if (st == XFWD_ST_NONE)
 		return XFWD_ST_ESTABLISHED;	/* picked up mid-stream, like nf_conntrack_tcp_loose */
 	if (fin) {

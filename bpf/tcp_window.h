@@ -19,6 +19,9 @@ struct tcp_seg {
 	__u16 win;		/* the window field, unscaled */
 	__s8 wscale;		/* SYN: its window scale option; -1 none */
 	__u8 optlen;		/* bytes of TCP options */
+	/* tcp_in_window's work copies of the two directions (here, not on
+	 * the stack, which the programs have used up) */
+	struct xfwd_tcp_peer snd, rcv;
 };
 
 /* The segment being handled, per CPU: it would not fit on the programs'
@@ -89,34 +92,55 @@ static __always_inline void tcp_pickup(struct xfwd_tcp_peer *t, __u32 end, __u16
 	t[1].flags = XFWD_TCP_LIBERAL;
 }
 
-/*
- * Is the segment in the window of its direction (snd) given what the other
- * one (rcv) sent? If so, advance both. 0: in window; 1: refused.
- */
-static __always_inline int tcp_in_window(struct xfwd_tcp_peer *snd, struct xfwd_tcp_peer *rcv,
-					 __u8 st, __u8 dir, __u8 fl, const struct tcp_seg *g)
+/* A plain SYN: the only segment that starts a connection (unless tcp_loose). */
+static __always_inline int tcp_plain_syn(__u8 fl)
 {
-	__u32 ack = g->ack, win = g->win, end = g->end, maxack;
-	int syn = fl & TCP_FL_SYN;
+	return (fl & (TCP_FL_SYN | TCP_FL_ACK | TCP_FL_RST | TCP_FL_FIN)) == TCP_FL_SYN;
+}
 
-	if ((snd->flags | rcv->flags) & XFWD_TCP_LIBERAL)
-		return 0;
+/* With tcp_loose, what may start a connection picked up mid-stream: an ACK
+ * segment without SYN, FIN or RST, as conntrack's table allows from NONE. */
+static __always_inline int tcp_pickup_ok(__u8 fl)
+{
+	return (fl & (TCP_FL_SYN | TCP_FL_ACK | TCP_FL_RST | TCP_FL_FIN)) == TCP_FL_ACK;
+}
+
+/*
+ * Is the segment in the window of its direction (*sp) given what the other
+ * one (*rp) sent? If so, advance both. 0: in window; 1: refused, and
+ * nothing changed (not even a first segment's setting of its direction:
+ * the work is done on copies).
+ */
+static __always_inline int tcp_in_window(struct xfwd_tcp_peer *sp, struct xfwd_tcp_peer *rp,
+					 __u8 st, __u8 dir, __u8 fl, struct tcp_seg *g)
+{
+	struct xfwd_tcp_peer *snd = &g->snd, *rcv = &g->rcv;
+	__u32 ack = g->ack, win = g->win, end = g->end, maxack;
+	int syn = fl & TCP_FL_SYN, init = 0;
+
+	*snd = *sp;
+	*rcv = *rp;
 	if (!snd->maxwin) {
 		/* This direction's first segment: normally the SYN-ACK. */
 		if (syn) {
 			tcp_peer_syn(snd, end, g->win, g->wscale);
 			if (!(snd->flags & rcv->flags & XFWD_TCP_SCALE))
 				snd->scale = rcv->scale = 0;
-			if (!(fl & TCP_FL_ACK))
-				return 0;	/* simultaneous open */
+			if (!(fl & TCP_FL_ACK)) {	/* simultaneous open */
+				*sp = *snd;
+				rp->scale = rcv->scale;
+				return 0;
+			}
 		} else {
 			snd->end = end;
 			snd->maxwin = win ? win : 1;
 			snd->maxend = end + snd->maxwin;
 		}
-	} else if (syn && !(fl & TCP_FL_ACK) && dir == XFWD_DIR_ORIGINAL &&
+		init = 1;
+	} else if (tcp_plain_syn(fl) && dir == XFWD_DIR_ORIGINAL &&
 		   st == XFWD_ST_SYN_SENT && seq_after(end, snd->end)) {
-		tcp_peer_syn(snd, end, g->win, g->wscale);	/* a new SYN, new initial sequence */
+		tcp_peer_syn(snd, end, g->win, g->wscale);	/* a new SYN, new ISN */
+		init = 1;
 	}
 	if (!(fl & TCP_FL_ACK) || ((fl & TCP_FL_RST) && !ack))
 		ack = rcv->end;
@@ -125,6 +149,8 @@ static __always_inline int tcp_in_window(struct xfwd_tcp_peer *snd, struct xfwd_
 	    (rcv->maxwin && !seq_le(snd->end - rcv->maxwin, end)) ||
 	    !seq_le(ack, rcv->end) || !seq_le(rcv->end - maxack, ack))
 		return 1;
+	if (fl & TCP_FL_RST)
+		return 0;	/* carries nothing; one let through must not move the window */
 	if (!syn)
 		win <<= snd->scale & 15;
 	if (snd->maxwin < win)
@@ -135,36 +161,73 @@ static __always_inline int tcp_in_window(struct xfwd_tcp_peer *snd, struct xfwd_
 		snd->end = end;
 	if (seq_after(ack + win, rcv->maxend - 1))
 		rcv->maxend = ack + win + !win;
+	if ((fl & TCP_FL_ACK) && (!(snd->flags & XFWD_TCP_MAXACK) || seq_after(ack, snd->maxack))) {
+		snd->maxack = ack;
+		snd->flags |= XFWD_TCP_MAXACK;
+	}
+	/* Store only what moved: the other direction's packets, maybe on
+	 * another CPU at this moment, move the other fields. */
+	if (init) {
+		*sp = *snd;
+		rp->scale = rcv->scale;
+	} else {
+		if (sp->end != snd->end)
+			sp->end = snd->end;
+		if (sp->maxwin != snd->maxwin)
+			sp->maxwin = snd->maxwin;
+		if (sp->maxack != snd->maxack || sp->flags != snd->flags) {
+			sp->maxack = snd->maxack;
+			sp->flags = snd->flags;
+		}
+	}
+	if (rp->maxend != rcv->maxend)
+		rp->maxend = rcv->maxend;
+	if (rp->maxwin != rcv->maxwin)
+		rp->maxwin = rcv->maxwin;
 	return 0;
 }
 
+/* tcp_check's answer for a segment to forward that must not move the state. */
+#define TCP_KEEP_STATE	(XFWD_CNT_MAX + 8)
+
 /*
  * The window check of a segment from dir on a connection whose original
- * entry is o, with the two checks conntrack's window leaves loose made
- * exact: an answer in SYN_SENT (SYN-ACK or RST) must acknowledge the SYN
- * (RFC 793). 0, or the counter of the refusal.
+ * entry is o, with conntrack's rules around it: an answer in SYN_SENT
+ * (SYN-ACK or RST) must acknowledge the SYN exactly (RFC 793); a SYN on a
+ * live connection is let through untouched (the endpoint answers with a
+ * challenge ACK; conntrack's IGNORE); an RST on an established connection
+ * ends it only at the exact sequence number the other side expects, and
+ * before it is refused (RFC 5961's exact match, as conntrack's td_maxack).
+ * 0 (in window), TCP_KEEP_STATE, or the counter of the refusal.
  */
 static __always_inline int tcp_check(struct xfwd_flow *o, __u8 dir, __u8 fl,
-				     const struct tcp_seg *g)
+				     struct tcp_seg *g)
 {
+	struct xfwd_tcp_peer *snd = &o->tcp[dir & 1], *rcv = &o->tcp[!(dir & 1)];
 	__u8 st = o->state;
-	int refused;
+	int keep = 0;
 
-	if (dir == XFWD_DIR_REPLY && st == XFWD_ST_SYN_SENT &&
-	    (fl & (TCP_FL_SYN | TCP_FL_RST)) && !(o->tcp[0].flags & XFWD_TCP_LIBERAL) &&
+	if ((snd->flags | rcv->flags) & XFWD_TCP_LIBERAL)
+		return 0;
+	if (dir == XFWD_DIR_REPLY && st == XFWD_ST_SYN_SENT && (fl & (TCP_FL_SYN | TCP_FL_RST)) &&
 	    (!(fl & TCP_FL_ACK) || g->ack != o->tcp[0].end)) {
-		if (fl & TCP_FL_SYN && fl & TCP_FL_ACK)
-			return XFWD_CNT_TCP_OOW_SYNACK;
 		if (fl & TCP_FL_RST)
 			return XFWD_CNT_TCP_OOW_RST;
+		if (fl & TCP_FL_ACK)
+			return XFWD_CNT_TCP_OOW_SYNACK;
 		/* a SYN alone: simultaneous open, checked by the window */
 	}
-	if (dir == XFWD_DIR_ORIGINAL)
-		refused = tcp_in_window(&o->tcp[0], &o->tcp[1], st, dir, fl, g);
-	else
-		refused = tcp_in_window(&o->tcp[1], &o->tcp[0], st, dir, fl, g);
-	if (!refused)
+	if (dir == XFWD_DIR_ORIGINAL && tcp_plain_syn(fl) &&
+	    st >= XFWD_ST_ESTABLISHED && st <= XFWD_ST_LAST_ACK)
 		return 0;
+	if ((fl & TCP_FL_RST) && st == XFWD_ST_ESTABLISHED && (o->flags & XFWD_FLOW_ASSURED) &&
+	    (rcv->flags & XFWD_TCP_MAXACK)) {
+		if (seq_after(rcv->maxack, g->seq))
+			return XFWD_CNT_TCP_OOW_RST;
+		keep = g->seq != rcv->maxack && g->seq != snd->end;
+	}
+	if (!tcp_in_window(snd, rcv, st, dir, fl, g))
+		return keep ? TCP_KEEP_STATE : 0;
 	if (fl & TCP_FL_RST)
 		return XFWD_CNT_TCP_OOW_RST;
 	if (fl & TCP_FL_FIN)
@@ -227,12 +290,6 @@ __attribute__((noinline)) int xfwd_wscale_skb(struct __sk_buff *skb, __u32 off)
 	g->wscale = opt_wscale((void *)(long)skb->data, (void *)(long)skb->data_end, off,
 			       g->optlen);
 	return 0;
-}
-
-/* A plain SYN: the only segment that starts a connection (unless tcp_loose). */
-static __always_inline int tcp_plain_syn(__u8 fl)
-{
-	return (fl & (TCP_FL_SYN | TCP_FL_ACK | TCP_FL_RST | TCP_FL_FIN)) == TCP_FL_SYN;
 }
 
 #endif

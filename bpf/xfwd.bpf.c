@@ -346,7 +346,7 @@ int xfwd_tc_ingress(struct __sk_buff *skb)
 	struct xfwd_config *cfg;
 	struct xfwd_flow *f;
 	struct pkt p;
-	int rc, fresh;
+	int rc, refused, fresh;
 	__u32 finish;
 	__u64 now;
 	__u8 side;
@@ -372,9 +372,9 @@ int xfwd_tc_ingress(struct __sk_buff *skb)
 		nat_icmp_err(skb, 1, &p, f);
 		count(XFWD_CNT_ICMP_ERR);
 	} else {
-		f = flow_use(f, &p, cfg, now, fresh, fresh, &rc);
+		f = flow_use(f, &p, cfg, now, fresh, fresh, &refused);
 		if (!f)
-			return rc ? TC_ACT_SHOT : TC_ACT_OK;
+			return refused ? TC_ACT_SHOT : TC_ACT_OK;
 		nat_rewrite(skb, 1, &p, f);
 	}
 	if (rc == XFWD_CNT_PASS_FRAG_NEEDED) {

@@ -458,13 +458,15 @@ int cmd_attach(struct env *env, int argc, char **argv)
 			goto fail_fwd;
 		}
 	}
-	/* What other commands change (apply's live set, the timeouts) is taken
+	/* What other commands change (apply's live set, the timeouts, tcp-loose:
+	 * off on a fresh attach) is taken
 	 * afresh under their lock: they may have run while this one loaded. */
 	lock = pin_lock(env);
 	if (reattach && !config_read(bpf_map__fd(skel->maps.xfwd_config), &now_cfg)) {
 		cfg.sets = now_cfg.sets;
 		cfg.fast_gen = now_cfg.fast_gen;
 		memcpy(cfg.timeouts, now_cfg.timeouts, sizeof(cfg.timeouts));
+		cfg.tcp_loose = now_cfg.tcp_loose;
 	}
 	rc = bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_config), &zero, &cfg, 0);
 	pin_unlock(env, lock);
@@ -624,7 +626,7 @@ int cmd_status(struct env *env, int argc, char **argv)
 		       cfg.snat_port_max);
 		for (int i = 0; i < XFWD_TO_MAX; i++)
 			printf("%s\"%s\":%u", i ? "," : "", xfwd_timeout_names[i], cfg.timeouts[i]);
-		printf("}}\n");
+		printf("},\"tcp_loose\":%s}\n", cfg.tcp_loose ? "true" : "false");
 		return status_verdict(names, state);
 	}
 	printf("mode        %s XDP\n", cfg.xdp_mode == XFWD_MODE_GENERIC ? "generic" : "native");
@@ -639,6 +641,7 @@ int cmd_status(struct env *env, int argc, char **argv)
 	printf("timeouts   ");
 	for (int i = 0; i < XFWD_TO_MAX; i++)
 		printf(" %s=%u", xfwd_timeout_names[i], cfg.timeouts[i]);
-	printf("\npins        %s\n", env->pin_dir);
+	printf("\ntcp-loose   %s\n", cfg.tcp_loose ? "on (non-SYN segments start connections)" : "off");
+	printf("pins        %s\n", env->pin_dir);
 	return status_verdict(names, state);
 }

@@ -5,11 +5,12 @@
  *
  *     attach PUBLIC_IF LAN_IF [attach options]
  *     set timeout NAME SECONDS
+ *     set tcp-loose on|off
  *     rule PROTO [ADDR:]PORT[-PORT] to ADDR[:PORT[-PORT]]|local:PORT[-PORT] [--snat]
  *     masq PREFIX [to ADDR] [--ports LO-HI] [--filtering eif|adf|apdf]
  *
  * Each line is parsed by the same function as the command it mirrors
- * (attach_parse, rule_parse, masq_parse, timeout_parse). apply replaces the
+ * (attach_parse, rule_parse, masq_parse, timeout_parse, tcp_loose_parse). apply replaces the
  * whole rule set and masquerade set at once: it fills the idle copies of
  * both maps, then flips config.sets with one update of the config map, so
  * a packet sees the old sets or the new ones, never a mix.
@@ -46,6 +47,8 @@ struct conf {
 	struct attach_args att;
 	__u32 timeouts[XFWD_TO_MAX];
 	int timeout_line[XFWD_TO_MAX];	/* 0: not set: the default */
+	__u8 tcp_loose;
+	int tcp_loose_line;		/* 0: not set: off */
 	struct conf_rule *rules;
 	__u32 nrules, rules_cap, ports;
 	struct conf_masq masq[XFWD_MAX_MASQ];
@@ -114,8 +117,18 @@ static int line_set(struct conf *c, int line, int argc, char **argv)
 	__u32 secs;
 	int idx, rc;
 
+	if (argc >= 2 && !strcmp(argv[1], "tcp-loose")) {
+		rc = tcp_loose_parse("set tcp-loose", argc - 2, argv + 2, &c->tcp_loose);
+		if (rc)
+			return rc;
+		if (c->tcp_loose_line)
+			return err(EXIT_USAGE, "set tcp-loose: set already on line %d", c->tcp_loose_line);
+		c->tcp_loose_line = line;
+		return 0;
+	}
 	if (argc < 2 || strcmp(argv[1], "timeout"))
-		return err(EXIT_USAGE, "set: unknown setting '%s' (timeout)", argc < 2 ? "" : argv[1]);
+		return err(EXIT_USAGE, "set: unknown setting '%s' (timeout, tcp-loose)",
+			   argc < 2 ? "" : argv[1]);
 	rc = timeout_parse("set timeout", argc - 2, argv + 2, &idx, &secs);
 	if (rc)
 		return rc;
@@ -361,28 +374,25 @@ static bool same_rule(const struct rule_def *a, const struct rule_def *b)
 	       a->r.flags == b->r.flags && a->r.pub_hi == b->r.pub_hi;
 }
 
-/* What a rule's counters need: nothing (it keeps a live rule's id), zeroing
- * before the flip (a new id), or after it (an id a live rule still uses). */
-enum { ID_KEPT, ID_NEW, ID_REUSED };
+/* What a rule's counters need: nothing (it keeps a live rule's id), or
+ * zeroing before the flip (a new id). */
+enum { ID_KEPT, ID_NEW };
 
 /*
  * Give every rule of the file an id: a rule identical to a live one keeps
- * the live one's id (and its counters); the others take ids no live rule
- * has (flows of a removed rule may still count to its id), the lowest first,
- * and only when there are none left the id of a rule the file removes.
+ * the live one's id (and its counters); the others get one from the
+ * allocator (ids.c), which hands out no id a live rule has (until the flip
+ * its rule still makes connections) nor one connections of a removed rule
+ * still count against.
  */
-static int ids_assign(struct conf *c, struct rule_def *old, __u32 nold, __u8 *fresh, __u32 *kept)
+static int ids_assign(struct conf *c, struct ids *ids, struct rule_def *old, __u32 nold,
+		      __u8 *fresh, __u32 *kept)
 {
-	static unsigned char taken[XFWD_MAX_RULES], live[XFWD_MAX_RULES];
-	__u32 next = 0, pass2 = 0;
+	static unsigned char taken[XFWD_MAX_RULES];
 
 	memset(taken, 0, sizeof(taken));
-	memset(live, 0, sizeof(live));
 	*kept = 0;
 	qsort(old, nold, sizeof(*old), by_key);
-	for (__u32 i = 0; i < nold; i++)
-		if (old[i].r.id < XFWD_MAX_RULES)
-			live[old[i].r.id] = 1;
 	for (__u32 i = 0; i < c->nrules; i++) {
 		struct rule_def *d = &c->rules[i].d;
 		struct rule_def *o = bsearch(d, old, nold, sizeof(*old), by_key);
@@ -398,33 +408,23 @@ static int ids_assign(struct conf *c, struct rule_def *old, __u32 nold, __u8 *fr
 	for (__u32 i = 0; i < c->nrules; i++) {
 		if (fresh[i] == ID_KEPT)
 			continue;
-		while (next < XFWD_MAX_RULES && (taken[next] || live[next]))
-			next++;
-		if (next < XFWD_MAX_RULES) {
-			c->rules[i].d.r.id = next;
-		} else {	/* every id is live or taken: reuse a removed rule's */
-			while (pass2 < XFWD_MAX_RULES && taken[pass2])
-				pass2++;
-			if (pass2 >= XFWD_MAX_RULES)
-				return err(EXIT_OP, "no free rule id");
-			c->rules[i].d.r.id = pass2;
-			fresh[i] = ID_REUSED;
-		}
-		taken[c->rules[i].d.r.id] = 1;
+		if (id_alloc(ids, IDS_RULES, &c->rules[i].d.r.id))
+			return err(EXIT_OP, "apply: no free rule id for %u new rules: the %u running"
+				   " rules keep theirs until the flip, %u are still counted by"
+				   " connections of deleted ones (apply in steps, or after 'xfwd flows"
+				   " flush')", c->nrules - *kept, nold, ids_counted(ids, IDS_RULES));
 	}
 	return 0;
 }
 
 /* The same for masquerade prefixes (their ids name them in flows). */
-static __u32 masq_ids_assign(struct conf *c, const struct masq_def *old, int nold)
+static int masq_ids_assign(struct conf *c, struct ids *ids, const struct masq_def *old, int nold,
+			   __u32 *kept)
 {
-	unsigned char taken[XFWD_MAX_MASQ] = {}, live[XFWD_MAX_MASQ] = {};
+	unsigned char taken[XFWD_MAX_MASQ] = {};
 	bool fresh[XFWD_MAX_MASQ];
-	__u32 kept = 0, next = 0, pass2 = 0;
 
-	for (int j = 0; j < nold; j++)
-		if (old[j].v.id < XFWD_MAX_MASQ)
-			live[old[j].v.id] = 1;
+	*kept = 0;
 	for (__u32 i = 0; i < c->nmasq; i++) {
 		struct masq_def *d = &c->masq[i].d;
 
@@ -437,25 +437,20 @@ static __u32 masq_ids_assign(struct conf *c, const struct masq_def *old, int nol
 				d->v.id = old[j].v.id;
 				taken[d->v.id] = 1;
 				fresh[i] = false;
-				kept++;
+				(*kept)++;
 			}
 		}
 	}
 	for (__u32 i = 0; i < c->nmasq; i++) {
 		if (!fresh[i])
 			continue;
-		while (next < XFWD_MAX_MASQ && (taken[next] || live[next]))
-			next++;
-		if (next < XFWD_MAX_MASQ) {
-			c->masq[i].d.v.id = next;
-		} else {
-			while (pass2 < XFWD_MAX_MASQ && taken[pass2])
-				pass2++;
-			c->masq[i].d.v.id = pass2;	/* <= 256 prefixes: one is free */
-		}
-		taken[c->masq[i].d.v.id] = 1;
+		if (id_alloc(ids, IDS_MASQ, &c->masq[i].d.v.id))
+			return err(EXIT_OP, "apply: no free masquerade prefix id for %u new prefixes:"
+				   " %d held by the running ones, %u still counted by connections of"
+				   " deleted ones (apply in steps, or after 'xfwd flows flush')",
+				   c->nmasq - *kept, nold, ids_counted(ids, IDS_MASQ));
 	}
-	return kept;
+	return 0;
 }
 
 /* Fill the idle copies; nothing live changes. */
@@ -487,10 +482,12 @@ static int fill_idle(struct pinned *p, struct conf *c, const __u8 *fresh)
 	return 0;
 }
 
-/* Replace the running sets by the file's; timeouts (and snat ports) after. */
+/* Replace the running sets by the file's; timeouts, tcp-loose (and snat
+ * ports) after. */
 static int conf_apply(struct pinned *p, struct conf *c, bool quiet)
 {
 	static struct masq_def oldm[XFWD_MAX_MASQ];
+	static struct ids ids;
 	struct xfwd_config cfg, now;
 	struct rule_def *old = NULL;
 	__u8 *fresh = NULL;
@@ -512,11 +509,15 @@ static int conf_apply(struct pinned *p, struct conf *c, bool quiet)
 		rc = err(EXIT_OP, "out of memory");
 		goto out;
 	}
-	rc = ids_assign(c, old, nold, fresh, &kept);
+	rc = ids_scan(&ids, p, old, nold);
+	if (!rc)
+		rc = ids_assign(c, &ids, old, nold, fresh, &kept);
 	if (rc)
 		goto out;
 	nm = masq_read(p->masq, oldm);
-	mkept = masq_ids_assign(c, oldm, nm);
+	rc = masq_ids_assign(c, &ids, oldm, nm, &mkept);
+	if (rc)
+		goto out;
 	rc = fill_idle(p, c, fresh);
 	if (!rc && (config_read(p->config, &now) || now.sets != sets))
 		rc = err(EXIT_OP, "apply: the configuration changed meanwhile (another apply?)");
@@ -534,9 +535,6 @@ static int conf_apply(struct pinned *p, struct conf *c, bool quiet)
 	/* The old sets are idle now, once a packet that read config.sets just
 	 * before the flip has done its lookups: XDP runs for microseconds. */
 	usleep(XFWD_FLIP_GRACE_US);
-	for (__u32 i = 0; i < c->nrules; i++)
-		if (fresh[i] == ID_REUSED)
-			rules_zero_stats(p->rule_stats, c->rules[i].d.r.id);
 	if (backends_sync(p, p->rules_idle))	/* the new set: live since the flip */
 		fprintf(stderr, "xfwd: apply: the backend index was not updated (connections"
 			" start with both entries)\n");
@@ -549,6 +547,7 @@ static int conf_apply(struct pinned *p, struct conf *c, bool quiet)
 	}
 	for (int i = 0; i < XFWD_TO_MAX; i++)
 		now.timeouts[i] = c->timeout_line[i] ? c->timeouts[i] : xfwd_timeout_defaults[i];
+	now.tcp_loose = c->tcp_loose_line ? c->tcp_loose : 0;
 	if (c->attach_line) {
 		now.snat_port_min = c->att.port_min;
 		now.snat_port_max = c->att.port_max;
@@ -662,6 +661,8 @@ int cmd_save(struct env *env, int argc, char **argv)
 	for (int i = 0; i < XFWD_TO_MAX; i++)
 		if (cfg.timeouts[i] != xfwd_timeout_defaults[i])
 			printf("set timeout %s %u\n", xfwd_timeout_names[i], cfg.timeouts[i]);
+	if (cfg.tcp_loose)
+		printf("set tcp-loose on\n");
 	for (__u32 i = 0; i < n; i++)
 		printf("rule %s\n", rule_str(&rules[i], s, sizeof(s)));
 	for (int i = 0; i < nm; i++)

@@ -47,7 +47,7 @@ static const struct command commands[] = {
 	{ "detach", cmd_detach, true,
 "  detach              remove the programs and every pin xfwd made in this namespace\n" },
 	{ "status", cmd_status, true,
-"  status [-j]         interfaces, mode, flow table use, timeouts\n" },
+"  status [-j]         interfaces, mode, flow table use, timeouts, tcp-loose\n" },
 	{ "rule", cmd_rule, true,
 "  rule add tcp|udp [PUBLIC_ADDR:]PORT[-PORT] to ADDR[:PORT[-PORT]]|local:PORT[-PORT] [--snat]\n"
 "                      forward public ports to a LAN host, or to ports of this host\n"
@@ -73,15 +73,23 @@ static const struct command commands[] = {
 "                      textfile collector, or any HTTP wrapper)\n" },
 	{ "set", cmd_set, true,
 "  set timeout NAME SECONDS\n"
-"                      a flow timeout (shown by status)\n",
+"                      a flow timeout (shown by status)\n"
+"  set tcp-loose on|off\n"
+"                      let TCP segments other than a SYN start connections (default off)\n",
+"  tcp-loose on picks up connections mid-stream (as nf_conntrack_tcp_loose=1):\n"
+"  a blind attacker can then create connections with any non-SYN segment, and\n"
+"  picked-up connections are not window-checked. Off by default, and after a\n"
+"  fresh attach; a re-attach keeps it.\n"
+"\n"
 "  NAME: tcp_syn_sent tcp_syn_recv tcp_established tcp_fin_wait tcp_close_wait\n"
 "        tcp_last_ack tcp_time_wait tcp_close udp_unreplied udp_assured icmp\n" },
 	{ "apply", cmd_apply, true,
 "  apply [--check] FILE\n"
-"                      replace the rules, prefixes and timeouts by FILE's, atomically\n",
+"                      replace the rules, prefixes and settings by FILE's, atomically\n",
 "  FILE (- for stdin), one item a line, # comments:\n"
 "    attach PUBLIC_IF LAN_IF [--mode native|generic] [--max-flows N] [--snat-ports LO-HI]\n"
 "    set timeout NAME SECONDS\n"
+"    set tcp-loose on|off\n"
 "    rule tcp|udp [PUBLIC_ADDR:]PORT[-PORT] to ADDR[:PORT[-PORT]]|local:PORT[-PORT] [--snat]\n"
 "    masq PREFIX [to ADDR] [--ports LO-HI] [--filtering eif|adf|apdf]\n"
 "  --check             validate FILE, change nothing\n" },

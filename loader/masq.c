@@ -155,7 +155,7 @@ int masq_read(int fd, struct masq_def *rows)
 static int masq_add(struct env *env, int argc, char **argv)
 {
 	static struct masq_def rows[XFWD_MAX_MASQ];
-	static unsigned char used[XFWD_MAX_MASQ];
+	static struct ids ids;
 	struct masq_def d;
 	struct xfwd_config cfg;
 	struct pinned p;
@@ -180,20 +180,23 @@ static int masq_add(struct env *env, int argc, char **argv)
 		goto out;
 	rc = EXIT_USAGE;
 	n = masq_read(p.masq, rows);
-	memset(used, 0, sizeof(used));
 	for (int i = 0; i < n; i++) {
 		if (masq_overlap(&rows[i], &d)) {
 			err(EXIT_USAGE, "masq add: %s overlaps %s/%u", argv[0],
 			    ip_str(rows[i].k.addr, a), rows[i].k.prefixlen);
 			goto out;
 		}
-		if (rows[i].v.id < XFWD_MAX_MASQ)
-			used[rows[i].v.id] = 1;
 	}
-	while (d.v.id < XFWD_MAX_MASQ && used[d.v.id])
-		d.v.id++;
-	if (d.v.id >= XFWD_MAX_MASQ) {
-		rc = err(EXIT_OP, "masq add: the table is full (%d prefixes)", XFWD_MAX_MASQ);
+	rc = ids_scan(&ids, &p, NULL, 0);
+	if (rc)
+		goto out;
+	if (id_alloc(&ids, IDS_MASQ, &d.v.id)) {
+		if (n >= XFWD_MAX_MASQ)
+			rc = err(EXIT_OP, "masq add: the table is full (%d prefixes)", XFWD_MAX_MASQ);
+		else
+			rc = err(EXIT_OP, "masq add: no free prefix id: %u are still counted by"
+				 " connections of deleted prefixes (they free up as those end, or at"
+				 " 'xfwd flows flush')", ids_counted(&ids, IDS_MASQ));
 		goto out;
 	}
 	if (bpf_map_update_elem(p.masq, &d.k, &d.v, BPF_NOEXIST)) {

@@ -244,7 +244,7 @@ static void rule_remove(int fd, const struct rule_def *d, __u32 lo, __u32 hi)
 
 static int rule_add(struct env *env, int argc, char **argv)
 {
-	static unsigned char used[XFWD_MAX_RULES];
+	static struct ids ids;
 	struct rule_def d, *live = NULL;
 	struct xfwd_rule_key k;
 	struct xfwd_config cfg;
@@ -291,14 +291,15 @@ static int rule_add(struct env *env, int argc, char **argv)
 		    XFWD_MAX_RULE_PORTS);
 		goto out;
 	}
-	memset(used, 0, sizeof(used));
-	for (__u32 i = 0; i < n; i++)
-		if (live[i].r.id < XFWD_MAX_RULES)
-			used[live[i].r.id] = 1;
-	for (d.r.id = 0; d.r.id < XFWD_MAX_RULES && used[d.r.id]; d.r.id++)
-		;
-	if (d.r.id >= XFWD_MAX_RULES) {
-		err(EXIT_OP, "rule add: the rule table is full (%d rules)", XFWD_MAX_RULES);
+	if (ids_scan(&ids, &p, live, n))
+		goto out;
+	if (id_alloc(&ids, IDS_RULES, &d.r.id)) {
+		if (n >= XFWD_MAX_RULES)
+			err(EXIT_OP, "rule add: the rule table is full (%d rules)", XFWD_MAX_RULES);
+		else
+			err(EXIT_OP, "rule add: no free rule id: %u are still counted by connections of"
+			    " deleted rules (they free up as those end, or at 'xfwd flows flush')",
+			    ids_counted(&ids, IDS_RULES));
 		goto out;
 	}
 	if (rules_zero_stats(p.rule_stats, d.r.id)) {

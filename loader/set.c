@@ -33,16 +33,31 @@ int timeout_parse(const char *who, int argc, char **argv, int *idx, __u32 *secs)
 	return 0;
 }
 
-static int set_timeout(struct env *env, int argc, char **argv)
+/* on|off: the argument of 'set tcp-loose' and of a config file's line. */
+int tcp_loose_parse(const char *who, int argc, char **argv, __u8 *on)
+{
+	if (argc < 1)
+		return err(EXIT_USAGE, "%s: expected on or off (see xfwd set --help)", who);
+	if (argc > 1)
+		return err(EXIT_USAGE, "%s: unexpected argument '%s' (see xfwd set --help)", who,
+			   argv[1]);
+	if (!strcmp(argv[0], "on"))
+		*on = 1;
+	else if (!strcmp(argv[0], "off"))
+		*on = 0;
+	else
+		return err(EXIT_USAGE, "%s: '%.40s': expected on or off", who, argv[0]);
+	return 0;
+}
+
+/* One setting of the pinned configuration: read, change, write, locked. */
+static int config_change(struct env *env, int idx, __u32 secs, int loose)
 {
 	struct xfwd_config cfg;
 	struct pinned p;
-	__u32 secs, zero = 0;
-	int idx, rc, lock;
+	__u32 zero = 0;
+	int rc, lock;
 
-	rc = timeout_parse("set timeout", argc, argv, &idx, &secs);
-	if (rc)
-		return rc;
 	lock = pin_lock(env);
 	rc = pinned_open(env, &p);
 	if (rc) {
@@ -52,7 +67,10 @@ static int set_timeout(struct env *env, int argc, char **argv)
 	if (config_read(p.config, &cfg)) {
 		rc = err(EXIT_OP, "cannot read the configuration");
 	} else {
-		cfg.timeouts[idx] = secs;
+		if (idx >= 0)
+			cfg.timeouts[idx] = secs;
+		if (loose >= 0)
+			cfg.tcp_loose = (__u8)loose;
 		if (bpf_map_update_elem(p.config, &zero, &cfg, BPF_EXIST))
 			rc = err(EXIT_OP, "cannot write the configuration");
 	}
@@ -61,11 +79,31 @@ static int set_timeout(struct env *env, int argc, char **argv)
 	return rc;
 }
 
+static int set_timeout(struct env *env, int argc, char **argv)
+{
+	__u32 secs;
+	int idx, rc;
+
+	rc = timeout_parse("set timeout", argc, argv, &idx, &secs);
+	return rc ? rc : config_change(env, idx, secs, -1);
+}
+
+static int set_tcp_loose(struct env *env, int argc, char **argv)
+{
+	__u8 on;
+	int rc;
+
+	rc = tcp_loose_parse("set tcp-loose", argc, argv, &on);
+	return rc ? rc : config_change(env, -1, 0, on);
+}
+
 int cmd_set(struct env *env, int argc, char **argv)
 {
 	if (argc < 1)
 		return cmd_usage("set", true);
 	if (!strcmp(argv[0], "timeout"))
 		return set_timeout(env, argc - 1, argv + 1);
-	return err(EXIT_USAGE, "set: unknown setting '%s' (timeout)", argv[0]);
+	if (!strcmp(argv[0], "tcp-loose"))
+		return set_tcp_loose(env, argc - 1, argv + 1);
+	return err(EXIT_USAGE, "set: unknown setting '%s' (timeout, tcp-loose)", argv[0]);
 }

@@ -129,7 +129,8 @@ static void print_json(const struct snapshot *s)
 enum family {
 	F_RX, F_REDIRECT, F_PASSED, F_DROPPED, F_FLOWS_CREATED, F_FLOWS_CONFIRMED,
 	F_FLOW_CREATE_FAILED, F_MASQ_FLOWS, F_MASQ_PACKETS, F_HAIRPIN, F_LOCAL, F_ICMP_ERR,
-	F_FRAG_SENT, F_TC, F_SHADOWED, F_TABLE_INSERTS, F_TABLE_REMOVALS, F_OTHER, F_MAX,
+	F_FRAG_SENT, F_TC, F_SHADOWED, F_TABLE_INSERTS, F_TABLE_REMOVALS, F_TCP_NO_SYN,
+	F_TCP_REOPENED, F_CLASH_SNAT, F_OTHER, F_MAX,
 };
 
 static const struct { const char *name, *help; } families[F_MAX] = {
@@ -150,6 +151,9 @@ static const struct { const char *name, *help; } families[F_MAX] = {
 	[F_SHADOWED] = { "xfwd_snat_ports_shadowed_total", "SNAT ports skipped because a local socket uses them." },
 	[F_TABLE_INSERTS] = { "xfwd_flow_table_inserts_total", "Flow entries added, by table." },
 	[F_TABLE_REMOVALS] = { "xfwd_flow_table_removals_total", "Flow entries removed (not evicted), by table." },
+	[F_TCP_NO_SYN] = { "xfwd_tcp_no_syn_total", "TCP segments other than a SYN that would have started a connection: started none (tcp-loose off)." },
+	[F_TCP_REOPENED] = { "xfwd_tcp_reopened_total", "TCP connections started anew by a SYN on a closed connection's tuple." },
+	[F_CLASH_SNAT] = { "xfwd_clash_snat_total", "Connections whose reply tuple was taken, given another source port (implicit source NAT)." },
 	[F_OTHER] = { "xfwd_counter_total", "Other counters of xfwd stats, by name." },
 };
 
@@ -158,6 +162,14 @@ static const struct { const char *counter; enum family f; const char *label; } c
 	{ "redirect", F_REDIRECT, NULL },
 	{ "drop_no_snat_port", F_DROPPED, "reason=\"no_snat_port\"" },
 	{ "masq_no_port", F_DROPPED, "reason=\"masq_no_port\"" },
+	/* Outside the TCP window: dropped, by the segment's kind. */
+	{ "tcp_window_rst", F_DROPPED, "reason=\"tcp_window_rst\"" },
+	{ "tcp_window_fin", F_DROPPED, "reason=\"tcp_window_fin\"" },
+	{ "tcp_window_synack", F_DROPPED, "reason=\"tcp_window_synack\"" },
+	{ "tcp_window_ack", F_DROPPED, "reason=\"tcp_window_ack\"" },
+	{ "tcp_no_syn", F_TCP_NO_SYN, NULL },
+	{ "tcp_reopened", F_TCP_REOPENED, NULL },
+	{ "clash_snat", F_CLASH_SNAT, NULL },
 	{ "flow_new", F_FLOWS_CREATED, NULL },
 	{ "flow_confirmed", F_FLOWS_CONFIRMED, NULL },
 	{ "flow_create_failed", F_FLOW_CREATE_FAILED, NULL },

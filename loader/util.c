@@ -210,6 +210,7 @@ const char *const xfwd_state_names[XFWD_ST_MAX] = {
 	[XFWD_ST_LAST_ACK] = "LAST_ACK",
 	[XFWD_ST_TIME_WAIT] = "TIME_WAIT",
 	[XFWD_ST_CLOSE] = "CLOSE",
+	[XFWD_ST_SYN_SENT2] = "SYN_SENT2",
 };
 
 const char *const xfwd_counter_names[XFWD_CNT_MAX] = {

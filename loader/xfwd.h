@@ -105,6 +105,24 @@ int rules_read(int fd, struct rule_def **defs, __u32 *n, __u32 *entries);
 bool rules_overlap(const struct rule_def *a, const struct rule_def *b);
 int rules_zero_stats(int fd, __u32 id);
 
+/* ids.c: the one rule id allocator (rule add, masq add, apply). */
+#define XFWD_RULE_IDS		(XFWD_MASQ_RULE_BASE + XFWD_MAX_MASQ)
+
+enum id_kind { IDS_RULES = 0, IDS_MASQ = 1 };
+
+struct ids {
+	__u8 st[XFWD_RULE_IDS];	/* by flow rule_id: ID_* flags (ids.c) */
+	__u32 next[2];		/* by enum id_kind: where never-used ids are looked for */
+	int rule_stats;
+};
+
+/* Note what holds or counts against every id (live rules, prefixes, flows);
+ * live: the live rules, when the caller has them (else NULL: read here). */
+int ids_scan(struct ids *ids, const struct pinned *p, const struct rule_def *live, __u32 nlive);
+/* A free id of a kind, held from then on; -ENOSPC when there is none. */
+int id_alloc(struct ids *ids, enum id_kind kind, __u32 *id);
+__u32 ids_counted(const struct ids *ids, enum id_kind kind);
+
 /* backends.c */
 int backends_sync(const struct pinned *p, int rules_fd);
 
@@ -118,6 +136,7 @@ extern const char *const masq_filter_names[3];
 
 /* set.c */
 int timeout_parse(const char *who, int argc, char **argv, int *idx, __u32 *secs);
+int tcp_loose_parse(const char *who, int argc, char **argv, __u8 *on);
 
 /* attach.c */
 int attach_parse(int argc, char **argv, struct attach_args *a);

@@ -13,6 +13,7 @@
 #define XFWD_MAX_RULES		16384	/* rules (ids, counters); a port range is one rule */
 #define XFWD_MAX_RULE_PORTS	65536	/* rule map entries: one per public port */
 #define XFWD_MAX_MASQ		256
+#define XFWD_MASQ_RULE_BASE	XFWD_MAX_RULES	/* rule_id of masqueraded flows: base + masq id */
 #define XFWD_MAX_MAPPINGS	65536	/* masquerade: internal endpoints with a port */
 #define XFWD_MASQ_REMOTES	4	/* remote addresses a mapping remembers (adf) */
 #define XFWD_DEFAULT_MAX_FLOWS	65536
@@ -46,6 +47,7 @@ enum xfwd_state {
 	XFWD_ST_LAST_ACK,
 	XFWD_ST_TIME_WAIT,
 	XFWD_ST_CLOSE,
+	XFWD_ST_SYN_SENT2,	/* simultaneous open: a SYN came back (timed as SYN_SENT) */
 	XFWD_ST_MAX,
 };
 
@@ -127,6 +129,8 @@ struct xfwd_tcp_peer {
 	__u32 end;		/* highest sequence number sent, plus one */
 	__u32 maxend;		/* highest it may send: the other side's ack + window */
 	__u32 maxwin;		/* largest window it advertised (scaled) */
+	__u32 maxack;		/* highest ack it sent (XFWD_TCP_MAXACK): where an RST
+				 * from the other side must be to end the connection */
 	__u8 scale;		/* its window scale (0 unless both SYNs carried the option) */
 	__u8 flags;		/* XFWD_TCP_* */
 	__u16 pad;
@@ -134,6 +138,7 @@ struct xfwd_tcp_peer {
 
 #define XFWD_TCP_SCALE		(1u << 0)	/* its SYN carried a window scale option */
 #define XFWD_TCP_LIBERAL	(1u << 1)	/* picked up mid-stream: windows unknown, not checked */
+#define XFWD_TCP_MAXACK		(1u << 2)	/* maxack is set */
 
 /*
  * One direction of a connection. The translation is the tuple a matching

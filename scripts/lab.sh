@@ -13,9 +13,10 @@ LAB_LAN_ADDR=198.51.100.1
 LAB_SRV_ADDR=198.51.100.2
 
 # lab_up PREFIX [noroute]: build the lab; "noroute" leaves the server without a
-# route back to the client (the case that needs --snat).
+# route back to the client (the case that needs --snat). $XFWD_LAB_PREFIX, if
+# set, goes before PREFIX: runs side by side (worktrees) keep apart.
 lab_up() {
-	local p=$1 route=${2:-route}
+	local p=${XFWD_LAB_PREFIX:-}$1 route=${2:-route}
 	LAB=$p
 	LAB_CLI=$p-cli LAB_GW=$p-gw LAB_SRV=$p-srv
 	lab_down "$p"

@@ -30,12 +30,35 @@
                                              to answer each)
   peer.py tcp-bulk ADDR PORT FLAG            stream random data to a sink-server until
                                              FLAG exists, then check its sha256 and length
+  peer.py line-server ADDR PORT              TCP: send "<peer addr:port>", then echo each
+                                             line; on "bye" close first (server TIME_WAIT)
+  peer.py hold ADDR PORT DIR [SPORT]         one connection to a line-server: a line, its
+                                             echo, then DIR/port, DIR/ready; on DIR/again
+                                             another line and DIR/result ("ok" or why);
+                                             on DIR/reset close with SO_LINGER {1,0} (RST)
+  peer.py whoami-from ADDR PORT SPORT        bind SPORT (SO_REUSEADDR), print what a
+                                             line-server saw, then "bye": it closes first
+  peer.py echo-bulk ADDR PORT NBYTES         NBYTES to a tcp-echo while reading it back
+                                             (both directions at once), checked
+  peer.py blind IFACE DST_MAC SRC SPORT DST DPORT N [mix|sweep]
+                                             raw (AF_PACKET) blind segments, spoofed from
+                                             SRC:SPORT: RST+ACK and FIN+ACK in turn with
+                                             random seq, ack and window (mix), or bare RSTs
+                                             stepping seq by 64 KiB (sweep); prints counts
+  peer.py syn-ack-flood IFACE DST_MAC SRC_PREFIX DST DPORT N [CHUNK]
+                                             N blind pairs from random SRC_PREFIX.x:port:
+                                             a SYN, then (after its chunk) an ACK with a
+                                             random ack number
+  peer.py bare-ack IFACE DST_MAC SRC SPORT DST DPORT
+                                             one ACK with random seq and ack (mid-stream)
 """
 import hashlib
 import http.server
 import os
+import random
 import socket
 import socketserver
+import struct
 import sys
 import threading
 import time
@@ -317,6 +340,194 @@ def script_client(addr, port, d):
     open(os.path.join(d, "done"), "w").close()
 
 
+def line_server(addr, port):
+    srv = socket.create_server((addr, int(port)), reuse_port=True)
+
+    def serve(c, peer):
+        with c:
+            c.sendall(f"{peer[0]}:{peer[1]}\n".encode())
+            f = c.makefile("rb")
+            for line in f:
+                if line.strip() == b"bye":
+                    return	# close first: this side keeps the TIME_WAIT
+                c.sendall(line)
+
+    while True:
+        c, peer = srv.accept()
+        threading.Thread(target=serve, args=(c, peer), daemon=True).start()
+
+
+def connect_from(addr, port, sport=0, timeout=5):
+    """A connection from a chosen source port (SO_REUSEADDR); retries while the
+    last connection on the same 4-tuple is still closing here."""
+    end = time.time() + 5
+    while True:
+        c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        c.settimeout(timeout)
+        try:
+            c.bind(("0.0.0.0", int(sport)))
+            c.connect((addr, int(port)))
+            return c
+        except OSError as e:
+            c.close()
+            if e.errno not in (98, 99) or time.time() > end:	# EADDRINUSE, EADDRNOTAVAIL
+                raise
+            time.sleep(0.1)
+
+
+def echo_line(c, f, msg):
+    c.sendall(msg)
+    got = f.readline()
+    if got != msg:
+        raise OSError(f"echo {got!r} != {msg!r}")
+
+
+def hold(addr, port, d, sport="0"):
+    def put(name, text=""):
+        with open(os.path.join(d, name + ".tmp"), "w") as o:
+            o.write(text)
+        os.rename(os.path.join(d, name + ".tmp"), os.path.join(d, name))
+
+    c = connect_from(addr, port, sport)
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    f = c.makefile("rb")
+    f.readline()	# the line-server's greeting
+    echo_line(c, f, b"first line\n")
+    put("port", f"{c.getsockname()[1]}\n")
+    put("ready")
+    wait_file(os.path.join(d, "again"), 170)
+    try:
+        echo_line(c, f, b"second line\n")
+        put("result", "ok\n")
+    except OSError as e:
+        put("result", f"second line: {e}\n")
+    wait_file(os.path.join(d, "reset"), 170)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()	# an RST with the right sequence numbers
+    put("done")
+
+
+def echo_bulk(addr, port, nbytes):
+    """Both directions at once: NBYTES to a tcp-echo while reading the echo."""
+    n = int(nbytes)
+    data = os.urandom(n)
+    c = socket.create_connection((addr, int(port)), timeout=10)
+    err = []
+
+    def send():
+        try:
+            c.sendall(data)
+            c.shutdown(socket.SHUT_WR)
+        except OSError as e:
+            err.append(e)
+
+    t = threading.Thread(target=send)
+    t.start()
+    h, got = hashlib.sha256(), 0
+    try:
+        while True:
+            d = c.recv(65536)
+            if not d:
+                break
+            h.update(d)
+            got += len(d)
+    except OSError as e:
+        err.append(e)
+    t.join()
+    if err or h.digest() != hashlib.sha256(data).digest():
+        sys.exit(f"echoed {got} of {n} bytes, {'differs' if not err else err[0]}")
+    print(got)
+
+
+def whoami_from(addr, port, sport):
+    c = connect_from(addr, port, sport, 3)
+    f = c.makefile("rb")
+    print(f.readline().decode().strip())
+    c.sendall(b"bye\n")
+    while c.recv(100):	# the server closes first
+        pass
+    c.close()
+
+
+def ip_csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack(f"!{len(b) // 2}H", b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
+class RawTcp:
+    """Ethernet frames with TCP segments, sent on IFACE as a wire would bring them."""
+    FL = {"F": 0x01, "S": 0x02, "R": 0x04, "P": 0x08, "A": 0x10}
+
+    def __init__(self, iface, dst_mac):
+        with open(f"/sys/class/net/{iface}/address") as f:
+            src_mac = f.read().strip()
+        self.eth = bytes.fromhex(dst_mac.replace(":", "")) + \
+            bytes.fromhex(src_mac.replace(":", "")) + b"\x08\x00"
+        self.s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+        self.s.bind((iface, 0))
+
+    def send(self, src, sport, dst, dport, flags, seq, ack, win=65535):
+        fl = 0
+        for ch in flags:
+            fl |= self.FL[ch]
+        sa, da = socket.inet_aton(src), socket.inet_aton(dst)
+        tcp = struct.pack("!HHIIBBHHH", int(sport), int(dport), seq, ack, 5 << 4, fl, win, 0, 0)
+        tcs = ip_csum(sa + da + struct.pack("!BBH", 0, 6, len(tcp)) + tcp)
+        tcp = tcp[:16] + struct.pack("!H", tcs) + tcp[18:]
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), random.getrandbits(16),
+                         0x4000, 64, 6, 0, sa, da)
+        ip = ip[:10] + struct.pack("!H", ip_csum(ip)) + ip[12:]
+        self.s.send(self.eth + ip + tcp)
+
+
+def blind(iface, dst_mac, src, sport, dst, dport, n, mode="mix"):
+    """mix: RST+ACK and FIN+ACK in turn, random seq, ack and window.
+    sweep: bare RSTs whose seq steps by 64 KiB from a random start (Watson's
+    attack: n = 65536 covers the sequence space, one lands in any window)."""
+    raw = RawTcp(iface, dst_mac)
+    n, rst, fin = int(n), 0, 0
+    start = random.getrandbits(32)
+    for i in range(n):
+        if mode == "sweep":
+            raw.send(src, sport, dst, dport, "R", (start + (i << 16)) & 0xffffffff, 0, 0)
+            rst += 1
+        elif i % 2 == 0:
+            raw.send(src, sport, dst, dport, "RA", random.getrandbits(32),
+                     random.getrandbits(32), random.getrandbits(16))
+            rst += 1
+        else:
+            raw.send(src, sport, dst, dport, "FA", random.getrandbits(32),
+                     random.getrandbits(32), random.getrandbits(16))
+            fin += 1
+    print(f"sent {n}: rst {rst} fin {fin}")
+
+
+def syn_ack_flood(iface, dst_mac, prefix, dst, dport, n, chunk="20"):
+    raw = RawTcp(iface, dst_mac)
+    n, chunk, done = int(n), int(chunk), 0
+    while done < n:
+        pairs = [(f"{prefix}.{random.randint(1, 254)}", random.randint(1024, 65535),
+                  random.getrandbits(32)) for _ in range(min(chunk, n - done))]
+        for src, sport, isn in pairs:
+            raw.send(src, sport, dst, dport, "S", isn, 0)
+        time.sleep(0.02)	# the backend's SYN-ACKs pass the gateway first
+        for src, sport, isn in pairs:
+            raw.send(src, sport, dst, dport, "A", (isn + 1) & 0xffffffff,
+                     random.getrandbits(32))
+        done += len(pairs)
+    print(f"pairs {done}")
+
+
+def bare_ack(iface, dst_mac, src, sport, dst, dport):
+    RawTcp(iface, dst_mac).send(src, sport, dst, dport, "A", random.getrandbits(32),
+                                random.getrandbits(32))
+
+
 if __name__ == "__main__":
     cmds = {"http-server": http_server, "http-get": http_get,
             "whoami-server": whoami_server, "whoami": whoami,
@@ -325,6 +536,9 @@ if __name__ == "__main__":
             "script-client": script_client, "sink-server": sink_server,
             "upload": upload, "udp-refused": udp_refused, "tcp-rr": tcp_rr,
             "udp-rr": udp_rr, "tcp-bulk": tcp_bulk, "udp-burst": udp_burst}
+    cmds.update({"line-server": line_server, "hold": hold, "whoami-from": whoami_from,
+                 "echo-bulk": echo_bulk,
+                 "blind": blind, "syn-ack-flood": syn_ack_flood, "bare-ack": bare_ack})
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         sys.exit(__doc__)
     cmds[sys.argv[1]](*sys.argv[2:])

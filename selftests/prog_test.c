@@ -925,6 +925,7 @@ static int conn_fwd(const struct conn *c, uint8_t flags, const uint8_t *payload,
 	struct pkt_spec in = pub_pkt(c->proto, c->client, c->cport, c->pub, c->pport), exp;
 
 	in.tcp_flags = flags;
+	in.seq += !(flags & TH_SYN);	/* after the SYN's */
 	in.ack = flags & TH_ACK ? 0x50607081 : 0;
 	in.payload = payload;
 	in.payload_len = plen;
@@ -938,6 +939,7 @@ static int conn_rep(const struct conn *c, uint8_t flags, const uint8_t *payload,
 	struct pkt_spec in = lan_pkt(c->proto, c->backend, c->bport, c->src, c->sport), exp;
 
 	in.tcp_flags = flags;
+	in.seq += !(flags & TH_SYN);	/* after the SYN-ACK's */
 	in.payload = payload;
 	in.payload_len = plen;
 	exp = xlated(&in, c->pub, c->pport, c->client, c->cport, client_mac(c->client), MAC_PUB);
@@ -3598,6 +3600,8 @@ static int t_tcp_handshake_acks(void)
 	TRY(tc_ok(&t, 0, TH_SYN, t.cisn, 0, 0));
 	label("ACK with a random ack before any SYN-ACK (a flood's second packet)");
 	TRY(tc_refused(&t, 0, TH_ACK, t.cnxt, 0x9abcdef0, 0, XFWD_CNT_TCP_OOW_ACK));
+	label("data from the backend's side acking another sequence, before any SYN-ACK");
+	TRY(tc_refused(&t, 1, TH_PSH | TH_ACK, t.sisn, t.cnxt + 5000, 10, XFWD_CNT_TCP_OOW_ACK));
 	label("SYN-ACK acking isn + 2");
 	TRY(tc_refused(&t, 1, TH_SYN | TH_ACK, t.sisn, t.cnxt + 1, 0, XFWD_CNT_TCP_OOW_SYNACK));
 	label("SYN-ACK acking isn");
@@ -3872,6 +3876,88 @@ static int t_tcp_fast_path_window(void)
 	return 0;
 }
 
+/* An RST on an established connection ends it only at the sequence number
+ * the other side expects (its last ack, or right after the sender's last
+ * data); anywhere else in the window it is forwarded but the state stays,
+ * waiting for the endpoint's challenge ACK (RFC 5961, conntrack's
+ * td_maxack); before the expected number it is refused. */
+static int t_tcp_rst_exact(void)
+{
+	struct tcpc t = tcpc_new(44200, 0x100000, 0x200000);
+	struct tcpc u = tcpc_new(44201, 0x300000, 0x400000);
+	struct counters a, b;
+	uint32_t acked;
+
+	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	TRY(tc_open(&t));
+	TRY(tc_ok(&t, 0, TH_PSH | TH_ACK, t.cnxt, t.snxt, 300));
+	TRY(tc_ok(&t, 1, TH_PSH | TH_ACK, t.snxt, t.cnxt, 300));
+	acked = t.cnxt;		/* the backend acknowledged all the client sent */
+	TRY(tc_ok(&t, 0, TH_PSH | TH_ACK, t.cnxt, t.snxt, 200));	/* in flight */
+	label("RST in the window, 1000 past the client's next byte");
+	TRY(counters_read(&a));
+	TRY(tc_ok(&t, 0, TH_RST, t.cnxt + 1000, 0, 0));
+	TRY(counters_read(&b));
+	TRY(expect_moved(&a, &b, XFWD_CNT_TCP_OOW_RST, 0));
+	ASSERT_EQ(tc_state(&t), XFWD_ST_ESTABLISHED, "state after an inexact RST");
+	label("RST before what the backend acknowledged");
+	TRY(tc_refused(&t, 0, TH_RST, acked - 10, 0, 0, XFWD_CNT_TCP_OOW_RST));
+	label("RST right after the client's last data");
+	t.cnxt -= 1000;		/* tc_ok moved it to the RST's sequence number */
+	TRY(tc_ok(&t, 0, TH_RST, acked + 200, 0, 0));
+	ASSERT_EQ(tc_state(&t), XFWD_ST_CLOSE, "state after an exact RST");
+
+	TRY(tc_open(&u));
+	TRY(tc_ok(&u, 1, TH_PSH | TH_ACK, u.snxt, u.cnxt, 300));
+	TRY(tc_ok(&u, 0, TH_ACK, u.cnxt, u.snxt, 0));
+	TRY(tc_ok(&u, 1, TH_PSH | TH_ACK, u.snxt, u.cnxt, 300));	/* unacknowledged */
+	label("RST/ACK from the backend at what the client acknowledged");
+	TRY(tc_ok(&u, 1, TH_RST | TH_ACK, u.snxt - 300, u.cnxt, 0));
+	ASSERT_EQ(tc_state(&u), XFWD_ST_CLOSE, "state after the backend's exact RST");
+	return 0;
+}
+
+/* A client that lost its connection (its RST never arrived) opens another
+ * from the same port: the SYN goes through untouched, the backend's
+ * challenge ACK comes back, the client's RST at exactly the acknowledged
+ * number ends the old connection and its next SYN opens the new one. */
+static int t_tcp_syn_on_established(void)
+{
+	struct tcpc t = tcpc_new(44300, 0x500000, 0x600000);
+	struct counters a, b;
+
+	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	TRY(tc_open(&t));
+	TRY(tc_ok(&t, 0, TH_PSH | TH_ACK, t.cnxt, t.snxt, 100));
+	TRY(tc_ok(&t, 1, TH_PSH | TH_ACK, t.snxt, t.cnxt, 100));
+	label("a new SYN, another isn, on the established tuple");
+	TRY(counters_read(&a));
+	{
+		uint32_t keep = t.cnxt;
+
+		TRY(tc_ok(&t, 0, TH_SYN, 0x9000000, 0, 0));
+		t.cnxt = keep;
+	}
+	TRY(counters_read(&b));
+	TRY(expect_moved(&a, &b, XFWD_CNT_TCP_OOW_SYNACK, 0));
+	TRY(expect_moved(&a, &b, XFWD_CNT_TCP_REOPEN, 0));
+	ASSERT_EQ(tc_state(&t), XFWD_ST_ESTABLISHED, "state after the SYN");
+	label("the backend's challenge ACK");
+	TRY(tc_ok(&t, 1, TH_ACK, t.snxt, t.cnxt, 0));
+	label("the client's RST at the challenge ACK's number");
+	TRY(tc_ok(&t, 0, TH_RST, t.cnxt, 0, 0));
+	ASSERT_EQ(tc_state(&t), XFWD_ST_CLOSE, "state after the RST");
+	label("the SYN again: a new connection");
+	t.cisn = t.cnxt = 0x9000000;
+	t.sisn = t.snxt = 0xa000000;
+	TRY(tc_ok(&t, 0, TH_SYN, t.cisn, 0, 0));
+	TRY(conn_expect(&t.c, IN_PENDING, XFWD_ST_SYN_SENT, XFWD_FLOW_PENDING));
+	TRY(tc_ok(&t, 1, TH_SYN | TH_ACK, t.sisn, t.cnxt, 0));
+	TRY(tc_ok(&t, 0, TH_ACK, t.cnxt, t.snxt, 0));
+	return conn_expect(&t.c, IN_FLOWS, XFWD_ST_ESTABLISHED,
+			   XFWD_FLOW_SEEN_REPLY | XFWD_FLOW_ASSURED);
+}
+
 /* ============================================================= runner */
 
 struct test {
@@ -3928,6 +4014,8 @@ static const struct test tests[] = {
 	T(tcp_clash_snat),
 	T(tcp_midstream_refused),
 	T(tcp_fast_path_window),
+	T(tcp_rst_exact),
+	T(tcp_syn_on_established),
 	T(tcp_rst_close),
 	T(tcp_rst_only_answer),
 	T(tcp_midstream_unconfirmed),

@@ -99,10 +99,10 @@ out=$(xg down 2>&1); rc=$?
 expect_match "down when nothing is attached" "$rc $out" "^1 .*not attached"
 
 # The example configuration shipped with it is valid (interfaces as it names them).
-ip netns add op-ex
-lab_x op-ex ip link add eth0 type veth peer name eth1
-lab_x op-ex ip addr add 203.0.113.1/24 dev eth0
-lab_x op-ex ip addr add 198.51.100.1/24 dev eth1
-out=$("$XFWD" -n op-ex apply --check "$TOP/dist/example.conf" 2>&1); rc=$?
+ip netns add "$LAB-ex"
+lab_x "$LAB-ex" ip link add eth0 type veth peer name eth1
+lab_x "$LAB-ex" ip addr add 203.0.113.1/24 dev eth0
+lab_x "$LAB-ex" ip addr add 198.51.100.1/24 dev eth1
+out=$("$XFWD" -n "$LAB-ex" apply --check "$TOP/dist/example.conf" 2>&1); rc=$?
 expect_match "dist/example.conf passes apply --check" "$rc $out" "^0 .*: ok: rules 4"
 t_exit

@@ -84,6 +84,9 @@ refuse "an unknown timeout" "tcp_forever" set timeout tcp_forever 10
 refuse "a timeout of 0 s" "'0'" set timeout tcp_close 0
 refuse "a timeout without seconds" "expected NAME SECONDS" set timeout tcp_close
 refuse "an unknown setting" "color" set color red
+refuse "tcp-loose maybe" "'maybe': expected on or off" set tcp-loose maybe
+refuse "tcp-loose without a value" "expected on or off" set tcp-loose
+refuse "tcp-loose with an extra argument" "unexpected argument 'now'" set tcp-loose on now
 refuse "flows --proto sctp" "sctp" flows --proto sctp
 refuse "flows --state BOGUS" "BOGUS" flows --state BOGUS
 refuse "flows --rule -1" "-1" flows --rule -1
@@ -101,6 +104,57 @@ expect_eq "rule --help documents rule del" "$?" 0
 
 check "set timeout udp_unreplied 45" xg set timeout udp_unreplied 45
 expect_match "status shows the timeout set" "$(xg status)" "udp_unreplied=45 "
+
+# tcp-loose: off after attach; set on and off; a bad value exits 2 and changes nothing.
+loose() { xg status -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["tcp_loose"])'; }
+expect_eq "tcp-loose is off after attach (status -j)" "$(loose)" False
+expect_match "status says tcp-loose off" "$(xg status)" $'\ntcp-loose +off\n'
+check "set tcp-loose on" xg set tcp-loose on
+expect_eq "status -j shows tcp-loose on" "$(loose)" True
+expect_match "status says tcp-loose on" "$(xg status)" $'\ntcp-loose +on '
+out=$(xg set tcp-loose 1 2>&1); rc=$?
+expect_eq "set tcp-loose 1: exit 2, tcp-loose still on" "$rc $(loose)" "2 True"
+out=$(xg set tcp-loose OFF 2>&1); rc=$?
+expect_eq "set tcp-loose OFF: exit 2, tcp-loose still on" "$rc $(loose)" "2 True"
+expect_match "... naming the value" "$out" "'OFF': expected on or off"
+expect_match "the timeouts are kept by set tcp-loose" "$(xg status)" "udp_unreplied=45 "
+xg attach g0 g1 >/dev/null 2>&1
+expect_eq "a re-attach keeps tcp-loose on" "$(loose)" True
+expect_match "... and the timeouts" "$(xg status)" "udp_unreplied=45 "
+check "set tcp-loose off" xg set tcp-loose off
+expect_eq "status -j shows tcp-loose off again" "$(loose)" False
+
+# The data path follows it: a lone ACK to a forwarded port starts nothing with
+# tcp-loose off (counted tcp_no_syn), and a connection with it on (flow_new).
+lone_ack() {
+	lab_x "$LAB_CLI" python3 -c '
+import socket, struct, sys
+src, dst, dport, sport = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+tcp = struct.pack("!HHIIBBHHH", sport, dport, 1000, 2000, 5 << 4, 0x10, 65535, 0, 0)
+b = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 6, len(tcp)) + tcp
+s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+while s >> 16:
+    s = (s & 0xffff) + (s >> 16)
+tcp = tcp[:16] + struct.pack("!H", ~s & 0xffff) + tcp[18:]
+socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP).sendto(tcp, (dst, 0))' \
+		$LAB_CLI_ADDR $LAB_PUB_ADDR 80 "$1"
+	sleep 0.2
+}
+nosyn_new() { xg stats -j | python3 -c 'import json,sys; g=json.load(sys.stdin)["global"]; print(g["tcp_no_syn"], g["flow_new"])'; }
+read -r n0 f0 <<<"$(nosyn_new)"
+lone_ack 41000
+read -r n1 f1 <<<"$(nosyn_new)"
+expect_eq "tcp-loose off: a lone ACK starts no connection (tcp_no_syn +1, flow_new +0)" \
+	"$((n1 - n0)) $((f1 - f0))" "1 0"
+xg set tcp-loose on >/dev/null
+lone_ack 41001
+read -r n2 f2 <<<"$(nosyn_new)"
+expect_eq "tcp-loose on: a lone ACK starts a connection (tcp_no_syn +0, flow_new +1)" \
+	"$((n2 - n1)) $((f2 - f1))" "0 1"
+"$XFWD" set --help | grep -q "set tcp-loose on|off"
+expect_eq "set --help documents set tcp-loose" "$?" 0
+"$XFWD" set --help | grep -q "blind attacker"
+expect_eq "set --help states the risk of tcp-loose" "$?" 0
 check "flows flush on an empty table" xg flows flush
 
 # JSON listings parse.
@@ -117,16 +171,17 @@ xg attach g0 g1 --max-flows 1000 >/dev/null 2>&1
 expect_eq "attach --max-flows sets the table size" \
 	"$(xg status -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["flows"]["capacity"])')" 1000
 expect_eq "a new attach starts with no rules" "$(xg rule list)" ""
+expect_eq "a new attach starts with tcp-loose off" "$(loose)" False
 
 # Two gateways in two namespaces do not see each other's state.
-ip netns add cli-other2
-ip link add o0 netns cli-other2 type veth peer name o1 netns cli-other2
-ip netns exec cli-other2 ip link set o0 up; ip netns exec cli-other2 ip link set o1 up
-"$XFWD" -n cli-other2 attach o0 o1 >/dev/null 2>&1
-"$XFWD" -n cli-other2 rule add udp 9 to 198.51.100.7 >/dev/null
+ip netns add "$LAB-other2"
+ip link add o0 netns "$LAB-other2" type veth peer name o1 netns "$LAB-other2"
+ip netns exec "$LAB-other2" ip link set o0 up; ip netns exec "$LAB-other2" ip link set o1 up
+"$XFWD" -n "$LAB-other2" attach o0 o1 >/dev/null 2>&1
+"$XFWD" -n "$LAB-other2" rule add udp 9 to 198.51.100.7 >/dev/null
 xg rule add tcp 7 to 198.51.100.2 >/dev/null
-expect_eq "namespaces keep separate rules" "$("$XFWD" -n cli-other2 rule list)|$(xg rule list)" \
+expect_eq "namespaces keep separate rules" "$("$XFWD" -n "$LAB-other2" rule list)|$(xg rule list)" \
 	"udp 9 to 198.51.100.7:9|tcp 7 to 198.51.100.2:7"
-"$XFWD" -n cli-other2 detach >/dev/null
-ip netns del cli-other2
+"$XFWD" -n "$LAB-other2" detach >/dev/null
+ip netns del "$LAB-other2"
 t_exit

@@ -145,6 +145,15 @@ refuse "$H40" set timeout tcp_close "$H"
 refuse "'extra'" set timeout tcp_close 10 extra
 refuse "NAME SECONDS" set timeout tcp_close
 refuse "''" set ""
+# set tcp-loose
+refuse "''" set tcp-loose ""
+refuse "'ON'" set tcp-loose ON
+refuse "'1'" set tcp-loose 1
+refuse "'yes'" set tcp-loose yes
+refuse "ｏｎ" set tcp-loose ｏｎ
+refuse "$H40" set tcp-loose "$H"
+refuse "'extra'" set tcp-loose on extra
+refuse "on or off" set tcp-loose
 # masq add, del, list
 refuse "''" masq add ""
 refuse "'-1'" masq add 198.51.100.0/-1

@@ -84,6 +84,20 @@ expect_eq "... and save then omits it" "$(xg save | grep ^attach)" "attach g0 g1
 xg apply "$TMP/s1" >/dev/null
 expect_eq "applying the first save again restores it" "$(xg save)" "$(cat "$TMP/s1")"
 
+# tcp-loose in files: set by its line, printed by save, off when a file lacks it.
+printf 'set tcp-loose on\nrule tcp 82 to %s:7000\n' $S | xg apply - >/dev/null
+expect_match "apply of 'set tcp-loose on' turns it on" "$(xg status)" $'\ntcp-loose +on '
+expect_eq "save prints 'set tcp-loose on'" "$(xg save | grep tcp-loose)" "set tcp-loose on"
+xg save >"$TMP/loose.conf"
+xg apply "$TMP/loose.conf" >/dev/null
+expect_eq "apply of that save keeps it on, and changes nothing" "$(xg save)" "$(cat "$TMP/loose.conf")"
+printf 'set tcp-loose off\nrule tcp 82 to %s:7000\n' $S | xg apply - >/dev/null
+expect_match "apply of 'set tcp-loose off' turns it off" "$(xg status)" $'\ntcp-loose +off\n'
+xg set tcp-loose on >/dev/null
+xg apply "$TMP/s1" >/dev/null
+expect_match "apply of a file without the line turns it off" "$(xg status)" $'\ntcp-loose +off\n'
+expect_eq "save omits tcp-loose when off" "$(xg save)" "$(cat "$TMP/s1")"
+
 # A file with an error anywhere changes nothing and names its line.
 refuse_file() {
 	local name=$1 want=$2 text=$3 out rc
@@ -113,6 +127,10 @@ refuse_file "a timeout of 0 s" "1: set timeout: SECONDS '0'" "set timeout tcp_cl
 refuse_file "a timeout set twice" "3: set timeout tcp_close: set already on line 1" \
 	"set timeout tcp_close 5\n${R}set timeout tcp_close 6\n"
 refuse_file "an unknown setting" "1: set: unknown setting 'color'" "set color red\n"
+refuse_file "a bad tcp-loose value" "2: set tcp-loose: 'maybe': expected on or off" "${R}set tcp-loose maybe\n"
+refuse_file "tcp-loose without a value" "1: set tcp-loose: expected on or off" "set tcp-loose\n"
+refuse_file "tcp-loose set twice" "2: set tcp-loose: set already on line 1" \
+	"set tcp-loose on\nset tcp-loose off\n${R}"
 refuse_file "an attach line naming other interfaces" "1: attach: xfwd is attached to g0 g1, not g1 g0" "attach g1 g0\n$R"
 refuse_file "an attach line with another table size" "2: attach: the flow table holds 65536 entries" "${R}attach g0 g1 --max-flows 1024\n"
 refuse_file "an attach line with another mode" "1: attach: attached in native mode" "attach g0 g1 --mode generic\n"

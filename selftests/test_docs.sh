@@ -99,6 +99,8 @@ expect_eq "completion: the commands of --help" "$(complete_words xfwd '')" \
 expect_eq "completion: rule subcommands" "$(complete_words xfwd -n gw rule '')" "add del list "
 expect_eq "completion: 'to' after the public port" "$(complete_words xfwd rule add tcp 8000-8099 '')" "to "
 expect_eq "completion: timeout names" "$(complete_words xfwd set timeout '')" "$(echo $names) "
+expect_eq "completion: settings" "$(complete_words xfwd set '')" "tcp-loose timeout "
+expect_eq "completion: tcp-loose values" "$(complete_words xfwd set tcp-loose '')" "off on "
 expect_match "completion: stats options" "$(complete_words xfwd stats -)" "--prometheus"
 expect_eq "completion: apply options" "$(complete_words xfwd apply --c)" "--check "
 expect_eq "completion: import formats" "$(complete_words xfwd import '')" "iptables "

@@ -90,6 +90,25 @@ expect_match "pass reasons are one family with a reason label" "$prom" \
 	'xfwd_passed_packets_total\{reason="not_ipv4"\} [0-9]+'
 expect_match "the info line names the interfaces" "$prom" \
 	'xfwd_info\{version="[^"]+",public_if="g0",lan_if="g1",mode="native"\} 1'
+# The TCP tracking counters (issue 16): in stats, stats -j, and in families of their own.
+new="tcp_window_rst tcp_window_fin tcp_window_synack tcp_window_ack tcp_no_syn tcp_reopened clash_snat"
+text=$(xg stats)
+missing=
+for c in $new; do
+	grep -qE "^$c +[0-9]+$" <<<"$text" || missing+=" text:$c"
+	python3 -c "import json,sys; sys.exit(0 if '$c' in json.loads(sys.argv[1])['global'] else 1)" "$json" ||
+		missing+=" json:$c"
+	grep -q "name=\"$c\"" <<<"$prom" && missing+=" prometheus:$c-in-xfwd_counter_total"
+done
+expect_eq "stats, stats -j and --prometheus show the TCP tracking counters" "$missing" ""
+for kind in rst fin synack ack; do
+	expect_match "a segment outside the window is a drop: reason tcp_window_$kind" "$prom" \
+		"xfwd_dropped_packets_total\\{reason=\"tcp_window_$kind\"\\} 0"
+done
+for f in xfwd_tcp_no_syn_total xfwd_tcp_reopened_total xfwd_clash_snat_total; do
+	expect_match "$f has HELP, TYPE counter and a sample" "$prom" \
+		"# HELP $f [A-Z][^"$'\n'"]+\\."$'\n'"# TYPE $f counter"$'\n'"$f 0"$'\n'
+done
 expect_eq "one HELP per family" "$(grep '^# HELP' <<<"$prom" | awk '{ print $3 }' | sort | uniq -d)" ""
 
 out=$(xg stats --prometheus -j 2>&1); rc=$?
