@@ -833,7 +833,8 @@ static int check_tc(const struct m_expect *e, const uint8_t *in, size_t ilen)
  *         d16-17 value   d18-19 random address bits
  *     d16, d17 also aim a TCP segment at the window the model holds for
  *         its tuple (tcp_aim): d16 bits 0-2 the sequence number (the
- *         sender's end, a few off, the upper and lower edges, random, a
+ *         sender's end, a few off it or, for an RST, off the receiver's
+ *         highest ack, the upper and lower edges, random, a
  *         retransmission), d17 bits 0-2 the acknowledgement (the
  *         receiver's end, a few off, past it, the lower edge, random, 0),
  *         bits 3-5 the window (0, 1, 65535, ...), bits 6-7 a SYN's window
@@ -957,7 +958,8 @@ static int tcp_aim(struct pkt_spec *s, const uint8_t *d, int side)
 	if (model && model_tcp_hint(model, side, ntohl(s->saddr), ntohl(s->daddr), s->sport, s->dport, &h)) {
 		lim = h.snd_maxwin > 66000 ? h.snd_maxwin : 66000;
 		switch (d[16] & 7) {
-		case 3: s->seq = h.snd_end + r % 7 - 3; break;
+		case 3: s->seq = (s->tcp_flags & TH_RST ? h.rcv_maxack : h.snd_end) + r % 7 - 3;
+			break;	/* an RST: around where it is exact (the receiver's maxack) */
 		case 4: s->seq = h.snd_maxend + (r >> 3 & 1); break;	/* upper edge */
 		case 5: s->seq = h.snd_end - h.rcv_maxwin - len - sf - (r >> 4 & 1); break;
 		case 6: s->seq = r * 2654435761u; break;

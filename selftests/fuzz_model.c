@@ -88,6 +88,8 @@ struct peer {
 	uint32_t end, maxend, maxwin;
 	uint8_t scale;
 	int wsopt;		/* its SYN carried the window scale option */
+	uint32_t maxack;	/* the highest ack it sent (spec 7), */
+	int maxack_set;		/* once it sent one */
 };
 
 struct conn {
@@ -97,6 +99,8 @@ struct conn {
 	int tcp;		/* a TCP connection: */
 	int state;		/* XFWD_ST_* */
 	int liberal;		/* picked up mid-stream: windows not checked */
+	int assured;		/* the client's ACK completed the handshake */
+	int closer;		/* the direction that sent the first FIN */
 	struct peer pe[2];	/* by direction: 0 original, 1 reply */
 };
 
@@ -799,8 +803,10 @@ static void masq_source(struct model *m, struct req *rq, const struct m_masq *q)
 static int no_syn(const struct model *m, const struct pk *p, int side, const char *what,
 		  struct m_expect *e)
 {
-	if (p->kind != K_TCP || plain_syn(p->flags) || m->loose)
+	if (p->kind != K_TCP || plain_syn(p->flags))
 		return 0;
+	if (m->loose && (p->flags & (F_ACK | F_SYN | F_FIN | F_RST)) == F_ACK)
+		return 0;	/* picked up (spec 13: ACK segments only) */
 	snprintf(e->path, sizeof(e->path), "%s: TCP flags 0x%02x, not a SYN: starts nothing", what,
 		 p->flags);
 	e->verdict = side == M_PUB ? XDP_PASS : XDP_DROP;
@@ -936,9 +942,10 @@ static int s_after(uint32_t a, uint32_t b)
 }
 
 /* conntrack's tcp_conntracks[dir][flags][state]; IV: invalid, IG: ignored
- * (both leave the state as it is). SYN_SENT2 (a SYN from the reply direction
- * in SYN_SENT: simultaneous open) is the model's own tenth state, as
- * conntrack's: the ABI has no name for it. */
+ * (both leave the state as it is). SYN_SENT2 (a reply SYN in SYN_SENT:
+ * simultaneous open) is state 9, as conntrack's and the ABI's; in it only a
+ * SYN-ACK moves (spec 11). FIN and ACK in FIN_WAIT, CLOSE_WAIT and LAST_ACK
+ * also depend on who sent the first FIN (next_state, spec 14). */
 #define IV 100
 #define IG 101
 #define ST_S2 9
@@ -949,14 +956,14 @@ static const uint8_t tcp_table[2][6][10] = {
 		[T_SYNACK] = { IV, IV, IG, IG, IG, IG, IG, IG, IG, 2 },
 		[T_FIN]    = { IV, IV, 4,  4,  6,  6,  6,  7,  8,  IV },
 		[T_ACK]    = { 3,  IV, 3,  3,  5,  5,  7,  7,  8,  IV },
-		[T_RST]    = { IV, 8,  8,  8,  8,  8,  8,  8,  8,  8 },
+		[T_RST]    = { IV, 8,  8,  8,  8,  8,  8,  8,  8,  IV },	/* spec 11 */
 		[T_NONE]   = { IV, IV, IV, IV, IV, IV, IV, IV, IV, IV },
 	}, {	/* reply */
 		[T_SYN]    = { IV, 9,  IV, IV, IV, IV, IV, IV, IV, 9 },
 		[T_SYNACK] = { IV, 2,  IG, IG, IG, IG, IG, IG, IG, 2 },
 		[T_FIN]    = { IV, IV, 4,  4,  6,  6,  6,  7,  8,  IV },
 		[T_ACK]    = { IV, IG, 2,  3,  5,  5,  7,  7,  8,  IG },
-		[T_RST]    = { IV, 8,  8,  8,  8,  8,  8,  8,  8,  8 },
+		[T_RST]    = { IV, 8,  8,  8,  8,  8,  8,  8,  8,  IV },
 		[T_NONE]   = { IV, IV, IV, IV, IV, IV, IV, IV, IV, IV },
 	},
 };
@@ -984,13 +991,35 @@ static void peer_syn(struct peer *x, const struct pk *p, uint32_t end)
 	x->scale = p->wscale >= 0 ? (uint8_t)p->wscale : 0;
 }
 
+/* The state a segment in window moves the connection to: conntrack's table,
+ * but FIN_WAIT -> CLOSE_WAIT only on the other side's ACK, FIN_WAIT and
+ * CLOSE_WAIT -> LAST_ACK only on the other side's FIN, LAST_ACK -> TIME_WAIT
+ * only on the closer's ACK (spec 14: xfwd keeps who sent the first FIN). */
+static int next_state(struct conn *c, int dir, uint8_t fl)
+{
+	int idx = tcp_index(fl), st = c->state <= ST_S2 ? c->state : 0;
+	int ns = tcp_table[dir][idx][st];
+
+	if (idx == T_FIN) {
+		if (st == XFWD_ST_SYN_RECV || st == XFWD_ST_ESTABLISHED)
+			c->closer = dir;	/* the first FIN */
+		else if ((st == XFWD_ST_FIN_WAIT || st == XFWD_ST_CLOSE_WAIT) && dir == c->closer)
+			ns = IV;
+	} else if (idx == T_ACK) {
+		if (st == XFWD_ST_FIN_WAIT && dir == c->closer)
+			ns = IV;
+		else if (st == XFWD_ST_LAST_ACK && dir != c->closer)
+			ns = IV;
+	}
+	return ns;
+}
+
 /*
  * A TCP segment of a live connection (f: the entry it matched), as the spec
  * says: in window (or picked up mid-stream), it moves the windows and the
- * state and returns 0; outside, or refused by the SYN_SENT checks, it
- * changes nothing and returns the counter of its kind (the caller drops
- * it). A reset from the reply direction that is the connection's only
- * answer ends it.
+ * state and returns 0; outside, or refused by the exact checks, it changes
+ * nothing and returns the counter of its kind (the caller drops it). A reset
+ * from the reply direction that is the connection's only answer ends it.
  */
 static int tcp_segment(struct model *m, struct ent *f, const struct pk *p, char *why, size_t wn)
 {
@@ -1001,12 +1030,39 @@ static int tcp_segment(struct model *m, struct ent *f, const struct pk *p, char 
 	struct peer snd = c->pe[dir], rcv = c->pe[!dir];
 	uint32_t seq = p->seq, ack = p->ack, win = p->win;
 	uint32_t end = seq + p->tlen + (uint32_t)S + (uint32_t)F, lim;
-	int early = 0;
+	int early = 0, hold = 0, st = c->state;
 
 	why[0] = 0;
-	ns = tcp_table[dir][tcp_index(fl)][c->state <= ST_S2 ? c->state : 0];
-	if (c->liberal)
+	if (c->liberal) {
+		ns = next_state(c, dir, fl);
 		goto accept;
+	}
+	/* Spec 9: a plain SYN from the original direction on a live connection
+	 * is forwarded unchecked and changes nothing (conntrack's IGNORE). */
+	if (dir == 0 && plain_syn(fl) && (st == XFWD_ST_ESTABLISHED || st == XFWD_ST_FIN_WAIT ||
+					 st == XFWD_ST_CLOSE_WAIT || st == XFWD_ST_LAST_ACK))
+		return 0;
+	/* Spec 8: an RST on an established, assured connection ends it only at
+	 * the receiver's highest ack or right after the sender's last byte;
+	 * before the ack it is refused, elsewhere in window let through. */
+	if (R && st == XFWD_ST_ESTABLISHED && c->assured && rcv.maxack_set) {
+		if ((int32_t)(seq - rcv.maxack) < 0) {
+			snprintf(why, wn, "RST seq %u before the receiver's maxack %u", seq, rcv.maxack);
+			return XFWD_CNT_TCP_OOW_RST;
+		}
+		hold = seq != rcv.maxack && seq != snd.end;
+	}
+	/* Spec 2 and 12: the exact acks in SYN_SENT, before the window. */
+	if (dir == 1 && st == XFWD_ST_SYN_SENT) {
+		if (S && A && p->ack != rcv.end)
+			snprintf(why, wn, "SYN-ACK in SYN_SENT acknowledges %u, not the SYN's end %u",
+				 p->ack, rcv.end);
+		else if (R && !(A && p->ack == rcv.end))
+			snprintf(why, wn, "RST in SYN_SENT %s %u, not the SYN's end %u",
+				 A ? "acknowledges" : "without ACK, ack field", p->ack, rcv.end);
+		if (why[0])
+			return R ? XFWD_CNT_TCP_OOW_RST : XFWD_CNT_TCP_OOW_SYNACK;
+	}
 	if (snd.maxwin == 0) {
 		if (S) {
 			peer_syn(&snd, p, end);
@@ -1019,9 +1075,8 @@ static int tcp_segment(struct model *m, struct ent *f, const struct pk *p, char 
 			snd.maxwin = win ? win : 1;
 			snd.maxend = end + snd.maxwin;
 		}
-	} else if (dir == 0 && c->state == XFWD_ST_SYN_SENT && S && !A && !R &&
-		   s_after(end, snd.end)) {
-		peer_syn(&snd, p, end);	/* a new initial sequence number */
+	} else if (dir == 0 && st == XFWD_ST_SYN_SENT && plain_syn(fl) && s_after(end, snd.end)) {
+		peer_syn(&snd, p, end);	/* a new initial sequence number (spec 15) */
 	}
 	if (!early) {
 		if (!A || (R && ack == 0))
@@ -1036,12 +1091,6 @@ static int tcp_segment(struct model *m, struct ent *f, const struct pk *p, char 
 			snprintf(why, wn, "ack %u after the receiver's end %u", ack, rcv.end);
 		else if (!s_le(rcv.end - lim, ack))
 			snprintf(why, wn, "ack %u before the receiver's end %u - %u", ack, rcv.end, lim);
-		else if (dir == 1 && c->state == XFWD_ST_SYN_SENT && S && A && p->ack != rcv.end)
-			snprintf(why, wn, "SYN-ACK in SYN_SENT acknowledges %u, not the SYN's end %u",
-				 p->ack, rcv.end);
-		else if (dir == 1 && c->state == XFWD_ST_SYN_SENT && R && !(A && p->ack == rcv.end))
-			snprintf(why, wn, "RST in SYN_SENT %s %u, not the SYN's end %u",
-				 A ? "acknowledges" : "without ACK, ack field", p->ack, rcv.end);
 		if (why[0])
 			return R ? XFWD_CNT_TCP_OOW_RST : F ? XFWD_CNT_TCP_OOW_FIN :
 			       S && A ? XFWD_CNT_TCP_OOW_SYNACK : XFWD_CNT_TCP_OOW_ACK;
@@ -1051,14 +1100,23 @@ static int tcp_segment(struct model *m, struct ent *f, const struct pk *p, char 
 			snd.maxwin = win;
 		if (s_after(end, snd.end))
 			snd.end = end;
+		if (A && (!snd.maxack_set || s_after(ack, snd.maxack))) {
+			snd.maxack = ack;	/* spec 7 */
+			snd.maxack_set = 1;
+		}
 		if (rcv.maxwin && s_after(end, snd.maxend))
 			rcv.maxwin += end - snd.maxend;
 		if (s_after(ack + win, rcv.maxend - 1))
 			rcv.maxend = ack + win + (win == 0);
 	}
-	c->pe[dir] = snd;
-	c->pe[!dir] = rcv;
+	if (!R) {		/* spec 10: an RST moves no window */
+		c->pe[dir] = snd;
+		c->pe[!dir] = rcv;
+	}
+	ns = hold ? IV : next_state(c, dir, fl);
 accept:
+	if (dir == 0 && st == XFWD_ST_SYN_RECV && ns == XFWD_ST_ESTABLISHED)
+		c->assured = 1;		/* the client's ACK completes the handshake */
 	if (ns != IV && ns != IG)
 		c->state = ns;
 	if (dir == 1) {
@@ -1414,6 +1472,7 @@ int model_tcp_hint(const struct model *m, int side, uint32_t saddr, uint32_t dad
 		h->rcv_end = c->pe[!h->dir].end;
 		h->rcv_maxend = c->pe[!h->dir].maxend;
 		h->rcv_maxwin = c->pe[!h->dir].maxwin;
+		h->rcv_maxack = c->pe[!h->dir].maxack_set ? c->pe[!h->dir].maxack : h->snd_end;
 		h->known = !c->liberal;
 		return h->known;
 	}

@@ -134,6 +134,7 @@ struct m_tcp_hint {
 	int state;		/* XFWD_ST_* */
 	uint32_t snd_end, snd_maxend, snd_maxwin;	/* the sender's */
 	uint32_t rcv_end, rcv_maxend, rcv_maxwin;	/* the receiver's */
+	uint32_t rcv_maxack;	/* the receiver's highest ack (where an RST is exact) */
 	uint8_t snd_scale;
 };
 int model_tcp_hint(const struct model *m, int side, uint32_t saddr, uint32_t daddr,
