@@ -268,9 +268,22 @@ static void backends_load(void)
 	}
 }
 
+static struct xfwd_config cfg;
+
+/* config.tcp_loose as an input says (a record of its own); every change
+ * bumps fast_gen, as the loader's do, so no fast-path slot outlives it. */
+static void config_write(int loose)
+{
+	__u32 zero = 0;
+
+	cfg.tcp_loose = (__u8)loose;
+	cfg.fast_gen++;
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_config), &zero, &cfg, 0))
+		die("xfwd_config: %s", strerror(errno));
+}
+
 static void load(void)
 {
-	struct xfwd_config cfg;
 	struct bpf_map *map;
 	__u32 zero = 0, ifx[2];
 	int err;
@@ -301,6 +314,7 @@ static void load(void)
 	cfg.snat_port_max = world.snat_hi;
 	cfg.max_flows = XFWD_DEFAULT_MAX_FLOWS;
 	cfg.max_pending = XFWD_DEFAULT_MAX_FLOWS / 4;
+	cfg.route_cache_us = XFWD_ROUTE_CACHE_US;	/* the fast path serves (neighbours never change) */
 	for (int i = 0; i < XFWD_TO_MAX; i++)
 		cfg.timeouts[i] = TEN_YEARS;
 	snprintf(cfg.public_ifname, sizeof(cfg.public_ifname), IF_PUB);
@@ -349,6 +363,24 @@ static int port_oracle(void *ctx, uint32_t in_addr, uint16_t in_port, uint8_t pr
 	    v.ext_addr != htonl(ext_addr))
 		return -1;
 	return ntohs(v.ext_port);
+}
+
+/* The source port the program gave the connection with this original key
+ * (a clash's implicit source NAT picks it at random). */
+static int flow_oracle(void *ctx, uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t dport,
+		       uint8_t proto)
+{
+	struct xfwd_flow_key k = { htonl(saddr), htonl(daddr), htons(sport), htons(dport), proto,
+				   { 0 } };
+	struct xfwd_flow v;
+
+	(void)ctx;
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.xfwd_flows), &k, &v) &&
+	    bpf_map_lookup_elem(bpf_map__fd(skel->maps.xfwd_pending), &k, &v))
+		return -1;
+	if (v.flags & XFWD_FLOW_DEAD)
+		return -1;
+	return ntohs(v.new_sport);
 }
 
 /* ------------------------------------------------- state and snapshots */
@@ -418,6 +450,8 @@ static void snapshot_restore(void)
 			die("restoring %s: %s", bpf_map__name(s->map), strerror(errno));
 	}
 	model_copy(model, model_snap);
+	config_write(0);
+	model_set_loose(model, 0);
 }
 
 static void counters_read(unsigned long long c[XFWD_CNT_MAX])
@@ -540,6 +574,10 @@ static const char *counter_s(int c)
 		[XFWD_CNT_CONFIRMED_ADD] = "confirmed_add", [XFWD_CNT_CONFIRMED_DEL] = "confirmed_del",
 		[XFWD_CNT_FAST] = "fast",
 		[XFWD_CNT_TC_FINISH] = "tc_finish", [XFWD_CNT_TC_STACK] = "tc_to_stack",
+		[XFWD_CNT_TCP_OOW_RST] = "tcp_window_rst", [XFWD_CNT_TCP_OOW_FIN] = "tcp_window_fin",
+		[XFWD_CNT_TCP_OOW_SYNACK] = "tcp_window_synack",
+		[XFWD_CNT_TCP_OOW_ACK] = "tcp_window_ack", [XFWD_CNT_TCP_NO_SYN] = "tcp_no_syn",
+		[XFWD_CNT_TCP_REOPEN] = "tcp_reopened", [XFWD_CNT_CLASH_SNAT] = "clash_snat",
 	};
 	static char other[24];
 
@@ -614,6 +652,33 @@ static int in_csum_field(const struct m_expect *e, size_t off)
 
 static int check_frame(const struct m_expect *e, const uint8_t *in, const char *what);
 
+/* The counters that move besides the reason: each of e->also by one, and
+ * none of the TCP tracking's unless the model says so. */
+#define TCP_COUNTERS	(1ull << XFWD_CNT_TCP_OOW_RST | 1ull << XFWD_CNT_TCP_OOW_FIN | \
+			 1ull << XFWD_CNT_TCP_OOW_SYNACK | 1ull << XFWD_CNT_TCP_OOW_ACK | \
+			 1ull << XFWD_CNT_TCP_NO_SYN | 1ull << XFWD_CNT_TCP_REOPEN | \
+			 1ull << XFWD_CNT_CLASH_SNAT)
+
+static int check_also(const struct m_expect *e, uint64_t reasons)
+{
+	for (int c = 0; c < XFWD_CNT_MAX; c++) {
+		unsigned long long want;
+
+		if (reasons & (1ull << c))
+			continue;	/* checked as the reason */
+		if (e->also & (1ull << c))
+			want = 1;
+		else if (TCP_COUNTERS & (1ull << c))
+			want = 0;
+		else
+			continue;
+		if (R.moved[c] != want)
+			return mismatch("%s, but counted %s: %s should have moved by %llu (%s)",
+					verdict_s(R.verdict), moved_s(), counter_s(c), want, e->path);
+	}
+	return 0;
+}
+
 static int check(const struct m_expect *e, const uint8_t *in, size_t ilen)
 {
 	uint64_t ok_reasons = e->reasons;
@@ -636,6 +701,8 @@ static int check(const struct m_expect *e, const uint8_t *in, size_t ilen)
 	    R.moved[XFWD_CNT_FWD_REDIRECT] != (verdict == XDP_REDIRECT))
 		return mismatch("%s, but counted %s where one of %s was expected (%s)",
 				verdict_s(R.verdict), moved_s(), reasons_s(ok_reasons), e->path);
+	if (check_also(e, ok_reasons))
+		return -1;
 	if (verdict == XDP_DROP)
 		return 0;
 	if (!e->rewrite || verdict != e->verdict) {
@@ -723,6 +790,8 @@ static int check_tc(const struct m_expect *e, const uint8_t *in, size_t ilen)
 					tc_s(R.verdict), moved_s(), reasons_s(e->reasons), e->path);
 	if (R.moved[XFWD_CNT_RX] || R.moved[XFWD_CNT_FWD_REDIRECT])
 		return mismatch("tc counted %s (%s)", moved_s(), e->path);
+	if (check_also(e, e->reasons))
+		return -1;
 	if (e->rewrite)
 		return check_frame(e, in, tc_s(R.verdict));
 	if (R.len != ilen)
@@ -740,6 +809,7 @@ static int check_tc(const struct m_expect *e, const uint8_t *in, size_t ilen)
 
 /*
  * An input is a sequence of records, at most MAX_RECS:
+ *   op 0xfc, 0xfd: config.tcp_loose off, on (one byte);
  *   op & 0x80: raw frame: op bit 0 the side, bit 1 through tc ingress, then
  *              2 bytes of length, then the bytes (at least 14);
  *   else:      a 20-byte description d[0..19] (d[0] = op). Most values
@@ -761,6 +831,14 @@ static int check_tc(const struct m_expect *e, const uint8_t *in, size_t ilen)
  *         fragments, broadcast/multicast MAC, a second tag: QinQ)
  *     d13 mutation (bit 5: through tc ingress, not XDP), d14-15 where,
  *         d16-17 value   d18-19 random address bits
+ *     d16, d17 also aim a TCP segment at the window the model holds for
+ *         its tuple (tcp_aim): d16 bits 0-2 the sequence number (the
+ *         sender's end, a few off it or, for an RST, off the receiver's
+ *         highest ack, the upper and lower edges, random, a
+ *         retransmission), d17 bits 0-2 the acknowledgement (the
+ *         receiver's end, a few off, past it, the lower edge, random, 0),
+ *         bits 3-5 the window (0, 1, 65535, ...), bits 6-7 a SYN's window
+ *         scale option (none, 7, 0-14, 14-16)
  */
 #define MAX_RECS	12
 #define DESC_LEN	20
@@ -853,6 +931,74 @@ static size_t build_icmp(struct pkt_spec *s, uint8_t type, uint8_t code, const u
 	return len;
 }
 
+static uint32_t desc_hash(const uint8_t *d)
+{
+	uint32_t h = 2166136261u;
+
+	for (int i = 0; i < DESC_LEN; i++)
+		h = (h ^ d[i]) * 16777619u;
+	return h ^ h >> 15;
+}
+
+/*
+ * A TCP segment's sequence and acknowledgement numbers, window and (on a
+ * SYN) options: aimed at what the model expects of its tuple's connection,
+ * at the window's edges (one in, one out), or anywhere. Returns 1 if the
+ * window field must be 0 (pkt_build writes its default for 0).
+ */
+static int tcp_aim(struct pkt_spec *s, const uint8_t *d, int side)
+{
+	static uint8_t opts[8];
+	static const uint16_t wins[8] = { 64240, 64240, 64240, 0, 1, 65535, 0, 512 };
+	struct m_tcp_hint h;
+	uint32_t r = desc_hash(d), len = (uint32_t)s->payload_len, lim;
+	uint32_t sf = !!(s->tcp_flags & TH_SYN) + !!(s->tcp_flags & TH_FIN);
+	int win0;
+
+	if (model && model_tcp_hint(model, side, ntohl(s->saddr), ntohl(s->daddr), s->sport, s->dport, &h)) {
+		lim = h.snd_maxwin > 66000 ? h.snd_maxwin : 66000;
+		switch (d[16] & 7) {
+		case 3: s->seq = (s->tcp_flags & TH_RST ? h.rcv_maxack : h.snd_end) + r % 7 - 3;
+			break;	/* an RST: around where it is exact (the receiver's maxack) */
+		case 4: s->seq = h.snd_maxend + (r >> 3 & 1); break;	/* upper edge */
+		case 5: s->seq = h.snd_end - h.rcv_maxwin - len - sf - (r >> 4 & 1); break;
+		case 6: s->seq = r * 2654435761u; break;
+		case 7: s->seq = h.snd_end - (r >> 5) % 3000; break;	/* a retransmission */
+		default: s->seq = h.snd_end;
+		}
+		switch (d[17] & 7) {
+		case 3: s->ack = h.rcv_end + (r >> 8) % 7 - 3; break;
+		case 4: s->ack = h.rcv_end + 1 + (r >> 11 & 255); break;
+		case 5: s->ack = h.rcv_end - lim - (r >> 12 & 1); break;	/* lower edge */
+		case 6: s->ack = (r >> 13) * 2246822519u; break;
+		case 7: s->ack = 0; break;
+		default: s->ack = h.rcv_end;
+		}
+	} else {
+		/* A new connection's, or one whose windows nobody checks. */
+		s->seq = d[16] & 8 ? r * 2654435761u : 0x01020304u * d[16];
+		s->ack = (d[17] & 7) == 7 ? 0 : r ^ 0x10203040u;
+	}
+	s->window = wins[d[17] >> 3 & 7];
+	if ((d[17] >> 3 & 7) == 6)
+		s->window = (uint16_t)(r >> 16);
+	win0 = !s->window;
+	s->tcp_opts = NULL;
+	s->tcp_opts_len = 0;
+	if ((s->tcp_flags & TH_SYN) && d[17] >> 6) {
+		/* MSS 1460, NOP, window scale */
+		static const uint8_t head[5] = { 2, 4, 0x05, 0xb4, 1 };
+
+		memcpy(opts, head, 5);
+		opts[5] = 3;
+		opts[6] = 3;
+		opts[7] = (uint8_t)(d[17] >> 6 == 1 ? 7 : d[17] >> 6 == 2 ? r % 15 : 14 + r % 3);
+		s->tcp_opts = opts;
+		s->tcp_opts_len = 8;
+	}
+	return win0;
+}
+
 static const uint8_t flag_sets[] = {
 	TH_SYN, TH_SYN | TH_ACK, TH_ACK, TH_PSH | TH_ACK, TH_FIN | TH_ACK, TH_RST, TH_RST | TH_ACK,
 	TH_ACK,
@@ -888,6 +1034,7 @@ static size_t build(const uint8_t *d, uint8_t *buf, int *side)
 	s.ip_id = (uint16_t)(d[14] << 8 | d[15]);
 	s.seq = 0x01020304u * d[16];
 	s.ack = 0x10203040u;
+	s.window = 0;
 	s.vlan = d[12] & 1;
 	s.vlan_tci = (uint16_t)(d[12] >> 4 & 3);
 
@@ -985,7 +1132,16 @@ static size_t build(const uint8_t *d, uint8_t *buf, int *side)
 		len = build_icmp(&s, err_types[d[8] >> 5][0], err_types[d[8] >> 5][1], qb + 14, qlen,
 				 buf);
 	} else {
+		int win0 = s.proto == IPPROTO_TCP && tcp_aim(&s, d, *side);
+
 		len = pkt_build(&s, buf);
+		if (win0) {
+			size_t l4 = (s.vlan ? 18 : 14) + 20;
+
+			put16(buf + l4 + 14, 0);
+			put16(buf + l4 + 16, 0);
+			put16(buf + l4 + 16, l4_csum_compute(buf + l4 - 20));
+		}
 		if (proto == 3) {	/* echo reply */
 			l3 = s.vlan ? 18 : 14;
 			buf[l3 + 20] = 0;
@@ -1075,6 +1231,21 @@ mutate:
 	return len < 14 ? 14 : len;
 }
 
+/* -vv: a TCP segment's numbers. */
+static void tcp_show(const uint8_t *b, size_t len)
+{
+	struct frame f;
+
+	frame_parse(b, len, &f);
+	if (!f.l4 || f.proto != IPPROTO_TCP || f.l4 + 20 > len)
+		return;
+	printf("#   tcp %u.%u.%u.%u:%u -> %u.%u.%u.%u:%u flags 0x%02x seq %u ack %u win %u len %zu\n",
+	       b[f.l3 + 12], b[f.l3 + 13], b[f.l3 + 14], b[f.l3 + 15], get16(b + f.l4),
+	       b[f.l3 + 16], b[f.l3 + 17], b[f.l3 + 18], b[f.l3 + 19], get16(b + f.l4 + 2),
+	       b[f.l4 + 13], get32(b + f.l4 + 4), get32(b + f.l4 + 8), get16(b + f.l4 + 14),
+	       f.end > f.l4 + f.l4hdr ? f.end - f.l4 - f.l4hdr : 0);
+}
+
 static uint8_t *cur_input;
 static size_t cur_len;
 static unsigned long long n_packets, n_inputs, n_redirect, n_pass, n_tx, n_drop, n_findings;
@@ -1114,8 +1285,8 @@ static void report(int rec, int side, const uint8_t *frame, size_t len)
 	printf("# MISMATCH in packet %d (%s side): %s\n", rec, side == M_PUB ? "public" : "LAN", why);
 	hexdump("in", frame, len);
 	hexdump("out", R.frame, R.len);
-	if (n_findings > 20) {
-		printf("#   (more than 20 mismatches: no more reproducers written)\n");
+	if (n_findings > (getenv("FUZZ_MAX_REPRO") ? strtoull(getenv("FUZZ_MAX_REPRO"), NULL, 0) : 20)) {
+		printf("#   (too many mismatches: no more reproducers written; FUZZ_MAX_REPRO)\n");
 	} else if (access(path, F_OK)) {
 		mkdir(crash_dir, 0755);
 		f = fopen(path, "wb");
@@ -1148,6 +1319,13 @@ static int run_input(const uint8_t *data, size_t size)
 		uint8_t op = data[off];
 		int tc;
 
+		if ((op & 0xfc) == 0xfc) {
+			/* config.tcp_loose from here on: op bit 0 */
+			off++;
+			config_write(op & 1);
+			model_set_loose(model, op & 1);
+			continue;
+		}
 		if (op & 0x80) {
 			if (off + 3 > size)
 				break;
@@ -1171,6 +1349,8 @@ static int run_input(const uint8_t *data, size_t size)
 			len = build(d, frame, &side);
 			tc = d[13] & 0x20;
 		}
+		if (tc && !model_tc_untracked(model, side, frame, len))
+			tc = 0;		/* a reopening SYN: XDP's to start (see there) */
 		if (tc && run_tc(side, frame, len))
 			continue;
 		n_packets++;
@@ -1201,6 +1381,7 @@ static int run_input(const uint8_t *data, size_t size)
 			       tc ? tc_s(R.verdict) : verdict_s(R.verdict), moved_s());
 			if (verbose > 2)
 				hexdump("in", frame, len);
+			tcp_show(frame, len);
 		}
 		if (tc ? check_tc(&e, frame, len) : check(&e, frame, len)) {
 			report(rec, side, frame, len);
@@ -1234,19 +1415,21 @@ static int fuzz_one(const uint8_t *data, size_t size)
 static void prologue(void)
 {
 	struct { int side; uint8_t proto; uint32_t s; uint16_t sp; uint32_t d; uint16_t dp;
-		 uint8_t flags; int want; } p[] = {
-		{ M_PUB, IPPROTO_TCP, C1, 40000, PUB, 80, TH_SYN, XDP_REDIRECT },
-		{ M_LAN, IPPROTO_TCP, B1, 8080, C1, 40000, TH_SYN | TH_ACK, XDP_REDIRECT },
-		{ M_PUB, IPPROTO_TCP, C1, 40000, PUB, 80, TH_ACK, XDP_REDIRECT },
-		{ M_PUB, IPPROTO_UDP, C2, 33333, PUB, 53, 0, XDP_REDIRECT },
-		{ M_LAN, IPPROTO_UDP, B1, 5353, C2, 33333, 0, XDP_REDIRECT },
-		{ M_PUB, IPPROTO_UDP, C1, 5000, PUB, 54, 0, XDP_REDIRECT },
-		{ M_LAN, IPPROTO_TCP, B1, 45000, C1, 443, TH_SYN, XDP_REDIRECT },
-		{ M_LAN, IPPROTO_UDP, B3, 6000, C2, 53, 0, XDP_REDIRECT },
-		{ M_PUB, IPPROTO_UDP, C2, 53, PUB2, 6000, 0, XDP_REDIRECT },
-		{ M_LAN, IPPROTO_ICMP, B2, 0x1234, C1, 1, 0, XDP_REDIRECT },
-		{ M_PUB, IPPROTO_TCP, C2, 41000, PUB, 2222, TH_SYN, XDP_PASS },
-		{ M_LAN, IPPROTO_UDP, B5, 40000, C1, 9, 0, XDP_REDIRECT },
+		 uint8_t flags; int want; uint32_t seq, ack; } p[] = {
+		/* An established connection: the handshake acknowledges each SYN. */
+		{ M_PUB, IPPROTO_TCP, C1, 40000, PUB, 80, TH_SYN, XDP_REDIRECT, 1000, 0 },
+		{ M_LAN, IPPROTO_TCP, B1, 8080, C1, 40000, TH_SYN | TH_ACK, XDP_REDIRECT, 5000, 1001 },
+		{ M_PUB, IPPROTO_TCP, C1, 40000, PUB, 80, TH_ACK, XDP_REDIRECT, 1001, 5001 },
+		{ M_PUB, IPPROTO_UDP, C2, 33333, PUB, 53, 0, XDP_REDIRECT, 0, 0 },
+		{ M_LAN, IPPROTO_UDP, B1, 5353, C2, 33333, 0, XDP_REDIRECT, 0, 0 },
+		{ M_PUB, IPPROTO_UDP, C1, 41000, PUB, 54, 0, XDP_REDIRECT, 0, 0 },	/* --snat, kept */
+		{ M_LAN, IPPROTO_TCP, B1, 45000, C1, 443, TH_SYN, XDP_REDIRECT, 7000, 0 },
+		/* Masqueraded from a port inside the prefix's --ports: kept. */
+		{ M_LAN, IPPROTO_UDP, B3, 33333, C2, 53, 0, XDP_REDIRECT, 0, 0 },
+		{ M_PUB, IPPROTO_UDP, C2, 53, PUB2, 33333, 0, XDP_REDIRECT, 0, 0 },
+		{ M_LAN, IPPROTO_ICMP, B2, 0x9234, C1, 1, 0, XDP_REDIRECT, 0, 0 },
+		{ M_PUB, IPPROTO_TCP, C2, 41000, PUB, 2222, TH_SYN, XDP_PASS, 9000, 0 },
+		{ M_LAN, IPPROTO_UDP, B5, 40000, C1, 9, 0, XDP_REDIRECT, 0, 0 },
 	};
 	static struct m_expect e;
 	uint8_t b[PKT_MAX];
@@ -1266,8 +1449,10 @@ static void prologue(void)
 		s.sport = p[i].sp;
 		s.dport = p[i].dp;
 		s.tcp_flags = p[i].flags;
+		s.seq = p[i].seq;
+		s.ack = p[i].ack;
 		s.payload = pattern;
-		s.payload_len = 20;
+		s.payload_len = p[i].proto == IPPROTO_TCP ? 0 : 20;
 		len = pkt_build(&s, b);
 		cur_input = b;
 		cur_len = len;
@@ -1294,12 +1479,146 @@ static uint64_t rnd(void)
 	return rng_state = x;
 }
 
+/*
+ * A TCP connection's life from its first SYN (record 0): packets of its
+ * tuple from the original side (what 7 of ins[0]) and replies to its first
+ * translated packet (what 3 of outs[0]), mostly aimed exactly at the
+ * window, so that handshakes complete, closes reach TIME_WAIT, resets
+ * CLOSE, and new SYNs reopen; now and then a segment aimed at an edge or
+ * anywhere, or with other flags.
+ */
+enum { O = 0, RP = 1 };		/* from the original side, a reply */
+enum { FS_SYN, FS_SYNACK, FS_ACK, FS_PSHACK, FS_FINACK, FS_RST, FS_RSTACK };
+
+/*
+ * Two connections from one client port to public endpoints that forward to
+ * the same backend endpoint (tcp 7003 and 7009 to 198.51.100.5:7000; tcp 80
+ * on 192.0.2.1 and 198.51.100.1 to 198.51.100.2:8080; udp 53 likewise): the
+ * second one's reply tuple is the first's, so it gets another source port
+ * (clash_snat). Then both are answered and spoken again.
+ */
+static size_t gen_clash(uint8_t *buf, size_t cap)
+{
+	static const uint8_t pairs[][2][2] = {	/* { pub_dst index, pub_dports index } */
+		{ { 0, 11 }, { 0, 12 } }, { { 0, 0 }, { 4, 0 } }, { { 4, 0 }, { 0, 0 } },
+		{ { 0, 1 }, { 4, 1 } },
+	};
+	int pr = (int)(rnd() % 4), udp = pr == 3;
+	uint8_t src = (uint8_t)(rnd() % 6), sp = (uint8_t)(rnd() % 8);
+	size_t off = 0;
+
+	for (int r = 0; r < 8 && off + DESC_LEN <= cap; r++) {
+		uint8_t *d = buf + off;
+
+		for (int i = 0; i < DESC_LEN; i++)
+			d[i] = (uint8_t)rnd();
+		if (r < 2) {		/* the two SYNs (or datagrams) */
+			d[0] = 0;
+			d[2] = src;
+			d[3] = pairs[pr][r][0];
+			d[4] = 0;
+			d[5] = sp;
+			d[6] = 0;
+			d[7] = pairs[pr][r][1];
+		} else {		/* answers (what 3) and more (what 7), of either */
+			d[0] = (uint8_t)((r & 1 ? 7 : 3) << 1 | (rnd() % 2) << 4);
+		}
+		d[1] = udp ? 6 : 0;
+		d[8] = r < 2 ? FS_SYN : r < 4 ? (r & 1 ? FS_ACK : FS_SYNACK) : (uint8_t)(2 + rnd() % 3);
+		d[9] = 64;
+		d[11] = (uint8_t)(rnd() % 3);
+		d[12] &= 1;
+		d[13] = 0;
+		d[16] &= 8;
+		d[17] &= 0xc0;
+		off += DESC_LEN;
+	}
+	return off;
+}
+
+static size_t gen_script(uint8_t *buf, size_t cap)
+{
+	static const uint8_t lives[][11][2] = {
+		/* handshake, data, the client closes, TIME_WAIT, reopen */
+		{ { RP, FS_SYNACK }, { O, FS_ACK }, { O, FS_PSHACK }, { RP, FS_PSHACK },
+		  { O, FS_FINACK }, { RP, FS_ACK }, { RP, FS_FINACK }, { O, FS_ACK },
+		  { O, FS_SYN }, { RP, FS_SYNACK }, { O, FS_ACK } },
+		/* the server closes first */
+		{ { RP, FS_SYNACK }, { O, FS_ACK }, { RP, FS_PSHACK }, { RP, FS_FINACK },
+		  { O, FS_ACK }, { O, FS_FINACK }, { RP, FS_ACK }, { O, FS_SYN },
+		  { RP, FS_SYNACK }, { O, FS_ACK }, { O, FS_PSHACK } },
+		/* a reset from either side, CLOSE, reopen */
+		{ { RP, FS_SYNACK }, { O, FS_ACK }, { O, FS_PSHACK }, { O, FS_RST },
+		  { O, FS_SYN }, { RP, FS_SYNACK }, { O, FS_ACK }, { RP, FS_RSTACK },
+		  { O, FS_SYN }, { RP, FS_SYNACK }, { O, FS_ACK } },
+		/* the only answer a reset; the SYN again; retransmissions */
+		{ { RP, FS_RSTACK }, { O, FS_SYN }, { O, FS_SYN }, { RP, FS_SYNACK },
+		  { RP, FS_SYNACK }, { O, FS_ACK }, { O, FS_ACK }, { RP, FS_PSHACK },
+		  { O, FS_FINACK }, { O, FS_FINACK }, { RP, FS_FINACK } },
+		/* a busy flow (the fast path serves it), then closes */
+		{ { RP, FS_SYNACK }, { O, FS_ACK }, { O, FS_PSHACK }, { O, FS_PSHACK },
+		  { O, FS_PSHACK }, { O, FS_PSHACK }, { RP, FS_PSHACK }, { RP, FS_PSHACK },
+		  { RP, FS_PSHACK }, { O, FS_FINACK }, { RP, FS_FINACK } },
+		/* simultaneous close; late segments in TIME_WAIT */
+		{ { RP, FS_SYNACK }, { O, FS_ACK }, { O, FS_FINACK }, { RP, FS_FINACK },
+		  { O, FS_ACK }, { RP, FS_ACK }, { RP, FS_PSHACK }, { O, FS_ACK },
+		  { O, FS_SYN }, { RP, FS_SYNACK }, { O, FS_ACK } },
+	};
+	static const uint8_t sizes[4] = { 0, 0, 2, 3 };	/* d11: 0, 0, 10, 100 bytes */
+	int nlives = (int)(sizeof(lives) / sizeof(lives[0]));
+	int life = (int)(rnd() % (unsigned)(nlives + 1));
+	int n = 1 + (int)(rnd() % (MAX_RECS - 1)) + 2;
+	size_t off = 0;
+
+	if (life == nlives)
+		return gen_clash(buf, cap);
+
+	if (n > MAX_RECS)
+		n = MAX_RECS;
+	for (int r = 0; r < n && off + DESC_LEN <= cap; r++) {
+		uint8_t *d = buf + off;
+		int from = r ? lives[life][r - 1][0] : O, fs = r ? lives[life][r - 1][1] : FS_SYN;
+
+		for (int i = 0; i < DESC_LEN; i++)
+			d[i] = (uint8_t)rnd();
+		if (!r) {
+			d[0] &= 1;		/* what 0: a packet of the fields, either side */
+			d[2] &= 0x7f;		/* addresses that side sees */
+			d[3] &= 0x7f;
+			d[4] &= 0x7f;		/* ports from the lists */
+			d[6] &= 0x7f;
+		} else {
+			d[0] = from == O ? 7 << 1 : 3 << 1;	/* ins[0]'s tuple; a reply to outs[0] */
+		}
+		d[1] = 0;			/* TCP */
+		d[8] = (uint8_t)(rnd() % 12 ? fs : rnd() % 8);
+		d[9] = 64;
+		d[11] = sizes[fs == FS_PSHACK ? 2 + rnd() % 2 : rnd() % 4 == 0 ? 2 : 0];
+		d[12] &= 1;			/* maybe a tag, nothing hostile */
+		d[13] = rnd() % 12 ? 0 : 0x20;	/* now and then through tc ingress */
+		if (rnd() % 6) {
+			d[16] = (uint8_t)(d[16] & 8);	/* exactly in the window */
+			d[17] &= 0xf8;
+		}
+		if (rnd() % 4)
+			d[17] &= 0xc7;			/* the usual window, 64240 */
+		off += DESC_LEN;
+	}
+	return off;
+}
+
 /* One input of the seeded mutator: mostly descriptions, some raw frames
- * (a description's frame with random bytes changed, or noise). */
+ * (a description's frame with random bytes changed, or noise); a quarter
+ * TCP lives (gen_script); a fifth with tcp_loose on. */
 static size_t gen_input(uint8_t *buf, size_t cap)
 {
 	int nrec = 1 + (int)(rnd() % MAX_RECS);
 	size_t off = 0;
+
+	if (rnd() % 5 == 0)
+		buf[off++] = 0xfd;	/* tcp_loose on */
+	if (rnd() % 4 == 0)
+		return off + gen_script(buf + off, cap - off);
 
 	for (int r = 0; r < nrec; r++) {
 		if (rnd() % 8) {
@@ -1451,6 +1770,8 @@ int main(int argc, char **argv)
 		batch_vals = calloc(SNAP_MAX, 256);
 		model = model_new(&world, port_oracle, NULL);
 		model_snap = model_new(&world, port_oracle, NULL);
+		model_set_flow_oracle(model, flow_oracle);
+		model_set_flow_oracle(model_snap, flow_oracle);
 		prologue();
 		snapshot_take();
 		t_start = now_s();
@@ -1490,6 +1811,8 @@ int main(int argc, char **argv)
 	batch_vals = calloc(SNAP_MAX, 256);
 	model = model_new(&world, port_oracle, NULL);
 	model_snap = model_new(&world, port_oracle, NULL);
+	model_set_flow_oracle(model, flow_oracle);
+	model_set_flow_oracle(model_snap, flow_oracle);
 	prologue();
 	snapshot_take();
 

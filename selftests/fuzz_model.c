@@ -22,7 +22,28 @@
  *   - a forwarded frame leaves with the next hop's MACs, one TTL less,
  *     without its 802.1Q tag, every checksum as right (or as wrong) as it
  *     came;
- *   - a connection whose only answer is a TCP reset is forgotten.
+ *   - a connection whose only answer is a TCP reset is forgotten;
+ *   - TCP (/work/notes/tcp_spec.md, the README's words for conntrack's
+ *     tcp_in_window and state table): only a plain SYN starts a connection
+ *     (else tcp_no_syn: passed from the public side, dropped from the
+ *     LAN), unless tcp_loose picks it up (then its windows are not
+ *     checked); each direction's end, maxend, maxwin and scale; a segment
+ *     outside the window, a SYN-ACK or RST in SYN_SENT that does not
+ *     acknowledge the SYN, is dropped and changes nothing (counted by
+ *     kind); a plain SYN from the original direction in TIME_WAIT or CLOSE
+ *     starts a new connection (tcp_reopened); a new connection whose reply
+ *     tuple a live one holds gets another source port from --snat-ports
+ *     (clash_snat); port preservation (--snat, masquerade) keeps a port
+ *     only inside the configured range.
+ *   Where the spec is silent the model takes conntrack's word, and says so:
+ *     a segment the state table calls invalid or ignored is still checked
+ *     against the window and, in window, forwarded with the state as it was;
+ *     SYN_SENT2 (a reply SYN in SYN_SENT) is a state of its own, left only by
+ *     a SYN-ACK; the new-ISN rule and the simultaneous open take a SYN without
+ *     R (and A); a picked-up connection (any segment but a plain SYN, as spec
+ *     1's words say) starts ESTABLISHED; the window is checked where the old
+ *     model tracked (after the route, in XDP and in tc), not for packets
+ *     passed up to be finished.
  * Timeouts are not modelled: the fuzzer sets them to ten years.
  */
 #include <stdarg.h>
@@ -40,7 +61,10 @@
 #define P_TCP		6
 #define P_UDP		17
 #define P_ICMP		1
+#define F_FIN		0x01
+#define F_SYN		0x02
 #define F_RST		0x04
+#define F_ACK		0x10
 #define BIT(c)		(1ull << (c))
 
 struct tuple {
@@ -59,10 +83,25 @@ struct ent {
 	int local;		/* to a port of the gateway: rewritten, passed up */
 };
 
+/* One direction of a TCP connection (conntrack's ip_ct_tcp_state). */
+struct peer {
+	uint32_t end, maxend, maxwin;
+	uint8_t scale;
+	int wsopt;		/* its SYN carried the window scale option */
+	uint32_t maxack;	/* the highest ack it sent (spec 7), */
+	int maxack_set;		/* once it sent one */
+};
+
 struct conn {
 	int used;
 	int seen_reply;
 	int e[2];
+	int tcp;		/* a TCP connection: */
+	int state;		/* XFWD_ST_* */
+	int liberal;		/* picked up mid-stream: windows not checked */
+	int assured;		/* the client's ACK completed the handshake */
+	int closer;		/* the direction that sent the first FIN */
+	struct peer pe[2];	/* by direction: 0 original, 1 reply */
 };
 
 struct mapping {
@@ -89,7 +128,9 @@ struct owner {
 struct model {
 	const struct m_world *w;
 	m_port_oracle oracle;
+	m_flow_oracle flow_oracle;
 	void *ctx;
+	int loose;		/* config.tcp_loose */
 	struct ent ent[MAX_ENT];
 	struct conn conn[MAX_ENT];
 	struct mapping map[MAX_MAP];
@@ -154,7 +195,11 @@ struct pk {
 	int vlan;
 	size_t l3, l4, end;	/* end: where the IP packet ends (tot_len) */
 	int kind;
-	uint8_t flags;		/* TCP */
+	uint8_t flags;		/* TCP: flags, sequence, acknowledgement, window, */
+	uint32_t seq, ack;
+	uint16_t win;
+	uint32_t tlen;		/* payload length */
+	int wscale;		/* the window scale option's value, -1 if none */
 	int df;
 	unsigned tot;
 	uint32_t saddr, daddr;
@@ -230,6 +275,30 @@ static uint64_t parse(const uint8_t *b, size_t len, struct pk *p)
 			return BIT(XFWD_CNT_PASS_MALFORMED);
 		p->kind = K_TCP;
 		p->flags = b[p->l4 + 13];
+		p->seq = g32(b + p->l4 + 4);
+		p->ack = g32(b + p->l4 + 8);
+		p->win = g16(b + p->l4 + 14);
+		p->tlen = l4room - doff * 4;
+		p->wscale = -1;
+		/* The options as conntrack's tcp_options reads them. */
+		for (size_t o = p->l4 + 20, oend = p->l4 + doff * 4; o < oend;) {
+			unsigned kind = b[o], olen;
+
+			if (kind == 0)
+				break;
+			if (kind == 1) {
+				o++;
+				continue;
+			}
+			if (o + 1 >= oend)
+				break;
+			olen = b[o + 1];
+			if (olen < 2 || olen > oend - o)
+				break;
+			if (kind == 3 && olen == 3)
+				p->wscale = b[o + 2] > 14 ? 14 : b[o + 2];
+			o += olen;
+		}
 		p->sport = g16(b + p->l4);
 		p->dport = g16(b + p->l4 + 2);
 	} else if (ip[9] == P_UDP) {
@@ -444,8 +513,16 @@ struct req {
 	uint16_t lo, hi;
 	uint32_t in_addr;		/* alloc: the internal endpoint */
 	uint16_t in_port;
+	int in_range;			/* the port is kept only inside lo..hi */
+	const struct pk *p;		/* the packet that starts it */
 	const char *what;
 };
+
+/* Only a plain SYN (S; A, R, F clear) starts a TCP connection. */
+static int plain_syn(uint8_t flags)
+{
+	return (flags & (F_SYN | F_ACK | F_RST | F_FIN)) == F_SYN;
+}
 
 static int port_ok(struct model *m, const struct req *rq, uint16_t port)
 {
@@ -539,7 +616,8 @@ static struct ent *create(struct model *m, struct req *rq, struct m_expect *e)
 				return NULL;
 			}
 			port = mp->ext_port;
-		} else if (want && port_ok(m, rq, want)) {
+		} else if (want && port_ok(m, rq, want) &&
+			   (!rq->in_range || (want >= rq->lo && want <= rq->hi))) {
 			port = want;	/* port preservation */
 		} else {
 			total = rq->lo == rq->hi ? 1 : (rq->hi - rq->lo + 1 + !((rq->lo ^ want) & 1)) / 2;
@@ -571,9 +649,33 @@ static struct ent *create(struct model *m, struct req *rq, struct m_expect *e)
 			}
 		}
 		rk.dport = (uint16_t)port;
-	} else if (ent_find(m, &rk)) {
-		expect_pass(e, BIT(XFWD_CNT_FLOW_CREATE_FAILED));
-		return NULL;
+	} else if (!held && !tuple_eq(&rk, &rq->okey) && ent_find(m, &rk)) {
+		/* Clash: the reply tuple is a live connection's. The client
+		 * keeps its address and gets a port of --snat-ports that
+		 * makes the reply tuple free (conntrack's implicit source
+		 * NAT); which one is the implementation's random choice. */
+		struct tuple nk = rk;
+
+		port = m->flow_oracle ? m->flow_oracle(m->ctx, rq->okey.saddr, rq->okey.daddr,
+						       rq->okey.sport, rq->okey.dport,
+						       rq->okey.proto) : -1;
+		if (port < 0) {
+			fail(e, "%s: the reply tuple %s:%u -> %s:%u is a live connection's: expected"
+			     " another source port from %u-%u (clash_snat), the implementation"
+			     " holds no entry", rq->what, ip_s(rk.saddr), rk.sport, ip_s(rk.daddr),
+			     rk.dport, m->w->snat_lo, m->w->snat_hi);
+			return NULL;
+		}
+		nk.dport = (uint16_t)port;
+		if (port < m->w->snat_lo || port > m->w->snat_hi || ent_find(m, &nk)) {
+			fail(e, "%s: the reply tuple %s:%u -> %s:%u is a live connection's: the"
+			     " implementation gave source port %d, not a free one of %u-%u",
+			     rq->what, ip_s(rk.saddr), rk.sport, ip_s(rk.daddr), rk.dport, port,
+			     m->w->snat_lo, m->w->snat_hi);
+			return NULL;
+		}
+		rk = nk;
+		e->also |= BIT(XFWD_CNT_CLASH_SNAT);
 	}
 	if (held || tuple_eq(&rk, &rq->okey)) {
 		/* The tuple belongs to a live connection on the other side; or
@@ -658,6 +760,24 @@ static struct ent *create(struct model *m, struct req *rq, struct m_expect *e)
 		.local = rq->local,
 		.to = { rq->okey.daddr, rq->okey.saddr, rq->okey.dport, rq->okey.sport, rk.proto },
 	};
+	if (rq->okey.proto == P_TCP && rq->p) {
+		const struct pk *p = rq->p;
+		struct conn *cn = &m->conn[c];
+
+		cn->tcp = 1;
+		if (plain_syn(p->flags)) {
+			uint32_t end = p->seq + p->tlen + 1 + (p->flags & F_FIN ? 1 : 0);
+
+			cn->state = XFWD_ST_SYN_SENT;
+			cn->pe[0].end = cn->pe[0].maxend = end;
+			cn->pe[0].maxwin = p->win ? p->win : 1;
+			cn->pe[0].wsopt = p->wscale >= 0;
+			cn->pe[0].scale = p->wscale >= 0 ? (uint8_t)p->wscale : 0;
+		} else {
+			cn->state = XFWD_ST_ESTABLISHED;	/* picked up (tcp_loose) */
+			cn->liberal = 1;
+		}
+	}
 	return &m->ent[a];
 }
 
@@ -672,6 +792,26 @@ static void masq_source(struct model *m, struct req *rq, const struct m_masq *q)
 	rq->hi = q->hi;
 	rq->in_addr = rq->okey.saddr;
 	rq->in_port = rq->okey.sport;
+	rq->in_range = 1;
+}
+
+/*
+ * A TCP segment other than a plain SYN that would start a connection starts
+ * none (tcp_loose off): counted tcp_no_syn, passed to the kernel from the
+ * public side, dropped from the LAN (it would leave untranslated).
+ */
+static int no_syn(const struct model *m, const struct pk *p, int side, const char *what,
+		  struct m_expect *e)
+{
+	if (p->kind != K_TCP || plain_syn(p->flags))
+		return 0;
+	if (m->loose && (p->flags & (F_ACK | F_SYN | F_FIN | F_RST)) == F_ACK)
+		return 0;	/* picked up (spec 13: ACK segments only) */
+	snprintf(e->path, sizeof(e->path), "%s: TCP flags 0x%02x, not a SYN: starts nothing", what,
+		 p->flags);
+	e->verdict = side == M_PUB ? XDP_PASS : XDP_DROP;
+	e->reasons = BIT(XFWD_CNT_TCP_NO_SYN);
+	return 1;
 }
 
 static int admits(const struct mapping *x, uint32_t remote)
@@ -690,7 +830,7 @@ static struct ent *flow_new(struct model *m, const struct pk *p, int side, struc
 {
 	const struct m_world *w = m->w;
 	struct req rq = { .okey = p->key, .saddr = p->key.saddr, .sport = p->key.sport,
-			  .side_orig = side, .side_reply = M_LAN };
+			  .side_orig = side, .side_reply = M_LAN, .p = p };
 	const struct m_masq *q;
 	const struct m_rule *r;
 	struct mapping *x;
@@ -717,6 +857,8 @@ static struct ent *flow_new(struct model *m, const struct pk *p, int side, struc
 		rq.dport = p->key.dport;
 		rq.side_reply = M_PUB;
 		rq.what = "masquerade out";
+		if (no_syn(m, p, side, rq.what, e))
+			return NULL;
 		return create(m, &rq, e);
 	}
 	r = p->kind == K_TCP || p->kind == K_UDP ? rule_find(m, p->key.proto, p->key.daddr, p->key.dport) : NULL;
@@ -740,7 +882,10 @@ static struct ent *flow_new(struct model *m, const struct pk *p, int side, struc
 			rq.hi = w->snat_hi;
 			rq.in_addr = p->key.saddr;
 			rq.in_port = p->key.sport;
+			rq.in_range = 1;
 		}
+		if (no_syn(m, p, side, rq.what, e))
+			return NULL;
 		return create(m, &rq, e);
 	}
 	/* To a live mapping's external endpoint, if its filtering lets in. */
@@ -766,24 +911,235 @@ static struct ent *flow_new(struct model *m, const struct pk *p, int side, struc
 	}
 	if (!admits(x, remote))
 		return NULL;
+	if (no_syn(m, p, side, rq.what, e))
+		return NULL;
 	return create(m, &rq, e);
 }
 
-/* A packet of the connection went through: a reply-direction TCP reset
- * that is the connection's only answer ends it. */
-static void track(struct model *m, struct ent *f, const struct pk *p)
+static void conn_forget(struct model *m, struct conn *c)
+{
+	m->ent[c->e[0]].used = 0;
+	m->ent[c->e[1]].used = 0;
+	c->used = 0;
+}
+
+/* A packet of a UDP or ICMP connection went through. */
+static void track(struct model *m, struct ent *f)
+{
+	if (!f->orig)
+		m->conn[f->conn].seen_reply = 1;
+}
+
+/* Sequence numbers modulo 2^32: a <= b, a after b. */
+static int s_le(uint32_t a, uint32_t b)
+{
+	return (int32_t)(b - a) >= 0;
+}
+
+static int s_after(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) > 0;
+}
+
+/* conntrack's tcp_conntracks[dir][flags][state]; IV: invalid, IG: ignored
+ * (both leave the state as it is). SYN_SENT2 (a reply SYN in SYN_SENT:
+ * simultaneous open) is state 9, as conntrack's and the ABI's; in it only a
+ * SYN-ACK moves (spec 11). FIN and ACK in FIN_WAIT, CLOSE_WAIT and LAST_ACK
+ * also depend on who sent the first FIN (next_state, spec 14). */
+#define IV 100
+#define IG 101
+#define ST_S2 9
+enum { T_SYN, T_SYNACK, T_FIN, T_ACK, T_RST, T_NONE };
+static const uint8_t tcp_table[2][6][10] = {
+	{	/* original:  NO  SS  SR  ES  FW  CW  LA  TW  CL  S2 */
+		[T_SYN]    = { 1,  1,  IG, IG, IG, IG, IG, IV, IV, 9 },	/* reopen: elsewhere */
+		[T_SYNACK] = { IV, IV, IG, IG, IG, IG, IG, IG, IG, 2 },
+		[T_FIN]    = { IV, IV, 4,  4,  6,  6,  6,  7,  8,  IV },
+		[T_ACK]    = { 3,  IV, 3,  3,  5,  5,  7,  7,  8,  IV },
+		[T_RST]    = { IV, 8,  8,  8,  8,  8,  8,  8,  8,  IV },	/* spec 11 */
+		[T_NONE]   = { IV, IV, IV, IV, IV, IV, IV, IV, IV, IV },
+	}, {	/* reply */
+		[T_SYN]    = { IV, 9,  IV, IV, IV, IV, IV, IV, IV, 9 },
+		[T_SYNACK] = { IV, 2,  IG, IG, IG, IG, IG, IG, IG, 2 },
+		[T_FIN]    = { IV, IV, 4,  4,  6,  6,  6,  7,  8,  IV },
+		[T_ACK]    = { IV, IG, 2,  3,  5,  5,  7,  7,  8,  IG },
+		[T_RST]    = { IV, 8,  8,  8,  8,  8,  8,  8,  8,  IV },
+		[T_NONE]   = { IV, IV, IV, IV, IV, IV, IV, IV, IV, IV },
+	},
+};
+
+static const char *const st_names[] = { "NONE", "SYN_SENT", "SYN_RECV", "ESTABLISHED",
+					"FIN_WAIT", "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "CLOSE",
+					"SYN_SENT2" };
+
+static int tcp_index(uint8_t fl)
+{
+	if (fl & F_RST)
+		return T_RST;
+	if (fl & F_SYN)
+		return fl & F_ACK ? T_SYNACK : T_SYN;
+	if (fl & F_FIN)
+		return T_FIN;
+	return fl & F_ACK ? T_ACK : T_NONE;
+}
+
+static void peer_syn(struct peer *x, const struct pk *p, uint32_t end)
+{
+	x->end = x->maxend = end;
+	x->maxwin = p->win ? p->win : 1;
+	x->wsopt = p->wscale >= 0;
+	x->scale = p->wscale >= 0 ? (uint8_t)p->wscale : 0;
+}
+
+/* The state a segment in window moves the connection to: conntrack's table,
+ * but FIN_WAIT -> CLOSE_WAIT only on the other side's ACK, FIN_WAIT and
+ * CLOSE_WAIT -> LAST_ACK only on the other side's FIN, LAST_ACK -> TIME_WAIT
+ * only on the closer's ACK (spec 14: xfwd keeps who sent the first FIN). */
+static int next_state(struct conn *c, int dir, uint8_t fl)
+{
+	int idx = tcp_index(fl), st = c->state <= ST_S2 ? c->state : 0;
+	int ns = tcp_table[dir][idx][st];
+
+	if (idx == T_FIN) {
+		if (st == XFWD_ST_SYN_RECV || st == XFWD_ST_ESTABLISHED)
+			c->closer = dir;	/* the first FIN */
+		else if ((st == XFWD_ST_FIN_WAIT || st == XFWD_ST_CLOSE_WAIT) && dir == c->closer)
+			ns = IV;
+	} else if (idx == T_ACK) {
+		if (st == XFWD_ST_FIN_WAIT && dir == c->closer)
+			ns = IV;
+		else if (st == XFWD_ST_LAST_ACK && dir != c->closer)
+			ns = IV;
+	}
+	return ns;
+}
+
+/*
+ * A TCP segment of a live connection (f: the entry it matched), as the spec
+ * says: in window (or picked up mid-stream), it moves the windows and the
+ * state and returns 0; outside, or refused by the exact checks, it changes
+ * nothing and returns the counter of its kind (the caller drops it). A reset
+ * from the reply direction that is the connection's only answer ends it.
+ */
+static int tcp_segment(struct model *m, struct ent *f, const struct pk *p, char *why, size_t wn)
 {
 	struct conn *c = &m->conn[f->conn];
+	int dir = !f->orig, ns;
+	uint8_t fl = p->flags;
+	int S = !!(fl & F_SYN), A = !!(fl & F_ACK), R = !!(fl & F_RST), F = !!(fl & F_FIN);
+	struct peer snd = c->pe[dir], rcv = c->pe[!dir];
+	uint32_t seq = p->seq, ack = p->ack, win = p->win;
+	uint32_t end = seq + p->tlen + (uint32_t)S + (uint32_t)F, lim;
+	int early = 0, hold = 0, st = c->state;
 
-	if (f->orig)
-		return;
-	if (p->kind == K_TCP && (p->flags & F_RST) && !c->seen_reply) {
-		m->ent[c->e[0]].used = 0;
-		m->ent[c->e[1]].used = 0;
-		c->used = 0;
-		return;
+	why[0] = 0;
+	if (c->liberal) {
+		ns = next_state(c, dir, fl);
+		goto accept;
 	}
-	c->seen_reply = 1;
+	/* Spec 9: a plain SYN from the original direction on a live connection
+	 * is forwarded unchecked and changes nothing (conntrack's IGNORE). */
+	if (dir == 0 && plain_syn(fl) && (st == XFWD_ST_ESTABLISHED || st == XFWD_ST_FIN_WAIT ||
+					 st == XFWD_ST_CLOSE_WAIT || st == XFWD_ST_LAST_ACK))
+		return 0;
+	/* Spec 8: an RST on an established, assured connection ends it only at
+	 * the receiver's highest ack or right after the sender's last byte;
+	 * before the ack it is refused, elsewhere in window let through. */
+	if (R && st == XFWD_ST_ESTABLISHED && c->assured && rcv.maxack_set) {
+		if ((int32_t)(seq - rcv.maxack) < 0) {
+			snprintf(why, wn, "RST seq %u before the receiver's maxack %u", seq, rcv.maxack);
+			return XFWD_CNT_TCP_OOW_RST;
+		}
+		hold = seq != rcv.maxack && seq != snd.end;
+	}
+	/* Spec 2 and 12: the exact acks in SYN_SENT, before the window. */
+	if (dir == 1 && st == XFWD_ST_SYN_SENT) {
+		if (S && A && p->ack != rcv.end)
+			snprintf(why, wn, "SYN-ACK in SYN_SENT acknowledges %u, not the SYN's end %u",
+				 p->ack, rcv.end);
+		else if (R && !(A && p->ack == rcv.end))
+			snprintf(why, wn, "RST in SYN_SENT %s %u, not the SYN's end %u",
+				 A ? "acknowledges" : "without ACK, ack field", p->ack, rcv.end);
+		if (why[0])
+			return R ? XFWD_CNT_TCP_OOW_RST : XFWD_CNT_TCP_OOW_SYNACK;
+	}
+	if (snd.maxwin == 0) {
+		if (S) {
+			peer_syn(&snd, p, end);
+			if (!(snd.wsopt && rcv.wsopt))
+				snd.scale = rcv.scale = 0;
+			early = !A && !R;	/* simultaneous open: accepted as it is
+						 * (with R it is a reset: checked) */
+		} else {
+			snd.end = end;
+			snd.maxwin = win ? win : 1;
+			snd.maxend = end + snd.maxwin;
+		}
+	} else if (dir == 0 && st == XFWD_ST_SYN_SENT && plain_syn(fl) && s_after(end, snd.end)) {
+		peer_syn(&snd, p, end);	/* a new initial sequence number (spec 15) */
+	}
+	if (!early) {
+		if (!A || (R && ack == 0))
+			ack = rcv.end;
+		lim = snd.maxwin > 66000 ? snd.maxwin : 66000;
+		if (!s_le(seq, snd.maxend))
+			snprintf(why, wn, "seq %u after the sender's maxend %u", seq, snd.maxend);
+		else if (rcv.maxwin && !s_le(snd.end - rcv.maxwin, end))
+			snprintf(why, wn, "end %u before the sender's end %u - the receiver's maxwin %u",
+				 end, snd.end, rcv.maxwin);
+		else if (!s_le(ack, rcv.end))
+			snprintf(why, wn, "ack %u after the receiver's end %u", ack, rcv.end);
+		else if (!s_le(rcv.end - lim, ack))
+			snprintf(why, wn, "ack %u before the receiver's end %u - %u", ack, rcv.end, lim);
+		if (why[0])
+			return R ? XFWD_CNT_TCP_OOW_RST : F ? XFWD_CNT_TCP_OOW_FIN :
+			       S && A ? XFWD_CNT_TCP_OOW_SYNACK : XFWD_CNT_TCP_OOW_ACK;
+		if (!S)
+			win <<= snd.scale;
+		if (win > snd.maxwin)
+			snd.maxwin = win;
+		if (s_after(end, snd.end))
+			snd.end = end;
+		if (A && (!snd.maxack_set || s_after(ack, snd.maxack))) {
+			snd.maxack = ack;	/* spec 7 */
+			snd.maxack_set = 1;
+		}
+		if (rcv.maxwin && s_after(end, snd.maxend))
+			rcv.maxwin += end - snd.maxend;
+		if (s_after(ack + win, rcv.maxend - 1))
+			rcv.maxend = ack + win + (win == 0);
+	}
+	if (!R) {		/* spec 10: an RST moves no window */
+		c->pe[dir] = snd;
+		c->pe[!dir] = rcv;
+	}
+	ns = hold ? IV : next_state(c, dir, fl);
+accept:
+	if (dir == 0 && st == XFWD_ST_SYN_RECV && ns == XFWD_ST_ESTABLISHED)
+		c->assured = 1;		/* the client's ACK completes the handshake */
+	if (ns != IV && ns != IG)
+		c->state = ns;
+	if (dir == 1) {
+		if (R && !c->seen_reply) {
+			conn_forget(m, c);	/* a reset, the only answer */
+			return 0;
+		}
+		c->seen_reply = 1;
+	}
+	return 0;
+}
+
+/* The segment's counter (tcp_segment's answer) as an expectation: dropped. */
+static void expect_oow(struct m_expect *e, int cnt, const char *why, const struct pk *p,
+		       const struct conn *c, int tc)
+{
+	size_t n = strlen(e->path);
+
+	snprintf(e->path + n, sizeof(e->path) - n, "; %s, flags 0x%02x: %s", st_names[c->state],
+		 p->flags, why);
+	e->verdict = tc ? 2 /* TC_ACT_SHOT */ : XDP_DROP;
+	e->reasons = BIT(cnt);
+	e->rewrite = 0;
 }
 
 /* ------------------------------------------------------- expected frames */
@@ -900,6 +1256,27 @@ static const char *side_s(int side)
 	return side == M_PUB ? "public" : side == M_LAN ? "lan" : "local";
 }
 
+/* A packet of a live connection goes through (not the first one): TCP's
+ * window and state, or UDP's reply. Returns 1 if it is dropped instead. */
+static int goes_through(struct model *m, struct ent *f, const struct pk *p, int started,
+			struct m_expect *e, int tc)
+{
+	char why[160];
+	int cnt;
+
+	if (p->kind != K_TCP || !m->conn[f->conn].tcp) {
+		track(m, f);
+		return 0;
+	}
+	if (started)
+		return 0;
+	cnt = tcp_segment(m, f, p, why, sizeof(why));
+	if (!cnt)
+		return 0;
+	expect_oow(e, cnt, why, p, &m->conn[f->conn], tc);
+	return 1;
+}
+
 void model_packet(struct model *m, int side, const uint8_t *fr, size_t len, struct m_expect *e)
 {
 	const struct m_world *w = m->w;
@@ -919,7 +1296,20 @@ void model_packet(struct model *m, int side, const uint8_t *fr, size_t len, stru
 		return;
 	}
 	f = ent_find(m, &p.key);
-	if (f && f->side == side) {
+	if (f && f->side == side && f->orig && p.kind == K_TCP && plain_syn(p.flags) &&
+	    m->conn[f->conn].tcp && (m->conn[f->conn].state == XFWD_ST_TIME_WAIT ||
+				     m->conn[f->conn].state == XFWD_ST_CLOSE)) {
+		/* A plain SYN from the original direction ends a connection in
+		 * TIME_WAIT or CLOSE and starts a new one on its tuple. */
+		conn_forget(m, &m->conn[f->conn]);
+		started = 1;
+		f = flow_new(m, &p, side, e);
+		if (!f)
+			return;	/* as any new connection that cannot start */
+		e->also |= BIT(XFWD_CNT_TCP_REOPEN);
+		snprintf(e->path + strlen(e->path), sizeof(e->path) - strlen(e->path),
+			 " (reopened: the old connection was closed)");
+	} else if (f && f->side == side) {
 		snprintf(e->path, sizeof(e->path), "%s entry of a connection (%s side)",
 			 f->orig ? "original" : "reply", side_s(f->side));
 	} else {
@@ -939,7 +1329,8 @@ void model_packet(struct model *m, int side, const uint8_t *fr, size_t len, stru
 		if (p.kind == K_ICMP_ERR) {
 			rewrite_err(e, &p, f, 0);
 		} else {
-			track(m, f, &p);
+			if (goes_through(m, f, &p, started, e, 0))
+				return;
 			rewrite(e, &p, f, 0);
 		}
 		e->verdict = XDP_PASS;
@@ -970,7 +1361,8 @@ void model_packet(struct model *m, int side, const uint8_t *fr, size_t len, stru
 	if (p.kind == K_ICMP_ERR) {
 		rewrite_err(e, &p, f, d);
 	} else {
-		track(m, f, &p);
+		if (goes_through(m, f, &p, started, e, 0))
+			return;
 		rewrite(e, &p, f, d);
 	}
 	e->verdict = XDP_REDIRECT;
@@ -1018,7 +1410,8 @@ void model_packet_tc(struct model *m, int side, const uint8_t *fr, size_t len, s
 		rewrite_err(e, &p, f, 0);
 		e->reasons = BIT(XFWD_CNT_ICMP_ERR);
 	} else {
-		track(m, f, &p);
+		if (goes_through(m, f, &p, 0, e, 1))
+			return;
 		rewrite(e, &p, f, 0);
 	}
 	if (rt.rc == XFWD_CNT_PASS_FRAG_NEEDED) {
@@ -1043,6 +1436,60 @@ struct model *model_new(const struct m_world *w, m_port_oracle oracle, void *ctx
 	m->oracle = oracle;
 	m->ctx = ctx;
 	return m;
+}
+
+void model_set_flow_oracle(struct model *m, m_flow_oracle oracle)
+{
+	m->flow_oracle = oracle;
+}
+
+void model_set_loose(struct model *m, int on)
+{
+	m->loose = on;
+}
+
+int model_tcp_hint(const struct model *m, int side, uint32_t saddr, uint32_t daddr,
+		   uint16_t sport, uint16_t dport, struct m_tcp_hint *h)
+{
+	struct tuple k = { saddr, daddr, sport, dport, P_TCP };
+	const struct ent *f;
+	const struct conn *c;
+
+	memset(h, 0, sizeof(*h));
+	for (int i = 0; i < MAX_ENT; i++) {
+		f = &m->ent[i];
+		if (!f->used || !tuple_eq(&f->key, &k) || f->side != side)
+			continue;
+		c = &m->conn[f->conn];
+		if (!c->tcp)
+			return 0;
+		h->dir = !f->orig;
+		h->state = c->state;
+		h->snd_end = c->pe[h->dir].end;
+		h->snd_maxend = c->pe[h->dir].maxend;
+		h->snd_maxwin = c->pe[h->dir].maxwin;
+		h->snd_scale = c->pe[h->dir].scale;
+		h->rcv_end = c->pe[!h->dir].end;
+		h->rcv_maxend = c->pe[!h->dir].maxend;
+		h->rcv_maxwin = c->pe[!h->dir].maxwin;
+		h->rcv_maxack = c->pe[!h->dir].maxack_set ? c->pe[!h->dir].maxack : h->snd_end;
+		h->known = !c->liberal;
+		return h->known;
+	}
+	return 0;
+}
+
+int model_tc_untracked(const struct model *m, int side, const uint8_t *fr, size_t len)
+{
+	const struct ent *f;
+	struct pk p;
+
+	if (parse(fr, len, &p) || p.kind != K_TCP || !plain_syn(p.flags))
+		return 1;
+	f = ent_find((struct model *)m, &p.key);
+	if (!f || f->side != side || !f->orig || !m->conn[f->conn].tcp)
+		return 1;
+	return m->conn[f->conn].state != XFWD_ST_TIME_WAIT && m->conn[f->conn].state != XFWD_ST_CLOSE;
 }
 
 void model_free(struct model *m)

@@ -93,11 +93,13 @@ struct m_expect {
 	int rewrite;		/* the frame changes (translated, or frag-needed) */
 	uint64_t reasons;	/* bit c: counter c may be the one that moves by one */
 	uint64_t pass_too;	/* XDP_DROP expected, XDP_PASS for these reasons also right */
+	uint64_t also;		/* counters that move by exactly one besides the reason
+				 * (a reopened connection, a clash's implicit SNAT) */
 	int egress;		/* REDIRECT: M_PUB or M_LAN */
 	int ncs;
 	size_t len;
 	struct m_csum cs[6];
-	char path[96];		/* what the model decided, for failure messages */
+	char path[256];		/* what the model decided, for failure messages */
 	char error[256];	/* the model found the implementation wrong already */
 	uint8_t frame[M_FRAME_MAX];	/* rewrite: the expected frame */
 };
@@ -108,9 +110,35 @@ struct m_expect {
 typedef int (*m_port_oracle)(void *ctx, uint32_t in_addr, uint16_t in_port, uint8_t proto,
 			     uint32_t ext_addr);
 
+/* The source port the implementation gave the connection whose original
+ * entry has this key (host order), -1 if there is none: the free variable
+ * of a clash's implicit source NAT (a random port of the range). */
+typedef int (*m_flow_oracle)(void *ctx, uint32_t saddr, uint32_t daddr, uint16_t sport,
+			     uint16_t dport, uint8_t proto);
+
 struct model;
 
 struct model *model_new(const struct m_world *w, m_port_oracle oracle, void *ctx);
+void model_set_flow_oracle(struct model *m, m_flow_oracle oracle);
+
+/* config.tcp_loose: a TCP segment other than a plain SYN may start a
+ * connection, picked up mid-stream (windows not checked). */
+void model_set_loose(struct model *m, int on);
+
+/* What the model knows of the TCP connection a segment with this tuple
+ * (host order) arriving on side belongs to: for the generator, which aims
+ * sequence and acknowledgement numbers at the window and its edges. */
+struct m_tcp_hint {
+	int known;		/* a live connection, and its windows are tracked */
+	int dir;		/* the segment's direction: 0 original, 1 reply */
+	int state;		/* XFWD_ST_* */
+	uint32_t snd_end, snd_maxend, snd_maxwin;	/* the sender's */
+	uint32_t rcv_end, rcv_maxend, rcv_maxwin;	/* the receiver's */
+	uint32_t rcv_maxack;	/* the receiver's highest ack (where an RST is exact) */
+	uint8_t snd_scale;
+};
+int model_tcp_hint(const struct model *m, int side, uint32_t saddr, uint32_t daddr,
+		   uint16_t sport, uint16_t dport, struct m_tcp_hint *h);
 void model_free(struct model *m);
 void model_copy(struct model *dst, const struct model *src);	/* snapshots */
 
@@ -124,6 +152,11 @@ void model_packet(struct model *m, int side, const uint8_t *frame, size_t len,
  * TC_ACT_* code, e->reasons the tc counter (0: none moves). */
 void model_packet_tc(struct model *m, int side, const uint8_t *frame, size_t len,
 		     struct m_expect *e);
+
+/* Whether tc ingress can get this frame without XDP having seen it first:
+ * not a SYN that reopens a connection (XDP starts a new one, and marks it
+ * so that tc does not track it again). */
+int model_tc_untracked(const struct model *m, int side, const uint8_t *frame, size_t len);
 
 /* Live connections of the model (both entries count once). */
 int model_conns(const struct model *m);

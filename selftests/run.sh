@@ -11,9 +11,11 @@ cd "$(dirname "$0")/.."
 pattern=
 [ "${1:-}" = "-t" ] && pattern=${2:-}
 
-# The fuzzer's deterministic slice: 4000 inputs from seed 1 against the
-# reference model, then every reproducer in selftests/corpus.
-tests=(selftests/prog_test "selftests/fuzz -s 1 -n 4000 -r selftests/corpus")
+# The fuzzer's slice: every reproducer in selftests/corpus, then 4000 inputs
+# against the reference model from a seed that changes with each run (the
+# time; FUZZ_SEED=N replays one: `selftests/fuzz -s N -n 4000` alone does too).
+fuzz_seed=${FUZZ_SEED:-$(date +%s)}
+tests=(selftests/prog_test "selftests/fuzz -s $fuzz_seed -n 4000 -r selftests/corpus")
 for t in selftests/test_*.sh; do tests+=("$t"); done
 
 log=$(mktemp)
@@ -22,6 +24,7 @@ failed_files=0
 for t in "${tests[@]}"; do
 	[ -n "$pattern" ] && [[ "$t" != *$pattern* ]] && continue
 	echo "== $t"
+	[[ "$t" == selftests/fuzz* ]] && echo "# fuzz seed $fuzz_seed (replay: FUZZ_SEED=$fuzz_seed selftests/run.sh -t fuzz)"
 	start=$(date +%s)
 	if [[ "$t" == *.sh ]]; then
 		bash "$t" 2>&1 | tee -a "$log"
