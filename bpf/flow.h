@@ -429,7 +429,7 @@ static __always_inline int flow_create(void *ctx, const struct xfwd_flow_key *ok
 	e->map_src = !rq->map_orig_src;
 	/* One entry until answered, unless a live connection has the reply
 	 * tuple already: then it is a clash, resolved as such. */
-	lazy = rq->lazy && !flow_lookup(&rkey, cfg, now);
+	lazy = rq->lazy && !(xfwd_backend_aliased && flow_lookup(&rkey, cfg, now));
 	if (!lazy && reply_claim(ctx, &rkey, e, okey, rq, cfg, now))
 		return rq->alloc_port ? XFWD_CNT_DROP_NO_SNAT_PORT : XFWD_CNT_FLOW_CREATE_FAILED;
 
