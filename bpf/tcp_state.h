@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * TCP connection states as conntrack names and times them. Driven by the
- * flags alone: xfwd forwards, the endpoints check sequence numbers.
+ * TCP connection states as conntrack names and times them, moved by the
+ * flags of segments the window check (tcp_window.h) let through.
  */
 #ifndef XFWD_BPF_TCP_STATE_H
 #define XFWD_BPF_TCP_STATE_H
@@ -52,7 +52,9 @@ static __always_inline __u8 tcp_next_state(__u8 st, __u8 dir, __u8 flags, __u8 *
 		return st;
 	}
 	if (ack) {
-		if (st == XFWD_ST_SYN_RECV)
+		/* The client's ACK completes the handshake; the backend's
+		 * (answering a resent SYN) does not. */
+		if (st == XFWD_ST_SYN_RECV && dir == XFWD_DIR_ORIGINAL)
 			return XFWD_ST_ESTABLISHED;
 		if (st == XFWD_ST_FIN_WAIT && dir != *closer)
 			return XFWD_ST_CLOSE_WAIT;
