@@ -944,7 +944,9 @@ static int s_after(uint32_t a, uint32_t b)
 /* conntrack's tcp_conntracks[dir][flags][state]; IV: invalid, IG: ignored
  * (both leave the state as it is). SYN_SENT2 (a reply SYN in SYN_SENT:
  * simultaneous open) is state 9, as conntrack's and the ABI's; in it only a
- * SYN-ACK moves (spec 11). FIN and ACK in FIN_WAIT, CLOSE_WAIT and LAST_ACK
+ * SYN-ACK moves it on, to SYN_RECV (spec 11), and an RST, to CLOSE, as in
+ * every state of conntrack's table (spec 11 says "anything else leaves the
+ * state": the model takes the table's word for RST). FIN and ACK in FIN_WAIT, CLOSE_WAIT and LAST_ACK
  * also depend on who sent the first FIN (next_state, spec 14). */
 #define IV 100
 #define IG 101
@@ -956,14 +958,14 @@ static const uint8_t tcp_table[2][6][10] = {
 		[T_SYNACK] = { IV, IV, IG, IG, IG, IG, IG, IG, IG, 2 },
 		[T_FIN]    = { IV, IV, 4,  4,  6,  6,  6,  7,  8,  IV },
 		[T_ACK]    = { 3,  IV, 3,  3,  5,  5,  7,  7,  8,  IV },
-		[T_RST]    = { IV, 8,  8,  8,  8,  8,  8,  8,  8,  IV },	/* spec 11 */
+		[T_RST]    = { IV, 8,  8,  8,  8,  8,  8,  8,  8,  8 },	/* RST: CLOSE, S2 too */
 		[T_NONE]   = { IV, IV, IV, IV, IV, IV, IV, IV, IV, IV },
 	}, {	/* reply */
 		[T_SYN]    = { IV, 9,  IV, IV, IV, IV, IV, IV, IV, 9 },
 		[T_SYNACK] = { IV, 2,  IG, IG, IG, IG, IG, IG, IG, 2 },
 		[T_FIN]    = { IV, IV, 4,  4,  6,  6,  6,  7,  8,  IV },
 		[T_ACK]    = { IV, IG, 2,  3,  5,  5,  7,  7,  8,  IG },
-		[T_RST]    = { IV, 8,  8,  8,  8,  8,  8,  8,  8,  IV },
+		[T_RST]    = { IV, 8,  8,  8,  8,  8,  8,  8,  8,  8 },
 		[T_NONE]   = { IV, IV, IV, IV, IV, IV, IV, IV, IV, IV },
 	},
 };
