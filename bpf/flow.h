@@ -17,6 +17,7 @@
 #include "tcp_state.h"
 #include "mapping.h"
 #include "rules.h"
+#include "source.h"
 
 /* Added to the kernel's clock; selftests advance it to test expiry. */
 volatile __u64 xfwd_clock_offset_ns;
@@ -505,6 +506,9 @@ static __always_inline struct xfwd_flow *flow_start(struct xdp_md *ctx,
 		*why = XFWD_CNT_TCP_NO_SYN;
 		return NULL;
 	}
+	/* From the internet: not with a source that cannot be there. */
+	if (rq->side_orig == XFWD_SIDE_PUBLIC && (*why = xfwd_src_check(ctx, okey, cfg)))
+		return NULL;
 	*why = xfwd_flow_create(ctx, okey, rq, cfg, now);
 	if (*why == PARSE_OK) {
 		*fresh = 1;

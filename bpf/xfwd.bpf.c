@@ -284,7 +284,8 @@ pass_or_drop:
 	 * leave untranslated if passed: dropped. */
 	if (rc == XFWD_CNT_TCP_NO_SYN && side == XFWD_SIDE_LAN)
 		return XDP_DROP;
-	return rc == XFWD_CNT_DROP_NO_SNAT_PORT ? XDP_DROP : XDP_PASS;
+	return rc == XFWD_CNT_DROP_NO_SNAT_PORT || rc == XFWD_CNT_DROP_SRC_LOCAL ||
+	       rc == XFWD_CNT_DROP_SRC_LAN || rc == XFWD_CNT_DROP_SRC_RPF ? XDP_DROP : XDP_PASS;
 pass:
 	count(rc);
 	return XDP_PASS;

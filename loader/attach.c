@@ -101,6 +101,28 @@ static int fwd_set(const char *ifname, int on)
 	return fclose(f) || rc ? -1 : 0;
 }
 
+/* The reverse-path filter the kernel applies on ifname: the larger of
+ * conf/all and conf/IFNAME (0 off, 1 strict, 2 loose). */
+static __u8 rp_filter_get(const char *ifname)
+{
+	const char *names[2] = { "all", ifname };
+	int v = 0;
+
+	for (int i = 0; i < 2; i++) {
+		char path[PATH_MAX];
+		int x = 0;
+		FILE *f;
+
+		if (snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/rp_filter",
+			     names[i]) >= (int)sizeof(path) || !(f = fopen(path, "r")))
+			continue;
+		if (fscanf(f, "%d", &x) == 1 && x > v && x <= 2)
+			v = x;
+		fclose(f);
+	}
+	return (__u8)v;
+}
+
 static bool pinned_exists(const struct env *env, const char *name)
 {
 	char path[PATH_MAX];
@@ -409,6 +431,7 @@ int cmd_attach(struct env *env, int argc, char **argv)
 	cfg.public_ifindex = (__u32)a.ifindex[0];
 	cfg.lan_ifindex = (__u32)a.ifindex[1];
 	snprintf(cfg.public_ifname, sizeof(cfg.public_ifname), "%s", a.ifname[0]);
+	cfg.rp_filter = rp_filter_get(a.ifname[0]);
 	snprintf(cfg.lan_ifname, sizeof(cfg.lan_ifname), "%s", a.ifname[1]);
 	cfg.public_addr = iface_addr(a.ifname[0]);
 	cfg.lan_addr = iface_addr(a.ifname[1]);

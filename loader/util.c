@@ -257,4 +257,7 @@ const char *const xfwd_counter_names[XFWD_CNT_MAX] = {
 	[XFWD_CNT_TCP_NO_SYN] = "tcp_no_syn",
 	[XFWD_CNT_TCP_REOPEN] = "tcp_reopened",
 	[XFWD_CNT_CLASH_SNAT] = "clash_snat",
+	[XFWD_CNT_DROP_SRC_LOCAL] = "drop_src_local",
+	[XFWD_CNT_DROP_SRC_LAN] = "drop_src_lan",
+	[XFWD_CNT_DROP_SRC_RPF] = "drop_src_rpf",
 };

@@ -286,6 +286,11 @@ enum xfwd_counter {
 	XFWD_CNT_TCP_NO_SYN,		/* not a SYN, no connection: starts none (tcp_loose off) */
 	XFWD_CNT_TCP_REOPEN,		/* a SYN on a closed connection's tuple: a new connection */
 	XFWD_CNT_CLASH_SNAT,		/* reply tuple taken: another source port (implicit SNAT) */
+	/* A new connection from the public side with a source that cannot be
+	 * there (spoofed): dropped. By why: */
+	XFWD_CNT_DROP_SRC_LOCAL,	/* this host's address, or no unicast one (0/8, 127/8, ...) */
+	XFWD_CNT_DROP_SRC_LAN,		/* routed to the LAN interface */
+	XFWD_CNT_DROP_SRC_RPF,		/* fails the reverse path (rp_filter of the public side) */
 	XFWD_CNT_MAX,
 };
 
@@ -307,7 +312,8 @@ struct xfwd_config {
 				 * prefixes is live; `apply` fills the other, then flips */
 	__u8 tcp_loose;		/* a TCP segment other than a SYN may start a connection
 				 * (picked up mid-stream), as nf_conntrack_tcp_loose */
-	__u8 pad2[2];
+	__u8 rp_filter;		/* the public interface's, read at attach: 1 strict, 2 loose */
+	__u8 pad2[1];
 	__u32 route_cache_us;	/* how long a flow reuses its FIB answer (0: never) */
 	__u32 fast_gen;		/* bumped by every change the loader makes: empties
 				 * the fast path (struct xfwd_fast) */

@@ -746,6 +746,24 @@ static int expect_pass(int side, const struct pkt_spec *s, int cnt)
 }
 
 /* Passed untouched, counted as c1 or c2 (either reason is true of it). */
+/* Dropped, counted as cnt, nothing forwarded. */
+static int expect_drop(int side, const struct pkt_spec *s, unsigned cnt)
+{
+	uint8_t b[PKT_MAX];
+	size_t len = pkt_build(s, b);
+	struct counters x, y;
+
+	TRY(counters_read(&x));
+	TRY(run(side, b, len));
+	TRY(counters_read(&y));
+	if (R.verdict != XDP_DROP)
+		return fail("%s: verdict: expected XDP_DROP, got %s (counters: %s)", pkt_label,
+			    verdict_name(R.verdict), moved(&x, &y));
+	TRY(expect_moved(&x, &y, cnt, 1));
+	TRY(expect_moved(&x, &y, XFWD_CNT_FLOW_NEW, 0));
+	return expect_moved(&x, &y, XFWD_CNT_FWD_REDIRECT, 0);
+}
+
 static int expect_pass_any(int side, const uint8_t *in, size_t len, int c1, int c2)
 {
 	struct counters a, b;
@@ -3010,22 +3028,91 @@ static int t_lazy_reply_over_dead_entry(void)
 static int t_lazy_reply_tuple_taken(void)
 {
 	struct conn c = { IPPROTO_UDP, PUB_ADDR, PUB_ADDR, PUB_ADDR, BACKEND2, 53, 7009, 53, 8009 };
+	struct pkt_spec own = pub_pkt(IPPROTO_UDP, PUB_ADDR, 53, PUB_ADDR, 7009);
 	struct pkt_spec spoof = pub_pkt(IPPROTO_UDP, BACKEND2, 8009, PUB_ADDR, 53);
-	struct xfwd_flow_key sk = fkey(IPPROTO_UDP, BACKEND2, 8009, PUB_ADDR, 53);
+	struct xfwd_flow_key ok = conn_okey(&c);
 	struct xfwd_flow f;
 
 	TRY(rule_add(IPPROTO_UDP, 0, 7009, BACKEND2, 8009, 0, 1));
 	TRY(backend_add(IPPROTO_UDP, BACKEND2, 8009, 0, 7009, 0));
 	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 2));
 	TRY(backend_add(IPPROTO_UDP, BACKEND1, 5353, 0, 53, 0));
-	label("192.0.2.1:53 > 192.0.2.1:7009, one entry");
-	TRY(conn_fwd(&c, 0, pattern, 40));
-	label("198.51.100.3:8009 > 192.0.2.1:53 from the public side");
-	TRY(expect_pass(SIDE_PUB, &spoof, XFWD_CNT_FLOW_CREATE_FAILED));
-	ASSERT_TRUE(flow_get(&sk, &f) == IN_PENDING && f.side == XFWD_SIDE_LAN &&
-		    f.dir == XFWD_DIR_REPLY, "the tuple is not the first connection's reply entry");
-	label("the first connection goes on");
-	return conn_fwd(&c, 0, pattern, 40);
+	/* The tuple trick needs two spoofed sources on the public side: the
+	 * source checks stop both before any entry is made. */
+	own.payload = pattern;
+	own.payload_len = 40;
+	label("192.0.2.1:53 > 192.0.2.1:7009 (this host's own address as source)");
+	TRY(expect_drop(SIDE_PUB, &own, XFWD_CNT_DROP_SRC_LOCAL));
+	ASSERT_TRUE(flow_get(&ok, &f) == IN_NONE, "an entry was made");
+	label("198.51.100.3:8009 > 192.0.2.1:53 from the public side (a LAN source)");
+	return expect_drop(SIDE_PUB, &spoof, XFWD_CNT_DROP_SRC_LAN);
+}
+
+/* Sources that cannot come from the internet start nothing there, as the
+ * kernel's martian and reverse-path filters would drop them for the
+ * iptables recipe; with rp_filter, neither does a source whose route back
+ * leaves by another interface. Established connections are not asked. */
+static int t_public_source_checks(void)
+{
+	const struct { uint32_t src; unsigned cnt; const char *what; } bad[] = {
+		{ PUB_ADDR, XFWD_CNT_DROP_SRC_LOCAL, "the public address" },
+		{ LAN_ADDR, XFWD_CNT_DROP_SRC_LOCAL, "the LAN address" },
+		{ ip4(127, 0, 0, 1), XFWD_CNT_DROP_SRC_LOCAL, "loopback" },
+		{ 0, XFWD_CNT_DROP_SRC_LOCAL, "0.0.0.0" },
+		{ ip4(255, 255, 255, 255), XFWD_CNT_DROP_SRC_LOCAL, "the broadcast address" },
+		{ ip4(224, 0, 0, 1), XFWD_CNT_DROP_SRC_LOCAL, "a multicast group" },
+		{ BACKEND1, XFWD_CNT_DROP_SRC_LAN, "a LAN host" },
+	};
+	struct pkt_spec p;
+	struct xfwd_config cfg;
+	__u32 zero = 0;
+
+	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
+	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 2));
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		for (int t = 0; t < 2; t++) {
+			p = pub_pkt(t ? IPPROTO_TCP : IPPROTO_UDP, bad[i].src, 40000 + i,
+				    PUB_ADDR, t ? 80 : 53);
+			label("%s from %s (%s)", t ? "SYN" : "UDP", bad[i].what, astr(bad[i].src));
+			TRY(expect_drop(SIDE_PUB, &p, bad[i].cnt));
+		}
+	}
+	label("UDP from a host routed by a third interface, rp_filter off");
+	p = pub_pkt(IPPROTO_UDP, FOREIGN, 40100, PUB_ADDR, 53);
+	{
+		struct pkt_spec exp = xlated(&p, FOREIGN, 40100, BACKEND1, 5353, MAC_B1, MAC_LAN);
+
+		TRY(expect_fwd(SIDE_PUB, &p, &exp));
+	}
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.xfwd_config), &zero, &cfg))
+		return fail("cannot read xfwd_config: %s", strerror(errno));
+	cfg.rp_filter = 1;
+	TRY(config_set(&cfg));
+	label("UDP from a host routed by a third interface, rp_filter strict");
+	p = pub_pkt(IPPROTO_UDP, FOREIGN, 40101, PUB_ADDR, 53);
+	TRY(expect_drop(SIDE_PUB, &p, XFWD_CNT_DROP_SRC_RPF));
+	label("UDP from an unrouted source, rp_filter strict");
+	p = pub_pkt(IPPROTO_UDP, UNROUTED, 40102, PUB_ADDR, 53);
+	TRY(expect_drop(SIDE_PUB, &p, XFWD_CNT_DROP_SRC_RPF));
+	cfg.rp_filter = 2;
+	TRY(config_set(&cfg));
+	label("UDP from a host routed by a third interface, rp_filter loose");
+	p = pub_pkt(IPPROTO_UDP, FOREIGN, 40103, PUB_ADDR, 53);
+	{
+		struct pkt_spec exp = xlated(&p, FOREIGN, 40103, BACKEND1, 5353, MAC_B1, MAC_LAN);
+
+		TRY(expect_fwd(SIDE_PUB, &p, &exp));
+	}
+	label("UDP from an unrouted source, rp_filter loose");
+	p = pub_pkt(IPPROTO_UDP, UNROUTED, 40104, PUB_ADDR, 53);
+	TRY(expect_drop(SIDE_PUB, &p, XFWD_CNT_DROP_SRC_RPF));
+	label("UDP from a client on the public side, rp_filter loose");
+	p = pub_pkt(IPPROTO_UDP, CLIENT1, 40105, PUB_ADDR, 53);
+	{
+		struct pkt_spec exp = xlated(&p, CLIENT1, 40105, BACKEND1, 5353, MAC_B1, MAC_LAN);
+
+		return expect_fwd(SIDE_PUB, &p, &exp);
+	}
 }
 
 /* xfwd_reply_now, as the loader runs it before a backend's index entry
@@ -4016,6 +4103,7 @@ static const struct test tests[] = {
 	T(tcp_fast_path_window),
 	T(tcp_rst_exact),
 	T(tcp_syn_on_established),
+	T(public_source_checks),
 	T(tcp_rst_close),
 	T(tcp_rst_only_answer),
 	T(tcp_midstream_unconfirmed),

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Source checks on the public side, as the kernel's martian and
+ * reverse-path filters would make them for the iptables recipe: a packet
+ * that would start a connection from the internet must not claim this
+ * host's address, a LAN address, or (rp_filter) a source whose route back
+ * leaves by another interface. Established connections fixed their tuple
+ * when they started, so only the first packet is asked.
+ */
+#ifndef XFWD_BPF_SOURCE_H
+#define XFWD_BPF_SOURCE_H
+
+#include "common.h"
+
+/* No unicast source: 0.0.0.0/8, 127.0.0.0/8, multicast and above. */
+static __always_inline int src_martian(__u32 saddr)
+{
+	__u8 first = bpf_ntohl(saddr) >> 24;
+
+	return first == 0 || first == 127 || first >= 224;
+}
+
+/* 0, or the counter of the reason to drop. The FIB answers for the source
+ * as a destination, from the public interface. A function of its own: it
+ * runs for new connections only, and the verifier checks it once. */
+__attribute__((noinline)) int xfwd_src_check(struct xdp_md *ctx, const struct xfwd_flow_key *k,
+					     const struct xfwd_config *cfg)
+{
+	struct bpf_fib_lookup fib = {};
+	int rc;
+
+	if (!ctx || !k || !cfg)
+		return 0;
+	if (k->saddr == cfg->public_addr || k->saddr == cfg->lan_addr || src_martian(k->saddr))
+		return XFWD_CNT_DROP_SRC_LOCAL;
+	fib.family = AF_INET;
+	fib.ipv4_src = k->daddr;
+	fib.ipv4_dst = k->saddr;
+	fib.ifindex = cfg->public_ifindex;
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	if (rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
+		if (fib.ifindex == cfg->lan_ifindex)
+			return XFWD_CNT_DROP_SRC_LAN;
+		if (cfg->rp_filter == 1 && fib.ifindex != cfg->public_ifindex)
+			return XFWD_CNT_DROP_SRC_RPF;
+		return 0;
+	}
+	/* No route back (the FIB says "not forwarded" for that as for another
+	 * address of this host): strict and loose reverse-path filters drop. */
+	return cfg->rp_filter ? XFWD_CNT_DROP_SRC_RPF : 0;
+}
+
+#endif
