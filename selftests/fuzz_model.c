@@ -814,6 +814,46 @@ static int no_syn(const struct model *m, const struct pk *p, int side, const cha
 	return 1;
 }
 
+/*
+ * README, Security: a packet that would start a connection from the public
+ * side is dropped when its source is the gateway's public or LAN address or
+ * no unicast address (0/8, 127/8, 224/3: drop_src_local), or a host the
+ * gateway routes to the LAN interface (drop_src_lan). Another address of the
+ * gateway, or a network's broadcast address, is no route back: dropped only
+ * with rp_filter, which the fuzzer leaves off.
+ */
+static int spoofed(const struct model *m, const struct pk *p, int side, const char *what,
+		   struct m_expect *e)
+{
+	const struct m_world *w = m->w;
+	const struct m_net *net = NULL;
+	uint32_t s = p->key.saddr;
+	int cnt = 0;
+
+	if (side != M_PUB)
+		return 0;
+	if (s == w->public_addr || s == w->lan_addr || s >> 24 == 0 || s >> 24 == 127 ||
+	    s >> 24 >= 224) {
+		cnt = XFWD_CNT_DROP_SRC_LOCAL;
+	} else {
+		for (int i = 0; i < w->nlocal; i++)
+			if (s == w->local_addrs[i])
+				return 0;
+		for (int i = 0; i < w->nnets; i++)
+			if (!((s ^ w->nets[i].addr) & mask(w->nets[i].len)))
+				net = &w->nets[i];
+		if (net && net->side == M_LAN && (s | mask(net->len)) != ~0u)
+			cnt = XFWD_CNT_DROP_SRC_LAN;
+	}
+	if (!cnt)
+		return 0;
+	snprintf(e->path, sizeof(e->path), "%s: source %s cannot come from the public side", what,
+		 ip_s(s));
+	e->verdict = XDP_DROP;
+	e->reasons = BIT(cnt);
+	return 1;
+}
+
 static int admits(const struct mapping *x, uint32_t remote)
 {
 	if (x->filtering == M_EIF)
@@ -884,7 +924,7 @@ static struct ent *flow_new(struct model *m, const struct pk *p, int side, struc
 			rq.in_port = p->key.sport;
 			rq.in_range = 1;
 		}
-		if (no_syn(m, p, side, rq.what, e))
+		if (no_syn(m, p, side, rq.what, e) || spoofed(m, p, side, rq.what, e))
 			return NULL;
 		return create(m, &rq, e);
 	}
@@ -911,7 +951,7 @@ static struct ent *flow_new(struct model *m, const struct pk *p, int side, struc
 	}
 	if (!admits(x, remote))
 		return NULL;
-	if (no_syn(m, p, side, rq.what, e))
+	if (no_syn(m, p, side, rq.what, e) || spoofed(m, p, side, rq.what, e))
 		return NULL;
 	return create(m, &rq, e);
 }
