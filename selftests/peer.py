@@ -523,6 +523,30 @@ def syn_ack_flood(iface, dst_mac, prefix, dst, dport, n, chunk="20"):
     print(f"pairs {done}")
 
 
+def spoof_udp(iface, dst_mac, src, sport, dst, dport, payload="spoof"):
+    """One UDP datagram with any source, as a frame on IFACE."""
+    raw = RawTcp(iface, dst_mac)
+    sa, da = socket.inet_aton(src), socket.inet_aton(dst)
+    data = payload.encode()
+    udp = struct.pack("!HHHH", int(sport), int(dport), 8 + len(data), 0) + data
+    ucs = ip_csum(sa + da + struct.pack("!BBH", 0, 17, len(udp)) + udp) or 0xffff
+    udp = udp[:6] + struct.pack("!H", ucs) + udp[8:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), random.getrandbits(16),
+                     0x4000, 64, 17, 0, sa, da)
+    ip = ip[:10] + struct.pack("!H", ip_csum(ip)) + ip[12:]
+    raw.s.send(raw.eth + ip + udp)
+
+
+def udp_log(addr, port, path):
+    """Append "SRC PAYLOAD" for every datagram received."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((addr, int(port)))
+    while True:
+        data, peer = s.recvfrom(2048)
+        with open(path, "a") as f:
+            f.write(f"{peer[0]} {data.decode(errors='replace')}\n")
+
+
 def bare_ack(iface, dst_mac, src, sport, dst, dport):
     RawTcp(iface, dst_mac).send(src, sport, dst, dport, "A", random.getrandbits(32),
                                 random.getrandbits(32))
@@ -536,6 +560,7 @@ if __name__ == "__main__":
             "script-client": script_client, "sink-server": sink_server,
             "upload": upload, "udp-refused": udp_refused, "tcp-rr": tcp_rr,
             "udp-rr": udp_rr, "tcp-bulk": tcp_bulk, "udp-burst": udp_burst}
+    cmds.update({"spoof-udp": spoof_udp, "udp-log": udp_log})
     cmds.update({"line-server": line_server, "hold": hold, "whoami-from": whoami_from,
                  "echo-bulk": echo_bulk,
                  "blind": blind, "syn-ack-flood": syn_ack_flood, "bare-ack": bare_ack})
