@@ -91,8 +91,12 @@ static __always_inline void nat_icmp_err(void *ctx, int skb, struct pkt *p,
 	__u32 in_ip, icmp;
 
 	/* An error from the host the quoted packet went to speaks for the
-	 * address that host was translated from; a router in between stays. */
-	if (osrc == p->key.saddr)
+	 * address that host was translated from; a router in between stays,
+	 * unless it is on the LAN: whoever sends it from there (a router, or
+	 * a host forging errors about another's flow), no private address
+	 * leaves by the public side (RFC 5508: the outer source is the
+	 * translated one). */
+	if (osrc == p->key.saddr || f->side == XFWD_SIDE_LAN)
 		nsrc = f->new_saddr;
 
 	in_ip = csum_delta32(isrc, f->new_daddr) + csum_delta32(idst, f->new_saddr);

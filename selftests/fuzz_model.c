@@ -1242,7 +1242,9 @@ static void rewrite_err(struct m_expect *e, const struct pk *p, const struct ent
 	uint8_t *o = e->frame;
 	size_t l3 = p->l3 + d, l4 = p->l4 + d, q3 = p->q3 + d, q4 = p->q4 + d;
 
-	if (p->saddr == p->key.saddr)	/* from the host the quoted packet went to */
+	/* From the host the quoted packet went to, or from anyone on the LAN
+	 * (README: no private outer source leaves by the public side). */
+	if (p->saddr == p->key.saddr || f->side == M_LAN)
 		p32(o + l3 + 12, f->to.saddr);
 	p32(o + l3 + 16, f->to.daddr);
 	p32(o + q3 + 12, f->to.daddr);

@@ -4045,6 +4045,32 @@ static int t_tcp_syn_on_established(void)
 			   XFWD_FLOW_SEEN_REPLY | XFWD_FLOW_ASSURED);
 }
 
+/* An ICMP error about a masqueraded flow sent by another LAN address (a
+ * router on the LAN, or a host forging errors about its neighbour's flow)
+ * leaves with the public address as its outer source: no private address
+ * goes out by the public side (RFC 5508). Before, the sender's own stayed. */
+static int t_icmp_error_from_lan_other(void)
+{
+	struct pkt_spec o = lan_pkt(IPPROTO_UDP, BACKEND1, 46100, CLIENT1, 53), exp, in, seen;
+	struct pkt_spec outer, outer_x;
+	uint8_t ib[PKT_MAX], eb[PKT_MAX];
+	size_t il, el;
+
+	TRY(masq_add(htonl(0xc6336400), 24, XFWD_FILTER_APDF, 0));
+	label("UDP 198.51.100.2:46100 > 192.0.2.2:53 (masqueraded)");
+	exp = xlated(&o, PUB_ADDR, 46100, CLIENT1, 53, MAC_C1, MAC_PUB);
+	TRY(expect_fwd(SIDE_LAN, &o, &exp));
+	in = pub_pkt(IPPROTO_UDP, CLIENT1, 53, PUB_ADDR, 46100);
+	seen = xlated(&in, CLIENT1, 53, BACKEND1, 46100, MAC_B1, MAC_LAN);
+	outer = lan_pkt(IPPROTO_ICMP, BACKEND2, 0, CLIENT1, 0);
+	il = pkt_build_icmp_err(&outer, 3, 1, &seen, IP4_LEN + 8, ib);
+	in.ttl = seen.ttl;	/* the quote is of the packet as it arrived */
+	outer_x = xlated(&outer, PUB_ADDR, 0, CLIENT1, 0, MAC_C1, MAC_PUB);
+	el = pkt_build_icmp_err(&outer_x, 3, 1, &in, IP4_LEN + 8, eb);
+	label("198.51.100.3's host unreachable about 192.0.2.2:53 > 198.51.100.2:46100");
+	return expect_icmp_fwd(SIDE_LAN, ib, il, eb, el, 0);
+}
+
 /* ============================================================= runner */
 
 struct test {
@@ -4104,6 +4130,7 @@ static const struct test tests[] = {
 	T(tcp_rst_exact),
 	T(tcp_syn_on_established),
 	T(public_source_checks),
+	T(icmp_error_from_lan_other),
 	T(tcp_rst_close),
 	T(tcp_rst_only_answer),
 	T(tcp_midstream_unconfirmed),
