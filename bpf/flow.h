@@ -18,6 +18,7 @@
 #include "mapping.h"
 #include "rules.h"
 #include "source.h"
+#include "l4csum.h"
 
 /* Added to the kernel's clock; selftests advance it to test expiry. */
 volatile __u64 xfwd_clock_offset_ns;
@@ -494,7 +495,7 @@ static __always_inline struct xfwd_flow *flow_start(struct xdp_md *ctx,
 						    const struct xfwd_flow_key *okey,
 						    const struct nat_req *rq,
 						    const struct xfwd_config *cfg, __u64 now,
-						    int *why, int *fresh)
+						    int *why, int *fresh, __u32 l3_off)
 {
 	struct xfwd_flow *f;
 	__u32 zero = 0;
@@ -509,6 +510,11 @@ static __always_inline struct xfwd_flow *flow_start(struct xdp_md *ctx,
 	/* From the internet: not with a source that cannot be there. */
 	if (rq->side_orig == XFWD_SIDE_PUBLIC && (*why = xfwd_src_check(ctx, okey, cfg)))
 		return NULL;
+	/* Nor from a segment its receiver would discard. */
+	if (okey->proto != IPPROTO_ICMP && !xfwd_l4_csum_ok(ctx, l3_off)) {
+		*why = XFWD_CNT_DROP_BAD_CSUM;
+		return NULL;
+	}
 	*why = xfwd_flow_create(ctx, okey, rq, cfg, now);
 	if (*why == PARSE_OK) {
 		*fresh = 1;

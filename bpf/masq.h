@@ -74,7 +74,7 @@ static __always_inline struct xfwd_flow *masq_out(struct xdp_md *ctx, const stru
 		return NULL;
 	masq_source(&rq, p, m, cfg);
 	rq.rule_id = XFWD_MASQ_RULE_BASE + m->id;
-	f = flow_start(ctx, &p->key, &rq, cfg, now, why, fresh);
+	f = flow_start(ctx, &p->key, &rq, cfg, now, why, fresh, p->l3_off);
 	if (f)
 		count(XFWD_CNT_MASQ_FLOWS);
 	else if (*why == XFWD_CNT_DROP_NO_SNAT_PORT)
@@ -125,7 +125,7 @@ static __always_inline struct xfwd_flow *masq_in(struct xdp_md *ctx, const struc
 	}
 	if (!mapping_admits(map, remote))
 		return NULL;
-	f = flow_start(ctx, &p->key, &rq, cfg, now, why, fresh);
+	f = flow_start(ctx, &p->key, &rq, cfg, now, why, fresh, p->l3_off);
 	if (f)
 		count(side == XFWD_SIDE_LAN ? XFWD_CNT_HAIRPIN : XFWD_CNT_MASQ_INBOUND);
 	return f;

@@ -58,7 +58,7 @@ static __always_inline struct xfwd_flow *flow_create_fwd(struct xdp_md *ctx, con
 	} else {
 		rq.lazy = rule_reply_lazy(cfg, &p->key, rq.daddr, rq.dport);
 	}
-	return flow_start(ctx, &p->key, &rq, cfg, now, why, fresh);
+	return flow_start(ctx, &p->key, &rq, cfg, now, why, fresh, p->l3_off);
 }
 
 /* The live entry a packet arriving on side belongs to. */
@@ -285,7 +285,8 @@ pass_or_drop:
 	if (rc == XFWD_CNT_TCP_NO_SYN && side == XFWD_SIDE_LAN)
 		return XDP_DROP;
 	return rc == XFWD_CNT_DROP_NO_SNAT_PORT || rc == XFWD_CNT_DROP_SRC_LOCAL ||
-	       rc == XFWD_CNT_DROP_SRC_LAN || rc == XFWD_CNT_DROP_SRC_RPF ? XDP_DROP : XDP_PASS;
+	       rc == XFWD_CNT_DROP_SRC_LAN || rc == XFWD_CNT_DROP_SRC_RPF ||
+	       rc == XFWD_CNT_DROP_BAD_CSUM ? XDP_DROP : XDP_PASS;
 pass:
 	count(rc);
 	return XDP_PASS;

@@ -260,4 +260,5 @@ const char *const xfwd_counter_names[XFWD_CNT_MAX] = {
 	[XFWD_CNT_DROP_SRC_LOCAL] = "drop_src_local",
 	[XFWD_CNT_DROP_SRC_LAN] = "drop_src_lan",
 	[XFWD_CNT_DROP_SRC_RPF] = "drop_src_rpf",
+	[XFWD_CNT_DROP_BAD_CSUM] = "drop_bad_csum",
 };

@@ -291,6 +291,7 @@ enum xfwd_counter {
 	XFWD_CNT_DROP_SRC_LOCAL,	/* this host's address, or no unicast one (0/8, 127/8, ...) */
 	XFWD_CNT_DROP_SRC_LAN,		/* routed to the LAN interface */
 	XFWD_CNT_DROP_SRC_RPF,		/* fails the reverse path (rp_filter of the public side) */
+	XFWD_CNT_DROP_BAD_CSUM,		/* would start a connection, its TCP/UDP checksum wrong */
 	XFWD_CNT_MAX,
 };
 

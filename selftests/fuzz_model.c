@@ -854,6 +854,33 @@ static int spoofed(const struct model *m, const struct pk *p, int side, const ch
 	return 1;
 }
 
+/*
+ * README, Security: a TCP or UDP packet that would start a connection with a
+ * wrong checksum (a UDP checksum of 0 is none) is dropped: drop_bad_csum.
+ * Asked after the source checks.
+ */
+static int bad_csum(const struct pk *p, const char *what, struct m_expect *e)
+{
+	uint8_t ph[12];
+	size_t len;
+
+	if (p->kind != K_TCP && p->kind != K_UDP)
+		return 0;
+	len = p->kind == K_UDP ? p->ulen : p->end - p->l4;
+	if (p->kind == K_UDP && !g16(p->b + p->l4 + 6))
+		return 0;
+	memcpy(ph, p->b + p->l3 + 12, 8);
+	ph[8] = 0;
+	ph[9] = p->kind == K_TCP ? 6 : 17;
+	p16(ph + 10, (uint16_t)len);
+	if (sum_fold(p->b + p->l4, len, sum_fold(ph, 12, 0)) == 0xffff)
+		return 0;
+	snprintf(e->path, sizeof(e->path), "%s: the first packet's checksum is wrong", what);
+	e->verdict = XDP_DROP;
+	e->reasons = BIT(XFWD_CNT_DROP_BAD_CSUM);
+	return 1;
+}
+
 static int admits(const struct mapping *x, uint32_t remote)
 {
 	if (x->filtering == M_EIF)
@@ -897,7 +924,7 @@ static struct ent *flow_new(struct model *m, const struct pk *p, int side, struc
 		rq.dport = p->key.dport;
 		rq.side_reply = M_PUB;
 		rq.what = "masquerade out";
-		if (no_syn(m, p, side, rq.what, e))
+		if (no_syn(m, p, side, rq.what, e) || bad_csum(p, rq.what, e))
 			return NULL;
 		return create(m, &rq, e);
 	}
@@ -924,7 +951,8 @@ static struct ent *flow_new(struct model *m, const struct pk *p, int side, struc
 			rq.in_port = p->key.sport;
 			rq.in_range = 1;
 		}
-		if (no_syn(m, p, side, rq.what, e) || spoofed(m, p, side, rq.what, e))
+		if (no_syn(m, p, side, rq.what, e) || spoofed(m, p, side, rq.what, e) ||
+		    bad_csum(p, rq.what, e))
 			return NULL;
 		return create(m, &rq, e);
 	}
@@ -951,7 +979,8 @@ static struct ent *flow_new(struct model *m, const struct pk *p, int side, struc
 	}
 	if (!admits(x, remote))
 		return NULL;
-	if (no_syn(m, p, side, rq.what, e) || spoofed(m, p, side, rq.what, e))
+	if (no_syn(m, p, side, rq.what, e) || spoofed(m, p, side, rq.what, e) ||
+	    bad_csum(p, rq.what, e))
 		return NULL;
 	return create(m, &rq, e);
 }

@@ -2617,8 +2617,13 @@ static int bad_csum_case(uint8_t proto, int which, uint8_t by)
 	in.tcp_flags = TH_ACK;
 	if (proto == IPPROTO_TCP)
 		TRY(tcp_loose(1));	/* a segment picked up mid-stream */
-	il = pkt_build(&in, ib);
+	/* The connection starts with a right checksum (a wrong one starts
+	 * nothing: t_bad_checksum_starts_nothing); the next packet's error
+	 * goes through as it is. */
 	exp = xlated(&in, CLIENT1, 41000 + which, BACKEND1, bport, MAC_B1, MAC_LAN);
+	label("%s to a forwarded port, right checksums", proto == IPPROTO_TCP ? "TCP" : "UDP");
+	TRY(expect_fwd(SIDE_PUB, &in, &exp));
+	il = pkt_build(&in, ib);
 	el = pkt_build(&exp, eb);
 	frame_parse(ib, il, &f);
 	at = which ? f.l3 + 10 : f.l4 + l4_csum_off(proto);
@@ -4071,6 +4076,54 @@ static int t_icmp_error_from_lan_other(void)
 	return expect_icmp_fwd(SIDE_LAN, ib, il, eb, el, 0);
 }
 
+/* A packet that would start a connection with a wrong TCP or UDP checksum
+ * starts nothing and is dropped (conntrack's nf_conntrack_checksum): a LAN
+ * host cannot reserve a port with a SYN the server never sees. */
+static int t_bad_checksum_starts_nothing(void)
+{
+	static const uint16_t lens[] = { 0, 1, 33, 511, 512, 513, 1400 };
+
+	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 2));
+	TRY(masq_add(htonl(0xc6336400), 24, XFWD_FILTER_APDF, 0));
+	for (unsigned i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		for (int t = 0; t < 3; t++) {
+			uint8_t proto = t == 1 ? IPPROTO_UDP : IPPROTO_TCP;
+			int side = t == 2 ? SIDE_LAN : SIDE_PUB;
+			struct pkt_spec in = t == 2 ?
+				lan_pkt(proto, BACKEND1, 45000 + i, CLIENT1, 443) :
+				pub_pkt(proto, CLIENT1, 45000 + i, PUB_ADDR, t ? 53 : 80), exp;
+			uint8_t ib[PKT_MAX];
+			size_t il;
+			struct frame f;
+			struct counters a, b;
+
+			in.payload = pattern;
+			in.payload_len = lens[i];
+			in.frag_off = 0;
+			il = pkt_build(&in, ib);
+			frame_parse(ib, il, &f);
+			ib[f.l4 + l4_csum_off(proto) + 1] ^= 0x20;
+			label("%s %s, %u payload bytes, checksum wrong", t == 2 ? "masqueraded" : "to a forwarded port",
+			      proto == IPPROTO_TCP ? "SYN" : "UDP", lens[i]);
+			TRY(counters_read(&a));
+			TRY(run(side, ib, il));
+			TRY(counters_read(&b));
+			ASSERT_VERDICT(R.verdict, XDP_DROP);
+			TRY(expect_moved(&a, &b, XFWD_CNT_DROP_BAD_CSUM, 1));
+			TRY(expect_moved(&a, &b, XFWD_CNT_FLOW_NEW, 0));
+			label("the same with the checksum right");
+			if (t == 2)
+				exp = xlated(&in, PUB_ADDR, 45000 + i, CLIENT1, 443, MAC_C1, MAC_PUB);
+			else
+				exp = xlated(&in, CLIENT1, 45000 + i, BACKEND1, t ? 5353 : 8080, MAC_B1,
+					     MAC_LAN);
+			TRY(expect_fwd(side, &in, &exp));
+		}
+	}
+	return 0;
+}
+
 /* ============================================================= runner */
 
 struct test {
@@ -4131,6 +4184,7 @@ static const struct test tests[] = {
 	T(tcp_syn_on_established),
 	T(public_source_checks),
 	T(icmp_error_from_lan_other),
+	T(bad_checksum_starts_nothing),
 	T(tcp_rst_close),
 	T(tcp_rst_only_answer),
 	T(tcp_midstream_unconfirmed),
