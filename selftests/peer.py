@@ -523,13 +523,16 @@ def syn_ack_flood(iface, dst_mac, prefix, dst, dport, n, chunk="20"):
     print(f"pairs {done}")
 
 
-def spoof_udp(iface, dst_mac, src, sport, dst, dport, payload="spoof"):
-    """One UDP datagram with any source, as a frame on IFACE."""
+def spoof_udp(iface, dst_mac, src, sport, dst, dport, payload="spoof", badsum="0"):
+    """One UDP datagram with any source, as a frame on IFACE (badsum=1: its
+    checksum wrong)."""
     raw = RawTcp(iface, dst_mac)
     sa, da = socket.inet_aton(src), socket.inet_aton(dst)
     data = payload.encode()
     udp = struct.pack("!HHHH", int(sport), int(dport), 8 + len(data), 0) + data
     ucs = ip_csum(sa + da + struct.pack("!BBH", 0, 17, len(udp)) + udp) or 0xffff
+    if badsum == "1":
+        ucs ^= 0x0100
     udp = udp[:6] + struct.pack("!H", ucs) + udp[8:]
     ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), random.getrandbits(16),
                      0x4000, 64, 17, 0, sa, da)

@@ -4,7 +4,8 @@
 # datagrams to a forwarded port claiming the gateway's own addresses, a LAN
 # host's, loopback. xfwd must start nothing from them, as the kernel's
 # martian and reverse-path filters (rp_filter=1) do for the iptables recipe
-# in the same lab. A datagram from the real client goes through in both.
+# in the same lab. A datagram from the real client goes through in both; one
+# from it with a wrong checksum starts nothing (nf_conntrack_checksum).
 . "$(dirname "$0")/lib.sh"
 
 C=$LAB_CLI_ADDR
@@ -21,6 +22,7 @@ run_case() {
 	for s in $spoofs; do
 		lab_x "$LAB_CLI" $PEER spoof-udp c0 "$mac" "${s%%:*}" 40000 $LAB_PUB_ADDR 53 "${s#*:}"
 	done
+	lab_x "$LAB_CLI" $PEER spoof-udp c0 "$mac" $C 40002 $LAB_PUB_ADDR 53 bad-checksum 1
 	lab_x "$LAB_CLI" $PEER spoof-udp c0 "$mac" $C 40001 $LAB_PUB_ADDR 53 client
 	sleep 1
 	sort -u "$log" | tr '\n' ',' | sed 's/,$//'
@@ -32,8 +34,9 @@ xg attach g0 g1 >/dev/null 2>&1 || not_ok attach "xfwd attach failed"
 xg rule add udp 53 to $LAB_SRV_ADDR:5353 >/dev/null
 saw=$(run_case xfwd)
 expect_eq "xfwd: the backend got the client's datagram only" "$saw" "$C client"
-st=$(xg stats -j | python3 -c 'import json,sys; g=json.load(sys.stdin)["global"]; print(g["drop_src_local"], g["drop_src_lan"], g["flow_new"])')
-expect_eq "xfwd: counted (drop_src_local drop_src_lan flow_new)" "$st" "3 1 1"
+st=$(xg stats -j | python3 -c 'import json,sys; g=json.load(sys.stdin)["global"]; print(g["drop_src_local"], g["drop_src_lan"], g["drop_bad_csum"], g["flow_new"])')
+expect_eq "xfwd: counted (drop_src_local drop_src_lan drop_bad_csum flow_new)" "$st" "3 1 1 1"
+
 xg detach >/dev/null 2>&1
 
 # The iptables recipe in the same lab, with the kernel's reverse-path filter.
