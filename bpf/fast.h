@@ -29,7 +29,8 @@ static __always_inline __u64 fast_mark(__u32 gen, __u32 epoch)
 }
 
 /*
- * A TCP segment served from a slot is window-checked like any other, on the
+ * A TCP segment served from a slot (never a SYN, FIN or RST: those go by the
+ * slow path, which reopens, closes or ignores) is window-checked like any other, on the
  * connection's original entry (one hash lookup: the slot cannot point at
  * it), which the check also advances. Refused ones go to the slow path,
  * which refuses them too and drops them. Verified once.
@@ -71,7 +72,9 @@ static __always_inline int fast_forward(struct xdp_md *ctx, struct pkt *p, __u8 
 	    fast_mark(s->gen, s->epoch) != *mark || (__s64)(s->until_ns - now) <= 0 ||
 	    s->f.route_gen != xfwd_neigh_gen || p->len > s->f.route_len ||
 	    conn_next(s->f.conn, p->key.proto, s->f.dir, p->tcp_flags) != s->f.conn ||
-	    (p->key.proto == IPPROTO_TCP && !xfwd_fast_tcp_ok(s, p->tcp_flags)))
+	    (p->key.proto == IPPROTO_TCP &&
+	     ((p->tcp_flags & (TCP_FL_SYN | TCP_FL_FIN | TCP_FL_RST)) ||
+	      !xfwd_fast_tcp_ok(s, p->tcp_flags))))
 		return 0;
 	s->packets++;
 	s->bytes += p->len;

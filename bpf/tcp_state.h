@@ -26,8 +26,10 @@ static __always_inline __u8 tcp_next_state(__u8 st, __u8 dir, __u8 flags, __u8 *
 	if (rst)
 		return XFWD_ST_CLOSE;
 	if (syn && !ack) {
-		if (dir == XFWD_DIR_ORIGINAL &&
-		    (st == XFWD_ST_NONE || st == XFWD_ST_CLOSE || st == XFWD_ST_TIME_WAIT))
+		/* A new connection. On a closed one's tuple, a plain SYN has
+		 * started another already (xfwd_tcp_reopen); anything else with
+		 * SYN set (SYN+FIN) leaves the closed one as it is. */
+		if (dir == XFWD_DIR_ORIGINAL && st == XFWD_ST_NONE)
 			return XFWD_ST_SYN_SENT;
 		if (dir == XFWD_DIR_REPLY && st == XFWD_ST_SYN_SENT)
 			return XFWD_ST_SYN_SENT2;	/* simultaneous open */
