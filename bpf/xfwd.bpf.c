@@ -134,17 +134,20 @@ static __always_inline struct xfwd_flow *flow_use(struct xfwd_flow *f, const str
 /*
  * A plain SYN on the tuple of a connection that ended (TIME_WAIT, CLOSE)
  * opens a new one, as conntrack lets it: the old entries go, so that the
- * new connection starts with its own counters. 1 if f is gone. Verified
- * once.
+ * new connection starts with its own counters. 1 if f is gone, -1 if the
+ * SYN's checksum is wrong (to be dropped). Verified once.
  */
-__attribute__((noinline)) int xfwd_tcp_reopen(struct xfwd_flow *f, const struct xfwd_flow_key *key,
-					      __u32 fl)
+__attribute__((noinline)) int xfwd_tcp_reopen(struct xdp_md *ctx, struct xfwd_flow *f,
+					      const struct xfwd_flow_key *key, __u32 fl, __u32 l3_off)
 {
 	struct xfwd_flow_key k;
 
-	if (!f || !key || f->dir != XFWD_DIR_ORIGINAL || !tcp_plain_syn(fl) ||
+	if (!ctx || !f || !key || f->dir != XFWD_DIR_ORIGINAL || !tcp_plain_syn(fl) ||
 	    (f->state != XFWD_ST_TIME_WAIT && f->state != XFWD_ST_CLOSE))
 		return 0;
+	/* A SYN its receiver would discard ends nothing (as it starts nothing). */
+	if (!xfwd_l4_csum_ok(ctx, l3_off))
+		return -1;
 	k = *key;
 	fast_forget(&k);
 	fast_forget(&f->twin);
@@ -212,8 +215,13 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 		return rc;
 	f = flow_find_answer(&p, side, cfg, now);
 	if (f && p.key.proto == IPPROTO_TCP && !p.icmp_err &&
-	    xfwd_tcp_reopen(f, &p.key, p.tcp_flags))
+	    (rc = xfwd_tcp_reopen(ctx, f, &p.key, p.tcp_flags, p.l3_off))) {
+		if (rc < 0) {
+			rc = XFWD_CNT_DROP_BAD_CSUM;
+			goto pass_or_drop;
+		}
 		f = NULL;
+	}
 	created = !f;
 	if (!f)
 		f = flow_new(ctx, &p, side, cfg, now, fib, &rc, &fresh);

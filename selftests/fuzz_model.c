@@ -1373,13 +1373,18 @@ void model_packet(struct model *m, int side, const uint8_t *fr, size_t len, stru
 	    m->conn[f->conn].tcp && (m->conn[f->conn].state == XFWD_ST_TIME_WAIT ||
 				     m->conn[f->conn].state == XFWD_ST_CLOSE)) {
 		/* A plain SYN from the original direction ends a connection in
-		 * TIME_WAIT or CLOSE and starts a new one on its tuple. */
+		 * TIME_WAIT or CLOSE and starts a new one on its tuple; one
+		 * with a wrong checksum ends nothing (conntrack checks it
+		 * before any lookup). The old one is gone even if the new one
+		 * then cannot start. */
+		if (bad_csum(&p, "reopening SYN", e))
+			return;
 		conn_forget(m, &m->conn[f->conn]);
 		started = 1;
+		e->also |= BIT(XFWD_CNT_TCP_REOPEN);
 		f = flow_new(m, &p, side, e);
 		if (!f)
 			return;	/* as any new connection that cannot start */
-		e->also |= BIT(XFWD_CNT_TCP_REOPEN);
 		snprintf(e->path + strlen(e->path), sizeof(e->path) - strlen(e->path),
 			 " (reopened: the old connection was closed)");
 	} else if (f && f->side == side) {

@@ -105,6 +105,10 @@ expect_eq "the old masqueraded connection ran on unharmed ($(cat "$TMP/mstream.o
 # 20 deleted rules: exactly their 20 ids stay out of reach.
 xg flows flush >/dev/null
 printf '' | xg apply - >/dev/null
+# The connections must outlive the test on a loaded machine (a UDP flow
+# answered once times out after 30 s by default).
+xg set timeout udp_unreplied 3600 >/dev/null
+xg set timeout udp_assured 3600 >/dev/null
 bg "$LAB_SRV" $PEER udp-echo $S 5353
 for i in $(seq 0 19); do xg rule add udp $((5000 + i)) to $S:5353 >/dev/null; done
 ids20=$(xg rule list -j | python3 -c 'import json,sys; print(" ".join(str(r["id"]) for r in json.load(sys.stdin)))')
