@@ -8,6 +8,7 @@ pkgs=(
 	libbpf-dev libelf-dev zlib1g-dev     # libbpf and what it links against
 	linux-libc-dev bpftool               # UAPI headers, skeleton generator
 	iproute2 ethtool iputils-ping        # lab: namespaces, veth, offloads
+	netcat-openbsd                       # lab: nc, for ad hoc probes of the lab
 	iptables nftables conntrack          # contenders and the "no conntrack" checks
 	iperf3 gnuplot-nox                   # benchmark
 	groff-base man-db                    # test_docs, test_boot: the man page renders
