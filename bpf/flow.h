@@ -485,6 +485,18 @@ __attribute__((noinline)) int xfwd_flow_create(struct xdp_md *ctx,
 	return flow_create(ctx, okey, rq, cfg, now);
 }
 
+/* The same for tc, whose context differs (the gateway's own connections:
+ * local.h). */
+__attribute__((noinline)) int xfwd_flow_create_skb(struct __sk_buff *skb,
+						   const struct xfwd_flow_key *okey,
+						   const struct nat_req *rq,
+						   const struct xfwd_config *cfg, __u64 now)
+{
+	if (!skb || !okey || !rq || !cfg)
+		return XFWD_CNT_FLOW_CREATE_FAILED;
+	return flow_create(skb, okey, rq, cfg, now);
+}
+
 /*
  * Create a connection. Returns its original entry if it is for side: a
  * copy with the first packet accounted (*fresh set: not to be tracked or
@@ -755,7 +767,8 @@ changed:
 static __always_inline void flow_account(const struct xfwd_flow *f, __u32 len, int created)
 {
 	rule_account(f->rule_id, len, created);
-	if (f->flags & XFWD_FLOW_MAPPED && f->rule_id >= XFWD_MASQ_RULE_BASE)
+	if (f->flags & XFWD_FLOW_MAPPED && f->rule_id >= XFWD_MASQ_RULE_BASE &&
+	    f->rule_id < XFWD_LOCAL_RULE_ID)
 		count(XFWD_CNT_MASQ_PKTS);
 }
 

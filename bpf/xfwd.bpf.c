@@ -16,6 +16,7 @@
 #include "fwd.h"
 #include "icmp_gen.h"
 #include "fast.h"
+#include "local.h"
 
 /* Set when the driver cannot carry XDP metadata: tc then looks packets up itself. */
 volatile __u32 xfwd_meta_unsupported;
@@ -396,15 +397,17 @@ int xfwd_tc_ingress(struct __sk_buff *skb)
 }
 
 /* Egress of both interfaces: replies of local sockets to REDIRECTed
- * connections, and ICMP errors this host sends about forwarded packets. */
+ * connections, ICMP errors this host sends about forwarded packets, and
+ * this host's connections whose tuple a mapping holds (local.h). */
 SEC("tc")
 int xfwd_tc_egress(struct __sk_buff *skb)
 {
 	struct xfwd_config *cfg;
 	struct xfwd_flow *f;
 	struct pkt p;
+	int rc, fresh = 0;
 	__u64 now;
-	int rc;
+	__u8 side;
 
 	if (skb->protocol != bpf_htons(ETH_P_IP))
 		return TC_ACT_OK;
@@ -413,14 +416,22 @@ int xfwd_tc_egress(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	now = now_ns();
 	f = flow_find(&p, XFWD_SIDE_LOCAL, cfg, now);
-	if (!f)
-		return TC_ACT_OK;
+	if (!f) {
+		side = skb->ifindex == cfg->public_ifindex ? XFWD_SIDE_PUBLIC : XFWD_SIDE_LAN;
+		f = local_port_move(skb, &p, side, cfg, now, &rc, &fresh);
+		if (!f) {
+			if (!rc)
+				return TC_ACT_OK;
+			count(rc);
+			return TC_ACT_SHOT;
+		}
+	}
 	if (p.icmp_err) {
 		nat_icmp_err(skb, 1, &p, f);
 		count(XFWD_CNT_ICMP_ERR);
 		return TC_ACT_OK;
 	}
-	f = flow_use(f, &p, cfg, now, 0, 0, &rc);
+	f = flow_use(f, &p, cfg, now, fresh, fresh, &rc);
 	if (!f)
 		return rc ? TC_ACT_SHOT : TC_ACT_OK;
 	nat_rewrite(skb, 1, &p, f);

@@ -14,6 +14,8 @@
 #define XFWD_MAX_RULE_PORTS	65536	/* rule map entries: one per public port */
 #define XFWD_MAX_MASQ		256
 #define XFWD_MASQ_RULE_BASE	XFWD_MAX_RULES	/* rule_id of masqueraded flows: base + masq id */
+/* rule_id of this host's own connections whose source port xfwd moved */
+#define XFWD_LOCAL_RULE_ID	(XFWD_MASQ_RULE_BASE + XFWD_MAX_MASQ)
 #define XFWD_MAX_MAPPINGS	65536	/* masquerade: internal endpoints with a port */
 #define XFWD_MASQ_REMOTES	4	/* remote addresses a mapping remembers (adf) */
 #define XFWD_DEFAULT_MAX_FLOWS	65536
@@ -292,6 +294,7 @@ enum xfwd_counter {
 	XFWD_CNT_DROP_SRC_LAN,		/* routed to the LAN interface */
 	XFWD_CNT_DROP_SRC_RPF,		/* fails the reverse path (rp_filter of the public side) */
 	XFWD_CNT_DROP_BAD_CSUM,		/* would start a connection, its TCP/UDP checksum wrong */
+	XFWD_CNT_LOCAL_PORT_MOVED,	/* a local socket's tuple was a mapping's: its port moved */
 	XFWD_CNT_MAX,
 };
 

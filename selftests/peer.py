@@ -11,6 +11,8 @@
   peer.py udp-echo ADDR PORT                 UDP: echo "<peer addr:port> <payload>"
   peer.py udp-ask ADDR PORT MSG [SRC [SPORT]]
                                              send MSG, print "<reply source> <reply>"
+  peer.py udp-hold ADDR PORT SPORT MSG PATH send MSG from SPORT; log to PATH every
+                                             datagram that socket receives after
   peer.py tcp-echo ADDR PORT                 TCP echo server (many clients)
   peer.py script-server ADDR PORT DIR        one connection closed in steps (see below)
   peer.py script-client ADDR PORT DIR        connect, touch DIR/established; on DIR/shutdown
@@ -550,6 +552,19 @@ def udp_log(addr, port, path):
             f.write(f"{peer[0]} {data.decode(errors='replace')}\n")
 
 
+def udp_hold(addr, port, sport, msg, path):
+    """Send MSG from SPORT, then keep the socket: append "SRC:PORT REPLY" for
+    every datagram it receives (the ones meant for others too)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", int(sport)))
+    s.sendto(msg.encode(), (addr, int(port)))
+    while True:
+        data, peer = s.recvfrom(2048)
+        with open(path, "a") as f:
+            f.write(f"{peer[0]}:{peer[1]} {data.decode(errors='replace')}\n")
+
+
 def bare_ack(iface, dst_mac, src, sport, dst, dport):
     RawTcp(iface, dst_mac).send(src, sport, dst, dport, "A", random.getrandbits(32),
                                 random.getrandbits(32))
@@ -563,7 +578,7 @@ if __name__ == "__main__":
             "script-client": script_client, "sink-server": sink_server,
             "upload": upload, "udp-refused": udp_refused, "tcp-rr": tcp_rr,
             "udp-rr": udp_rr, "tcp-bulk": tcp_bulk, "udp-burst": udp_burst}
-    cmds.update({"spoof-udp": spoof_udp, "udp-log": udp_log})
+    cmds.update({"spoof-udp": spoof_udp, "udp-log": udp_log, "udp-hold": udp_hold})
     cmds.update({"line-server": line_server, "hold": hold, "whoami-from": whoami_from,
                  "echo-bulk": echo_bulk,
                  "blind": blind, "syn-ack-flood": syn_ack_flood, "bare-ack": bare_ack})
