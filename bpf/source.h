@@ -50,4 +50,40 @@ __attribute__((noinline)) int xfwd_src_check(struct xdp_md *ctx, const struct xf
 	return cfg->rp_filter ? XFWD_CNT_DROP_SRC_RPF : 0;
 }
 
+struct icmp_err_addrs {
+	__u32 osrc, odst;	/* the error's */
+	__u32 isrc, idst;	/* the quoted packet's, as they arrive */
+};
+
+/*
+ * May this ICMP error speak about the flow it quotes (RFC 5508)? It must be
+ * addressed to the quoted packet's sender, as conntrack checks (outer
+ * destination = quoted source). From the LAN, where anyone could forge one
+ * about a neighbour's flow, it must also come from the quoted packet's
+ * receiver or the router towards it (the FIB's next hop): a host on the
+ * path. 0 if so, else the counter to drop it by.
+ */
+__attribute__((noinline)) int xfwd_icmp_err_check(struct xdp_md *ctx, const struct icmp_err_addrs *a,
+						  __u32 from_lan, const struct xfwd_config *cfg)
+{
+	struct bpf_fib_lookup fib = {};
+	int rc;
+
+	if (!ctx || !a || !cfg)
+		return 0;
+	if (a->odst != a->isrc)
+		return XFWD_CNT_DROP_ICMP_FORGED;
+	if (!from_lan || a->osrc == a->idst)
+		return 0;
+	fib.family = AF_INET;
+	fib.ipv4_src = a->isrc;
+	fib.ipv4_dst = a->idst;
+	fib.ifindex = cfg->lan_ifindex;
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), BPF_FIB_LOOKUP_SKIP_NEIGH);
+	if ((rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH) &&
+	    fib.ifindex == cfg->lan_ifindex && fib.ipv4_dst == a->osrc)
+		return 0;
+	return XFWD_CNT_DROP_ICMP_FORGED;
+}
+
 #endif

@@ -223,6 +223,13 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 		}
 		f = NULL;
 	}
+	if (f && p.icmp_err) {
+		struct icmp_err_addrs a = { p.ip->saddr, p.ip->daddr, p.inner->saddr, p.inner->daddr };
+
+		rc = xfwd_icmp_err_check(ctx, &a, side == XFWD_SIDE_LAN, cfg);
+		if (rc)
+			goto pass_or_drop;
+	}
 	created = !f;
 	if (!f)
 		f = flow_new(ctx, &p, side, cfg, now, fib, &rc, &fresh);
@@ -295,7 +302,7 @@ pass_or_drop:
 		return XDP_DROP;
 	return rc == XFWD_CNT_DROP_NO_SNAT_PORT || rc == XFWD_CNT_DROP_SRC_LOCAL ||
 	       rc == XFWD_CNT_DROP_SRC_LAN || rc == XFWD_CNT_DROP_SRC_RPF ||
-	       rc == XFWD_CNT_DROP_BAD_CSUM ? XDP_DROP : XDP_PASS;
+	       rc == XFWD_CNT_DROP_BAD_CSUM || rc == XFWD_CNT_DROP_ICMP_FORGED ? XDP_DROP : XDP_PASS;
 pass:
 	count(rc);
 	return XDP_PASS;

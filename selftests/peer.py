@@ -542,6 +542,22 @@ def spoof_udp(iface, dst_mac, src, sport, dst, dport, payload="spoof", badsum="0
     raw.s.send(raw.eth + ip + udp)
 
 
+def icmp_err(iface, dst_mac, src, dst, qsrc, qsport, qdst, qdport):
+    """A port unreachable from SRC to DST quoting the UDP datagram
+    QSRC:QSPORT > QDST:QDPORT, as a frame on IFACE."""
+    raw = RawTcp(iface, dst_mac)
+    qs, qd = socket.inet_aton(qsrc), socket.inet_aton(qdst)
+    qudp = struct.pack("!HHHH", int(qsport), int(qdport), 8 + 4, 0)
+    qip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + 12, 1, 0x4000, 63, 17, 0, qs, qd)
+    qip = qip[:10] + struct.pack("!H", ip_csum(qip)) + qip[12:]
+    icmp = struct.pack("!BBHI", 3, 3, 0, 0) + qip + qudp
+    icmp = icmp[:2] + struct.pack("!H", ip_csum(icmp)) + icmp[4:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), random.getrandbits(16), 0,
+                     64, 1, 0, socket.inet_aton(src), socket.inet_aton(dst))
+    ip = ip[:10] + struct.pack("!H", ip_csum(ip)) + ip[12:]
+    raw.s.send(raw.eth + ip + icmp)
+
+
 def udp_log(addr, port, path):
     """Append "SRC PAYLOAD" for every datagram received."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -578,7 +594,8 @@ if __name__ == "__main__":
             "script-client": script_client, "sink-server": sink_server,
             "upload": upload, "udp-refused": udp_refused, "tcp-rr": tcp_rr,
             "udp-rr": udp_rr, "tcp-bulk": tcp_bulk, "udp-burst": udp_burst}
-    cmds.update({"spoof-udp": spoof_udp, "udp-log": udp_log, "udp-hold": udp_hold})
+    cmds.update({"spoof-udp": spoof_udp, "udp-log": udp_log, "udp-hold": udp_hold,
+                 "icmp-err": icmp_err})
     cmds.update({"line-server": line_server, "hold": hold, "whoami-from": whoami_from,
                  "echo-bulk": echo_bulk,
                  "blind": blind, "syn-ack-flood": syn_ack_flood, "bare-ack": bare_ack})

@@ -4051,30 +4051,83 @@ static int t_tcp_syn_on_established(void)
 			   XFWD_FLOW_SEEN_REPLY | XFWD_FLOW_ASSURED);
 }
 
-/* An ICMP error about a masqueraded flow sent by another LAN address (a
- * router on the LAN, or a host forging errors about its neighbour's flow)
- * leaves with the public address as its outer source: no private address
- * goes out by the public side (RFC 5508). Before, the sender's own stayed. */
-static int t_icmp_error_from_lan_other(void)
+/* An ICMP error from the LAN about a masqueraded flow: dropped unless it
+ * comes from the packet's receiver or the router towards it, and is
+ * addressed to the quoted packet's sender (drop_icmp_forged). */
+static int lan_error_dropped(uint32_t from, uint32_t to, const struct pkt_spec *seen)
 {
-	struct pkt_spec o = lan_pkt(IPPROTO_UDP, BACKEND1, 46100, CLIENT1, 53), exp, in, seen;
-	struct pkt_spec outer, outer_x;
+	struct pkt_spec outer = lan_pkt(IPPROTO_ICMP, from, 0, to, 0);
+	uint8_t ib[PKT_MAX];
+	size_t il = pkt_build_icmp_err(&outer, 3, 1, seen, IP4_LEN + 8, ib);
+	struct counters a, b;
+
+	TRY(counters_read(&a));
+	TRY(run(SIDE_LAN, ib, il));
+	TRY(counters_read(&b));
+	ASSERT_VERDICT(R.verdict, XDP_DROP);
+	TRY(expect_moved(&a, &b, XFWD_CNT_DROP_ICMP_FORGED, 1));
+	return expect_moved(&a, &b, XFWD_CNT_ICMP_ERR, 0);
+}
+
+/* From the flow's host, or the router towards it: translated, the outer
+ * source the public address (RFC 5508). */
+static int lan_error_translated(uint32_t from, const struct pkt_spec *seen, struct pkt_spec in)
+{
+	struct pkt_spec outer = lan_pkt(IPPROTO_ICMP, from, 0, CLIENT1, 0), outer_x;
 	uint8_t ib[PKT_MAX], eb[PKT_MAX];
 	size_t il, el;
 
-	TRY(masq_add(htonl(0xc6336400), 24, XFWD_FILTER_APDF, 0));
-	label("UDP 198.51.100.2:46100 > 192.0.2.2:53 (masqueraded)");
-	exp = xlated(&o, PUB_ADDR, 46100, CLIENT1, 53, MAC_C1, MAC_PUB);
-	TRY(expect_fwd(SIDE_LAN, &o, &exp));
-	in = pub_pkt(IPPROTO_UDP, CLIENT1, 53, PUB_ADDR, 46100);
-	seen = xlated(&in, CLIENT1, 53, BACKEND1, 46100, MAC_B1, MAC_LAN);
-	outer = lan_pkt(IPPROTO_ICMP, BACKEND2, 0, CLIENT1, 0);
-	il = pkt_build_icmp_err(&outer, 3, 1, &seen, IP4_LEN + 8, ib);
-	in.ttl = seen.ttl;	/* the quote is of the packet as it arrived */
+	il = pkt_build_icmp_err(&outer, 3, 1, seen, IP4_LEN + 8, ib);
+	in.ttl = seen->ttl;	/* the quote is of the packet as it arrived */
 	outer_x = xlated(&outer, PUB_ADDR, 0, CLIENT1, 0, MAC_C1, MAC_PUB);
 	el = pkt_build_icmp_err(&outer_x, 3, 1, &in, IP4_LEN + 8, eb);
-	label("198.51.100.3's host unreachable about 192.0.2.2:53 > 198.51.100.2:46100");
 	return expect_icmp_fwd(SIDE_LAN, ib, il, eb, el, 0);
+}
+
+static int t_icmp_error_from_lan_other(void)
+{
+	const uint32_t behind = ip4(198, 51, 100, 200);	/* a host behind router BACKEND2 */
+	struct pkt_spec o1 = lan_pkt(IPPROTO_UDP, BACKEND1, 46100, CLIENT1, 53);
+	struct pkt_spec o2 = lan_pkt(IPPROTO_UDP, behind, 46101, CLIENT1, 53);
+	struct pkt_spec x1 = xlated(&o1, PUB_ADDR, 46100, CLIENT1, 53, MAC_C1, MAC_PUB);
+	struct pkt_spec x2 = xlated(&o2, PUB_ADDR, 46101, CLIENT1, 53, MAC_C1, MAC_PUB);
+	struct pkt_spec in1 = pub_pkt(IPPROTO_UDP, CLIENT1, 53, PUB_ADDR, 46100);
+	struct pkt_spec in2 = pub_pkt(IPPROTO_UDP, CLIENT1, 53, PUB_ADDR, 46101);
+	struct pkt_spec seen1 = xlated(&in1, CLIENT1, 53, BACKEND1, 46100, MAC_B1, MAC_LAN);
+	struct pkt_spec seen2 = xlated(&in2, CLIENT1, 53, behind, 46101, MAC_B2, MAC_LAN);
+	int rc;
+
+	TRY(masq_add(htonl(0xc6336400), 24, XFWD_FILTER_APDF, 0));
+	if (sh("ip route add 198.51.100.128/25 via 198.51.100.3 dev " IF_LAN))
+		return fail("cannot add the route behind the LAN router");
+	label("UDP 198.51.100.2:46100 > 192.0.2.2:53 (masqueraded)");
+	rc = expect_fwd(SIDE_LAN, &o1, &x1);
+	if (!rc) {
+		label("UDP 198.51.100.200:46101 > 192.0.2.2:53 (masqueraded, behind 198.51.100.3)");
+		rc = expect_fwd(SIDE_LAN, &o2, &x2);
+	}
+	if (!rc) {
+		label("198.51.100.3's host unreachable about 192.0.2.2:53 > 198.51.100.2:46100 (a neighbour's flow)");
+		rc = lan_error_dropped(BACKEND2, CLIENT1, &seen1);
+	}
+	if (!rc) {
+		label("198.51.100.2's port unreachable about its flow, sent to 192.0.2.3 (not the quoted sender)");
+		rc = lan_error_dropped(BACKEND1, CLIENT2, &seen1);
+	}
+	if (!rc) {
+		label("198.51.100.2's host unreachable about 198.51.100.200's flow (off its path)");
+		rc = lan_error_dropped(BACKEND1, CLIENT1, &seen2);
+	}
+	if (!rc) {
+		label("198.51.100.2's own port unreachable about its flow");
+		rc = lan_error_translated(BACKEND1, &seen1, in1);
+	}
+	if (!rc) {
+		label("router 198.51.100.3's host unreachable about 198.51.100.200's flow");
+		rc = lan_error_translated(BACKEND2, &seen2, in2);
+	}
+	sh("ip route del 198.51.100.128/25 via 198.51.100.3 dev " IF_LAN);
+	return rc;
 }
 
 /* A packet that would start a connection with a wrong TCP or UDP checksum
