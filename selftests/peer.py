@@ -644,7 +644,10 @@ def raw_log(addr, path):
             with open(path, "a") as f:
                 f.write(f"{kind} {peer[0]}{extra}\n")
             if proto in (47, 253):
-                s.sendto(pkt[hl:], (peer[0], 0))
+                try:	# a LAN source has no route back from here
+                    s.sendto(pkt[hl:], (peer[0], 0))
+                except OSError:
+                    pass
 
 
 def bare_ack(iface, dst_mac, src, sport, dst, dport):
