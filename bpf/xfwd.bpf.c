@@ -17,6 +17,7 @@
 #include "icmp_gen.h"
 #include "fast.h"
 #include "local.h"
+#include "leak.h"
 
 /* Set when the driver cannot carry XDP metadata: tc then looks packets up itself. */
 volatile __u32 xfwd_meta_unsupported;
@@ -418,6 +419,8 @@ int xfwd_tc_egress(struct __sk_buff *skb)
 
 	if (skb->protocol != bpf_htons(ETH_P_IP))
 		return TC_ACT_OK;
+	if (leak_guard(skb))	/* first: nothing untranslated leaves (leak.h) */
+		return TC_ACT_SHOT;
 	cfg = config_get();
 	if (!cfg || skb_parse(skb, &p) != PARSE_OK)
 		return TC_ACT_OK;

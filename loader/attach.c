@@ -235,6 +235,10 @@ int attach_parse(int argc, char **argv, struct attach_args *a)
 			} else {
 				if (!parse_range(v, &a->port_min, &a->port_max))
 					return err(EXIT_USAGE, "attach: --snat-ports '%s': expected LO-HI, 1 <= LO <= HI <= 65535", v);
+				if (knat_ports_clash(a->port_min, a->port_max))
+					return err(EXIT_USAGE, "attach: --snat-ports '%s' overlaps %u-%u, the ports"
+						   " of the kernel's NAT for what xfwd passes up", v,
+						   XFWD_KNAT_PORT_MIN, XFWD_KNAT_PORT_MAX);
 				a->ports_set = true;
 			}
 		} else if (o[0] == '-') {
@@ -375,6 +379,16 @@ void attach_teardown(const struct env *env)
 	rmdir(env->pin_dir);
 }
 
+/* knat_sync for the live masquerade set of a loaded skeleton. */
+static int knat_attach(struct xfwd_bpf *skel, const struct xfwd_config *cfg)
+{
+	static struct masq_def rows[XFWD_MAX_MASQ];
+	struct bpf_map *live = cfg->sets & XFWD_SET_MASQ_B ? skel->maps.xfwd_masq_b :
+							     skel->maps.xfwd_masq;
+
+	return knat_sync("attach", cfg, rows, masq_read(bpf_map__fd(live), rows));
+}
+
 int cmd_attach(struct env *env, int argc, char **argv)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oopts);
@@ -498,6 +512,12 @@ int cmd_attach(struct env *env, int argc, char **argv)
 		goto fail_fwd;
 	}
 
+	/* The kernel's NAT for what XDP passes up, for the live prefixes (the
+	 * public address may have changed since the last attach). */
+	rc = knat_attach(skel, &cfg);
+	if (rc)
+		goto fail_fwd;
+
 	progs[LINK_PUBLIC] = bpf_program__fd(skel->progs.xfwd_public);
 	progs[LINK_LAN] = bpf_program__fd(skel->progs.xfwd_lan);
 	for (int i = 0; i < NR_LINKS; i++) {
@@ -515,6 +535,7 @@ int cmd_attach(struct env *env, int argc, char **argv)
 
 fail_fwd:
 	if (!reattach) {
+		knat_remove();
 		tc_remove(&cfg);
 		forwarding_restore(&cfg);
 	}
@@ -542,6 +563,7 @@ int cmd_detach(struct env *env, int argc, char **argv)
 		pinned_close(&p);
 	if (have_cfg)
 		tc_remove(&cfg);
+	knat_remove();
 	attach_teardown(env);
 	if (have_cfg)
 		forwarding_restore(&cfg);
@@ -586,6 +608,15 @@ static const char *link_state(const struct env *env, const char *name, const cha
 	return "DETACHED";
 }
 
+/* The kernel's NAT table as status sees it: rules, the count nft lists
+ * (-1: no table), against two per prefix. */
+static const char *knat_state(int rules, int nmasq)
+{
+	if (rules < 0)
+		return "MISSING";
+	return rules == 2 * nmasq ? "in step" : "OUT OF STEP";
+}
+
 /* status reports, and fails (for scripts and monitoring) when a program of
  * either side is not attached: the gateway does not forward as configured. */
 static int status_verdict(const char *const names[NR_LINKS], const char *const state[NR_LINKS])
@@ -606,8 +637,9 @@ int cmd_status(struct env *env, int argc, char **argv)
 	const char *names[NR_LINKS];
 	const char *state[NR_LINKS];
 	__u32 prog[NR_LINKS], ifx[NR_LINKS], used, pending, nrules = 0;
+	static struct masq_def masq_rows[XFWD_MAX_MASQ];
 	struct rule_def *defs = NULL;
-	int rc;
+	int rc, nmasq, knat;
 
 	rc = json_only_args(env, "status", argc, argv);
 	if (rc)
@@ -626,6 +658,8 @@ int cmd_status(struct env *env, int argc, char **argv)
 				      i ? cfg.lan_ifindex : cfg.public_ifindex, &prog[i], &ifx[i]);
 	used = map_count(p.flows);
 	pending = map_count(p.pending);
+	nmasq = masq_read(p.masq, masq_rows);
+	knat = knat_rules();
 	if (!rules_read(p.rules, &defs, &nrules, NULL))	/* rules, not ports */
 		free(defs);
 	pinned_close(&p);
@@ -649,7 +683,10 @@ int cmd_status(struct env *env, int argc, char **argv)
 		       cfg.snat_port_max);
 		for (int i = 0; i < XFWD_TO_MAX; i++)
 			printf("%s\"%s\":%u", i ? "," : "", xfwd_timeout_names[i], cfg.timeouts[i]);
-		printf("},\"tcp_loose\":%s}\n", cfg.tcp_loose ? "true" : "false");
+		printf("},\"tcp_loose\":%s,\"kernel_nat\":{\"table\":\"ip xfwd\",\"state\":\"%s\","
+		       "\"prefixes\":%d,\"rules\":%d,\"ports\":[%u,%u]}}\n",
+		       cfg.tcp_loose ? "true" : "false", knat_state(knat, nmasq), nmasq, knat,
+		       XFWD_KNAT_PORT_MIN, XFWD_KNAT_PORT_MAX);
 		return status_verdict(names, state);
 	}
 	printf("mode        %s XDP\n", cfg.xdp_mode == XFWD_MODE_GENERIC ? "generic" : "native");
@@ -665,6 +702,11 @@ int cmd_status(struct env *env, int argc, char **argv)
 	for (int i = 0; i < XFWD_TO_MAX; i++)
 		printf(" %s=%u", xfwd_timeout_names[i], cfg.timeouts[i]);
 	printf("\ntcp-loose   %s\n", cfg.tcp_loose ? "on (non-SYN segments start connections)" : "off");
+	printf("kernel nat  table ip xfwd %s: %d rules for %d masquerade prefixes, ports %u-%u%s\n",
+	       knat_state(knat, nmasq), knat < 0 ? 0 : knat, nmasq, XFWD_KNAT_PORT_MIN,
+	       XFWD_KNAT_PORT_MAX, knat == 2 * nmasq ? "" :
+	       " (what xfwd passes up from those prefixes is dropped, not translated:"
+	       " attach again to restore it)");
 	printf("pins        %s\n", env->pin_dir);
 	return status_verdict(names, state);
 }

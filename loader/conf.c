@@ -486,7 +486,8 @@ static int fill_idle(struct pinned *p, struct conf *c, const __u8 *fresh)
  * ports) after. */
 static int conf_apply(struct pinned *p, struct conf *c, bool quiet)
 {
-	static struct masq_def oldm[XFWD_MAX_MASQ];
+	static struct masq_def oldm[XFWD_MAX_MASQ], newm[XFWD_MAX_MASQ];
+	bool knat_changed = false;
 	static struct ids ids;
 	struct xfwd_config cfg, now;
 	struct rule_def *old = NULL;
@@ -522,12 +523,21 @@ static int conf_apply(struct pinned *p, struct conf *c, bool quiet)
 	if (!rc && (config_read(p->config, &now) || now.sets != sets))
 		rc = err(EXIT_OP, "apply: the configuration changed meanwhile (another apply?)");
 	if (!rc) {
+		/* The kernel's NAT for the new prefixes, before they go live. */
+		for (__u32 i = 0; i < c->nmasq; i++)
+			newm[i] = c->masq[i].d;
+		rc = knat_sync("apply", &cfg, newm, (int)c->nmasq);
+		knat_changed = !rc;
+	}
+	if (!rc) {
 		/* The flip: one update of the config map. */
 		now.sets = sets ^ (XFWD_SET_RULES_B | XFWD_SET_MASQ_B);
 		if (bpf_map_update_elem(p->config, &zero, &now, BPF_EXIST))
 			rc = err(EXIT_OP, "apply: cannot write the configuration: %s", strerror(errno));
 	}
 	if (rc) {	/* nothing went live: leave the idle copies empty */
+		if (knat_changed)
+			knat_sync("apply", &cfg, oldm, nm);
 		map_clear(p->rules_idle, sizeof(struct xfwd_rule_key), XFWD_MAX_RULE_PORTS);
 		map_clear(p->masq_idle, sizeof(struct xfwd_masq_key), XFWD_MAX_MASQ);
 		goto out;

@@ -69,6 +69,10 @@ int masq_parse(const char *who, int argc, char **argv, struct masq_def *d)
 			if (!parse_range(val, &d->v.port_min, &d->v.port_max))
 				return err(EXIT_USAGE, "%s: --ports '%s': expected LO-HI, 1 <= LO <= HI <= 65535",
 					   who, val);
+			if (knat_ports_clash(d->v.port_min, d->v.port_max))
+				return err(EXIT_USAGE, "%s: --ports '%s' overlaps %u-%u, the ports of the"
+					   " kernel's NAT for what xfwd passes up", who, val,
+					   XFWD_KNAT_PORT_MIN, XFWD_KNAT_PORT_MAX);
 			d->ports_set = true;
 		} else {
 			int f = -1;
@@ -154,7 +158,7 @@ int masq_read(int fd, struct masq_def *rows)
 
 static int masq_add(struct env *env, int argc, char **argv)
 {
-	static struct masq_def rows[XFWD_MAX_MASQ];
+	static struct masq_def rows[XFWD_MAX_MASQ + 1];	/* + the new one */
 	static struct ids ids;
 	struct masq_def d;
 	struct xfwd_config cfg;
@@ -199,8 +203,14 @@ static int masq_add(struct env *env, int argc, char **argv)
 				 " 'xfwd flows flush')", ids_counted(&ids, IDS_MASQ));
 		goto out;
 	}
+	/* The kernel's NAT first: if it cannot follow, nothing changes. */
+	rows[n] = d;
+	rc = knat_sync("masq add", &cfg, rows, n + 1);
+	if (rc)
+		goto out;
 	if (bpf_map_update_elem(p.masq, &d.k, &d.v, BPF_NOEXIST)) {
 		rc = err(EXIT_OP, "masq add: %s", strerror(errno));
+		knat_sync("masq add", &cfg, rows, n);
 		goto out;
 	}
 	rc = 0;
@@ -212,9 +222,11 @@ out:
 
 static int masq_del(struct env *env, int argc, char **argv)
 {
+	static struct masq_def rows[XFWD_MAX_MASQ];
 	struct xfwd_masq_key k;
+	struct xfwd_config cfg;
 	struct pinned p;
-	int rc, lock;
+	int rc, lock, n, i;
 
 	if (argc > 1)
 		return err(EXIT_USAGE, "masq del: unexpected argument '%s' (see xfwd masq --help)",
@@ -226,11 +238,30 @@ static int masq_del(struct env *env, int argc, char **argv)
 		return rc;
 	lock = pin_lock(env);
 	rc = pinned_open(env, &p);
-	if (!rc) {
-		if (bpf_map_delete_elem(p.masq, &k))
-			rc = err(EXIT_USAGE, "masq del: %s is not masqueraded", argv[0]);
-		pinned_close(&p);
+	if (rc) {
+		pin_unlock(env, lock);
+		return rc;
 	}
+	if (config_read(p.config, &cfg)) {
+		rc = err(EXIT_OP, "cannot read the configuration");
+		goto out;
+	}
+	/* The kernel's NAT first, without the prefix: if it cannot follow,
+	 * nothing changes. */
+	n = masq_read(p.masq, rows);
+	for (i = 0; i < n; i++)
+		if (rows[i].k.addr == k.addr && rows[i].k.prefixlen == k.prefixlen)
+			break;
+	if (i == n) {
+		rc = err(EXIT_USAGE, "masq del: %s is not masqueraded", argv[0]);
+		goto out;
+	}
+	rows[i] = rows[--n];
+	rc = knat_sync("masq del", &cfg, rows, n);
+	if (!rc && bpf_map_delete_elem(p.masq, &k))
+		rc = err(EXIT_OP, "masq del: %s: %s", argv[0], strerror(errno));
+out:
+	pinned_close(&p);
 	pin_unlock(env, lock);
 	return rc;
 }

@@ -263,4 +263,5 @@ const char *const xfwd_counter_names[XFWD_CNT_MAX] = {
 	[XFWD_CNT_DROP_BAD_CSUM] = "drop_bad_csum",
 	[XFWD_CNT_LOCAL_PORT_MOVED] = "local_port_moved",
 	[XFWD_CNT_DROP_ICMP_FORGED] = "drop_icmp_forged",
+	[XFWD_CNT_DROP_LEAK] = "drop_leak",
 };

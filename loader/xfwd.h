@@ -142,6 +142,15 @@ int tcp_loose_parse(const char *who, int argc, char **argv, __u8 *on);
 int attach_parse(int argc, char **argv, struct attach_args *a);
 __u32 iface_addr(const char *ifname);
 
+/* knat.c: the kernel's NAT for what xfwd passes up (nftables table ip xfwd),
+ * with ports disjoint from every range xfwd allocates from. */
+#define XFWD_KNAT_PORT_MIN	61000
+#define XFWD_KNAT_PORT_MAX	65535
+bool knat_ports_clash(__u16 lo, __u16 hi);
+int knat_sync(const char *who, const struct xfwd_config *cfg, const struct masq_def *rows, int n);
+void knat_remove(void);
+int knat_rules(void);	/* snat rules in the table, -1 if there is no table */
+
 /* main.c */
 int cmd_usage(const char *name, bool to_stderr);
 

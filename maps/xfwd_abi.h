@@ -296,6 +296,7 @@ enum xfwd_counter {
 	XFWD_CNT_DROP_BAD_CSUM,		/* would start a connection, its TCP/UDP checksum wrong */
 	XFWD_CNT_LOCAL_PORT_MOVED,	/* a local socket's tuple was a mapping's: its port moved */
 	XFWD_CNT_DROP_ICMP_FORGED,	/* ICMP error not to the quoted sender, or from off its path */
+	XFWD_CNT_DROP_LEAK,		/* leaving the public side with a masqueraded source (leak.h) */
 	XFWD_CNT_MAX,
 };
 

@@ -11,6 +11,7 @@ LAB_CLI_ADDR=192.0.2.2
 LAB_PUB_ADDR=192.0.2.1
 LAB_LAN_ADDR=198.51.100.1
 LAB_SRV_ADDR=198.51.100.2
+LAB_LAN_NET=198.51.100.0/24	# every LAN host of every lab is in it
 
 # lab_up PREFIX [noroute]: build the lab; "noroute" leaves the server without a
 # route back to the client (the case that needs --snat). $XFWD_LAB_PREFIX, if
@@ -19,7 +20,7 @@ lab_up() {
 	local p=${XFWD_LAB_PREFIX:-}$1 route=${2:-route}
 	LAB=$p
 	LAB_CLI=$p-cli LAB_GW=$p-gw LAB_SRV=$p-srv
-	lab_down "$p"
+	lab_down "$p" quiet
 	ip netns add "$LAB_CLI" && ip netns add "$LAB_GW" && ip netns add "$LAB_SRV" || return 1
 	ip link add c0 netns "$LAB_CLI" type veth peer name g0 netns "$LAB_GW" || return 1
 	ip link add s0 netns "$LAB_SRV" type veth peer name g1 netns "$LAB_GW" || return 1
@@ -41,7 +42,50 @@ lab_up() {
 	lab_x "$LAB_SRV" ethtool -K s0 tx off tso off gso off gro on >/dev/null
 	lab_x "$LAB_GW" ethtool -K g0 tx off tso off gso off >/dev/null
 	lab_x "$LAB_GW" ethtool -K g1 tx off tso off gso off >/dev/null
+	[ -z "${LAB_WATCH_WIRE:-}" ] || lab_wire_watch || return 1
 	lab_neigh
+}
+
+# The public wire, watched (LAB_WATCH_WIRE=1: the tests set it; the demo and
+# the benchmark do not, a hook on c0 is a cost per packet): every packet the
+# client receives with a LAN source, which no NAT translated, is noted in an
+# nftables set of the client's namespace (source . protocol . destination,
+# with a counter), at c0's ingress before anything else sees it. Nothing
+# runs to be stopped: the set goes with the namespace, and lab_down reports
+# what it holds.
+lab_wire_watch() {
+	lab_x "$LAB_CLI" nft -f - <<-EOF
+	table netdev xfwd_wire {
+		set seen {
+			type ipv4_addr . inet_proto . ipv4_addr; flags dynamic; counter;
+		}
+		chain c0_in {
+			type filter hook ingress device "c0" priority -500; policy accept;
+			ip saddr $LAB_LAN_NET add @seen { ip saddr . ip protocol . ip daddr }
+		}
+	}
+	EOF
+}
+
+# lab_wire_forget: what the client saw so far was asked for (a test that
+# routes the LAN untranslated on purpose); only what comes after counts.
+lab_wire_forget() {
+	lab_x "$LAB_CLI" nft flush set netdev xfwd_wire seen 2>/dev/null
+	return 0
+}
+
+# lab_wire_check PREFIX: a failed case (the tests' "not ok" line) if the
+# client of that lab received packets with a LAN source; 1 then.
+lab_wire_check() {
+	local out n what
+	out=$(ip netns exec "$1-cli" nft list set netdev xfwd_wire seen 2>/dev/null) || return 0
+	out=$(echo "$out" | tr -d '\n\t' | grep -o '[0-9.]* \. [a-z0-9-]* \. [0-9.]* counter packets [0-9]*')
+	[ -n "$out" ] || return 0
+	n=$(echo "$out" | awk '{ n += $NF } END { print n }')
+	what=$(echo "$out" | awk '{ printf "%s%s %s>%s x%s", (NR > 1 ? ", " : ""), $3, $1, $5, $NF }' | cut -c1-300)
+	echo "not ok - public wire: $n packets with a LAN source ($what)"
+	LAB_WIRE_LEAKED=1
+	return 1
 }
 
 # A second LAN host, $P-lan2 (198.51.100.3), on a bridge with the server.
@@ -80,14 +124,17 @@ lab_x() {
 	ip netns exec "$ns" "$@"
 }
 
+# lab_down [PREFIX [quiet]]: remove the lab (a watched wire reported first,
+# unless quiet: lab_up's clean slate). 1 if the wire saw a leak.
 lab_down() {
-	local p=${1:-$LAB}
+	local p=${1:-$LAB} rc=0
 	[ -n "$p" ] || return 0
+	[ "${2:-}" = quiet ] || lab_wire_check "$p" || rc=1
 	# Every namespace of this lab is named PREFIX-something.
 	for ns in $(ip netns list | awk '{ print $1 }' | grep "^$p-"); do
 		# Kill what still runs in the namespace before removing it.
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
 		ip netns del "$ns" 2>/dev/null
 	done
-	return 0
+	return $rc
 }

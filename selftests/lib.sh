@@ -8,6 +8,9 @@ XFWD="$TOP/xfwd"
 PEER="python3 $TOP/selftests/peer.py"
 TMP=$(mktemp -d)
 T_FAILED=0
+# Every lab a test makes has its public wire watched (lab.sh): a packet with
+# a LAN source reaching the internet side fails the test.
+LAB_WATCH_WIRE=1
 
 ok() { echo "ok - $1"; }
 not_ok() { echo "not ok - $1: $2"; T_FAILED=1; }
@@ -48,9 +51,12 @@ wait_port() {
 }
 
 t_cleanup() {
+	local rc=$?
 	[ -n "${LAB_GW:-}" ] && "$XFWD" -n "$LAB_GW" detach >/dev/null 2>&1
 	lab_down
 	rm -rf "$TMP"
+	# A leak seen on the wire fails the file, whatever its cases said.
+	[ -z "${LAB_WIRE_LEAKED:-}" ] || [ "$rc" -ne 0 ] || exit 1
 }
 trap t_cleanup EXIT
 trap 'exit 130' INT TERM

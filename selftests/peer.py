@@ -53,6 +53,14 @@
                                              random ack number
   peer.py bare-ack IFACE DST_MAC SRC SPORT DST DPORT
                                              one ACK with random seq and ack (mid-stream)
+  peer.py raw-send DST KIND [SPORT]        one packet of a protocol xfwd does not translate,
+                                             from a raw IP socket: gre, proto253, sctp-init
+                                             (from SPORT), icmp-timestamp, icmp-253; then
+                                             prints "reply from ADDR" for the first answer
+                                             of its kind within 2 s, or "no reply"
+  peer.py raw-log ADDR PATH                  append "KIND SRC [SPORT]" for each such packet
+                                             to ADDR (the kinds above); answers GRE and
+                                             protocol 253 with the same payload
 """
 import hashlib
 import http.server
@@ -581,6 +589,83 @@ def udp_hold(addr, port, sport, msg, path):
             f.write(f"{peer[0]}:{peer[1]} {data.decode(errors='replace')}\n")
 
 
+def crc32c(data):
+    """CRC-32C (Castagnoli), as SCTP's checksum (RFC 9260 appendix A)."""
+    crc = 0xffffffff
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82f63b78 if crc & 1 else 0)
+    return crc ^ 0xffffffff
+
+
+# kind: (IP protocol, what to send); ICMP kinds by type.
+RAW_KINDS = {"gre": 47, "proto253": 253, "sctp-init": 132, "icmp-timestamp": 1, "icmp-253": 1}
+ICMP_TYPES = {13: "icmp-timestamp", 14: "icmp-timestamp-reply", 253: "icmp-253"}
+
+
+def raw_payload(kind, sport):
+    if kind == "gre":	# GRE without options, carrying 20 bytes of "IPv4"
+        return b"\x00\x00\x08\x00" + b"xfwd-leak-test-gre.."
+    if kind == "proto253":
+        return b"xfwd-leak-test-253"
+    if kind == "sctp-init":	# an INIT chunk: what conntrack lets start an association
+        init = struct.pack("!BBHIIHHI", 1, 0, 20, 0x1eaf1eaf, 65535, 1, 1, 0x12345678)
+        hdr = struct.pack("!HHII", int(sport), 9899, 0, 0)
+        return hdr[:8] + struct.pack("<I", crc32c(hdr + init)) + init
+    icmp_type = 13 if kind == "icmp-timestamp" else 253
+    body = struct.pack("!HH", 0x1eaf, 1) + (b"\0" * 12 if icmp_type == 13 else b"xfwd-leak")
+    csum = ip_csum(struct.pack("!BBH", icmp_type, 0, 0) + body)
+    return struct.pack("!BBH", icmp_type, 0, csum) + body
+
+
+def raw_kind(proto, pkt):
+    """The kind of a received IP packet (with its header), "" if none of ours."""
+    body = pkt[(pkt[0] & 15) * 4:]
+    if proto == 1:
+        return ICMP_TYPES.get(body[0], "") if body else ""
+    return {47: "gre", 253: "proto253", 132: "sctp-init"}.get(proto, "")
+
+
+def raw_send(dst, kind, sport="5000"):
+    proto = RAW_KINDS[kind]
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, proto)
+    s.sendto(raw_payload(kind, sport), (dst, 0))
+    want = "icmp-timestamp-reply" if kind == "icmp-timestamp" else kind
+    s.settimeout(0.2)
+    end = time.time() + 2
+    while time.time() < end:
+        try:
+            pkt, peer = s.recvfrom(2048)
+        except socket.timeout:
+            continue
+        if peer[0] == dst and raw_kind(proto, pkt) == want:
+            print(f"reply from {peer[0]}")
+            return
+    print("no reply")
+
+
+def raw_log(addr, path):
+    import select
+    socks = {socket.socket(socket.AF_INET, socket.SOCK_RAW, p): p for p in (1, 47, 132, 253)}
+    while True:
+        ready, _, _ = select.select(list(socks), [], [])
+        for s in ready:
+            pkt, peer = s.recvfrom(2048)
+            proto, hl = socks[s], (pkt[0] & 15) * 4
+            kind = raw_kind(proto, pkt)
+            if socket.inet_ntoa(pkt[16:20]) != addr or kind not in RAW_KINDS:
+                continue
+            extra = f" {struct.unpack('!H', pkt[hl:hl + 2])[0]}" if proto == 132 else ""
+            with open(path, "a") as f:
+                f.write(f"{kind} {peer[0]}{extra}\n")
+            if proto in (47, 253):
+                try:	# a LAN source has no route back from here
+                    s.sendto(pkt[hl:], (peer[0], 0))
+                except OSError:
+                    pass
+
+
 def bare_ack(iface, dst_mac, src, sport, dst, dport):
     RawTcp(iface, dst_mac).send(src, sport, dst, dport, "A", random.getrandbits(32),
                                 random.getrandbits(32))
@@ -596,6 +681,7 @@ if __name__ == "__main__":
             "udp-rr": udp_rr, "tcp-bulk": tcp_bulk, "udp-burst": udp_burst}
     cmds.update({"spoof-udp": spoof_udp, "udp-log": udp_log, "udp-hold": udp_hold,
                  "icmp-err": icmp_err})
+    cmds.update({"raw-send": raw_send, "raw-log": raw_log})
     cmds.update({"line-server": line_server, "hold": hold, "whoami-from": whoami_from,
                  "echo-bulk": echo_bulk,
                  "blind": blind, "syn-ack-flood": syn_ack_flood, "bare-ack": bare_ack})

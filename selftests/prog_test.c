@@ -31,6 +31,7 @@
 #include <net/if.h>
 #include <sys/socket.h>
 #include <linux/bpf.h>
+#include <linux/pkt_cls.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -178,6 +179,9 @@ static const char *counter_name(unsigned c)
 		[XFWD_CNT_CONFIRMED_ADD] = "confirmed_add",
 		[XFWD_CNT_CONFIRMED_DEL] = "confirmed_del",
 		[XFWD_CNT_FAST] = "fast",
+		[XFWD_CNT_DROP_LEAK] = "drop_leak",
+		[XFWD_CNT_LOCAL_PORT_MOVED] = "local_port_moved",
+		[XFWD_CNT_DROP_ICMP_FORGED] = "drop_icmp_forged",
 	};
 	static char other[24];
 
@@ -4178,6 +4182,88 @@ static int t_bad_checksum_starts_nothing(void)
 	return 0;
 }
 
+/* ==================================================== the leak guard */
+
+/* One BPF_PROG_TEST_RUN of tc egress as if the frame left interface ifx;
+ * returns the verdict (TC_ACT_*), or -1 (fail() says why). */
+static int tc_egress_run(int ifx, const uint8_t *in, size_t len)
+{
+	struct __sk_buff ctx;
+	LIBBPF_OPTS(bpf_test_run_opts, o,
+		.data_in = in,
+		.data_size_in = (__u32)len,
+		.data_out = R.buf,
+		.data_size_out = sizeof(R.buf),
+		.ctx_in = &ctx,
+		.ctx_size_in = sizeof(ctx),
+		.repeat = 1,
+	);
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.ifindex = (__u32)ifx;
+	if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.xfwd_tc_egress), &o))
+		return fail("%s: BPF_PROG_TEST_RUN of xfwd_tc_egress failed: %s", pkt_label,
+			    strerror(errno)), -1;
+	return (int)o.retval;
+}
+
+/* The frame s leaving interface ifx gets verdict want and moves drop_leak by n. */
+static int expect_egress(int ifx, const struct pkt_spec *s, int want, unsigned n)
+{
+	uint8_t b[PKT_MAX];
+	size_t len = pkt_build(s, b);
+	struct counters a, c;
+	int v;
+
+	TRY(counters_read(&a));
+	v = tc_egress_run(ifx, b, len);
+	if (v < 0)
+		return -1;
+	ASSERT_TRUE(v == want, "tc egress verdict %d, expected %d", v, want);
+	TRY(counters_read(&c));
+	return expect_moved(&a, &c, XFWD_CNT_DROP_LEAK, n);
+}
+
+/*
+ * What leaves the public interface still carrying a masqueraded source
+ * (nothing translated it: the kernel's NAT table flushed, a protocol it
+ * does not NAT) is dropped and counted, whatever the protocol; anything
+ * else goes on, and the LAN side is not guarded.
+ */
+static int t_leak_guard(void)
+{
+	static const uint8_t gre[4] = { 0x00, 0x00, 0x08, 0x00 };	/* GRE, IPv4 inside */
+	struct pkt_spec g = pub_pkt(47, BACKEND1, 0, CLIENT1, 0);
+	struct pkt_spec u = pub_pkt(IPPROTO_UDP, BACKEND2, 40000, CLIENT1, 53);
+	struct pkt_spec t = pub_pkt(132, BACKEND1, 0, CLIENT1, 0);
+
+	g.payload = gre;
+	g.payload_len = sizeof(gre);
+	u.payload = pattern;
+	u.payload_len = 32;
+	t.payload = pattern;
+	t.payload_len = 32;
+	label("GRE from 198.51.100.2, no masquerade prefix");
+	TRY(expect_egress(ifx_pub, &g, TC_ACT_OK, 0));
+	TRY(masq_add(htonl(0xc6336400), 24, XFWD_FILTER_APDF, 0));
+	label("GRE from a masqueraded 198.51.100.2 leaving the public side");
+	TRY(expect_egress(ifx_pub, &g, TC_ACT_SHOT, 1));
+	label("UDP from a masqueraded 198.51.100.3 leaving the public side");
+	TRY(expect_egress(ifx_pub, &u, TC_ACT_SHOT, 1));
+	label("SCTP from a masqueraded 198.51.100.2 leaving the public side");
+	TRY(expect_egress(ifx_pub, &t, TC_ACT_SHOT, 1));
+	label("GRE from a masqueraded 198.51.100.2 leaving the LAN side");
+	TRY(expect_egress(ifx_lan, &g, TC_ACT_OK, 0));
+	g.saddr = PUB_ADDR;
+	label("GRE from the public address (translated by the kernel)");
+	TRY(expect_egress(ifx_pub, &g, TC_ACT_OK, 0));
+	/* Only the live set counts: a prefix of the idle copy is no prefix. */
+	g.saddr = BACKEND1;
+	TRY(map_clear(skel->maps.xfwd_masq));
+	label("GRE from 198.51.100.2 after its prefix went");
+	return expect_egress(ifx_pub, &g, TC_ACT_OK, 0);
+}
+
 /* ============================================================= runner */
 
 struct test {
@@ -4264,6 +4350,7 @@ static const struct test tests[] = {
 	T(masq_echo_reply_starts_nothing),
 	T(masq_first_packet_too_big),
 	T(masq_adf_filtering),
+	T(leak_guard),
 };
 
 static void usage(const char *prog)
