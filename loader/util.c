@@ -261,4 +261,6 @@ const char *const xfwd_counter_names[XFWD_CNT_MAX] = {
 	[XFWD_CNT_DROP_SRC_LAN] = "drop_src_lan",
 	[XFWD_CNT_DROP_SRC_RPF] = "drop_src_rpf",
 	[XFWD_CNT_DROP_BAD_CSUM] = "drop_bad_csum",
+	[XFWD_CNT_FRAG_XLATED] = "frag_translated",
+	[XFWD_CNT_PASS_FRAG_UNKNOWN] = "pass_frag_unknown",
 };

@@ -292,6 +292,9 @@ enum xfwd_counter {
 	XFWD_CNT_DROP_SRC_LAN,		/* routed to the LAN interface */
 	XFWD_CNT_DROP_SRC_RPF,		/* fails the reverse path (rp_filter of the public side) */
 	XFWD_CNT_DROP_BAD_CSUM,		/* would start a connection, its TCP/UDP checksum wrong */
+	/* IPv4 fragments (bpf/frag.h): */
+	XFWD_CNT_FRAG_XLATED,		/* fragments of a flow translated, first and later ones */
+	XFWD_CNT_PASS_FRAG_UNKNOWN,	/* a later fragment whose first one was not seen: passed */
 	XFWD_CNT_MAX,
 };
 

@@ -178,6 +178,9 @@ static const char *counter_name(unsigned c)
 		[XFWD_CNT_CONFIRMED_ADD] = "confirmed_add",
 		[XFWD_CNT_CONFIRMED_DEL] = "confirmed_del",
 		[XFWD_CNT_FAST] = "fast",
+		[XFWD_CNT_DROP_SRC_LAN] = "drop_src_lan",
+		[XFWD_CNT_FRAG_XLATED] = "frag_translated",
+		[XFWD_CNT_PASS_FRAG_UNKNOWN] = "pass_frag_unknown",
 	};
 	static char other[24];
 
