@@ -15,6 +15,7 @@
 
 #include "common.h"
 #include "parse.h"
+#include "flow.h"
 
 #define XFWD_FRAG_DATAGRAMS	8192
 #define XFWD_FRAG_NS		(30 * NSEC_PER_SEC)	/* as net.ipv4.ipfrag_time */
@@ -30,6 +31,9 @@ struct xfwd_frag_key {
 struct xfwd_frag {
 	struct xfwd_flow_key key;	/* the first fragment's flow key, as it arrived */
 	__u64 expires_ns;
+	__u32 tcp_base;		/* TCP: the sequence number of the IP payload's first
+				 * byte (seq - header length), host order */
+	__u32 pad;
 };
 
 /* Datagrams whose first fragment was translated (LRU: a flood of first
@@ -48,6 +52,7 @@ __attribute__((noinline)) int xfwd_frag_remember(const struct xfwd_flow_key *key
 {
 	struct xfwd_frag_key k = {};
 	struct xfwd_frag v = {};
+	struct tcp_seg *g;
 
 	if (!key)
 		return 0;
@@ -58,6 +63,8 @@ __attribute__((noinline)) int xfwd_frag_remember(const struct xfwd_flow_key *key
 	k.side = (__u8)side;
 	v.key = *key;
 	v.expires_ns = now + XFWD_FRAG_NS;
+	if (key->proto == IPPROTO_TCP && (g = tcp_seg_get()))	/* parse_pkt filled it */
+		v.tcp_base = g->seq - g->optlen - sizeof(struct tcphdr);
 	return !bpf_map_update_elem(&xfwd_frags, &k, &v, BPF_ANY);
 }
 
@@ -67,9 +74,9 @@ static __always_inline void frag_remember(const struct pkt *p, __u8 side, __u64 
 		xfwd_frag_remember(&p->key, p->ip->id, side, now);
 }
 
-/* A later fragment (PARSE_FRAG): 1 with p->key set to its datagram's flow
- * key if its first fragment was translated in the last XFWD_FRAG_NS, else 0. */
-static __always_inline int frag_datagram(struct pkt *p, __u8 side, __u64 now)
+/* A later fragment (PARSE_FRAG): its datagram if the first fragment was
+ * translated in the last XFWD_FRAG_NS (p->key is then its flow key), or NULL. */
+static __always_inline struct xfwd_frag *frag_datagram(struct pkt *p, __u8 side, __u64 now)
 {
 	struct xfwd_frag_key k = {
 		.saddr = p->key.saddr, .daddr = p->key.daddr, .id = p->ip->id,
@@ -78,9 +85,39 @@ static __always_inline int frag_datagram(struct pkt *p, __u8 side, __u64 now)
 	struct xfwd_frag *d = bpf_map_lookup_elem(&xfwd_frags, &k);
 
 	if (!d || (__s64)(d->expires_ns - now) <= 0)
-		return 0;
+		return NULL;
 	p->key = d->key;
-	return 1;
+	return d;
+}
+
+/*
+ * A later fragment of a TCP segment on entry f: its sender has now sent up
+ * to end. conntrack sees the reassembled segment; without this, the
+ * receiver's ACK of the whole segment would acknowledge data the window
+ * tracking never saw sent, and be refused. Within what the receiver allows
+ * only; nothing else of the connection moves. Out of line: rare.
+ */
+__attribute__((noinline)) int xfwd_frag_tcp(struct xfwd_flow *f, const struct xfwd_flow_key *key,
+					    __u32 end)
+{
+	struct xfwd_tcp_peer *snd;
+	struct xfwd_flow *o;
+
+	if (!f || !key)
+		return 0;
+	o = flow_original(f, key);
+	if (!o)
+		return 0;
+	snd = &o->tcp[f->dir & 1];
+	if (seq_after(end, snd->end) && seq_le(end, snd->maxend))
+		snd->end = end;
+	return 0;
+}
+
+/* Where the later fragment p ends in its datagram's IP payload. */
+static __always_inline __u32 frag_end(const struct pkt *p)
+{
+	return (bpf_ntohs(p->ip->frag_off) & IP_OFFSET) * 8 + p->len - sizeof(struct iphdr);
 }
 
 #endif

@@ -186,9 +186,15 @@ static __always_inline void frag_first(const struct pkt *p, __u8 side, __u64 now
 static __always_inline struct xfwd_flow *frag_flow(struct pkt *p, __u8 side,
 						   const struct xfwd_config *cfg, __u64 now)
 {
-	if (!frag_datagram(p, side, now))
+	struct xfwd_frag *d = frag_datagram(p, side, now);
+	struct xfwd_flow *f;
+
+	if (!d)
 		return NULL;
-	return flow_find(p, side, cfg, now);
+	f = flow_find(p, side, cfg, now);
+	if (f && p->key.proto == IPPROTO_TCP)
+		xfwd_frag_tcp(f, &p->key, d->tcp_base + frag_end(p));
+	return f;
 }
 
 /* A later fragment in its flow's counters (no state: it has no L4 header). */
