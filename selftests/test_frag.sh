@@ -39,9 +39,9 @@ run_cases() {
 	local fwd masq echo1 echo2
 	: >"$TMP/$1.srv.log"
 	: >"$TMP/$1.cli.log"
-	lab_x "$LAB_SRV" $PEER udp-big-echo $LAB_SRV_ADDR 5353 "$TMP/$1.srv.log" &
+	ip netns exec "$LAB_SRV" $PEER udp-big-echo $LAB_SRV_ADDR 5353 "$TMP/$1.srv.log" &
 	echo1=$!
-	lab_x "$LAB_CLI" $PEER udp-big-echo $C 7000 "$TMP/$1.cli.log" &
+	ip netns exec "$LAB_CLI" $PEER udp-big-echo $C 7000 "$TMP/$1.cli.log" &
 	echo2=$!
 	sleep 0.5
 	sniff_start "$1" || { not_ok "$1: tcpdump" "did not start"; return; }
