@@ -68,7 +68,8 @@ static __always_inline int fast_forward(struct xdp_md *ctx, struct pkt *p, __u8 
 		return 1;
 	}
 	*mark = fast_mark(cfg->fast_gen, *epoch);
-	if (!key_eq(&s->key, &p->key) || s->f.side != side || p->icmp_err ||
+	/* A first fragment goes by the slow path, which remembers its datagram. */
+	if (!key_eq(&s->key, &p->key) || s->f.side != side || p->icmp_err || p->frag ||
 	    fast_mark(s->gen, s->epoch) != *mark || (__s64)(s->until_ns - now) <= 0 ||
 	    s->f.route_gen != xfwd_neigh_gen || p->len > s->f.route_len ||
 	    conn_next(s->f.conn, p->key.proto, s->f.dir, p->tcp_flags) != s->f.conn ||

@@ -49,6 +49,10 @@ __attribute__((noinline)) int xfwd_l4_csum_ok(struct xdp_md *ctx, __u32 l3_off)
 	ip = data + l3_off;
 	if ((void *)(ip + 1) > end)
 		return 1;
+	/* A fragment holds part of what the checksum covers: not verifiable
+	 * without reassembly (conntrack verifies the reassembled datagram). */
+	if (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET))
+		return 1;
 	len = bpf_ntohs(ip->tot_len) - sizeof(*ip);
 	if (ip->protocol == IPPROTO_UDP) {
 		struct udphdr *u = (void *)(ip + 1);

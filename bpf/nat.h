@@ -73,6 +73,17 @@ static __always_inline void nat_rewrite(void *ctx, int skb, struct pkt *p,
 	}
 }
 
+/* Translate a later fragment of a datagram (no L4 header: what the first
+ * fragment's L4 checksum update covered already). Addresses only. */
+static __always_inline void nat_rewrite_ip(void *ctx, int skb, struct pkt *p,
+					   const struct xfwd_flow *f)
+{
+	p->ip->saddr = f->new_saddr;
+	p->ip->daddr = f->new_daddr;
+	csum_l3(ctx, skb, &p->ip->check, p->l3_off + offsetof(struct iphdr, check),
+		f->ip_csum_delta);
+}
+
 /*
  * Translate an ICMP error quoting a packet of a flow (RFC 5508), given the
  * entry of the direction opposite to the quoted packet: the outer

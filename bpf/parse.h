@@ -42,6 +42,7 @@ struct pkt {
 	__u8 icmp_err;		/* an ICMP error: key is the quoted packet's, reversed */
 	__u8 icmp_echo;		/* ICMP_ECHO or ICMP_ECHOREPLY + 1 (0: not an echo) */
 	__u8 inner_l4_csum_ok;	/* the quoted TCP/UDP checksum is in the frame */
+	__u8 frag;		/* the first fragment of a datagram (MF, offset 0) */
 	struct iphdr *inner;	/* ICMP errors: the quoted IP header, */
 	__u16 *inner_ports;	/* its ports */
 	__u16 *inner_l4_csum;	/* and its L4 checksum when inner_l4_csum_ok */
@@ -49,6 +50,9 @@ struct pkt {
 };
 
 #define PARSE_OK XFWD_CNT_MAX
+/* A later fragment (offset > 0) of a TCP/UDP/ICMP datagram: eth, ip, len,
+ * l3_off, vlan and the key's addresses and protocol are set, nothing of L4. */
+#define PARSE_FRAG (XFWD_CNT_MAX + 1)
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "key_set packs struct xfwd_flow_key for a little-endian target"
@@ -147,14 +151,22 @@ static __always_inline int parse_pkt(void *data, void *data_end, __u32 frame_len
 	p->len = bpf_ntohs(ip->tot_len);
 	if (p->len < sizeof(*ip) || p->l3_off + p->len > frame_len)
 		return XFWD_CNT_PASS_MALFORMED;
-	if (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET))
-		return XFWD_CNT_PASS_FRAGMENT;
 	if (ip->ttl <= 1)
 		return XFWD_CNT_PASS_TTL;
 	p->eth = eth;
 	p->ip = ip;
 	p->icmp_err = 0;
 	p->icmp_echo = 0;
+	p->frag = 0;
+	if (ip->frag_off & bpf_htons(IP_OFFSET)) {
+		if (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP &&
+		    ip->protocol != IPPROTO_ICMP)
+			return XFWD_CNT_PASS_NOT_TCPUDP;
+		key_set(&p->key, ip->saddr, ip->daddr, 0, 0, ip->protocol);
+		return PARSE_FRAG;
+	}
+	if (ip->frag_off & bpf_htons(IP_MF))
+		p->frag = 1;
 
 	l4_room = p->len - sizeof(*ip);
 	if (ip->protocol == IPPROTO_TCP) {
@@ -174,7 +186,8 @@ static __always_inline int parse_pkt(void *data, void *data_end, __u32 frame_len
 		if ((void *)(udp + 1) > data_end || l4_room < sizeof(*udp))
 			return XFWD_CNT_PASS_MALFORMED;
 		ulen = bpf_ntohs(udp->len);
-		if (ulen < sizeof(*udp) || ulen > l4_room)
+		/* A first fragment holds part of what the UDP length covers. */
+		if (ulen < sizeof(*udp) || (ulen > l4_room && !p->frag))
 			return XFWD_CNT_PASS_MALFORMED;
 		p->l4_csum = &udp->check;
 		p->tcp_flags = 0;
@@ -201,6 +214,8 @@ static __always_inline int parse_pkt(void *data, void *data_end, __u32 frame_len
 		if (icmp->type != ICMP_DEST_UNREACH && icmp->type != ICMP_TIME_EXCEEDED &&
 		    icmp->type != ICMP_PARAMETERPROB)
 			return XFWD_CNT_PASS_NOT_TCPUDP;
+		if (p->frag)	/* an error fits in one packet: a fragmented one is not ours */
+			return XFWD_CNT_PASS_FRAGMENT;
 		rc = parse_icmp_err(data_end, p, icmp, l4_room - sizeof(*icmp));
 		if (rc == PARSE_OK)
 			p->l4_csum_off = (void *)p->l4_csum - data;

@@ -18,6 +18,7 @@
 #include "fast.h"
 #include "local.h"
 #include "leak.h"
+#include "frag.h"
 
 /* Set when the driver cannot carry XDP metadata: tc then looks packets up itself. */
 volatile __u32 xfwd_meta_unsupported;
@@ -172,6 +173,40 @@ static __always_inline __u32 out_saddr(const struct pkt *p, const struct xfwd_fl
 	return p->icmp_err ? p->ip->saddr : f->new_saddr;
 }
 
+/* A first fragment about to be translated here: its later fragments will
+ * follow it. */
+static __always_inline void frag_first(const struct pkt *p, __u8 side, __u64 now)
+{
+	if (p->frag) {
+		frag_remember(p, side, now);
+		count(XFWD_CNT_FRAG_XLATED);
+	}
+}
+
+/* The flow of a later fragment (PARSE_FRAG) arriving on side: its
+ * datagram's, if the first fragment was translated. */
+static __always_inline struct xfwd_flow *frag_flow(struct pkt *p, __u8 side,
+						   const struct xfwd_config *cfg, __u64 now)
+{
+	struct xfwd_frag *d = frag_datagram(p, side, now);
+	struct xfwd_flow *f;
+
+	if (!d)
+		return NULL;
+	f = flow_find(p, side, cfg, now);
+	if (f && p->key.proto == IPPROTO_TCP)
+		xfwd_frag_tcp(f, &p->key, d->tcp_base + frag_end(p));
+	return f;
+}
+
+/* A later fragment in its flow's counters (no state: it has no L4 header). */
+static __always_inline void frag_account(struct xfwd_flow *f, __u32 len)
+{
+	f->packets++;
+	f->bytes += len;
+	flow_account(f, len, 0);
+}
+
 /* ------------------------------------------------------------------ XDP */
 
 /* Pass up, asking tc ingress to finish (metadata travels with the skb). */
@@ -190,6 +225,50 @@ static __always_inline int xdp_pass_finish(struct xdp_md *ctx, int fresh)
 	return XDP_PASS;
 }
 
+/*
+ * A later fragment: translated and sent the way its first fragment went,
+ * or, if that was not seen (out of order, or no flow of xfwd's), passed to
+ * the kernel. From the LAN side that would leave untranslated: the guard
+ * against a LAN source on the public side (the kernel's NAT for what xfwd
+ * passes up, and a tc egress drop) is what stops it, not this program.
+ */
+static __always_inline int xdp_frag_later(struct xdp_md *ctx, struct pkt *p, __u8 side)
+{
+	struct bpf_fib_lookup *fib = fib_scratch();
+	struct xfwd_config *cfg = config_get();
+	struct xfwd_flow *f;
+	__u64 now;
+	int rc;
+
+	if (!cfg || !fib)
+		return XDP_PASS;
+	now = now_ns();
+	f = frag_flow(p, side, cfg, now);
+	if (!f) {
+		count(XFWD_CNT_PASS_FRAG_UNKNOWN);
+		return XDP_PASS;
+	}
+	if (f->flags & XFWD_FLOW_LOCAL) {
+		frag_account(f, p->len);
+		nat_rewrite_ip(ctx, 0, p, f);
+		count(XFWD_CNT_FRAG_XLATED);
+		count(XFWD_CNT_LOCAL_IN);
+		return XDP_PASS;
+	}
+	rc = fwd_route(ctx, p, f->new_saddr, f->new_daddr, ctx->ingress_ifindex, cfg, fib);
+	if (rc != PARSE_OK) {
+		count(rc);
+		if (rc == XFWD_CNT_PASS_NO_NEIGH || rc == XFWD_CNT_PASS_FRAG_NEEDED)
+			return xdp_pass_finish(ctx, 0);	/* tc translates it */
+		return XDP_PASS;
+	}
+	frag_account(f, p->len);
+	nat_rewrite_ip(ctx, 0, p, f);
+	count(XFWD_CNT_FWD_REDIRECT);
+	count(XFWD_CNT_FRAG_XLATED);
+	return fwd_xmit_xdp(ctx, p, cfg, fib->ifindex, fib->dmac, fib->smac);
+}
+
 static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 {
 	void *data = (void *)(long)ctx->data;
@@ -204,6 +283,8 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 
 	count(XFWD_CNT_RX);
 	rc = parse_pkt(data, data_end, data_end - data, &p);
+	if (rc == PARSE_FRAG)
+		return xdp_frag_later(ctx, &p, side);
 	if (rc != PARSE_OK)
 		goto pass;
 	if (p.key.proto == IPPROTO_TCP && !p.icmp_err && (p.tcp_flags & TCP_FL_SYN))
@@ -248,6 +329,7 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 			f = flow_use(f, &p, cfg, now, created, fresh, &rc);
 			if (!f)
 				return rc ? XDP_DROP : XDP_PASS;
+			frag_first(&p, side, now);
 			nat_rewrite(ctx, 0, &p, f);
 		}
 		count(XFWD_CNT_LOCAL_IN);
@@ -270,8 +352,10 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 			count(rc);
 			/* tc ingress finishes these: the kernel resolves the neighbour,
 			 * or fragments what may be fragmented. */
-			if (rc == XFWD_CNT_PASS_NO_NEIGH || rc == XFWD_CNT_PASS_FRAG_NEEDED)
+			if (rc == XFWD_CNT_PASS_NO_NEIGH || rc == XFWD_CNT_PASS_FRAG_NEEDED) {
+				frag_remember(&p, side, now);
 				return xdp_pass_finish(ctx, fresh);
+			}
 			return XDP_PASS;
 		}
 	}
@@ -285,6 +369,7 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 	if (!f)	/* outside the TCP window, or lost in a race with a flush */
 		return rc ? XDP_DROP : XDP_PASS;
 	count(XFWD_CNT_FWD_REDIRECT);
+	frag_first(&p, side, now);
 	nat_rewrite(ctx, 0, &p, f);
 	if (fresh)	/* the next packet of a new flow stores its route */
 		return fwd_xmit_xdp(ctx, &p, cfg, fib->ifindex, fib->dmac, fib->smac);
@@ -355,6 +440,31 @@ static __always_inline __u32 finish_requested(struct __sk_buff *skb)
 	return xfwd_meta_unsupported ? XFWD_META_FINISH : 0;
 }
 
+/* A later fragment XDP passed up: translated as XDP would have, if its
+ * datagram is known (XDP counted the ones it is not). */
+static __always_inline int tc_frag_later(struct __sk_buff *skb, struct pkt *p, __u8 side,
+					 const struct xfwd_config *cfg, __u64 now,
+					 struct bpf_fib_lookup *fib)
+{
+	struct xfwd_flow *f = frag_flow(p, side, cfg, now);
+	int rc;
+
+	if (!f || (f->flags & XFWD_FLOW_LOCAL))
+		return TC_ACT_OK;
+	rc = fwd_route(skb, p, f->new_saddr, f->new_daddr, skb->ifindex, cfg, fib);
+	if (rc != PARSE_OK && rc != XFWD_CNT_PASS_NO_NEIGH && rc != XFWD_CNT_PASS_FRAG_NEEDED)
+		return TC_ACT_OK;
+	frag_account(f, p->len);
+	nat_rewrite_ip(skb, 1, p, f);
+	count(XFWD_CNT_FRAG_XLATED);
+	if (rc == XFWD_CNT_PASS_FRAG_NEEDED) {
+		count(XFWD_CNT_TC_STACK);
+		return TC_ACT_OK;
+	}
+	count(XFWD_CNT_TC_FINISH);
+	return fwd_xmit_skb(skb, p->l3_off, fib);
+}
+
 /* Ingress of both interfaces: what XDP passed up for lack of a neighbour
  * (translate, redirect_neigh) or because it is too big for the egress and
  * may be fragmented (translate, let the stack forward and fragment it). */
@@ -375,10 +485,15 @@ int xfwd_tc_ingress(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	fresh = finish == XFWD_META_FINISH_NEW;
 	cfg = config_get();
-	if (!cfg || skb_parse(skb, &p) != PARSE_OK)
+	if (!cfg)
 		return TC_ACT_OK;
+	rc = skb_parse(skb, &p);
 	side = skb->ifindex == cfg->public_ifindex ? XFWD_SIDE_PUBLIC : XFWD_SIDE_LAN;
 	now = now_ns();
+	if (rc == PARSE_FRAG)
+		return tc_frag_later(skb, &p, side, cfg, now, &fib);
+	if (rc != PARSE_OK)
+		return TC_ACT_OK;
 	/* XDP saw the packet first and made any reply entry it needs, but where
 	 * XDP cannot mark what it passes up, tc finishes what it finds. */
 	f = flow_find_answer(&p, side, cfg, now);
@@ -394,6 +509,8 @@ int xfwd_tc_ingress(struct __sk_buff *skb)
 		f = flow_use(f, &p, cfg, now, fresh, fresh, &refused);
 		if (!f)
 			return refused ? TC_ACT_SHOT : TC_ACT_OK;
+		if (p.frag)	/* XDP remembered its datagram before passing it up */
+			count(XFWD_CNT_FRAG_XLATED);
 		nat_rewrite(skb, 1, &p, f);
 	}
 	if (rc == XFWD_CNT_PASS_FRAG_NEEDED) {

@@ -130,7 +130,7 @@ enum family {
 	F_RX, F_REDIRECT, F_PASSED, F_DROPPED, F_FLOWS_CREATED, F_FLOWS_CONFIRMED,
 	F_FLOW_CREATE_FAILED, F_MASQ_FLOWS, F_MASQ_PACKETS, F_HAIRPIN, F_LOCAL, F_ICMP_ERR,
 	F_FRAG_SENT, F_TC, F_SHADOWED, F_TABLE_INSERTS, F_TABLE_REMOVALS, F_TCP_NO_SYN,
-	F_TCP_REOPENED, F_CLASH_SNAT, F_OTHER, F_MAX,
+	F_TCP_REOPENED, F_CLASH_SNAT, F_FRAGS, F_OTHER, F_MAX,
 };
 
 static const struct { const char *name, *help; } families[F_MAX] = {
@@ -154,6 +154,7 @@ static const struct { const char *name, *help; } families[F_MAX] = {
 	[F_TCP_NO_SYN] = { "xfwd_tcp_no_syn_total", "TCP segments other than a SYN that would have started a connection: started none (tcp-loose off)." },
 	[F_TCP_REOPENED] = { "xfwd_tcp_reopened_total", "TCP connections started anew by a SYN on a closed connection's tuple." },
 	[F_CLASH_SNAT] = { "xfwd_clash_snat_total", "Connections whose reply tuple was taken, given another source port (implicit source NAT)." },
+	[F_FRAGS] = { "xfwd_fragments_translated_total", "IPv4 fragments of translated flows translated (first and later ones)." },
 	[F_OTHER] = { "xfwd_counter_total", "Other counters of xfwd stats, by name." },
 };
 
@@ -170,6 +171,7 @@ static const struct { const char *counter; enum family f; const char *label; } c
 	{ "tcp_no_syn", F_TCP_NO_SYN, NULL },
 	{ "tcp_reopened", F_TCP_REOPENED, NULL },
 	{ "clash_snat", F_CLASH_SNAT, NULL },
+	{ "frag_translated", F_FRAGS, NULL },
 	{ "flow_new", F_FLOWS_CREATED, NULL },
 	{ "flow_confirmed", F_FLOWS_CONFIRMED, NULL },
 	{ "flow_create_failed", F_FLOW_CREATE_FAILED, NULL },

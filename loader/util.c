@@ -264,4 +264,6 @@ const char *const xfwd_counter_names[XFWD_CNT_MAX] = {
 	[XFWD_CNT_LOCAL_PORT_MOVED] = "local_port_moved",
 	[XFWD_CNT_DROP_ICMP_FORGED] = "drop_icmp_forged",
 	[XFWD_CNT_DROP_LEAK] = "drop_leak",
+	[XFWD_CNT_FRAG_XLATED] = "frag_translated",
+	[XFWD_CNT_PASS_FRAG_UNKNOWN] = "pass_frag_unknown",
 };

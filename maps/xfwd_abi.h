@@ -297,6 +297,9 @@ enum xfwd_counter {
 	XFWD_CNT_LOCAL_PORT_MOVED,	/* a local socket's tuple was a mapping's: its port moved */
 	XFWD_CNT_DROP_ICMP_FORGED,	/* ICMP error not to the quoted sender, or from off its path */
 	XFWD_CNT_DROP_LEAK,		/* leaving the public side with a masqueraded source (leak.h) */
+	/* IPv4 fragments (bpf/frag.h): */
+	XFWD_CNT_FRAG_XLATED,		/* fragments of a flow translated, first and later ones */
+	XFWD_CNT_PASS_FRAG_UNKNOWN,	/* a later fragment whose first one was not seen: passed */
 	XFWD_CNT_MAX,
 };
 

@@ -9,6 +9,7 @@ pkgs=(
 	linux-libc-dev bpftool               # UAPI headers, skeleton generator
 	iproute2 ethtool iputils-ping        # lab: namespaces, veth, offloads
 	netcat-openbsd                       # lab: nc, for ad hoc probes of the lab
+	tcpdump                              # test_frag: what crosses the public wire
 	iptables nftables conntrack          # contenders and the "no conntrack" checks
 	iperf3 gnuplot-nox                   # benchmark
 	groff-base man-db                    # test_docs, test_boot: the man page renders

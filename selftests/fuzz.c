@@ -584,6 +584,8 @@ static const char *counter_s(int c)
 		[XFWD_CNT_TCP_OOW_SYNACK] = "tcp_window_synack",
 		[XFWD_CNT_TCP_OOW_ACK] = "tcp_window_ack", [XFWD_CNT_TCP_NO_SYN] = "tcp_no_syn",
 		[XFWD_CNT_TCP_REOPEN] = "tcp_reopened", [XFWD_CNT_CLASH_SNAT] = "clash_snat",
+		[XFWD_CNT_FRAG_XLATED] = "frag_translated",
+		[XFWD_CNT_PASS_FRAG_UNKNOWN] = "pass_frag_unknown",
 	};
 	static char other[24];
 

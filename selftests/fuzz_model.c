@@ -4,9 +4,18 @@
  *
  * It follows the README's promises, one by one:
  *   - a frame xfwd does not handle (not IPv4, L2 broadcast/multicast,
- *     truncated or inconsistent headers, IP options, fragments, TTL <= 1,
- *     other protocols, ICMP that is neither an echo nor an error about a
- *     TCP/UDP packet) goes to the kernel untouched;
+ *     truncated or inconsistent headers, IP options, TTL <= 1, other
+ *     protocols, ICMP that is neither an echo nor an error about a TCP/UDP
+ *     packet, an ICMP error in fragments) goes to the kernel untouched;
+ *   - IPv4 fragments (README "How it works"): a first fragment (offset 0,
+ *     MF) is a packet of its flow like any other, its UDP length may exceed
+ *     it, its checksum is not verified; once translated, its datagram (saddr,
+ *     daddr, IP id, protocol, side) is remembered; a later fragment (offset
+ *     > 0) of a remembered datagram is translated and routed like the first,
+ *     addresses and IP checksum only (a TCP one moves what its sender sent,
+ *     within the receiver's window); any other later fragment goes to the
+ *     kernel untouched (pass_frag_unknown). Datagrams are not forgotten
+ *     here (30 s; the fuzzer's timeouts are ten years);
  *   - a packet of a live connection is translated as the connection says,
  *     on the interface its direction arrives on;
  *   - a new connection starts from a forward rule (DNAT, --snat, local
@@ -58,6 +67,7 @@
 
 #define MAX_ENT		256
 #define MAX_MAP		128
+#define MAX_DGRAM	256
 #define P_TCP		6
 #define P_UDP		17
 #define P_ICMP		1
@@ -125,6 +135,17 @@ struct owner {
 	uint16_t in_port;
 };
 
+/* A datagram whose first fragment was translated. */
+struct dgram {
+	int used;
+	uint32_t saddr, daddr;
+	uint16_t id;
+	uint8_t proto;
+	int side;
+	struct tuple key;	/* its flow key, as the first fragment arrived */
+	uint32_t tcp_base;	/* TCP: seq - header length of the first fragment */
+};
+
 struct model {
 	const struct m_world *w;
 	m_port_oracle oracle;
@@ -135,6 +156,8 @@ struct model {
 	struct conn conn[MAX_ENT];
 	struct mapping map[MAX_MAP];
 	struct owner own[MAX_MAP];
+	struct dgram dg[MAX_DGRAM];
+	int next_dg;
 };
 
 /* ------------------------------------------------------------- bytes */
@@ -208,6 +231,9 @@ struct pk {
 	size_t q3, q4;		/* ICMP error: the quoted IP header and its ports */
 	long qcsum;		/* the quoted TCP/UDP checksum, if inside the packet and in use */
 	uint8_t qproto;
+	int first;		/* a first fragment (MF, offset 0) */
+	int later;		/* a later fragment: nothing past the IP header is parsed */
+	uint16_t id, foff;	/* the IP id (a later fragment), the offset in bytes */
 	struct tuple key;
 };
 
@@ -250,8 +276,6 @@ static uint64_t parse(const uint8_t *b, size_t len, struct pk *p)
 	p->tot = g16(ip + 2);
 	if (p->tot < 20 || off + p->tot > len)
 		bad |= BIT(XFWD_CNT_PASS_MALFORMED);
-	if (g16(ip + 6) & 0x3fff)
-		bad |= BIT(XFWD_CNT_PASS_FRAGMENT);
 	if (ip[8] <= 1)
 		bad |= BIT(XFWD_CNT_PASS_TTL);
 	if (ip[9] != P_TCP && ip[9] != P_UDP && ip[9] != P_ICMP)
@@ -265,6 +289,17 @@ static uint64_t parse(const uint8_t *b, size_t len, struct pk *p)
 	p->saddr = g32(ip + 12);
 	p->daddr = g32(ip + 16);
 	l4room = p->tot - 20;
+	if (g16(ip + 6) & 0x1fff) {
+		p->later = 1;
+		p->id = g16(ip + 4);
+		p->foff = (uint16_t)((g16(ip + 6) & 0x1fff) * 8);
+		p->key.saddr = p->saddr;
+		p->key.daddr = p->daddr;
+		p->key.proto = ip[9];
+		return 0;
+	}
+	p->first = !!(g16(ip + 6) & 0x2000);
+	p->id = g16(ip + 4);
 	if (ip[9] == P_TCP) {
 		unsigned doff;
 
@@ -305,7 +340,7 @@ static uint64_t parse(const uint8_t *b, size_t len, struct pk *p)
 		if (l4room < 8)
 			return BIT(XFWD_CNT_PASS_MALFORMED);
 		p->ulen = g16(b + p->l4 + 4);
-		if (p->ulen < 8 || p->ulen > l4room)
+		if (p->ulen < 8 || (p->ulen > l4room && !p->first))
 			return BIT(XFWD_CNT_PASS_MALFORMED);
 		p->kind = K_UDP;
 		p->sport = g16(b + p->l4);
@@ -337,6 +372,8 @@ static uint64_t parse(const uint8_t *b, size_t len, struct pk *p)
 				    (q[9] == P_TCP || q[9] == P_UDP))
 					bad |= BIT(XFWD_CNT_PASS_NOT_TCPUDP);
 			}
+			if (p->first)	/* an error in fragments: either reason is true */
+				bad |= BIT(XFWD_CNT_PASS_FRAGMENT);
 			if (bad)
 				return bad;
 			p->kind = K_ICMP_ERR;
@@ -864,8 +901,8 @@ static int bad_csum(const struct pk *p, const char *what, struct m_expect *e)
 	uint8_t ph[12];
 	size_t len;
 
-	if (p->kind != K_TCP && p->kind != K_UDP)
-		return 0;
+	if ((p->kind != K_TCP && p->kind != K_UDP) || p->first)
+		return 0;	/* a fragment: part of what the checksum covers */
 	len = p->kind == K_UDP ? p->ulen : p->end - p->l4;
 	if (p->kind == K_UDP && !g16(p->b + p->l4 + 6))
 		return 0;
@@ -1247,8 +1284,12 @@ static void rewrite(struct m_expect *e, const struct pk *p, const struct ent *f,
 	p32(o + l3 + 16, f->to.daddr);
 	add_csum(e, "ip checksum", l3 + 10, 0, 0);
 	add_seg(e, l3, p->l3, 20);
+	if (p->later)
+		return;		/* no L4 header */
 	if (p->kind == K_TCP || p->kind == K_UDP) {
-		size_t len = p->kind == K_TCP ? p->tot - 20 : p->ulen;
+		/* A first fragment: the part of the datagram it holds (the
+		 * residue check is relative: what is not there did not change). */
+		size_t len = p->kind == K_TCP || p->first ? p->tot - 20 : p->ulen;
 
 		p16(o + l4, f->to.sport);
 		p16(o + l4 + 2, f->to.dport);
@@ -1350,6 +1391,69 @@ static int goes_through(struct model *m, struct ent *f, const struct pk *p, int 
 	return 1;
 }
 
+/* A first fragment of f's flow is translated: remember its datagram. */
+static void dgram_remember(struct model *m, const struct pk *p, int side)
+{
+	struct dgram *g = NULL;
+
+	if (!p->first)
+		return;
+	for (int i = 0; i < MAX_DGRAM && !g; i++)
+		if (m->dg[i].used && m->dg[i].saddr == p->saddr && m->dg[i].daddr == p->daddr &&
+		    m->dg[i].id == p->id && m->dg[i].proto == p->key.proto && m->dg[i].side == side)
+			g = &m->dg[i];
+	if (!g) {
+		g = &m->dg[m->next_dg];
+		m->next_dg = (m->next_dg + 1) % MAX_DGRAM;
+	}
+	g->used = 1;
+	g->saddr = p->saddr;
+	g->daddr = p->daddr;
+	g->id = p->id;
+	g->proto = p->key.proto;
+	g->side = side;
+	g->key = p->key;
+	g->tcp_base = p->kind == K_TCP ? p->seq - (uint32_t)(p->tot - 20 - p->tlen) : 0;
+}
+
+/* A later fragment's datagram (p->key becomes its flow key), or NULL. */
+static struct dgram *dgram_find(struct model *m, struct pk *p, int side)
+{
+	for (int i = 0; i < MAX_DGRAM; i++) {
+		struct dgram *g = &m->dg[i];
+
+		if (g->used && g->saddr == p->saddr && g->daddr == p->daddr && g->id == p->id &&
+		    g->proto == p->key.proto && g->side == side) {
+			p->key = g->key;
+			return g;
+		}
+	}
+	return NULL;
+}
+
+/* A later fragment of entry f: its flow (NULL: to the kernel, counted), and
+ * for TCP what its sender has sent now. */
+static struct ent *frag_flow(struct model *m, struct pk *p, int side)
+{
+	struct dgram *g = dgram_find(m, p, side);
+	struct ent *f;
+	struct peer *x;
+
+	if (!g)
+		return NULL;
+	f = ent_find(m, &p->key);
+	if (!f || f->side != side)
+		return NULL;
+	if (g->proto == P_TCP && m->conn[f->conn].tcp) {
+		uint32_t end = g->tcp_base + p->foff + (p->tot - 20);
+
+		x = &m->conn[f->conn].pe[f->orig ? 0 : 1];
+		if (s_after(end, x->end) && s_le(end, x->maxend))
+			x->end = end;
+	}
+	return f;
+}
+
 void model_packet(struct model *m, int side, const uint8_t *fr, size_t len, struct m_expect *e)
 {
 	const struct m_world *w = m->w;
@@ -1368,6 +1472,17 @@ void model_packet(struct model *m, int side, const uint8_t *fr, size_t len, stru
 		expect_pass(e, bad);
 		return;
 	}
+	if (p.later) {
+		f = frag_flow(m, &p, side);
+		if (!f) {
+			snprintf(e->path, sizeof(e->path), "a later fragment, its datagram unknown");
+			expect_pass(e, BIT(XFWD_CNT_PASS_FRAG_UNKNOWN));
+			return;
+		}
+		snprintf(e->path, sizeof(e->path), "a later fragment of a %s entry's datagram",
+			 f->orig ? "original" : "reply");
+		started = 1;	/* nothing tracked */
+	} else {
 	f = ent_find(m, &p.key);
 	if (f && f->side == side && f->orig && p.kind == K_TCP && plain_syn(p.flags) &&
 	    m->conn[f->conn].tcp && (m->conn[f->conn].state == XFWD_ST_TIME_WAIT ||
@@ -1399,6 +1514,7 @@ void model_packet(struct model *m, int side, const uint8_t *fr, size_t len, stru
 			return;
 		}
 	}
+	}
 	if (f->local) {
 		/* To a local port: translated in place, up to the stack; an
 		 * ICMP error about what the local socket sent alike. */
@@ -1407,8 +1523,9 @@ void model_packet(struct model *m, int side, const uint8_t *fr, size_t len, stru
 		if (p.kind == K_ICMP_ERR) {
 			rewrite_err(e, &p, f, 0);
 		} else {
-			if (goes_through(m, f, &p, started, e, 0))
+			if (!p.later && goes_through(m, f, &p, started, e, 0))
 				return;
+			dgram_remember(m, &p, side);
 			rewrite(e, &p, f, 0);
 		}
 		e->verdict = XDP_PASS;
@@ -1417,14 +1534,16 @@ void model_packet(struct model *m, int side, const uint8_t *fr, size_t len, stru
 		return;
 	}
 	route(m, f->to.daddr, p.tot, &rt);
-	if (rt.rc == XFWD_CNT_PASS_FRAG_NEEDED && p.df && p.kind != K_ICMP_ERR) {
+	if (rt.rc == XFWD_CNT_PASS_FRAG_NEEDED && p.df && p.kind != K_ICMP_ERR && !p.later) {
 		frag_needed(m, e, &p, side);
 		return;
 	}
 	if (rt.rc) {
 		expect_pass(e, BIT(rt.rc));
-		if (rt.rc == XFWD_CNT_PASS_NO_NEIGH || rt.rc == XFWD_CNT_PASS_FRAG_NEEDED)
-			e->meta = started ? 2 : 1;
+		if (rt.rc == XFWD_CNT_PASS_NO_NEIGH || rt.rc == XFWD_CNT_PASS_FRAG_NEEDED) {
+			e->meta = started && !p.later ? 2 : 1;
+			dgram_remember(m, &p, side);	/* tc translates it */
+		}
 		return;
 	}
 
@@ -1439,8 +1558,9 @@ void model_packet(struct model *m, int side, const uint8_t *fr, size_t len, stru
 	if (p.kind == K_ICMP_ERR) {
 		rewrite_err(e, &p, f, d);
 	} else {
-		if (goes_through(m, f, &p, started, e, 0))
+		if (!p.later && goes_through(m, f, &p, started, e, 0))
 			return;
+		dgram_remember(m, &p, side);
 		rewrite(e, &p, f, d);
 	}
 	e->verdict = XDP_REDIRECT;
@@ -1469,7 +1589,7 @@ void model_packet_tc(struct model *m, int side, const uint8_t *fr, size_t len, s
 		snprintf(e->path, sizeof(e->path), "tc: not ours");
 		return;
 	}
-	f = ent_find(m, &p.key);
+	f = p.later ? frag_flow(m, &p, side) : ent_find(m, &p.key);
 	if (!f || f->side != side || (f->local && p.kind != K_ICMP_ERR)) {
 		snprintf(e->path, sizeof(e->path), "tc: no connection to finish");
 		return;
@@ -1488,7 +1608,7 @@ void model_packet_tc(struct model *m, int side, const uint8_t *fr, size_t len, s
 		rewrite_err(e, &p, f, 0);
 		e->reasons = BIT(XFWD_CNT_ICMP_ERR);
 	} else {
-		if (goes_through(m, f, &p, 0, e, 1))
+		if (!p.later && goes_through(m, f, &p, 0, e, 1))
 			return;
 		rewrite(e, &p, f, 0);
 	}

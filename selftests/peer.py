@@ -61,6 +61,11 @@
   peer.py raw-log ADDR PATH                  append "KIND SRC [SPORT]" for each such packet
                                              to ADDR (the kinds above); answers GRE and
                                              protocol 253 with the same payload
+  peer.py udp-big-echo ADDR PORT LOG         UDP up to 64 KiB: append "<peer addr> <length>"
+                                             to LOG, send the datagram back as it came
+  peer.py udp-big-ask ADDR PORT NBYTES       one datagram of NBYTES random bytes (sent in
+                                             fragments if larger than the MTU, no DF), print
+                                             "<reply source> <length> same|differs"
 """
 import hashlib
 import http.server
@@ -671,6 +676,39 @@ def bare_ack(iface, dst_mac, src, sport, dst, dport):
                                 random.getrandbits(32))
 
 
+def no_df(s):
+    """Fragments without DF: as a datagram larger than the path goes."""
+    s.setsockopt(socket.IPPROTO_IP, 10, 0)	# IP_MTU_DISCOVER = IP_PMTUDISC_DONT
+
+
+def udp_big_echo(addr, port, path):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    no_df(s)
+    s.bind((addr, int(port)))
+    while True:
+        data, peer = s.recvfrom(65535)
+        with open(path, "a") as f:
+            f.write(f"{peer[0]} {len(data)}\n")
+        s.sendto(data, peer)
+
+
+def udp_big_ask(addr, port, nbytes):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    no_df(s)
+    s.settimeout(3)
+    data = os.urandom(int(nbytes))
+    s.sendto(data, (addr, int(port)))
+    try:
+        got, src = s.recvfrom(65535)
+    except (TimeoutError, socket.timeout):
+        print("timeout")
+        return
+    except ConnectionRefusedError:
+        print("refused")
+        return
+    print(f"{src[0]}:{src[1]} {len(got)} {'same' if got == data else 'differs'}")
+
+
 if __name__ == "__main__":
     cmds = {"http-server": http_server, "http-get": http_get,
             "whoami-server": whoami_server, "whoami": whoami,
@@ -682,6 +720,7 @@ if __name__ == "__main__":
     cmds.update({"spoof-udp": spoof_udp, "udp-log": udp_log, "udp-hold": udp_hold,
                  "icmp-err": icmp_err})
     cmds.update({"raw-send": raw_send, "raw-log": raw_log})
+    cmds.update({"udp-big-echo": udp_big_echo, "udp-big-ask": udp_big_ask})
     cmds.update({"line-server": line_server, "hold": hold, "whoami-from": whoami_from,
                  "echo-bulk": echo_bulk,
                  "blind": blind, "syn-ack-flood": syn_ack_flood, "bare-ack": bare_ack})
