@@ -268,6 +268,8 @@ struct nat_req {
 	__u8 tcp_flags;		/* accounted in the entries as they are made */
 	__u8 lazy;		/* plain DNAT to a backend of one rule: the reply entry
 				 * waits for the first answer (flow_reply_made) */
+	__u8 no_mapping;	/* alloc_port: any free port, the endpoint's mapping
+				 * neither used nor made (hairpin to its own mapping) */
 };
 
 static __always_inline int reply_try(void *ctx, struct xfwd_flow_key *rkey, struct xfwd_flow *reply,
@@ -366,13 +368,16 @@ static __always_inline int reply_claim(void *ctx, struct xfwd_flow_key *rkey,
 			return 0;
 		return okey->proto == IPPROTO_ICMP ? -1 : clash_snat(rkey, reply, okey, cfg, now);
 	}
-	m = mapping_get(&rq->internal, rq->saddr, now);
-	if (m)
-		return reply_try(ctx, rkey, reply, okey, rq, cfg, now, bpf_ntohs(m->ext_port));
-	/* Port preservation inside the range only: --ports is a promise. */
-	if (want >= rq->port_min && want <= rq->port_max &&
-	    !reply_try(ctx, rkey, reply, okey, rq, cfg, now, want))
-		return 0;
+	if (!rq->no_mapping) {
+		m = mapping_get(&rq->internal, rq->saddr, now);
+		if (m)
+			return reply_try(ctx, rkey, reply, okey, rq, cfg, now,
+					 bpf_ntohs(m->ext_port));
+		/* Port preservation inside the range only: --ports is a promise. */
+		if (want >= rq->port_min && want <= rq->port_max &&
+		    !reply_try(ctx, rkey, reply, okey, rq, cfg, now, want))
+			return 0;
+	}
 	for (i = 0; i < XFWD_SNAT_PROBES; i++) {
 		port = rq->port_min + bpf_get_prandom_u32() % span;
 		if ((port ^ want) & 1) {
@@ -456,7 +461,7 @@ static __always_inline int flow_create(void *ctx, const struct xfwd_flow_key *ok
 			count(XFWD_CNT_PENDING_DEL);
 		return FLOW_EXISTS;
 	}
-	if (rq->alloc_port) {
+	if (rq->alloc_port && !rq->no_mapping) {
 		ext.addr = rkey.daddr;
 		ext.port = rkey.dport;
 		ext.proto = rkey.proto;

@@ -122,6 +122,10 @@ static __always_inline struct xfwd_flow *masq_in(struct xdp_md *ctx, const struc
 		masq_source(&rq, p, m, cfg);
 		rq.map_orig_src = 1;
 		remote = rq.saddr;	/* the mapped host sees the public address */
+		/* To its own mapping: its mapping's port as the source would
+		 * make the reply tuple the original one. Another port, and the
+		 * mapping stays as it is. */
+		rq.no_mapping = in->addr == p->key.saddr && in->port == p->key.sport;
 	}
 	if (!mapping_admits(map, remote))
 		return NULL;

@@ -4269,6 +4269,47 @@ static int t_leak_guard(void)
 	return expect_egress(ifx_pub, &g, TC_ACT_OK, 0);
 }
 
+/* A masqueraded host to its own mapping (a STUN client's hairpin test):
+ * back to it from the public address on another port than the mapping's
+ * (that one would make the reply tuple the original tuple); the answer goes
+ * back the same way, and the mapping still serves the outside. */
+static int t_masq_self_hairpin(void)
+{
+	struct pkt_spec o = lan_pkt(IPPROTO_UDP, BACKEND1, 46200, CLIENT1, 53), h, in;
+	struct pkt_spec x = xlated(&o, PUB_ADDR, 46200, CLIENT1, 53, MAC_C1, MAC_PUB), exp;
+	uint8_t ib[PKT_MAX];
+	const uint8_t *ip;
+	uint16_t y;
+	size_t il;
+
+	TRY(masq_add(htonl(0xc6336400), 24, XFWD_FILTER_EIF, 0));
+	label("UDP 198.51.100.2:46200 > 192.0.2.2:53 (masqueraded, eif)");
+	TRY(expect_fwd(SIDE_LAN, &o, &x));
+	h = lan_pkt(IPPROTO_UDP, BACKEND1, 46200, PUB_ADDR, 46200);
+	h.payload = pattern;
+	h.payload_len = 33;
+	label("UDP 198.51.100.2:46200 > 192.0.2.1:46200 (its own mapping)");
+	il = pkt_build(&h, ib);
+	TRY(run(SIDE_LAN, ib, il));
+	ASSERT_VERDICT(R.verdict, XDP_REDIRECT);
+	ip = R.frame + ETH_LEN;
+	y = get16(ip + IP4_LEN);
+	ASSERT_ADDR(raw32(ip + 12), PUB_ADDR, "ip saddr");
+	ASSERT_ADDR(raw32(ip + 16), BACKEND1, "ip daddr");
+	ASSERT_TRUE(y != 46200 && y >= XFWD_SNAT_PORT_MIN, "sport %u: the mapping's own, or out of range", y);
+	ASSERT_EQ(get16(ip + IP4_LEN + 2), 46200, "dport");
+	ASSERT_TRUE(ip_csum_valid(ip), "ip checksum 0x%04x is wrong", get16(ip + 10));
+	ASSERT_TRUE(l4_csum_valid(ip), "udp checksum 0x%04x is wrong", get16(ip + IP4_LEN + 6));
+	label("its answer, 198.51.100.2:46200 > 192.0.2.1:%u", y);
+	in = lan_pkt(IPPROTO_UDP, BACKEND1, 46200, PUB_ADDR, y);
+	exp = xlated(&in, PUB_ADDR, 46200, BACKEND1, 46200, MAC_B1, MAC_LAN);
+	TRY(expect_fwd(SIDE_LAN, &in, &exp));
+	label("192.0.2.3:999 > 192.0.2.1:46200: the mapping, as it was");
+	in = pub_pkt(IPPROTO_UDP, CLIENT2, 999, PUB_ADDR, 46200);
+	exp = xlated(&in, CLIENT2, 999, BACKEND1, 46200, MAC_B1, MAC_LAN);
+	return expect_fwd(SIDE_PUB, &in, &exp);
+}
+
 /* ============================================================ fragments */
 
 #define FRAG_DGRAM	2000	/* payload bytes of the fragmented datagrams */
@@ -4690,6 +4731,7 @@ static const struct test tests[] = {
 	T(masq_first_packet_too_big),
 	T(masq_adf_filtering),
 	T(leak_guard),
+	T(masq_self_hairpin),
 	T(frag_udp_forwarded),
 	T(frag_tcp_snat),
 	T(frag_hairpin),
