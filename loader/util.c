@@ -262,4 +262,5 @@ const char *const xfwd_counter_names[XFWD_CNT_MAX] = {
 	[XFWD_CNT_DROP_SRC_RPF] = "drop_src_rpf",
 	[XFWD_CNT_DROP_BAD_CSUM] = "drop_bad_csum",
 	[XFWD_CNT_LOCAL_PORT_MOVED] = "local_port_moved",
+	[XFWD_CNT_MASQ_HOST_CAP] = "masq_host_cap",
 };

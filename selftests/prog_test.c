@@ -178,6 +178,8 @@ static const char *counter_name(unsigned c)
 		[XFWD_CNT_CONFIRMED_ADD] = "confirmed_add",
 		[XFWD_CNT_CONFIRMED_DEL] = "confirmed_del",
 		[XFWD_CNT_FAST] = "fast",
+		[XFWD_CNT_MASQ_NO_PORT] = "masq_no_port",
+		[XFWD_CNT_MASQ_HOST_CAP] = "masq_host_cap",
 	};
 	static char other[24];
 
@@ -408,6 +410,7 @@ static int reset(void)
 	TRY(map_clear(skel->maps.xfwd_masq));
 	TRY(map_clear(skel->maps.xfwd_mappings));
 	TRY(map_clear(skel->maps.xfwd_owners));
+	TRY(map_clear(skel->maps.xfwd_hosts));
 	TRY(map_clear(skel->maps.xfwd_backends));
 	TRY(where_clear());
 	for (i = 0; i < XFWD_CNT_MAX; i++)
@@ -420,6 +423,8 @@ static int reset(void)
 	cfg.fast_gen = ++fast_gen;
 	TRY(config_set(&cfg));
 	skel->bss->xfwd_clock_offset_ns = 0;
+	skel->bss->xfwd_host_gen = 0;
+	skel->bss->xfwd_host_scan_ns = 0;
 	pkt_label = "";
 	return 0;
 }
