@@ -58,7 +58,7 @@ check "masq add 198.51.100.0/24" xg masq add 198.51.100.0/24
 refuse_overlap=$(xg masq add 198.51.100.128/25 2>&1)
 expect_match "masq refuses an overlapping prefix" "$refuse_overlap" "overlaps 198.51.100.0/24"
 expect_eq "masq list shows the public address in use" "$(xg masq list)" \
-	"198.51.100.0/24 to $LAB_PUB_ADDR --ports 32768-60999 --filtering apdf  # the public interface's address"
+	"198.51.100.0/24 to $LAB_PUB_ADDR --ports 32768-60999 --filtering apdf --max-ports-per-host 7058  # the public interface's address"
 
 fwd0=$(fwd_datagrams)
 seen=$(lab_x "$LAB_SRV" $PEER whoami $A 9100 $LAB_SRV_ADDR 41000 2>&1)
