@@ -459,16 +459,13 @@ static __always_inline int reply_claim(void *ctx, struct xfwd_flow_key *rkey,
 	return CLAIM_FAILED;
 }
 
-/* flow_create's answer when another CPU made the connection first. */
-#define FLOW_EXISTS	(PARSE_OK + 1)
-
 /*
  * Create both entries of a new connection in the pending table. The reply
  * entry goes first: claiming its key is what reserves the port. The first
  * packet is accounted before the entries go in, so that nothing looks them
  * up again: a lookup would mark them used, and a connection of one packet
- * (a flood's) should be the first the LRU drops. Returns PARSE_OK with the
- * original entry, as inserted, in xfwd_scratch_flow; FLOW_EXISTS; or the
+ * (a flood's) should be the first the LRU drops. Returns XFWD_OK with the
+ * original entry, as inserted, in xfwd_scratch_flow; XFWD_EXISTS; or the
  * counter to bump.
  */
 static __always_inline int flow_create(void *ctx, const struct xfwd_flow_key *okey,
@@ -527,7 +524,7 @@ static __always_inline int flow_create(void *ctx, const struct xfwd_flow_key *ok
 		 * its entries. */
 		if (!lazy && !bpf_map_delete_elem(&xfwd_pending, &rkey))
 			count(XFWD_CNT_PENDING_DEL);
-		return FLOW_EXISTS;
+		return XFWD_EXISTS;
 	}
 	if (rq->alloc_port && !rq->no_mapping) {
 		ext.addr = rkey.daddr;
@@ -543,7 +540,7 @@ static __always_inline int flow_create(void *ctx, const struct xfwd_flow_key *ok
 	if (!rq->alloc_port && rkey.dport != okey->sport)
 		count(XFWD_CNT_CLASH_SNAT);
 	count(XFWD_CNT_FLOW_NEW);
-	return PARSE_OK;
+	return XFWD_OK;
 }
 
 /*
@@ -608,11 +605,11 @@ static __always_inline struct xfwd_flow *flow_start(struct xdp_md *ctx,
 	if (rq->alloc_port == ALLOC_HOST && rq->host_cap)
 		rq->host_full = !xfwd_host_admit(rq->internal.addr, rq->host_cap, now);
 	*why = xfwd_flow_create(ctx, okey, rq, cfg, now);
-	if (*why == PARSE_OK) {
+	if (*why == XFWD_OK) {
 		*fresh = 1;
 		return bpf_map_lookup_elem(&xfwd_scratch_flow, &zero);
 	}
-	if (*why != FLOW_EXISTS)
+	if (*why != XFWD_EXISTS)
 		return NULL;
 	*why = XFWD_CNT_FLOW_CREATE_FAILED;
 	f = flow_lookup(okey, cfg, now);

@@ -11,7 +11,7 @@
 #include "maps.h"
 #include "parse.h"
 
-/* Route to daddr from ifindex. Returns PARSE_OK or the reason to pass. */
+/* Route to daddr from ifindex. Returns XFWD_OK or the reason to pass. */
 static __always_inline int fwd_route(void *ctx, const struct pkt *p, __u32 saddr, __u32 daddr,
 				     __u32 ifindex, const struct xfwd_config *cfg,
 				     struct bpf_fib_lookup *fib)
@@ -30,7 +30,7 @@ static __always_inline int fwd_route(void *ctx, const struct pkt *p, __u32 saddr
 	rc = bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
 	switch (rc) {
 	case BPF_FIB_LKUP_RET_SUCCESS:
-		rc = PARSE_OK;
+		rc = XFWD_OK;
 		break;
 	case BPF_FIB_LKUP_RET_NO_NEIGH:	/* fib->ifindex is the egress all the same */
 		rc = XFWD_CNT_PASS_NO_NEIGH;

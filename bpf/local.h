@@ -55,7 +55,7 @@ static __always_inline struct xfwd_flow *local_port_move(struct __sk_buff *skb, 
 		return NULL;
 	}
 	*why = xfwd_flow_create_skb(skb, &p->key, &rq, cfg, now);
-	if (*why != PARSE_OK)
+	if (*why != XFWD_OK)
 		return NULL;
 	*why = 0;
 	*fresh = 1;

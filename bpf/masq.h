@@ -68,10 +68,10 @@ static __always_inline struct xfwd_flow *masq_out(struct xdp_md *ctx, const stru
 		 * it was. The route of a packet that fits names the egress. */
 		fib->tot_len = 0;
 		rc = bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
-		rc = rc == BPF_FIB_LKUP_RET_SUCCESS ? PARSE_OK :
+		rc = rc == BPF_FIB_LKUP_RET_SUCCESS ? XFWD_OK :
 		     rc == BPF_FIB_LKUP_RET_NO_NEIGH ? XFWD_CNT_PASS_NO_NEIGH : XFWD_CNT_PASS_NO_ROUTE;
 	}
-	if ((rc != PARSE_OK && rc != XFWD_CNT_PASS_NO_NEIGH) || fib->ifindex != cfg->public_ifindex)
+	if ((rc != XFWD_OK && rc != XFWD_CNT_PASS_NO_NEIGH) || fib->ifindex != cfg->public_ifindex)
 		return NULL;
 	masq_source(&rq, p, m, cfg);
 	rq.rule_id = XFWD_MASQ_RULE_BASE + m->id;

@@ -183,7 +183,7 @@ static __always_inline void frag_first(const struct pkt *p, __u8 side, __u64 now
 	}
 }
 
-/* The flow of a later fragment (PARSE_FRAG) arriving on side: its
+/* The flow of a later fragment (XFWD_FRAG_LATER) arriving on side: its
  * datagram's, if the first fragment was translated. */
 static __always_inline struct xfwd_flow *frag_flow(struct pkt *p, __u8 side,
 						   const struct xfwd_config *cfg, __u64 now)
@@ -256,7 +256,7 @@ static __always_inline int xdp_frag_later(struct xdp_md *ctx, struct pkt *p, __u
 		return XDP_PASS;
 	}
 	rc = fwd_route(ctx, p, f->new_saddr, f->new_daddr, ctx->ingress_ifindex, cfg, fib);
-	if (rc != PARSE_OK) {
+	if (rc != XFWD_OK) {
 		count(rc);
 		if (rc == XFWD_CNT_PASS_NO_NEIGH || rc == XFWD_CNT_PASS_FRAG_NEEDED)
 			return xdp_pass_finish(ctx, 0);	/* tc translates it */
@@ -283,9 +283,9 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 
 	count(XFWD_CNT_RX);
 	rc = parse_pkt(data, data_end, data_end - data, &p);
-	if (rc == PARSE_FRAG)
+	if (rc == XFWD_FRAG_LATER)
 		return xdp_frag_later(ctx, &p, side);
-	if (rc != PARSE_OK)
+	if (rc != XFWD_OK)
 		goto pass;
 	if (p.key.proto == IPPROTO_TCP && !p.icmp_err && (p.tcp_flags & TCP_FL_SYN))
 		xfwd_wscale_xdp(ctx, p.l4_csum_off + 4);
@@ -348,7 +348,7 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 			return icmp_frag_needed(ctx, &p, side == XFWD_SIDE_PUBLIC ?
 						cfg->public_addr : cfg->lan_addr, fib->mtu_result);
 		}
-		if (rc != PARSE_OK) {
+		if (rc != XFWD_OK) {
 			count(rc);
 			/* tc ingress finishes these: the kernel resolves the neighbour,
 			 * or fragments what may be fragmented. */
@@ -422,7 +422,7 @@ static __always_inline int skb_parse(struct __sk_buff *skb, struct pkt *p)
 
 	bpf_skb_pull_data(skb, len);
 	rc = parse_pkt((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, p);
-	if (rc == PARSE_OK && p->key.proto == IPPROTO_TCP && !p->icmp_err &&
+	if (rc == XFWD_OK && p->key.proto == IPPROTO_TCP && !p->icmp_err &&
 	    (p->tcp_flags & TCP_FL_SYN))
 		xfwd_wscale_skb(skb, p->l4_csum_off + 4);
 	return rc;
@@ -453,7 +453,7 @@ static __always_inline int tc_frag_later(struct __sk_buff *skb, struct pkt *p, _
 	if (!f || (f->flags & XFWD_FLOW_LOCAL))
 		return TC_ACT_OK;
 	rc = fwd_route(skb, p, f->new_saddr, f->new_daddr, skb->ifindex, cfg, fib);
-	if (rc != PARSE_OK && rc != XFWD_CNT_PASS_NO_NEIGH && rc != XFWD_CNT_PASS_FRAG_NEEDED)
+	if (rc != XFWD_OK && rc != XFWD_CNT_PASS_NO_NEIGH && rc != XFWD_CNT_PASS_FRAG_NEEDED)
 		return TC_ACT_OK;
 	frag_account(f, p->len);
 	nat_rewrite_ip(skb, 1, p, f);
@@ -491,9 +491,9 @@ int xfwd_tc_ingress(struct __sk_buff *skb)
 	rc = skb_parse(skb, &p);
 	side = skb->ifindex == cfg->public_ifindex ? XFWD_SIDE_PUBLIC : XFWD_SIDE_LAN;
 	now = now_ns();
-	if (rc == PARSE_FRAG)
+	if (rc == XFWD_FRAG_LATER)
 		return tc_frag_later(skb, &p, side, cfg, now, &fib);
-	if (rc != PARSE_OK)
+	if (rc != XFWD_OK)
 		return TC_ACT_OK;
 	/* XDP saw the packet first and made any reply entry it needs, but where
 	 * XDP cannot mark what it passes up, tc finishes what it finds. */
@@ -501,7 +501,7 @@ int xfwd_tc_ingress(struct __sk_buff *skb)
 	if (!f || ((f->flags & XFWD_FLOW_LOCAL) && !p.icmp_err))
 		return TC_ACT_OK;
 	rc = fwd_route(skb, &p, out_saddr(&p, f), f->new_daddr, skb->ifindex, cfg, &fib);
-	if (rc != PARSE_OK && rc != XFWD_CNT_PASS_NO_NEIGH && rc != XFWD_CNT_PASS_FRAG_NEEDED)
+	if (rc != XFWD_OK && rc != XFWD_CNT_PASS_NO_NEIGH && rc != XFWD_CNT_PASS_FRAG_NEEDED)
 		return TC_ACT_OK;
 	if (p.icmp_err) {
 		nat_icmp_err(skb, 1, &p, f);
@@ -540,7 +540,7 @@ int xfwd_tc_egress(struct __sk_buff *skb)
 	if (leak_guard(skb))	/* first: nothing untranslated leaves (leak.h) */
 		return TC_ACT_SHOT;
 	cfg = config_get();
-	if (!cfg || skb_parse(skb, &p) != PARSE_OK)
+	if (!cfg || skb_parse(skb, &p) != XFWD_OK)
 		return TC_ACT_OK;
 	now = now_ns();
 	f = flow_find(&p, XFWD_SIDE_LOCAL, cfg, now);
