@@ -21,9 +21,6 @@
 #include "source.h"
 #include "l4csum.h"
 
-/* Added to the kernel's clock; selftests advance it to test expiry. */
-volatile __u64 xfwd_clock_offset_ns;
-
 /*
  * Timeouts are seconds: the tick-coarse clock is enough. It only moves when
  * jiffies do (both at the tick), and jiffies are a load (the verifier inlines

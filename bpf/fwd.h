@@ -81,9 +81,6 @@ static __always_inline int fwd_xmit_xdp(struct xdp_md *ctx, struct pkt *p,
 						XFWD_TX_LAN, 0);
 }
 
-/* Bumped by every neighbour update in the kernel (xfwd_neigh_changed). */
-volatile __u32 xfwd_neigh_gen;
-
 /* May this packet reuse the flow's FIB answer? Not once a neighbour changed
  * (a MAC moved, an entry failed), nor past route_cache_us (a route change
  * has no signal XDP can see here: it takes effect within that time). */

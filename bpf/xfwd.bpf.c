@@ -20,9 +20,6 @@
 #include "leak.h"
 #include "frag.h"
 
-/* Set when the driver cannot carry XDP metadata: tc then looks packets up itself. */
-volatile __u32 xfwd_meta_unsupported;
-
 /*
  * A new connection to a forwarded port: DNAT; SNAT when the rule asks, or
  * when the client is on the LAN itself (hairpin: the backend must answer
