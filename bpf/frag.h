@@ -15,7 +15,7 @@
 
 #include "common.h"
 #include "parse.h"
-#include "flow.h"
+#include "flow_track.h"
 
 #define XFWD_FRAG_DATAGRAMS	8192
 #define XFWD_FRAG_NS		(30 * NSEC_PER_SEC)	/* as net.ipv4.ipfrag_time */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * This host's own connections and the mappings of others. A mapping's port
- * is chosen knowing this host's sockets (port_shadowed, flow.h), but a
+ * is chosen knowing this host's sockets (port_shadowed, shadow.h), but a
  * socket bound after it cannot know the mapping: its packets would carry a
  * tuple whose answers XDP hands to the mapping's owner (port shadowing in
  * reverse). tc egress sees every packet this host sends; as conntrack's
@@ -15,6 +15,7 @@
 
 #include "common.h"
 #include "flow.h"
+#include "flow_create.h"
 
 /*
  * The connection a packet this host sends starts if a live flow holds its

@@ -11,7 +11,7 @@
 
 #include "common.h"
 #include "maps.h"
-#include "flow.h"
+#include "flow_create.h"
 #include "fwd.h"
 
 static __always_inline struct xfwd_masq *masq_lookup(const struct xfwd_config *cfg, __u32 saddr)

@@ -9,7 +9,10 @@
 #include "common.h"
 #include "maps.h"
 #include "parse.h"
+#include "clock.h"
 #include "flow.h"
+#include "flow_create.h"
+#include "flow_track.h"
 #include "rules.h"
 #include "masq.h"
 #include "nat.h"
@@ -75,7 +78,7 @@ static __always_inline struct xfwd_flow *flow_find(const struct pkt *p, __u8 sid
 
 /*
  * flow_find, and on a miss the reply entry of a one-entry connection made
- * if this is its backend's first answer (or an ICMP error about it; flow.h).
+ * if this is its backend's first answer (or an ICMP error about it; flow_create.h).
  * Asked on either side: a packet with a connection's reply tuple arriving
  * on the public side must find that tuple taken, as it would with both
  * entries made at the start, and not start a connection of its own.

@@ -97,7 +97,7 @@ struct xfwd_rule {
  * key: a struct xfwd_rule_key naming a backend endpoint): the public
  * endpoint that forwards to it. A plain-DNAT connection to a backend only
  * one rule reaches starts with its original entry alone; its reply entry is
- * made when the backend first answers, from this (bpf/flow.h).
+ * made when the backend first answers, from this (bpf/flow_create.h).
  */
 struct xfwd_backend {
 	__u32 pub_addr;		/* the rule's public address; 0: config.public_addr */
