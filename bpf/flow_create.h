@@ -132,15 +132,15 @@ __attribute__((noinline)) int xfwd_flow_create_skb(struct __sk_buff *skb,
 
 /*
  * Create a connection. Returns its original entry if it is for side: a
- * copy with the first packet accounted (*fresh set: not to be tracked or
- * written to), or the entries another CPU made first. A live flow's tuple
+ * copy with the first packet accounted in it (*accounted set: not to be
+ * tracked or written to), or the entries another CPU made first. A live flow's tuple
  * arriving on the other side is not that flow's, and cannot start another.
  */
 static __always_inline struct xfwd_flow *flow_start(struct xdp_md *ctx,
 						    const struct xfwd_flow_key *okey,
 						    struct nat_req *rq,
 						    const struct xfwd_config *cfg, __u64 now,
-						    int *why, int *fresh, __u32 l3_off)
+						    int *why, int *accounted, __u32 l3_off)
 {
 	struct xfwd_flow *f;
 	__u32 zero = 0;
@@ -166,7 +166,7 @@ static __always_inline struct xfwd_flow *flow_start(struct xdp_md *ctx,
 		rq->host_full = !xfwd_host_admit(rq->internal.addr, rq->host_cap, now);
 	*why = xfwd_flow_create(ctx, okey, rq, cfg, now);
 	if (*why == XFWD_OK) {
-		*fresh = 1;
+		*accounted = 1;
 		return bpf_map_lookup_elem(&xfwd_scratch_flow, &zero);
 	}
 	if (*why != XFWD_EXISTS)

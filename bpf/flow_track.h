@@ -16,34 +16,26 @@
 #include "mapping_live.h"
 #include "rules.h"
 
-/* The state word of struct xfwd_flow, by field. */
-union conn_word {
-	__u32 w;
-	struct {
-		__u8 st, fl, closer, pad;
-	};
-};
-
 /* The connection's state word after a packet from dir with these TCP flags
  * (0 for UDP/ICMP). */
 static __always_inline __u32 conn_next(__u32 word, __u8 proto, __u8 dir, __u8 tcp_flags)
 {
-	union conn_word c = { .w = word };
+	union xfwd_conn c = { .conn = word };
 
 	if (proto == IPPROTO_TCP)
-		c.st = tcp_next_state(c.st, dir, tcp_flags, &c.closer);
+		c.state = tcp_next_state(c.state, dir, tcp_flags, &c.closer);
 	if (dir == XFWD_DIR_REPLY)
-		c.fl |= XFWD_FLOW_SEEN_REPLY;
+		c.flags |= XFWD_FLOW_SEEN_REPLY;
 	/* ASSURED needs an answer, as in conntrack: a lone ACK picked up
 	 * mid-stream is ESTABLISHED but proves nothing until the other side
 	 * speaks, and must stay in the unconfirmed table until then. */
 	if (proto == IPPROTO_TCP) {
-		if (c.st == XFWD_ST_ESTABLISHED && (c.fl & XFWD_FLOW_SEEN_REPLY))
-			c.fl |= XFWD_FLOW_ASSURED;
-	} else if (dir == XFWD_DIR_ORIGINAL && (c.fl & XFWD_FLOW_SEEN_REPLY)) {
-		c.fl |= XFWD_FLOW_ASSURED;	/* traffic both ways: a stream */
+		if (c.state == XFWD_ST_ESTABLISHED && (c.flags & XFWD_FLOW_SEEN_REPLY))
+			c.flags |= XFWD_FLOW_ASSURED;
+	} else if (dir == XFWD_DIR_ORIGINAL && (c.flags & XFWD_FLOW_SEEN_REPLY)) {
+		c.flags |= XFWD_FLOW_ASSURED;	/* traffic both ways: a stream */
 	}
-	return c.w;
+	return c.conn;
 }
 
 /* Move a confirmed connection's two entries from xfwd_pending to xfwd_flows
@@ -117,7 +109,7 @@ static __always_inline struct xfwd_flow *flow_track(struct xfwd_flow *f, const s
 {
 	__u8 proto = p->key.proto, tcpf = p->tcp_flags;
 	struct xfwd_flow *o, *t = NULL;
-	union conn_word next;
+	union xfwd_conn next;
 	__u32 old;
 	int i, keep = 0;
 
@@ -160,12 +152,12 @@ static __always_inline struct xfwd_flow *flow_track(struct xfwd_flow *f, const s
 #pragma unroll
 	for (i = 0; i < 4; i++) {
 		old = o->conn;
-		next.w = conn_next(old, proto, f->dir, tcpf);
-		if (next.w == old) {
+		next.conn = conn_next(old, proto, f->dir, tcpf);
+		if (next.conn == old) {
 			f->conn = old;	/* another CPU made the change; catch up */
 			return f;
 		}
-		if (__sync_val_compare_and_swap(&o->conn, old, next.w) == old)
+		if (__sync_val_compare_and_swap(&o->conn, old, next.conn) == old)
 			goto changed;
 	}
 	return f;
@@ -176,24 +168,26 @@ changed:
 	if (!t)
 		t = twin_lookup(f);
 	if (f != o)
-		f->conn = next.w;
+		f->conn = next.conn;
 	else if (t)
-		t->conn = next.w;
+		t->conn = next.conn;
 	fast_forget(&p->key);
 	fast_forget(&f->twin);
 	mapping_refresh(f, p, cfg, now, 1);
 	/* Confirmed: TCP once the client completed the handshake (a SYN-ACK to a
 	 * spoofed source proves nothing), UDP on the first reply. */
-	if ((next.fl & XFWD_FLOW_PENDING) &&
-	    (proto == IPPROTO_TCP ? (next.fl & XFWD_FLOW_ASSURED) : (next.fl & XFWD_FLOW_SEEN_REPLY)))
+	if ((next.flags & XFWD_FLOW_PENDING) &&
+	    (proto == IPPROTO_TCP ? (next.flags & XFWD_FLOW_ASSURED) :
+				    (next.flags & XFWD_FLOW_SEEN_REPLY)))
 		return flow_promote(f, &p->key);
 	return f;
 }
 
-/* A forwarded packet in its rule's and the masquerade's counters. */
-static __always_inline void flow_account(const struct xfwd_flow *f, __u32 len, int created)
+/* A forwarded packet in its rule's and the masquerade's counters; new_flow:
+ * the rule counts a connection too. */
+static __always_inline void flow_account(const struct xfwd_flow *f, __u32 len, int new_flow)
 {
-	rule_account(f->rule_id, len, created);
+	rule_account(f->rule_id, len, new_flow);
 	if (f->flags & XFWD_FLOW_MAPPED && f->rule_id >= XFWD_MASQ_RULE_BASE &&
 	    f->rule_id < XFWD_LOCAL_RULE_ID)
 		count(XFWD_CNT_MASQ_PKTS);

@@ -19,13 +19,13 @@
 
 /*
  * The connection a packet this host sends starts if a live flow holds its
- * reply tuple: its original entry (*fresh: the copy made for this first
+ * reply tuple: its original entry (*accounted: the copy made for this first
  * packet), or NULL with *why the counter to drop it by (0: none, send it as
  * it is). side: the interface it leaves by.
  */
 static __always_inline struct xfwd_flow *local_port_move(struct __sk_buff *skb, const struct pkt *p,
 							 __u8 side, const struct xfwd_config *cfg,
-							 __u64 now, int *why, int *fresh)
+							 __u64 now, int *why, int *accounted)
 {
 	struct xfwd_flow_key rk = {
 		.saddr = p->key.daddr, .daddr = p->key.saddr,
@@ -59,7 +59,7 @@ static __always_inline struct xfwd_flow *local_port_move(struct __sk_buff *skb, 
 	if (*why != XFWD_OK)
 		return NULL;
 	*why = 0;
-	*fresh = 1;
+	*accounted = 1;
 	count(XFWD_CNT_LOCAL_PORT_MOVED);
 	return bpf_map_lookup_elem(&xfwd_scratch_flow, &zero);
 }
