@@ -27,6 +27,20 @@
 #define offsetof(T, m)	__builtin_offsetof(T, m)
 #endif
 
+/*
+ * What a step of the data path (parse, route, create a connection) answers:
+ * a counter of enum xfwd_counter, the reason the packet is not handled, or
+ * one of these results, numbered past the counters so one int holds either.
+ */
+enum xfwd_result {
+	XFWD_OK = XFWD_CNT_MAX,	/* done: go on with the packet */
+	XFWD_FRAG_LATER,	/* parse_pkt: a later fragment (offset > 0) of a
+				 * TCP/UDP/ICMP datagram: eth, ip, len, l3_off, vlan
+				 * and the key's addresses and protocol are set,
+				 * nothing of L4 */
+	XFWD_EXISTS,		/* flow_create: another CPU made the connection first */
+};
+
 #define likely(x)	__builtin_expect(!!(x), 1)
 #define unlikely(x)	__builtin_expect(!!(x), 0)
 

@@ -17,6 +17,7 @@
 #include "maps.h"
 #include "parse.h"
 #include "flow.h"
+#include "flow_track.h"
 #include "nat.h"
 #include "fwd.h"
 

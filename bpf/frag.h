@@ -15,7 +15,7 @@
 
 #include "common.h"
 #include "parse.h"
-#include "flow.h"
+#include "flow_track.h"
 
 #define XFWD_FRAG_DATAGRAMS	8192
 #define XFWD_FRAG_NS		(30 * NSEC_PER_SEC)	/* as net.ipv4.ipfrag_time */
@@ -74,7 +74,7 @@ static __always_inline void frag_remember(const struct pkt *p, __u8 side, __u64 
 		xfwd_frag_remember(&p->key, p->ip->id, side, now);
 }
 
-/* A later fragment (PARSE_FRAG): its datagram if the first fragment was
+/* A later fragment (XFWD_FRAG_LATER): its datagram if the first fragment was
  * translated in the last XFWD_FRAG_NS (p->key is then its flow key), or NULL. */
 static __always_inline struct xfwd_frag *frag_datagram(struct pkt *p, __u8 side, __u64 now)
 {

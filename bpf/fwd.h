@@ -11,7 +11,7 @@
 #include "maps.h"
 #include "parse.h"
 
-/* Route to daddr from ifindex. Returns PARSE_OK or the reason to pass. */
+/* Route to daddr from ifindex. Returns XFWD_OK or the reason to pass. */
 static __always_inline int fwd_route(void *ctx, const struct pkt *p, __u32 saddr, __u32 daddr,
 				     __u32 ifindex, const struct xfwd_config *cfg,
 				     struct bpf_fib_lookup *fib)
@@ -30,7 +30,7 @@ static __always_inline int fwd_route(void *ctx, const struct pkt *p, __u32 saddr
 	rc = bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
 	switch (rc) {
 	case BPF_FIB_LKUP_RET_SUCCESS:
-		rc = PARSE_OK;
+		rc = XFWD_OK;
 		break;
 	case BPF_FIB_LKUP_RET_NO_NEIGH:	/* fib->ifindex is the egress all the same */
 		rc = XFWD_CNT_PASS_NO_NEIGH;
@@ -80,9 +80,6 @@ static __always_inline int fwd_xmit_xdp(struct xdp_md *ctx, struct pkt *p,
 	return bpf_redirect_map(&xfwd_tx_ports, ifindex == cfg->public_ifindex ? XFWD_TX_PUBLIC :
 						XFWD_TX_LAN, 0);
 }
-
-/* Bumped by every neighbour update in the kernel (xfwd_neigh_changed). */
-volatile __u32 xfwd_neigh_gen;
 
 /* May this packet reuse the flow's FIB answer? Not once a neighbour changed
  * (a MAC moved, an entry failed), nor past route_cache_us (a route change

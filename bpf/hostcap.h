@@ -17,11 +17,6 @@
 #include "maps.h"
 #include "mapping.h"
 
-/* The generation of the last recount (0: none since the program loaded),
- * and when the last one started. */
-__u32 xfwd_host_gen;
-__u64 xfwd_host_scan_ns;
-
 struct host_scan {
 	__u64 now;
 	__u32 gen;

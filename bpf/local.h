@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * This host's own connections and the mappings of others. A mapping's port
- * is chosen knowing this host's sockets (port_shadowed, flow.h), but a
+ * is chosen knowing this host's sockets (port_shadowed, shadow.h), but a
  * socket bound after it cannot know the mapping: its packets would carry a
  * tuple whose answers XDP hands to the mapping's owner (port shadowing in
  * reverse). tc egress sees every packet this host sends; as conntrack's
@@ -15,16 +15,17 @@
 
 #include "common.h"
 #include "flow.h"
+#include "flow_create.h"
 
 /*
  * The connection a packet this host sends starts if a live flow holds its
- * reply tuple: its original entry (*fresh: the copy made for this first
+ * reply tuple: its original entry (*accounted: the copy made for this first
  * packet), or NULL with *why the counter to drop it by (0: none, send it as
  * it is). side: the interface it leaves by.
  */
 static __always_inline struct xfwd_flow *local_port_move(struct __sk_buff *skb, const struct pkt *p,
 							 __u8 side, const struct xfwd_config *cfg,
-							 __u64 now, int *why, int *fresh)
+							 __u64 now, int *why, int *accounted)
 {
 	struct xfwd_flow_key rk = {
 		.saddr = p->key.daddr, .daddr = p->key.saddr,
@@ -55,10 +56,10 @@ static __always_inline struct xfwd_flow *local_port_move(struct __sk_buff *skb, 
 		return NULL;
 	}
 	*why = xfwd_flow_create_skb(skb, &p->key, &rq, cfg, now);
-	if (*why != PARSE_OK)
+	if (*why != XFWD_OK)
 		return NULL;
 	*why = 0;
-	*fresh = 1;
+	*accounted = 1;
 	count(XFWD_CNT_LOCAL_PORT_MOVED);
 	return bpf_map_lookup_elem(&xfwd_scratch_flow, &zero);
 }

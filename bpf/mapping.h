@@ -23,8 +23,8 @@ static __always_inline int endpoint_eq(const struct xfwd_endpoint *a, const stru
 /*
  * Is m, the mapping of internal endpoint in, alive: its witness flow live
  * and translating between in and m's external endpoint, and that endpoint
- * still in's? Out of line (flow.h: it looks the witness up in the flow
- * tables); NULLs answer 0.
+ * still in's? Defined in mapping_live.h, out of line: it looks the witness
+ * up in the flow tables. NULLs answer 0.
  */
 __attribute__((noinline)) int xfwd_mapping_live(const struct xfwd_endpoint *in,
 						const struct xfwd_mapping *m,

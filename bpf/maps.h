@@ -4,6 +4,7 @@
 #define XFWD_BPF_MAPS_H
 
 #include "common.h"
+#include "globals.h"	/* and the global variables */
 
 /*
  * Two maps of one kind reached through an array of maps ([0] a, [1] b): a

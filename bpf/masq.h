@@ -11,7 +11,7 @@
 
 #include "common.h"
 #include "maps.h"
-#include "flow.h"
+#include "flow_create.h"
 #include "fwd.h"
 
 static __always_inline struct xfwd_masq *masq_lookup(const struct xfwd_config *cfg, __u32 saddr)
@@ -45,7 +45,7 @@ static __always_inline void masq_source(struct nat_req *rq, const struct pkt *p,
 /* A LAN host's new connection to the public side. */
 static __always_inline struct xfwd_flow *masq_out(struct xdp_md *ctx, const struct pkt *p,
 						  const struct xfwd_config *cfg, __u64 now,
-						  struct bpf_fib_lookup *fib, int *why, int *fresh)
+						  struct bpf_fib_lookup *fib, int *why, int *accounted)
 {
 	struct nat_req rq = {
 		.daddr = p->key.daddr, .dport = p->key.dport,
@@ -68,14 +68,14 @@ static __always_inline struct xfwd_flow *masq_out(struct xdp_md *ctx, const stru
 		 * it was. The route of a packet that fits names the egress. */
 		fib->tot_len = 0;
 		rc = bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
-		rc = rc == BPF_FIB_LKUP_RET_SUCCESS ? PARSE_OK :
+		rc = rc == BPF_FIB_LKUP_RET_SUCCESS ? XFWD_OK :
 		     rc == BPF_FIB_LKUP_RET_NO_NEIGH ? XFWD_CNT_PASS_NO_NEIGH : XFWD_CNT_PASS_NO_ROUTE;
 	}
-	if ((rc != PARSE_OK && rc != XFWD_CNT_PASS_NO_NEIGH) || fib->ifindex != cfg->public_ifindex)
+	if ((rc != XFWD_OK && rc != XFWD_CNT_PASS_NO_NEIGH) || fib->ifindex != cfg->public_ifindex)
 		return NULL;
 	masq_source(&rq, p, m, cfg);
 	rq.rule_id = XFWD_MASQ_RULE_BASE + m->id;
-	f = flow_start(ctx, &p->key, &rq, cfg, now, why, fresh, p->l3_off);
+	f = flow_start(ctx, &p->key, &rq, cfg, now, why, accounted, p->l3_off);
 	if (f)
 		count(XFWD_CNT_MASQ_FLOWS);
 	else if (*why == XFWD_CNT_DROP_NO_SNAT_PORT)
@@ -90,7 +90,7 @@ static __always_inline struct xfwd_flow *masq_out(struct xdp_md *ctx, const stru
  */
 static __always_inline struct xfwd_flow *masq_in(struct xdp_md *ctx, const struct pkt *p, __u8 side,
 						 const struct xfwd_config *cfg, __u64 now, int *why,
-						 int *fresh)
+						 int *accounted)
 {
 	struct xfwd_endpoint ext = { .addr = p->key.daddr, .port = p->key.dport,
 				     .proto = p->key.proto };
@@ -131,7 +131,7 @@ static __always_inline struct xfwd_flow *masq_in(struct xdp_md *ctx, const struc
 	}
 	if (!mapping_admits(map, remote))
 		return NULL;
-	f = flow_start(ctx, &p->key, &rq, cfg, now, why, fresh, p->l3_off);
+	f = flow_start(ctx, &p->key, &rq, cfg, now, why, accounted, p->l3_off);
 	if (f)
 		count(side == XFWD_SIDE_LAN ? XFWD_CNT_HAIRPIN : XFWD_CNT_MASQ_INBOUND);
 	return f;

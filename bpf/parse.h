@@ -49,11 +49,6 @@ struct pkt {
 	struct xfwd_flow_key key;
 };
 
-#define PARSE_OK XFWD_CNT_MAX
-/* A later fragment (offset > 0) of a TCP/UDP/ICMP datagram: eth, ip, len,
- * l3_off, vlan and the key's addresses and protocol are set, nothing of L4. */
-#define PARSE_FRAG (XFWD_CNT_MAX + 1)
-
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "key_set packs struct xfwd_flow_key for a little-endian target"
 #endif
@@ -108,13 +103,13 @@ static __always_inline int parse_icmp_err(void *data_end, struct pkt *p, struct 
 	p->l4_csum = &icmp->check;
 	p->ports = ports;	/* never used for an error; keeps every path's pointers valid */
 	p->tcp_flags = 0;
-	return PARSE_OK;
+	return XFWD_OK;
 }
 
 /*
  * data..data_end is what can be read directly (an skb's linear part);
- * frame_len is the whole frame, which tot_len must fit in. Returns PARSE_OK,
- * or the counter that says why the packet is not ours.
+ * frame_len is the whole frame, which tot_len must fit in. Returns XFWD_OK,
+ * XFWD_FRAG_LATER, or the counter that says why the packet is not ours.
  */
 static __always_inline int parse_pkt(void *data, void *data_end, __u32 frame_len, struct pkt *p)
 {
@@ -163,7 +158,7 @@ static __always_inline int parse_pkt(void *data, void *data_end, __u32 frame_len
 		    ip->protocol != IPPROTO_ICMP)
 			return XFWD_CNT_PASS_NOT_TCPUDP;
 		key_set(&p->key, ip->saddr, ip->daddr, 0, 0, ip->protocol);
-		return PARSE_FRAG;
+		return XFWD_FRAG_LATER;
 	}
 	if (ip->frag_off & bpf_htons(IP_MF))
 		p->frag = 1;
@@ -209,7 +204,7 @@ static __always_inline int parse_pkt(void *data, void *data_end, __u32 frame_len
 			p->l4_csum_off = (void *)p->l4_csum - data;
 			key_set(&p->key, ip->saddr, ip->daddr, icmp->type == ICMP_ECHO ? *id : 0,
 				icmp->type == ICMP_ECHO ? 0 : *id, IPPROTO_ICMP);
-			return PARSE_OK;
+			return XFWD_OK;
 		}
 		if (icmp->type != ICMP_DEST_UNREACH && icmp->type != ICMP_TIME_EXCEEDED &&
 		    icmp->type != ICMP_PARAMETERPROB)
@@ -217,7 +212,7 @@ static __always_inline int parse_pkt(void *data, void *data_end, __u32 frame_len
 		if (p->frag)	/* an error fits in one packet: a fragmented one is not ours */
 			return XFWD_CNT_PASS_FRAGMENT;
 		rc = parse_icmp_err(data_end, p, icmp, l4_room - sizeof(*icmp));
-		if (rc == PARSE_OK)
+		if (rc == XFWD_OK)
 			p->l4_csum_off = (void *)p->l4_csum - data;
 		return rc;
 	} else {
@@ -226,7 +221,7 @@ static __always_inline int parse_pkt(void *data, void *data_end, __u32 frame_len
 	p->ports = (void *)(ip + 1);
 	p->l4_csum_off = (void *)p->l4_csum - data;
 	key_set(&p->key, ip->saddr, ip->daddr, p->ports[0], p->ports[1], ip->protocol);
-	return PARSE_OK;
+	return XFWD_OK;
 }
 
 #endif

@@ -6,7 +6,6 @@
 #include "common.h"
 #include "maps.h"
 
-
 /* The rule for a packet's destination: its exact address first, then any.
  * The live set is read once: both lookups see the same set during a flip. */
 static __always_inline struct xfwd_rule *rule_lookup(const struct xfwd_config *cfg,
@@ -43,20 +42,12 @@ static __always_inline __u32 backend_pub_addr(const struct xfwd_config *cfg,
 }
 
 /*
- * Set once a connection reached a backend of one rule through another
- * public endpoint than the one xfwd_backends names (a wildcard rule through
- * another address of this host): from then on, a one-entry connection first
- * checks that no such connection holds its reply tuple (flow_create). A
- * gateway with one public address never pays for that lookup.
- */
-volatile __u32 xfwd_backend_aliased;
-
-/*
  * May a plain-DNAT connection to backend baddr:bport (network order) start
  * with one entry? Only if xfwd_backends says this public endpoint is the
- * one rule reaching it (then only an aliased connection, see above, can
- * have the same reply tuple), and the backend has no masquerade mapping
- * from that port (a flow of its own could hold the tuple).
+ * one rule reaching it (then only an aliased connection, which sets
+ * xfwd_backend_aliased, can have the same reply tuple), and the backend
+ * has no masquerade mapping from that port (a flow of its own could hold
+ * the tuple).
  */
 static __always_inline int rule_reply_lazy(const struct xfwd_config *cfg,
 					   const struct xfwd_flow_key *k, __u32 baddr, __u16 bport)

@@ -9,7 +9,10 @@
 #include "common.h"
 #include "maps.h"
 #include "parse.h"
+#include "clock.h"
 #include "flow.h"
+#include "flow_create.h"
+#include "flow_track.h"
 #include "rules.h"
 #include "masq.h"
 #include "nat.h"
@@ -20,9 +23,6 @@
 #include "leak.h"
 #include "frag.h"
 
-/* Set when the driver cannot carry XDP metadata: tc then looks packets up itself. */
-volatile __u32 xfwd_meta_unsupported;
-
 /*
  * A new connection to a forwarded port: DNAT; SNAT when the rule asks, or
  * when the client is on the LAN itself (hairpin: the backend must answer
@@ -32,7 +32,7 @@ volatile __u32 xfwd_meta_unsupported;
 static __always_inline struct xfwd_flow *flow_create_fwd(struct xdp_md *ctx, const struct pkt *p,
 							 const struct xfwd_rule *r, __u8 side,
 							 const struct xfwd_config *cfg, __u64 now,
-							 int *why, int *fresh)
+							 int *why, int *accounted)
 {
 	struct nat_req rq = {
 		.saddr = p->key.saddr, .sport = p->key.sport,
@@ -61,7 +61,7 @@ static __always_inline struct xfwd_flow *flow_create_fwd(struct xdp_md *ctx, con
 	} else {
 		rq.lazy = rule_reply_lazy(cfg, &p->key, rq.daddr, rq.dport);
 	}
-	return flow_start(ctx, &p->key, &rq, cfg, now, why, fresh, p->l3_off);
+	return flow_start(ctx, &p->key, &rq, cfg, now, why, accounted, p->l3_off);
 }
 
 /* The live entry a packet arriving on side belongs to. */
@@ -78,7 +78,7 @@ static __always_inline struct xfwd_flow *flow_find(const struct pkt *p, __u8 sid
 
 /*
  * flow_find, and on a miss the reply entry of a one-entry connection made
- * if this is its backend's first answer (or an ICMP error about it; flow.h).
+ * if this is its backend's first answer (or an ICMP error about it; flow_create.h).
  * Asked on either side: a packet with a connection's reply tuple arriving
  * on the public side must find that tuple taken, as it would with both
  * entries made at the start, and not start a connection of its own.
@@ -94,10 +94,10 @@ static __always_inline struct xfwd_flow *flow_find_answer(const struct pkt *p, _
 }
 
 /* A new connection (XDP only: tc finishes flows XDP created): a forward
- * rule, a live mapping, or an outbound masquerade. *fresh: see flow_start. */
+ * rule, a live mapping, or an outbound masquerade. *accounted: see flow_start. */
 static __always_inline struct xfwd_flow *flow_new(struct xdp_md *ctx, const struct pkt *p, __u8 side,
 						  const struct xfwd_config *cfg, __u64 now,
-						  struct bpf_fib_lookup *fib, int *why, int *fresh)
+						  struct bpf_fib_lookup *fib, int *why, int *accounted)
 {
 	struct xfwd_flow *f;
 	struct xfwd_rule *r;
@@ -106,29 +106,30 @@ static __always_inline struct xfwd_flow *flow_new(struct xdp_md *ctx, const stru
 	if (p->icmp_err)
 		return NULL;
 	if (side == XFWD_SIDE_LAN && (p->key.daddr != cfg->public_addr || !cfg->public_addr))
-		return masq_out(ctx, p, cfg, now, fib, why, fresh);
+		return masq_out(ctx, p, cfg, now, fib, why, accounted);
 	/* To the public address, from outside or hairpinned from the LAN. */
 	r = rule_lookup(cfg, &p->key);
 	if (!r)
-		return masq_in(ctx, p, side, cfg, now, why, fresh);
-	f = flow_create_fwd(ctx, p, r, side, cfg, now, why, fresh);
+		return masq_in(ctx, p, side, cfg, now, why, accounted);
+	f = flow_create_fwd(ctx, p, r, side, cfg, now, why, accounted);
 	if (f && side == XFWD_SIDE_LAN)
 		count(XFWD_CNT_HAIRPIN);
 	return f;
 }
 
 /* Account a packet to its flow; the entry to translate with, or NULL with
- * *refused set if the packet is to be dropped (flow_track). A connection's
- * first packet (fresh) is in its entries already. */
+ * *refused set if the packet is to be dropped (flow_track). new_flow: the
+ * packet found no flow, and its rule counts a connection; accounted: it is
+ * in its entries already (a connection's first packet, see flow_start). */
 static __always_inline struct xfwd_flow *flow_use(struct xfwd_flow *f, const struct pkt *p,
 						  const struct xfwd_config *cfg, __u64 now,
-						  int created, int fresh, int *refused)
+						  int new_flow, int accounted, int *refused)
 {
 	*refused = 0;
-	if (!fresh)
+	if (!accounted)
 		f = flow_track(f, p, cfg, now, refused);
 	if (f)
-		flow_account(f, p->len, created);
+		flow_account(f, p->len, new_flow);
 	else if (*refused)
 		count(*refused);
 	return f;
@@ -166,9 +167,10 @@ __attribute__((noinline)) int xfwd_tcp_reopen(struct xdp_md *ctx, struct xfwd_fl
 	return 1;
 }
 
-/* Where the translated packet goes: the flow's destination; for an ICMP
- * error, the destination the flow's packets go to. */
-static __always_inline __u32 out_saddr(const struct pkt *p, const struct xfwd_flow *f)
+/* The source address the route is looked up with (the destination is the
+ * flow's new_daddr): the translated packet's; for an ICMP error, its
+ * sender's as it arrived (routed before nat_icmp_err rewrites it). */
+static __always_inline __u32 route_saddr(const struct pkt *p, const struct xfwd_flow *f)
 {
 	return p->icmp_err ? p->ip->saddr : f->new_saddr;
 }
@@ -183,7 +185,7 @@ static __always_inline void frag_first(const struct pkt *p, __u8 side, __u64 now
 	}
 }
 
-/* The flow of a later fragment (PARSE_FRAG) arriving on side: its
+/* The flow of a later fragment (XFWD_FRAG_LATER) arriving on side: its
  * datagram's, if the first fragment was translated. */
 static __always_inline struct xfwd_flow *frag_flow(struct pkt *p, __u8 side,
 						   const struct xfwd_config *cfg, __u64 now)
@@ -210,7 +212,7 @@ static __always_inline void frag_account(struct xfwd_flow *f, __u32 len)
 /* ------------------------------------------------------------------ XDP */
 
 /* Pass up, asking tc ingress to finish (metadata travels with the skb). */
-static __always_inline int xdp_pass_finish(struct xdp_md *ctx, int fresh)
+static __always_inline int xdp_pass_finish(struct xdp_md *ctx, int accounted)
 {
 	void *meta, *data;
 
@@ -221,7 +223,7 @@ static __always_inline int xdp_pass_finish(struct xdp_md *ctx, int fresh)
 	meta = (void *)(long)ctx->data_meta;
 	data = (void *)(long)ctx->data;
 	if (meta + sizeof(__u32) <= data)
-		*(__u32 *)meta = fresh ? XFWD_META_FINISH_NEW : XFWD_META_FINISH;
+		*(__u32 *)meta = accounted ? XFWD_META_FINISH_NEW : XFWD_META_FINISH;
 	return XDP_PASS;
 }
 
@@ -256,7 +258,7 @@ static __always_inline int xdp_frag_later(struct xdp_md *ctx, struct pkt *p, __u
 		return XDP_PASS;
 	}
 	rc = fwd_route(ctx, p, f->new_saddr, f->new_daddr, ctx->ingress_ifindex, cfg, fib);
-	if (rc != PARSE_OK) {
+	if (rc != XFWD_OK) {
 		count(rc);
 		if (rc == XFWD_CNT_PASS_NO_NEIGH || rc == XFWD_CNT_PASS_FRAG_NEEDED)
 			return xdp_pass_finish(ctx, 0);	/* tc translates it */
@@ -277,15 +279,15 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 	struct xfwd_config *cfg;
 	struct xfwd_flow *f;
 	struct pkt p;
-	int rc, created, cached, fresh = 0;
+	int rc, new_flow, cached, accounted = 0;
 	__u32 gen;
 	__u64 now, mark;
 
 	count(XFWD_CNT_RX);
 	rc = parse_pkt(data, data_end, data_end - data, &p);
-	if (rc == PARSE_FRAG)
+	if (rc == XFWD_FRAG_LATER)
 		return xdp_frag_later(ctx, &p, side);
-	if (rc != PARSE_OK)
+	if (rc != XFWD_OK)
 		goto pass;
 	if (p.key.proto == IPPROTO_TCP && !p.icmp_err && (p.tcp_flags & TCP_FL_SYN))
 		xfwd_wscale_xdp(ctx, p.l4_csum_off + 4);
@@ -312,9 +314,9 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 		if (rc)
 			goto pass_or_drop;
 	}
-	created = !f;
+	new_flow = !f;
 	if (!f)
-		f = flow_new(ctx, &p, side, cfg, now, fib, &rc, &fresh);
+		f = flow_new(ctx, &p, side, cfg, now, fib, &rc, &accounted);
 	if (!f)
 		goto pass_or_drop;
 
@@ -326,7 +328,7 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 			nat_icmp_err(ctx, 0, &p, f);
 			count(XFWD_CNT_ICMP_ERR);
 		} else {
-			f = flow_use(f, &p, cfg, now, created, fresh, &rc);
+			f = flow_use(f, &p, cfg, now, new_flow, accounted, &rc);
 			if (!f)
 				return rc ? XDP_DROP : XDP_PASS;
 			frag_first(&p, side, now);
@@ -339,7 +341,7 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 	gen = xfwd_neigh_gen;
 	cached = !p.icmp_err && route_cached(f, cfg, &p, now, gen);
 	if (!cached) {
-		rc = fwd_route(ctx, &p, out_saddr(&p, f), f->new_daddr, ctx->ingress_ifindex,
+		rc = fwd_route(ctx, &p, route_saddr(&p, f), f->new_daddr, ctx->ingress_ifindex,
 			       cfg, fib);
 		if (rc == XFWD_CNT_PASS_FRAG_NEEDED && (p.ip->frag_off & bpf_htons(IP_DF)) &&
 		    !p.icmp_err) {
@@ -348,13 +350,13 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 			return icmp_frag_needed(ctx, &p, side == XFWD_SIDE_PUBLIC ?
 						cfg->public_addr : cfg->lan_addr, fib->mtu_result);
 		}
-		if (rc != PARSE_OK) {
+		if (rc != XFWD_OK) {
 			count(rc);
 			/* tc ingress finishes these: the kernel resolves the neighbour,
 			 * or fragments what may be fragmented. */
 			if (rc == XFWD_CNT_PASS_NO_NEIGH || rc == XFWD_CNT_PASS_FRAG_NEEDED) {
 				frag_remember(&p, side, now);
-				return xdp_pass_finish(ctx, fresh);
+				return xdp_pass_finish(ctx, accounted);
 			}
 			return XDP_PASS;
 		}
@@ -365,13 +367,13 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 		count(XFWD_CNT_ICMP_ERR);
 		return fwd_xmit_xdp(ctx, &p, cfg, fib->ifindex, fib->dmac, fib->smac);
 	}
-	f = flow_use(f, &p, cfg, now, created, fresh, &rc);
+	f = flow_use(f, &p, cfg, now, new_flow, accounted, &rc);
 	if (!f)	/* outside the TCP window, or lost in a race with a flush */
 		return rc ? XDP_DROP : XDP_PASS;
 	count(XFWD_CNT_FWD_REDIRECT);
 	frag_first(&p, side, now);
 	nat_rewrite(ctx, 0, &p, f);
-	if (fresh)	/* the next packet of a new flow stores its route */
+	if (accounted)	/* f is a copy: the flow's next packet stores its route */
 		return fwd_xmit_xdp(ctx, &p, cfg, fib->ifindex, fib->dmac, fib->smac);
 	if (!cached)
 		route_store(f, cfg, fib, (__u16)p.len, now, gen);
@@ -422,7 +424,7 @@ static __always_inline int skb_parse(struct __sk_buff *skb, struct pkt *p)
 
 	bpf_skb_pull_data(skb, len);
 	rc = parse_pkt((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, p);
-	if (rc == PARSE_OK && p->key.proto == IPPROTO_TCP && !p->icmp_err &&
+	if (rc == XFWD_OK && p->key.proto == IPPROTO_TCP && !p->icmp_err &&
 	    (p->tcp_flags & TCP_FL_SYN))
 		xfwd_wscale_skb(skb, p->l4_csum_off + 4);
 	return rc;
@@ -453,7 +455,7 @@ static __always_inline int tc_frag_later(struct __sk_buff *skb, struct pkt *p, _
 	if (!f || (f->flags & XFWD_FLOW_LOCAL))
 		return TC_ACT_OK;
 	rc = fwd_route(skb, p, f->new_saddr, f->new_daddr, skb->ifindex, cfg, fib);
-	if (rc != PARSE_OK && rc != XFWD_CNT_PASS_NO_NEIGH && rc != XFWD_CNT_PASS_FRAG_NEEDED)
+	if (rc != XFWD_OK && rc != XFWD_CNT_PASS_NO_NEIGH && rc != XFWD_CNT_PASS_FRAG_NEEDED)
 		return TC_ACT_OK;
 	frag_account(f, p->len);
 	nat_rewrite_ip(skb, 1, p, f);
@@ -476,7 +478,7 @@ int xfwd_tc_ingress(struct __sk_buff *skb)
 	struct xfwd_config *cfg;
 	struct xfwd_flow *f;
 	struct pkt p;
-	int rc, refused, fresh;
+	int rc, refused, accounted;
 	__u32 finish;
 	__u64 now;
 	__u8 side;
@@ -484,30 +486,30 @@ int xfwd_tc_ingress(struct __sk_buff *skb)
 	finish = finish_requested(skb);
 	if (!finish)
 		return TC_ACT_OK;
-	fresh = finish == XFWD_META_FINISH_NEW;
+	accounted = finish == XFWD_META_FINISH_NEW;
 	cfg = config_get();
 	if (!cfg)
 		return TC_ACT_OK;
 	rc = skb_parse(skb, &p);
 	side = skb->ifindex == cfg->public_ifindex ? XFWD_SIDE_PUBLIC : XFWD_SIDE_LAN;
 	now = now_ns();
-	if (rc == PARSE_FRAG)
+	if (rc == XFWD_FRAG_LATER)
 		return tc_frag_later(skb, &p, side, cfg, now, &fib);
-	if (rc != PARSE_OK)
+	if (rc != XFWD_OK)
 		return TC_ACT_OK;
 	/* XDP saw the packet first and made any reply entry it needs, but where
 	 * XDP cannot mark what it passes up, tc finishes what it finds. */
 	f = flow_find_answer(&p, side, cfg, now);
 	if (!f || ((f->flags & XFWD_FLOW_LOCAL) && !p.icmp_err))
 		return TC_ACT_OK;
-	rc = fwd_route(skb, &p, out_saddr(&p, f), f->new_daddr, skb->ifindex, cfg, &fib);
-	if (rc != PARSE_OK && rc != XFWD_CNT_PASS_NO_NEIGH && rc != XFWD_CNT_PASS_FRAG_NEEDED)
+	rc = fwd_route(skb, &p, route_saddr(&p, f), f->new_daddr, skb->ifindex, cfg, &fib);
+	if (rc != XFWD_OK && rc != XFWD_CNT_PASS_NO_NEIGH && rc != XFWD_CNT_PASS_FRAG_NEEDED)
 		return TC_ACT_OK;
 	if (p.icmp_err) {
 		nat_icmp_err(skb, 1, &p, f);
 		count(XFWD_CNT_ICMP_ERR);
 	} else {
-		f = flow_use(f, &p, cfg, now, fresh, fresh, &refused);
+		f = flow_use(f, &p, cfg, now, accounted, accounted, &refused);
 		if (!f)
 			return refused ? TC_ACT_SHOT : TC_ACT_OK;
 		if (p.frag)	/* XDP remembered its datagram before passing it up */
@@ -531,7 +533,7 @@ int xfwd_tc_egress(struct __sk_buff *skb)
 	struct xfwd_config *cfg;
 	struct xfwd_flow *f;
 	struct pkt p;
-	int rc, fresh = 0;
+	int rc, accounted = 0;
 	__u64 now;
 	__u8 side;
 
@@ -540,13 +542,13 @@ int xfwd_tc_egress(struct __sk_buff *skb)
 	if (leak_guard(skb))	/* first: nothing untranslated leaves (leak.h) */
 		return TC_ACT_SHOT;
 	cfg = config_get();
-	if (!cfg || skb_parse(skb, &p) != PARSE_OK)
+	if (!cfg || skb_parse(skb, &p) != XFWD_OK)
 		return TC_ACT_OK;
 	now = now_ns();
 	f = flow_find(&p, XFWD_SIDE_LOCAL, cfg, now);
 	if (!f) {
 		side = skb->ifindex == cfg->public_ifindex ? XFWD_SIDE_PUBLIC : XFWD_SIDE_LAN;
-		f = local_port_move(skb, &p, side, cfg, now, &rc, &fresh);
+		f = local_port_move(skb, &p, side, cfg, now, &rc, &accounted);
 		if (!f) {
 			if (!rc)
 				return TC_ACT_OK;
@@ -559,7 +561,7 @@ int xfwd_tc_egress(struct __sk_buff *skb)
 		count(XFWD_CNT_ICMP_ERR);
 		return TC_ACT_OK;
 	}
-	f = flow_use(f, &p, cfg, now, fresh, fresh, &rc);
+	f = flow_use(f, &p, cfg, now, accounted, accounted, &rc);
 	if (!f)
 		return rc ? TC_ACT_SHOT : TC_ACT_OK;
 	nat_rewrite(skb, 1, &p, f);

@@ -97,7 +97,7 @@ struct xfwd_rule {
  * key: a struct xfwd_rule_key naming a backend endpoint): the public
  * endpoint that forwards to it. A plain-DNAT connection to a backend only
  * one rule reaches starts with its original entry alone; its reply entry is
- * made when the backend first answers, from this (bpf/flow.h).
+ * made when the backend first answers, from this (bpf/flow_create.h).
  */
 struct xfwd_backend {
 	__u32 pub_addr;		/* the rule's public address; 0: config.public_addr */
@@ -145,6 +145,23 @@ struct xfwd_tcp_peer {
 #define XFWD_TCP_MAXACK		(1u << 2)	/* maxack is set */
 
 /*
+ * The connection's state, one word so that it changes atomically: the
+ * original entry's copy is the truth, the reply entry's follows it. Its
+ * fields are struct xfwd_flow's; union xfwd_conn holds them alone (the
+ * data path computes the next state in one).
+ */
+#define XFWD_CONN_FIELDS						\
+	__u32 conn;							\
+	struct {							\
+		__u8 state;	/* enum xfwd_state */			\
+		__u8 flags;	/* XFWD_FLOW_* */			\
+		__u8 closer;	/* TCP: direction that sent the first FIN */	\
+		__u8 conn_pad;						\
+	}
+
+union xfwd_conn { XFWD_CONN_FIELDS; };
+
+/*
  * One direction of a connection. The translation is the tuple a matching
  * packet leaves with; the checksum deltas for it are computed once, when the
  * flow is created, so the per-packet rewrite is a few adds.
@@ -161,24 +178,14 @@ struct xfwd_flow {
 				 * connection a fast-path slot counted for */
 	__u64 packets;
 	__u64 bytes;
-	__u64 last_seen_ns;	/* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u64 last_seen_ns;	/* last used, CLOCK_MONOTONIC_COARSE (bpf/clock.h) */
 	__u32 rule_id;
 	__u8 side;		/* enum xfwd_side the packets arrive on */
 	__u8 dir;		/* enum xfwd_dir */
 	__u8 map_src;		/* MAPPED: 1 if this entry's source becomes the mapping's
 				 * external endpoint, 0 if its destination is the internal one */
 	__u8 pad;
-	/* The connection's state, one word so that it changes atomically: the
-	 * original entry's copy is the truth, the reply entry's follows it. */
-	union {
-		__u32 conn;
-		struct {
-			__u8 state;	/* enum xfwd_state */
-			__u8 flags;	/* XFWD_FLOW_* */
-			__u8 closer;	/* TCP: direction that sent the first FIN */
-			__u8 conn_pad;
-		};
-	};
+	union { XFWD_CONN_FIELDS; };	/* conn: state, flags, closer */
 	__u32 refresh_s;	/* MAPPED: when the mapping was last refreshed (2^30 ns units) */
 	/* The FIB's answer for this direction, reused while no neighbour changed
 	 * (route_gen: the data path's neighbour generation) for at most
@@ -290,7 +297,7 @@ enum xfwd_counter {
 	XFWD_CNT_PASS_EGRESS_FOREIGN,	/* route leaves by an interface xfwd does not own */
 	XFWD_CNT_DROP_NO_SNAT_PORT,	/* new flow, every SNAT port probed was taken */
 	XFWD_CNT_FLOW_CREATE_FAILED,
-	XFWD_CNT_PORT_SHADOWED,
+	XFWD_CNT_PORT_SHADOWED,		/* a port to choose skipped: a local socket uses its tuple */
 	XFWD_CNT_LOCAL_IN,		/* to a local port: translated, passed up */
 	XFWD_CNT_LOCAL_OUT,		/* its replies, translated by tc egress */
 	XFWD_CNT_HAIRPIN,		/* LAN host to a forwarded public port */
@@ -301,7 +308,7 @@ enum xfwd_counter {
 	XFWD_CNT_MASQ_PKTS,		/* masqueraded packets, both directions */
 	XFWD_CNT_MASQ_FLOWS,		/* outbound connections masqueraded */
 	XFWD_CNT_MASQ_INBOUND,		/* connections let in by eif/adf filtering */
-	XFWD_CNT_MASQ_NO_PORT,		/* no external port free: dropped */		/* SNAT port skipped: a local socket uses it */
+	XFWD_CNT_MASQ_NO_PORT,		/* no external port free: dropped */
 	XFWD_CNT_FLOW_PROMOTED,		/* unconfirmed connection confirmed */
 	/* Entries added to / removed from each table: user space derives
 	 * evictions = added - removed - present. */
