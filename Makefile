@@ -31,10 +31,13 @@ endif
 
 BPF_HDRS    := $(wildcard bpf/*.h) maps/xfwd_abi.h
 LOADER_SRCS := $(wildcard loader/*.c)
+LOADER_OBJS := $(patsubst loader/%.c,$(OUT)/loader/%.o,$(LOADER_SRCS))
 LOADER_HDRS := $(wildcard loader/*.h) maps/xfwd_abi.h
 
 .PHONY: all deps test demo bench clean install uninstall
 .SECONDARY:
+# A recipe that fails leaves no half-written target behind.
+.DELETE_ON_ERROR:
 all: xfwd
 
 # Install missing Debian packages once per checkout (idempotent, quick when all present).
@@ -53,9 +56,18 @@ $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
 
-xfwd: $(LOADER_SRCS) $(LOADER_HDRS) $(OUT)/xfwd.skel.h
+# One object per loader source: a change recompiles one file (a header
+# change, all of them; only attach.c includes the skeleton).
+$(OUT)/loader/%.o: loader/%.c $(LOADER_HDRS) | $(OUT)/deps.stamp
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(LOADER_SRCS) -o $@ $(LDLIBS)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUT)/loader/attach.o: $(OUT)/xfwd.skel.h
+
+xfwd: $(LOADER_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
 include selftests/selftests.mk
 

@@ -18,7 +18,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "xfwd.h"
+#include "cmds.h"
 #include "xfwd.skel.h"
 
 static const char *const map_pins[] = {
@@ -260,26 +260,43 @@ int attach_parse(int argc, char **argv, struct attach_args *a)
 	return 0;
 }
 
-/* Check a re-attach against what is attached; fill in the kept settings. */
-static int attach_merge(const struct env *env, struct attach_args *a, struct xfwd_config *cfg,
-			bool *reattach)
+static const char *mode_name(int mode)
 {
-	char path[PATH_MAX];
+	return mode == XFWD_MODE_GENERIC ? "generic" : "native";
+}
+
+/*
+ * The one place that plans an attach (attach, up, and a configuration
+ * file's attach line for apply and apply --check): check the arguments
+ * against what is attached in this namespace, if anything, and fill in
+ * pl->cfg, the configuration the attach makes. A re-attach keeps the
+ * mode, the flow table and (attach without --snat-ports) the snat ports;
+ * a file is the whole configuration, so its line's ports (or the default
+ * ones) hold. file: messages in a file's terms ('xfwd down' first).
+ */
+int attach_plan(const struct env *env, const struct attach_args *a, struct attach_plan *pl,
+		bool file)
+{
+	const char *undo = file ? "xfwd down" : "xfwd detach";
+	struct xfwd_config *cfg = &pl->cfg;
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
-	int fd;
+	char path[PATH_MAX];
+	int fd = -1;
 
-	*reattach = false;
+	memset(pl, 0, sizeof(*pl));
+	pl->a = *a;
 	if (pin_path(env, "xfwd_config", path, sizeof(path)))
 		return err(EXIT_OP, "pin path too long");
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return 0;
-	*reattach = !config_read(fd, cfg);
-	close(fd);
-	if (!*reattach)
-		return err(EXIT_OP, "cannot read %s: run 'xfwd detach' first", path);
-	for (int i = 0; i < NR_LINKS; i++) {
+	if (env->pin_dir[0])
+		fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		pl->reattach = !config_read(fd, cfg);
+		close(fd);
+		if (!pl->reattach)
+			return err(EXIT_OP, "cannot read %s: run 'xfwd detach' first", path);
+	}
+	for (int i = 0; i < NR_LINKS && pl->reattach; i++) {
 		const char *was = i ? cfg->lan_ifname : cfg->public_ifname;
 		__u32 ifx = i ? cfg->lan_ifindex : cfg->public_ifindex;
 
@@ -289,27 +306,44 @@ static int attach_merge(const struct env *env, struct attach_args *a, struct xfw
 				   " (ifindex %d, was %u): 'xfwd detach' first, then attach", was,
 				   a->ifindex[i], ifx);
 	}
-	if (cfg->public_ifindex != (__u32)a->ifindex[0] || cfg->lan_ifindex != (__u32)a->ifindex[1])
-		return err(EXIT_USAGE, "attach: already attached to %s %s in this namespace:"
-			   " 'xfwd detach' first", cfg->public_ifname, cfg->lan_ifname);
-	if (a->mode_set && a->mode != cfg->xdp_mode)
-		return err(EXIT_USAGE, "attach: attached in %s mode; --mode %s needs 'xfwd detach' first",
-			   cfg->xdp_mode == XFWD_MODE_GENERIC ? "generic" : "native",
-			   a->mode == XFWD_MODE_GENERIC ? "generic" : "native");
-	a->mode = cfg->xdp_mode;
-
-	if (pin_path(env, "xfwd_flows", path, sizeof(path)) || (fd = bpf_obj_get(path)) < 0)
-		return err(EXIT_OP, "pinned flow table missing: run 'xfwd detach' first");
-	bpf_obj_get_info_by_fd(fd, &info, &len);
-	close(fd);
-	if (a->max_flows_set && a->max_flows != info.max_entries)
-		return err(EXIT_USAGE, "attach: the flow table holds %u entries; 'xfwd detach' to"
-			   " change --max-flows", info.max_entries);
-	a->max_flows = info.max_entries;
-	if (!a->ports_set) {
-		a->port_min = cfg->snat_port_min;
-		a->port_max = cfg->snat_port_max;
+	if (pl->reattach) {
+		if (cfg->public_ifindex != (__u32)a->ifindex[0] || cfg->lan_ifindex != (__u32)a->ifindex[1])
+			return file ? err(EXIT_USAGE, "attach: xfwd is attached to %s %s, not %s %s"
+					  " ('xfwd down' first)", cfg->public_ifname, cfg->lan_ifname,
+					  a->ifname[0], a->ifname[1])
+				    : err(EXIT_USAGE, "attach: already attached to %s %s in this"
+					  " namespace: 'xfwd detach' first", cfg->public_ifname,
+					  cfg->lan_ifname);
+		if (a->mode_set && a->mode != cfg->xdp_mode)
+			return err(EXIT_USAGE, "attach: attached in %s mode; --mode %s needs '%s' first",
+				   mode_name(cfg->xdp_mode), mode_name(a->mode), undo);
+		pl->a.mode = cfg->xdp_mode;
+		if (pin_path(env, "xfwd_flows", path, sizeof(path)) || (fd = bpf_obj_get(path)) < 0)
+			return err(EXIT_OP, "pinned flow table missing: run 'xfwd detach' first");
+		bpf_obj_get_info_by_fd(fd, &info, &len);
+		close(fd);
+		if (a->max_flows_set && a->max_flows != info.max_entries)
+			return file ? err(EXIT_USAGE, "attach: the flow table holds %u entries;"
+					  " --max-flows %u needs 'xfwd down' first", info.max_entries,
+					  a->max_flows)
+				    : err(EXIT_USAGE, "attach: the flow table holds %u entries; 'xfwd"
+					  " detach' to change --max-flows", info.max_entries);
+		pl->a.max_flows = info.max_entries;
+		if (!a->ports_set && !file) {
+			pl->a.port_min = cfg->snat_port_min;
+			pl->a.port_max = cfg->snat_port_max;
+		}
 	}
+	cfg->public_ifindex = (__u32)pl->a.ifindex[0];
+	cfg->lan_ifindex = (__u32)pl->a.ifindex[1];
+	snprintf(cfg->public_ifname, sizeof(cfg->public_ifname), "%s", pl->a.ifname[0]);
+	snprintf(cfg->lan_ifname, sizeof(cfg->lan_ifname), "%s", pl->a.ifname[1]);
+	cfg->public_addr = iface_addr(pl->a.ifname[0]);
+	cfg->lan_addr = iface_addr(pl->a.ifname[1]);
+	cfg->snat_port_min = pl->a.port_min;
+	cfg->snat_port_max = pl->a.port_max;
+	cfg->max_flows = pl->a.max_flows;
+	cfg->xdp_mode = (__u8)pl->a.mode;
 	return 0;
 }
 
@@ -389,31 +423,26 @@ static int knat_attach(struct xfwd_bpf *skel, const struct xfwd_config *cfg)
 	return knat_sync("attach", cfg, rows, masq_read(bpf_map__fd(live), rows));
 }
 
-int cmd_attach(struct env *env, int argc, char **argv)
+/* Attach as planned (attach_plan): load, pin, attach, or replace the
+ * programs of a re-attach and keep the maps. */
+int attach_run(struct env *env, struct attach_plan *pl)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oopts);
-	struct xfwd_config cfg = {}, now_cfg;
-	int lock;
-	struct attach_args a;
+	const struct attach_args *a = &pl->a;
+	struct xfwd_config *cfg = &pl->cfg, now_cfg;
 	struct xfwd_bpf *skel = NULL;
-	bool reattach, made_dir = false;
-	int rc, progs[NR_LINKS];
+	bool made_dir = false;
+	int rc, lock, progs[NR_LINKS];
 	__u32 zero = 0;
 
-	rc = attach_parse(argc, argv, &a);
-	if (rc)
-		return rc;
 	rc = bpffs_ensure(env->pin_root);
 	if (rc)
 		return rc;
-	rc = attach_merge(env, &a, &cfg, &reattach);
-	if (rc)
-		return rc;
-	if (!reattach) {
+	if (!pl->reattach) {
 		if (mkdir(env->pin_dir, 0700))
 			return err(EXIT_OP, "cannot create %s: %s", env->pin_dir, strerror(errno));
 		made_dir = true;
-		memcpy(cfg.timeouts, xfwd_timeout_defaults, sizeof(cfg.timeouts));
+		memcpy(cfg->timeouts, xfwd_timeout_defaults, sizeof(cfg->timeouts));
 	}
 
 	libbpf_set_print(libbpf_quiet);
@@ -423,51 +452,40 @@ int cmd_attach(struct env *env, int argc, char **argv)
 		rc = err(EXIT_OP, "cannot open the BPF object: %s", strerror(errno));
 		goto fail;
 	}
-	bpf_map__set_max_entries(skel->maps.xfwd_flows, a.max_flows);
-	bpf_map__set_max_entries(skel->maps.xfwd_pending, pending_size(a.max_flows));
+	bpf_map__set_max_entries(skel->maps.xfwd_flows, a->max_flows);
+	bpf_map__set_max_entries(skel->maps.xfwd_pending, pending_size(a->max_flows));
 	rc = xfwd_bpf__load(skel);
 	if (rc) {
 		rc = err(EXIT_OP, "cannot load the BPF programs: %s%s", strerror(-rc),
-			 reattach ? " (a pinned map may be from an incompatible build:"
-				    " 'xfwd detach' and attach again)" : "");
+			 pl->reattach ? " (a pinned map may be from an incompatible build:"
+					" 'xfwd detach' and attach again)" : "");
 		goto fail;
 	}
 	for (__u32 i = 0; i < NR_LINKS; i++) {
-		__u32 ifx = (__u32)a.ifindex[i], slot = i ? XFWD_TX_LAN : XFWD_TX_PUBLIC;
+		__u32 ifx = (__u32)a->ifindex[i], slot = i ? XFWD_TX_LAN : XFWD_TX_PUBLIC;
 
 		if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_tx_ports), &slot, &ifx, 0)) {
-			rc = err(EXIT_OP, "cannot add %s to the redirect map: %s", a.ifname[i],
+			rc = err(EXIT_OP, "cannot add %s to the redirect map: %s", a->ifname[i],
 				 strerror(errno));
 			goto fail;
 		}
 	}
-
-	cfg.public_ifindex = (__u32)a.ifindex[0];
-	cfg.lan_ifindex = (__u32)a.ifindex[1];
-	snprintf(cfg.public_ifname, sizeof(cfg.public_ifname), "%s", a.ifname[0]);
-	cfg.rp_filter = rp_filter_get(a.ifname[0]);
-	snprintf(cfg.lan_ifname, sizeof(cfg.lan_ifname), "%s", a.ifname[1]);
-	cfg.public_addr = iface_addr(a.ifname[0]);
-	cfg.lan_addr = iface_addr(a.ifname[1]);
-	cfg.snat_port_min = a.port_min;
-	cfg.snat_port_max = a.port_max;
-	cfg.max_flows = a.max_flows;
-	cfg.max_pending = pending_size(a.max_flows);
-	cfg.xdp_mode = (__u8)a.mode;
-	if (!reattach) {
+	cfg->rp_filter = rp_filter_get(a->ifname[0]);
+	cfg->max_pending = pending_size(a->max_flows);
+	if (!pl->reattach) {
 		/* bpf_fib_lookup refuses to route for interfaces without forwarding. */
 		for (int i = 0; i < NR_LINKS; i++) {
-			int on = fwd_get(a.ifname[i]);
+			int on = fwd_get(a->ifname[i]);
 
 			if (on == 1) {
-				cfg.fwd_saved |= 1u << i;
-			} else if (fwd_set(a.ifname[i], 1)) {
-				rc = err(EXIT_OP, "cannot enable IPv4 forwarding on %s", a.ifname[i]);
-				forwarding_restore(&cfg);
+				cfg->fwd_saved |= 1u << i;
+			} else if (fwd_set(a->ifname[i], 1)) {
+				rc = err(EXIT_OP, "cannot enable IPv4 forwarding on %s", a->ifname[i]);
+				forwarding_restore(cfg);
 				goto fail;
 			} else {
 				fprintf(stderr, "xfwd: enabled IPv4 forwarding on %s"
-					" (net.ipv4.conf.%s.forwarding=1)\n", a.ifname[i], a.ifname[i]);
+					" (net.ipv4.conf.%s.forwarding=1)\n", a->ifname[i], a->ifname[i]);
 			}
 		}
 	}
@@ -477,35 +495,37 @@ int cmd_attach(struct env *env, int argc, char **argv)
 		goto fail;
 	}
 	rc = neigh_attach(env, skel);
-	cfg.route_cache_us = rc ? XFWD_ROUTE_CACHE_US_BLIND : XFWD_ROUTE_CACHE_US;
+	cfg->route_cache_us = rc ? XFWD_ROUTE_CACHE_US_BLIND : XFWD_ROUTE_CACHE_US;
 	if (rc)
 		fprintf(stderr, "xfwd: warning: neighbour updates cannot be followed (%s):"
-			" flows reuse a route for %u us only\n", strerror(-rc), cfg.route_cache_us);
+			" flows reuse a route for %u us only\n", strerror(-rc), cfg->route_cache_us);
 	/* tc first: XDP asks it to finish what XDP cannot. */
 	for (int i = 0; i < NR_LINKS; i++) {
 		bool created = false;
 
-		rc = tc_attach(a.ifindex[i], bpf_program__fd(skel->progs.xfwd_tc_ingress),
+		rc = tc_attach(a->ifindex[i], bpf_program__fd(skel->progs.xfwd_tc_ingress),
 			       bpf_program__fd(skel->progs.xfwd_tc_egress), &created);
 		if (created)
-			cfg.tc_created |= 1u << i;
+			cfg->tc_created |= 1u << i;
 		if (rc) {
-			rc = err(EXIT_OP, "cannot attach the tc programs to %s: %s", a.ifname[i],
+			rc = err(EXIT_OP, "cannot attach the tc programs to %s: %s", a->ifname[i],
 				 strerror(-rc));
 			goto fail_fwd;
 		}
 	}
-	/* What other commands change (apply's live set, the timeouts, tcp-loose:
-	 * off on a fresh attach) is taken
-	 * afresh under their lock: they may have run while this one loaded. */
+	/* What the model's commits change (the live sets, the timeouts,
+	 * tcp-loose: off on a fresh attach) is taken afresh under their lock:
+	 * they may have run while this one loaded. New programs: the fast
+	 * path's copies go (fast_gen). */
 	lock = pin_lock(env);
-	if (reattach && !config_read(bpf_map__fd(skel->maps.xfwd_config), &now_cfg)) {
-		cfg.sets = now_cfg.sets;
-		cfg.fast_gen = now_cfg.fast_gen;
-		memcpy(cfg.timeouts, now_cfg.timeouts, sizeof(cfg.timeouts));
-		cfg.tcp_loose = now_cfg.tcp_loose;
+	if (pl->reattach && !config_read(bpf_map__fd(skel->maps.xfwd_config), &now_cfg)) {
+		cfg->sets = now_cfg.sets;
+		cfg->fast_gen = now_cfg.fast_gen;
+		memcpy(cfg->timeouts, now_cfg.timeouts, sizeof(cfg->timeouts));
+		cfg->tcp_loose = now_cfg.tcp_loose;
 	}
-	rc = bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_config), &zero, &cfg, 0);
+	cfg->fast_gen++;
+	rc = bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_config), &zero, cfg, 0);
 	pin_unlock(env, lock);
 	if (rc) {
 		rc = err(EXIT_OP, "cannot write the configuration: %s", strerror(errno));
@@ -514,30 +534,26 @@ int cmd_attach(struct env *env, int argc, char **argv)
 
 	/* The kernel's NAT for what XDP passes up, for the live prefixes (the
 	 * public address may have changed since the last attach). */
-	rc = knat_attach(skel, &cfg);
+	rc = knat_attach(skel, cfg);
 	if (rc)
 		goto fail_fwd;
 
 	progs[LINK_PUBLIC] = bpf_program__fd(skel->progs.xfwd_public);
 	progs[LINK_LAN] = bpf_program__fd(skel->progs.xfwd_lan);
 	for (int i = 0; i < NR_LINKS; i++) {
-		if (link_set(env, link_pins[i], progs[i], a.ifindex[i], a.mode, a.ifname[i])) {
+		if (link_set(env, link_pins[i], progs[i], a->ifindex[i], a->mode, a->ifname[i])) {
 			rc = EXIT_OP;
 			goto fail_fwd;
 		}
 	}
 	xfwd_bpf__destroy(skel);
-	if (!env->json)
-		printf("%s %s (public) and %s (LAN), %s XDP, %u flow entries, pins in %s\n",
-		       reattach ? "re-attached to" : "attached to", a.ifname[0], a.ifname[1],
-		       a.mode == XFWD_MODE_GENERIC ? "generic" : "native", a.max_flows, env->pin_dir);
 	return 0;
 
 fail_fwd:
-	if (!reattach) {
+	if (!pl->reattach) {
 		knat_remove();
-		tc_remove(&cfg);
-		forwarding_restore(&cfg);
+		tc_remove(cfg);
+		forwarding_restore(cfg);
 	}
 fail:
 	xfwd_bpf__destroy(skel);
@@ -546,15 +562,39 @@ fail:
 	return rc ? rc : EXIT_OP;
 }
 
-int cmd_detach(struct env *env, int argc, char **argv)
+void attach_report(const struct env *env, const struct attach_plan *pl)
+{
+	if (!env->json)
+		printf("%s %s (public) and %s (LAN), %s XDP, %u flow entries, pins in %s\n",
+		       pl->reattach ? "re-attached to" : "attached to", pl->a.ifname[0],
+		       pl->a.ifname[1], mode_name(pl->a.mode), pl->a.max_flows, env->pin_dir);
+}
+
+int cmd_attach(struct env *env, int argc, char **argv)
+{
+	struct attach_args a;
+	struct attach_plan pl;
+	int rc;
+
+	rc = attach_parse(argc, argv, &a);
+	if (!rc)
+		rc = attach_plan(env, &a, &pl, false);
+	if (!rc)
+		rc = attach_run(env, &pl);
+	if (!rc)
+		attach_report(env, &pl);
+	return rc;
+}
+
+/* Remove what attach made (the programs, the pins, the kernel's NAT, the
+ * forwarding it turned on). */
+int detach_run(struct env *env)
 {
 	struct xfwd_config cfg;
 	struct pinned p;
 	bool have_cfg;
 	int rc;
 
-	if (argc > 0)
-		return err(EXIT_USAGE, "detach: unexpected argument '%s'", argv[0]);
 	rc = pinned_open(env, &p);
 	if (rc && !pinned_exists(env, "."))
 		return rc;
@@ -575,6 +615,13 @@ int cmd_detach(struct env *env, int argc, char **argv)
 	else if (!env->json)
 		printf("detached\n");
 	return 0;
+}
+
+int cmd_detach(struct env *env, int argc, char **argv)
+{
+	if (argc > 0)
+		return err(EXIT_USAGE, "detach: unexpected argument '%s'", argv[0]);
+	return detach_run(env);
 }
 
 /* The state of one XDP link; ifname and cfg_ifindex are what attach saw. */
@@ -644,13 +691,9 @@ int cmd_status(struct env *env, int argc, char **argv)
 	rc = json_only_args(env, "status", argc, argv);
 	if (rc)
 		return rc;
-	rc = pinned_open(env, &p);
+	rc = state_open(env, &p, &cfg);
 	if (rc)
 		return rc;
-	if (config_read(p.config, &cfg)) {
-		pinned_close(&p);
-		return err(EXIT_OP, "cannot read the configuration");
-	}
 	names[0] = cfg.public_ifname;
 	names[1] = cfg.lan_ifname;
 	for (int i = 0; i < NR_LINKS; i++)

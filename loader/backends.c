@@ -22,26 +22,15 @@ struct backend_ent {
 	struct xfwd_backend v;
 };
 
-static int by_key(const void *a, const void *b)
-{
-	return memcmp(&((const struct backend_ent *)a)->k, &((const struct backend_ent *)b)->k,
-		      sizeof(struct xfwd_rule_key));
-}
-
-/* The entries the live rules call for, sorted, each backend once. */
-static int backends_want(int rules_fd, struct backend_ent **out, __u32 *count)
+/* The entries these rules call for, sorted, each backend once. */
+static struct backend_ent *backends_want(const struct rule_def *defs, __u32 n, __u32 *count)
 {
 	struct backend_ent *e;
-	struct rule_def *defs;
-	__u32 n, cnt = 0, w = 0;
+	__u32 cnt = 0, w = 0;
 
-	if (rules_read(rules_fd, &defs, &n, NULL))
-		return -1;
 	e = calloc(XFWD_MAX_RULE_PORTS, sizeof(*e));
-	if (!e) {
-		free(defs);
-		return -1;
-	}
+	if (!e)
+		return NULL;
 	for (__u32 i = 0; i < n; i++) {
 		const struct xfwd_rule *r = &defs[i].r;
 
@@ -61,8 +50,7 @@ static int backends_want(int rules_fd, struct backend_ent **out, __u32 *count)
 			cnt++;
 		}
 	}
-	free(defs);
-	qsort(e, cnt, sizeof(*e), by_key);
+	recs_sort(e, cnt, sizeof(e->k), sizeof(e->v));
 	/* Two rules to one backend: their replies could share a tuple. */
 	for (__u32 i = 0; i < cnt; i++) {
 		if (w && !memcmp(&e[w - 1].k, &e[i].k, sizeof(e[i].k))) {
@@ -71,9 +59,8 @@ static int backends_want(int rules_fd, struct backend_ent **out, __u32 *count)
 		}
 		e[w++] = e[i];
 	}
-	*out = e;
 	*count = w;
-	return 0;
+	return e;
 }
 
 static int rule_key_cmp(const void *a, const void *b)
@@ -88,8 +75,10 @@ static int rule_key_cmp(const void *a, const void *b)
  * (the pinned xfwd_reply_now), while the old entry still says where they
  * came in. An attach from before that program leaves them as they are.
  */
-static void replies_make(const struct pinned *p, struct xfwd_rule_key *lost, __u32 nlost)
+static void replies_make(void *ctx, void *keys, __u32 nlost)
 {
+	const struct pinned *p = ctx;
+	struct xfwd_rule_key *lost = keys;
 	struct xfwd_flow_key k, next, *prev = NULL;
 	struct xfwd_reply_req req = {};
 	struct xfwd_flow v, r;
@@ -120,48 +109,18 @@ static void replies_make(const struct pinned *p, struct xfwd_rule_key *lost, __u
 	}
 }
 
-int backends_sync(const struct pinned *p, int rules_fd)
+/* Make xfwd_backends the reverse of these rules (the live ones). */
+int backends_sync(const struct pinned *p, const struct rule_def *rules, __u32 n)
 {
-	struct xfwd_rule_key k, next, *stale, *lost;
-	struct backend_ent *want, key, *w;
-	struct xfwd_backend v;
-	void *prev = NULL;
-	__u32 n, nstale = 0, nlost = 0;
-	int rc = 0;
+	struct backend_ent *want;
+	__u32 nw;
+	int rc;
 
-	if (backends_want(rules_fd, &want, &n))
+	want = backends_want(rules, n, &nw);
+	if (!want)
 		return -ENOMEM;
-	stale = calloc(XFWD_MAX_RULE_PORTS, sizeof(*stale));
-	lost = calloc(XFWD_MAX_RULE_PORTS, sizeof(*lost));
-	if (!stale || !lost) {
-		free(stale);
-		free(lost);
-		free(want);
-		return -ENOMEM;
-	}
-	/* Collected first: deleting under a walk restarts it. */
-	memset(&key, 0, sizeof(key));
-	while (!bpf_map_get_next_key(p->backends, prev, &next) && nstale < XFWD_MAX_RULE_PORTS) {
-		k = next;
-		prev = &k;
-		key.k = k;
-		w = bsearch(&key, want, n, sizeof(*want), by_key);
-		if (!w)
-			stale[nstale++] = k;
-		if (bpf_map_lookup_elem(p->backends, &k, &v))
-			continue;
-		if (!w || w->v.pub_addr != v.pub_addr || w->v.pub_port != v.pub_port)
-			lost[nlost++] = k;
-	}
-	replies_make(p, lost, nlost);
-	for (__u32 i = 0; i < nstale; i++)
-		if (bpf_map_delete_elem(p->backends, &stale[i]) && errno != ENOENT)
-			rc = -errno;
-	for (__u32 i = 0; i < n && !rc; i++)
-		if (bpf_map_update_elem(p->backends, &want[i].k, &want[i].v, BPF_ANY))
-			rc = -errno;
-	free(lost);
-	free(stale);
+	rc = map_sync(p->backends, sizeof(want->k), sizeof(want->v), XFWD_MAX_RULE_PORTS, want, nw,
+		      replies_make, (void *)p);
 	free(want);
 	return rc;
 }

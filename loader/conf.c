@@ -11,10 +11,10 @@
  *          [--max-ports-per-host N|none]
  *
  * Each line is parsed by the same function as the command it mirrors
- * (attach_parse, rule_parse, masq_parse, timeout_parse, tcp_loose_parse). apply replaces the
- * whole rule set and masquerade set at once: it fills the idle copies of
- * both maps, then flips config.sets with one update of the config map, so
- * a packet sees the old sets or the new ones, never a mix.
+ * (attach_parse, rule_parse, masq_parse, timeout_parse, tcp_loose_parse);
+ * the attach line is planned by attach_plan, as attach is. apply makes the
+ * model the file's and commits it (model.c): a packet sees the old sets or
+ * the new ones, never a mix.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,10 +25,9 @@
 #include <netinet/in.h>
 #include <bpf/bpf.h>
 
-#include "xfwd.h"
+#include "cmds.h"
 
 #define CONF_MAX_WORDS 32
-#define XFWD_FLIP_GRACE_US 2000
 
 struct conf_rule {
 	struct rule_def d;
@@ -282,48 +281,13 @@ static int conf_read(const char *path, struct conf *c)
 	return rc;
 }
 
-/* The configuration the file's attach line would make (before attach). */
-static void conf_planned(const struct conf *c, struct xfwd_config *cfg)
-{
-	memset(cfg, 0, sizeof(*cfg));
-	snprintf(cfg->public_ifname, sizeof(cfg->public_ifname), "%s", c->att.ifname[0]);
-	snprintf(cfg->lan_ifname, sizeof(cfg->lan_ifname), "%s", c->att.ifname[1]);
-	cfg->public_ifindex = (__u32)c->att.ifindex[0];
-	cfg->lan_ifindex = (__u32)c->att.ifindex[1];
-	cfg->public_addr = iface_addr(c->att.ifname[0]);
-	cfg->lan_addr = iface_addr(c->att.ifname[1]);
-	cfg->snat_port_min = c->att.port_min;
-	cfg->snat_port_max = c->att.port_max;
-	cfg->max_flows = c->att.max_flows;
-	cfg->xdp_mode = (__u8)c->att.mode;
-}
-
-/*
- * Check the file against a configuration (the running one, or the one its
- * attach line plans) and resolve what depends on it (masquerade ports
- * default to the snat ports, which the attach line may change).
- */
-static int conf_check(struct conf *c, struct xfwd_config *cfg, bool running)
+/* Check the rules and prefixes against a configuration (the running one,
+ * or the one the attach line plans) and resolve what depends on it
+ * (masquerade ports default to the snat ports). */
+static int conf_check(struct conf *c, const struct xfwd_config *cfg)
 {
 	int rc = 0;
 
-	if (c->attach_line && running) {
-		at_line(c, c->attach_line);
-		if (cfg->public_ifindex != (__u32)c->att.ifindex[0] ||
-		    cfg->lan_ifindex != (__u32)c->att.ifindex[1])
-			rc = err(EXIT_USAGE, "attach: xfwd is attached to %s %s, not %s %s ('xfwd down'"
-				 " first)", cfg->public_ifname, cfg->lan_ifname, c->att.ifname[0],
-				 c->att.ifname[1]);
-		else if (c->att.mode_set && c->att.mode != cfg->xdp_mode)
-			rc = err(EXIT_USAGE, "attach: attached in %s mode; --mode %s needs 'xfwd down' first",
-				 cfg->xdp_mode == XFWD_MODE_GENERIC ? "generic" : "native",
-				 c->att.mode == XFWD_MODE_GENERIC ? "generic" : "native");
-		else if (c->att.max_flows_set && c->att.max_flows != cfg->max_flows)
-			rc = err(EXIT_USAGE, "attach: the flow table holds %u entries; --max-flows %u needs"
-				 " 'xfwd down' first", cfg->max_flows, c->att.max_flows);
-		cfg->snat_port_min = c->att.port_min;
-		cfg->snat_port_max = c->att.port_max;
-	}
 	for (__u32 i = 0; i < c->nrules && !rc; i++) {
 		at_line(c, c->rules[i].line);
 		rc = rule_check("rule", &c->rules[i].d, cfg);
@@ -336,244 +300,66 @@ static int conf_check(struct conf *c, struct xfwd_config *cfg, bool running)
 	return rc;
 }
 
-/* Empty a rule or masquerade map (keys collected first: deleting the walk's
- * cursor would restart it). */
-static int map_clear(int fd, size_t key_size, __u32 max)
-{
-	char *keys = malloc((size_t)(max + 1) * key_size);
-	__u32 n = 0;
-	void *prev = NULL;
-	int rc = 0;
-
-	if (!keys)
-		return -ENOMEM;
-	while (n <= max && !bpf_map_get_next_key(fd, prev, keys + n * key_size)) {
-		prev = keys + n * key_size;
-		n++;
-	}
-	for (__u32 i = 0; i < n; i++)
-		if (bpf_map_delete_elem(fd, keys + i * key_size) && errno != ENOENT)
-			rc = -errno;
-	free(keys);
-	return rc;
-}
-
-static int by_key(const void *a, const void *b)
-{
-	const struct rule_def *x = a, *y = b;
-
-	if (x->k.proto != y->k.proto)
-		return x->k.proto - y->k.proto;
-	if (x->k.addr != y->k.addr)
-		return x->k.addr < y->k.addr ? -1 : 1;
-	return (int)x->r.pub_lo - (int)y->r.pub_lo;
-}
-
-static bool same_rule(const struct rule_def *a, const struct rule_def *b)
-{
-	return a->r.to_addr == b->r.to_addr && a->r.to_port == b->r.to_port &&
-	       a->r.flags == b->r.flags && a->r.pub_hi == b->r.pub_hi;
-}
-
-/* What a rule's counters need: nothing (it keeps a live rule's id), or
- * zeroing before the flip (a new id). */
-enum { ID_KEPT, ID_NEW };
-
-/*
- * Give every rule of the file an id: a rule identical to a live one keeps
- * the live one's id (and its counters); the others get one from the
- * allocator (ids.c), which hands out no id a live rule has (until the flip
- * its rule still makes connections) nor one connections of a removed rule
- * still count against.
- */
-static int ids_assign(struct conf *c, struct ids *ids, struct rule_def *old, __u32 nold,
-		      __u8 *fresh, __u32 *kept)
-{
-	static unsigned char taken[XFWD_MAX_RULES];
-
-	memset(taken, 0, sizeof(taken));
-	*kept = 0;
-	qsort(old, nold, sizeof(*old), by_key);
-	for (__u32 i = 0; i < c->nrules; i++) {
-		struct rule_def *d = &c->rules[i].d;
-		struct rule_def *o = bsearch(d, old, nold, sizeof(*old), by_key);
-
-		fresh[i] = ID_NEW;
-		if (o && same_rule(o, d) && o->r.id < XFWD_MAX_RULES && !taken[o->r.id]) {
-			d->r.id = o->r.id;
-			taken[d->r.id] = 1;
-			fresh[i] = ID_KEPT;
-			(*kept)++;
-		}
-	}
-	for (__u32 i = 0; i < c->nrules; i++) {
-		if (fresh[i] == ID_KEPT)
-			continue;
-		if (id_alloc(ids, IDS_RULES, &c->rules[i].d.r.id))
-			return err(EXIT_OP, "apply: no free rule id for %u new rules: the %u running"
-				   " rules keep theirs until the flip, %u are still counted by"
-				   " connections of deleted ones (apply in steps, or after 'xfwd flows"
-				   " flush')", c->nrules - *kept, nold, ids_counted(ids, IDS_RULES));
-	}
-	return 0;
-}
-
-/* The same for masquerade prefixes (their ids name them in flows). */
-static int masq_ids_assign(struct conf *c, struct ids *ids, const struct masq_def *old, int nold,
-			   __u32 *kept)
-{
-	unsigned char taken[XFWD_MAX_MASQ] = {};
-	bool fresh[XFWD_MAX_MASQ];
-
-	*kept = 0;
-	for (__u32 i = 0; i < c->nmasq; i++) {
-		struct masq_def *d = &c->masq[i].d;
-
-		fresh[i] = true;
-		for (int j = 0; j < nold && fresh[i]; j++) {
-			if (old[j].k.prefixlen == d->k.prefixlen && old[j].k.addr == d->k.addr &&
-			    old[j].v.to_addr == d->v.to_addr && old[j].v.port_min == d->v.port_min &&
-			    old[j].v.port_max == d->v.port_max && old[j].v.filtering == d->v.filtering &&
-			    old[j].v.host_ports == d->v.host_ports &&
-			    old[j].v.id < XFWD_MAX_MASQ && !taken[old[j].v.id]) {
-				d->v.id = old[j].v.id;
-				taken[d->v.id] = 1;
-				fresh[i] = false;
-				(*kept)++;
-			}
-		}
-	}
-	for (__u32 i = 0; i < c->nmasq; i++) {
-		if (!fresh[i])
-			continue;
-		if (id_alloc(ids, IDS_MASQ, &c->masq[i].d.v.id))
-			return err(EXIT_OP, "apply: no free masquerade prefix id for %u new prefixes:"
-				   " %d held by the running ones, %u still counted by connections of"
-				   " deleted ones (apply in steps, or after 'xfwd flows flush')",
-				   c->nmasq - *kept, nold, ids_counted(ids, IDS_MASQ));
-	}
-	return 0;
-}
-
-/* Fill the idle copies; nothing live changes. */
-static int fill_idle(struct pinned *p, struct conf *c, const __u8 *fresh)
+/* The attach line's plan (attach_plan), its messages naming the line. */
+static int conf_plan(const struct env *env, struct conf *c, struct attach_plan *pl, bool file)
 {
 	int rc;
 
-	rc = map_clear(p->rules_idle, sizeof(struct xfwd_rule_key), XFWD_MAX_RULE_PORTS);
-	if (!rc)
-		rc = map_clear(p->masq_idle, sizeof(struct xfwd_masq_key), XFWD_MAX_MASQ);
-	if (rc)
-		return err(EXIT_OP, "apply: cannot empty the idle copies: %s", strerror(-rc));
-	for (__u32 i = 0; i < c->nrules; i++) {
-		const struct rule_def *d = &c->rules[i].d;
-		struct xfwd_rule_key k = d->k;
-
-		if (fresh[i] == ID_NEW && rules_zero_stats(p->rule_stats, d->r.id))
-			return err(EXIT_OP, "apply: cannot reset the counters of rule %u: %s", d->r.id,
-				   strerror(errno));
-		for (__u32 port = d->r.pub_lo; port <= d->r.pub_hi; port++) {
-			k.port = htons((__u16)port);
-			if (bpf_map_update_elem(p->rules_idle, &k, &d->r, BPF_NOEXIST))
-				return err(EXIT_OP, "apply: rule map, port %u: %s", port, strerror(errno));
-		}
-	}
-	for (__u32 i = 0; i < c->nmasq; i++)
-		if (bpf_map_update_elem(p->masq_idle, &c->masq[i].d.k, &c->masq[i].d.v, BPF_NOEXIST))
-			return err(EXIT_OP, "apply: masquerade map: %s", strerror(errno));
-	return 0;
+	at_line(c, c->attach_line);
+	rc = attach_plan(env, &c->att, pl, file);
+	at_line(NULL, 0);
+	/* A file is the whole configuration: its line's snat ports hold. */
+	pl->cfg.snat_port_min = c->att.port_min;
+	pl->cfg.snat_port_max = c->att.port_max;
+	return rc;
 }
 
-/* Replace the running sets by the file's; timeouts, tcp-loose (and snat
- * ports) after. */
-static int conf_apply(struct pinned *p, struct conf *c, bool quiet)
+/* The model becomes the file's: rules, prefixes and settings, one commit. */
+static int conf_apply(struct env *env, struct conf *c)
 {
-	static struct masq_def oldm[XFWD_MAX_MASQ], newm[XFWD_MAX_MASQ];
-	bool knat_changed = false;
-	static struct ids ids;
-	struct xfwd_config cfg, now;
-	struct rule_def *old = NULL;
-	__u8 *fresh = NULL;
-	__u32 nold, kept, mkept, zero = 0;
-	__u8 sets;
-	int rc, nm;
+	static struct txn t;
+	struct attach_plan pl;
+	int rc;
 
-	if (config_read(p->config, &cfg))
-		return err(EXIT_OP, "cannot read the configuration");
-	sets = cfg.sets;
-	rc = conf_check(c, &cfg, true);
+	rc = model_begin(env, &t);
 	if (rc)
 		return rc;
-	rc = rules_read(p->rules, &old, &nold, NULL);
-	if (rc)
-		return rc;
-	fresh = calloc(c->nrules + 1, sizeof(*fresh));
-	if (!fresh) {
-		rc = err(EXIT_OP, "out of memory");
-		goto out;
-	}
-	rc = ids_scan(&ids, p, old, nold);
-	if (!rc)
-		rc = ids_assign(c, &ids, old, nold, fresh, &kept);
-	if (rc)
-		goto out;
-	nm = masq_read(p->masq, oldm);
-	rc = masq_ids_assign(c, &ids, oldm, nm, &mkept);
-	if (rc)
-		goto out;
-	rc = fill_idle(p, c, fresh);
-	if (!rc && (config_read(p->config, &now) || now.sets != sets))
-		rc = err(EXIT_OP, "apply: the configuration changed meanwhile (another apply?)");
-	if (!rc) {
-		/* The kernel's NAT for the new prefixes, before they go live. */
-		for (__u32 i = 0; i < c->nmasq; i++)
-			newm[i] = c->masq[i].d;
-		rc = knat_sync("apply", &cfg, newm, (int)c->nmasq);
-		knat_changed = !rc;
-	}
-	if (!rc) {
-		/* The flip: one update of the config map. */
-		now.sets = sets ^ (XFWD_SET_RULES_B | XFWD_SET_MASQ_B);
-		if (bpf_map_update_elem(p->config, &zero, &now, BPF_EXIST))
-			rc = err(EXIT_OP, "apply: cannot write the configuration: %s", strerror(errno));
-	}
-	if (rc) {	/* nothing went live: leave the idle copies empty */
-		if (knat_changed)
-			knat_sync("apply", &cfg, oldm, nm);
-		map_clear(p->rules_idle, sizeof(struct xfwd_rule_key), XFWD_MAX_RULE_PORTS);
-		map_clear(p->masq_idle, sizeof(struct xfwd_masq_key), XFWD_MAX_MASQ);
-		goto out;
-	}
-	/* The old sets are idle now, once a packet that read config.sets just
-	 * before the flip has done its lookups: XDP runs for microseconds. */
-	usleep(XFWD_FLIP_GRACE_US);
-	if (backends_sync(p, p->rules_idle))	/* the new set: live since the flip */
-		fprintf(stderr, "xfwd: apply: the backend index was not updated (connections"
-			" start with both entries)\n");
-	if (map_clear(p->rules, sizeof(struct xfwd_rule_key), XFWD_MAX_RULE_PORTS) ||
-	    map_clear(p->masq, sizeof(struct xfwd_masq_key), XFWD_MAX_MASQ))
-		fprintf(stderr, "xfwd: apply: the old copies were not emptied (the next apply will)\n");
-	if (config_read(p->config, &now)) {
-		rc = err(EXIT_OP, "apply: applied, but cannot read the configuration to set timeouts");
-		goto out;
-	}
-	for (int i = 0; i < XFWD_TO_MAX; i++)
-		now.timeouts[i] = c->timeout_line[i] ? c->timeouts[i] : xfwd_timeout_defaults[i];
-	now.tcp_loose = c->tcp_loose_line ? c->tcp_loose : 0;
 	if (c->attach_line) {
-		now.snat_port_min = c->att.port_min;
-		now.snat_port_max = c->att.port_max;
+		rc = conf_plan(env, c, &pl, true);
+		t.m.cfg.snat_port_min = c->att.port_min;
+		t.m.cfg.snat_port_max = c->att.port_max;
 	}
-	if (bpf_map_update_elem(p->config, &zero, &now, BPF_EXIST)) {
-		rc = err(EXIT_OP, "apply: applied, but cannot set the timeouts: %s", strerror(errno));
+	if (!rc)
+		rc = conf_check(c, &t.m.cfg);
+	if (rc)
 		goto out;
-	}
-	if (!quiet)
+	for (int i = 0; i < XFWD_TO_MAX; i++)
+		t.m.cfg.timeouts[i] = c->timeout_line[i] ? c->timeouts[i] : xfwd_timeout_defaults[i];
+	t.m.cfg.tcp_loose = c->tcp_loose_line ? c->tcp_loose : 0;
+	for (__u32 i = 0; i < c->nrules; i++)
+		t.m.rules[i] = c->rules[i].d;
+	t.m.nrules = c->nrules;
+	t.m.ports = c->ports;
+	for (__u32 i = 0; i < c->nmasq; i++)
+		t.m.masq[i] = c->masq[i].d;
+	t.m.nmasq = c->nmasq;
+	t.rules_dirty = t.masq_dirty = true;
+	rc = model_commit(&t, "apply");
+	if (rc == -ENOSPC && t.no_id == IDS_RULES)
+		rc = err(EXIT_OP, "apply: no free rule id for %u new rules: the %u running"
+			 " rules keep theirs until the flip, %u are still counted by"
+			 " connections of deleted ones (apply in steps, or after 'xfwd flows"
+			 " flush')", c->nrules - t.kept_rules, t.old.nrules, t.counted);
+	else if (rc == -ENOSPC)
+		rc = err(EXIT_OP, "apply: no free masquerade prefix id for %u new prefixes:"
+			 " %u held by the running ones, %u still counted by connections of"
+			 " deleted ones (apply in steps, or after 'xfwd flows flush')",
+			 c->nmasq - t.kept_masq, t.old.nmasq, t.counted);
+	if (!rc && !env->json)
 		printf("applied %s: rules %u (%u unchanged), masquerade prefixes %u (%u unchanged)\n",
-		       c->name, c->nrules, kept, c->nmasq, mkept);
+		       c->name, c->nrules, t.kept_rules, c->nmasq, t.kept_masq);
 out:
-	free(fresh);
-	free(old);
+	model_end(&t);
 	return rc;
 }
 
@@ -587,11 +373,12 @@ static bool attached(const struct env *env)
 int cmd_apply(struct env *env, int argc, char **argv)
 {
 	static struct conf c;
+	struct attach_plan pl;
 	struct xfwd_config cfg;
 	const char *file = NULL;
 	bool check = false;
 	struct pinned p;
-	int rc, lock;
+	int rc;
 
 	for (int i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--check"))
@@ -608,30 +395,20 @@ int cmd_apply(struct env *env, int argc, char **argv)
 	rc = conf_read(file, &c);
 	if (rc)
 		return rc;
-	if (check) {
-		/* Against the running configuration if there is one, else the
-		 * one the attach line would make. */
-		if (attached(env) && !pinned_open(env, &p)) {
-			rc = config_read(p.config, &cfg) ? err(EXIT_OP, "cannot read the configuration")
-							 : conf_check(&c, &cfg, true);
-			pinned_close(&p);
-		} else if (c.attach_line) {
-			conf_planned(&c, &cfg);
-			rc = conf_check(&c, &cfg, false);
-		}
-		if (!rc && !env->json)
-			printf("%s: ok: rules %u (ports %u), masquerade prefixes %u\n", c.name, c.nrules,
-			       c.ports, c.nmasq);
-		conf_free(&c);
-		return rc;
-	}
-	lock = pin_lock(env);
-	rc = pinned_open(env, &p);
-	if (!rc) {
-		rc = conf_apply(&p, &c, env->json);
+	if (!check) {
+		rc = conf_apply(env, &c);
+	} else if (c.attach_line) {
+		/* Against what the attach line plans (and what is attached). */
+		rc = conf_plan(env, &c, &pl, true);
+		if (!rc)
+			rc = conf_check(&c, &pl.cfg);
+	} else if (attached(env) && !state_open(env, &p, &cfg)) {
+		rc = conf_check(&c, &cfg);
 		pinned_close(&p);
 	}
-	pin_unlock(env, lock);
+	if (check && !rc && !env->json)
+		printf("%s: ok: rules %u (ports %u), masquerade prefixes %u\n", c.name, c.nrules,
+		       c.ports, c.nmasq);
 	conf_free(&c);
 	return rc;
 }
@@ -648,13 +425,9 @@ int cmd_save(struct env *env, int argc, char **argv)
 
 	if (argc > 0)
 		return err(EXIT_USAGE, "save: unexpected argument '%s'", argv[0]);
-	rc = pinned_open(env, &p);
+	rc = state_open(env, &p, &cfg);
 	if (rc)
 		return rc;
-	if (config_read(p.config, &cfg)) {
-		pinned_close(&p);
-		return err(EXIT_OP, "cannot read the configuration");
-	}
 	rc = rules_read(p.rules, &rules, &n, NULL);
 	nm = masq_read(p.masq, masq);
 	pinned_close(&p);
@@ -688,10 +461,8 @@ int cmd_save(struct env *env, int argc, char **argv)
 int cmd_up(struct env *env, int argc, char **argv)
 {
 	static struct conf c;
-	struct xfwd_config cfg;
-	struct pinned p;
-	bool fresh;
-	int rc, lock;
+	struct attach_plan pl;
+	int rc;
 
 	if (argc != 1 || (argv[0][0] == '-' && argv[0][1]))
 		return err(EXIT_USAGE, "up: %s (see xfwd up --help)",
@@ -705,24 +476,20 @@ int cmd_up(struct env *env, int argc, char **argv)
 		at_line(NULL, 0);
 		goto out;
 	}
-	conf_planned(&c, &cfg);
-	rc = conf_check(&c, &cfg, false);
+	/* The whole file is checked before anything is attached. */
+	rc = conf_plan(env, &c, &pl, false);
+	if (!rc)
+		rc = conf_check(&c, &pl.cfg);
 	if (rc)
 		goto out;
-	fresh = !attached(env);
-	rc = cmd_attach(env, c.attach_argc, c.attach_argv);
+	rc = attach_run(env, &pl);
 	if (rc)
 		goto out;
-	lock = pin_lock(env);
-	rc = pinned_open(env, &p);
-	if (!rc) {
-		rc = conf_apply(&p, &c, env->json);
-		pinned_close(&p);
-	}
-	pin_unlock(env, lock);
-	if (rc && fresh) {
+	attach_report(env, &pl);
+	rc = conf_apply(env, &c);
+	if (rc && !pl.reattach) {
 		fprintf(stderr, "xfwd: up: detaching again\n");
-		cmd_detach(env, 0, NULL);
+		detach_run(env);
 	}
 out:
 	conf_free(&c);
@@ -731,5 +498,7 @@ out:
 
 int cmd_down(struct env *env, int argc, char **argv)
 {
-	return cmd_detach(env, argc, argv);
+	if (argc > 0)
+		return err(EXIT_USAGE, "down: unexpected argument '%s'", argv[0]);
+	return detach_run(env);
 }

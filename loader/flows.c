@@ -11,7 +11,7 @@
 #include <netinet/in.h>
 #include <bpf/bpf.h>
 
-#include "xfwd.h"
+#include "cmds.h"
 
 static __u64 mono_ns(void)
 {
@@ -180,18 +180,15 @@ static int flows_flush(struct env *env, int argc, char **argv)
 
 	if (argc > 0)
 		return err(EXIT_USAGE, "flows flush: unexpected argument '%s'", argv[0]);
-	rc = pinned_open(env, &p);
+	rc = state_open(env, &p, &cfg);
 	if (rc)
 		return rc;
-	if (config_read(p.config, &cfg)) {
-		pinned_close(&p);
-		return err(EXIT_OP, "flows flush: cannot read the configuration");
-	}
-	lock = pin_lock(env);	/* its release drops the fast path's copies */
+	lock = pin_lock(env);
 	confirmed = table_flush(p.flows, cfg.max_flows);
 	pending = table_flush(p.pending, cfg.max_pending);
 	count_removed(p.stats, XFWD_CNT_CONFIRMED_DEL, confirmed);
 	count_removed(p.stats, XFWD_CNT_PENDING_DEL, pending);
+	fast_invalidate(env);	/* the fast path's copies of the flows go too */
 	pin_unlock(env, lock);
 	pinned_close(&p);
 	if (!env->json)
@@ -301,13 +298,9 @@ int cmd_flows(struct env *env, int argc, char **argv)
 	rc = filter_parse(argc, argv, env, &filt);
 	if (rc)
 		return rc;
-	rc = pinned_open(env, &p);
+	rc = state_open(env, &p, &cfg);
 	if (rc)
 		return rc;
-	if (config_read(p.config, &cfg)) {
-		pinned_close(&p);
-		return err(EXIT_OP, "cannot read the configuration");
-	}
 	fast_read(p.fast, &fast);
 	w.fast = &fast;
 	w.now = mono_ns();

@@ -21,7 +21,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
-#include "xfwd.h"
+#include "cmds.h"
 
 #ifndef SO_NETNS_COOKIE
 #define SO_NETNS_COOKIE 71

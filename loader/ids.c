@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * Rule ids: the one allocator of rule add, masq add and apply.
+ * Rule ids: the one allocator, of model_commit (rule add, masq add, apply).
  *
  * A forward rule's id indexes its counters (xfwd_rule_stats); a masquerade
  * prefix's id names it in its flows (rule_id XFWD_MASQ_RULE_BASE + id).
@@ -104,35 +104,21 @@ out:
 	return rc;
 }
 
-/* live: the live rules if the caller has read them already (else NULL). */
-int ids_scan(struct ids *ids, const struct pinned *p, const struct rule_def *live, __u32 nlive)
+int ids_scan(struct ids *ids, const struct pinned *p, const struct model *live)
 {
-	static struct masq_def masq[XFWD_MAX_MASQ];
-	struct xfwd_config cfg;
-	struct rule_def *rules = NULL;
 	__u64 now = coarse_now_ns();
-	int rc, nm;
+	int rc;
 
 	memset(ids, 0, sizeof(*ids));
 	ids->rule_stats = p->rule_stats;
-	if (config_read(p->config, &cfg))
-		return err(EXIT_OP, "cannot read the configuration");
-	if (!live) {
-		rc = rules_read(p->rules, &rules, &nlive, NULL);
-		if (rc)
-			return rc;
-		live = rules;
-	}
-	for (__u32 i = 0; i < nlive; i++)
-		mark(ids, live[i].r.id, ID_HELD);
-	free(rules);
-	nm = masq_read(p->masq, masq);
-	for (int i = 0; i < nm; i++)
-		if (masq[i].v.id < XFWD_MAX_MASQ)
-			mark(ids, XFWD_MASQ_RULE_BASE + masq[i].v.id, ID_HELD);
-	rc = scan_flows(ids, p->flows, &cfg, now);
+	for (__u32 i = 0; i < live->nrules; i++)
+		mark(ids, live->rules[i].r.id, ID_HELD);
+	for (__u32 i = 0; i < live->nmasq; i++)
+		if (live->masq[i].v.id < XFWD_MAX_MASQ)
+			mark(ids, XFWD_MASQ_RULE_BASE + live->masq[i].v.id, ID_HELD);
+	rc = scan_flows(ids, p->flows, &live->cfg, now);
 	if (!rc)
-		rc = scan_flows(ids, p->pending, &cfg, now);
+		rc = scan_flows(ids, p->pending, &live->cfg, now);
 	if (rc)
 		return err(EXIT_OP, "cannot read the flow tables: %s", strerror(-rc));
 	return 0;

@@ -24,7 +24,7 @@
 #include <string.h>
 #include <netinet/in.h>
 
-#include "xfwd.h"
+#include "cmds.h"
 
 #define IPT_MAX_WORDS 64
 

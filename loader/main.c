@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "xfwd.h"
+#include "cmds.h"
 
 static const char header[] =
 "usage: xfwd [-n NETNS] [--pin-root DIR] COMMAND [ARGS]\n"

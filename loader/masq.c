@@ -7,7 +7,7 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 
-#include "xfwd.h"
+#include "cmds.h"
 
 const char *const masq_filter_names[3] = {
 	[XFWD_FILTER_APDF] = "apdf", [XFWD_FILTER_ADF] = "adf", [XFWD_FILTER_EIF] = "eif",
@@ -62,6 +62,7 @@ int masq_parse(const char *who, int argc, char **argv, struct masq_def *d)
 	int rc;
 
 	memset(d, 0, sizeof(*d));
+	d->v.id = XFWD_NO_ID;
 	d->v.filtering = XFWD_FILTER_APDF;
 	if (argc < 1)
 		return err(EXIT_USAGE, "%s: missing PREFIX (see xfwd masq --help)", who);
@@ -172,104 +173,44 @@ char *masq_str(const struct masq_def *d, const struct xfwd_config *cfg, char *bu
 	return buf;
 }
 
-/* Every entry, sorted by id; returns the count. */
-int masq_read(int fd, struct masq_def *rows)
-{
-	struct xfwd_masq_key k, next;
-	void *prev = NULL;
-	int n = 0;
-
-	while (n < XFWD_MAX_MASQ && !bpf_map_get_next_key(fd, prev, &next)) {
-		k = next;
-		prev = &k;
-		memset(&rows[n], 0, sizeof(rows[n]));
-		if (!bpf_map_lookup_elem(fd, &k, &rows[n].v)) {
-			rows[n].k = k;
-			rows[n].cap_set = true;
-			rows[n++].ports_set = true;
-		}
-	}
-	for (int i = 1; i < n; i++)	/* insertion sort: a few hundred at most */
-		for (int j = i; j > 0 && rows[j].v.id < rows[j - 1].v.id; j--) {
-			struct masq_def t = rows[j];
-
-			rows[j] = rows[j - 1];
-			rows[j - 1] = t;
-		}
-	return n;
-}
-
 static int masq_add(struct env *env, int argc, char **argv)
 {
-	static struct masq_def rows[XFWD_MAX_MASQ + 1];	/* + the new one */
-	static struct ids ids;
+	static struct txn t;
 	struct masq_def d;
-	struct xfwd_config cfg;
-	struct pinned p;
 	char a[INET_ADDRSTRLEN];
-	int rc, n, lock;
+	int rc;
 
 	rc = masq_parse("masq add", argc, argv, &d);
 	if (rc)
 		return rc;
-	lock = pin_lock(env);
-	rc = pinned_open(env, &p);
-	if (rc) {
-		pin_unlock(env, lock);
+	rc = model_begin(env, &t);
+	if (rc)
 		return rc;
+	rc = masq_check("masq add", &d, &t.m.cfg);
+	for (__u32 i = 0; i < t.m.nmasq && !rc; i++)
+		if (masq_overlap(&t.m.masq[i], &d))
+			rc = err(EXIT_USAGE, "masq add: %s overlaps %s/%u", argv[0],
+				 ip_str(t.m.masq[i].k.addr, a), t.m.masq[i].k.prefixlen);
+	if (!rc && t.m.nmasq >= XFWD_MAX_MASQ)
+		rc = err(EXIT_OP, "masq add: the table is full (%d prefixes)", XFWD_MAX_MASQ);
+	if (!rc) {
+		model_masq_add(&t, &d);
+		rc = model_commit(&t, "masq add");
 	}
-	if (config_read(p.config, &cfg)) {
-		rc = err(EXIT_OP, "cannot read the configuration");
-		goto out;
-	}
-	rc = masq_check("masq add", &d, &cfg);
-	if (rc)
-		goto out;
-	rc = EXIT_USAGE;
-	n = masq_read(p.masq, rows);
-	for (int i = 0; i < n; i++) {
-		if (masq_overlap(&rows[i], &d)) {
-			err(EXIT_USAGE, "masq add: %s overlaps %s/%u", argv[0],
-			    ip_str(rows[i].k.addr, a), rows[i].k.prefixlen);
-			goto out;
-		}
-	}
-	rc = ids_scan(&ids, &p, NULL, 0);
-	if (rc)
-		goto out;
-	if (id_alloc(&ids, IDS_MASQ, &d.v.id)) {
-		if (n >= XFWD_MAX_MASQ)
-			rc = err(EXIT_OP, "masq add: the table is full (%d prefixes)", XFWD_MAX_MASQ);
-		else
-			rc = err(EXIT_OP, "masq add: no free prefix id: %u are still counted by"
-				 " connections of deleted prefixes (they free up as those end, or at"
-				 " 'xfwd flows flush')", ids_counted(&ids, IDS_MASQ));
-		goto out;
-	}
-	/* The kernel's NAT first: if it cannot follow, nothing changes. */
-	rows[n] = d;
-	rc = knat_sync("masq add", &cfg, rows, n + 1);
-	if (rc)
-		goto out;
-	if (bpf_map_update_elem(p.masq, &d.k, &d.v, BPF_NOEXIST)) {
-		rc = err(EXIT_OP, "masq add: %s", strerror(errno));
-		knat_sync("masq add", &cfg, rows, n);
-		goto out;
-	}
-	rc = 0;
-out:
-	pinned_close(&p);
-	pin_unlock(env, lock);
+	if (rc == -ENOSPC)
+		rc = err(EXIT_OP, "masq add: no free prefix id: %u are still counted by connections"
+			 " of deleted prefixes (they free up as those end, or at 'xfwd flows flush')",
+			 t.counted);
+	model_end(&t);
 	return rc;
 }
 
 static int masq_del(struct env *env, int argc, char **argv)
 {
-	static struct masq_def rows[XFWD_MAX_MASQ];
+	static struct txn t;
 	struct xfwd_masq_key k;
-	struct xfwd_config cfg;
-	struct pinned p;
-	int rc, lock, n, i;
+	__u32 i;
+	int rc;
 
 	if (argc > 1)
 		return err(EXIT_USAGE, "masq del: unexpected argument '%s' (see xfwd masq --help)",
@@ -279,33 +220,19 @@ static int masq_del(struct env *env, int argc, char **argv)
 	rc = parse_prefix("masq del", argv[0], &k);
 	if (rc)
 		return rc;
-	lock = pin_lock(env);
-	rc = pinned_open(env, &p);
-	if (rc) {
-		pin_unlock(env, lock);
+	rc = model_begin(env, &t);
+	if (rc)
 		return rc;
-	}
-	if (config_read(p.config, &cfg)) {
-		rc = err(EXIT_OP, "cannot read the configuration");
-		goto out;
-	}
-	/* The kernel's NAT first, without the prefix: if it cannot follow,
-	 * nothing changes. */
-	n = masq_read(p.masq, rows);
-	for (i = 0; i < n; i++)
-		if (rows[i].k.addr == k.addr && rows[i].k.prefixlen == k.prefixlen)
+	for (i = 0; i < t.m.nmasq; i++)
+		if (t.m.masq[i].k.addr == k.addr && t.m.masq[i].k.prefixlen == k.prefixlen)
 			break;
-	if (i == n) {
+	if (i == t.m.nmasq) {
 		rc = err(EXIT_USAGE, "masq del: %s is not masqueraded", argv[0]);
-		goto out;
+	} else {
+		model_masq_del(&t, i);
+		rc = model_commit(&t, "masq del");
 	}
-	rows[i] = rows[--n];
-	rc = knat_sync("masq del", &cfg, rows, n);
-	if (!rc && bpf_map_delete_elem(p.masq, &k))
-		rc = err(EXIT_OP, "masq del: %s: %s", argv[0], strerror(errno));
-out:
-	pinned_close(&p);
-	pin_unlock(env, lock);
+	model_end(&t);
 	return rc;
 }
 
@@ -320,13 +247,9 @@ static int masq_list(struct env *env, int argc, char **argv)
 	rc = json_only_args(env, "masq list", argc, argv);
 	if (rc)
 		return rc;
-	rc = pinned_open(env, &p);
+	rc = state_open(env, &p, &cfg);
 	if (rc)
 		return rc;
-	if (config_read(p.config, &cfg)) {
-		pinned_close(&p);
-		return err(EXIT_OP, "cannot read the configuration");
-	}
 	n = masq_read(p.masq, rows);
 	pinned_close(&p);
 	if (env->json)
@@ -357,13 +280,9 @@ static int masq_list(struct env *env, int argc, char **argv)
 
 int cmd_masq(struct env *env, int argc, char **argv)
 {
-	if (argc < 1)
-		return cmd_usage("masq", true);
-	if (!strcmp(argv[0], "add"))
-		return masq_add(env, argc - 1, argv + 1);
-	if (!strcmp(argv[0], "del"))
-		return masq_del(env, argc - 1, argv + 1);
-	if (!strcmp(argv[0], "list"))
-		return masq_list(env, argc - 1, argv + 1);
-	return err(EXIT_USAGE, "masq: unknown command '%s' (add, del, list)", argv[0]);
+	static const struct subcmd t[] = {
+		{ "add", masq_add }, { "del", masq_del }, { "list", masq_list },
+	};
+
+	return subcmd_run(env, "masq", "command", t, sizeof(t) / sizeof(t[0]), argc, argv);
 }

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
@@ -212,9 +213,11 @@ int pin_lock(const struct env *env)
 }
 
 /* Drop every copy in the data path's fast path (struct xfwd_fast): the
- * loader changed something it may hold. Under pin_lock: a read-modify-write
- * of the configuration. What the slots counted is not lost: it is added to
- * the entries when their flows next pass the slow path. */
+ * loader changed something it may hold outside the model (flows flush;
+ * model_commit and attach bump it in their own write). Under pin_lock: a
+ * read-modify-write of the configuration. What the slots counted is not
+ * lost: it is added to the entries when their flows next pass the slow
+ * path. */
 void fast_invalidate(const struct env *env)
 {
 	struct xfwd_config cfg;
@@ -230,12 +233,175 @@ void fast_invalidate(const struct env *env)
 	close(fd);
 }
 
-/* Release pin_lock's lock; what the holder changed reaches the data path's
- * fast path. */
 void pin_unlock(const struct env *env, int fd)
 {
-	if (fd < 0)
-		return;
-	fast_invalidate(env);
-	close(fd);
+	(void)env;
+	if (fd >= 0)
+		close(fd);
+}
+
+/* pinned_open and the configuration: what every command that only reads
+ * starts with. */
+int state_open(struct env *env, struct pinned *p, struct xfwd_config *cfg)
+{
+	int rc = pinned_open(env, p);
+
+	if (rc)
+		return rc;
+	if (config_read(p->config, cfg)) {
+		pinned_close(p);
+		return err(EXIT_OP, "cannot read the configuration");
+	}
+	return 0;
+}
+
+/*
+ * Every entry of a map, as records of key then value (rec = ksz + vsz
+ * bytes), in batches (a few system calls for tens of thousands of entries),
+ * or a key-by-key walk where the map has no batches. *out is malloc'ed.
+ */
+int map_entries(int fd, size_t ksz, size_t vsz, __u32 max, void **out, __u32 *n)
+{
+	size_t rec = ksz + vsz;
+	char *keys = malloc((size_t)(max + 1) * ksz), *vals = malloc((size_t)(max + 1) * vsz);
+	char *recs = malloc((size_t)(max + 1) * rec), *in = malloc(ksz), *next = malloc(ksz);
+	__u32 got = 0, cnt;
+	int rc = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!keys || !vals || !recs || !in || !next) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (bool first = true;; first = false) {
+		cnt = max + 1 - got;
+		rc = bpf_map_lookup_batch(fd, first ? NULL : in, next, keys + (size_t)got * ksz,
+					  vals + (size_t)got * vsz, &cnt, NULL);
+		if (rc && errno != ENOENT)
+			break;
+		got += cnt;
+		if (rc || got > max) {	/* ENOENT: that was the last batch */
+			rc = 0;
+			goto pack;
+		}
+		memcpy(in, next, ksz);
+	}
+	/* No batches for this map: walk it. */
+	rc = 0;
+	got = 0;
+	for (void *prev = NULL; got <= max && !bpf_map_get_next_key(fd, prev, keys + (size_t)got * ksz);) {
+		prev = keys + (size_t)got * ksz;
+		if (!bpf_map_lookup_elem(fd, prev, vals + (size_t)got * vsz))
+			got++;
+		else
+			prev = NULL, got = 0;	/* gone under the walk: start again */
+	}
+pack:
+	for (__u32 i = 0; i < got; i++) {
+		memcpy(recs + i * rec, keys + (size_t)i * ksz, ksz);
+		memcpy(recs + i * rec + ksz, vals + (size_t)i * vsz, vsz);
+	}
+	*out = recs;
+	recs = NULL;
+	*n = got;
+out:
+	free(keys);
+	free(vals);
+	free(recs);
+	free(in);
+	free(next);
+	return rc;
+}
+
+static int rec_cmp(const void *a, const void *b, void *ksz)
+{
+	return memcmp(a, b, *(size_t *)ksz);
+}
+
+void recs_sort(void *recs, __u32 n, size_t ksz, size_t vsz)
+{
+	qsort_r(recs, n, ksz + vsz, rec_cmp, &ksz);
+}
+
+/* Update (or delete, vals NULL) n entries: one batch, else one by one. */
+static int map_write(int fd, const char *keys, const char *vals, __u32 n, size_t ksz, size_t vsz)
+{
+	__u32 cnt = n;
+
+	if (!n)
+		return 0;
+	if (!(vals ? bpf_map_update_batch(fd, keys, vals, &cnt, NULL) :
+		     bpf_map_delete_batch(fd, keys, &cnt, NULL)))
+		return 0;
+	for (__u32 i = 0; i < n; i++) {
+		const char *k = keys + (size_t)i * ksz;
+
+		if (vals && bpf_map_update_elem(fd, k, vals + (size_t)i * vsz, 0))
+			return -errno;
+		if (!vals && bpf_map_delete_elem(fd, k) && errno != ENOENT)
+			return -errno;
+	}
+	return 0;
+}
+
+/*
+ * Make a map hold exactly the records want (sorted by key, recs_sort), in
+ * as many writes as entries differ. gone, if not NULL, is first told the
+ * keys whose entry goes or changes (while the old entries are still in).
+ */
+int map_sync(int fd, size_t ksz, size_t vsz, __u32 max, const void *want, __u32 nw,
+	     void (*gone)(void *ctx, void *keys, __u32 n), void *ctx)
+{
+	size_t rec = ksz + vsz;
+	char *have, *dk = NULL, *uk = NULL, *uv = NULL;
+	const char *w = want;
+	__u32 nh, nd = 0, nu = 0, i = 0, j = 0;
+	int rc = map_entries(fd, ksz, vsz, max, (void **)&have, &nh);
+
+	if (rc)
+		return rc;
+	recs_sort(have, nh, ksz, vsz);
+	dk = malloc((size_t)(nh + 1) * ksz);
+	uk = malloc((size_t)(nw + 1) * ksz);
+	uv = malloc((size_t)(nw + 1) * vsz);
+	if (!dk || !uk || !uv) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	/* A merge of two sorted lists: keys only had go, keys only wanted or
+	 * with another value are written. */
+	while (i < nh || j < nw) {
+		const char *h = have + (size_t)i * rec, *x = w + (size_t)j * rec;
+		int c = i == nh ? 1 : j == nw ? -1 : memcmp(h, x, ksz);
+
+		if (c < 0 || (!c && memcmp(h + ksz, x + ksz, vsz)))
+			memcpy(dk + (size_t)nd++ * ksz, h, ksz);
+		if (c > 0 || (!c && memcmp(h + ksz, x + ksz, vsz))) {
+			memcpy(uk + (size_t)nu * ksz, x, ksz);
+			memcpy(uv + (size_t)nu++ * vsz, x + ksz, vsz);
+		}
+		i += c <= 0;
+		j += c >= 0;
+	}
+	if (gone)
+		gone(ctx, dk, nd);
+	/* A changed key is rewritten in place, not deleted first. */
+	i = 0;
+	for (__u32 d = 0, u = 0; d < nd; d++) {
+		while (u < nu && memcmp(uk + (size_t)u * ksz, dk + (size_t)d * ksz, ksz) < 0)
+			u++;
+		if (u == nu || memcmp(uk + (size_t)u * ksz, dk + (size_t)d * ksz, ksz))
+			memmove(dk + (size_t)i++ * ksz, dk + (size_t)d * ksz, ksz);
+	}
+	nd = i;
+	rc = map_write(fd, dk, NULL, nd, ksz, vsz);
+	if (!rc)
+		rc = map_write(fd, uk, uv, nu, ksz, vsz);
+out:
+	free(have);
+	free(dk);
+	free(uk);
+	free(uv);
+	return rc;
 }

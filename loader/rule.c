@@ -13,7 +13,7 @@
 #include <netinet/in.h>
 #include <bpf/bpf.h>
 
-#include "xfwd.h"
+#include "cmds.h"
 
 /* "[ADDR:]PORT[-PORT]": the public side of a rule. */
 int rule_parse_public(const char *who, const char *s, struct rule_def *d)
@@ -81,6 +81,7 @@ int rule_parse(const char *who, int argc, char **argv, struct rule_def *d)
 	int rc;
 
 	memset(d, 0, sizeof(*d));
+	d->r.id = XFWD_NO_ID;
 	if (argc < 2)
 		return err(EXIT_USAGE, "%s: missing %s (see xfwd rule --help)", who,
 			   argc ? "public port" : "protocol");
@@ -178,162 +179,59 @@ bool rules_overlap(const struct rule_def *a, const struct rule_def *b)
 	       a->r.pub_lo <= b->r.pub_hi && b->r.pub_lo <= a->r.pub_hi;
 }
 
-static int def_by_id(const void *a, const void *b)
-{
-	const struct rule_def *x = a, *y = b;
-
-	return (x->r.id > y->r.id) - (x->r.id < y->r.id);
-}
-
-/*
- * The rules of a rule map, one per rule (its first port's entry), sorted by
- * id; *entries counts the hash entries (ports). *defs is malloc'ed.
- */
-int rules_read(int fd, struct rule_def **defs, __u32 *n, __u32 *entries)
-{
-	struct xfwd_rule_key k, next;
-	struct rule_def *d;
-	struct xfwd_rule r;
-	void *prev = NULL;
-	__u32 cnt = 0, ents = 0;
-
-	d = calloc(XFWD_MAX_RULES, sizeof(*d));
-	if (!d)
-		return err(EXIT_OP, "out of memory");
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		k = next;
-		prev = &k;
-		if (bpf_map_lookup_elem(fd, &k, &r))
-			continue;
-		ents++;
-		if (ntohs(k.port) != r.pub_lo || cnt >= XFWD_MAX_RULES)
-			continue;
-		d[cnt].k = k;
-		d[cnt++].r = r;
-	}
-	qsort(d, cnt, sizeof(*d), def_by_id);
-	*defs = d;
-	*n = cnt;
-	if (entries)
-		*entries = ents;
-	return 0;
-}
-
-/* A new rule starts from zero, whatever a deleted one left in its slot. */
-int rules_zero_stats(int fd, __u32 id)
-{
-	struct xfwd_rule_stats *zero = calloc((size_t)nr_cpus(), sizeof(*zero));
-	int rc = -1;
-
-	if (zero)
-		rc = bpf_map_update_elem(fd, &id, zero, 0);
-	free(zero);
-	return rc;
-}
-
-/* Delete the entries of ports lo..hi of a rule (as far as they exist). */
-static void rule_remove(int fd, const struct rule_def *d, __u32 lo, __u32 hi)
-{
-	struct xfwd_rule_key k = d->k;
-
-	for (__u32 port = lo; port <= hi; port++) {
-		k.port = htons((__u16)port);
-		bpf_map_delete_elem(fd, &k);
-	}
-}
-
 static int rule_add(struct env *env, int argc, char **argv)
 {
-	static struct ids ids;
-	struct rule_def d, *live = NULL;
-	struct xfwd_rule_key k;
-	struct xfwd_config cfg;
-	struct rule_def old;
-	struct pinned p;
+	static struct txn t;
+	const struct rule_def *clash = NULL;
+	struct rule_def d;
 	char s[128];
-	__u32 n, entries, port;
-	int rc, lock;
+	int rc;
 
 	rc = rule_parse("rule add", argc, argv, &d);
 	if (rc)
 		return rc;
-	lock = pin_lock(env);
-	rc = pinned_open(env, &p);
-	if (rc) {
-		pin_unlock(env, lock);
+	rc = model_begin(env, &t);
+	if (rc)
 		return rc;
+	rc = rule_check("rule add", &d, &t.m.cfg);
+	/* Of the rules it overlaps, the one of its lowest port is named. */
+	for (__u32 i = 0; i < t.m.nrules && !rc; i++) {
+		const struct rule_def *o = &t.m.rules[i];
+
+		if (rules_overlap(o, &d) && (!clash || o->r.pub_lo < clash->r.pub_lo))
+			clash = o;
 	}
-	rc = EXIT_OP;
-	if (config_read(p.config, &cfg)) {
-		err(EXIT_OP, "cannot read the configuration");
-		goto out;
+	if (clash)
+		rc = err(EXIT_USAGE, "rule add: a %s rule for port %u exists already: '%s'"
+			 " (rule del first)", proto_name(d.k.proto),
+			 clash->r.pub_lo > d.r.pub_lo ? clash->r.pub_lo : d.r.pub_lo,
+			 rule_str(clash, s, sizeof(s)));
+	if (!rc && t.m.ports + d.r.pub_hi - d.r.pub_lo + 1 > XFWD_MAX_RULE_PORTS)
+		rc = err(EXIT_OP, "rule add: the rule table is full (%u of %d ports forwarded)",
+			 t.m.ports, XFWD_MAX_RULE_PORTS);
+	if (!rc && t.m.nrules >= XFWD_MAX_RULES)
+		rc = err(EXIT_OP, "rule add: the rule table is full (%d rules)", XFWD_MAX_RULES);
+	if (!rc) {
+		model_rule_add(&t, &d);
+		rc = model_commit(&t, "rule add");
 	}
-	rc = rule_check("rule add", &d, &cfg);
-	if (rc)
-		goto out;
-	k = d.k;
-	for (port = d.r.pub_lo; port <= d.r.pub_hi; port++) {
-		k.port = htons((__u16)port);
-		if (!bpf_map_lookup_elem(p.rules, &k, &old.r)) {
-			old.k = k;
-			old.k.port = htons(old.r.pub_lo);
-			rc = err(EXIT_USAGE, "rule add: a %s rule for port %u exists already: '%s'"
-				 " (rule del first)", proto_name(k.proto), port, rule_str(&old, s, sizeof(s)));
-			goto out;
-		}
-	}
-	rc = rules_read(p.rules, &live, &n, &entries);
-	if (rc)
-		goto out;
-	rc = EXIT_OP;
-	if (entries + d.r.pub_hi - d.r.pub_lo + 1 > XFWD_MAX_RULE_PORTS) {
-		err(EXIT_OP, "rule add: the rule table is full (%u of %d ports forwarded)", entries,
-		    XFWD_MAX_RULE_PORTS);
-		goto out;
-	}
-	if (ids_scan(&ids, &p, live, n))
-		goto out;
-	if (id_alloc(&ids, IDS_RULES, &d.r.id)) {
-		if (n >= XFWD_MAX_RULES)
-			err(EXIT_OP, "rule add: the rule table is full (%d rules)", XFWD_MAX_RULES);
-		else
-			err(EXIT_OP, "rule add: no free rule id: %u are still counted by connections of"
-			    " deleted rules (they free up as those end, or at 'xfwd flows flush')",
-			    ids_counted(&ids, IDS_RULES));
-		goto out;
-	}
-	if (rules_zero_stats(p.rule_stats, d.r.id)) {
-		err(EXIT_OP, "rule add: cannot reset the rule's counters: %s", strerror(errno));
-		goto out;
-	}
-	for (port = d.r.pub_lo; port <= d.r.pub_hi; port++) {
-		k.port = htons((__u16)port);
-		if (bpf_map_update_elem(p.rules, &k, &d.r, BPF_NOEXIST)) {
-			err(EXIT_OP, "rule add: port %u: %s", port, strerror(errno));
-			if (port > d.r.pub_lo)
-				rule_remove(p.rules, &d, d.r.pub_lo, port - 1);
-			goto out;
-		}
-	}
-	rc = 0;
-	if (backends_sync(&p, p.rules))
-		fprintf(stderr, "xfwd: rule add: added, but the backend index was not updated"
-			" (its connections start with both entries)\n");
-out:
-	free(live);
-	pinned_close(&p);
-	pin_unlock(env, lock);
+	if (rc == -ENOSPC)
+		rc = err(EXIT_OP, "rule add: no free rule id: %u are still counted by connections of"
+			 " deleted rules (they free up as those end, or at 'xfwd flows flush')",
+			 t.counted);
+	model_end(&t);
 	return rc;
 }
 
 /* PROTO [ADDR:]PORT[-PORT]: the rule's whole range, as it was added. */
 static int rule_del(struct env *env, int argc, char **argv)
 {
-	struct rule_def d, old;
-	struct pinned p;
+	static struct txn t;
+	struct rule_def d;
 	char s[128], pub[48];
-	__u32 port;
-	int rc, lock;
+	__u32 i;
+	__u16 hi;
+	int rc;
 
 	memset(&d, 0, sizeof(d));
 	if (argc < 2)
@@ -346,39 +244,27 @@ static int rule_del(struct env *env, int argc, char **argv)
 		return rc;
 	if (argc > 2)
 		return err(EXIT_USAGE, "rule del: unexpected argument '%s'", argv[2]);
-	lock = pin_lock(env);
-	rc = pinned_open(env, &p);
-	if (rc) {
-		pin_unlock(env, lock);
+	rc = model_begin(env, &t);
+	if (rc)
 		return rc;
-	}
-	old.k = d.k;
-	if (bpf_map_lookup_elem(p.rules, &d.k, &old.r)) {
+	/* The rule that holds the first port named. */
+	hi = d.r.pub_hi;
+	d.r.pub_hi = d.r.pub_lo;
+	for (i = 0; i < t.m.nrules && !rules_overlap(&t.m.rules[i], &d); i++)
+		;
+	d.r.pub_hi = hi;
+	if (i == t.m.nrules)
 		rc = err(EXIT_USAGE, "rule del: no %s rule for %s", proto_name(d.k.proto),
 			 rule_public_str(&d, pub, sizeof(pub)));
-		goto out;
-	}
-	old.k.port = htons(old.r.pub_lo);
-	if (old.r.pub_lo != d.r.pub_lo || old.r.pub_hi != d.r.pub_hi) {
+	else if (t.m.rules[i].r.pub_lo != d.r.pub_lo || t.m.rules[i].r.pub_hi != d.r.pub_hi)
 		rc = err(EXIT_USAGE, "rule del: %s %s is part of the rule '%s': name its whole range",
 			 proto_name(d.k.proto), rule_public_str(&d, pub, sizeof(pub)),
-			 rule_str(&old, s, sizeof(s)));
-		goto out;
+			 rule_str(&t.m.rules[i], s, sizeof(s)));
+	if (!rc) {
+		model_rule_del(&t, i);
+		rc = model_commit(&t, "rule del");
 	}
-	/* Every port whose entry is this rule's (the same id). */
-	for (port = d.r.pub_lo; port <= d.r.pub_hi; port++) {
-		struct xfwd_rule_key k = d.k;
-		struct xfwd_rule r;
-
-		k.port = htons((__u16)port);
-		if (!bpf_map_lookup_elem(p.rules, &k, &r) && r.id == old.r.id)
-			bpf_map_delete_elem(p.rules, &k);
-	}
-	if (backends_sync(&p, p.rules))
-		fprintf(stderr, "xfwd: rule del: deleted, but the backend index was not updated\n");
-out:
-	pinned_close(&p);
-	pin_unlock(env, lock);
+	model_end(&t);
 	return rc;
 }
 
@@ -428,13 +314,9 @@ static int rule_list(struct env *env, int argc, char **argv)
 
 int cmd_rule(struct env *env, int argc, char **argv)
 {
-	if (argc < 1)
-		return cmd_usage("rule", true);
-	if (!strcmp(argv[0], "add"))
-		return rule_add(env, argc - 1, argv + 1);
-	if (!strcmp(argv[0], "del"))
-		return rule_del(env, argc - 1, argv + 1);
-	if (!strcmp(argv[0], "list"))
-		return rule_list(env, argc - 1, argv + 1);
-	return err(EXIT_USAGE, "rule: unknown command '%s' (add, del, list)", argv[0]);
+	static const struct subcmd t[] = {
+		{ "add", rule_add }, { "del", rule_del }, { "list", rule_list },
+	};
+
+	return subcmd_run(env, "rule", "command", t, sizeof(t) / sizeof(t[0]), argc, argv);
 }

@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* set: runtime settings in the pinned configuration (read by every packet). */
+/* set: runtime settings of the model (the pinned configuration, read by every packet). */
 #include <stdio.h>
 #include <string.h>
-#include <bpf/bpf.h>
 
-#include "xfwd.h"
+#include "cmds.h"
 
 /* NAME SECONDS: the arguments of 'set timeout' and of a config file's
  * 'set timeout' line. */
@@ -50,32 +49,20 @@ int tcp_loose_parse(const char *who, int argc, char **argv, __u8 *on)
 	return 0;
 }
 
-/* One setting of the pinned configuration: read, change, write, locked. */
+/* One setting of the model, committed. */
 static int config_change(struct env *env, int idx, __u32 secs, int loose)
 {
-	struct xfwd_config cfg;
-	struct pinned p;
-	__u32 zero = 0;
-	int rc, lock;
+	static struct txn t;
+	int rc = model_begin(env, &t);
 
-	lock = pin_lock(env);
-	rc = pinned_open(env, &p);
-	if (rc) {
-		pin_unlock(env, lock);
+	if (rc)
 		return rc;
-	}
-	if (config_read(p.config, &cfg)) {
-		rc = err(EXIT_OP, "cannot read the configuration");
-	} else {
-		if (idx >= 0)
-			cfg.timeouts[idx] = secs;
-		if (loose >= 0)
-			cfg.tcp_loose = (__u8)loose;
-		if (bpf_map_update_elem(p.config, &zero, &cfg, BPF_EXIST))
-			rc = err(EXIT_OP, "cannot write the configuration");
-	}
-	pinned_close(&p);
-	pin_unlock(env, lock);
+	if (idx >= 0)
+		t.m.cfg.timeouts[idx] = secs;
+	if (loose >= 0)
+		t.m.cfg.tcp_loose = (__u8)loose;
+	rc = model_commit(&t, "set");
+	model_end(&t);
 	return rc;
 }
 
@@ -90,7 +77,7 @@ static int set_timeout(struct env *env, int argc, char **argv)
 
 static int set_tcp_loose(struct env *env, int argc, char **argv)
 {
-	__u8 on;
+	__u8 on = 0;
 	int rc;
 
 	rc = tcp_loose_parse("set tcp-loose", argc, argv, &on);
@@ -99,11 +86,9 @@ static int set_tcp_loose(struct env *env, int argc, char **argv)
 
 int cmd_set(struct env *env, int argc, char **argv)
 {
-	if (argc < 1)
-		return cmd_usage("set", true);
-	if (!strcmp(argv[0], "timeout"))
-		return set_timeout(env, argc - 1, argv + 1);
-	if (!strcmp(argv[0], "tcp-loose"))
-		return set_tcp_loose(env, argc - 1, argv + 1);
-	return err(EXIT_USAGE, "set: unknown setting '%s' (timeout, tcp-loose)", argv[0]);
+	static const struct subcmd t[] = {
+		{ "timeout", set_timeout }, { "tcp-loose", set_tcp_loose },
+	};
+
+	return subcmd_run(env, "set", "setting", t, sizeof(t) / sizeof(t[0]), argc, argv);
 }

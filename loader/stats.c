@@ -10,7 +10,7 @@
 #include <netinet/in.h>
 #include <bpf/bpf.h>
 
-#include "xfwd.h"
+#include "cmds.h"
 
 struct snapshot {
 	struct xfwd_config cfg;

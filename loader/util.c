@@ -268,3 +268,22 @@ const char *const xfwd_counter_names[XFWD_CNT_MAX] = {
 	[XFWD_CNT_PASS_FRAG_UNKNOWN] = "pass_frag_unknown",
 	[XFWD_CNT_MASQ_HOST_CAP] = "masq_host_cap",
 };
+
+/* GROUP NAME ARGS: run the NAME of table t (n entries); what is unknown is
+ * named with the list of what is known ("rule: unknown command 'x' (add,
+ * del, list)"). */
+int subcmd_run(struct env *env, const char *group, const char *what, const struct subcmd *t,
+	       size_t n, int argc, char **argv)
+{
+	char names[128] = "";
+
+	if (argc < 1)
+		return cmd_usage(group, true);
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(argv[0], t[i].name))
+			return t[i].fn(env, argc - 1, argv + 1);
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", i ? ", " : "",
+			 t[i].name);
+	}
+	return err(EXIT_USAGE, "%s: unknown %s '%s' (%s)", group, what, argv[0], names);
+}

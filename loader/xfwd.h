@@ -81,6 +81,12 @@ bool arg_is(const char *arg, const char *a, const char *b);
 int json_only_args(struct env *env, const char *cmd, int argc, char **argv);
 int nr_cpus(void);
 void json_str(const char *s);
+struct subcmd {
+	const char *name;
+	int (*fn)(struct env *env, int argc, char **argv);
+};
+int subcmd_run(struct env *env, const char *group, const char *what, const struct subcmd *t,
+	       size_t n, int argc, char **argv);
 
 /* pins.c */
 int env_enter_netns(struct env *env);
@@ -94,19 +100,60 @@ __u32 map_count(int fd);
 int pin_lock(const struct env *env);
 void pin_unlock(const struct env *env, int fd);
 void fast_invalidate(const struct env *env);
+int state_open(struct env *env, struct pinned *p, struct xfwd_config *cfg);
+int map_entries(int fd, size_t ksz, size_t vsz, __u32 max, void **out, __u32 *n);
+void recs_sort(void *recs, __u32 n, size_t ksz, size_t vsz);
+int map_sync(int fd, size_t ksz, size_t vsz, __u32 max, const void *want, __u32 nw,
+	     void (*gone)(void *ctx, void *keys, __u32 n), void *ctx);
 
-/* rule.c: shared by rule add/del/list, stats, apply, save and import */
+/* rule.c: the syntax of a rule, shared by rule add/del/list, stats, apply,
+ * save and import */
 int rule_parse(const char *who, int argc, char **argv, struct rule_def *d);
 int rule_check(const char *who, const struct rule_def *d, const struct xfwd_config *cfg);
 int rule_parse_public(const char *who, const char *s, struct rule_def *d);
 char *rule_str(const struct rule_def *d, char *buf, size_t len);
 char *rule_public_str(const struct rule_def *d, char *buf, size_t len);
 char *rule_target_str(const struct rule_def *d, char *buf, size_t len);
-int rules_read(int fd, struct rule_def **defs, __u32 *n, __u32 *entries);
 bool rules_overlap(const struct rule_def *a, const struct rule_def *b);
-int rules_zero_stats(int fd, __u32 id);
 
-/* ids.c: the one rule id allocator (rule add, masq add, apply). */
+/* The id of a rule or prefix as parsed, before the commit gives it one. */
+#define XFWD_NO_ID 0xffffffffu
+
+/* model.c: the running configuration, and the one commit path. */
+struct model {
+	struct xfwd_config cfg;		/* settings: timeouts, tcp_loose, snat ports */
+	struct rule_def *rules;		/* by id (as read); room for XFWD_MAX_RULES */
+	__u32 nrules, ports;		/* ports: rule map entries */
+	struct masq_def masq[XFWD_MAX_MASQ];
+	__u32 nmasq;
+};
+
+/* One change: the model as read (old), the copy a command edits (m). */
+struct txn {
+	struct env *env;
+	struct pinned p;
+	int lock;
+	struct model old, m;
+	bool rules_dirty, masq_dirty;	/* set by model_*_add/del (apply: by hand) */
+	__u32 kept_rules, kept_masq;	/* ids an identical live one kept (commit) */
+	int no_id;			/* commit's -ENOSPC: enum id_kind without a free id */
+	__u32 counted;			/* ... and how many ids only connections hold */
+};
+
+int model_read(const struct pinned *p, struct model *m);
+void model_free(struct model *m);
+int model_begin(struct env *env, struct txn *t);
+void model_rule_add(struct txn *t, const struct rule_def *d);
+void model_rule_del(struct txn *t, __u32 i);
+void model_masq_add(struct txn *t, const struct masq_def *d);
+void model_masq_del(struct txn *t, __u32 i);
+/* 0, an exit code, or -ENOSPC: no free id (t->no_id, t->counted). */
+int model_commit(struct txn *t, const char *who);
+void model_end(struct txn *t);
+int rules_read(int fd, struct rule_def **defs, __u32 *n, __u32 *entries);
+int masq_read(int fd, struct masq_def *rows);
+
+/* ids.c: the one rule id allocator (model_commit). */
 #define XFWD_RULE_IDS		(XFWD_MASQ_RULE_BASE + XFWD_MAX_MASQ)
 
 enum id_kind { IDS_RULES = 0, IDS_MASQ = 1 };
@@ -117,20 +164,19 @@ struct ids {
 	int rule_stats;
 };
 
-/* Note what holds or counts against every id (live rules, prefixes, flows);
- * live: the live rules, when the caller has them (else NULL: read here). */
-int ids_scan(struct ids *ids, const struct pinned *p, const struct rule_def *live, __u32 nlive);
+/* Note what holds or counts against every id (the live rules and prefixes
+ * of the model, flows). */
+int ids_scan(struct ids *ids, const struct pinned *p, const struct model *live);
 /* A free id of a kind, held from then on; -ENOSPC when there is none. */
 int id_alloc(struct ids *ids, enum id_kind kind, __u32 *id);
 __u32 ids_counted(const struct ids *ids, enum id_kind kind);
 
-/* backends.c */
-int backends_sync(const struct pinned *p, int rules_fd);
+/* backends.c: xfwd_backends, the reverse of these (live) rules */
+int backends_sync(const struct pinned *p, const struct rule_def *rules, __u32 n);
 
 /* masq.c */
 int masq_parse(const char *who, int argc, char **argv, struct masq_def *d);
 int masq_check(const char *who, struct masq_def *d, const struct xfwd_config *cfg);
-int masq_read(int fd, struct masq_def *rows);
 __u16 masq_default_cap(const struct masq_def *d);
 bool masq_overlap(const struct masq_def *a, const struct masq_def *b);
 char *masq_str(const struct masq_def *d, const struct xfwd_config *cfg, char *buf, size_t len);
@@ -140,8 +186,18 @@ extern const char *const masq_filter_names[3];
 int timeout_parse(const char *who, int argc, char **argv, int *idx, __u32 *secs);
 int tcp_loose_parse(const char *who, int argc, char **argv, __u8 *on);
 
-/* attach.c */
+/* attach.c: the plan of an attach (attach, up, a file's attach line) */
+struct attach_plan {
+	struct attach_args a;		/* the arguments, with what a re-attach keeps */
+	struct xfwd_config cfg;		/* the configuration the attach makes */
+	bool reattach;			/* xfwd is attached in this namespace */
+};
 int attach_parse(int argc, char **argv, struct attach_args *a);
+int attach_plan(const struct env *env, const struct attach_args *a, struct attach_plan *pl,
+		bool file);
+int attach_run(struct env *env, struct attach_plan *pl);
+void attach_report(const struct env *env, const struct attach_plan *pl);
+int detach_run(struct env *env);
 __u32 iface_addr(const char *ifname);
 
 /* knat.c: the kernel's NAT for what xfwd passes up (nftables table ip xfwd),
@@ -160,22 +216,6 @@ int cmd_usage(const char *name, bool to_stderr);
 int tc_attach(int ifindex, int ingress_fd, int egress_fd, bool *created);
 void tc_detach(int ifindex, bool remove_qdisc);
 __u32 tc_prog_id(int ifindex, bool egress);
-
-/* commands */
-int cmd_attach(struct env *env, int argc, char **argv);
-int cmd_detach(struct env *env, int argc, char **argv);
-int cmd_status(struct env *env, int argc, char **argv);
-int cmd_rule(struct env *env, int argc, char **argv);
-int cmd_flows(struct env *env, int argc, char **argv);
-int cmd_stats(struct env *env, int argc, char **argv);
-int cmd_set(struct env *env, int argc, char **argv);
-int cmd_masq(struct env *env, int argc, char **argv);
-int cmd_apply(struct env *env, int argc, char **argv);
-int cmd_save(struct env *env, int argc, char **argv);
-int cmd_up(struct env *env, int argc, char **argv);
-int cmd_down(struct env *env, int argc, char **argv);
-int cmd_import(struct env *env, int argc, char **argv);
-int cmd_gc(struct env *env, int argc, char **argv);
 
 /* Remove every pin of env->pin_dir and the directory (detach, gc). */
 void attach_teardown(const struct env *env);

@@ -1,0 +1,422 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The model of the running configuration, and its one commit path.
+ *
+ * Every command that changes something (rule add/del, masq add/del, set,
+ * apply, up) does the same: model_begin (lock, open the pins, read the
+ * rules, prefixes and settings into struct model), edit the copy
+ * txn->m, model_commit, model_end. The commit:
+ *
+ *   1. gives an id (ids.c) to every rule and prefix that has none, keeping
+ *      the id of an identical live one (and its counters);
+ *   2. has the kernel's NAT follow the new prefixes (knat.c), before any
+ *      map changes: if nft cannot, nothing changes;
+ *   3. makes the idle copy of each changed set (rules, prefixes) hold the
+ *      new set, in as many writes as entries differ;
+ *   4. flips them and writes the settings, with one update of the config
+ *      map that also bumps the fast path's generation (its copies go);
+ *   5. once no packet can still be reading the old copies, syncs the
+ *      backend index and makes the old copies mirror the new ones, so the
+ *      next commit writes only what it changes.
+ * A failure before the flip leaves everything live as it was (and the
+ * kernel's NAT undone).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <bpf/bpf.h>
+
+#include "xfwd.h"
+
+/* A packet that read config.sets just before the flip does its lookups in
+ * microseconds: after this, the old copies are idle. */
+#define XFWD_FLIP_GRACE_US 2000
+
+struct rule_ent {
+	struct xfwd_rule_key k;
+	struct xfwd_rule r;
+};
+
+static int def_by_id(const void *a, const void *b)
+{
+	const struct rule_def *x = a, *y = b;
+
+	return (x->r.id > y->r.id) - (x->r.id < y->r.id);
+}
+
+/*
+ * The rules of a rule map, one per rule (its first port's entry), sorted by
+ * id; *entries counts the hash entries (ports). *defs is malloc'ed.
+ */
+int rules_read(int fd, struct rule_def **defs, __u32 *n, __u32 *entries)
+{
+	struct rule_ent *e;
+	struct rule_def *d;
+	__u32 ne, cnt = 0;
+
+	if (map_entries(fd, sizeof(e->k), sizeof(e->r), XFWD_MAX_RULE_PORTS, (void **)&e, &ne))
+		return err(EXIT_OP, "cannot read the rules: %s", strerror(errno));
+	d = calloc(XFWD_MAX_RULES + 1, sizeof(*d));
+	if (!d) {
+		free(e);
+		return err(EXIT_OP, "out of memory");
+	}
+	for (__u32 i = 0; i < ne && cnt < XFWD_MAX_RULES; i++) {
+		if (ntohs(e[i].k.port) != e[i].r.pub_lo)
+			continue;
+		d[cnt].k = e[i].k;
+		d[cnt++].r = e[i].r;
+	}
+	free(e);
+	qsort(d, cnt, sizeof(*d), def_by_id);
+	*defs = d;
+	*n = cnt;
+	if (entries)
+		*entries = ne;
+	return 0;
+}
+
+/* Every prefix of a masquerade map, sorted by id; returns the count. */
+int masq_read(int fd, struct masq_def *rows)
+{
+	struct xfwd_masq_key k, next;
+	void *prev = NULL;
+	int n = 0;
+
+	while (n < XFWD_MAX_MASQ && !bpf_map_get_next_key(fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		memset(&rows[n], 0, sizeof(rows[n]));
+		if (!bpf_map_lookup_elem(fd, &k, &rows[n].v)) {
+			rows[n].k = k;
+			rows[n].cap_set = true;
+			rows[n++].ports_set = true;
+		}
+	}
+	for (int i = 1; i < n; i++)	/* insertion sort: a few hundred at most */
+		for (int j = i; j > 0 && rows[j].v.id < rows[j - 1].v.id; j--) {
+			struct masq_def t = rows[j];
+
+			rows[j] = rows[j - 1];
+			rows[j - 1] = t;
+		}
+	return n;
+}
+
+/* A new rule starts from zero, whatever a deleted one left in its slot. */
+static int rules_zero_stats(int fd, __u32 id)
+{
+	struct xfwd_rule_stats *zero = calloc((size_t)nr_cpus(), sizeof(*zero));
+	int rc = -1;
+
+	if (zero)
+		rc = bpf_map_update_elem(fd, &id, zero, 0);
+	free(zero);
+	return rc;
+}
+
+int model_read(const struct pinned *p, struct model *m)
+{
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	if (config_read(p->config, &m->cfg))
+		return err(EXIT_OP, "cannot read the configuration");
+	rc = rules_read(p->rules, &m->rules, &m->nrules, &m->ports);
+	if (rc)
+		return rc;
+	m->nmasq = (__u32)masq_read(p->masq, m->masq);
+	return 0;
+}
+
+void model_free(struct model *m)
+{
+	free(m->rules);
+	m->rules = NULL;
+}
+
+int model_begin(struct env *env, struct txn *t)
+{
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	t->env = env;
+	t->lock = pin_lock(env);
+	rc = pinned_open(env, &t->p);
+	if (!rc)
+		rc = model_read(&t->p, &t->old);
+	if (!rc) {
+		t->m = t->old;
+		t->m.rules = malloc((XFWD_MAX_RULES + 1) * sizeof(*t->m.rules));
+		if (!t->m.rules)
+			rc = err(EXIT_OP, "out of memory");
+		else
+			memcpy(t->m.rules, t->old.rules, t->old.nrules * sizeof(*t->m.rules));
+	}
+	if (rc)
+		model_end(t);
+	return rc;
+}
+
+void model_end(struct txn *t)
+{
+	model_free(&t->old);
+	model_free(&t->m);
+	pinned_close(&t->p);
+	pin_unlock(t->env, t->lock);
+	t->lock = -1;
+}
+
+/* Rules and prefixes in the model's edit copy, room checked by the caller
+ * (XFWD_MAX_RULES, XFWD_MAX_MASQ). */
+void model_rule_add(struct txn *t, const struct rule_def *d)
+{
+	t->m.rules[t->m.nrules++] = *d;
+	t->m.ports += d->r.pub_hi - d->r.pub_lo + 1u;
+	t->rules_dirty = true;
+}
+
+void model_rule_del(struct txn *t, __u32 i)
+{
+	const struct rule_def *d = &t->m.rules[i];
+
+	t->m.ports -= d->r.pub_hi - d->r.pub_lo + 1u;
+	memmove(&t->m.rules[i], &t->m.rules[i + 1], (t->m.nrules - i - 1) * sizeof(*t->m.rules));
+	t->m.nrules--;
+	t->rules_dirty = true;
+}
+
+void model_masq_add(struct txn *t, const struct masq_def *d)
+{
+	t->m.masq[t->m.nmasq++] = *d;
+	t->masq_dirty = true;
+}
+
+void model_masq_del(struct txn *t, __u32 i)
+{
+	memmove(&t->m.masq[i], &t->m.masq[i + 1], (t->m.nmasq - i - 1) * sizeof(t->m.masq[0]));
+	t->m.nmasq--;
+	t->masq_dirty = true;
+}
+
+static int by_key(const void *a, const void *b)
+{
+	const struct rule_def *x = a, *y = b;
+
+	if (x->k.proto != y->k.proto)
+		return x->k.proto - y->k.proto;
+	if (x->k.addr != y->k.addr)
+		return x->k.addr < y->k.addr ? -1 : 1;
+	return (int)x->r.pub_lo - (int)y->r.pub_lo;
+}
+
+static bool same_rule(const struct rule_def *a, const struct rule_def *b)
+{
+	return a->r.to_addr == b->r.to_addr && a->r.to_port == b->r.to_port &&
+	       a->r.flags == b->r.flags && a->r.pub_hi == b->r.pub_hi;
+}
+
+static bool same_masq(const struct masq_def *a, const struct masq_def *b)
+{
+	return a->k.prefixlen == b->k.prefixlen && a->k.addr == b->k.addr &&
+	       a->v.to_addr == b->v.to_addr && a->v.port_min == b->v.port_min &&
+	       a->v.port_max == b->v.port_max && a->v.filtering == b->v.filtering &&
+	       a->v.host_ports == b->v.host_ports;
+}
+
+/*
+ * Ids for the rules and prefixes that have none: an identical live one's
+ * (counters and all), else a new one from the allocator, which hands out
+ * no id a live rule holds (until the flip its rule still makes connections)
+ * nor one connections of a removed rule still count against. A new rule's
+ * counters are zeroed here, before it goes live.
+ */
+static int ids_give(struct txn *t)
+{
+	static struct ids ids;
+	static unsigned char taken[XFWD_RULE_IDS];
+	struct rule_def *old = NULL;
+	__u32 need = 0;
+
+	for (__u32 i = 0; i < t->m.nrules; i++)
+		need += t->m.rules[i].r.id == XFWD_NO_ID;
+	for (__u32 i = 0; i < t->m.nmasq; i++)
+		need += t->m.masq[i].v.id == XFWD_NO_ID;
+	if (!need)
+		return 0;
+	memset(taken, 0, sizeof(taken));
+	for (__u32 i = 0; i < t->m.nrules; i++)
+		if (t->m.rules[i].r.id < XFWD_MAX_RULES)
+			taken[t->m.rules[i].r.id] = 1;
+	for (__u32 i = 0; i < t->m.nmasq; i++)
+		if (t->m.masq[i].v.id < XFWD_MAX_MASQ)
+			taken[XFWD_MASQ_RULE_BASE + t->m.masq[i].v.id] = 1;
+	old = malloc((t->old.nrules + 1) * sizeof(*old));
+	if (!old)
+		return err(EXIT_OP, "out of memory");
+	memcpy(old, t->old.rules, t->old.nrules * sizeof(*old));
+	qsort(old, t->old.nrules, sizeof(*old), by_key);
+	for (__u32 i = 0; i < t->m.nrules; i++) {
+		struct rule_def *d = &t->m.rules[i];
+		struct rule_def *o;
+
+		if (d->r.id != XFWD_NO_ID)
+			continue;
+		o = bsearch(d, old, t->old.nrules, sizeof(*old), by_key);
+		if (o && same_rule(o, d) && o->r.id < XFWD_MAX_RULES && !taken[o->r.id]) {
+			d->r.id = o->r.id;
+			taken[d->r.id] = 1;
+			t->kept_rules++;
+		}
+	}
+	free(old);
+	for (__u32 i = 0; i < t->m.nmasq; i++) {
+		struct masq_def *d = &t->m.masq[i];
+
+		for (__u32 j = 0; j < t->old.nmasq && d->v.id == XFWD_NO_ID; j++) {
+			const struct masq_def *o = &t->old.masq[j];
+
+			if (same_masq(o, d) && o->v.id < XFWD_MAX_MASQ &&
+			    !taken[XFWD_MASQ_RULE_BASE + o->v.id]) {
+				d->v.id = o->v.id;
+				taken[XFWD_MASQ_RULE_BASE + d->v.id] = 1;
+				t->kept_masq++;
+			}
+		}
+	}
+	if (ids_scan(&ids, &t->p, &t->old))
+		return EXIT_OP;
+	for (__u32 i = 0; i < t->m.nrules; i++) {
+		struct rule_def *d = &t->m.rules[i];
+
+		if (d->r.id != XFWD_NO_ID)
+			continue;
+		if (id_alloc(&ids, IDS_RULES, &d->r.id)) {
+			t->no_id = IDS_RULES;
+			t->counted = ids_counted(&ids, IDS_RULES);
+			return -ENOSPC;
+		}
+		if (rules_zero_stats(t->p.rule_stats, d->r.id))
+			return err(EXIT_OP, "cannot reset the counters of rule %u: %s", d->r.id,
+				   strerror(errno));
+	}
+	for (__u32 i = 0; i < t->m.nmasq; i++) {
+		struct masq_def *d = &t->m.masq[i];
+
+		if (d->v.id == XFWD_NO_ID && id_alloc(&ids, IDS_MASQ, &d->v.id)) {
+			t->no_id = IDS_MASQ;
+			t->counted = ids_counted(&ids, IDS_MASQ);
+			return -ENOSPC;
+		}
+	}
+	return 0;
+}
+
+/* Make a rule map hold the model's rules: one entry per public port. */
+static int rules_sync(int fd, const struct model *m)
+{
+	struct rule_ent *e = malloc((m->ports + 1) * sizeof(*e));
+	__u32 n = 0;
+	int rc;
+
+	if (!e)
+		return -ENOMEM;
+	for (__u32 i = 0; i < m->nrules; i++) {
+		const struct rule_def *d = &m->rules[i];
+
+		for (__u32 port = d->r.pub_lo; port <= d->r.pub_hi && n < m->ports; port++) {
+			e[n].k = d->k;
+			e[n].k.port = htons((__u16)port);
+			e[n++].r = d->r;
+		}
+	}
+	recs_sort(e, n, sizeof(e->k), sizeof(e->r));
+	rc = map_sync(fd, sizeof(e->k), sizeof(e->r), XFWD_MAX_RULE_PORTS, e, n, NULL, NULL);
+	free(e);
+	return rc;
+}
+
+/* The same for a masquerade map (an LPM trie: no batches, a few hundred
+ * entries at most). */
+static int masq_sync(int fd, const struct model *m)
+{
+	static struct masq_def have[XFWD_MAX_MASQ];
+	int nh = masq_read(fd, have);
+
+	for (int i = 0; i < nh; i++) {
+		__u32 j = 0;
+
+		while (j < m->nmasq && memcmp(&m->masq[j].k, &have[i].k, sizeof(have[i].k)))
+			j++;
+		if (j == m->nmasq && bpf_map_delete_elem(fd, &have[i].k) && errno != ENOENT)
+			return -errno;
+	}
+	for (__u32 j = 0; j < m->nmasq; j++) {
+		int i = 0;
+
+		while (i < nh && (memcmp(&m->masq[j].k, &have[i].k, sizeof(have[i].k)) ||
+				  memcmp(&m->masq[j].v, &have[i].v, sizeof(have[i].v))))
+			i++;
+		if (i == nh && bpf_map_update_elem(fd, &m->masq[j].k, &m->masq[j].v, 0))
+			return -errno;
+	}
+	return 0;
+}
+
+int model_commit(struct txn *t, const char *who)
+{
+	const struct pinned *p = &t->p;
+	struct xfwd_config now;
+	bool knat_changed = false;
+	__u8 flip = (t->rules_dirty ? XFWD_SET_RULES_B : 0) | (t->masq_dirty ? XFWD_SET_MASQ_B : 0);
+	__u32 zero = 0;
+	int rc;
+
+	rc = ids_give(t);
+	if (rc)
+		return rc;
+	if (t->masq_dirty) {	/* the kernel's NAT first: if it cannot follow, nothing changes */
+		rc = knat_sync(who, &t->m.cfg, t->m.masq, (int)t->m.nmasq);
+		if (rc)
+			return rc;
+		knat_changed = true;
+	}
+	if (t->rules_dirty && (rc = rules_sync(p->rules_idle, &t->m)))
+		rc = err(EXIT_OP, "%s: cannot write the rules' idle copy: %s", who, strerror(-rc));
+	if (!rc && t->masq_dirty && (rc = masq_sync(p->masq_idle, &t->m)))
+		rc = err(EXIT_OP, "%s: cannot write the masquerade prefixes' idle copy: %s", who,
+			 strerror(-rc));
+	if (!rc && (config_read(p->config, &now) || now.sets != t->old.cfg.sets))
+		rc = err(EXIT_OP, "%s: the configuration changed meanwhile (another apply?)", who);
+	if (!rc) {
+		/* The flip, the settings and the fast path's generation: one write. */
+		now.sets ^= flip;
+		memcpy(now.timeouts, t->m.cfg.timeouts, sizeof(now.timeouts));
+		now.tcp_loose = t->m.cfg.tcp_loose;
+		now.snat_port_min = t->m.cfg.snat_port_min;
+		now.snat_port_max = t->m.cfg.snat_port_max;
+		now.fast_gen++;
+		if (bpf_map_update_elem(p->config, &zero, &now, BPF_EXIST))
+			rc = err(EXIT_OP, "%s: cannot write the configuration: %s", who, strerror(errno));
+	}
+	if (rc) {	/* nothing went live */
+		if (knat_changed)
+			knat_sync(who, &t->old.cfg, t->old.masq, (int)t->old.nmasq);
+		return rc;
+	}
+	if (!flip)
+		return 0;
+	usleep(XFWD_FLIP_GRACE_US);
+	if (t->rules_dirty && backends_sync(p, t->m.rules, t->m.nrules))
+		fprintf(stderr, "xfwd: %s: the backend index was not updated (connections start"
+			" with both entries)\n", who);
+	/* The old copies (idle since the flip) follow, for the next commit. */
+	if ((t->rules_dirty && rules_sync(p->rules, &t->m)) ||
+	    (t->masq_dirty && masq_sync(p->masq, &t->m)))
+		fprintf(stderr, "xfwd: %s: the old copies were not updated (the next change"
+			" rewrites them)\n", who);
+	return 0;
+}
