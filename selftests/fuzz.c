@@ -584,6 +584,11 @@ static const char *counter_s(int c)
 		[XFWD_CNT_TCP_OOW_SYNACK] = "tcp_window_synack",
 		[XFWD_CNT_TCP_OOW_ACK] = "tcp_window_ack", [XFWD_CNT_TCP_NO_SYN] = "tcp_no_syn",
 		[XFWD_CNT_TCP_REOPEN] = "tcp_reopened", [XFWD_CNT_CLASH_SNAT] = "clash_snat",
+		[XFWD_CNT_LOCAL_OUT] = "local_out",
+		[XFWD_CNT_DROP_SRC_LOCAL] = "drop_src_local", [XFWD_CNT_DROP_SRC_LAN] = "drop_src_lan",
+		[XFWD_CNT_DROP_SRC_RPF] = "drop_src_rpf", [XFWD_CNT_DROP_BAD_CSUM] = "drop_bad_csum",
+		[XFWD_CNT_LOCAL_PORT_MOVED] = "local_port_moved",
+		[XFWD_CNT_DROP_ICMP_FORGED] = "drop_icmp_forged", [XFWD_CNT_DROP_LEAK] = "drop_leak",
 		[XFWD_CNT_FRAG_XLATED] = "frag_translated",
 		[XFWD_CNT_PASS_FRAG_UNKNOWN] = "pass_frag_unknown",
 	};
@@ -1766,6 +1771,9 @@ int main(int argc, char **argv)
 
 	for (size_t i = 0; i < sizeof(pattern); i++)
 		pattern[i] = (uint8_t)(i * 7 + 3);
+	for (int c = 0; c < XFWD_CNT_MAX; c++)	/* a new counter needs its name here */
+		if (!strncmp(counter_s(c), "counter #", 9))
+			die("counter %d has no name in fuzz.c's counter_s()", c);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc > 1 && !strcmp(argv[1], "-F")) {
 		/* libFuzzer owns the rest of the command line. */

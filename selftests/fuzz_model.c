@@ -18,6 +18,10 @@
  *     here (30 s; the fuzzer's timeouts are ten years);
  *   - a packet of a live connection is translated as the connection says,
  *     on the interface its direction arrives on;
+ *   - an ICMP error about a connection (README, Security: a hostile LAN
+ *     host) is translated only if addressed to the quoted packet's sender
+ *     and, from the LAN, sent by the quoted packet's receiver or the FIB's
+ *     next hop towards it; else dropped (drop_icmp_forged);
  *   - a new connection starts from a forward rule (DNAT, --snat, local
  *     target, hairpin from the LAN), from a masqueraded LAN prefix (one
  *     external port per internal endpoint, the internal port kept when
@@ -519,22 +523,42 @@ static int route(const struct model *m, uint32_t dst, unsigned tot, struct route
 	if (!dst || dst >> 24 == 127 || dst >> 28 == 0xe || dst >> 28 == 0xf)
 		return r->rc;
 	for (int i = 0; i < w->nnets; i++)
-		if (!((dst ^ w->nets[i].addr) & mask(w->nets[i].len)))
+		if (!((dst ^ w->nets[i].addr) & mask(w->nets[i].len)) &&
+		    (!net || w->nets[i].len > net->len))
 			net = &w->nets[i];
-	if (!net || (dst | mask(net->len)) == ~0u)	/* none, or its broadcast */
+	if (!net || (!net->via && (dst | mask(net->len)) == ~0u))	/* none, or its broadcast */
 		return r->rc;
 	r->side = net->side;
 	if (tot > w->mtu)
 		return r->rc = XFWD_CNT_PASS_FRAG_NEEDED;
 	r->rc = XFWD_CNT_PASS_NO_NEIGH;
 	for (int i = 0; i < w->nhosts; i++)
-		if (w->hosts[i].addr == dst && w->hosts[i].mac) {
+		if (w->hosts[i].addr == (net->via ? net->via : dst) && w->hosts[i].mac) {
 			r->dmac = w->hosts[i].mac;
 			r->rc = 0;
 		}
 	if (net->side != M_PUB && net->side != M_LAN)
 		r->rc = XFWD_CNT_PASS_EGRESS_FOREIGN;
 	return r->rc;
+}
+
+/* The FIB's next hop towards dst: dst itself on a link, the network's
+ * router behind one, 0 with no route (or a local address). */
+static uint32_t next_hop(const struct model *m, uint32_t dst)
+{
+	const struct m_world *w = m->w;
+	const struct m_net *net = NULL;
+
+	for (int i = 0; i < w->nlocal; i++)
+		if (dst == w->local_addrs[i])
+			return 0;
+	for (int i = 0; i < w->nnets; i++)
+		if (!((dst ^ w->nets[i].addr) & mask(w->nets[i].len)) &&
+		    (!net || w->nets[i].len > net->len))
+			net = &w->nets[i];
+	if (!net)
+		return 0;
+	return net->via ? net->via : dst;
 }
 
 /* ------------------------------------------------------ new connections */
@@ -1365,6 +1389,34 @@ static void frag_needed(const struct model *m, struct m_expect *e, const struct 
 	e->reasons = BIT(XFWD_CNT_ICMP_FRAG_SENT);
 }
 
+/*
+ * README, Security ("a hostile LAN host") and How it works: an ICMP error is
+ * translated only if it is addressed to the quoted packet's sender (outer
+ * destination = quoted source, conntrack's check) and, from the LAN, sent
+ * by the quoted packet's receiver or the router towards it (the FIB's next
+ * hop for the quoted destination); else it is dropped, drop_icmp_forged.
+ * p->key is the quoted packet reversed: key.daddr its sender, key.saddr
+ * its receiver.
+ */
+static int icmp_forged(const struct model *m, const struct pk *p, int side, char *why, size_t wn)
+{
+	uint32_t hop;
+
+	if (p->daddr != p->key.daddr) {
+		snprintf(why, wn, "ICMP error to %s, not the quoted packet's sender %s",
+			 ip_s(p->daddr), ip_s(p->key.daddr));
+		return 1;
+	}
+	if (side != M_LAN || p->saddr == p->key.saddr)
+		return 0;
+	hop = next_hop(m, p->key.saddr);
+	if (hop && p->saddr == hop)
+		return 0;
+	snprintf(why, wn, "ICMP error from the LAN host %s, neither the quoted packet's receiver"
+		 " %s nor the router towards it", ip_s(p->saddr), ip_s(p->key.saddr));
+	return 1;
+}
+
 static const char *side_s(int side)
 {
 	return side == M_PUB ? "public" : side == M_LAN ? "lan" : "local";
@@ -1514,6 +1566,18 @@ void model_packet(struct model *m, int side, const uint8_t *fr, size_t len, stru
 			return;
 		}
 	}
+	}
+	if (p.kind == K_ICMP_ERR) {
+		char why[160];
+
+		if (icmp_forged(m, &p, side, why, sizeof(why))) {
+			size_t n = strlen(e->path);
+
+			snprintf(e->path + n, sizeof(e->path) - n, "; forged: %s", why);
+			e->verdict = XDP_DROP;
+			e->reasons = BIT(XFWD_CNT_DROP_ICMP_FORGED);
+			return;
+		}
 	}
 	if (f->local) {
 		/* To a local port: translated in place, up to the stack; an
@@ -1682,7 +1746,16 @@ int model_tc_untracked(const struct model *m, int side, const uint8_t *fr, size_
 	const struct ent *f;
 	struct pk p;
 
-	if (parse(fr, len, &p) || p.kind != K_TCP || !plain_syn(p.flags))
+	if (parse(fr, len, &p))
+		return 1;
+	if (p.kind == K_ICMP_ERR) {
+		/* XDP drops a forged error of a connection: tc never sees it. */
+		char why[160];
+
+		f = ent_find((struct model *)m, &p.key);
+		return !(f && f->side == side && icmp_forged(m, &p, side, why, sizeof(why)));
+	}
+	if (p.kind != K_TCP || !plain_syn(p.flags))
 		return 1;
 	f = ent_find((struct model *)m, &p.key);
 	if (!f || f->side != side || !f->orig || !m->conn[f->conn].tcp)
