@@ -1595,6 +1595,8 @@ void model_packet(struct model *m, int side, const uint8_t *fr, size_t len, stru
 		e->verdict = XDP_PASS;
 		e->rewrite = 1;
 		e->reasons = BIT(XFWD_CNT_LOCAL_IN);
+		if (p.first || p.later)
+			e->also |= BIT(XFWD_CNT_FRAG_XLATED);
 		return;
 	}
 	route(m, f->to.daddr, p.tot, &rt);
@@ -1607,6 +1609,7 @@ void model_packet(struct model *m, int side, const uint8_t *fr, size_t len, stru
 		if (rt.rc == XFWD_CNT_PASS_NO_NEIGH || rt.rc == XFWD_CNT_PASS_FRAG_NEEDED) {
 			e->meta = started && !p.later ? 2 : 1;
 			dgram_remember(m, &p, side);	/* tc translates it */
+			e->may |= BIT(XFWD_CNT_FRAG_XLATED);	/* whichever counts it */
 		}
 		return;
 	}
@@ -1631,6 +1634,8 @@ void model_packet(struct model *m, int side, const uint8_t *fr, size_t len, stru
 	e->rewrite = 1;
 	e->egress = rt.side;
 	e->reasons = BIT(XFWD_CNT_FWD_REDIRECT);
+	if (p.first || p.later)	/* README: frag_translated, first and later ones */
+		e->also |= BIT(XFWD_CNT_FRAG_XLATED);
 }
 
 /*
@@ -1668,6 +1673,7 @@ void model_packet_tc(struct model *m, int side, const uint8_t *fr, size_t len, s
 	memcpy(e->frame, fr, len);
 	e->len = len;
 	e->rewrite = 1;
+	e->may |= BIT(XFWD_CNT_FRAG_XLATED);	/* XDP's count or tc's: the README does not say */
 	if (p.kind == K_ICMP_ERR) {
 		rewrite_err(e, &p, f, 0);
 		e->reasons = BIT(XFWD_CNT_ICMP_ERR);
