@@ -147,7 +147,8 @@ struct dgram {
 	uint8_t proto;
 	int side;
 	struct tuple key;	/* its flow key, as the first fragment arrived */
-	uint32_t tcp_base;	/* TCP: seq - header length of the first fragment */
+	uint32_t tcp_base;	/* TCP: seq + SYN - header length of the first fragment */
+	int fin;		/* TCP: the segment carries a FIN (after its last byte) */
 };
 
 struct model {
@@ -237,6 +238,7 @@ struct pk {
 	uint8_t qproto;
 	int first;		/* a first fragment (MF, offset 0) */
 	int later;		/* a later fragment: nothing past the IP header is parsed */
+	int mf;			/* more fragments follow */
 	uint16_t id, foff;	/* the IP id (a later fragment), the offset in bytes */
 	struct tuple key;
 };
@@ -293,6 +295,7 @@ static uint64_t parse(const uint8_t *b, size_t len, struct pk *p)
 	p->saddr = g32(ip + 12);
 	p->daddr = g32(ip + 16);
 	l4room = p->tot - 20;
+	p->mf = !!(g16(ip + 6) & 0x2000);
 	if (g16(ip + 6) & 0x1fff) {
 		p->later = 1;
 		p->id = g16(ip + 4);
@@ -1121,6 +1124,8 @@ static void peer_syn(struct peer *x, const struct pk *p, uint32_t end)
 	x->maxwin = p->win ? p->win : 1;
 	x->wsopt = p->wscale >= 0;
 	x->scale = p->wscale >= 0 ? (uint8_t)p->wscale : 0;
+	x->maxack_set = 0;	/* the direction starts again (conntrack's tcp_options
+				 * clears its flags, MAXACK_SET among them) */
 }
 
 /* The state a segment in window moves the connection to: conntrack's table,
@@ -1465,7 +1470,9 @@ static void dgram_remember(struct model *m, const struct pk *p, int side)
 	g->proto = p->key.proto;
 	g->side = side;
 	g->key = p->key;
-	g->tcp_base = p->kind == K_TCP ? p->seq - (uint32_t)(p->tot - 20 - p->tlen) : 0;
+	g->tcp_base = p->kind == K_TCP ? p->seq + !!(p->flags & F_SYN) -
+					 (uint32_t)(p->tot - 20 - p->tlen) : 0;
+	g->fin = p->kind == K_TCP && (p->flags & F_FIN);
 }
 
 /* A later fragment's datagram (p->key becomes its flow key), or NULL. */
@@ -1497,7 +1504,11 @@ static struct ent *frag_flow(struct model *m, struct pk *p, int side)
 	if (!f || f->side != side)
 		return NULL;
 	if (g->proto == P_TCP && m->conn[f->conn].tcp) {
-		uint32_t end = g->tcp_base + p->foff + (p->tot - 20);
+		/* README: "moves what its sender has sent ... so that the ACK
+		 * of the whole segment is in window": the segment's sequence
+		 * space, SYN and FIN included (conntrack's end), up to this
+		 * fragment's last byte; the FIN once its last fragment came. */
+		uint32_t end = g->tcp_base + p->foff + (p->tot - 20) + (uint32_t)(g->fin && !p->mf);
 
 		x = &m->conn[f->conn].pe[f->orig ? 0 : 1];
 		if (s_after(end, x->end) && s_le(end, x->maxend))
