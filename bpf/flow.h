@@ -16,6 +16,7 @@
 #include "parse.h"
 #include "tcp_state.h"
 #include "mapping.h"
+#include "hostcap.h"
 #include "rules.h"
 #include "source.h"
 #include "l4csum.h"
@@ -155,6 +156,46 @@ static __always_inline struct xfwd_flow *flow_lookup(const struct xfwd_flow_key 
 	return NULL;
 }
 
+/* The entry at m's witness key, if used in time. Its twin is not asked: an
+ * entry that spoke since refreshed the mapping, and so is the witness if
+ * it outlives it. Tables looked in directly, with nothing on the stack:
+ * this runs below xfwd_flow_create, whose stack and the XDP program's fill
+ * the 512 bytes. */
+static __always_inline struct xfwd_flow *witness_lookup(const struct xfwd_mapping *m,
+							const struct xfwd_config *cfg, __u64 now)
+{
+	struct xfwd_flow *f = bpf_map_lookup_elem(&xfwd_flows, &m->witness);
+
+	if (f && !flow_idle(cfg, f, now))
+		return f;
+	f = bpf_map_lookup_elem(&xfwd_pending, &m->witness);
+	return f && !flow_idle(cfg, f, now) ? f : NULL;
+}
+
+/* See mapping.h. */
+__attribute__((noinline)) int xfwd_mapping_live(const struct xfwd_endpoint *in,
+						const struct xfwd_mapping *m,
+						const struct xfwd_config *cfg, __u64 now)
+{
+	const struct xfwd_endpoint *o;
+	struct xfwd_flow *f;
+
+	if (!in || !m || !cfg || (__s64)(m->expires_ns - now) <= 0 || m->proto != in->proto)
+		return 0;
+	/* m's head is its external endpoint: the owner key. */
+	o = bpf_map_lookup_elem(&xfwd_owners, m);
+	if (!o || !endpoint_eq(o, in))
+		return 0;
+	f = witness_lookup(m, cfg, now);
+	if (!f || !(f->flags & XFWD_FLOW_MAPPED))
+		return 0;
+	if (f->map_src)
+		return m->witness.saddr == in->addr && m->witness.sport == in->port &&
+		       f->new_saddr == m->ext_addr && f->new_sport == m->ext_port;
+	return m->witness.daddr == m->ext_addr && m->witness.dport == m->ext_port &&
+	       f->new_daddr == in->addr && f->new_dport == in->port;
+}
+
 /*
  * Does the entry f hold key for a live connection? claimed is a key the new
  * connection has just taken over (or NULL): an old entry whose twin sat there
@@ -268,7 +309,23 @@ struct nat_req {
 	__u8 tcp_flags;		/* accounted in the entries as they are made */
 	__u8 lazy;		/* plain DNAT to a backend of one rule: the reply entry
 				 * waits for the first answer (flow_reply_made) */
+	__u8 no_mapping;	/* alloc_port: any free port, the endpoint's mapping
+				 * neither used nor made (hairpin to its own mapping) */
+	union {
+		__u16 host_cap;	/* ALLOC_HOST: --max-ports-per-host (0: none); */
+		__u16 host_full;/* flow_start's answer: the host is at it (hostcap.h) */
+	};
 };
+
+/* nat_req.alloc_port: whose mapping a chosen port is. */
+#define ALLOC_SNAT	1	/* an internet client's (--snat rules) */
+#define ALLOC_HOST	2	/* a masqueraded LAN host's: counted (hostcap.h) */
+
+/* reply_claim's answers: 0 claimed (a live mapping's port, or no mapping),
+ * CLAIM_NEW a new mapping's port, or a failure. */
+#define CLAIM_NEW	1
+#define CLAIM_FAILED	(-1)
+#define CLAIM_HOST_CAP	(-2)	/* the host is at its cap */
 
 static __always_inline int reply_try(void *ctx, struct xfwd_flow_key *rkey, struct xfwd_flow *reply,
 				     const struct xfwd_flow_key *okey, const struct nat_req *rq,
@@ -349,8 +406,9 @@ static __always_inline int clash_snat(struct xfwd_flow_key *rkey, struct xfwd_fl
 /*
  * Claim the reply key. With alloc_port the source port is chosen: the
  * endpoint's live mapping if it has one (endpoint-independent mapping, RFC
- * 4787 REQ-1), else its own port (port preservation), else random ones of
- * the same parity (REQ-4) in the range.
+ * 4787 REQ-1), else (within the host's cap) its last mapping's port, its
+ * own port (port preservation), or random ones of the same parity (REQ-4)
+ * in the range.
  */
 static __always_inline int reply_claim(void *ctx, struct xfwd_flow_key *rkey,
 				       struct xfwd_flow *reply, const struct xfwd_flow_key *okey,
@@ -358,21 +416,35 @@ static __always_inline int reply_claim(void *ctx, struct xfwd_flow_key *rkey,
 				       __u64 now)
 {
 	__u32 span = rq->port_max - rq->port_min + 1, i;
-	__u16 want = bpf_ntohs(rq->sport), port;
+	__u16 want = bpf_ntohs(rq->sport), port, old = 0;
 	struct xfwd_mapping *m;
+	int live = 0;
 
 	if (!rq->alloc_port) {
 		if (!reply_claim_kept(rkey, reply, okey, cfg, now))
 			return 0;
-		return okey->proto == IPPROTO_ICMP ? -1 : clash_snat(rkey, reply, okey, cfg, now);
+		return okey->proto == IPPROTO_ICMP ? CLAIM_FAILED : clash_snat(rkey, reply, okey, cfg, now);
 	}
-	m = mapping_get(&rq->internal, rq->saddr, now);
-	if (m)
-		return reply_try(ctx, rkey, reply, okey, rq, cfg, now, bpf_ntohs(m->ext_port));
-	/* Port preservation inside the range only: --ports is a promise. */
-	if (want >= rq->port_min && want <= rq->port_max &&
-	    !reply_try(ctx, rkey, reply, okey, rq, cfg, now, want))
+	m = rq->no_mapping ? NULL : mapping_get(&rq->internal, rq->saddr);
+	if (m) {
+		old = bpf_ntohs(m->ext_port);
+		live = xfwd_mapping_live(&rq->internal, m, cfg, now);
+	}
+	if (live && !reply_try(ctx, rkey, reply, okey, rq, cfg, now, old))
 		return 0;
+	/* A new mapping: not beyond the host's cap. */
+	if (rq->host_full && !rq->no_mapping)
+		return CLAIM_HOST_CAP;
+	/* Its mapping ended (its flows gone) or lost its port (taken since,
+	 * or its tuple to this destination is): its old port if it is free
+	 * again, then port preservation, then random ones. */
+	if (old && !live && old >= rq->port_min && old <= rq->port_max &&
+	    !reply_try(ctx, rkey, reply, okey, rq, cfg, now, old))
+		return CLAIM_NEW;
+	/* Port preservation inside the range only: --ports is a promise. */
+	if (!rq->no_mapping && want >= rq->port_min && want <= rq->port_max &&
+	    !reply_try(ctx, rkey, reply, okey, rq, cfg, now, want))
+		return CLAIM_NEW;
 	for (i = 0; i < XFWD_SNAT_PROBES; i++) {
 		port = rq->port_min + bpf_get_prandom_u32() % span;
 		if ((port ^ want) & 1) {
@@ -382,9 +454,9 @@ static __always_inline int reply_claim(void *ctx, struct xfwd_flow_key *rkey,
 				port--;
 		}
 		if (!reply_try(ctx, rkey, reply, okey, rq, cfg, now, port))
-			return 0;
+			return CLAIM_NEW;
 	}
-	return -1;
+	return CLAIM_FAILED;
 }
 
 /* flow_create's answer when another CPU made the connection first. */
@@ -411,7 +483,7 @@ static __always_inline int flow_create(void *ctx, const struct xfwd_flow_key *ok
 	struct xfwd_flow *e;
 	struct tcp_seg *g;
 	__u32 zero = 0;
-	int lazy;
+	int lazy, claim = 0;
 
 	/* The entries are built in per-CPU scratch: a flow is too large for the
 	 * stack this function shares with the XDP program. */
@@ -432,8 +504,9 @@ static __always_inline int flow_create(void *ctx, const struct xfwd_flow_key *ok
 	/* One entry until answered, unless a live connection has the reply
 	 * tuple already: then it is a clash, resolved as such. */
 	lazy = rq->lazy && !(xfwd_backend_aliased && flow_lookup(&rkey, cfg, now));
-	if (!lazy && reply_claim(ctx, &rkey, e, okey, rq, cfg, now))
-		return rq->alloc_port ? XFWD_CNT_DROP_NO_SNAT_PORT : XFWD_CNT_FLOW_CREATE_FAILED;
+	if (!lazy && (claim = reply_claim(ctx, &rkey, e, okey, rq, cfg, now)) < 0)
+		return claim == CLAIM_HOST_CAP ? XFWD_CNT_MASQ_HOST_CAP :
+		       rq->alloc_port ? XFWD_CNT_DROP_NO_SNAT_PORT : XFWD_CNT_FLOW_CREATE_FAILED;
 
 	e->twin = rkey;
 	e->side = rq->side_orig;
@@ -456,13 +529,16 @@ static __always_inline int flow_create(void *ctx, const struct xfwd_flow_key *ok
 			count(XFWD_CNT_PENDING_DEL);
 		return FLOW_EXISTS;
 	}
-	if (rq->alloc_port) {
+	if (rq->alloc_port && !rq->no_mapping) {
 		ext.addr = rkey.daddr;
 		ext.port = rkey.dport;
 		ext.proto = rkey.proto;
 		ext.pad = 0;
 		mapping_set(&rq->internal, &ext, rq->filtering, okey->daddr,
-			    now + flow_timeout_ns(cfg, e));
+			    now + flow_timeout_ns(cfg, e), okey,
+			    rq->alloc_port == ALLOC_HOST ? XFWD_MAPPING_HOST : 0, claim != CLAIM_NEW);
+		if (claim == CLAIM_NEW && rq->alloc_port == ALLOC_HOST)
+			host_add(rq->internal.addr);
 	}
 	if (!rq->alloc_port && rkey.dport != okey->sport)
 		count(XFWD_CNT_CLASH_SNAT);
@@ -505,7 +581,7 @@ __attribute__((noinline)) int xfwd_flow_create_skb(struct __sk_buff *skb,
  */
 static __always_inline struct xfwd_flow *flow_start(struct xdp_md *ctx,
 						    const struct xfwd_flow_key *okey,
-						    const struct nat_req *rq,
+						    struct nat_req *rq,
 						    const struct xfwd_config *cfg, __u64 now,
 						    int *why, int *fresh, __u32 l3_off)
 {
@@ -527,6 +603,10 @@ static __always_inline struct xfwd_flow *flow_start(struct xdp_md *ctx,
 		*why = XFWD_CNT_DROP_BAD_CSUM;
 		return NULL;
 	}
+	/* Asked here, not in xfwd_flow_create: its recount's calls would not
+	 * fit in the stack below that function. */
+	if (rq->alloc_port == ALLOC_HOST && rq->host_cap)
+		rq->host_full = !xfwd_host_admit(rq->internal.addr, rq->host_cap, now);
 	*why = xfwd_flow_create(ctx, okey, rq, cfg, now);
 	if (*why == PARSE_OK) {
 		*fresh = 1;
@@ -595,28 +675,57 @@ __attribute__((noinline)) int xfwd_reply_make(const struct xfwd_flow_key *rkey,
 	return 1;
 }
 
-/* Keep a flow's endpoint mapping alive as long as the flow: on state changes
- * and about once a second otherwise. The last flow to speak sets the time. */
+/*
+ * Keep a flow's endpoint mapping alive as long as the flow: on state changes
+ * and about once a second otherwise. The flow becomes the mapping's witness
+ * if it is already, if it will expire later than the witness, or if the
+ * witness is gone. Not a mapping this endpoint had before (the flow keeps
+ * its port, the endpoint has another now): that one is left alone.
+ */
+__attribute__((noinline)) int xfwd_mapping_refresh(const struct xfwd_flow *f,
+						   const struct xfwd_flow_key *key,
+						   const struct xfwd_config *cfg, __u64 now)
+{
+	struct xfwd_endpoint in = {}, ext = {};
+	struct xfwd_mapping *m;
+	__u64 expires;
+
+	if (!f || !key || !cfg)
+		return 0;
+	in.proto = key->proto;
+	if (f->map_src) {
+		in.addr = key->saddr;
+		in.port = key->sport;
+		ext.addr = f->new_saddr;
+		ext.port = f->new_sport;
+	} else {
+		in.addr = f->new_daddr;
+		in.port = f->new_dport;
+		ext.addr = key->daddr;
+		ext.port = key->dport;
+	}
+	m = bpf_map_lookup_elem(&xfwd_mappings, &in);
+	if (!m || m->ext_addr != ext.addr || m->ext_port != ext.port)
+		return 0;
+	expires = now + flow_timeout_ns(cfg, f);
+	if (key_eq(&m->witness, key) || (__s64)(expires - m->expires_ns) >= 0 ||
+	    !xfwd_mapping_live(&in, m, cfg, now)) {
+		if (!key_eq(&m->witness, key))
+			m->witness = *key;
+		m->expires_ns = expires;
+	}
+	return 0;
+}
+
 static __always_inline void mapping_refresh(struct xfwd_flow *f, const struct pkt *p,
 					    const struct xfwd_config *cfg, __u64 now, int force)
 {
-	struct xfwd_endpoint in = { .proto = p->key.proto };
-	struct xfwd_mapping *m;
 	__u32 tick = (__u32)(now >> 30);
 
 	if (!(f->flags & XFWD_FLOW_MAPPED) || (f->refresh_s == tick && !force))
 		return;
 	f->refresh_s = tick;
-	if (f->map_src) {
-		in.addr = p->key.saddr;
-		in.port = p->key.sport;
-	} else {
-		in.addr = f->new_daddr;
-		in.port = f->new_dport;
-	}
-	m = bpf_map_lookup_elem(&xfwd_mappings, &in);
-	if (m)
-		m->expires_ns = now + flow_timeout_ns(cfg, f);
+	xfwd_mapping_refresh(f, &p->key, cfg, now);
 }
 
 /* Move a confirmed connection's two entries from xfwd_pending to xfwd_flows

@@ -4,8 +4,9 @@
  * ours (--snat rules, masquerade) keeps that one external port for every
  * destination while any of its flows lives. The owner map says who holds an
  * external port; a port is free when nobody alive holds it, no rule forwards
- * it, and no local socket uses it. A mapping lives as long as its flows
- * refresh it, so expiry stays lazy here too.
+ * it, and no local socket uses it. A mapping lives as long as its witness
+ * flow (struct xfwd_mapping), so expiry stays lazy here too, and a mapping
+ * whose flows were evicted or flushed frees its port at once.
  */
 #ifndef XFWD_BPF_MAPPING_H
 #define XFWD_BPF_MAPPING_H
@@ -19,21 +20,24 @@ static __always_inline int endpoint_eq(const struct xfwd_endpoint *a, const stru
 	return a->addr == b->addr && a->port == b->port && a->proto == b->proto;
 }
 
-static __always_inline int mapping_alive(const struct xfwd_mapping *m, const struct xfwd_endpoint *ext,
-					 __u64 now)
-{
-	return m->expires_ns > now && m->ext_port == ext->port && m->ext_addr == ext->addr;
-}
+/*
+ * Is m, the mapping of internal endpoint in, alive: its witness flow live
+ * and translating between in and m's external endpoint, and that endpoint
+ * still in's? Out of line (flow.h: it looks the witness up in the flow
+ * tables); NULLs answer 0.
+ */
+__attribute__((noinline)) int xfwd_mapping_live(const struct xfwd_endpoint *in,
+						const struct xfwd_mapping *m,
+						const struct xfwd_config *cfg, __u64 now);
 
-/* The internal endpoint's live mapping to ext_addr, if any. */
+/* The internal endpoint's mapping to ext_addr, alive or not (its old port
+ * is the first one tried for a new mapping). */
 static __always_inline struct xfwd_mapping *mapping_get(const struct xfwd_endpoint *in,
-							__u32 ext_addr, __u64 now)
+							__u32 ext_addr)
 {
 	struct xfwd_mapping *m = bpf_map_lookup_elem(&xfwd_mappings, in);
 
-	if (m && m->expires_ns > now && m->ext_addr == ext_addr)
-		return m;
-	return NULL;
+	return m && m->ext_addr == ext_addr ? m : NULL;
 }
 
 /* May internal endpoint `in` take external endpoint `ext`? */
@@ -50,7 +54,8 @@ static __always_inline int port_free(const struct xfwd_config *cfg, const struct
 	if (!o || endpoint_eq(o, in))
 		return 1;
 	m = bpf_map_lookup_elem(&xfwd_mappings, o);
-	return !(m && mapping_alive(m, ext, now));
+	return !(m && m->ext_port == ext->port && m->ext_addr == ext->addr &&
+		 xfwd_mapping_live(o, m, cfg, now));
 }
 
 static __always_inline void mapping_add_remote(struct xfwd_mapping *m, __u32 remote)
@@ -66,25 +71,46 @@ static __always_inline void mapping_add_remote(struct xfwd_mapping *m, __u32 rem
 	m->next_remote = (__u8)(i + 1);
 }
 
-/* Record that `in` holds `ext` until `expires`, having sent to `remote`. */
+/* What a new mapping starts from (written in place: no 56 bytes of stack
+ * below xfwd_flow_create). */
+static const struct xfwd_mapping mapping_zero;
+
+/*
+ * Record that `in` holds `ext`, having sent to `remote`, as long as flow
+ * entry `witness` lives (until `expires` at most). reused: its live
+ * mapping, which the new flow keeps alive from now on if it outlives the
+ * witness it has; else a new mapping (a dead one's remotes forgotten).
+ */
 static __always_inline void mapping_set(const struct xfwd_endpoint *in, const struct xfwd_endpoint *ext,
-					__u8 filtering, __u32 remote, __u64 expires)
+					__u8 filtering, __u32 remote, __u64 expires,
+					const struct xfwd_flow_key *witness, __u8 flags, int reused)
 {
-	struct xfwd_mapping fresh = {
-		.ext_addr = ext->addr, .ext_port = ext->port, .filtering = filtering,
-		.expires_ns = expires,
-	};
 	struct xfwd_mapping *m = bpf_map_lookup_elem(&xfwd_mappings, in);
 
-	if (m && m->ext_addr == ext->addr && m->ext_port == ext->port) {
-		if (m->expires_ns < expires)
-			m->expires_ns = expires;
+	if (reused && m && m->ext_addr == ext->addr && m->ext_port == ext->port) {
+		if ((__s64)(expires - m->expires_ns) < 0)
+			goto remote;
 	} else {
-		bpf_map_update_elem(&xfwd_mappings, in, &fresh, BPF_ANY);
-		m = bpf_map_lookup_elem(&xfwd_mappings, in);
+		if (!m) {
+			bpf_map_update_elem(&xfwd_mappings, in, &mapping_zero, BPF_ANY);
+			m = bpf_map_lookup_elem(&xfwd_mappings, in);
+			if (!m)
+				goto owner;
+		}
+		m->ext_addr = ext->addr;
+		m->ext_port = ext->port;
+		m->proto = ext->proto;
+		m->filtering = filtering;
+		m->flags = flags;
+		m->next_remote = 0;
+		__builtin_memset(m->remotes, 0, sizeof(m->remotes));
 	}
-	if (m && remote)
+	m->witness = *witness;
+	m->expires_ns = expires;
+remote:
+	if (remote)
 		mapping_add_remote(m, remote);
+owner:
 	bpf_map_update_elem(&xfwd_owners, ext, in, BPF_ANY);
 }
 

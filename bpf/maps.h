@@ -132,6 +132,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xfwd_owners SEC(".maps");
 
+/* LAN address -> its count of live mappings (hostcap.h). Not pinned: soft
+ * state, rebuilt by the first recount after a (re-)attach. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XFWD_MAX_HOSTS);
+	__type(key, __u32);
+	__type(value, struct xfwd_host);
+} xfwd_hosts SEC(".maps");
+
 /* Egress interfaces XDP may redirect to, the attached pair: [XFWD_TX_PUBLIC]
  * and [XFWD_TX_LAN] (an array: the redirect indexes it, a hash would hash). */
 struct {

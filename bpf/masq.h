@@ -29,7 +29,8 @@ static __always_inline void masq_source(struct nat_req *rq, const struct pkt *p,
 {
 	rq->saddr = m->to_addr ? m->to_addr : cfg->public_addr;
 	rq->sport = p->key.sport;
-	rq->alloc_port = 1;
+	rq->alloc_port = ALLOC_HOST;
+	rq->host_cap = m->host_ports;
 	rq->flags |= XFWD_FLOW_MAPPED;
 	rq->map_orig_src = 1;
 	rq->filtering = m->filtering;
@@ -111,7 +112,8 @@ static __always_inline struct xfwd_flow *masq_in(struct xdp_md *ctx, const struc
 	if (!in)
 		return NULL;
 	map = bpf_map_lookup_elem(&xfwd_mappings, in);
-	if (!map || !mapping_alive(map, &ext, now))
+	if (!map || map->ext_port != ext.port || map->ext_addr != ext.addr ||
+	    !xfwd_mapping_live(in, map, cfg, now))
 		return NULL;
 	rq.daddr = in->addr;
 	rq.dport = in->port;
@@ -122,6 +124,10 @@ static __always_inline struct xfwd_flow *masq_in(struct xdp_md *ctx, const struc
 		masq_source(&rq, p, m, cfg);
 		rq.map_orig_src = 1;
 		remote = rq.saddr;	/* the mapped host sees the public address */
+		/* To its own mapping: its mapping's port as the source would
+		 * make the reply tuple the original one. Another port, and the
+		 * mapping stays as it is. */
+		rq.no_mapping = in->addr == p->key.saddr && in->port == p->key.sport;
 	}
 	if (!mapping_admits(map, remote))
 		return NULL;

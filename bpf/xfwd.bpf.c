@@ -50,7 +50,7 @@ static __always_inline struct xfwd_flow *flow_create_fwd(struct xdp_md *ctx, con
 		masq_source(&rq, p, m, cfg);
 	} else if ((r->flags & XFWD_RULE_SNAT) || side == XFWD_SIDE_LAN) {
 		rq.saddr = cfg->lan_addr;
-		rq.alloc_port = 1;
+		rq.alloc_port = ALLOC_SNAT;
 		rq.flags = XFWD_FLOW_MAPPED;
 		rq.map_orig_src = 1;
 		rq.port_min = cfg->snat_port_min;
@@ -386,7 +386,8 @@ pass_or_drop:
 	 * leave untranslated if passed: dropped. */
 	if (rc == XFWD_CNT_TCP_NO_SYN && side == XFWD_SIDE_LAN)
 		return XDP_DROP;
-	return rc == XFWD_CNT_DROP_NO_SNAT_PORT || rc == XFWD_CNT_DROP_SRC_LOCAL ||
+	return rc == XFWD_CNT_DROP_NO_SNAT_PORT || rc == XFWD_CNT_MASQ_HOST_CAP ||
+	       rc == XFWD_CNT_DROP_SRC_LOCAL ||
 	       rc == XFWD_CNT_DROP_SRC_LAN || rc == XFWD_CNT_DROP_SRC_RPF ||
 	       rc == XFWD_CNT_DROP_BAD_CSUM || rc == XFWD_CNT_DROP_ICMP_FORGED ? XDP_DROP : XDP_PASS;
 pass:

@@ -8,6 +8,7 @@
  *     set tcp-loose on|off
  *     rule PROTO [ADDR:]PORT[-PORT] to ADDR[:PORT[-PORT]]|local:PORT[-PORT] [--snat]
  *     masq PREFIX [to ADDR] [--ports LO-HI] [--filtering eif|adf|apdf]
+ *          [--max-ports-per-host N|none]
  *
  * Each line is parsed by the same function as the command it mirrors
  * (attach_parse, rule_parse, masq_parse, timeout_parse, tcp_loose_parse). apply replaces the
@@ -433,6 +434,7 @@ static int masq_ids_assign(struct conf *c, struct ids *ids, const struct masq_de
 			if (old[j].k.prefixlen == d->k.prefixlen && old[j].k.addr == d->k.addr &&
 			    old[j].v.to_addr == d->v.to_addr && old[j].v.port_min == d->v.port_min &&
 			    old[j].v.port_max == d->v.port_max && old[j].v.filtering == d->v.filtering &&
+			    old[j].v.host_ports == d->v.host_ports &&
 			    old[j].v.id < XFWD_MAX_MASQ && !taken[old[j].v.id]) {
 				d->v.id = old[j].v.id;
 				taken[d->v.id] = 1;

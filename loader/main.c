@@ -58,10 +58,13 @@ static const struct command commands[] = {
 "  ADDR:9000-9099), or every port onto one target port; without a target port\n"
 "  the public ports are kept. --snat: the source becomes the LAN address.\n" },
 	{ "masq", cmd_masq, true,
-"  masq add PREFIX [to ADDR] [--ports LO-HI] [--filtering eif|adf|apdf]\n"
+"  masq add PREFIX [to ADDR] [--ports LO-HI] [--filtering eif|adf|apdf] [--max-ports-per-host N|none]\n"
 "                      masquerade a LAN prefix's outbound flows behind the public address\n"
 "  masq del PREFIX     stop masquerading a prefix\n"
-"  masq list [-j]      masqueraded prefixes, in the syntax of 'masq add'\n" },
+"  masq list [-j]      masqueraded prefixes, in the syntax of 'masq add'\n",
+"  --max-ports-per-host N: at most N live mappings (external ports) per LAN\n"
+"  address (RFC 6888 REQ-4); beyond it a host's new mappings are dropped and\n"
+"  counted (masq_host_cap). Default: a quarter of the prefix's ports; none: no cap.\n" },
 	{ "flows", cmd_flows, true,
 "  flows [list] [-j] [--proto tcp|udp] [--state STATE] [--rule ID]\n"
 "                      live connections, in the format of /proc/net/nf_conntrack\n"
@@ -91,7 +94,7 @@ static const struct command commands[] = {
 "    set timeout NAME SECONDS\n"
 "    set tcp-loose on|off\n"
 "    rule tcp|udp [PUBLIC_ADDR:]PORT[-PORT] to ADDR[:PORT[-PORT]]|local:PORT[-PORT] [--snat]\n"
-"    masq PREFIX [to ADDR] [--ports LO-HI] [--filtering eif|adf|apdf]\n"
+"    masq PREFIX [to ADDR] [--ports LO-HI] [--filtering eif|adf|apdf] [--max-ports-per-host N|none]\n"
 "  --check             validate FILE, change nothing\n" },
 	{ "save", cmd_save, true,
 "  save                print the running configuration in the format of apply\n" },

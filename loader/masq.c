@@ -40,8 +40,22 @@ static int parse_prefix(const char *who, const char *s, struct xfwd_masq_key *k)
 }
 
 /*
- * PREFIX [to ADDR] [--ports LO-HI] [--filtering eif|adf|apdf]: the arguments
- * of 'masq add' and of a config file's masq line.
+ * --max-ports-per-host when not given: a quarter of the prefix's ports
+ * (7058 of the default 32768-60999), at least 1. Far above what a busy
+ * host holds (a few hundred mappings), and one host, however hostile,
+ * leaves three quarters of the ports to the others.
+ */
+__u16 masq_default_cap(const struct masq_def *d)
+{
+	__u32 span = d->v.port_max >= d->v.port_min ? d->v.port_max - d->v.port_min + 1u : 1u;
+
+	return (__u16)(span / 4 ? span / 4 : 1);
+}
+
+/*
+ * PREFIX [to ADDR] [--ports LO-HI] [--filtering eif|adf|apdf]
+ * [--max-ports-per-host N|none]: the arguments of 'masq add' and of a
+ * config file's masq line.
  */
 int masq_parse(const char *who, int argc, char **argv, struct masq_def *d)
 {
@@ -57,7 +71,8 @@ int masq_parse(const char *who, int argc, char **argv, struct masq_def *d)
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 
-		if (strcmp(o, "to") && strcmp(o, "--ports") && strcmp(o, "--filtering"))
+		if (strcmp(o, "to") && strcmp(o, "--ports") && strcmp(o, "--filtering") &&
+		    strcmp(o, "--max-ports-per-host"))
 			return err(EXIT_USAGE, "%s: unexpected argument '%s'", who, o);
 		if (!val)
 			return err(EXIT_USAGE, "%s: '%s' needs a value", who, o);
@@ -74,6 +89,16 @@ int masq_parse(const char *who, int argc, char **argv, struct masq_def *d)
 					   " kernel's NAT for what xfwd passes up", who, val,
 					   XFWD_KNAT_PORT_MIN, XFWD_KNAT_PORT_MAX);
 			d->ports_set = true;
+		} else if (!strcmp(o, "--max-ports-per-host")) {
+			__u32 n;
+
+			if (!strcmp(val, "none"))
+				n = 0;
+			else if (!parse_u32(val, 0, 65535, &n))
+				return err(EXIT_USAGE, "%s: --max-ports-per-host '%s': expected a number"
+					   " 1-65535, or none (0)", who, val);
+			d->v.host_ports = (__u16)n;
+			d->cap_set = true;
 		} else {
 			int f = -1;
 
@@ -103,6 +128,8 @@ int masq_check(const char *who, struct masq_def *d, const struct xfwd_config *cf
 		d->v.port_min = cfg->snat_port_min;
 		d->v.port_max = cfg->snat_port_max;
 	}
+	if (!d->cap_set)
+		d->v.host_ports = masq_default_cap(d);
 	return 0;
 }
 
@@ -114,11 +141,23 @@ bool masq_overlap(const struct masq_def *a, const struct masq_def *b)
 	return !((a->k.addr ^ b->k.addr) & prefix_mask(len));
 }
 
+/* A --max-ports-per-host value as written (static buffer). */
+static const char *cap_str(__u16 n)
+{
+	static char b[8];
+
+	if (!n)
+		return "none";
+	snprintf(b, sizeof(b), "%u", n);
+	return b;
+}
+
 /* The prefix in the syntax of 'masq add', options only where they differ
  * from what 'masq add' would choose under cfg (for save). */
 char *masq_str(const struct masq_def *d, const struct xfwd_config *cfg, char *buf, size_t len)
 {
 	char pa[INET_ADDRSTRLEN], ta[INET_ADDRSTRLEN + 4] = "", ports[24] = "", filt[24] = "";
+	char cap[40] = "";
 
 	if (d->v.to_addr)
 		snprintf(ta, sizeof(ta), " to %s", ip_str(d->v.to_addr, pa));
@@ -126,7 +165,10 @@ char *masq_str(const struct masq_def *d, const struct xfwd_config *cfg, char *bu
 		snprintf(ports, sizeof(ports), " --ports %u-%u", d->v.port_min, d->v.port_max);
 	if (d->v.filtering != XFWD_FILTER_APDF)
 		snprintf(filt, sizeof(filt), " --filtering %s", masq_filter_names[d->v.filtering % 3]);
-	snprintf(buf, len, "%s/%u%s%s%s", ip_str(d->k.addr, pa), d->k.prefixlen, ta, ports, filt);
+	if (d->cap_set && d->v.host_ports != masq_default_cap(d))
+		snprintf(cap, sizeof(cap), " --max-ports-per-host %s", cap_str(d->v.host_ports));
+	snprintf(buf, len, "%s/%u%s%s%s%s", ip_str(d->k.addr, pa), d->k.prefixlen, ta, ports, filt,
+		 cap);
 	return buf;
 }
 
@@ -143,6 +185,7 @@ int masq_read(int fd, struct masq_def *rows)
 		memset(&rows[n], 0, sizeof(rows[n]));
 		if (!bpf_map_lookup_elem(fd, &k, &rows[n].v)) {
 			rows[n].k = k;
+			rows[n].cap_set = true;
 			rows[n++].ports_set = true;
 		}
 	}
@@ -294,14 +337,17 @@ static int masq_list(struct env *env, int argc, char **argv)
 
 		ip_str(w->k.addr, pa);
 		ip_str(to, ta);
-		if (env->json)
+		if (env->json)	/* max_ports_per_host: null for none */
 			printf("%s{\"id\":%u,\"prefix\":\"%s/%u\",\"to\":\"%s\",\"to_public\":%s,"
-			       "\"ports\":[%u,%u],\"filtering\":\"%s\"}", i ? "," : "", w->v.id, pa,
-			       w->k.prefixlen, ta, w->v.to_addr ? "false" : "true", w->v.port_min,
-			       w->v.port_max, masq_filter_names[w->v.filtering % 3]);
+			       "\"ports\":[%u,%u],\"filtering\":\"%s\",\"max_ports_per_host\":%s}",
+			       i ? "," : "", w->v.id, pa, w->k.prefixlen, ta,
+			       w->v.to_addr ? "false" : "true", w->v.port_min, w->v.port_max,
+			       masq_filter_names[w->v.filtering % 3],
+			       w->v.host_ports ? cap_str(w->v.host_ports) : "null");
 		else	/* the syntax of 'masq add', with the address in use noted */
-			printf("%s/%u to %s --ports %u-%u --filtering %s%s\n", pa, w->k.prefixlen, ta,
-			       w->v.port_min, w->v.port_max, masq_filter_names[w->v.filtering % 3],
+			printf("%s/%u to %s --ports %u-%u --filtering %s --max-ports-per-host %s%s\n",
+			       pa, w->k.prefixlen, ta, w->v.port_min, w->v.port_max,
+			       masq_filter_names[w->v.filtering % 3], cap_str(w->v.host_ports),
 			       w->v.to_addr ? "" : "  # the public interface's address");
 	}
 	if (env->json)

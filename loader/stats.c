@@ -163,6 +163,7 @@ static const struct { const char *counter; enum family f; const char *label; } c
 	{ "redirect", F_REDIRECT, NULL },
 	{ "drop_no_snat_port", F_DROPPED, "reason=\"no_snat_port\"" },
 	{ "masq_no_port", F_DROPPED, "reason=\"masq_no_port\"" },
+	{ "masq_host_cap", F_DROPPED, "reason=\"masq_host_cap\"" },
 	/* Outside the TCP window: dropped, by the segment's kind. */
 	{ "tcp_window_rst", F_DROPPED, "reason=\"tcp_window_rst\"" },
 	{ "tcp_window_fin", F_DROPPED, "reason=\"tcp_window_fin\"" },

@@ -266,4 +266,5 @@ const char *const xfwd_counter_names[XFWD_CNT_MAX] = {
 	[XFWD_CNT_DROP_LEAK] = "drop_leak",
 	[XFWD_CNT_FRAG_XLATED] = "frag_translated",
 	[XFWD_CNT_PASS_FRAG_UNKNOWN] = "pass_frag_unknown",
+	[XFWD_CNT_MASQ_HOST_CAP] = "masq_host_cap",
 };

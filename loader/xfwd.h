@@ -45,11 +45,12 @@ struct rule_def {
 	struct xfwd_rule r;	/* r.pub_lo..r.pub_hi: the public ports */
 };
 
-/* A masquerade prefix as written; ports_set: --ports was given. */
+/* A masquerade prefix as written; ports_set: --ports was given, cap_set:
+ * --max-ports-per-host. */
 struct masq_def {
 	struct xfwd_masq_key k;
 	struct xfwd_masq v;
-	bool ports_set;
+	bool ports_set, cap_set;
 };
 
 /* The arguments of attach (and of a config file's attach line). */
@@ -130,6 +131,7 @@ int backends_sync(const struct pinned *p, int rules_fd);
 int masq_parse(const char *who, int argc, char **argv, struct masq_def *d);
 int masq_check(const char *who, struct masq_def *d, const struct xfwd_config *cfg);
 int masq_read(int fd, struct masq_def *rows);
+__u16 masq_default_cap(const struct masq_def *d);
 bool masq_overlap(const struct masq_def *a, const struct masq_def *b);
 char *masq_str(const struct masq_def *d, const struct xfwd_config *cfg, char *buf, size_t len);
 extern const char *const masq_filter_names[3];

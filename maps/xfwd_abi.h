@@ -18,6 +18,8 @@
 #define XFWD_LOCAL_RULE_ID	(XFWD_MASQ_RULE_BASE + XFWD_MAX_MASQ)
 #define XFWD_MAX_MAPPINGS	65536	/* masquerade: internal endpoints with a port */
 #define XFWD_MASQ_REMOTES	4	/* remote addresses a mapping remembers (adf) */
+#define XFWD_MAX_HOSTS		XFWD_MAX_MAPPINGS	/* LAN hosts counted (xfwd_hosts) */
+#define XFWD_HOST_RECOUNT_NS	1000000000ull	/* at most one recount of xfwd_hosts a second */
 #define XFWD_DEFAULT_MAX_FLOWS	65536
 #define XFWD_SNAT_PORT_MIN	32768	/* default --snat-ports, as ip_local_port_range */
 #define XFWD_SNAT_PORT_MAX	60999
@@ -210,7 +212,9 @@ struct xfwd_masq {
 	__u16 port_min;		/* host byte order */
 	__u16 port_max;
 	__u8 filtering;		/* enum xfwd_filtering */
-	__u8 pad[3];
+	__u8 pad;
+	__u16 host_ports;	/* --max-ports-per-host: live mappings per LAN address
+				 * (host order; 0: no cap) */
 	__u32 id;
 };
 
@@ -222,14 +226,41 @@ struct xfwd_endpoint {
 	__u8 pad;
 };
 
-/* Endpoint-independent mapping of an internal endpoint (RFC 4787 REQ-1). */
+#define XFWD_MAPPING_HOST	(1u << 0)	/* a masqueraded LAN host's: counted in xfwd_hosts */
+
+/*
+ * Endpoint-independent mapping of an internal endpoint (RFC 4787 REQ-1).
+ * It lives as long as its witness does: the flow entry (of its flows, the
+ * one to expire last when they refreshed it) whose key is witness. Flows
+ * refresh it about once a second; when the witness is gone (ended, evicted,
+ * flushed) before expires_ns, so is the mapping, and its port is free.
+ */
 struct xfwd_mapping {
-	__u32 ext_addr;
-	__u16 ext_port;
+	__u32 ext_addr;		/* these first 8 bytes are the external endpoint */
+	__u16 ext_port;		/* (struct xfwd_endpoint: the xfwd_owners key) */
+	__u8 proto;
+	__u8 pad0;
+	__u64 expires_ns;	/* the witness's expiry when it last refreshed it */
+	__u32 remotes[XFWD_MASQ_REMOTES];	/* addresses it sent to (adf) */
+	struct xfwd_flow_key witness;
 	__u8 filtering;
 	__u8 next_remote;	/* ring index into remotes */
-	__u64 expires_ns;	/* alive while a flow of it is; refreshed by them */
-	__u32 remotes[XFWD_MASQ_REMOTES];	/* addresses it sent to (adf) */
+	__u8 flags;		/* XFWD_MAPPING_* */
+	__u8 pad[5];
+};
+
+/*
+ * xfwd_hosts, by LAN address: how many live mappings it holds (RFC 6888
+ * REQ-4). count is exact as of recount gen (the data path's xfwd_host_gen,
+ * bumped by each recount: one walk of xfwd_mappings, at most once a
+ * second, when a host reaches its cap) plus the mappings made since; a
+ * mapping that ends is not subtracted until the next recount, so count
+ * only errs high. A host whose gen is older than the last recount held
+ * none then.
+ */
+struct xfwd_host {
+	__u32 count;
+	__u32 gen;
 };
 
 /* Per-rule counters (per-CPU array indexed by xfwd_rule.id). */
@@ -300,6 +331,7 @@ enum xfwd_counter {
 	/* IPv4 fragments (bpf/frag.h): */
 	XFWD_CNT_FRAG_XLATED,		/* fragments of a flow translated, first and later ones */
 	XFWD_CNT_PASS_FRAG_UNKNOWN,	/* a later fragment whose first one was not seen: passed */
+	XFWD_CNT_MASQ_HOST_CAP,		/* a LAN host at --max-ports-per-host: no new mapping, dropped */
 	XFWD_CNT_MAX,
 };
 

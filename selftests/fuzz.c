@@ -342,8 +342,9 @@ static void load(void)
 	}
 	for (size_t i = 0; i < sizeof(masqs) / sizeof(masqs[0]); i++) {
 		struct xfwd_masq_key k = { (__u32)masqs[i].len, htonl(masqs[i].addr) };
-		struct xfwd_masq v = { htonl(masqs[i].to_addr), masqs[i].lo, masqs[i].hi,
-				       (__u8)masqs[i].filtering, { 0 }, (__u32)i };
+		struct xfwd_masq v = { .to_addr = htonl(masqs[i].to_addr), .port_min = masqs[i].lo,
+				       .port_max = masqs[i].hi, .filtering = (__u8)masqs[i].filtering,
+				       .id = (__u32)i };
 
 		if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_masq), &k, &v, 0))
 			die("xfwd_masq: %s", strerror(errno));
@@ -580,6 +581,7 @@ static const char *counter_s(int c)
 		[XFWD_CNT_ICMP_ERR] = "icmp_errors", [XFWD_CNT_MASQ_PKTS] = "masq_packets",
 		[XFWD_CNT_MASQ_FLOWS] = "masq_flows", [XFWD_CNT_MASQ_INBOUND] = "masq_inbound",
 		[XFWD_CNT_MASQ_NO_PORT] = "masq_no_port", [XFWD_CNT_FLOW_PROMOTED] = "promoted",
+		[XFWD_CNT_MASQ_HOST_CAP] = "masq_host_cap",
 		[XFWD_CNT_PENDING_ADD] = "pending_add", [XFWD_CNT_PENDING_DEL] = "pending_del",
 		[XFWD_CNT_CONFIRMED_ADD] = "confirmed_add", [XFWD_CNT_CONFIRMED_DEL] = "confirmed_del",
 		[XFWD_CNT_FAST] = "fast",

@@ -50,6 +50,15 @@ wait_port() {
 	return 1
 }
 
+# wire_checkpoint: xfwd's part of a test ends here. What the public wire saw
+# so far is xfwd's to answer for (a "not ok" if anything had a LAN source);
+# what the iptables twin that follows lets out untranslated is the recipe's
+# (its INVALID packets leave as they are), asserted by the test itself.
+wire_checkpoint() {
+	lab_wire_check "$LAB" || T_FAILED=1
+	lab_wire_forget
+}
+
 t_cleanup() {
 	local rc=$?
 	[ -n "${LAB_GW:-}" ] && "$XFWD" -n "$LAB_GW" detach >/dev/null 2>&1

@@ -671,6 +671,41 @@ def raw_log(addr, path):
                     pass
 
 
+def udp_spray(addr, port, first, n, msg):
+    """One datagram MSG from each source port FIRST..FIRST+N-1 (a host taking
+    every mapping it can)."""
+    for p in range(int(first), int(first) + int(n)):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("0.0.0.0", p))
+        s.sendto(msg.encode(), (addr, int(port)))
+        s.close()
+
+
+def udp_srcs(addr, port, path):
+    """Append "SRC:PORT PAYLOAD" for every datagram received."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((addr, int(port)))
+    while True:
+        data, peer = s.recvfrom(2048)
+        with open(path, "a") as f:
+            f.write(f"{peer[0]}:{peer[1]} {data.decode(errors='replace')}\n")
+
+
+def tcp_idle(addr, port, sport, path):
+    """Connect from SPORT to a tcp-echo, have one line echoed, write "ok" to
+    PATH, then keep the connection, idle, until killed."""
+    c = connect_from(addr, port, sport, timeout=3)
+    c.sendall(b"hello\n")
+    if c.recv(64) != b"hello\n":
+        sys.exit("no echo")
+    with open(path + ".tmp", "w") as o:
+        o.write("ok\n")
+    os.rename(path + ".tmp", path)
+    while True:
+        time.sleep(60)
+
+
 def bare_ack(iface, dst_mac, src, sport, dst, dport):
     RawTcp(iface, dst_mac).send(src, sport, dst, dport, "A", random.getrandbits(32),
                                 random.getrandbits(32))
@@ -724,6 +759,7 @@ if __name__ == "__main__":
     cmds.update({"line-server": line_server, "hold": hold, "whoami-from": whoami_from,
                  "echo-bulk": echo_bulk,
                  "blind": blind, "syn-ack-flood": syn_ack_flood, "bare-ack": bare_ack})
+    cmds.update({"udp-spray": udp_spray, "udp-srcs": udp_srcs, "tcp-idle": tcp_idle})
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         sys.exit(__doc__)
     cmds[sys.argv[1]](*sys.argv[2:])

@@ -73,7 +73,7 @@ got=$(xg rule list -j | python3 -c 'import json,sys; print(" ".join(str(r["id"])
 expect_eq "the kept rule keeps id 0, the new one takes an id no old rule had" "$got" "0 4"
 expect_eq "the new rule's counters start at zero" "$(rule_packets 4)" 0
 expect_eq "the prefixes are the file's (default ports: --snat-ports)" "$(xg masq list)" \
-	"198.51.100.0/25 to $LAB_PUB_ADDR --ports 40000-49999 --filtering apdf  # the public interface's address"
+	"198.51.100.0/25 to $LAB_PUB_ADDR --ports 40000-49999 --filtering apdf --max-ports-per-host 2500  # the public interface's address"
 st=$(xg status)
 expect_match "a timeout the file sets is set" "$st" " tcp_close=5 "
 expect_match "a timeout the file does not set is back to its default" "$st" " udp_assured=120 "

@@ -43,6 +43,7 @@ run_case xfwd
 expect_eq "xfwd: only the flow's own error reached the internet, from the public address" "$saw" "$LAB_PUB_ADDR>$C "
 n=$(xg stats -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["global"]["drop_icmp_forged"])')
 expect_eq "xfwd: the forged errors counted (drop_icmp_forged)" "$n" 2
+wire_checkpoint
 xg detach >/dev/null 2>&1
 
 lab_x "$LAB_GW" sysctl -qw net.ipv4.ip_forward=1
@@ -52,4 +53,5 @@ run_case iptables
 # with the forger's private source (xfwd drops it on purpose, README).
 expect_eq "iptables: both forgeries went out, the misaddressed one with the LAN source" "$saw" \
 	"$LAB_PUB_ADDR>$C $LAB_PUB_ADDR>$C 198.51.100.3>$C2 "
+lab_wire_forget	# what the recipe let out untranslated: its own, asserted above
 t_exit

@@ -58,7 +58,7 @@ check "masq add 198.51.100.0/24" xg masq add 198.51.100.0/24
 refuse_overlap=$(xg masq add 198.51.100.128/25 2>&1)
 expect_match "masq refuses an overlapping prefix" "$refuse_overlap" "overlaps 198.51.100.0/24"
 expect_eq "masq list shows the public address in use" "$(xg masq list)" \
-	"198.51.100.0/24 to $LAB_PUB_ADDR --ports 32768-60999 --filtering apdf  # the public interface's address"
+	"198.51.100.0/24 to $LAB_PUB_ADDR --ports 32768-60999 --filtering apdf --max-ports-per-host 7058  # the public interface's address"
 
 fwd0=$(fwd_datagrams)
 seen=$(lab_x "$LAB_SRV" $PEER whoami $A 9100 $LAB_SRV_ADDR 41000 2>&1)
@@ -106,6 +106,21 @@ expect_match "eif: any remote reaches a live mapping" "$r" "^$LAB_PUB_ADDR:43000
 r=$(lab_x "$LAN2" $PEER udp-ask $LAB_PUB_ADDR 43000 hairpin 198.51.100.3 44000 2>&1)
 expect_match "hairpin: lan2 reaches srv's mapping, seen as the public address" "$r" \
 	"^$LAB_PUB_ADDR:43000 $LAB_PUB_ADDR:44000 hairpin$"
+
+# Hairpin to one's own mapping (a STUN client's hairpin test): the datagram
+# comes back from the public address, on another port (its own would make the
+# reply the very tuple it was sent on). The iptables recipe has no mappings to
+# hairpin to.
+lab_x "$LAB_SRV" $PEER udp-ask $A 5000 open $LAB_SRV_ADDR 43100 >/dev/null 2>&1
+r=$(lab_x "$LAB_SRV" $PEER udp-ask $LAB_PUB_ADDR 43100 self $LAB_SRV_ADDR 43100 2>&1)
+expect_match "hairpin: srv reaches its own mapping" "$r" "^$LAB_PUB_ADDR:[0-9]+ self$"
+p=$(echo "$r" | sed -n 's/^[0-9.]*:\([0-9]*\) self$/\1/p')
+[ -n "$p" ] && [ "$p" != 43100 ] && ok "hairpin: from another port than its own mapping's ($p)" ||
+	not_ok "hairpin: from another port than its own mapping's" "$r"
+bg "$LAB_SRV" $PEER udp-echo $LAB_SRV_ADDR 43100
+sleep 0.5
+r=$(lab_x "$LAB_CLI" $PEER udp-ask $LAB_PUB_ADDR 43100 after $B 0 2>&1)
+expect_match "hairpin: its mapping still serves the outside" "$r" "^$LAB_PUB_ADDR:43100 $B:[0-9]+ after$"
 
 # masq del stops new outbound connections.
 check "masq del" xg masq del 198.51.100.0/24
