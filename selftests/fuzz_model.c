@@ -115,6 +115,7 @@ struct conn {
 	int liberal;		/* picked up mid-stream: windows not checked */
 	int assured;		/* the client's ACK completed the handshake */
 	int closer;		/* the direction that sent the first FIN */
+	int map;		/* 1 + the mapping it is a flow of (0: none) */
 	struct peer pe[2];	/* by direction: 0 original, 1 reply */
 };
 
@@ -128,6 +129,7 @@ struct mapping {
 	int filtering;
 	uint32_t remotes[4];	/* the last four addresses it sent to */
 	int nremotes;
+	int dead;		/* (used == 0) its last flow ended: its port is offered back */
 };
 
 struct owner {
@@ -491,6 +493,9 @@ static struct owner *owner_of(struct model *m, uint32_t addr, uint16_t port, uin
 	return NULL;
 }
 
+struct req;
+static struct mapping *map_dead(struct model *m, const struct req *rq);
+
 /* Does a live mapping other than in's hold the external endpoint? */
 static int held_by_other(struct model *m, uint32_t ext, uint16_t port, uint8_t proto,
 			 uint32_t in_addr, uint16_t in_port)
@@ -578,6 +583,8 @@ struct req {
 	uint32_t in_addr;		/* alloc: the internal endpoint */
 	uint16_t in_port;
 	int in_range;			/* the port is kept only inside lo..hi */
+	int via_map;			/* 1 + the mapping an inbound flow goes through */
+	int self;			/* a host to its own mapping, from the mapping's port */
 	const struct pk *p;		/* the packet that starts it */
 	const char *what;
 };
@@ -635,6 +642,19 @@ static unsigned blocked(struct model *m, const struct req *rq, uint16_t want)
 	return count;
 }
 
+/* The dead mapping of rq's internal endpoint to its external address. */
+static struct mapping *map_dead(struct model *m, const struct req *rq)
+{
+	for (int i = 0; i < MAX_MAP; i++) {
+		struct mapping *x = &m->map[i];
+
+		if (!x->used && x->dead && x->in_addr == rq->in_addr && x->in_port == rq->in_port &&
+		    x->proto == rq->okey.proto && x->ext_addr == rq->saddr)
+			return x;
+	}
+	return NULL;
+}
+
 static void fail(struct m_expect *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void fail(struct m_expect *e, const char *fmt, ...)
 {
@@ -663,7 +683,7 @@ static struct ent *create(struct model *m, struct req *rq, struct m_expect *e)
 	struct tuple rk = { rq->daddr, rq->saddr, rq->dport, rq->sport, rq->okey.proto };
 	int held = !!ent_find(m, &rq->okey);
 	int port = -1, c, a, b;
-	struct mapping *x;
+	struct mapping *x = NULL;
 	struct owner *o;
 
 	snprintf(e->path, sizeof(e->path), "%s", rq->what);
@@ -680,6 +700,12 @@ static struct ent *create(struct model *m, struct req *rq, struct m_expect *e)
 				return NULL;
 			}
 			port = mp->ext_port;
+		} else if ((x = map_dead(m, rq)) && port_ok(m, rq, x->ext_port) &&
+			   x->ext_port >= rq->lo && x->ext_port <= rq->hi) {
+			/* README: a mapping lives as long as its flows; "the
+			 * endpoint's next flow then gets its old port back if
+			 * it is free, else a new one". */
+			port = x->ext_port;
 		} else if (want && port_ok(m, rq, want) &&
 			   (!rq->in_range || (want >= rq->lo && want <= rq->hi))) {
 			port = want;	/* port preservation */
@@ -741,6 +767,27 @@ static struct ent *create(struct model *m, struct req *rq, struct m_expect *e)
 		rk = nk;
 		e->also |= BIT(XFWD_CNT_CLASH_SNAT);
 	}
+	if (rq->alloc && rq->self && !held && tuple_eq(&rk, &rq->okey)) {
+		/* README (masq add): "a host reaches its own mapping too, from
+		 * another port than the mapping's, since the mapping's own
+		 * would make the answer's tuple the one it was sent on"; the
+		 * mapping is not touched. Which port is the implementation's. */
+		int np = m->flow_oracle ? m->flow_oracle(m->ctx, rq->okey.saddr, rq->okey.daddr,
+							 rq->okey.sport, rq->okey.dport,
+							 rq->okey.proto) : -1;
+
+		rk.dport = (uint16_t)np;
+		if (np < 0 || np == port || np < rq->lo || np > rq->hi || ent_find(m, &rk) ||
+		    (rq->okey.proto != P_ICMP && rule_find(m, rq->okey.proto, rq->saddr, (uint16_t)np)) ||
+		    held_by_other(m, rq->saddr, (uint16_t)np, rq->okey.proto, rq->in_addr, rq->in_port)) {
+			fail(e, "%s: to its own mapping %s:%d: expected another free port of %u-%u,"
+			     " the implementation gave %d", rq->what, ip_s(rq->saddr), port, rq->lo,
+			     rq->hi, np);
+			return NULL;
+		}
+		port = -1;	/* no mapping made or touched */
+		rq->alloc = 0;
+	}
 	if (held || tuple_eq(&rk, &rq->okey)) {
 		/* The tuple belongs to a live connection on the other side; or
 		 * the connection would be its own reply (a host reaching its
@@ -763,6 +810,11 @@ static struct ent *create(struct model *m, struct req *rq, struct m_expect *e)
 				}
 				x = &m->map[i];
 			}
+			for (int i = 0; i < MAX_MAP; i++)	/* its old one is past */
+				if (&m->map[i] != x && !m->map[i].used && m->map[i].dead &&
+				    m->map[i].in_addr == rq->in_addr &&
+				    m->map[i].in_port == rq->in_port && m->map[i].proto == rq->okey.proto)
+					m->map[i].dead = 0;
 			memset(x, 0, sizeof(*x));
 			x->used = 1;
 			x->in_addr = rq->in_addr;
@@ -814,6 +866,7 @@ static struct ent *create(struct model *m, struct req *rq, struct m_expect *e)
 		return NULL;
 	}
 	m->conn[c] = (struct conn){ .used = 1, .e = { a, b } };
+	m->conn[c].map = rq->alloc ? (int)(x - m->map) + 1 : rq->self ? 0 : rq->via_map;
 	m->ent[a] = (struct ent){
 		.used = 1, .key = rq->okey, .side = rq->side_orig, .orig = 1, .conn = c,
 		.local = rq->local,
@@ -1031,6 +1084,7 @@ static struct ent *flow_new(struct model *m, const struct pk *p, int side, struc
 		return NULL;
 	rq.daddr = o->in_addr;
 	rq.dport = o->in_port;
+	rq.via_map = (int)(x - m->map) + 1;
 	rq.what = "masquerade in";
 	remote = p->key.saddr;
 	if (side == M_LAN) {
@@ -1040,6 +1094,7 @@ static struct ent *flow_new(struct model *m, const struct pk *p, int side, struc
 		masq_source(m, &rq, q);
 		remote = rq.saddr;
 		rq.what = "masquerade hairpin";
+		rq.self = o->in_addr == p->key.saddr && o->in_port == p->key.sport;
 	}
 	if (!admits(x, remote))
 		return NULL;
@@ -1049,11 +1104,36 @@ static struct ent *flow_new(struct model *m, const struct pk *p, int side, struc
 	return create(m, &rq, e);
 }
 
+/*
+ * README (masq add; How it works, the allocator): "A mapping lives as long
+ * as its flows: once none is left (ended, evicted, flows flush), its port is
+ * free again." The last flow of a mapping gone, the mapping and its port's
+ * owner go; the mapping is remembered dead, its port offered back first.
+ * (With other flows left the README's witness may still have been the one
+ * that ended, for up to a second: the model keeps the mapping then.)
+ */
 static void conn_forget(struct model *m, struct conn *c)
 {
+	int mi = c->map - 1;
+
 	m->ent[c->e[0]].used = 0;
 	m->ent[c->e[1]].used = 0;
 	c->used = 0;
+	if (mi < 0 || !m->map[mi].used)
+		return;
+	for (int i = 0; i < MAX_ENT; i++)
+		if (m->conn[i].used && m->conn[i].map == c->map)
+			return;
+	for (int i = 0; i < MAX_MAP; i++) {
+		struct owner *o = &m->own[i];
+
+		if (o->used && o->ext_addr == m->map[mi].ext_addr &&
+		    o->ext_port == m->map[mi].ext_port && o->proto == m->map[mi].proto &&
+		    o->in_addr == m->map[mi].in_addr && o->in_port == m->map[mi].in_port)
+			o->used = 0;
+	}
+	m->map[mi].used = 0;
+	m->map[mi].dead = 1;
 }
 
 /* A packet of a UDP or ICMP connection went through. */
