@@ -116,6 +116,8 @@ struct conn {
 	int assured;		/* the client's ACK completed the handshake */
 	int closer;		/* the direction that sent the first FIN */
 	int map;		/* 1 + the mapping it is a flow of (0: none) */
+	int one_entry;		/* started with its original entry alone (README) */
+	int replied;		/* a packet came from its reply side: the entry is made */
 	struct peer pe[2];	/* by direction: 0 original, 1 reply */
 };
 
@@ -585,6 +587,7 @@ struct req {
 	int in_range;			/* the port is kept only inside lo..hi */
 	int via_map;			/* 1 + the mapping an inbound flow goes through */
 	int self;			/* a host to its own mapping, from the mapping's port */
+	int one_entry;			/* plain DNAT to a backend one rule reaches */
 	const struct pk *p;		/* the packet that starts it */
 	const char *what;
 };
@@ -643,6 +646,28 @@ static unsigned blocked(struct model *m, const struct req *rq, uint16_t want)
 }
 
 /* The dead mapping of rq's internal endpoint to its external address. */
+/*
+ * README, How it works: "A plain-DNAT connection to a backend that only one
+ * rule reaches starts with its original entry alone ... the backend's first
+ * answer (or ICMP error) finds the original entry and makes the reply entry
+ * then"; "backends two rules reach ... make both entries at once". How many
+ * public ports of plain-DNAT rules lead to this backend endpoint.
+ */
+static int backend_ports(const struct model *m, uint8_t proto, uint32_t addr, uint16_t port)
+{
+	int n = 0;
+
+	for (int i = 0; i < m->w->nrules; i++) {
+		const struct m_rule *r = &m->w->rules[i];
+
+		if (r->proto != proto || r->snat || r->local || r->to_addr != addr)
+			continue;
+		for (unsigned pp = r->port; pp <= (r->port_hi ? r->port_hi : r->port); pp++)
+			n += (r->port_map ? r->to_port + (pp - r->port) : r->to_port) == port;
+	}
+	return n;
+}
+
 static struct mapping *map_dead(struct model *m, const struct req *rq)
 {
 	for (int i = 0; i < MAX_MAP; i++) {
@@ -867,6 +892,7 @@ static struct ent *create(struct model *m, struct req *rq, struct m_expect *e)
 	}
 	m->conn[c] = (struct conn){ .used = 1, .e = { a, b } };
 	m->conn[c].map = rq->alloc ? (int)(x - m->map) + 1 : rq->self ? 0 : rq->via_map;
+	m->conn[c].one_entry = rq->one_entry && !(e->also & BIT(XFWD_CNT_CLASH_SNAT));
 	m->ent[a] = (struct ent){
 		.used = 1, .key = rq->okey, .side = rq->side_orig, .orig = 1, .conn = c,
 		.local = rq->local,
@@ -1058,6 +1084,8 @@ static struct ent *flow_new(struct model *m, const struct pk *p, int side, struc
 		} else if (side == M_LAN && (q = masq_find(m, p->key.saddr))) {
 			masq_source(m, &rq, q);
 			rq.what = "hairpin (masqueraded source)";
+		} else if (!r->snat && side == M_PUB) {
+			rq.one_entry = backend_ports(m, r->proto, rq.daddr, rq.dport) == 1;
 		} else if (r->snat || side == M_LAN) {
 			rq.saddr = w->lan_addr;
 			rq.alloc = 1;
@@ -1583,6 +1611,9 @@ static struct ent *frag_flow(struct model *m, struct pk *p, int side)
 	f = ent_find(m, &p->key);
 	if (!f || f->side != side)
 		return NULL;
+	if (!f->orig && m->conn[f->conn].one_entry && !m->conn[f->conn].replied)
+		return NULL;	/* a datagram of an older connection of the tuple: this
+				 * one's reply entry is not made until its first answer */
 	if (g->proto == P_TCP && m->conn[f->conn].tcp) {
 		/* README: "moves what its sender has sent ... so that the ACK
 		 * of the whole segment is in window": the segment's sequence
@@ -1648,6 +1679,8 @@ void model_packet(struct model *m, int side, const uint8_t *fr, size_t len, stru
 	} else if (f && f->side == side) {
 		snprintf(e->path, sizeof(e->path), "%s entry of a connection (%s side)",
 			 f->orig ? "original" : "reply", side_s(f->side));
+		if (!f->orig)
+			m->conn[f->conn].replied = 1;	/* its reply entry is made now */
 	} else {
 		started = 1;
 		f = flow_new(m, &p, side, e);
