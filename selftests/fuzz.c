@@ -21,8 +21,8 @@
  *
  * An input is a sequence of packets (see "inputs" below): some built from
  * a 20-byte description (a packet of a known tuple, a reply to an earlier
- * translated packet, an ICMP error about one, with an optional mutation),
- * some raw bytes. Each input starts from the same state: the program's
+ * translated packet, an ICMP error about one, with an optional mutation,
+ * or a piece of a datagram in IPv4 fragments), some raw bytes. Each input starts from the same state: the program's
  * maps and the model are restored from a snapshot taken after a prologue
  * of connections, so an input replays alone.
  *

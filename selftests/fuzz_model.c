@@ -14,8 +14,13 @@
  *     > 0) of a remembered datagram is translated and routed like the first,
  *     addresses and IP checksum only (a TCP one moves what its sender sent,
  *     within the receiver's window); any other later fragment goes to the
- *     kernel untouched (pass_frag_unknown). Datagrams are not forgotten
- *     here (30 s; the fuzzer's timeouts are ten years);
+ *     kernel untouched (pass_frag_unknown). A later TCP fragment moves its
+ *     sender's end over the segment's sequence space (SYN, and FIN with the
+ *     last fragment: "the ACK of the whole segment is in window"). A
+ *     plain-DNAT connection to a backend one rule reaches has no reply entry
+ *     until its first answer, so an older datagram's later fragment on its
+ *     reply tuple finds no flow. Datagrams are not forgotten here (30 s;
+ *     the fuzzer's timeouts are ten years);
  *   - a packet of a live connection is translated as the connection says,
  *     on the interface its direction arrives on;
  *   - an ICMP error about a connection (README, Security: a hostile LAN
@@ -27,7 +32,9 @@
  *     external port per internal endpoint, the internal port kept when
  *     free, else one of the same parity in the range, never a forwarded
  *     port or a port another live mapping holds), or from outside to a live
- *     mapping its filtering admits;
+ *     mapping its filtering admits; a mapping lives as long as its flows
+ *     (its old port offered back first); a host reaching its own mapping
+ *     from the mapping's port gets another port, the mapping untouched;
  *   - the route decides: no route, no neighbour, an interface xfwd does not
  *     own, too big: untouched to the kernel (with the mark asking tc to
  *     finish when it can), except a too-big DF packet, which is answered
