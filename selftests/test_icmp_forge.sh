@@ -20,12 +20,18 @@ run_case() {
 	mac=$(lab_x "$LAB_GW" cat /sys/class/net/g1/address)
 	out=$(lab_x "$LAB_SRV" $PEER udp-ask $C 5300 hello 0.0.0.0 40100 2>&1)
 	expect_match "$n: the flow is masqueraded" "$out" "^$C:5300 $LAB_PUB_ADDR:[0-9]+ hello$"
-	lab_x "$LAB_CLI" timeout 4 tcpdump -l -n -i c0 icmp >"$TMP/$n.cap" 2>/dev/null &
+	lab_x "$LAB_CLI" timeout 60 tcpdump -l -n -i c0 icmp >"$TMP/$n.cap" 2>"$TMP/$n.tcpdump" &
 	cap=$!
-	sleep 1
+	# Until tcpdump listens (slow to start on a loaded machine), 10 s at most.
+	for _ in $(seq 100); do
+		grep -q "listening on" "$TMP/$n.tcpdump" 2>/dev/null && break
+		sleep 0.1
+	done
 	lab_x "$LAB_SRV" $PEER icmp-err s0 "$mac" 198.51.100.3 $C $C 5300 $LAB_SRV_ADDR 40100
 	lab_x "$LAB_SRV" $PEER icmp-err s0 "$mac" 198.51.100.3 $C2 $C 5300 $LAB_SRV_ADDR 40100
 	lab_x "$LAB_SRV" $PEER icmp-err s0 "$mac" $LAB_SRV_ADDR $C $C 5300 $LAB_SRV_ADDR 40100
+	sleep 1
+	kill "$cap" 2>/dev/null
 	wait "$cap"
 	# "IP SRC > DST: ICMP ..." per error that reached the internet side
 	saw=$(awk '/ICMP/ {print $3 ">" $5}' "$TMP/$n.cap" | tr -d ':' | sort | tr '\n' ' ')

@@ -35,7 +35,13 @@ send_all() {
 	: >"$rep"
 	bg "$LAB_CLI" $PEER raw-log $C "$log"
 	bg "$LAB_CLI" $PEER udp-echo $C 5000
-	sleep 0.5
+	# Until raw-log's four raw sockets are open (python starts slowly on a
+	# loaded machine; a packet before them is not logged), 10 s at most.
+	for _ in $(seq 100); do
+		[ "$(lab_x "$LAB_CLI" awk 'NR > 1' /proc/net/raw | wc -l)" -ge 4 ] && break
+		sleep 0.1
+	done
+	sleep 0.3
 	for k in $KINDS; do
 		echo "$k $(lab_x "$LAB_SRV" $PEER raw-send $C $k 5000)" >>"$rep"
 	done

@@ -35,7 +35,13 @@ lab_x "$LAB_CLI" $PEER tcp-bulk $P 81 "$flag" >"$TMP/bulk.out" 2>&1 &
 bulk=$!
 lab_x "$LAB_CLI" $PEER udp-rr $P 53 "$flag" 1000 >"$TMP/udp.out" 2>&1 &
 udp=$!
-sleep 1.5
+# Until all three run (a loaded machine starts python slowly), 10 s at most.
+for _ in $(seq 50); do
+	sleep 0.2
+	f80=$(flow_of 80) f81=$(flow_of 81) f53=$(flow_of 53)
+	[[ "$f80" == *ESTABLISHED* && "$f81" == *ESTABLISHED* && "$f53" == *ASSURED* ]] && break
+done
+sleep 0.5
 f80=$(flow_of 80) f81=$(flow_of 81) f53=$(flow_of 53)
 p80=$(packets_of 80)
 pub0=$(prog_id 0) lan0=$(prog_id 1)

@@ -31,8 +31,10 @@ lab_x "$LAB_GW" ip neigh flush all
 lab_x "$LAB_GW" conntrack -F >/dev/null 2>&1
 seen=$(lab_x "$LAB_CLI" timeout 2 $PEER whoami $LAB_PUB_ADDR 80 2>&1)
 expect_match "empty neighbour table: the first connection succeeds at once$mode" "$seen" "^$LAB_CLI_ADDR:[0-9]+$"
+# The SYN's, and the SYN-ACK's unless the kernel learnt the client's MAC
+# meanwhile (it does, now and then): at least the first.
 n=$(stat tc_redirect_neigh)
-if [ "${n:-0}" -ge 2 ]; then ok "tc ingress finished the packets XDP had no neighbour for ($n)"
+if [ "${n:-0}" -ge 1 ]; then ok "tc ingress finished the packets XDP had no neighbour for ($n)"
 else not_ok "tc ingress finished the packets XDP had no neighbour for" "tc_redirect_neigh=$n"; fi
 expect_eq "no conntrack entry for the forwarded connection" \
 	"$(lab_x "$LAB_GW" conntrack -L 2>/dev/null | grep -c "dport=80 ")" 0
