@@ -21,8 +21,8 @@
  *
  * An input is a sequence of packets (see "inputs" below): some built from
  * a 20-byte description (a packet of a known tuple, a reply to an earlier
- * translated packet, an ICMP error about one, with an optional mutation),
- * some raw bytes. Each input starts from the same state: the program's
+ * translated packet, an ICMP error about one, with an optional mutation,
+ * or a piece of a datagram in IPv4 fragments), some raw bytes. Each input starts from the same state: the program's
  * maps and the model are restored from a snapshot taken after a prologue
  * of connections, so an input replays alone.
  *
@@ -393,14 +393,18 @@ struct saved {
 };
 
 #define SNAP_MAX 1024
-static struct saved snap[4];
+#define SNAP_MAPS 5
+static struct saved snap[SNAP_MAPS];
 static __u32 snap_aliased;	/* the data path's own state outside the maps */
 static void *batch_keys, *batch_vals;
 
 static struct bpf_map *state_map(int i)
 {
-	struct bpf_map *m[4] = { skel->maps.xfwd_flows, skel->maps.xfwd_pending,
-				 skel->maps.xfwd_mappings, skel->maps.xfwd_owners };
+	/* xfwd_frags too: a later fragment must not find a datagram an
+	 * earlier input's first fragment left (the model forgets them). */
+	struct bpf_map *m[SNAP_MAPS] = { skel->maps.xfwd_flows, skel->maps.xfwd_pending,
+					 skel->maps.xfwd_mappings, skel->maps.xfwd_owners,
+					 skel->maps.xfwd_frags };
 	return m[i];
 }
 
@@ -423,7 +427,7 @@ static void map_empty(struct bpf_map *m)
 
 static void snapshot_take(void)
 {
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < SNAP_MAPS; i++) {
 		struct saved *s = &snap[i];
 		size_t ks = bpf_map__key_size(state_map(i)), vs = bpf_map__value_size(state_map(i));
 		int fd = bpf_map__fd(state_map(i));
@@ -444,7 +448,7 @@ static void snapshot_take(void)
 
 static void snapshot_restore(void)
 {
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < SNAP_MAPS; i++) {
 		struct saved *s = &snap[i];
 		__u32 n = s->n;
 
@@ -586,6 +590,11 @@ static const char *counter_s(int c)
 		[XFWD_CNT_TCP_OOW_SYNACK] = "tcp_window_synack",
 		[XFWD_CNT_TCP_OOW_ACK] = "tcp_window_ack", [XFWD_CNT_TCP_NO_SYN] = "tcp_no_syn",
 		[XFWD_CNT_TCP_REOPEN] = "tcp_reopened", [XFWD_CNT_CLASH_SNAT] = "clash_snat",
+		[XFWD_CNT_LOCAL_OUT] = "local_out",
+		[XFWD_CNT_DROP_SRC_LOCAL] = "drop_src_local", [XFWD_CNT_DROP_SRC_LAN] = "drop_src_lan",
+		[XFWD_CNT_DROP_SRC_RPF] = "drop_src_rpf", [XFWD_CNT_DROP_BAD_CSUM] = "drop_bad_csum",
+		[XFWD_CNT_LOCAL_PORT_MOVED] = "local_port_moved",
+		[XFWD_CNT_DROP_ICMP_FORGED] = "drop_icmp_forged", [XFWD_CNT_DROP_LEAK] = "drop_leak",
 		[XFWD_CNT_FRAG_XLATED] = "frag_translated",
 		[XFWD_CNT_PASS_FRAG_UNKNOWN] = "pass_frag_unknown",
 	};
@@ -668,6 +677,13 @@ static int check_frame(const struct m_expect *e, const uint8_t *in, const char *
 			 1ull << XFWD_CNT_TCP_OOW_SYNACK | 1ull << XFWD_CNT_TCP_OOW_ACK | \
 			 1ull << XFWD_CNT_TCP_NO_SYN | 1ull << XFWD_CNT_TCP_REOPEN | \
 			 1ull << XFWD_CNT_CLASH_SNAT)
+/* ... nor any of these (a drop's or a pass's reason, or a count the model
+ * expects in e->also). */
+#define CHECKED_COUNTERS (TCP_COUNTERS | 1ull << XFWD_CNT_FRAG_XLATED | \
+			  1ull << XFWD_CNT_PASS_FRAG_UNKNOWN | 1ull << XFWD_CNT_DROP_ICMP_FORGED | \
+			  1ull << XFWD_CNT_DROP_BAD_CSUM | 1ull << XFWD_CNT_DROP_SRC_LOCAL | \
+			  1ull << XFWD_CNT_DROP_SRC_LAN | 1ull << XFWD_CNT_DROP_SRC_RPF | \
+			  1ull << XFWD_CNT_DROP_LEAK)
 
 static int check_also(const struct m_expect *e, uint64_t reasons)
 {
@@ -676,9 +692,11 @@ static int check_also(const struct m_expect *e, uint64_t reasons)
 
 		if (reasons & (1ull << c))
 			continue;	/* checked as the reason */
+		if ((e->may & (1ull << c)) && R.moved[c] <= 1)
+			continue;
 		if (e->also & (1ull << c))
 			want = 1;
-		else if (TCP_COUNTERS & (1ull << c))
+		else if (CHECKED_COUNTERS & (1ull << c))
 			want = 0;
 		else
 			continue;
@@ -839,8 +857,9 @@ static int check_tc(const struct m_expect *e, const uint8_t *in, size_t ilen)
  *     d10 fragment bits, DF, TOS   d11 payload size
  *     d12 bit 0 an 802.1Q tag; bits 6-7 both set: hostile L2/L3 (TTL,
  *         fragments, broadcast/multicast MAC, a second tag: QinQ)
- *     d13 mutation (bit 5: through tc ingress, not XDP), d14-15 where,
- *         d16-17 value   d18-19 random address bits
+ *     d13 mutation (bit 5: through tc ingress, not XDP; bits 6-7 IPv4
+ *         fragments, see frag_emit), d14-15 where (and the IP id),
+ *         d16-17 value   d18-19 random address bits (d19: a fragment's size)
  *     d16, d17 also aim a TCP segment at the window the model holds for
  *         its tuple (tcp_aim): d16 bits 0-2 the sequence number (the
  *         sender's end, a few off it or, for an RST, off the receiver's
@@ -1016,6 +1035,104 @@ static const uint8_t flag_sets[] = {
 static const uint8_t err_types[][2] = { { 3, 3 }, { 3, 1 }, { 11, 0 }, { 12, 0 }, { 3, 4 },
 					{ 3, 13 }, { 3, 0 }, { 5, 0 } };
 
+/*
+ * IPv4 fragments (d13 bits 6-7). The datagram a description builds is kept
+ * (one per input) and sent in pieces of d19's size (multiples of 8):
+ *   1  a new datagram: its first fragment (offset 0, MF);
+ *   2  the next piece of the kept datagram (MF unless it is the last); with
+ *      none left, a new datagram's second piece: a later fragment before
+ *      its first;
+ *   3  the kept datagram's first fragment if only later ones went (late),
+ *      else the rest of it, the last fragment; with none, a new datagram's
+ *      last fragment alone.
+ * Each piece keeps the datagram's L2 and IP header (id, addresses, TTL),
+ * DF cleared; the TCP/UDP checksum covers the whole datagram.
+ */
+static struct {
+	int live, side, vlan, first_unsent;
+	size_t len, l3, total, next, skip;	/* total, next, skip: L3 payload offsets */
+	uint8_t frame[PKT_MAX];
+} fdg;
+
+static size_t frag_size(const uint8_t *d)
+{
+	static const uint16_t sz[8] = { 1480, 1480, 512, 64, 32, 24, 1000, 8 };
+
+	return sz[d[19] % 8];
+}
+
+/* Piece [off, off + n) of the kept datagram's payload into buf. */
+static size_t frag_piece(uint8_t *buf, size_t off, size_t n)
+{
+	size_t hl = fdg.l3 + 20;
+	int mf = off + n < fdg.total;
+
+	memcpy(buf, fdg.frame, hl);
+	memcpy(buf + hl, fdg.frame + hl + off, n);
+	put16(buf + fdg.l3 + 2, (uint16_t)(20 + n));
+	put16(buf + fdg.l3 + 6, (uint16_t)((mf ? IPF_MF : 0) | off / 8));
+	ip_fix(buf, fdg.l3);
+	return hl + n;
+}
+
+/* A piece of the kept datagram as mode says; 0 if there is none to send. */
+static size_t frag_next(int mode, const uint8_t *d, uint8_t *buf, int *side)
+{
+	size_t n = frag_size(d), len = 0;
+
+	if (!fdg.live)
+		return 0;
+	if (mode == 2 && fdg.next < fdg.total) {
+		n = n < fdg.total - fdg.next ? n : fdg.total - fdg.next;
+		len = frag_piece(buf, fdg.next, n);
+		fdg.next += n;
+	} else if (fdg.first_unsent && (mode == 3 || fdg.next >= fdg.total)) {
+		len = frag_piece(buf, 0, fdg.skip);
+		fdg.first_unsent = 0;
+	} else if (mode == 3 && fdg.next < fdg.total) {
+		len = frag_piece(buf, fdg.next, fdg.total - fdg.next);
+		fdg.next = fdg.total;
+	}
+	*side = fdg.side;
+	return len;
+}
+
+/* A new datagram (the frame in buf): kept, and its piece as mode says. */
+static size_t frag_new(int mode, const uint8_t *d, uint8_t *buf, size_t len, size_t l3, int side,
+		       int vlan)
+{
+	size_t n = frag_size(d), total;
+
+	if (len < l3 + 20 || buf[l3] != 0x45 || get16(buf + l3 + 2) != len - l3 || len > PKT_MAX)
+		return len;	/* not a datagram to cut */
+	total = len - l3 - 20;
+	memcpy(fdg.frame, buf, len);
+	fdg.live = 1;
+	fdg.side = side;
+	fdg.vlan = vlan;
+	fdg.len = len;
+	fdg.l3 = l3;
+	fdg.total = total;
+	if (n >= total)
+		n = total > 8 ? (total - 1) / 8 * 8 : 0;
+	if (!n)
+		return len;	/* too small to cut */
+	fdg.skip = n;
+	fdg.first_unsent = mode != 1;
+	if (mode == 1) {
+		fdg.next = n;
+		return frag_piece(buf, 0, n);
+	}
+	if (mode == 2) {
+		size_t m = n < total - n ? n : total - n;
+
+		fdg.next = n + m;
+		return frag_piece(buf, n, m);
+	}
+	fdg.next = total;
+	return frag_piece(buf, n, total - n);
+}
+
 /* Build the frame a description says; returns its length. */
 static size_t build(const uint8_t *d, uint8_t *buf, int *side)
 {
@@ -1032,6 +1149,10 @@ static size_t build(const uint8_t *d, uint8_t *buf, int *side)
 	unsigned proto = protos[d[1] % 16];
 
 	memset(&s, 0, sizeof(s));
+	if (d[13] >> 6 >= 2 && (len = frag_next(d[13] >> 6, d, buf, side))) {
+		s.vlan = fdg.vlan;
+		goto mutate;
+	}
 	*side = d[0] & 1;
 	s.saddr = htonl(pick_addr(d[2], d, *side, 0));
 	s.daddr = htonl(pick_addr(d[3], d, *side, 1));
@@ -1118,6 +1239,8 @@ static size_t build(const uint8_t *d, uint8_t *buf, int *side)
 
 		s.payload_len -= s.payload_len > hdr ? hdr : s.payload_len;
 	}
+	if (d[13] >> 6 && s.payload_len < 600)
+		s.payload_len = 600 + (size_t)d[11] * 4;	/* a datagram worth cutting */
 	if (s.payload_len > 2000)
 		s.payload_len = 2000;
 	if (proto == 4) {
@@ -1160,6 +1283,12 @@ static size_t build(const uint8_t *d, uint8_t *buf, int *side)
 		}
 	}
 
+	if (d[13] >> 6) {
+		l3 = s.vlan ? 18 : 14;
+		buf[l3 + 6] &= (uint8_t)~(IPF_DF >> 8);	/* a datagram cut in pieces */
+		ip_fix(buf, l3);
+		len = frag_new(d[13] >> 6, d, buf, len, l3, *side, s.vlan);
+	}
 mutate:
 	l3 = s.vlan ? 18 : 14;
 	if (hostile && (d[12] & 0x30) == 0x30 && len + 4 <= PKT_MAX) {
@@ -1247,8 +1376,8 @@ static void tcp_show(const uint8_t *b, size_t len)
 	struct frame f;
 
 	frame_parse(b, len, &f);
-	if (!f.l4 || f.proto != IPPROTO_TCP || f.l4 + 20 > len)
-		return;
+	if (!f.l4 || f.proto != IPPROTO_TCP || f.l4 + 20 > len || (get16(b + f.l3 + 6) & 0x1fff))
+		return;		/* (a later fragment has no TCP header) */
 	printf("#   tcp %u.%u.%u.%u:%u -> %u.%u.%u.%u:%u flags 0x%02x seq %u ack %u win %u len %zu\n",
 	       b[f.l3 + 12], b[f.l3 + 13], b[f.l3 + 14], b[f.l3 + 15], get16(b + f.l4),
 	       b[f.l3 + 16], b[f.l3 + 17], b[f.l3 + 18], b[f.l3 + 19], get16(b + f.l4 + 2),
@@ -1325,6 +1454,7 @@ static int run_input(const uint8_t *data, size_t size)
 	n_inputs++;
 	snapshot_restore();
 	nouts = nins = 0;
+	fdg.live = 0;
 	for (rec = 0; rec < MAX_RECS && off < size; rec++) {
 		uint8_t op = data[off];
 		int tc;
@@ -1617,18 +1747,94 @@ static size_t gen_script(uint8_t *buf, size_t cap)
 	return off;
 }
 
+/*
+ * A datagram in fragments (d13 bits 6-7, see frag_next), in order, out of
+ * order (later ones before the first), with the answers (themselves in
+ * fragments or not) and more datagrams of the flow in between: a new UDP
+ * flow to a forwarded port (plain, --snat, a range, local), a masqueraded
+ * host's UDP or ping, a hairpin, or data on the prologue's established TCP
+ * connection (aimed at its window; the backend's ACK of the whole segment
+ * follows).
+ */
+static size_t gen_frag(uint8_t *buf, size_t cap)
+{
+	/* Codes: 1-3 a fragment mode of the template's tuple, 4 an answer
+	 * to the first translated packet, 5 the same in fragments, 6 the
+	 * template's tuple whole. */
+	static const uint8_t plans[][9] = {
+		{ 1, 2, 2, 3, 4, 5, 2, 3, 6 },	/* in order, the answer in fragments */
+		{ 2, 3, 2, 3, 4, 1, 3, 4, 6 },	/* a later one first, then the first */
+		{ 1, 3, 4, 1, 3, 5, 3, 1, 3 },	/* two pieces each */
+		{ 1, 4, 2, 4, 2, 3, 5, 2, 3 },	/* answers between the pieces */
+		{ 3, 3, 2, 3, 1, 2, 3, 4, 6 },	/* a last fragment alone, then the first */
+		{ 6, 4, 1, 2, 3, 4, 5, 3, 4 },	/* a flow first, then fragments */
+	};
+	/* { side, proto (d1), src (d2), dst (d3), dport (d7) }: the
+	 * template's tuple; d6 = 0, d4-5 a client port. */
+	static const uint8_t tmpl[][5] = {
+		{ 0, 6, 0, 0, 1 }, { 0, 6, 1, 0, 3 }, { 0, 6, 0, 0, 11 }, { 0, 6, 1, 0, 8 },
+		{ 1, 6, 0, 0, 0 }, { 1, 6, 2, 1, 0 }, { 1, 11, 0, 0, 0 }, { 1, 11, 5, 1, 0 },
+		{ 1, 6, 1, 2, 1 }, { 0, 0, 0, 0, 0 }, { 0, 0, 0, 0, 7 }, { 1, 6, 4, 0, 0 },
+	};
+	int np = (int)(sizeof(plans) / sizeof(plans[0])), nt = (int)(sizeof(tmpl) / sizeof(tmpl[0]));
+	int pl = (int)(rnd() % (unsigned)np), t = (int)(rnd() % (unsigned)nt);
+	int n = 3 + (int)(rnd() % 7), tcp = tmpl[t][1] == 0;
+	uint8_t sp = (uint8_t)(rnd() % 8);
+	size_t off = 0;
+
+	for (int r = 0; r < n && r < 9 && off + DESC_LEN <= cap; r++) {
+		uint8_t *d = buf + off, code = plans[pl][r];
+
+		for (int i = 0; i < DESC_LEN; i++)
+			d[i] = (uint8_t)rnd();
+		if (code == 4 || code == 5) {
+			d[0] = 3 << 1;		/* a reply to outs[0] */
+			d[1] = tcp ? 0 : 6;
+			d[8] = 2;		/* ACK: the whole segment acknowledged */
+		} else {
+			d[0] = tmpl[t][0];
+			d[1] = tmpl[t][1];
+			d[2] = tmpl[t][2];
+			d[3] = tmpl[t][3];
+			d[4] = 0;
+			d[5] = tcp && tmpl[t][4] == 0 ? 0 : sp;	/* 40000: the prologue's */
+			d[6] = 0;
+			d[7] = tmpl[t][4];
+			d[8] = tcp ? (tmpl[t][4] == 0 ? 3 : 0) : 0;	/* PSH+ACK; SYN */
+		}
+		d[9] = 64;
+		d[10] &= 0xfe;
+		d[12] &= rnd() % 4 ? 0 : 1;	/* now and then a tag */
+		d[13] = (uint8_t)((code <= 3 ? code : code == 5 ? 1 : 0) << 6 |
+				  (rnd() % 10 ? 0 : 0x20));	/* now and then through tc */
+		if (rnd() % 8 == 0)
+			d[13] |= 16 | (uint8_t)(rnd() % 15);	/* mutated */
+		d[16] &= 8;			/* exactly in the window */
+		d[17] &= 0xc0;
+		d[11] = (uint8_t)(4 + rnd() % 4);	/* 1500 or more, or d11 * 3 */
+		if (rnd() % 3 == 0)
+			d[19] = (uint8_t)(rnd() % 2);	/* 1480-byte pieces */
+		off += DESC_LEN;
+	}
+	return off;
+}
+
 /* One input of the seeded mutator: mostly descriptions, some raw frames
  * (a description's frame with random bytes changed, or noise); a quarter
- * TCP lives (gen_script); a fifth with tcp_loose on. */
+ * TCP lives (gen_script), a sixth datagrams in fragments (gen_frag); a
+ * fifth with tcp_loose on. */
 static size_t gen_input(uint8_t *buf, size_t cap)
 {
 	int nrec = 1 + (int)(rnd() % MAX_RECS);
 	size_t off = 0;
 
+	fdg.live = 0;
 	if (rnd() % 5 == 0)
 		buf[off++] = 0xfd;	/* tcp_loose on */
 	if (rnd() % 4 == 0)
 		return off + gen_script(buf + off, cap - off);
+	if (rnd() % 5 == 0)
+		return off + gen_frag(buf + off, cap - off);
 
 	for (int r = 0; r < nrec; r++) {
 		if (rnd() % 8) {
@@ -1644,6 +1850,8 @@ static size_t gen_input(uint8_t *buf, size_t cap)
 				buf[off + 13] |= 16;	/* mutated */
 			if (rnd() % 6 == 0)
 				buf[off + 13] |= 0x20;	/* through tc ingress */
+			if (rnd() % 10 == 0)
+				buf[off + 13] |= (uint8_t)(1 + rnd() % 3) << 6;	/* fragments */
 			off += DESC_LEN;
 		} else {
 			uint8_t d[DESC_LEN], f[PKT_MAX];
@@ -1768,6 +1976,9 @@ int main(int argc, char **argv)
 
 	for (size_t i = 0; i < sizeof(pattern); i++)
 		pattern[i] = (uint8_t)(i * 7 + 3);
+	for (int c = 0; c < XFWD_CNT_MAX; c++)	/* a new counter needs its name here */
+		if (!strncmp(counter_s(c), "counter #", 9))
+			die("counter %d has no name in fuzz.c's counter_s()", c);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc > 1 && !strcmp(argv[1], "-F")) {
 		/* libFuzzer owns the rest of the command line. */

@@ -14,16 +14,27 @@
  *     > 0) of a remembered datagram is translated and routed like the first,
  *     addresses and IP checksum only (a TCP one moves what its sender sent,
  *     within the receiver's window); any other later fragment goes to the
- *     kernel untouched (pass_frag_unknown). Datagrams are not forgotten
- *     here (30 s; the fuzzer's timeouts are ten years);
+ *     kernel untouched (pass_frag_unknown). A later TCP fragment moves its
+ *     sender's end over the segment's sequence space (SYN, and FIN with the
+ *     last fragment: "the ACK of the whole segment is in window"). A
+ *     plain-DNAT connection to a backend one rule reaches has no reply entry
+ *     until its first answer, so an older datagram's later fragment on its
+ *     reply tuple finds no flow. Datagrams are not forgotten here (30 s;
+ *     the fuzzer's timeouts are ten years);
  *   - a packet of a live connection is translated as the connection says,
  *     on the interface its direction arrives on;
+ *   - an ICMP error about a connection (README, Security: a hostile LAN
+ *     host) is translated only if addressed to the quoted packet's sender
+ *     and, from the LAN, sent by the quoted packet's receiver or the FIB's
+ *     next hop towards it; else dropped (drop_icmp_forged);
  *   - a new connection starts from a forward rule (DNAT, --snat, local
  *     target, hairpin from the LAN), from a masqueraded LAN prefix (one
  *     external port per internal endpoint, the internal port kept when
  *     free, else one of the same parity in the range, never a forwarded
  *     port or a port another live mapping holds), or from outside to a live
- *     mapping its filtering admits;
+ *     mapping its filtering admits; a mapping lives as long as its flows
+ *     (its old port offered back first); a host reaching its own mapping
+ *     from the mapping's port gets another port, the mapping untouched;
  *   - the route decides: no route, no neighbour, an interface xfwd does not
  *     own, too big: untouched to the kernel (with the mark asking tc to
  *     finish when it can), except a too-big DF packet, which is answered
@@ -111,6 +122,9 @@ struct conn {
 	int liberal;		/* picked up mid-stream: windows not checked */
 	int assured;		/* the client's ACK completed the handshake */
 	int closer;		/* the direction that sent the first FIN */
+	int map;		/* 1 + the mapping it is a flow of (0: none) */
+	int one_entry;		/* started with its original entry alone (README) */
+	int replied;		/* a packet came from its reply side: the entry is made */
 	struct peer pe[2];	/* by direction: 0 original, 1 reply */
 };
 
@@ -124,6 +138,7 @@ struct mapping {
 	int filtering;
 	uint32_t remotes[4];	/* the last four addresses it sent to */
 	int nremotes;
+	int dead;		/* (used == 0) its last flow ended: its port is offered back */
 };
 
 struct owner {
@@ -143,7 +158,8 @@ struct dgram {
 	uint8_t proto;
 	int side;
 	struct tuple key;	/* its flow key, as the first fragment arrived */
-	uint32_t tcp_base;	/* TCP: seq - header length of the first fragment */
+	uint32_t tcp_base;	/* TCP: seq + SYN - header length of the first fragment */
+	int fin;		/* TCP: the segment carries a FIN (after its last byte) */
 };
 
 struct model {
@@ -233,6 +249,7 @@ struct pk {
 	uint8_t qproto;
 	int first;		/* a first fragment (MF, offset 0) */
 	int later;		/* a later fragment: nothing past the IP header is parsed */
+	int mf;			/* more fragments follow */
 	uint16_t id, foff;	/* the IP id (a later fragment), the offset in bytes */
 	struct tuple key;
 };
@@ -289,6 +306,7 @@ static uint64_t parse(const uint8_t *b, size_t len, struct pk *p)
 	p->saddr = g32(ip + 12);
 	p->daddr = g32(ip + 16);
 	l4room = p->tot - 20;
+	p->mf = !!(g16(ip + 6) & 0x2000);
 	if (g16(ip + 6) & 0x1fff) {
 		p->later = 1;
 		p->id = g16(ip + 4);
@@ -484,6 +502,9 @@ static struct owner *owner_of(struct model *m, uint32_t addr, uint16_t port, uin
 	return NULL;
 }
 
+struct req;
+static struct mapping *map_dead(struct model *m, const struct req *rq);
+
 /* Does a live mapping other than in's hold the external endpoint? */
 static int held_by_other(struct model *m, uint32_t ext, uint16_t port, uint8_t proto,
 			 uint32_t in_addr, uint16_t in_port)
@@ -519,22 +540,42 @@ static int route(const struct model *m, uint32_t dst, unsigned tot, struct route
 	if (!dst || dst >> 24 == 127 || dst >> 28 == 0xe || dst >> 28 == 0xf)
 		return r->rc;
 	for (int i = 0; i < w->nnets; i++)
-		if (!((dst ^ w->nets[i].addr) & mask(w->nets[i].len)))
+		if (!((dst ^ w->nets[i].addr) & mask(w->nets[i].len)) &&
+		    (!net || w->nets[i].len > net->len))
 			net = &w->nets[i];
-	if (!net || (dst | mask(net->len)) == ~0u)	/* none, or its broadcast */
+	if (!net || (!net->via && (dst | mask(net->len)) == ~0u))	/* none, or its broadcast */
 		return r->rc;
 	r->side = net->side;
 	if (tot > w->mtu)
 		return r->rc = XFWD_CNT_PASS_FRAG_NEEDED;
 	r->rc = XFWD_CNT_PASS_NO_NEIGH;
 	for (int i = 0; i < w->nhosts; i++)
-		if (w->hosts[i].addr == dst && w->hosts[i].mac) {
+		if (w->hosts[i].addr == (net->via ? net->via : dst) && w->hosts[i].mac) {
 			r->dmac = w->hosts[i].mac;
 			r->rc = 0;
 		}
 	if (net->side != M_PUB && net->side != M_LAN)
 		r->rc = XFWD_CNT_PASS_EGRESS_FOREIGN;
 	return r->rc;
+}
+
+/* The FIB's next hop towards dst: dst itself on a link, the network's
+ * router behind one, 0 with no route (or a local address). */
+static uint32_t next_hop(const struct model *m, uint32_t dst)
+{
+	const struct m_world *w = m->w;
+	const struct m_net *net = NULL;
+
+	for (int i = 0; i < w->nlocal; i++)
+		if (dst == w->local_addrs[i])
+			return 0;
+	for (int i = 0; i < w->nnets; i++)
+		if (!((dst ^ w->nets[i].addr) & mask(w->nets[i].len)) &&
+		    (!net || w->nets[i].len > net->len))
+			net = &w->nets[i];
+	if (!net)
+		return 0;
+	return net->via ? net->via : dst;
 }
 
 /* ------------------------------------------------------ new connections */
@@ -551,6 +592,9 @@ struct req {
 	uint32_t in_addr;		/* alloc: the internal endpoint */
 	uint16_t in_port;
 	int in_range;			/* the port is kept only inside lo..hi */
+	int via_map;			/* 1 + the mapping an inbound flow goes through */
+	int self;			/* a host to its own mapping, from the mapping's port */
+	int one_entry;			/* plain DNAT to a backend one rule reaches */
 	const struct pk *p;		/* the packet that starts it */
 	const char *what;
 };
@@ -608,6 +652,41 @@ static unsigned blocked(struct model *m, const struct req *rq, uint16_t want)
 	return count;
 }
 
+/* The dead mapping of rq's internal endpoint to its external address. */
+/*
+ * README, How it works: "A plain-DNAT connection to a backend that only one
+ * rule reaches starts with its original entry alone ... the backend's first
+ * answer (or ICMP error) finds the original entry and makes the reply entry
+ * then"; "backends two rules reach ... make both entries at once". How many
+ * public ports of plain-DNAT rules lead to this backend endpoint.
+ */
+static int backend_ports(const struct model *m, uint8_t proto, uint32_t addr, uint16_t port)
+{
+	int n = 0;
+
+	for (int i = 0; i < m->w->nrules; i++) {
+		const struct m_rule *r = &m->w->rules[i];
+
+		if (r->proto != proto || r->snat || r->local || r->to_addr != addr)
+			continue;
+		for (unsigned pp = r->port; pp <= (r->port_hi ? r->port_hi : r->port); pp++)
+			n += (r->port_map ? r->to_port + (pp - r->port) : r->to_port) == port;
+	}
+	return n;
+}
+
+static struct mapping *map_dead(struct model *m, const struct req *rq)
+{
+	for (int i = 0; i < MAX_MAP; i++) {
+		struct mapping *x = &m->map[i];
+
+		if (!x->used && x->dead && x->in_addr == rq->in_addr && x->in_port == rq->in_port &&
+		    x->proto == rq->okey.proto && x->ext_addr == rq->saddr)
+			return x;
+	}
+	return NULL;
+}
+
 static void fail(struct m_expect *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void fail(struct m_expect *e, const char *fmt, ...)
 {
@@ -636,7 +715,7 @@ static struct ent *create(struct model *m, struct req *rq, struct m_expect *e)
 	struct tuple rk = { rq->daddr, rq->saddr, rq->dport, rq->sport, rq->okey.proto };
 	int held = !!ent_find(m, &rq->okey);
 	int port = -1, c, a, b;
-	struct mapping *x;
+	struct mapping *x = NULL;
 	struct owner *o;
 
 	snprintf(e->path, sizeof(e->path), "%s", rq->what);
@@ -653,6 +732,12 @@ static struct ent *create(struct model *m, struct req *rq, struct m_expect *e)
 				return NULL;
 			}
 			port = mp->ext_port;
+		} else if ((x = map_dead(m, rq)) && port_ok(m, rq, x->ext_port) &&
+			   x->ext_port >= rq->lo && x->ext_port <= rq->hi) {
+			/* README: a mapping lives as long as its flows; "the
+			 * endpoint's next flow then gets its old port back if
+			 * it is free, else a new one". */
+			port = x->ext_port;
 		} else if (want && port_ok(m, rq, want) &&
 			   (!rq->in_range || (want >= rq->lo && want <= rq->hi))) {
 			port = want;	/* port preservation */
@@ -714,6 +799,27 @@ static struct ent *create(struct model *m, struct req *rq, struct m_expect *e)
 		rk = nk;
 		e->also |= BIT(XFWD_CNT_CLASH_SNAT);
 	}
+	if (rq->alloc && rq->self && !held && tuple_eq(&rk, &rq->okey)) {
+		/* README (masq add): "a host reaches its own mapping too, from
+		 * another port than the mapping's, since the mapping's own
+		 * would make the answer's tuple the one it was sent on"; the
+		 * mapping is not touched. Which port is the implementation's. */
+		int np = m->flow_oracle ? m->flow_oracle(m->ctx, rq->okey.saddr, rq->okey.daddr,
+							 rq->okey.sport, rq->okey.dport,
+							 rq->okey.proto) : -1;
+
+		rk.dport = (uint16_t)np;
+		if (np < 0 || np == port || np < rq->lo || np > rq->hi || ent_find(m, &rk) ||
+		    (rq->okey.proto != P_ICMP && rule_find(m, rq->okey.proto, rq->saddr, (uint16_t)np)) ||
+		    held_by_other(m, rq->saddr, (uint16_t)np, rq->okey.proto, rq->in_addr, rq->in_port)) {
+			fail(e, "%s: to its own mapping %s:%d: expected another free port of %u-%u,"
+			     " the implementation gave %d", rq->what, ip_s(rq->saddr), port, rq->lo,
+			     rq->hi, np);
+			return NULL;
+		}
+		port = -1;	/* no mapping made or touched */
+		rq->alloc = 0;
+	}
 	if (held || tuple_eq(&rk, &rq->okey)) {
 		/* The tuple belongs to a live connection on the other side; or
 		 * the connection would be its own reply (a host reaching its
@@ -736,6 +842,11 @@ static struct ent *create(struct model *m, struct req *rq, struct m_expect *e)
 				}
 				x = &m->map[i];
 			}
+			for (int i = 0; i < MAX_MAP; i++)	/* its old one is past */
+				if (&m->map[i] != x && !m->map[i].used && m->map[i].dead &&
+				    m->map[i].in_addr == rq->in_addr &&
+				    m->map[i].in_port == rq->in_port && m->map[i].proto == rq->okey.proto)
+					m->map[i].dead = 0;
 			memset(x, 0, sizeof(*x));
 			x->used = 1;
 			x->in_addr = rq->in_addr;
@@ -787,6 +898,8 @@ static struct ent *create(struct model *m, struct req *rq, struct m_expect *e)
 		return NULL;
 	}
 	m->conn[c] = (struct conn){ .used = 1, .e = { a, b } };
+	m->conn[c].map = rq->alloc ? (int)(x - m->map) + 1 : rq->self ? 0 : rq->via_map;
+	m->conn[c].one_entry = rq->one_entry && !(e->also & BIT(XFWD_CNT_CLASH_SNAT));
 	m->ent[a] = (struct ent){
 		.used = 1, .key = rq->okey, .side = rq->side_orig, .orig = 1, .conn = c,
 		.local = rq->local,
@@ -978,6 +1091,8 @@ static struct ent *flow_new(struct model *m, const struct pk *p, int side, struc
 		} else if (side == M_LAN && (q = masq_find(m, p->key.saddr))) {
 			masq_source(m, &rq, q);
 			rq.what = "hairpin (masqueraded source)";
+		} else if (!r->snat && side == M_PUB) {
+			rq.one_entry = backend_ports(m, r->proto, rq.daddr, rq.dport) == 1;
 		} else if (r->snat || side == M_LAN) {
 			rq.saddr = w->lan_addr;
 			rq.alloc = 1;
@@ -1004,6 +1119,7 @@ static struct ent *flow_new(struct model *m, const struct pk *p, int side, struc
 		return NULL;
 	rq.daddr = o->in_addr;
 	rq.dport = o->in_port;
+	rq.via_map = (int)(x - m->map) + 1;
 	rq.what = "masquerade in";
 	remote = p->key.saddr;
 	if (side == M_LAN) {
@@ -1013,6 +1129,7 @@ static struct ent *flow_new(struct model *m, const struct pk *p, int side, struc
 		masq_source(m, &rq, q);
 		remote = rq.saddr;
 		rq.what = "masquerade hairpin";
+		rq.self = o->in_addr == p->key.saddr && o->in_port == p->key.sport;
 	}
 	if (!admits(x, remote))
 		return NULL;
@@ -1022,11 +1139,36 @@ static struct ent *flow_new(struct model *m, const struct pk *p, int side, struc
 	return create(m, &rq, e);
 }
 
+/*
+ * README (masq add; How it works, the allocator): "A mapping lives as long
+ * as its flows: once none is left (ended, evicted, flows flush), its port is
+ * free again." The last flow of a mapping gone, the mapping and its port's
+ * owner go; the mapping is remembered dead, its port offered back first.
+ * (With other flows left the README's witness may still have been the one
+ * that ended, for up to a second: the model keeps the mapping then.)
+ */
 static void conn_forget(struct model *m, struct conn *c)
 {
+	int mi = c->map - 1;
+
 	m->ent[c->e[0]].used = 0;
 	m->ent[c->e[1]].used = 0;
 	c->used = 0;
+	if (mi < 0 || !m->map[mi].used)
+		return;
+	for (int i = 0; i < MAX_ENT; i++)
+		if (m->conn[i].used && m->conn[i].map == c->map)
+			return;
+	for (int i = 0; i < MAX_MAP; i++) {
+		struct owner *o = &m->own[i];
+
+		if (o->used && o->ext_addr == m->map[mi].ext_addr &&
+		    o->ext_port == m->map[mi].ext_port && o->proto == m->map[mi].proto &&
+		    o->in_addr == m->map[mi].in_addr && o->in_port == m->map[mi].in_port)
+			o->used = 0;
+	}
+	m->map[mi].used = 0;
+	m->map[mi].dead = 1;
 }
 
 /* A packet of a UDP or ICMP connection went through. */
@@ -1097,6 +1239,8 @@ static void peer_syn(struct peer *x, const struct pk *p, uint32_t end)
 	x->maxwin = p->win ? p->win : 1;
 	x->wsopt = p->wscale >= 0;
 	x->scale = p->wscale >= 0 ? (uint8_t)p->wscale : 0;
+	x->maxack_set = 0;	/* the direction starts again (conntrack's tcp_options
+				 * clears its flags, MAXACK_SET among them) */
 }
 
 /* The state a segment in window moves the connection to: conntrack's table,
@@ -1365,6 +1509,34 @@ static void frag_needed(const struct model *m, struct m_expect *e, const struct 
 	e->reasons = BIT(XFWD_CNT_ICMP_FRAG_SENT);
 }
 
+/*
+ * README, Security ("a hostile LAN host") and How it works: an ICMP error is
+ * translated only if it is addressed to the quoted packet's sender (outer
+ * destination = quoted source, conntrack's check) and, from the LAN, sent
+ * by the quoted packet's receiver or the router towards it (the FIB's next
+ * hop for the quoted destination); else it is dropped, drop_icmp_forged.
+ * p->key is the quoted packet reversed: key.daddr its sender, key.saddr
+ * its receiver.
+ */
+static int icmp_forged(const struct model *m, const struct pk *p, int side, char *why, size_t wn)
+{
+	uint32_t hop;
+
+	if (p->daddr != p->key.daddr) {
+		snprintf(why, wn, "ICMP error to %s, not the quoted packet's sender %s",
+			 ip_s(p->daddr), ip_s(p->key.daddr));
+		return 1;
+	}
+	if (side != M_LAN || p->saddr == p->key.saddr)
+		return 0;
+	hop = next_hop(m, p->key.saddr);
+	if (hop && p->saddr == hop)
+		return 0;
+	snprintf(why, wn, "ICMP error from the LAN host %s, neither the quoted packet's receiver"
+		 " %s nor the router towards it", ip_s(p->saddr), ip_s(p->key.saddr));
+	return 1;
+}
+
 static const char *side_s(int side)
 {
 	return side == M_PUB ? "public" : side == M_LAN ? "lan" : "local";
@@ -1413,7 +1585,9 @@ static void dgram_remember(struct model *m, const struct pk *p, int side)
 	g->proto = p->key.proto;
 	g->side = side;
 	g->key = p->key;
-	g->tcp_base = p->kind == K_TCP ? p->seq - (uint32_t)(p->tot - 20 - p->tlen) : 0;
+	g->tcp_base = p->kind == K_TCP ? p->seq + !!(p->flags & F_SYN) -
+					 (uint32_t)(p->tot - 20 - p->tlen) : 0;
+	g->fin = p->kind == K_TCP && (p->flags & F_FIN);
 }
 
 /* A later fragment's datagram (p->key becomes its flow key), or NULL. */
@@ -1444,8 +1618,15 @@ static struct ent *frag_flow(struct model *m, struct pk *p, int side)
 	f = ent_find(m, &p->key);
 	if (!f || f->side != side)
 		return NULL;
+	if (!f->orig && m->conn[f->conn].one_entry && !m->conn[f->conn].replied)
+		return NULL;	/* a datagram of an older connection of the tuple: this
+				 * one's reply entry is not made until its first answer */
 	if (g->proto == P_TCP && m->conn[f->conn].tcp) {
-		uint32_t end = g->tcp_base + p->foff + (p->tot - 20);
+		/* README: "moves what its sender has sent ... so that the ACK
+		 * of the whole segment is in window": the segment's sequence
+		 * space, SYN and FIN included (conntrack's end), up to this
+		 * fragment's last byte; the FIN once its last fragment came. */
+		uint32_t end = g->tcp_base + p->foff + (p->tot - 20) + (uint32_t)(g->fin && !p->mf);
 
 		x = &m->conn[f->conn].pe[f->orig ? 0 : 1];
 		if (s_after(end, x->end) && s_le(end, x->maxend))
@@ -1505,6 +1686,8 @@ void model_packet(struct model *m, int side, const uint8_t *fr, size_t len, stru
 	} else if (f && f->side == side) {
 		snprintf(e->path, sizeof(e->path), "%s entry of a connection (%s side)",
 			 f->orig ? "original" : "reply", side_s(f->side));
+		if (!f->orig)
+			m->conn[f->conn].replied = 1;	/* its reply entry is made now */
 	} else {
 		started = 1;
 		f = flow_new(m, &p, side, e);
@@ -1514,6 +1697,18 @@ void model_packet(struct model *m, int side, const uint8_t *fr, size_t len, stru
 			return;
 		}
 	}
+	}
+	if (p.kind == K_ICMP_ERR) {
+		char why[160];
+
+		if (icmp_forged(m, &p, side, why, sizeof(why))) {
+			size_t n = strlen(e->path);
+
+			snprintf(e->path + n, sizeof(e->path) - n, "; forged: %s", why);
+			e->verdict = XDP_DROP;
+			e->reasons = BIT(XFWD_CNT_DROP_ICMP_FORGED);
+			return;
+		}
 	}
 	if (f->local) {
 		/* To a local port: translated in place, up to the stack; an
@@ -1531,6 +1726,8 @@ void model_packet(struct model *m, int side, const uint8_t *fr, size_t len, stru
 		e->verdict = XDP_PASS;
 		e->rewrite = 1;
 		e->reasons = BIT(XFWD_CNT_LOCAL_IN);
+		if (p.first || p.later)
+			e->also |= BIT(XFWD_CNT_FRAG_XLATED);
 		return;
 	}
 	route(m, f->to.daddr, p.tot, &rt);
@@ -1543,6 +1740,7 @@ void model_packet(struct model *m, int side, const uint8_t *fr, size_t len, stru
 		if (rt.rc == XFWD_CNT_PASS_NO_NEIGH || rt.rc == XFWD_CNT_PASS_FRAG_NEEDED) {
 			e->meta = started && !p.later ? 2 : 1;
 			dgram_remember(m, &p, side);	/* tc translates it */
+			e->may |= BIT(XFWD_CNT_FRAG_XLATED);	/* whichever counts it */
 		}
 		return;
 	}
@@ -1567,6 +1765,8 @@ void model_packet(struct model *m, int side, const uint8_t *fr, size_t len, stru
 	e->rewrite = 1;
 	e->egress = rt.side;
 	e->reasons = BIT(XFWD_CNT_FWD_REDIRECT);
+	if (p.first || p.later)	/* README: frag_translated, first and later ones */
+		e->also |= BIT(XFWD_CNT_FRAG_XLATED);
 }
 
 /*
@@ -1604,6 +1804,7 @@ void model_packet_tc(struct model *m, int side, const uint8_t *fr, size_t len, s
 	memcpy(e->frame, fr, len);
 	e->len = len;
 	e->rewrite = 1;
+	e->may |= BIT(XFWD_CNT_FRAG_XLATED);	/* XDP's count or tc's: the README does not say */
 	if (p.kind == K_ICMP_ERR) {
 		rewrite_err(e, &p, f, 0);
 		e->reasons = BIT(XFWD_CNT_ICMP_ERR);
@@ -1682,7 +1883,16 @@ int model_tc_untracked(const struct model *m, int side, const uint8_t *fr, size_
 	const struct ent *f;
 	struct pk p;
 
-	if (parse(fr, len, &p) || p.kind != K_TCP || !plain_syn(p.flags))
+	if (parse(fr, len, &p))
+		return 1;
+	if (p.kind == K_ICMP_ERR) {
+		/* XDP drops a forged error of a connection: tc never sees it. */
+		char why[160];
+
+		f = ent_find((struct model *)m, &p.key);
+		return !(f && f->side == side && icmp_forged(m, &p, side, why, sizeof(why)));
+	}
+	if (p.kind != K_TCP || !plain_syn(p.flags))
 		return 1;
 	f = ent_find((struct model *)m, &p.key);
 	if (!f || f->side != side || !f->orig || !m->conn[f->conn].tcp)

@@ -54,6 +54,7 @@ struct m_net {
 	uint32_t addr;
 	int len;
 	int side;
+	uint32_t via;		/* the router it is reached through (0: on the link) */
 };
 
 struct m_world {
@@ -95,6 +96,7 @@ struct m_expect {
 	uint64_t pass_too;	/* XDP_DROP expected, XDP_PASS for these reasons also right */
 	uint64_t also;		/* counters that move by exactly one besides the reason
 				 * (a reopened connection, a clash's implicit SNAT) */
+	uint64_t may;		/* counters that may move by one or not at all */
 	int egress;		/* REDIRECT: M_PUB or M_LAN */
 	int ncs;
 	size_t len;
