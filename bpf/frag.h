@@ -31,9 +31,10 @@ struct xfwd_frag_key {
 struct xfwd_frag {
 	struct xfwd_flow_key key;	/* the first fragment's flow key, as it arrived */
 	__u64 expires_ns;
-	__u32 tcp_base;		/* TCP: the sequence number of the IP payload's first
-				 * byte (seq - header length), host order */
-	__u32 pad;
+	__u32 tcp_base;		/* TCP: the sequence number the IP payload's first byte
+				 * would have (seq + SYN - header length), host order */
+	__u8 tcp_fin;		/* TCP: the segment carries a FIN, after its last byte */
+	__u8 pad[3];
 };
 
 /* Datagrams whose first fragment was translated (LRU: a flood of first
@@ -48,7 +49,7 @@ struct {
 /* The first fragment with flow key key (and IP id id, arrived on side) is
  * being translated: remember its datagram. Out of line, verified once. */
 __attribute__((noinline)) int xfwd_frag_remember(const struct xfwd_flow_key *key, __u32 id,
-						 __u32 side, __u64 now)
+						 __u32 side, __u32 tcp_flags, __u64 now)
 {
 	struct xfwd_frag_key k = {};
 	struct xfwd_frag v = {};
@@ -63,15 +64,19 @@ __attribute__((noinline)) int xfwd_frag_remember(const struct xfwd_flow_key *key
 	k.side = (__u8)side;
 	v.key = *key;
 	v.expires_ns = now + XFWD_FRAG_NS;
-	if (key->proto == IPPROTO_TCP && (g = tcp_seg_get()))	/* parse_pkt filled it */
-		v.tcp_base = g->seq - g->optlen - sizeof(struct tcphdr);
+	if (key->proto == IPPROTO_TCP && (g = tcp_seg_get())) {	/* parse_pkt filled it */
+		/* A SYN takes the sequence number before the data, a FIN the
+		 * one after: the segment's end counts both, as conntrack's. */
+		v.tcp_base = g->seq + !!(tcp_flags & TCP_FL_SYN) - g->optlen - sizeof(struct tcphdr);
+		v.tcp_fin = !!(tcp_flags & TCP_FL_FIN);
+	}
 	return !bpf_map_update_elem(&xfwd_frags, &k, &v, BPF_ANY);
 }
 
 static __always_inline void frag_remember(const struct pkt *p, __u8 side, __u64 now)
 {
 	if (p->frag)
-		xfwd_frag_remember(&p->key, p->ip->id, side, now);
+		xfwd_frag_remember(&p->key, p->ip->id, side, p->tcp_flags, now);
 }
 
 /* A later fragment (XFWD_FRAG_LATER): its datagram if the first fragment was
@@ -114,10 +119,14 @@ __attribute__((noinline)) int xfwd_frag_tcp(struct xfwd_flow *f, const struct xf
 	return 0;
 }
 
-/* Where the later fragment p ends in its datagram's IP payload. */
-static __always_inline __u32 frag_end(const struct pkt *p)
+/* The sequence number after the later fragment p of datagram d: its last
+ * byte's, and the FIN's with the last fragment. */
+static __always_inline __u32 frag_tcp_end(const struct pkt *p, const struct xfwd_frag *d)
 {
-	return (bpf_ntohs(p->ip->frag_off) & IP_OFFSET) * 8 + p->len - sizeof(struct iphdr);
+	__u16 off = bpf_ntohs(p->ip->frag_off);
+
+	return d->tcp_base + (off & IP_OFFSET) * 8 + p->len - sizeof(struct iphdr) +
+	       (d->tcp_fin && !(off & IP_MF));
 }
 
 #endif

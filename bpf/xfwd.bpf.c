@@ -197,7 +197,7 @@ static __always_inline struct xfwd_flow *frag_flow(struct pkt *p, __u8 side,
 		return NULL;
 	f = flow_find(p, side, cfg, now);
 	if (f && p->key.proto == IPPROTO_TCP)
-		xfwd_frag_tcp(f, &p->key, d->tcp_base + frag_end(p));
+		xfwd_frag_tcp(f, &p->key, frag_tcp_end(p, d));
 	return f;
 }
 
