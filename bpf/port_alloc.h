@@ -156,15 +156,17 @@ static __always_inline int reply_claim(void *ctx, struct xfwd_flow_key *rkey,
 		old = bpf_ntohs(m->ext_port);
 		live = xfwd_mapping_live(&rq->internal, m, cfg, now);
 	}
-	if (live && !reply_try(ctx, rkey, reply, okey, rq, cfg, now, old))
-		return 0;
+	/* A live mapping is the endpoint's one port (RFC 4787 REQ-1): if its
+	 * tuple to this destination is taken, the connection cannot start. */
+	if (live)
+		return reply_try(ctx, rkey, reply, okey, rq, cfg, now, old) ? CLAIM_FAILED : 0;
 	/* A new mapping: not beyond the host's cap. */
 	if (rq->host_full && !rq->no_mapping)
 		return CLAIM_HOST_CAP;
-	/* Its mapping ended (its flows gone) or lost its port (taken since,
-	 * or its tuple to this destination is): its old port if it is free
-	 * again, then port preservation, then random ones. */
-	if (old && !live && old >= rq->port_min && old <= rq->port_max &&
+	/* Its mapping ended (its flows gone) or lost its port (taken since):
+	 * its old port if it is free again, then port preservation, then
+	 * random ones. */
+	if (old && old >= rq->port_min && old <= rq->port_max &&
 	    !reply_try(ctx, rkey, reply, okey, rq, cfg, now, old))
 		return CLAIM_NEW;
 	/* Port preservation inside the range only: --ports is a promise. */
