@@ -1,119 +1,288 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * Why a packet goes to the stack untouched: one table, a row per reason
- * (pass_*), each with the counter that must say so.
+ * Why a packet goes to the stack untouched: one table (pass_rows), a row per
+ * reason, reported as a case of its own (pass_*). A row names the counter
+ * that must say why, the rules, a change of the namespace undone after the
+ * row (no neighbour, a small MTU, forwarding off), its packets (each passed
+ * byte for byte as it came and counted, or forwarded where a row shows the
+ * boundary), and, where packets are generated or checked further, a
+ * function that runs after them.
  */
 #include "harness.h"
 
-PROG_CASE(pass_no_rule)
-{
-	struct pkt_spec p = pub_pkt(IPPROTO_TCP, CLIENT1, 40000, PUB_ADDR, 81);
+/* The rules a row installs. */
+enum {
+	R_TCP80 = 1,		/* tcp 80 -> 198.51.100.2:8080, id 1 */
+	R_UDP53 = 2,		/* udp 53 -> 198.51.100.2:5353, id 2 */
+	R_UNROUTED = 4,		/* tcp 81 -> 203.0.113.200:80 (no route), id 3 */
+	R_FOREIGN = 8,		/* tcp 82 -> 203.0.113.2:80 (via xf-oth), id 4 */
+};
 
-	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
-	label("SYN to port 81, rule for 80 only");
-	TRY(expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_NO_MATCH));
-	p = pub_pkt(IPPROTO_UDP, CLIENT1, 40000, PUB_ADDR, 80);
-	label("UDP to port 80, rule for TCP only");
-	TRY(expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_NO_MATCH));
-	TRY(map_clear(skel->maps.xfwd_rules));
-	p = pub_pkt(IPPROTO_TCP, CLIENT1, 40000, PUB_ADDR, 80);
-	label("SYN to port 80, no rules at all");
-	return expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_NO_MATCH);
+/* What a row changes in the namespace for its packets. */
+enum { ENV_NONE, ENV_NO_NEIGH, ENV_MTU_1280, ENV_FWD_OFF };
+
+/* Which of a packet's fields replace pub_pkt's/lan_pkt's. */
+enum { F_TTL = 1, F_FRAG = 2, F_FLAGS = 4 };
+
+/*
+ * One packet: from 192.0.2.2:sport to the public address:dport (SIDE_PUB),
+ * or from 198.51.100.2:sport to 192.0.2.2:dport (SIDE_LAN), with the
+ * changes named. Passed and counted as the row says, or forwarded by the
+ * row's rules (fwd: the boundary of the reason).
+ */
+struct pass_pkt {
+	const char *what;
+	int side;
+	uint8_t proto;
+	uint16_t sport, dport;
+	unsigned set;			/* F_*: ttl, frag_off, tcp_flags */
+	uint8_t ttl, tcp_flags;
+	uint16_t frag_off;
+	uint16_t tot_len;		/* 0: the right one */
+	uint16_t vlan;			/* an 802.1Q tag with this TCI */
+	const uint8_t *dmac;		/* another destination MAC */
+	const uint8_t *ip_opts;
+	size_t ip_opts_len;
+	size_t payload_len;		/* bytes of pattern */
+	int no_rules;			/* the rules deleted before it */
+	int fwd;
+};
+
+#define PASS_PKTS 9
+
+struct pass_row {
+	const char *name;		/* first: the runner reports it */
+	int cnt, or_cnt;		/* XFWD_CNT_PASS_*: counted as cnt (or as or_cnt) */
+	unsigned rules;			/* R_* */
+	int env;			/* ENV_* */
+	int tcp_loose;			/* segments other than SYN start connections */
+	struct pass_pkt pkts[PASS_PKTS];
+	int (*more)(void);		/* after the packets */
+};
+
+static int truncated_frames(void);
+static int bad_ip_header_frames(void);
+static int bad_lengths_frames(void);
+static int not_ipv4_frames(void);
+static int no_neigh_frames(void);
+static int too_big_frames(void);
+static int qinq_frames(void);
+
+/* The unrouted rule's packets count nowhere: they were not forwarded. */
+static int no_route_counted_nothing(void)
+{
+	return expect_rule_stats(3, 0, 0, 0);
 }
 
-/* Later fragments (offset > 0) of datagrams whose first fragment xfwd did
- * not translate: to the kernel untouched, counted (bpf/frag.h). First
- * fragments are the "fragments" cases' business. */
-PROG_CASE(pass_fragments)
+static const uint8_t router_alert[4] = { 0x94, 0x04, 0x00, 0x00 };
+static const uint8_t nops[40] = { [0 ... 39] = 1 };
+
+#define SYN_TO(port)	.side = SIDE_PUB, .proto = IPPROTO_TCP, .sport = 40000, .dport = port
+#define UDP_TO(port)	.side = SIDE_PUB, .proto = IPPROTO_UDP, .sport = 40000, .dport = port
+#define TTL(t)		.set = F_TTL, .ttl = t
+/* Later fragments of datagrams whose first fragment xfwd did not translate
+ * (bpf/frag.h); first fragments are frag.c's. */
+#define LATER_FRAG(p, port, f, w)							\
+	{ w " to a forwarded port, no first fragment seen", .side = SIDE_PUB, .proto = p,	\
+	  .sport = 40000, .dport = port, .set = F_FRAG, .frag_off = f, .payload_len = 64 }
+
+static const struct pass_row pass_rows[] = {
+	{ "pass_no_rule", XFWD_CNT_PASS_NO_MATCH, .rules = R_TCP80, .pkts = {
+		{ "SYN to port 81, rule for 80 only", SYN_TO(81) },
+		{ "UDP to port 80, rule for TCP only", UDP_TO(80) },
+		{ "SYN to port 80, no rules at all", SYN_TO(80), .no_rules = 1 },
+	} },
+	{ "pass_fragments", XFWD_CNT_PASS_FRAG_UNKNOWN, .rules = R_TCP80 | R_UDP53, .pkts = {
+		LATER_FRAG(IPPROTO_UDP, 53, IPF_MF | 185, "UDP middle fragment (MF, offset 1480)"),
+		LATER_FRAG(IPPROTO_TCP, 80, 185, "TCP last fragment (offset 1480)"),
+		LATER_FRAG(IPPROTO_UDP, 53, 1, "UDP last fragment (offset 8)"),
+		LATER_FRAG(IPPROTO_TCP, 80, IPF_DF | 185, "TCP last fragment with DF"),
+		LATER_FRAG(IPPROTO_UDP, 53, IPF_MF | 0x1fff,
+			   "UDP middle fragment at the largest offset"),
+		LATER_FRAG(IPPROTO_TCP, 80, 0x1fff, "TCP last fragment at the largest offset"),
+		LATER_FRAG(IPPROTO_UDP, 53, 0x8000 | IPF_MF | 3,
+			   "UDP middle fragment with the reserved bit"),
+		/* Not a fragment: the reserved ("evil") bit alone is carried along. */
+		{ "UDP with the reserved flag bit, not a fragment", .side = SIDE_PUB,
+		  .proto = IPPROTO_UDP, .sport = 40001, .dport = 53, .set = F_FRAG, .frag_off = 0x8000 | IPF_DF, .fwd = 1 },
+	} },
+	{ "pass_ip_options", XFWD_CNT_PASS_IP_OPTIONS, .rules = R_TCP80, .pkts = {
+		{ "SYN with IP options (IHL 6)", SYN_TO(80), .ip_opts = router_alert,
+		  .ip_opts_len = sizeof(router_alert) },
+		{ "SYN with 40 bytes of IP options (IHL 15)", SYN_TO(80), .ip_opts = nops,
+		  .ip_opts_len = sizeof(nops) },
+	} },
+	{ "pass_ttl", XFWD_CNT_PASS_TTL, .rules = R_TCP80 | R_UDP53, .pkts = {
+		{ "SYN with TTL 1", SYN_TO(80), TTL(1) },
+		{ "SYN with TTL 0", SYN_TO(80), TTL(0) },
+		{ "UDP with TTL 1", UDP_TO(53), TTL(1) },
+		/* The boundary: TTL 2 leaves with 1. */
+		{ "SYN with TTL 2", SYN_TO(80), TTL(2), .fwd = 1 },
+		{ "ACK with TTL 255", SYN_TO(80), .set = F_TTL | F_FLAGS, .ttl = 255,
+		  .tcp_flags = TH_ACK, .fwd = 1 },
+		/* The connection exists now: its replies with TTL 1 and 0 are the
+		 * stack's too (it sends time exceeded). */
+		{ "SYN-ACK reply with TTL 1", .side = SIDE_LAN, .proto = IPPROTO_TCP,
+		  .sport = 8080, .dport = 40000, .set = F_TTL | F_FLAGS, .ttl = 1,
+		  .tcp_flags = TH_SYN | TH_ACK },
+		{ "SYN-ACK reply with TTL 0", .side = SIDE_LAN, .proto = IPPROTO_TCP,
+		  .sport = 8080, .dport = 40000, .set = F_TTL | F_FLAGS, .ttl = 0,
+		  .tcp_flags = TH_SYN | TH_ACK },
+	} },
+	{ "pass_truncated", XFWD_CNT_PASS_MALFORMED, .rules = R_TCP80 | R_UDP53,
+	  .more = truncated_frames },
+	{ "pass_bad_ip_header", XFWD_CNT_PASS_MALFORMED, .rules = R_TCP80,
+	  .more = bad_ip_header_frames },
+	{ "pass_bad_lengths", XFWD_CNT_PASS_MALFORMED, .rules = R_TCP80 | R_UDP53, .pkts = {
+		{ "SYN with tot_len one byte past the frame", SYN_TO(80), .payload_len = 20,
+		  .tot_len = 20 + 20 + 21 },
+		{ "SYN with tot_len 65535", SYN_TO(80), .payload_len = 20, .tot_len = 0xffff },
+		{ "SYN with tot_len 19", SYN_TO(80), .payload_len = 20, .tot_len = 19 },
+	}, .more = bad_lengths_frames },
+	{ "pass_not_ipv4", XFWD_CNT_PASS_NOT_IPV4, .rules = R_TCP80, .more = not_ipv4_frames },
+	{ "pass_qinq", XFWD_CNT_PASS_NOT_IPV4, .rules = R_TCP80, .more = qinq_frames },
+	/* ICMP that is not an error about a flow (echo to the public address,
+	 * from the LAN with no masquerade) is the stack's. */
+	{ "pass_icmp", XFWD_CNT_PASS_NOT_TCPUDP, XFWD_CNT_PASS_NO_MATCH, .rules = R_TCP80, .pkts = {
+		{ "ICMP echo request to 192.0.2.1", .side = SIDE_PUB, .proto = IPPROTO_ICMP,
+		  .sport = 0x1234, .dport = 1, .payload_len = 56 },
+		{ "ICMP echo request from the LAN (no masquerade)", .side = SIDE_LAN,
+		  .proto = IPPROTO_ICMP, .sport = 0x4321, .dport = 1, .payload_len = 56 },
+	} },
+	{ "pass_l2_broadcast_multicast", XFWD_CNT_PASS_L2_MULTICAST, .rules = R_UDP53, .pkts = {
+		{ "UDP to the forwarded port, broadcast MAC", UDP_TO(53), .dmac = MAC_BCAST },
+		{ "UDP to the forwarded port, multicast MAC", UDP_TO(53), .dmac = MAC_MCAST },
+		{ "802.1Q-tagged UDP to the forwarded port, multicast MAC", UDP_TO(53),
+		  .dmac = MAC_MCAST, .vlan = 9 },
+	} },
+	{ "pass_no_route", XFWD_CNT_PASS_NO_ROUTE, .rules = R_UNROUTED, .pkts = {
+		{ "SYN to port 81, forwarded to 203.0.113.200 (no route)", SYN_TO(81) },
+		{ "ACK to port 81, forwarded to 203.0.113.200 (no route)", SYN_TO(81),
+		  .set = F_FLAGS, .tcp_flags = TH_ACK },
+	}, .more = no_route_counted_nothing },
+	{ "pass_no_neigh", XFWD_CNT_PASS_NO_NEIGH, .rules = R_TCP80 | R_UDP53, .env = ENV_NO_NEIGH,
+	  .more = no_neigh_frames },
+	{ "pass_frag_needed", XFWD_CNT_PASS_FRAG_NEEDED, .rules = R_TCP80, .env = ENV_MTU_1280,
+	  .tcp_loose = 1, .pkts = {
+		{ "1281-byte packet without DF, egress MTU 1280", SYN_TO(80),
+		  .set = F_FRAG | F_FLAGS, .frag_off = 0, .tcp_flags = TH_ACK,
+		  .payload_len = 1280 - 40 + 1 },
+	}, .more = too_big_frames },
+	{ "pass_egress_foreign", XFWD_CNT_PASS_EGRESS_FOREIGN, .rules = R_FOREIGN, .pkts = {
+		{ "SYN to port 82, forwarded to 203.0.113.2 via " IF_OTH, SYN_TO(82) },
+	} },
+	{ "pass_forwarding_disabled", XFWD_CNT_PASS_FWD_DISABLED, .rules = R_TCP80,
+	  .env = ENV_FWD_OFF, .pkts = {
+		{ "SYN to port 80, forwarding disabled on the public interface", SYN_TO(80) },
+	} },
+};
+
+static int rules_add(unsigned rules)
 {
-	static const struct { uint16_t frag; const char *what; } fr[] = {
-		{ IPF_MF | 185, "middle fragment (MF, offset 1480)" },
-		{ 185, "last fragment (offset 1480)" },
-		{ 1, "last fragment (offset 8)" },
-		{ IPF_DF | 185, "last fragment with DF" },
-		{ IPF_MF | 0x1fff, "middle fragment at the largest offset" },
-		{ 0x1fff, "last fragment at the largest offset" },
-		{ 0x8000 | IPF_MF | 3, "middle fragment with the reserved bit" },
-	};
-	struct pkt_spec p, exp;
-	unsigned i;
+	if (rules & R_TCP80)
+		TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	if (rules & R_UDP53)
+		TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 2));
+	if (rules & R_UNROUTED)
+		TRY(rule_add(IPPROTO_TCP, 0, 81, UNROUTED, 80, 0, 3));
+	if (rules & R_FOREIGN)
+		TRY(rule_add(IPPROTO_TCP, 0, 82, FOREIGN, 80, 0, 4));
+	return 0;
+}
 
-	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
-	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 2));
-	for (i = 0; i < sizeof(fr) / sizeof(fr[0]); i++) {
-		struct pkt_spec p = pub_pkt(i & 1 ? IPPROTO_TCP : IPPROTO_UDP, CLIENT1, 40000,
-					    PUB_ADDR, i & 1 ? 80 : 53);
-
-		p.frag_off = fr[i].frag;
-		p.payload = pattern;
-		p.payload_len = 64;
-		label("%s %s to a forwarded port, no first fragment seen", i & 1 ? "TCP" : "UDP",
-		      fr[i].what);
-		TRY(expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_FRAG_UNKNOWN));
+/* Make the row's change (on) or undo it. */
+static int env_set(int env, int on)
+{
+	switch (env) {
+	case ENV_NO_NEIGH:
+		if (on ? sh("ip neigh del 198.51.100.2 dev " IF_LAN) : sh("%s", neigh_setup))
+			return fail("cannot %s the neighbour 198.51.100.2", on ? "delete" : "restore");
+		return 0;
+	case ENV_MTU_1280:
+		if (sh("ip link set dev " IF_LAN " mtu %d", on ? 1280 : 1500))
+			return fail("cannot set the MTU of " IF_LAN);
+		return 0;
+	case ENV_FWD_OFF:
+		if (sysctl_fwd(IF_PUB, !on))
+			return fail("cannot %s forwarding on " IF_PUB, on ? "disable" : "enable");
+		return 0;
 	}
-	/* Not a fragment: the reserved ("evil") bit alone is carried along. */
-	p = pub_pkt(IPPROTO_UDP, CLIENT1, 40001, PUB_ADDR, 53);
-	p.frag_off = 0x8000 | IPF_DF;
-	label("UDP with the reserved flag bit, not a fragment");
-	exp = xlated(&p, CLIENT1, 40001, BACKEND1, 5353, MAC_B1, MAC_LAN);
-	return expect_fwd(SIDE_PUB, &p, &exp);
+	return 0;
 }
 
-PROG_CASE(pass_ip_options)
+static int pass_pkt_run(const struct pass_row *r, const struct pass_pkt *k)
 {
-	static const uint8_t ra[4] = { 0x94, 0x04, 0x00, 0x00 };	/* router alert */
-	static uint8_t nops[40];
-	struct pkt_spec p = pub_pkt(IPPROTO_TCP, CLIENT1, 40000, PUB_ADDR, 80);
+	struct pkt_spec p, exp;
+	uint8_t b[PKT_MAX];
+	size_t len;
 
-	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
-	p.ip_opts = ra;
-	p.ip_opts_len = sizeof(ra);
-	label("SYN with IP options (IHL 6)");
-	TRY(expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_IP_OPTIONS));
-	memset(nops, 1, sizeof(nops));
-	p.ip_opts = nops;
-	p.ip_opts_len = sizeof(nops);
-	label("SYN with 40 bytes of IP options (IHL 15)");
-	return expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_IP_OPTIONS);
+	p = k->side == SIDE_PUB ? pub_pkt(k->proto, CLIENT1, k->sport, PUB_ADDR, k->dport) :
+				  lan_pkt(k->proto, BACKEND1, k->sport, CLIENT1, k->dport);
+	if (k->set & F_TTL)
+		p.ttl = k->ttl;
+	if (k->set & F_FRAG)
+		p.frag_off = k->frag_off;
+	if (k->set & F_FLAGS)
+		p.tcp_flags = k->tcp_flags;
+	if (k->dmac)
+		memcpy(p.dmac, k->dmac, 6);
+	if (k->vlan) {
+		p.vlan = 1;
+		p.vlan_tci = k->vlan;
+	}
+	p.ip_opts = k->ip_opts;
+	p.ip_opts_len = k->ip_opts_len;
+	if (k->payload_len) {
+		p.payload = pattern;
+		p.payload_len = k->payload_len;
+	}
+	p.tot_len = k->tot_len;
+	if (k->no_rules)
+		TRY(map_clear(skel->maps.xfwd_rules));
+	label("%s", k->what);
+	if (k->fwd) {
+		exp = xlated(&p, CLIENT1, k->sport, BACKEND1, k->proto == IPPROTO_TCP ? 8080 : 5353,
+			     MAC_B1, MAC_LAN);
+		return expect_fwd(SIDE_PUB, &p, &exp);
+	}
+	if (!r->or_cnt)
+		return expect_pass(k->side, &p, r->cnt);
+	len = pkt_build(&p, b);
+	return expect_pass_any(k->side, b, len, r->cnt, r->or_cnt);
 }
 
-PROG_CASE(pass_ttl)
+/* The row's rules and change, its packets, then more; the change undone
+ * whatever happened. The row's counter must have moved. */
+static int pass_row_run(const struct pass_row *r)
 {
-	struct pkt_spec p = pub_pkt(IPPROTO_TCP, CLIENT1, 40000, PUB_ADDR, 80), exp;
-	struct pkt_spec u = pub_pkt(IPPROTO_UDP, CLIENT1, 40000, PUB_ADDR, 53);
+	struct counters a, b;
+	int rc = -1, i;
 
-	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
-	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 2));
-	p.ttl = 1;
-	label("SYN with TTL 1");
-	TRY(expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_TTL));
-	p.ttl = 0;
-	label("SYN with TTL 0");
-	TRY(expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_TTL));
-	u.ttl = 1;
-	label("UDP with TTL 1");
-	TRY(expect_pass(SIDE_PUB, &u, XFWD_CNT_PASS_TTL));
-	/* The boundary: TTL 2 leaves with 1. */
-	p.ttl = 2;
-	label("SYN with TTL 2");
-	exp = xlated(&p, CLIENT1, 40000, BACKEND1, 8080, MAC_B1, MAC_LAN);
-	TRY(expect_fwd(SIDE_PUB, &p, &exp));
-	p.ttl = 255;
-	p.tcp_flags = TH_ACK;
-	label("ACK with TTL 255");
-	exp = xlated(&p, CLIENT1, 40000, BACKEND1, 8080, MAC_B1, MAC_LAN);
-	TRY(expect_fwd(SIDE_PUB, &p, &exp));
-	/* The connection exists now: its replies with TTL 1 and 0 are the
-	 * stack's too (it sends time exceeded). */
-	p = lan_pkt(IPPROTO_TCP, BACKEND1, 8080, CLIENT1, 40000);
-	p.tcp_flags = TH_SYN | TH_ACK;
-	p.ttl = 1;
-	label("SYN-ACK reply with TTL 1");
-	TRY(expect_pass(SIDE_LAN, &p, XFWD_CNT_PASS_TTL));
-	p.ttl = 0;
-	label("SYN-ACK reply with TTL 0");
-	return expect_pass(SIDE_LAN, &p, XFWD_CNT_PASS_TTL);
+	TRY(rules_add(r->rules));
+	if (r->tcp_loose)
+		TRY(tcp_loose(1));
+	TRY(counters_read(&a));
+	if (env_set(r->env, 1))
+		goto out;
+	for (i = 0; i < PASS_PKTS && r->pkts[i].what; i++)
+		if (pass_pkt_run(r, &r->pkts[i]))
+			goto out;
+	if (r->more && r->more())
+		goto out;
+	if (counters_read(&b))
+		goto out;
+	label("the row");
+	if (!ASSERT_TRUE(b.c[r->cnt] > a.c[r->cnt] || (r->or_cnt && b.c[r->or_cnt] > a.c[r->or_cnt]),
+			 "%s never counted", counter_name((unsigned)r->cnt)))
+		goto out;
+	rc = 0;
+out:
+	if (env_set(r->env, 0))
+		rc = -1;
+	return rc;
 }
+
+PROG_TABLE(pass, pass_rows, pass_row_run);
 
 /*
  * Every prefix of a frame shorter than its headers: as cut (tot_len then
@@ -164,7 +333,8 @@ static int trunc_series(const char *what, int side, const struct pkt_spec *s)
 	return 0;
 }
 
-PROG_CASE(pass_truncated)
+/* The series of trunc_series, TCP and UDP, tagged or not, and a reply. */
+static int truncated_frames(void)
 {
 	static const uint8_t opts[20] = { 0x02, 0x04, 0x05, 0xb4, 0x01, 0x01, 0x04, 0x02, 0x01,
 					  0x01, 0x08, 0x0a, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06,
@@ -175,8 +345,6 @@ PROG_CASE(pass_truncated)
 	struct pkt_spec vtcp = pub_pkt(IPPROTO_TCP, CLIENT1, 40003, PUB_ADDR, 80);
 	struct pkt_spec rep = lan_pkt(IPPROTO_UDP, BACKEND1, 5353, CLIENT1, 40002);
 
-	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
-	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 2));
 	tcpo.tcp_opts = opts;
 	tcpo.tcp_opts_len = sizeof(opts);
 	tcpo.payload = pattern;
@@ -195,14 +363,14 @@ PROG_CASE(pass_truncated)
 	return trunc_series("UDP reply", SIDE_LAN, &rep);
 }
 
-PROG_CASE(pass_bad_ip_header)
+/* IHL below 5, or announcing options the frame does not hold; IP version 6. */
+static int bad_ip_header_frames(void)
 {
 	struct pkt_spec p = pub_pkt(IPPROTO_TCP, CLIENT1, 40000, PUB_ADDR, 80);
 	uint8_t b[PKT_MAX];
 	size_t len;
 	unsigned ihl;
 
-	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
 	for (ihl = 0; ihl < 5; ihl++) {
 		len = pkt_build(&p, b);
 		b[ETH_LEN] = (uint8_t)(0x40 | ihl);
@@ -251,7 +419,9 @@ static size_t udp_short(const struct pkt_spec *s, uint16_t ulen, uint8_t *b)
 	return len;
 }
 
-PROG_CASE(pass_bad_lengths)
+/* tot_len 0, TCP data offsets and UDP lengths that do not fit, and the UDP
+ * datagram shorter than its IP payload (forwarded). */
+static int bad_lengths_frames(void)
 {
 	struct pkt_spec p = pub_pkt(IPPROTO_TCP, CLIENT1, 40000, PUB_ADDR, 80);
 	struct pkt_spec u = pub_pkt(IPPROTO_UDP, CLIENT1, 40000, PUB_ADDR, 53);
@@ -259,20 +429,8 @@ PROG_CASE(pass_bad_lengths)
 	unsigned doff;
 	size_t len;
 
-	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
-	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 2));
 	p.payload = pattern;
 	p.payload_len = 20;
-	p.tot_len = 20 + 20 + 21;
-	label("SYN with tot_len one byte past the frame");
-	TRY(expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_MALFORMED));
-	p.tot_len = 0xffff;
-	label("SYN with tot_len 65535");
-	TRY(expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_MALFORMED));
-	p.tot_len = 19;
-	label("SYN with tot_len 19");
-	TRY(expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_MALFORMED));
-	p.tot_len = 0;
 	len = pkt_build(&p, b);
 	put16(b + ETH_LEN + 2, 0);
 	put16(b + ETH_LEN + 10, 0);
@@ -327,12 +485,12 @@ PROG_CASE(pass_bad_lengths)
 	}
 }
 
-PROG_CASE(pass_not_ipv4)
+/* ARP, IPv6, tagged ARP. */
+static int not_ipv4_frames(void)
 {
 	uint8_t b[PKT_MAX];
 	size_t len;
 
-	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
 	/* ARP request: who has 192.0.2.1, tell 192.0.2.2. */
 	memset(b, 0, sizeof(b));
 	memcpy(b, MAC_BCAST, 6);
@@ -388,80 +546,15 @@ PROG_CASE(pass_not_ipv4)
 	return expect_pass_n(SIDE_PUB, b, 46, XFWD_CNT_PASS_NOT_IPV4);
 }
 
-/* ICMP that is not an error about a flow (echo to the public address, from
- * the LAN with no masquerade) is the stack's: passed untouched. */
-static int expect_icmp_pass(int side, const struct pkt_spec *s)
-{
-	struct counters a, b;
-
-	TRY(counters_read(&a));
-	TRY(expect_pass(side, s, -1));
-	TRY(counters_read(&b));
-	if (!ASSERT_TRUE(b.c[XFWD_CNT_PASS_NOT_TCPUDP] + b.c[XFWD_CNT_PASS_NO_MATCH] ==
-			 a.c[XFWD_CNT_PASS_NOT_TCPUDP] + a.c[XFWD_CNT_PASS_NO_MATCH] + 1,
-			 "neither pass_not_tcp_udp nor pass_no_match counted it (counters: %s)",
-			 moved(&a, &b)))
-		return -1;
-	return 0;
-}
-
-PROG_CASE(pass_icmp)
-{
-	struct pkt_spec p = pub_pkt(IPPROTO_ICMP, CLIENT1, 0x1234, PUB_ADDR, 1);
-	struct pkt_spec l = lan_pkt(IPPROTO_ICMP, BACKEND1, 0x4321, CLIENT1, 1);
-
-	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
-	p.payload = pattern;
-	p.payload_len = 56;
-	label("ICMP echo request to 192.0.2.1");
-	TRY(expect_icmp_pass(SIDE_PUB, &p));
-	l.payload = pattern;
-	l.payload_len = 56;
-	label("ICMP echo request from the LAN (no masquerade)");
-	return expect_icmp_pass(SIDE_LAN, &l);
-}
-
-PROG_CASE(pass_l2_broadcast_multicast)
-{
-	struct pkt_spec p = pub_pkt(IPPROTO_UDP, CLIENT1, 40000, PUB_ADDR, 53);
-
-	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
-	memcpy(p.dmac, MAC_BCAST, 6);
-	label("UDP to the forwarded port, broadcast MAC");
-	TRY(expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_L2_MULTICAST));
-	memcpy(p.dmac, MAC_MCAST, 6);
-	label("UDP to the forwarded port, multicast MAC");
-	TRY(expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_L2_MULTICAST));
-	p.vlan = 1;
-	p.vlan_tci = 9;
-	label("802.1Q-tagged UDP to the forwarded port, multicast MAC");
-	return expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_L2_MULTICAST);
-}
-
-PROG_CASE(pass_no_route)
-{
-	struct pkt_spec p = pub_pkt(IPPROTO_TCP, CLIENT1, 40000, PUB_ADDR, 81);
-
-	TRY(rule_add(IPPROTO_TCP, 0, 81, UNROUTED, 80, 0, 1));
-	label("SYN to port 81, forwarded to 203.0.113.200 (no route)");
-	TRY(expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_NO_ROUTE));
-	p.tcp_flags = TH_ACK;
-	label("ACK to port 81, forwarded to 203.0.113.200 (no route)");
-	TRY(expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_NO_ROUTE));
-	return expect_rule_stats(1, 0, 0, 0);
-}
-
-static int no_neigh(void)
+/* Without the backend's neighbour: passed with a mark for tc, which finishes
+ * the packet (the first packet of a flow is in its entry already). */
+static int no_neigh_frames(void)
 {
 	struct pkt_spec p = pub_pkt(IPPROTO_TCP, CLIENT1, 40000, PUB_ADDR, 80);
 	struct pkt_spec u = pub_pkt(IPPROTO_UDP, CLIENT1, 40000, PUB_ADDR, 53);
 	struct xfwd_flow_key ok = fkey(IPPROTO_TCP, CLIENT1, 40000, PUB_ADDR, 80);
 	struct xfwd_flow f;
 
-	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
-	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 2));
-	if (sh("ip neigh del 198.51.100.2 dev " IF_LAN))
-		return fail("cannot delete the neighbour 198.51.100.2");
 	label("SYN to port 80, backend 198.51.100.2 without neighbour entry");
 	TRY(expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_NO_NEIGH));
 	/* The connection's first packet is in its entry already: tc, which
@@ -485,15 +578,6 @@ static int no_neigh(void)
 		return -1;
 	label("UDP to port 53, backend 198.51.100.2 without neighbour entry");
 	return expect_pass(SIDE_PUB, &u, XFWD_CNT_PASS_NO_NEIGH);
-}
-
-PROG_CASE(pass_no_neigh)
-{
-	int rc = no_neigh();
-
-	if (sh("%s", neigh_setup) && !rc)
-		rc = fail("cannot restore the neighbours");
-	return rc;
 }
 
 /*
@@ -564,20 +648,15 @@ static int expect_too_big_df(const struct pkt_spec *s, uint16_t mtu)
 	return 0;
 }
 
-static int frag_needed(void)
+/* After the row's packet without DF: with DF (RFC 1191), and the largest
+ * that fits. */
+static int too_big_frames(void)
 {
 	struct pkt_spec p = pub_pkt(IPPROTO_TCP, CLIENT1, 40000, PUB_ADDR, 80), exp;
 
-	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
-	TRY(tcp_loose(1));	/* segments of a connection picked up mid-stream */
-	if (sh("ip link set dev " IF_LAN " mtu 1280"))
-		return fail("cannot set the MTU of " IF_LAN);
 	p.tcp_flags = TH_ACK;
 	p.payload = pattern;
 	p.payload_len = 1280 - 40 + 1;
-	p.frag_off = 0;
-	label("1281-byte packet without DF, egress MTU 1280");
-	TRY(expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_FRAG_NEEDED));
 	p.frag_off = IPF_DF;
 	label("1281-byte packet with DF, egress MTU 1280");
 	TRY(expect_too_big_df(&p, 1280));
@@ -585,44 +664,6 @@ static int frag_needed(void)
 	label("1280-byte packet with DF, egress MTU 1280");
 	exp = xlated(&p, CLIENT1, 40000, BACKEND1, 8080, MAC_B1, MAC_LAN);
 	return expect_fwd(SIDE_PUB, &p, &exp);
-}
-
-PROG_CASE(pass_frag_needed)
-{
-	int rc = frag_needed();
-
-	if (sh("ip link set dev " IF_LAN " mtu 1500") && !rc)
-		rc = fail("cannot restore the MTU of " IF_LAN);
-	return rc;
-}
-
-PROG_CASE(pass_egress_foreign)
-{
-	struct pkt_spec p = pub_pkt(IPPROTO_TCP, CLIENT1, 40000, PUB_ADDR, 82);
-
-	TRY(rule_add(IPPROTO_TCP, 0, 82, FOREIGN, 80, 0, 1));
-	label("SYN to port 82, forwarded to 203.0.113.2 via " IF_OTH);
-	return expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_EGRESS_FOREIGN);
-}
-
-static int fwd_disabled(void)
-{
-	struct pkt_spec p = pub_pkt(IPPROTO_TCP, CLIENT1, 40000, PUB_ADDR, 80);
-
-	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
-	if (sysctl_fwd(IF_PUB, 0))
-		return fail("cannot disable forwarding on " IF_PUB);
-	label("SYN to port 80, forwarding disabled on the public interface");
-	return expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_FWD_DISABLED);
-}
-
-PROG_CASE(pass_forwarding_disabled)
-{
-	int rc = fwd_disabled();
-
-	if (sysctl_fwd(IF_PUB, 1) && !rc)
-		rc = fail("cannot enable forwarding on " IF_PUB " again");
-	return rc;
 }
 
 /* Another tag in front of b's (QinQ: 802.1ad or a second 802.1Q). */
@@ -634,13 +675,13 @@ static size_t add_outer_tag(uint8_t *b, size_t len, uint16_t tpid)
 	return len + 4;
 }
 
-PROG_CASE(pass_qinq)
+/* Two tags (QinQ), or an 802.1ad one: not parsed, the stack's. */
+static int qinq_frames(void)
 {
 	struct pkt_spec p = pub_pkt(IPPROTO_TCP, CLIENT1, 40000, PUB_ADDR, 80);
 	uint8_t b[PKT_MAX];
 	size_t len;
 
-	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
 	p.vlan = 1;
 	p.vlan_tci = 10;
 	len = add_outer_tag(b, pkt_build(&p, b), 0x88a8);
