@@ -272,37 +272,35 @@ PROG_CASE(icmp_error_from_lan_other)
 	struct pkt_spec in2 = pub_pkt(IPPROTO_UDP, CLIENT1, 53, PUB_ADDR, 46101);
 	struct pkt_spec seen1 = xlated(&in1, CLIENT1, 53, BACKEND1, 46100, MAC_B1, MAC_LAN);
 	struct pkt_spec seen2 = xlated(&in2, CLIENT1, 53, behind, 46101, MAC_B2, MAC_LAN);
-	int rc;
+	int rc = -1;
 
 	TRY(masq_add(htonl(0xc6336400), 24, XFWD_FILTER_APDF, 0));
 	if (sh("ip route add 198.51.100.128/25 via 198.51.100.3 dev " IF_LAN))
 		return fail("cannot add the route behind the LAN router");
 	label("UDP 198.51.100.2:46100 > 192.0.2.2:53 (masqueraded)");
-	rc = expect_fwd(SIDE_LAN, &o1, &x1);
-	if (!rc) {
-		label("UDP 198.51.100.200:46101 > 192.0.2.2:53 (masqueraded, behind 198.51.100.3)");
-		rc = expect_fwd(SIDE_LAN, &o2, &x2);
-	}
-	if (!rc) {
-		label("198.51.100.3's host unreachable about 192.0.2.2:53 > 198.51.100.2:46100 (a neighbour's flow)");
-		rc = lan_error_dropped(BACKEND2, CLIENT1, &seen1);
-	}
-	if (!rc) {
-		label("198.51.100.2's port unreachable about its flow, sent to 192.0.2.3 (not the quoted sender)");
-		rc = lan_error_dropped(BACKEND1, CLIENT2, &seen1);
-	}
-	if (!rc) {
-		label("198.51.100.2's host unreachable about 198.51.100.200's flow (off its path)");
-		rc = lan_error_dropped(BACKEND1, CLIENT1, &seen2);
-	}
-	if (!rc) {
-		label("198.51.100.2's own port unreachable about its flow");
-		rc = lan_error_translated(BACKEND1, &seen1, in1);
-	}
-	if (!rc) {
-		label("router 198.51.100.3's host unreachable about 198.51.100.200's flow");
-		rc = lan_error_translated(BACKEND2, &seen2, in2);
-	}
-	sh("ip route del 198.51.100.128/25 via 198.51.100.3 dev " IF_LAN);
+	if (expect_fwd(SIDE_LAN, &o1, &x1))
+		goto out;
+	label("UDP 198.51.100.200:46101 > 192.0.2.2:53 (masqueraded, behind 198.51.100.3)");
+	if (expect_fwd(SIDE_LAN, &o2, &x2))
+		goto out;
+	label("198.51.100.3's host unreachable about 192.0.2.2:53 > 198.51.100.2:46100 (a neighbour's flow)");
+	if (lan_error_dropped(BACKEND2, CLIENT1, &seen1))
+		goto out;
+	label("198.51.100.2's port unreachable about its flow, sent to 192.0.2.3 (not the quoted sender)");
+	if (lan_error_dropped(BACKEND1, CLIENT2, &seen1))
+		goto out;
+	label("198.51.100.2's host unreachable about 198.51.100.200's flow (off its path)");
+	if (lan_error_dropped(BACKEND1, CLIENT1, &seen2))
+		goto out;
+	label("198.51.100.2's own port unreachable about its flow");
+	if (lan_error_translated(BACKEND1, &seen1, in1))
+		goto out;
+	label("router 198.51.100.3's host unreachable about 198.51.100.200's flow");
+	if (lan_error_translated(BACKEND2, &seen2, in2))
+		goto out;
+	rc = 0;
+out:
+	if (sh("ip route del 198.51.100.128/25 via 198.51.100.3 dev " IF_LAN))
+		rc = fail("cannot delete the route behind the LAN router");
 	return rc;
 }

@@ -70,7 +70,7 @@ PROG_CASE(masq_echo_reply_starts_nothing)
  * address; found by selftests/fuzz). Without DF it goes up with the mark
  * for tc to finish; with DF the sender gets a frag-needed from the gateway.
  */
-static int masq_too_big(void)
+PROG_CASE(masq_first_packet_too_big)
 {
 	struct pkt_spec p = lan_pkt(IPPROTO_UDP, BACKEND1, 5555, CLIENT1, 53);
 	struct xfwd_flow_key k = fkey(IPPROTO_UDP, BACKEND1, 5555, CLIENT1, 53);
@@ -78,54 +78,54 @@ static int masq_too_big(void)
 	struct xfwd_flow f;
 	uint8_t b[PKT_MAX];
 	size_t len;
+	int rc = -1;
 
 	TRY(masq_add(htonl(0xc6336400), 24, XFWD_FILTER_APDF, 0));
-	if (sh("ip link set dev " IF_PUB " mtu 1280"))
-		return fail("cannot set the MTU of " IF_PUB);
+	if (sh("ip link set dev " IF_PUB " mtu 1280")) {
+		fail("cannot set the MTU of " IF_PUB);
+		goto out;
+	}
 	p.payload = pattern;
 	p.payload_len = 1281 - IP4_LEN - UDP_LEN;
 	p.frag_off = 0;
 	label("first UDP packet of a masqueraded host, 1281 bytes, public MTU 1280");
-	TRY(expect_pass(SIDE_LAN, &p, XFWD_CNT_PASS_FRAG_NEEDED));
+	if (expect_pass(SIDE_LAN, &p, XFWD_CNT_PASS_FRAG_NEEDED))
+		goto out;
 	if (!ASSERT_EQ(R.meta_len, 4, "XDP metadata (the mark asking tc to finish)"))
-		return -1;
+		goto out;
 	if (!ASSERT_TRUE(flow_get(&k, &f) != IN_NONE, "no flow for %s", keystr(&k)))
-		return -1;
+		goto out;
 	if (!ASSERT_ADDR(f.new_saddr, PUB_ADDR, "the flow's new source"))
-		return -1;
+		goto out;
 
 	p.sport = 5556;
 	p.frag_off = IPF_DF;
 	len = pkt_build(&p, b);
 	label("the same with DF");
-	TRY(run(SIDE_LAN, b, len));
+	if (run(SIDE_LAN, b, len))
+		goto out;
 	if (!ASSERT_VERDICT(R.verdict, XDP_TX))
-		return -1;
+		goto out;
 	ip = R.frame + ETH_LEN;
 	icmp = ip + IP4_LEN;
 	if (!ASSERT_ADDR(raw32(ip + 12), LAN_ADDR, "frag-needed ip saddr (the gateway's LAN address)"))
-		return -1;
+		goto out;
 	if (!ASSERT_ADDR(raw32(ip + 16), BACKEND1, "frag-needed ip daddr (the sender)"))
-		return -1;
+		goto out;
 	if (!ASSERT_TRUE(ip_csum_valid(ip), "frag-needed ip checksum is wrong"))
-		return -1;
+		goto out;
 	if (!ASSERT_EQ(icmp[0] << 8 | icmp[1], 3 << 8 | 4, "icmp type/code (fragmentation needed)"))
-		return -1;
+		goto out;
 	if (!ASSERT_EQ(get16(icmp + 6), 1280, "icmp next-hop MTU"))
-		return -1;
+		goto out;
 	if (!ASSERT_TRUE(!memcmp(icmp + 8, b + ETH_LEN, IP4_LEN + 8), "the quote is not what was sent"))
-		return -1;
+		goto out;
 	k.sport = htons(5556);
 	if (!ASSERT_TRUE(flow_get(&k, &f) != IN_NONE, "no flow for %s", keystr(&k)))
-		return -1;
-	return 0;
-}
-
-PROG_CASE(masq_first_packet_too_big)
-{
-	int rc = masq_too_big();
-
-	if (sh("ip link set dev " IF_PUB " mtu 1500") && !rc)
+		goto out;
+	rc = 0;
+out:
+	if (sh("ip link set dev " IF_PUB " mtu 1500"))
 		rc = fail("cannot restore the MTU of " IF_PUB);
 	return rc;
 }

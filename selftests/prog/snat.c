@@ -147,14 +147,13 @@ static int shadow_case(uint8_t proto, uint16_t cport)
 		return fail("bind %s:%u: %s", astr(LAN_ADDR), cport, strerror(errno));
 	}
 	label("client 192.0.2.2:%u while a local socket owns 198.51.100.1:%u", cport, cport);
-	rc = counters_read(&a);
-	if (!rc)
-		rc = snat_second(proto, &c);
-	if (!rc)
-		rc = counters_read(&b);
+	rc = -1;
+	if (counters_read(&a) || snat_second(proto, &c) || counters_read(&b))
+		goto out;
+	rc = expect_moved(&a, &b, XFWD_CNT_PORT_SHADOWED, 1);
+out:
 	close(fd);
-	TRY(rc);
-	return expect_moved(&a, &b, XFWD_CNT_PORT_SHADOWED, 1);
+	return rc;
 }
 
 PROG_CASE(snat_port_shadowed_tcp)
@@ -176,41 +175,43 @@ PROG_CASE(snat_all_ports_shadowed)
 	struct counters a, b;
 	uint8_t ib[PKT_MAX];
 	size_t il = pkt_build(&in, ib);
-	int fds[2] = { -1, -1 }, i, rc = 0;
+	int fds[2] = { -1, -1 }, i, rc = -1;
 
 	config_default(&cfg);
 	cfg.snat_port_min = 50000;
 	cfg.snat_port_max = 50002;
 	TRY(config_set(&cfg));
 	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, XFWD_RULE_SNAT, 2));
-	for (i = 0; i < 2 && !rc; i++) {
+	for (i = 0; i < 2; i++) {
 		struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(owned[i]),
 					  .sin_addr.s_addr = LAN_ADDR };
 
 		fds[i] = socket(AF_INET, SOCK_DGRAM, 0);
-		if (fds[i] < 0 || bind(fds[i], (struct sockaddr *)&sa, sizeof(sa)))
-			rc = fail("bind %s:%u: %s", astr(LAN_ADDR), owned[i], strerror(errno));
+		if (fds[i] < 0 || bind(fds[i], (struct sockaddr *)&sa, sizeof(sa))) {
+			fail("bind %s:%u: %s", astr(LAN_ADDR), owned[i], strerror(errno));
+			goto out;
+		}
 	}
 	label("UDP from port 50000, SNAT range 50000-50002, 50000 and 50002 owned locally");
-	if (!rc)
-		rc = counters_read(&a);
-	if (!rc)
-		rc = run(SIDE_PUB, ib, il);
-	if (!rc)
-		rc = counters_read(&b);
+	if (counters_read(&a) || run(SIDE_PUB, ib, il) || counters_read(&b))
+		goto out;
+	if (R.verdict != XDP_DROP) {
+		fail("%s: verdict: expected XDP_DROP, got %s (counters: %s; source port %u)",
+		     pkt_label, verdict_name(R.verdict), moved(&a, &b),
+		     R.len >= ETH_LEN + IP4_LEN + 2 ? get16(R.frame + ETH_LEN + IP4_LEN) : 0);
+		goto out;
+	}
+	if (expect_moved(&a, &b, XFWD_CNT_DROP_NO_SNAT_PORT, 1))
+		goto out;
+	if (!ASSERT_TRUE(b.c[XFWD_CNT_PORT_SHADOWED] > a.c[XFWD_CNT_PORT_SHADOWED],
+			 "counter snat_port_shadowed did not move"))
+		goto out;
+	rc = 0;
+out:
 	for (i = 0; i < 2; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
-	TRY(rc);
-	if (R.verdict != XDP_DROP)
-		return fail("%s: verdict: expected XDP_DROP, got %s (counters: %s; source port %u)",
-			    pkt_label, verdict_name(R.verdict), moved(&a, &b),
-			    R.len >= ETH_LEN + IP4_LEN + 2 ? get16(R.frame + ETH_LEN + IP4_LEN) : 0);
-	TRY(expect_moved(&a, &b, XFWD_CNT_DROP_NO_SNAT_PORT, 1));
-	if (!ASSERT_TRUE(b.c[XFWD_CNT_PORT_SHADOWED] > a.c[XFWD_CNT_PORT_SHADOWED],
-			 "counter snat_port_shadowed did not move"))
-		return -1;
-	return 0;
+	return rc;
 }
 
 /* One SNAT port, taken: the second client's new flow is dropped and counted. */
