@@ -310,7 +310,6 @@ int map_clear(struct bpf_map *m)
 	return 0;
 }
 
-/* Every case starts from the same state: no rules, flows or counts. */
 /* Forget which table flows were found in (one all-zero value per CPU). */
 int where_clear(void)
 {
@@ -322,6 +321,7 @@ int where_clear(void)
 	return 0;
 }
 
+/* Every case starts from the same state: no rules, flows, mappings or counts. */
 int reset(void)
 {
 	static __u32 fast_gen;	/* a new one per case: no slot of an earlier case serves */

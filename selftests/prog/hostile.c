@@ -31,7 +31,7 @@ static int bad_csum_case(uint8_t proto, int which, uint8_t by)
 	if (proto == IPPROTO_TCP)
 		TRY(tcp_loose(1));	/* a segment picked up mid-stream */
 	/* The connection starts with a right checksum (a wrong one starts
-	 * nothing: t_bad_checksum_starts_nothing); the next packet's error
+	 * nothing: bad_checksum_starts_nothing); the next packet's error
 	 * goes through as it is. */
 	exp = xlated(&in, CLIENT1, 41000 + which, BACKEND1, bport, MAC_B1, MAC_LAN);
 	label("%s to a forwarded port, right checksums", proto == IPPROTO_TCP ? "TCP" : "UDP");
