@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * The harness of the unit tests (the files of selftests/prog): a namespace
- * with the topology and the skeleton loaded in it (harness.c), crafted frames
- * run through the XDP programs with BPF_PROG_TEST_RUN, and checks that say
- * which packet, which field, what was expected and what came.
+ * with the topology and the skeleton loaded in it (harness.c), the maps
+ * (harness_maps.c), crafted frames (harness_frames.c) run through the
+ * programs with BPF_PROG_TEST_RUN, and checks that say which packet, which
+ * field, what was expected and what came (harness_run.c).
  *
  * A case is a function declared with PROG_CASE(name) in any file of
  * selftests/prog/; the runner (main.c) finds it in the binary, no list to
