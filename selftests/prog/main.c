@@ -7,7 +7,7 @@
  * The cases are the PROG_CASE/PROG_TABLE definitions in selftests/prog,
  * found in the binary's prog_cases section (no list to keep), run in the
  * order of their files' names and their lines. -t runs the cases whose name,
- * or whose file's name (tcp_track, frag, ...), contains SUBSTRING.
+ * or whose file's name (tcp_window, frag, ...), contains SUBSTRING.
  *
  * One line per case (per row of a table): "ok - NAME" or "not ok - NAME:
  * detail", where the detail names the packet, the field, what was expected
@@ -23,7 +23,7 @@ extern const struct prog_case *const __start_prog_cases[], *const __stop_prog_ca
 static const struct prog_case **cases;
 static size_t ncases;
 
-/* "selftests/prog/tcp_track.c" -> "tcp_track" (into b). */
+/* "selftests/prog/tcp_window.c" -> "tcp_window" (into b). */
 static const char *file_stem(const char *path, char *b, size_t n)
 {
 	const char *s = strrchr(path, '/');
