@@ -126,6 +126,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	cases_collect();
+	if (!ncases) {
+		printf("not ok - no cases in the binary (its section prog_cases is empty)\n");
+		return 1;
+	}
 	if (list) {
 		for (i = 0; i < ncases; i++) {
 			if (!cases[i]->rows) {
@@ -164,6 +168,8 @@ int main(int argc, char **argv)
 		}
 	}
 	xfwd_bpf__destroy(skel);
+	if (!passed && !failed)
+		fprintf(stderr, "no case is named like '%s' (-l lists them)\n", filter);
 	printf("# %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
