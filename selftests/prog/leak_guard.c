@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The leak guard on tc egress: LAN addresses never leave on the public
- * side untranslated.
+ * The leak guard in tc egress: nothing leaves the public side with a
+ * masqueraded LAN source (drop_leak).
  */
 #include "harness.h"
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The gateway's own sockets: a local port a mapping holds is moved.
+ * The gateway's own sockets: one that sends from a port a LAN host's mapping
+ * holds gets another port in tc egress, and its answers come back to it.
  */
 #include "harness.h"
 
