@@ -11,7 +11,7 @@ set -u
 cd "$(dirname "$0")/.."
 [ "$(id -u)" -eq 0 ] || { echo "selftests need root (namespaces, BPF)"; exit 1; }
 
-pattern= name=
+pattern='' name=''
 case "${1:-}" in
 -t) pattern=${2:-} ;;
 -n) name=${2:-} ;;
