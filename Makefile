@@ -71,8 +71,9 @@ xfwd: $(LOADER_OBJS)
 
 include selftests/selftests.mk
 
+# make test [T=NAME]: everything, or the unit cases and test files named like NAME.
 test: all selftests
-	$(Q)selftests/run.sh
+	$(Q)selftests/run.sh $(if $(T),-n '$(T)')
 
 demo: all
 	$(Q)scripts/demo.sh

@@ -4,12 +4,18 @@
 #
 # Each test program prints one line per case: "ok - NAME" or "not ok - NAME: why".
 # selftests/run.sh [-t PATTERN]   runs only the test files whose name matches.
+# selftests/run.sh -n NAME        runs the unit cases (selftests/prog) whose name
+#                                 or file contains NAME, and the test files whose
+#                                 name does (make test T=NAME).
 set -u
 cd "$(dirname "$0")/.."
 [ "$(id -u)" -eq 0 ] || { echo "selftests need root (namespaces, BPF)"; exit 1; }
 
-pattern=
-[ "${1:-}" = "-t" ] && pattern=${2:-}
+pattern='' name=''
+case "${1:-}" in
+-t) pattern=${2:-} ;;
+-n) name=${2:-} ;;
+esac
 
 # The fuzzer's slice: every reproducer in selftests/corpus, then 4000 inputs
 # against the reference model from a seed that changes with each run (the
@@ -17,6 +23,19 @@ pattern=
 fuzz_seed=${FUZZ_SEED:-$(date +%s)}
 tests=(selftests/prog_test "selftests/fuzz -s $fuzz_seed -n 4000 -r selftests/corpus")
 for t in selftests/test_*.sh; do tests+=("$t"); done
+if [ -n "$name" ]; then
+	named=()
+	for t in "${tests[@]}"; do
+		if [[ "$t" == selftests/prog_test* && "$t" != *"$name"* ]]; then
+			# The unit cases by name: only when some case is named so.
+			[ -n "$(selftests/prog_test -l -t "$name")" ] && named+=("selftests/prog_test -t $name")
+		elif [[ "$t" == *"$name"* ]]; then
+			named+=("$t")
+		fi
+	done
+	[ ${#named[@]} -gt 0 ] || { echo "no test file or unit case is named like '$name'"; exit 1; }
+	tests=("${named[@]}")
+fi
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -3,9 +3,21 @@
 
 SELFTEST_BINS := selftests/prog_test
 
-selftests/prog_test: selftests/prog_test.c $(wildcard selftests/*.h) maps/xfwd_abi.h $(OUT)/xfwd.skel.h
+# The unit tests: every selftests/prog/*.c, one object each. The runner
+# finds the cases in the binary (PROG_CASE in prog/harness.h): a new file or
+# case needs no list.
+PROG_SRCS := $(sort $(wildcard selftests/prog/*.c))
+PROG_OBJS := $(patsubst selftests/prog/%.c,$(OUT)/prog/%.o,$(PROG_SRCS))
+
+$(OUT)/prog/%.o: selftests/prog/%.c selftests/prog/harness.h selftests/pkt.h maps/xfwd_abi.h \
+		$(OUT)/xfwd.skel.h
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Iselftests $(filter %.c,$^) -o $@ $(LDLIBS)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Iselftests -Iselftests/prog -c $< -o $@
+
+selftests/prog_test: $(PROG_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
 # The fuzzer of the XDP programs (selftests/fuzz.c): clang, libFuzzer's
 # runtime without its main (libclang-rt-14-dev), AddressSanitizer and

@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The harness: the frames of the topology (from the upstream router, from a
+ * LAN host, what they become) and connections through the gateway.
+ */
+#include "harness.h"
+
+/* A packet arriving at the public interface from the upstream router. */
+struct pkt_spec pub_pkt(uint8_t proto, uint32_t saddr, uint16_t sport, uint32_t daddr,
+			       uint16_t dport)
+{
+	struct pkt_spec s;
+
+	memset(&s, 0, sizeof(s));
+	memcpy(s.dmac, MAC_PUB, 6);
+	memcpy(s.smac, MAC_UPSTREAM, 6);
+	s.proto = proto;
+	s.ttl = 64;
+	s.ip_id = 0x1c46;
+	s.frag_off = IPF_DF;
+	s.saddr = saddr;
+	s.daddr = daddr;
+	s.sport = sport;
+	s.dport = dport;
+	s.seq = 0x10203040;
+	if (proto == IPPROTO_TCP)
+		s.tcp_flags = TH_SYN;
+	return s;
+}
+
+/* A packet arriving at the LAN interface from a LAN host. */
+struct pkt_spec lan_pkt(uint8_t proto, uint32_t saddr, uint16_t sport, uint32_t daddr,
+			       uint16_t dport)
+{
+	struct pkt_spec s = pub_pkt(proto, saddr, sport, daddr, dport);
+
+	memcpy(s.dmac, MAC_LAN, 6);
+	memcpy(s.smac, saddr == BACKEND2 ? MAC_B2 : MAC_B1, 6);
+	s.ip_id = 0x7e01;
+	s.seq = 0x50607080;
+	s.ack = 0x10203041;
+	return s;
+}
+
+/* What in must become: the new tuple, one hop less, the next hop's MACs, no tag. */
+struct pkt_spec xlated(const struct pkt_spec *in, uint32_t saddr, uint16_t sport,
+			      uint32_t daddr, uint16_t dport, const uint8_t *dmac,
+			      const uint8_t *smac)
+{
+	struct pkt_spec e = *in;
+
+	e.saddr = saddr;
+	e.sport = sport;
+	e.daddr = daddr;
+	e.dport = dport;
+	e.ttl = (uint8_t)(in->ttl - 1);
+	e.vlan = 0;
+	e.vlan_tci = 0;
+	memcpy(e.dmac, dmac, 6);
+	memcpy(e.smac, smac, 6);
+	return e;
+}
+
+const uint8_t *client_mac(uint32_t a)
+{
+	return a == CLIENT2 ? MAC_C2 : MAC_C1;
+}
+
+const uint8_t *backend_mac(uint32_t a)
+{
+	return a == BACKEND2 ? MAC_B2 : MAC_B1;
+}
+
+struct xfwd_flow_key conn_okey(const struct conn *c)
+{
+	return fkey(c->proto, c->client, c->cport, c->pub, c->pport);
+}
+
+struct xfwd_flow_key conn_rkey(const struct conn *c)
+{
+	return fkey(c->proto, c->backend, c->bport, c->src, c->sport);
+}
+
+/* Client -> gateway, checked on the way to the backend. */
+int conn_fwd(const struct conn *c, uint8_t flags, const uint8_t *payload, size_t plen)
+{
+	struct pkt_spec in = pub_pkt(c->proto, c->client, c->cport, c->pub, c->pport), exp;
+
+	in.tcp_flags = flags;
+	in.seq += !(flags & TH_SYN);	/* after the SYN's */
+	in.ack = flags & TH_ACK ? 0x50607081 : 0;
+	in.payload = payload;
+	in.payload_len = plen;
+	exp = xlated(&in, c->src, c->sport, c->backend, c->bport, backend_mac(c->backend), MAC_LAN);
+	return expect_fwd(SIDE_PUB, &in, &exp);
+}
+
+/* Backend -> gateway, checked on the way back to the client. */
+int conn_rep(const struct conn *c, uint8_t flags, const uint8_t *payload, size_t plen)
+{
+	struct pkt_spec in = lan_pkt(c->proto, c->backend, c->bport, c->src, c->sport), exp;
+
+	in.tcp_flags = flags;
+	in.seq += !(flags & TH_SYN);	/* after the SYN-ACK's */
+	in.payload = payload;
+	in.payload_len = plen;
+	exp = xlated(&in, c->pub, c->pport, c->client, c->cport, client_mac(c->client), MAC_PUB);
+	return expect_fwd(SIDE_LAN, &in, &exp);
+}
+
+/* Both entries of the connection in table, in state st, with these flags. */
+int conn_expect(const struct conn *c, int table, unsigned st, unsigned flags)
+{
+	struct xfwd_flow_key ok = conn_okey(c), rk = conn_rkey(c);
+	const unsigned mask = XFWD_FLOW_SEEN_REPLY | XFWD_FLOW_ASSURED | XFWD_FLOW_DEAD |
+			      XFWD_FLOW_PENDING;
+	struct xfwd_flow e[2];
+	const struct xfwd_flow_key *keys[2] = { &ok, &rk };
+	int i, t;
+
+	for (i = 0; i < 2; i++) {
+		const char *dir = i ? "reply entry" : "original entry";
+
+		/* A stale entry may linger in the other table: look where it must be. */
+		if (flow_get_in(table, keys[i], &e[i])) {
+			t = flow_get(keys[i], &e[i]);
+			return fail("%s: %s %s: expected in %s, found in %s", pkt_label, dir,
+				    keystr(keys[i]), table_name(table), table_name(t));
+		}
+		if (!ASSERT_TRUE(e[i].state == st, "%s: state expected %s, got %s", dir,
+				 state_name(st), state_name(e[i].state)))
+			return -1;
+		if (!ASSERT_TRUE((e[i].flags & mask) == flags, "%s: flags expected 0x%x, got 0x%x",
+				 dir, flags, e[i].flags & mask))
+			return -1;
+	}
+	return 0;
+}
+
+/* conn_fwd, taken by the fast path (fast = 1) or not (0). */
+int fwd_via(const struct conn *c, uint8_t flags, size_t plen, int fast)
+{
+	struct counters a, b;
+
+	TRY(counters_read(&a));
+	TRY(conn_fwd(c, flags, pattern, plen));
+	TRY(counters_read(&b));
+	TRY(expect_moved(&a, &b, XFWD_CNT_FWD_REDIRECT, 1));
+	return expect_moved(&a, &b, XFWD_CNT_FAST, (unsigned)fast);
+}

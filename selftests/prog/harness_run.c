@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The harness: a frame through a program (BPF_PROG_TEST_RUN of the XDP
+ * programs and of tc egress), and what must come out: passed byte for byte
+ * and counted, dropped, or translated into exactly the frame expected with
+ * every checksum valid (TCP/UDP, and ICMP errors with their quotes).
+ */
+#include "harness.h"
+
+/* "name +n, ..." for the counters that moved from a to b. */
+const char *moved(const struct counters *a, const struct counters *b)
+{
+	static char buf[512];
+	size_t n = 0;
+	unsigned i;
+
+	buf[0] = 0;
+	for (i = 0; i < XFWD_CNT_MAX && n < sizeof(buf) - 64; i++)
+		if (b->c[i] != a->c[i])
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s +%llu", n ? ", " : "",
+					      counter_name(i), b->c[i] - a->c[i]);
+	return buf;
+}
+
+static void hexdump(const char *what, const uint8_t *b, size_t len)
+{
+	size_t i;
+
+	fprintf(stderr, "# %s (%zu bytes) %s", what, len, pkt_label);
+	for (i = 0; i < len; i++)
+		fprintf(stderr, "%s%02x", i % 16 ? " " : "\n#   ", b[i]);
+	fputc('\n', stderr);
+}
+
+/* One BPF_PROG_TEST_RUN; returns 0 or -errno (of the syscall). */
+int prog_run(int side, const uint8_t *in, size_t len)
+{
+	struct xdp_md ctx_in, ctx_out;
+	struct bpf_program *prog = side == SIDE_PUB ? skel->progs.xfwd_public : skel->progs.xfwd_lan;
+	LIBBPF_OPTS(bpf_test_run_opts, o,
+		.data_in = in,
+		.data_size_in = (__u32)len,
+		.data_out = R.buf,
+		.data_size_out = sizeof(R.buf),
+		.ctx_in = &ctx_in,
+		.ctx_size_in = sizeof(ctx_in),
+		.ctx_out = &ctx_out,
+		.ctx_size_out = sizeof(ctx_out),
+		.repeat = 1,
+	);
+	int err;
+
+	memset(&ctx_in, 0, sizeof(ctx_in));
+	memset(&ctx_out, 0, sizeof(ctx_out));
+	ctx_in.data_end = (__u32)len;
+	ctx_in.ingress_ifindex = (__u32)(side == SIDE_PUB ? ifx_pub : ifx_lan);
+	memset(R.buf, 0xa5, sizeof(R.buf));
+	R.verdict = ~0u;
+	R.frame = R.buf;
+	R.len = R.meta_len = 0;
+	err = bpf_prog_test_run_opts(bpf_program__fd(prog), &o);
+	if (err)
+		return err < 0 ? err : -errno;
+	R.verdict = o.retval;
+	/* The output starts at data_meta; ctx_out says where the frame begins. */
+	if (ctx_out.data > o.data_size_out || ctx_out.data_end > o.data_size_out ||
+	    ctx_out.data > ctx_out.data_end)
+		return -EPROTO;
+	R.meta_len = ctx_out.data;
+	R.frame = R.buf + ctx_out.data;
+	R.len = ctx_out.data_end - ctx_out.data;
+	return 0;
+}
+
+int run(int side, const uint8_t *in, size_t len)
+{
+	int err = prog_run(side, in, len);
+
+	if (verbose > 1) {
+		hexdump("in", in, len);
+		if (!err)
+			hexdump("out", R.frame, R.len);
+	}
+
+	if (err)
+		return fail("%s: BPF_PROG_TEST_RUN of %s failed: %s", pkt_label,
+			    side == SIDE_PUB ? "xfwd_public" : "xfwd_lan", strerror(-err));
+	return 0;
+}
+
+/*
+ * The packet must go to the stack (XDP_PASS) byte for byte as it came, and
+ * the counter cnt (if >= 0) must say why. Packets that wait for tc to finish
+ * them (no neighbour, too big) may carry XDP metadata in front of the frame.
+ */
+int expect_pass_n(int side, const uint8_t *in, size_t len, int cnt)
+{
+	struct counters a, b;
+	long d;
+
+	TRY(counters_read(&a));
+	TRY(run(side, in, len));
+	TRY(counters_read(&b));
+	if (R.verdict != XDP_PASS)
+		return fail("%s: verdict: expected XDP_PASS, got %s (counters: %s)", pkt_label,
+			    verdict_name(R.verdict), moved(&a, &b));
+	if (!ASSERT_EQ(R.len, len, "frame length"))
+		return -1;
+	d = frame_diff(in, R.frame, len);
+	if (d >= 0)
+		return fail("%s: byte %ld (%s) changed: was 0x%02x, now 0x%02x", pkt_label, d,
+			    frame_field(in, len, (size_t)d), in[d], R.frame[d]);
+	if (R.meta_len && cnt != XFWD_CNT_PASS_NO_NEIGH && cnt != XFWD_CNT_PASS_FRAG_NEEDED)
+		return fail("%s: %u bytes of XDP metadata on a plain pass", pkt_label, R.meta_len);
+	TRY(expect_moved(&a, &b, XFWD_CNT_RX, 1));
+	TRY(expect_moved(&a, &b, XFWD_CNT_FWD_REDIRECT, 0));
+	if (cnt >= 0)
+		TRY(expect_moved(&a, &b, (unsigned)cnt, 1));
+	return 0;
+}
+
+int expect_pass(int side, const struct pkt_spec *s, int cnt)
+{
+	uint8_t b[PKT_MAX];
+	size_t len = pkt_build(s, b);
+
+	return expect_pass_n(side, b, len, cnt);
+}
+
+/* Passed untouched, counted as c1 or c2 (either reason is true of it). */
+/* Dropped, counted as cnt, nothing forwarded. */
+int expect_drop(int side, const struct pkt_spec *s, unsigned cnt)
+{
+	uint8_t b[PKT_MAX];
+	size_t len = pkt_build(s, b);
+	struct counters x, y;
+
+	TRY(counters_read(&x));
+	TRY(run(side, b, len));
+	TRY(counters_read(&y));
+	if (R.verdict != XDP_DROP)
+		return fail("%s: verdict: expected XDP_DROP, got %s (counters: %s)", pkt_label,
+			    verdict_name(R.verdict), moved(&x, &y));
+	TRY(expect_moved(&x, &y, cnt, 1));
+	TRY(expect_moved(&x, &y, XFWD_CNT_FLOW_NEW, 0));
+	return expect_moved(&x, &y, XFWD_CNT_FWD_REDIRECT, 0);
+}
+
+int expect_pass_any(int side, const uint8_t *in, size_t len, int c1, int c2)
+{
+	struct counters a, b;
+
+	TRY(counters_read(&a));
+	TRY(expect_pass_n(side, in, len, -1));
+	TRY(counters_read(&b));
+	if (c1 == c2)
+		return expect_moved(&a, &b, (unsigned)c1, 1);
+	if (!ASSERT_TRUE(b.c[c1] + b.c[c2] == a.c[c1] + a.c[c2] + 1,
+			 "counted as neither %s nor %s (counters: %s)", counter_name((unsigned)c1),
+			 counter_name((unsigned)c2), moved(&a, &b)))
+		return -1;
+	return 0;
+}
+
+/*
+ * The last run must have produced exactly the frame exp (built from scratch,
+ * checksums computed in full). The fields that matter are checked by name
+ * first, then the checksums the way a receiver checks them, then every byte.
+ */
+int check_translated(const uint8_t *exp, size_t elen)
+{
+	const uint8_t *o = R.frame;
+	struct frame f;
+	size_t co;
+	long d;
+
+	if (!ASSERT_VERDICT(R.verdict, XDP_REDIRECT))
+		return -1;
+	if (!ASSERT_EQ(R.meta_len, 0, "XDP metadata length"))
+		return -1;
+	if (!ASSERT_EQ(R.len, elen, "frame length"))
+		return -1;
+	frame_parse(exp, elen, &f);
+	if (!f.l4)
+		return fail("%s: the expected frame is not TCP/UDP (test bug)", pkt_label);
+	if (!ASSERT_MAC(o, exp, "eth dst mac (next hop)"))
+		return -1;
+	if (!ASSERT_MAC(o + 6, exp + 6, "eth src mac (egress interface)"))
+		return -1;
+	if (!ASSERT_EQ(get16(o + f.l3 - 2), get16(exp + f.l3 - 2), "ethertype"))
+		return -1;
+	if (!ASSERT_ADDR(raw32(o + f.l3 + 12), raw32(exp + f.l3 + 12), "ip saddr"))
+		return -1;
+	if (!ASSERT_ADDR(raw32(o + f.l3 + 16), raw32(exp + f.l3 + 16), "ip daddr"))
+		return -1;
+	if (!ASSERT_EQ(get16(o + f.l4), get16(exp + f.l4), "sport"))
+		return -1;
+	if (!ASSERT_EQ(get16(o + f.l4 + 2), get16(exp + f.l4 + 2), "dport"))
+		return -1;
+	if (!ASSERT_EQ(o[f.l3 + 8], exp[f.l3 + 8], "ip ttl"))
+		return -1;
+	if (!ASSERT_TRUE(ip_csum_valid(o + f.l3), "ip checksum 0x%04x is wrong (recomputed: 0x%04x)",
+			 get16(o + f.l3 + 10), ip_csum_compute(o + f.l3)))
+		return -1;
+	co = f.l4 + l4_csum_off(f.proto);
+	if (f.proto == IPPROTO_UDP && get16(exp + co) == 0) {
+		if (!ASSERT_EQ(get16(o + co), 0, "udp checksum (none before: must stay 0)"))
+			return -1;
+	} else {
+		if (!ASSERT_TRUE(get16(o + co) != 0 || f.proto != IPPROTO_UDP,
+				 "udp checksum became 0 (\"none\"), expected 0x%04x", get16(exp + co)))
+			return -1;
+		if (!ASSERT_TRUE(l4_csum_valid(o + f.l3), "%s checksum 0x%04x is wrong (recomputed: 0x%04x)",
+				 f.proto == IPPROTO_TCP ? "tcp" : "udp", get16(o + co),
+				 l4_csum_compute(o + f.l3)))
+			return -1;
+	}
+	d = frame_diff(exp, o, elen);
+	if (d >= 0)
+		return fail("%s: byte %ld (%s): expected 0x%02x, got 0x%02x", pkt_label, d,
+			    frame_field(exp, elen, (size_t)d), exp[d], o[d]);
+	return 0;
+}
+
+/* Run in on side; it must come out as exp, redirected and counted. */
+int expect_fwd_n(int side, const uint8_t *in, size_t ilen, const uint8_t *exp, size_t elen)
+{
+	struct counters a, b;
+
+	TRY(counters_read(&a));
+	TRY(run(side, in, ilen));
+	TRY(counters_read(&b));
+	if (R.verdict != XDP_REDIRECT)
+		return fail("%s: verdict: expected XDP_REDIRECT, got %s (counters: %s)", pkt_label,
+			    verdict_name(R.verdict), moved(&a, &b));
+	TRY(check_translated(exp, elen));
+	TRY(expect_moved(&a, &b, XFWD_CNT_RX, 1));
+	TRY(expect_moved(&a, &b, XFWD_CNT_FWD_REDIRECT, 1));
+	return 0;
+}
+
+int expect_fwd(int side, const struct pkt_spec *in, const struct pkt_spec *exp)
+{
+	uint8_t ib[PKT_MAX], eb[PKT_MAX];
+	size_t il = pkt_build(in, ib), el = pkt_build(exp, eb);
+
+	return expect_fwd_n(side, ib, il, eb, el);
+}
+
+/* One BPF_PROG_TEST_RUN of tc egress as if the frame left interface ifx;
+ * returns the verdict (TC_ACT_*), or -1 (fail() says why). */
+int tc_egress_run(int ifx, const uint8_t *in, size_t len)
+{
+	struct __sk_buff ctx;
+	LIBBPF_OPTS(bpf_test_run_opts, o,
+		.data_in = in,
+		.data_size_in = (__u32)len,
+		.data_out = R.buf,
+		.data_size_out = sizeof(R.buf),
+		.ctx_in = &ctx,
+		.ctx_size_in = sizeof(ctx),
+		.repeat = 1,
+	);
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.ifindex = (__u32)ifx;
+	if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.xfwd_tc_egress), &o))
+		return fail("%s: BPF_PROG_TEST_RUN of xfwd_tc_egress failed: %s", pkt_label,
+			    strerror(errno)), -1;
+	return (int)o.retval;
+}
+
+/*
+ * The last run must have produced exactly the ICMP error exp: outer header
+ * translated, the quoted packet turned into what the other side sent, every
+ * checksum (outer IP, ICMP, quoted IP, quoted TCP/UDP when whole) valid.
+ */
+int check_icmp_translated(const uint8_t *exp, size_t elen, int quote_whole)
+{
+	const uint8_t *o = R.frame, *ip = o + ETH_LEN, *icmp = ip + IP4_LEN, *in = icmp + 8;
+	long d;
+
+	if (!ASSERT_VERDICT(R.verdict, XDP_REDIRECT))
+		return -1;
+	if (!ASSERT_EQ(R.len, elen, "frame length"))
+		return -1;
+	if (!ASSERT_MAC(o, exp, "eth dst mac (next hop)"))
+		return -1;
+	if (!ASSERT_MAC(o + 6, exp + 6, "eth src mac (egress interface)"))
+		return -1;
+	if (!ASSERT_ADDR(raw32(ip + 12), raw32(exp + ETH_LEN + 12), "outer ip saddr"))
+		return -1;
+	if (!ASSERT_ADDR(raw32(ip + 16), raw32(exp + ETH_LEN + 16), "outer ip daddr"))
+		return -1;
+	if (!ASSERT_EQ(ip[8], exp[ETH_LEN + 8], "outer ip ttl"))
+		return -1;
+	if (!ASSERT_TRUE(ip_csum_valid(ip), "outer ip checksum 0x%04x is wrong (recomputed 0x%04x)",
+			 get16(ip + 10), ip_csum_compute(ip)))
+		return -1;
+	if (!ASSERT_TRUE(fold16(sum_words(0, icmp, get16(ip + 2) - IP4_LEN)) == 0xffff,
+			 "icmp checksum 0x%04x is wrong", get16(icmp + 2)))
+		return -1;
+	if (!ASSERT_ADDR(raw32(in + 12), raw32(exp + ETH_LEN + IP4_LEN + 8 + 12), "quoted ip saddr"))
+		return -1;
+	if (!ASSERT_ADDR(raw32(in + 16), raw32(exp + ETH_LEN + IP4_LEN + 8 + 16), "quoted ip daddr"))
+		return -1;
+	if (!ASSERT_EQ(get16(in + IP4_LEN), get16(exp + ETH_LEN + IP4_LEN + 8 + IP4_LEN), "quoted sport"))
+		return -1;
+	if (!ASSERT_EQ(get16(in + IP4_LEN + 2), get16(exp + ETH_LEN + IP4_LEN + 8 + IP4_LEN + 2),
+		       "quoted dport"))
+		return -1;
+	if (!ASSERT_TRUE(ip_csum_valid(in), "quoted ip checksum 0x%04x is wrong (recomputed 0x%04x)",
+			 get16(in + 10), ip_csum_compute(in)))
+		return -1;
+	if (quote_whole)
+		if (!ASSERT_TRUE(l4_csum_valid(in), "quoted l4 checksum is wrong (recomputed 0x%04x)",
+				 l4_csum_compute(in)))
+			return -1;
+	d = frame_diff(exp, o, elen);
+	if (d >= 0)
+		return fail("%s: byte %ld (%s): expected 0x%02x, got 0x%02x", pkt_label, d,
+			    d < ETH_LEN + IP4_LEN ? frame_field(exp, elen, (size_t)d) :
+			    d < ETH_LEN + IP4_LEN + 8 ? "icmp header" : "quoted packet",
+			    exp[d], o[d]);
+	return 0;
+}
+
+int expect_icmp_fwd(int side, const uint8_t *in, size_t ilen, const uint8_t *exp,
+			   size_t elen, int quote_whole)
+{
+	struct counters a, b;
+
+	TRY(counters_read(&a));
+	TRY(run(side, in, ilen));
+	TRY(counters_read(&b));
+	if (R.verdict != XDP_REDIRECT)
+		return fail("%s: verdict: expected XDP_REDIRECT, got %s (counters: %s)", pkt_label,
+			    verdict_name(R.verdict), moved(&a, &b));
+	TRY(check_icmp_translated(exp, elen, quote_whole));
+	return expect_moved(&a, &b, XFWD_CNT_FWD_REDIRECT, 1);
+}
