@@ -171,103 +171,11 @@ void json_str(const char *s)
 	putchar('"');
 }
 
-const char *const xfwd_timeout_names[XFWD_TO_MAX] = {
-	[XFWD_TO_TCP_SYN_SENT] = "tcp_syn_sent",
-	[XFWD_TO_TCP_SYN_RECV] = "tcp_syn_recv",
-	[XFWD_TO_TCP_ESTABLISHED] = "tcp_established",
-	[XFWD_TO_TCP_FIN_WAIT] = "tcp_fin_wait",
-	[XFWD_TO_TCP_CLOSE_WAIT] = "tcp_close_wait",
-	[XFWD_TO_TCP_LAST_ACK] = "tcp_last_ack",
-	[XFWD_TO_TCP_TIME_WAIT] = "tcp_time_wait",
-	[XFWD_TO_TCP_CLOSE] = "tcp_close",
-	[XFWD_TO_UDP_UNREPLIED] = "udp_unreplied",
-	[XFWD_TO_UDP_ASSURED] = "udp_assured",
-	[XFWD_TO_ICMP] = "icmp",
-};
-
-/* nf_conntrack's defaults. */
-const __u32 xfwd_timeout_defaults[XFWD_TO_MAX] = {
-	[XFWD_TO_TCP_SYN_SENT] = 120,
-	[XFWD_TO_TCP_SYN_RECV] = 60,
-	[XFWD_TO_TCP_ESTABLISHED] = 432000,
-	[XFWD_TO_TCP_FIN_WAIT] = 120,
-	[XFWD_TO_TCP_CLOSE_WAIT] = 60,
-	[XFWD_TO_TCP_LAST_ACK] = 30,
-	[XFWD_TO_TCP_TIME_WAIT] = 120,
-	[XFWD_TO_TCP_CLOSE] = 10,
-	[XFWD_TO_UDP_UNREPLIED] = 30,
-	[XFWD_TO_UDP_ASSURED] = 120,
-	[XFWD_TO_ICMP] = 30,
-};
-
-const char *const xfwd_state_names[XFWD_ST_MAX] = {
-	[XFWD_ST_NONE] = "NONE",
-	[XFWD_ST_SYN_SENT] = "SYN_SENT",
-	[XFWD_ST_SYN_RECV] = "SYN_RECV",
-	[XFWD_ST_ESTABLISHED] = "ESTABLISHED",
-	[XFWD_ST_FIN_WAIT] = "FIN_WAIT",
-	[XFWD_ST_CLOSE_WAIT] = "CLOSE_WAIT",
-	[XFWD_ST_LAST_ACK] = "LAST_ACK",
-	[XFWD_ST_TIME_WAIT] = "TIME_WAIT",
-	[XFWD_ST_CLOSE] = "CLOSE",
-	[XFWD_ST_SYN_SENT2] = "SYN_SENT2",
-};
-
-const char *const xfwd_counter_names[XFWD_CNT_MAX] = {
-	[XFWD_CNT_RX] = "rx",
-	[XFWD_CNT_FWD_REDIRECT] = "redirect",
-	[XFWD_CNT_FLOW_NEW] = "flow_new",
-	[XFWD_CNT_PASS_NOT_IPV4] = "pass_not_ipv4",
-	[XFWD_CNT_PASS_NOT_TCPUDP] = "pass_not_tcp_udp",
-	[XFWD_CNT_PASS_MALFORMED] = "pass_malformed",
-	[XFWD_CNT_PASS_FRAGMENT] = "pass_fragment",
-	[XFWD_CNT_PASS_IP_OPTIONS] = "pass_ip_options",
-	[XFWD_CNT_PASS_TTL] = "pass_ttl",
-	[XFWD_CNT_PASS_L2_MULTICAST] = "pass_l2_multicast",
-	[XFWD_CNT_PASS_NO_MATCH] = "pass_no_match",
-	[XFWD_CNT_PASS_NO_ROUTE] = "pass_no_route",
-	[XFWD_CNT_PASS_NO_NEIGH] = "pass_no_neigh",
-	[XFWD_CNT_PASS_FRAG_NEEDED] = "pass_frag_needed",
-	[XFWD_CNT_PASS_FWD_DISABLED] = "pass_fwd_disabled",
-	[XFWD_CNT_PASS_EGRESS_FOREIGN] = "pass_egress_foreign",
-	[XFWD_CNT_DROP_NO_SNAT_PORT] = "drop_no_snat_port",
-	[XFWD_CNT_FLOW_CREATE_FAILED] = "flow_create_failed",
-	[XFWD_CNT_PORT_SHADOWED] = "snat_port_shadowed",
-	[XFWD_CNT_LOCAL_IN] = "local_in",
-	[XFWD_CNT_LOCAL_OUT] = "local_out",
-	[XFWD_CNT_HAIRPIN] = "hairpin_flows",
-	[XFWD_CNT_ICMP_ERR] = "icmp_errors",
-	[XFWD_CNT_TC_FINISH] = "tc_redirect_neigh",
-	[XFWD_CNT_TC_STACK] = "tc_to_stack",
-	[XFWD_CNT_ICMP_FRAG_SENT] = "icmp_frag_needed_sent",
-	[XFWD_CNT_MASQ_PKTS] = "masq_packets",
-	[XFWD_CNT_MASQ_FLOWS] = "masq_flows",
-	[XFWD_CNT_MASQ_INBOUND] = "masq_inbound_flows",
-	[XFWD_CNT_MASQ_NO_PORT] = "masq_no_port",
-	[XFWD_CNT_FLOW_PROMOTED] = "flow_confirmed",
-	[XFWD_CNT_PENDING_ADD] = "pending_added",
-	[XFWD_CNT_PENDING_DEL] = "pending_removed",
-	[XFWD_CNT_CONFIRMED_ADD] = "confirmed_added",
-	[XFWD_CNT_CONFIRMED_DEL] = "confirmed_removed",
-	[XFWD_CNT_FAST] = "redirect_fast",
-	[XFWD_CNT_TCP_OOW_RST] = "tcp_window_rst",
-	[XFWD_CNT_TCP_OOW_FIN] = "tcp_window_fin",
-	[XFWD_CNT_TCP_OOW_SYNACK] = "tcp_window_synack",
-	[XFWD_CNT_TCP_OOW_ACK] = "tcp_window_ack",
-	[XFWD_CNT_TCP_NO_SYN] = "tcp_no_syn",
-	[XFWD_CNT_TCP_REOPEN] = "tcp_reopened",
-	[XFWD_CNT_CLASH_SNAT] = "clash_snat",
-	[XFWD_CNT_DROP_SRC_LOCAL] = "drop_src_local",
-	[XFWD_CNT_DROP_SRC_LAN] = "drop_src_lan",
-	[XFWD_CNT_DROP_SRC_RPF] = "drop_src_rpf",
-	[XFWD_CNT_DROP_BAD_CSUM] = "drop_bad_csum",
-	[XFWD_CNT_LOCAL_PORT_MOVED] = "local_port_moved",
-	[XFWD_CNT_DROP_ICMP_FORGED] = "drop_icmp_forged",
-	[XFWD_CNT_DROP_LEAK] = "drop_leak",
-	[XFWD_CNT_FRAG_XLATED] = "frag_translated",
-	[XFWD_CNT_PASS_FRAG_UNKNOWN] = "pass_frag_unknown",
-	[XFWD_CNT_MASQ_HOST_CAP] = "masq_host_cap",
-};
+/* The ABI header's lists, expanded: one source for every side. */
+const char *const xfwd_timeout_names[XFWD_TO_MAX] = { XFWD_TIMEOUTS(XFWD_NAME_OF) };
+const __u32 xfwd_timeout_defaults[XFWD_TO_MAX] = { XFWD_TIMEOUTS(XFWD_SECS_OF) };
+const char *const xfwd_state_names[XFWD_ST_MAX] = { XFWD_STATES(XFWD_NAME_OF) };
+const char *const xfwd_counter_names[XFWD_CNT_MAX] = { XFWD_COUNTERS(XFWD_NAME_OF) };
 
 /* GROUP NAME ARGS: run the NAME of table t (n entries); what is unknown is
  * named with the list of what is known ("rule: unknown command 'x' (add,

@@ -40,36 +40,51 @@ enum xfwd_dir {
 	XFWD_DIR_REPLY = 1,
 };
 
-/* Connection states; TCP ones follow conntrack, UDP uses NONE. */
+/* Connection states; TCP ones follow conntrack, UDP uses NONE. X(ID, name):
+ * XFWD_ST_<ID>, printed <name> as conntrack prints it. */
+#define XFWD_STATES(X)							\
+	X(NONE, "NONE")							\
+	X(SYN_SENT, "SYN_SENT")						\
+	X(SYN_RECV, "SYN_RECV")						\
+	X(ESTABLISHED, "ESTABLISHED")					\
+	X(FIN_WAIT, "FIN_WAIT")						\
+	X(CLOSE_WAIT, "CLOSE_WAIT")					\
+	X(LAST_ACK, "LAST_ACK")						\
+	X(TIME_WAIT, "TIME_WAIT")					\
+	X(CLOSE, "CLOSE")						\
+	/* simultaneous open: a SYN came back (timed as SYN_SENT) */	\
+	X(SYN_SENT2, "SYN_SENT2")
+
+#define XFWD_ST_ENUM_(id, name) XFWD_ST_##id,
 enum xfwd_state {
-	XFWD_ST_NONE = 0,
-	XFWD_ST_SYN_SENT,
-	XFWD_ST_SYN_RECV,
-	XFWD_ST_ESTABLISHED,
-	XFWD_ST_FIN_WAIT,
-	XFWD_ST_CLOSE_WAIT,
-	XFWD_ST_LAST_ACK,
-	XFWD_ST_TIME_WAIT,
-	XFWD_ST_CLOSE,
-	XFWD_ST_SYN_SENT2,	/* simultaneous open: a SYN came back (timed as SYN_SENT) */
+	XFWD_STATES(XFWD_ST_ENUM_)
 	XFWD_ST_MAX,
 };
 
-/* Timeouts (seconds) by state; UDP uses the two last slots. */
+/* Timeouts by state; UDP uses the two last TCP-less slots. X(ID, name,
+ * seconds): XFWD_TO_<ID>, `set timeout <name>`, nf_conntrack's default. */
+#define XFWD_TIMEOUTS(X)						\
+	X(TCP_SYN_SENT, "tcp_syn_sent", 120)				\
+	X(TCP_SYN_RECV, "tcp_syn_recv", 60)				\
+	X(TCP_ESTABLISHED, "tcp_established", 432000)			\
+	X(TCP_FIN_WAIT, "tcp_fin_wait", 120)				\
+	X(TCP_CLOSE_WAIT, "tcp_close_wait", 60)				\
+	X(TCP_LAST_ACK, "tcp_last_ack", 30)				\
+	X(TCP_TIME_WAIT, "tcp_time_wait", 120)				\
+	X(TCP_CLOSE, "tcp_close", 10)					\
+	X(UDP_UNREPLIED, "udp_unreplied", 30)				\
+	X(UDP_ASSURED, "udp_assured", 120)				\
+	X(ICMP, "icmp", 30)
+
+#define XFWD_TO_ENUM_(id, name, secs) XFWD_TO_##id,
 enum xfwd_timeout {
-	XFWD_TO_TCP_SYN_SENT = 0,
-	XFWD_TO_TCP_SYN_RECV,
-	XFWD_TO_TCP_ESTABLISHED,
-	XFWD_TO_TCP_FIN_WAIT,
-	XFWD_TO_TCP_CLOSE_WAIT,
-	XFWD_TO_TCP_LAST_ACK,
-	XFWD_TO_TCP_TIME_WAIT,
-	XFWD_TO_TCP_CLOSE,
-	XFWD_TO_UDP_UNREPLIED,
-	XFWD_TO_UDP_ASSURED,
-	XFWD_TO_ICMP,
+	XFWD_TIMEOUTS(XFWD_TO_ENUM_)
 	XFWD_TO_MAX,
 };
+
+/* Expanders for the lists above: a table of their names, of the defaults. */
+#define XFWD_NAME_OF(id, name, ...) name,
+#define XFWD_SECS_OF(id, name, secs) secs,
 
 /* Rule map: public address (0 = any address) + port + protocol. */
 struct xfwd_rule_key {
@@ -278,67 +293,77 @@ struct xfwd_rule_stats {
 };
 
 /* Global counters (per-CPU array, one slot each). */
+/*
+ * Counters (per-CPU array indexed by enum xfwd_counter): X(ID, name) is
+ * XFWD_CNT_<ID>, named <name> in `xfwd stats`, the tests and the fuzzer;
+ * Prometheus families are made from the names (loader/stats.c). The one
+ * list every side expands: add a counter here, at the end.
+ */
+#define XFWD_COUNTERS(X)		\
+	X(RX, "rx")				/* packets seen by the XDP programs */	\
+	X(FWD_REDIRECT, "redirect")		/* translated and redirected */		\
+	X(FLOW_NEW, "flow_new")			/* connections created */		\
+	X(PASS_NOT_IPV4, "pass_not_ipv4")	/* verdict XDP_PASS, by reason: */	\
+	X(PASS_NOT_TCPUDP, "pass_not_tcp_udp")						\
+	X(PASS_MALFORMED, "pass_malformed")						\
+	X(PASS_FRAGMENT, "pass_fragment")						\
+	X(PASS_IP_OPTIONS, "pass_ip_options")						\
+	X(PASS_TTL, "pass_ttl")								\
+	X(PASS_L2_MULTICAST, "pass_l2_multicast")					\
+	X(PASS_NO_MATCH, "pass_no_match")	/* no flow, no rule */			\
+	X(PASS_NO_ROUTE, "pass_no_route")						\
+	X(PASS_NO_NEIGH, "pass_no_neigh")						\
+	X(PASS_FRAG_NEEDED, "pass_frag_needed")	/* larger than the egress MTU */	\
+	X(PASS_FWD_DISABLED, "pass_fwd_disabled")					\
+	X(PASS_EGRESS_FOREIGN, "pass_egress_foreign")	/* route leaves by an interface xfwd does not own */	\
+	X(DROP_NO_SNAT_PORT, "drop_no_snat_port")	/* new flow, every SNAT port probed was taken */	\
+	X(FLOW_CREATE_FAILED, "flow_create_failed")					\
+	X(PORT_SHADOWED, "snat_port_shadowed")	/* a port to choose skipped: a local socket uses its tuple */	\
+	X(LOCAL_IN, "local_in")			/* to a local port: translated, passed up */	\
+	X(LOCAL_OUT, "local_out")		/* its replies, translated by tc egress */	\
+	X(HAIRPIN, "hairpin_flows")		/* LAN host to a forwarded public port */	\
+	X(ICMP_ERR, "icmp_errors")		/* ICMP errors translated (RFC 5508) */	\
+	X(TC_FINISH, "tc_redirect_neigh")	/* translated by tc, the neighbour resolved by the kernel */	\
+	X(TC_STACK, "tc_to_stack")		/* translated by tc, too big: the stack fragments it */	\
+	X(ICMP_FRAG_SENT, "icmp_frag_needed_sent")	/* DF packet too big: frag-needed sent back (XDP) */	\
+	X(MASQ_PKTS, "masq_packets")		/* masqueraded packets, both directions */	\
+	X(MASQ_FLOWS, "masq_flows")		/* outbound connections masqueraded */	\
+	X(MASQ_INBOUND, "masq_inbound_flows")	/* connections let in by eif/adf filtering */	\
+	X(MASQ_NO_PORT, "masq_no_port")		/* no external port free: dropped */	\
+	X(FLOW_PROMOTED, "flow_confirmed")	/* unconfirmed connection confirmed */	\
+	/* Entries added to / removed from each table: user space derives		\
+	 * evictions = added - removed - present. */					\
+	X(PENDING_ADD, "pending_added")							\
+	X(PENDING_DEL, "pending_removed")						\
+	X(CONFIRMED_ADD, "confirmed_added")						\
+	X(CONFIRMED_DEL, "confirmed_removed")						\
+	X(FAST, "redirect_fast")			/* of the redirected: by the fast path */	\
+	/* TCP segments outside the connection's window (tcp_in_window):		\
+	 * dropped, and they change nothing. By kind: */				\
+	X(TCP_OOW_RST, "tcp_window_rst")						\
+	X(TCP_OOW_FIN, "tcp_window_fin")						\
+	X(TCP_OOW_SYNACK, "tcp_window_synack")	/* also a SYN-ACK whose ack is not the SYN's */	\
+	X(TCP_OOW_ACK, "tcp_window_ack")		/* any other segment */		\
+	X(TCP_NO_SYN, "tcp_no_syn")		/* not a SYN, no connection: starts none (tcp_loose off) */	\
+	X(TCP_REOPEN, "tcp_reopened")		/* a SYN on a closed connection's tuple: a new connection */	\
+	X(CLASH_SNAT, "clash_snat")		/* reply tuple taken: another source port (implicit SNAT) */	\
+	/* A new connection from the public side with a source that cannot be		\
+	 * there (spoofed): dropped. By why: */						\
+	X(DROP_SRC_LOCAL, "drop_src_local")	/* this host's address, or no unicast one (0/8, 127/8, ...) */	\
+	X(DROP_SRC_LAN, "drop_src_lan")		/* routed to the LAN interface */	\
+	X(DROP_SRC_RPF, "drop_src_rpf")		/* fails the reverse path (rp_filter of the public side) */	\
+	X(DROP_BAD_CSUM, "drop_bad_csum")	/* would start a connection, its TCP/UDP checksum wrong */	\
+	X(LOCAL_PORT_MOVED, "local_port_moved")	/* a local socket's tuple was a mapping's: its port moved */	\
+	X(DROP_ICMP_FORGED, "drop_icmp_forged")	/* ICMP error not to the quoted sender, or from off its path */	\
+	X(DROP_LEAK, "drop_leak")		/* leaving the public side with a masqueraded source (leak.h) */	\
+	/* IPv4 fragments (bpf/frag.h): */						\
+	X(FRAG_XLATED, "frag_translated")	/* fragments of a flow translated, first and later ones */	\
+	X(PASS_FRAG_UNKNOWN, "pass_frag_unknown")	/* a later fragment whose first one was not seen: passed */	\
+	X(MASQ_HOST_CAP, "masq_host_cap")	/* a LAN host at --max-ports-per-host: no new mapping, dropped */
+
+#define XFWD_CNT_ENUM_(id, name) XFWD_CNT_##id,
 enum xfwd_counter {
-	XFWD_CNT_RX = 0,		/* packets seen by the XDP programs */
-	XFWD_CNT_FWD_REDIRECT,		/* translated and redirected */
-	XFWD_CNT_FLOW_NEW,		/* connections created */
-	XFWD_CNT_PASS_NOT_IPV4,		/* verdict XDP_PASS, by reason: */
-	XFWD_CNT_PASS_NOT_TCPUDP,
-	XFWD_CNT_PASS_MALFORMED,
-	XFWD_CNT_PASS_FRAGMENT,
-	XFWD_CNT_PASS_IP_OPTIONS,
-	XFWD_CNT_PASS_TTL,
-	XFWD_CNT_PASS_L2_MULTICAST,
-	XFWD_CNT_PASS_NO_MATCH,		/* no flow, no rule */
-	XFWD_CNT_PASS_NO_ROUTE,
-	XFWD_CNT_PASS_NO_NEIGH,
-	XFWD_CNT_PASS_FRAG_NEEDED,	/* larger than the egress MTU */
-	XFWD_CNT_PASS_FWD_DISABLED,
-	XFWD_CNT_PASS_EGRESS_FOREIGN,	/* route leaves by an interface xfwd does not own */
-	XFWD_CNT_DROP_NO_SNAT_PORT,	/* new flow, every SNAT port probed was taken */
-	XFWD_CNT_FLOW_CREATE_FAILED,
-	XFWD_CNT_PORT_SHADOWED,		/* a port to choose skipped: a local socket uses its tuple */
-	XFWD_CNT_LOCAL_IN,		/* to a local port: translated, passed up */
-	XFWD_CNT_LOCAL_OUT,		/* its replies, translated by tc egress */
-	XFWD_CNT_HAIRPIN,		/* LAN host to a forwarded public port */
-	XFWD_CNT_ICMP_ERR,		/* ICMP errors translated (RFC 5508) */
-	XFWD_CNT_TC_FINISH,		/* translated by tc, the neighbour resolved by the kernel */
-	XFWD_CNT_TC_STACK,		/* translated by tc, too big: the stack fragments it */
-	XFWD_CNT_ICMP_FRAG_SENT,	/* DF packet too big: frag-needed sent back (XDP) */
-	XFWD_CNT_MASQ_PKTS,		/* masqueraded packets, both directions */
-	XFWD_CNT_MASQ_FLOWS,		/* outbound connections masqueraded */
-	XFWD_CNT_MASQ_INBOUND,		/* connections let in by eif/adf filtering */
-	XFWD_CNT_MASQ_NO_PORT,		/* no external port free: dropped */
-	XFWD_CNT_FLOW_PROMOTED,		/* unconfirmed connection confirmed */
-	/* Entries added to / removed from each table: user space derives
-	 * evictions = added - removed - present. */
-	XFWD_CNT_PENDING_ADD,
-	XFWD_CNT_PENDING_DEL,
-	XFWD_CNT_CONFIRMED_ADD,
-	XFWD_CNT_CONFIRMED_DEL,
-	XFWD_CNT_FAST,			/* of the redirected: by the fast path */
-	/* TCP segments outside the connection's window (tcp_in_window):
-	 * dropped, and they change nothing. By kind: */
-	XFWD_CNT_TCP_OOW_RST,
-	XFWD_CNT_TCP_OOW_FIN,
-	XFWD_CNT_TCP_OOW_SYNACK,	/* also a SYN-ACK whose ack is not the SYN's */
-	XFWD_CNT_TCP_OOW_ACK,		/* any other segment */
-	XFWD_CNT_TCP_NO_SYN,		/* not a SYN, no connection: starts none (tcp_loose off) */
-	XFWD_CNT_TCP_REOPEN,		/* a SYN on a closed connection's tuple: a new connection */
-	XFWD_CNT_CLASH_SNAT,		/* reply tuple taken: another source port (implicit SNAT) */
-	/* A new connection from the public side with a source that cannot be
-	 * there (spoofed): dropped. By why: */
-	XFWD_CNT_DROP_SRC_LOCAL,	/* this host's address, or no unicast one (0/8, 127/8, ...) */
-	XFWD_CNT_DROP_SRC_LAN,		/* routed to the LAN interface */
-	XFWD_CNT_DROP_SRC_RPF,		/* fails the reverse path (rp_filter of the public side) */
-	XFWD_CNT_DROP_BAD_CSUM,		/* would start a connection, its TCP/UDP checksum wrong */
-	XFWD_CNT_LOCAL_PORT_MOVED,	/* a local socket's tuple was a mapping's: its port moved */
-	XFWD_CNT_DROP_ICMP_FORGED,	/* ICMP error not to the quoted sender, or from off its path */
-	XFWD_CNT_DROP_LEAK,		/* leaving the public side with a masqueraded source (leak.h) */
-	/* IPv4 fragments (bpf/frag.h): */
-	XFWD_CNT_FRAG_XLATED,		/* fragments of a flow translated, first and later ones */
-	XFWD_CNT_PASS_FRAG_UNKNOWN,	/* a later fragment whose first one was not seen: passed */
-	XFWD_CNT_MASQ_HOST_CAP,		/* a LAN host at --max-ports-per-host: no new mapping, dropped */
+	XFWD_COUNTERS(XFWD_CNT_ENUM_)
 	XFWD_CNT_MAX,
 };
 
