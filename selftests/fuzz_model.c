@@ -643,8 +643,10 @@ static struct mapping *limbo_blocks(struct model *m, const struct req *rq, uint1
 }
 
 /* How many ports of the range (of want's parity) are not free: only ports
- * some rule, mapping or connection names can be, so only those are tried. */
-static unsigned blocked(struct model *m, const struct req *rq, uint16_t want)
+ * some rule, mapping or connection names can be, so only those are tried.
+ * *limbo: how many of them only a mapping in limbo holds (free if it is
+ * dead). */
+static unsigned blocked(struct model *m, const struct req *rq, uint16_t want, unsigned *limbo)
 {
 	static uint8_t seen[65536 / 8];
 	uint16_t cand[4096];
@@ -671,7 +673,10 @@ static unsigned blocked(struct model *m, const struct req *rq, uint16_t want)
 		    (rq->lo < rq->hi && (p ^ want) & 1))
 			continue;
 		seen[p / 8] |= (uint8_t)(1 << (p % 8));
-		count += !port_ok(m, rq, p);
+		if (!port_ok(m, rq, p)) {
+			count++;
+			*limbo += !!limbo_blocks(m, rq, p);
+		}
 	}
 	for (unsigned i = 0; i < n; i++)
 		seen[cand[i] / 8] = 0;
@@ -749,7 +754,7 @@ static struct ent *create(struct model *m, struct req *rq, struct m_expect *e)
 		struct mapping *mp = map_of(m, rq->in_addr, rq->in_port, rq->okey.proto);
 		struct mapping *lx = NULL;
 		uint16_t want = rq->sport;
-		unsigned total = 0, usable = 0;
+		unsigned total = 0, usable = 0, nlimbo = 0;
 		int op;
 
 		if (mp && mp->ext_addr == rq->saddr && mp->limbo && !port_ok(m, rq, mp->ext_port) &&
@@ -786,14 +791,14 @@ static struct ent *create(struct model *m, struct req *rq, struct m_expect *e)
 				map_end(m, lx);	/* it was dead: "may lose its port in that gap" */
 		} else {
 			total = rq->lo == rq->hi ? 1 : (rq->hi - rq->lo + 1 + !((rq->lo ^ want) & 1)) / 2;
-			usable = total - blocked(m, rq, want);
-			if (!usable || held) {
+			usable = total - blocked(m, rq, want, &nlimbo);
+			if ((!usable && !nlimbo) || held) {
 				/* Every port taken; or the tuple is a live
 				 * connection's, and the probes either found
 				 * a port or did not. */
 				e->verdict = XDP_DROP;
 				e->reasons = BIT(XFWD_CNT_DROP_NO_SNAT_PORT);
-				if (usable)
+				if (usable || nlimbo)
 					e->pass_too = BIT(XFWD_CNT_FLOW_CREATE_FAILED);
 				return NULL;
 			}
