@@ -139,6 +139,9 @@ struct mapping {
 	uint32_t remotes[4];	/* the last four addresses it sent to */
 	int nremotes;
 	int dead;		/* (used == 0) its last flow ended: its port is offered back */
+	int limbo;		/* (used) a flow of it ended while others live: the README
+				 * lets it be dead or alive (see map_limbo) */
+	uint8_t unsure;		/* ring slots of remotes it may have lost (made anew) */
 };
 
 struct owner {
@@ -504,6 +507,7 @@ static struct owner *owner_of(struct model *m, uint32_t addr, uint16_t port, uin
 
 struct req;
 static struct mapping *map_dead(struct model *m, const struct req *rq);
+static void map_end(struct model *m, struct mapping *x);
 
 /* Does a live mapping other than in's hold the external endpoint? */
 static int held_by_other(struct model *m, uint32_t ext, uint16_t port, uint8_t proto,
@@ -616,9 +620,33 @@ static int port_ok(struct model *m, const struct req *rq, uint16_t port)
 	return !ent_find(m, &rk);	/* the reply tuple is a live connection's */
 }
 
+/* The mapping in limbo (see conn_forget) whose port this is, when nothing
+ * else keeps rq from it: if that mapping is dead the port is free ("its
+ * port free at once"), if alive it is not; the implementation's choice
+ * (read back) says which. NULL: no such mapping, or the port is not free
+ * either way. */
+static struct mapping *limbo_blocks(struct model *m, const struct req *rq, uint16_t port)
+{
+	struct tuple rk = { rq->daddr, rq->saddr, rq->dport, port, rq->okey.proto };
+	struct owner *o = owner_of(m, rq->saddr, port, rq->okey.proto);
+	struct mapping *x;
+
+	if (!o || (o->in_addr == rq->in_addr && o->in_port == rq->in_port))
+		return NULL;
+	x = map_of(m, o->in_addr, o->in_port, rq->okey.proto);
+	if (!x || !x->limbo || x->ext_addr != rq->saddr || x->ext_port != port)
+		return NULL;
+	if ((rq->okey.proto != P_ICMP && rule_find(m, rq->okey.proto, rq->saddr, port)) ||
+	    ent_find(m, &rk))
+		return NULL;
+	return x;
+}
+
 /* How many ports of the range (of want's parity) are not free: only ports
- * some rule, mapping or connection names can be, so only those are tried. */
-static unsigned blocked(struct model *m, const struct req *rq, uint16_t want)
+ * some rule, mapping or connection names can be, so only those are tried.
+ * *limbo: how many of them only a mapping in limbo holds (free if it is
+ * dead). */
+static unsigned blocked(struct model *m, const struct req *rq, uint16_t want, unsigned *limbo)
 {
 	static uint8_t seen[65536 / 8];
 	uint16_t cand[4096];
@@ -645,7 +673,10 @@ static unsigned blocked(struct model *m, const struct req *rq, uint16_t want)
 		    (rq->lo < rq->hi && (p ^ want) & 1))
 			continue;
 		seen[p / 8] |= (uint8_t)(1 << (p % 8));
-		count += !port_ok(m, rq, p);
+		if (!port_ok(m, rq, p)) {
+			count++;
+			*limbo += !!limbo_blocks(m, rq, p);
+		}
 	}
 	for (unsigned i = 0; i < n; i++)
 		seen[cand[i] / 8] = 0;
@@ -721,9 +752,21 @@ static struct ent *create(struct model *m, struct req *rq, struct m_expect *e)
 	snprintf(e->path, sizeof(e->path), "%s", rq->what);
 	if (rq->alloc) {
 		struct mapping *mp = map_of(m, rq->in_addr, rq->in_port, rq->okey.proto);
+		struct mapping *lx = NULL;
 		uint16_t want = rq->sport;
-		unsigned total = 0, usable = 0;
+		unsigned total = 0, usable = 0, nlimbo = 0;
+		int op;
 
+		if (mp && mp->ext_addr == rq->saddr && mp->limbo && !port_ok(m, rq, mp->ext_port) &&
+		    (op = m->oracle(m->ctx, rq->in_addr, rq->in_port, rq->okey.proto, rq->saddr)) >= 0 &&
+		    op != mp->ext_port) {
+			/* In limbo (conn_forget): alive, its one port cannot
+			 * serve this flow (dropped); dead, the flow gets a new
+			 * port ("its old port back if it is free, else a new
+			 * one"). The implementation holds another port: dead. */
+			map_end(m, mp);
+			mp = NULL;
+		}
 		if (mp && mp->ext_addr == rq->saddr) {
 			/* Endpoint-independent: the one port it has. */
 			if (!port_ok(m, rq, mp->ext_port)) {
@@ -738,19 +781,24 @@ static struct ent *create(struct model *m, struct req *rq, struct m_expect *e)
 			 * endpoint's next flow then gets its old port back if
 			 * it is free, else a new one". */
 			port = x->ext_port;
-		} else if (want && port_ok(m, rq, want) &&
+		} else if (want && (port_ok(m, rq, want) ||
+				    ((lx = limbo_blocks(m, rq, want)) &&
+				     m->oracle(m->ctx, rq->in_addr, rq->in_port, rq->okey.proto,
+					       rq->saddr) == want)) &&
 			   (!rq->in_range || (want >= rq->lo && want <= rq->hi))) {
 			port = want;	/* port preservation */
+			if (lx && !port_ok(m, rq, want))
+				map_end(m, lx);	/* it was dead: "may lose its port in that gap" */
 		} else {
 			total = rq->lo == rq->hi ? 1 : (rq->hi - rq->lo + 1 + !((rq->lo ^ want) & 1)) / 2;
-			usable = total - blocked(m, rq, want);
-			if (!usable || held) {
+			usable = total - blocked(m, rq, want, &nlimbo);
+			if ((!usable && !nlimbo) || held) {
 				/* Every port taken; or the tuple is a live
 				 * connection's, and the probes either found
 				 * a port or did not. */
 				e->verdict = XDP_DROP;
 				e->reasons = BIT(XFWD_CNT_DROP_NO_SNAT_PORT);
-				if (usable)
+				if (usable || nlimbo)
 					e->pass_too = BIT(XFWD_CNT_FLOW_CREATE_FAILED);
 				return NULL;
 			}
@@ -763,12 +811,17 @@ static struct ent *create(struct model *m, struct req *rq, struct m_expect *e)
 				e->reasons = BIT(XFWD_CNT_DROP_NO_SNAT_PORT);
 				return NULL;
 			}
+			lx = NULL;
 			if (port < rq->lo || port > rq->hi ||
-			    (rq->lo < rq->hi && (port ^ want) & 1) || !port_ok(m, rq, (uint16_t)port)) {
+			    (rq->lo < rq->hi && (port ^ want) & 1) ||
+			    (!port_ok(m, rq, (uint16_t)port) &&
+			     !(lx = limbo_blocks(m, rq, (uint16_t)port)))) {
 				fail(e, "%s: allocated port %d is not a free port of %u-%u with"
 				     " the parity of %u", rq->what, port, rq->lo, rq->hi, want);
 				return NULL;
 			}
+			if (lx)
+				map_end(m, lx);	/* a mapping in limbo was dead: its port went */
 		}
 		rk.dport = (uint16_t)port;
 	} else if (!held && !tuple_eq(&rk, &rq->okey) && ent_find(m, &rk)) {
@@ -855,14 +908,25 @@ static struct ent *create(struct model *m, struct req *rq, struct m_expect *e)
 			x->ext_addr = rq->saddr;
 			x->ext_port = (uint16_t)port;
 			x->filtering = rq->filtering;
+		} else if (x->limbo) {
+			/* Alive, or (its witness gone) "makes the mapping anew,
+			 * its old port first": the same port, but the addresses
+			 * it sent to before may be forgotten. Alive either way
+			 * now. */
+			x->limbo = 0;
+			x->unsure = (uint8_t)((1u << (x->nremotes < 4 ? x->nremotes : 4)) - 1);
 		}
 		if (remote) {
-			int seen = 0;
+			int seen = -1;
 
 			for (int i = 0; i < x->nremotes && i < 4; i++)
-				seen |= x->remotes[i] == remote;
-			if (!seen)
-				x->remotes[x->nremotes++ % 4] = remote;
+				if (x->remotes[i] == remote)
+					seen = i;
+			if (seen < 0) {
+				seen = x->nremotes++ % 4;
+				x->remotes[seen] = remote;
+			}
+			x->unsure &= (uint8_t)~(1u << seen);
 		}
 		o = owner_of(m, rq->saddr, (uint16_t)port, rq->okey.proto);
 		if (!o) {
@@ -1031,6 +1095,8 @@ static int bad_csum(const struct pk *p, const char *what, struct m_expect *e)
 	return 1;
 }
 
+/* 1: the mapping's filtering lets remote in; 0: not; 2: only if the
+ * mapping did not forget it (made anew after a witness gap). */
 static int admits(const struct mapping *x, uint32_t remote)
 {
 	if (x->filtering == M_EIF)
@@ -1039,8 +1105,49 @@ static int admits(const struct mapping *x, uint32_t remote)
 		return 0;
 	for (int i = 0; i < x->nremotes && i < 4; i++)
 		if (x->remotes[i] == remote)
-			return 1;
+			return x->unsure & (1u << i) ? 2 : 1;
 	return 0;
+}
+
+/*
+ * A packet from outside to a mapping in limbo (conn_forget), or from a
+ * remote it may have forgotten. README: "a reopening SYN from outside (eif,
+ * adf) finds no mapping and is passed (pass_no_match) like any packet to a
+ * dead mapping", and whether the mapping is dead depends on which of its
+ * flows is the witness, which the model cannot know. Both outcomes are
+ * right; which one happened shows in the flow table after the packet: a
+ * connection with its tuple (alive: go on and check it as any), none (dead,
+ * or alive and the packet starts nothing: pass_no_match, or what refused
+ * it). Returns 1 when the expectation is set and nothing starts.
+ */
+static int in_unsure(struct model *m, const struct pk *p, int side, struct req *rq,
+		     struct mapping *x, uint32_t remote, struct m_expect *e)
+{
+	size_t n;
+
+	if (m->flow_oracle && m->flow_oracle(m->ctx, p->key.saddr, p->key.daddr, p->key.sport,
+					     p->key.dport, p->key.proto) >= 0) {
+		x->limbo = 0;	/* alive: a survivor took over as witness */
+		for (int i = 0; i < x->nremotes && i < 4; i++)
+			if (x->remotes[i] == remote)
+				x->unsure &= (uint8_t)~(1u << i);
+		return 0;
+	}
+	if (no_syn(m, p, side, rq->what, e) || spoofed(m, p, side, rq->what, e) ||
+	    bad_csum(p, rq->what, e)) {
+		if (e->verdict == XDP_PASS)
+			e->reasons |= BIT(XFWD_CNT_PASS_NO_MATCH);
+		else
+			e->pass_too = BIT(XFWD_CNT_PASS_NO_MATCH);
+	} else {
+		snprintf(e->path, sizeof(e->path), "%s", rq->what);
+		expect_pass(e, BIT(XFWD_CNT_PASS_NO_MATCH) |
+			       (ent_find(m, &rq->okey) ? BIT(XFWD_CNT_FLOW_CREATE_FAILED) : 0));
+	}
+	n = strlen(e->path);
+	snprintf(e->path + n, sizeof(e->path) - n, "; its mapping %s (witness gap), no flow started",
+		 x->limbo ? "dead or alive" : "may have forgotten the remote");
+	return 1;
 }
 
 static struct ent *flow_new(struct model *m, const struct pk *p, int side, struct m_expect *e)
@@ -1053,6 +1160,7 @@ static struct ent *flow_new(struct model *m, const struct pk *p, int side, struc
 	struct mapping *x;
 	struct owner *o;
 	uint32_t remote;
+	int adm;
 
 	expect_pass(e, BIT(XFWD_CNT_PASS_NO_MATCH));
 	if (p->kind == K_ICMP_ERR)
@@ -1131,7 +1239,10 @@ static struct ent *flow_new(struct model *m, const struct pk *p, int side, struc
 		rq.what = "masquerade hairpin";
 		rq.self = o->in_addr == p->key.saddr && o->in_port == p->key.sport;
 	}
-	if (!admits(x, remote))
+	adm = admits(x, remote);
+	if (!adm)
+		return NULL;
+	if ((x->limbo || adm == 2) && in_unsure(m, p, side, &rq, x, remote, e))
 		return NULL;
 	if (no_syn(m, p, side, rq.what, e) || spoofed(m, p, side, rq.what, e) ||
 	    bad_csum(p, rq.what, e))
@@ -1139,13 +1250,46 @@ static struct ent *flow_new(struct model *m, const struct pk *p, int side, struc
 	return create(m, &rq, e);
 }
 
+/* The mapping ends: its port's owner goes, it is remembered dead (its port
+ * offered back first), and flows still alive keep their tuples but are no
+ * longer its ("only endpoint-independence is lost for it"). */
+static void map_end(struct model *m, struct mapping *x)
+{
+	int id = (int)(x - m->map) + 1;
+
+	for (int i = 0; i < MAX_MAP; i++) {
+		struct owner *o = &m->own[i];
+
+		if (o->used && o->ext_addr == x->ext_addr && o->ext_port == x->ext_port &&
+		    o->proto == x->proto && o->in_addr == x->in_addr && o->in_port == x->in_port)
+			o->used = 0;
+	}
+	for (int i = 0; i < MAX_ENT; i++)
+		if (m->conn[i].used && m->conn[i].map == id)
+			m->conn[i].map = 0;
+	x->used = 0;
+	x->limbo = 0;
+	x->dead = 1;
+}
+
 /*
  * README (masq add; How it works, the allocator): "A mapping lives as long
  * as its flows: once none is left (ended, evicted, flows flush), its port is
  * free again." The last flow of a mapping gone, the mapping and its port's
  * owner go; the mapping is remembered dead, its port offered back first.
- * (With other flows left the README's witness may still have been the one
- * that ended, for up to a second: the model keeps the mapping then.)
+ *
+ * With other flows left, which flow was the witness the README leaves to
+ * time: "it names a witness, the flow entry (of those that refreshed it,
+ * about once a second each, the one to expire last)"; "When the witness is
+ * gone ... the mapping is dead and its port free at once; a flow of it
+ * still alive takes over as witness when it next refreshes it (within a
+ * second of its next packet), so a mapping with several flows may lose its
+ * port in that gap". The fuzzer's packets come within microseconds and every
+ * timeout is the same ten years, so which flow refreshed last (and whether a
+ * survivor has taken over since) is a matter of where the second boundaries
+ * fell: the model cannot know. It marks the mapping in limbo: alive or dead,
+ * both right, until a packet's outcome shows which (map_limbo_*); it does
+ * not guess (finding 16).
  */
 static void conn_forget(struct model *m, struct conn *c)
 {
@@ -1157,18 +1301,11 @@ static void conn_forget(struct model *m, struct conn *c)
 	if (mi < 0 || !m->map[mi].used)
 		return;
 	for (int i = 0; i < MAX_ENT; i++)
-		if (m->conn[i].used && m->conn[i].map == c->map)
+		if (m->conn[i].used && m->conn[i].map == c->map) {
+			m->map[mi].limbo = 1;
 			return;
-	for (int i = 0; i < MAX_MAP; i++) {
-		struct owner *o = &m->own[i];
-
-		if (o->used && o->ext_addr == m->map[mi].ext_addr &&
-		    o->ext_port == m->map[mi].ext_port && o->proto == m->map[mi].proto &&
-		    o->in_addr == m->map[mi].in_addr && o->in_port == m->map[mi].in_port)
-			o->used = 0;
-	}
-	m->map[mi].used = 0;
-	m->map[mi].dead = 1;
+		}
+	map_end(m, &m->map[mi]);
 }
 
 /* A packet of a UDP or ICMP connection went through. */
