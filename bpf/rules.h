@@ -46,15 +46,20 @@ static __always_inline __u32 backend_pub_addr(const struct xfwd_config *cfg,
  * with one entry? Only if xfwd_backends says this public endpoint is the
  * one rule reaching it (then only an aliased connection, which sets
  * xfwd_backend_aliased, can have the same reply tuple), and the backend
- * has no masquerade mapping from that port (a flow of its own could hold
- * the tuple).
+ * has no live masquerade mapping from that port (a flow of its own could
+ * hold the tuple; one whose flows ended holds nothing).
  */
+int xfwd_mapping_live(const struct xfwd_endpoint *in, const struct xfwd_mapping *m,
+		      const struct xfwd_config *cfg, __u64 now);	/* mapping_live.h */
+
 static __always_inline int rule_reply_lazy(const struct xfwd_config *cfg,
-					   const struct xfwd_flow_key *k, __u32 baddr, __u16 bport)
+					   const struct xfwd_flow_key *k, __u32 baddr, __u16 bport,
+					   __u64 now)
 {
 	struct xfwd_rule_key bk = { .addr = baddr, .port = bport, .proto = k->proto };
 	struct xfwd_endpoint in = { .addr = baddr, .port = bport, .proto = k->proto };
 	struct xfwd_backend *b = bpf_map_lookup_elem(&xfwd_backends, &bk);
+	struct xfwd_mapping *m;
 
 	if (!b || b->shared)
 		return 0;
@@ -63,7 +68,8 @@ static __always_inline int rule_reply_lazy(const struct xfwd_config *cfg,
 			xfwd_backend_aliased = 1;
 		return 0;
 	}
-	return !bpf_map_lookup_elem(&xfwd_mappings, &in);
+	m = bpf_map_lookup_elem(&xfwd_mappings, &in);
+	return !m || !xfwd_mapping_live(&in, m, cfg, now);
 }
 
 static __always_inline void rule_account(__u32 id, __u32 len, int new_flow)

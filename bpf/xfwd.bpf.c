@@ -59,7 +59,7 @@ static __always_inline struct xfwd_flow *flow_create_fwd(struct xdp_md *ctx, con
 		rq.internal.port = p->key.sport;
 		rq.internal.proto = p->key.proto;
 	} else {
-		rq.lazy = rule_reply_lazy(cfg, &p->key, rq.daddr, rq.dport);
+		rq.lazy = rule_reply_lazy(cfg, &p->key, rq.daddr, rq.dport, now);
 	}
 	return flow_start(ctx, &p->key, &rq, cfg, now, why, accounted, p->l3_off);
 }

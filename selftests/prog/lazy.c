@@ -287,25 +287,24 @@ PROG_CASE(lazy_not_when_unsafe)
 {
 	struct conn c = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 7100, 53, 7100, 5353 };
 	struct conn d = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND2, 7101, 54, 7101, 5354 };
-	struct conn e = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND2, 7102, 55, 7102, 5355 };
+	struct conn e = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND2, 7102, 55, 7102, 40355 };
 	struct conn g = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 7103, 56, 7103, 5356 };
-	struct xfwd_endpoint in = { .addr = BACKEND2, .port = htons(5355), .proto = IPPROTO_UDP };
-	struct xfwd_mapping m;
+	struct pkt_spec own = lan_pkt(IPPROTO_UDP, BACKEND2, 40355, CLIENT2, 999), own_x;
 	struct xfwd_flow_key rk;
 
 	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
 	TRY(rule_add(IPPROTO_UDP, 0, 54, BACKEND2, 5354, 0, 2));
-	TRY(rule_add(IPPROTO_UDP, 0, 55, BACKEND2, 5355, 0, 3));
+	TRY(rule_add(IPPROTO_UDP, 0, 55, BACKEND2, 40355, 0, 3));
 	TRY(rule_add(IPPROTO_UDP, 0, 56, BACKEND1, 5356, 0, 4));
 	TRY(backend_add(IPPROTO_UDP, BACKEND1, 5353, 0, 53, 1));
-	TRY(backend_add(IPPROTO_UDP, BACKEND2, 5355, 0, 55, 0));
+	TRY(backend_add(IPPROTO_UDP, BACKEND2, 40355, 0, 55, 0));
 	TRY(backend_add(IPPROTO_UDP, BACKEND1, 5356, ip4(192, 0, 2, 99), 56, 0));
-	memset(&m, 0, sizeof(m));
-	m.ext_addr = PUB_ADDR;
-	m.ext_port = htons(5355);
-	m.expires_ns = ~0ull;
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_mappings), &in, &m, BPF_ANY))
-		return fail("cannot add a mapping: %s", strerror(errno));
+	/* The backend's own masqueraded flow from 40355: a live mapping (one
+	 * whose flows ended would hold nothing). */
+	TRY(masq_add(htonl(0xc6336400), 24, XFWD_FILTER_APDF, 0));
+	label("198.51.100.3:40355 > 192.0.2.3:999, masqueraded");
+	own_x = xlated(&own, PUB_ADDR, 40355, CLIENT2, 999, MAC_C2, MAC_PUB);
+	TRY(expect_fwd(SIDE_LAN, &own, &own_x));
 
 	label("to a backend two rules reach");
 	TRY(conn_fwd(&c, 0, pattern, 10));
@@ -317,7 +316,7 @@ PROG_CASE(lazy_not_when_unsafe)
 	rk = conn_rkey(&d);
 	if (!ASSERT_TRUE(flow_there(&rk), "no reply entry for an unindexed backend"))
 		return -1;
-	label("to a backend with a masquerade mapping from its port");
+	label("to a backend with a live masquerade mapping from its port");
 	TRY(conn_fwd(&e, 0, pattern, 10));
 	rk = conn_rkey(&e);
 	if (!ASSERT_TRUE(flow_there(&rk), "no reply entry for a mapped backend"))
