@@ -561,43 +561,8 @@ static const char *verdict_s(uint32_t v)
 
 static const char *counter_s(int c)
 {
-	static const char *const n[XFWD_CNT_MAX] = {
-		[XFWD_CNT_RX] = "rx", [XFWD_CNT_FWD_REDIRECT] = "redirect",
-		[XFWD_CNT_FLOW_NEW] = "flow_new", [XFWD_CNT_PASS_NOT_IPV4] = "pass_not_ipv4",
-		[XFWD_CNT_PASS_NOT_TCPUDP] = "pass_not_tcp_udp",
-		[XFWD_CNT_PASS_MALFORMED] = "pass_malformed",
-		[XFWD_CNT_PASS_FRAGMENT] = "pass_fragment",
-		[XFWD_CNT_PASS_IP_OPTIONS] = "pass_ip_options", [XFWD_CNT_PASS_TTL] = "pass_ttl",
-		[XFWD_CNT_PASS_L2_MULTICAST] = "pass_l2_multicast",
-		[XFWD_CNT_PASS_NO_MATCH] = "pass_no_match", [XFWD_CNT_PASS_NO_ROUTE] = "pass_no_route",
-		[XFWD_CNT_PASS_NO_NEIGH] = "pass_no_neigh",
-		[XFWD_CNT_PASS_FRAG_NEEDED] = "pass_frag_needed",
-		[XFWD_CNT_PASS_FWD_DISABLED] = "pass_fwd_disabled",
-		[XFWD_CNT_PASS_EGRESS_FOREIGN] = "pass_egress_foreign",
-		[XFWD_CNT_DROP_NO_SNAT_PORT] = "drop_no_snat_port",
-		[XFWD_CNT_FLOW_CREATE_FAILED] = "flow_create_failed",
-		[XFWD_CNT_LOCAL_IN] = "local_in", [XFWD_CNT_ICMP_FRAG_SENT] = "icmp_frag_needed_sent",
-		[XFWD_CNT_PORT_SHADOWED] = "port_shadowed", [XFWD_CNT_HAIRPIN] = "hairpin",
-		[XFWD_CNT_ICMP_ERR] = "icmp_errors", [XFWD_CNT_MASQ_PKTS] = "masq_packets",
-		[XFWD_CNT_MASQ_FLOWS] = "masq_flows", [XFWD_CNT_MASQ_INBOUND] = "masq_inbound",
-		[XFWD_CNT_MASQ_NO_PORT] = "masq_no_port", [XFWD_CNT_FLOW_PROMOTED] = "promoted",
-		[XFWD_CNT_MASQ_HOST_CAP] = "masq_host_cap",
-		[XFWD_CNT_PENDING_ADD] = "pending_add", [XFWD_CNT_PENDING_DEL] = "pending_del",
-		[XFWD_CNT_CONFIRMED_ADD] = "confirmed_add", [XFWD_CNT_CONFIRMED_DEL] = "confirmed_del",
-		[XFWD_CNT_FAST] = "fast",
-		[XFWD_CNT_TC_FINISH] = "tc_finish", [XFWD_CNT_TC_STACK] = "tc_to_stack",
-		[XFWD_CNT_TCP_OOW_RST] = "tcp_window_rst", [XFWD_CNT_TCP_OOW_FIN] = "tcp_window_fin",
-		[XFWD_CNT_TCP_OOW_SYNACK] = "tcp_window_synack",
-		[XFWD_CNT_TCP_OOW_ACK] = "tcp_window_ack", [XFWD_CNT_TCP_NO_SYN] = "tcp_no_syn",
-		[XFWD_CNT_TCP_REOPEN] = "tcp_reopened", [XFWD_CNT_CLASH_SNAT] = "clash_snat",
-		[XFWD_CNT_LOCAL_OUT] = "local_out",
-		[XFWD_CNT_DROP_SRC_LOCAL] = "drop_src_local", [XFWD_CNT_DROP_SRC_LAN] = "drop_src_lan",
-		[XFWD_CNT_DROP_SRC_RPF] = "drop_src_rpf", [XFWD_CNT_DROP_BAD_CSUM] = "drop_bad_csum",
-		[XFWD_CNT_LOCAL_PORT_MOVED] = "local_port_moved",
-		[XFWD_CNT_DROP_ICMP_FORGED] = "drop_icmp_forged", [XFWD_CNT_DROP_LEAK] = "drop_leak",
-		[XFWD_CNT_FRAG_XLATED] = "frag_translated",
-		[XFWD_CNT_PASS_FRAG_UNKNOWN] = "pass_frag_unknown",
-	};
+	/* As `xfwd stats` names them: the ABI header's list. */
+	static const char *const n[XFWD_CNT_MAX] = { XFWD_COUNTERS(XFWD_NAME_OF) };
 	static char other[24];
 
 	if (c >= 0 && c < XFWD_CNT_MAX && n[c])
