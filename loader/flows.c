@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 
 #include "cmds.h"
+#include "json.h"
 
 static __u64 mono_ns(void)
 {
@@ -94,17 +95,23 @@ static void print_conn(const struct conn *c)
 static void json_tuple(const char *name, const struct xfwd_flow_key *k, const struct xfwd_flow *f,
 		       enum xfwd_dir dir)
 {
-	char s[INET_ADDRSTRLEN], d[INET_ADDRSTRLEN];
+	char a[INET_ADDRSTRLEN];
 	struct tuple_l4 t = tuple_l4(k, dir);
 
-	printf("\"%s\":{\"src\":\"%s\",\"dst\":\"%s\",", name, ip_str(k->saddr, s),
-	       ip_str(k->daddr, d));
-	if (t.icmp)
-		printf("\"type\":%u,\"code\":0,\"id\":%u,", t.type, t.id);
-	else
-		printf("\"sport\":%u,\"dport\":%u,", t.sport, t.dport);
-	printf("\"packets\":%llu,\"bytes\":%llu}", (unsigned long long)f->packets,
-	       (unsigned long long)f->bytes);
+	json_obj_open(name);
+	json_string("src", ip_str(k->saddr, a));
+	json_string("dst", ip_str(k->daddr, a));
+	if (t.icmp) {
+		json_u64("type", t.type);
+		json_u64("code", 0);
+		json_u64("id", t.id);
+	} else {
+		json_u64("sport", t.sport);
+		json_u64("dport", t.dport);
+	}
+	json_u64("packets", f->packets);
+	json_u64("bytes", f->bytes);
+	json_close();
 }
 
 /* What made the connection: a rule ("rule"), a masqueraded prefix ("masq",
@@ -113,27 +120,27 @@ static void json_tuple(const char *name, const struct xfwd_flow_key *k, const st
 static void json_origin(__u32 rule_id)
 {
 	if (rule_id < XFWD_MAX_RULES)
-		printf(",\"rule\":%u", rule_id);
+		json_u64("rule", rule_id);
 	else if (rule_id - XFWD_MASQ_RULE_BASE < XFWD_MAX_MASQ)
-		printf(",\"masq\":%u", rule_id - XFWD_MASQ_RULE_BASE);
+		json_u64("masq", rule_id - XFWD_MASQ_RULE_BASE);
 	else if (rule_id == XFWD_LOCAL_RULE_ID)
-		printf(",\"local\":true");
+		json_bool("local", true);
 }
 
-static void json_conn(const struct conn *c, bool first)
+static void json_conn(const struct conn *c)
 {
-	printf("%s{\"proto\":\"%s\",\"protonum\":%u,\"timeout\":%lld,", first ? "" : ",",
-	       proto_name(c->okey.proto), c->okey.proto, c->left);
+	json_obj_open(NULL);
+	json_string("proto", proto_name(c->okey.proto));
+	json_u64("protonum", c->okey.proto);
+	json_i64("timeout", c->left);
 	if (c->okey.proto == IPPROTO_TCP)
-		printf("\"state\":\"%s\",", state_name(c));
+		json_string("state", state_name(c));
 	json_tuple("original", &c->okey, &c->o, XFWD_DIR_ORIGINAL);
-	putchar(',');
 	json_tuple("reply", &c->rkey, &c->r, XFWD_DIR_REPLY);
-	printf(",\"unreplied\":%s,\"assured\":%s",
-	       (c->o.flags & XFWD_FLOW_SEEN_REPLY) ? "false" : "true",
-	       (c->o.flags & XFWD_FLOW_ASSURED) ? "true" : "false");
+	json_bool("unreplied", !(c->o.flags & XFWD_FLOW_SEEN_REPLY));
+	json_bool("assured", c->o.flags & XFWD_FLOW_ASSURED);
 	json_origin(c->o.rule_id);
-	putchar('}');
+	json_close();
 }
 
 struct flow_filter {
@@ -293,7 +300,6 @@ struct walk {
 	const struct flow_filter *filt;
 	struct env *env;
 	__u64 now;
-	bool first;
 };
 
 /* Print the connections of one table, driven by their original entries. */
@@ -330,10 +336,9 @@ static void table_walk(int fd, struct walk *w)
 		if (!filter_match(w->filt, &c))
 			continue;
 		if (w->env->json)
-			json_conn(&c, w->first);
+			json_conn(&c);
 		else
 			print_conn(&c);
-		w->first = false;
 	}
 }
 
@@ -342,7 +347,7 @@ int cmd_flows(struct env *env, int argc, char **argv)
 	struct flow_filter filt;
 	struct xfwd_config cfg;
 	struct pinned p;
-	struct walk w = { .cfg = &cfg, .filt = &filt, .env = env, .first = true };
+	struct walk w = { .cfg = &cfg, .filt = &filt, .env = env };
 	struct fast_view fast;
 	int rc;
 
@@ -362,12 +367,12 @@ int cmd_flows(struct env *env, int argc, char **argv)
 	w.fast = &fast;
 	w.now = mono_ns();
 	if (env->json)
-		putchar('[');
+		json_arr_open(NULL);
 	table_walk(p.flows, &w);
 	table_walk(p.pending, &w);
 	free(fast.slots);
 	pinned_close(&p);
 	if (env->json)
-		printf("]\n");
+		json_end();
 	return 0;
 }
