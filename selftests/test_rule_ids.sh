@@ -16,11 +16,11 @@ masq_id() { xg masq list -j | python3 -c "import json,sys; print([m['id'] for m 
 # "packets flows" of a rule, as stats -j counts them
 rule_stat() { xg stats -j | python3 -c "import json,sys; print(*[(r['packets'], r['flows']) for r in json.load(sys.stdin)['rules'] if r['id'] == $1][0])"; }
 # packets (both directions) of the live connections that count against rule id $1
-conn_packets() { xg flows -j | python3 -c "import json,sys; print(sum(c['original']['packets'] + c['reply']['packets'] for c in json.load(sys.stdin) if c['rule'] == $1))"; }
+conn_packets() { xg flows -j | python3 -c "import json,sys; print(sum(c['original']['packets'] + c['reply']['packets'] for c in json.load(sys.stdin) if c.get('rule') == $1))"; }
 # wait_conn RULE_ID: until an ESTABLISHED connection counts against it (5 s at most)
 wait_conn() {
 	for _ in $(seq 50); do
-		xg flows -j | python3 -c "import json,sys; sys.exit(0 if any(c['rule'] == $1 and c.get('state') == 'ESTABLISHED' for c in json.load(sys.stdin)) else 1)" && return 0
+		xg flows -j | python3 -c "import json,sys; sys.exit(0 if any(c.get('rule') == $1 and c.get('state') == 'ESTABLISHED' for c in json.load(sys.stdin)) else 1)" && return 0
 		sleep 0.1
 	done
 	return 1
