@@ -20,6 +20,7 @@
 
 #include "cmds.h"
 #include "xfwd.skel.h"
+#include "json.h"
 
 static const char *const map_pins[] = {
 	"xfwd_rules", "xfwd_flows", "xfwd_pending", "xfwd_config", "xfwd_stats", "xfwd_rule_stats",
@@ -708,28 +709,47 @@ int cmd_status(struct env *env, int argc, char **argv)
 	pinned_close(&p);
 
 	if (env->json) {
-		printf("{\"pin_dir\":");
-		json_str(env->pin_dir);
-		printf(",\"mode\":\"%s\",\"interfaces\":[",
-		       cfg.xdp_mode == XFWD_MODE_GENERIC ? "generic" : "native");
+		json_obj_open(NULL);
+		json_string("pin_dir", env->pin_dir);
+		json_string("mode", cfg.xdp_mode == XFWD_MODE_GENERIC ? "generic" : "native");
+		json_arr_open("interfaces");
 		for (int i = 0; i < NR_LINKS; i++) {
-			printf("%s{\"role\":\"%s\",\"name\":", i ? "," : "", i ? "lan" : "public");
-			json_str(names[i]);
-			printf(",\"address\":\"%s\",\"state\":\"%s\",\"prog_id\":%u}",
-			       ip_str(i ? cfg.lan_addr : cfg.public_addr, a1),
-			       state[i], prog[i]);
+			json_obj_open(NULL);
+			json_string("role", i ? "lan" : "public");
+			json_string("name", names[i]);
+			json_string("address", ip_str(i ? cfg.lan_addr : cfg.public_addr, a1));
+			json_string("state", state[i]);
+			json_u64("prog_id", prog[i]);
+			json_close();
 		}
-		printf("],\"flows\":{\"entries\":%u,\"capacity\":%u},"
-		       "\"pending\":{\"entries\":%u,\"capacity\":%u},\"rules\":%u,"
-		       "\"snat_ports\":[%u,%u],\"timeouts\":{",
-		       used, cfg.max_flows, pending, cfg.max_pending, nrules, cfg.snat_port_min,
-		       cfg.snat_port_max);
+		json_close();
+		json_obj_open("flows");
+		json_u64("entries", used);
+		json_u64("capacity", cfg.max_flows);
+		json_close();
+		json_obj_open("pending");
+		json_u64("entries", pending);
+		json_u64("capacity", cfg.max_pending);
+		json_close();
+		json_u64("rules", nrules);
+		json_arr_open("snat_ports");
+		json_u64(NULL, cfg.snat_port_min);
+		json_u64(NULL, cfg.snat_port_max);
+		json_close();
+		json_obj_open("timeouts");
 		for (int i = 0; i < XFWD_TO_MAX; i++)
-			printf("%s\"%s\":%u", i ? "," : "", xfwd_timeout_names[i], cfg.timeouts[i]);
-		printf("},\"tcp_loose\":%s,\"kernel_nat\":{\"table\":\"ip xfwd\",\"state\":\"%s\","
-		       "\"prefixes\":%d,\"rules\":%d,\"ports\":[%u,%u]}}\n",
-		       cfg.tcp_loose ? "true" : "false", knat_state(knat, nmasq), nmasq, knat,
-		       XFWD_KNAT_PORT_MIN, XFWD_KNAT_PORT_MAX);
+			json_u64(xfwd_timeout_names[i], cfg.timeouts[i]);
+		json_close();
+		json_bool("tcp_loose", cfg.tcp_loose);
+		json_obj_open("kernel_nat");
+		json_string("table", "ip xfwd");
+		json_string("state", knat_state(knat, nmasq));
+		json_i64("prefixes", nmasq);
+		json_i64("rules", knat);
+		json_arr_open("ports");
+		json_u64(NULL, XFWD_KNAT_PORT_MIN);
+		json_u64(NULL, XFWD_KNAT_PORT_MAX);
+		json_end();
 		return status_verdict(names, state);
 	}
 	printf("mode        %s XDP\n", cfg.xdp_mode == XFWD_MODE_GENERIC ? "generic" : "native");

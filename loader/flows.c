@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 
 #include "cmds.h"
+#include "json.h"
 
 static __u64 mono_ns(void)
 {
@@ -32,53 +33,114 @@ struct conn {
 	long long left;		/* seconds until expiry */
 };
 
-static void print_tuple(const struct xfwd_flow_key *k, const struct xfwd_flow *f)
-{
-	char s[INET_ADDRSTRLEN], d[INET_ADDRSTRLEN];
+/* An ICMP echo connection's tuples name the identifier, not ports: the
+ * request's is its key's source port, the reply's its destination port
+ * (bpf/parse.h); the original direction is always the request. */
+struct tuple_l4 {
+	bool icmp;
+	unsigned int type, id;	/* ICMP */
+	unsigned int sport, dport;	/* TCP, UDP */
+};
 
-	printf("src=%s dst=%s sport=%u dport=%u packets=%llu bytes=%llu ", ip_str(k->saddr, s),
-	       ip_str(k->daddr, d), ntohs(k->sport), ntohs(k->dport),
-	       (unsigned long long)f->packets, (unsigned long long)f->bytes);
+static struct tuple_l4 tuple_l4(const struct xfwd_flow_key *k, enum xfwd_dir dir)
+{
+	struct tuple_l4 t = { .icmp = k->proto == IPPROTO_ICMP };
+
+	if (t.icmp) {
+		t.type = dir == XFWD_DIR_ORIGINAL ? 8 : 0;	/* echo request, echo reply */
+		t.id = ntohs(dir == XFWD_DIR_ORIGINAL ? k->sport : k->dport);
+	} else {
+		t.sport = ntohs(k->sport);
+		t.dport = ntohs(k->dport);
+	}
+	return t;
 }
 
-static void print_conn(const struct conn *c)
-{
-	const char *state = c->o.state < XFWD_ST_MAX ? xfwd_state_names[c->o.state] : "NONE";
-
-	printf("ipv4     2 %-8s %u %lld ", proto_name(c->okey.proto), c->okey.proto, c->left);
-	if (c->okey.proto == IPPROTO_TCP)
-		printf("%s ", state);
-	print_tuple(&c->okey, &c->o);
-	if (!(c->o.flags & XFWD_FLOW_SEEN_REPLY))
-		printf("[UNREPLIED] ");
-	print_tuple(&c->rkey, &c->r);
-	if (c->o.flags & XFWD_FLOW_ASSURED)
-		printf("[ASSURED] ");
-	printf("mark=0 use=1\n");
-}
-
-static void json_tuple(const char *name, const struct xfwd_flow_key *k, const struct xfwd_flow *f)
+static void print_tuple(const struct xfwd_flow_key *k, const struct xfwd_flow *f, enum xfwd_dir dir)
 {
 	char s[INET_ADDRSTRLEN], d[INET_ADDRSTRLEN];
+	struct tuple_l4 t = tuple_l4(k, dir);
 
-	printf("\"%s\":{\"src\":\"%s\",\"dst\":\"%s\",\"sport\":%u,\"dport\":%u,"
-	       "\"packets\":%llu,\"bytes\":%llu}", name, ip_str(k->saddr, s), ip_str(k->daddr, d),
-	       ntohs(k->sport), ntohs(k->dport), (unsigned long long)f->packets,
+	printf("src=%s dst=%s ", ip_str(k->saddr, s), ip_str(k->daddr, d));
+	if (t.icmp)
+		printf("type=%u code=0 id=%u ", t.type, t.id);
+	else
+		printf("sport=%u dport=%u ", t.sport, t.dport);
+	printf("packets=%llu bytes=%llu ", (unsigned long long)f->packets,
 	       (unsigned long long)f->bytes);
 }
 
-static void json_conn(const struct conn *c, bool first)
+static const char *state_name(const struct conn *c)
 {
-	printf("%s{\"proto\":\"%s\",\"protonum\":%u,\"timeout\":%lld,", first ? "" : ",",
-	       proto_name(c->okey.proto), c->okey.proto, c->left);
+	return c->o.state < XFWD_ST_MAX ? xfwd_state_names[c->o.state] : "NONE";
+}
+
+/* As the kernel's ct_seq_show prints a line of /proc/net/nf_conntrack, with
+ * its tail as this kernel prints it for the default zone and no mark (use=2:
+ * the table's reference and the reader's). */
+static void print_conn(const struct conn *c)
+{
+	printf("ipv4     2 %-8s %u %lld ", proto_name(c->okey.proto), c->okey.proto, c->left);
 	if (c->okey.proto == IPPROTO_TCP)
-		printf("\"state\":\"%s\",", c->o.state < XFWD_ST_MAX ? xfwd_state_names[c->o.state] : "NONE");
-	json_tuple("original", &c->okey, &c->o);
-	putchar(',');
-	json_tuple("reply", &c->rkey, &c->r);
-	printf(",\"unreplied\":%s,\"assured\":%s,\"rule\":%u}",
-	       (c->o.flags & XFWD_FLOW_SEEN_REPLY) ? "false" : "true",
-	       (c->o.flags & XFWD_FLOW_ASSURED) ? "true" : "false", c->o.rule_id);
+		printf("%s ", state_name(c));
+	print_tuple(&c->okey, &c->o, XFWD_DIR_ORIGINAL);
+	if (!(c->o.flags & XFWD_FLOW_SEEN_REPLY))
+		printf("[UNREPLIED] ");
+	print_tuple(&c->rkey, &c->r, XFWD_DIR_REPLY);
+	if (c->o.flags & XFWD_FLOW_ASSURED)
+		printf("[ASSURED] ");
+	printf("mark=0 zone=0 use=2\n");
+}
+
+static void json_tuple(const char *name, const struct xfwd_flow_key *k, const struct xfwd_flow *f,
+		       enum xfwd_dir dir)
+{
+	char a[INET_ADDRSTRLEN];
+	struct tuple_l4 t = tuple_l4(k, dir);
+
+	json_obj_open(name);
+	json_string("src", ip_str(k->saddr, a));
+	json_string("dst", ip_str(k->daddr, a));
+	if (t.icmp) {
+		json_u64("type", t.type);
+		json_u64("code", 0);
+		json_u64("id", t.id);
+	} else {
+		json_u64("sport", t.sport);
+		json_u64("dport", t.dport);
+	}
+	json_u64("packets", f->packets);
+	json_u64("bytes", f->bytes);
+	json_close();
+}
+
+/* What made the connection: a rule ("rule"), a masqueraded prefix ("masq",
+ * its id in masq list), or the gateway's own socket whose port xfwd moved
+ * ("local"); rule_id encodes the three (maps/xfwd_abi.h). */
+static void json_origin(__u32 rule_id)
+{
+	if (rule_id < XFWD_MAX_RULES)
+		json_u64("rule", rule_id);
+	else if (rule_id - XFWD_MASQ_RULE_BASE < XFWD_MAX_MASQ)
+		json_u64("masq", rule_id - XFWD_MASQ_RULE_BASE);
+	else if (rule_id == XFWD_LOCAL_RULE_ID)
+		json_bool("local", true);
+}
+
+static void json_conn(const struct conn *c)
+{
+	json_obj_open(NULL);
+	json_string("proto", proto_name(c->okey.proto));
+	json_u64("protonum", c->okey.proto);
+	json_i64("timeout", c->left);
+	if (c->okey.proto == IPPROTO_TCP)
+		json_string("state", state_name(c));
+	json_tuple("original", &c->okey, &c->o, XFWD_DIR_ORIGINAL);
+	json_tuple("reply", &c->rkey, &c->r, XFWD_DIR_REPLY);
+	json_bool("unreplied", !(c->o.flags & XFWD_FLOW_SEEN_REPLY));
+	json_bool("assured", c->o.flags & XFWD_FLOW_ASSURED);
+	json_origin(c->o.rule_id);
+	json_close();
 }
 
 struct flow_filter {
@@ -106,8 +168,10 @@ static int filter_parse(int argc, char **argv, struct env *env, struct flow_filt
 			return err(EXIT_USAGE, "flows: %s needs a value", o);
 		i++;
 		if (arg_is(o, "--proto", "-p")) {
-			if (!parse_proto(v, &f->proto))
-				return err(EXIT_USAGE, "flows: --proto '%s': expected tcp or udp", v);
+			if (!strcmp(v, "icmp"))
+				f->proto = IPPROTO_ICMP;
+			else if (!parse_proto(v, &f->proto))
+				return err(EXIT_USAGE, "flows: --proto '%s': expected tcp, udp or icmp", v);
 		} else if (!strcmp(o, "--rule")) {
 			__u32 id;
 
@@ -236,7 +300,6 @@ struct walk {
 	const struct flow_filter *filt;
 	struct env *env;
 	__u64 now;
-	bool first;
 };
 
 /* Print the connections of one table, driven by their original entries. */
@@ -273,10 +336,9 @@ static void table_walk(int fd, struct walk *w)
 		if (!filter_match(w->filt, &c))
 			continue;
 		if (w->env->json)
-			json_conn(&c, w->first);
+			json_conn(&c);
 		else
 			print_conn(&c);
-		w->first = false;
 	}
 }
 
@@ -285,7 +347,7 @@ int cmd_flows(struct env *env, int argc, char **argv)
 	struct flow_filter filt;
 	struct xfwd_config cfg;
 	struct pinned p;
-	struct walk w = { .cfg = &cfg, .filt = &filt, .env = env, .first = true };
+	struct walk w = { .cfg = &cfg, .filt = &filt, .env = env };
 	struct fast_view fast;
 	int rc;
 
@@ -305,12 +367,12 @@ int cmd_flows(struct env *env, int argc, char **argv)
 	w.fast = &fast;
 	w.now = mono_ns();
 	if (env->json)
-		putchar('[');
+		json_arr_open(NULL);
 	table_walk(p.flows, &w);
 	table_walk(p.pending, &w);
 	free(fast.slots);
 	pinned_close(&p);
 	if (env->json)
-		printf("]\n");
+		json_end();
 	return 0;
 }

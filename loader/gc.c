@@ -22,6 +22,7 @@
 #include <bpf/bpf.h>
 
 #include "cmds.h"
+#include "json.h"
 
 #ifndef SO_NETNS_COOKIE
 #define SO_NETNS_COOKIE 71
@@ -195,7 +196,7 @@ int cmd_gc(struct env *env, int argc, char **argv)
 		goto out;
 	dir = opendir(env->pin_root);
 	if (env->json)
-		printf("[");
+		json_arr_open(NULL);
 	while (dir && (d = readdir(dir))) {
 		unsigned long long cookie;
 		char end;
@@ -212,9 +213,10 @@ int cmd_gc(struct env *env, int argc, char **argv)
 			attach_teardown(env);
 		gone = dry || access(env->pin_dir, F_OK);
 		if (env->json) {
-			printf("%s{\"pin_dir\":", n ? "," : "");
-			json_str(env->pin_dir);
-			printf(",\"removed\":%s}", !dry && gone ? "true" : "false");
+			json_obj_open(NULL);
+			json_string("pin_dir", env->pin_dir);
+			json_bool("removed", !dry && gone);
+			json_close();
 		} else if (dry) {
 			printf("would remove %s (its namespace is gone)\n", env->pin_dir);
 		} else if (gone) {
@@ -228,7 +230,7 @@ int cmd_gc(struct env *env, int argc, char **argv)
 	if (dir)
 		closedir(dir);
 	if (env->json)
-		printf("]\n");
+		json_end();
 	else if (!n)
 		printf("nothing to remove\n");
 out:

@@ -66,7 +66,7 @@ static const struct command commands[] = {
 "  address (RFC 6888 REQ-4); beyond it a host's new mappings are dropped and\n"
 "  counted (masq_host_cap). Default: a quarter of the prefix's ports; none: no cap.\n" },
 	{ "flows", cmd_flows, true,
-"  flows [list] [-j] [--proto tcp|udp] [--state STATE] [--rule ID]\n"
+"  flows [list] [-j] [--proto tcp|udp|icmp] [--state STATE] [--rule ID]\n"
 "                      live connections, in the format of /proc/net/nf_conntrack\n"
 "  flows flush         forget every connection\n" },
 	{ "stats", cmd_stats, true,

@@ -8,6 +8,7 @@
 #include <bpf/bpf.h>
 
 #include "cmds.h"
+#include "json.h"
 
 const char *const masq_filter_names[3] = {
 	[XFWD_FILTER_APDF] = "apdf", [XFWD_FILTER_ADF] = "adf", [XFWD_FILTER_EIF] = "eif",
@@ -236,6 +237,29 @@ static int masq_del(struct env *env, int argc, char **argv)
 	return rc;
 }
 
+/* One prefix of masq list -j: PA its address, TA the source address in use. */
+static void masq_json(const struct masq_def *w, const char *pa, const char *ta)
+{
+	char prefix[INET_ADDRSTRLEN + 4];
+
+	snprintf(prefix, sizeof(prefix), "%s/%u", pa, w->k.prefixlen);
+	json_obj_open(NULL);
+	json_u64("id", w->v.id);
+	json_string("prefix", prefix);
+	json_string("to", ta);
+	json_bool("to_public", !w->v.to_addr);
+	json_arr_open("ports");
+	json_u64(NULL, w->v.port_min);
+	json_u64(NULL, w->v.port_max);
+	json_close();
+	json_string("filtering", masq_filter_names[w->v.filtering % 3]);
+	if (w->v.host_ports)
+		json_u64("max_ports_per_host", w->v.host_ports);
+	else
+		json_null("max_ports_per_host");	/* none */
+	json_close();
+}
+
 static int masq_list(struct env *env, int argc, char **argv)
 {
 	static struct masq_def rows[XFWD_MAX_MASQ];
@@ -253,20 +277,15 @@ static int masq_list(struct env *env, int argc, char **argv)
 	n = masq_read(p.masq, rows);
 	pinned_close(&p);
 	if (env->json)
-		putchar('[');
+		json_arr_open(NULL);
 	for (int i = 0; i < n; i++) {
 		const struct masq_def *w = &rows[i];
 		__u32 to = w->v.to_addr ? w->v.to_addr : cfg.public_addr;
 
 		ip_str(w->k.addr, pa);
 		ip_str(to, ta);
-		if (env->json)	/* max_ports_per_host: null for none */
-			printf("%s{\"id\":%u,\"prefix\":\"%s/%u\",\"to\":\"%s\",\"to_public\":%s,"
-			       "\"ports\":[%u,%u],\"filtering\":\"%s\",\"max_ports_per_host\":%s}",
-			       i ? "," : "", w->v.id, pa, w->k.prefixlen, ta,
-			       w->v.to_addr ? "false" : "true", w->v.port_min, w->v.port_max,
-			       masq_filter_names[w->v.filtering % 3],
-			       w->v.host_ports ? cap_str(w->v.host_ports) : "null");
+		if (env->json)
+			masq_json(w, pa, ta);
 		else	/* the syntax of 'masq add', with the address in use noted */
 			printf("%s/%u to %s --ports %u-%u --filtering %s --max-ports-per-host %s%s\n",
 			       pa, w->k.prefixlen, ta, w->v.port_min, w->v.port_max,
@@ -274,7 +293,7 @@ static int masq_list(struct env *env, int argc, char **argv)
 			       w->v.to_addr ? "" : "  # the public interface's address");
 	}
 	if (env->json)
-		printf("]\n");
+		json_end();
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #include <bpf/bpf.h>
 
 #include "cmds.h"
+#include "json.h"
 
 /* "[ADDR:]PORT[-PORT]": the public side of a rule. */
 int rule_parse_public(const char *who, const char *s, struct rule_def *d)
@@ -288,26 +289,32 @@ static int rule_list(struct env *env, int argc, char **argv)
 		return rc;
 
 	if (env->json)
-		putchar('[');
+		json_arr_open(NULL);
 	for (__u32 i = 0; i < n; i++) {
 		const struct rule_def *d = &defs[i];
 		__u32 to_lo = ntohs(d->r.to_port), to_hi = to_lo;
 
 		if (d->r.flags & XFWD_RULE_PORT_MAP)
 			to_hi = to_lo + d->r.pub_hi - d->r.pub_lo;
-		if (env->json)
-			printf("%s{\"id\":%u,\"proto\":\"%s\",\"public_addr\":\"%s\",\"public_port\":%u,"
-			       "\"public_port_end\":%u,\"to_addr\":\"%s\",\"to_port\":%u,\"to_port_end\":%u,"
-			       "\"snat\":%s,\"local\":%s}", i ? "," : "", d->r.id, proto_name(d->k.proto),
-			       ip_str(d->k.addr, pa), d->r.pub_lo, d->r.pub_hi,
-			       (d->r.flags & XFWD_RULE_LOCAL) ? "local" : ip_str(d->r.to_addr, ta),
-			       to_lo, to_hi, (d->r.flags & XFWD_RULE_SNAT) ? "true" : "false",
-			       (d->r.flags & XFWD_RULE_LOCAL) ? "true" : "false");
-		else	/* the syntax of 'rule add', so a line can be pasted back */
+		if (env->json) {
+			json_obj_open(NULL);
+			json_u64("id", d->r.id);
+			json_string("proto", proto_name(d->k.proto));
+			json_string("public_addr", ip_str(d->k.addr, pa));
+			json_u64("public_port", d->r.pub_lo);
+			json_u64("public_port_end", d->r.pub_hi);
+			json_string("to_addr", (d->r.flags & XFWD_RULE_LOCAL) ? "local" :
+					       ip_str(d->r.to_addr, ta));
+			json_u64("to_port", to_lo);
+			json_u64("to_port_end", to_hi);
+			json_bool("snat", d->r.flags & XFWD_RULE_SNAT);
+			json_bool("local", d->r.flags & XFWD_RULE_LOCAL);
+			json_close();
+		} else	/* the syntax of 'rule add', so a line can be pasted back */
 			printf("%s\n", rule_str(d, s, sizeof(s)));
 	}
 	if (env->json)
-		printf("]\n");
+		json_end();
 	free(defs);
 	return 0;
 }

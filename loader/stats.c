@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 
 #include "cmds.h"
+#include "json.h"
 
 struct snapshot {
 	struct xfwd_config cfg;
@@ -100,23 +101,31 @@ static void print_json(const struct snapshot *s)
 {
 	char a[INET_ADDRSTRLEN];
 
-	printf("{\"global\":{");
+	json_obj_open(NULL);
+	json_obj_open("global");
 	for (int i = 0; i < XFWD_CNT_MAX; i++)
-		printf("%s\"%s\":%llu", i ? "," : "", xfwd_counter_names[i],
-		       (unsigned long long)s->total[i]);
-	printf(",\"flow_entries\":%u,\"pending_entries\":%u,\"evicted_confirmed\":%lld,"
-	       "\"evicted_pending\":%lld},\"rules\":[", s->entries[0], s->entries[1], s->evicted[0],
-	       s->evicted[1]);
+		json_u64(xfwd_counter_names[i], s->total[i]);
+	json_u64("flow_entries", s->entries[0]);
+	json_u64("pending_entries", s->entries[1]);
+	json_i64("evicted_confirmed", s->evicted[0]);
+	json_i64("evicted_pending", s->evicted[1]);
+	json_close();
+	json_arr_open("rules");
 	for (__u32 i = 0; i < s->nrules; i++) {
 		const struct rule_def *d = &s->rules[i];
 
-		printf("%s{\"id\":%u,\"proto\":\"%s\",\"public_addr\":\"%s\",\"public_port\":%u,"
-		       "\"public_port_end\":%u,\"packets\":%llu,\"bytes\":%llu,\"flows\":%llu}",
-		       i ? "," : "", d->r.id, proto_name(d->k.proto), ip_str(d->k.addr, a), d->r.pub_lo,
-		       d->r.pub_hi, (unsigned long long)s->rule_sums[i].packets,
-		       (unsigned long long)s->rule_sums[i].bytes, (unsigned long long)s->rule_sums[i].flows);
+		json_obj_open(NULL);
+		json_u64("id", d->r.id);
+		json_string("proto", proto_name(d->k.proto));
+		json_string("public_addr", ip_str(d->k.addr, a));
+		json_u64("public_port", d->r.pub_lo);
+		json_u64("public_port_end", d->r.pub_hi);
+		json_u64("packets", s->rule_sums[i].packets);
+		json_u64("bytes", s->rule_sums[i].bytes);
+		json_u64("flows", s->rule_sums[i].flows);
+		json_close();
 	}
-	printf("]}\n");
+	json_end();
 }
 
 /* ------------------------------------------------------------ Prometheus */

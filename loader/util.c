@@ -120,7 +120,8 @@ bool parse_proto(const char *s, __u8 *proto)
 
 const char *proto_name(__u8 proto)
 {
-	return proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" : "unknown";
+	return proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" :
+	       proto == IPPROTO_ICMP ? "icmp" : "unknown";	/* conntrack's names */
 }
 
 const char *ip_str(__u32 addr_be, char *buf)

@@ -50,8 +50,8 @@ if [ "${redirects:-0}" -gt 100 ]; then ok "XDP redirected the traffic ($redirect
 
 # flows: the format of /proc/net/nf_conntrack.
 flows=$(xg flows)
-tcp_re="^ipv4 +2 tcp +6 [0-9]+ (TIME_WAIT|CLOSE|FIN_WAIT|CLOSE_WAIT|LAST_ACK|ESTABLISHED) src=$LAB_CLI_ADDR dst=$LAB_PUB_ADDR sport=[0-9]+ dport=80 packets=[0-9]+ bytes=[0-9]+ src=$LAB_SRV_ADDR dst=$LAB_CLI_ADDR sport=8080 dport=[0-9]+ packets=[0-9]+ bytes=[0-9]+ \[ASSURED\] mark=0 use=1$"
-udp_re="^ipv4 +2 udp +17 [0-9]+ src=$LAB_CLI_ADDR dst=$LAB_PUB_ADDR sport=[0-9]+ dport=53 packets=1 bytes=[0-9]+ src=$LAB_SRV_ADDR dst=$LAB_CLI_ADDR sport=5353 dport=[0-9]+ packets=1 bytes=[0-9]+ mark=0 use=1$"
+tcp_re="^ipv4 +2 tcp +6 [0-9]+ (TIME_WAIT|CLOSE|FIN_WAIT|CLOSE_WAIT|LAST_ACK|ESTABLISHED) src=$LAB_CLI_ADDR dst=$LAB_PUB_ADDR sport=[0-9]+ dport=80 packets=[0-9]+ bytes=[0-9]+ src=$LAB_SRV_ADDR dst=$LAB_CLI_ADDR sport=8080 dport=[0-9]+ packets=[0-9]+ bytes=[0-9]+ \[ASSURED\] mark=0 zone=0 use=2$"
+udp_re="^ipv4 +2 udp +17 [0-9]+ src=$LAB_CLI_ADDR dst=$LAB_PUB_ADDR sport=[0-9]+ dport=53 packets=1 bytes=[0-9]+ src=$LAB_SRV_ADDR dst=$LAB_CLI_ADDR sport=5353 dport=[0-9]+ packets=1 bytes=[0-9]+ mark=0 zone=0 use=2$"
 n_tcp=$(grep -cE "$tcp_re" <<<"$flows")
 expect_eq "flows: one conntrack-format line per HTTP connection" "$n_tcp" 5
 n_udp=$(grep -cE "$udp_re" <<<"$flows")
@@ -71,7 +71,7 @@ expect_eq "flows -j: 200 packets each way, counted exactly" \
 	"$(xg flows -j | python3 -c '
 import json, sys
 for c in json.load(sys.stdin):
-    if c["original"]["sport"] == 40053:
+    if c["original"].get("sport") == 40053:
         print(c["original"]["packets"], c["reply"]["packets"])')" "200 200"
 
 # A client that sends and gets no answer: [UNREPLIED].

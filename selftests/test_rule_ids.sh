@@ -9,18 +9,18 @@
 lab_up tl || { not_ok "lab up" "cannot build the lab"; t_exit; }
 xg attach g0 g1 >/dev/null 2>&1 || not_ok attach "xfwd attach failed"
 S=$LAB_SRV_ADDR P=$LAB_PUB_ADDR A=$LAB_CLI_ADDR
-MASQ_BASE=16384	# XFWD_MASQ_RULE_BASE: a masqueraded flow's rule is this + the prefix id
 
 rule_id() { xg rule list -j | python3 -c "import json,sys; print([r['id'] for r in json.load(sys.stdin) if r['public_port'] == $1][0])"; }
 masq_id() { xg masq list -j | python3 -c "import json,sys; print([m['id'] for m in json.load(sys.stdin) if m['prefix'] == '$1'][0])"; }
 # "packets flows" of a rule, as stats -j counts them
 rule_stat() { xg stats -j | python3 -c "import json,sys; print(*[(r['packets'], r['flows']) for r in json.load(sys.stdin)['rules'] if r['id'] == $1][0])"; }
 # packets (both directions) of the live connections that count against rule id $1
-conn_packets() { xg flows -j | python3 -c "import json,sys; print(sum(c['original']['packets'] + c['reply']['packets'] for c in json.load(sys.stdin) if c['rule'] == $1))"; }
-# wait_conn RULE_ID: until an ESTABLISHED connection counts against it (5 s at most)
+conn_packets() { xg flows -j | python3 -c "import json,sys; print(sum(c['original']['packets'] + c['reply']['packets'] for c in json.load(sys.stdin) if c.get('rule') == $1))"; }
+# wait_conn rule|masq ID: until an ESTABLISHED connection counts against that
+# rule or masquerade prefix (flows -j names one or the other; 5 s at most)
 wait_conn() {
 	for _ in $(seq 50); do
-		xg flows -j | python3 -c "import json,sys; sys.exit(0 if any(c['rule'] == $1 and c.get('state') == 'ESTABLISHED' for c in json.load(sys.stdin)) else 1)" && return 0
+		xg flows -j | python3 -c "import json,sys; sys.exit(0 if any(c.get('$1') == $2 and c.get('state') == 'ESTABLISHED' for c in json.load(sys.stdin)) else 1)" && return 0
 		sleep 0.1
 	done
 	return 1
@@ -35,7 +35,7 @@ xg rule add tcp 80 to $S:7000 >/dev/null
 old=$(rule_id 80)
 lab_x "$LAB_CLI" $PEER tcp-stream $P 80 2 "$TMP/stop" >"$TMP/stream.out" 2>&1 &
 stream=$!
-if wait_conn "$old"; then ok "a connection through rule $old is established"
+if wait_conn rule "$old"; then ok "a connection through rule $old is established"
 else not_ok "a connection through rule $old is established" "$(xg flows)"; fi
 
 # The rule goes; a new rule must not get its id.
@@ -61,7 +61,7 @@ xg masq add 198.51.100.0/24 >/dev/null
 mold=$(masq_id 198.51.100.0/24)
 lab_x "$LAB_SRV" $PEER tcp-stream $A 9000 2 "$TMP/stop" >"$TMP/mstream.out" 2>&1 &
 mstream=$!
-if wait_conn $((MASQ_BASE + mold)); then ok "a masqueraded connection through prefix $mold is established"
+if wait_conn masq "$mold"; then ok "a masqueraded connection through prefix $mold is established"
 else not_ok "a masqueraded connection through prefix $mold is established" "$(xg flows)"; fi
 check "masq del 198.51.100.0/24 (the connection lives on)" xg masq del 198.51.100.0/24
 check "masq add 198.51.100.0/25" xg masq add 198.51.100.0/25

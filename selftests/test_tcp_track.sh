@@ -36,7 +36,7 @@ xpackets() {
 	xg flows -j | python3 -c '
 import json, sys
 for c in json.load(sys.stdin):
-    if c["original"]["sport"] == int(sys.argv[1]):
+    if c["original"].get("sport") == int(sys.argv[1]):
         print(c["original"]["packets"], c["reply"]["packets"])' "$1"
 }
 ctpackets() { ctflow "$1" | sed -n 's/.* packets=\([0-9]*\) .* packets=\([0-9]*\) .*/\1 \2/p'; }
