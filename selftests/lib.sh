@@ -41,6 +41,16 @@ bg() {
 	ip netns exec "$ns" "$@" >"$TMP/bg.$$.$RANDOM.log" 2>&1 &
 }
 
+# wait_udp NS PORT: until a UDP socket is bound to PORT (10 s at most: python
+# starts slowly on a loaded machine).
+wait_udp() {
+	for _ in $(seq 100); do
+		ip netns exec "$1" ss -Hlun "sport = :$2" 2>/dev/null | grep -q . && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # wait_port NS ADDR PORT: until a TCP listener is up (5 s at most).
 wait_port() {
 	for _ in $(seq 50); do

@@ -43,7 +43,7 @@ run_cases() {
 	echo1=$!
 	ip netns exec "$LAB_CLI" $PEER udp-big-echo $C 7000 "$TMP/$1.cli.log" &
 	echo2=$!
-	sleep 0.5
+	wait_udp "$LAB_SRV" 5353 && wait_udp "$LAB_CLI" 7000 || not_ok "$1: echo servers" "not bound"
 	sniff_start "$1" || { not_ok "$1: tcpdump" "did not start"; return; }
 	fwd=$(lab_x "$LAB_CLI" $PEER udp-big-ask $LAB_PUB_ADDR 53 3000)
 	masq=$(lab_x "$LAB_SRV" $PEER udp-big-ask $C 7000 3000)

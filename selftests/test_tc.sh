@@ -33,9 +33,12 @@ synretrans() { lab_x "$LAB_CLI" nstat -az TcpExtTCPSynRetrans | awk '/TCPSynRetr
 r0=$(synretrans)
 seen=$(lab_x "$LAB_CLI" timeout 10 $PEER whoami $LAB_PUB_ADDR 80 2>&1)
 expect_match "empty neighbour table: the first connection succeeds$mode" "$seen" "^$LAB_CLI_ADDR:[0-9]+$"
-# At once: its first SYN, not a retransmission (python's start on a loaded
-# machine is no part of it).
-expect_eq "empty neighbour table: no SYN retransmitted$mode" "$(( $(synretrans) - r0 ))" 0
+# At once: at most one SYN retransmitted (generic XDP may lose the first
+# while the kernel resolves the neighbour), as a 2 s wait allowed before
+# (python's start on a loaded machine is no part of it).
+n=$(( $(synretrans) - r0 ))
+[ "$n" -le 1 ] && ok "empty neighbour table: at most one SYN retransmitted$mode ($n)" ||
+	not_ok "empty neighbour table: at most one SYN retransmitted$mode" "$n"
 # The SYN's, and the SYN-ACK's unless the kernel learnt the client's MAC
 # meanwhile (it does, now and then): at least the first.
 n=$(stat tc_redirect_neigh)
