@@ -51,7 +51,10 @@ lab_x "$LAB_GW" sysctl -qw net.ipv4.ip_forward=1
 lab_x "$LAB_GW" iptables -t nat -A POSTROUTING -o g0 -s 198.51.100.0/24 -p udp -j MASQUERADE --to-ports 40000-40099
 lab_x "$LAB_GW" iptables -t nat -A POSTROUTING -o g0 -s 198.51.100.0/24 -p tcp -j MASQUERADE --to-ports 40000-40099
 pkill -f "whoami-server $LAB_SRV_ADDR 443"
-sleep 0.3
+for _ in $(seq 100); do	# until its socket is gone: port 443 is to be bound again
+	lab_x "$LAB_SRV" ss -Hltn "sport = :443" | grep -q . || break
+	sleep 0.1
+done
 got=$(sources iptables)
 expect_eq "iptables: 5555, 123 and 443 left as ports of 40000-40099 ($got)" "$(in_range "$got")" 3
 out=$(lab_x "$LAB_CLI" timeout 3 $PEER whoami $LAB_PUB_ADDR 443 2>&1)
