@@ -1200,7 +1200,10 @@ static struct ent *flow_new(struct model *m, const struct pk *p, int side, struc
 			masq_source(m, &rq, q);
 			rq.what = "hairpin (masqueraded source)";
 		} else if (!r->snat && side == M_PUB) {
-			rq.one_entry = backend_ports(m, r->proto, rq.daddr, rq.dport) == 1;
+			/* One entry only when reached at the address xfwd_backends names:
+			 * the rule's own, or for a rule on every address the public one's. */
+			rq.one_entry = backend_ports(m, r->proto, rq.daddr, rq.dport) == 1 &&
+				       p->key.daddr == (r->addr ? r->addr : w->public_addr);
 		} else if (r->snat || side == M_LAN) {
 			rq.saddr = w->lan_addr;
 			rq.alloc = 1;
