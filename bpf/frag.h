@@ -79,27 +79,6 @@ static __always_inline void frag_remember(const struct pkt *p, __u8 side, __u64 
 		xfwd_frag_remember(&p->key, p->ip->id, side, p->tcp_flags, now);
 }
 
-/* The first fragment of datagram (saddr, daddr, IP id, proto | side << 8),
- * passed up by XDP, which remembered the datagram, is not translated after
- * all: its later fragments must not be either. Out of line: rare. */
-__attribute__((noinline)) int xfwd_frag_forget(__u32 saddr, __u32 daddr, __u32 id,
-					       __u32 proto_side)
-{
-	struct xfwd_frag_key k = {
-		.saddr = saddr, .daddr = daddr, .id = (__u16)id,
-		.proto = (__u8)proto_side, .side = (__u8)(proto_side >> 8),
-	};
-
-	return bpf_map_delete_elem(&xfwd_frags, &k);
-}
-
-static __always_inline void frag_forget(const struct pkt *p, __u8 side)
-{
-	if (p->frag)
-		xfwd_frag_forget(p->key.saddr, p->key.daddr, p->ip->id,
-				 p->key.proto | (__u32)side << 8);
-}
-
 /* A later fragment (XFWD_FRAG_LATER): its datagram if the first fragment was
  * translated in the last XFWD_FRAG_NS (p->key is then its flow key), or NULL. */
 static __always_inline struct xfwd_frag *frag_datagram(struct pkt *p, __u8 side, __u64 now)

@@ -499,20 +499,19 @@ int xfwd_tc_ingress(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	/* XDP saw the packet first and made any reply entry it needs, but where
 	 * XDP cannot mark what it passes up, tc finishes what it finds. */
-	refused = 0;
 	f = flow_find_answer(&p, side, cfg, now);
 	if (!f || ((f->flags & XFWD_FLOW_LOCAL) && !p.icmp_err))
-		goto unfinished;
+		return TC_ACT_OK;
 	rc = fwd_route(skb, &p, route_saddr(&p, f), f->new_daddr, skb->ifindex, cfg, &fib);
 	if (rc != XFWD_OK && rc != XFWD_CNT_PASS_NO_NEIGH && rc != XFWD_CNT_PASS_FRAG_NEEDED)
-		goto unfinished;
+		return TC_ACT_OK;
 	if (p.icmp_err) {
 		nat_icmp_err(skb, 1, &p, f);
 		count(XFWD_CNT_ICMP_ERR);
 	} else {
 		f = flow_use(f, &p, cfg, now, accounted, accounted, &refused);
 		if (!f)
-			goto unfinished;
+			return refused ? TC_ACT_SHOT : TC_ACT_OK;
 		if (p.frag)	/* XDP remembered its datagram before passing it up */
 			count(XFWD_CNT_FRAG_XLATED);
 		nat_rewrite(skb, 1, &p, f);
@@ -523,10 +522,6 @@ int xfwd_tc_ingress(struct __sk_buff *skb)
 	}
 	count(XFWD_CNT_TC_FINISH);
 	return fwd_xmit_skb(skb, p.l3_off, &fib);
-
-unfinished:
-	frag_forget(&p, side);
-	return refused ? TC_ACT_SHOT : TC_ACT_OK;
 }
 
 /* Egress of both interfaces: replies of local sockets to REDIRECTed
