@@ -10,8 +10,8 @@
 S=$LAB_SRV_ADDR
 P=$LAB_PUB_ADDR
 faults_cleanup() {
-	"$XFWD" -n rbg-gw detach >/dev/null 2>&1
-	lab_down rbg
+	"$XFWD" -n "${XFWD_LAB_PREFIX:-}rbg-gw" detach >/dev/null 2>&1
+	lab_down "${XFWD_LAB_PREFIX:-}rbg"
 	t_cleanup
 }
 trap faults_cleanup EXIT
@@ -113,7 +113,7 @@ xg rule add tcp 80 to $S:9000 >/dev/null
 g1_cli=$LAB_CLI g1_gw=$LAB_GW g1_srv=$LAB_SRV
 lab_up rbg || not_ok "second lab up" "cannot build it"
 g2_cli=$LAB_CLI g2_gw=$LAB_GW g2_srv=$LAB_SRV
-LAB=rbf LAB_CLI=$g1_cli LAB_GW=$g1_gw LAB_SRV=$g1_srv
+LAB=${XFWD_LAB_PREFIX:-}rbf LAB_CLI=$g1_cli LAB_GW=$g1_gw LAB_SRV=$g1_srv
 x2() { "$XFWD" -n "$g2_gw" "$@"; }
 x2 attach g0 g1 >/dev/null 2>&1 || not_ok "attach gateway 2" "xfwd attach failed"
 x2 rule add tcp 81 to $S:9001 >/dev/null
