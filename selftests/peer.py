@@ -474,6 +474,14 @@ def ip_csum(b):
     return ~s & 0xffff
 
 
+def ipv4(proto, src, dst, payload_len, frag=0x4000, ttl=64, ident=None):
+    """An IPv4 header (no options) with its checksum; src, dst packed."""
+    ident = random.getrandbits(16) if ident is None else ident
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + payload_len, ident, frag, ttl, proto, 0,
+                     src, dst)
+    return ip[:10] + struct.pack("!H", ip_csum(ip)) + ip[12:]
+
+
 class RawTcp:
     """Ethernet frames with TCP segments, sent on IFACE as a wire would bring them."""
     FL = {"F": 0x01, "S": 0x02, "R": 0x04, "P": 0x08, "A": 0x10}
@@ -494,10 +502,7 @@ class RawTcp:
         tcp = struct.pack("!HHIIBBHHH", int(sport), int(dport), seq, ack, 5 << 4, fl, win, 0, 0)
         tcs = ip_csum(sa + da + struct.pack("!BBH", 0, 6, len(tcp)) + tcp)
         tcp = tcp[:16] + struct.pack("!H", tcs) + tcp[18:]
-        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), random.getrandbits(16),
-                         0x4000, 64, 6, 0, sa, da)
-        ip = ip[:10] + struct.pack("!H", ip_csum(ip)) + ip[12:]
-        self.s.send(self.eth + ip + tcp)
+        self.s.send(self.eth + ipv4(6, sa, da, len(tcp)) + tcp)
 
 
 def blind(iface, dst_mac, src, sport, dst, dport, n, mode="mix"):
@@ -549,10 +554,7 @@ def spoof_udp(iface, dst_mac, src, sport, dst, dport, payload="spoof", badsum="0
     if badsum == "1":
         ucs ^= 0x0100
     udp = udp[:6] + struct.pack("!H", ucs) + udp[8:]
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), random.getrandbits(16),
-                     0x4000, 64, 17, 0, sa, da)
-    ip = ip[:10] + struct.pack("!H", ip_csum(ip)) + ip[12:]
-    raw.s.send(raw.eth + ip + udp)
+    raw.s.send(raw.eth + ipv4(17, sa, da, len(udp)) + udp)
 
 
 def icmp_err(iface, dst_mac, src, dst, qsrc, qsport, qdst, qdport):
@@ -561,24 +563,22 @@ def icmp_err(iface, dst_mac, src, dst, qsrc, qsport, qdst, qdport):
     raw = RawTcp(iface, dst_mac)
     qs, qd = socket.inet_aton(qsrc), socket.inet_aton(qdst)
     qudp = struct.pack("!HHHH", int(qsport), int(qdport), 8 + 4, 0)
-    qip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + 12, 1, 0x4000, 63, 17, 0, qs, qd)
-    qip = qip[:10] + struct.pack("!H", ip_csum(qip)) + qip[12:]
-    icmp = struct.pack("!BBHI", 3, 3, 0, 0) + qip + qudp
+    icmp = struct.pack("!BBHI", 3, 3, 0, 0) + ipv4(17, qs, qd, 12, ttl=63, ident=1) + qudp
     icmp = icmp[:2] + struct.pack("!H", ip_csum(icmp)) + icmp[4:]
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), random.getrandbits(16), 0,
-                     64, 1, 0, socket.inet_aton(src), socket.inet_aton(dst))
-    ip = ip[:10] + struct.pack("!H", ip_csum(ip)) + ip[12:]
+    ip = ipv4(1, socket.inet_aton(src), socket.inet_aton(dst), len(icmp), frag=0)
     raw.s.send(raw.eth + ip + icmp)
 
 
-def udp_log(addr, port, path):
-    """Append "SRC PAYLOAD" for every datagram received."""
+def udp_log(addr, port, path, with_port=False):
+    """Append "SRC PAYLOAD" (with_port: "SRC:PORT PAYLOAD") for every
+    datagram received."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((addr, int(port)))
     while True:
         data, peer = s.recvfrom(2048)
+        src = f"{peer[0]}:{peer[1]}" if with_port else peer[0]
         with open(path, "a") as f:
-            f.write(f"{peer[0]} {data.decode(errors='replace')}\n")
+            f.write(f"{src} {data.decode(errors='replace')}\n")
 
 
 def udp_hold(addr, port, sport, msg, path):
@@ -683,13 +683,7 @@ def udp_spray(addr, port, first, n, msg):
 
 
 def udp_srcs(addr, port, path):
-    """Append "SRC:PORT PAYLOAD" for every datagram received."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind((addr, int(port)))
-    while True:
-        data, peer = s.recvfrom(2048)
-        with open(path, "a") as f:
-            f.write(f"{peer[0]}:{peer[1]} {data.decode(errors='replace')}\n")
+    udp_log(addr, port, path, with_port=True)
 
 
 def tcp_idle(addr, port, sport, path):

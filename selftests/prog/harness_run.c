@@ -222,6 +222,19 @@ int check_translated(const uint8_t *exp, size_t elen)
 	return 0;
 }
 
+/* The IP header checksum and the TCP/UDP checksum of the packet at ip, each
+ * recomputed whole, are right (for frames whose ports the test does not know
+ * beforehand, so check_translated cannot compare them). */
+int expect_csums_valid(const uint8_t *ip)
+{
+	if (!ASSERT_TRUE(ip_csum_valid(ip), "ip checksum 0x%04x is wrong", get16(ip + 10)))
+		return -1;
+	if (!ASSERT_TRUE(l4_csum_valid(ip), "l4 checksum 0x%04x is wrong",
+			 get16(ip + IP4_LEN + l4_csum_off(ip[9]))))
+		return -1;
+	return 0;
+}
+
 /* Run in on side; it must come out as exp, redirected and counted. */
 int expect_fwd_n(int side, const uint8_t *in, size_t ilen, const uint8_t *exp, size_t elen)
 {

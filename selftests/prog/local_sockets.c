@@ -49,10 +49,7 @@ PROG_CASE(local_port_moved)
 		return -1;
 	if (!ASSERT_TRUE(y != 40001 && y >= XFWD_SNAT_PORT_MIN, "sport %u: the mapping's, or out of range", y))
 		return -1;
-	if (!ASSERT_TRUE(ip_csum_valid(ip), "ip checksum 0x%04x is wrong", get16(ip + 10)))
-		return -1;
-	if (!ASSERT_TRUE(l4_csum_valid(ip), "udp checksum 0x%04x is wrong", get16(ip + IP4_LEN + 6)))
-		return -1;
+	TRY(expect_csums_valid(ip));
 	label("its second datagram: the same port, nothing new");
 	TRY(counters_read(&a));
 	v = tc_egress_run(ifx_pub, b, len);
@@ -77,10 +74,7 @@ PROG_CASE(local_port_moved)
 		return -1;
 	if (!ASSERT_EQ(get16(ip + IP4_LEN + 2), 40001, "dport (the socket's)"))
 		return -1;
-	if (!ASSERT_TRUE(ip_csum_valid(ip), "ip checksum 0x%04x is wrong", get16(ip + 10)))
-		return -1;
-	if (!ASSERT_TRUE(l4_csum_valid(ip), "udp checksum 0x%04x is wrong", get16(ip + IP4_LEN + 6)))
-		return -1;
+	TRY(expect_csums_valid(ip));
 	label("the mapping's answer, 192.0.2.2:53 > 192.0.2.1:40001: to the LAN host");
 	in = pub_pkt(IPPROTO_UDP, CLIENT1, 53, PUB_ADDR, 40001);
 	exp = xlated(&in, CLIENT1, 53, BACKEND1, 40001, MAC_B1, MAC_LAN);

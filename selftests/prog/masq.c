@@ -187,10 +187,7 @@ PROG_CASE(masq_self_hairpin)
 		return -1;
 	if (!ASSERT_EQ(get16(ip + IP4_LEN + 2), 46200, "dport"))
 		return -1;
-	if (!ASSERT_TRUE(ip_csum_valid(ip), "ip checksum 0x%04x is wrong", get16(ip + 10)))
-		return -1;
-	if (!ASSERT_TRUE(l4_csum_valid(ip), "udp checksum 0x%04x is wrong", get16(ip + IP4_LEN + 6)))
-		return -1;
+	TRY(expect_csums_valid(ip));
 	label("its answer, 198.51.100.2:46200 > 192.0.2.1:%u", y);
 	in = lan_pkt(IPPROTO_UDP, BACKEND1, 46200, PUB_ADDR, y);
 	exp = xlated(&in, PUB_ADDR, 46200, BACKEND1, 46200, MAC_B1, MAC_LAN);
