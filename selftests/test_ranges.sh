@@ -53,7 +53,7 @@ xg rule del tcp 8000 >/dev/null
 # Traffic: both ends of a range, one to one; a range onto one port.
 bg "$LAB_SRV" $PEER udp-echo $S 9000
 bg "$LAB_SRV" $PEER udp-echo $S 9009
-sleep 0.3
+wait_udp "$LAB_SRV" 9000 && wait_udp "$LAB_SRV" 9009 || not_ok "echo servers" "not bound"
 r=$(lab_x "$LAB_CLI" $PEER udp-ask $LAB_PUB_ADDR 7000 first 2>&1)
 expect_match "public 7000 reaches target 9000" "$r" "^$LAB_PUB_ADDR:7000 $LAB_CLI_ADDR:[0-9]+ first$"
 r=$(lab_x "$LAB_CLI" $PEER udp-ask $LAB_PUB_ADDR 7009 last 2>&1)
