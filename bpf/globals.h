@@ -33,6 +33,11 @@ volatile __u32 xfwd_backend_aliased;
  * itself (xfwd.bpf.c). Only ever set to 1. */
 volatile __u32 xfwd_meta_unsupported;
 
+/* Set by the loader (.rodata, before load) where the kernel refuses
+ * bpf_xdp_adjust_meta to XDP programs (loader/kernel_probe.h): the
+ * verifier then never sees the call, and tc looks packets up as above. */
+const volatile __u32 xfwd_no_xdp_meta;
+
 /* The per-host port cap's recounts (hostcap.h): the generation of the last
  * one (0: none since the program loaded), written by the CPU that won
  * xfwd_host_scan_ns; and when the last one started (compare-and-swap). */

@@ -216,6 +216,8 @@ static __always_inline int xdp_pass_finish(struct xdp_md *ctx, int accounted)
 {
 	void *meta, *data;
 
+	if (xfwd_no_xdp_meta)
+		return XDP_PASS;
 	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(__u32))) {
 		xfwd_meta_unsupported = 1;
 		return XDP_PASS;
@@ -440,7 +442,7 @@ static __always_inline __u32 finish_requested(struct __sk_buff *skb)
 		m = *(__u32 *)meta;
 		return m == XFWD_META_FINISH || m == XFWD_META_FINISH_NEW ? m : 0;
 	}
-	return xfwd_meta_unsupported ? XFWD_META_FINISH : 0;
+	return xfwd_meta_unsupported || xfwd_no_xdp_meta ? XFWD_META_FINISH : 0;
 }
 
 /* A later fragment XDP passed up: translated as XDP would have, if its

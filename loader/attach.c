@@ -20,6 +20,7 @@
 
 #include "cmds.h"
 #include "xfwd.skel.h"
+#include "kernel_probe.h"
 #include "json.h"
 
 static const char *const map_pins[] = {
@@ -453,6 +454,7 @@ int attach_run(struct env *env, struct attach_plan *pl)
 		rc = err(EXIT_OP, "cannot open the BPF object: %s", strerror(errno));
 		goto fail;
 	}
+	XFWD_PROBE_KERNEL(skel);
 	bpf_map__set_max_entries(skel->maps.xfwd_flows, a->max_flows);
 	bpf_map__set_max_entries(skel->maps.xfwd_pending, pending_size(a->max_flows));
 	rc = xfwd_bpf__load(skel);

@@ -55,6 +55,7 @@
 
 #include "xfwd_abi.h"
 #include "xfwd.skel.h"
+#include "kernel_probe.h"
 #include "pkt.h"
 #include "fuzz_model.h"
 
@@ -294,6 +295,7 @@ static void load(void)
 		die("xfwd_bpf__open: %s", strerror(errno));
 	bpf_object__for_each_map(map, skel->obj)
 		bpf_map__set_pin_path(map, NULL);	/* never in the machine's bpffs */
+	XFWD_PROBE_KERNEL(skel);
 	err = xfwd_bpf__load(skel);
 	if (err)
 		die("xfwd_bpf__load: %s (-v shows the verifier log)", strerror(-err));

@@ -10,6 +10,7 @@ PROG_SRCS := $(sort $(wildcard selftests/prog/*.c))
 PROG_OBJS := $(patsubst selftests/prog/%.c,$(OUT)/prog/%.o,$(PROG_SRCS))
 
 $(OUT)/prog/%.o: selftests/prog/%.c selftests/prog/harness.h selftests/pkt.h maps/xfwd_abi.h \
+		loader/kernel_probe.h \
 		$(OUT)/xfwd.skel.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
@@ -24,9 +25,10 @@ selftests/prog_test: $(PROG_OBJS)
 # UndefinedBehaviorSanitizer on the harness and the reference model.
 FUZZ_RT    := $(shell $(CLANG) -print-runtime-dir 2>/dev/null)/libclang_rt.fuzzer_no_main-x86_64.a
 FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
-	      -Wall -Wextra -Wno-missing-field-initializers -Imaps -I$(OUT) -Iselftests
+	      -Wall -Wextra -Wno-missing-field-initializers -Imaps -I$(OUT) -Iselftests -Iloader
 
 selftests/fuzz: selftests/fuzz.c selftests/fuzz_model.c selftests/fuzz_model.h selftests/pkt.h \
+		loader/kernel_probe.h \
 		maps/xfwd_abi.h $(OUT)/xfwd.skel.h
 	$(call msg,CC,$@)
 	$(Q)$(CLANG) $(FUZZ_FLAGS) selftests/fuzz.c selftests/fuzz_model.c $(FUZZ_RT) -o $@ \

@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 
 #include "harness.h"
+#include "kernel_probe.h"
 
 const uint8_t MAC_PUB[6] = { 0x02, 0x00, 0x00, 0x00, 0x01, 0x01 };
 const uint8_t MAC_LAN[6] = { 0x02, 0x00, 0x00, 0x00, 0x02, 0x01 };
@@ -208,6 +209,7 @@ int setup(void)
 	/* Nothing of this test may be pinned in the machine's bpffs. */
 	bpf_object__for_each_map(map, skel->obj)
 		bpf_map__set_pin_path(map, NULL);
+	XFWD_PROBE_KERNEL(skel);
 	err = xfwd_bpf__load(skel);
 	if (err)
 		return fail("xfwd_bpf__load: %s (-v shows the verifier log)", strerror(-err));

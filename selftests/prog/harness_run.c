@@ -167,6 +167,21 @@ int expect_pass_any(int side, const uint8_t *in, size_t len, int c1, int c2)
  * checksums computed in full). The fields that matter are checked by name
  * first, then the checksums the way a receiver checks them, then every byte.
  */
+/*
+ * The last run passed its packet up asking tc ingress to finish it: the
+ * mark in the XDP metadata, or, where the kernel refuses XDP programs
+ * bpf_xdp_adjust_meta, no metadata at all and tc finishing every packet
+ * passed up (xfwd_no_xdp_meta: it counts the first packet a second time).
+ */
+int expect_finish_mark(uint32_t mark)
+{
+	if (skel->rodata->xfwd_no_xdp_meta)
+		return ASSERT_EQ(R.meta_len, 0, "XDP metadata length (this kernel has none)") ? 0 : -1;
+	if (!ASSERT_EQ(R.meta_len, 4, "XDP metadata length"))
+		return -1;
+	return ASSERT_EQ(*(uint32_t *)(R.frame - 4), mark, "the mark asking tc to finish") ? 0 : -1;
+}
+
 int check_translated(const uint8_t *exp, size_t elen)
 {
 	const uint8_t *o = R.frame;

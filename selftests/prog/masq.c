@@ -91,7 +91,7 @@ PROG_CASE(masq_first_packet_too_big)
 	label("first UDP packet of a masqueraded host, 1281 bytes, public MTU 1280");
 	if (expect_pass(SIDE_LAN, &p, XFWD_CNT_PASS_FRAG_NEEDED))
 		goto out;
-	if (!ASSERT_EQ(R.meta_len, 4, "XDP metadata (the mark asking tc to finish)"))
+	if (expect_finish_mark(XFWD_META_FINISH_NEW))
 		goto out;
 	if (!ASSERT_TRUE(flow_get(&k, &f) != IN_NONE, "no flow for %s", keystr(&k)))
 		goto out;

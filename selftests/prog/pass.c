@@ -559,10 +559,7 @@ static int no_neigh_frames(void)
 	TRY(expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_NO_NEIGH));
 	/* The connection's first packet is in its entry already: tc, which
 	 * finishes it, is told so and must not count it again. */
-	if (!ASSERT_EQ(R.meta_len, 4, "metadata length"))
-		return -1;
-	if (!ASSERT_EQ(*(uint32_t *)(R.frame - 4), XFWD_META_FINISH_NEW, "finish mark of a first packet"))
-		return -1;
+	TRY(expect_finish_mark(XFWD_META_FINISH_NEW));
 	if (!ASSERT_TRUE(flow_get(&ok, &f) == IN_PENDING, "no pending entry for the SYN"))
 		return -1;
 	if (!ASSERT_EQ(f.packets, 1, "packets of the new entry"))
@@ -571,8 +568,7 @@ static int no_neigh_frames(void)
 		return -1;
 	label("the SYN again (a retransmission)");
 	TRY(expect_pass(SIDE_PUB, &p, XFWD_CNT_PASS_NO_NEIGH));
-	if (!ASSERT_EQ(*(uint32_t *)(R.frame - 4), XFWD_META_FINISH, "finish mark of a later packet"))
-		return -1;
+	TRY(expect_finish_mark(XFWD_META_FINISH));
 	flow_get(&ok, &f);
 	if (!ASSERT_EQ(f.packets, 1, "packets after the pass (tc counts it)"))
 		return -1;
