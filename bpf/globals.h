@@ -29,13 +29,13 @@ volatile __u32 xfwd_neigh_gen;
  */
 volatile __u32 xfwd_backend_aliased;
 
-/* Set when the driver cannot carry XDP metadata: tc then looks packets up
- * itself (xfwd.bpf.c). Only ever set to 1. */
+/* Set when the driver cannot carry XDP metadata: XDP's requests to tc then
+ * go through xfwd_finish (finish.h). Only ever set to 1. */
 volatile __u32 xfwd_meta_unsupported;
 
 /* Set by the loader (.rodata, before load) where the kernel refuses
  * bpf_xdp_adjust_meta to XDP programs (loader/kernel_probe.h): the
- * verifier then never sees the call, and tc looks packets up as above. */
+ * verifier then never sees the call; requests go through xfwd_finish. */
 const volatile __u32 xfwd_no_xdp_meta;
 
 /* The per-host port cap's recounts (hostcap.h): the generation of the last

@@ -22,6 +22,7 @@
 #include "local.h"
 #include "leak.h"
 #include "frag.h"
+#include "finish.h"
 
 /*
  * A new connection to a forwarded port: DNAT; SNAT when the rule asks, or
@@ -211,22 +212,10 @@ static __always_inline void frag_account(struct xfwd_flow *f, __u32 len)
 
 /* ------------------------------------------------------------------ XDP */
 
-/* Pass up, asking tc ingress to finish (metadata travels with the skb). */
-static __always_inline int xdp_pass_finish(struct xdp_md *ctx, int accounted)
+/* Pass up, asking tc ingress to finish (finish.h). */
+static __always_inline int xdp_pass_finish(struct xdp_md *ctx, const struct pkt *p, int accounted)
 {
-	void *meta, *data;
-
-	if (xfwd_no_xdp_meta)
-		return XDP_PASS;
-	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(__u32))) {
-		xfwd_meta_unsupported = 1;
-		return XDP_PASS;
-	}
-	meta = (void *)(long)ctx->data_meta;
-	data = (void *)(long)ctx->data;
-	if (meta + sizeof(__u32) <= data)
-		*(__u32 *)meta = accounted ? XFWD_META_FINISH_NEW : XFWD_META_FINISH;
-	return XDP_PASS;
+	return finish_ask(ctx, p->ip, accounted ? XFWD_META_FINISH_NEW : XFWD_META_FINISH);
 }
 
 /*
@@ -263,7 +252,7 @@ static __always_inline int xdp_frag_later(struct xdp_md *ctx, struct pkt *p, __u
 	if (rc != XFWD_OK) {
 		count(rc);
 		if (rc == XFWD_CNT_PASS_NO_NEIGH || rc == XFWD_CNT_PASS_FRAG_NEEDED)
-			return xdp_pass_finish(ctx, 0);	/* tc translates it */
+			return xdp_pass_finish(ctx, p, 0);	/* tc translates it */
 		return XDP_PASS;
 	}
 	frag_account(f, p->len);
@@ -358,7 +347,7 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 			 * or fragments what may be fragmented. */
 			if (rc == XFWD_CNT_PASS_NO_NEIGH || rc == XFWD_CNT_PASS_FRAG_NEEDED) {
 				frag_remember(&p, side, now);
-				return xdp_pass_finish(ctx, accounted);
+				return xdp_pass_finish(ctx, &p, accounted);
 			}
 			return XDP_PASS;
 		}
@@ -432,19 +421,6 @@ static __always_inline int skb_parse(struct __sk_buff *skb, struct pkt *p)
 	return rc;
 }
 
-/* What XDP asked of tc ingress: 0 nothing, else the XFWD_META_FINISH* word. */
-static __always_inline __u32 finish_requested(struct __sk_buff *skb)
-{
-	void *meta = (void *)(long)skb->data_meta, *data = (void *)(long)skb->data;
-	__u32 m;
-
-	if (meta + sizeof(__u32) <= data) {
-		m = *(__u32 *)meta;
-		return m == XFWD_META_FINISH || m == XFWD_META_FINISH_NEW ? m : 0;
-	}
-	return xfwd_meta_unsupported || xfwd_no_xdp_meta ? XFWD_META_FINISH : 0;
-}
-
 /* A later fragment XDP passed up: translated as XDP would have, if its
  * datagram is known (XDP counted the ones it is not). */
 static __always_inline int tc_frag_later(struct __sk_buff *skb, struct pkt *p, __u8 side,
@@ -485,22 +461,28 @@ int xfwd_tc_ingress(struct __sk_buff *skb)
 	__u64 now;
 	__u8 side;
 
-	finish = finish_requested(skb);
-	if (!finish)
+	finish = finish_meta(skb);
+	if (!finish && !finish_by_map())
 		return TC_ACT_OK;
-	accounted = finish == XFWD_META_FINISH_NEW;
 	cfg = config_get();
 	if (!cfg)
 		return TC_ACT_OK;
 	rc = skb_parse(skb, &p);
+	if (!finish) {
+		if (rc != XFWD_OK && rc != XFWD_FRAG_LATER)
+			return TC_ACT_OK;
+		finish = finish_take(p.ip, (void *)(long)skb->data_end);
+		if (!finish)
+			return TC_ACT_OK;
+	}
+	accounted = finish == XFWD_META_FINISH_NEW;
 	side = skb->ifindex == cfg->public_ifindex ? XFWD_SIDE_PUBLIC : XFWD_SIDE_LAN;
 	now = now_ns();
 	if (rc == XFWD_FRAG_LATER)
 		return tc_frag_later(skb, &p, side, cfg, now, &fib);
 	if (rc != XFWD_OK)
 		return TC_ACT_OK;
-	/* XDP saw the packet first and made any reply entry it needs, but where
-	 * XDP cannot mark what it passes up, tc finishes what it finds. */
+	/* XDP saw the packet first and made any reply entry it needs. */
 	f = flow_find_answer(&p, side, cfg, now);
 	if (!f || ((f->flags & XFWD_FLOW_LOCAL) && !p.icmp_err))
 		return TC_ACT_OK;

@@ -417,6 +417,20 @@ struct xfwd_reply_req {
 /* The same, for the first packet of a connection: its entry already counts it. */
 #define XFWD_META_FINISH_NEW	0x78667765u
 
+/*
+ * Where the kernel gives XDP no metadata, the same request waits in
+ * xfwd_finish (value: the mark above) under the packet's identity, which
+ * tc ingress reads back from the packet. No length in it: GRO may merge
+ * the packets of a TCP flow on the way up, keeping the first one's headers.
+ */
+struct xfwd_finish_key {
+	__be32 saddr, daddr;
+	__be16 id, frag_off;
+	__u8 proto, pad[3];
+	__u8 l4[8];		/* the 8 bytes after the IP header (ports, TCP seq, ...) */
+};
+#define XFWD_FINISH_MAX		4096
+
 enum xfwd_xdp_mode {
 	XFWD_MODE_NATIVE = 0,
 	XFWD_MODE_GENERIC = 1,

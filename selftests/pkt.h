@@ -18,6 +18,8 @@
 #include <string.h>
 #include <netinet/in.h>
 
+#include "xfwd_abi.h"
+
 #define PKT_MAX		3072	/* fits the room BPF_PROG_TEST_RUN gives XDP */
 #define ETH_LEN		14
 #define VLAN_LEN	4
@@ -307,6 +309,28 @@ static inline void frame_parse(const uint8_t *b, size_t len, struct frame *f)
 		f->l4hdr = UDP_LEN;
 	else
 		f->l4 = 0;
+}
+
+/* The key under which XDP asks tc ingress to finish frame b where there is
+ * no XDP metadata (xfwd_finish); -1 if b is not IPv4. */
+static inline int frame_finish_key(const uint8_t *b, size_t len, struct xfwd_finish_key *k)
+{
+	struct frame f;
+	size_t l4;
+
+	frame_parse(b, len, &f);
+	if (!f.l3)
+		return -1;
+	memset(k, 0, sizeof(*k));
+	memcpy(&k->saddr, b + f.l3 + 12, 4);
+	memcpy(&k->daddr, b + f.l3 + 16, 4);
+	memcpy(&k->id, b + f.l3 + 4, 2);
+	memcpy(&k->frag_off, b + f.l3 + 6, 2);
+	k->proto = f.proto;
+	l4 = f.l3 + (size_t)(b[f.l3] & 0xf) * 4;
+	if (l4 + sizeof(k->l4) <= len)
+		memcpy(k->l4, b + l4, sizeof(k->l4));
+	return 0;
 }
 
 /* The name of the field byte off of frame b lies in, for failure messages. */

@@ -305,6 +305,7 @@ int reset(void)
 	TRY(map_clear(skel->maps.xfwd_owners));
 	TRY(map_clear(skel->maps.xfwd_hosts));
 	TRY(map_clear(skel->maps.xfwd_backends));
+	TRY(map_clear(skel->maps.xfwd_finish));
 	TRY(where_clear());
 	for (i = 0; i < XFWD_CNT_MAX; i++)
 		if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_stats), &i, zero64, 0))

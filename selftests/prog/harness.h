@@ -199,6 +199,7 @@ extern struct run_result R;	/* the last run */
 int prog_run(int side, const uint8_t *in, size_t len);
 int run(int side, const uint8_t *in, size_t len);
 int tc_egress_run(int ifx, const uint8_t *in, size_t len);
+int tc_ingress_run(int ifx, const uint8_t *in, size_t len);
 int expect_pass_n(int side, const uint8_t *in, size_t len, int cnt);
 int expect_pass(int side, const struct pkt_spec *s, int cnt);
 int expect_pass_any(int side, const uint8_t *in, size_t len, int c1, int c2);

@@ -170,13 +170,23 @@ int expect_pass_any(int side, const uint8_t *in, size_t len, int c1, int c2)
 /*
  * The last run passed its packet up asking tc ingress to finish it: the
  * mark in the XDP metadata, or, where the kernel refuses XDP programs
- * bpf_xdp_adjust_meta, no metadata at all and tc finishing every packet
- * passed up (xfwd_no_xdp_meta: it counts the first packet a second time).
+ * bpf_xdp_adjust_meta, the mark in xfwd_finish under the packet's identity
+ * (taken out, as tc would).
  */
 int expect_finish_mark(uint32_t mark)
 {
-	if (skel->rodata->xfwd_no_xdp_meta)
-		return ASSERT_EQ(R.meta_len, 0, "XDP metadata length (this kernel has none)") ? 0 : -1;
+	struct xfwd_finish_key k;
+	int fd = bpf_map__fd(skel->maps.xfwd_finish);
+	__u32 v = 0;
+
+	if (skel->rodata->xfwd_no_xdp_meta) {
+		if (!ASSERT_EQ(R.meta_len, 0, "XDP metadata length (this kernel has none)"))
+			return -1;
+		if (frame_finish_key(R.frame, R.len, &k) || bpf_map_lookup_elem(fd, &k, &v))
+			return fail("%s: no request in xfwd_finish for tc to finish it", pkt_label);
+		bpf_map_delete_elem(fd, &k);
+		return ASSERT_EQ(v, mark, "the mark in xfwd_finish") ? 0 : -1;
+	}
 	if (!ASSERT_EQ(R.meta_len, 4, "XDP metadata length"))
 		return -1;
 	return ASSERT_EQ(*(uint32_t *)(R.frame - 4), mark, "the mark asking tc to finish") ? 0 : -1;
@@ -275,9 +285,9 @@ int expect_fwd(int side, const struct pkt_spec *in, const struct pkt_spec *exp)
 	return expect_fwd_n(side, ib, il, eb, el);
 }
 
-/* One BPF_PROG_TEST_RUN of tc egress as if the frame left interface ifx;
- * returns the verdict (TC_ACT_*), or -1 (fail() says why). */
-int tc_egress_run(int ifx, const uint8_t *in, size_t len)
+/* One BPF_PROG_TEST_RUN of a tc program on interface ifx; returns the
+ * verdict (TC_ACT_*), or -1 (fail() says why). The frame out: R.buf. */
+static int tc_run(struct bpf_program *prog, int ifx, const uint8_t *in, size_t len)
 {
 	struct __sk_buff ctx;
 	LIBBPF_OPTS(bpf_test_run_opts, o,
@@ -292,10 +302,23 @@ int tc_egress_run(int ifx, const uint8_t *in, size_t len)
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.ifindex = (__u32)ifx;
-	if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.xfwd_tc_egress), &o))
-		return fail("%s: BPF_PROG_TEST_RUN of xfwd_tc_egress failed: %s", pkt_label,
-			    strerror(errno)), -1;
+	if (bpf_prog_test_run_opts(bpf_program__fd(prog), &o))
+		return fail("%s: BPF_PROG_TEST_RUN of %s failed: %s", pkt_label,
+			    bpf_program__name(prog), strerror(errno)), -1;
 	return (int)o.retval;
+}
+
+/* As if the frame left interface ifx. */
+int tc_egress_run(int ifx, const uint8_t *in, size_t len)
+{
+	return tc_run(skel->progs.xfwd_tc_egress, ifx, in, len);
+}
+
+/* As if XDP of interface ifx had passed the frame up (without metadata:
+ * BPF_PROG_TEST_RUN of tc carries none). */
+int tc_ingress_run(int ifx, const uint8_t *in, size_t len)
+{
+	return tc_run(skel->progs.xfwd_tc_ingress, ifx, in, len);
 }
 
 /*

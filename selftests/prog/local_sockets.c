@@ -75,6 +75,18 @@ PROG_CASE(local_port_moved)
 	if (!ASSERT_EQ(get16(ip + IP4_LEN + 2), 40001, "dport (the socket's)"))
 		return -1;
 	TRY(expect_csums_valid(ip));
+	/* tc ingress, next on its way up, must leave it so: XDP asked nothing
+	 * of it (to the mapping's flow it would go to the LAN host). */
+	label("that answer as XDP passed it up, through tc ingress");
+	memcpy(b, R.frame, R.len);
+	len = R.len;
+	v = tc_ingress_run(ifx_pub, b, len);
+	if (v < 0)
+		return -1;
+	if (!ASSERT_TRUE(v == TC_ACT_OK && !memcmp(R.buf, b, len),
+			 "tc ingress verdict %d, frame %s; expected %d, unchanged", v,
+			 memcmp(R.buf, b, len) ? "changed" : "unchanged", TC_ACT_OK))
+		return -1;
 	label("the mapping's answer, 192.0.2.2:53 > 192.0.2.1:40001: to the LAN host");
 	in = pub_pkt(IPPROTO_UDP, CLIENT1, 53, PUB_ADDR, 40001);
 	exp = xlated(&in, CLIENT1, 53, BACKEND1, 40001, MAC_B1, MAC_LAN);

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * XDP asks tc ingress to finish a packet it passed up (no neighbour yet,
+ * too big for the egress but fragmentable): a mark in the XDP metadata in
+ * front of the frame, or, where the kernel refuses XDP programs
+ * bpf_xdp_adjust_meta (xfwd_no_xdp_meta) or a driver has no room for it
+ * (xfwd_meta_unsupported), an entry of xfwd_finish under the packet's
+ * identity. tc ingress finishes what carries one of the two, and nothing
+ * else: a packet XDP translated itself and passed up (a local: target, a
+ * moved gateway port) must not be translated twice.
+ */
+#ifndef XFWD_BPF_FINISH_H
+#define XFWD_BPF_FINISH_H
+
+#include "common.h"
+#include "globals.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XFWD_FINISH_MAX);
+	__type(key, struct xfwd_finish_key);
+	__type(value, __u32);
+} xfwd_finish SEC(".maps");
+
+/* The identity of the packet at ip (headers parsed: ihl is sane). */
+static __always_inline void finish_key(const struct iphdr *ip, const void *data_end,
+				       struct xfwd_finish_key *k)
+{
+	const __u8 *l4 = (const __u8 *)ip + ((ip->ihl & 0xf) << 2);
+
+	__builtin_memset(k, 0, sizeof(*k));
+	k->saddr = ip->saddr;
+	k->daddr = ip->daddr;
+	k->id = ip->id;
+	k->frag_off = ip->frag_off;
+	k->proto = ip->protocol;
+	if (l4 + sizeof(k->l4) <= (const __u8 *)data_end)
+		__builtin_memcpy(k->l4, l4, sizeof(k->l4));
+}
+
+static __always_inline int finish_by_map(void)
+{
+	return xfwd_no_xdp_meta || xfwd_meta_unsupported;
+}
+
+/* XDP: ask tc to finish this packet; returns XDP_PASS. */
+static __always_inline int finish_ask(struct xdp_md *ctx, const struct iphdr *ip, __u32 mark)
+{
+	struct xfwd_finish_key k;
+	void *meta, *data;
+
+	if (!xfwd_no_xdp_meta) {
+		if (!bpf_xdp_adjust_meta(ctx, -(int)sizeof(__u32))) {
+			meta = (void *)(long)ctx->data_meta;
+			data = (void *)(long)ctx->data;
+			if (meta + sizeof(__u32) <= data)
+				*(__u32 *)meta = mark;
+			return XDP_PASS;
+		}
+		xfwd_meta_unsupported = 1;
+	}
+	finish_key(ip, (void *)(long)ctx->data_end, &k);
+	bpf_map_update_elem(&xfwd_finish, &k, &mark, BPF_ANY);
+	return XDP_PASS;
+}
+
+/* tc: the mark in the XDP metadata (0: none). */
+static __always_inline __u32 finish_meta(struct __sk_buff *skb)
+{
+	void *meta = (void *)(long)skb->data_meta, *data = (void *)(long)skb->data;
+	__u32 m;
+
+	if (meta + sizeof(__u32) > data)
+		return 0;
+	m = *(__u32 *)meta;
+	return m == XFWD_META_FINISH || m == XFWD_META_FINISH_NEW ? m : 0;
+}
+
+/* tc: the request XDP left for this (parsed) packet in xfwd_finish, taken
+ * out (0: none). */
+static __always_inline __u32 finish_take(const struct iphdr *ip, const void *data_end)
+{
+	struct xfwd_finish_key k;
+	__u32 *v, m;
+
+	finish_key(ip, data_end, &k);
+	v = bpf_map_lookup_elem(&xfwd_finish, &k);
+	if (!v)
+		return 0;
+	m = *v;
+	bpf_map_delete_elem(&xfwd_finish, &k);
+	return m;
+}
+
+#endif
