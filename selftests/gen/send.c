@@ -8,6 +8,11 @@
  * ndo_xdp_xmit, i.e. to the veth's peer). One thread per CPU used, each
  * pinned; the receiving side's NAPI runs in the softirq of the same CPU, so a
  * thread measures the whole path: generator, gateway, sink.
+ *
+ * Some kernels refuse live-frames mode (EPERM, seen on a 6.18 build): then
+ * each frame is made by the same program in a plain BPF_PROG_TEST_RUN and
+ * sent through a packet socket, in batches (much slower: the count of
+ * frames, not the rate, is what such a run is good for).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
+#include <linux/if_packet.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
@@ -314,6 +321,63 @@ struct worker {
 	int error;
 };
 
+/* Frames per sendmmsg in packet-socket mode. */
+#define SOCK_BATCH 64
+
+/* n frames made one by one by the generator, sent through a packet socket
+ * bound to the interface; 0, or an errno. */
+static int sock_send(struct worker *w, int fd, __u64 n, __u64 *sent)
+{
+	static __thread __u8 bufs[SOCK_BATCH][GEN_MAX_FRAME];
+	struct mmsghdr msgs[SOCK_BATCH];
+	struct iovec iov[SOCK_BATCH];
+	struct xdp_md md = { .data_end = w->a->size, .ingress_ifindex = (__u32)w->ifindex };
+
+	while (n && !stop) {
+		unsigned k = n < SOCK_BATCH ? (unsigned)n : SOCK_BATCH, done = 0;
+
+		for (unsigned i = 0; i < k; i++) {
+			LIBBPF_OPTS(bpf_test_run_opts, t,
+				.data_in = w->frame, .data_size_in = w->a->size,
+				.data_out = bufs[i], .data_size_out = GEN_MAX_FRAME,
+				.ctx_in = &md, .ctx_size_in = sizeof(md), .repeat = 1);
+
+			if (bpf_prog_test_run_opts(w->prog_fd, &t))
+				return errno;
+			iov[i] = (struct iovec){ bufs[i], t.data_size_out };
+			msgs[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[i], .msg_iovlen = 1 } };
+		}
+		while (done < k) {
+			int r = sendmmsg(fd, msgs + done, k - done, 0);
+
+			if (r < 0 && errno != ENOBUFS && errno != EAGAIN)
+				return errno;
+			if (r > 0)
+				done += (unsigned)r;
+		}
+		*sent += k;
+		n -= k;
+	}
+	return 0;
+}
+
+/* The packet socket of packet-socket mode, bound to the interface, past the
+ * qdisc as XDP_TX would be. */
+static int sock_open(int ifindex)
+{
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_ifindex = ifindex };
+	int fd = socket(AF_PACKET, SOCK_RAW, 0), one = 1;
+
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll))) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
 static void *worker_run(void *arg)
 {
 	struct worker *w = arg;
@@ -325,6 +389,7 @@ static void *worker_run(void *arg)
 		.ctx_in = &md, .ctx_size_in = sizeof(md),
 		.flags = BPF_F_TEST_XDP_LIVE_FRAMES);
 	double rate = 0;	/* frames per second, from the kernel's timing */
+	int sock = -1;		/* packet-socket mode (see the top of the file) */
 	cpu_set_t set;
 
 	CPU_ZERO(&set);
@@ -353,8 +418,20 @@ static void *worker_run(void *arg)
 		}
 		if (n > (1u << 30))
 			n = 1u << 30;
+		if (sock >= 0) {
+			/* a deadline: a batch at a time, to look at the clock */
+			w->error = sock_send(w, sock, w->quota ? n : SOCK_BATCH * 16, &w->sent);
+			if (w->error)
+				break;
+			continue;
+		}
 		t.repeat = (__u32)n;
 		if (bpf_prog_test_run_opts(w->prog_fd, &t)) {
+			if (errno == EPERM && !w->sent) {
+				sock = sock_open(w->ifindex);
+				if (sock >= 0)
+					continue;
+			}
 			w->error = errno;
 			break;
 		}
@@ -362,6 +439,8 @@ static void *worker_run(void *arg)
 		if (t.duration)
 			rate = 1e9 / t.duration;
 	}
+	if (sock >= 0)
+		close(sock);
 	return NULL;
 }
 
