@@ -145,7 +145,9 @@ if lab_x "$LAB_GW" nft list table ip xfwd >/dev/null 2>&1; then
 else
 	ok "detach removes the table"
 fi
-lab_x "$LAB_GW" ip link set dev g1 xdpgeneric obj "$TOP/.output/xfwd.bpf.o" sec xdp 2>/dev/null
+lab_x "$LAB_GW" ip link set dev g1 xdpgeneric obj "$TOP/.output/gen/sink.bpf.o" sec xdp 2>/dev/null &&
+	ok "a generic XDP program of another tool on the LAN interface" ||
+	not_ok "a generic XDP program of another tool on the LAN interface" "ip link set xdpgeneric failed"
 if xg attach g0 g1 --mode native >/dev/null 2>&1; then
 	not_ok "a failed attach leaves no table" "attach did not fail"
 elif lab_x "$LAB_GW" nft list table ip xfwd >/dev/null 2>&1; then
