@@ -55,7 +55,6 @@ static int frag_expect_fwd(int side, const struct pkt_spec *in, const struct pkt
 	const size_t hl = IP4_LEN;
 	char base[200];
 	struct counters a, b;
-	long d;
 
 	snprintf(base, sizeof(base), "%s", pkt_label);
 	for (unsigned k = 0; k < nfrag; k++) {
@@ -63,12 +62,7 @@ static int frag_expect_fwd(int side, const struct pkt_spec *in, const struct pkt
 		lfe = frag_k(we, le, sizes, nfrag, k, fe, &off);
 		n = lfe - ETH_LEN - hl;
 		label("%s: fragment %u of %u (offset %zu, %zu bytes)", base, k + 1, nfrag, off, n);
-		TRY(counters_read(&a));
-		TRY(run(side, fi, lfi));
-		TRY(counters_read(&b));
-		if (R.verdict != XDP_REDIRECT)
-			return fail("%s: verdict: expected XDP_REDIRECT, got %s (counters: %s)",
-				    pkt_label, verdict_name(R.verdict), moved(&a, &b));
+		TRY(run_expect(side, fi, lfi, XDP_REDIRECT, &a, &b));
 		if (!ASSERT_EQ(R.len, lfe, "frame length"))
 			return -1;
 		if (!ASSERT_ADDR(raw32(R.frame + ETH_LEN + 12), raw32(fe + ETH_LEN + 12), "ip saddr"))
@@ -79,10 +73,7 @@ static int frag_expect_fwd(int side, const struct pkt_spec *in, const struct pkt
 				 "ip checksum 0x%04x is wrong (recomputed: 0x%04x)",
 				 get16(R.frame + ETH_LEN + 10), ip_csum_compute(R.frame + ETH_LEN)))
 			return -1;
-		d = frame_diff(fe, R.frame, lfe);
-		if (d >= 0)
-			return fail("%s: byte %ld: expected 0x%02x, got 0x%02x", pkt_label, d,
-				    fe[d], R.frame[d]);
+		TRY(expect_frame(fe, lfe));
 		TRY(expect_moved(&a, &b, XFWD_CNT_FWD_REDIRECT, 1));
 		TRY(expect_moved(&a, &b, XFWD_CNT_FRAG_XLATED, 1));
 		if (!k)
@@ -297,11 +288,7 @@ PROG_CASE(frag_first_spoofed_source)
 		label("first fragment from the internet claiming %s (%s)", bad[i].what,
 		      astr(bad[i].src));
 		len = frag_of(&in, frag2, 2, 0, b);
-		TRY(counters_read(&x));
-		TRY(run(SIDE_PUB, b, len));
-		TRY(counters_read(&y));
-		if (!ASSERT_VERDICT(R.verdict, XDP_DROP))
-			return -1;
+		TRY(run_expect(SIDE_PUB, b, len, XDP_DROP, &x, &y));
 		TRY(expect_moved(&x, &y, bad[i].cnt, 1));
 		TRY(expect_moved(&x, &y, XFWD_CNT_FRAG_XLATED, 0));
 		label("its later fragment");

@@ -199,10 +199,14 @@ extern struct run_result R;	/* the last run */
 int prog_run(int side, const uint8_t *in, size_t len);
 int run(int side, const uint8_t *in, size_t len);
 int tc_egress_run(int ifx, const uint8_t *in, size_t len);
+int run_expect(int side, const uint8_t *in, size_t len, uint32_t want, struct counters *a,
+	       struct counters *b);
+int expect_frame(const uint8_t *exp, size_t elen);
 int expect_pass_n(int side, const uint8_t *in, size_t len, int cnt);
 int expect_pass(int side, const struct pkt_spec *s, int cnt);
 int expect_pass_any(int side, const uint8_t *in, size_t len, int c1, int c2);
 int expect_finish_mark(uint32_t mark);
+int expect_drop_n(int side, const uint8_t *in, size_t len, unsigned cnt);
 int expect_drop(int side, const struct pkt_spec *s, unsigned cnt);
 int expect_csums_valid(const uint8_t *ip);
 int check_translated(const uint8_t *exp, size_t elen);

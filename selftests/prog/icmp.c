@@ -96,11 +96,7 @@ PROG_CASE(icmp_error_local)
 	outer = pub_pkt(IPPROTO_ICMP, ip4(192, 0, 2, 254), 0, PUB_ADDR, 0);
 	il = pkt_build_icmp_err(&outer, 3, 4, &sent, IP4_LEN + 8, ib);
 	label("a router's frag needed quoting 192.0.2.1:2222 > 192.0.2.2:41234");
-	TRY(counters_read(&a));
-	TRY(run(SIDE_PUB, ib, il));
-	TRY(counters_read(&b));
-	if (!ASSERT_VERDICT(R.verdict, XDP_PASS))
-		return -1;
+	TRY(run_expect(SIDE_PUB, ib, il, XDP_PASS, &a, &b));
 	TRY(expect_moved(&a, &b, XFWD_CNT_LOCAL_IN, 1));
 	TRY(expect_moved(&a, &b, XFWD_CNT_ICMP_ERR, 1));
 	ip = R.frame + ETH_LEN;

@@ -63,11 +63,7 @@ PROG_CASE(local_port_moved)
 	in.payload = pattern;
 	in.payload_len = 21;
 	len = pkt_build(&in, b);
-	TRY(counters_read(&a));
-	TRY(run(SIDE_PUB, b, len));
-	TRY(counters_read(&c));
-	if (!ASSERT_VERDICT(R.verdict, XDP_PASS))
-		return -1;
+	TRY(run_expect(SIDE_PUB, b, len, XDP_PASS, &a, &c));
 	TRY(expect_moved(&a, &c, XFWD_CNT_LOCAL_IN, 1));
 	ip = R.frame + ETH_LEN;
 	if (!ASSERT_ADDR(raw32(ip + 16), PUB_ADDR, "ip daddr"))
