@@ -103,13 +103,13 @@ PROG_CASE(frag_udp_forwarded)
 	in.frag_off = 0;
 	in.payload = pattern;
 	in.payload_len = FRAG_DGRAM;
-	exp = xlated(&in, CLIENT1, 40000, BACKEND1, 5353, MAC_B1, MAC_LAN);
+	exp = xlated_to(&in, CLIENT1, 40000, BACKEND1, 5353);
 	label("UDP 192.0.2.2:40000 > 192.0.2.1:53, 2008 bytes");
 	TRY(frag_expect_fwd(SIDE_PUB, &in, &exp, frag2, 2));
 	rep.frag_off = 0;
 	rep.payload = pattern + 1;
 	rep.payload_len = FRAG_DGRAM - 7;	/* an odd length: the last byte is half a word */
-	exp = xlated(&rep, PUB_ADDR, 53, CLIENT1, 40000, MAC_C1, MAC_PUB);
+	exp = xlated_to(&rep, PUB_ADDR, 53, CLIENT1, 40000);
 	label("its reply, 2001 bytes");
 	TRY(frag_expect_fwd(SIDE_LAN, &rep, &exp, frag3, 3));
 	label("the connection");
@@ -137,15 +137,14 @@ PROG_CASE(frag_tcp_snat)
 	in.ack = 0x50607081;
 	in.payload = pattern;
 	in.payload_len = FRAG_DGRAM;
-	exp = xlated(&in, LAN_ADDR, 40010, BACKEND1, 8080, MAC_B1, MAC_LAN);
+	exp = xlated_to(&in, LAN_ADDR, 40010, BACKEND1, 8080);
 	label("a 2000-byte segment");
 	TRY(frag_expect_fwd(SIDE_PUB, &in, &exp, frag2, 2));
 	rep.tcp_flags = TH_ACK;
 	rep.seq = 0x50607081;
 	rep.ack = 0x10203041 + FRAG_DGRAM;
-	exp = xlated(&rep, PUB_ADDR, 80, CLIENT1, 40010, MAC_C1, MAC_PUB);
 	label("the backend's ACK of all of it");
-	return expect_fwd(SIDE_LAN, &rep, &exp);
+	return expect_xlated(SIDE_LAN, &rep, PUB_ADDR, 80, CLIENT1, 40010);
 }
 
 /* A LAN host to a forwarded port of the gateway (hairpin: SNAT to the
@@ -159,13 +158,13 @@ PROG_CASE(frag_hairpin)
 	in.frag_off = 0;
 	in.payload = pattern;
 	in.payload_len = FRAG_DGRAM;
-	exp = xlated(&in, LAN_ADDR, 40020, BACKEND1, 5353, MAC_B1, MAC_LAN);
+	exp = xlated_to(&in, LAN_ADDR, 40020, BACKEND1, 5353);
 	label("UDP 198.51.100.3:40020 > 192.0.2.1:53");
 	TRY(frag_expect_fwd(SIDE_LAN, &in, &exp, frag2, 2));
 	rep.frag_off = 0;
 	rep.payload = pattern;
 	rep.payload_len = FRAG_DGRAM;
-	exp = xlated(&rep, PUB_ADDR, 53, BACKEND2, 40020, MAC_B2, MAC_LAN);
+	exp = xlated_to(&rep, PUB_ADDR, 53, BACKEND2, 40020);
 	label("its reply");
 	return frag_expect_fwd(SIDE_LAN, &rep, &exp, frag3, 3);
 }
@@ -181,15 +180,13 @@ PROG_CASE(frag_masq)
 	in.frag_off = 0;
 	in.payload = pattern;
 	in.payload_len = FRAG_DGRAM;
-	exp = xlated(&in, PUB_ADDR, 40050, CLIENT1, 53, MAC_C1, MAC_PUB);
+	exp = xlated_to(&in, PUB_ADDR, 40050, CLIENT1, 53);
 	label("masqueraded UDP 198.51.100.2:40050 > 192.0.2.2:53");
 	TRY(frag_expect_fwd(SIDE_LAN, &in, &exp, frag3, 3));
 	rep.frag_off = 0;
 	rep.payload = pattern;
 	rep.payload_len = FRAG_DGRAM;
-	exp = xlated(&rep, BACKEND1, 40050, BACKEND1, 40050, MAC_B1, MAC_LAN);
-	exp.saddr = CLIENT1;
-	exp.sport = 53;
+	exp = xlated_to(&rep, CLIENT1, 53, BACKEND1, 40050);
 	label("its reply");
 	return frag_expect_fwd(SIDE_PUB, &rep, &exp, frag2, 2);
 }
@@ -320,7 +317,7 @@ PROG_CASE(frag_fast_path)
 	in.frag_off = 0;
 	in.payload = pattern;
 	in.payload_len = FRAG_DGRAM;
-	exp = xlated(&in, CLIENT1, 7301, BACKEND1, 5353, MAC_B1, MAC_LAN);
+	exp = xlated_to(&in, CLIENT1, 7301, BACKEND1, 5353);
 	label("a datagram in fragments of 1020 and 1008 bytes");
 	TRY(counters_read(&a));
 	{

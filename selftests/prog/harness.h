@@ -212,6 +212,8 @@ int expect_csums_valid(const uint8_t *ip);
 int check_translated(const uint8_t *exp, size_t elen);
 int expect_fwd_n(int side, const uint8_t *in, size_t ilen, const uint8_t *exp, size_t elen);
 int expect_fwd(int side, const struct pkt_spec *in, const struct pkt_spec *exp);
+int expect_xlated(int side, const struct pkt_spec *in, uint32_t saddr, uint16_t sport,
+		  uint32_t daddr, uint16_t dport);
 int check_icmp_translated(const uint8_t *exp, size_t elen, int quote_whole);
 int expect_icmp_fwd(int side, const uint8_t *in, size_t ilen, const uint8_t *exp, size_t elen,
 		    int quote_whole);
@@ -224,6 +226,8 @@ struct pkt_spec lan_pkt(uint8_t proto, uint32_t saddr, uint16_t sport, uint32_t 
 			uint16_t dport);
 struct pkt_spec xlated(const struct pkt_spec *in, uint32_t saddr, uint16_t sport, uint32_t daddr,
 		       uint16_t dport, const uint8_t *dmac, const uint8_t *smac);
+struct pkt_spec xlated_to(const struct pkt_spec *in, uint32_t saddr, uint16_t sport,
+			  uint32_t daddr, uint16_t dport);
 const uint8_t *client_mac(uint32_t a);
 const uint8_t *backend_mac(uint32_t a);
 

@@ -291,6 +291,16 @@ int expect_fwd(int side, const struct pkt_spec *in, const struct pkt_spec *exp)
 	return expect_fwd_n(side, ib, il, eb, el);
 }
 
+/* in, run on side, must come out translated to saddr:sport > daddr:dport
+ * (xlated_to), redirected and counted. */
+int expect_xlated(int side, const struct pkt_spec *in, uint32_t saddr, uint16_t sport,
+		  uint32_t daddr, uint16_t dport)
+{
+	struct pkt_spec exp = xlated_to(in, saddr, sport, daddr, dport);
+
+	return expect_fwd(side, in, &exp);
+}
+
 /* One BPF_PROG_TEST_RUN of tc egress as if the frame left interface ifx;
  * returns the verdict (TC_ACT_*), or -1 (fail() says why). */
 int tc_egress_run(int ifx, const uint8_t *in, size_t len)

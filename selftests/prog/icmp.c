@@ -24,11 +24,11 @@ PROG_CASE(icmp_error_translated)
 	cli = pub_pkt(IPPROTO_UDP, CLIENT1, 7000, PUB_ADDR, 53);
 	cli.payload = pattern;
 	cli.payload_len = 40;
-	seen = xlated(&cli, CLIENT1, 7000, BACKEND1, 5353, MAC_B1, MAC_LAN);
+	seen = xlated_to(&cli, CLIENT1, 7000, BACKEND1, 5353);
 	outer = lan_pkt(IPPROTO_ICMP, BACKEND1, 0, CLIENT1, 0);
 	il = pkt_build_icmp_err(&outer, 3, 3, &seen, IP4_LEN + 8, ib);
 	cli.ttl = seen.ttl;	/* the quote is of the packet as it arrived */
-	outer_x = xlated(&outer, PUB_ADDR, 0, CLIENT1, 0, MAC_C1, MAC_PUB);
+	outer_x = xlated_to(&outer, PUB_ADDR, 0, CLIENT1, 0);
 	el = pkt_build_icmp_err(&outer_x, 3, 3, &cli, IP4_LEN + 8, eb);
 	label("backend's port unreachable quoting 192.0.2.2:7000 > 198.51.100.2:5353");
 	TRY(expect_icmp_fwd(SIDE_LAN, ib, il, eb, el, 0));
@@ -39,11 +39,11 @@ PROG_CASE(icmp_error_translated)
 	rep = lan_pkt(IPPROTO_UDP, BACKEND1, 5353, CLIENT1, 7000);
 	rep.payload = pattern;
 	rep.payload_len = 12;
-	got = xlated(&rep, PUB_ADDR, 53, CLIENT1, 7000, MAC_C1, MAC_PUB);
+	got = xlated_to(&rep, PUB_ADDR, 53, CLIENT1, 7000);
 	outer = pub_pkt(IPPROTO_ICMP, CLIENT1, 0, PUB_ADDR, 0);
 	il = pkt_build_icmp_err(&outer, 3, 3, &got, IP4_LEN + 8 + 12, ib);
 	rep.ttl = got.ttl;
-	outer_x = xlated(&outer, CLIENT1, 0, BACKEND1, 0, MAC_B1, MAC_LAN);
+	outer_x = xlated_to(&outer, CLIENT1, 0, BACKEND1, 0);
 	el = pkt_build_icmp_err(&outer_x, 3, 3, &rep, IP4_LEN + 8 + 12, eb);
 	label("client's port unreachable quoting 192.0.2.1:53 > 192.0.2.2:7000 (whole)");
 	TRY(expect_icmp_fwd(SIDE_PUB, ib, il, eb, el, 1));
@@ -58,11 +58,11 @@ PROG_CASE(icmp_error_translated)
 	cli.ack = 1;
 	cli.payload = pattern;
 	cli.payload_len = 100;
-	seen = xlated(&cli, LAN_ADDR, 47001, BACKEND1, 8080, MAC_B1, MAC_LAN);
+	seen = xlated_to(&cli, LAN_ADDR, 47001, BACKEND1, 8080);
 	outer = lan_pkt(IPPROTO_ICMP, BACKEND1, 0, LAN_ADDR, 0);
 	il = pkt_build_icmp_err(&outer, 3, 13, &seen, 576, ib);
 	cli.ttl = seen.ttl;
-	outer_x = xlated(&outer, PUB_ADDR, 0, CLIENT2, 0, MAC_C2, MAC_PUB);
+	outer_x = xlated_to(&outer, PUB_ADDR, 0, CLIENT2, 0);
 	el = pkt_build_icmp_err(&outer_x, 3, 13, &cli, 576, eb);
 	label("backend's admin-prohibited quoting the whole SNATed segment");
 	return expect_icmp_fwd(SIDE_LAN, ib, il, eb, el, 1);
@@ -166,7 +166,7 @@ PROG_CASE(icmp_error_hostile_quotes)
 	cli = pub_pkt(IPPROTO_UDP, CLIENT1, 7100, PUB_ADDR, 53);
 	cli.payload = pattern;
 	cli.payload_len = 40;
-	seen = xlated(&cli, CLIENT1, 7100, BACKEND1, 5353, MAC_B1, MAC_LAN);
+	seen = xlated_to(&cli, CLIENT1, 7100, BACKEND1, 5353);
 	outer = lan_pkt(IPPROTO_ICMP, BACKEND1, 0, CLIENT1, 0);
 	/* Every quote length short of the IP header and both ports. */
 	for (q = 0; q < IP4_LEN + 4; q++) {
@@ -212,12 +212,12 @@ PROG_CASE(icmp_error_hostile_quotes)
 	/* The backend's error about the SYN, 8 bytes of TCP (no checksum in
 	 * the quote) and 16 bytes of zero padding after the message. */
 	cli = pub_pkt(IPPROTO_TCP, CLIENT2, 7101, PUB_ADDR, 80);
-	seen = xlated(&cli, CLIENT2, 7101, BACKEND1, 8080, MAC_B1, MAC_LAN);
+	seen = xlated_to(&cli, CLIENT2, 7101, BACKEND1, 8080);
 	outer = lan_pkt(IPPROTO_ICMP, BACKEND1, 0, CLIENT2, 0);
 	outer.pad = 16;
 	il = pkt_build_icmp_err(&outer, 3, 1, &seen, IP4_LEN + 8, ib);
 	cli.ttl = seen.ttl;
-	outer_x = xlated(&outer, PUB_ADDR, 0, CLIENT2, 0, MAC_C2, MAC_PUB);
+	outer_x = xlated_to(&outer, PUB_ADDR, 0, CLIENT2, 0);
 	el = pkt_build_icmp_err(&outer_x, 3, 1, &cli, IP4_LEN + 8, eb);
 	label("host unreachable quoting 8 bytes of the SYN, then padding");
 	return expect_icmp_fwd(SIDE_LAN, ib, il, eb, el, 0);
@@ -252,7 +252,7 @@ static int lan_error_translated(uint32_t from, const struct pkt_spec *seen, stru
 
 	il = pkt_build_icmp_err(&outer, 3, 1, seen, IP4_LEN + 8, ib);
 	in.ttl = seen->ttl;	/* the quote is of the packet as it arrived */
-	outer_x = xlated(&outer, PUB_ADDR, 0, CLIENT1, 0, MAC_C1, MAC_PUB);
+	outer_x = xlated_to(&outer, PUB_ADDR, 0, CLIENT1, 0);
 	el = pkt_build_icmp_err(&outer_x, 3, 1, &in, IP4_LEN + 8, eb);
 	return expect_icmp_fwd(SIDE_LAN, ib, il, eb, el, 0);
 }
@@ -262,11 +262,11 @@ PROG_CASE(icmp_error_from_lan_other)
 	const uint32_t behind = ip4(198, 51, 100, 200);	/* a host behind router BACKEND2 */
 	struct pkt_spec o1 = lan_pkt(IPPROTO_UDP, BACKEND1, 46100, CLIENT1, 53);
 	struct pkt_spec o2 = lan_pkt(IPPROTO_UDP, behind, 46101, CLIENT1, 53);
-	struct pkt_spec x1 = xlated(&o1, PUB_ADDR, 46100, CLIENT1, 53, MAC_C1, MAC_PUB);
-	struct pkt_spec x2 = xlated(&o2, PUB_ADDR, 46101, CLIENT1, 53, MAC_C1, MAC_PUB);
+	struct pkt_spec x1 = xlated_to(&o1, PUB_ADDR, 46100, CLIENT1, 53);
+	struct pkt_spec x2 = xlated_to(&o2, PUB_ADDR, 46101, CLIENT1, 53);
 	struct pkt_spec in1 = pub_pkt(IPPROTO_UDP, CLIENT1, 53, PUB_ADDR, 46100);
 	struct pkt_spec in2 = pub_pkt(IPPROTO_UDP, CLIENT1, 53, PUB_ADDR, 46101);
-	struct pkt_spec seen1 = xlated(&in1, CLIENT1, 53, BACKEND1, 46100, MAC_B1, MAC_LAN);
+	struct pkt_spec seen1 = xlated_to(&in1, CLIENT1, 53, BACKEND1, 46100);
 	struct pkt_spec seen2 = xlated(&in2, CLIENT1, 53, behind, 46101, MAC_B2, MAC_LAN);
 	int rc = -1;
 

@@ -177,11 +177,7 @@ PROG_CASE(public_source_checks)
 	}
 	label("UDP from a host routed by a third interface, rp_filter off");
 	p = pub_pkt(IPPROTO_UDP, FOREIGN, 40100, PUB_ADDR, 53);
-	{
-		struct pkt_spec exp = xlated(&p, FOREIGN, 40100, BACKEND1, 5353, MAC_B1, MAC_LAN);
-
-		TRY(expect_fwd(SIDE_PUB, &p, &exp));
-	}
+	TRY(expect_xlated(SIDE_PUB, &p, FOREIGN, 40100, BACKEND1, 5353));
 	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.xfwd_config), &zero, &cfg))
 		return fail("cannot read xfwd_config: %s", strerror(errno));
 	cfg.rp_filter = 1;
@@ -196,21 +192,13 @@ PROG_CASE(public_source_checks)
 	TRY(config_set(&cfg));
 	label("UDP from a host routed by a third interface, rp_filter loose");
 	p = pub_pkt(IPPROTO_UDP, FOREIGN, 40103, PUB_ADDR, 53);
-	{
-		struct pkt_spec exp = xlated(&p, FOREIGN, 40103, BACKEND1, 5353, MAC_B1, MAC_LAN);
-
-		TRY(expect_fwd(SIDE_PUB, &p, &exp));
-	}
+	TRY(expect_xlated(SIDE_PUB, &p, FOREIGN, 40103, BACKEND1, 5353));
 	label("UDP from an unrouted source, rp_filter loose");
 	p = pub_pkt(IPPROTO_UDP, UNROUTED, 40104, PUB_ADDR, 53);
 	TRY(expect_drop(SIDE_PUB, &p, XFWD_CNT_DROP_SRC_RPF));
 	label("UDP from a client on the public side, rp_filter loose");
 	p = pub_pkt(IPPROTO_UDP, CLIENT1, 40105, PUB_ADDR, 53);
-	{
-		struct pkt_spec exp = xlated(&p, CLIENT1, 40105, BACKEND1, 5353, MAC_B1, MAC_LAN);
-
-		return expect_fwd(SIDE_PUB, &p, &exp);
-	}
+	return expect_xlated(SIDE_PUB, &p, CLIENT1, 40105, BACKEND1, 5353);
 }
 
 /* xfwd_reply_now, as the loader runs it before a backend's index entry
@@ -289,7 +277,7 @@ PROG_CASE(lazy_not_when_unsafe)
 	struct conn d = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND2, 7101, 54, 7101, 5354 };
 	struct conn e = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND2, 7102, 55, 7102, 40355 };
 	struct conn g = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 7103, 56, 7103, 5356 };
-	struct pkt_spec own = lan_pkt(IPPROTO_UDP, BACKEND2, 40355, CLIENT2, 999), own_x;
+	struct pkt_spec own = lan_pkt(IPPROTO_UDP, BACKEND2, 40355, CLIENT2, 999);
 	struct xfwd_flow_key rk;
 
 	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
@@ -303,8 +291,7 @@ PROG_CASE(lazy_not_when_unsafe)
 	 * whose flows ended would hold nothing). */
 	TRY(masq_add(htonl(0xc6336400), 24, XFWD_FILTER_APDF, 0));
 	label("198.51.100.3:40355 > 192.0.2.3:999, masqueraded");
-	own_x = xlated(&own, PUB_ADDR, 40355, CLIENT2, 999, MAC_C2, MAC_PUB);
-	TRY(expect_fwd(SIDE_LAN, &own, &own_x));
+	TRY(expect_xlated(SIDE_LAN, &own, PUB_ADDR, 40355, CLIENT2, 999));
 
 	label("to a backend two rules reach");
 	TRY(conn_fwd(&c, 0, pattern, 10));
@@ -352,11 +339,11 @@ PROG_CASE(lazy_icmp_error_first)
 	cli = pub_pkt(IPPROTO_UDP, CLIENT1, 7200, PUB_ADDR, 53);
 	cli.payload = pattern;
 	cli.payload_len = 40;
-	seen = xlated(&cli, CLIENT1, 7200, BACKEND1, 5353, MAC_B1, MAC_LAN);
+	seen = xlated_to(&cli, CLIENT1, 7200, BACKEND1, 5353);
 	outer = lan_pkt(IPPROTO_ICMP, BACKEND1, 0, CLIENT1, 0);
 	il = pkt_build_icmp_err(&outer, 3, 3, &seen, IP4_LEN + 8, ib);
 	cli.ttl = seen.ttl;
-	outer_x = xlated(&outer, PUB_ADDR, 0, CLIENT1, 0, MAC_C1, MAC_PUB);
+	outer_x = xlated_to(&outer, PUB_ADDR, 0, CLIENT1, 0);
 	el = pkt_build_icmp_err(&outer_x, 3, 3, &cli, IP4_LEN + 8, eb);
 	label("backend's port unreachable quoting 192.0.2.2:7200 > 198.51.100.2:5353");
 	TRY(expect_icmp_fwd(SIDE_LAN, ib, il, eb, el, 0));

@@ -212,7 +212,7 @@ static int env_set(int env, int on)
 
 static int pass_pkt_run(const struct pass_row *r, const struct pass_pkt *k)
 {
-	struct pkt_spec p, exp;
+	struct pkt_spec p;
 	uint8_t b[PKT_MAX];
 	size_t len;
 
@@ -240,11 +240,9 @@ static int pass_pkt_run(const struct pass_row *r, const struct pass_pkt *k)
 	if (k->no_rules)
 		TRY(map_clear(skel->maps.xfwd_rules));
 	label("%s", k->what);
-	if (k->fwd) {
-		exp = xlated(&p, CLIENT1, k->sport, BACKEND1, k->proto == IPPROTO_TCP ? 8080 : 5353,
-			     MAC_B1, MAC_LAN);
-		return expect_fwd(SIDE_PUB, &p, &exp);
-	}
+	if (k->fwd)
+		return expect_xlated(SIDE_PUB, &p, CLIENT1, k->sport, BACKEND1,
+				     k->proto == IPPROTO_TCP ? 8080 : 5353);
 	if (!r->or_cnt)
 		return expect_pass(k->side, &p, r->cnt);
 	len = pkt_build(&p, b);
@@ -466,7 +464,7 @@ static int bad_lengths_frames(void)
 	u.ip_id++;
 	len = udp_short(&u, UDP_LEN + 5, b);
 	{
-		struct pkt_spec x = xlated(&u, CLIENT1, 40000, BACKEND1, 5353, MAC_B1, MAC_LAN);
+		struct pkt_spec x = xlated_to(&u, CLIENT1, 40000, BACKEND1, 5353);
 		uint8_t e[PKT_MAX];
 		size_t el = udp_short(&x, UDP_LEN + 5, e);
 
@@ -641,7 +639,7 @@ static int expect_too_big_df(const struct pkt_spec *s, uint16_t mtu)
  * that fits. */
 static int too_big_frames(void)
 {
-	struct pkt_spec p = pub_pkt(IPPROTO_TCP, CLIENT1, 40000, PUB_ADDR, 80), exp;
+	struct pkt_spec p = pub_pkt(IPPROTO_TCP, CLIENT1, 40000, PUB_ADDR, 80);
 
 	p.tcp_flags = TH_ACK;
 	p.payload = pattern;
@@ -651,8 +649,7 @@ static int too_big_frames(void)
 	TRY(expect_too_big_df(&p, 1280));
 	p.payload_len = 1280 - 40;
 	label("1280-byte packet with DF, egress MTU 1280");
-	exp = xlated(&p, CLIENT1, 40000, BACKEND1, 8080, MAC_B1, MAC_LAN);
-	return expect_fwd(SIDE_PUB, &p, &exp);
+	return expect_xlated(SIDE_PUB, &p, CLIENT1, 40000, BACKEND1, 8080);
 }
 
 /* Another tag in front of b's (QinQ: 802.1ad or a second 802.1Q). */

@@ -79,7 +79,7 @@ static int snat_second(uint8_t proto, struct conn *c2)
 			 port, c2->cport))
 		return -1;
 	c2->sport = port;
-	exp = xlated(&in, c2->src, port, c2->backend, c2->bport, MAC_B1, MAC_LAN);
+	exp = xlated_to(&in, c2->src, port, c2->backend, c2->bport);
 	el = pkt_build(&exp, eb);
 	return check_translated(eb, el);
 }

@@ -57,17 +57,14 @@ static struct pkt_spec tc_seg(const struct tcpc *t, int dir, uint8_t flags, uint
 static int tc_ok(struct tcpc *t, int dir, uint8_t flags, uint32_t seq, uint32_t ack, size_t plen)
 {
 	const struct conn *c = &t->c;
-	struct pkt_spec in = tc_seg(t, dir, flags, seq, ack, plen), exp;
+	struct pkt_spec in = tc_seg(t, dir, flags, seq, ack, plen);
 	uint32_t end = seq + (uint32_t)plen + !!(flags & TH_SYN) + !!(flags & TH_FIN);
 	uint32_t *nxt = dir ? &t->snxt : &t->cnxt;
 
 	if (dir)
-		exp = xlated(&in, c->pub, c->pport, c->client, c->cport, client_mac(c->client),
-			     MAC_PUB);
+		TRY(expect_xlated(SIDE_LAN, &in, c->pub, c->pport, c->client, c->cport));
 	else
-		exp = xlated(&in, c->src, c->sport, c->backend, c->bport, backend_mac(c->backend),
-			     MAC_LAN);
-	TRY(expect_fwd(dir ? SIDE_LAN : SIDE_PUB, &in, &exp));
+		TRY(expect_xlated(SIDE_PUB, &in, c->src, c->sport, c->backend, c->bport));
 	if ((int32_t)(end - *nxt) > 0)
 		*nxt = end;
 	return 0;
