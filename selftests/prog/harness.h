@@ -217,6 +217,9 @@ int expect_xlated(int side, const struct pkt_spec *in, uint32_t saddr, uint16_t 
 int check_icmp_translated(const uint8_t *exp, size_t elen, int quote_whole);
 int expect_icmp_fwd(int side, const uint8_t *in, size_t ilen, const uint8_t *exp, size_t elen,
 		    int quote_whole);
+int expect_icmp_err_xlated(int side, const struct pkt_spec *outer, uint32_t saddr, uint32_t daddr,
+			   uint8_t type, uint8_t code, const struct pkt_spec *seen,
+			   struct pkt_spec sent, size_t qlen);
 
 /* ------------------------------------------------------------- packets */
 

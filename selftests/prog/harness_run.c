@@ -388,3 +388,24 @@ int expect_icmp_fwd(int side, const uint8_t *in, size_t ilen, const uint8_t *exp
 	TRY(check_icmp_translated(exp, elen, quote_whole));
 	return expect_moved(&a, &b, XFWD_CNT_FWD_REDIRECT, 1);
 }
+
+/*
+ * The ICMP error (type, code) outer, quoting qlen bytes of seen (a packet
+ * as its receiver got it), run on side, must leave from saddr to daddr
+ * quoting the same bytes of sent (that packet as its sender sent it, with
+ * seen's TTL: the quote is of the packet as it arrived); the quote's L4
+ * checksum is checked where it holds the whole packet.
+ */
+int expect_icmp_err_xlated(int side, const struct pkt_spec *outer, uint32_t saddr, uint32_t daddr,
+			   uint8_t type, uint8_t code, const struct pkt_spec *seen,
+			   struct pkt_spec sent, size_t qlen)
+{
+	struct pkt_spec outer_x = xlated_to(outer, saddr, 0, daddr, 0);
+	uint8_t ib[PKT_MAX], eb[PKT_MAX];
+	size_t il = pkt_build_icmp_err(outer, type, code, seen, qlen, ib), el;
+	size_t seen_len = pkt_build(seen, eb) - (seen->vlan ? ETH_LEN + VLAN_LEN : ETH_LEN) - seen->pad;
+
+	sent.ttl = seen->ttl;
+	el = pkt_build_icmp_err(&outer_x, type, code, &sent, qlen, eb);
+	return expect_icmp_fwd(side, ib, il, eb, el, qlen >= seen_len);
+}

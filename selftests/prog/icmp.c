@@ -11,9 +11,7 @@ PROG_CASE(icmp_error_translated)
 	struct conn u = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 7000, 53, 7000, 5353 };
 	struct conn t = { IPPROTO_TCP, CLIENT2, PUB_ADDR, LAN_ADDR, BACKEND1, 47001, 80, 47001, 8080 };
 	static const uint8_t opts[8] = { 0x02, 0x04, 0x05, 0xb4, 0x01, 0x03, 0x03, 0x07 };
-	struct pkt_spec cli, seen, outer, outer_x, rep, got;
-	uint8_t ib[PKT_MAX], eb[PKT_MAX];
-	size_t il, el;
+	struct pkt_spec cli, seen, outer, rep, got;
 
 	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
 	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, XFWD_RULE_SNAT, 2));
@@ -26,12 +24,8 @@ PROG_CASE(icmp_error_translated)
 	cli.payload_len = 40;
 	seen = xlated_to(&cli, CLIENT1, 7000, BACKEND1, 5353);
 	outer = lan_pkt(IPPROTO_ICMP, BACKEND1, 0, CLIENT1, 0);
-	il = pkt_build_icmp_err(&outer, 3, 3, &seen, IP4_LEN + 8, ib);
-	cli.ttl = seen.ttl;	/* the quote is of the packet as it arrived */
-	outer_x = xlated_to(&outer, PUB_ADDR, 0, CLIENT1, 0);
-	el = pkt_build_icmp_err(&outer_x, 3, 3, &cli, IP4_LEN + 8, eb);
 	label("backend's port unreachable quoting 192.0.2.2:7000 > 198.51.100.2:5353");
-	TRY(expect_icmp_fwd(SIDE_LAN, ib, il, eb, el, 0));
+	TRY(expect_icmp_err_xlated(SIDE_LAN, &outer, PUB_ADDR, CLIENT1, 3, 3, &seen, cli, IP4_LEN + 8));
 
 	/* The client's port unreachable about a reply, arriving on the public side. */
 	label("UDP reply 198.51.100.2:5353 > 192.0.2.2:7000");
@@ -41,12 +35,9 @@ PROG_CASE(icmp_error_translated)
 	rep.payload_len = 12;
 	got = xlated_to(&rep, PUB_ADDR, 53, CLIENT1, 7000);
 	outer = pub_pkt(IPPROTO_ICMP, CLIENT1, 0, PUB_ADDR, 0);
-	il = pkt_build_icmp_err(&outer, 3, 3, &got, IP4_LEN + 8 + 12, ib);
-	rep.ttl = got.ttl;
-	outer_x = xlated_to(&outer, CLIENT1, 0, BACKEND1, 0);
-	el = pkt_build_icmp_err(&outer_x, 3, 3, &rep, IP4_LEN + 8 + 12, eb);
 	label("client's port unreachable quoting 192.0.2.1:53 > 192.0.2.2:7000 (whole)");
-	TRY(expect_icmp_fwd(SIDE_PUB, ib, il, eb, el, 1));
+	TRY(expect_icmp_err_xlated(SIDE_PUB, &outer, CLIENT1, BACKEND1, 3, 3, &got, rep,
+				   IP4_LEN + 8 + 12));
 
 	/* SNAT: the backend quotes the whole SYN it got from 198.51.100.1. */
 	label("SYN 192.0.2.3:47001 > 192.0.2.1:80 (SNAT)");
@@ -60,12 +51,8 @@ PROG_CASE(icmp_error_translated)
 	cli.payload_len = 100;
 	seen = xlated_to(&cli, LAN_ADDR, 47001, BACKEND1, 8080);
 	outer = lan_pkt(IPPROTO_ICMP, BACKEND1, 0, LAN_ADDR, 0);
-	il = pkt_build_icmp_err(&outer, 3, 13, &seen, 576, ib);
-	cli.ttl = seen.ttl;
-	outer_x = xlated_to(&outer, PUB_ADDR, 0, CLIENT2, 0);
-	el = pkt_build_icmp_err(&outer_x, 3, 13, &cli, 576, eb);
 	label("backend's admin-prohibited quoting the whole SNATed segment");
-	return expect_icmp_fwd(SIDE_LAN, ib, il, eb, el, 1);
+	return expect_icmp_err_xlated(SIDE_LAN, &outer, PUB_ADDR, CLIENT2, 3, 13, &seen, cli, 576);
 }
 
 /* An ICMP error from the public side about what a local: target's socket
@@ -152,9 +139,9 @@ PROG_CASE(icmp_error_hostile_quotes)
 {
 	struct conn u = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 7100, 53, 7100, 5353 };
 	struct conn t = { IPPROTO_TCP, CLIENT2, PUB_ADDR, CLIENT2, BACKEND1, 7101, 80, 7101, 8080 };
-	struct pkt_spec cli, seen, outer, outer_x;
-	uint8_t ib[PKT_MAX], eb[PKT_MAX];
-	size_t il, el, q, l4 = ETH_LEN + IP4_LEN;
+	struct pkt_spec cli, seen, outer;
+	uint8_t ib[PKT_MAX];
+	size_t il, q, l4 = ETH_LEN + IP4_LEN;
 
 	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
 	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 2));
@@ -215,12 +202,8 @@ PROG_CASE(icmp_error_hostile_quotes)
 	seen = xlated_to(&cli, CLIENT2, 7101, BACKEND1, 8080);
 	outer = lan_pkt(IPPROTO_ICMP, BACKEND1, 0, CLIENT2, 0);
 	outer.pad = 16;
-	il = pkt_build_icmp_err(&outer, 3, 1, &seen, IP4_LEN + 8, ib);
-	cli.ttl = seen.ttl;
-	outer_x = xlated_to(&outer, PUB_ADDR, 0, CLIENT2, 0);
-	el = pkt_build_icmp_err(&outer_x, 3, 1, &cli, IP4_LEN + 8, eb);
 	label("host unreachable quoting 8 bytes of the SYN, then padding");
-	return expect_icmp_fwd(SIDE_LAN, ib, il, eb, el, 0);
+	return expect_icmp_err_xlated(SIDE_LAN, &outer, PUB_ADDR, CLIENT2, 3, 1, &seen, cli, IP4_LEN + 8);
 }
 
 /* An ICMP error from the LAN about a masqueraded flow: dropped unless it
@@ -233,11 +216,7 @@ static int lan_error_dropped(uint32_t from, uint32_t to, const struct pkt_spec *
 	size_t il = pkt_build_icmp_err(&outer, 3, 1, seen, IP4_LEN + 8, ib);
 	struct counters a, b;
 
-	TRY(counters_read(&a));
-	TRY(run(SIDE_LAN, ib, il));
-	TRY(counters_read(&b));
-	if (!ASSERT_VERDICT(R.verdict, XDP_DROP))
-		return -1;
+	TRY(run_expect(SIDE_LAN, ib, il, XDP_DROP, &a, &b));
 	TRY(expect_moved(&a, &b, XFWD_CNT_DROP_ICMP_FORGED, 1));
 	return expect_moved(&a, &b, XFWD_CNT_ICMP_ERR, 0);
 }
@@ -246,15 +225,9 @@ static int lan_error_dropped(uint32_t from, uint32_t to, const struct pkt_spec *
  * source the public address (RFC 5508). */
 static int lan_error_translated(uint32_t from, const struct pkt_spec *seen, struct pkt_spec in)
 {
-	struct pkt_spec outer = lan_pkt(IPPROTO_ICMP, from, 0, CLIENT1, 0), outer_x;
-	uint8_t ib[PKT_MAX], eb[PKT_MAX];
-	size_t il, el;
+	struct pkt_spec outer = lan_pkt(IPPROTO_ICMP, from, 0, CLIENT1, 0);
 
-	il = pkt_build_icmp_err(&outer, 3, 1, seen, IP4_LEN + 8, ib);
-	in.ttl = seen->ttl;	/* the quote is of the packet as it arrived */
-	outer_x = xlated_to(&outer, PUB_ADDR, 0, CLIENT1, 0);
-	el = pkt_build_icmp_err(&outer_x, 3, 1, &in, IP4_LEN + 8, eb);
-	return expect_icmp_fwd(SIDE_LAN, ib, il, eb, el, 0);
+	return expect_icmp_err_xlated(SIDE_LAN, &outer, PUB_ADDR, CLIENT1, 3, 1, seen, in, IP4_LEN + 8);
 }
 
 PROG_CASE(icmp_error_from_lan_other)

@@ -325,10 +325,8 @@ PROG_CASE(lazy_not_when_unsafe)
 PROG_CASE(lazy_icmp_error_first)
 {
 	struct conn u = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 7200, 53, 7200, 5353 };
-	struct pkt_spec cli, seen, outer, outer_x;
-	uint8_t ib[PKT_MAX], eb[PKT_MAX];
+	struct pkt_spec cli, seen, outer;
 	struct xfwd_flow_key rk = conn_rkey(&u);
-	size_t il, el;
 
 	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
 	TRY(backend_add(IPPROTO_UDP, BACKEND1, 5353, 0, 53, 0));
@@ -341,12 +339,8 @@ PROG_CASE(lazy_icmp_error_first)
 	cli.payload_len = 40;
 	seen = xlated_to(&cli, CLIENT1, 7200, BACKEND1, 5353);
 	outer = lan_pkt(IPPROTO_ICMP, BACKEND1, 0, CLIENT1, 0);
-	il = pkt_build_icmp_err(&outer, 3, 3, &seen, IP4_LEN + 8, ib);
-	cli.ttl = seen.ttl;
-	outer_x = xlated_to(&outer, PUB_ADDR, 0, CLIENT1, 0);
-	el = pkt_build_icmp_err(&outer_x, 3, 3, &cli, IP4_LEN + 8, eb);
 	label("backend's port unreachable quoting 192.0.2.2:7200 > 198.51.100.2:5353");
-	TRY(expect_icmp_fwd(SIDE_LAN, ib, il, eb, el, 0));
+	TRY(expect_icmp_err_xlated(SIDE_LAN, &outer, PUB_ADDR, CLIENT1, 3, 3, &seen, cli, IP4_LEN + 8));
 	if (!ASSERT_TRUE(flow_there(&rk), "no reply entry after the error"))
 		return -1;
 	return 0;
