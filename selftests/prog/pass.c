@@ -476,27 +476,39 @@ static int bad_lengths_frames(void)
 	}
 }
 
+/* An ARP request, who has 192.0.2.1, tell 192.0.2.2, broadcast; in an
+ * 802.1Q tag of VLAN vlan unless 0. Returns the frame's length. */
+static size_t arp_request(uint8_t *b, uint16_t vlan)
+{
+	uint8_t *arp = b + ETH_LEN + (vlan ? VLAN_LEN : 0);
+
+	memset(b, 0, PKT_MAX);
+	memcpy(b, MAC_BCAST, 6);
+	memcpy(b + 6, MAC_C1, 6);
+	if (vlan) {
+		put16(b + 12, ETHTYPE_VLAN);
+		put16(b + 14, vlan);
+	}
+	put16(arp - 2, ETHTYPE_ARP);
+	put16(arp, 1);
+	put16(arp + 2, ETHTYPE_IP);
+	arp[4] = 6;
+	arp[5] = 4;
+	put16(arp + 6, 1);
+	memcpy(arp + 8, MAC_C1, 6);
+	memcpy(arp + 14, &(uint32_t){ CLIENT1 }, 4);
+	memcpy(arp + 24, &(uint32_t){ PUB_ADDR }, 4);
+	return (size_t)(arp - b) + 28;
+}
+
 /* ARP, IPv6, tagged ARP. */
 static int not_ipv4_frames(void)
 {
 	uint8_t b[PKT_MAX];
 	size_t len;
 
-	/* ARP request: who has 192.0.2.1, tell 192.0.2.2. */
-	memset(b, 0, sizeof(b));
-	memcpy(b, MAC_BCAST, 6);
-	memcpy(b + 6, MAC_C1, 6);
-	put16(b + 12, ETHTYPE_ARP);
-	put16(b + 14, 1);
-	put16(b + 16, ETHTYPE_IP);
-	b[18] = 6;
-	b[19] = 4;
-	put16(b + 20, 1);
-	memcpy(b + 22, MAC_C1, 6);
-	memcpy(b + 28, &(uint32_t){ CLIENT1 }, 4);
-	memcpy(b + 38, &(uint32_t){ PUB_ADDR }, 4);
 	label("ARP request");
-	TRY(expect_pass_n(SIDE_PUB, b, 42, XFWD_CNT_PASS_NOT_IPV4));
+	TRY(expect_pass_n(SIDE_PUB, b, arp_request(b, 0), XFWD_CNT_PASS_NOT_IPV4));
 
 	/* IPv6 TCP SYN 2001:db8::2 -> 2001:db8::1 port 80. */
 	memset(b, 0, sizeof(b));
@@ -521,20 +533,8 @@ static int not_ipv4_frames(void)
 	label("IPv6 SYN to port 80");
 	TRY(expect_pass_n(SIDE_PUB, b, len, XFWD_CNT_PASS_NOT_IPV4));
 
-	/* ARP inside an 802.1Q tag. */
-	memset(b, 0, sizeof(b));
-	memcpy(b, MAC_BCAST, 6);
-	memcpy(b + 6, MAC_C1, 6);
-	put16(b + 12, ETHTYPE_VLAN);
-	put16(b + 14, 5);
-	put16(b + 16, ETHTYPE_ARP);
-	put16(b + 18, 1);
-	put16(b + 20, ETHTYPE_IP);
-	b[22] = 6;
-	b[23] = 4;
-	put16(b + 24, 1);
 	label("802.1Q-tagged ARP request");
-	return expect_pass_n(SIDE_PUB, b, 46, XFWD_CNT_PASS_NOT_IPV4);
+	return expect_pass_n(SIDE_PUB, b, arp_request(b, 5), XFWD_CNT_PASS_NOT_IPV4);
 }
 
 /* Without the backend's neighbour: passed with a mark for tc, which finishes
