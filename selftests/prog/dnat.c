@@ -51,8 +51,7 @@ PROG_CASE(tcp_dnat_options_payload)
 			in.seq += lens[i - 1];
 		in.tcp_opts = nop_ts;
 		in.tcp_opts_len = sizeof(nop_ts);
-		in.payload = pattern;
-		in.payload_len = lens[i];
+		payload_set(&in, lens[i]);
 		in.ip_id++;
 		label("PSH/ACK with timestamps and %zu payload bytes", lens[i]);
 		TRY(expect_xlated(SIDE_PUB, &in, CLIENT1, 40001, BACKEND1, 8080));
@@ -65,8 +64,7 @@ PROG_CASE(udp_dnat)
 	struct pkt_spec in = pub_pkt(IPPROTO_UDP, CLIENT1, 33333, PUB_ADDR, 53);
 
 	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
-	in.payload = pattern;
-	in.payload_len = 37;
+	payload_set(&in, 37);
 	label("UDP 192.0.2.2:33333 > 192.0.2.1:53, 37 bytes");
 	TRY(expect_xlated(SIDE_PUB, &in, CLIENT1, 33333, BACKEND1, 5353));
 	in.payload_len = 0;
@@ -82,14 +80,12 @@ PROG_CASE(udp_no_checksum_stays_zero)
 	struct pkt_spec rep = lan_pkt(IPPROTO_UDP, BACKEND1, 5353, CLIENT1, 33334);
 
 	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
-	in.payload = pattern;
-	in.payload_len = 20;
+	payload_set(&in, 20);
 	in.udp_no_csum = 1;
 	label("UDP without checksum 192.0.2.2:33334 > 192.0.2.1:53");
 	TRY(expect_xlated(SIDE_PUB, &in, CLIENT1, 33334, BACKEND1, 5353));
 	rep.udp_no_csum = 1;
-	rep.payload = pattern;
-	rep.payload_len = 9;
+	payload_set(&rep, 9);
 	label("UDP reply without checksum 198.51.100.2:5353 > 192.0.2.2:33334");
 	return expect_xlated(SIDE_LAN, &rep, c.pub, c.pport, c.client, c.cport);
 }
@@ -136,8 +132,7 @@ PROG_CASE(udp_ethernet_padding)
 	struct pkt_spec in = pub_pkt(IPPROTO_UDP, CLIENT1, 33336, PUB_ADDR, 53);
 
 	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
-	in.payload = pattern;
-	in.payload_len = 4;
+	payload_set(&in, 4);
 	in.pad = 14;		/* a 60-byte minimum frame */
 	label("UDP, 4 bytes of data, padded to 60 bytes");
 	return expect_xlated(SIDE_PUB, &in, CLIENT1, 33336, BACKEND1, 5353);
@@ -261,14 +256,12 @@ PROG_CASE(vlan_tag_removed)
 	label("802.1Q (VLAN 10) SYN to port 80");
 	TRY(expect_xlated(SIDE_PUB, &in, CLIENT1, 40000, BACKEND1, 8080));
 	in.tcp_flags = TH_ACK | TH_PSH;
-	in.payload = pattern;
-	in.payload_len = 501;
+	payload_set(&in, 501);
 	label("802.1Q (VLAN 10) data to port 80");
 	TRY(expect_xlated(SIDE_PUB, &in, CLIENT1, 40000, BACKEND1, 8080));
 	u.vlan = 1;
 	u.vlan_tci = 4094;
-	u.payload = pattern;
-	u.payload_len = 3;
+	payload_set(&u, 3);
 	label("802.1Q (VLAN 4094) UDP to port 53");
 	return expect_xlated(SIDE_PUB, &u, CLIENT1, 40000, BACKEND1, 5353);
 }

@@ -104,8 +104,7 @@ static int frag_expect_xlated(int side, const struct pkt_spec *in, uint32_t sadd
 static struct pkt_spec dgram(struct pkt_spec s)
 {
 	s.frag_off = 0;
-	s.payload = pattern;
-	s.payload_len = FRAG_DGRAM;
+	payload_set(&s, FRAG_DGRAM);
 	return s;
 }
 

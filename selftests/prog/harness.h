@@ -227,6 +227,7 @@ struct pkt_spec pub_pkt(uint8_t proto, uint32_t saddr, uint16_t sport, uint32_t 
 			uint16_t dport);
 struct pkt_spec lan_pkt(uint8_t proto, uint32_t saddr, uint16_t sport, uint32_t daddr,
 			uint16_t dport);
+void payload_set(struct pkt_spec *s, size_t n);
 struct pkt_spec xlated(const struct pkt_spec *in, uint32_t saddr, uint16_t sport, uint32_t daddr,
 		       uint16_t dport, const uint8_t *dmac, const uint8_t *smac);
 struct pkt_spec xlated_to(const struct pkt_spec *in, uint32_t saddr, uint16_t sport,

@@ -42,6 +42,13 @@ struct pkt_spec lan_pkt(uint8_t proto, uint32_t saddr, uint16_t sport, uint32_t 
 	return s;
 }
 
+/* s carries the first n bytes of pattern as its payload. */
+void payload_set(struct pkt_spec *s, size_t n)
+{
+	s->payload = pattern;
+	s->payload_len = n;
+}
+
 /* What in must become: the new tuple, one hop less, the next hop's MACs, no tag. */
 struct pkt_spec xlated(const struct pkt_spec *in, uint32_t saddr, uint16_t sport,
 			      uint32_t daddr, uint16_t dport, const uint8_t *dmac,

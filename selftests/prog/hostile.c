@@ -25,8 +25,7 @@ static int bad_csum_case(uint8_t proto, int which, uint8_t by)
 	size_t il, el, at;
 	struct frame f;
 
-	in.payload = pattern;
-	in.payload_len = 33;
+	payload_set(&in, 33);
 	in.tcp_flags = TH_ACK;
 	if (proto == IPPROTO_TCP)
 		TRY(tcp_loose(1));	/* a segment picked up mid-stream */
@@ -131,8 +130,7 @@ PROG_CASE(bad_checksum_starts_nothing)
 			size_t il;
 			struct frame f;
 
-			in.payload = pattern;
-			in.payload_len = lens[i];
+			payload_set(&in, lens[i]);
 			in.frag_off = 0;
 			il = pkt_build(&in, ib);
 			frame_parse(ib, il, &f);

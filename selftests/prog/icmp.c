@@ -20,8 +20,7 @@ PROG_CASE(icmp_error_translated)
 	label("UDP 192.0.2.2:7000 > 192.0.2.1:53");
 	TRY(conn_fwd(&u, 0, pattern, 40));
 	cli = pub_pkt(IPPROTO_UDP, CLIENT1, 7000, PUB_ADDR, 53);
-	cli.payload = pattern;
-	cli.payload_len = 40;
+	payload_set(&cli, 40);
 	seen = xlated_to(&cli, CLIENT1, 7000, BACKEND1, 5353);
 	outer = lan_pkt(IPPROTO_ICMP, BACKEND1, 0, CLIENT1, 0);
 	label("backend's port unreachable quoting 192.0.2.2:7000 > 198.51.100.2:5353");
@@ -31,8 +30,7 @@ PROG_CASE(icmp_error_translated)
 	label("UDP reply 198.51.100.2:5353 > 192.0.2.2:7000");
 	TRY(conn_rep(&u, 0, pattern, 12));
 	rep = lan_pkt(IPPROTO_UDP, BACKEND1, 5353, CLIENT1, 7000);
-	rep.payload = pattern;
-	rep.payload_len = 12;
+	payload_set(&rep, 12);
 	got = xlated_to(&rep, PUB_ADDR, 53, CLIENT1, 7000);
 	outer = pub_pkt(IPPROTO_ICMP, CLIENT1, 0, PUB_ADDR, 0);
 	label("client's port unreachable quoting 192.0.2.1:53 > 192.0.2.2:7000 (whole)");
@@ -47,8 +45,7 @@ PROG_CASE(icmp_error_translated)
 	cli.tcp_opts_len = sizeof(opts);
 	cli.tcp_flags = TH_ACK | TH_PSH;
 	cli.ack = 1;
-	cli.payload = pattern;
-	cli.payload_len = 100;
+	payload_set(&cli, 100);
 	seen = xlated_to(&cli, LAN_ADDR, 47001, BACKEND1, 8080);
 	outer = lan_pkt(IPPROTO_ICMP, BACKEND1, 0, LAN_ADDR, 0);
 	label("backend's admin-prohibited quoting the whole SNATed segment");
@@ -78,8 +75,7 @@ PROG_CASE(icmp_error_local)
 	/* The SYN-ACK as it left the gateway (tc egress translated it). */
 	sent = pub_pkt(IPPROTO_TCP, PUB_ADDR, 2222, CLIENT1, 41234);
 	sent.tcp_flags = TH_SYN | TH_ACK;
-	sent.payload = pattern;
-	sent.payload_len = 1400;
+	payload_set(&sent, 1400);
 	outer = pub_pkt(IPPROTO_ICMP, ip4(192, 0, 2, 254), 0, PUB_ADDR, 0);
 	il = pkt_build_icmp_err(&outer, 3, 4, &sent, IP4_LEN + 8, ib);
 	label("a router's frag needed quoting 192.0.2.1:2222 > 192.0.2.2:41234");
@@ -151,8 +147,7 @@ PROG_CASE(icmp_error_hostile_quotes)
 	TRY(conn_fwd(&t, TH_SYN, NULL, 0));
 
 	cli = pub_pkt(IPPROTO_UDP, CLIENT1, 7100, PUB_ADDR, 53);
-	cli.payload = pattern;
-	cli.payload_len = 40;
+	payload_set(&cli, 40);
 	seen = xlated_to(&cli, CLIENT1, 7100, BACKEND1, 5353);
 	outer = lan_pkt(IPPROTO_ICMP, BACKEND1, 0, CLIENT1, 0);
 	/* Every quote length short of the IP header and both ports. */

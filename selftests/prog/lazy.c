@@ -136,8 +136,7 @@ PROG_CASE(lazy_reply_tuple_taken)
 	TRY(backend_add(IPPROTO_UDP, BACKEND1, 5353, 0, 53, 0));
 	/* The tuple trick needs two spoofed sources on the public side: the
 	 * source checks stop both before any entry is made. */
-	own.payload = pattern;
-	own.payload_len = 40;
+	payload_set(&own, 40);
 	label("192.0.2.1:53 > 192.0.2.1:7009 (this host's own address as source)");
 	TRY(expect_drop(SIDE_PUB, &own, XFWD_CNT_DROP_SRC_LOCAL));
 	if (!ASSERT_TRUE(flow_get(&ok, &f) == IN_NONE, "an entry was made"))
@@ -335,8 +334,7 @@ PROG_CASE(lazy_icmp_error_first)
 	if (!ASSERT_TRUE(!flow_there(&rk), "a reply entry before any answer"))
 		return -1;
 	cli = pub_pkt(IPPROTO_UDP, CLIENT1, 7200, PUB_ADDR, 53);
-	cli.payload = pattern;
-	cli.payload_len = 40;
+	payload_set(&cli, 40);
 	seen = xlated_to(&cli, CLIENT1, 7200, BACKEND1, 5353);
 	outer = lan_pkt(IPPROTO_ICMP, BACKEND1, 0, CLIENT1, 0);
 	label("backend's port unreachable quoting 192.0.2.2:7200 > 198.51.100.2:5353");

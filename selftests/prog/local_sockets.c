@@ -29,8 +29,7 @@ PROG_CASE(local_port_moved)
 	TRY(masq_add(htonl(0xc6336400), 24, XFWD_FILTER_APDF, 0));
 	label("UDP 198.51.100.2:40001 > 192.0.2.2:53 (masqueraded, port kept)");
 	TRY(expect_fwd(SIDE_LAN, &o, &x));
-	g.payload = pattern;
-	g.payload_len = 21;
+	payload_set(&g, 21);
 	label("the gateway's own UDP 192.0.2.1:40001 > 192.0.2.2:53, leaving");
 	len = pkt_build(&g, b);
 	TRY(counters_read(&a));
@@ -60,8 +59,7 @@ PROG_CASE(local_port_moved)
 	TRY(expect_moved(&a, &c, XFWD_CNT_LOCAL_PORT_MOVED, 0));
 	label("the answer, 192.0.2.2:53 > 192.0.2.1:%u: to the gateway's socket", y);
 	in = pub_pkt(IPPROTO_UDP, CLIENT1, 53, PUB_ADDR, y);
-	in.payload = pattern;
-	in.payload_len = 21;
+	payload_set(&in, 21);
 	len = pkt_build(&in, b);
 	TRY(run_expect(SIDE_PUB, b, len, XDP_PASS, &a, &c));
 	TRY(expect_moved(&a, &c, XFWD_CNT_LOCAL_IN, 1));

@@ -16,8 +16,7 @@ PROG_CASE(masq_echo_reply_starts_nothing)
 	int nf, np;
 
 	TRY(masq_add(htonl(0xc6336400), 24, XFWD_FILTER_APDF, 0));
-	r.payload = pattern;
-	r.payload_len = 32;
+	payload_set(&r, 32);
 	len = pkt_build(&r, b);
 	b[l4] = 0;	/* echo reply */
 	put16(b + l4 + 2, 0);
@@ -85,8 +84,7 @@ PROG_CASE(masq_first_packet_too_big)
 		fail("cannot set the MTU of " IF_PUB);
 		goto out;
 	}
-	p.payload = pattern;
-	p.payload_len = 1281 - IP4_LEN - UDP_LEN;
+	payload_set(&p, 1281 - IP4_LEN - UDP_LEN);
 	p.frag_off = 0;
 	label("first UDP packet of a masqueraded host, 1281 bytes, public MTU 1280");
 	if (expect_pass(SIDE_LAN, &p, XFWD_CNT_PASS_FRAG_NEEDED))
@@ -168,8 +166,7 @@ PROG_CASE(masq_self_hairpin)
 	label("UDP 198.51.100.2:46200 > 192.0.2.2:53 (masqueraded, eif)");
 	TRY(expect_fwd(SIDE_LAN, &o, &x));
 	h = lan_pkt(IPPROTO_UDP, BACKEND1, 46200, PUB_ADDR, 46200);
-	h.payload = pattern;
-	h.payload_len = 33;
+	payload_set(&h, 33);
 	label("UDP 198.51.100.2:46200 > 192.0.2.1:46200 (its own mapping)");
 	il = pkt_build(&h, ib);
 	TRY(run(SIDE_LAN, ib, il));

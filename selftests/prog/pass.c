@@ -233,8 +233,7 @@ static int pass_pkt_run(const struct pass_row *r, const struct pass_pkt *k)
 	p.ip_opts = k->ip_opts;
 	p.ip_opts_len = k->ip_opts_len;
 	if (k->payload_len) {
-		p.payload = pattern;
-		p.payload_len = k->payload_len;
+		payload_set(&p, k->payload_len);
 	}
 	p.tot_len = k->tot_len;
 	if (k->no_rules)
@@ -345,14 +344,11 @@ static int truncated_frames(void)
 
 	tcpo.tcp_opts = opts;
 	tcpo.tcp_opts_len = sizeof(opts);
-	tcpo.payload = pattern;
-	tcpo.payload_len = 10;
-	udp.payload = pattern;
-	udp.payload_len = 10;
+	payload_set(&tcpo, 10);
+	payload_set(&udp, 10);
 	vtcp.vlan = 1;
 	vtcp.vlan_tci = 7;
-	rep.payload = pattern;
-	rep.payload_len = 3;
+	payload_set(&rep, 3);
 	TRY(trunc_series("TCP SYN", SIDE_PUB, &tcp));
 	TRY(trunc_series("TCP with 20 bytes of options", SIDE_PUB, &tcpo));
 	TRY(trunc_series("UDP", SIDE_PUB, &udp));
@@ -427,8 +423,7 @@ static int bad_lengths_frames(void)
 	unsigned doff;
 	size_t len;
 
-	p.payload = pattern;
-	p.payload_len = 20;
+	payload_set(&p, 20);
 	len = pkt_build(&p, b);
 	put16(b + ETH_LEN + 2, 0);
 	put16(b + ETH_LEN + 10, 0);
@@ -446,8 +441,7 @@ static int bad_lengths_frames(void)
 		TRY(expect_pass_n(SIDE_PUB, b, len, XFWD_CNT_PASS_MALFORMED));
 	}
 
-	u.payload = pattern;
-	u.payload_len = 12;
+	payload_set(&u, 12);
 	len = pkt_build(&u, b);
 	put16(b + ETH_LEN + IP4_LEN + 4, 7);
 	label("UDP length 7");
@@ -642,8 +636,7 @@ static int too_big_frames(void)
 	struct pkt_spec p = pub_pkt(IPPROTO_TCP, CLIENT1, 40000, PUB_ADDR, 80);
 
 	p.tcp_flags = TH_ACK;
-	p.payload = pattern;
-	p.payload_len = 1280 - 40 + 1;
+	payload_set(&p, 1280 - 40 + 1);
 	p.frag_off = IPF_DF;
 	label("1281-byte packet with DF, egress MTU 1280");
 	TRY(expect_too_big_df(&p, 1280));

@@ -39,8 +39,7 @@ static struct pkt_spec tc_seg(const struct tcpc *t, int dir, uint8_t flags, uint
 	s.tcp_flags = flags;
 	s.seq = seq;
 	s.ack = flags & TH_ACK ? ack : 0;
-	s.payload = pattern;
-	s.payload_len = plen;
+	payload_set(&s, plen);
 	s.window = dir ? t->swin : t->cwin;
 	if ((flags & TH_SYN) && scale >= 0) {
 		opts[dir][0] = 1;		/* NOP */
