@@ -7,48 +7,49 @@
 
 #include "harness.h"
 
+/* "entry field", for the checks of expect_entries. */
+static const char *of(const char *entry, const char *field)
+{
+	static char b[64];
+
+	snprintf(b, sizeof(b), "%s %s", entry, field);
+	return b;
+}
+
 /* The entries of one SNATed connection: tuples, twins, translations. */
 static int expect_entries(const struct conn *c, uint32_t rule_id)
 {
 	struct xfwd_flow_key ok = conn_okey(c), rk = conn_rkey(c);
-	struct xfwd_flow o, r;
+	const struct {
+		const char *name;
+		struct xfwd_flow_key key, twin;
+		unsigned dir, side;
+		uint32_t saddr, daddr;	/* the translation */
+		uint16_t sport, dport;
+	} want[2] = {
+		{ "original entry", ok, rk, XFWD_DIR_ORIGINAL, XFWD_SIDE_PUBLIC,
+		  c->src, c->backend, c->sport, c->bport },
+		{ "reply entry", rk, ok, XFWD_DIR_REPLY, XFWD_SIDE_LAN,
+		  c->pub, c->client, c->pport, c->cport },
+	};
+	struct xfwd_flow e;
 
-	if (!ASSERT_TRUE(flow_get(&ok, &o) != IN_NONE, "no original entry %s", keystr(&ok)))
-		return -1;
-	if (!ASSERT_TRUE(flow_get(&rk, &r) != IN_NONE, "no reply entry %s", keystr(&rk)))
-		return -1;
-	if (!ASSERT_KEY(o.twin, rk, "original entry's twin"))
-		return -1;
-	if (!ASSERT_KEY(r.twin, ok, "reply entry's twin"))
-		return -1;
-	if (!ASSERT_EQ(o.dir, XFWD_DIR_ORIGINAL, "original entry dir"))
-		return -1;
-	if (!ASSERT_EQ(r.dir, XFWD_DIR_REPLY, "reply entry dir"))
-		return -1;
-	if (!ASSERT_EQ(o.side, XFWD_SIDE_PUBLIC, "original entry side"))
-		return -1;
-	if (!ASSERT_EQ(r.side, XFWD_SIDE_LAN, "reply entry side"))
-		return -1;
-	if (!ASSERT_ADDR(o.new_saddr, c->src, "original entry new_saddr"))
-		return -1;
-	if (!ASSERT_EQ(ntohs(o.new_sport), c->sport, "original entry new_sport"))
-		return -1;
-	if (!ASSERT_ADDR(o.new_daddr, c->backend, "original entry new_daddr"))
-		return -1;
-	if (!ASSERT_EQ(ntohs(o.new_dport), c->bport, "original entry new_dport"))
-		return -1;
-	if (!ASSERT_ADDR(r.new_saddr, c->pub, "reply entry new_saddr"))
-		return -1;
-	if (!ASSERT_EQ(ntohs(r.new_sport), c->pport, "reply entry new_sport"))
-		return -1;
-	if (!ASSERT_ADDR(r.new_daddr, c->client, "reply entry new_daddr"))
-		return -1;
-	if (!ASSERT_EQ(ntohs(r.new_dport), c->cport, "reply entry new_dport"))
-		return -1;
-	if (!ASSERT_EQ(o.rule_id, rule_id, "original entry rule_id"))
-		return -1;
-	if (!ASSERT_EQ(r.rule_id, rule_id, "reply entry rule_id"))
-		return -1;
+	for (int i = 0; i < 2; i++) {
+		const char *n = want[i].name;
+
+		if (!ASSERT_TRUE(flow_get(&want[i].key, &e) != IN_NONE, "no %s %s", n,
+				 keystr(&want[i].key)))
+			return -1;
+		if (!ASSERT_KEY(e.twin, want[i].twin, of(n, "twin")) ||
+		    !ASSERT_EQ(e.dir, want[i].dir, of(n, "dir")) ||
+		    !ASSERT_EQ(e.side, want[i].side, of(n, "side")) ||
+		    !ASSERT_ADDR(e.new_saddr, want[i].saddr, of(n, "new_saddr")) ||
+		    !ASSERT_EQ(ntohs(e.new_sport), want[i].sport, of(n, "new_sport")) ||
+		    !ASSERT_ADDR(e.new_daddr, want[i].daddr, of(n, "new_daddr")) ||
+		    !ASSERT_EQ(ntohs(e.new_dport), want[i].dport, of(n, "new_dport")) ||
+		    !ASSERT_EQ(e.rule_id, rule_id, of(n, "rule_id")))
+			return -1;
+	}
 	return 0;
 }
 
