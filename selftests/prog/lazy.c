@@ -272,10 +272,16 @@ PROG_CASE(clock_behind_is_live)
  * from that port, and a public address other than the rule's. */
 PROG_CASE(lazy_not_when_unsafe)
 {
-	struct conn c = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 7100, 53, 7100, 5353 };
-	struct conn d = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND2, 7101, 54, 7101, 5354 };
-	struct conn e = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND2, 7102, 55, 7102, 40355 };
-	struct conn g = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 7103, 56, 7103, 5356 };
+	const struct { const char *to, *whose; struct conn c; } unsafe[] = {
+		{ "a backend two rules reach", "a shared backend",
+		  { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 7100, 53, 7100, 5353 } },
+		{ "a backend the index does not know", "an unindexed backend",
+		  { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND2, 7101, 54, 7101, 5354 } },
+		{ "a backend with a live masquerade mapping from its port", "a mapped backend",
+		  { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND2, 7102, 55, 7102, 40355 } },
+		{ "a rule of another public address", "when the public address differs",
+		  { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 7103, 56, 7103, 5356 } },
+	};
 	struct pkt_spec own = lan_pkt(IPPROTO_UDP, BACKEND2, 40355, CLIENT2, 999);
 	struct xfwd_flow_key rk;
 
@@ -292,31 +298,17 @@ PROG_CASE(lazy_not_when_unsafe)
 	label("198.51.100.3:40355 > 192.0.2.3:999, masqueraded");
 	TRY(expect_xlated(SIDE_LAN, &own, PUB_ADDR, 40355, CLIENT2, 999));
 
-	label("to a backend two rules reach");
-	TRY(conn_fwd(&c, 0, pattern, 10));
-	rk = conn_rkey(&c);
-	if (!ASSERT_TRUE(flow_there(&rk), "no reply entry for a shared backend"))
-		return -1;
-	label("to a backend the index does not know");
-	TRY(conn_fwd(&d, 0, pattern, 10));
-	rk = conn_rkey(&d);
-	if (!ASSERT_TRUE(flow_there(&rk), "no reply entry for an unindexed backend"))
-		return -1;
-	label("to a backend with a live masquerade mapping from its port");
-	TRY(conn_fwd(&e, 0, pattern, 10));
-	rk = conn_rkey(&e);
-	if (!ASSERT_TRUE(flow_there(&rk), "no reply entry for a mapped backend"))
-		return -1;
-	label("to a rule of another public address");
-	TRY(conn_fwd(&g, 0, pattern, 10));
-	rk = conn_rkey(&g);
-	if (!ASSERT_TRUE(flow_there(&rk), "no reply entry when the public address differs"))
-		return -1;
+	for (unsigned i = 0; i < sizeof(unsafe) / sizeof(unsafe[0]); i++) {
+		label("to %s", unsafe[i].to);
+		TRY(conn_fwd(&unsafe[i].c, 0, pattern, 10));
+		rk = conn_rkey(&unsafe[i].c);
+		if (!ASSERT_TRUE(flow_there(&rk), "no reply entry for %s", unsafe[i].whose))
+			return -1;
+	}
 	label("the answers");
-	TRY(conn_rep(&c, 0, pattern, 10));
-	TRY(conn_rep(&d, 0, pattern, 10));
-	TRY(conn_rep(&e, 0, pattern, 10));
-	return conn_rep(&g, 0, pattern, 10);
+	for (unsigned i = 0; i < sizeof(unsafe) / sizeof(unsafe[0]); i++)
+		TRY(conn_rep(&unsafe[i].c, 0, pattern, 10));
+	return 0;
 }
 
 /* The backend's port unreachable is the first thing it sends: the reply
