@@ -26,49 +26,53 @@ static size_t frag_cut(const uint8_t *whole, size_t off, size_t n, int more, uin
 	return l3 + hl + n;
 }
 
-/* Fragment k of nfrag of the frame whole: sizes[] are those of all but the
+/* How a datagram is cut: into n fragments, sizes[] those of all but the
  * last (multiples of 8), which takes the rest. */
-static size_t frag_k(const uint8_t *whole, size_t wlen, const size_t *sizes, unsigned nfrag,
-		     unsigned k, uint8_t *out, size_t *off)
+struct cut {
+	unsigned n;
+	size_t sizes[2];
+};
+
+static const struct cut frag2 = { 2, { 1480 } }, frag3 = { 3, { 1000, 504 } };
+
+/* Fragment k of the frame whole cut as c; *off is its offset. */
+static size_t frag_k(const uint8_t *whole, size_t wlen, const struct cut *c, unsigned k,
+		     uint8_t *out, size_t *off)
 {
 	size_t total = wlen - ETH_LEN - IP4_LEN, n;
 	unsigned i;
 
 	for (*off = 0, i = 0; i < k; i++)
-		*off += sizes[i];
-	n = k + 1 < nfrag ? sizes[k] : total - *off;
-	return frag_cut(whole, *off, n, k + 1 < nfrag, out);
+		*off += c->sizes[i];
+	n = k + 1 < c->n ? c->sizes[k] : total - *off;
+	return frag_cut(whole, *off, n, k + 1 < c->n, out);
 }
 
 /*
- * The datagram in, sent on side in nfrag fragments, must come out as exp
- * cut the same way: each fragment redirected, every byte as expected, its
+ * The datagram in, sent on side in fragments cut as c, must come out
+ * translated to saddr:sport > daddr:dport (xlated_to) and cut the same
+ * way: each fragment redirected, every byte as expected, its
  * IP checksum right by full recomputation, counted in frag_translated; and
  * the fragments that came out, reassembled, must carry a TCP/UDP checksum
  * that is right over the whole datagram.
  */
-static int frag_expect_fwd(int side, const struct pkt_spec *in, const struct pkt_spec *exp,
-			   const size_t *sizes, unsigned nfrag)
+static int frag_expect_xlated(int side, const struct pkt_spec *in, uint32_t saddr, uint16_t sport,
+			      uint32_t daddr, uint16_t dport, const struct cut *c)
 {
 	static uint8_t wi[PKT_MAX], we[PKT_MAX], fi[PKT_MAX], fe[PKT_MAX], ra[PKT_MAX];
-	size_t li = pkt_build(in, wi), le = pkt_build(exp, we), lfi, lfe, off = 0, n = 0;
+	struct pkt_spec exp = xlated_to(in, saddr, sport, daddr, dport);
+	size_t li = pkt_build(in, wi), le = pkt_build(&exp, we), lfi, lfe, off = 0, n = 0;
 	const size_t hl = IP4_LEN;
 	char base[200];
 	struct counters a, b;
-	long d;
 
 	snprintf(base, sizeof(base), "%s", pkt_label);
-	for (unsigned k = 0; k < nfrag; k++) {
-		lfi = frag_k(wi, li, sizes, nfrag, k, fi, &off);
-		lfe = frag_k(we, le, sizes, nfrag, k, fe, &off);
+	for (unsigned k = 0; k < c->n; k++) {
+		lfi = frag_k(wi, li, c, k, fi, &off);
+		lfe = frag_k(we, le, c, k, fe, &off);
 		n = lfe - ETH_LEN - hl;
-		label("%s: fragment %u of %u (offset %zu, %zu bytes)", base, k + 1, nfrag, off, n);
-		TRY(counters_read(&a));
-		TRY(run(side, fi, lfi));
-		TRY(counters_read(&b));
-		if (R.verdict != XDP_REDIRECT)
-			return fail("%s: verdict: expected XDP_REDIRECT, got %s (counters: %s)",
-				    pkt_label, verdict_name(R.verdict), moved(&a, &b));
+		label("%s: fragment %u of %u (offset %zu, %zu bytes)", base, k + 1, c->n, off, n);
+		TRY(run_expect(side, fi, lfi, XDP_REDIRECT, &a, &b));
 		if (!ASSERT_EQ(R.len, lfe, "frame length"))
 			return -1;
 		if (!ASSERT_ADDR(raw32(R.frame + ETH_LEN + 12), raw32(fe + ETH_LEN + 12), "ip saddr"))
@@ -79,10 +83,7 @@ static int frag_expect_fwd(int side, const struct pkt_spec *in, const struct pkt
 				 "ip checksum 0x%04x is wrong (recomputed: 0x%04x)",
 				 get16(R.frame + ETH_LEN + 10), ip_csum_compute(R.frame + ETH_LEN)))
 			return -1;
-		d = frame_diff(fe, R.frame, lfe);
-		if (d >= 0)
-			return fail("%s: byte %ld: expected 0x%02x, got 0x%02x", pkt_label, d,
-				    fe[d], R.frame[d]);
+		TRY(expect_frame(fe, lfe));
 		TRY(expect_moved(&a, &b, XFWD_CNT_FWD_REDIRECT, 1));
 		TRY(expect_moved(&a, &b, XFWD_CNT_FRAG_XLATED, 1));
 		if (!k)
@@ -99,28 +100,29 @@ static int frag_expect_fwd(int side, const struct pkt_spec *in, const struct pkt
 	return 0;
 }
 
-static const size_t frag2[] = { 1480 }, frag3[] = { 1000, 504 };
+/* s made a datagram of FRAG_DGRAM bytes of pattern, to be cut (no DF). */
+static struct pkt_spec dgram(struct pkt_spec s)
+{
+	s.frag_off = 0;
+	payload_set(&s, FRAG_DGRAM);
+	return s;
+}
 
 /* A UDP datagram too big for one packet, to a forwarded port and back. */
 PROG_CASE(frag_udp_forwarded)
 {
 	struct conn c = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 40000, 53, 40000, 5353 };
-	struct pkt_spec in = pub_pkt(IPPROTO_UDP, CLIENT1, 40000, PUB_ADDR, 53), exp;
+	struct pkt_spec in = dgram(pub_pkt(IPPROTO_UDP, CLIENT1, 40000, PUB_ADDR, 53));
 	struct pkt_spec rep = lan_pkt(IPPROTO_UDP, BACKEND1, 5353, CLIENT1, 40000);
 
 	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
-	in.frag_off = 0;
-	in.payload = pattern;
-	in.payload_len = FRAG_DGRAM;
-	exp = xlated(&in, CLIENT1, 40000, BACKEND1, 5353, MAC_B1, MAC_LAN);
 	label("UDP 192.0.2.2:40000 > 192.0.2.1:53, 2008 bytes");
-	TRY(frag_expect_fwd(SIDE_PUB, &in, &exp, frag2, 2));
+	TRY(frag_expect_xlated(SIDE_PUB, &in, CLIENT1, 40000, BACKEND1, 5353, &frag2));
 	rep.frag_off = 0;
 	rep.payload = pattern + 1;
 	rep.payload_len = FRAG_DGRAM - 7;	/* an odd length: the last byte is half a word */
-	exp = xlated(&rep, PUB_ADDR, 53, CLIENT1, 40000, MAC_C1, MAC_PUB);
 	label("its reply, 2001 bytes");
-	TRY(frag_expect_fwd(SIDE_LAN, &rep, &exp, frag3, 3));
+	TRY(frag_expect_xlated(SIDE_LAN, &rep, PUB_ADDR, 53, CLIENT1, 40000, &frag3));
 	label("the connection");
 	return conn_expect(&c, IN_FLOWS, XFWD_ST_NONE, XFWD_FLOW_SEEN_REPLY);
 }
@@ -132,7 +134,7 @@ PROG_CASE(frag_udp_forwarded)
 PROG_CASE(frag_tcp_snat)
 {
 	struct conn c = { IPPROTO_TCP, CLIENT1, PUB_ADDR, LAN_ADDR, BACKEND1, 40010, 80, 40010, 8080 };
-	struct pkt_spec in = pub_pkt(IPPROTO_TCP, CLIENT1, 40010, PUB_ADDR, 80), exp;
+	struct pkt_spec in = dgram(pub_pkt(IPPROTO_TCP, CLIENT1, 40010, PUB_ADDR, 80));
 	struct pkt_spec rep = lan_pkt(IPPROTO_TCP, BACKEND1, 8080, LAN_ADDR, 40010);
 
 	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, XFWD_RULE_SNAT, 1));
@@ -140,77 +142,53 @@ PROG_CASE(frag_tcp_snat)
 	TRY(conn_fwd(&c, TH_SYN, NULL, 0));
 	TRY(conn_rep(&c, TH_SYN | TH_ACK, NULL, 0));
 	TRY(conn_fwd(&c, TH_ACK, NULL, 0));
-	in.frag_off = 0;
 	in.tcp_flags = TH_PSH | TH_ACK;
 	in.seq = 0x10203041;
 	in.ack = 0x50607081;
-	in.payload = pattern;
-	in.payload_len = FRAG_DGRAM;
-	exp = xlated(&in, LAN_ADDR, 40010, BACKEND1, 8080, MAC_B1, MAC_LAN);
 	label("a 2000-byte segment");
-	TRY(frag_expect_fwd(SIDE_PUB, &in, &exp, frag2, 2));
+	TRY(frag_expect_xlated(SIDE_PUB, &in, LAN_ADDR, 40010, BACKEND1, 8080, &frag2));
 	rep.tcp_flags = TH_ACK;
 	rep.seq = 0x50607081;
 	rep.ack = 0x10203041 + FRAG_DGRAM;
-	exp = xlated(&rep, PUB_ADDR, 80, CLIENT1, 40010, MAC_C1, MAC_PUB);
 	label("the backend's ACK of all of it");
-	return expect_fwd(SIDE_LAN, &rep, &exp);
+	return expect_xlated(SIDE_LAN, &rep, PUB_ADDR, 80, CLIENT1, 40010);
 }
 
 /* A LAN host to a forwarded port of the gateway (hairpin: SNAT to the
  * gateway's LAN address), in fragments both ways. */
 PROG_CASE(frag_hairpin)
 {
-	struct pkt_spec in = lan_pkt(IPPROTO_UDP, BACKEND2, 40020, PUB_ADDR, 53), exp;
-	struct pkt_spec rep = lan_pkt(IPPROTO_UDP, BACKEND1, 5353, LAN_ADDR, 40020);
+	struct pkt_spec in = dgram(lan_pkt(IPPROTO_UDP, BACKEND2, 40020, PUB_ADDR, 53));
+	struct pkt_spec rep = dgram(lan_pkt(IPPROTO_UDP, BACKEND1, 5353, LAN_ADDR, 40020));
 
 	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
-	in.frag_off = 0;
-	in.payload = pattern;
-	in.payload_len = FRAG_DGRAM;
-	exp = xlated(&in, LAN_ADDR, 40020, BACKEND1, 5353, MAC_B1, MAC_LAN);
 	label("UDP 198.51.100.3:40020 > 192.0.2.1:53");
-	TRY(frag_expect_fwd(SIDE_LAN, &in, &exp, frag2, 2));
-	rep.frag_off = 0;
-	rep.payload = pattern;
-	rep.payload_len = FRAG_DGRAM;
-	exp = xlated(&rep, PUB_ADDR, 53, BACKEND2, 40020, MAC_B2, MAC_LAN);
+	TRY(frag_expect_xlated(SIDE_LAN, &in, LAN_ADDR, 40020, BACKEND1, 5353, &frag2));
 	label("its reply");
-	return frag_expect_fwd(SIDE_LAN, &rep, &exp, frag3, 3);
+	return frag_expect_xlated(SIDE_LAN, &rep, PUB_ADDR, 53, BACKEND2, 40020, &frag3);
 }
 
 /* A masqueraded host's datagram in fragments leaves with the public
  * address, each fragment; the reply's fragments reach it. */
 PROG_CASE(frag_masq)
 {
-	struct pkt_spec in = lan_pkt(IPPROTO_UDP, BACKEND1, 40050, CLIENT1, 53), exp;
-	struct pkt_spec rep = pub_pkt(IPPROTO_UDP, CLIENT1, 53, PUB_ADDR, 40050);
+	struct pkt_spec in = dgram(lan_pkt(IPPROTO_UDP, BACKEND1, 40050, CLIENT1, 53));
+	struct pkt_spec rep = dgram(pub_pkt(IPPROTO_UDP, CLIENT1, 53, PUB_ADDR, 40050));
 
 	TRY(masq_add(htonl(0xc6336400), 24, XFWD_FILTER_APDF, 0));
-	in.frag_off = 0;
-	in.payload = pattern;
-	in.payload_len = FRAG_DGRAM;
-	exp = xlated(&in, PUB_ADDR, 40050, CLIENT1, 53, MAC_C1, MAC_PUB);
 	label("masqueraded UDP 198.51.100.2:40050 > 192.0.2.2:53");
-	TRY(frag_expect_fwd(SIDE_LAN, &in, &exp, frag3, 3));
-	rep.frag_off = 0;
-	rep.payload = pattern;
-	rep.payload_len = FRAG_DGRAM;
-	exp = xlated(&rep, BACKEND1, 40050, BACKEND1, 40050, MAC_B1, MAC_LAN);
-	exp.saddr = CLIENT1;
-	exp.sport = 53;
+	TRY(frag_expect_xlated(SIDE_LAN, &in, PUB_ADDR, 40050, CLIENT1, 53, &frag3));
 	label("its reply");
-	return frag_expect_fwd(SIDE_PUB, &rep, &exp, frag2, 2);
+	return frag_expect_xlated(SIDE_PUB, &rep, CLIENT1, 53, BACKEND1, 40050, &frag2);
 }
 
 /* Send fragment k of the datagram s; the frame goes to out. */
-static size_t frag_of(const struct pkt_spec *s, const size_t *sizes, unsigned nfrag, unsigned k,
-		      uint8_t *out)
+static size_t frag_of(const struct pkt_spec *s, const struct cut *c, unsigned k, uint8_t *out)
 {
 	static uint8_t w[PKT_MAX];
 	size_t off, len = pkt_build(s, w);
 
-	return frag_k(w, len, sizes, nfrag, k, out, &off);
+	return frag_k(w, len, c, k, out, &off);
 }
 
 /* A later fragment whose first was not seen, or not lately, or of another
@@ -218,28 +196,22 @@ static size_t frag_of(const struct pkt_spec *s, const size_t *sizes, unsigned nf
 PROG_CASE(frag_later_unknown)
 {
 	struct conn c = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 40030, 53, 40030, 5353 };
-	struct pkt_spec in = pub_pkt(IPPROTO_UDP, CLIENT1, 40030, PUB_ADDR, 53), o;
-	struct pkt_spec lan = lan_pkt(IPPROTO_UDP, BACKEND1, 5555, CLIENT1, 53);
+	struct pkt_spec in = dgram(pub_pkt(IPPROTO_UDP, CLIENT1, 40030, PUB_ADDR, 53)), o;
+	struct pkt_spec lan = dgram(lan_pkt(IPPROTO_UDP, BACKEND1, 5555, CLIENT1, 53));
 	uint8_t b[PKT_MAX];
 	size_t len;
 	int nf, np;
 
 	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
 	TRY(masq_add(htonl(0xc6336400), 24, XFWD_FILTER_APDF, 0));
-	in.frag_off = 0;
-	in.payload = pattern;
-	in.payload_len = FRAG_DGRAM;
 	label("the last fragment before the first (out of order), from the internet");
-	len = frag_of(&in, frag2, 2, 1, b);
+	len = frag_of(&in, &frag2, 1, b);
 	TRY(expect_pass_n(SIDE_PUB, b, len, XFWD_CNT_PASS_FRAG_UNKNOWN));
 	flows_count(&nf, &np);
 	if (!ASSERT_EQ(nf + np, 0, "flow entries"))
 		return -1;
 	label("the same from a masqueraded LAN host");
-	lan.frag_off = 0;
-	lan.payload = pattern;
-	lan.payload_len = FRAG_DGRAM;
-	len = frag_of(&lan, frag2, 2, 1, b);
+	len = frag_of(&lan, &frag2, 1, b);
 	TRY(expect_pass_n(SIDE_LAN, b, len, XFWD_CNT_PASS_FRAG_UNKNOWN));
 
 	label("the connection, answered twice (assured: it outlives a datagram)");
@@ -247,27 +219,27 @@ PROG_CASE(frag_later_unknown)
 	TRY(conn_rep(&c, 0, pattern, 10));
 	TRY(conn_fwd(&c, 0, pattern, 10));
 	label("a first fragment");
-	len = frag_of(&in, frag2, 2, 0, b);
+	len = frag_of(&in, &frag2, 0, b);
 	TRY(run(SIDE_PUB, b, len));
 	if (!ASSERT_VERDICT(R.verdict, XDP_REDIRECT))
 		return -1;
 	label("a later fragment of another datagram (IP id) of the same flow");
 	o = in;
 	o.ip_id++;
-	len = frag_of(&o, frag2, 2, 1, b);
+	len = frag_of(&o, &frag2, 1, b);
 	TRY(expect_pass_n(SIDE_PUB, b, len, XFWD_CNT_PASS_FRAG_UNKNOWN));
 	label("its datagram's later fragment with another source");
 	o = in;
 	o.saddr = CLIENT2;
-	len = frag_of(&o, frag2, 2, 1, b);
+	len = frag_of(&o, &frag2, 1, b);
 	TRY(expect_pass_n(SIDE_PUB, b, len, XFWD_CNT_PASS_FRAG_UNKNOWN));
 	label("its datagram's later fragment on the other side");
-	len = frag_of(&in, frag2, 2, 1, b);
+	len = frag_of(&in, &frag2, 1, b);
 	memcpy(b, MAC_LAN, 6);
 	TRY(expect_pass_n(SIDE_LAN, b, len, XFWD_CNT_PASS_FRAG_UNKNOWN));
 	label("its datagram's later fragment 31 s after the first (ipfrag_time 30 s)");
 	skel->bss->xfwd_clock_offset_ns = 31 * NSEC;
-	len = frag_of(&in, frag2, 2, 1, b);
+	len = frag_of(&in, &frag2, 1, b);
 	TRY(expect_pass_n(SIDE_PUB, b, len, XFWD_CNT_PASS_FRAG_UNKNOWN));
 	label("the flow is alive all the same");
 	return conn_fwd(&c, 0, pattern, 10);
@@ -289,23 +261,16 @@ PROG_CASE(frag_first_spoofed_source)
 
 	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct pkt_spec in = pub_pkt(IPPROTO_UDP, bad[i].src, 40040, PUB_ADDR, 53);
+		struct pkt_spec in = dgram(pub_pkt(IPPROTO_UDP, bad[i].src, 40040, PUB_ADDR, 53));
 
-		in.frag_off = 0;
-		in.payload = pattern;
-		in.payload_len = FRAG_DGRAM;
 		label("first fragment from the internet claiming %s (%s)", bad[i].what,
 		      astr(bad[i].src));
-		len = frag_of(&in, frag2, 2, 0, b);
-		TRY(counters_read(&x));
-		TRY(run(SIDE_PUB, b, len));
-		TRY(counters_read(&y));
-		if (!ASSERT_VERDICT(R.verdict, XDP_DROP))
-			return -1;
+		len = frag_of(&in, &frag2, 0, b);
+		TRY(run_expect(SIDE_PUB, b, len, XDP_DROP, &x, &y));
 		TRY(expect_moved(&x, &y, bad[i].cnt, 1));
 		TRY(expect_moved(&x, &y, XFWD_CNT_FRAG_XLATED, 0));
 		label("its later fragment");
-		len = frag_of(&in, frag2, 2, 1, b);
+		len = frag_of(&in, &frag2, 1, b);
 		TRY(expect_pass_n(SIDE_PUB, b, len, XFWD_CNT_PASS_FRAG_UNKNOWN));
 	}
 	flows_count(&nf, &np);
@@ -319,7 +284,8 @@ PROG_CASE(frag_first_spoofed_source)
 PROG_CASE(frag_fast_path)
 {
 	struct conn c = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 7301, 53, 7301, 5353 };
-	struct pkt_spec in = pub_pkt(IPPROTO_UDP, CLIENT1, 7301, PUB_ADDR, 53), exp;
+	struct pkt_spec in = dgram(pub_pkt(IPPROTO_UDP, CLIENT1, 7301, PUB_ADDR, 53));
+	static const struct cut halves = { 2, { 1000 } };
 	struct counters a, b;
 
 	TRY(fast_on());
@@ -330,17 +296,9 @@ PROG_CASE(frag_fast_path)
 	TRY(fwd_via(&c, 0, 40, 0));
 	TRY(fwd_via(&c, 0, 1400, 0));
 	TRY(fwd_via(&c, 0, 40, 1));
-	in.frag_off = 0;
-	in.payload = pattern;
-	in.payload_len = FRAG_DGRAM;
-	exp = xlated(&in, CLIENT1, 7301, BACKEND1, 5353, MAC_B1, MAC_LAN);
 	label("a datagram in fragments of 1020 and 1008 bytes");
 	TRY(counters_read(&a));
-	{
-		static const size_t sz[] = { 1000 };
-
-		TRY(frag_expect_fwd(SIDE_PUB, &in, &exp, sz, 2));
-	}
+	TRY(frag_expect_xlated(SIDE_PUB, &in, CLIENT1, 7301, BACKEND1, 5353, &halves));
 	TRY(counters_read(&b));
 	TRY(expect_moved(&a, &b, XFWD_CNT_FAST, 0));
 	label("the flow's next packet");

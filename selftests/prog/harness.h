@@ -200,18 +200,27 @@ int prog_run(int side, const uint8_t *in, size_t len);
 int run(int side, const uint8_t *in, size_t len);
 int tc_egress_run(int ifx, const uint8_t *in, size_t len);
 int tc_ingress_run(int ifx, const uint8_t *in, size_t len);
+int run_expect(int side, const uint8_t *in, size_t len, uint32_t want, struct counters *a,
+	       struct counters *b);
+int expect_frame(const uint8_t *exp, size_t elen);
 int expect_pass_n(int side, const uint8_t *in, size_t len, int cnt);
 int expect_pass(int side, const struct pkt_spec *s, int cnt);
 int expect_pass_any(int side, const uint8_t *in, size_t len, int c1, int c2);
 int expect_finish_mark(uint32_t mark);
+int expect_drop_n(int side, const uint8_t *in, size_t len, unsigned cnt);
 int expect_drop(int side, const struct pkt_spec *s, unsigned cnt);
 int expect_csums_valid(const uint8_t *ip);
 int check_translated(const uint8_t *exp, size_t elen);
 int expect_fwd_n(int side, const uint8_t *in, size_t ilen, const uint8_t *exp, size_t elen);
 int expect_fwd(int side, const struct pkt_spec *in, const struct pkt_spec *exp);
+int expect_xlated(int side, const struct pkt_spec *in, uint32_t saddr, uint16_t sport,
+		  uint32_t daddr, uint16_t dport);
 int check_icmp_translated(const uint8_t *exp, size_t elen, int quote_whole);
 int expect_icmp_fwd(int side, const uint8_t *in, size_t ilen, const uint8_t *exp, size_t elen,
 		    int quote_whole);
+int expect_icmp_err_xlated(int side, const struct pkt_spec *outer, uint32_t saddr, uint32_t daddr,
+			   uint8_t type, uint8_t code, const struct pkt_spec *seen,
+			   struct pkt_spec sent, size_t qlen);
 
 /* ------------------------------------------------------------- packets */
 
@@ -219,8 +228,11 @@ struct pkt_spec pub_pkt(uint8_t proto, uint32_t saddr, uint16_t sport, uint32_t 
 			uint16_t dport);
 struct pkt_spec lan_pkt(uint8_t proto, uint32_t saddr, uint16_t sport, uint32_t daddr,
 			uint16_t dport);
+void payload_set(struct pkt_spec *s, size_t n);
 struct pkt_spec xlated(const struct pkt_spec *in, uint32_t saddr, uint16_t sport, uint32_t daddr,
 		       uint16_t dport, const uint8_t *dmac, const uint8_t *smac);
+struct pkt_spec xlated_to(const struct pkt_spec *in, uint32_t saddr, uint16_t sport,
+			  uint32_t daddr, uint16_t dport);
 const uint8_t *client_mac(uint32_t a);
 const uint8_t *backend_mac(uint32_t a);
 

@@ -42,6 +42,13 @@ struct pkt_spec lan_pkt(uint8_t proto, uint32_t saddr, uint16_t sport, uint32_t 
 	return s;
 }
 
+/* s carries the first n bytes of pattern as its payload. */
+void payload_set(struct pkt_spec *s, size_t n)
+{
+	s->payload = pattern;
+	s->payload_len = n;
+}
+
 /* What in must become: the new tuple, one hop less, the next hop's MACs, no tag. */
 struct pkt_spec xlated(const struct pkt_spec *in, uint32_t saddr, uint16_t sport,
 			      uint32_t daddr, uint16_t dport, const uint8_t *dmac,
@@ -59,6 +66,17 @@ struct pkt_spec xlated(const struct pkt_spec *in, uint32_t saddr, uint16_t sport
 	memcpy(e.dmac, dmac, 6);
 	memcpy(e.smac, smac, 6);
 	return e;
+}
+
+/* What in becomes translated to saddr:sport > daddr:dport and sent to daddr
+ * from the gateway's interface on daddr's side: the LAN's (198.51.100.0/24),
+ * or the public one's. */
+struct pkt_spec xlated_to(const struct pkt_spec *in, uint32_t saddr, uint16_t sport,
+			  uint32_t daddr, uint16_t dport)
+{
+	if ((ntohl(daddr) & 0xffffff00) == 0xc6336400)
+		return xlated(in, saddr, sport, daddr, dport, backend_mac(daddr), MAC_LAN);
+	return xlated(in, saddr, sport, daddr, dport, client_mac(daddr), MAC_PUB);
 }
 
 const uint8_t *client_mac(uint32_t a)
@@ -84,28 +102,26 @@ struct xfwd_flow_key conn_rkey(const struct conn *c)
 /* Client -> gateway, checked on the way to the backend. */
 int conn_fwd(const struct conn *c, uint8_t flags, const uint8_t *payload, size_t plen)
 {
-	struct pkt_spec in = pub_pkt(c->proto, c->client, c->cport, c->pub, c->pport), exp;
+	struct pkt_spec in = pub_pkt(c->proto, c->client, c->cport, c->pub, c->pport);
 
 	in.tcp_flags = flags;
 	in.seq += !(flags & TH_SYN);	/* after the SYN's */
 	in.ack = flags & TH_ACK ? 0x50607081 : 0;
 	in.payload = payload;
 	in.payload_len = plen;
-	exp = xlated(&in, c->src, c->sport, c->backend, c->bport, backend_mac(c->backend), MAC_LAN);
-	return expect_fwd(SIDE_PUB, &in, &exp);
+	return expect_xlated(SIDE_PUB, &in, c->src, c->sport, c->backend, c->bport);
 }
 
 /* Backend -> gateway, checked on the way back to the client. */
 int conn_rep(const struct conn *c, uint8_t flags, const uint8_t *payload, size_t plen)
 {
-	struct pkt_spec in = lan_pkt(c->proto, c->backend, c->bport, c->src, c->sport), exp;
+	struct pkt_spec in = lan_pkt(c->proto, c->backend, c->bport, c->src, c->sport);
 
 	in.tcp_flags = flags;
 	in.seq += !(flags & TH_SYN);	/* after the SYN-ACK's */
 	in.payload = payload;
 	in.payload_len = plen;
-	exp = xlated(&in, c->pub, c->pport, c->client, c->cport, client_mac(c->client), MAC_PUB);
-	return expect_fwd(SIDE_LAN, &in, &exp);
+	return expect_xlated(SIDE_LAN, &in, c->pub, c->pport, c->client, c->cport);
 }
 
 /* Both entries of the connection in table, in state st, with these flags. */

@@ -6,17 +6,25 @@
  */
 #include "harness.h"
 
-int rule_add(uint8_t proto, uint32_t addr, uint16_t port, uint32_t to_addr,
-		    uint16_t to_port, uint16_t flags, uint32_t id)
+/* The key of xfwd_rules and xfwd_backends (padding zeroed: it is hashed). */
+static struct xfwd_rule_key rule_key(uint8_t proto, uint32_t addr, uint16_t port)
 {
 	struct xfwd_rule_key k;
-	struct xfwd_rule r;
 
 	memset(&k, 0, sizeof(k));
-	memset(&r, 0, sizeof(r));
 	k.addr = addr;
 	k.port = htons(port);
 	k.proto = proto;
+	return k;
+}
+
+int rule_add(uint8_t proto, uint32_t addr, uint16_t port, uint32_t to_addr,
+		    uint16_t to_port, uint16_t flags, uint32_t id)
+{
+	struct xfwd_rule_key k = rule_key(proto, addr, port);
+	struct xfwd_rule r;
+
+	memset(&r, 0, sizeof(r));
 	r.to_addr = to_addr;
 	r.to_port = htons(to_port);
 	r.flags = flags;
@@ -30,14 +38,10 @@ int rule_add(uint8_t proto, uint32_t addr, uint16_t port, uint32_t to_addr,
 int backend_add(uint8_t proto, uint32_t addr, uint16_t port, uint32_t pub_addr,
 		       uint16_t pub_port, int shared)
 {
-	struct xfwd_rule_key k;
+	struct xfwd_rule_key k = rule_key(proto, addr, port);
 	struct xfwd_backend v;
 
-	memset(&k, 0, sizeof(k));
 	memset(&v, 0, sizeof(v));
-	k.addr = addr;
-	k.port = htons(port);
-	k.proto = proto;
 	v.pub_addr = pub_addr;
 	v.pub_port = htons(pub_port);
 	v.shared = (__u8)shared;

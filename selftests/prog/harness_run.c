@@ -89,6 +89,36 @@ int run(int side, const uint8_t *in, size_t len)
 }
 
 /*
+ * Run in on side with the counters read before (a) and after (b); the
+ * verdict must be want, or the failure says which counters moved instead.
+ */
+int run_expect(int side, const uint8_t *in, size_t len, uint32_t want, struct counters *a,
+	       struct counters *b)
+{
+	TRY(counters_read(a));
+	TRY(run(side, in, len));
+	TRY(counters_read(b));
+	if (R.verdict != want)
+		return fail("%s: verdict: expected %s, got %s (counters: %s)", pkt_label,
+			    verdict_name(want), verdict_name(R.verdict), moved(a, b));
+	return 0;
+}
+
+/* The last run's frame is exp, every byte (the length checked first). */
+int expect_frame(const uint8_t *exp, size_t elen)
+{
+	long d;
+
+	if (!ASSERT_EQ(R.len, elen, "frame length"))
+		return -1;
+	d = frame_diff(exp, R.frame, elen);
+	if (d >= 0)
+		return fail("%s: byte %ld (%s): expected 0x%02x, got 0x%02x", pkt_label, d,
+			    frame_field(exp, elen, (size_t)d), exp[d], R.frame[d]);
+	return 0;
+}
+
+/*
  * The packet must go to the stack (XDP_PASS) byte for byte as it came, and
  * the counter cnt (if >= 0) must say why. Packets that wait for tc to finish
  * them (no neighbour, too big) may carry XDP metadata in front of the frame.
@@ -98,12 +128,7 @@ int expect_pass_n(int side, const uint8_t *in, size_t len, int cnt)
 	struct counters a, b;
 	long d;
 
-	TRY(counters_read(&a));
-	TRY(run(side, in, len));
-	TRY(counters_read(&b));
-	if (R.verdict != XDP_PASS)
-		return fail("%s: verdict: expected XDP_PASS, got %s (counters: %s)", pkt_label,
-			    verdict_name(R.verdict), moved(&a, &b));
+	TRY(run_expect(side, in, len, XDP_PASS, &a, &b));
 	if (!ASSERT_EQ(R.len, len, "frame length"))
 		return -1;
 	d = frame_diff(in, R.frame, len);
@@ -127,25 +152,26 @@ int expect_pass(int side, const struct pkt_spec *s, int cnt)
 	return expect_pass_n(side, b, len, cnt);
 }
 
-/* Passed untouched, counted as c1 or c2 (either reason is true of it). */
-/* Dropped, counted as cnt, nothing forwarded. */
-int expect_drop(int side, const struct pkt_spec *s, unsigned cnt)
+/* Dropped, counted as cnt, starting nothing, nothing forwarded. */
+int expect_drop_n(int side, const uint8_t *in, size_t len, unsigned cnt)
 {
-	uint8_t b[PKT_MAX];
-	size_t len = pkt_build(s, b);
 	struct counters x, y;
 
-	TRY(counters_read(&x));
-	TRY(run(side, b, len));
-	TRY(counters_read(&y));
-	if (R.verdict != XDP_DROP)
-		return fail("%s: verdict: expected XDP_DROP, got %s (counters: %s)", pkt_label,
-			    verdict_name(R.verdict), moved(&x, &y));
+	TRY(run_expect(side, in, len, XDP_DROP, &x, &y));
 	TRY(expect_moved(&x, &y, cnt, 1));
 	TRY(expect_moved(&x, &y, XFWD_CNT_FLOW_NEW, 0));
 	return expect_moved(&x, &y, XFWD_CNT_FWD_REDIRECT, 0);
 }
 
+int expect_drop(int side, const struct pkt_spec *s, unsigned cnt)
+{
+	uint8_t b[PKT_MAX];
+	size_t len = pkt_build(s, b);
+
+	return expect_drop_n(side, b, len, cnt);
+}
+
+/* Passed untouched, counted as c1 or c2 (either reason is true of it). */
 int expect_pass_any(int side, const uint8_t *in, size_t len, int c1, int c2)
 {
 	struct counters a, b;
@@ -197,7 +223,6 @@ int check_translated(const uint8_t *exp, size_t elen)
 	const uint8_t *o = R.frame;
 	struct frame f;
 	size_t co;
-	long d;
 
 	if (!ASSERT_VERDICT(R.verdict, XDP_REDIRECT))
 		return -1;
@@ -240,11 +265,7 @@ int check_translated(const uint8_t *exp, size_t elen)
 				 l4_csum_compute(o + f.l3)))
 			return -1;
 	}
-	d = frame_diff(exp, o, elen);
-	if (d >= 0)
-		return fail("%s: byte %ld (%s): expected 0x%02x, got 0x%02x", pkt_label, d,
-			    frame_field(exp, elen, (size_t)d), exp[d], o[d]);
-	return 0;
+	return expect_frame(exp, elen);
 }
 
 /* The IP header checksum and the TCP/UDP checksum of the packet at ip, each
@@ -265,12 +286,7 @@ int expect_fwd_n(int side, const uint8_t *in, size_t ilen, const uint8_t *exp, s
 {
 	struct counters a, b;
 
-	TRY(counters_read(&a));
-	TRY(run(side, in, ilen));
-	TRY(counters_read(&b));
-	if (R.verdict != XDP_REDIRECT)
-		return fail("%s: verdict: expected XDP_REDIRECT, got %s (counters: %s)", pkt_label,
-			    verdict_name(R.verdict), moved(&a, &b));
+	TRY(run_expect(side, in, ilen, XDP_REDIRECT, &a, &b));
 	TRY(check_translated(exp, elen));
 	TRY(expect_moved(&a, &b, XFWD_CNT_RX, 1));
 	TRY(expect_moved(&a, &b, XFWD_CNT_FWD_REDIRECT, 1));
@@ -283,6 +299,16 @@ int expect_fwd(int side, const struct pkt_spec *in, const struct pkt_spec *exp)
 	size_t il = pkt_build(in, ib), el = pkt_build(exp, eb);
 
 	return expect_fwd_n(side, ib, il, eb, el);
+}
+
+/* in, run on side, must come out translated to saddr:sport > daddr:dport
+ * (xlated_to), redirected and counted. */
+int expect_xlated(int side, const struct pkt_spec *in, uint32_t saddr, uint16_t sport,
+		  uint32_t daddr, uint16_t dport)
+{
+	struct pkt_spec exp = xlated_to(in, saddr, sport, daddr, dport);
+
+	return expect_fwd(side, in, &exp);
 }
 
 /* One BPF_PROG_TEST_RUN of a tc program on interface ifx; returns the
@@ -381,12 +407,28 @@ int expect_icmp_fwd(int side, const uint8_t *in, size_t ilen, const uint8_t *exp
 {
 	struct counters a, b;
 
-	TRY(counters_read(&a));
-	TRY(run(side, in, ilen));
-	TRY(counters_read(&b));
-	if (R.verdict != XDP_REDIRECT)
-		return fail("%s: verdict: expected XDP_REDIRECT, got %s (counters: %s)", pkt_label,
-			    verdict_name(R.verdict), moved(&a, &b));
+	TRY(run_expect(side, in, ilen, XDP_REDIRECT, &a, &b));
 	TRY(check_icmp_translated(exp, elen, quote_whole));
 	return expect_moved(&a, &b, XFWD_CNT_FWD_REDIRECT, 1);
+}
+
+/*
+ * The ICMP error (type, code) outer, quoting qlen bytes of seen (a packet
+ * as its receiver got it), run on side, must leave from saddr to daddr
+ * quoting the same bytes of sent (that packet as its sender sent it, with
+ * seen's TTL: the quote is of the packet as it arrived); the quote's L4
+ * checksum is checked where it holds the whole packet.
+ */
+int expect_icmp_err_xlated(int side, const struct pkt_spec *outer, uint32_t saddr, uint32_t daddr,
+			   uint8_t type, uint8_t code, const struct pkt_spec *seen,
+			   struct pkt_spec sent, size_t qlen)
+{
+	struct pkt_spec outer_x = xlated_to(outer, saddr, 0, daddr, 0);
+	uint8_t ib[PKT_MAX], eb[PKT_MAX];
+	size_t il = pkt_build_icmp_err(outer, type, code, seen, qlen, ib), el;
+	size_t seen_len = pkt_build(seen, eb) - (seen->vlan ? ETH_LEN + VLAN_LEN : ETH_LEN) - seen->pad;
+
+	sent.ttl = seen->ttl;
+	el = pkt_build_icmp_err(&outer_x, type, code, &sent, qlen, eb);
+	return expect_icmp_fwd(side, ib, il, eb, el, qlen >= seen_len);
 }

@@ -11,9 +11,7 @@ PROG_CASE(icmp_error_translated)
 	struct conn u = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 7000, 53, 7000, 5353 };
 	struct conn t = { IPPROTO_TCP, CLIENT2, PUB_ADDR, LAN_ADDR, BACKEND1, 47001, 80, 47001, 8080 };
 	static const uint8_t opts[8] = { 0x02, 0x04, 0x05, 0xb4, 0x01, 0x03, 0x03, 0x07 };
-	struct pkt_spec cli, seen, outer, outer_x, rep, got;
-	uint8_t ib[PKT_MAX], eb[PKT_MAX];
-	size_t il, el;
+	struct pkt_spec cli, seen, outer, rep, got;
 
 	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
 	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, XFWD_RULE_SNAT, 2));
@@ -22,31 +20,22 @@ PROG_CASE(icmp_error_translated)
 	label("UDP 192.0.2.2:7000 > 192.0.2.1:53");
 	TRY(conn_fwd(&u, 0, pattern, 40));
 	cli = pub_pkt(IPPROTO_UDP, CLIENT1, 7000, PUB_ADDR, 53);
-	cli.payload = pattern;
-	cli.payload_len = 40;
-	seen = xlated(&cli, CLIENT1, 7000, BACKEND1, 5353, MAC_B1, MAC_LAN);
+	payload_set(&cli, 40);
+	seen = xlated_to(&cli, CLIENT1, 7000, BACKEND1, 5353);
 	outer = lan_pkt(IPPROTO_ICMP, BACKEND1, 0, CLIENT1, 0);
-	il = pkt_build_icmp_err(&outer, 3, 3, &seen, IP4_LEN + 8, ib);
-	cli.ttl = seen.ttl;	/* the quote is of the packet as it arrived */
-	outer_x = xlated(&outer, PUB_ADDR, 0, CLIENT1, 0, MAC_C1, MAC_PUB);
-	el = pkt_build_icmp_err(&outer_x, 3, 3, &cli, IP4_LEN + 8, eb);
 	label("backend's port unreachable quoting 192.0.2.2:7000 > 198.51.100.2:5353");
-	TRY(expect_icmp_fwd(SIDE_LAN, ib, il, eb, el, 0));
+	TRY(expect_icmp_err_xlated(SIDE_LAN, &outer, PUB_ADDR, CLIENT1, 3, 3, &seen, cli, IP4_LEN + 8));
 
 	/* The client's port unreachable about a reply, arriving on the public side. */
 	label("UDP reply 198.51.100.2:5353 > 192.0.2.2:7000");
 	TRY(conn_rep(&u, 0, pattern, 12));
 	rep = lan_pkt(IPPROTO_UDP, BACKEND1, 5353, CLIENT1, 7000);
-	rep.payload = pattern;
-	rep.payload_len = 12;
-	got = xlated(&rep, PUB_ADDR, 53, CLIENT1, 7000, MAC_C1, MAC_PUB);
+	payload_set(&rep, 12);
+	got = xlated_to(&rep, PUB_ADDR, 53, CLIENT1, 7000);
 	outer = pub_pkt(IPPROTO_ICMP, CLIENT1, 0, PUB_ADDR, 0);
-	il = pkt_build_icmp_err(&outer, 3, 3, &got, IP4_LEN + 8 + 12, ib);
-	rep.ttl = got.ttl;
-	outer_x = xlated(&outer, CLIENT1, 0, BACKEND1, 0, MAC_B1, MAC_LAN);
-	el = pkt_build_icmp_err(&outer_x, 3, 3, &rep, IP4_LEN + 8 + 12, eb);
 	label("client's port unreachable quoting 192.0.2.1:53 > 192.0.2.2:7000 (whole)");
-	TRY(expect_icmp_fwd(SIDE_PUB, ib, il, eb, el, 1));
+	TRY(expect_icmp_err_xlated(SIDE_PUB, &outer, CLIENT1, BACKEND1, 3, 3, &got, rep,
+				   IP4_LEN + 8 + 12));
 
 	/* SNAT: the backend quotes the whole SYN it got from 198.51.100.1. */
 	label("SYN 192.0.2.3:47001 > 192.0.2.1:80 (SNAT)");
@@ -56,16 +45,11 @@ PROG_CASE(icmp_error_translated)
 	cli.tcp_opts_len = sizeof(opts);
 	cli.tcp_flags = TH_ACK | TH_PSH;
 	cli.ack = 1;
-	cli.payload = pattern;
-	cli.payload_len = 100;
-	seen = xlated(&cli, LAN_ADDR, 47001, BACKEND1, 8080, MAC_B1, MAC_LAN);
+	payload_set(&cli, 100);
+	seen = xlated_to(&cli, LAN_ADDR, 47001, BACKEND1, 8080);
 	outer = lan_pkt(IPPROTO_ICMP, BACKEND1, 0, LAN_ADDR, 0);
-	il = pkt_build_icmp_err(&outer, 3, 13, &seen, 576, ib);
-	cli.ttl = seen.ttl;
-	outer_x = xlated(&outer, PUB_ADDR, 0, CLIENT2, 0, MAC_C2, MAC_PUB);
-	el = pkt_build_icmp_err(&outer_x, 3, 13, &cli, 576, eb);
 	label("backend's admin-prohibited quoting the whole SNATed segment");
-	return expect_icmp_fwd(SIDE_LAN, ib, il, eb, el, 1);
+	return expect_icmp_err_xlated(SIDE_LAN, &outer, PUB_ADDR, CLIENT2, 3, 13, &seen, cli, 576);
 }
 
 /* An ICMP error from the public side about what a local: target's socket
@@ -91,16 +75,11 @@ PROG_CASE(icmp_error_local)
 	/* The SYN-ACK as it left the gateway (tc egress translated it). */
 	sent = pub_pkt(IPPROTO_TCP, PUB_ADDR, 2222, CLIENT1, 41234);
 	sent.tcp_flags = TH_SYN | TH_ACK;
-	sent.payload = pattern;
-	sent.payload_len = 1400;
+	payload_set(&sent, 1400);
 	outer = pub_pkt(IPPROTO_ICMP, ip4(192, 0, 2, 254), 0, PUB_ADDR, 0);
 	il = pkt_build_icmp_err(&outer, 3, 4, &sent, IP4_LEN + 8, ib);
 	label("a router's frag needed quoting 192.0.2.1:2222 > 192.0.2.2:41234");
-	TRY(counters_read(&a));
-	TRY(run(SIDE_PUB, ib, il));
-	TRY(counters_read(&b));
-	if (!ASSERT_VERDICT(R.verdict, XDP_PASS))
-		return -1;
+	TRY(run_expect(SIDE_PUB, ib, il, XDP_PASS, &a, &b));
 	TRY(expect_moved(&a, &b, XFWD_CNT_LOCAL_IN, 1));
 	TRY(expect_moved(&a, &b, XFWD_CNT_ICMP_ERR, 1));
 	ip = R.frame + ETH_LEN;
@@ -156,9 +135,9 @@ PROG_CASE(icmp_error_hostile_quotes)
 {
 	struct conn u = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 7100, 53, 7100, 5353 };
 	struct conn t = { IPPROTO_TCP, CLIENT2, PUB_ADDR, CLIENT2, BACKEND1, 7101, 80, 7101, 8080 };
-	struct pkt_spec cli, seen, outer, outer_x;
-	uint8_t ib[PKT_MAX], eb[PKT_MAX];
-	size_t il, el, q, l4 = ETH_LEN + IP4_LEN;
+	struct pkt_spec cli, seen, outer;
+	uint8_t ib[PKT_MAX];
+	size_t il, q, l4 = ETH_LEN + IP4_LEN;
 
 	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
 	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 2));
@@ -168,9 +147,8 @@ PROG_CASE(icmp_error_hostile_quotes)
 	TRY(conn_fwd(&t, TH_SYN, NULL, 0));
 
 	cli = pub_pkt(IPPROTO_UDP, CLIENT1, 7100, PUB_ADDR, 53);
-	cli.payload = pattern;
-	cli.payload_len = 40;
-	seen = xlated(&cli, CLIENT1, 7100, BACKEND1, 5353, MAC_B1, MAC_LAN);
+	payload_set(&cli, 40);
+	seen = xlated_to(&cli, CLIENT1, 7100, BACKEND1, 5353);
 	outer = lan_pkt(IPPROTO_ICMP, BACKEND1, 0, CLIENT1, 0);
 	/* Every quote length short of the IP header and both ports. */
 	for (q = 0; q < IP4_LEN + 4; q++) {
@@ -216,15 +194,11 @@ PROG_CASE(icmp_error_hostile_quotes)
 	/* The backend's error about the SYN, 8 bytes of TCP (no checksum in
 	 * the quote) and 16 bytes of zero padding after the message. */
 	cli = pub_pkt(IPPROTO_TCP, CLIENT2, 7101, PUB_ADDR, 80);
-	seen = xlated(&cli, CLIENT2, 7101, BACKEND1, 8080, MAC_B1, MAC_LAN);
+	seen = xlated_to(&cli, CLIENT2, 7101, BACKEND1, 8080);
 	outer = lan_pkt(IPPROTO_ICMP, BACKEND1, 0, CLIENT2, 0);
 	outer.pad = 16;
-	il = pkt_build_icmp_err(&outer, 3, 1, &seen, IP4_LEN + 8, ib);
-	cli.ttl = seen.ttl;
-	outer_x = xlated(&outer, PUB_ADDR, 0, CLIENT2, 0, MAC_C2, MAC_PUB);
-	el = pkt_build_icmp_err(&outer_x, 3, 1, &cli, IP4_LEN + 8, eb);
 	label("host unreachable quoting 8 bytes of the SYN, then padding");
-	return expect_icmp_fwd(SIDE_LAN, ib, il, eb, el, 0);
+	return expect_icmp_err_xlated(SIDE_LAN, &outer, PUB_ADDR, CLIENT2, 3, 1, &seen, cli, IP4_LEN + 8);
 }
 
 /* An ICMP error from the LAN about a masqueraded flow: dropped unless it
@@ -237,11 +211,7 @@ static int lan_error_dropped(uint32_t from, uint32_t to, const struct pkt_spec *
 	size_t il = pkt_build_icmp_err(&outer, 3, 1, seen, IP4_LEN + 8, ib);
 	struct counters a, b;
 
-	TRY(counters_read(&a));
-	TRY(run(SIDE_LAN, ib, il));
-	TRY(counters_read(&b));
-	if (!ASSERT_VERDICT(R.verdict, XDP_DROP))
-		return -1;
+	TRY(run_expect(SIDE_LAN, ib, il, XDP_DROP, &a, &b));
 	TRY(expect_moved(&a, &b, XFWD_CNT_DROP_ICMP_FORGED, 1));
 	return expect_moved(&a, &b, XFWD_CNT_ICMP_ERR, 0);
 }
@@ -250,15 +220,9 @@ static int lan_error_dropped(uint32_t from, uint32_t to, const struct pkt_spec *
  * source the public address (RFC 5508). */
 static int lan_error_translated(uint32_t from, const struct pkt_spec *seen, struct pkt_spec in)
 {
-	struct pkt_spec outer = lan_pkt(IPPROTO_ICMP, from, 0, CLIENT1, 0), outer_x;
-	uint8_t ib[PKT_MAX], eb[PKT_MAX];
-	size_t il, el;
+	struct pkt_spec outer = lan_pkt(IPPROTO_ICMP, from, 0, CLIENT1, 0);
 
-	il = pkt_build_icmp_err(&outer, 3, 1, seen, IP4_LEN + 8, ib);
-	in.ttl = seen->ttl;	/* the quote is of the packet as it arrived */
-	outer_x = xlated(&outer, PUB_ADDR, 0, CLIENT1, 0, MAC_C1, MAC_PUB);
-	el = pkt_build_icmp_err(&outer_x, 3, 1, &in, IP4_LEN + 8, eb);
-	return expect_icmp_fwd(SIDE_LAN, ib, il, eb, el, 0);
+	return expect_icmp_err_xlated(SIDE_LAN, &outer, PUB_ADDR, CLIENT1, 3, 1, seen, in, IP4_LEN + 8);
 }
 
 PROG_CASE(icmp_error_from_lan_other)
@@ -266,11 +230,11 @@ PROG_CASE(icmp_error_from_lan_other)
 	const uint32_t behind = ip4(198, 51, 100, 200);	/* a host behind router BACKEND2 */
 	struct pkt_spec o1 = lan_pkt(IPPROTO_UDP, BACKEND1, 46100, CLIENT1, 53);
 	struct pkt_spec o2 = lan_pkt(IPPROTO_UDP, behind, 46101, CLIENT1, 53);
-	struct pkt_spec x1 = xlated(&o1, PUB_ADDR, 46100, CLIENT1, 53, MAC_C1, MAC_PUB);
-	struct pkt_spec x2 = xlated(&o2, PUB_ADDR, 46101, CLIENT1, 53, MAC_C1, MAC_PUB);
+	struct pkt_spec x1 = xlated_to(&o1, PUB_ADDR, 46100, CLIENT1, 53);
+	struct pkt_spec x2 = xlated_to(&o2, PUB_ADDR, 46101, CLIENT1, 53);
 	struct pkt_spec in1 = pub_pkt(IPPROTO_UDP, CLIENT1, 53, PUB_ADDR, 46100);
 	struct pkt_spec in2 = pub_pkt(IPPROTO_UDP, CLIENT1, 53, PUB_ADDR, 46101);
-	struct pkt_spec seen1 = xlated(&in1, CLIENT1, 53, BACKEND1, 46100, MAC_B1, MAC_LAN);
+	struct pkt_spec seen1 = xlated_to(&in1, CLIENT1, 53, BACKEND1, 46100);
 	struct pkt_spec seen2 = xlated(&in2, CLIENT1, 53, behind, 46101, MAC_B2, MAC_LAN);
 	int rc = -1;
 

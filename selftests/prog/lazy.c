@@ -136,8 +136,7 @@ PROG_CASE(lazy_reply_tuple_taken)
 	TRY(backend_add(IPPROTO_UDP, BACKEND1, 5353, 0, 53, 0));
 	/* The tuple trick needs two spoofed sources on the public side: the
 	 * source checks stop both before any entry is made. */
-	own.payload = pattern;
-	own.payload_len = 40;
+	payload_set(&own, 40);
 	label("192.0.2.1:53 > 192.0.2.1:7009 (this host's own address as source)");
 	TRY(expect_drop(SIDE_PUB, &own, XFWD_CNT_DROP_SRC_LOCAL));
 	if (!ASSERT_TRUE(flow_get(&ok, &f) == IN_NONE, "an entry was made"))
@@ -177,11 +176,7 @@ PROG_CASE(public_source_checks)
 	}
 	label("UDP from a host routed by a third interface, rp_filter off");
 	p = pub_pkt(IPPROTO_UDP, FOREIGN, 40100, PUB_ADDR, 53);
-	{
-		struct pkt_spec exp = xlated(&p, FOREIGN, 40100, BACKEND1, 5353, MAC_B1, MAC_LAN);
-
-		TRY(expect_fwd(SIDE_PUB, &p, &exp));
-	}
+	TRY(expect_xlated(SIDE_PUB, &p, FOREIGN, 40100, BACKEND1, 5353));
 	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.xfwd_config), &zero, &cfg))
 		return fail("cannot read xfwd_config: %s", strerror(errno));
 	cfg.rp_filter = 1;
@@ -196,21 +191,13 @@ PROG_CASE(public_source_checks)
 	TRY(config_set(&cfg));
 	label("UDP from a host routed by a third interface, rp_filter loose");
 	p = pub_pkt(IPPROTO_UDP, FOREIGN, 40103, PUB_ADDR, 53);
-	{
-		struct pkt_spec exp = xlated(&p, FOREIGN, 40103, BACKEND1, 5353, MAC_B1, MAC_LAN);
-
-		TRY(expect_fwd(SIDE_PUB, &p, &exp));
-	}
+	TRY(expect_xlated(SIDE_PUB, &p, FOREIGN, 40103, BACKEND1, 5353));
 	label("UDP from an unrouted source, rp_filter loose");
 	p = pub_pkt(IPPROTO_UDP, UNROUTED, 40104, PUB_ADDR, 53);
 	TRY(expect_drop(SIDE_PUB, &p, XFWD_CNT_DROP_SRC_RPF));
 	label("UDP from a client on the public side, rp_filter loose");
 	p = pub_pkt(IPPROTO_UDP, CLIENT1, 40105, PUB_ADDR, 53);
-	{
-		struct pkt_spec exp = xlated(&p, CLIENT1, 40105, BACKEND1, 5353, MAC_B1, MAC_LAN);
-
-		return expect_fwd(SIDE_PUB, &p, &exp);
-	}
+	return expect_xlated(SIDE_PUB, &p, CLIENT1, 40105, BACKEND1, 5353);
 }
 
 /* xfwd_reply_now, as the loader runs it before a backend's index entry
@@ -285,11 +272,17 @@ PROG_CASE(clock_behind_is_live)
  * from that port, and a public address other than the rule's. */
 PROG_CASE(lazy_not_when_unsafe)
 {
-	struct conn c = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 7100, 53, 7100, 5353 };
-	struct conn d = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND2, 7101, 54, 7101, 5354 };
-	struct conn e = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND2, 7102, 55, 7102, 40355 };
-	struct conn g = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 7103, 56, 7103, 5356 };
-	struct pkt_spec own = lan_pkt(IPPROTO_UDP, BACKEND2, 40355, CLIENT2, 999), own_x;
+	const struct { const char *to, *whose; struct conn c; } unsafe[] = {
+		{ "a backend two rules reach", "a shared backend",
+		  { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 7100, 53, 7100, 5353 } },
+		{ "a backend the index does not know", "an unindexed backend",
+		  { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND2, 7101, 54, 7101, 5354 } },
+		{ "a backend with a live masquerade mapping from its port", "a mapped backend",
+		  { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND2, 7102, 55, 7102, 40355 } },
+		{ "a rule of another public address", "when the public address differs",
+		  { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 7103, 56, 7103, 5356 } },
+	};
+	struct pkt_spec own = lan_pkt(IPPROTO_UDP, BACKEND2, 40355, CLIENT2, 999);
 	struct xfwd_flow_key rk;
 
 	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
@@ -303,34 +296,19 @@ PROG_CASE(lazy_not_when_unsafe)
 	 * whose flows ended would hold nothing). */
 	TRY(masq_add(htonl(0xc6336400), 24, XFWD_FILTER_APDF, 0));
 	label("198.51.100.3:40355 > 192.0.2.3:999, masqueraded");
-	own_x = xlated(&own, PUB_ADDR, 40355, CLIENT2, 999, MAC_C2, MAC_PUB);
-	TRY(expect_fwd(SIDE_LAN, &own, &own_x));
+	TRY(expect_xlated(SIDE_LAN, &own, PUB_ADDR, 40355, CLIENT2, 999));
 
-	label("to a backend two rules reach");
-	TRY(conn_fwd(&c, 0, pattern, 10));
-	rk = conn_rkey(&c);
-	if (!ASSERT_TRUE(flow_there(&rk), "no reply entry for a shared backend"))
-		return -1;
-	label("to a backend the index does not know");
-	TRY(conn_fwd(&d, 0, pattern, 10));
-	rk = conn_rkey(&d);
-	if (!ASSERT_TRUE(flow_there(&rk), "no reply entry for an unindexed backend"))
-		return -1;
-	label("to a backend with a live masquerade mapping from its port");
-	TRY(conn_fwd(&e, 0, pattern, 10));
-	rk = conn_rkey(&e);
-	if (!ASSERT_TRUE(flow_there(&rk), "no reply entry for a mapped backend"))
-		return -1;
-	label("to a rule of another public address");
-	TRY(conn_fwd(&g, 0, pattern, 10));
-	rk = conn_rkey(&g);
-	if (!ASSERT_TRUE(flow_there(&rk), "no reply entry when the public address differs"))
-		return -1;
+	for (unsigned i = 0; i < sizeof(unsafe) / sizeof(unsafe[0]); i++) {
+		label("to %s", unsafe[i].to);
+		TRY(conn_fwd(&unsafe[i].c, 0, pattern, 10));
+		rk = conn_rkey(&unsafe[i].c);
+		if (!ASSERT_TRUE(flow_there(&rk), "no reply entry for %s", unsafe[i].whose))
+			return -1;
+	}
 	label("the answers");
-	TRY(conn_rep(&c, 0, pattern, 10));
-	TRY(conn_rep(&d, 0, pattern, 10));
-	TRY(conn_rep(&e, 0, pattern, 10));
-	return conn_rep(&g, 0, pattern, 10);
+	for (unsigned i = 0; i < sizeof(unsafe) / sizeof(unsafe[0]); i++)
+		TRY(conn_rep(&unsafe[i].c, 0, pattern, 10));
+	return 0;
 }
 
 /* The backend's port unreachable is the first thing it sends: the reply
@@ -338,10 +316,8 @@ PROG_CASE(lazy_not_when_unsafe)
 PROG_CASE(lazy_icmp_error_first)
 {
 	struct conn u = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 7200, 53, 7200, 5353 };
-	struct pkt_spec cli, seen, outer, outer_x;
-	uint8_t ib[PKT_MAX], eb[PKT_MAX];
+	struct pkt_spec cli, seen, outer;
 	struct xfwd_flow_key rk = conn_rkey(&u);
-	size_t il, el;
 
 	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
 	TRY(backend_add(IPPROTO_UDP, BACKEND1, 5353, 0, 53, 0));
@@ -350,16 +326,11 @@ PROG_CASE(lazy_icmp_error_first)
 	if (!ASSERT_TRUE(!flow_there(&rk), "a reply entry before any answer"))
 		return -1;
 	cli = pub_pkt(IPPROTO_UDP, CLIENT1, 7200, PUB_ADDR, 53);
-	cli.payload = pattern;
-	cli.payload_len = 40;
-	seen = xlated(&cli, CLIENT1, 7200, BACKEND1, 5353, MAC_B1, MAC_LAN);
+	payload_set(&cli, 40);
+	seen = xlated_to(&cli, CLIENT1, 7200, BACKEND1, 5353);
 	outer = lan_pkt(IPPROTO_ICMP, BACKEND1, 0, CLIENT1, 0);
-	il = pkt_build_icmp_err(&outer, 3, 3, &seen, IP4_LEN + 8, ib);
-	cli.ttl = seen.ttl;
-	outer_x = xlated(&outer, PUB_ADDR, 0, CLIENT1, 0, MAC_C1, MAC_PUB);
-	el = pkt_build_icmp_err(&outer_x, 3, 3, &cli, IP4_LEN + 8, eb);
 	label("backend's port unreachable quoting 192.0.2.2:7200 > 198.51.100.2:5353");
-	TRY(expect_icmp_fwd(SIDE_LAN, ib, il, eb, el, 0));
+	TRY(expect_icmp_err_xlated(SIDE_LAN, &outer, PUB_ADDR, CLIENT1, 3, 3, &seen, cli, IP4_LEN + 8));
 	if (!ASSERT_TRUE(flow_there(&rk), "no reply entry after the error"))
 		return -1;
 	return 0;

@@ -38,10 +38,8 @@ PROG_CASE(leak_guard)
 
 	g.payload = gre;
 	g.payload_len = sizeof(gre);
-	u.payload = pattern;
-	u.payload_len = 32;
-	t.payload = pattern;
-	t.payload_len = 32;
+	payload_set(&u, 32);
+	payload_set(&t, 32);
 	label("GRE from 198.51.100.2, no masquerade prefix");
 	TRY(expect_egress(ifx_pub, &g, TC_ACT_OK, 0));
 	TRY(masq_add(htonl(0xc6336400), 24, XFWD_FILTER_APDF, 0));

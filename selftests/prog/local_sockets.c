@@ -16,8 +16,8 @@
 PROG_CASE(local_port_moved)
 {
 	struct pkt_spec o = lan_pkt(IPPROTO_UDP, BACKEND1, 40001, CLIENT1, 53);
-	struct pkt_spec x = xlated(&o, PUB_ADDR, 40001, CLIENT1, 53, MAC_C1, MAC_PUB);
-	struct pkt_spec g = pub_pkt(IPPROTO_UDP, PUB_ADDR, 40001, CLIENT1, 53), in, exp;
+	struct pkt_spec x = xlated_to(&o, PUB_ADDR, 40001, CLIENT1, 53);
+	struct pkt_spec g = pub_pkt(IPPROTO_UDP, PUB_ADDR, 40001, CLIENT1, 53), in;
 	struct pkt_spec t = pub_pkt(IPPROTO_TCP, PUB_ADDR, 40001, CLIENT1, 53);
 	uint8_t b[PKT_MAX];
 	const uint8_t *ip;
@@ -29,8 +29,7 @@ PROG_CASE(local_port_moved)
 	TRY(masq_add(htonl(0xc6336400), 24, XFWD_FILTER_APDF, 0));
 	label("UDP 198.51.100.2:40001 > 192.0.2.2:53 (masqueraded, port kept)");
 	TRY(expect_fwd(SIDE_LAN, &o, &x));
-	g.payload = pattern;
-	g.payload_len = 21;
+	payload_set(&g, 21);
 	label("the gateway's own UDP 192.0.2.1:40001 > 192.0.2.2:53, leaving");
 	len = pkt_build(&g, b);
 	TRY(counters_read(&a));
@@ -60,14 +59,9 @@ PROG_CASE(local_port_moved)
 	TRY(expect_moved(&a, &c, XFWD_CNT_LOCAL_PORT_MOVED, 0));
 	label("the answer, 192.0.2.2:53 > 192.0.2.1:%u: to the gateway's socket", y);
 	in = pub_pkt(IPPROTO_UDP, CLIENT1, 53, PUB_ADDR, y);
-	in.payload = pattern;
-	in.payload_len = 21;
+	payload_set(&in, 21);
 	len = pkt_build(&in, b);
-	TRY(counters_read(&a));
-	TRY(run(SIDE_PUB, b, len));
-	TRY(counters_read(&c));
-	if (!ASSERT_VERDICT(R.verdict, XDP_PASS))
-		return -1;
+	TRY(run_expect(SIDE_PUB, b, len, XDP_PASS, &a, &c));
 	TRY(expect_moved(&a, &c, XFWD_CNT_LOCAL_IN, 1));
 	ip = R.frame + ETH_LEN;
 	if (!ASSERT_ADDR(raw32(ip + 16), PUB_ADDR, "ip daddr"))
@@ -89,12 +83,11 @@ PROG_CASE(local_port_moved)
 		return -1;
 	label("the mapping's answer, 192.0.2.2:53 > 192.0.2.1:40001: to the LAN host");
 	in = pub_pkt(IPPROTO_UDP, CLIENT1, 53, PUB_ADDR, 40001);
-	exp = xlated(&in, CLIENT1, 53, BACKEND1, 40001, MAC_B1, MAC_LAN);
-	TRY(expect_fwd(SIDE_PUB, &in, &exp));
+	TRY(expect_xlated(SIDE_PUB, &in, CLIENT1, 53, BACKEND1, 40001));
 	label("a TCP segment of the gateway's, not a SYN, on the TCP twin of a live mapping");
 	o = lan_pkt(IPPROTO_TCP, BACKEND1, 40001, CLIENT1, 53);
 	o.tcp_flags = TH_SYN;
-	x = xlated(&o, PUB_ADDR, 40001, CLIENT1, 53, MAC_C1, MAC_PUB);
+	x = xlated_to(&o, PUB_ADDR, 40001, CLIENT1, 53);
 	TRY(expect_fwd(SIDE_LAN, &o, &x));
 	t.tcp_flags = TH_ACK;
 	len = pkt_build(&t, b);

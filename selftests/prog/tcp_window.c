@@ -39,8 +39,7 @@ static struct pkt_spec tc_seg(const struct tcpc *t, int dir, uint8_t flags, uint
 	s.tcp_flags = flags;
 	s.seq = seq;
 	s.ack = flags & TH_ACK ? ack : 0;
-	s.payload = pattern;
-	s.payload_len = plen;
+	payload_set(&s, plen);
 	s.window = dir ? t->swin : t->cwin;
 	if ((flags & TH_SYN) && scale >= 0) {
 		opts[dir][0] = 1;		/* NOP */
@@ -57,17 +56,14 @@ static struct pkt_spec tc_seg(const struct tcpc *t, int dir, uint8_t flags, uint
 static int tc_ok(struct tcpc *t, int dir, uint8_t flags, uint32_t seq, uint32_t ack, size_t plen)
 {
 	const struct conn *c = &t->c;
-	struct pkt_spec in = tc_seg(t, dir, flags, seq, ack, plen), exp;
+	struct pkt_spec in = tc_seg(t, dir, flags, seq, ack, plen);
 	uint32_t end = seq + (uint32_t)plen + !!(flags & TH_SYN) + !!(flags & TH_FIN);
 	uint32_t *nxt = dir ? &t->snxt : &t->cnxt;
 
 	if (dir)
-		exp = xlated(&in, c->pub, c->pport, c->client, c->cport, client_mac(c->client),
-			     MAC_PUB);
+		TRY(expect_xlated(SIDE_LAN, &in, c->pub, c->pport, c->client, c->cport));
 	else
-		exp = xlated(&in, c->src, c->sport, c->backend, c->bport, backend_mac(c->backend),
-			     MAC_LAN);
-	TRY(expect_fwd(dir ? SIDE_LAN : SIDE_PUB, &in, &exp));
+		TRY(expect_xlated(SIDE_PUB, &in, c->src, c->sport, c->backend, c->bport));
 	if ((int32_t)(end - *nxt) > 0)
 		*nxt = end;
 	return 0;
@@ -82,7 +78,6 @@ static int tc_refused(struct tcpc *t, int dir, uint8_t flags, uint32_t seq, uint
 	struct xfwd_flow o0, r0, o1, r1;
 	uint8_t ib[PKT_MAX];
 	size_t il = pkt_build(&in, ib);
-	struct counters a, b;
 	int to, tr;
 
 	memset(&o0, 0, sizeof(o0));
@@ -91,14 +86,7 @@ static int tc_refused(struct tcpc *t, int dir, uint8_t flags, uint32_t seq, uint
 	memset(&r1, 0, sizeof(r1));
 	to = flow_get(&ok, &o0);
 	tr = flow_get(&rk, &r0);
-	TRY(counters_read(&a));
-	TRY(run(dir ? SIDE_LAN : SIDE_PUB, ib, il));
-	TRY(counters_read(&b));
-	if (R.verdict != XDP_DROP)
-		return fail("%s: verdict: expected XDP_DROP, got %s (counters: %s)", pkt_label,
-			    verdict_name(R.verdict), moved(&a, &b));
-	TRY(expect_moved(&a, &b, cnt, 1));
-	TRY(expect_moved(&a, &b, XFWD_CNT_FWD_REDIRECT, 0));
+	TRY(expect_drop_n(dir ? SIDE_LAN : SIDE_PUB, ib, il, cnt));
 	if (!ASSERT_EQ(flow_get(&ok, &o1), to, "table of the original entry"))
 		return -1;
 	if (!ASSERT_EQ(flow_get(&rk, &r1), tr, "table of the reply entry"))
@@ -401,11 +389,7 @@ PROG_CASE(tcp_clash_snat)
 	TRY(tc_open(&a));
 	label("SYN from the same client port through port 81");
 	in = tc_seg(&b, 0, TH_SYN, b.cisn, 0, 0);
-	TRY(counters_read(&x));
-	TRY(run(SIDE_PUB, ib, pkt_build(&in, ib)));
-	TRY(counters_read(&y));
-	if (!ASSERT_VERDICT(R.verdict, XDP_REDIRECT))
-		return -1;
+	TRY(run_expect(SIDE_PUB, ib, pkt_build(&in, ib), XDP_REDIRECT, &x, &y));
 	TRY(expect_moved(&x, &y, XFWD_CNT_CLASH_SNAT, 1));
 	frame_parse(R.frame, R.len, &f);
 	port = get16(R.frame + f.l4);
@@ -442,9 +426,7 @@ PROG_CASE(tcp_midstream_refused)
 	struct conn c = { IPPROTO_TCP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 42005, 80, 42005, 8080 };
 	struct xfwd_flow_key ok = conn_okey(&c);
 	struct pkt_spec p = pub_pkt(IPPROTO_TCP, CLIENT1, 42005, PUB_ADDR, 80);
-	struct counters a, b;
 	struct xfwd_flow e;
-	uint8_t ib[PKT_MAX];
 
 	static const uint8_t fl[] = { TH_ACK, TH_PSH | TH_ACK, TH_FIN | TH_ACK, TH_RST,
 				      TH_RST | TH_ACK, TH_SYN | TH_ACK, TH_SYN | TH_RST };
@@ -462,13 +444,7 @@ PROG_CASE(tcp_midstream_refused)
 	p = lan_pkt(IPPROTO_TCP, BACKEND1, 45000, CLIENT2, 443);
 	p.tcp_flags = TH_ACK;
 	label("ACK without a connection from a masqueraded LAN host");
-	TRY(counters_read(&a));
-	TRY(run(SIDE_LAN, ib, pkt_build(&p, ib)));
-	TRY(counters_read(&b));
-	if (!ASSERT_VERDICT(R.verdict, XDP_DROP))
-		return -1;
-	TRY(expect_moved(&a, &b, XFWD_CNT_TCP_NO_SYN, 1));
-	return expect_moved(&a, &b, XFWD_CNT_FLOW_NEW, 0);
+	return expect_drop(SIDE_LAN, &p, XFWD_CNT_TCP_NO_SYN);
 }
 
 /* The fast path checks the window too: a slot serving an established
