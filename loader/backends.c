@@ -17,52 +17,6 @@
 
 #include "xfwd.h"
 
-struct backend_ent {
-	struct xfwd_rule_key k;
-	struct xfwd_backend v;
-};
-
-/* The entries these rules call for, sorted, each backend once. */
-static struct backend_ent *backends_want(const struct rule_def *defs, __u32 n, __u32 *count)
-{
-	struct backend_ent *e;
-	__u32 cnt = 0, w = 0;
-
-	e = calloc(XFWD_MAX_RULE_PORTS, sizeof(*e));
-	if (!e)
-		return NULL;
-	for (__u32 i = 0; i < n; i++) {
-		const struct xfwd_rule *r = &defs[i].r;
-
-		/* SNAT and local rules' replies have tuples of their own. */
-		if (r->flags & (XFWD_RULE_SNAT | XFWD_RULE_LOCAL))
-			continue;
-		for (__u32 port = r->pub_lo; port <= r->pub_hi && cnt < XFWD_MAX_RULE_PORTS; port++) {
-			__u16 to = ntohs(r->to_port);
-
-			if (r->flags & XFWD_RULE_PORT_MAP)
-				to = (__u16)(to + (port - r->pub_lo));
-			e[cnt].k.addr = r->to_addr;
-			e[cnt].k.port = htons(to);
-			e[cnt].k.proto = defs[i].k.proto;
-			e[cnt].v.pub_addr = defs[i].k.addr;
-			e[cnt].v.pub_port = htons((__u16)port);
-			cnt++;
-		}
-	}
-	recs_sort(e, cnt, sizeof(e->k), sizeof(e->v));
-	/* Two rules to one backend: their replies could share a tuple. */
-	for (__u32 i = 0; i < cnt; i++) {
-		if (w && !memcmp(&e[w - 1].k, &e[i].k, sizeof(e[i].k))) {
-			e[w - 1].v.shared = 1;
-			continue;
-		}
-		e[w++] = e[i];
-	}
-	*count = w;
-	return e;
-}
-
 static int rule_key_cmp(const void *a, const void *b)
 {
 	return memcmp(a, b, sizeof(struct xfwd_rule_key));

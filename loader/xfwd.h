@@ -174,6 +174,14 @@ __u32 ids_counted(const struct ids *ids, enum id_kind kind);
 /* backends.c: xfwd_backends, the reverse of these (live) rules */
 int backends_sync(const struct pinned *p, const struct rule_def *rules, __u32 n);
 
+/* backends_want.c: the records of xfwd_backends for these rules (also the
+ * fuzzer's) */
+struct backend_ent {
+	struct xfwd_rule_key k;
+	struct xfwd_backend v;
+};
+struct backend_ent *backends_want(const struct rule_def *defs, __u32 n, __u32 *count);
+
 /* masq.c */
 int masq_parse(const char *who, int argc, char **argv, struct masq_def *d);
 int masq_check(const char *who, struct masq_def *d, const struct xfwd_config *cfg);

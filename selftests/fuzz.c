@@ -58,18 +58,13 @@
 #include "kernel_probe.h"
 #include "pkt.h"
 #include "fuzz_model.h"
+#include "testenv.h"
+#include "xfwd.h"
 
 int LLVMFuzzerRunDriver(int *argc, char ***argv, int (*cb)(const uint8_t *data, size_t size));
 
 /* ------------------------------------------------------------ the world */
 
-#define IF_PUB	"fz-pub"
-#define IF_LAN	"fz-lan"
-#define IF_OTH	"fz-oth"
-
-static const uint8_t MAC_PUB[6] = { 0x02, 0x00, 0x00, 0x00, 0x01, 0x01 };
-static const uint8_t MAC_LAN[6] = { 0x02, 0x00, 0x00, 0x00, 0x02, 0x01 };
-static const uint8_t MAC_OTH[6] = { 0x02, 0x00, 0x00, 0x00, 0x03, 0x01 };
 static const uint8_t MAC_UP[6] = { 0x02, 0x0e, 0x00, 0x00, 0x00, 0x01 };
 static const uint8_t MAC_C1[6] = { 0x02, 0xc1, 0x00, 0x00, 0x00, 0x02 };
 static const uint8_t MAC_C2[6] = { 0x02, 0xc1, 0x00, 0x00, 0x00, 0x03 };
@@ -160,9 +155,6 @@ static const uint16_t ports[] = {
 
 /* ----------------------------------------------------------- plumbing */
 
-static struct xfwd_bpf *skel;
-static int ncpus, verbose;
-static unsigned ifx_pub, ifx_lan;
 static struct model *model, *model_snap;
 static const char *crash_dir = "selftests/corpus";
 static uint8_t pattern[PKT_MAX];
@@ -180,93 +172,46 @@ static int die(const char *fmt, ...)
 	exit(1);
 }
 
-static int sh(const char *cmd)
-{
-	char buf[4096];
-
-	snprintf(buf, sizeof(buf), "%s%s", cmd, verbose ? "" : " >/dev/null 2>&1");
-	return system(buf) ? -1 : 0;
-}
-
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	if (!verbose && level != LIBBPF_WARN)
-		return 0;
-	return vfprintf(stderr, fmt, ap);
-}
-
-static void write_file(const char *path, const char *s)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f || fputs(s, f) < 0 || fclose(f))
-		die("cannot write %s: %s", path, strerror(errno));
-}
-
-/* A network namespace of our own: the three interfaces, static neighbours. */
-static void topology(void)
-{
-	static const char *const fwd[] = { IF_PUB, IF_LAN, IF_OTH };
-	char path[128];
-
-	if (unshare(CLONE_NEWNET))
-		die("unshare(CLONE_NEWNET): %s", strerror(errno));
-	if (sh("set -e; ip link set lo up; "
-	       "ip link add " IF_PUB " address 02:00:00:00:01:01 type veth peer name fz-pubp; "
-	       "ip link add " IF_LAN " address 02:00:00:00:02:01 type veth peer name fz-lanp; "
-	       "ip link add " IF_OTH " address 02:00:00:00:03:01 type veth peer name fz-othp; "
-	       "ip addr add 192.0.2.1/24 dev " IF_PUB "; ip addr add 192.0.2.10/32 dev " IF_PUB "; "
-	       "ip addr add 198.51.100.1/24 dev " IF_LAN "; "
-	       "ip addr add 203.0.113.1/25 dev " IF_OTH "; "
-	       "for i in " IF_PUB " fz-pubp " IF_LAN " fz-lanp " IF_OTH " fz-othp; do"
-	       " ip link set $i up; done; "
-	       "ip neigh replace 192.0.2.2 lladdr 02:c1:00:00:00:02 dev " IF_PUB " nud permanent; "
-	       "ip neigh replace 192.0.2.3 lladdr 02:c1:00:00:00:03 dev " IF_PUB " nud permanent; "
-	       "ip neigh replace 198.51.100.2 lladdr 02:b0:00:00:00:02 dev " IF_LAN " nud permanent; "
-	       "ip neigh replace 198.51.100.3 lladdr 02:b0:00:00:00:03 dev " IF_LAN " nud permanent; "
-	       "ip neigh replace 198.51.100.4 lladdr 02:b0:00:00:00:04 dev " IF_LAN " nud permanent; "
-	       "ip neigh replace 198.51.100.5 lladdr 02:b0:00:00:00:05 dev " IF_LAN " nud permanent; "
-	       "ip neigh replace 198.51.100.130 lladdr 02:b0:00:00:00:82 dev " IF_LAN " nud permanent; "
-	       "ip neigh replace 203.0.113.2 lladdr 02:f0:00:00:00:02 dev " IF_OTH " nud permanent"))
-		die("cannot build the topology (-v shows the commands' output)");
-	for (size_t i = 0; i < 3; i++) {
-		snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/forwarding", fwd[i]);
-		write_file(path, "1\n");
-	}
-}
-
 /*
- * xfwd_backends as the loader fills it (loader/backends.c): each plain-DNAT
- * backend endpoint with the public one forwarding to it, shared when two
- * rules reach it. Connections to an unshared backend start with one entry
- * and get their reply entry at the first answer; the model knows nothing
- * of this, so every packet checks that it changes nothing a packet shows.
+ * The world's rules as the loader holds them, and xfwd_backends filled from
+ * them by the loader's own code (loader/backends_want.c): connections to an
+ * unshared backend start with one entry and get their reply entry at the
+ * first answer; the model knows nothing of this, so every packet checks
+ * that it changes nothing a packet shows.
  */
-static void backends_load(void)
-{
-	int fd = bpf_map__fd(skel->maps.xfwd_backends);
+static struct rule_def rule_defs[sizeof(rules) / sizeof(rules[0])];
 
+static void rule_defs_make(void)
+{
 	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
 		const struct m_rule *m = &rules[i];
 		unsigned hi = m->port_hi ? m->port_hi : m->port;
+		struct rule_def *d = &rule_defs[i];
 
-		if (m->snat || m->local)
-			continue;
-		for (unsigned port = m->port; port <= hi; port++) {
-			unsigned to = m->port_map ? m->to_port + (port - m->port) : m->to_port;
-			struct xfwd_rule_key k = { htonl(m->to_addr), htons((uint16_t)to), m->proto };
-			struct xfwd_backend v = { htonl(m->addr), htons((uint16_t)port), 0, 0 };
-
-			if (!bpf_map_lookup_elem(fd, &k, &v)) {
-				v.shared = 1;	/* a second rule to this backend */
-			} else {
-				v.pub_addr = htonl(m->addr);
-				v.pub_port = htons((uint16_t)port);
-			}
-			if (bpf_map_update_elem(fd, &k, &v, 0))
-				die("xfwd_backends: %s", strerror(errno));
-		}
+		d->k = (struct xfwd_rule_key){ htonl(m->addr), htons(m->port), m->proto };
+		d->r = (struct xfwd_rule){
+			.to_addr = htonl(m->to_addr), .to_port = htons(m->to_port),
+			.flags = (__u16)((m->snat ? XFWD_RULE_SNAT : 0) |
+					 (m->local ? XFWD_RULE_LOCAL : 0) |
+					 (m->port_map ? XFWD_RULE_PORT_MAP : 0)),
+			.id = (__u32)i, .pub_lo = m->port, .pub_hi = (__u16)hi,
+		};
 	}
+}
+
+static void backends_load(void)
+{
+	int fd = bpf_map__fd(skel->maps.xfwd_backends);
+	struct backend_ent *e;
+	__u32 n;
+
+	e = backends_want(rule_defs, sizeof(rule_defs) / sizeof(rule_defs[0]), &n);
+	if (!e)
+		die("backends_want: out of memory");
+	for (__u32 i = 0; i < n; i++)
+		if (bpf_map_update_elem(fd, &e[i].k, &e[i].v, 0))
+			die("xfwd_backends: %s", strerror(errno));
+	free(e);
 }
 
 static struct xfwd_config cfg;
@@ -283,33 +228,24 @@ static void config_write(int loose)
 		die("xfwd_config: %s", strerror(errno));
 }
 
+/* The topology of testenv.c, with a second public address and the LAN
+ * hosts B3-B5 as neighbours too. */
+static const char topology_extra[] =
+	"ip addr add 192.0.2.10/32 dev " IF_PUB "; "
+	"ip neigh replace 198.51.100.4 lladdr 02:b0:00:00:00:04 dev " IF_LAN " nud permanent; "
+	"ip neigh replace 198.51.100.5 lladdr 02:b0:00:00:00:05 dev " IF_LAN " nud permanent; "
+	"ip neigh replace 198.51.100.130 lladdr 02:b0:00:00:00:82 dev " IF_LAN " nud permanent";
+
 static void load(void)
 {
-	struct bpf_map *map;
-	__u32 zero = 0, ifx[2];
-	int err;
+	__u32 zero = 0;
 
-	libbpf_set_print(libbpf_print);
-	skel = xfwd_bpf__open();
-	if (!skel)
-		die("xfwd_bpf__open: %s", strerror(errno));
-	bpf_object__for_each_map(map, skel->obj)
-		bpf_map__set_pin_path(map, NULL);	/* never in the machine's bpffs */
-	XFWD_PROBE_KERNEL(skel);
-	err = xfwd_bpf__load(skel);
-	if (err)
-		die("xfwd_bpf__load: %s (-v shows the verifier log)", strerror(-err));
+	if (env_setup(topology_extra))
+		die("%s", env_err);
 	skel->bss->xfwd_meta_unsupported = 1;	/* tc: see run_tc */
-	ncpus = libbpf_num_possible_cpus();
-	ifx[0] = ifx_pub = if_nametoindex(IF_PUB);
-	ifx[1] = ifx_lan = if_nametoindex(IF_LAN);
-	for (__u32 i = XFWD_TX_PUBLIC; i <= XFWD_TX_LAN; i++)	/* ifx[] in slot order */
-		if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_tx_ports), &i, &ifx[i], 0))
-			die("xfwd_tx_ports: %s", strerror(errno));
-
 	memset(&cfg, 0, sizeof(cfg));
-	cfg.public_ifindex = ifx[0];
-	cfg.lan_ifindex = ifx[1];
+	cfg.public_ifindex = (__u32)ifx_pub;
+	cfg.lan_ifindex = (__u32)ifx_lan;
 	cfg.public_addr = htonl(PUB);
 	cfg.lan_addr = htonl(LANA);
 	cfg.snat_port_min = world.snat_lo;
@@ -324,21 +260,14 @@ static void load(void)
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_config), &zero, &cfg, 0))
 		die("xfwd_config: %s", strerror(errno));
 
-	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
-		const struct m_rule *m = &rules[i];
-		unsigned hi = m->port_hi ? m->port_hi : m->port;
+	rule_defs_make();
+	for (size_t i = 0; i < sizeof(rule_defs) / sizeof(rule_defs[0]); i++) {
+		struct xfwd_rule_key k = rule_defs[i].k;
 
-		for (unsigned port = m->port; port <= hi; port++) {
-			struct xfwd_rule_key k = { htonl(m->addr), htons((uint16_t)port), m->proto };
-			struct xfwd_rule r = {
-				.to_addr = htonl(m->to_addr), .to_port = htons(m->to_port),
-				.flags = (__u16)((m->snat ? XFWD_RULE_SNAT : 0) |
-						 (m->local ? XFWD_RULE_LOCAL : 0) |
-						 (m->port_map ? XFWD_RULE_PORT_MAP : 0)),
-				.id = (__u32)i, .pub_lo = m->port, .pub_hi = (__u16)hi,
-			};
-
-			if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_rules), &k, &r, 0))
+		for (unsigned port = rule_defs[i].r.pub_lo; port <= rule_defs[i].r.pub_hi; port++) {
+			k.port = htons((uint16_t)port);
+			if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_rules), &k,
+						&rule_defs[i].r, 0))
 				die("xfwd_rules: %s", strerror(errno));
 		}
 	}
@@ -469,22 +398,8 @@ static void snapshot_restore(void)
 
 static void counters_read(unsigned long long c[XFWD_CNT_MAX])
 {
-	static __u32 keys[XFWD_CNT_MAX];
-	static __u64 *vals;
-	__u32 out, count = XFWD_CNT_MAX;
-	int err;
-
-	if (!vals)
-		vals = calloc((size_t)XFWD_CNT_MAX * (size_t)ncpus, sizeof(*vals));
-	err = bpf_map_lookup_batch(bpf_map__fd(skel->maps.xfwd_stats), NULL, &out, keys, vals,
-				   &count, NULL);
-	if ((err && err != -ENOENT) || count != XFWD_CNT_MAX)
-		die("reading xfwd_stats: %s", strerror(-err));
-	for (__u32 i = 0; i < XFWD_CNT_MAX; i++) {
-		c[keys[i]] = 0;
-		for (int cpu = 0; cpu < ncpus; cpu++)
-			c[keys[i]] += vals[i * (size_t)ncpus + cpu];
-	}
+	if (env_counters(c))
+		die("%s", env_err);
 }
 
 /* --------------------------------------------------------------- runs */
@@ -560,25 +475,6 @@ static int run_tc(int side, const uint8_t *in, size_t len)
 
 /* ------------------------------------------------------------ checking */
 
-static const char *verdict_s(uint32_t v)
-{
-	static const char *const n[] = { "XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX",
-					 "XDP_REDIRECT" };
-	return v < 5 ? n[v] : "unknown";
-}
-
-static const char *counter_s(int c)
-{
-	/* As `xfwd stats` names them: the ABI header's list. */
-	static const char *const n[XFWD_CNT_MAX] = { XFWD_COUNTERS(XFWD_NAME_OF) };
-	static char other[24];
-
-	if (c >= 0 && c < XFWD_CNT_MAX && n[c])
-		return n[c];
-	snprintf(other, sizeof(other), "counter #%d", c);
-	return other;
-}
-
 static char why[2048];
 
 static int mismatch(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -600,7 +496,7 @@ static const char *reasons_s(uint64_t set)
 	b[0] = 0;
 	for (int c = 0; c < XFWD_CNT_MAX && n < sizeof(b) - 40; c++)
 		if (set & (1ull << c))
-			n += (size_t)snprintf(b + n, sizeof(b) - n, "%s%s", n ? "|" : "", counter_s(c));
+			n += (size_t)snprintf(b + n, sizeof(b) - n, "%s%s", n ? "|" : "", counter_name((unsigned)c));
 	return b;
 }
 
@@ -613,7 +509,7 @@ static const char *moved_s(void)
 	for (int c = 0; c < XFWD_CNT_MAX && n < sizeof(b) - 40; c++)
 		if (R.moved[c] && c != XFWD_CNT_RX)
 			n += (size_t)snprintf(b + n, sizeof(b) - n, "%s%s+%llu", n ? " " : "",
-					      counter_s(c), R.moved[c]);
+					      counter_name((unsigned)c), R.moved[c]);
 	return b;
 }
 
@@ -675,7 +571,7 @@ static int check_also(const struct m_expect *e, uint64_t reasons)
 			continue;
 		if (R.moved[c] != want)
 			return mismatch("%s, but counted %s: %s should have moved by %llu (%s)",
-					verdict_s(R.verdict), moved_s(), counter_s(c), want, e->path);
+					verdict_name(R.verdict), moved_s(), counter_name((unsigned)c), want, e->path);
 	}
 	return 0;
 }
@@ -714,15 +610,15 @@ static int check(const struct m_expect *e, const uint8_t *in, size_t ilen)
 		ok_reasons = e->pass_too;
 	}
 	if (R.verdict != (uint32_t)verdict)
-		return mismatch("verdict %s, expected %s (%s; counters: %s)", verdict_s(R.verdict),
-				verdict_s((uint32_t)verdict), e->path, moved_s());
+		return mismatch("verdict %s, expected %s (%s; counters: %s)", verdict_name(R.verdict),
+				verdict_name((uint32_t)verdict), e->path, moved_s());
 	for (int c = 0; c < XFWD_CNT_MAX; c++)
 		if (ok_reasons & (1ull << c))
 			n += R.moved[c];
 	if (n != 1 || R.moved[XFWD_CNT_RX] != 1 ||
 	    R.moved[XFWD_CNT_FWD_REDIRECT] != (verdict == XDP_REDIRECT))
 		return mismatch("%s, but counted %s where one of %s was expected (%s)",
-				verdict_s(R.verdict), moved_s(), reasons_s(ok_reasons), e->path);
+				verdict_name(R.verdict), moved_s(), reasons_s(ok_reasons), e->path);
 	if (check_also(e, ok_reasons))
 		return -1;
 	if (verdict == XDP_DROP)
@@ -753,8 +649,8 @@ static int check(const struct m_expect *e, const uint8_t *in, size_t ilen)
 	}
 	if (R.meta_len)
 		return mismatch("%u bytes of metadata on a %s (%s)", R.meta_len,
-				verdict_s(R.verdict), e->path);
-	return check_frame(e, in, verdict_s(R.verdict));
+				verdict_name(R.verdict), e->path);
+	return check_frame(e, in, verdict_name(R.verdict));
 }
 
 /* The output frame is the expected one, byte for byte but for the
@@ -1517,8 +1413,8 @@ static int run_input(const uint8_t *data, size_t size)
 		if (verbose > 1) {
 			printf("# packet %d on the %s side%s: model: %s -> %s; program: %s (%s)\n", rec,
 			       side ? "LAN" : "public", tc ? " (tc ingress)" : "", e.path,
-			       tc ? tc_s((uint32_t)e.verdict) : verdict_s((uint32_t)e.verdict),
-			       tc ? tc_s(R.verdict) : verdict_s(R.verdict), moved_s());
+			       tc ? tc_s((uint32_t)e.verdict) : verdict_name((uint32_t)e.verdict),
+			       tc ? tc_s(R.verdict) : verdict_name(R.verdict), moved_s());
 			if (verbose > 2)
 				hexdump("in", frame, len);
 			tcp_show(frame, len);
@@ -1599,7 +1495,7 @@ static void prologue(void)
 		run(p[i].side, b, len);
 		model_packet(model, p[i].side, b, len, &e);
 		if (check(&e, b, len) || R.verdict != (uint32_t)p[i].want)
-			die("prologue packet %zu: %s (verdict %s)", i, why, verdict_s(R.verdict));
+			die("prologue packet %zu: %s (verdict %s)", i, why, verdict_name(R.verdict));
 	}
 	if (model_conns(model) != 8)
 		die("prologue: the model holds %d connections", model_conns(model));
@@ -1977,15 +1873,14 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(pattern); i++)
 		pattern[i] = (uint8_t)(i * 7 + 3);
 	for (int c = 0; c < XFWD_CNT_MAX; c++)	/* a new counter needs its name here */
-		if (!strncmp(counter_s(c), "counter #", 9))
-			die("counter %d has no name in fuzz.c's counter_s()", c);
+		if (!strncmp(counter_name((unsigned)c), "counter #", 9))
+			die("counter %d has no name in the ABI header's list", c);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc > 1 && !strcmp(argv[1], "-F")) {
 		/* libFuzzer owns the rest of the command line. */
 		argv[1] = argv[0];
 		argc--;
 		argv++;
-		topology();
 		load();
 		batch_keys = calloc(SNAP_MAX, 64);
 		batch_vals = calloc(SNAP_MAX, 256);
@@ -2026,7 +1921,6 @@ int main(int argc, char **argv)
 			return opt == 'h' ? 0 : 2;
 		}
 	}
-	topology();
 	load();
 	batch_keys = calloc(SNAP_MAX, 64);
 	batch_vals = calloc(SNAP_MAX, 256);
@@ -2071,7 +1965,7 @@ int main(int argc, char **argv)
 	printf("# packets by counter:");
 	for (int c = 1; c < XFWD_CNT_MAX; c++)
 		if (n_moved[c])
-			printf(" %s=%llu", counter_s(c), n_moved[c]);
+			printf(" %s=%llu", counter_name((unsigned)c), n_moved[c]);
 	printf("\n");
 	xfwd_bpf__destroy(skel);
 	return bad ? 1 : 0;

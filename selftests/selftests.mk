@@ -7,7 +7,7 @@ SELFTEST_BINS := selftests/prog_test
 # finds the cases in the binary (PROG_CASE in prog/harness.h): a new file or
 # case needs no list.
 PROG_SRCS := $(sort $(wildcard selftests/prog/*.c))
-PROG_OBJS := $(patsubst selftests/prog/%.c,$(OUT)/prog/%.o,$(PROG_SRCS))
+PROG_OBJS := $(patsubst selftests/prog/%.c,$(OUT)/prog/%.o,$(PROG_SRCS)) $(OUT)/prog/testenv.o
 
 $(OUT)/prog/%.o: selftests/prog/%.c selftests/prog/harness.h selftests/pkt.h maps/xfwd_abi.h \
 		loader/kernel_probe.h \
@@ -15,6 +15,13 @@ $(OUT)/prog/%.o: selftests/prog/%.c selftests/prog/harness.h selftests/pkt.h map
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Iselftests -Iselftests/prog -c $< -o $@
+
+# The environment the unit tests and the fuzzer share.
+$(OUT)/prog/testenv.o: selftests/testenv.c selftests/testenv.h loader/kernel_probe.h \
+		maps/xfwd_abi.h $(OUT)/xfwd.skel.h
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Iselftests -c $< -o $@
 
 selftests/prog_test: $(PROG_OBJS)
 	$(call msg,LD,$@)
@@ -27,11 +34,12 @@ FUZZ_RT    := $(shell $(CLANG) -print-runtime-dir 2>/dev/null)/libclang_rt.fuzze
 FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
 	      -Wall -Wextra -Wno-missing-field-initializers -Imaps -I$(OUT) -Iselftests -Iloader
 
-selftests/fuzz: selftests/fuzz.c selftests/fuzz_model.c selftests/fuzz_model.h selftests/pkt.h \
-		loader/kernel_probe.h \
-		maps/xfwd_abi.h $(OUT)/xfwd.skel.h
+# It fills xfwd_backends with the loader's own code (loader/backends_want.c).
+FUZZ_SRCS := selftests/fuzz.c selftests/fuzz_model.c selftests/testenv.c loader/backends_want.c
+selftests/fuzz: $(FUZZ_SRCS) selftests/fuzz_model.h selftests/testenv.h selftests/pkt.h \
+		loader/kernel_probe.h loader/xfwd.h maps/xfwd_abi.h $(OUT)/xfwd.skel.h
 	$(call msg,CC,$@)
-	$(Q)$(CLANG) $(FUZZ_FLAGS) selftests/fuzz.c selftests/fuzz_model.c $(FUZZ_RT) -o $@ \
+	$(Q)$(CLANG) $(FUZZ_FLAGS) $(FUZZ_SRCS) $(FUZZ_RT) -o $@ \
 		$(LDLIBS) -lstdc++
 
 SELFTEST_BINS += selftests/fuzz

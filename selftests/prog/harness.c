@@ -14,8 +14,6 @@
  * verified the way a receiver would: nothing here reuses the data path's
  * incremental checksum arithmetic.
  */
-#define _GNU_SOURCE
-#include <sched.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <time.h>
@@ -24,10 +22,7 @@
 #include <sys/socket.h>
 
 #include "harness.h"
-#include "kernel_probe.h"
 
-const uint8_t MAC_PUB[6] = { 0x02, 0x00, 0x00, 0x00, 0x01, 0x01 };
-const uint8_t MAC_LAN[6] = { 0x02, 0x00, 0x00, 0x00, 0x02, 0x01 };
 const uint8_t MAC_UPSTREAM[6] = { 0x02, 0x0e, 0x00, 0x00, 0x00, 0x01 };
 const uint8_t MAC_C1[6] = { 0x02, 0xc1, 0x00, 0x00, 0x00, 0x02 };	/* 192.0.2.2 */
 const uint8_t MAC_C2[6] = { 0x02, 0xc1, 0x00, 0x00, 0x00, 0x03 };	/* 192.0.2.3 */
@@ -36,10 +31,6 @@ const uint8_t MAC_B2[6] = { 0x02, 0xb0, 0x00, 0x00, 0x00, 0x03 };	/* 198.51.100.
 const uint8_t MAC_BCAST[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 const uint8_t MAC_MCAST[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 };
 
-struct xfwd_bpf *skel;
-int ifx_pub, ifx_lan, ifx_oth;
-int ncpus;
-int verbose;
 struct run_result R;
 uint8_t pattern[2048];
 
@@ -97,13 +88,6 @@ const char *macstr(const uint8_t *m)
 	return b;
 }
 
-const char *verdict_name(uint32_t v)
-{
-	static const char *const n[] = { "XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX",
-					 "XDP_REDIRECT" };
-	return v < 5 ? n[v] : "unknown verdict";
-}
-
 const char *state_name(unsigned s)
 {
 	static const char *const n[XFWD_ST_MAX] = {
@@ -113,117 +97,12 @@ const char *state_name(unsigned s)
 	return s < XFWD_ST_MAX ? n[s] : "?";
 }
 
-const char *counter_name(unsigned c)
-{
-	/* As `xfwd stats` names them: the ABI header's list. */
-	static const char *const n[XFWD_CNT_MAX] = { XFWD_COUNTERS(XFWD_NAME_OF) };
-	static char other[24];
-
-	if (c < XFWD_CNT_MAX && n[c])
-		return n[c];
-	snprintf(other, sizeof(other), "counter #%u", c);
-	return other;
-}
-
 /* ----------------------------------------------------------- environment */
-
-int sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd) - 32, fmt, ap);
-	va_end(ap);
-	if (!verbose)
-		strcat(cmd, " >/dev/null 2>&1");
-	else
-		fprintf(stderr, "+ %s\n", cmd);
-	rc = system(cmd);
-	return rc == 0 ? 0 : -1;
-}
-
-int sysctl_fwd(const char *ifname, int on)
-{
-	char path[128];
-	FILE *f;
-	int rc;
-
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/forwarding", ifname);
-	f = fopen(path, "w");
-	if (!f)
-		return -1;
-	rc = fputs(on ? "1\n" : "0\n", f) < 0;
-	return fclose(f) || rc ? -1 : 0;
-}
-
-const char neigh_setup[] =
-	"ip neigh replace 192.0.2.2 lladdr 02:c1:00:00:00:02 dev " IF_PUB " nud permanent && "
-	"ip neigh replace 192.0.2.3 lladdr 02:c1:00:00:00:03 dev " IF_PUB " nud permanent && "
-	"ip neigh replace 198.51.100.2 lladdr 02:b0:00:00:00:02 dev " IF_LAN " nud permanent && "
-	"ip neigh replace 198.51.100.3 lladdr 02:b0:00:00:00:03 dev " IF_LAN " nud permanent && "
-	"ip neigh replace 203.0.113.2 lladdr 02:f0:00:00:00:02 dev " IF_OTH " nud permanent";
-
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	if (!verbose && level != LIBBPF_WARN)
-		return 0;
-	return vfprintf(stderr, fmt, ap);
-}
 
 /* A namespace of our own with the topology, the skeleton loaded in it. */
 int setup(void)
 {
-	struct bpf_map *map;
-	__u32 ifx[2];
-	int i, err;
-
-	if (unshare(CLONE_NEWNET))
-		return fail("unshare(CLONE_NEWNET): %s", strerror(errno));
-	if (sh("set -e; ip link set lo up; "
-	       "ip link add " IF_PUB " address 02:00:00:00:01:01 type veth peer name xf-pubp"
-	       " address 02:00:00:00:01:02; "
-	       "ip link add " IF_LAN " address 02:00:00:00:02:01 type veth peer name xf-lanp"
-	       " address 02:00:00:00:02:02; "
-	       "ip link add " IF_OTH " address 02:00:00:00:03:01 type veth peer name xf-othp"
-	       " address 02:00:00:00:03:02; "
-	       "ip addr add 192.0.2.1/24 dev " IF_PUB "; "
-	       "ip addr add 198.51.100.1/24 dev " IF_LAN "; "
-	       "ip addr add 203.0.113.1/25 dev " IF_OTH "; "
-	       "for i in " IF_PUB " xf-pubp " IF_LAN " xf-lanp " IF_OTH " xf-othp; do"
-	       " ip link set $i up; done; %s", neigh_setup))
-		return fail("cannot build the test topology (ip link/addr/neigh failed; -v shows)");
-	ifx_pub = (int)if_nametoindex(IF_PUB);
-	ifx_lan = (int)if_nametoindex(IF_LAN);
-	ifx_oth = (int)if_nametoindex(IF_OTH);
-	if (!ifx_pub || !ifx_lan || !ifx_oth)
-		return fail("the test interfaces have no ifindex");
-	if (sysctl_fwd(IF_PUB, 1) || sysctl_fwd(IF_LAN, 1) || sysctl_fwd(IF_OTH, 1))
-		return fail("cannot enable forwarding in the test namespace: %s", strerror(errno));
-
-	libbpf_set_print(libbpf_print);
-	skel = xfwd_bpf__open();
-	if (!skel)
-		return fail("xfwd_bpf__open: %s", strerror(errno));
-	/* Nothing of this test may be pinned in the machine's bpffs. */
-	bpf_object__for_each_map(map, skel->obj)
-		bpf_map__set_pin_path(map, NULL);
-	XFWD_PROBE_KERNEL(skel);
-	err = xfwd_bpf__load(skel);
-	if (err)
-		return fail("xfwd_bpf__load: %s (-v shows the verifier log)", strerror(-err));
-	if (!skel->bss)
-		return fail("the skeleton has no .bss mapping (xfwd_clock_offset_ns)");
-	ifx[0] = (__u32)ifx_pub;
-	ifx[1] = (__u32)ifx_lan;
-	for (i = XFWD_TX_PUBLIC; i <= XFWD_TX_LAN; i++)	/* ifx[] in slot order */
-		if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_tx_ports), &i, &ifx[i], 0))
-			return fail("xfwd_tx_ports: %s", strerror(errno));
-	ncpus = libbpf_num_possible_cpus();
-	if (ncpus <= 0)
-		return fail("libbpf_num_possible_cpus: %d", ncpus);
-	return 0;
+	return env_setup(NULL) ? fail("%s", env_err) : 0;
 }
 
 void config_default(struct xfwd_config *c)

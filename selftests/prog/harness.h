@@ -45,14 +45,12 @@
 #include "xfwd_abi.h"
 #include "xfwd.skel.h"
 #include "pkt.h"
+#include "testenv.h"
 
 /* ------------------------------------------------------------ topology */
 
-#define IF_PUB	"xf-pub"	/* the public interface (xfwd_public) */
-#define IF_LAN	"xf-lan"	/* the LAN interface (xfwd_lan) */
-#define IF_OTH	"xf-oth"	/* a third interface xfwd does not own */
-
-extern const uint8_t MAC_PUB[6], MAC_LAN[6], MAC_UPSTREAM[6];
+/* The interfaces, their MACs, the skeleton: testenv.h. */
+extern const uint8_t MAC_UPSTREAM[6];
 extern const uint8_t MAC_C1[6], MAC_C2[6];	/* 192.0.2.2, 192.0.2.3 */
 extern const uint8_t MAC_B1[6], MAC_B2[6];	/* 198.51.100.2, 198.51.100.3 */
 extern const uint8_t MAC_BCAST[6], MAC_MCAST[6];
@@ -75,16 +73,9 @@ static inline uint32_t ip4(unsigned a, unsigned b, unsigned c, unsigned d)
 #define NSEC	1000000000ULL
 #define RULE_IDS 16	/* rule ids the cases use */
 
-extern struct xfwd_bpf *skel;
-extern int ifx_pub, ifx_lan, ifx_oth;
-extern int ncpus;
-extern int verbose;
-extern const char neigh_setup[];	/* the static neighbours (restores them) */
 extern uint8_t pattern[2048];		/* payload bytes: i * 7 + 3 */
 extern const __u32 timeouts[XFWD_TO_MAX];	/* conntrack's defaults, as the loader's */
 
-int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-int sysctl_fwd(const char *ifname, int on);
 int setup(void);
 int reset(void);
 void config_default(struct xfwd_config *c);
@@ -103,9 +94,7 @@ int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *label(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *astr(uint32_t be);
 const char *macstr(const uint8_t *m);
-const char *verdict_name(uint32_t v);
 const char *state_name(unsigned s);
-const char *counter_name(unsigned c);
 
 /* Record a failure and yield false. */
 #define FAILED(...) (fail(__VA_ARGS__), false)
