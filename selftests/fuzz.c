@@ -414,6 +414,16 @@ static struct {
 
 static unsigned long long counters_now[XFWD_CNT_MAX];
 
+/* No request for tc left from an earlier run of the same frame (a tc run
+ * that did not take it): finish_check reads what this XDP run asked. */
+static void finish_forget(const uint8_t *in, size_t len)
+{
+	struct xfwd_finish_key k;
+
+	if (!frame_finish_key(in, len, &k))
+		bpf_map_delete_elem(bpf_map__fd(skel->maps.xfwd_finish), &k);
+}
+
 static void run(int side, const uint8_t *in, size_t len)
 {
 	struct bpf_program *prog = side == M_PUB ? skel->progs.xfwd_public : skel->progs.xfwd_lan;
@@ -426,6 +436,7 @@ static void run(int side, const uint8_t *in, size_t len)
 	int err;
 
 	ctx_in.ingress_ifindex = side == M_PUB ? ifx_pub : ifx_lan;
+	finish_forget(in, len);
 	memcpy(before, counters_now, sizeof(before));
 	err = bpf_prog_test_run_opts(bpf_program__fd(prog), &o);
 	if (err)
