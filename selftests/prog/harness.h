@@ -21,12 +21,9 @@
  * Helpers that run packets return 0 or -1 (failure recorded); TRY(x)
  * returns -1 from the case when x did.
  *
- * Not yet shared with the fuzzer (selftests/fuzz.c), which has its own copy
- * of: the namespace and topology (same addresses and MACs, plus a /32, more
- * neighbours, fz-* peers), sh(), loading the skeleton unpinned with the tx
- * ports, the config's defaults, emptying maps, summing per-CPU counters, the
- * PROG_TEST_RUN wrappers (XDP with data_meta, tc), verdict and counter
- * names (to come from the ABI header, as the loader's should), hexdump.
+ * The namespace, the topology, sh() and the skeleton are testenv.c's,
+ * shared with the fuzzer (selftests/fuzz.c), which keeps its own
+ * PROG_TEST_RUN wrappers and checks (they compare with its model).
  */
 #ifndef XFWD_SELFTESTS_PROG_HARNESS_H
 #define XFWD_SELFTESTS_PROG_HARNESS_H
