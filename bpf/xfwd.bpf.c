@@ -262,6 +262,71 @@ static __always_inline int xdp_frag_later(struct xdp_md *ctx, struct pkt *p, __u
 	return fwd_xmit_xdp(ctx, p, cfg, fib->ifindex, fib->dmac, fib->smac);
 }
 
+/* Why a packet that starts nothing is refused (counted): the verdict. A TCP
+ * segment from the LAN that cannot start its connection would leave
+ * untranslated if passed: dropped. */
+static __always_inline int xdp_refused(int rc, __u8 side)
+{
+	count(rc);
+	if (rc == XFWD_CNT_TCP_NO_SYN && side == XFWD_SIDE_LAN)
+		return XDP_DROP;
+	return rc == XFWD_CNT_DROP_NO_SNAT_PORT || rc == XFWD_CNT_MASQ_HOST_CAP ||
+	       rc == XFWD_CNT_DROP_SRC_LOCAL ||
+	       rc == XFWD_CNT_DROP_SRC_LAN || rc == XFWD_CNT_DROP_SRC_RPF ||
+	       rc == XFWD_CNT_DROP_BAD_CSUM || rc == XFWD_CNT_DROP_ICMP_FORGED ? XDP_DROP : XDP_PASS;
+}
+
+/* REDIRECT to a port of this host: rewrite, let the stack deliver; an ICMP
+ * error about what the local socket sent too, quoting it as that socket
+ * sent it (its path MTU, its unreachables). */
+static __always_inline int xdp_to_local(struct xdp_md *ctx, struct pkt *p, struct xfwd_flow *f,
+					__u8 side, struct xfwd_config *cfg, __u64 now,
+					int new_flow, int accounted)
+{
+	int rc;
+
+	if (p->icmp_err) {
+		nat_icmp_err(ctx, 0, p, f);
+		count(XFWD_CNT_ICMP_ERR);
+	} else {
+		f = flow_use(f, p, cfg, now, new_flow, accounted, &rc);
+		if (!f)
+			return rc ? XDP_DROP : XDP_PASS;
+		frag_first(p, side, now);
+		nat_rewrite(ctx, 0, p, f);
+	}
+	count(XFWD_CNT_LOCAL_IN);
+	return XDP_PASS;
+}
+
+/* A FIB lookup for f's packet: XFWD_OK with fib filled, or the verdict for a
+ * packet XDP cannot send (ICMP frag-needed back to a DF sender, passed up
+ * for tc to finish, or passed up as the kernel's). */
+static __always_inline int xdp_route(struct xdp_md *ctx, struct pkt *p, struct xfwd_flow *f,
+				     __u8 side, struct xfwd_config *cfg, __u64 now,
+				     struct bpf_fib_lookup *fib, int accounted)
+{
+	int rc = fwd_route(ctx, p, route_saddr(p, f), f->new_daddr, ctx->ingress_ifindex, cfg, fib);
+
+	if (rc == XFWD_OK)
+		return XFWD_OK;
+	if (rc == XFWD_CNT_PASS_FRAG_NEEDED && (p->ip->frag_off & bpf_htons(IP_DF)) &&
+	    !p->icmp_err) {
+		/* Too big and not to be fragmented: tell the sender the MTU. */
+		count(XFWD_CNT_ICMP_FRAG_SENT);
+		return icmp_frag_needed(ctx, p, side == XFWD_SIDE_PUBLIC ?
+					cfg->public_addr : cfg->lan_addr, fib->mtu_result);
+	}
+	count(rc);
+	/* tc ingress finishes these: the kernel resolves the neighbour, or
+	 * fragments what may be fragmented. */
+	if (rc == XFWD_CNT_PASS_NO_NEIGH || rc == XFWD_CNT_PASS_FRAG_NEEDED) {
+		frag_remember(p, side, now);
+		return xdp_pass_finish(ctx, p, accounted);
+	}
+	return XDP_PASS;
+}
+
 static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 {
 	void *data = (void *)(long)ctx->data;
@@ -311,47 +376,13 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 	if (!f)
 		goto pass_or_drop;
 
-	if (f->flags & XFWD_FLOW_LOCAL) {
-		/* REDIRECT to a port of this host: rewrite, let the stack deliver;
-		 * an ICMP error about what the local socket sent too, quoting it
-		 * as that socket sent it (its path MTU, its unreachables). */
-		if (p.icmp_err) {
-			nat_icmp_err(ctx, 0, &p, f);
-			count(XFWD_CNT_ICMP_ERR);
-		} else {
-			f = flow_use(f, &p, cfg, now, new_flow, accounted, &rc);
-			if (!f)
-				return rc ? XDP_DROP : XDP_PASS;
-			frag_first(&p, side, now);
-			nat_rewrite(ctx, 0, &p, f);
-		}
-		count(XFWD_CNT_LOCAL_IN);
-		return XDP_PASS;
-	}
+	if (f->flags & XFWD_FLOW_LOCAL)
+		return xdp_to_local(ctx, &p, f, side, cfg, now, new_flow, accounted);
 	/* The route: the flow's recent FIB answer (fwd.h), or a lookup. */
 	gen = xfwd_neigh_gen;
 	cached = !p.icmp_err && route_cached(f, cfg, &p, now, gen);
-	if (!cached) {
-		rc = fwd_route(ctx, &p, route_saddr(&p, f), f->new_daddr, ctx->ingress_ifindex,
-			       cfg, fib);
-		if (rc == XFWD_CNT_PASS_FRAG_NEEDED && (p.ip->frag_off & bpf_htons(IP_DF)) &&
-		    !p.icmp_err) {
-			/* Too big and not to be fragmented: tell the sender the MTU. */
-			count(XFWD_CNT_ICMP_FRAG_SENT);
-			return icmp_frag_needed(ctx, &p, side == XFWD_SIDE_PUBLIC ?
-						cfg->public_addr : cfg->lan_addr, fib->mtu_result);
-		}
-		if (rc != XFWD_OK) {
-			count(rc);
-			/* tc ingress finishes these: the kernel resolves the neighbour,
-			 * or fragments what may be fragmented. */
-			if (rc == XFWD_CNT_PASS_NO_NEIGH || rc == XFWD_CNT_PASS_FRAG_NEEDED) {
-				frag_remember(&p, side, now);
-				return xdp_pass_finish(ctx, &p, accounted);
-			}
-			return XDP_PASS;
-		}
-	}
+	if (!cached && (rc = xdp_route(ctx, &p, f, side, cfg, now, fib, accounted)) != XFWD_OK)
+		return rc;
 	if (p.icmp_err) {
 		count(XFWD_CNT_FWD_REDIRECT);
 		nat_icmp_err(ctx, 0, &p, f);
@@ -374,15 +405,7 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 	return fwd_xmit_xdp(ctx, &p, cfg, fib->ifindex, fib->dmac, fib->smac);
 
 pass_or_drop:
-	count(rc);
-	/* A TCP segment from the LAN that cannot start its connection would
-	 * leave untranslated if passed: dropped. */
-	if (rc == XFWD_CNT_TCP_NO_SYN && side == XFWD_SIDE_LAN)
-		return XDP_DROP;
-	return rc == XFWD_CNT_DROP_NO_SNAT_PORT || rc == XFWD_CNT_MASQ_HOST_CAP ||
-	       rc == XFWD_CNT_DROP_SRC_LOCAL ||
-	       rc == XFWD_CNT_DROP_SRC_LAN || rc == XFWD_CNT_DROP_SRC_RPF ||
-	       rc == XFWD_CNT_DROP_BAD_CSUM || rc == XFWD_CNT_DROP_ICMP_FORGED ? XDP_DROP : XDP_PASS;
+	return xdp_refused(rc, side);
 pass:
 	count(rc);
 	return XDP_PASS;
