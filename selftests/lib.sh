@@ -77,6 +77,14 @@ t_cleanup() {
 	# A leak seen on the wire fails the file, whatever its cases said.
 	[ -z "${LAB_WIRE_LEAKED:-}" ] || [ "$rc" -ne 0 ] || exit 1
 }
+
+# t_cleanup_twin TWIN MAIN: t_cleanup of a test with a second lab (the
+# iptables twin, prefix TWIN): that lab goes too, then MAIN as usual.
+t_cleanup_twin() {
+	lab_down "${XFWD_LAB_PREFIX:-}$1"
+	lab_use "$2"
+	t_cleanup
+}
 trap t_cleanup EXIT
 trap 'exit 130' INT TERM
 

@@ -14,18 +14,7 @@ SPOOF_NET=203.0.113	# blind flood sources; the gateways route them to the client
 BLIND_N=${XFWD_BLIND_N:-2000}
 FLOOD_N=${XFWD_FLOOD_PAIRS:-1500}
 
-# use PREFIX: the lab the helpers act on (lab.sh's variables, as lab_up sets them).
-use() {
-	local p=${XFWD_LAB_PREFIX:-}$1
-	# shellcheck disable=SC2034 # LAB: lab_down's
-	LAB=$p LAB_CLI=$p-cli LAB_GW=$p-gw LAB_SRV=$p-srv
-}
-tt_cleanup() {
-	lab_down "${XFWD_LAB_PREFIX:-}tti"
-	use tt
-	t_cleanup
-}
-trap tt_cleanup EXIT
+trap 't_cleanup_twin tti tt' EXIT
 
 stat() { xg stats -j | python3 -c "import json,sys; print(json.load(sys.stdin)['global']['$1'])"; }
 # xflow PORT / ctflow PORT: the connection from client port PORT, xfwd's line / conntrack's.
@@ -384,10 +373,10 @@ case8() {	# xfwd|iptables
 }
 
 for c in $cases; do
-	use tt
+	lab_use tt
 	$c xfwd
-	use tti
+	lab_use tti
 	$c iptables
 done
-use tt
+lab_use tt
 t_exit
