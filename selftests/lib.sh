@@ -60,6 +60,24 @@ wait_port() {
 	return 1
 }
 
+# wait_file FILE [SECONDS]: until FILE exists (5 s at most).
+wait_file() {
+	for _ in $(seq $((${2:-5} * 10))); do
+		[ -e "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# hold_again NAME DIR SECONDS: the connection `peer.py hold ADDR PORT DIR`
+# keeps sends a line again: ok NAME if it still works. Then it is reset.
+hold_again() {
+	touch "$2/again"
+	wait_file "$2/result" "$3"
+	expect_eq "$1" "$(cat "$2/result" 2>/dev/null)" ok
+	touch "$2/reset"
+}
+
 # wire_checkpoint: xfwd's part of a test ends here. What the public wire saw
 # so far is xfwd's to answer for (a "not ok" if anything had a LAN source);
 # what the iptables twin that follows lets out untranslated is the recipe's
