@@ -78,6 +78,19 @@ hold_again() {
 	touch "$2/reset"
 }
 
+# stream_start PORT SECONDS: a live TCP connection from the client through
+# the public address's PORT (peer.py tcp-stream; its output in
+# $TMP/stream.out) until stream_stop, whose status is the stream's (0: it
+# ran on unharmed).
+stream_start() {
+	lab_x "$LAB_CLI" $PEER tcp-stream $LAB_PUB_ADDR "$1" "$2" "$TMP/stop" >"$TMP/stream.out" 2>&1 &
+	STREAM=$!
+}
+stream_stop() {
+	touch "$TMP/stop"
+	wait "$STREAM"
+}
+
 # wire_checkpoint: xfwd's part of a test ends here. What the public wire saw
 # so far is xfwd's to answer for (a "not ok" if anything had a LAN source);
 # what the iptables twin that follows lets out untranslated is the recipe's
