@@ -268,28 +268,31 @@ static __always_inline int opt_wscale(__u8 *data, void *data_end, __u32 off, __u
 	return -1;
 }
 
-/* Record a SYN's window scale option, its options at off (XDP and tc:
- * functions of their own, so the walk is verified once). */
-__attribute__((noinline)) int xfwd_wscale_xdp(struct xdp_md *ctx, __u32 off)
+/* Record a SYN's window scale option, its options at off in the packet
+ * data .. data_end. */
+static __always_inline int wscale_record(void *data, void *data_end, __u32 off)
 {
 	struct tcp_seg *g = tcp_seg_get();
 
-	if (!ctx || !g)
-		return 0;
-	g->wscale = opt_wscale((void *)(long)ctx->data, (void *)(long)ctx->data_end, off,
-			       g->optlen);
+	if (g)
+		g->wscale = opt_wscale(data, data_end, off, g->optlen);
 	return 0;
+}
+
+/* wscale_record for XDP and tc: functions of their own, so the walk is
+ * verified once. */
+__attribute__((noinline)) int xfwd_wscale_xdp(struct xdp_md *ctx, __u32 off)
+{
+	if (!ctx)
+		return 0;
+	return wscale_record((void *)(long)ctx->data, (void *)(long)ctx->data_end, off);
 }
 
 __attribute__((noinline)) int xfwd_wscale_skb(struct __sk_buff *skb, __u32 off)
 {
-	struct tcp_seg *g = tcp_seg_get();
-
-	if (!skb || !g)
+	if (!skb)
 		return 0;
-	g->wscale = opt_wscale((void *)(long)skb->data, (void *)(long)skb->data_end, off,
-			       g->optlen);
-	return 0;
+	return wscale_record((void *)(long)skb->data, (void *)(long)skb->data_end, off);
 }
 
 #endif

@@ -196,12 +196,8 @@ static int masq_add(struct env *env, int argc, char **argv)
 		rc = err(EXIT_OP, "masq add: the table is full (%d prefixes)", XFWD_MAX_MASQ);
 	if (!rc) {
 		model_masq_add(&t, &d);
-		rc = model_commit(&t, "masq add");
+		rc = model_commit_add(&t, "masq add", "prefix", "prefixes");
 	}
-	if (rc == -ENOSPC)
-		rc = err(EXIT_OP, "masq add: no free prefix id: %u are still counted by connections"
-			 " of deleted prefixes (they free up as those end, or at 'xfwd flows flush')",
-			 t.counted);
 	model_end(&t);
 	return rc;
 }

@@ -420,3 +420,14 @@ int model_commit(struct txn *t, const char *who)
 			" rewrites them)\n", who);
 	return 0;
 }
+
+int model_commit_add(struct txn *t, const char *who, const char *id_kind, const char *items)
+{
+	int rc = model_commit(t, who);
+
+	if (rc == -ENOSPC)
+		rc = err(EXIT_OP, "%s: no free %s id: %u are still counted by connections of"
+			 " deleted %s (they free up as those end, or at 'xfwd flows flush')",
+			 who, id_kind, t->counted, items);
+	return rc;
+}

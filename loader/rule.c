@@ -173,6 +173,19 @@ char *rule_str(const struct rule_def *d, char *buf, size_t len)
 	return buf;
 }
 
+/* The members naming a rule in JSON (rule list, stats): its id and what it
+ * forwards. */
+void rule_json_public(const struct rule_def *d)
+{
+	char a[INET_ADDRSTRLEN];
+
+	json_u64("id", d->r.id);
+	json_string("proto", proto_name(d->k.proto));
+	json_string("public_addr", ip_str(d->k.addr, a));
+	json_u64("public_port", d->r.pub_lo);
+	json_u64("public_port_end", d->r.pub_hi);
+}
+
 /* Do two rules claim a common public port? */
 bool rules_overlap(const struct rule_def *a, const struct rule_def *b)
 {
@@ -214,12 +227,8 @@ static int rule_add(struct env *env, int argc, char **argv)
 		rc = err(EXIT_OP, "rule add: the rule table is full (%d rules)", XFWD_MAX_RULES);
 	if (!rc) {
 		model_rule_add(&t, &d);
-		rc = model_commit(&t, "rule add");
+		rc = model_commit_add(&t, "rule add", "rule", "rules");
 	}
-	if (rc == -ENOSPC)
-		rc = err(EXIT_OP, "rule add: no free rule id: %u are still counted by connections of"
-			 " deleted rules (they free up as those end, or at 'xfwd flows flush')",
-			 t.counted);
 	model_end(&t);
 	return rc;
 }
@@ -271,7 +280,7 @@ static int rule_del(struct env *env, int argc, char **argv)
 
 static int rule_list(struct env *env, int argc, char **argv)
 {
-	char pa[INET_ADDRSTRLEN], ta[INET_ADDRSTRLEN], s[128];
+	char ta[INET_ADDRSTRLEN], s[128];
 	struct rule_def *defs;
 	struct pinned p;
 	__u32 n;
@@ -298,11 +307,7 @@ static int rule_list(struct env *env, int argc, char **argv)
 			to_hi = to_lo + d->r.pub_hi - d->r.pub_lo;
 		if (env->json) {
 			json_obj_open(NULL);
-			json_u64("id", d->r.id);
-			json_string("proto", proto_name(d->k.proto));
-			json_string("public_addr", ip_str(d->k.addr, pa));
-			json_u64("public_port", d->r.pub_lo);
-			json_u64("public_port_end", d->r.pub_hi);
+			rule_json_public(d);
 			json_string("to_addr", (d->r.flags & XFWD_RULE_LOCAL) ? "local" :
 					       ip_str(d->r.to_addr, ta));
 			json_u64("to_port", to_lo);

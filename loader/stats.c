@@ -99,8 +99,6 @@ static void print_text(const struct snapshot *s)
 
 static void print_json(const struct snapshot *s)
 {
-	char a[INET_ADDRSTRLEN];
-
 	json_obj_open(NULL);
 	json_obj_open("global");
 	for (int i = 0; i < XFWD_CNT_MAX; i++)
@@ -115,11 +113,7 @@ static void print_json(const struct snapshot *s)
 		const struct rule_def *d = &s->rules[i];
 
 		json_obj_open(NULL);
-		json_u64("id", d->r.id);
-		json_string("proto", proto_name(d->k.proto));
-		json_string("public_addr", ip_str(d->k.addr, a));
-		json_u64("public_port", d->r.pub_lo);
-		json_u64("public_port_end", d->r.pub_hi);
+		rule_json_public(d);
 		json_u64("packets", s->rule_sums[i].packets);
 		json_u64("bytes", s->rule_sums[i].bytes);
 		json_u64("flows", s->rule_sums[i].flows);

@@ -114,6 +114,7 @@ int rule_parse_public(const char *who, const char *s, struct rule_def *d);
 char *rule_str(const struct rule_def *d, char *buf, size_t len);
 char *rule_public_str(const struct rule_def *d, char *buf, size_t len);
 char *rule_target_str(const struct rule_def *d, char *buf, size_t len);
+void rule_json_public(const struct rule_def *d);
 bool rules_overlap(const struct rule_def *a, const struct rule_def *b);
 
 /* The id of a rule or prefix as parsed, before the commit gives it one. */
@@ -149,6 +150,9 @@ void model_masq_add(struct txn *t, const struct masq_def *d);
 void model_masq_del(struct txn *t, __u32 i);
 /* 0, an exit code, or -ENOSPC: no free id (t->no_id, t->counted). */
 int model_commit(struct txn *t, const char *who);
+/* model_commit of one rule or prefix added: no free id is an error of its
+ * own, naming the id (id_kind) and what holds them (items). */
+int model_commit_add(struct txn *t, const char *who, const char *id_kind, const char *items);
 void model_end(struct txn *t);
 int rules_read(int fd, struct rule_def **defs, __u32 *n, __u32 *entries);
 int masq_read(int fd, struct masq_def *rows);

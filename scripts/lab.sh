@@ -18,8 +18,7 @@ LAB_LAN_NET=198.51.100.0/24	# every LAN host of every lab is in it
 # set, goes before PREFIX: runs side by side (worktrees) keep apart.
 lab_up() {
 	local p=${XFWD_LAB_PREFIX:-}$1 route=${2:-route}
-	LAB=$p
-	LAB_CLI=$p-cli LAB_GW=$p-gw LAB_SRV=$p-srv
+	lab_use "$1"
 	lab_down "$p" quiet
 	ip netns add "$LAB_CLI" && ip netns add "$LAB_GW" && ip netns add "$LAB_SRV" || return 1
 	ip link add c0 netns "$LAB_CLI" type veth peer name g0 netns "$LAB_GW" || return 1
@@ -44,6 +43,13 @@ lab_up() {
 	lab_x "$LAB_GW" ethtool -K g1 tx off tso off gso off >/dev/null
 	[ -z "${LAB_WATCH_WIRE:-}" ] || lab_wire_watch || return 1
 	lab_neigh
+}
+
+# lab_use PREFIX: the lab that lab_x's callers and lab_down act on, as lab_up
+# names it (a test with two labs switches between them).
+lab_use() {
+	local p=${XFWD_LAB_PREFIX:-}$1
+	LAB=$p LAB_CLI=$p-cli LAB_GW=$p-gw LAB_SRV=$p-srv
 }
 
 # The public wire, watched (LAB_WATCH_WIRE=1: the tests set it; the demo and

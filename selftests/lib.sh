@@ -60,6 +60,37 @@ wait_port() {
 	return 1
 }
 
+# wait_file FILE [SECONDS]: until FILE exists (5 s at most).
+wait_file() {
+	for _ in $(seq $((${2:-5} * 10))); do
+		[ -e "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# hold_again NAME DIR SECONDS: the connection `peer.py hold ADDR PORT DIR`
+# keeps sends a line again: ok NAME if it still works. Then it is reset.
+hold_again() {
+	touch "$2/again"
+	wait_file "$2/result" "$3"
+	expect_eq "$1" "$(cat "$2/result" 2>/dev/null)" ok
+	touch "$2/reset"
+}
+
+# stream_start PORT SECONDS: a live TCP connection from the client through
+# the public address's PORT (peer.py tcp-stream; its output in
+# $TMP/stream.out) until stream_stop, whose status is the stream's (0: it
+# ran on unharmed).
+stream_start() {
+	lab_x "$LAB_CLI" $PEER tcp-stream $LAB_PUB_ADDR "$1" "$2" "$TMP/stop" >"$TMP/stream.out" 2>&1 &
+	STREAM=$!
+}
+stream_stop() {
+	touch "$TMP/stop"
+	wait "$STREAM"
+}
+
 # wire_checkpoint: xfwd's part of a test ends here. What the public wire saw
 # so far is xfwd's to answer for (a "not ok" if anything had a LAN source);
 # what the iptables twin that follows lets out untranslated is the recipe's
@@ -76,6 +107,14 @@ t_cleanup() {
 	rm -rf "$TMP"
 	# A leak seen on the wire fails the file, whatever its cases said.
 	[ -z "${LAB_WIRE_LEAKED:-}" ] || [ "$rc" -ne 0 ] || exit 1
+}
+
+# t_cleanup_twin TWIN MAIN: t_cleanup of a test with a second lab (the
+# iptables twin, prefix TWIN): that lab goes too, then MAIN as usual.
+t_cleanup_twin() {
+	lab_down "${XFWD_LAB_PREFIX:-}$1"
+	lab_use "$2"
+	t_cleanup
 }
 trap t_cleanup EXIT
 trap 'exit 130' INT TERM

@@ -21,9 +21,7 @@ rule_packets() { xg stats -j | python3 -c "import json,sys; print([r['packets'] 
 # A live TCP connection through rule 0 while the configuration is re-applied.
 bg "$LAB_SRV" $PEER tcp-echo $S 7000
 wait_port "$LAB_SRV" $S 7000
-flag=$TMP/stop
-lab_x "$LAB_CLI" $PEER tcp-stream $LAB_PUB_ADDR 82 2 "$flag" >"$TMP/stream.out" 2>&1 &
-stream=$!
+stream_start 82 2
 sleep 1
 
 xg save >"$TMP/s1"
@@ -49,8 +47,7 @@ p1=$(rule_packets 0)
 if [ "$p0" -gt 0 ] && [ "$p1" -gt "$p0" ]; then ok "rule counters kept and counting ($p0 -> $p1 packets)"
 else not_ok "rule counters kept and counting" "$p0 -> $p1"; fi
 expect_eq "the live connection's flow is still there" "$(xg flows | grep -c "dport=82 ")" "$flows0"
-touch "$flag"
-wait $stream
+stream_stop
 expect_eq "the live TCP stream ran on unharmed ($(cat "$TMP/stream.out"))" "$?" 0
 
 # apply replaces: a kept rule keeps its id, new ones get fresh ids and zero

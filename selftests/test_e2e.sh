@@ -150,17 +150,14 @@ bg "$LAB_SRV" $PEER tcp-echo $LAB_SRV_ADDR 8080 2>/dev/null
 check "rule add tcp 82" xg rule add tcp 82 to $LAB_SRV_ADDR:7000
 bg "$LAB_SRV" $PEER tcp-echo $LAB_SRV_ADDR 7000
 wait_port "$LAB_SRV" $LAB_SRV_ADDR 7000
-flag=$TMP/stop
-lab_x "$LAB_CLI" $PEER tcp-stream $LAB_PUB_ADDR 82 2 "$flag" >"$TMP/stream.out" 2>&1 &
-stream=$!
+stream_start 82 2
 sleep 1
 prog0=$(xg status -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["interfaces"][0]["prog_id"])')
 flows0=$(xg flows | grep -c "dport=82 ")
 check "re-attach while a connection is live" xg attach g0 g1
 prog1=$(xg status -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["interfaces"][0]["prog_id"])')
 sleep 1
-touch "$flag"
-wait $stream
+stream_stop
 rc=$?
 expect_eq "re-attach replaced the program (new prog id)" "$([ "$prog0" != "$prog1" ] && echo yes)" yes
 expect_eq "the live TCP connection survived the re-attach ($(cat "$TMP/stream.out"))" "$rc" 0

@@ -17,9 +17,7 @@ stat() { xg stats -j | python3 -c "import json,sys; print(json.load(sys.stdin)['
 gmac=$(lab_x "$LAB_GW" cat /sys/class/net/g0/address)
 
 # The long-lived connection: a numbered line every 50 ms, each echo checked.
-flag=$TMP/stop
-lab_x "$LAB_CLI" $PEER tcp-stream $LAB_PUB_ADDR 80 1 "$flag" >"$TMP/stream.out" 2>&1 &
-stream=$!
+stream_start 80 1
 sleep 1.5
 cport=$(xg flows --proto tcp --state ESTABLISHED | sed -n 's/.* sport=\([0-9]*\) dport=80 .*/\1/p' | head -n1)
 [ -n "$cport" ] && ok "the long-lived connection is ESTABLISHED before the flood" ||
@@ -47,8 +45,7 @@ fi
 sleep 1
 line=$(xg flows --proto tcp | grep " sport=$cport dport=80 ")
 expect_match "its flow line stayed" "$line" "ESTABLISHED src=$LAB_CLI_ADDR dst=$LAB_PUB_ADDR sport=$cport dport=80 .*\[ASSURED\]"
-touch "$flag"
-wait $stream
+stream_stop
 rc=$?
 expect_eq "the long-lived connection survived the flood ($(tail -n1 "$TMP/stream.out"))" "$rc" 0
 ev=$(xg stats -j | python3 -c 'import json,sys; g=json.load(sys.stdin)["global"]; print(g["evicted_confirmed"], g["evicted_pending"])')

@@ -13,17 +13,7 @@
 # internal port (or identifier) only there (README, masq add), MASQUERADE any.
 PING_ID=40104
 
-use() {	# PREFIX: the lab the helpers act on
-	local p=${XFWD_LAB_PREFIX:-}$1
-	# shellcheck disable=SC2034 # LAB: lab_down's
-	LAB=$p LAB_CLI=$p-cli LAB_GW=$p-gw LAB_SRV=$p-srv
-}
-ff_cleanup() {
-	lab_down "${XFWD_LAB_PREFIX:-}ffi"
-	use ff
-	t_cleanup
-}
-trap ff_cleanup EXIT
+trap 't_cleanup_twin ffi ff' EXIT
 
 # The servers and the connections, alike in both labs: a TCP connection kept
 # open and one UDP exchange through the forwarded ports, the same from the

@@ -11,13 +11,20 @@
 
 C=$LAB_CLI_ADDR
 
-# wait_for FILE [TENTHS]: until FILE exists and is not empty.
-wait_for() {
+# wait_log FILE [TENTHS]: until FILE (a udp-hold's log) is not empty.
+wait_log() {
 	for _ in $(seq "${2:-50}"); do
 		[ -s "$1" ] && return 0
 		sleep 0.1
 	done
 	return 1
+}
+
+# only_answer NAME LOG TAG: the udp-hold logging to LOG got its own answer
+# (TAG) and no other.
+only_answer() {
+	sleep 0.5
+	expect_eq "$1" "$(cut -d' ' -f3 "$2" | tr '\n' ' ')" "$3 "
 }
 
 # port_of "ADDR:PORT ...": the port of the first word.
@@ -29,58 +36,46 @@ cases() {
 
 	# 1. The LAN host's mapping first, then the gateway's UDP socket.
 	bg "$LAB_SRV" $PEER udp-hold $C 5300 40001 lan "$TMP/$n-1.log"
-	wait_for "$TMP/$n-1.log" || not_ok "$n: UDP, the LAN host's own answer came" "nothing"
+	wait_log "$TMP/$n-1.log" || not_ok "$n: UDP, the LAN host's own answer came" "nothing"
 	out=$(lab_x "$LAB_GW" $PEER udp-ask $C 5300 gw 0.0.0.0 40001 2>&1)
 	expect_match "$n: UDP, mapping first: the gateway's socket got its answer" "$out" "^$C:5300 $LAB_PUB_ADDR:[0-9]+ gw$"
-	sleep 0.5
-	expect_eq "$n: UDP, mapping first: the LAN host got its answer only" \
-		"$(cut -d' ' -f3 "$TMP/$n-1.log" | tr '\n' ' ')" "lan "
+	only_answer "$n: UDP, mapping first: the LAN host got its answer only" "$TMP/$n-1.log" lan
 
 	# 2. The gateway's UDP socket first, then the LAN host's mapping.
 	bg "$LAB_GW" $PEER udp-hold $C 5300 40003 gw "$TMP/$n-2.log"
-	wait_for "$TMP/$n-2.log" || not_ok "$n: UDP, the gateway's own answer came" "nothing"
+	wait_log "$TMP/$n-2.log" || not_ok "$n: UDP, the gateway's own answer came" "nothing"
 	out=$(lab_x "$LAB_SRV" $PEER udp-ask $C 5300 lan 0.0.0.0 40003 2>&1)
 	expect_match "$n: UDP, socket first: the LAN host got its answer" "$out" "^$C:5300 $LAB_PUB_ADDR:[0-9]+ lan$"
 	p=$(port_of "${out#* }")
 	[ "$p" != 40003 ] && ok "$n: UDP, socket first: the LAN host's port moved ($p)" ||
 		not_ok "$n: UDP, socket first: the LAN host's port moved" "kept 40003"
-	sleep 0.5
-	expect_eq "$n: UDP, socket first: the gateway's socket got its answer only" \
-		"$(cut -d' ' -f3 "$TMP/$n-2.log" | tr '\n' ' ')" "gw "
+	only_answer "$n: UDP, socket first: the gateway's socket got its answer only" "$TMP/$n-2.log" gw
 
 	# 3. TCP: the LAN host's connection first, then the gateway's connect().
 	d=$TMP/$n-3 && mkdir -p "$d"
 	bg "$LAB_SRV" $PEER hold $C 8080 "$d" 40002
-	wait_for "$d/ready" 50 || [ -e "$d/ready" ] || not_ok "$n: TCP, the LAN host connected" "no"
+	wait_file "$d/ready" || not_ok "$n: TCP, the LAN host connected" "no"
 	out=$(lab_x "$LAB_GW" $PEER whoami-from $C 8080 40002 2>&1)
 	expect_match "$n: TCP, mapping first: the gateway's connection works" "$out" "^$LAB_PUB_ADDR:[0-9]+$"
-	touch "$d/again"
-	wait_for "$d/result" 50
-	expect_eq "$n: TCP, mapping first: the LAN host's connection still works" "$(cat "$d/result" 2>/dev/null)" ok
-	touch "$d/reset"
+	hold_again "$n: TCP, mapping first: the LAN host's connection still works" "$d" 5
 
 	# 4. TCP: the gateway's connection first, then the LAN host's.
 	d=$TMP/$n-4 && mkdir -p "$d"
 	bg "$LAB_GW" $PEER hold $C 8080 "$d" 40004
-	wait_for "$d/ready" 50 || [ -e "$d/ready" ] || not_ok "$n: TCP, the gateway connected" "no"
+	wait_file "$d/ready" || not_ok "$n: TCP, the gateway connected" "no"
 	out=$(lab_x "$LAB_SRV" $PEER whoami-from $C 8080 40004 2>&1)
 	expect_match "$n: TCP, socket first: the LAN host's connection works" "$out" "^$LAB_PUB_ADDR:[0-9]+$"
 	[ "${out##*:}" != 40004 ] && ok "$n: TCP, socket first: the LAN host's port moved (${out##*:})" ||
 		not_ok "$n: TCP, socket first: the LAN host's port moved" "kept 40004"
-	touch "$d/again"
-	wait_for "$d/result" 50
-	expect_eq "$n: TCP, socket first: the gateway's connection still works" "$(cat "$d/result" 2>/dev/null)" ok
-	touch "$d/reset"
+	hold_again "$n: TCP, socket first: the gateway's connection still works" "$d" 5
 
 	# 5. LAN side: an internet client's --snat flow to the backend first,
 	# then the gateway's own socket to the backend from the same port.
 	bg "$LAB_CLI" $PEER udp-hold $LAB_PUB_ADDR 5301 40005 cli "$TMP/$n-5.log"
-	wait_for "$TMP/$n-5.log" || not_ok "$n: UDP --snat, the client's own answer came" "nothing"
+	wait_log "$TMP/$n-5.log" || not_ok "$n: UDP --snat, the client's own answer came" "nothing"
 	out=$(lab_x "$LAB_GW" $PEER udp-ask $LAB_SRV_ADDR 5300 gw 0.0.0.0 40005 2>&1)
 	expect_match "$n: UDP --snat flow first: the gateway's socket got its answer" "$out" "^$LAB_SRV_ADDR:5300 $LAB_LAN_ADDR:[0-9]+ gw$"
-	sleep 0.5
-	expect_eq "$n: UDP --snat flow first: the client got its answer only" \
-		"$(cut -d' ' -f3 "$TMP/$n-5.log" | tr '\n' ' ')" "cli "
+	only_answer "$n: UDP --snat flow first: the client got its answer only" "$TMP/$n-5.log" cli
 	sleep 0.3
 	pkill -f "peer.py udp-hold" 2>/dev/null
 }

@@ -24,6 +24,17 @@ sources() {
 	echo "$seen" | tr ' ' '\n' | sed -n 's/^[0-9.]*:\([0-9]*\)$/\1/p' | tr '\n' ' '
 }
 
+# expect_kept_promise NAME: the masquerade NAME (xfwd or iptables) kept
+# --ports' promise, both halves.
+expect_kept_promise() {
+	local got out
+	got=$(sources "$1")
+	expect_eq "$1: 5555, 123 and 443 left as ports of 40000-40099 ($got)" "$(in_range "$got")" 3
+	out=$(lab_x "$LAB_CLI" timeout 3 $PEER whoami $LAB_PUB_ADDR 443 2>&1)
+	[[ "$out" =~ ^[0-9.]+:[0-9]+$ ]] && not_ok "$1: nobody outside reaches the host on 443" "got in: $out" ||
+		ok "$1: nobody outside reaches the host on 443"
+}
+
 in_range() {
 	local n=0 p
 	for p in $1; do
@@ -39,11 +50,7 @@ wait_port "$LAB_CLI" $C 8080
 
 xg attach g0 g1 >/dev/null 2>&1 || not_ok attach "xfwd attach failed"
 xg masq add 198.51.100.0/24 --ports 40000-40099 --filtering eif >/dev/null || not_ok "masq add" "failed"
-got=$(sources xfwd)
-expect_eq "xfwd: 5555, 123 and 443 left as ports of 40000-40099 ($got)" "$(in_range "$got")" 3
-out=$(lab_x "$LAB_CLI" timeout 3 $PEER whoami $LAB_PUB_ADDR 443 2>&1)
-[[ "$out" =~ ^[0-9.]+:[0-9]+$ ]] && not_ok "xfwd: nobody outside reaches the host on 443" "got in: $out" ||
-	ok "xfwd: nobody outside reaches the host on 443"
+expect_kept_promise xfwd
 wire_checkpoint
 xg detach >/dev/null 2>&1
 
@@ -55,9 +62,5 @@ for _ in $(seq 100); do	# until its socket is gone: port 443 is to be bound agai
 	lab_x "$LAB_SRV" ss -Hltn "sport = :443" | grep -q . || break
 	sleep 0.1
 done
-got=$(sources iptables)
-expect_eq "iptables: 5555, 123 and 443 left as ports of 40000-40099 ($got)" "$(in_range "$got")" 3
-out=$(lab_x "$LAB_CLI" timeout 3 $PEER whoami $LAB_PUB_ADDR 443 2>&1)
-[[ "$out" =~ ^[0-9.]+:[0-9]+$ ]] && not_ok "iptables: nobody outside reaches the host on 443" "got in: $out" ||
-	ok "iptables: nobody outside reaches the host on 443"
+expect_kept_promise iptables
 t_exit

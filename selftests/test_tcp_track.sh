@@ -14,18 +14,7 @@ SPOOF_NET=203.0.113	# blind flood sources; the gateways route them to the client
 BLIND_N=${XFWD_BLIND_N:-2000}
 FLOOD_N=${XFWD_FLOOD_PAIRS:-1500}
 
-# use PREFIX: the lab the helpers act on (lab.sh's variables, as lab_up sets them).
-use() {
-	local p=${XFWD_LAB_PREFIX:-}$1
-	# shellcheck disable=SC2034 # LAB: lab_down's
-	LAB=$p LAB_CLI=$p-cli LAB_GW=$p-gw LAB_SRV=$p-srv
-}
-tt_cleanup() {
-	lab_down "${XFWD_LAB_PREFIX:-}tti"
-	use tt
-	t_cleanup
-}
-trap tt_cleanup EXIT
+trap 't_cleanup_twin tti tt' EXIT
 
 stat() { xg stats -j | python3 -c "import json,sys; print(json.load(sys.stdin)['global']['$1'])"; }
 # xflow PORT / ctflow PORT: the connection from client port PORT, xfwd's line / conntrack's.
@@ -41,13 +30,6 @@ for c in json.load(sys.stdin):
 }
 ctpackets() { ctflow "$1" | sed -n 's/.* packets=\([0-9]*\) .* packets=\([0-9]*\) .*/\1 \2/p'; }
 gw_mac() { lab_x "$LAB_GW" cat /sys/class/net/g0/address; }
-wait_for() {	# FILE SECONDS
-	for _ in $(seq $(($2 * 10))); do
-		[ -e "$1" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 # Both labs: the backends (a line-server, a sink, an echo), a line-server on
 # the internet side for case 7, routes for the spoofed sources, and case 5's
 # client ports, which the backend must not answer (a picked-up ACK answered
@@ -97,7 +79,7 @@ case1() {	# xfwd|iptables
 	local d=$TMP/c1-$1 line sent pk0 pk1 r0 f0 r f nr nf
 	mkdir -p "$d"
 	bg "$LAB_CLI" $PEER hold $LAB_PUB_ADDR 80 "$d" 40030
-	wait_for "$d/ready" 10 || { not_ok "1 $1: long-lived connection up" "no connection"; return; }
+	wait_file "$d/ready" 10 || { not_ok "1 $1: long-lived connection up" "no connection"; return; }
 	if [ "$1" = xfwd ]; then
 		r0=$(stat tcp_window_rst) f0=$(stat tcp_window_fin)
 		pk0=$(xpackets 40030)
@@ -122,11 +104,8 @@ case1() {	# xfwd|iptables
 		expect_match "1 iptables: after the burst ($sent) conntrack still shows the connection ESTABLISHED" \
 			"$(ctflow 40030)" " ESTABLISHED src=$LAB_CLI_ADDR .*\[ASSURED\]"
 	fi
-	touch "$d/again"
-	wait_for "$d/result" 10
-	expect_eq "1 $1: the connection still works after the burst" "$(cat "$d/result" 2>/dev/null)" ok
-	touch "$d/reset"
-	wait_for "$d/done" 10
+	hold_again "1 $1: the connection still works after the burst" "$d" 10
+	wait_file "$d/done" 10
 	sleep 0.3
 	if [ "$1" = xfwd ]; then line=$(xflow 40030); else line=$(ctflow 40030); fi
 	if [ -z "$line" ]; then
@@ -149,7 +128,7 @@ case1b() {	# xfwd|iptables
 	local d=$TMP/c1b-$1 sent line r0
 	mkdir -p "$d"
 	bg "$LAB_CLI" $PEER hold $LAB_PUB_ADDR 80 "$d" 40050
-	wait_for "$d/ready" 10 || { not_ok "1b $1: long-lived connection up" "no connection"; return; }
+	wait_file "$d/ready" 10 || { not_ok "1b $1: long-lived connection up" "no connection"; return; }
 	if [ "$1" = xfwd ]; then
 		xg set timeout tcp_close 2 >/dev/null
 	else
@@ -163,11 +142,8 @@ case1b() {	# xfwd|iptables
 	expect_match "1b $1: after an RST sweep ($sent) the connection is still ESTABLISHED" \
 		"$line" " ESTABLISHED src=$LAB_CLI_ADDR "
 	sleep 3
-	touch "$d/again"
-	wait_for "$d/result" 10
-	expect_eq "1b $1: the connection still works 3 s after the sweep" "$(cat "$d/result" 2>/dev/null)" ok
-	touch "$d/reset"
-	wait_for "$d/done" 10
+	hold_again "1b $1: the connection still works 3 s after the sweep" "$d" 10
+	wait_file "$d/done" 10
 	if [ "$1" = xfwd ]; then
 		xg set timeout tcp_close 10 >/dev/null
 	else
@@ -181,7 +157,7 @@ case2() {	# xfwd|iptables
 	local d=$TMP/c2-$1 out c0 n0 w0 e0 s0 conf new wack nosyn assured
 	mkdir -p "$d"
 	bg "$LAB_CLI" $PEER hold $LAB_PUB_ADDR 80 "$d" 40040
-	wait_for "$d/ready" 10 || { not_ok "2 $1: idle connection up" "no connection"; return; }
+	wait_file "$d/ready" 10 || { not_ok "2 $1: idle connection up" "no connection"; return; }
 	if [ "$1" = xfwd ]; then
 		c0=$(stat flow_confirmed) n0=$(stat flow_new) w0=$(stat tcp_window_ack)
 		e0=$(stat evicted_confirmed) s0=$(stat tcp_no_syn)
@@ -211,11 +187,8 @@ case2() {	# xfwd|iptables
 		expect_match "2 iptables: the idle connection's entry stayed" "$(ctflow 40040)" \
 			" ESTABLISHED src=$LAB_CLI_ADDR .*\[ASSURED\]"
 	fi
-	touch "$d/again"
-	wait_for "$d/result" 10
-	expect_eq "2 $1: the idle connection still works after the flood" "$(cat "$d/result" 2>/dev/null)" ok
-	touch "$d/reset"
-	wait_for "$d/done" 10
+	hold_again "2 $1: the idle connection still works after the flood" "$d" 10
+	wait_file "$d/done" 10
 }
 
 # 3. Two rules to one backend: the same client port through both. The second
@@ -341,7 +314,7 @@ case7() {	# xfwd|iptables
 	local d=$TMP/c7-$1 sent line
 	mkdir -p "$d"
 	bg "$LAB_SRV" $PEER hold $LAB_CLI_ADDR 7000 "$d" 45000
-	wait_for "$d/ready" 10 || { not_ok "7 $1: masqueraded connection up" "no connection"; return; }
+	wait_file "$d/ready" 10 || { not_ok "7 $1: masqueraded connection up" "no connection"; return; }
 	if [ "$1" = xfwd ]; then line=$(xg flows --proto tcp | grep " sport=45000 dport=7000 ")
 	else line=$(ctflow 45000); fi
 	expect_match "7 $1: the LAN host's connection is masqueraded with its port kept" "$line" \
@@ -352,11 +325,8 @@ case7() {	# xfwd|iptables
 	else line=$(ctflow 45000); fi
 	expect_match "7 $1: after a burst at its reply direction ($sent) it is still ESTABLISHED" \
 		"$line" " ESTABLISHED src=$LAB_SRV_ADDR "
-	touch "$d/again"
-	wait_for "$d/result" 10
-	expect_eq "7 $1: the masqueraded connection still works" "$(cat "$d/result" 2>/dev/null)" ok
-	touch "$d/reset"
-	wait_for "$d/done" 10
+	hold_again "7 $1: the masqueraded connection still works" "$d" 10
+	wait_file "$d/done" 10
 }
 
 # 8. A client loses a connection without
@@ -371,10 +341,10 @@ case8() {	# xfwd|iptables
 	local d=$TMP/c8-$1 line out
 	mkdir -p "$d"
 	bg "$LAB_CLI" $PEER hold $LAB_PUB_ADDR 80 "$d" 40060
-	wait_for "$d/ready" 10 || { not_ok "8 $1: connection up" "no connection"; return; }
+	wait_file "$d/ready" 10 || { not_ok "8 $1: connection up" "no connection"; return; }
 	lab_x "$LAB_CLI" iptables -A OUTPUT -p tcp --sport 40060 --tcp-flags RST RST -j DROP
 	touch "$d/again" "$d/reset"
-	wait_for "$d/done" 10
+	wait_file "$d/done" 10
 	lab_x "$LAB_CLI" iptables -D OUTPUT -p tcp --sport 40060 --tcp-flags RST RST -j DROP
 	if [ "$1" = xfwd ]; then line=$(xflow 40060); else line=$(ctflow 40060); fi
 	expect_match "8 $1: the client forgot the connection silently: still ESTABLISHED" "$line" \
@@ -384,10 +354,10 @@ case8() {	# xfwd|iptables
 }
 
 for c in $cases; do
-	use tt
+	lab_use tt
 	$c xfwd
-	use tti
+	lab_use tti
 	$c iptables
 done
-use tt
+lab_use tt
 t_exit

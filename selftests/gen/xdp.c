@@ -106,6 +106,17 @@ static int link_attach_pin(const struct opts *o, struct bpf_program *prog, int i
 	return 0;
 }
 
+/* Detach the link pinned at path; removing the pin is the caller's. */
+static void pinned_link_detach(const char *path)
+{
+	int fd = bpf_obj_get(path);
+
+	if (fd >= 0) {
+		bpf_link_detach(fd);
+		close(fd);
+	}
+}
+
 /* Detach the pinned link of the interface and remove its pins. */
 static int detach(const struct opts *o)
 {
@@ -115,14 +126,8 @@ static int detach(const struct opts *o)
 	for (size_t k = 0; k < sizeof(pin_kinds) / sizeof(pin_kinds[0]); k++) {
 		if (pin_path(o->netns, o->ifname, pin_kinds[k], path, sizeof(path)))
 			return EXIT_USAGE;
-		if (!strcmp(pin_kinds[k], "link")) {
-			int fd = bpf_obj_get(path);
-
-			if (fd >= 0) {
-				bpf_link_detach(fd);
-				close(fd);
-			}
-		}
+		if (!strcmp(pin_kinds[k], "link"))
+			pinned_link_detach(path);
 		if (!unlink(path))
 			found = 1;
 	}
@@ -156,20 +161,31 @@ long long sink_packets(const char *netns, const char *ifname)
 	return sum;
 }
 
+/* Enter the namespace of o and find its interface, where xfwd-gen must not
+ * be attached yet. Returns 0 or the exit code. */
+static int attach_target(const struct opts *o, int *ifindex)
+{
+	int rc = netns_enter(o->netns);
+
+	if (rc)
+		return rc;
+	*ifindex = if_index(o->ifname);
+	if (*ifindex < 0)
+		return -*ifindex;
+	if (link_pinned_live(o))
+		return err(EXIT_OP, "%s: already attached by xfwd-gen; detach first", o->ifname);
+	return 0;
+}
+
 static int sink_attach(const struct opts *o, bool pass_only)
 {
 	struct sink_bpf *skel;
 	char path[512];
 	int ifindex, rc;
 
-	rc = netns_enter(o->netns);
+	rc = attach_target(o, &ifindex);
 	if (rc)
 		return rc;
-	ifindex = if_index(o->ifname);
-	if (ifindex < 0)
-		return -ifindex;
-	if (link_pinned_live(o))
-		return err(EXIT_OP, "%s: already attached by xfwd-gen; detach first", o->ifname);
 	skel = sink_bpf__open_and_load();
 	if (!skel)
 		return err(EXIT_OP, "cannot load the sink: %s", strerror(errno));
@@ -187,50 +203,80 @@ static int sink_attach(const struct opts *o, bool pass_only)
 	return rc;
 }
 
-/* xfwd-gen sink attach|read|detach -n NETNS -i IFACE */
-int cmd_sink(int argc, char **argv)
+/* The sink's count, read where it is pinned. */
+static int sink_read(const struct opts *o)
 {
+	long long n = sink_packets(o->netns, o->ifname);
+
+	if (n < 0)
+		return err(EXIT_OP, "no sink on %s (sink attach first)", o->ifname);
+	printf("packets=%lld\n", n);
+	return 0;
+}
+
+static int sink_attach_counting(const struct opts *o, const char *const *vals)
+{
+	(void)vals;
+	return sink_attach(o, false);
+}
+
+static int pass_attach(const struct opts *o, const char *const *vals)
+{
+	(void)vals;
+	return sink_attach(o, true);
+}
+
+/* One command per program: attach and detach (the sink: read too), on the
+ * interface -n NETNS -i IFACE names, with options of its own in extra. */
+struct xdp_cmd {
+	const char *name;
+	const char *const *extra;	/* NULL-terminated, at most XDP_CMD_EXTRA */
+	int (*attach)(const struct opts *o, const char *const *vals);
+	int (*read)(const struct opts *o);	/* NULL: no read verb */
+	const char *verbs;			/* for the usage error */
+};
+#define XDP_CMD_EXTRA 2
+
+static int xdp_cmd_run(const struct xdp_cmd *c, int argc, char **argv)
+{
+	const char *vals[XDP_CMD_EXTRA] = { 0 };
 	struct opts o = { 0 };
 	const char *verb = argc > 0 ? argv[0] : "";
-	long long n;
 	int rc;
 
-	rc = parse_common(argc - 1, argv + 1, &o, NULL, NULL);
+	rc = parse_common(argc - 1, argv + 1, &o, c->extra, vals);
 	if (rc)
 		return rc;
 	if (!strcmp(verb, "attach"))
-		return sink_attach(&o, false);
+		return c->attach(&o, vals);
 	if (!strcmp(verb, "detach"))
 		return detach(&o);
-	if (!strcmp(verb, "read")) {
-		n = sink_packets(o.netns, o.ifname);
-		if (n < 0)
-			return err(EXIT_OP, "no sink on %s (sink attach first)", o.ifname);
-		printf("packets=%lld\n", n);
-		return 0;
-	}
-	return err(EXIT_USAGE, "sink: expected attach, read or detach");
+	if (c->read && !strcmp(verb, "read"))
+		return c->read(&o);
+	return err(EXIT_USAGE, "%s: expected %s", c->name, c->verbs);
+}
+
+/* xfwd-gen sink attach|read|detach -n NETNS -i IFACE */
+int cmd_sink(int argc, char **argv)
+{
+	static const struct xdp_cmd c = {
+		"sink", NULL, sink_attach_counting, sink_read, "attach, read or detach"
+	};
+
+	return xdp_cmd_run(&c, argc, argv);
 }
 
 /* xfwd-gen pass attach|detach -n NETNS -i IFACE */
 int cmd_pass(int argc, char **argv)
 {
-	struct opts o = { 0 };
-	const char *verb = argc > 0 ? argv[0] : "";
-	int rc;
+	static const struct xdp_cmd c = { "pass", NULL, pass_attach, NULL, "attach or detach" };
 
-	rc = parse_common(argc - 1, argv + 1, &o, NULL, NULL);
-	if (rc)
-		return rc;
-	if (!strcmp(verb, "attach"))
-		return sink_attach(&o, true);
-	if (!strcmp(verb, "detach"))
-		return detach(&o);
-	return err(EXIT_USAGE, "pass: expected attach or detach");
+	return xdp_cmd_run(&c, argc, argv);
 }
 
-static int redirect_attach(const struct opts *o, const char *to, const char *dmac_s)
+static int redirect_attach(const struct opts *o, const char *const *vals)
 {
+	const char *to = vals[0], *dmac_s = vals[1];
 	struct redir_bpf *skel;
 	int ifindex, out, rc;
 	__u32 zero = 0, val;
@@ -240,19 +286,14 @@ static int redirect_attach(const struct opts *o, const char *to, const char *dma
 		return err(EXIT_USAGE, "redirect attach: --to IFACE and --dst-mac MAC are required");
 	if (!parse_mac(dmac_s, dmac))
 		return err(EXIT_USAGE, "--dst-mac '%s': expected aa:bb:cc:dd:ee:ff", dmac_s);
-	rc = netns_enter(o->netns);
+	rc = attach_target(o, &ifindex);
 	if (rc)
 		return rc;
-	ifindex = if_index(o->ifname);
-	if (ifindex < 0)
-		return -ifindex;
 	out = if_index(to);
 	if (out < 0)
 		return -out;
 	if (if_mac(to, smac))
 		return err(EXIT_OP, "--to %s: cannot read its MAC address", to);
-	if (link_pinned_live(o))
-		return err(EXIT_OP, "%s: already attached by xfwd-gen; detach first", o->ifname);
 	skel = redir_bpf__open();
 	if (!skel)
 		return err(EXIT_OP, "cannot open the redirect program: %s", strerror(errno));
@@ -275,19 +316,11 @@ static int redirect_attach(const struct opts *o, const char *to, const char *dma
 int cmd_redirect(int argc, char **argv)
 {
 	static const char *const extra[] = { "--to", "--dst-mac", NULL };
-	const char *vals[2] = { 0 };
-	struct opts o = { 0 };
-	const char *verb = argc > 0 ? argv[0] : "";
-	int rc;
+	static const struct xdp_cmd c = {
+		"redirect", extra, redirect_attach, NULL, "attach or detach"
+	};
 
-	rc = parse_common(argc - 1, argv + 1, &o, extra, vals);
-	if (rc)
-		return rc;
-	if (!strcmp(verb, "attach"))
-		return redirect_attach(&o, vals[0], vals[1]);
-	if (!strcmp(verb, "detach"))
-		return detach(&o);
-	return err(EXIT_USAGE, "redirect: expected attach or detach");
+	return xdp_cmd_run(&c, argc, argv);
 }
 
 /* xfwd-gen cleanup -n NETNS: detach and unpin everything xfwd-gen pinned for it. */
@@ -318,14 +351,8 @@ int cmd_cleanup(int argc, char **argv)
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (n > 5 && !strcmp(de->d_name + n - 5, "_link")) {
-			int fd = bpf_obj_get(path);
-
-			if (fd >= 0) {
-				bpf_link_detach(fd);
-				close(fd);
-			}
-		}
+		if (n > 5 && !strcmp(de->d_name + n - 5, "_link"))
+			pinned_link_detach(path);
 		unlink(path);
 	}
 	closedir(d);
