@@ -427,15 +427,111 @@ static int knat_attach(struct xfwd_bpf *skel, const struct xfwd_config *cfg)
 
 /* Attach as planned (attach_plan): load, pin, attach, or replace the
  * programs of a re-attach and keep the maps. */
-int attach_run(struct env *env, struct attach_plan *pl)
+/* The programs and maps, loaded for this plan (maps pinned or reused in the
+ * namespace's pin directory), with the redirect ports. */
+static int skel_load(const struct env *env, const struct attach_plan *pl, struct xfwd_bpf **out)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oopts);
 	const struct attach_args *a = &pl->a;
-	struct xfwd_config *cfg = &pl->cfg, now_cfg;
+	struct xfwd_bpf *skel;
+	int rc;
+
+	libbpf_set_print(libbpf_quiet);
+	oopts.pin_root_path = env->pin_dir;
+	*out = skel = xfwd_bpf__open_opts(&oopts);
+	if (!skel)
+		return err(EXIT_OP, "cannot open the BPF object: %s", strerror(errno));
+	XFWD_PROBE_KERNEL(skel);
+	bpf_map__set_max_entries(skel->maps.xfwd_flows, a->max_flows);
+	bpf_map__set_max_entries(skel->maps.xfwd_pending, pending_size(a->max_flows));
+	rc = xfwd_bpf__load(skel);
+	if (rc)
+		return err(EXIT_OP, "cannot load the BPF programs: %s%s", strerror(-rc),
+			   pl->reattach ? " (a pinned map may be from an incompatible build:"
+					  " 'xfwd detach' and attach again)" : "");
+	for (__u32 i = 0; i < NR_LINKS; i++) {
+		__u32 ifx = (__u32)a->ifindex[i], slot = i ? XFWD_TX_LAN : XFWD_TX_PUBLIC;
+
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_tx_ports), &slot, &ifx, 0))
+			return err(EXIT_OP, "cannot add %s to the redirect map: %s", a->ifname[i],
+				   strerror(errno));
+	}
+	return 0;
+}
+
+/* bpf_fib_lookup refuses to route for interfaces without forwarding: turn
+ * it on where it is off, noting where it was on already (cfg->fwd_saved). */
+static int forwarding_enable(const struct attach_args *a, struct xfwd_config *cfg)
+{
+	for (int i = 0; i < NR_LINKS; i++) {
+		int on = fwd_get(a->ifname[i]);
+
+		if (on == 1) {
+			cfg->fwd_saved |= 1u << i;
+		} else if (fwd_set(a->ifname[i], 1)) {
+			forwarding_restore(cfg);
+			return err(EXIT_OP, "cannot enable IPv4 forwarding on %s", a->ifname[i]);
+		} else {
+			fprintf(stderr, "xfwd: enabled IPv4 forwarding on %s"
+				" (net.ipv4.conf.%s.forwarding=1)\n", a->ifname[i], a->ifname[i]);
+		}
+	}
+	return 0;
+}
+
+/* The tc programs on both interfaces (noting the clsact qdiscs made). */
+static int tc_attach_all(const struct attach_args *a, struct xfwd_config *cfg,
+			 const struct xfwd_bpf *skel)
+{
+	for (int i = 0; i < NR_LINKS; i++) {
+		bool created = false;
+		int rc = tc_attach(a->ifindex[i], bpf_program__fd(skel->progs.xfwd_tc_ingress),
+				   bpf_program__fd(skel->progs.xfwd_tc_egress), &created);
+
+		if (created)
+			cfg->tc_created |= 1u << i;
+		if (rc)
+			return err(EXIT_OP, "cannot attach the tc programs to %s: %s", a->ifname[i],
+				   strerror(-rc));
+	}
+	return 0;
+}
+
+/*
+ * The configuration, written. What the model's commits change (the live
+ * sets, the timeouts, tcp-loose: off on a fresh attach) is taken afresh
+ * under their lock: they may have run while this one loaded. New
+ * programs: the fast path's copies go (fast_gen).
+ */
+static int config_commit(const struct env *env, const struct attach_plan *pl,
+			 struct xfwd_config *cfg, const struct xfwd_bpf *skel)
+{
+	struct xfwd_config now_cfg;
+	__u32 zero = 0;
+	int lock, rc;
+
+	lock = pin_lock(env);
+	if (pl->reattach && !config_read(bpf_map__fd(skel->maps.xfwd_config), &now_cfg)) {
+		cfg->sets = now_cfg.sets;
+		cfg->fast_gen = now_cfg.fast_gen;
+		memcpy(cfg->timeouts, now_cfg.timeouts, sizeof(cfg->timeouts));
+		cfg->tcp_loose = now_cfg.tcp_loose;
+	}
+	cfg->fast_gen++;
+	rc = bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_config), &zero, cfg, 0);
+	pin_unlock(env, lock);
+	if (rc)
+		return err(EXIT_OP, "cannot write the configuration: %s", strerror(errno));
+	return 0;
+}
+
+int attach_run(struct env *env, struct attach_plan *pl)
+{
+	const struct attach_args *a = &pl->a;
+	struct xfwd_config *cfg = &pl->cfg;
 	struct xfwd_bpf *skel = NULL;
 	bool made_dir = false;
-	int rc, lock, progs[NR_LINKS];
-	__u32 zero = 0;
+	int rc, progs[NR_LINKS];
 
 	rc = bpffs_ensure(env->pin_root);
 	if (rc)
@@ -446,52 +542,13 @@ int attach_run(struct env *env, struct attach_plan *pl)
 		made_dir = true;
 		memcpy(cfg->timeouts, xfwd_timeout_defaults, sizeof(cfg->timeouts));
 	}
-
-	libbpf_set_print(libbpf_quiet);
-	oopts.pin_root_path = env->pin_dir;
-	skel = xfwd_bpf__open_opts(&oopts);
-	if (!skel) {
-		rc = err(EXIT_OP, "cannot open the BPF object: %s", strerror(errno));
+	rc = skel_load(env, pl, &skel);
+	if (rc)
 		goto fail;
-	}
-	XFWD_PROBE_KERNEL(skel);
-	bpf_map__set_max_entries(skel->maps.xfwd_flows, a->max_flows);
-	bpf_map__set_max_entries(skel->maps.xfwd_pending, pending_size(a->max_flows));
-	rc = xfwd_bpf__load(skel);
-	if (rc) {
-		rc = err(EXIT_OP, "cannot load the BPF programs: %s%s", strerror(-rc),
-			 pl->reattach ? " (a pinned map may be from an incompatible build:"
-					" 'xfwd detach' and attach again)" : "");
-		goto fail;
-	}
-	for (__u32 i = 0; i < NR_LINKS; i++) {
-		__u32 ifx = (__u32)a->ifindex[i], slot = i ? XFWD_TX_LAN : XFWD_TX_PUBLIC;
-
-		if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_tx_ports), &slot, &ifx, 0)) {
-			rc = err(EXIT_OP, "cannot add %s to the redirect map: %s", a->ifname[i],
-				 strerror(errno));
-			goto fail;
-		}
-	}
 	cfg->rp_filter = rp_filter_get(a->ifname[0]);
 	cfg->max_pending = pending_size(a->max_flows);
-	if (!pl->reattach) {
-		/* bpf_fib_lookup refuses to route for interfaces without forwarding. */
-		for (int i = 0; i < NR_LINKS; i++) {
-			int on = fwd_get(a->ifname[i]);
-
-			if (on == 1) {
-				cfg->fwd_saved |= 1u << i;
-			} else if (fwd_set(a->ifname[i], 1)) {
-				rc = err(EXIT_OP, "cannot enable IPv4 forwarding on %s", a->ifname[i]);
-				forwarding_restore(cfg);
-				goto fail;
-			} else {
-				fprintf(stderr, "xfwd: enabled IPv4 forwarding on %s"
-					" (net.ipv4.conf.%s.forwarding=1)\n", a->ifname[i], a->ifname[i]);
-			}
-		}
-	}
+	if (!pl->reattach && (rc = forwarding_enable(a, cfg)))
+		goto fail;
 	rc = reply_prog_pin(env, skel);
 	if (rc) {
 		rc = err(EXIT_OP, "cannot pin %s: %s", XFWD_REPLY_PIN, strerror(-rc));
@@ -503,41 +560,13 @@ int attach_run(struct env *env, struct attach_plan *pl)
 		fprintf(stderr, "xfwd: warning: neighbour updates cannot be followed (%s):"
 			" flows reuse a route for %u us only\n", strerror(-rc), cfg->route_cache_us);
 	/* tc first: XDP asks it to finish what XDP cannot. */
-	for (int i = 0; i < NR_LINKS; i++) {
-		bool created = false;
-
-		rc = tc_attach(a->ifindex[i], bpf_program__fd(skel->progs.xfwd_tc_ingress),
-			       bpf_program__fd(skel->progs.xfwd_tc_egress), &created);
-		if (created)
-			cfg->tc_created |= 1u << i;
-		if (rc) {
-			rc = err(EXIT_OP, "cannot attach the tc programs to %s: %s", a->ifname[i],
-				 strerror(-rc));
-			goto fail_fwd;
-		}
-	}
-	/* What the model's commits change (the live sets, the timeouts,
-	 * tcp-loose: off on a fresh attach) is taken afresh under their lock:
-	 * they may have run while this one loaded. New programs: the fast
-	 * path's copies go (fast_gen). */
-	lock = pin_lock(env);
-	if (pl->reattach && !config_read(bpf_map__fd(skel->maps.xfwd_config), &now_cfg)) {
-		cfg->sets = now_cfg.sets;
-		cfg->fast_gen = now_cfg.fast_gen;
-		memcpy(cfg->timeouts, now_cfg.timeouts, sizeof(cfg->timeouts));
-		cfg->tcp_loose = now_cfg.tcp_loose;
-	}
-	cfg->fast_gen++;
-	rc = bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_config), &zero, cfg, 0);
-	pin_unlock(env, lock);
-	if (rc) {
-		rc = err(EXIT_OP, "cannot write the configuration: %s", strerror(errno));
-		goto fail_fwd;
-	}
-
+	rc = tc_attach_all(a, cfg, skel);
+	if (!rc)
+		rc = config_commit(env, pl, cfg, skel);
 	/* The kernel's NAT for what XDP passes up, for the live prefixes (the
 	 * public address may have changed since the last attach). */
-	rc = knat_attach(skel, cfg);
+	if (!rc)
+		rc = knat_attach(skel, cfg);
 	if (rc)
 		goto fail_fwd;
 
