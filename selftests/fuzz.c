@@ -1040,240 +1040,317 @@ static size_t frag_new(int mode, const uint8_t *d, uint8_t *buf, size_t len, siz
 	return frag_piece(buf, n, total - n);
 }
 
-/* Build the frame a description says; returns its length. */
-static size_t build(const uint8_t *d, uint8_t *buf, int *side)
+/* d12 bits 6-7 both set: odd L2/L3 (tags, MACs, TTL, fragments). */
+static int desc_hostile(const uint8_t *d)
+{
+	return (d[12] & 0xc0) == 0xc0;
+}
+
+/* The fields a description gives a packet from side: addresses, ports,
+ * TCP flags, TTL, fragment bits, TOS, IP id, tag. */
+static void spec_from_desc(struct pkt_spec *s, const uint8_t *d, int side)
 {
 	static const uint8_t ttls[16] = { 64, 64, 64, 64, 64, 64, 64, 64, 64, 128, 1, 0, 2, 255, 3, 0 };
 	static const uint16_t frags[16] = { IPF_DF, IPF_DF, IPF_DF, IPF_DF, IPF_DF, 0, 0, 0, IPF_DF, 0,
 					    IPF_MF, 185, IPF_MF | 185, IPF_DF | IPF_MF, 1, IPF_DF | 1 };
-	static const uint8_t protos[16] = { 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 3, 4, 4, 5 };
-	struct pkt_spec s;
-	uint8_t quote[PKT_MAX];
-	size_t len = 0, qlen, l3;
-	size_t sizes[8] = { 0, 1, 10, 100, 1500, 1501, 2000, (size_t)d[11] * 3 };
-	int what = (d[0] >> 1) & 7, k = d[0] >> 4;
-	int hostile = (d[12] & 0xc0) == 0xc0;	/* odd L2/L3: tags, MACs, TTL, fragments */
-	unsigned proto = protos[d[1] % 16];
+	int hostile = desc_hostile(d);
 
-	memset(&s, 0, sizeof(s));
-	if (d[13] >> 6 >= 2 && (len = frag_next(d[13] >> 6, d, buf, side))) {
-		s.vlan = fdg.vlan;
-		goto mutate;
+	s->saddr = htonl(pick_addr(d[2], d, side, 0));
+	s->daddr = htonl(pick_addr(d[3], d, side, 1));
+	s->sport = pick_port(d + 4, side, 0);
+	s->dport = pick_port(d + 6, side, 1);
+	s->tcp_flags = d[8] < 0xe0 ? flag_sets[d[8] % 8] : d[8] & 0x3f;
+	s->ttl = !hostile ? (d[9] < 2 ? 64 : d[9]) : ttls[d[9] % 16] ? ttls[d[9] % 16] : d[9];
+	s->frag_off = !hostile ? (d[10] & 1 ? 0 : IPF_DF) : frags[d[10] % 16];
+	s->tos = d[10] & 0xe0;
+	s->ip_id = (uint16_t)(d[14] << 8 | d[15]);
+	s->seq = 0x01020304u * d[16];
+	s->ack = 0x10203040u;
+	s->window = 0;
+	s->vlan = d[12] & 1;
+	s->vlan_tci = (uint16_t)(d[12] >> 4 & 3);
+}
+
+/* What 3-4: the tuple of a reply to the translated packet o; returns the
+ * kind of packet (protos[] of build_described) that answers it. */
+static unsigned spec_reply_to(struct pkt_spec *s, const struct sent *o)
+{
+	const size_t l3 = 14;
+
+	s->saddr = raw32(o->frame + l3 + 16);
+	s->daddr = raw32(o->frame + l3 + 12);
+	s->proto = o->frame[l3 + 9];
+	if (s->proto == IPPROTO_ICMP) {
+		s->sport = get16(o->frame + l3 + 24);	/* the echo identifier */
+		return o->frame[l3 + 20] == 8 ? 3 : 2;
 	}
-	*side = d[0] & 1;
-	s.saddr = htonl(pick_addr(d[2], d, *side, 0));
-	s.daddr = htonl(pick_addr(d[3], d, *side, 1));
-	s.sport = pick_port(d + 4, *side, 0);
-	s.dport = pick_port(d + 6, *side, 1);
-	s.tcp_flags = d[8] < 0xe0 ? flag_sets[d[8] % 8] : d[8] & 0x3f;
-	s.ttl = !hostile ? (d[9] < 2 ? 64 : d[9]) : ttls[d[9] % 16] ? ttls[d[9] % 16] : d[9];
-	s.frag_off = !hostile ? (d[10] & 1 ? 0 : IPF_DF) : frags[d[10] % 16];
-	s.tos = d[10] & 0xe0;
-	s.ip_id = (uint16_t)(d[14] << 8 | d[15]);
-	s.seq = 0x01020304u * d[16];
-	s.ack = 0x10203040u;
-	s.window = 0;
-	s.vlan = d[12] & 1;
-	s.vlan_tci = (uint16_t)(d[12] >> 4 & 3);
+	s->sport = get16(o->frame + l3 + 22);
+	s->dport = get16(o->frame + l3 + 20);
+	return s->proto == IPPROTO_TCP ? 0 : 1;
+}
 
-	if ((what == 3 || what == 4 || what == 5 || what == 6) && nouts) {
+/* What 5-6: an ICMP error about the translated packet o, from its receiver
+ * (5) or a router (6), quoting as much of it as d11 says. */
+static size_t build_error_about(struct pkt_spec *s, const uint8_t *d, int what,
+				const struct sent *o, int side, uint8_t *buf)
+{
+	const size_t l3 = 14;
+	uint8_t quote[PKT_MAX];
+	size_t qlen = (size_t)(get16(o->frame + l3 + 2));
+
+	qlen = d[11] % 4 == 0 ? 28 : d[11] % 4 == 1 ? 20 + 8 + 12 : d[11] % 4 == 2 ? qlen :
+	       (size_t)(d[11] % 40);
+	if (qlen > o->len - l3)
+		qlen = o->len - l3;
+	memcpy(quote, o->frame + l3, qlen);
+	s->saddr = what == 5 ? raw32(o->frame + l3 + 16) : s->saddr;
+	s->daddr = raw32(o->frame + l3 + 12);
+	memcpy(s->dmac, side == M_PUB ? MAC_PUB : MAC_LAN, 6);
+	memcpy(s->smac, host_mac(ntohl(s->saddr)), 6);
+	return build_icmp(s, err_types[d[8] % 8][0], err_types[d[8] % 8][1], quote, qlen, buf);
+}
+
+/* What 7: the tuple of the earlier input packet i, from its side or (d0
+ * bit 0) the other; *proto becomes its kind when it is TCP, UDP or echo. */
+static void spec_again(struct pkt_spec *s, const uint8_t *d, const struct sent *i, int *side,
+		       unsigned *proto)
+{
+	struct frame f;
+
+	frame_parse(i->frame, i->len, &f);
+	if (!f.l3 || i->frame[f.l3] != 0x45)
+		return;
+	*side = i->side ^ (d[0] & 1);
+	s->saddr = raw32(i->frame + f.l3 + 12);
+	s->daddr = raw32(i->frame + f.l3 + 16);
+	s->proto = i->frame[f.l3 + 9];
+	if (s->proto == IPPROTO_TCP || s->proto == IPPROTO_UDP) {
+		s->sport = get16(i->frame + f.l3 + 20);
+		s->dport = get16(i->frame + f.l3 + 22);
+		*proto = s->proto == IPPROTO_TCP ? 0 : 1;
+	} else if (s->proto == IPPROTO_ICMP) {
+		s->sport = get16(i->frame + f.l3 + 24);
+		*proto = i->frame[f.l3 + 20] == 0 ? 3 : 2;
+	}
+}
+
+/* The MACs (hostile: broadcast, multicast), the IP protocol of the kind
+ * of packet, and the payload size d11 says (600+ for a datagram to cut). */
+static void spec_l2_payload(struct pkt_spec *s, const uint8_t *d, int side, unsigned proto)
+{
+	size_t sizes[8] = { 0, 1, 10, 100, 1500, 1501, 2000, (size_t)d[11] * 3 };
+	int hostile = desc_hostile(d);
+
+	memcpy(s->dmac, side == M_PUB ? MAC_PUB : MAC_LAN, 6);
+	memcpy(s->smac, host_mac(ntohl(s->saddr)), 6);
+	if (hostile && (d[12] >> 1 & 3) == 2)
+		memset(s->dmac, 0xff, 6);
+	else if (hostile && (d[12] >> 1 & 3) == 3)
+		memcpy(s->dmac, (const uint8_t[6]){ 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 }, 6);
+	s->proto = proto == 0 ? IPPROTO_TCP : proto == 1 ? IPPROTO_UDP :
+		   proto <= 4 ? IPPROTO_ICMP : (uint8_t)(d[1] == 6 || d[1] == 17 || d[1] == 1 ? 47 : d[1]);
+	s->payload = pattern;
+	s->payload_len = sizes[d[11] % 8];
+	if (d[11] % 8 == 4 || d[11] % 8 == 5) {
+		size_t hdr = 20 + (s->proto == IPPROTO_TCP ? 20 : 8);
+
+		s->payload_len -= s->payload_len > hdr ? hdr : s->payload_len;
+	}
+	if (d[13] >> 6 && s->payload_len < 600)
+		s->payload_len = 600 + (size_t)d[11] * 4;	/* a datagram worth cutting */
+	if (s->payload_len > 2000)
+		s->payload_len = 2000;
+}
+
+/* Kind 4: an ICMP error (type d8 bits 5-7) about a TCP or UDP packet the
+ * destination sent to the source, quoting as much of it as d11 says. */
+static size_t build_error_quoting(struct pkt_spec *s, const uint8_t *d, int side, uint8_t *buf)
+{
+	struct pkt_spec q = *s;
+	uint8_t qb[PKT_MAX];
+	size_t ql, qlen;
+
+	q.proto = d[8] & 1 ? IPPROTO_TCP : IPPROTO_UDP;
+	q.saddr = s->daddr;
+	q.daddr = d[18] & 1 ? s->saddr : htonl(pick_addr(d[18], d, !side, 0));
+	q.sport = s->dport;
+	q.dport = s->sport;
+	q.vlan = 0;
+	q.ttl = 63;
+	q.payload_len = d[11] & 63;
+	ql = pkt_build(&q, qb);
+	qlen = (size_t)((d[11] >> 6) == 0 ? 28 : (d[11] >> 6) == 1 ? 48 : (d[11] >> 6) == 2 ?
+			ql - 14 : 24);
+	if (qlen > ql - 14)
+		qlen = ql - 14;
+	return build_icmp(s, err_types[d[8] >> 5][0], err_types[d[8] >> 5][1], qb + 14, qlen, buf);
+}
+
+/* Any other kind: TCP (aimed at its window, see tcp_aim), UDP, an echo
+ * request or reply, another protocol. */
+static size_t build_plain(struct pkt_spec *s, const uint8_t *d, int side, unsigned proto,
+			  uint8_t *buf)
+{
+	int win0 = s->proto == IPPROTO_TCP && tcp_aim(s, d, side);
+	size_t len = pkt_build(s, buf), l3 = s->vlan ? 18 : 14;
+
+	if (win0) {
+		size_t l4 = l3 + 20;
+
+		put16(buf + l4 + 14, 0);
+		put16(buf + l4 + 16, 0);
+		put16(buf + l4 + 16, l4_csum_compute(buf + l4 - 20));
+	}
+	if (proto == 3) {	/* echo reply */
+		buf[l3 + 20] = 0;
+		put16(buf + l3 + 22, 0);
+		put16(buf + l3 + 22, (uint16_t)~fold16(sum_words(0, buf + l3 + 20, len - l3 - 20)));
+	}
+	return len;
+}
+
+/* d13 bits 6-7: the frame in buf becomes a datagram cut in pieces (DF
+ * cleared), kept, and its piece as the mode says goes (frag_new). */
+static size_t frag_cut(const uint8_t *d, uint8_t *buf, size_t len, const struct pkt_spec *s,
+		       int side)
+{
+	size_t l3 = s->vlan ? 18 : 14;
+
+	buf[l3 + 6] &= (uint8_t)~(IPF_DF >> 8);
+	ip_fix(buf, l3);
+	return frag_new(d[13] >> 6, d, buf, len, l3, side, s->vlan);
+}
+
+/* The frame a description says before any mutation, in s's fields; its
+ * packet comes from *side. */
+static size_t build_described(struct pkt_spec *s, const uint8_t *d, uint8_t *buf, int *side)
+{
+	static const uint8_t protos[16] = { 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 3, 4, 4, 5 };
+	int what = (d[0] >> 1) & 7, k = d[0] >> 4;
+	unsigned proto = protos[d[1] % 16];
+	size_t len;
+
+	*side = d[0] & 1;
+	spec_from_desc(s, d, *side);
+	if (what >= 3 && what <= 6 && nouts) {
 		/* About an earlier translated packet, from where it went. */
 		const struct sent *o = &outs[k % nouts];
 
 		*side = o->side;
-		l3 = 14;
-		if (what <= 4) {
-			s.saddr = raw32(o->frame + l3 + 16);
-			s.daddr = raw32(o->frame + l3 + 12);
-			s.proto = o->frame[l3 + 9];
-			if (s.proto == IPPROTO_ICMP) {
-				s.sport = get16(o->frame + l3 + 24);	/* the echo identifier */
-				proto = o->frame[l3 + 20] == 8 ? 3 : 2;
-			} else {
-				s.sport = get16(o->frame + l3 + 22);
-				s.dport = get16(o->frame + l3 + 20);
-				proto = s.proto == IPPROTO_TCP ? 0 : 1;
-			}
-		} else {
-			qlen = (size_t)(get16(o->frame + l3 + 2));
-			qlen = d[11] % 4 == 0 ? 28 : d[11] % 4 == 1 ? 20 + 8 + 12 : d[11] % 4 == 2 ? qlen :
-			       (size_t)(d[11] % 40);
-			if (qlen > o->len - l3)
-				qlen = o->len - l3;
-			memcpy(quote, o->frame + l3, qlen);
-			s.saddr = what == 5 ? raw32(o->frame + l3 + 16) : s.saddr;
-			s.daddr = raw32(o->frame + l3 + 12);
-			memcpy(s.dmac, *side == M_PUB ? MAC_PUB : MAC_LAN, 6);
-			memcpy(s.smac, host_mac(ntohl(s.saddr)), 6);
-			len = build_icmp(&s, err_types[d[8] % 8][0], err_types[d[8] % 8][1], quote,
-					 qlen, buf);
-			goto mutate;
-		}
+		if (what >= 5)
+			return build_error_about(s, d, what, o, *side, buf);
+		proto = spec_reply_to(s, o);
 	} else if (what == 7 && nins) {
-		/* Another packet of an earlier input's tuple (maybe from the other side). */
-		const struct sent *i = &ins[k % nins];
-		struct frame f;
-
-		frame_parse(i->frame, i->len, &f);
-		if (f.l3 && i->frame[f.l3] == 0x45) {
-			*side = i->side ^ (d[0] & 1);
-			s.saddr = raw32(i->frame + f.l3 + 12);
-			s.daddr = raw32(i->frame + f.l3 + 16);
-			s.proto = i->frame[f.l3 + 9];
-			if (s.proto == IPPROTO_TCP || s.proto == IPPROTO_UDP) {
-				s.sport = get16(i->frame + f.l3 + 20);
-				s.dport = get16(i->frame + f.l3 + 22);
-				proto = s.proto == IPPROTO_TCP ? 0 : 1;
-			} else if (s.proto == IPPROTO_ICMP) {
-				s.sport = get16(i->frame + f.l3 + 24);
-				proto = i->frame[f.l3 + 20] == 0 ? 3 : 2;
-			}
-		}
+		spec_again(s, d, &ins[k % nins], side, &proto);
 	}
+	spec_l2_payload(s, d, *side, proto);
+	len = proto == 4 ? build_error_quoting(s, d, *side, buf) : build_plain(s, d, *side, proto, buf);
+	if (d[13] >> 6)
+		len = frag_cut(d, buf, len, s, *side);
+	return len;
+}
 
-	memcpy(s.dmac, *side == M_PUB ? MAC_PUB : MAC_LAN, 6);
-	memcpy(s.smac, host_mac(ntohl(s.saddr)), 6);
-	if (hostile && (d[12] >> 1 & 3) == 2)
-		memset(s.dmac, 0xff, 6);
-	else if (hostile && (d[12] >> 1 & 3) == 3)
-		memcpy(s.dmac, (const uint8_t[6]){ 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 }, 6);
-	s.proto = proto == 0 ? IPPROTO_TCP : proto == 1 ? IPPROTO_UDP :
-		  proto <= 4 ? IPPROTO_ICMP : (uint8_t)(d[1] == 6 || d[1] == 17 || d[1] == 1 ? 47 : d[1]);
-	s.payload = pattern;
-	s.payload_len = sizes[d[11] % 8];
-	if (d[11] % 8 == 4 || d[11] % 8 == 5) {
-		size_t hdr = 20 + (s.proto == IPPROTO_TCP ? 20 : 8);
+/* Hostile d12 with bits 4-5 set: another tag in front (802.1ad or a second
+ * 802.1Q), QinQ; moves *l3 past it. */
+static size_t qinq_push(const uint8_t *d, uint8_t *buf, size_t len, size_t *l3)
+{
+	if (!desc_hostile(d) || (d[12] & 0x30) != 0x30 || len + 4 > PKT_MAX)
+		return len;
+	memmove(buf + 16, buf + 12, len - 12);
+	put16(buf + 12, d[12] & 0x40 ? 0x88a8 : ETHTYPE_VLAN);
+	put16(buf + 14, 100);
+	*l3 += 4;
+	return len + 4;
+}
 
-		s.payload_len -= s.payload_len > hdr ? hdr : s.payload_len;
-	}
-	if (d[13] >> 6 && s.payload_len < 600)
-		s.payload_len = 600 + (size_t)d[11] * 4;	/* a datagram worth cutting */
-	if (s.payload_len > 2000)
-		s.payload_len = 2000;
-	if (proto == 4) {
-		/* An error about a packet the destination sent to the source. */
-		struct pkt_spec q = s;
-		uint8_t qb[PKT_MAX];
-		size_t ql;
+/* d13 16-30: one mutation of the frame (IPv4 header at l3): at d14-15,
+ * with value d16-17. Returns the new length. */
+static size_t mutate(const uint8_t *d, uint8_t *buf, size_t len, size_t l3)
+{
+	size_t at = (size_t)get16(d + 14) % (len ? len : 1);
+	uint16_t v = get16(d + 16);
 
-		q.proto = d[8] & 1 ? IPPROTO_TCP : IPPROTO_UDP;
-		q.saddr = s.daddr;
-		q.daddr = d[18] & 1 ? s.saddr : htonl(pick_addr(d[18], d, !*side, 0));
-		q.sport = s.dport;
-		q.dport = s.sport;
-		q.vlan = 0;
-		q.ttl = 63;
-		q.payload_len = d[11] & 63;
-		ql = pkt_build(&q, qb);
-		qlen = (size_t)((d[11] >> 6) == 0 ? 28 : (d[11] >> 6) == 1 ? 48 : (d[11] >> 6) == 2 ?
-				ql - 14 : 24);
-		if (qlen > ql - 14)
-			qlen = ql - 14;
-		len = build_icmp(&s, err_types[d[8] >> 5][0], err_types[d[8] >> 5][1], qb + 14, qlen,
-				 buf);
-	} else {
-		int win0 = s.proto == IPPROTO_TCP && tcp_aim(&s, d, *side);
-
-		len = pkt_build(&s, buf);
-		if (win0) {
-			size_t l4 = (s.vlan ? 18 : 14) + 20;
-
-			put16(buf + l4 + 14, 0);
-			put16(buf + l4 + 16, 0);
-			put16(buf + l4 + 16, l4_csum_compute(buf + l4 - 20));
-		}
-		if (proto == 3) {	/* echo reply */
-			l3 = s.vlan ? 18 : 14;
-			buf[l3 + 20] = 0;
-			put16(buf + l3 + 22, 0);
-			put16(buf + l3 + 22, (uint16_t)~fold16(sum_words(0, buf + l3 + 20, len - l3 - 20)));
-		}
-	}
-
-	if (d[13] >> 6) {
-		l3 = s.vlan ? 18 : 14;
-		buf[l3 + 6] &= (uint8_t)~(IPF_DF >> 8);	/* a datagram cut in pieces */
-		ip_fix(buf, l3);
-		len = frag_new(d[13] >> 6, d, buf, len, l3, *side, s.vlan);
-	}
-mutate:
-	l3 = s.vlan ? 18 : 14;
-	if (hostile && (d[12] & 0x30) == 0x30 && len + 4 <= PKT_MAX) {
-		/* QinQ: another tag in front (802.1ad or a second 802.1Q). */
-		memmove(buf + 16, buf + 12, len - 12);
-		put16(buf + 12, d[12] & 0x40 ? 0x88a8 : ETHTYPE_VLAN);
-		put16(buf + 14, 100);
-		len += 4;
-		l3 += 4;
-	}
-	{
-		size_t at = (size_t)get16(d + 14) % (len ? len : 1);
-		uint16_t v = get16(d + 16);
-
-		switch (d[13] % 32) {
-		case 16:
-		case 17:
-			buf[at] ^= (uint8_t)(v ? v : 1);
-			break;
-		case 18:
-			len = at < 14 ? 14 : at;
-			break;
-		case 19:
-			put16(buf + l3 + 2, v);
-			if (v & 1)
-				ip_fix(buf, l3);
-			break;
-		case 20:
-			buf[l3] = (uint8_t)(0x40 | (v & 15));
+	switch (d[13] % 32) {
+	case 16:
+	case 17:
+		buf[at] ^= (uint8_t)(v ? v : 1);
+		break;
+	case 18:
+		len = at < 14 ? 14 : at;
+		break;
+	case 19:
+		put16(buf + l3 + 2, v);
+		if (v & 1)
 			ip_fix(buf, l3);
-			break;
-		case 21:
-			if (buf[l3 + 9] == IPPROTO_TCP)
-				buf[l3 + 32] = (uint8_t)(v << 4 | (buf[l3 + 32] & 15));
-			else
-				put16(buf + l3 + 24, v % 64);
-			break;
-		case 22:
-		case 23:
-			/* A wrong checksum: forwarded as wrong as it came. */
-			if (buf[l3 + 9] == IPPROTO_TCP)
-				buf[l3 + 36] ^= (uint8_t)(v | 1);
-			else if (buf[l3 + 9] == IPPROTO_UDP)
-				buf[l3 + 26] ^= (uint8_t)(v | 1);
-			else
-				buf[l3 + 22] ^= (uint8_t)(v | 1);
-			break;
-		case 24:
-			buf[l3 + 10] ^= (uint8_t)(v | 1);
-			break;
-		case 25:
-		case 26:
-			if (len + (v & 63) <= PKT_MAX) {
-				memset(buf + len, v & 64 ? 0 : 0xa5, v & 63);
-				len += v & 63;
-			}
-			break;
-		case 27:
-			buf[l3] = (uint8_t)((v & 0xf0) | (buf[l3] & 15));
-			break;
-		case 28:
-			if (at + 2 <= len)
-				put16(buf + at, v);
-			break;
-		case 29:
-			/* Cut inside the packet, tot_len saying so (the L4 checks). */
-			if (at > l3 + 20 && at < len) {
-				len = at;
-				put16(buf + l3 + 2, (uint16_t)(len - l3));
-				ip_fix(buf, l3);
-			}
-			break;
-		case 30:
-			if (buf[l3 + 9] == IPPROTO_UDP)
-				put16(buf + l3 + 26, 0);	/* no UDP checksum */
-			break;
+		break;
+	case 20:
+		buf[l3] = (uint8_t)(0x40 | (v & 15));
+		ip_fix(buf, l3);
+		break;
+	case 21:
+		if (buf[l3 + 9] == IPPROTO_TCP)
+			buf[l3 + 32] = (uint8_t)(v << 4 | (buf[l3 + 32] & 15));
+		else
+			put16(buf + l3 + 24, v % 64);
+		break;
+	case 22:
+	case 23:
+		/* A wrong checksum: forwarded as wrong as it came. */
+		if (buf[l3 + 9] == IPPROTO_TCP)
+			buf[l3 + 36] ^= (uint8_t)(v | 1);
+		else if (buf[l3 + 9] == IPPROTO_UDP)
+			buf[l3 + 26] ^= (uint8_t)(v | 1);
+		else
+			buf[l3 + 22] ^= (uint8_t)(v | 1);
+		break;
+	case 24:
+		buf[l3 + 10] ^= (uint8_t)(v | 1);
+		break;
+	case 25:
+	case 26:
+		if (len + (v & 63) <= PKT_MAX) {
+			memset(buf + len, v & 64 ? 0 : 0xa5, v & 63);
+			len += v & 63;
 		}
+		break;
+	case 27:
+		buf[l3] = (uint8_t)((v & 0xf0) | (buf[l3] & 15));
+		break;
+	case 28:
+		if (at + 2 <= len)
+			put16(buf + at, v);
+		break;
+	case 29:
+		/* Cut inside the packet, tot_len saying so (the L4 checks). */
+		if (at > l3 + 20 && at < len) {
+			len = at;
+			put16(buf + l3 + 2, (uint16_t)(len - l3));
+			ip_fix(buf, l3);
+		}
+		break;
+	case 30:
+		if (buf[l3 + 9] == IPPROTO_UDP)
+			put16(buf + l3 + 26, 0);	/* no UDP checksum */
+		break;
 	}
+	return len;
+}
+
+/* Build the frame a description says (a fragment of the kept datagram,
+ * or a packet of its fields), mutated as it says; returns its length. */
+static size_t build(const uint8_t *d, uint8_t *buf, int *side)
+{
+	struct pkt_spec s;
+	size_t len, l3;
+
+	memset(&s, 0, sizeof(s));
+	if (d[13] >> 6 >= 2 && (len = frag_next(d[13] >> 6, d, buf, side)))
+		s.vlan = fdg.vlan;
+	else
+		len = build_described(&s, d, buf, side);
+	l3 = s.vlan ? 18 : 14;
+	len = qinq_push(d, buf, len, &l3);
+	len = mutate(d, buf, len, l3);
 	return len < 14 ? 14 : len;
 }
 
