@@ -1425,13 +1425,125 @@ static void report(int rec, int side, const uint8_t *frame, size_t len)
 __attribute__((section("__libfuzzer_extra_counters"), used))
 static uint8_t extra_counters[2][5][XFWD_CNT_MAX];
 
+/* A description record (zero-padded when the input ends inside it): its
+ * frame; *tc when d13 bit 5 sends it through tc ingress. */
+static void desc_decode(const uint8_t *rec, size_t left, uint8_t *frame, size_t *len, int *side,
+			int *tc)
+{
+	uint8_t d[DESC_LEN] = { 0 };
+
+	memcpy(d, rec, left < DESC_LEN ? left : DESC_LEN);
+	*len = build(d, frame, side);
+	*tc = d[13] & 0x20;
+}
+
+/* Decode the record at *off: 1 a packet to run (in frame, *len long, from
+ * *side, *tc through tc ingress), 0 none (a config change, a raw frame
+ * too short), -1 the input ends. */
+static int record_decode(const uint8_t *data, size_t size, size_t *off, uint8_t *frame,
+			 size_t *len, int *side, int *tc)
+{
+	uint8_t op = data[*off];
+
+	if ((op & 0xfc) == 0xfc) {
+		/* config.tcp_loose from here on: op bit 0 */
+		(*off)++;
+		config_write(op & 1);
+		model_set_loose(model, op & 1);
+		return 0;
+	}
+	if (op & 0x80) {
+		if (*off + 3 > size)
+			return -1;
+		*side = op & 1;
+		*len = get16(data + *off + 1);
+		*off += 3;
+		if (*len > size - *off)
+			*len = size - *off;
+		if (*len > M_FRAME_MAX - 64)
+			*len = M_FRAME_MAX - 64;
+		memcpy(frame, data + *off, *len);
+		*off += *len;
+		*tc = op & 2;
+		return *len < 14 ? 0 : 1;	/* the kernel refuses those */
+	}
+	desc_decode(data + *off, size - *off, frame, len, side, tc);
+	*off += DESC_LEN;
+	return 1;
+}
+
+/* A packet through the program (XDP, or tc ingress when tc) and the model,
+ * which says what it expects in e. */
+static void packet_run(int side, const uint8_t *frame, size_t len, int tc, struct m_expect *e)
+{
+	n_packets++;
+	if (tc) {
+		n_tc++;
+		model_packet_tc(model, side, frame, len, e);
+		n_tc_finished += R.verdict == 7 || e->rewrite;
+	} else {
+		run(side, frame, len);
+		model_packet(model, side, frame, len, e);
+	}
+}
+
+/* The tallies of the packet just run: libFuzzer's extra coverage, the
+ * counters it moved, XDP's verdicts. */
+static void packet_tally(int side, int tc)
+{
+	if (!tc && R.verdict < 5)
+		for (int c = 1; c < XFWD_CNT_MAX; c++)
+			if (R.moved[c])
+				extra_counters[side][R.verdict][c]++;
+	for (int c = 0; c < XFWD_CNT_MAX; c++)
+		n_moved[c] += R.moved[c] != 0;
+	if (!tc) {
+		n_redirect += R.verdict == XDP_REDIRECT;
+		n_pass += R.verdict == XDP_PASS;
+		n_tx += R.verdict == XDP_TX;
+		n_drop += R.verdict == XDP_DROP;
+	}
+}
+
+/* -vv: what the model and the program made of packet rec. */
+static void packet_show(int rec, int side, int tc, const struct m_expect *e,
+			const uint8_t *frame, size_t len)
+{
+	printf("# packet %d on the %s side%s: model: %s -> %s; program: %s (%s)\n", rec,
+	       side ? "LAN" : "public", tc ? " (tc ingress)" : "", e->path,
+	       tc ? tc_s((uint32_t)e->verdict) : verdict_name((uint32_t)e->verdict),
+	       tc ? tc_s(R.verdict) : verdict_name(R.verdict), moved_s());
+	if (verbose > 2)
+		hexdump("in", frame, len);
+	tcp_show(frame, len);
+}
+
+/* Keep the packet that went in (ins) and, if translated, what came out
+ * (outs): later descriptions answer them or send more of their tuples. */
+static void history_keep(int side, const uint8_t *frame, size_t len, int tc,
+			 const struct m_expect *e)
+{
+	if (nins < MAX_HIST) {
+		ins[nins].side = side;
+		ins[nins].len = len < PKT_MAX ? len : PKT_MAX;
+		memcpy(ins[nins].frame, frame, ins[nins].len);
+		nins++;
+	}
+	if ((tc ? R.verdict == 7 && get16(R.frame + 12) == ETHTYPE_IP : R.verdict == XDP_REDIRECT) &&
+	    nouts < MAX_HIST && R.len <= PKT_MAX) {
+		outs[nouts].side = e->egress;
+		outs[nouts].len = R.len;
+		memcpy(outs[nouts++].frame, R.frame, R.len);
+	}
+}
+
 /* Run one input from the snapshot; 0 if everything matched the model. */
 static int run_input(const uint8_t *data, size_t size)
 {
 	static struct m_expect e;
 	uint8_t frame[M_FRAME_MAX];
 	size_t off = 0, len;
-	int rec, side;
+	int rec, side, tc, r;
 
 	cur_input = (uint8_t *)data;
 	cur_len = size;
@@ -1440,89 +1552,24 @@ static int run_input(const uint8_t *data, size_t size)
 	nouts = nins = 0;
 	fdg.live = 0;
 	for (rec = 0; rec < MAX_RECS && off < size; rec++) {
-		uint8_t op = data[off];
-		int tc;
-
-		if ((op & 0xfc) == 0xfc) {
-			/* config.tcp_loose from here on: op bit 0 */
-			off++;
-			config_write(op & 1);
-			model_set_loose(model, op & 1);
+		r = record_decode(data, size, &off, frame, &len, &side, &tc);
+		if (r < 0)
+			break;
+		if (!r)
 			continue;
-		}
-		if (op & 0x80) {
-			if (off + 3 > size)
-				break;
-			side = op & 1;
-			len = get16(data + off + 1);
-			off += 3;
-			if (len > size - off)
-				len = size - off;
-			if (len > M_FRAME_MAX - 64)
-				len = M_FRAME_MAX - 64;
-			memcpy(frame, data + off, len);
-			off += len;
-			tc = op & 2;
-			if (len < 14)
-				continue;	/* the kernel refuses those */
-		} else {
-			uint8_t d[DESC_LEN] = { 0 };
-
-			memcpy(d, data + off, size - off < DESC_LEN ? size - off : DESC_LEN);
-			off += DESC_LEN;
-			len = build(d, frame, &side);
-			tc = d[13] & 0x20;
-		}
 		if (tc && !model_tc_untracked(model, side, frame, len))
 			tc = 0;		/* a reopening SYN: XDP's to start (see there) */
 		if (tc && run_tc(side, frame, len))
 			continue;
-		n_packets++;
-		if (tc) {
-			n_tc++;
-			model_packet_tc(model, side, frame, len, &e);
-			n_tc_finished += R.verdict == 7 || e.rewrite;
-		} else {
-			run(side, frame, len);
-			model_packet(model, side, frame, len, &e);
-		}
-		if (!tc && R.verdict < 5)
-			for (int c = 1; c < XFWD_CNT_MAX; c++)
-				if (R.moved[c])
-					extra_counters[side][R.verdict][c]++;
-		for (int c = 0; c < XFWD_CNT_MAX; c++)
-			n_moved[c] += R.moved[c] != 0;
-		if (!tc) {
-			n_redirect += R.verdict == XDP_REDIRECT;
-			n_pass += R.verdict == XDP_PASS;
-			n_tx += R.verdict == XDP_TX;
-			n_drop += R.verdict == XDP_DROP;
-		}
-		if (verbose > 1) {
-			printf("# packet %d on the %s side%s: model: %s -> %s; program: %s (%s)\n", rec,
-			       side ? "LAN" : "public", tc ? " (tc ingress)" : "", e.path,
-			       tc ? tc_s((uint32_t)e.verdict) : verdict_name((uint32_t)e.verdict),
-			       tc ? tc_s(R.verdict) : verdict_name(R.verdict), moved_s());
-			if (verbose > 2)
-				hexdump("in", frame, len);
-			tcp_show(frame, len);
-		}
+		packet_run(side, frame, len, tc, &e);
+		packet_tally(side, tc);
+		if (verbose > 1)
+			packet_show(rec, side, tc, &e, frame, len);
 		if (tc ? check_tc(&e, frame, len) : check(&e, frame, len)) {
 			report(rec, side, frame, len);
 			return -1;
 		}
-		if (nins < MAX_HIST) {
-			ins[nins].side = side;
-			ins[nins].len = len < PKT_MAX ? len : PKT_MAX;
-			memcpy(ins[nins].frame, frame, ins[nins].len);
-			nins++;
-		}
-		if ((tc ? R.verdict == 7 && get16(R.frame + 12) == ETHTYPE_IP : R.verdict == XDP_REDIRECT) &&
-		    nouts < MAX_HIST && R.len <= PKT_MAX) {
-			outs[nouts].side = e.egress;
-			outs[nouts].len = R.len;
-			memcpy(outs[nouts++].frame, R.frame, R.len);
-		}
+		history_keep(side, frame, len, tc, &e);
 	}
 	return 0;
 }
