@@ -1998,49 +1998,68 @@ static void usage(const char *p)
 		"       %s -w DIR   (write seed inputs)\n", p, p, p);
 }
 
-int main(int argc, char **argv)
+/* The payload every frame carries, and a check that every counter has a name. */
+static void statics_init(void)
 {
-	const char *replays[16];
-	int nreplay = 0, files = 0, bad = 0, opt;
-	unsigned long long seed = 1, count = 2000;
-	double t0;
-
 	for (size_t i = 0; i < sizeof(pattern); i++)
 		pattern[i] = (uint8_t)(i * 7 + 3);
 	for (int c = 0; c < XFWD_CNT_MAX; c++)	/* a new counter needs its name here */
 		if (!strncmp(counter_name((unsigned)c), "counter #", 9))
 			die("counter %d has no name in the ABI header's list", c);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc > 1 && !strcmp(argv[1], "-F")) {
-		/* libFuzzer owns the rest of the command line. */
-		argv[1] = argv[0];
-		argc--;
-		argv++;
-		load();
-		batch_keys = calloc(SNAP_MAX, 64);
-		batch_vals = calloc(SNAP_MAX, 256);
-		model = model_new(&world, port_oracle, NULL);
-		model_snap = model_new(&world, port_oracle, NULL);
-		model_set_flow_oracle(model, flow_oracle);
-		model_set_flow_oracle(model_snap, flow_oracle);
-		prologue();
-		snapshot_take();
-		t_start = now_s();
-		n_inputs = n_packets = n_redirect = n_pass = n_tx = n_drop = 0;
-		atexit(fuzz_summary);	/* libFuzzer exits from inside its loop */
-		return LLVMFuzzerRunDriver(&argc, &argv, fuzz_one);
-	}
+}
+
+/* The programs loaded, the model, the prologue's connections, and the
+ * snapshot every input starts from. */
+static void world_setup(void)
+{
+	load();
+	batch_keys = calloc(SNAP_MAX, 64);
+	batch_vals = calloc(SNAP_MAX, 256);
+	model = model_new(&world, port_oracle, NULL);
+	model_snap = model_new(&world, port_oracle, NULL);
+	model_set_flow_oracle(model, flow_oracle);
+	model_set_flow_oracle(model_snap, flow_oracle);
+	prologue();
+	snapshot_take();
+}
+
+/* -F: libFuzzer drives, and owns the rest of the command line. */
+static int libfuzzer_main(int argc, char **argv)
+{
+	argv[1] = argv[0];
+	argc--;
+	argv++;
+	world_setup();
+	t_start = now_s();
+	n_inputs = n_packets = n_redirect = n_pass = n_tx = n_drop = 0;
+	atexit(fuzz_summary);	/* libFuzzer exits from inside its loop */
+	return LLVMFuzzerRunDriver(&argc, &argv, fuzz_one);
+}
+
+struct opts {
+	unsigned long long seed, count;
+	const char *replays[16];
+	int nreplay;
+};
+
+/* The seeded mode's options into o; -1 to go on, else the exit status
+ * (-h, a wrong option, -w done). */
+static int opts_parse(int argc, char **argv, struct opts *o)
+{
+	int opt;
+
 	while ((opt = getopt(argc, argv, "s:n:r:C:w:vh")) != -1) {
 		switch (opt) {
 		case 's':
-			seed = strtoull(optarg, NULL, 0);
+			o->seed = strtoull(optarg, NULL, 0);
 			break;
 		case 'n':
-			count = strtoull(optarg, NULL, 0);
+			o->count = strtoull(optarg, NULL, 0);
 			break;
 		case 'r':
-			if (nreplay < 16)
-				replays[nreplay++] = optarg;
+			if (o->nreplay < 16)
+				o->replays[o->nreplay++] = optarg;
 			break;
 		case 'C':
 			crash_dir = optarg;
@@ -2056,52 +2075,76 @@ int main(int argc, char **argv)
 			return opt == 'h' ? 0 : 2;
 		}
 	}
-	load();
-	batch_keys = calloc(SNAP_MAX, 64);
-	batch_vals = calloc(SNAP_MAX, 256);
-	model = model_new(&world, port_oracle, NULL);
-	model_snap = model_new(&world, port_oracle, NULL);
-	model_set_flow_oracle(model, flow_oracle);
-	model_set_flow_oracle(model_snap, flow_oracle);
-	prologue();
-	snapshot_take();
+	return -1;
+}
 
-	for (int i = 0; i < nreplay; i++)
-		bad |= replay(replays[i], &files);
-	if (nreplay)
+/* -r: every file given (directories, file by file); 1 if one mismatched. */
+static int replay_all(const struct opts *o)
+{
+	int files = 0, bad = 0;
+
+	for (int i = 0; i < o->nreplay; i++)
+		bad |= replay(o->replays[i], &files);
+	if (o->nreplay)
 		printf("%s - fuzz: %d corpus inputs replayed\n", bad ? "not ok" : "ok", files);
+	return bad;
+}
 
-	t0 = now_s();
+/* count inputs of the seeded mutator from seed, and their "ok" line; 1 if
+ * one mismatched. */
+static int seeded_run(unsigned long long seed, unsigned long long count)
+{
+	static uint8_t buf[8192];
+	unsigned long long fails = 0;
+	char first[2048] = "";
+	double t0 = now_s();
+
 	rng_state = seed * 0x9e3779b97f4a7c15ull | 1;
-	{
-		static uint8_t buf[8192];
-		unsigned long long fails = 0;
-		char first[2048] = "";
+	n_packets = n_redirect = n_pass = n_tx = n_drop = n_tc = n_tc_finished = 0;
+	memset(n_moved, 0, sizeof(n_moved));
+	for (unsigned long long i = 0; i < count; i++) {
+		size_t n = gen_input(buf, sizeof(buf));
 
-		n_packets = n_redirect = n_pass = n_tx = n_drop = n_tc = n_tc_finished = 0;
-		memset(n_moved, 0, sizeof(n_moved));
-		for (unsigned long long i = 0; i < count; i++) {
-			size_t n = gen_input(buf, sizeof(buf));
-
-			if (run_input(buf, n) && !fails++)
-				snprintf(first, sizeof(first), "input %llu: %s (%s)", i, why, finding_path);
-		}
-		if (fails)
-			printf("not ok - fuzz: seed %llu, %llu inputs: %llu mismatches, the first %s\n",
-			       seed, count, fails, first);
-		else
-			printf("ok - fuzz: seed %llu, %llu inputs, %llu packets (XDP: %llu redirected,"
-			       " %llu passed, %llu XDP_TX, %llu dropped; tc ingress: %llu, %llu"
-			       " translated) as the model says, %.0f packets/s\n",
-			       seed, count, n_packets, n_redirect, n_pass, n_tx, n_drop, n_tc,
-			       n_tc_finished, n_packets / (now_s() - t0 + 1e-9));
-		bad |= fails != 0;
+		if (run_input(buf, n) && !fails++)
+			snprintf(first, sizeof(first), "input %llu: %s (%s)", i, why, finding_path);
 	}
+	if (fails)
+		printf("not ok - fuzz: seed %llu, %llu inputs: %llu mismatches, the first %s\n",
+		       seed, count, fails, first);
+	else
+		printf("ok - fuzz: seed %llu, %llu inputs, %llu packets (XDP: %llu redirected,"
+		       " %llu passed, %llu XDP_TX, %llu dropped; tc ingress: %llu, %llu"
+		       " translated) as the model says, %.0f packets/s\n",
+		       seed, count, n_packets, n_redirect, n_pass, n_tx, n_drop, n_tc,
+		       n_tc_finished, n_packets / (now_s() - t0 + 1e-9));
+	return fails != 0;
+}
+
+/* How many packets moved each counter (those that moved). */
+static void counters_print(void)
+{
 	printf("# packets by counter:");
 	for (int c = 1; c < XFWD_CNT_MAX; c++)
 		if (n_moved[c])
 			printf(" %s=%llu", counter_name((unsigned)c), n_moved[c]);
 	printf("\n");
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { .seed = 1, .count = 2000 };
+	int bad, status;
+
+	statics_init();
+	if (argc > 1 && !strcmp(argv[1], "-F"))
+		return libfuzzer_main(argc, argv);
+	status = opts_parse(argc, argv, &o);
+	if (status >= 0)
+		return status;
+	world_setup();
+	bad = replay_all(&o);
+	bad |= seeded_run(o.seed, o.count);
+	counters_print();
 	xfwd_bpf__destroy(skel);
 	return bad ? 1 : 0;
 }
