@@ -1661,6 +1661,37 @@ static uint64_t rnd(void)
 enum { O = 0, RP = 1 };		/* from the original side, a reply */
 enum { FS_SYN, FS_SYNACK, FS_ACK, FS_PSHACK, FS_FINACK, FS_RST, FS_RSTACK };
 
+/* A description of random bytes, for a generator to set fields of. */
+static void desc_random(uint8_t *d)
+{
+	for (int i = 0; i < DESC_LEN; i++)
+		d[i] = (uint8_t)rnd();
+}
+
+/* What 0, a packet of these fields: side, source and destination (d2,
+ * d3), the source port d4-5 = sport and the destination port d6-7 = dport
+ * (as pick_addr and pick_port take them). */
+static void desc_tuple(uint8_t *d, uint8_t side, uint8_t src, uint8_t dst, uint8_t sport,
+		       uint8_t dport)
+{
+	d[0] = side;
+	d[2] = src;
+	d[3] = dst;
+	d[4] = 0;
+	d[5] = sport;
+	d[6] = 0;
+	d[7] = dport;
+}
+
+/* TTL 64, and a TCP segment exactly in the window (tcp_aim) with the
+ * usual window, 64240. */
+static void desc_in_window(uint8_t *d)
+{
+	d[9] = 64;
+	d[16] &= 8;
+	d[17] &= 0xc0;
+}
+
 /*
  * Two connections from one client port to public endpoints that forward to
  * the same backend endpoint (tcp 7003 and 7009 to 198.51.100.5:7000; tcp 80
@@ -1681,27 +1712,17 @@ static size_t gen_clash(uint8_t *buf, size_t cap)
 	for (int r = 0; r < 8 && off + DESC_LEN <= cap; r++) {
 		uint8_t *d = buf + off;
 
-		for (int i = 0; i < DESC_LEN; i++)
-			d[i] = (uint8_t)rnd();
-		if (r < 2) {		/* the two SYNs (or datagrams) */
-			d[0] = 0;
-			d[2] = src;
-			d[3] = pairs[pr][r][0];
-			d[4] = 0;
-			d[5] = sp;
-			d[6] = 0;
-			d[7] = pairs[pr][r][1];
-		} else {		/* answers (what 3) and more (what 7), of either */
+		desc_random(d);
+		if (r < 2)		/* the two SYNs (or datagrams) */
+			desc_tuple(d, 0, src, pairs[pr][r][0], sp, pairs[pr][r][1]);
+		else			/* answers (what 3) and more (what 7), of either */
 			d[0] = (uint8_t)((r & 1 ? 7 : 3) << 1 | (rnd() % 2) << 4);
-		}
 		d[1] = udp ? 6 : 0;
 		d[8] = r < 2 ? FS_SYN : r < 4 ? (r & 1 ? FS_ACK : FS_SYNACK) : (uint8_t)(2 + rnd() % 3);
-		d[9] = 64;
+		desc_in_window(d);
 		d[11] = (uint8_t)(rnd() % 3);
 		d[12] &= 1;
 		d[13] = 0;
-		d[16] &= 8;
-		d[17] &= 0xc0;
 		off += DESC_LEN;
 	}
 	return off;
@@ -1750,8 +1771,7 @@ static size_t gen_script(uint8_t *buf, size_t cap)
 		uint8_t *d = buf + off;
 		int from = r ? lives[life][r - 1][0] : O, fs = r ? lives[life][r - 1][1] : FS_SYN;
 
-		for (int i = 0; i < DESC_LEN; i++)
-			d[i] = (uint8_t)rnd();
+		desc_random(d);
 		if (!r) {
 			d[0] &= 1;		/* what 0: a packet of the fields, either side */
 			d[2] &= 0x7f;		/* addresses that side sees */
@@ -1816,32 +1836,25 @@ static size_t gen_frag(uint8_t *buf, size_t cap)
 	for (int r = 0; r < n && r < 9 && off + DESC_LEN <= cap; r++) {
 		uint8_t *d = buf + off, code = plans[pl][r];
 
-		for (int i = 0; i < DESC_LEN; i++)
-			d[i] = (uint8_t)rnd();
+		desc_random(d);
 		if (code == 4 || code == 5) {
 			d[0] = 3 << 1;		/* a reply to outs[0] */
 			d[1] = tcp ? 0 : 6;
 			d[8] = 2;		/* ACK: the whole segment acknowledged */
 		} else {
-			d[0] = tmpl[t][0];
+			/* client port 40000 to tcp 80: the prologue's connection */
+			desc_tuple(d, tmpl[t][0], tmpl[t][2], tmpl[t][3],
+				   tcp && tmpl[t][4] == 0 ? 0 : sp, tmpl[t][4]);
 			d[1] = tmpl[t][1];
-			d[2] = tmpl[t][2];
-			d[3] = tmpl[t][3];
-			d[4] = 0;
-			d[5] = tcp && tmpl[t][4] == 0 ? 0 : sp;	/* 40000: the prologue's */
-			d[6] = 0;
-			d[7] = tmpl[t][4];
 			d[8] = tcp ? (tmpl[t][4] == 0 ? 3 : 0) : 0;	/* PSH+ACK; SYN */
 		}
-		d[9] = 64;
+		desc_in_window(d);
 		d[10] &= 0xfe;
 		d[12] &= rnd() % 4 ? 0 : 1;	/* now and then a tag */
 		d[13] = (uint8_t)((code <= 3 ? code : code == 5 ? 1 : 0) << 6 |
 				  (rnd() % 10 ? 0 : 0x20));	/* now and then through tc */
 		if (rnd() % 8 == 0)
 			d[13] |= 16 | (uint8_t)(rnd() % 15);	/* mutated */
-		d[16] &= 8;			/* exactly in the window */
-		d[17] &= 0xc0;
 		d[11] = (uint8_t)(4 + rnd() % 4);	/* 1500 or more, or d11 * 3 */
 		if (rnd() % 3 == 0)
 			d[19] = (uint8_t)(rnd() % 2);	/* 1480-byte pieces */
@@ -1871,8 +1884,7 @@ static size_t gen_input(uint8_t *buf, size_t cap)
 		if (rnd() % 8) {
 			if (off + DESC_LEN > cap)
 				break;
-			for (int i = 0; i < DESC_LEN; i++)
-				buf[off + i] = (uint8_t)rnd();
+			desc_random(buf + off);
 			buf[off] &= 0x7f;
 			if (rnd() % 2)		/* mostly about the connections */
 				buf[off] = (uint8_t)((buf[off] & 0x71) | (uint8_t)((3 + rnd() % 5) << 1));
@@ -1889,8 +1901,7 @@ static size_t gen_input(uint8_t *buf, size_t cap)
 			int side;
 			size_t len;
 
-			for (int i = 0; i < DESC_LEN; i++)
-				d[i] = (uint8_t)rnd();
+			desc_random(d);
 			d[0] &= 0x71;
 			len = build(d, f, &side);
 			for (int n = (int)(rnd() % 4); n >= 0; n--)
