@@ -37,6 +37,7 @@
  * (-C, default selftests/corpus): replayed by every later run.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <sched.h>
@@ -1661,6 +1662,13 @@ static uint64_t rnd(void)
 enum { O = 0, RP = 1 };		/* from the original side, a reply */
 enum { FS_SYN, FS_SYNACK, FS_ACK, FS_PSHACK, FS_FINACK, FS_RST, FS_RSTACK };
 
+/* A life's letter (either case): S SYN, Y SYN+ACK, A ACK, P PSH+ACK,
+ * F FIN+ACK, R RST, X RST+ACK; its flag set (FS_*). */
+static int life_flags(char step)
+{
+	return (int)(strchr("syapfrx", tolower(step)) - "syapfrx");
+}
+
 /* A description of random bytes, for a generator to set fields of. */
 static void desc_random(uint8_t *d)
 {
@@ -1730,31 +1738,15 @@ static size_t gen_clash(uint8_t *buf, size_t cap)
 
 static size_t gen_script(uint8_t *buf, size_t cap)
 {
-	static const uint8_t lives[][11][2] = {
-		/* handshake, data, the client closes, TIME_WAIT, reopen */
-		{ { RP, FS_SYNACK }, { O, FS_ACK }, { O, FS_PSHACK }, { RP, FS_PSHACK },
-		  { O, FS_FINACK }, { RP, FS_ACK }, { RP, FS_FINACK }, { O, FS_ACK },
-		  { O, FS_SYN }, { RP, FS_SYNACK }, { O, FS_ACK } },
-		/* the server closes first */
-		{ { RP, FS_SYNACK }, { O, FS_ACK }, { RP, FS_PSHACK }, { RP, FS_FINACK },
-		  { O, FS_ACK }, { O, FS_FINACK }, { RP, FS_ACK }, { O, FS_SYN },
-		  { RP, FS_SYNACK }, { O, FS_ACK }, { O, FS_PSHACK } },
-		/* a reset from either side, CLOSE, reopen */
-		{ { RP, FS_SYNACK }, { O, FS_ACK }, { O, FS_PSHACK }, { O, FS_RST },
-		  { O, FS_SYN }, { RP, FS_SYNACK }, { O, FS_ACK }, { RP, FS_RSTACK },
-		  { O, FS_SYN }, { RP, FS_SYNACK }, { O, FS_ACK } },
-		/* the only answer a reset; the SYN again; retransmissions */
-		{ { RP, FS_RSTACK }, { O, FS_SYN }, { O, FS_SYN }, { RP, FS_SYNACK },
-		  { RP, FS_SYNACK }, { O, FS_ACK }, { O, FS_ACK }, { RP, FS_PSHACK },
-		  { O, FS_FINACK }, { O, FS_FINACK }, { RP, FS_FINACK } },
-		/* a busy flow (the fast path serves it), then closes */
-		{ { RP, FS_SYNACK }, { O, FS_ACK }, { O, FS_PSHACK }, { O, FS_PSHACK },
-		  { O, FS_PSHACK }, { O, FS_PSHACK }, { RP, FS_PSHACK }, { RP, FS_PSHACK },
-		  { RP, FS_PSHACK }, { O, FS_FINACK }, { RP, FS_FINACK } },
-		/* simultaneous close; late segments in TIME_WAIT */
-		{ { RP, FS_SYNACK }, { O, FS_ACK }, { O, FS_FINACK }, { RP, FS_FINACK },
-		  { O, FS_ACK }, { RP, FS_ACK }, { RP, FS_PSHACK }, { O, FS_ACK },
-		  { O, FS_SYN }, { RP, FS_SYNACK }, { O, FS_ACK } },
+	/* Each letter a segment after the first SYN, upper case from the
+	 * original side (O), lower case a reply (RP); see life_flags. */
+	static const char *const lives[] = {
+		"yAPpFafASyA",	/* handshake, data, the client closes, TIME_WAIT, reopen */
+		"yApfAFaSyAP",	/* the server closes first */
+		"yAPRSyAxSyA",	/* a reset from either side, CLOSE, reopen */
+		"xSSyyAApFFf",	/* the only answer a reset; the SYN again; retransmissions */
+		"yAPPPPpppFf",	/* a busy flow (the fast path serves it), then closes */
+		"yAFfAapASyA",	/* simultaneous close; late segments in TIME_WAIT */
 	};
 	static const uint8_t sizes[4] = { 0, 0, 2, 3 };	/* d11: 0, 0, 10, 100 bytes */
 	int nlives = (int)(sizeof(lives) / sizeof(lives[0]));
@@ -1769,7 +1761,8 @@ static size_t gen_script(uint8_t *buf, size_t cap)
 		n = MAX_RECS;
 	for (int r = 0; r < n && off + DESC_LEN <= cap; r++) {
 		uint8_t *d = buf + off;
-		int from = r ? lives[life][r - 1][0] : O, fs = r ? lives[life][r - 1][1] : FS_SYN;
+		char step = r ? lives[life][r - 1] : 'S';
+		int from = islower(step) ? RP : O, fs = life_flags(step);
 
 		desc_random(d);
 		if (!r) {
