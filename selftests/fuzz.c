@@ -1226,6 +1226,8 @@ static size_t frag_cut(const uint8_t *d, uint8_t *buf, size_t len, const struct 
  * packet comes from *side. */
 static size_t build_described(struct pkt_spec *s, const uint8_t *d, uint8_t *buf, int *side)
 {
+	/* d1 to the kind of packet: 0 TCP, 1 UDP, 2 echo request, 3 echo
+	 * reply, 4 ICMP error, 5 another protocol */
 	static const uint8_t protos[16] = { 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 3, 4, 4, 5 };
 	int what = (d[0] >> 1) & 7, k = d[0] >> 4;
 	unsigned proto = protos[d[1] % 16];
