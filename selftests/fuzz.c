@@ -37,6 +37,7 @@
  * (-C, default selftests/corpus): replayed by every later run.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <sched.h>
@@ -1040,240 +1041,319 @@ static size_t frag_new(int mode, const uint8_t *d, uint8_t *buf, size_t len, siz
 	return frag_piece(buf, n, total - n);
 }
 
-/* Build the frame a description says; returns its length. */
-static size_t build(const uint8_t *d, uint8_t *buf, int *side)
+/* d12 bits 6-7 both set: odd L2/L3 (tags, MACs, TTL, fragments). */
+static int desc_hostile(const uint8_t *d)
+{
+	return (d[12] & 0xc0) == 0xc0;
+}
+
+/* The fields a description gives a packet from side: addresses, ports,
+ * TCP flags, TTL, fragment bits, TOS, IP id, tag. */
+static void spec_from_desc(struct pkt_spec *s, const uint8_t *d, int side)
 {
 	static const uint8_t ttls[16] = { 64, 64, 64, 64, 64, 64, 64, 64, 64, 128, 1, 0, 2, 255, 3, 0 };
 	static const uint16_t frags[16] = { IPF_DF, IPF_DF, IPF_DF, IPF_DF, IPF_DF, 0, 0, 0, IPF_DF, 0,
 					    IPF_MF, 185, IPF_MF | 185, IPF_DF | IPF_MF, 1, IPF_DF | 1 };
-	static const uint8_t protos[16] = { 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 3, 4, 4, 5 };
-	struct pkt_spec s;
-	uint8_t quote[PKT_MAX];
-	size_t len = 0, qlen, l3;
-	size_t sizes[8] = { 0, 1, 10, 100, 1500, 1501, 2000, (size_t)d[11] * 3 };
-	int what = (d[0] >> 1) & 7, k = d[0] >> 4;
-	int hostile = (d[12] & 0xc0) == 0xc0;	/* odd L2/L3: tags, MACs, TTL, fragments */
-	unsigned proto = protos[d[1] % 16];
+	int hostile = desc_hostile(d);
 
-	memset(&s, 0, sizeof(s));
-	if (d[13] >> 6 >= 2 && (len = frag_next(d[13] >> 6, d, buf, side))) {
-		s.vlan = fdg.vlan;
-		goto mutate;
+	s->saddr = htonl(pick_addr(d[2], d, side, 0));
+	s->daddr = htonl(pick_addr(d[3], d, side, 1));
+	s->sport = pick_port(d + 4, side, 0);
+	s->dport = pick_port(d + 6, side, 1);
+	s->tcp_flags = d[8] < 0xe0 ? flag_sets[d[8] % 8] : d[8] & 0x3f;
+	s->ttl = !hostile ? (d[9] < 2 ? 64 : d[9]) : ttls[d[9] % 16] ? ttls[d[9] % 16] : d[9];
+	s->frag_off = !hostile ? (d[10] & 1 ? 0 : IPF_DF) : frags[d[10] % 16];
+	s->tos = d[10] & 0xe0;
+	s->ip_id = (uint16_t)(d[14] << 8 | d[15]);
+	s->seq = 0x01020304u * d[16];
+	s->ack = 0x10203040u;
+	s->window = 0;
+	s->vlan = d[12] & 1;
+	s->vlan_tci = (uint16_t)(d[12] >> 4 & 3);
+}
+
+/* What 3-4: the tuple of a reply to the translated packet o; returns the
+ * kind of packet (protos[] of build_described) that answers it. */
+static unsigned spec_reply_to(struct pkt_spec *s, const struct sent *o)
+{
+	const size_t l3 = 14;
+
+	s->saddr = raw32(o->frame + l3 + 16);
+	s->daddr = raw32(o->frame + l3 + 12);
+	s->proto = o->frame[l3 + 9];
+	if (s->proto == IPPROTO_ICMP) {
+		s->sport = get16(o->frame + l3 + 24);	/* the echo identifier */
+		return o->frame[l3 + 20] == 8 ? 3 : 2;
 	}
-	*side = d[0] & 1;
-	s.saddr = htonl(pick_addr(d[2], d, *side, 0));
-	s.daddr = htonl(pick_addr(d[3], d, *side, 1));
-	s.sport = pick_port(d + 4, *side, 0);
-	s.dport = pick_port(d + 6, *side, 1);
-	s.tcp_flags = d[8] < 0xe0 ? flag_sets[d[8] % 8] : d[8] & 0x3f;
-	s.ttl = !hostile ? (d[9] < 2 ? 64 : d[9]) : ttls[d[9] % 16] ? ttls[d[9] % 16] : d[9];
-	s.frag_off = !hostile ? (d[10] & 1 ? 0 : IPF_DF) : frags[d[10] % 16];
-	s.tos = d[10] & 0xe0;
-	s.ip_id = (uint16_t)(d[14] << 8 | d[15]);
-	s.seq = 0x01020304u * d[16];
-	s.ack = 0x10203040u;
-	s.window = 0;
-	s.vlan = d[12] & 1;
-	s.vlan_tci = (uint16_t)(d[12] >> 4 & 3);
+	s->sport = get16(o->frame + l3 + 22);
+	s->dport = get16(o->frame + l3 + 20);
+	return s->proto == IPPROTO_TCP ? 0 : 1;
+}
 
-	if ((what == 3 || what == 4 || what == 5 || what == 6) && nouts) {
+/* What 5-6: an ICMP error about the translated packet o, from its receiver
+ * (5) or a router (6), quoting as much of it as d11 says. */
+static size_t build_error_about(struct pkt_spec *s, const uint8_t *d, int what,
+				const struct sent *o, int side, uint8_t *buf)
+{
+	const size_t l3 = 14;
+	uint8_t quote[PKT_MAX];
+	size_t qlen = (size_t)(get16(o->frame + l3 + 2));
+
+	qlen = d[11] % 4 == 0 ? 28 : d[11] % 4 == 1 ? 20 + 8 + 12 : d[11] % 4 == 2 ? qlen :
+	       (size_t)(d[11] % 40);
+	if (qlen > o->len - l3)
+		qlen = o->len - l3;
+	memcpy(quote, o->frame + l3, qlen);
+	s->saddr = what == 5 ? raw32(o->frame + l3 + 16) : s->saddr;
+	s->daddr = raw32(o->frame + l3 + 12);
+	memcpy(s->dmac, side == M_PUB ? MAC_PUB : MAC_LAN, 6);
+	memcpy(s->smac, host_mac(ntohl(s->saddr)), 6);
+	return build_icmp(s, err_types[d[8] % 8][0], err_types[d[8] % 8][1], quote, qlen, buf);
+}
+
+/* What 7: the tuple of the earlier input packet i, from its side or (d0
+ * bit 0) the other; *proto becomes its kind when it is TCP, UDP or echo. */
+static void spec_again(struct pkt_spec *s, const uint8_t *d, const struct sent *i, int *side,
+		       unsigned *proto)
+{
+	struct frame f;
+
+	frame_parse(i->frame, i->len, &f);
+	if (!f.l3 || i->frame[f.l3] != 0x45)
+		return;
+	*side = i->side ^ (d[0] & 1);
+	s->saddr = raw32(i->frame + f.l3 + 12);
+	s->daddr = raw32(i->frame + f.l3 + 16);
+	s->proto = i->frame[f.l3 + 9];
+	if (s->proto == IPPROTO_TCP || s->proto == IPPROTO_UDP) {
+		s->sport = get16(i->frame + f.l3 + 20);
+		s->dport = get16(i->frame + f.l3 + 22);
+		*proto = s->proto == IPPROTO_TCP ? 0 : 1;
+	} else if (s->proto == IPPROTO_ICMP) {
+		s->sport = get16(i->frame + f.l3 + 24);
+		*proto = i->frame[f.l3 + 20] == 0 ? 3 : 2;
+	}
+}
+
+/* The MACs (hostile: broadcast, multicast), the IP protocol of the kind
+ * of packet, and the payload size d11 says (600+ for a datagram to cut). */
+static void spec_l2_payload(struct pkt_spec *s, const uint8_t *d, int side, unsigned proto)
+{
+	size_t sizes[8] = { 0, 1, 10, 100, 1500, 1501, 2000, (size_t)d[11] * 3 };
+	int hostile = desc_hostile(d);
+
+	memcpy(s->dmac, side == M_PUB ? MAC_PUB : MAC_LAN, 6);
+	memcpy(s->smac, host_mac(ntohl(s->saddr)), 6);
+	if (hostile && (d[12] >> 1 & 3) == 2)
+		memset(s->dmac, 0xff, 6);
+	else if (hostile && (d[12] >> 1 & 3) == 3)
+		memcpy(s->dmac, (const uint8_t[6]){ 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 }, 6);
+	s->proto = proto == 0 ? IPPROTO_TCP : proto == 1 ? IPPROTO_UDP :
+		   proto <= 4 ? IPPROTO_ICMP : (uint8_t)(d[1] == 6 || d[1] == 17 || d[1] == 1 ? 47 : d[1]);
+	s->payload = pattern;
+	s->payload_len = sizes[d[11] % 8];
+	if (d[11] % 8 == 4 || d[11] % 8 == 5) {
+		size_t hdr = 20 + (s->proto == IPPROTO_TCP ? 20 : 8);
+
+		s->payload_len -= s->payload_len > hdr ? hdr : s->payload_len;
+	}
+	if (d[13] >> 6 && s->payload_len < 600)
+		s->payload_len = 600 + (size_t)d[11] * 4;	/* a datagram worth cutting */
+	if (s->payload_len > 2000)
+		s->payload_len = 2000;
+}
+
+/* Kind 4: an ICMP error (type d8 bits 5-7) about a TCP or UDP packet the
+ * destination sent to the source, quoting as much of it as d11 says. */
+static size_t build_error_quoting(struct pkt_spec *s, const uint8_t *d, int side, uint8_t *buf)
+{
+	struct pkt_spec q = *s;
+	uint8_t qb[PKT_MAX];
+	size_t ql, qlen;
+
+	q.proto = d[8] & 1 ? IPPROTO_TCP : IPPROTO_UDP;
+	q.saddr = s->daddr;
+	q.daddr = d[18] & 1 ? s->saddr : htonl(pick_addr(d[18], d, !side, 0));
+	q.sport = s->dport;
+	q.dport = s->sport;
+	q.vlan = 0;
+	q.ttl = 63;
+	q.payload_len = d[11] & 63;
+	ql = pkt_build(&q, qb);
+	qlen = (size_t)((d[11] >> 6) == 0 ? 28 : (d[11] >> 6) == 1 ? 48 : (d[11] >> 6) == 2 ?
+			ql - 14 : 24);
+	if (qlen > ql - 14)
+		qlen = ql - 14;
+	return build_icmp(s, err_types[d[8] >> 5][0], err_types[d[8] >> 5][1], qb + 14, qlen, buf);
+}
+
+/* Any other kind: TCP (aimed at its window, see tcp_aim), UDP, an echo
+ * request or reply, another protocol. */
+static size_t build_plain(struct pkt_spec *s, const uint8_t *d, int side, unsigned proto,
+			  uint8_t *buf)
+{
+	int win0 = s->proto == IPPROTO_TCP && tcp_aim(s, d, side);
+	size_t len = pkt_build(s, buf), l3 = s->vlan ? 18 : 14;
+
+	if (win0) {
+		size_t l4 = l3 + 20;
+
+		put16(buf + l4 + 14, 0);
+		put16(buf + l4 + 16, 0);
+		put16(buf + l4 + 16, l4_csum_compute(buf + l4 - 20));
+	}
+	if (proto == 3) {	/* echo reply */
+		buf[l3 + 20] = 0;
+		put16(buf + l3 + 22, 0);
+		put16(buf + l3 + 22, (uint16_t)~fold16(sum_words(0, buf + l3 + 20, len - l3 - 20)));
+	}
+	return len;
+}
+
+/* d13 bits 6-7: the frame in buf becomes a datagram cut in pieces (DF
+ * cleared), kept, and its piece as the mode says goes (frag_new). */
+static size_t frag_cut(const uint8_t *d, uint8_t *buf, size_t len, const struct pkt_spec *s,
+		       int side)
+{
+	size_t l3 = s->vlan ? 18 : 14;
+
+	buf[l3 + 6] &= (uint8_t)~(IPF_DF >> 8);
+	ip_fix(buf, l3);
+	return frag_new(d[13] >> 6, d, buf, len, l3, side, s->vlan);
+}
+
+/* The frame a description says before any mutation, in s's fields; its
+ * packet comes from *side. */
+static size_t build_described(struct pkt_spec *s, const uint8_t *d, uint8_t *buf, int *side)
+{
+	/* d1 to the kind of packet: 0 TCP, 1 UDP, 2 echo request, 3 echo
+	 * reply, 4 ICMP error, 5 another protocol */
+	static const uint8_t protos[16] = { 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 3, 4, 4, 5 };
+	int what = (d[0] >> 1) & 7, k = d[0] >> 4;
+	unsigned proto = protos[d[1] % 16];
+	size_t len;
+
+	*side = d[0] & 1;
+	spec_from_desc(s, d, *side);
+	if (what >= 3 && what <= 6 && nouts) {
 		/* About an earlier translated packet, from where it went. */
 		const struct sent *o = &outs[k % nouts];
 
 		*side = o->side;
-		l3 = 14;
-		if (what <= 4) {
-			s.saddr = raw32(o->frame + l3 + 16);
-			s.daddr = raw32(o->frame + l3 + 12);
-			s.proto = o->frame[l3 + 9];
-			if (s.proto == IPPROTO_ICMP) {
-				s.sport = get16(o->frame + l3 + 24);	/* the echo identifier */
-				proto = o->frame[l3 + 20] == 8 ? 3 : 2;
-			} else {
-				s.sport = get16(o->frame + l3 + 22);
-				s.dport = get16(o->frame + l3 + 20);
-				proto = s.proto == IPPROTO_TCP ? 0 : 1;
-			}
-		} else {
-			qlen = (size_t)(get16(o->frame + l3 + 2));
-			qlen = d[11] % 4 == 0 ? 28 : d[11] % 4 == 1 ? 20 + 8 + 12 : d[11] % 4 == 2 ? qlen :
-			       (size_t)(d[11] % 40);
-			if (qlen > o->len - l3)
-				qlen = o->len - l3;
-			memcpy(quote, o->frame + l3, qlen);
-			s.saddr = what == 5 ? raw32(o->frame + l3 + 16) : s.saddr;
-			s.daddr = raw32(o->frame + l3 + 12);
-			memcpy(s.dmac, *side == M_PUB ? MAC_PUB : MAC_LAN, 6);
-			memcpy(s.smac, host_mac(ntohl(s.saddr)), 6);
-			len = build_icmp(&s, err_types[d[8] % 8][0], err_types[d[8] % 8][1], quote,
-					 qlen, buf);
-			goto mutate;
-		}
+		if (what >= 5)
+			return build_error_about(s, d, what, o, *side, buf);
+		proto = spec_reply_to(s, o);
 	} else if (what == 7 && nins) {
-		/* Another packet of an earlier input's tuple (maybe from the other side). */
-		const struct sent *i = &ins[k % nins];
-		struct frame f;
-
-		frame_parse(i->frame, i->len, &f);
-		if (f.l3 && i->frame[f.l3] == 0x45) {
-			*side = i->side ^ (d[0] & 1);
-			s.saddr = raw32(i->frame + f.l3 + 12);
-			s.daddr = raw32(i->frame + f.l3 + 16);
-			s.proto = i->frame[f.l3 + 9];
-			if (s.proto == IPPROTO_TCP || s.proto == IPPROTO_UDP) {
-				s.sport = get16(i->frame + f.l3 + 20);
-				s.dport = get16(i->frame + f.l3 + 22);
-				proto = s.proto == IPPROTO_TCP ? 0 : 1;
-			} else if (s.proto == IPPROTO_ICMP) {
-				s.sport = get16(i->frame + f.l3 + 24);
-				proto = i->frame[f.l3 + 20] == 0 ? 3 : 2;
-			}
-		}
+		spec_again(s, d, &ins[k % nins], side, &proto);
 	}
+	spec_l2_payload(s, d, *side, proto);
+	len = proto == 4 ? build_error_quoting(s, d, *side, buf) : build_plain(s, d, *side, proto, buf);
+	if (d[13] >> 6)
+		len = frag_cut(d, buf, len, s, *side);
+	return len;
+}
 
-	memcpy(s.dmac, *side == M_PUB ? MAC_PUB : MAC_LAN, 6);
-	memcpy(s.smac, host_mac(ntohl(s.saddr)), 6);
-	if (hostile && (d[12] >> 1 & 3) == 2)
-		memset(s.dmac, 0xff, 6);
-	else if (hostile && (d[12] >> 1 & 3) == 3)
-		memcpy(s.dmac, (const uint8_t[6]){ 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 }, 6);
-	s.proto = proto == 0 ? IPPROTO_TCP : proto == 1 ? IPPROTO_UDP :
-		  proto <= 4 ? IPPROTO_ICMP : (uint8_t)(d[1] == 6 || d[1] == 17 || d[1] == 1 ? 47 : d[1]);
-	s.payload = pattern;
-	s.payload_len = sizes[d[11] % 8];
-	if (d[11] % 8 == 4 || d[11] % 8 == 5) {
-		size_t hdr = 20 + (s.proto == IPPROTO_TCP ? 20 : 8);
+/* Hostile d12 with bits 4-5 set: another tag in front (802.1ad or a second
+ * 802.1Q), QinQ; moves *l3 past it. */
+static size_t qinq_push(const uint8_t *d, uint8_t *buf, size_t len, size_t *l3)
+{
+	if (!desc_hostile(d) || (d[12] & 0x30) != 0x30 || len + 4 > PKT_MAX)
+		return len;
+	memmove(buf + 16, buf + 12, len - 12);
+	put16(buf + 12, d[12] & 0x40 ? 0x88a8 : ETHTYPE_VLAN);
+	put16(buf + 14, 100);
+	*l3 += 4;
+	return len + 4;
+}
 
-		s.payload_len -= s.payload_len > hdr ? hdr : s.payload_len;
-	}
-	if (d[13] >> 6 && s.payload_len < 600)
-		s.payload_len = 600 + (size_t)d[11] * 4;	/* a datagram worth cutting */
-	if (s.payload_len > 2000)
-		s.payload_len = 2000;
-	if (proto == 4) {
-		/* An error about a packet the destination sent to the source. */
-		struct pkt_spec q = s;
-		uint8_t qb[PKT_MAX];
-		size_t ql;
+/* d13 16-30: one mutation of the frame (IPv4 header at l3): at d14-15,
+ * with value d16-17. Returns the new length. */
+static size_t mutate(const uint8_t *d, uint8_t *buf, size_t len, size_t l3)
+{
+	size_t at = (size_t)get16(d + 14) % (len ? len : 1);
+	uint16_t v = get16(d + 16);
 
-		q.proto = d[8] & 1 ? IPPROTO_TCP : IPPROTO_UDP;
-		q.saddr = s.daddr;
-		q.daddr = d[18] & 1 ? s.saddr : htonl(pick_addr(d[18], d, !*side, 0));
-		q.sport = s.dport;
-		q.dport = s.sport;
-		q.vlan = 0;
-		q.ttl = 63;
-		q.payload_len = d[11] & 63;
-		ql = pkt_build(&q, qb);
-		qlen = (size_t)((d[11] >> 6) == 0 ? 28 : (d[11] >> 6) == 1 ? 48 : (d[11] >> 6) == 2 ?
-				ql - 14 : 24);
-		if (qlen > ql - 14)
-			qlen = ql - 14;
-		len = build_icmp(&s, err_types[d[8] >> 5][0], err_types[d[8] >> 5][1], qb + 14, qlen,
-				 buf);
-	} else {
-		int win0 = s.proto == IPPROTO_TCP && tcp_aim(&s, d, *side);
-
-		len = pkt_build(&s, buf);
-		if (win0) {
-			size_t l4 = (s.vlan ? 18 : 14) + 20;
-
-			put16(buf + l4 + 14, 0);
-			put16(buf + l4 + 16, 0);
-			put16(buf + l4 + 16, l4_csum_compute(buf + l4 - 20));
-		}
-		if (proto == 3) {	/* echo reply */
-			l3 = s.vlan ? 18 : 14;
-			buf[l3 + 20] = 0;
-			put16(buf + l3 + 22, 0);
-			put16(buf + l3 + 22, (uint16_t)~fold16(sum_words(0, buf + l3 + 20, len - l3 - 20)));
-		}
-	}
-
-	if (d[13] >> 6) {
-		l3 = s.vlan ? 18 : 14;
-		buf[l3 + 6] &= (uint8_t)~(IPF_DF >> 8);	/* a datagram cut in pieces */
-		ip_fix(buf, l3);
-		len = frag_new(d[13] >> 6, d, buf, len, l3, *side, s.vlan);
-	}
-mutate:
-	l3 = s.vlan ? 18 : 14;
-	if (hostile && (d[12] & 0x30) == 0x30 && len + 4 <= PKT_MAX) {
-		/* QinQ: another tag in front (802.1ad or a second 802.1Q). */
-		memmove(buf + 16, buf + 12, len - 12);
-		put16(buf + 12, d[12] & 0x40 ? 0x88a8 : ETHTYPE_VLAN);
-		put16(buf + 14, 100);
-		len += 4;
-		l3 += 4;
-	}
-	{
-		size_t at = (size_t)get16(d + 14) % (len ? len : 1);
-		uint16_t v = get16(d + 16);
-
-		switch (d[13] % 32) {
-		case 16:
-		case 17:
-			buf[at] ^= (uint8_t)(v ? v : 1);
-			break;
-		case 18:
-			len = at < 14 ? 14 : at;
-			break;
-		case 19:
-			put16(buf + l3 + 2, v);
-			if (v & 1)
-				ip_fix(buf, l3);
-			break;
-		case 20:
-			buf[l3] = (uint8_t)(0x40 | (v & 15));
+	switch (d[13] % 32) {
+	case 16:
+	case 17:
+		buf[at] ^= (uint8_t)(v ? v : 1);
+		break;
+	case 18:
+		len = at < 14 ? 14 : at;
+		break;
+	case 19:
+		put16(buf + l3 + 2, v);
+		if (v & 1)
 			ip_fix(buf, l3);
-			break;
-		case 21:
-			if (buf[l3 + 9] == IPPROTO_TCP)
-				buf[l3 + 32] = (uint8_t)(v << 4 | (buf[l3 + 32] & 15));
-			else
-				put16(buf + l3 + 24, v % 64);
-			break;
-		case 22:
-		case 23:
-			/* A wrong checksum: forwarded as wrong as it came. */
-			if (buf[l3 + 9] == IPPROTO_TCP)
-				buf[l3 + 36] ^= (uint8_t)(v | 1);
-			else if (buf[l3 + 9] == IPPROTO_UDP)
-				buf[l3 + 26] ^= (uint8_t)(v | 1);
-			else
-				buf[l3 + 22] ^= (uint8_t)(v | 1);
-			break;
-		case 24:
-			buf[l3 + 10] ^= (uint8_t)(v | 1);
-			break;
-		case 25:
-		case 26:
-			if (len + (v & 63) <= PKT_MAX) {
-				memset(buf + len, v & 64 ? 0 : 0xa5, v & 63);
-				len += v & 63;
-			}
-			break;
-		case 27:
-			buf[l3] = (uint8_t)((v & 0xf0) | (buf[l3] & 15));
-			break;
-		case 28:
-			if (at + 2 <= len)
-				put16(buf + at, v);
-			break;
-		case 29:
-			/* Cut inside the packet, tot_len saying so (the L4 checks). */
-			if (at > l3 + 20 && at < len) {
-				len = at;
-				put16(buf + l3 + 2, (uint16_t)(len - l3));
-				ip_fix(buf, l3);
-			}
-			break;
-		case 30:
-			if (buf[l3 + 9] == IPPROTO_UDP)
-				put16(buf + l3 + 26, 0);	/* no UDP checksum */
-			break;
+		break;
+	case 20:
+		buf[l3] = (uint8_t)(0x40 | (v & 15));
+		ip_fix(buf, l3);
+		break;
+	case 21:
+		if (buf[l3 + 9] == IPPROTO_TCP)
+			buf[l3 + 32] = (uint8_t)(v << 4 | (buf[l3 + 32] & 15));
+		else
+			put16(buf + l3 + 24, v % 64);
+		break;
+	case 22:
+	case 23:
+		/* A wrong checksum: forwarded as wrong as it came. */
+		if (buf[l3 + 9] == IPPROTO_TCP)
+			buf[l3 + 36] ^= (uint8_t)(v | 1);
+		else if (buf[l3 + 9] == IPPROTO_UDP)
+			buf[l3 + 26] ^= (uint8_t)(v | 1);
+		else
+			buf[l3 + 22] ^= (uint8_t)(v | 1);
+		break;
+	case 24:
+		buf[l3 + 10] ^= (uint8_t)(v | 1);
+		break;
+	case 25:
+	case 26:
+		if (len + (v & 63) <= PKT_MAX) {
+			memset(buf + len, v & 64 ? 0 : 0xa5, v & 63);
+			len += v & 63;
 		}
+		break;
+	case 27:
+		buf[l3] = (uint8_t)((v & 0xf0) | (buf[l3] & 15));
+		break;
+	case 28:
+		if (at + 2 <= len)
+			put16(buf + at, v);
+		break;
+	case 29:
+		/* Cut inside the packet, tot_len saying so (the L4 checks). */
+		if (at > l3 + 20 && at < len) {
+			len = at;
+			put16(buf + l3 + 2, (uint16_t)(len - l3));
+			ip_fix(buf, l3);
+		}
+		break;
+	case 30:
+		if (buf[l3 + 9] == IPPROTO_UDP)
+			put16(buf + l3 + 26, 0);	/* no UDP checksum */
+		break;
 	}
+	return len;
+}
+
+/* Build the frame a description says (a fragment of the kept datagram,
+ * or a packet of its fields), mutated as it says; returns its length. */
+static size_t build(const uint8_t *d, uint8_t *buf, int *side)
+{
+	struct pkt_spec s;
+	size_t len, l3;
+
+	memset(&s, 0, sizeof(s));
+	if (d[13] >> 6 >= 2 && (len = frag_next(d[13] >> 6, d, buf, side)))
+		s.vlan = fdg.vlan;
+	else
+		len = build_described(&s, d, buf, side);
+	l3 = s.vlan ? 18 : 14;
+	len = qinq_push(d, buf, len, &l3);
+	len = mutate(d, buf, len, l3);
 	return len < 14 ? 14 : len;
 }
 
@@ -1348,13 +1428,125 @@ static void report(int rec, int side, const uint8_t *frame, size_t len)
 __attribute__((section("__libfuzzer_extra_counters"), used))
 static uint8_t extra_counters[2][5][XFWD_CNT_MAX];
 
+/* A description record (zero-padded when the input ends inside it): its
+ * frame; *tc when d13 bit 5 sends it through tc ingress. */
+static void desc_decode(const uint8_t *rec, size_t left, uint8_t *frame, size_t *len, int *side,
+			int *tc)
+{
+	uint8_t d[DESC_LEN] = { 0 };
+
+	memcpy(d, rec, left < DESC_LEN ? left : DESC_LEN);
+	*len = build(d, frame, side);
+	*tc = d[13] & 0x20;
+}
+
+/* Decode the record at *off: 1 a packet to run (in frame, *len long, from
+ * *side, *tc through tc ingress), 0 none (a config change, a raw frame
+ * too short), -1 the input ends. */
+static int record_decode(const uint8_t *data, size_t size, size_t *off, uint8_t *frame,
+			 size_t *len, int *side, int *tc)
+{
+	uint8_t op = data[*off];
+
+	if ((op & 0xfc) == 0xfc) {
+		/* config.tcp_loose from here on: op bit 0 */
+		(*off)++;
+		config_write(op & 1);
+		model_set_loose(model, op & 1);
+		return 0;
+	}
+	if (op & 0x80) {
+		if (*off + 3 > size)
+			return -1;
+		*side = op & 1;
+		*len = get16(data + *off + 1);
+		*off += 3;
+		if (*len > size - *off)
+			*len = size - *off;
+		if (*len > M_FRAME_MAX - 64)
+			*len = M_FRAME_MAX - 64;
+		memcpy(frame, data + *off, *len);
+		*off += *len;
+		*tc = op & 2;
+		return *len < 14 ? 0 : 1;	/* the kernel refuses those */
+	}
+	desc_decode(data + *off, size - *off, frame, len, side, tc);
+	*off += DESC_LEN;
+	return 1;
+}
+
+/* A packet through the program (XDP, or tc ingress when tc) and the model,
+ * which says what it expects in e. */
+static void packet_run(int side, const uint8_t *frame, size_t len, int tc, struct m_expect *e)
+{
+	n_packets++;
+	if (tc) {
+		n_tc++;
+		model_packet_tc(model, side, frame, len, e);
+		n_tc_finished += R.verdict == 7 || e->rewrite;
+	} else {
+		run(side, frame, len);
+		model_packet(model, side, frame, len, e);
+	}
+}
+
+/* The tallies of the packet just run: libFuzzer's extra coverage, the
+ * counters it moved, XDP's verdicts. */
+static void packet_tally(int side, int tc)
+{
+	if (!tc && R.verdict < 5)
+		for (int c = 1; c < XFWD_CNT_MAX; c++)
+			if (R.moved[c])
+				extra_counters[side][R.verdict][c]++;
+	for (int c = 0; c < XFWD_CNT_MAX; c++)
+		n_moved[c] += R.moved[c] != 0;
+	if (!tc) {
+		n_redirect += R.verdict == XDP_REDIRECT;
+		n_pass += R.verdict == XDP_PASS;
+		n_tx += R.verdict == XDP_TX;
+		n_drop += R.verdict == XDP_DROP;
+	}
+}
+
+/* -vv: what the model and the program made of packet rec. */
+static void packet_show(int rec, int side, int tc, const struct m_expect *e,
+			const uint8_t *frame, size_t len)
+{
+	printf("# packet %d on the %s side%s: model: %s -> %s; program: %s (%s)\n", rec,
+	       side ? "LAN" : "public", tc ? " (tc ingress)" : "", e->path,
+	       tc ? tc_s((uint32_t)e->verdict) : verdict_name((uint32_t)e->verdict),
+	       tc ? tc_s(R.verdict) : verdict_name(R.verdict), moved_s());
+	if (verbose > 2)
+		hexdump("in", frame, len);
+	tcp_show(frame, len);
+}
+
+/* Keep the packet that went in (ins) and, if translated, what came out
+ * (outs): later descriptions answer them or send more of their tuples. */
+static void history_keep(int side, const uint8_t *frame, size_t len, int tc,
+			 const struct m_expect *e)
+{
+	if (nins < MAX_HIST) {
+		ins[nins].side = side;
+		ins[nins].len = len < PKT_MAX ? len : PKT_MAX;
+		memcpy(ins[nins].frame, frame, ins[nins].len);
+		nins++;
+	}
+	if ((tc ? R.verdict == 7 && get16(R.frame + 12) == ETHTYPE_IP : R.verdict == XDP_REDIRECT) &&
+	    nouts < MAX_HIST && R.len <= PKT_MAX) {
+		outs[nouts].side = e->egress;
+		outs[nouts].len = R.len;
+		memcpy(outs[nouts++].frame, R.frame, R.len);
+	}
+}
+
 /* Run one input from the snapshot; 0 if everything matched the model. */
 static int run_input(const uint8_t *data, size_t size)
 {
 	static struct m_expect e;
 	uint8_t frame[M_FRAME_MAX];
 	size_t off = 0, len;
-	int rec, side;
+	int rec, side, tc, r;
 
 	cur_input = (uint8_t *)data;
 	cur_len = size;
@@ -1363,89 +1555,24 @@ static int run_input(const uint8_t *data, size_t size)
 	nouts = nins = 0;
 	fdg.live = 0;
 	for (rec = 0; rec < MAX_RECS && off < size; rec++) {
-		uint8_t op = data[off];
-		int tc;
-
-		if ((op & 0xfc) == 0xfc) {
-			/* config.tcp_loose from here on: op bit 0 */
-			off++;
-			config_write(op & 1);
-			model_set_loose(model, op & 1);
+		r = record_decode(data, size, &off, frame, &len, &side, &tc);
+		if (r < 0)
+			break;
+		if (!r)
 			continue;
-		}
-		if (op & 0x80) {
-			if (off + 3 > size)
-				break;
-			side = op & 1;
-			len = get16(data + off + 1);
-			off += 3;
-			if (len > size - off)
-				len = size - off;
-			if (len > M_FRAME_MAX - 64)
-				len = M_FRAME_MAX - 64;
-			memcpy(frame, data + off, len);
-			off += len;
-			tc = op & 2;
-			if (len < 14)
-				continue;	/* the kernel refuses those */
-		} else {
-			uint8_t d[DESC_LEN] = { 0 };
-
-			memcpy(d, data + off, size - off < DESC_LEN ? size - off : DESC_LEN);
-			off += DESC_LEN;
-			len = build(d, frame, &side);
-			tc = d[13] & 0x20;
-		}
 		if (tc && !model_tc_untracked(model, side, frame, len))
 			tc = 0;		/* a reopening SYN: XDP's to start (see there) */
 		if (tc && run_tc(side, frame, len))
 			continue;
-		n_packets++;
-		if (tc) {
-			n_tc++;
-			model_packet_tc(model, side, frame, len, &e);
-			n_tc_finished += R.verdict == 7 || e.rewrite;
-		} else {
-			run(side, frame, len);
-			model_packet(model, side, frame, len, &e);
-		}
-		if (!tc && R.verdict < 5)
-			for (int c = 1; c < XFWD_CNT_MAX; c++)
-				if (R.moved[c])
-					extra_counters[side][R.verdict][c]++;
-		for (int c = 0; c < XFWD_CNT_MAX; c++)
-			n_moved[c] += R.moved[c] != 0;
-		if (!tc) {
-			n_redirect += R.verdict == XDP_REDIRECT;
-			n_pass += R.verdict == XDP_PASS;
-			n_tx += R.verdict == XDP_TX;
-			n_drop += R.verdict == XDP_DROP;
-		}
-		if (verbose > 1) {
-			printf("# packet %d on the %s side%s: model: %s -> %s; program: %s (%s)\n", rec,
-			       side ? "LAN" : "public", tc ? " (tc ingress)" : "", e.path,
-			       tc ? tc_s((uint32_t)e.verdict) : verdict_name((uint32_t)e.verdict),
-			       tc ? tc_s(R.verdict) : verdict_name(R.verdict), moved_s());
-			if (verbose > 2)
-				hexdump("in", frame, len);
-			tcp_show(frame, len);
-		}
+		packet_run(side, frame, len, tc, &e);
+		packet_tally(side, tc);
+		if (verbose > 1)
+			packet_show(rec, side, tc, &e, frame, len);
 		if (tc ? check_tc(&e, frame, len) : check(&e, frame, len)) {
 			report(rec, side, frame, len);
 			return -1;
 		}
-		if (nins < MAX_HIST) {
-			ins[nins].side = side;
-			ins[nins].len = len < PKT_MAX ? len : PKT_MAX;
-			memcpy(ins[nins].frame, frame, ins[nins].len);
-			nins++;
-		}
-		if ((tc ? R.verdict == 7 && get16(R.frame + 12) == ETHTYPE_IP : R.verdict == XDP_REDIRECT) &&
-		    nouts < MAX_HIST && R.len <= PKT_MAX) {
-			outs[nouts].side = e.egress;
-			outs[nouts].len = R.len;
-			memcpy(outs[nouts++].frame, R.frame, R.len);
-		}
+		history_keep(side, frame, len, tc, &e);
 	}
 	return 0;
 }
@@ -1537,6 +1664,44 @@ static uint64_t rnd(void)
 enum { O = 0, RP = 1 };		/* from the original side, a reply */
 enum { FS_SYN, FS_SYNACK, FS_ACK, FS_PSHACK, FS_FINACK, FS_RST, FS_RSTACK };
 
+/* A life's letter (either case): S SYN, Y SYN+ACK, A ACK, P PSH+ACK,
+ * F FIN+ACK, R RST, X RST+ACK; its flag set (FS_*). */
+static int life_flags(char step)
+{
+	return (int)(strchr("syapfrx", tolower(step)) - "syapfrx");
+}
+
+/* A description of random bytes, for a generator to set fields of. */
+static void desc_random(uint8_t *d)
+{
+	for (int i = 0; i < DESC_LEN; i++)
+		d[i] = (uint8_t)rnd();
+}
+
+/* What 0, a packet of these fields: side, source and destination (d2,
+ * d3), the source port d4-5 = sport and the destination port d6-7 = dport
+ * (as pick_addr and pick_port take them). */
+static void desc_tuple(uint8_t *d, uint8_t side, uint8_t src, uint8_t dst, uint8_t sport,
+		       uint8_t dport)
+{
+	d[0] = side;
+	d[2] = src;
+	d[3] = dst;
+	d[4] = 0;
+	d[5] = sport;
+	d[6] = 0;
+	d[7] = dport;
+}
+
+/* TTL 64, and a TCP segment exactly in the window (tcp_aim) with the
+ * usual window, 64240. */
+static void desc_in_window(uint8_t *d)
+{
+	d[9] = 64;
+	d[16] &= 8;
+	d[17] &= 0xc0;
+}
+
 /*
  * Two connections from one client port to public endpoints that forward to
  * the same backend endpoint (tcp 7003 and 7009 to 198.51.100.5:7000; tcp 80
@@ -1557,27 +1722,17 @@ static size_t gen_clash(uint8_t *buf, size_t cap)
 	for (int r = 0; r < 8 && off + DESC_LEN <= cap; r++) {
 		uint8_t *d = buf + off;
 
-		for (int i = 0; i < DESC_LEN; i++)
-			d[i] = (uint8_t)rnd();
-		if (r < 2) {		/* the two SYNs (or datagrams) */
-			d[0] = 0;
-			d[2] = src;
-			d[3] = pairs[pr][r][0];
-			d[4] = 0;
-			d[5] = sp;
-			d[6] = 0;
-			d[7] = pairs[pr][r][1];
-		} else {		/* answers (what 3) and more (what 7), of either */
+		desc_random(d);
+		if (r < 2)		/* the two SYNs (or datagrams) */
+			desc_tuple(d, 0, src, pairs[pr][r][0], sp, pairs[pr][r][1]);
+		else			/* answers (what 3) and more (what 7), of either */
 			d[0] = (uint8_t)((r & 1 ? 7 : 3) << 1 | (rnd() % 2) << 4);
-		}
 		d[1] = udp ? 6 : 0;
 		d[8] = r < 2 ? FS_SYN : r < 4 ? (r & 1 ? FS_ACK : FS_SYNACK) : (uint8_t)(2 + rnd() % 3);
-		d[9] = 64;
+		desc_in_window(d);
 		d[11] = (uint8_t)(rnd() % 3);
 		d[12] &= 1;
 		d[13] = 0;
-		d[16] &= 8;
-		d[17] &= 0xc0;
 		off += DESC_LEN;
 	}
 	return off;
@@ -1585,31 +1740,15 @@ static size_t gen_clash(uint8_t *buf, size_t cap)
 
 static size_t gen_script(uint8_t *buf, size_t cap)
 {
-	static const uint8_t lives[][11][2] = {
-		/* handshake, data, the client closes, TIME_WAIT, reopen */
-		{ { RP, FS_SYNACK }, { O, FS_ACK }, { O, FS_PSHACK }, { RP, FS_PSHACK },
-		  { O, FS_FINACK }, { RP, FS_ACK }, { RP, FS_FINACK }, { O, FS_ACK },
-		  { O, FS_SYN }, { RP, FS_SYNACK }, { O, FS_ACK } },
-		/* the server closes first */
-		{ { RP, FS_SYNACK }, { O, FS_ACK }, { RP, FS_PSHACK }, { RP, FS_FINACK },
-		  { O, FS_ACK }, { O, FS_FINACK }, { RP, FS_ACK }, { O, FS_SYN },
-		  { RP, FS_SYNACK }, { O, FS_ACK }, { O, FS_PSHACK } },
-		/* a reset from either side, CLOSE, reopen */
-		{ { RP, FS_SYNACK }, { O, FS_ACK }, { O, FS_PSHACK }, { O, FS_RST },
-		  { O, FS_SYN }, { RP, FS_SYNACK }, { O, FS_ACK }, { RP, FS_RSTACK },
-		  { O, FS_SYN }, { RP, FS_SYNACK }, { O, FS_ACK } },
-		/* the only answer a reset; the SYN again; retransmissions */
-		{ { RP, FS_RSTACK }, { O, FS_SYN }, { O, FS_SYN }, { RP, FS_SYNACK },
-		  { RP, FS_SYNACK }, { O, FS_ACK }, { O, FS_ACK }, { RP, FS_PSHACK },
-		  { O, FS_FINACK }, { O, FS_FINACK }, { RP, FS_FINACK } },
-		/* a busy flow (the fast path serves it), then closes */
-		{ { RP, FS_SYNACK }, { O, FS_ACK }, { O, FS_PSHACK }, { O, FS_PSHACK },
-		  { O, FS_PSHACK }, { O, FS_PSHACK }, { RP, FS_PSHACK }, { RP, FS_PSHACK },
-		  { RP, FS_PSHACK }, { O, FS_FINACK }, { RP, FS_FINACK } },
-		/* simultaneous close; late segments in TIME_WAIT */
-		{ { RP, FS_SYNACK }, { O, FS_ACK }, { O, FS_FINACK }, { RP, FS_FINACK },
-		  { O, FS_ACK }, { RP, FS_ACK }, { RP, FS_PSHACK }, { O, FS_ACK },
-		  { O, FS_SYN }, { RP, FS_SYNACK }, { O, FS_ACK } },
+	/* Each letter a segment after the first SYN, upper case from the
+	 * original side (O), lower case a reply (RP); see life_flags. */
+	static const char *const lives[] = {
+		"yAPpFafASyA",	/* handshake, data, the client closes, TIME_WAIT, reopen */
+		"yApfAFaSyAP",	/* the server closes first */
+		"yAPRSyAxSyA",	/* a reset from either side, CLOSE, reopen */
+		"xSSyyAApFFf",	/* the only answer a reset; the SYN again; retransmissions */
+		"yAPPPPpppFf",	/* a busy flow (the fast path serves it), then closes */
+		"yAFfAapASyA",	/* simultaneous close; late segments in TIME_WAIT */
 	};
 	static const uint8_t sizes[4] = { 0, 0, 2, 3 };	/* d11: 0, 0, 10, 100 bytes */
 	int nlives = (int)(sizeof(lives) / sizeof(lives[0]));
@@ -1624,10 +1763,10 @@ static size_t gen_script(uint8_t *buf, size_t cap)
 		n = MAX_RECS;
 	for (int r = 0; r < n && off + DESC_LEN <= cap; r++) {
 		uint8_t *d = buf + off;
-		int from = r ? lives[life][r - 1][0] : O, fs = r ? lives[life][r - 1][1] : FS_SYN;
+		char step = r ? lives[life][r - 1] : 'S';
+		int from = islower(step) ? RP : O, fs = life_flags(step);
 
-		for (int i = 0; i < DESC_LEN; i++)
-			d[i] = (uint8_t)rnd();
+		desc_random(d);
 		if (!r) {
 			d[0] &= 1;		/* what 0: a packet of the fields, either side */
 			d[2] &= 0x7f;		/* addresses that side sees */
@@ -1692,32 +1831,25 @@ static size_t gen_frag(uint8_t *buf, size_t cap)
 	for (int r = 0; r < n && r < 9 && off + DESC_LEN <= cap; r++) {
 		uint8_t *d = buf + off, code = plans[pl][r];
 
-		for (int i = 0; i < DESC_LEN; i++)
-			d[i] = (uint8_t)rnd();
+		desc_random(d);
 		if (code == 4 || code == 5) {
 			d[0] = 3 << 1;		/* a reply to outs[0] */
 			d[1] = tcp ? 0 : 6;
 			d[8] = 2;		/* ACK: the whole segment acknowledged */
 		} else {
-			d[0] = tmpl[t][0];
+			/* client port 40000 to tcp 80: the prologue's connection */
+			desc_tuple(d, tmpl[t][0], tmpl[t][2], tmpl[t][3],
+				   tcp && tmpl[t][4] == 0 ? 0 : sp, tmpl[t][4]);
 			d[1] = tmpl[t][1];
-			d[2] = tmpl[t][2];
-			d[3] = tmpl[t][3];
-			d[4] = 0;
-			d[5] = tcp && tmpl[t][4] == 0 ? 0 : sp;	/* 40000: the prologue's */
-			d[6] = 0;
-			d[7] = tmpl[t][4];
 			d[8] = tcp ? (tmpl[t][4] == 0 ? 3 : 0) : 0;	/* PSH+ACK; SYN */
 		}
-		d[9] = 64;
+		desc_in_window(d);
 		d[10] &= 0xfe;
 		d[12] &= rnd() % 4 ? 0 : 1;	/* now and then a tag */
 		d[13] = (uint8_t)((code <= 3 ? code : code == 5 ? 1 : 0) << 6 |
 				  (rnd() % 10 ? 0 : 0x20));	/* now and then through tc */
 		if (rnd() % 8 == 0)
 			d[13] |= 16 | (uint8_t)(rnd() % 15);	/* mutated */
-		d[16] &= 8;			/* exactly in the window */
-		d[17] &= 0xc0;
 		d[11] = (uint8_t)(4 + rnd() % 4);	/* 1500 or more, or d11 * 3 */
 		if (rnd() % 3 == 0)
 			d[19] = (uint8_t)(rnd() % 2);	/* 1480-byte pieces */
@@ -1747,8 +1879,7 @@ static size_t gen_input(uint8_t *buf, size_t cap)
 		if (rnd() % 8) {
 			if (off + DESC_LEN > cap)
 				break;
-			for (int i = 0; i < DESC_LEN; i++)
-				buf[off + i] = (uint8_t)rnd();
+			desc_random(buf + off);
 			buf[off] &= 0x7f;
 			if (rnd() % 2)		/* mostly about the connections */
 				buf[off] = (uint8_t)((buf[off] & 0x71) | (uint8_t)((3 + rnd() % 5) << 1));
@@ -1765,8 +1896,7 @@ static size_t gen_input(uint8_t *buf, size_t cap)
 			int side;
 			size_t len;
 
-			for (int i = 0; i < DESC_LEN; i++)
-				d[i] = (uint8_t)rnd();
+			desc_random(d);
 			d[0] &= 0x71;
 			len = build(d, f, &side);
 			for (int n = (int)(rnd() % 4); n >= 0; n--)
@@ -1874,49 +2004,68 @@ static void usage(const char *p)
 		"       %s -w DIR   (write seed inputs)\n", p, p, p);
 }
 
-int main(int argc, char **argv)
+/* The payload every frame carries, and a check that every counter has a name. */
+static void statics_init(void)
 {
-	const char *replays[16];
-	int nreplay = 0, files = 0, bad = 0, opt;
-	unsigned long long seed = 1, count = 2000;
-	double t0;
-
 	for (size_t i = 0; i < sizeof(pattern); i++)
 		pattern[i] = (uint8_t)(i * 7 + 3);
 	for (int c = 0; c < XFWD_CNT_MAX; c++)	/* a new counter needs its name here */
 		if (!strncmp(counter_name((unsigned)c), "counter #", 9))
 			die("counter %d has no name in the ABI header's list", c);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc > 1 && !strcmp(argv[1], "-F")) {
-		/* libFuzzer owns the rest of the command line. */
-		argv[1] = argv[0];
-		argc--;
-		argv++;
-		load();
-		batch_keys = calloc(SNAP_MAX, 64);
-		batch_vals = calloc(SNAP_MAX, 256);
-		model = model_new(&world, port_oracle, NULL);
-		model_snap = model_new(&world, port_oracle, NULL);
-		model_set_flow_oracle(model, flow_oracle);
-		model_set_flow_oracle(model_snap, flow_oracle);
-		prologue();
-		snapshot_take();
-		t_start = now_s();
-		n_inputs = n_packets = n_redirect = n_pass = n_tx = n_drop = 0;
-		atexit(fuzz_summary);	/* libFuzzer exits from inside its loop */
-		return LLVMFuzzerRunDriver(&argc, &argv, fuzz_one);
-	}
+}
+
+/* The programs loaded, the model, the prologue's connections, and the
+ * snapshot every input starts from. */
+static void world_setup(void)
+{
+	load();
+	batch_keys = calloc(SNAP_MAX, 64);
+	batch_vals = calloc(SNAP_MAX, 256);
+	model = model_new(&world, port_oracle, NULL);
+	model_snap = model_new(&world, port_oracle, NULL);
+	model_set_flow_oracle(model, flow_oracle);
+	model_set_flow_oracle(model_snap, flow_oracle);
+	prologue();
+	snapshot_take();
+}
+
+/* -F: libFuzzer drives, and owns the rest of the command line. */
+static int libfuzzer_main(int argc, char **argv)
+{
+	argv[1] = argv[0];
+	argc--;
+	argv++;
+	world_setup();
+	t_start = now_s();
+	n_inputs = n_packets = n_redirect = n_pass = n_tx = n_drop = 0;
+	atexit(fuzz_summary);	/* libFuzzer exits from inside its loop */
+	return LLVMFuzzerRunDriver(&argc, &argv, fuzz_one);
+}
+
+struct opts {
+	unsigned long long seed, count;
+	const char *replays[16];
+	int nreplay;
+};
+
+/* The seeded mode's options into o; -1 to go on, else the exit status
+ * (-h, a wrong option, -w done). */
+static int opts_parse(int argc, char **argv, struct opts *o)
+{
+	int opt;
+
 	while ((opt = getopt(argc, argv, "s:n:r:C:w:vh")) != -1) {
 		switch (opt) {
 		case 's':
-			seed = strtoull(optarg, NULL, 0);
+			o->seed = strtoull(optarg, NULL, 0);
 			break;
 		case 'n':
-			count = strtoull(optarg, NULL, 0);
+			o->count = strtoull(optarg, NULL, 0);
 			break;
 		case 'r':
-			if (nreplay < 16)
-				replays[nreplay++] = optarg;
+			if (o->nreplay < 16)
+				o->replays[o->nreplay++] = optarg;
 			break;
 		case 'C':
 			crash_dir = optarg;
@@ -1932,52 +2081,76 @@ int main(int argc, char **argv)
 			return opt == 'h' ? 0 : 2;
 		}
 	}
-	load();
-	batch_keys = calloc(SNAP_MAX, 64);
-	batch_vals = calloc(SNAP_MAX, 256);
-	model = model_new(&world, port_oracle, NULL);
-	model_snap = model_new(&world, port_oracle, NULL);
-	model_set_flow_oracle(model, flow_oracle);
-	model_set_flow_oracle(model_snap, flow_oracle);
-	prologue();
-	snapshot_take();
+	return -1;
+}
 
-	for (int i = 0; i < nreplay; i++)
-		bad |= replay(replays[i], &files);
-	if (nreplay)
+/* -r: every file given (directories, file by file); 1 if one mismatched. */
+static int replay_all(const struct opts *o)
+{
+	int files = 0, bad = 0;
+
+	for (int i = 0; i < o->nreplay; i++)
+		bad |= replay(o->replays[i], &files);
+	if (o->nreplay)
 		printf("%s - fuzz: %d corpus inputs replayed\n", bad ? "not ok" : "ok", files);
+	return bad;
+}
 
-	t0 = now_s();
+/* count inputs of the seeded mutator from seed, and their "ok" line; 1 if
+ * one mismatched. */
+static int seeded_run(unsigned long long seed, unsigned long long count)
+{
+	static uint8_t buf[8192];
+	unsigned long long fails = 0;
+	char first[2048] = "";
+	double t0 = now_s();
+
 	rng_state = seed * 0x9e3779b97f4a7c15ull | 1;
-	{
-		static uint8_t buf[8192];
-		unsigned long long fails = 0;
-		char first[2048] = "";
+	n_packets = n_redirect = n_pass = n_tx = n_drop = n_tc = n_tc_finished = 0;
+	memset(n_moved, 0, sizeof(n_moved));
+	for (unsigned long long i = 0; i < count; i++) {
+		size_t n = gen_input(buf, sizeof(buf));
 
-		n_packets = n_redirect = n_pass = n_tx = n_drop = n_tc = n_tc_finished = 0;
-		memset(n_moved, 0, sizeof(n_moved));
-		for (unsigned long long i = 0; i < count; i++) {
-			size_t n = gen_input(buf, sizeof(buf));
-
-			if (run_input(buf, n) && !fails++)
-				snprintf(first, sizeof(first), "input %llu: %s (%s)", i, why, finding_path);
-		}
-		if (fails)
-			printf("not ok - fuzz: seed %llu, %llu inputs: %llu mismatches, the first %s\n",
-			       seed, count, fails, first);
-		else
-			printf("ok - fuzz: seed %llu, %llu inputs, %llu packets (XDP: %llu redirected,"
-			       " %llu passed, %llu XDP_TX, %llu dropped; tc ingress: %llu, %llu"
-			       " translated) as the model says, %.0f packets/s\n",
-			       seed, count, n_packets, n_redirect, n_pass, n_tx, n_drop, n_tc,
-			       n_tc_finished, n_packets / (now_s() - t0 + 1e-9));
-		bad |= fails != 0;
+		if (run_input(buf, n) && !fails++)
+			snprintf(first, sizeof(first), "input %llu: %s (%s)", i, why, finding_path);
 	}
+	if (fails)
+		printf("not ok - fuzz: seed %llu, %llu inputs: %llu mismatches, the first %s\n",
+		       seed, count, fails, first);
+	else
+		printf("ok - fuzz: seed %llu, %llu inputs, %llu packets (XDP: %llu redirected,"
+		       " %llu passed, %llu XDP_TX, %llu dropped; tc ingress: %llu, %llu"
+		       " translated) as the model says, %.0f packets/s\n",
+		       seed, count, n_packets, n_redirect, n_pass, n_tx, n_drop, n_tc,
+		       n_tc_finished, n_packets / (now_s() - t0 + 1e-9));
+	return fails != 0;
+}
+
+/* How many packets moved each counter (those that moved). */
+static void counters_print(void)
+{
 	printf("# packets by counter:");
 	for (int c = 1; c < XFWD_CNT_MAX; c++)
 		if (n_moved[c])
 			printf(" %s=%llu", counter_name((unsigned)c), n_moved[c]);
 	printf("\n");
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { .seed = 1, .count = 2000 };
+	int bad, status;
+
+	statics_init();
+	if (argc > 1 && !strcmp(argv[1], "-F"))
+		return libfuzzer_main(argc, argv);
+	status = opts_parse(argc, argv, &o);
+	if (status >= 0)
+		return status;
+	world_setup();
+	bad = replay_all(&o);
+	bad |= seeded_run(o.seed, o.count);
+	counters_print();
 	xfwd_bpf__destroy(skel);
 	return bad ? 1 : 0;
 }
