@@ -168,6 +168,8 @@ const char *table_name(int t);	/* IN_* */
 int flow_get_in(int table, const struct xfwd_flow_key *k, struct xfwd_flow *f);
 int flow_get(const struct xfwd_flow_key *k, struct xfwd_flow *f);
 int flows_count(int *flows, int *pending);
+int expect_entry_packets(const struct xfwd_flow_key *k, int table, __u64 packets,
+			 const char *what, struct xfwd_flow *f);
 
 /* ------------------------------------------------------------ running */
 
@@ -246,6 +248,7 @@ int conn_unreach(const struct conn *c, int reply, const struct pkt_spec *sent,
 		 const struct pkt_spec *seen, size_t qlen);
 int conn_expect(const struct conn *c, int table, unsigned st, unsigned flags);
 int fwd_via(const struct conn *c, uint8_t flags, size_t plen, int fast);
+int conn_assure(const struct conn *c, size_t plen);
 
 /* --------------------------------------------------------------- cases */
 

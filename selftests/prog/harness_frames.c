@@ -211,3 +211,12 @@ int fwd_via(const struct conn *c, uint8_t flags, size_t plen, int fast)
 	TRY(expect_moved(&a, &b, XFWD_CNT_FWD_REDIRECT, 1));
 	return expect_moved(&a, &b, XFWD_CNT_FAST, (unsigned)fast);
 }
+
+/* A datagram flow made assured, none of it by the fast path (each packet
+ * changes the connection): new, answered, then a packet after the answer. */
+int conn_assure(const struct conn *c, size_t plen)
+{
+	TRY(fwd_via(c, 0, plen, 0));
+	TRY(conn_rep(c, 0, pattern, plen));
+	return fwd_via(c, 0, plen, 0);
+}

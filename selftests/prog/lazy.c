@@ -243,7 +243,6 @@ PROG_CASE(clock_behind_is_live)
 	struct conn c = { IPPROTO_TCP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 41500, 80, 41500, 8080 };
 	struct xfwd_flow_key ok = conn_okey(&c);
 	struct counters a, b;
-	struct xfwd_flow o;
 
 	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
 	TRY(conn_fwd(&c, TH_SYN, NULL, 0));
@@ -259,10 +258,7 @@ PROG_CASE(clock_behind_is_live)
 	TRY(conn_fwd(&c, TH_ACK, pattern, 20));
 	TRY(counters_read(&b));
 	TRY(expect_moved(&a, &b, XFWD_CNT_FLOW_NEW, 0));
-	if (!ASSERT_TRUE(flow_get(&ok, &o) == IN_FLOWS, "the connection's entry is not confirmed"))
-		return -1;
-	if (!ASSERT_EQ(o.packets, 4, "original entry packets"))
-		return -1;
+	TRY(expect_entry_packets(&ok, IN_FLOWS, 4, "original entry", NULL));
 	return conn_expect(&c, IN_FLOWS, XFWD_ST_ESTABLISHED,
 			   XFWD_FLOW_SEEN_REPLY | XFWD_FLOW_ASSURED);
 }
