@@ -11,7 +11,7 @@ GEN_SRCS := $(filter-out %.bpf.c,$(wildcard $(GEN_DIR)/*.c))
 $(GEN_OUT):
 	$(Q)mkdir -p $@
 
-$(GEN_OUT)/%.bpf.o: $(GEN_DIR)/%.bpf.c $(GEN_DIR)/gen.h | $(GEN_OUT) $(OUT)/deps.stamp
+$(GEN_OUT)/%.bpf.o: $(GEN_DIR)/%.bpf.c $(GEN_DIR)/gen.h $(wildcard $(GEN_DIR)/*.bpf.h) | $(GEN_OUT) $(OUT)/deps.stamp
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -I$(GEN_DIR) -c $< -o $@.tmp
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp

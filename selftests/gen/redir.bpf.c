@@ -5,11 +5,7 @@
  * interface; no parsing beyond Ethernet, no lookup, no rewrite of IP. ARP and
  * the rest pass to the stack. Nothing forwards faster on the machine.
  */
-#include <linux/types.h>
-#include <linux/bpf.h>
-#include <linux/if_ether.h>
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_endian.h>
+#include "ipv4_frame.bpf.h"
 
 /* Set by xfwd-gen before load. */
 const volatile __u8 dmac[ETH_ALEN];	/* the next hop, beyond the egress */
@@ -25,11 +21,9 @@ struct {
 SEC("xdp")
 int bench_redirect(struct xdp_md *ctx)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
+	struct ethhdr *eth = ipv4_frame(ctx);
 
-	if ((void *)(eth + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP))
+	if (!eth)
 		return XDP_PASS;
 #pragma unroll
 	for (int i = 0; i < ETH_ALEN; i++) {

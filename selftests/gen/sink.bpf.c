@@ -9,11 +9,7 @@
  * contenders without XDP of their own get it, so every contender runs with
  * the same NAPI and GRO settings.
  */
-#include <linux/types.h>
-#include <linux/bpf.h>
-#include <linux/if_ether.h>
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_endian.h>
+#include "ipv4_frame.bpf.h"
 
 #include "gen.h"
 
@@ -27,18 +23,15 @@ struct {
 SEC("xdp")
 int bench_sink(struct xdp_md *ctx)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
 	struct sink_count *c;
 	__u32 zero = 0;
 
-	if ((void *)(eth + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP))
+	if (!ipv4_frame(ctx))
 		return XDP_PASS;
 	c = bpf_map_lookup_elem(&sink_count, &zero);
 	if (c) {
 		c->packets++;
-		c->bytes += data_end - data;
+		c->bytes += ctx->data_end - ctx->data;
 	}
 	return XDP_DROP;
 }

@@ -37,18 +37,13 @@ PROG_CASE(fast_path_udp)
 	TRY(fast_on());
 	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
 	label("new, answered, then assured: each changes the connection");
-	TRY(fwd_via(&c, 0, 40, 0));
-	TRY(conn_rep(&c, 0, pattern, 40));
-	TRY(fwd_via(&c, 0, 40, 0));
+	TRY(conn_assure(&c, 40));
 	label("the first packet that changes nothing fills the slot");
 	TRY(fwd_via(&c, 0, 40, 0));
 	label("the next ones are served from it");
 	for (int i = 0; i < 3; i++)
 		TRY(fwd_via(&c, 0, 40, 1));
-	if (!ASSERT_TRUE(flow_get(&ok, &o) == IN_FLOWS, "no confirmed original entry"))
-		return -1;
-	if (!ASSERT_EQ(o.packets, 3, "packets in the entry"))
-		return -1;
+	TRY(expect_entry_packets(&ok, IN_FLOWS, 3, "original entry", &o));
 	if (!ASSERT_EQ(fast_pending(&ok, &by), 3, "packets in the slot"))
 		return -1;
 	if (!ASSERT_EQ(by, 3 * len, "bytes in the slot"))
@@ -157,10 +152,7 @@ PROG_CASE(fast_path_shared_slot)
 	TRY(fwd_via(&b, 0, 40, 1));
 	if (!ASSERT_EQ(fast_pending(&ak, &by), 0, "first flow's packets left in the slot"))
 		return -1;
-	if (!ASSERT_TRUE(flow_get(&ak, &f) == IN_FLOWS, "no entry of the first flow"))
-		return -1;
-	if (!ASSERT_EQ(f.packets, 6, "first flow's entry packets"))
-		return -1;
+	TRY(expect_entry_packets(&ak, IN_FLOWS, 6, "first flow's entry", &f));
 	if (!ASSERT_EQ(f.bytes, 6 * (20 + 8 + 40), "first flow's entry bytes"))
 		return -1;
 	return 0;
@@ -187,7 +179,6 @@ PROG_CASE(where_hint)
 {
 	struct conn c = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 7200, 53, 7200, 5353 };
 	struct xfwd_flow_key ok = conn_okey(&c);
-	struct xfwd_flow o;
 
 	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
 	label("first datagram");
@@ -200,10 +191,7 @@ PROG_CASE(where_hint)
 		return -1;
 	label("third datagram: looked for there first");
 	TRY(conn_fwd(&c, 0, pattern, 40));
-	if (!ASSERT_TRUE(flow_get(&ok, &o) == IN_PENDING, "no pending original entry"))
-		return -1;
-	if (!ASSERT_EQ(o.packets, 3, "original entry packets"))
-		return -1;
+	TRY(expect_entry_packets(&ok, IN_PENDING, 3, "original entry", NULL));
 	label("the answer confirms the connection");
 	TRY(conn_rep(&c, 0, pattern, 30));
 	TRY(conn_expect(&c, IN_FLOWS, XFWD_ST_NONE, XFWD_FLOW_SEEN_REPLY));
@@ -211,16 +199,10 @@ PROG_CASE(where_hint)
 		return -1;
 	label("a datagram after: the hint is wrong, the confirmed entry serves it");
 	TRY(conn_fwd(&c, 0, pattern, 40));
-	if (!ASSERT_TRUE(flow_get(&ok, &o) == IN_FLOWS, "no confirmed original entry"))
-		return -1;
-	if (!ASSERT_EQ(o.packets, 4, "confirmed entry packets"))
-		return -1;
+	TRY(expect_entry_packets(&ok, IN_FLOWS, 4, "confirmed original entry", NULL));
 	if (!ASSERT_EQ(where_pending(&ok), 0, "hint not corrected by the hit in xfwd_flows"))
 		return -1;
 	label("and the next");
 	TRY(conn_fwd(&c, 0, pattern, 40));
-	flow_get(&ok, &o);
-	if (!ASSERT_EQ(o.packets, 5, "confirmed entry packets"))
-		return -1;
-	return 0;
+	return expect_entry_packets(&ok, IN_FLOWS, 5, "confirmed original entry", NULL);
 }

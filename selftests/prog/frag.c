@@ -291,9 +291,7 @@ PROG_CASE(frag_fast_path)
 	TRY(fast_on());
 	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
 	label("an assured flow, its slot filled for packets up to 1428 bytes");
-	TRY(fwd_via(&c, 0, 40, 0));
-	TRY(conn_rep(&c, 0, pattern, 40));
-	TRY(fwd_via(&c, 0, 40, 0));
+	TRY(conn_assure(&c, 40));
 	TRY(fwd_via(&c, 0, 1400, 0));
 	TRY(fwd_via(&c, 0, 40, 1));
 	label("a datagram in fragments of 1020 and 1008 bytes");

@@ -168,6 +168,8 @@ const char *table_name(int t);	/* IN_* */
 int flow_get_in(int table, const struct xfwd_flow_key *k, struct xfwd_flow *f);
 int flow_get(const struct xfwd_flow_key *k, struct xfwd_flow *f);
 int flows_count(int *flows, int *pending);
+int expect_entry_packets(const struct xfwd_flow_key *k, int table, __u64 packets,
+			 const char *what, struct xfwd_flow *f);
 
 /* ------------------------------------------------------------ running */
 
@@ -234,10 +236,19 @@ struct conn {
 
 struct xfwd_flow_key conn_okey(const struct conn *c);
 struct xfwd_flow_key conn_rkey(const struct conn *c);
+struct pkt_spec conn_fwd_pkt(const struct conn *c, uint8_t flags, const uint8_t *payload,
+			     size_t plen);
+struct pkt_spec conn_fwd_seen(const struct conn *c, const struct pkt_spec *sent);
+struct pkt_spec conn_rep_pkt(const struct conn *c, uint8_t flags, const uint8_t *payload,
+			     size_t plen);
+struct pkt_spec conn_rep_seen(const struct conn *c, const struct pkt_spec *sent);
 int conn_fwd(const struct conn *c, uint8_t flags, const uint8_t *payload, size_t plen);
 int conn_rep(const struct conn *c, uint8_t flags, const uint8_t *payload, size_t plen);
+int conn_unreach(const struct conn *c, int reply, const struct pkt_spec *sent,
+		 const struct pkt_spec *seen, size_t qlen);
 int conn_expect(const struct conn *c, int table, unsigned st, unsigned flags);
 int fwd_via(const struct conn *c, uint8_t flags, size_t plen, int fast);
+int conn_assure(const struct conn *c, size_t plen);
 
 /* --------------------------------------------------------------- cases */
 

@@ -99,8 +99,9 @@ struct xfwd_flow_key conn_rkey(const struct conn *c)
 	return fkey(c->proto, c->backend, c->bport, c->src, c->sport);
 }
 
-/* Client -> gateway, checked on the way to the backend. */
-int conn_fwd(const struct conn *c, uint8_t flags, const uint8_t *payload, size_t plen)
+/* Client -> gateway: the connection's packet as the client sends it. */
+struct pkt_spec conn_fwd_pkt(const struct conn *c, uint8_t flags, const uint8_t *payload,
+			     size_t plen)
 {
 	struct pkt_spec in = pub_pkt(c->proto, c->client, c->cport, c->pub, c->pport);
 
@@ -109,11 +110,18 @@ int conn_fwd(const struct conn *c, uint8_t flags, const uint8_t *payload, size_t
 	in.ack = flags & TH_ACK ? 0x50607081 : 0;
 	in.payload = payload;
 	in.payload_len = plen;
-	return expect_xlated(SIDE_PUB, &in, c->src, c->sport, c->backend, c->bport);
+	return in;
 }
 
-/* Backend -> gateway, checked on the way back to the client. */
-int conn_rep(const struct conn *c, uint8_t flags, const uint8_t *payload, size_t plen)
+/* What the backend gets of sent, conn_fwd_pkt()'s. */
+struct pkt_spec conn_fwd_seen(const struct conn *c, const struct pkt_spec *sent)
+{
+	return xlated_to(sent, c->src, c->sport, c->backend, c->bport);
+}
+
+/* Backend -> gateway: the connection's packet as the backend sends it. */
+struct pkt_spec conn_rep_pkt(const struct conn *c, uint8_t flags, const uint8_t *payload,
+			     size_t plen)
 {
 	struct pkt_spec in = lan_pkt(c->proto, c->backend, c->bport, c->src, c->sport);
 
@@ -121,7 +129,46 @@ int conn_rep(const struct conn *c, uint8_t flags, const uint8_t *payload, size_t
 	in.seq += !(flags & TH_SYN);	/* after the SYN-ACK's */
 	in.payload = payload;
 	in.payload_len = plen;
-	return expect_xlated(SIDE_LAN, &in, c->pub, c->pport, c->client, c->cport);
+	return in;
+}
+
+/* What the client gets of sent, conn_rep_pkt()'s. */
+struct pkt_spec conn_rep_seen(const struct conn *c, const struct pkt_spec *sent)
+{
+	return xlated_to(sent, c->pub, c->pport, c->client, c->cport);
+}
+
+/* Client -> gateway, checked on the way to the backend. */
+int conn_fwd(const struct conn *c, uint8_t flags, const uint8_t *payload, size_t plen)
+{
+	struct pkt_spec in = conn_fwd_pkt(c, flags, payload, plen), exp = conn_fwd_seen(c, &in);
+
+	return expect_fwd(SIDE_PUB, &in, &exp);
+}
+
+/* Backend -> gateway, checked on the way back to the client. */
+int conn_rep(const struct conn *c, uint8_t flags, const uint8_t *payload, size_t plen)
+{
+	struct pkt_spec in = conn_rep_pkt(c, flags, payload, plen), exp = conn_rep_seen(c, &in);
+
+	return expect_fwd(SIDE_LAN, &in, &exp);
+}
+
+/* The port unreachable the receiver of sent (seen: as it got it) answers,
+ * quoting qlen bytes, must reach sent's sender translated: the backend's
+ * about the client's packet (reply 0), the client's about a reply (1). */
+int conn_unreach(const struct conn *c, int reply, const struct pkt_spec *sent,
+		 const struct pkt_spec *seen, size_t qlen)
+{
+	struct pkt_spec outer = reply ? pub_pkt(IPPROTO_ICMP, c->client, 0, c->pub, 0) :
+					lan_pkt(IPPROTO_ICMP, c->backend, 0, c->src, 0);
+
+	label("%s's port unreachable quoting %s:%u > %s:%u, %zu bytes",
+	      reply ? "client" : "backend", astr(seen->saddr), seen->sport, astr(seen->daddr),
+	      seen->dport, qlen);
+	return expect_icmp_err_xlated(reply ? SIDE_PUB : SIDE_LAN, &outer,
+				      reply ? c->src : c->pub, reply ? c->backend : c->client,
+				      3, 3, seen, *sent, qlen);
 }
 
 /* Both entries of the connection in table, in state st, with these flags. */
@@ -163,4 +210,13 @@ int fwd_via(const struct conn *c, uint8_t flags, size_t plen, int fast)
 	TRY(counters_read(&b));
 	TRY(expect_moved(&a, &b, XFWD_CNT_FWD_REDIRECT, 1));
 	return expect_moved(&a, &b, XFWD_CNT_FAST, (unsigned)fast);
+}
+
+/* A datagram flow made assured, none of it by the fast path (each packet
+ * changes the connection): new, answered, then a packet after the answer. */
+int conn_assure(const struct conn *c, size_t plen)
+{
+	TRY(fwd_via(c, 0, plen, 0));
+	TRY(conn_rep(c, 0, pattern, plen));
+	return fwd_via(c, 0, plen, 0);
 }

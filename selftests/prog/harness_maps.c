@@ -174,6 +174,24 @@ int flow_get(const struct xfwd_flow_key *k, struct xfwd_flow *f)
 	return IN_NONE;
 }
 
+/* The entry of k (what names it) is in table and has counted packets;
+ * f, unless NULL, gets it. */
+int expect_entry_packets(const struct xfwd_flow_key *k, int table, __u64 packets,
+			 const char *what, struct xfwd_flow *f)
+{
+	struct xfwd_flow e;
+	int t = flow_get(k, &e);
+	char w[128];
+
+	if (!ASSERT_TRUE(t == table, "%s %s: expected in %s, found in %s", what, keystr(k),
+			 table_name(table), table_name(t)))
+		return -1;
+	if (f)
+		*f = e;
+	snprintf(w, sizeof(w), "packets of the %s", what);
+	return ASSERT_EQ(e.packets, packets, w) ? 0 : -1;
+}
+
 int flows_count(int *flows, int *pending)
 {
 	struct xfwd_flow_key k, next;

@@ -32,22 +32,31 @@ static void hexdump(const char *what, const uint8_t *b, size_t len)
 	fputc('\n', stderr);
 }
 
-/* One BPF_PROG_TEST_RUN; returns 0 or -errno (of the syscall). */
-int prog_run(int side, const uint8_t *in, size_t len)
+/* The options of one BPF_PROG_TEST_RUN of in, its output into R.buf, with
+ * a context in (ctx_size bytes) and, unless ctx_out is NULL, out. */
+static struct bpf_test_run_opts run_opts(const uint8_t *in, size_t len, void *ctx_in,
+					  void *ctx_out, size_t ctx_size)
 {
-	struct xdp_md ctx_in, ctx_out;
-	struct bpf_program *prog = side == SIDE_PUB ? skel->progs.xfwd_public : skel->progs.xfwd_lan;
 	LIBBPF_OPTS(bpf_test_run_opts, o,
 		.data_in = in,
 		.data_size_in = (__u32)len,
 		.data_out = R.buf,
 		.data_size_out = sizeof(R.buf),
-		.ctx_in = &ctx_in,
-		.ctx_size_in = sizeof(ctx_in),
-		.ctx_out = &ctx_out,
-		.ctx_size_out = sizeof(ctx_out),
+		.ctx_in = ctx_in,
+		.ctx_size_in = (__u32)ctx_size,
+		.ctx_out = ctx_out,
+		.ctx_size_out = ctx_out ? (__u32)ctx_size : 0,
 		.repeat = 1,
 	);
+	return o;
+}
+
+/* One BPF_PROG_TEST_RUN; returns 0 or -errno (of the syscall). */
+int prog_run(int side, const uint8_t *in, size_t len)
+{
+	struct xdp_md ctx_in, ctx_out;
+	struct bpf_program *prog = side == SIDE_PUB ? skel->progs.xfwd_public : skel->progs.xfwd_lan;
+	struct bpf_test_run_opts o = run_opts(in, len, &ctx_in, &ctx_out, sizeof(ctx_in));
 	int err;
 
 	memset(&ctx_in, 0, sizeof(ctx_in));
@@ -316,15 +325,7 @@ int expect_xlated(int side, const struct pkt_spec *in, uint32_t saddr, uint16_t 
 static int tc_run(struct bpf_program *prog, int ifx, const uint8_t *in, size_t len)
 {
 	struct __sk_buff ctx;
-	LIBBPF_OPTS(bpf_test_run_opts, o,
-		.data_in = in,
-		.data_size_in = (__u32)len,
-		.data_out = R.buf,
-		.data_size_out = sizeof(R.buf),
-		.ctx_in = &ctx,
-		.ctx_size_in = sizeof(ctx),
-		.repeat = 1,
-	);
+	struct bpf_test_run_opts o = run_opts(in, len, &ctx, NULL, sizeof(ctx));
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.ifindex = (__u32)ifx;

@@ -18,24 +18,17 @@ PROG_CASE(icmp_error_translated)
 
 	/* The backend's port unreachable about a forwarded datagram (8-byte quote). */
 	label("UDP 192.0.2.2:7000 > 192.0.2.1:53");
-	TRY(conn_fwd(&u, 0, pattern, 40));
-	cli = pub_pkt(IPPROTO_UDP, CLIENT1, 7000, PUB_ADDR, 53);
-	payload_set(&cli, 40);
-	seen = xlated_to(&cli, CLIENT1, 7000, BACKEND1, 5353);
-	outer = lan_pkt(IPPROTO_ICMP, BACKEND1, 0, CLIENT1, 0);
-	label("backend's port unreachable quoting 192.0.2.2:7000 > 198.51.100.2:5353");
-	TRY(expect_icmp_err_xlated(SIDE_LAN, &outer, PUB_ADDR, CLIENT1, 3, 3, &seen, cli, IP4_LEN + 8));
+	cli = conn_fwd_pkt(&u, 0, pattern, 40);
+	seen = conn_fwd_seen(&u, &cli);
+	TRY(expect_fwd(SIDE_PUB, &cli, &seen));
+	TRY(conn_unreach(&u, 0, &cli, &seen, IP4_LEN + 8));
 
 	/* The client's port unreachable about a reply, arriving on the public side. */
 	label("UDP reply 198.51.100.2:5353 > 192.0.2.2:7000");
-	TRY(conn_rep(&u, 0, pattern, 12));
-	rep = lan_pkt(IPPROTO_UDP, BACKEND1, 5353, CLIENT1, 7000);
-	payload_set(&rep, 12);
-	got = xlated_to(&rep, PUB_ADDR, 53, CLIENT1, 7000);
-	outer = pub_pkt(IPPROTO_ICMP, CLIENT1, 0, PUB_ADDR, 0);
-	label("client's port unreachable quoting 192.0.2.1:53 > 192.0.2.2:7000 (whole)");
-	TRY(expect_icmp_err_xlated(SIDE_PUB, &outer, CLIENT1, BACKEND1, 3, 3, &got, rep,
-				   IP4_LEN + 8 + 12));
+	rep = conn_rep_pkt(&u, 0, pattern, 12);
+	got = conn_rep_seen(&u, &rep);
+	TRY(expect_fwd(SIDE_LAN, &rep, &got));
+	TRY(conn_unreach(&u, 1, &rep, &got, IP4_LEN + 8 + 12));	/* the whole reply */
 
 	/* SNAT: the backend quotes the whole SYN it got from 198.51.100.1. */
 	label("SYN 192.0.2.3:47001 > 192.0.2.1:80 (SNAT)");
@@ -142,13 +135,12 @@ PROG_CASE(icmp_error_hostile_quotes)
 	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
 	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 2));
 	label("UDP 192.0.2.2:7100 > 192.0.2.1:53");
-	TRY(conn_fwd(&u, 0, pattern, 40));
+	cli = conn_fwd_pkt(&u, 0, pattern, 40);
+	seen = conn_fwd_seen(&u, &cli);
+	TRY(expect_fwd(SIDE_PUB, &cli, &seen));
 	label("SYN 192.0.2.3:7101 > 192.0.2.1:80");
 	TRY(conn_fwd(&t, TH_SYN, NULL, 0));
 
-	cli = pub_pkt(IPPROTO_UDP, CLIENT1, 7100, PUB_ADDR, 53);
-	payload_set(&cli, 40);
-	seen = xlated_to(&cli, CLIENT1, 7100, BACKEND1, 5353);
 	outer = lan_pkt(IPPROTO_ICMP, BACKEND1, 0, CLIENT1, 0);
 	/* Every quote length short of the IP header and both ports. */
 	for (q = 0; q < IP4_LEN + 4; q++) {
@@ -193,8 +185,8 @@ PROG_CASE(icmp_error_hostile_quotes)
 
 	/* The backend's error about the SYN, 8 bytes of TCP (no checksum in
 	 * the quote) and 16 bytes of zero padding after the message. */
-	cli = pub_pkt(IPPROTO_TCP, CLIENT2, 7101, PUB_ADDR, 80);
-	seen = xlated_to(&cli, CLIENT2, 7101, BACKEND1, 8080);
+	cli = conn_fwd_pkt(&t, TH_SYN, NULL, 0);
+	seen = conn_fwd_seen(&t, &cli);
 	outer = lan_pkt(IPPROTO_ICMP, BACKEND1, 0, CLIENT2, 0);
 	outer.pad = 16;
 	label("host unreachable quoting 8 bytes of the SYN, then padding");

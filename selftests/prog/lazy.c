@@ -243,7 +243,6 @@ PROG_CASE(clock_behind_is_live)
 	struct conn c = { IPPROTO_TCP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 41500, 80, 41500, 8080 };
 	struct xfwd_flow_key ok = conn_okey(&c);
 	struct counters a, b;
-	struct xfwd_flow o;
 
 	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
 	TRY(conn_fwd(&c, TH_SYN, NULL, 0));
@@ -259,10 +258,7 @@ PROG_CASE(clock_behind_is_live)
 	TRY(conn_fwd(&c, TH_ACK, pattern, 20));
 	TRY(counters_read(&b));
 	TRY(expect_moved(&a, &b, XFWD_CNT_FLOW_NEW, 0));
-	if (!ASSERT_TRUE(flow_get(&ok, &o) == IN_FLOWS, "the connection's entry is not confirmed"))
-		return -1;
-	if (!ASSERT_EQ(o.packets, 4, "original entry packets"))
-		return -1;
+	TRY(expect_entry_packets(&ok, IN_FLOWS, 4, "original entry", NULL));
 	return conn_expect(&c, IN_FLOWS, XFWD_ST_ESTABLISHED,
 			   XFWD_FLOW_SEEN_REPLY | XFWD_FLOW_ASSURED);
 }
@@ -316,21 +312,18 @@ PROG_CASE(lazy_not_when_unsafe)
 PROG_CASE(lazy_icmp_error_first)
 {
 	struct conn u = { IPPROTO_UDP, CLIENT1, PUB_ADDR, CLIENT1, BACKEND1, 7200, 53, 7200, 5353 };
-	struct pkt_spec cli, seen, outer;
+	struct pkt_spec cli, seen;
 	struct xfwd_flow_key rk = conn_rkey(&u);
 
 	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
 	TRY(backend_add(IPPROTO_UDP, BACKEND1, 5353, 0, 53, 0));
 	label("UDP 192.0.2.2:7200 > 192.0.2.1:53");
-	TRY(conn_fwd(&u, 0, pattern, 40));
+	cli = conn_fwd_pkt(&u, 0, pattern, 40);
+	seen = conn_fwd_seen(&u, &cli);
+	TRY(expect_fwd(SIDE_PUB, &cli, &seen));
 	if (!ASSERT_TRUE(!flow_there(&rk), "a reply entry before any answer"))
 		return -1;
-	cli = pub_pkt(IPPROTO_UDP, CLIENT1, 7200, PUB_ADDR, 53);
-	payload_set(&cli, 40);
-	seen = xlated_to(&cli, CLIENT1, 7200, BACKEND1, 5353);
-	outer = lan_pkt(IPPROTO_ICMP, BACKEND1, 0, CLIENT1, 0);
-	label("backend's port unreachable quoting 192.0.2.2:7200 > 198.51.100.2:5353");
-	TRY(expect_icmp_err_xlated(SIDE_LAN, &outer, PUB_ADDR, CLIENT1, 3, 3, &seen, cli, IP4_LEN + 8));
+	TRY(conn_unreach(&u, 0, &cli, &seen, IP4_LEN + 8));
 	if (!ASSERT_TRUE(flow_there(&rk), "no reply entry after the error"))
 		return -1;
 	return 0;

@@ -545,10 +545,7 @@ static int no_neigh_frames(void)
 	/* The connection's first packet is in its entry already: tc, which
 	 * finishes it, is told so and must not count it again. */
 	TRY(expect_finish_mark(XFWD_META_FINISH_NEW));
-	if (!ASSERT_TRUE(flow_get(&ok, &f) == IN_PENDING, "no pending entry for the SYN"))
-		return -1;
-	if (!ASSERT_EQ(f.packets, 1, "packets of the new entry"))
-		return -1;
+	TRY(expect_entry_packets(&ok, IN_PENDING, 1, "SYN's new entry", &f));
 	if (!ASSERT_EQ(f.state, XFWD_ST_SYN_SENT, "state of the new entry"))
 		return -1;
 	label("the SYN again (a retransmission)");

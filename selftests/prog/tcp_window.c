@@ -52,6 +52,13 @@ static struct pkt_spec tc_seg(const struct tcpc *t, int dir, uint8_t flags, uint
 	return s;
 }
 
+/* The rule the connections of tcpc_new() go through: tcp 80 to
+ * BACKEND1:8080, id 1. */
+static int tc_rule(void)
+{
+	return rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1);
+}
+
 /* The segment is forwarded, translated; its sender's next seq advances. */
 static int tc_ok(struct tcpc *t, int dir, uint8_t flags, uint32_t seq, uint32_t ack, size_t plen)
 {
@@ -98,17 +105,52 @@ static int tc_refused(struct tcpc *t, int dir, uint8_t flags, uint32_t seq, uint
 	return 0;
 }
 
+/* The connection is confirmed: established, out of the pending table. */
+static int tc_confirmed(const struct tcpc *t)
+{
+	return conn_expect(&t->c, IN_FLOWS, XFWD_ST_ESTABLISHED,
+			   XFWD_FLOW_SEEN_REPLY | XFWD_FLOW_ASSURED);
+}
+
+/* The client's ACK of the SYN-ACK ends the handshake: confirmed. */
+static int tc_ack_confirms(struct tcpc *t)
+{
+	label("ACK %u of the SYN-ACK", t->c.cport);
+	TRY(tc_ok(t, 0, TH_ACK, t->cnxt, t->snxt, 0));
+	return tc_confirmed(t);
+}
+
+/* The backend's SYN-ACK of the client's last SYN, the client's ACK:
+ * confirmed. */
+static int tc_accept(struct tcpc *t)
+{
+	label("SYN/ACK %u (isn 0x%x)", t->c.cport, t->sisn);
+	TRY(tc_ok(t, 1, TH_SYN | TH_ACK, t->sisn, t->cnxt, 0));
+	return tc_ack_confirms(t);
+}
+
+/* The client's SYN with its isn: forwarded. */
+static int tc_syn(struct tcpc *t)
+{
+	label("SYN %u (isn 0x%x)", t->c.cport, t->cisn);
+	return tc_ok(t, 0, TH_SYN, t->cisn, 0, 0);
+}
+
+/* Another connection on the tuple, with new initial sequence numbers: the
+ * client's SYN makes it pending. */
+static int tc_reopen(struct tcpc *t, uint32_t cisn, uint32_t sisn)
+{
+	t->cisn = t->cnxt = cisn;
+	t->sisn = t->snxt = sisn;
+	TRY(tc_ok(t, 0, TH_SYN, t->cisn, 0, 0));
+	return conn_expect(&t->c, IN_PENDING, XFWD_ST_SYN_SENT, XFWD_FLOW_PENDING);
+}
+
 /* SYN, SYN-ACK, ACK with the connection's numbers: confirmed. */
 static int tc_open(struct tcpc *t)
 {
-	label("SYN %u (isn 0x%x)", t->c.cport, t->cisn);
-	TRY(tc_ok(t, 0, TH_SYN, t->cisn, 0, 0));
-	label("SYN/ACK %u (isn 0x%x)", t->c.cport, t->sisn);
-	TRY(tc_ok(t, 1, TH_SYN | TH_ACK, t->sisn, t->cnxt, 0));
-	label("ACK %u", t->c.cport);
-	TRY(tc_ok(t, 0, TH_ACK, t->cnxt, t->snxt, 0));
-	return conn_expect(&t->c, IN_FLOWS, XFWD_ST_ESTABLISHED,
-			   XFWD_FLOW_SEEN_REPLY | XFWD_FLOW_ASSURED);
+	TRY(tc_syn(t));
+	return tc_accept(t);
 }
 
 static unsigned tc_state(const struct tcpc *t)
@@ -117,6 +159,25 @@ static unsigned tc_state(const struct tcpc *t)
 	struct xfwd_flow o;
 
 	return flow_get(&ok, &o) == IN_NONE ? 0xff : o.state;
+}
+
+/* The connection is in state want; a failure names both states. */
+static int tc_expect_state(const struct tcpc *t, unsigned want, const char *what)
+{
+	unsigned st = tc_state(t);
+
+	if (!ASSERT_TRUE(st == want, "%s: expected %s, got %s", what, state_name(want),
+			 st == 0xff ? "no entry" : state_name(st)))
+		return -1;
+	return 0;
+}
+
+/* An RST the tracker accepts (in the window, at the number the other side
+ * expects): forwarded, and the connection is closed. */
+static int tc_rst_closes(struct tcpc *t, int dir, uint8_t flags, uint32_t seq)
+{
+	TRY(tc_ok(t, dir, flags, seq, dir ? t->cnxt : t->snxt, 0));
+	return tc_expect_state(t, XFWD_ST_CLOSE, "state after the RST");
 }
 
 /* Blind segments, both ways: a RST, a FIN and an ACK far from the window. */
@@ -137,9 +198,18 @@ static int tc_blind(struct tcpc *t, const char *when)
 		label("%s: ACK of data never sent, ack +0x%x", when, off[i]);
 		TRY(tc_refused(t, 0, TH_ACK, t->cnxt, t->snxt + off[i], 0, XFWD_CNT_TCP_OOW_ACK));
 	}
-	if (!ASSERT_EQ(tc_state(t), st, "state after the blind segments"))
-		return -1;
+	TRY(tc_expect_state(t, st, "state after the blind segments"));
 	return 0;
+}
+
+/* Blind segments change nothing; then an in-window RST from the client
+ * (dir 0) or RST/ACK from the backend (dir 1) closes the connection. */
+static int tc_blind_then_rst(struct tcpc *t, const char *when, int dir)
+{
+	TRY(tc_blind(t, when));
+	label("%s: in-window RST%s from the %s", when, dir ? "/ACK" : "",
+	      dir ? "backend" : "client");
+	return tc_rst_closes(t, dir, dir ? TH_RST | TH_ACK : TH_RST, dir ? t->snxt : t->cnxt);
 }
 
 /* In every state, segments outside the window change nothing, and an
@@ -150,7 +220,7 @@ PROG_CASE(tcp_window_every_state)
 					 XFWD_ST_FIN_WAIT, XFWD_ST_CLOSE_WAIT, XFWD_ST_LAST_ACK,
 					 XFWD_ST_TIME_WAIT };
 
-	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	TRY(tc_rule());
 	for (unsigned k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
 		struct tcpc t = tcpc_new((uint16_t)(43000 + k), 0x1000 * (k + 1), 0x7000000 * (k + 1));
 		const char *name = state_name(want[k]);
@@ -172,9 +242,7 @@ PROG_CASE(tcp_window_every_state)
 			TRY(tc_ok(&t, 1, TH_FIN | TH_ACK, t.snxt, t.cnxt, 0));
 		if (want[k] >= XFWD_ST_TIME_WAIT)
 			TRY(tc_ok(&t, 0, TH_ACK, t.cnxt, t.snxt, 0));
-		if (!ASSERT_TRUE(tc_state(&t) == want[k], "%s: reached %s", name,
-				 state_name(tc_state(&t))))
-			return -1;
+		TRY(tc_expect_state(&t, want[k], "state reached"));
 		if (want[k] == XFWD_ST_SYN_SENT) {
 			/* Only the backend is heard in SYN_SENT: its RST must carry
 			 * the ACK of the SYN (RFC 793). */
@@ -183,16 +251,10 @@ PROG_CASE(tcp_window_every_state)
 			label("SYN_SENT: RST/ACK acking another sequence");
 			TRY(tc_refused(&t, 1, TH_RST | TH_ACK, 0, t.cnxt + 1, 0,
 				       XFWD_CNT_TCP_OOW_RST));
-			if (!ASSERT_EQ(tc_state(&t), XFWD_ST_SYN_SENT, "state"))
-				return -1;
+			TRY(tc_expect_state(&t, XFWD_ST_SYN_SENT, "state"));
 			continue;
 		}
-		TRY(tc_blind(&t, name));
-		label("%s: in-window RST from the client", name);
-		TRY(tc_ok(&t, 0, TH_RST, t.cnxt, 0, 0));
-		if (!ASSERT_TRUE(tc_state(&t) == XFWD_ST_CLOSE, "%s: after the RST: %s", name,
-				 state_name(tc_state(&t))))
-			return -1;
+		TRY(tc_blind_then_rst(&t, name, 0));
 	}
 	return 0;
 }
@@ -203,9 +265,8 @@ PROG_CASE(tcp_handshake_acks)
 {
 	struct tcpc t = tcpc_new(43100, 0x11110000, 0x22220000);
 
-	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
-	label("SYN");
-	TRY(tc_ok(&t, 0, TH_SYN, t.cisn, 0, 0));
+	TRY(tc_rule());
+	TRY(tc_syn(&t));
 	label("ACK with a random ack before any SYN-ACK (a flood's second packet)");
 	TRY(tc_refused(&t, 0, TH_ACK, t.cnxt, 0x9abcdef0, 0, XFWD_CNT_TCP_OOW_ACK));
 	label("data from the backend's side acking another sequence, before any SYN-ACK");
@@ -225,10 +286,7 @@ PROG_CASE(tcp_handshake_acks)
 	TRY(tc_refused(&t, 0, TH_ACK, t.cnxt, t.snxt + 0x80000000, 0, XFWD_CNT_TCP_OOW_ACK));
 	TRY(conn_expect(&t.c, IN_PENDING, XFWD_ST_SYN_RECV,
 			XFWD_FLOW_PENDING | XFWD_FLOW_SEEN_REPLY));
-	label("ACK acking the SYN-ACK");
-	TRY(tc_ok(&t, 0, TH_ACK, t.cnxt, t.snxt, 0));
-	return conn_expect(&t.c, IN_FLOWS, XFWD_ST_ESTABLISHED,
-			   XFWD_FLOW_SEEN_REPLY | XFWD_FLOW_ASSURED);
+	return tc_ack_confirms(&t);
 }
 
 /* Window scaling: a window of 512 << 7 lets the client send 64 kB ahead,
@@ -253,7 +311,7 @@ static int scale_case(uint16_t cport, int sscale, int in_window)
 
 PROG_CASE(tcp_window_scaling)
 {
-	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	TRY(tc_rule());
 	TRY(scale_case(43200, 7, 1));
 	TRY(scale_case(43201, -1, 0));	/* the backend did not offer it: no scaling */
 	return 0;
@@ -264,7 +322,7 @@ PROG_CASE(tcp_window_wraps)
 {
 	struct tcpc t = tcpc_new(43300, 0xffffff00, 0xfffff000);
 
-	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	TRY(tc_rule());
 	TRY(tc_open(&t));
 	for (int i = 0; i < 6; i++) {
 		label("data across the wrap, round %d", i);
@@ -273,12 +331,7 @@ PROG_CASE(tcp_window_wraps)
 	}
 	if (!ASSERT_TRUE(t.cnxt < 0x10000 && t.snxt < 0x10000, "the numbers did not wrap"))
 		return -1;
-	TRY(tc_blind(&t, "after the wrap"));
-	label("in-window RST/ACK from the backend after the wrap");
-	TRY(tc_ok(&t, 1, TH_RST | TH_ACK, t.snxt, t.cnxt, 0));
-	if (!ASSERT_EQ(tc_state(&t), XFWD_ST_CLOSE, "state"))
-		return -1;
-	return 0;
+	return tc_blind_then_rst(&t, "after the wrap", 1);
 }
 
 /* Both ends send a SYN (RFC 793 simultaneous open), then SYN-ACKs. */
@@ -286,9 +339,8 @@ PROG_CASE(tcp_simultaneous_open)
 {
 	struct tcpc t = tcpc_new(43400, 0x5000, 0x6000);
 
-	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
-	label("SYN from the client");
-	TRY(tc_ok(&t, 0, TH_SYN, t.cisn, 0, 0));
+	TRY(tc_rule());
+	TRY(tc_syn(&t));
 	label("SYN from the backend");
 	TRY(tc_ok(&t, 1, TH_SYN, t.sisn, 0, 0));
 	label("SYN-ACK from the client");
@@ -298,8 +350,7 @@ PROG_CASE(tcp_simultaneous_open)
 	label("ACK");
 	TRY(tc_ok(&t, 0, TH_ACK, t.cnxt, t.snxt, 0));
 	TRY(tc_ok(&t, 1, TH_ACK, t.snxt, t.cnxt, 0));
-	return conn_expect(&t.c, IN_FLOWS, XFWD_ST_ESTABLISHED,
-			   XFWD_FLOW_SEEN_REPLY | XFWD_FLOW_ASSURED);
+	return tc_confirmed(&t);
 }
 
 /* A retransmitted SYN changes nothing; a SYN with a new initial sequence
@@ -308,9 +359,8 @@ PROG_CASE(tcp_retransmitted_syn)
 {
 	struct tcpc t = tcpc_new(43500, 0x100, 0x8000);
 
-	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
-	label("SYN");
-	TRY(tc_ok(&t, 0, TH_SYN, t.cisn, 0, 0));
+	TRY(tc_rule());
+	TRY(tc_syn(&t));
 	label("the same SYN again");
 	TRY(tc_ok(&t, 0, TH_SYN, t.cisn, 0, 0));
 	TRY(conn_expect(&t.c, IN_PENDING, XFWD_ST_SYN_SENT, XFWD_FLOW_PENDING));
@@ -321,10 +371,7 @@ PROG_CASE(tcp_retransmitted_syn)
 	TRY(tc_refused(&t, 1, TH_SYN | TH_ACK, t.sisn, 0x100 + 1, 0, XFWD_CNT_TCP_OOW_SYNACK));
 	label("SYN-ACK acking the new SYN");
 	TRY(tc_ok(&t, 1, TH_SYN | TH_ACK, t.sisn, t.cnxt, 0));
-	label("ACK");
-	TRY(tc_ok(&t, 0, TH_ACK, t.cnxt, t.snxt, 0));
-	return conn_expect(&t.c, IN_FLOWS, XFWD_ST_ESTABLISHED,
-			   XFWD_FLOW_SEEN_REPLY | XFWD_FLOW_ASSURED);
+	return tc_ack_confirms(&t);
 }
 
 /* A SYN on the tuple of a connection in TIME_WAIT starts a new connection
@@ -337,38 +384,30 @@ PROG_CASE(tcp_time_wait_reuse)
 	struct counters a, b;
 	__u32 id;
 
-	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	TRY(tc_rule());
 	TRY(tc_open(&t));
 	TRY(tc_ok(&t, 0, TH_PSH | TH_ACK, t.cnxt, t.snxt, 500));
 	TRY(tc_ok(&t, 1, TH_PSH | TH_ACK, t.snxt, t.cnxt, 500));
 	TRY(tc_ok(&t, 0, TH_FIN | TH_ACK, t.cnxt, t.snxt, 0));
 	TRY(tc_ok(&t, 1, TH_FIN | TH_ACK, t.snxt, t.cnxt, 0));
 	TRY(tc_ok(&t, 0, TH_ACK, t.cnxt, t.snxt, 0));
-	if (!ASSERT_EQ(tc_state(&t), XFWD_ST_TIME_WAIT, "state"))
-		return -1;
+	TRY(tc_expect_state(&t, XFWD_ST_TIME_WAIT, "state"));
 	flow_get(&ok, &o);
 	id = o.conn_id;
 	if (!ASSERT_EQ(o.packets, 5, "packets of the first connection"))
 		return -1;
 	label("a new SYN on the tuple, in TIME_WAIT");
 	TRY(counters_read(&a));
-	t.cisn += 0x100000;
-	t.cnxt = t.cisn;
-	t.snxt = t.sisn = t.sisn + 0x200000;
-	TRY(tc_ok(&t, 0, TH_SYN, t.cisn, 0, 0));
+	TRY(tc_reopen(&t, t.cisn + 0x100000, t.sisn + 0x200000));
 	TRY(counters_read(&b));
 	TRY(expect_moved(&a, &b, XFWD_CNT_TCP_REOPEN, 1));
 	TRY(expect_moved(&a, &b, XFWD_CNT_FLOW_NEW, 1));
-	TRY(conn_expect(&t.c, IN_PENDING, XFWD_ST_SYN_SENT, XFWD_FLOW_PENDING));
 	flow_get(&ok, &o);
 	if (!ASSERT_EQ(o.packets, 1, "packets of the new connection"))
 		return -1;
 	if (!ASSERT_NE(o.conn_id, id, "the new connection's id"))
 		return -1;
-	TRY(tc_ok(&t, 1, TH_SYN | TH_ACK, t.sisn, t.cnxt, 0));
-	TRY(tc_ok(&t, 0, TH_ACK, t.cnxt, t.snxt, 0));
-	return conn_expect(&t.c, IN_FLOWS, XFWD_ST_ESTABLISHED,
-			   XFWD_FLOW_SEEN_REPLY | XFWD_FLOW_ASSURED);
+	return tc_accept(&t);
 }
 
 /* Rules tcp 80 and tcp 81 to one backend, the same client port through
@@ -383,7 +422,7 @@ PROG_CASE(tcp_clash_snat)
 	struct counters x, y;
 	uint16_t port;
 
-	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	TRY(tc_rule());
 	TRY(rule_add(IPPROTO_TCP, 0, 81, BACKEND1, 8080, 0, 2));
 	b.c.pport = 81;
 	TRY(tc_open(&a));
@@ -410,9 +449,7 @@ PROG_CASE(tcp_clash_snat)
 	b.cnxt = b.cisn + 1;
 	label("SYN-ACK to the new port, back to the client's port 44000 from port 81");
 	TRY(tc_ok(&b, 1, TH_SYN | TH_ACK, b.sisn, b.cnxt, 0));
-	TRY(tc_ok(&b, 0, TH_ACK, b.cnxt, b.snxt, 0));
-	TRY(conn_expect(&b.c, IN_FLOWS, XFWD_ST_ESTABLISHED,
-			XFWD_FLOW_SEEN_REPLY | XFWD_FLOW_ASSURED));
+	TRY(tc_ack_confirms(&b));
 	label("the first connection still works");
 	TRY(tc_ok(&a, 1, TH_PSH | TH_ACK, a.snxt, a.cnxt, 10));
 	return tc_ok(&a, 0, TH_PSH | TH_ACK, a.cnxt, a.snxt, 10);
@@ -431,7 +468,7 @@ PROG_CASE(tcp_midstream_refused)
 	static const uint8_t fl[] = { TH_ACK, TH_PSH | TH_ACK, TH_FIN | TH_ACK, TH_RST,
 				      TH_RST | TH_ACK, TH_SYN | TH_ACK, TH_SYN | TH_RST };
 
-	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	TRY(tc_rule());
 	TRY(masq_add(htonl(0xc6336400), 24, XFWD_FILTER_APDF, 0));
 	for (unsigned i = 0; i < sizeof(fl) / sizeof(fl[0]); i++) {
 		p.tcp_flags = fl[i];
@@ -455,7 +492,7 @@ PROG_CASE(tcp_fast_path_window)
 	struct counters a, b;
 
 	TRY(fast_on());
-	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	TRY(tc_rule());
 	TRY(tc_open(&t));
 	for (int i = 0; i < 4; i++) {
 		label("data %d", i);
@@ -479,9 +516,7 @@ PROG_CASE(tcp_fast_path_window)
 			TRY(tc_ok(&t, 1, TH_ACK, t.snxt, t.cnxt, 0));
 	}
 	label("an in-window RST after 1.4 MB");
-	TRY(tc_ok(&t, 0, TH_RST, t.cnxt, 0, 0));
-	if (!ASSERT_EQ(tc_state(&t), XFWD_ST_CLOSE, "state"))
-		return -1;
+	TRY(tc_rst_closes(&t, 0, TH_RST, t.cnxt));
 	return 0;
 }
 
@@ -497,7 +532,7 @@ PROG_CASE(tcp_rst_exact)
 	struct counters a, b;
 	uint32_t acked;
 
-	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	TRY(tc_rule());
 	TRY(tc_open(&t));
 	TRY(tc_ok(&t, 0, TH_PSH | TH_ACK, t.cnxt, t.snxt, 300));
 	TRY(tc_ok(&t, 1, TH_PSH | TH_ACK, t.snxt, t.cnxt, 300));
@@ -508,24 +543,19 @@ PROG_CASE(tcp_rst_exact)
 	TRY(tc_ok(&t, 0, TH_RST, t.cnxt + 1000, 0, 0));
 	TRY(counters_read(&b));
 	TRY(expect_moved(&a, &b, XFWD_CNT_TCP_OOW_RST, 0));
-	if (!ASSERT_EQ(tc_state(&t), XFWD_ST_ESTABLISHED, "state after an inexact RST"))
-		return -1;
+	TRY(tc_expect_state(&t, XFWD_ST_ESTABLISHED, "state after an inexact RST"));
 	label("RST before what the backend acknowledged");
 	TRY(tc_refused(&t, 0, TH_RST, acked - 10, 0, 0, XFWD_CNT_TCP_OOW_RST));
 	label("RST right after the client's last data");
 	t.cnxt -= 1000;		/* tc_ok moved it to the RST's sequence number */
-	TRY(tc_ok(&t, 0, TH_RST, acked + 200, 0, 0));
-	if (!ASSERT_EQ(tc_state(&t), XFWD_ST_CLOSE, "state after an exact RST"))
-		return -1;
+	TRY(tc_rst_closes(&t, 0, TH_RST, acked + 200));
 
 	TRY(tc_open(&u));
 	TRY(tc_ok(&u, 1, TH_PSH | TH_ACK, u.snxt, u.cnxt, 300));
 	TRY(tc_ok(&u, 0, TH_ACK, u.cnxt, u.snxt, 0));
 	TRY(tc_ok(&u, 1, TH_PSH | TH_ACK, u.snxt, u.cnxt, 300));	/* unacknowledged */
 	label("RST/ACK from the backend at what the client acknowledged");
-	TRY(tc_ok(&u, 1, TH_RST | TH_ACK, u.snxt - 300, u.cnxt, 0));
-	if (!ASSERT_EQ(tc_state(&u), XFWD_ST_CLOSE, "state after the backend's exact RST"))
-		return -1;
+	TRY(tc_rst_closes(&u, 1, TH_RST | TH_ACK, u.snxt - 300));
 	return 0;
 }
 
@@ -538,7 +568,7 @@ PROG_CASE(tcp_syn_on_established)
 	struct tcpc t = tcpc_new(44300, 0x500000, 0x600000);
 	struct counters a, b;
 
-	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 1));
+	TRY(tc_rule());
 	TRY(tc_open(&t));
 	TRY(tc_ok(&t, 0, TH_PSH | TH_ACK, t.cnxt, t.snxt, 100));
 	TRY(tc_ok(&t, 1, TH_PSH | TH_ACK, t.snxt, t.cnxt, 100));
@@ -553,21 +583,12 @@ PROG_CASE(tcp_syn_on_established)
 	TRY(counters_read(&b));
 	TRY(expect_moved(&a, &b, XFWD_CNT_TCP_OOW_SYNACK, 0));
 	TRY(expect_moved(&a, &b, XFWD_CNT_TCP_REOPEN, 0));
-	if (!ASSERT_EQ(tc_state(&t), XFWD_ST_ESTABLISHED, "state after the SYN"))
-		return -1;
+	TRY(tc_expect_state(&t, XFWD_ST_ESTABLISHED, "state after the SYN"));
 	label("the backend's challenge ACK");
 	TRY(tc_ok(&t, 1, TH_ACK, t.snxt, t.cnxt, 0));
 	label("the client's RST at the challenge ACK's number");
-	TRY(tc_ok(&t, 0, TH_RST, t.cnxt, 0, 0));
-	if (!ASSERT_EQ(tc_state(&t), XFWD_ST_CLOSE, "state after the RST"))
-		return -1;
+	TRY(tc_rst_closes(&t, 0, TH_RST, t.cnxt));
 	label("the SYN again: a new connection");
-	t.cisn = t.cnxt = 0x9000000;
-	t.sisn = t.snxt = 0xa000000;
-	TRY(tc_ok(&t, 0, TH_SYN, t.cisn, 0, 0));
-	TRY(conn_expect(&t.c, IN_PENDING, XFWD_ST_SYN_SENT, XFWD_FLOW_PENDING));
-	TRY(tc_ok(&t, 1, TH_SYN | TH_ACK, t.sisn, t.cnxt, 0));
-	TRY(tc_ok(&t, 0, TH_ACK, t.cnxt, t.snxt, 0));
-	return conn_expect(&t.c, IN_FLOWS, XFWD_ST_ESTABLISHED,
-			   XFWD_FLOW_SEEN_REPLY | XFWD_FLOW_ASSURED);
+	TRY(tc_reopen(&t, 0x9000000, 0xa000000));
+	return tc_accept(&t);
 }
