@@ -88,7 +88,84 @@ static int bad(struct ipt_line *l, const char *fmt, const char *arg)
 	return 1;
 }
 
-/* The options of one "-A CHAIN ..." line. */
+/* One option and its value: where it goes in the line, or why the line is bad. */
+static void ipt_option(struct ipt_line *l, const char *o, const char *v,
+		       const char **chain, const char **target)
+{
+	if (!strcmp(o, "-A") || !strcmp(o, "--append"))
+		*chain = v;
+	else if (!strcmp(o, "-i") || !strcmp(o, "--in-interface"))
+		l->in_if = v;
+	else if (!strcmp(o, "-o") || !strcmp(o, "--out-interface"))
+		l->out_if = v;
+	else if (!strcmp(o, "-p") || !strcmp(o, "--protocol"))
+		l->proto = !strcmp(v, "6") ? "tcp" : !strcmp(v, "17") ? "udp" : v;
+	else if (!strcmp(o, "-s") || !strcmp(o, "--source"))
+		l->src = v;
+	else if (!strcmp(o, "-d") || !strcmp(o, "--destination"))
+		l->dst = v;
+	else if (!strcmp(o, "--dport") || !strcmp(o, "--destination-port") ||
+		 !strcmp(o, "--dports") || !strcmp(o, "--destination-ports"))
+		l->dports = v;
+	else if (!strcmp(o, "-j") || !strcmp(o, "--jump"))
+		*target = v;
+	else if (!strcmp(o, "--to-destination") || !strcmp(o, "--to") ||
+		 !strcmp(o, "--to-source") || !strcmp(o, "--to-ports"))
+		l->to = v;
+	else if (!strcmp(o, "--comment"))
+		l->comment = v;
+	else if (!strcmp(o, "--dst-type") && !strcmp(v, "LOCAL"))
+		l->dst_local = true;
+	else if (!strcmp(o, "-m") || !strcmp(o, "--match")) {
+		if (strcmp(v, "tcp") && strcmp(v, "udp") && strcmp(v, "multiport") &&
+		    strcmp(v, "comment") && strcmp(v, "addrtype"))
+			bad(l, "match '-m %s'", v);
+	} else
+		bad(l, "option '%s'", o);
+}
+
+/* Outside the nat table only filter FORWARD concerns forwarding: xfwd's
+ * forwarded packets never reach it, so accepting them is implied and
+ * anything else there would not apply to them. */
+static int ipt_kind_filter(struct ipt_line *l, const char *table, const char *chain,
+			   const char *target)
+{
+	if (strcmp(table, "filter") || strcmp(chain, "FORWARD")) {
+		l->kind = IPT_SKIP;
+	} else if (target && !strcmp(target, "ACCEPT")) {
+		l->kind = IPT_IMPLIED;
+	} else {
+		l->kind = IPT_SKIP;	/* this reason, whatever its matches */
+		return bad(l, "filter FORWARD -j %s: xfwd does not filter, and forwarded"
+			   " packets bypass FORWARD", target ? target : "(none)");
+	}
+	return 0;
+}
+
+/* A nat rule: the chain and target pair xfwd translates, or why not. */
+static int ipt_kind_nat(struct ipt_line *l, const char *chain, const char *target)
+{
+	if (l->kind == IPT_BAD)
+		return 1;
+	if (!target)
+		return bad(l, "%s", "no target (-j)");
+	if (!strcmp(chain, "PREROUTING") && !strcmp(target, "DNAT"))
+		l->kind = IPT_DNAT;
+	else if (!strcmp(chain, "PREROUTING") && !strcmp(target, "REDIRECT"))
+		l->kind = IPT_REDIRECT;
+	else if (!strcmp(chain, "POSTROUTING") && !strcmp(target, "MASQUERADE"))
+		l->kind = IPT_MASQ;
+	else if (!strcmp(chain, "POSTROUTING") && !strcmp(target, "SNAT"))
+		l->kind = IPT_SNAT;
+	else if (strcmp(chain, "PREROUTING") && strcmp(chain, "POSTROUTING"))
+		return bad(l, "chain %s (xfwd translates PREROUTING DNAT/REDIRECT and POSTROUTING"
+			   " MASQUERADE/SNAT)", chain);
+	else
+		return bad(l, "target -j %s", target);
+	return 0;
+}
+
+/* The options of one "-A CHAIN ..." line, then what kind of rule it is. */
 static int ipt_parse(struct ipt_line *l, const char *table)
 {
 	const char *chain = NULL, *target = NULL;
@@ -116,71 +193,13 @@ static int ipt_parse(struct ipt_line *l, const char *table)
 			break;
 		}
 		i++;
-		if (!strcmp(o, "-A") || !strcmp(o, "--append"))
-			chain = v;
-		else if (!strcmp(o, "-i") || !strcmp(o, "--in-interface"))
-			l->in_if = v;
-		else if (!strcmp(o, "-o") || !strcmp(o, "--out-interface"))
-			l->out_if = v;
-		else if (!strcmp(o, "-p") || !strcmp(o, "--protocol"))
-			l->proto = !strcmp(v, "6") ? "tcp" : !strcmp(v, "17") ? "udp" : v;
-		else if (!strcmp(o, "-s") || !strcmp(o, "--source"))
-			l->src = v;
-		else if (!strcmp(o, "-d") || !strcmp(o, "--destination"))
-			l->dst = v;
-		else if (!strcmp(o, "--dport") || !strcmp(o, "--destination-port") ||
-			 !strcmp(o, "--dports") || !strcmp(o, "--destination-ports"))
-			l->dports = v;
-		else if (!strcmp(o, "-j") || !strcmp(o, "--jump"))
-			target = v;
-		else if (!strcmp(o, "--to-destination") || !strcmp(o, "--to") ||
-			 !strcmp(o, "--to-source") || !strcmp(o, "--to-ports"))
-			l->to = v;
-		else if (!strcmp(o, "--comment"))
-			l->comment = v;
-		else if (!strcmp(o, "--dst-type") && !strcmp(v, "LOCAL"))
-			l->dst_local = true;
-		else if (!strcmp(o, "-m") || !strcmp(o, "--match")) {
-			if (strcmp(v, "tcp") && strcmp(v, "udp") && strcmp(v, "multiport") &&
-			    strcmp(v, "comment") && strcmp(v, "addrtype"))
-				bad(l, "match '-m %s'", v);
-		} else
-			bad(l, "option '%s'", o);
+		ipt_option(l, o, v, &chain, &target);
 	}
 	if (!chain)
 		return bad(l, "%s", "not an iptables-save rule (-A CHAIN ...)");
-	if (strcmp(table, "nat")) {
-		/* xfwd's forwarded packets never reach FORWARD: accepting them
-		 * is implied, anything else there would not apply to them. */
-		if (strcmp(table, "filter") || strcmp(chain, "FORWARD")) {
-			l->kind = IPT_SKIP;
-		} else if (target && !strcmp(target, "ACCEPT")) {
-			l->kind = IPT_IMPLIED;
-		} else {
-			l->kind = IPT_SKIP;	/* this reason, whatever its matches */
-			return bad(l, "filter FORWARD -j %s: xfwd does not filter, and forwarded"
-				   " packets bypass FORWARD", target ? target : "(none)");
-		}
-		return 0;
-	}
-	if (l->kind == IPT_BAD)
-		return 1;
-	if (!target)
-		return bad(l, "%s", "no target (-j)");
-	if (!strcmp(chain, "PREROUTING") && !strcmp(target, "DNAT"))
-		l->kind = IPT_DNAT;
-	else if (!strcmp(chain, "PREROUTING") && !strcmp(target, "REDIRECT"))
-		l->kind = IPT_REDIRECT;
-	else if (!strcmp(chain, "POSTROUTING") && !strcmp(target, "MASQUERADE"))
-		l->kind = IPT_MASQ;
-	else if (!strcmp(chain, "POSTROUTING") && !strcmp(target, "SNAT"))
-		l->kind = IPT_SNAT;
-	else if (strcmp(chain, "PREROUTING") && strcmp(chain, "POSTROUTING"))
-		return bad(l, "chain %s (xfwd translates PREROUTING DNAT/REDIRECT and POSTROUTING"
-			   " MASQUERADE/SNAT)", chain);
-	else
-		return bad(l, "target -j %s", target);
-	return 0;
+	if (strcmp(table, "nat"))
+		return ipt_kind_filter(l, table, chain, target);
+	return ipt_kind_nat(l, chain, target);
 }
 
 /* "A.B.C.D" or "A.B.C.D/32". */
