@@ -242,18 +242,25 @@ static int quiet_parse(struct ipt_line *l, bool masq, int argc, char **argv, voi
 	return rc;
 }
 
-/* PREROUTING -j DNAT / REDIRECT: one rule per port (range) of --dport(s). */
-static int ipt_dnat(struct importer *im, struct ipt_line *l)
+/* Where a DNAT or REDIRECT line sends: --to-destination ADDR[:LO-HI[/BASE]] or
+ * --to-ports LO-HI; no ports keeps the original one. */
+struct ipt_target {
+	char addr[INET_ADDRSTRLEN];	/* "" for REDIRECT */
+	char ports[32];			/* LO-HI as written, "" when none */
+	__u16 lo, hi, base;		/* base: LO-HI/BASE, shifted one to one from BASE */
+};
+
+/* What the line matches: one public interface, any source, TCP or UDP ports,
+ * any or one public address (written "ADDR:" into pub_addr). */
+static int dnat_match(struct importer *im, struct ipt_line *l, char *pub_addr, size_t len)
 {
-	char pub_addr[INET_ADDRSTRLEN + 1] = "", to_addr[INET_ADDRSTRLEN] = "", target[64], pub[64];
-	char to_ports[32] = "", dports[256], *save = NULL;
-	__u16 tlo = 0, thi = 0, base = 0;
+	char first[64];
 
 	if (l->in_if && strchr(l->in_if, '+'))
 		return bad(l, "-i %s: a wildcard interface", l->in_if);
 	if (l->in_if && im->public_if && strcmp(l->in_if, im->public_if)) {
-		snprintf(target, sizeof(target), "%s (line %d)", im->public_if, im->public_line);
-		return bad(l, "-i: xfwd has one public interface, %s", target);
+		snprintf(first, sizeof(first), "%s (line %d)", im->public_if, im->public_line);
+		return bad(l, "-i: xfwd has one public interface, %s", first);
 	}
 	if (l->src && strcmp(l->src, "0.0.0.0/0"))
 		return bad(l, "-s %s: xfwd rules do not match the source", l->src);
@@ -262,76 +269,118 @@ static int ipt_dnat(struct importer *im, struct ipt_line *l)
 	if (!l->dports)
 		return bad(l, "%s", "no --dport: xfwd forwards ports, not whole protocols");
 	if (l->dst && strcmp(l->dst, "0.0.0.0/0")) {
-		if (!host_addr(l->dst, pub_addr, sizeof(pub_addr) - 1))
+		if (!host_addr(l->dst, pub_addr, len - 1))
 			return bad(l, "-d %s: xfwd rules match one public address, or any", l->dst);
 		strcat(pub_addr, ":");
 	}
-	if (l->kind == IPT_DNAT) {
-		const char *colon, *slash;
+	return 0;
+}
 
-		if (!l->to)
-			return bad(l, "%s", "DNAT without --to-destination");
-		if (strchr(l->to, ' ') || strchr(l->to, ','))
-			return bad(l, "--to-destination %s: several targets", l->to);
-		colon = strchr(l->to, ':');
-		snprintf(to_addr, sizeof(to_addr), "%.*s", colon ? (int)(colon - l->to) : (int)strlen(l->to), l->to);
-		if (strchr(to_addr, '-'))
-			return bad(l, "--to-destination %s: an address range (load balancing)", l->to);
-		if (colon) {
-			snprintf(to_ports, sizeof(to_ports), "%s", colon + 1);
-			slash = strchr(to_ports, '/');
-			if (slash) {	/* ADDR:LO-HI/BASE: shifted one to one from BASE */
-				__u32 b;
+/* -j DNAT --to-destination: one address (no load balancing), maybe ports. */
+static int dnat_to_destination(struct ipt_line *l, struct ipt_target *t)
+{
+	const char *colon, *slash;
 
-				if (!parse_u32(slash + 1, 1, 65535, &b))
-					return bad(l, "--to-destination %s: bad base port", l->to);
-				base = (__u16)b;
-				to_ports[slash - to_ports] = 0;
-			}
-			if (!parse_ports(to_ports, &tlo, &thi))
-				return bad(l, "--to-destination %s: bad ports", l->to);
-		}
-	} else if (l->to) {	/* REDIRECT --to-ports */
-		snprintf(to_ports, sizeof(to_ports), "%s", l->to);
-		if (!parse_ports(to_ports, &tlo, &thi))
-			return bad(l, "--to-ports %s: bad ports", l->to);
+	if (!l->to)
+		return bad(l, "%s", "DNAT without --to-destination");
+	if (strchr(l->to, ' ') || strchr(l->to, ','))
+		return bad(l, "--to-destination %s: several targets", l->to);
+	colon = strchr(l->to, ':');
+	snprintf(t->addr, sizeof(t->addr), "%.*s", colon ? (int)(colon - l->to) : (int)strlen(l->to), l->to);
+	if (strchr(t->addr, '-'))
+		return bad(l, "--to-destination %s: an address range (load balancing)", l->to);
+	if (!colon)
+		return 0;
+	snprintf(t->ports, sizeof(t->ports), "%s", colon + 1);
+	slash = strchr(t->ports, '/');
+	if (slash) {	/* ADDR:LO-HI/BASE: shifted one to one from BASE */
+		__u32 b;
+
+		if (!parse_u32(slash + 1, 1, 65535, &b))
+			return bad(l, "--to-destination %s: bad base port", l->to);
+		t->base = (__u16)b;
+		t->ports[slash - t->ports] = 0;
 	}
+	if (!parse_ports(t->ports, &t->lo, &t->hi))
+		return bad(l, "--to-destination %s: bad ports", l->to);
+	return 0;
+}
+
+/* -j REDIRECT [--to-ports LO-HI]: to this host. */
+static int dnat_to_ports(struct ipt_line *l, struct ipt_target *t)
+{
+	if (!l->to)
+		return 0;
+	snprintf(t->ports, sizeof(t->ports), "%s", l->to);
+	if (!parse_ports(t->ports, &t->lo, &t->hi))
+		return bad(l, "--to-ports %s: bad ports", l->to);
+	return 0;
+}
+
+/* The line of an earlier rule whose public ports overlap r's, or 0. */
+static int dnat_taken_by(const struct importer *im, const struct rule_def *r)
+{
+	for (__u32 j = 0; j < im->nrules; j++) {
+		const struct rule_def *e = &im->rules[j];
+
+		if (e->k.proto == r->k.proto && (!e->k.addr || e->k.addr == r->k.addr) &&
+		    e->r.pub_lo <= r->r.pub_hi && r->r.pub_lo <= e->r.pub_hi)
+			return im->rule_line[j];
+	}
+	return 0;
+}
+
+/* The rule for one port (range) D of --dport(s), added to im. */
+static int dnat_rule(struct importer *im, struct ipt_line *l, char *d, const char *pub_addr,
+		     const struct ipt_target *t)
+{
+	struct rule_def *r = &im->rules[im->nrules];
+	char pub[64], target[64];
+	char *argv[4] = { (char *)l->proto, pub, "to", target };
+	char *c = strchr(d, ':');
+	__u16 lo, hi;
+	int taken;
+
+	if (im->nrules >= XFWD_MAX_RULES)
+		return bad(l, "%s", "too many rules");
+	if (c)
+		*c = '-';
+	if (!parse_ports(d, &lo, &hi))
+		return bad(l, "--dport %s: bad port", d);
+	snprintf(pub, sizeof(pub), "%s%s", pub_addr, d);
+	if (t->lo != t->hi && (t->base ? t->base != lo : (t->lo != lo || t->hi != hi)))
+		/* iptables picks any port of a target range per connection, keeping
+		 * the original one when it is in the range: one to one only then,
+		 * or with the /BASE of a shifted range. */
+		return bad(l, "--to-destination %s: a port range that does not map one to one"
+			   " (LO-HI/BASE with BASE the first --dport does)", l->to);
+	snprintf(target, sizeof(target), "%s:%s", l->kind == IPT_DNAT ? t->addr : "local",
+		 t->lo ? t->ports : d);
+	if (quiet_parse(l, false, 4, argv, r))
+		return 1;
+	taken = dnat_taken_by(im, r);
+	if (taken) {
+		snprintf(target, sizeof(target), "%d", taken);
+		return bad(l, "its ports are taken by line %s (iptables uses the first match)", target);
+	}
+	im->rule_line[im->nrules++] = l->no;
+	return 0;
+}
+
+/* PREROUTING -j DNAT / REDIRECT: one rule per port (range) of --dport(s). */
+static int ipt_dnat(struct importer *im, struct ipt_line *l)
+{
+	char pub_addr[INET_ADDRSTRLEN + 1] = "", dports[256], *save = NULL;
+	struct ipt_target t = { 0 };
+
+	if (dnat_match(im, l, pub_addr, sizeof(pub_addr)))
+		return 1;
+	if (l->kind == IPT_DNAT ? dnat_to_destination(l, &t) : dnat_to_ports(l, &t))
+		return 1;
 	snprintf(dports, sizeof(dports), "%s", l->dports);
-	for (char *d = strtok_r(dports, ",", &save); d; d = strtok_r(NULL, ",", &save)) {
-		struct rule_def *r = &im->rules[im->nrules];
-		char *argv[4] = { (char *)l->proto, pub, "to", target };
-		char *c = strchr(d, ':');
-		__u16 lo, hi;
-
-		if (im->nrules >= XFWD_MAX_RULES)
-			return bad(l, "%s", "too many rules");
-		if (c)
-			*c = '-';
-		if (!parse_ports(d, &lo, &hi))
-			return bad(l, "--dport %s: bad port", d);
-		snprintf(pub, sizeof(pub), "%s%s", pub_addr, d);
-		if (tlo != thi && (base ? base != lo : (tlo != lo || thi != hi)))
-			/* iptables picks any port of a target range per connection, keeping
-			 * the original one when it is in the range: one to one only then,
-			 * or with the /BASE of a shifted range. */
-			return bad(l, "--to-destination %s: a port range that does not map one to one"
-				   " (LO-HI/BASE with BASE the first --dport does)", l->to);
-		snprintf(target, sizeof(target), "%s:%s", l->kind == IPT_DNAT ? to_addr : "local",
-			 tlo ? to_ports : d);
-		if (quiet_parse(l, false, 4, argv, r))
+	for (char *d = strtok_r(dports, ",", &save); d; d = strtok_r(NULL, ",", &save))
+		if (dnat_rule(im, l, d, pub_addr, &t))
 			return 1;
-		for (__u32 j = 0; j < im->nrules; j++) {
-			const struct rule_def *e = &im->rules[j];
-
-			if (e->k.proto == r->k.proto && (!e->k.addr || e->k.addr == r->k.addr) &&
-			    e->r.pub_lo <= r->r.pub_hi && r->r.pub_lo <= e->r.pub_hi) {
-				snprintf(target, sizeof(target), "%d", im->rule_line[j]);
-				return bad(l, "its ports are taken by line %s (iptables uses the first match)",
-					   target);
-			}
-		}
-		im->rule_line[im->nrules++] = l->no;
-	}
 	if (l->in_if && !im->public_if) {
 		im->public_if = l->in_if;
 		im->public_line = l->no;
