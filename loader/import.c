@@ -388,14 +388,78 @@ static int ipt_dnat(struct importer *im, struct ipt_line *l)
 	return 0;
 }
 
-/* POSTROUTING -j MASQUERADE / SNAT. */
+/* The words masq_parse takes: PREFIX [to ADDR] [--ports LO-HI], and their storage. */
+struct masq_args {
+	char prefix[48], to[INET_ADDRSTRLEN], ports[16];
+	char *argv[6];
+	int argc;
+};
+
+/* No -s, out by the LAN side while there are DNAT rules: what leaves there
+ * is the forwarded connections, which xfwd masquerades with --snat. */
+static int masq_lan_snat(struct importer *im, struct ipt_line *l)
+{
+	if (l->kind == IPT_SNAT)
+		return bad(l, "-j SNAT towards the LAN: xfwd's --snat uses %s's own"
+			   " address (write -j MASQUERADE)", l->out_if);
+	if (im->lan_if && strcmp(im->lan_if, l->out_if))
+		return bad(l, "-o %s: another LAN interface", l->out_if);
+	im->lan_if = l->out_if;
+	im->snat = true;
+	im->snat_line = l->no;
+	return 0;
+}
+
+/* --to-source ADDR[:LO-HI] (SNAT) or --to-ports LO[-HI] (MASQUERADE) as masq words. */
+static int masq_to(struct ipt_line *l, struct masq_args *a)
+{
+	const char *colon = strchr(l->to, ':');
+
+	if (l->kind == IPT_SNAT) {
+		snprintf(a->to, sizeof(a->to), "%.*s", colon ? (int)(colon - l->to) : (int)strlen(l->to), l->to);
+		if (strchr(a->to, '-'))
+			return bad(l, "--to-source %s: an address range", l->to);
+		a->argv[a->argc++] = "to";
+		a->argv[a->argc++] = a->to;
+		colon = colon ? colon + 1 : NULL;
+	} else {
+		colon = l->to;	/* MASQUERADE --to-ports */
+	}
+	if (colon) {
+		snprintf(a->ports, sizeof(a->ports), "%s", colon);
+		if (!strchr(a->ports, '-'))	/* one port: LO-LO */
+			snprintf(a->ports, sizeof(a->ports), "%s-%s", colon, colon);
+		a->argv[a->argc++] = "--ports";
+		a->argv[a->argc++] = a->ports;
+	}
+	return 0;
+}
+
+/* The prefix, parsed as apply does, added to im unless it overlaps an earlier one. */
+static int masq_add(struct importer *im, struct ipt_line *l, struct masq_args *a)
+{
+	struct masq_def *m = &im->masq[im->nmasq];
+	char line[16];
+
+	if (im->nmasq >= XFWD_MAX_MASQ)
+		return bad(l, "%s", "too many prefixes");
+	if (quiet_parse(l, true, a->argc, a->argv, m))
+		return 1;
+	for (__u32 j = 0; j < im->nmasq; j++)
+		if (masq_overlap(&im->masq[j], m)) {
+			snprintf(line, sizeof(line), "%d", im->masq_line[j]);
+			return bad(l, "the prefix overlaps line %s's", line);
+		}
+	im->masq_line[im->nmasq++] = l->no;
+	return 0;
+}
+
+/* POSTROUTING -j MASQUERADE / SNAT: a masquerade prefix, or --snat on the rules. */
 static int ipt_masq(struct importer *im, struct ipt_line *l, bool dnat_rules)
 {
-	char prefix[48], to[INET_ADDRSTRLEN], ports[16];
-	char *argv[6] = { prefix };
-	int argc = 1;
-	struct masq_def *m = &im->masq[im->nmasq];
+	struct masq_args a = { .argc = 1 };
 
+	a.argv[0] = a.prefix;
 	if (l->proto)
 		return bad(l, "-p %s: xfwd masquerades TCP, UDP and ICMP alike", l->proto);
 	if (l->dst)
@@ -406,21 +470,11 @@ static int ipt_masq(struct importer *im, struct ipt_line *l, bool dnat_rules)
 		if (!l->out_if)
 			return bad(l, "%s", "no -s and no -o: say which traffic (-o LAN_IF: SNAT of"
 				   " forwarded connections; -o PUBLIC_IF or -s PREFIX: masquerade)");
-		if (dnat_rules && (!im->public_if || strcmp(l->out_if, im->public_if))) {
-			/* Forwarded connections leave by the LAN side: --snat. */
-			if (l->kind == IPT_SNAT)
-				return bad(l, "-j SNAT towards the LAN: xfwd's --snat uses %s's own"
-					   " address (write -j MASQUERADE)", l->out_if);
-			if (im->lan_if && strcmp(im->lan_if, l->out_if))
-				return bad(l, "-o %s: another LAN interface", l->out_if);
-			im->lan_if = l->out_if;
-			im->snat = true;
-			im->snat_line = l->no;
-			return 0;
-		}
-		snprintf(prefix, sizeof(prefix), "0.0.0.0/0");
+		if (dnat_rules && (!im->public_if || strcmp(l->out_if, im->public_if)))
+			return masq_lan_snat(im, l);
+		snprintf(a.prefix, sizeof(a.prefix), "0.0.0.0/0");
 	} else {
-		snprintf(prefix, sizeof(prefix), "%s%s", l->src, strchr(l->src, '/') ? "" : "/32");
+		snprintf(a.prefix, sizeof(a.prefix), "%s%s", l->src, strchr(l->src, '/') ? "" : "/32");
 	}
 	if (l->out_if) {
 		if (im->public_if && strcmp(l->out_if, im->public_if))
@@ -430,38 +484,9 @@ static int ipt_masq(struct importer *im, struct ipt_line *l, bool dnat_rules)
 			im->public_line = l->no;
 		}
 	}
-	if (l->to) {
-		const char *colon = strchr(l->to, ':');
-
-		if (l->kind == IPT_SNAT) {
-			snprintf(to, sizeof(to), "%.*s", colon ? (int)(colon - l->to) : (int)strlen(l->to), l->to);
-			if (strchr(to, '-'))
-				return bad(l, "--to-source %s: an address range", l->to);
-			argv[argc++] = "to";
-			argv[argc++] = to;
-			colon = colon ? colon + 1 : NULL;
-		} else {
-			colon = l->to;	/* MASQUERADE --to-ports */
-		}
-		if (colon) {
-			snprintf(ports, sizeof(ports), "%s", colon);
-			if (!strchr(ports, '-'))	/* one port: LO-LO */
-				snprintf(ports, sizeof(ports), "%s-%s", colon, colon);
-			argv[argc++] = "--ports";
-			argv[argc++] = ports;
-		}
-	}
-	if (im->nmasq >= XFWD_MAX_MASQ)
-		return bad(l, "%s", "too many prefixes");
-	if (quiet_parse(l, true, argc, argv, m))
+	if (l->to && masq_to(l, &a))
 		return 1;
-	for (__u32 j = 0; j < im->nmasq; j++)
-		if (masq_overlap(&im->masq[j], m)) {
-			snprintf(to, sizeof(to), "%d", im->masq_line[j]);
-			return bad(l, "the prefix overlaps line %s's", to);
-		}
-	im->masq_line[im->nmasq++] = l->no;
-	return 0;
+	return masq_add(im, l, &a);
 }
 
 int cmd_import(struct env *env, int argc, char **argv)
