@@ -489,28 +489,48 @@ static int ipt_masq(struct importer *im, struct ipt_line *l, bool dnat_rules)
 	return masq_add(im, l, &a);
 }
 
-int cmd_import(struct env *env, int argc, char **argv)
+/* xfwd import iptables [FILE|-]: where to read, or a usage error. */
+static int import_open(int argc, char **argv, FILE **f)
 {
-	static struct importer im;
-	struct ipt_line *lines = NULL;
-	char *buf = NULL, table[32] = "", s[160];
-	size_t cap = 0;
-	int n = 0, no = 0, nbad = 0, rc = 0;
-	bool dnat_rules = false;
-	FILE *f = stdin;
-
-	(void)env;
 	if (argc < 1 || strcmp(argv[0], "iptables"))
 		return err(EXIT_USAGE, "import: %s (xfwd import iptables [FILE])",
 			   argc ? "unknown format: only 'iptables' (iptables-save output)" : "missing format");
 	if (argc > 2)
 		return err(EXIT_USAGE, "import: unexpected argument '%s'", argv[2]);
-	if (argc == 2 && strcmp(argv[1], "-") && !(f = fopen(argv[1], "r")))
+	if (argc == 2 && strcmp(argv[1], "-") && !(*f = fopen(argv[1], "r")))
 		return err(EXIT_USAGE, "cannot read %s: %s", argv[1], strerror(errno));
-	memset(&im, 0, sizeof(im));
+	return 0;
+}
 
-	while (getline(&buf, &cap, f) >= 0) {
-		struct ipt_line *l;
+/* A rule line, kept as read (to be named) and split into words, then parsed. */
+static int ipt_line_take(struct ipt_line *l, int no, const char *t, const char *table)
+{
+	memset(l, 0, sizeof(*l));
+	l->no = no;
+	l->text = strdup(t);
+	l->copy = strdup(t);
+	if (!l->text || !l->copy)
+		return err(EXIT_OP, "out of memory");
+	l->nwords = ipt_split(l->copy, l->words);
+	if (l->nwords < 0)
+		bad(l, "%s", "too many words");
+	else if (!table[0])
+		bad(l, "%s", "a rule before any table (*nat)");
+	else
+		ipt_parse(l, table);
+	return 0;
+}
+
+/* The rule lines of iptables-save output into *lines (n of them, freed by the
+ * caller even on error); "*TABLE" says whose rules follow, blank lines,
+ * comments, chain policies (:CHAIN) and COMMIT say nothing to translate. */
+static int ipt_read(FILE *f, struct ipt_line **lines, int *n)
+{
+	char *buf = NULL, table[32] = "";
+	size_t cap = 0;
+	int no = 0, rc = 0;
+
+	while (!rc && getline(&buf, &cap, f) >= 0) {
 		char *t = buf;
 
 		no++;
@@ -523,48 +543,54 @@ int cmd_import(struct env *env, int argc, char **argv)
 			snprintf(table, sizeof(table), "%s", t + 1);
 			continue;
 		}
-		if (n % 256 == 0) {
-			l = realloc(lines, (size_t)(n + 256) * sizeof(*lines));
-			if (!l) {
+		if (*n % 256 == 0) {
+			struct ipt_line *more = realloc(*lines, (size_t)(*n + 256) * sizeof(**lines));
+
+			if (!more) {
 				rc = err(EXIT_OP, "out of memory");
-				goto out;
+				break;
 			}
-			lines = l;
+			*lines = more;
 		}
-		l = &lines[n++];
-		memset(l, 0, sizeof(*l));
-		l->no = no;
-		l->text = strdup(t);
-		l->copy = strdup(t);
-		if (!l->text || !l->copy) {
-			rc = err(EXIT_OP, "out of memory");
-			goto out;
-		}
-		l->nwords = ipt_split(l->copy, l->words);
-		if (l->nwords < 0)
-			bad(l, "%s", "too many words");
-		else if (!table[0])
-			bad(l, "%s", "a rule before any table (*nat)");
-		else
-			ipt_parse(l, table);
+		rc = ipt_line_take(&(*lines)[(*n)++], no, t, table);
 	}
-	/* DNAT first: they name the public interface the rest refers to. */
+	free(buf);
+	return rc;
+}
+
+/* DNAT first: they name the public interface the rest refers to. */
+static void ipt_translate(struct importer *im, struct ipt_line *lines, int n)
+{
+	bool dnat_rules = false;
+
 	for (int i = 0; i < n; i++)
 		if (lines[i].kind == IPT_DNAT || lines[i].kind == IPT_REDIRECT) {
 			dnat_rules = true;
-			ipt_dnat(&im, &lines[i]);
+			ipt_dnat(im, &lines[i]);
 		}
 	for (int i = 0; i < n; i++)
 		if (lines[i].kind == IPT_MASQ || lines[i].kind == IPT_SNAT)
-			ipt_masq(&im, &lines[i], dnat_rules);
+			ipt_masq(im, &lines[i], dnat_rules);
+}
 
+/* The configuration's head: attach, or a reminder when the LAN side is unnamed. */
+static void print_attach(const struct importer *im)
+{
 	printf("# xfwd configuration from iptables-save (xfwd import iptables)\n");
-	if (im.public_if && im.lan_if)
-		printf("attach %s %s\n", im.public_if, im.lan_if);
-	else if (im.public_if)
-		printf("# attach %s LAN_IF    (these rules do not name the LAN interface)\n", im.public_if);
+	if (im->public_if && im->lan_if)
+		printf("attach %s %s\n", im->public_if, im->lan_if);
+	else if (im->public_if)
+		printf("# attach %s LAN_IF    (these rules do not name the LAN interface)\n", im->public_if);
+}
+
+/* Each line that does not translate, named on stderr with why; the implied
+ * ones as comments. Returns how many did not translate. */
+static int print_lines(const struct ipt_line *lines, int n)
+{
+	int nbad = 0;
+
 	for (int i = 0; i < n; i++) {
-		struct ipt_line *l = &lines[i];
+		const struct ipt_line *l = &lines[i];
 
 		if (l->kind == IPT_BAD) {
 			fprintf(stderr, "line %d: %s: %s\n", l->no, l->why, l->text);
@@ -573,41 +599,77 @@ int cmd_import(struct env *env, int argc, char **argv)
 			printf("# line %d: implied (forwarded flows are forwarded): %s\n", l->no, l->text);
 		}
 	}
-	for (__u32 j = 0, i = 0; j < im.nrules; j++) {
-		struct rule_def *r = &im.rules[j];
+	return nbad;
+}
 
-		if (im.snat && !(r->r.flags & XFWD_RULE_LOCAL))
+/* The rules, each under the iptables line it comes from; --snat on those that
+ * leave this host when the LAN side is masqueraded. */
+static void print_rules(struct importer *im, const struct ipt_line *lines)
+{
+	char s[160];
+
+	for (__u32 j = 0, i = 0; j < im->nrules; j++) {
+		struct rule_def *r = &im->rules[j];
+
+		if (im->snat && !(r->r.flags & XFWD_RULE_LOCAL))
 			r->r.flags |= XFWD_RULE_SNAT;
-		while (lines[i].no != im.rule_line[j])
+		while (lines[i].no != im->rule_line[j])
 			i++;
-		if (!j || im.rule_line[j - 1] != im.rule_line[j])
+		if (!j || im->rule_line[j - 1] != im->rule_line[j])
 			printf("# line %d: %s\n", lines[i].no, lines[i].text);
 		printf("rule %s\n", rule_str(r, s, sizeof(s)));
 	}
-	if (im.snat)
-		printf("# line %d: --snat on the rules: MASQUERADE of what leaves by %s\n", im.snat_line,
-		       im.lan_if);
-	for (__u32 j = 0; j < im.nmasq; j++) {
-		struct xfwd_config none = { .snat_port_min = XFWD_SNAT_PORT_MIN,
-					    .snat_port_max = XFWD_SNAT_PORT_MAX };
-		struct masq_def *m = &im.masq[j];
+	if (im->snat)
+		printf("# line %d: --snat on the rules: MASQUERADE of what leaves by %s\n", im->snat_line,
+		       im->lan_if);
+}
+
+/* The masquerade prefixes, with the default port range when the line named none. */
+static void print_masq(struct importer *im)
+{
+	struct xfwd_config none = { .snat_port_min = XFWD_SNAT_PORT_MIN,
+				    .snat_port_max = XFWD_SNAT_PORT_MAX };
+	char s[160];
+
+	for (__u32 j = 0; j < im->nmasq; j++) {
+		struct masq_def *m = &im->masq[j];
 
 		if (!m->ports_set) {
 			m->v.port_min = none.snat_port_min;
 			m->v.port_max = none.snat_port_max;
 		}
-		printf("masq %s    # line %d\n", masq_str(m, &none, s, sizeof(s)), im.masq_line[j]);
+		printf("masq %s    # line %d\n", masq_str(m, &none, s, sizeof(s)), im->masq_line[j]);
 	}
-	rc = nbad ? EXIT_OP : 0;
-	if (nbad)
-		fprintf(stderr, "xfwd: import: %d line%s not translated\n", nbad, nbad > 1 ? "s" : "");
-out:
+}
+
+int cmd_import(struct env *env, int argc, char **argv)
+{
+	static struct importer im;	/* large: room for every rule */
+	struct ipt_line *lines = NULL;
+	int n = 0, nbad, rc;
+	FILE *f = stdin;
+
+	(void)env;
+	rc = import_open(argc, argv, &f);
+	if (rc)
+		return rc;
+	memset(&im, 0, sizeof(im));
+	rc = ipt_read(f, &lines, &n);
+	if (!rc) {
+		ipt_translate(&im, lines, n);
+		print_attach(&im);
+		nbad = print_lines(lines, n);
+		print_rules(&im, lines);
+		print_masq(&im);
+		rc = nbad ? EXIT_OP : 0;
+		if (nbad)
+			fprintf(stderr, "xfwd: import: %d line%s not translated\n", nbad, nbad > 1 ? "s" : "");
+	}
 	for (int i = 0; i < n; i++) {
 		free(lines[i].text);
 		free(lines[i].copy);
 	}
 	free(lines);
-	free(buf);
 	if (f != stdin)
 		fclose(f);
 	return rc;
