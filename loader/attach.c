@@ -822,6 +822,7 @@ static void status_text(const struct env *env, const struct status *st)
 	printf("pins        %s\n", env->pin_dir);
 }
 
+/* xfwd status [-j]: the report, then the verdict (exit 1 when a side is not attached). */
 int cmd_status(struct env *env, int argc, char **argv)
 {
 	struct status st;

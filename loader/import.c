@@ -642,6 +642,7 @@ static void print_masq(struct importer *im)
 	}
 }
 
+/* xfwd import iptables [FILE]: the configuration on stdout, what does not translate on stderr. */
 int cmd_import(struct env *env, int argc, char **argv)
 {
 	static struct importer im;	/* large: room for every rule */
