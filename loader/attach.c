@@ -708,99 +708,135 @@ static int status_verdict(const char *const names[NR_LINKS], const char *const s
 	return 0;
 }
 
+/* What status shows, read from the pins before they are closed. */
+struct status {
+	struct xfwd_config cfg;
+	const char *names[NR_LINKS];	/* point into cfg */
+	const char *state[NR_LINKS];
+	__u32 prog[NR_LINKS], ifx[NR_LINKS], used, pending, nrules;
+	int nmasq, knat;
+};
+
+/* The links' states, the tables' fill, the rules, prefixes and kernel NAT rules. */
+static int status_read(struct env *env, struct status *st)
+{
+	static struct masq_def masq_rows[XFWD_MAX_MASQ];
+	struct xfwd_config *cfg = &st->cfg;
+	struct rule_def *defs = NULL;
+	struct pinned p;
+	int rc;
+
+	rc = state_open(env, &p, cfg);
+	if (rc)
+		return rc;
+	st->names[0] = cfg->public_ifname;
+	st->names[1] = cfg->lan_ifname;
+	for (int i = 0; i < NR_LINKS; i++)
+		st->state[i] = link_state(env, link_pins[i], st->names[i],
+					  i ? cfg->lan_ifindex : cfg->public_ifindex, &st->prog[i],
+					  &st->ifx[i]);
+	st->used = map_count(p.flows);
+	st->pending = map_count(p.pending);
+	st->nmasq = masq_read(p.masq, masq_rows);
+	st->knat = knat_rules();
+	st->nrules = 0;
+	if (!rules_read(p.rules, &defs, &st->nrules, NULL))	/* rules, not ports */
+		free(defs);
+	pinned_close(&p);
+	return 0;
+}
+
+/* status --json: the same as an object. */
+static void status_json(const struct env *env, const struct status *st)
+{
+	const struct xfwd_config *cfg = &st->cfg;
+	char a[INET_ADDRSTRLEN];
+
+	json_obj_open(NULL);
+	json_string("pin_dir", env->pin_dir);
+	json_string("mode", cfg->xdp_mode == XFWD_MODE_GENERIC ? "generic" : "native");
+	json_arr_open("interfaces");
+	for (int i = 0; i < NR_LINKS; i++) {
+		json_obj_open(NULL);
+		json_string("role", i ? "lan" : "public");
+		json_string("name", st->names[i]);
+		json_string("address", ip_str(i ? cfg->lan_addr : cfg->public_addr, a));
+		json_string("state", st->state[i]);
+		json_u64("prog_id", st->prog[i]);
+		json_close();
+	}
+	json_close();
+	json_obj_open("flows");
+	json_u64("entries", st->used);
+	json_u64("capacity", cfg->max_flows);
+	json_close();
+	json_obj_open("pending");
+	json_u64("entries", st->pending);
+	json_u64("capacity", cfg->max_pending);
+	json_close();
+	json_u64("rules", st->nrules);
+	json_arr_open("snat_ports");
+	json_u64(NULL, cfg->snat_port_min);
+	json_u64(NULL, cfg->snat_port_max);
+	json_close();
+	json_obj_open("timeouts");
+	for (int i = 0; i < XFWD_TO_MAX; i++)
+		json_u64(xfwd_timeout_names[i], cfg->timeouts[i]);
+	json_close();
+	json_bool("tcp_loose", cfg->tcp_loose);
+	json_obj_open("kernel_nat");
+	json_string("table", "ip xfwd");
+	json_string("state", knat_state(st->knat, st->nmasq));
+	json_i64("prefixes", st->nmasq);
+	json_i64("rules", st->knat);
+	json_arr_open("ports");
+	json_u64(NULL, XFWD_KNAT_PORT_MIN);
+	json_u64(NULL, XFWD_KNAT_PORT_MAX);
+	json_end();
+}
+
+/* status: one line per concern, the name first. */
+static void status_text(const struct env *env, const struct status *st)
+{
+	const struct xfwd_config *cfg = &st->cfg;
+	char a1[INET_ADDRSTRLEN], a2[INET_ADDRSTRLEN];
+
+	printf("mode        %s XDP\n", cfg->xdp_mode == XFWD_MODE_GENERIC ? "generic" : "native");
+	printf("public      %-15s %-15s %s (prog %u)\n", st->names[0], ip_str(cfg->public_addr, a1),
+	       st->state[0], st->prog[0]);
+	printf("lan         %-15s %-15s %s (prog %u)\n", st->names[1], ip_str(cfg->lan_addr, a2),
+	       st->state[1], st->prog[1]);
+	printf("flows       %u entries of %u (confirmed), %u of %u (unconfirmed)\n", st->used,
+	       cfg->max_flows, st->pending, cfg->max_pending);
+	printf("rules       %u\n", st->nrules);
+	printf("snat ports  %u-%u\n", cfg->snat_port_min, cfg->snat_port_max);
+	printf("timeouts   ");
+	for (int i = 0; i < XFWD_TO_MAX; i++)
+		printf(" %s=%u", xfwd_timeout_names[i], cfg->timeouts[i]);
+	printf("\ntcp-loose   %s\n", cfg->tcp_loose ? "on (non-SYN segments start connections)" : "off");
+	printf("kernel nat  table ip xfwd %s: %d rules for %d masquerade prefixes, ports %u-%u%s\n",
+	       knat_state(st->knat, st->nmasq), st->knat < 0 ? 0 : st->knat, st->nmasq,
+	       XFWD_KNAT_PORT_MIN, XFWD_KNAT_PORT_MAX, st->knat == 2 * st->nmasq ? "" :
+	       " (what xfwd passes up from those prefixes is dropped, not translated:"
+	       " attach again to restore it)");
+	printf("pins        %s\n", env->pin_dir);
+}
+
+/* xfwd status [-j]: the report, then the verdict (exit 1 when a side is not attached). */
 int cmd_status(struct env *env, int argc, char **argv)
 {
-	struct xfwd_config cfg;
-	struct pinned p;
-	char a1[INET_ADDRSTRLEN], a2[INET_ADDRSTRLEN];
-	const char *names[NR_LINKS];
-	const char *state[NR_LINKS];
-	__u32 prog[NR_LINKS], ifx[NR_LINKS], used, pending, nrules = 0;
-	static struct masq_def masq_rows[XFWD_MAX_MASQ];
-	struct rule_def *defs = NULL;
-	int rc, nmasq, knat;
+	struct status st;
+	int rc;
 
 	rc = json_only_args(env, "status", argc, argv);
 	if (rc)
 		return rc;
-	rc = state_open(env, &p, &cfg);
+	rc = status_read(env, &st);
 	if (rc)
 		return rc;
-	names[0] = cfg.public_ifname;
-	names[1] = cfg.lan_ifname;
-	for (int i = 0; i < NR_LINKS; i++)
-		state[i] = link_state(env, link_pins[i], names[i],
-				      i ? cfg.lan_ifindex : cfg.public_ifindex, &prog[i], &ifx[i]);
-	used = map_count(p.flows);
-	pending = map_count(p.pending);
-	nmasq = masq_read(p.masq, masq_rows);
-	knat = knat_rules();
-	if (!rules_read(p.rules, &defs, &nrules, NULL))	/* rules, not ports */
-		free(defs);
-	pinned_close(&p);
-
-	if (env->json) {
-		json_obj_open(NULL);
-		json_string("pin_dir", env->pin_dir);
-		json_string("mode", cfg.xdp_mode == XFWD_MODE_GENERIC ? "generic" : "native");
-		json_arr_open("interfaces");
-		for (int i = 0; i < NR_LINKS; i++) {
-			json_obj_open(NULL);
-			json_string("role", i ? "lan" : "public");
-			json_string("name", names[i]);
-			json_string("address", ip_str(i ? cfg.lan_addr : cfg.public_addr, a1));
-			json_string("state", state[i]);
-			json_u64("prog_id", prog[i]);
-			json_close();
-		}
-		json_close();
-		json_obj_open("flows");
-		json_u64("entries", used);
-		json_u64("capacity", cfg.max_flows);
-		json_close();
-		json_obj_open("pending");
-		json_u64("entries", pending);
-		json_u64("capacity", cfg.max_pending);
-		json_close();
-		json_u64("rules", nrules);
-		json_arr_open("snat_ports");
-		json_u64(NULL, cfg.snat_port_min);
-		json_u64(NULL, cfg.snat_port_max);
-		json_close();
-		json_obj_open("timeouts");
-		for (int i = 0; i < XFWD_TO_MAX; i++)
-			json_u64(xfwd_timeout_names[i], cfg.timeouts[i]);
-		json_close();
-		json_bool("tcp_loose", cfg.tcp_loose);
-		json_obj_open("kernel_nat");
-		json_string("table", "ip xfwd");
-		json_string("state", knat_state(knat, nmasq));
-		json_i64("prefixes", nmasq);
-		json_i64("rules", knat);
-		json_arr_open("ports");
-		json_u64(NULL, XFWD_KNAT_PORT_MIN);
-		json_u64(NULL, XFWD_KNAT_PORT_MAX);
-		json_end();
-		return status_verdict(names, state);
-	}
-	printf("mode        %s XDP\n", cfg.xdp_mode == XFWD_MODE_GENERIC ? "generic" : "native");
-	printf("public      %-15s %-15s %s (prog %u)\n", names[0], ip_str(cfg.public_addr, a1),
-	       state[0], prog[0]);
-	printf("lan         %-15s %-15s %s (prog %u)\n", names[1], ip_str(cfg.lan_addr, a2),
-	       state[1], prog[1]);
-	printf("flows       %u entries of %u (confirmed), %u of %u (unconfirmed)\n", used,
-	       cfg.max_flows, pending, cfg.max_pending);
-	printf("rules       %u\n", nrules);
-	printf("snat ports  %u-%u\n", cfg.snat_port_min, cfg.snat_port_max);
-	printf("timeouts   ");
-	for (int i = 0; i < XFWD_TO_MAX; i++)
-		printf(" %s=%u", xfwd_timeout_names[i], cfg.timeouts[i]);
-	printf("\ntcp-loose   %s\n", cfg.tcp_loose ? "on (non-SYN segments start connections)" : "off");
-	printf("kernel nat  table ip xfwd %s: %d rules for %d masquerade prefixes, ports %u-%u%s\n",
-	       knat_state(knat, nmasq), knat < 0 ? 0 : knat, nmasq, XFWD_KNAT_PORT_MIN,
-	       XFWD_KNAT_PORT_MAX, knat == 2 * nmasq ? "" :
-	       " (what xfwd passes up from those prefixes is dropped, not translated:"
-	       " attach again to restore it)");
-	printf("pins        %s\n", env->pin_dir);
-	return status_verdict(names, state);
+	if (env->json)
+		status_json(env, &st);
+	else
+		status_text(env, &st);
+	return status_verdict(st.names, st.state);
 }

@@ -243,16 +243,9 @@ static enum family counter_family(int i, char *label, size_t len)
 	return F_OTHER;
 }
 
-static void print_prometheus(const struct snapshot *s)
+/* xfwd_info: always 1, what it is in its labels. */
+static void prom_info(const struct snapshot *s)
 {
-	static const char *const tables[2] = { "confirmed", "unconfirmed" };
-	static const char *const rule_metric[3] = {
-		"xfwd_rule_packets_total", "xfwd_rule_bytes_total", "xfwd_rule_flows_total" };
-	static const char *const rule_help[3] = {
-		"Packets of connections created by a rule.", "Bytes of connections created by a rule.",
-		"Connections created by a rule." };
-	char label[64], pub[48], to[48], id[16];
-
 	prom_family("xfwd_info", "gauge", "xfwd in this network namespace: version, interfaces, mode.");
 	printf("xfwd_info{");
 	prom_label("version", XFWD_VERSION, true);
@@ -260,6 +253,13 @@ static void print_prometheus(const struct snapshot *s)
 	prom_label("lan_if", s->cfg.lan_ifname, false);
 	prom_label("mode", s->cfg.xdp_mode == XFWD_MODE_GENERIC ? "generic" : "native", false);
 	printf("} 1\n");
+}
+
+/* The datapath counters, grouped by family (one HELP and TYPE each, only for
+ * families with a counter). */
+static void prom_counters(const struct snapshot *s)
+{
+	char label[64];
 
 	for (int f = 0; f < F_MAX; f++) {
 		bool any = false;
@@ -274,6 +274,12 @@ static void print_prometheus(const struct snapshot *s)
 			       label[0] ? "}" : "", (unsigned long long)s->total[i]);
 		}
 	}
+}
+
+/* The two flow tables: fill, size and LRU evictions. */
+static void prom_flow_tables(const struct snapshot *s)
+{
+	static const char *const tables[2] = { "confirmed", "unconfirmed" };
 
 	prom_family("xfwd_flow_table_entries", "gauge", "Flow entries in use (two per connection), by table.");
 	for (int t = 0; t < 2; t++)
@@ -285,7 +291,11 @@ static void print_prometheus(const struct snapshot *s)
 		    "Flow entries the LRU evicted to make room, by table.");
 	for (int t = 0; t < 2; t++)
 		printf("xfwd_flow_table_evictions_total{table=\"%s\"} %lld\n", tables[t], s->evicted[t]);
+}
 
+/* How much is configured: rules, the public ports they take, prefixes. */
+static void prom_config_sizes(const struct snapshot *s)
+{
 	prom_family("xfwd_rules", "gauge", "Forward rules.");
 	printf("xfwd_rules %u\n", s->nrules);
 	prom_family("xfwd_rule_ports", "gauge", "Public ports forwarded (rule map entries).");
@@ -294,6 +304,17 @@ static void print_prometheus(const struct snapshot *s)
 	printf("xfwd_rule_ports_capacity %d\n", XFWD_MAX_RULE_PORTS);
 	prom_family("xfwd_masq_prefixes", "gauge", "Masqueraded LAN prefixes.");
 	printf("xfwd_masq_prefixes %u\n", s->nmasq);
+}
+
+/* Per rule: packets, bytes and connections, each rule labelled as rule list shows it. */
+static void prom_rule_stats(const struct snapshot *s)
+{
+	static const char *const rule_metric[3] = {
+		"xfwd_rule_packets_total", "xfwd_rule_bytes_total", "xfwd_rule_flows_total" };
+	static const char *const rule_help[3] = {
+		"Packets of connections created by a rule.", "Bytes of connections created by a rule.",
+		"Connections created by a rule." };
+	char pub[48], to[48], id[16];
 
 	for (int m = 0; m < 3; m++) {
 		if (!s->nrules)
@@ -312,7 +333,16 @@ static void print_prometheus(const struct snapshot *s)
 			printf("} %llu\n", (unsigned long long)(m == 0 ? v->packets : m == 1 ? v->bytes : v->flows));
 		}
 	}
+}
 
+/* stats --prometheus: the text exposition format, family by family; the timeouts last. */
+static void print_prometheus(const struct snapshot *s)
+{
+	prom_info(s);
+	prom_counters(s);
+	prom_flow_tables(s);
+	prom_config_sizes(s);
+	prom_rule_stats(s);
 	prom_family("xfwd_timeout_seconds", "gauge", "Flow timeouts, by name (xfwd set timeout).");
 	for (int i = 0; i < XFWD_TO_MAX; i++)
 		printf("xfwd_timeout_seconds{name=\"%s\"} %u\n", xfwd_timeout_names[i], s->cfg.timeouts[i]);
