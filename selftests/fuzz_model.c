@@ -772,6 +772,12 @@ static struct ent *create(struct model *m, struct req *rq, struct m_expect *e)
 			if (!port_ok(m, rq, mp->ext_port)) {
 				e->verdict = XDP_DROP;
 				e->reasons = BIT(XFWD_CNT_DROP_NO_SNAT_PORT);
+				/* In limbo it may be dead, and the flow gets a new
+				 * port; but the tuple is a live connection's on the
+				 * other side, so that flow starts nothing either
+				 * (passed), and no port tells which it was. */
+				if (mp->limbo && held)
+					e->pass_too = BIT(XFWD_CNT_FLOW_CREATE_FAILED);
 				return NULL;
 			}
 			port = mp->ext_port;
