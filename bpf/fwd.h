@@ -10,6 +10,7 @@
 #include "csum.h"
 #include "maps.h"
 #include "parse.h"
+#include "egress.h"
 
 /* Route to daddr from ifindex. Returns XFWD_OK or the reason to pass. */
 static __always_inline int fwd_route(void *ctx, const struct pkt *p, __u32 saddr, __u32 daddr,
@@ -45,6 +46,12 @@ static __always_inline int fwd_route(void *ctx, const struct pkt *p, __u32 saddr
 	/* Only ever out of the interfaces xfwd was attached to. */
 	if (fib->ifindex != cfg->public_ifindex && fib->ifindex != cfg->lan_ifindex)
 		return XFWD_CNT_PASS_EGRESS_FOREIGN;
+	/* One that takes no frames from XDP is sent to by tc, as one whose
+	 * neighbour is unknown (egress.h); tc ingress sends either way. */
+	if (rc == XFWD_OK && (cfg->tx_stack & tx_bit(cfg, fib->ifindex))) {
+		count(XFWD_CNT_PASS_TX_STACK);
+		rc = XFWD_CNT_PASS_NO_NEIGH;
+	}
 	return rc;
 }
 
@@ -72,7 +79,9 @@ static __always_inline int fwd_xmit_xdp(struct xdp_md *ctx, struct pkt *p,
 			return XDP_ABORTED;
 		eth->h_proto = bpf_htons(ETH_P_IP);
 	} else {
-		eth = p->eth;
+		eth = (void *)(long)ctx->data;
+		if ((void *)(eth + 1) > (void *)(long)ctx->data_end)
+			return XDP_ABORTED;
 	}
 	__builtin_memcpy(eth->h_dest, dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, smac, ETH_ALEN);

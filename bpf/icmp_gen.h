@@ -43,11 +43,13 @@ static __always_inline int icmp_frag_needed(struct xdp_md *ctx, const struct pkt
 	__u32 dst = p->ip->saddr;
 	int grow;
 
-	if ((void *)p->ip + ICMP_QUOTE_LEN > (void *)(long)ctx->data_end)
+	eth = (void *)(long)ctx->data;
+	if ((void *)p->ip + ICMP_QUOTE_LEN > (void *)(long)ctx->data_end ||
+	    (void *)(eth + 1) > (void *)(long)ctx->data_end)
 		return XDP_PASS;
 	__builtin_memcpy(quote, p->ip, ICMP_QUOTE_LEN);
-	__builtin_memcpy(smac, p->eth->h_dest, ETH_ALEN);
-	__builtin_memcpy(dmac, p->eth->h_source, ETH_ALEN);
+	__builtin_memcpy(smac, eth->h_dest, ETH_ALEN);
+	__builtin_memcpy(dmac, eth->h_source, ETH_ALEN);
 
 	/* New headers in front of the quote; the VLAN tag, if any, goes. */
 	grow = (int)(sizeof(struct iphdr) + sizeof(struct icmp_hdr)) - (p->vlan ? 4 : 0);

@@ -30,8 +30,7 @@ struct icmp_hdr {
 #define ICMP_PARAMETERPROB	12
 
 struct pkt {
-	struct ethhdr *eth;
-	struct iphdr *ip;
+	struct iphdr *ip;	/* the frame starts at data (no pointer kept: stack) */
 	__u16 *l4_csum;		/* TCP/UDP checksum; ICMP's for an error */
 	__u16 *ports;		/* sport, dport */
 	__u32 len;		/* IPv4 total length, host order */
@@ -148,7 +147,6 @@ static __always_inline int parse_pkt(void *data, void *data_end, __u32 frame_len
 		return XFWD_CNT_PASS_MALFORMED;
 	if (ip->ttl <= 1)
 		return XFWD_CNT_PASS_TTL;
-	p->eth = eth;
 	p->ip = ip;
 	p->icmp_err = 0;
 	p->icmp_echo = 0;

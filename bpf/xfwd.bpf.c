@@ -23,6 +23,8 @@
 #include "leak.h"
 #include "frag.h"
 #include "finish.h"
+#include "egress.h"
+#include "kernel_types.h"
 
 /*
  * A new connection to a forwarded port: DNAT; SNAT when the rule asks, or
@@ -318,7 +320,8 @@ static __always_inline int xdp_route(struct xdp_md *ctx, struct pkt *p, struct x
 					cfg->public_addr : cfg->lan_addr, fib->mtu_result);
 	}
 	count(rc);
-	/* tc ingress finishes these: the kernel resolves the neighbour, or
+	/* tc ingress finishes these: the kernel resolves the neighbour (or
+	 * sends to an egress that takes no frames from XDP, egress.h), or
 	 * fragments what may be fragmented. */
 	if (rc == XFWD_CNT_PASS_NO_NEIGH || rc == XFWD_CNT_PASS_FRAG_NEEDED) {
 		frag_remember(p, side, now);
@@ -582,6 +585,68 @@ SEC("tp_btf/neigh_update")
 int xfwd_neigh_changed(void *ctx)
 {
 	__sync_fetch_and_add(&xfwd_neigh_gen, 1);
+	return 0;
+}
+
+/* Count n frames lost on the way to the attached interface whose bit is
+ * bit, and, if the interface refused them as such (it has no
+ * ndo_xdp_xmit now), send to it by tc from now on. */
+static __always_inline void redirect_lost(struct xfwd_config *cfg, __u8 bit, __u64 n, int refused)
+{
+	__u32 idx = XFWD_CNT_REDIRECT_ERR;
+	__u64 *c;
+
+	if (!bit)
+		return;
+	c = bpf_map_lookup_elem(&xfwd_stats, &idx);
+	if (c)
+		*c += n;
+	if (refused && !(cfg->tx_stack & bit)) {
+		cfg->tx_why |= bit;
+		cfg->tx_stack |= bit;
+		/* Cached routes and the fast path would redirect on. */
+		__sync_fetch_and_add(&xfwd_neigh_gen, 1);
+	}
+}
+
+/*
+ * A redirect the kernel refused at once: the target lost its ndo_xdp_xmit
+ * since attach (a veth whose peer stopped running NAPI: the container
+ * restarted with GRO off). The frame is lost: counted, and that interface
+ * is sent to by tc from then on (egress.h). Every namespace's redirects
+ * come here: only this one's, through xfwd_tx_ports, count.
+ */
+SEC("tp_btf/xdp_redirect_err")
+int xfwd_redirect_refused(__u64 *ctx)
+{
+	const struct net_device *dev = (const void *)ctx[0];
+	__u32 map_type = (__u32)ctx[4], slot = (__u32)ctx[6];
+	struct xfwd_config *cfg = config_get();
+
+	if (!cfg || map_type != BPF_MAP_TYPE_DEVMAP ||
+	    BPF_CORE_READ(dev, nd_net.net, ns.inum) != cfg->netns_ino)
+		return 0;
+	redirect_lost(cfg, slot == XFWD_TX_PUBLIC ? XFWD_TX_STACK_PUBLIC :
+			   slot == XFWD_TX_LAN ? XFWD_TX_STACK_LAN : 0, 1, 1);
+	return 0;
+}
+
+/* Frames the egress driver dropped after taking them (a full ring, or
+ * refused in the flush): counted. */
+SEC("tp_btf/xdp_devmap_xmit")
+int xfwd_redirect_dropped(__u64 *ctx)
+{
+	const struct net_device *to = (const void *)ctx[1];
+	int drops = (int)ctx[3], err = (int)ctx[4];
+	struct xfwd_config *cfg;
+
+	if (drops <= 0)
+		return 0;
+	cfg = config_get();
+	if (!cfg || BPF_CORE_READ(to, nd_net.net, ns.inum) != cfg->netns_ino)
+		return 0;
+	redirect_lost(cfg, tx_bit(cfg, (__u32)BPF_CORE_READ(to, ifindex)), (__u64)drops,
+		      err == -6 /* ENXIO */ || err == -95 /* EOPNOTSUPP */);
 	return 0;
 }
 

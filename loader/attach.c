@@ -31,6 +31,8 @@ static const char *const map_pins[] = {
 enum { LINK_PUBLIC, LINK_LAN, NR_LINKS };
 static const char *const link_pins[NR_LINKS] = { "link_public", "link_lan" };
 #define NEIGH_PIN "link_neigh"	/* the neighbour-generation program (route cache) */
+#define REFUSED_PIN "link_redirect_refused"	/* redirects refused (bpf/egress.h) */
+#define DROPPED_PIN "link_redirect_dropped"	/* frames an egress dropped */
 
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -372,15 +374,17 @@ static void tc_remove(const struct xfwd_config *cfg)
  * pin of a previous attach. Returns 0 or -errno (flows then cache their
  * route for a millisecond only).
  */
-static int neigh_attach(const struct env *env, struct xfwd_bpf *skel)
+/* A tracing program, attached and its link pinned as pin (replacing the
+ * pin of a previous attach). 0 or -errno. */
+static int trace_attach(const struct env *env, struct bpf_program *prog, const char *pin)
 {
-	struct bpf_link *l = bpf_program__attach(skel->progs.xfwd_neigh_changed);
+	struct bpf_link *l = bpf_program__attach(prog);
 	char path[PATH_MAX];
 	int rc;
 
 	if (!l)
 		return -errno;
-	if (pin_path(env, NEIGH_PIN, path, sizeof(path))) {
+	if (pin_path(env, pin, path, sizeof(path))) {
 		bpf_link__destroy(l);
 		return -ENAMETOOLONG;
 	}
@@ -403,12 +407,36 @@ static int reply_prog_pin(const struct env *env, struct xfwd_bpf *skel)
 	return bpf_obj_pin(bpf_program__fd(skel->progs.xfwd_reply_now), path) ? -errno : 0;
 }
 
+/*
+ * Which interfaces take no frames from native XDP (bpf/egress.h), as their
+ * devices say now (NDO_XMIT: a veth has it while its peer runs NAPI). A
+ * kernel that cannot say (before 6.3): redirects are tried, and the first
+ * frames lost set the bit. Generic XDP sends through the stack anyway.
+ */
+static void tx_paths_set(const struct attach_args *a, struct xfwd_config *cfg)
+{
+	struct stat st;
+
+	cfg->netns_ino = stat("/proc/self/ns/net", &st) ? 0 : (__u32)st.st_ino;
+	cfg->tx_stack = cfg->tx_why = 0;
+	if (a->mode == XFWD_MODE_GENERIC)
+		return;
+	for (int i = 0; i < NR_LINKS; i++) {
+		__u64 f;
+
+		if (!xdp_features_get(a->ifindex[i], &f) && !(f & XDP_FEATURE_NDO_XMIT))
+			cfg->tx_stack |= i ? XFWD_TX_STACK_LAN : XFWD_TX_STACK_PUBLIC;
+	}
+}
+
 /* Remove every pin of this namespace and the directory (what attach made). */
 void attach_teardown(const struct env *env)
 {
 	for (int i = 0; i < NR_LINKS; i++)
 		link_remove(env, link_pins[i]);
 	link_remove(env, NEIGH_PIN);
+	link_remove(env, REFUSED_PIN);
+	link_remove(env, DROPPED_PIN);
 	unpin(env, XFWD_REPLY_PIN);
 	for (size_t i = 0; i < sizeof(map_pins) / sizeof(map_pins[0]); i++)
 		unpin(env, map_pins[i]);
@@ -546,6 +574,7 @@ int attach_run(struct env *env, struct attach_plan *pl)
 	if (rc)
 		goto fail;
 	cfg->rp_filter = rp_filter_get(a->ifname[0]);
+	tx_paths_set(a, cfg);
 	cfg->max_pending = pending_size(a->max_flows);
 	if (!pl->reattach && (rc = forwarding_enable(a, cfg)))
 		goto fail;
@@ -554,7 +583,13 @@ int attach_run(struct env *env, struct attach_plan *pl)
 		rc = err(EXIT_OP, "cannot pin %s: %s", XFWD_REPLY_PIN, strerror(-rc));
 		goto fail;
 	}
-	rc = neigh_attach(env, skel);
+	rc = trace_attach(env, skel->progs.xfwd_redirect_refused, REFUSED_PIN);
+	if (!rc)
+		rc = trace_attach(env, skel->progs.xfwd_redirect_dropped, DROPPED_PIN);
+	if (rc)
+		fprintf(stderr, "xfwd: warning: frames an interface refuses to XDP cannot be"
+			" seen (%s): they are lost uncounted\n", strerror(-rc));
+	rc = trace_attach(env, skel->progs.xfwd_neigh_changed, NEIGH_PIN);
 	cfg->route_cache_us = rc ? XFWD_ROUTE_CACHE_US_BLIND : XFWD_ROUTE_CACHE_US;
 	if (rc)
 		fprintf(stderr, "xfwd: warning: neighbour updates cannot be followed (%s):"
@@ -747,10 +782,28 @@ static int status_read(struct env *env, struct status *st)
 }
 
 /* status --json: the same as an object. */
+/* How forwarded packets reach interface i, and why: what status says. */
+static const char *tx_path(const struct xfwd_config *cfg, int i, const char **why)
+{
+	__u8 bit = i ? XFWD_TX_STACK_LAN : XFWD_TX_STACK_PUBLIC;
+
+	*why = NULL;
+	if (cfg->xdp_mode == XFWD_MODE_GENERIC) {
+		*why = "generic XDP sends through the stack";
+		return "xdp";
+	}
+	if (!(cfg->tx_stack & bit))
+		return "xdp";
+	*why = cfg->tx_why & bit ? "frames redirected to it were lost (redirect_err)" :
+				   "it takes no frames from XDP (a veth whose peer runs no NAPI)";
+	return "tc";
+}
+
 static void status_json(const struct env *env, const struct status *st)
 {
 	const struct xfwd_config *cfg = &st->cfg;
 	char a[INET_ADDRSTRLEN];
+	const char *why;
 
 	json_obj_open(NULL);
 	json_string("pin_dir", env->pin_dir);
@@ -763,6 +816,9 @@ static void status_json(const struct env *env, const struct status *st)
 		json_string("address", ip_str(i ? cfg->lan_addr : cfg->public_addr, a));
 		json_string("state", st->state[i]);
 		json_u64("prog_id", st->prog[i]);
+		json_string("sent_by", tx_path(cfg, i, &why));
+		if (why)
+			json_string("sent_by_why", why);
 		json_close();
 	}
 	json_close();
@@ -806,6 +862,13 @@ static void status_text(const struct env *env, const struct status *st)
 	       st->state[0], st->prog[0]);
 	printf("lan         %-15s %-15s %s (prog %u)\n", st->names[1], ip_str(cfg->lan_addr, a2),
 	       st->state[1], st->prog[1]);
+	for (int i = 0; i < NR_LINKS; i++) {
+		const char *why, *path = tx_path(cfg, i, &why);
+
+		printf("sent to %-3s by %s%s%s%s\n", i ? "lan" : "pub",
+		       !strcmp(path, "xdp") ? "XDP redirect" : "tc (bpf_redirect_neigh)",
+		       why ? " (" : "", why ? why : "", why ? ")" : "");
+	}
 	printf("flows       %u entries of %u (confirmed), %u of %u (unconfirmed)\n", st->used,
 	       cfg->max_flows, st->pending, cfg->max_pending);
 	printf("rules       %u\n", st->nrules);

@@ -175,6 +175,11 @@ int ids_scan(struct ids *ids, const struct pinned *p, const struct model *live);
 int id_alloc(struct ids *ids, enum id_kind kind, __u32 *id);
 __u32 ids_counted(const struct ids *ids, enum id_kind kind);
 
+/* xdp_features.c: the device's XDP features (NETDEV_XDP_ACT_*); 0 or
+ * -errno (-EOPNOTSUPP: the kernel cannot say) */
+#define XDP_FEATURE_NDO_XMIT	(1ull << 2)	/* takes redirected frames */
+int xdp_features_get(int ifindex, __u64 *out);
+
 /* backends.c: xfwd_backends, the reverse of these (live) rules */
 int backends_sync(const struct pinned *p, const struct rule_def *rules, __u32 n);
 

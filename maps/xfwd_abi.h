@@ -359,7 +359,9 @@ struct xfwd_rule_stats {
 	/* IPv4 fragments (bpf/frag.h): */						\
 	X(FRAG_XLATED, "frag_translated")	/* fragments of a flow translated, first and later ones */	\
 	X(PASS_FRAG_UNKNOWN, "pass_frag_unknown")	/* a later fragment whose first one was not seen: passed */	\
-	X(MASQ_HOST_CAP, "masq_host_cap")	/* a LAN host at --max-ports-per-host: no new mapping, dropped */
+	X(MASQ_HOST_CAP, "masq_host_cap")	/* a LAN host at --max-ports-per-host: no new mapping, dropped */	\
+	X(PASS_TX_STACK, "pass_tx_stack")	/* its egress takes no frames from XDP: tc sends it (egress.h) */	\
+	X(REDIRECT_ERR, "redirect_err")	/* frames XDP redirected that the egress refused (lost) */
 
 #define XFWD_CNT_ENUM_(id, name) XFWD_CNT_##id,
 enum xfwd_counter {
@@ -386,13 +388,21 @@ struct xfwd_config {
 	__u8 tcp_loose;		/* a TCP segment other than a SYN may start a connection
 				 * (picked up mid-stream), as nf_conntrack_tcp_loose */
 	__u8 rp_filter;		/* the public interface's, read at attach: 1 strict, 2 loose */
-	__u8 pad2[1];
+	__u8 tx_stack;		/* XFWD_TX_STACK_*: interfaces that take no frames from XDP
+				 * (a veth whose peer runs no NAPI): tc sends to them */
 	__u32 route_cache_us;	/* how long a flow reuses its FIB answer (0: never) */
 	__u32 fast_gen;		/* bumped by every change the loader makes: empties
 				 * the fast path (struct xfwd_fast) */
 	char public_ifname[16];
 	char lan_ifname[16];
+	__u32 netns_ino;	/* the namespace's inode: tracing programs see every one */
+	__u8 tx_why;		/* XFWD_TX_STACK_* bits set because redirects were lost
+				 * (the others: the device said so at attach) */
+	__u8 pad3[3];
 };
+
+#define XFWD_TX_STACK_PUBLIC	(1u << 0)
+#define XFWD_TX_STACK_LAN	(1u << 1)
 
 #define XFWD_SET_RULES_B	(1u << 0)	/* xfwd_rules_b is live, not xfwd_rules */
 #define XFWD_SET_MASQ_B		(1u << 1)	/* xfwd_masq_b is live, not xfwd_masq */

@@ -37,8 +37,11 @@ lab_up() {
 	[ "$route" = noroute ] || lab_x "$LAB_SRV" ip route add default via $LAB_LAN_ADDR
 	# Endpoints send full checksums, as frames from a wire would arrive, and
 	# run NAPI (GRO) so their veth accepts frames XDP redirects to them.
+	# LAB_SRV_DEFAULTS=1 leaves the server's veth as a container's eth0 is:
+	# GRO off, checksum and segmentation offloads on.
 	lab_x "$LAB_CLI" ethtool -K c0 tx off tso off gso off gro on >/dev/null
-	lab_x "$LAB_SRV" ethtool -K s0 tx off tso off gso off gro on >/dev/null
+	[ -n "${LAB_SRV_DEFAULTS:-}" ] ||
+		lab_x "$LAB_SRV" ethtool -K s0 tx off tso off gso off gro on >/dev/null
 	lab_x "$LAB_GW" ethtool -K g0 tx off tso off gso off >/dev/null
 	lab_x "$LAB_GW" ethtool -K g1 tx off tso off gso off >/dev/null
 	[ -z "${LAB_WATCH_WIRE:-}" ] || lab_wire_watch || return 1
