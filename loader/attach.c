@@ -408,25 +408,40 @@ static int reply_prog_pin(const struct env *env, struct xfwd_bpf *skel)
 }
 
 /*
- * Which interfaces take no frames from native XDP (bpf/egress.h), as their
- * devices say now (NDO_XMIT: a veth has it while its peer runs NAPI). A
- * kernel that cannot say (before 6.3): redirects are tried, and the first
- * frames lost set the bit. Generic XDP sends through the stack anyway.
+ * How each interface is served, as its device says now (the netdev netlink
+ * family: a kernel before 6.3 cannot say, and native XDP with redirects is
+ * tried). In native mode, a device without native XDP (a bridge) gets
+ * generic XDP, unless --mode native was asked; the public side stays
+ * native. Which take no frames from native XDP (bpf/egress.h: no NDO_XMIT,
+ * a veth whose peer runs no NAPI, a bridge): tc sends to those. Generic
+ * XDP sends through the stack anyway.
  */
-static void tx_paths_set(const struct attach_args *a, struct xfwd_config *cfg)
+static void xdp_paths_set(const struct attach_args *a, struct xfwd_config *cfg)
 {
 	struct stat st;
 
 	cfg->netns_ino = stat("/proc/self/ns/net", &st) ? 0 : (__u32)st.st_ino;
-	cfg->tx_stack = cfg->tx_why = 0;
+	cfg->tx_stack = cfg->tx_why = cfg->xdp_generic = 0;
 	if (a->mode == XFWD_MODE_GENERIC)
 		return;
 	for (int i = 0; i < NR_LINKS; i++) {
+		__u8 bit = i ? XFWD_TX_STACK_LAN : XFWD_TX_STACK_PUBLIC;
 		__u64 f;
 
-		if (!xdp_features_get(a->ifindex[i], &f) && !(f & XDP_FEATURE_NDO_XMIT))
-			cfg->tx_stack |= i ? XFWD_TX_STACK_LAN : XFWD_TX_STACK_PUBLIC;
+		if (xdp_features_get(a->ifindex[i], &f))
+			continue;
+		if (!(f & XDP_FEATURE_NDO_XMIT))
+			cfg->tx_stack |= bit;
+		if (!(f & XDP_FEATURE_BASIC) && !a->mode_set)
+			cfg->xdp_generic |= bit;
 	}
+}
+
+/* The XDP mode of interface i (XFWD_MODE_*). */
+static int if_mode(const struct attach_args *a, const struct xfwd_config *cfg, int i)
+{
+	return cfg->xdp_generic & (i ? XFWD_TX_STACK_LAN : XFWD_TX_STACK_PUBLIC) ?
+	       XFWD_MODE_GENERIC : a->mode;
 }
 
 /* Remove every pin of this namespace and the directory (what attach made). */
@@ -574,7 +589,7 @@ int attach_run(struct env *env, struct attach_plan *pl)
 	if (rc)
 		goto fail;
 	cfg->rp_filter = rp_filter_get(a->ifname[0]);
-	tx_paths_set(a, cfg);
+	xdp_paths_set(a, cfg);
 	cfg->max_pending = pending_size(a->max_flows);
 	if (!pl->reattach && (rc = forwarding_enable(a, cfg)))
 		goto fail;
@@ -608,7 +623,8 @@ int attach_run(struct env *env, struct attach_plan *pl)
 	progs[LINK_PUBLIC] = bpf_program__fd(skel->progs.xfwd_public);
 	progs[LINK_LAN] = bpf_program__fd(skel->progs.xfwd_lan);
 	for (int i = 0; i < NR_LINKS; i++) {
-		if (link_set(env, link_pins[i], progs[i], a->ifindex[i], a->mode, a->ifname[i])) {
+		if (link_set(env, link_pins[i], progs[i], a->ifindex[i], if_mode(a, cfg, i),
+			     a->ifname[i])) {
 			rc = EXIT_OP;
 			goto fail_fwd;
 		}
@@ -631,10 +647,15 @@ fail:
 
 void attach_report(const struct env *env, const struct attach_plan *pl)
 {
-	if (!env->json)
-		printf("%s %s (public) and %s (LAN), %s XDP, %u flow entries, pins in %s\n",
-		       pl->reattach ? "re-attached to" : "attached to", pl->a.ifname[0],
-		       pl->a.ifname[1], mode_name(pl->a.mode), pl->a.max_flows, env->pin_dir);
+	if (env->json)
+		return;
+	printf("%s %s (public) and %s (LAN), %s XDP, %u flow entries, pins in %s\n",
+	       pl->reattach ? "re-attached to" : "attached to", pl->a.ifname[0],
+	       pl->a.ifname[1], mode_name(pl->a.mode), pl->a.max_flows, env->pin_dir);
+	for (int i = 0; i < NR_LINKS; i++)
+		if (if_mode(&pl->a, &pl->cfg, i) != pl->a.mode)
+			printf("%s has no native XDP (a bridge?): generic XDP there\n",
+			       pl->a.ifname[i]);
 }
 
 int cmd_attach(struct env *env, int argc, char **argv)
@@ -795,7 +816,7 @@ static const char *tx_path(const struct xfwd_config *cfg, int i, const char **wh
 	if (!(cfg->tx_stack & bit))
 		return "xdp";
 	*why = cfg->tx_why & bit ? "frames redirected to it were lost (redirect_err)" :
-				   "it takes no frames from XDP (a veth whose peer runs no NAPI)";
+				   "it takes no frames from XDP: a bridge, or a veth whose peer runs no NAPI";
 	return "tc";
 }
 
@@ -816,6 +837,9 @@ static void status_json(const struct env *env, const struct status *st)
 		json_string("address", ip_str(i ? cfg->lan_addr : cfg->public_addr, a));
 		json_string("state", st->state[i]);
 		json_u64("prog_id", st->prog[i]);
+		json_string("mode", cfg->xdp_mode == XFWD_MODE_GENERIC ||
+				    (cfg->xdp_generic & (i ? XFWD_TX_STACK_LAN : XFWD_TX_STACK_PUBLIC)) ?
+				    "generic" : "native");
 		json_string("sent_by", tx_path(cfg, i, &why));
 		if (why)
 			json_string("sent_by_why", why);

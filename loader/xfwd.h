@@ -177,6 +177,7 @@ __u32 ids_counted(const struct ids *ids, enum id_kind kind);
 
 /* xdp_features.c: the device's XDP features (NETDEV_XDP_ACT_*); 0 or
  * -errno (-EOPNOTSUPP: the kernel cannot say) */
+#define XDP_FEATURE_BASIC	(1ull << 0)	/* native XDP */
 #define XDP_FEATURE_NDO_XMIT	(1ull << 2)	/* takes redirected frames */
 int xdp_features_get(int ifindex, __u64 *out);
 

@@ -398,7 +398,9 @@ struct xfwd_config {
 	__u32 netns_ino;	/* the namespace's inode: tracing programs see every one */
 	__u8 tx_why;		/* XFWD_TX_STACK_* bits set because redirects were lost
 				 * (the others: the device said so at attach) */
-	__u8 pad3[3];
+	__u8 xdp_generic;	/* XFWD_TX_STACK_* bits: interfaces in generic XDP, in
+				 * native mode (a bridge: no native XDP) */
+	__u8 pad3[2];
 };
 
 #define XFWD_TX_STACK_PUBLIC	(1u << 0)

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# The LAN is a Linux bridge (a Proxmox vmbr1, docker0, virbr0) with the
+# backend on a veth port: `xfwd attach g0 br0` as a user types it. A bridge
+# has no native XDP and takes no frames from XDP: xfwd serves it in generic
+# mode and sends to it by tc, while the public side stays native. Forwarding
+# and masquerade from behind it, status, and the iptables recipe in the
+# same lab.
+. "$(dirname "$0")/lib.sh"
+
+# bridge_lan: the lab's LAN interface g1 becomes a port of br0, which takes
+# its address.
+bridge_lan() {
+	lab_x "$LAB_GW" ip link add br0 type bridge &&
+		lab_x "$LAB_GW" ip addr del $LAB_LAN_ADDR/24 dev g1 &&
+		lab_x "$LAB_GW" ip link set g1 master br0 &&
+		lab_x "$LAB_GW" ip addr add $LAB_LAN_ADDR/24 dev br0 &&
+		lab_x "$LAB_GW" ip link set br0 up && lab_neigh
+}
+iface() {
+	xg status -j | python3 -c 'import json,sys
+i=[x for x in json.load(sys.stdin)["interfaces"] if x["role"]=="'"$1"'"][0]
+print(i["mode"], i["sent_by"])'
+}
+asks() {
+	local n=0
+	for i in $(seq "$1"); do
+		lab_x "$LAB_CLI" $PEER udp-ask $LAB_PUB_ADDR 53 "q$i" >/dev/null 2>&1 && n=$((n + 1))
+	done
+	echo $n
+}
+gets() {
+	local n=0
+	for _ in $(seq "$1"); do
+		lab_x "$LAB_CLI" $PEER http-get "http://$LAB_PUB_ADDR/blob" "$sha" >/dev/null 2>&1 && n=$((n + 1))
+	done
+	echo $n
+}
+servers() {
+	bg "$LAB_SRV" $PEER http-server $LAB_SRV_ADDR 8080 "$TMP/www"
+	bg "$LAB_SRV" $PEER udp-echo $LAB_SRV_ADDR 5353
+	bg "$LAB_CLI" $PEER udp-echo $LAB_CLI_ADDR 7007
+	wait_port "$LAB_SRV" $LAB_SRV_ADDR 8080 && wait_udp "$LAB_SRV" 5353 && wait_udp "$LAB_CLI" 7007
+}
+mkdir -p "$TMP/www"
+head -c 200000 /dev/urandom >"$TMP/www/blob"
+sha=$(sha256sum "$TMP/www/blob" | cut -d' ' -f1)
+
+lab_up brlan || { not_ok "lab up" "cannot build the lab"; t_exit; }
+bridge_lan || not_ok "bridge" "cannot make br0"
+servers || not_ok "servers" "a server did not start"
+out=$(xg attach g0 br0 2>&1)
+expect_match "attach g0 br0 without --mode: attached, the bridge in generic XDP" "$out" \
+	"br0 has no native XDP .*generic XDP there"
+expect_eq "status: the public side native, sent to by XDP" "$(iface public)" "native xdp"
+expect_eq "status: the bridge generic, sent to by tc" "$(iface lan)" "generic tc"
+xg rule add tcp 80 to $LAB_SRV_ADDR:8080 >/dev/null
+xg rule add udp 53 to $LAB_SRV_ADDR:5353 >/dev/null
+xg masq add $LAB_LAN_NET >/dev/null
+expect_eq "HTTP GET to the backend behind the bridge (5 of 5, sha256 checked)" "$(gets 5)" 5
+expect_eq "UDP requests answered (10 of 10)" "$(asks 10)" 10
+reply=$(lab_x "$LAB_SRV" $PEER udp-ask $LAB_CLI_ADDR 7007 out 2>&1)
+expect_match "masquerade from behind the bridge: the client saw the public address" "$reply" \
+	"^$LAB_CLI_ADDR:7007 $LAB_PUB_ADDR:[0-9]+ out$"
+expect_match "... through xfwd's flow, from the public address" "$(xg flows --proto udp)" \
+	"src=$LAB_SRV_ADDR dst=$LAB_CLI_ADDR sport=[0-9]+ dport=7007 .*src=$LAB_CLI_ADDR dst=$LAB_PUB_ADDR"
+expect_eq "nothing lost on the way (redirect_err)" \
+	"$(xg stats -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["global"]["redirect_err"])')" 0
+xg detach >/dev/null 2>&1
+out=$(xg attach g0 br0 --mode native 2>&1); rc=$?
+expect_match "--mode native on a bridge is refused, and says why" "$rc $out" "^1 .*native XDP attach to br0 failed"
+xg detach >/dev/null 2>&1
+lab_down "$LAB" quiet
+
+# The iptables recipe in the same lab (its floor).
+lab_up brlipt || { not_ok "lab up" "cannot build the lab"; t_exit; }
+bridge_lan || not_ok "bridge" "cannot make br0"
+servers || not_ok "servers" "a server did not start"
+lab_x "$LAB_GW" sysctl -qw net.ipv4.ip_forward=1
+lab_x "$LAB_GW" iptables -t nat -A PREROUTING -i g0 -p tcp --dport 80 -j DNAT --to $LAB_SRV_ADDR:8080
+lab_x "$LAB_GW" iptables -t nat -A PREROUTING -i g0 -p udp --dport 53 -j DNAT --to $LAB_SRV_ADDR:5353
+lab_x "$LAB_GW" iptables -t nat -A POSTROUTING -o g0 -s $LAB_LAN_NET -j MASQUERADE
+expect_eq "iptables: HTTP GET (5 of 5)" "$(gets 5)" 5
+expect_eq "iptables: UDP requests answered (10 of 10)" "$(asks 10)" 10
+expect_match "iptables: masquerade from behind the bridge" \
+	"$(lab_x "$LAB_SRV" $PEER udp-ask $LAB_CLI_ADDR 7007 out 2>&1)" "^$LAB_CLI_ADDR:7007 $LAB_PUB_ADDR:[0-9]+ out$"
+t_cleanup
+t_exit
