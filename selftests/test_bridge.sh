@@ -64,6 +64,19 @@ expect_match "masquerade from behind the bridge: the client saw the public addre
 	"^$LAB_CLI_ADDR:7007 $LAB_PUB_ADDR:[0-9]+ out$"
 expect_match "... through xfwd's flow, from the public address" "$(xg flows --proto udp)" \
 	"src=$LAB_SRV_ADDR dst=$LAB_CLI_ADDR sport=[0-9]+ dport=7007 .*src=$LAB_CLI_ADDR dst=$LAB_PUB_ADDR"
+# A VM or container started after attach: a new port of the bridge, served
+# without attach (the bridge delivers; xfwd sends to the bridge).
+S2=198.51.100.3
+ip netns add "$LAB-srv2" && ip link add s2 netns "$LAB-srv2" type veth peer name g2 netns "$LAB_GW" &&
+	lab_x "$LAB_GW" ip link set g2 master br0 && lab_x "$LAB_GW" ip link set g2 up &&
+	lab_x "$LAB-srv2" ip addr add $S2/24 dev s2 && lab_x "$LAB-srv2" ip link set s2 up &&
+	lab_x "$LAB-srv2" ip link set lo up && lab_x "$LAB-srv2" ip route add default via $LAB_LAN_ADDR ||
+	not_ok "a new bridge port" "cannot make it"
+bg "$LAB-srv2" $PEER udp-echo $S2 5353
+wait_udp "$LAB-srv2" 5353 || not_ok "the new port's server" "not bound"
+xg rule add udp 54 to $S2:5353 >/dev/null
+expect_match "a backend on a port added after attach answers" \
+	"$(lab_x "$LAB_CLI" $PEER udp-ask $LAB_PUB_ADDR 54 late 2>&1)" "^$LAB_PUB_ADDR:54 .* late$"
 expect_eq "nothing lost on the way (redirect_err)" \
 	"$(xg stats -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["global"]["redirect_err"])')" 0
 xg detach >/dev/null 2>&1
