@@ -1947,6 +1947,10 @@ void model_packet_tc(struct model *m, int side, const uint8_t *fr, size_t len, s
 	}
 	snprintf(e->path, sizeof(e->path), "tc: %s entry of a connection (%s side)",
 		 f->orig ? "original" : "reply", side_s(side));
+	/* README: the backend's first answer makes the reply entry of a
+	 * one-entry connection, whichever program finishes it. */
+	if (!f->orig && !p.later)
+		m->conn[f->conn].replied = 1;
 	memcpy(e->frame, fr, len);
 	e->len = len;
 	e->rewrite = 1;
