@@ -10,6 +10,9 @@
 #define XFWD_BPF_L4CSUM_H
 
 #include "common.h"
+#include "maps.h"
+#include "parse.h"
+#include "egress.h"
 
 #define CSUM_CHUNK	512	/* what bpf_csum_diff sums in one call */
 #define CSUM_CHUNKS	8	/* frames up to 4 kB: an XDP frame's page */
@@ -31,6 +34,52 @@ struct pseudo_hdr {
 	__u8 zero, proto;
 	__u16 len;
 };
+
+/*
+ * A partial checksum (CHECKSUM_PARTIAL): a local stack on the far end of a
+ * veth or tap left the sum of the segment to the "hardware", and the field
+ * holds only the pseudo-header's, folded. The kernel completes it when the
+ * skb leaves; a frame XDP redirects has no skb any more. Such packets go to
+ * tc, whose skb keeps its checksum state (bpf_l4_csum_replace updates the
+ * pseudo-header part only, and the egress completes the rest). Only on an
+ * interface whose frames may carry one (config.csum_partial): a full
+ * checksum equal to that value by chance (1 in 65536) is then sent by tc
+ * too, as it is. The first packet's checksum is not verified in that case:
+ * it is the far stack's to complete (a deliberate difference, README).
+ */
+static __always_inline int csum_partial_form(const struct iphdr *ip, const __u16 *field, __u32 l4_len)
+{
+	__u32 s = (ip->saddr & 0xffff) + (ip->saddr >> 16) + (ip->daddr & 0xffff) +
+		  (ip->daddr >> 16) + bpf_htons((__u16)ip->protocol) + bpf_htons((__u16)l4_len);
+
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return *field == (__u16)s;
+}
+
+/* In XDP on interface ctx's: does this TCP/UDP segment of length len carry
+ * a partial checksum? */
+static __always_inline int csum_partial_here(struct xdp_md *ctx, const struct iphdr *ip, __u32 len)
+{
+	struct xfwd_config *cfg = config_get();
+	const __u16 *field = (const void *)(ip + 1) + (ip->protocol == IPPROTO_UDP ? 6 : 16);
+
+	if (!cfg || !(cfg->csum_partial & tx_bit(cfg, ctx->ingress_ifindex)))
+		return 0;
+	if ((void *)(field + 1) > (void *)(long)ctx->data_end)
+		return 0;
+	return csum_partial_form(ip, field, len);
+}
+
+/* The same for a parsed packet (TCP or UDP, not a fragment). */
+static __always_inline int l4_csum_partial(struct xdp_md *ctx, const struct pkt *p,
+					   const struct xfwd_config *cfg)
+{
+	if (!(cfg->csum_partial & tx_bit(cfg, ctx->ingress_ifindex)) || p->frag || p->icmp_err ||
+	    (p->key.proto != IPPROTO_TCP && p->key.proto != IPPROTO_UDP))
+		return 0;
+	return csum_partial_form(p->ip, p->l4_csum, p->len - sizeof(struct iphdr));
+}
 
 /* 1 if the TCP/UDP checksum of the IPv4 packet at l3_off is right (a UDP
  * checksum of 0 is "none"), 0 if not. A function of its own, verified
@@ -67,6 +116,8 @@ __attribute__((noinline)) int xfwd_l4_csum_ok(struct xdp_md *ctx, __u32 l3_off)
 	}
 	if (len > CSUM_CHUNK * CSUM_CHUNKS)
 		return 1;	/* not ours to judge (parse_pkt bounds it by the frame) */
+	if (csum_partial_here(ctx, ip, len))
+		return 1;	/* completed on the way out (l4_csum_partial) */
 	buf = bpf_map_lookup_elem(&xfwd_csum_buf, &zero);
 	if (!buf)
 		return 1;

@@ -310,6 +310,10 @@ static __always_inline int xdp_route(struct xdp_md *ctx, struct pkt *p, struct x
 {
 	int rc = fwd_route(ctx, p, route_saddr(p, f), f->new_daddr, ctx->ingress_ifindex, cfg, fib);
 
+	if (rc == XFWD_OK && l4_csum_partial(ctx, p, cfg)) {
+		count(XFWD_CNT_PASS_CSUM_PARTIAL);
+		rc = XFWD_CNT_PASS_NO_NEIGH;	/* tc's path: see l4csum.h */
+	}
 	if (rc == XFWD_OK)
 		return XFWD_OK;
 	if (rc == XFWD_CNT_PASS_FRAG_NEEDED && (p->ip->frag_off & bpf_htons(IP_DF)) &&

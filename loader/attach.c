@@ -421,13 +421,18 @@ static void xdp_paths_set(const struct attach_args *a, struct xfwd_config *cfg)
 	struct stat st;
 
 	cfg->netns_ino = stat("/proc/self/ns/net", &st) ? 0 : (__u32)st.st_ino;
-	cfg->tx_stack = cfg->tx_why = cfg->xdp_generic = 0;
+	cfg->tx_stack = cfg->tx_why = cfg->xdp_generic = cfg->csum_partial = 0;
 	if (a->mode == XFWD_MODE_GENERIC)
-		return;
+		return;	/* the skb goes with the packet: its checksum state too */
 	for (int i = 0; i < NR_LINKS; i++) {
 		__u8 bit = i ? XFWD_TX_STACK_LAN : XFWD_TX_STACK_PUBLIC;
+		char drv[32];
 		__u64 f;
 
+		/* A local stack at the far end may leave its checksums partial. */
+		if (!if_driver(a->ifname[i], drv, sizeof(drv)) &&
+		    (!strcmp(drv, "veth") || !strcmp(drv, "tun")))
+			cfg->csum_partial |= bit;
 		if (xdp_features_get(a->ifindex[i], &f))
 			continue;
 		if (!(f & XDP_FEATURE_NDO_XMIT))

@@ -8,6 +8,11 @@
  * headers).
  */
 #include <errno.h>
+#include <stdio.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
@@ -121,6 +126,26 @@ int xdp_features_get(int ifindex, __u64 *out)
 	attr_put(&r, NETDEV_A_DEV_IFINDEX, &ifindex, 4);
 	rc = genl_ask(fd, &r, features, out);
 out:
+	close(fd);
+	return rc;
+}
+
+/* The driver's name ("veth", "tun", "bridge", ...), as ethtool -i says. */
+int if_driver(const char *ifname, char *buf, size_t len)
+{
+	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
+	struct ifreq ifr = { 0 };
+	int fd, rc = 0;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&info;
+	if (ioctl(fd, SIOCETHTOOL, &ifr))
+		rc = -errno;
+	else
+		snprintf(buf, len, "%s", info.driver);
 	close(fd);
 	return rc;
 }

@@ -180,6 +180,7 @@ __u32 ids_counted(const struct ids *ids, enum id_kind kind);
 #define XDP_FEATURE_BASIC	(1ull << 0)	/* native XDP */
 #define XDP_FEATURE_NDO_XMIT	(1ull << 2)	/* takes redirected frames */
 int xdp_features_get(int ifindex, __u64 *out);
+int if_driver(const char *ifname, char *buf, size_t len);
 
 /* backends.c: xfwd_backends, the reverse of these (live) rules */
 int backends_sync(const struct pinned *p, const struct rule_def *rules, __u32 n);

@@ -361,7 +361,8 @@ struct xfwd_rule_stats {
 	X(PASS_FRAG_UNKNOWN, "pass_frag_unknown")	/* a later fragment whose first one was not seen: passed */	\
 	X(MASQ_HOST_CAP, "masq_host_cap")	/* a LAN host at --max-ports-per-host: no new mapping, dropped */	\
 	X(PASS_TX_STACK, "pass_tx_stack")	/* its egress takes no frames from XDP: tc sends it (egress.h) */	\
-	X(REDIRECT_ERR, "redirect_err")	/* frames XDP redirected that the egress refused (lost) */
+	X(REDIRECT_ERR, "redirect_err")	/* frames XDP redirected that the egress refused (lost) */	\
+	X(PASS_CSUM_PARTIAL, "pass_csum_partial")	/* a partial checksum: tc sends it (l4csum.h) */
 
 #define XFWD_CNT_ENUM_(id, name) XFWD_CNT_##id,
 enum xfwd_counter {
@@ -400,7 +401,9 @@ struct xfwd_config {
 				 * (the others: the device said so at attach) */
 	__u8 xdp_generic;	/* XFWD_TX_STACK_* bits: interfaces in generic XDP, in
 				 * native mode (a bridge: no native XDP) */
-	__u8 pad3[2];
+	__u8 csum_partial;	/* XFWD_TX_STACK_* bits: interfaces whose frames may carry
+				 * a partial checksum (veth, tap: l4csum.h) */
+	__u8 pad3[1];
 };
 
 #define XFWD_TX_STACK_PUBLIC	(1u << 0)

@@ -3,9 +3,10 @@
 # A backend behind a veth at its defaults, as a container's eth0 is: no XDP
 # program and GRO off, so it takes no frames XDP redirects to it (the
 # driver drops them). xfwd must send to it through tc, say so in status,
-# and count what it lost when the peer changes under it. The same lab with
-# the iptables recipe is the floor. (Its tx checksum offload is off here:
-# partial checksums are another case, not handled yet: README, Topologies.)
+# and count what it lost when the peer changes under it. Its checksum
+# offload is on, as a container's is: its frames arrive with partial
+# checksums, which must leave complete, both ways and through masquerade.
+# The same lab with the iptables recipe is the floor.
 . "$(dirname "$0")/lib.sh"
 
 stat() { xg stats -j | python3 -c "import json,sys; print(json.load(sys.stdin)['global']['$1'])"; }
@@ -40,9 +41,10 @@ sha=$(sha256sum "$TMP/www/blob" | cut -d' ' -f1)
 
 # 1. The container's veth at its defaults from the start.
 LAB_SRV_DEFAULTS=1 lab_up cveth || { not_ok "lab up" "cannot build the lab"; t_exit; }
-lab_x "$LAB_SRV" ethtool -K s0 tx off >/dev/null
 expect_eq "the backend's veth runs no NAPI (GRO off, no XDP)" \
 	"$(lab_x "$LAB_SRV" ethtool -k s0 | sed -n 's/^generic-receive-offload: //p')" off
+expect_eq "... and leaves its checksums to the hardware (tx offload on)" \
+	"$(lab_x "$LAB_SRV" ethtool -k s0 | sed -n 's/^tx-checksumming: //p')" on
 servers || not_ok "servers" "the backend's servers did not start"
 xg attach g0 g1 >/dev/null 2>&1 || not_ok attach "xfwd attach failed"
 xg rule add tcp 80 to $LAB_SRV_ADDR:8080 >/dev/null
@@ -55,6 +57,20 @@ tx=$(stat pass_tx_stack)
 [ "$tx" -gt 0 ] && ok "packets to the backend went by tc (pass_tx_stack $tx)" ||
 	not_ok "packets to the backend went by tc" "pass_tx_stack=$tx"
 expect_eq "no frame was redirected to where it is lost (redirect_err)" "$(stat redirect_err)" 0
+pc=$(stat pass_csum_partial)
+[ "$pc" -gt 0 ] && ok "the backend's partial checksums went by tc (pass_csum_partial $pc)" ||
+	not_ok "the backend's partial checksums went by tc" "pass_csum_partial=$pc"
+# Masquerade from the container: its first packet's checksum is partial too.
+xg masq add $LAB_LAN_NET >/dev/null
+mkdir -p "$TMP/cwww" && head -c 100000 /dev/urandom >"$TMP/cwww/blob2"
+csha=$(sha256sum "$TMP/cwww/blob2" | cut -d' ' -f1)
+bg "$LAB_CLI" $PEER http-server $LAB_CLI_ADDR 8081 "$TMP/cwww"
+bg "$LAB_CLI" $PEER udp-echo $LAB_CLI_ADDR 7007
+wait_port "$LAB_CLI" $LAB_CLI_ADDR 8081 && wait_udp "$LAB_CLI" 7007
+expect_match "masquerade from the container, UDP: answered, from the public address" \
+	"$(lab_x "$LAB_SRV" $PEER udp-ask $LAB_CLI_ADDR 7007 out 2>&1)" "^$LAB_CLI_ADDR:7007 $LAB_PUB_ADDR:[0-9]+ out$"
+check "masquerade from the container, HTTP GET (sha256 checked)" \
+	lab_x "$LAB_SRV" $PEER http-get "http://$LAB_CLI_ADDR:8081/blob2" "$csha"
 
 # 2. The peer stops running NAPI after attach (the container restarted):
 # the first frames redirected are lost and counted, then tc takes over.
@@ -78,7 +94,6 @@ lab_down "$LAB" quiet
 
 # 3. The iptables recipe in the same lab (its floor).
 LAB_SRV_DEFAULTS=1 lab_up cvipt || { not_ok "lab up" "cannot build the lab"; t_exit; }
-lab_x "$LAB_SRV" ethtool -K s0 tx off >/dev/null
 servers || not_ok "servers" "the backend's servers did not start"
 lab_x "$LAB_GW" sysctl -qw net.ipv4.ip_forward=1
 lab_x "$LAB_GW" iptables -t nat -A PREROUTING -i g0 -p tcp --dport 80 -j DNAT --to $LAB_SRV_ADDR:8080

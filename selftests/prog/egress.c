@@ -37,3 +37,61 @@ PROG_CASE(tx_stack_sent_by_tc)
 	TRY(tx_stack_set(0));
 	return expect_xlated(SIDE_PUB, &q, CLIENT1, 40000, BACKEND1, 5353);
 }
+
+static int csum_partial_set(__u8 bits)
+{
+	struct xfwd_config c;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.xfwd_config), &zero, &c))
+		return fail("cannot read xfwd_config: %s", strerror(errno));
+	c.csum_partial = bits;
+	return config_set(&c);
+}
+
+/* Frame b (no options, no VLAN) with the TCP/UDP checksum a stack leaves
+ * to the hardware: the pseudo-header's sum, folded, not complemented. */
+static size_t build_partial(const struct pkt_spec *s, uint8_t *b)
+{
+	size_t len = pkt_build(s, b);
+	uint8_t *ip = b + ETH_LEN, *l4 = ip + IP4_LEN;
+	uint16_t l4len = (uint16_t)(get16(ip + 2) - IP4_LEN);
+	uint64_t sum = sum_words(0, ip + 12, 8) + ip[9] + l4len;
+
+	put16(l4 + l4_csum_off(ip[9]), fold16(sum));
+	return len;
+}
+
+/*
+ * A LAN interface whose frames may carry partial checksums (a veth):
+ * a masqueraded host's first SYN with one starts its connection (the
+ * checksum is the far stack's to complete), and goes up for tc, whose skb
+ * keeps the checksum state; elsewhere the same SYN is a bad checksum.
+ */
+PROG_CASE(csum_partial_sent_by_tc)
+{
+	struct pkt_spec s = lan_pkt(IPPROTO_TCP, BACKEND1, 40000, CLIENT1, 80);
+	struct xfwd_flow_key k = fkey(IPPROTO_TCP, BACKEND1, 40000, CLIENT1, 80);
+	struct counters c0, c1;
+	struct xfwd_flow f;
+	uint8_t b[PKT_MAX];
+	size_t len;
+
+	s.tcp_flags = TH_SYN;
+	TRY(masq_add(htonl(0xc6336400), 24, XFWD_FILTER_APDF, 0));
+	len = build_partial(&s, b);
+	label("a masqueraded host's SYN with a partial checksum, no partial checksums expected");
+	TRY(expect_drop_n(SIDE_LAN, b, len, XFWD_CNT_DROP_BAD_CSUM));
+	TRY(csum_partial_set(XFWD_TX_STACK_LAN));
+	label("the same on a LAN whose frames may carry them");
+	TRY(counters_read(&c0));
+	TRY(expect_pass_n(SIDE_LAN, b, len, XFWD_CNT_PASS_CSUM_PARTIAL));
+	TRY(counters_read(&c1));
+	TRY(expect_moved(&c0, &c1, XFWD_CNT_MASQ_FLOWS, 1));
+	TRY(expect_finish_mark(XFWD_META_FINISH_NEW));
+	if (!ASSERT_TRUE(flow_get(&k, &f) != IN_NONE, "no flow for %s", keystr(&k)))
+		return -1;
+	label("a SYN with a full checksum there: redirected by XDP");
+	s.sport = 40001;
+	return expect_xlated(SIDE_LAN, &s, PUB_ADDR, 40001, CLIENT1, 80);
+}
