@@ -217,13 +217,20 @@ static void backends_load(void)
 
 static struct xfwd_config cfg;
 
-/* config.tcp_loose as an input says (a record of its own); every change
- * bumps fast_gen, as the loader's do, so no fast-path slot outlives it. */
-static void config_write(int loose)
+/* config.tcp_loose, and whether the LAN takes frames from XDP
+ * (config.tx_stack), as an input says (a record of its own); every change
+ * bumps fast_gen, as the loader's do, so no fast-path slot outlives it,
+ * and a change of tx_stack the neighbour generation, as the tracing
+ * program that sets it does, so no cached route does. */
+static void config_write(int loose, int tx_lan)
 {
+	__u8 tx = tx_lan ? XFWD_TX_STACK_LAN : 0;
 	__u32 zero = 0;
 
+	if (cfg.tx_stack != tx)
+		skel->bss->xfwd_neigh_gen++;
 	cfg.tcp_loose = (__u8)loose;
+	cfg.tx_stack = tx;
 	cfg.fast_gen++;
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_config), &zero, &cfg, 0))
 		die("xfwd_config: %s", strerror(errno));
@@ -393,8 +400,9 @@ static void snapshot_restore(void)
 	 * snapshot had it, so that an input replays alone as it ran. */
 	skel->bss->xfwd_backend_aliased = snap_aliased;
 	model_copy(model, model_snap);
-	config_write(0);
+	config_write(0, 0);
 	model_set_loose(model, 0);
+	model_set_tx_stack(model, 0);
 }
 
 static void counters_read(unsigned long long c[XFWD_CNT_MAX])
@@ -745,7 +753,8 @@ static int check_tc(const struct m_expect *e, const uint8_t *in, size_t ilen)
 
 /*
  * An input is a sequence of records, at most MAX_RECS:
- *   op 0xfc, 0xfd: config.tcp_loose off, on (one byte);
+ *   op 0xfc-0xff: config (one byte): bit 0 tcp_loose, bit 1 the LAN taking
+ *              no frames from XDP (config.tx_stack);
  *   op & 0x80: raw frame: op bit 0 the side, bit 1 through tc ingress, then
  *              2 bytes of length, then the bytes (at least 14);
  *   else:      a 20-byte description d[0..19] (d[0] = op). Most values
@@ -1449,10 +1458,12 @@ static int record_decode(const uint8_t *data, size_t size, size_t *off, uint8_t 
 	uint8_t op = data[*off];
 
 	if ((op & 0xfc) == 0xfc) {
-		/* config.tcp_loose from here on: op bit 0 */
+		/* config.tcp_loose from here on: op bit 0; the LAN taking no
+		 * frames from XDP: op bit 1 */
 		(*off)++;
-		config_write(op & 1);
+		config_write(op & 1, op & 2);
 		model_set_loose(model, op & 1);
+		model_set_tx_stack(model, op & 2);
 		return 0;
 	}
 	if (op & 0x80) {
@@ -1861,7 +1872,7 @@ static size_t gen_frag(uint8_t *buf, size_t cap)
 /* One input of the seeded mutator: mostly descriptions, some raw frames
  * (a description's frame with random bytes changed, or noise); a quarter
  * TCP lives (gen_script), a sixth datagrams in fragments (gen_frag); a
- * fifth with tcp_loose on. */
+ * fifth with tcp_loose on, a tenth with the LAN taking no frames from XDP. */
 static size_t gen_input(uint8_t *buf, size_t cap)
 {
 	int nrec = 1 + (int)(rnd() % MAX_RECS);
@@ -1870,6 +1881,8 @@ static size_t gen_input(uint8_t *buf, size_t cap)
 	fdg.live = 0;
 	if (rnd() % 5 == 0)
 		buf[off++] = 0xfd;	/* tcp_loose on */
+	if (rnd() % 10 == 0)
+		buf[off++] = 0xfe;	/* the LAN sent to by tc */
 	if (rnd() % 4 == 0)
 		return off + gen_script(buf + off, cap - off);
 	if (rnd() % 5 == 0)

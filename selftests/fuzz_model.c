@@ -171,6 +171,7 @@ struct model {
 	m_flow_oracle flow_oracle;
 	void *ctx;
 	int loose;		/* config.tcp_loose */
+	int tx_stack_lan;	/* the LAN takes no frames from XDP (README, Topologies) */
 	struct ent ent[MAX_ENT];
 	struct conn conn[MAX_ENT];
 	struct mapping map[MAX_MAP];
@@ -560,6 +561,10 @@ static int route(const struct model *m, uint32_t dst, unsigned tot, struct route
 		}
 	if (net->side != M_PUB && net->side != M_LAN)
 		r->rc = XFWD_CNT_PASS_EGRESS_FOREIGN;
+	/* README (Topologies): an interface that takes no frames from XDP is
+	 * sent to by tc, as when the neighbour is unknown. */
+	else if (!r->rc && net->side == M_LAN && m->tx_stack_lan)
+		r->rc = XFWD_CNT_PASS_NO_NEIGH;
 	return r->rc;
 }
 
@@ -1995,6 +2000,11 @@ void model_set_flow_oracle(struct model *m, m_flow_oracle oracle)
 void model_set_loose(struct model *m, int on)
 {
 	m->loose = on;
+}
+
+void model_set_tx_stack(struct model *m, int lan)
+{
+	m->tx_stack_lan = !!lan;
 }
 
 int model_tcp_hint(const struct model *m, int side, uint32_t saddr, uint32_t daddr,

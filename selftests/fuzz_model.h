@@ -126,6 +126,7 @@ void model_set_flow_oracle(struct model *m, m_flow_oracle oracle);
 /* config.tcp_loose: a TCP segment other than a plain SYN may start a
  * connection, picked up mid-stream (windows not checked). */
 void model_set_loose(struct model *m, int on);
+void model_set_tx_stack(struct model *m, int lan);
 
 /* What the model knows of the TCP connection a segment with this tuple
  * (host order) arriving on side belongs to: for the generator, which aims
