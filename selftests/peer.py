@@ -63,6 +63,10 @@
                                              protocol 253 with the same payload
   peer.py udp-big-echo ADDR PORT LOG         UDP up to 64 KiB: append "<peer addr> <length>"
                                              to LOG, send the datagram back as it came
+  peer.py tap-relay TAP IFACE READY          as QEMU holds a VM's tap: create the tap
+                                             device TAP (no packet info) and relay frames
+                                             between it and IFACE (a packet socket), both
+                                             ways, until killed; touch READY once open
   peer.py udp-big-ask ADDR PORT NBYTES       one datagram of NBYTES random bytes (sent in
                                              fragments if larger than the MTU, no DF), print
                                              "<reply source> <length> same|differs"
@@ -738,6 +742,30 @@ def udp_big_ask(addr, port, nbytes):
     print(f"{src[0]}:{src[1]} {len(got)} {'same' if got == data else 'differs'}")
 
 
+def tap_relay(tap, iface, ready):
+    import fcntl
+    import select
+    import struct
+    TUNSETIFF, IFF_TAP, IFF_NO_PI = 0x400454CA, 0x0002, 0x1000
+    t = os.open("/dev/net/tun", os.O_RDWR)
+    fcntl.ioctl(t, TUNSETIFF, struct.pack("16sH", tap.encode(), IFF_TAP | IFF_NO_PI))
+    p = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+    p.bind((iface, 0))
+    with open(ready, "w"):
+        pass
+    while True:
+        r, _, _ = select.select([t, p], [], [])
+        if t in r:
+            p.send(os.read(t, 65535))
+        if p in r:
+            frame, addr = p.recvfrom(65535)
+            if addr[2] != socket.PACKET_OUTGOING:  # not the frames it sends itself
+                try:
+                    os.write(t, frame)
+                except OSError:  # the tap is down (EIO): the frame is lost, as on a wire
+                    pass
+
+
 if __name__ == "__main__":
     cmds = {"http-server": http_server, "http-get": http_get,
             "whoami-server": whoami_server, "whoami": whoami,
@@ -749,7 +777,8 @@ if __name__ == "__main__":
     cmds.update({"spoof-udp": spoof_udp, "udp-log": udp_log, "udp-hold": udp_hold,
                  "icmp-err": icmp_err})
     cmds.update({"raw-send": raw_send, "raw-log": raw_log})
-    cmds.update({"udp-big-echo": udp_big_echo, "udp-big-ask": udp_big_ask})
+    cmds.update({"udp-big-echo": udp_big_echo, "udp-big-ask": udp_big_ask,
+                 "tap-relay": tap_relay})
     cmds.update({"line-server": line_server, "hold": hold, "whoami-from": whoami_from,
                  "echo-bulk": echo_bulk,
                  "blind": blind, "syn-ack-flood": syn_ack_flood, "bare-ack": bare_ack})
