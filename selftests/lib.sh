@@ -34,6 +34,37 @@ expect_match() {
 
 xg() { "$XFWD" -n "$LAB_GW" "$@"; }
 
+# udp_asks N [PORT]: how many of N UDP requests to the public PORT (53) got
+# their answer (2 s each).
+udp_asks() {
+	local n=0
+	for i in $(seq "$1"); do
+		lab_x "$LAB_CLI" $PEER udp-ask $LAB_PUB_ADDR "${2:-53}" "q$i" >/dev/null 2>&1 && n=$((n + 1))
+	done
+	echo $n
+}
+
+# http_gets N URL SHA256: how many of N GETs of URL from the client came back
+# whole.
+http_gets() {
+	local n=0
+	for _ in $(seq "$1"); do
+		lab_x "$LAB_CLI" $PEER http-get "$2" "$3" >/dev/null 2>&1 && n=$((n + 1))
+	done
+	echo $n
+}
+
+# lan_host NS IF PEER ADDR: a host in namespace NS (made; lab_down removes it
+# with the lab's prefix), its interface IF the veth peer of PEER in the
+# gateway's namespace (up, not given to anything), ADDR in the LAN, the
+# gateway its router.
+lan_host() {
+	ip netns add "$1" && ip link add "$2" netns "$1" type veth peer name "$3" netns "$LAB_GW" &&
+		lab_x "$LAB_GW" ip link set "$3" up && lab_x "$1" ip link set "$2" up &&
+		lab_x "$1" ip link set lo up && lab_x "$1" ip addr add "$4/24" dev "$2" &&
+		lab_x "$1" ip route add default via $LAB_LAN_ADDR
+}
+
 # Start a background process in a namespace; lab_down kills it with the namespace.
 bg() {
 	local ns=$1

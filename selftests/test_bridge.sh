@@ -22,20 +22,6 @@ iface() {
 i=[x for x in json.load(sys.stdin)["interfaces"] if x["role"]=="'"$1"'"][0]
 print(i["mode"], i["sent_by"])'
 }
-asks() {
-	local n=0
-	for i in $(seq "$1"); do
-		lab_x "$LAB_CLI" $PEER udp-ask $LAB_PUB_ADDR 53 "q$i" >/dev/null 2>&1 && n=$((n + 1))
-	done
-	echo $n
-}
-gets() {
-	local n=0
-	for _ in $(seq "$1"); do
-		lab_x "$LAB_CLI" $PEER http-get "http://$LAB_PUB_ADDR/blob" "$sha" >/dev/null 2>&1 && n=$((n + 1))
-	done
-	echo $n
-}
 servers() {
 	bg "$LAB_SRV" $PEER http-server $LAB_SRV_ADDR 8080 "$TMP/www"
 	bg "$LAB_SRV" $PEER udp-echo $LAB_SRV_ADDR 5353
@@ -57,8 +43,8 @@ expect_eq "status: the bridge generic, sent to by tc" "$(iface lan)" "generic tc
 xg rule add tcp 80 to $LAB_SRV_ADDR:8080 >/dev/null
 xg rule add udp 53 to $LAB_SRV_ADDR:5353 >/dev/null
 xg masq add $LAB_LAN_NET >/dev/null
-expect_eq "HTTP GET to the backend behind the bridge (5 of 5, sha256 checked)" "$(gets 5)" 5
-expect_eq "UDP requests answered (10 of 10)" "$(asks 10)" 10
+expect_eq "HTTP GET to the backend behind the bridge (5 of 5, sha256 checked)" "$(http_gets 5 "http://$LAB_PUB_ADDR/blob" "$sha")" 5
+expect_eq "UDP requests answered (10 of 10)" "$(udp_asks 10)" 10
 reply=$(lab_x "$LAB_SRV" $PEER udp-ask $LAB_CLI_ADDR 7007 out 2>&1)
 expect_match "masquerade from behind the bridge: the client saw the public address" "$reply" \
 	"^$LAB_CLI_ADDR:7007 $LAB_PUB_ADDR:[0-9]+ out$"
@@ -67,10 +53,7 @@ expect_match "... through xfwd's flow, from the public address" "$(xg flows --pr
 # A VM or container started after attach: a new port of the bridge, served
 # without attach (the bridge delivers; xfwd sends to the bridge).
 S2=198.51.100.3
-ip netns add "$LAB-srv2" && ip link add s2 netns "$LAB-srv2" type veth peer name g2 netns "$LAB_GW" &&
-	lab_x "$LAB_GW" ip link set g2 master br0 && lab_x "$LAB_GW" ip link set g2 up &&
-	lab_x "$LAB-srv2" ip addr add $S2/24 dev s2 && lab_x "$LAB-srv2" ip link set s2 up &&
-	lab_x "$LAB-srv2" ip link set lo up && lab_x "$LAB-srv2" ip route add default via $LAB_LAN_ADDR ||
+lan_host "$LAB-srv2" s2 g2 $S2 && lab_x "$LAB_GW" ip link set g2 master br0 ||
 	not_ok "a new bridge port" "cannot make it"
 bg "$LAB-srv2" $PEER udp-echo $S2 5353
 wait_udp "$LAB-srv2" 5353 || not_ok "the new port's server" "not bound"
@@ -81,11 +64,8 @@ expect_match "a backend on a port added after attach answers" \
 # which a relay holds open as QEMU does. A VM's emulated NIC sends full
 # checksums (no vnet header here).
 S3=198.51.100.4
-ip netns add "$LAB-vm" && ip link add r1 netns "$LAB-vm" type veth peer name r0 netns "$LAB_GW" &&
-	lab_x "$LAB_GW" ip link set r0 up && lab_x "$LAB-vm" ip link set r1 up &&
-	lab_x "$LAB-vm" ip link set lo up && lab_x "$LAB-vm" ethtool -K r1 tx off >/dev/null &&
-	lab_x "$LAB-vm" ip addr add $S3/24 dev r1 &&
-	lab_x "$LAB-vm" ip route add default via $LAB_LAN_ADDR || not_ok "the VM" "cannot make it"
+lan_host "$LAB-vm" r1 r0 $S3 && lab_x "$LAB-vm" ethtool -K r1 tx off >/dev/null ||
+	not_ok "the VM" "cannot make it"
 bg "$LAB_GW" $PEER tap-relay tap0 r0 "$TMP/tap.ready"
 for _ in $(seq 50); do [ -e "$TMP/tap.ready" ] && break; sleep 0.1; done
 lab_x "$LAB_GW" ip link set tap0 master br0 && lab_x "$LAB_GW" ip link set tap0 up ||
@@ -113,8 +93,8 @@ lab_x "$LAB_GW" sysctl -qw net.ipv4.ip_forward=1
 lab_x "$LAB_GW" iptables -t nat -A PREROUTING -i g0 -p tcp --dport 80 -j DNAT --to $LAB_SRV_ADDR:8080
 lab_x "$LAB_GW" iptables -t nat -A PREROUTING -i g0 -p udp --dport 53 -j DNAT --to $LAB_SRV_ADDR:5353
 lab_x "$LAB_GW" iptables -t nat -A POSTROUTING -o g0 -s $LAB_LAN_NET -j MASQUERADE
-expect_eq "iptables: HTTP GET (5 of 5)" "$(gets 5)" 5
-expect_eq "iptables: UDP requests answered (10 of 10)" "$(asks 10)" 10
+expect_eq "iptables: HTTP GET (5 of 5)" "$(http_gets 5 "http://$LAB_PUB_ADDR/blob" "$sha")" 5
+expect_eq "iptables: UDP requests answered (10 of 10)" "$(udp_asks 10)" 10
 expect_match "iptables: masquerade from behind the bridge" \
 	"$(lab_x "$LAB_SRV" $PEER udp-ask $LAB_CLI_ADDR 7007 out 2>&1)" "^$LAB_CLI_ADDR:7007 $LAB_PUB_ADDR:[0-9]+ out$"
 t_cleanup

@@ -16,20 +16,6 @@ i=[x for x in json.load(sys.stdin)["interfaces"] if x["role"]=="lan"][0]
 print(i["sent_by"], i.get("sent_by_why",""))'
 }
 # asks N: how many of N UDP requests through the public port got their answer
-asks() {
-	local n=0
-	for i in $(seq "$1"); do
-		lab_x "$LAB_CLI" $PEER udp-ask $LAB_PUB_ADDR 53 "q$i" >/dev/null 2>&1 && n=$((n + 1))
-	done
-	echo $n
-}
-gets() {
-	local n=0
-	for _ in $(seq "$1"); do
-		lab_x "$LAB_CLI" $PEER http-get "http://$LAB_PUB_ADDR/blob" "$sha" >/dev/null 2>&1 && n=$((n + 1))
-	done
-	echo $n
-}
 servers() {
 	bg "$LAB_SRV" $PEER http-server $LAB_SRV_ADDR 8080 "$TMP/www"
 	bg "$LAB_SRV" $PEER udp-echo $LAB_SRV_ADDR 5353
@@ -51,8 +37,8 @@ xg rule add tcp 80 to $LAB_SRV_ADDR:8080 >/dev/null
 xg rule add udp 53 to $LAB_SRV_ADDR:5353 >/dev/null
 expect_match "status: the LAN is sent to by tc, and why" "$(sent_by)" "^tc .*takes no frames from XDP"
 expect_match "status (text) says it too" "$(xg status)" "sent to lan by tc"
-expect_eq "HTTP GET through the forwarded port (5 of 5, sha256 checked)" "$(gets 5)" 5
-expect_eq "UDP requests answered (10 of 10)" "$(asks 10)" 10
+expect_eq "HTTP GET through the forwarded port (5 of 5, sha256 checked)" "$(http_gets 5 "http://$LAB_PUB_ADDR/blob" "$sha")" 5
+expect_eq "UDP requests answered (10 of 10)" "$(udp_asks 10)" 10
 tx=$(stat pass_tx_stack)
 [ "$tx" -gt 0 ] && ok "packets to the backend went by tc (pass_tx_stack $tx)" ||
 	not_ok "packets to the backend went by tc" "pass_tx_stack=$tx"
@@ -80,11 +66,11 @@ xg attach g0 g1 >/dev/null 2>&1 || not_ok attach "xfwd attach failed"
 xg rule add udp 53 to $LAB_SRV_ADDR:5353 >/dev/null
 xg rule add tcp 80 to $LAB_SRV_ADDR:8080 >/dev/null
 expect_match "with GRO on, the LAN is sent to by XDP" "$(sent_by)" "^xdp"
-expect_eq "UDP requests answered (5 of 5)" "$(asks 5)" 5
+expect_eq "UDP requests answered (5 of 5)" "$(udp_asks 5)" 5
 lab_x "$LAB_SRV" ethtool -K s0 gro off >/dev/null
-asks 5 >/dev/null	# the first may be lost: the driver says so only then
-expect_eq "after GRO went off, UDP requests answered again (10 of 10)" "$(asks 10)" 10
-expect_eq "and HTTP (3 of 3)" "$(gets 3)" 3
+udp_asks 5 >/dev/null	# the first may be lost: the driver says so only then
+expect_eq "after GRO went off, UDP requests answered again (10 of 10)" "$(udp_asks 10)" 10
+expect_eq "and HTTP (3 of 3)" "$(http_gets 3 "http://$LAB_PUB_ADDR/blob" "$sha")" 3
 lost=$(stat redirect_err)
 [ "$lost" -gt 0 ] && ok "the frames lost meanwhile are counted (redirect_err $lost)" ||
 	not_ok "the frames lost meanwhile are counted" "redirect_err=$lost"
@@ -98,7 +84,7 @@ servers || not_ok "servers" "the backend's servers did not start"
 lab_x "$LAB_GW" sysctl -qw net.ipv4.ip_forward=1
 lab_x "$LAB_GW" iptables -t nat -A PREROUTING -i g0 -p tcp --dport 80 -j DNAT --to $LAB_SRV_ADDR:8080
 lab_x "$LAB_GW" iptables -t nat -A PREROUTING -i g0 -p udp --dport 53 -j DNAT --to $LAB_SRV_ADDR:5353
-expect_eq "iptables: HTTP GET (5 of 5)" "$(gets 5)" 5
-expect_eq "iptables: UDP requests answered (10 of 10)" "$(asks 10)" 10
+expect_eq "iptables: HTTP GET (5 of 5)" "$(http_gets 5 "http://$LAB_PUB_ADDR/blob" "$sha")" 5
+expect_eq "iptables: UDP requests answered (10 of 10)" "$(udp_asks 10)" 10
 t_cleanup
 t_exit

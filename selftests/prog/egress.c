@@ -9,10 +9,8 @@
 static int tx_stack_set(__u8 bits)
 {
 	struct xfwd_config c;
-	__u32 zero = 0;
 
-	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.xfwd_config), &zero, &c))
-		return fail("cannot read xfwd_config: %s", strerror(errno));
+	TRY(config_get(&c));
 	c.tx_stack = bits;
 	return config_set(&c);
 }
@@ -41,10 +39,8 @@ PROG_CASE(tx_stack_sent_by_tc)
 static int csum_partial_set(__u8 bits)
 {
 	struct xfwd_config c;
-	__u32 zero = 0;
 
-	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.xfwd_config), &zero, &c))
-		return fail("cannot read xfwd_config: %s", strerror(errno));
+	TRY(config_get(&c));
 	c.csum_partial = bits;
 	return config_set(&c);
 }

@@ -67,9 +67,8 @@ PROG_CASE(fast_path_udp)
 	label("the loader changed something (config.fast_gen)");
 	{
 		struct xfwd_config cfg;
-		__u32 zero = 0;
 
-		bpf_map_lookup_elem(bpf_map__fd(skel->maps.xfwd_config), &zero, &cfg);
+		TRY(config_get(&cfg));
 		cfg.fast_gen++;
 		TRY(config_set(&cfg));
 	}

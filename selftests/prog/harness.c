@@ -130,15 +130,22 @@ int config_set(const struct xfwd_config *c)
 	return 0;
 }
 
+int config_get(struct xfwd_config *c)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.xfwd_config), &zero, c))
+		return fail("cannot read xfwd_config: %s", strerror(errno));
+	return 0;
+}
+
 /* Let TCP segments other than a SYN start connections (picked up
  * mid-stream), or not (the default). */
 int tcp_loose(int on)
 {
 	struct xfwd_config c;
-	__u32 zero = 0;
 
-	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.xfwd_config), &zero, &c))
-		return fail("cannot read xfwd_config: %s", strerror(errno));
+	TRY(config_get(&c));
 	c.tcp_loose = (__u8)on;
 	return config_set(&c);
 }

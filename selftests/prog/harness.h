@@ -77,6 +77,7 @@ int setup(void);
 int reset(void);
 void config_default(struct xfwd_config *c);
 int config_set(const struct xfwd_config *c);
+int config_get(struct xfwd_config *c);
 int tcp_loose(int on);
 int fast_on(void);
 int map_clear(struct bpf_map *m);

@@ -222,10 +222,8 @@ int masq_add(uint32_t addr, unsigned len, uint8_t filtering, uint32_t id)
 int fast_on(void)
 {
 	struct xfwd_config cfg;
-	__u32 zero = 0;
 
-	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.xfwd_config), &zero, &cfg))
-		return fail("cannot read xfwd_config: %s", strerror(errno));
+	TRY(config_get(&cfg));
 	cfg.route_cache_us = XFWD_ROUTE_CACHE_US;
 	return config_set(&cfg);
 }

@@ -162,7 +162,6 @@ PROG_CASE(public_source_checks)
 	};
 	struct pkt_spec p;
 	struct xfwd_config cfg;
-	__u32 zero = 0;
 
 	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
 	TRY(rule_add(IPPROTO_TCP, 0, 80, BACKEND1, 8080, 0, 2));
@@ -177,8 +176,7 @@ PROG_CASE(public_source_checks)
 	label("UDP from a host routed by a third interface, rp_filter off");
 	p = pub_pkt(IPPROTO_UDP, FOREIGN, 40100, PUB_ADDR, 53);
 	TRY(expect_xlated(SIDE_PUB, &p, FOREIGN, 40100, BACKEND1, 5353));
-	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.xfwd_config), &zero, &cfg))
-		return fail("cannot read xfwd_config: %s", strerror(errno));
+	TRY(config_get(&cfg));
 	cfg.rp_filter = 1;
 	TRY(config_set(&cfg));
 	label("UDP from a host routed by a third interface, rp_filter strict");
