@@ -617,17 +617,17 @@ static __always_inline void redirect_lost(struct xfwd_config *cfg, __u8 bit, __u
  * A redirect the kernel refused at once: the target lost its ndo_xdp_xmit
  * since attach (a veth whose peer stopped running NAPI: the container
  * restarted with GRO off). The frame is lost: counted, and that interface
- * is sent to by tc from then on (egress.h). Every namespace's redirects
- * come here: only this one's, through xfwd_tx_ports, count.
+ * is sent to by tc from then on (egress.h). Every program's redirects come
+ * here: only those through this attach's xfwd_tx_ports count.
  */
 SEC("tp_btf/xdp_redirect_err")
 int xfwd_redirect_refused(__u64 *ctx)
 {
 	const struct net_device *dev = (const void *)ctx[0];
-	__u32 map_type = (__u32)ctx[4], slot = (__u32)ctx[6];
+	__u32 map_type = (__u32)ctx[4], map_id = (__u32)ctx[5], slot = (__u32)ctx[6];
 	struct xfwd_config *cfg = config_get();
 
-	if (!cfg || map_type != BPF_MAP_TYPE_DEVMAP ||
+	if (!cfg || map_type != BPF_MAP_TYPE_DEVMAP || map_id != cfg->tx_ports_id ||
 	    BPF_CORE_READ(dev, nd_net.net, ns.inum) != cfg->netns_ino)
 		return 0;
 	redirect_lost(cfg, slot == XFWD_TX_PUBLIC ? XFWD_TX_STACK_PUBLIC :

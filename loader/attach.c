@@ -475,9 +475,18 @@ static int knat_attach(struct xfwd_bpf *skel, const struct xfwd_config *cfg)
 
 /* Attach as planned (attach_plan): load, pin, attach, or replace the
  * programs of a re-attach and keep the maps. */
+/* A map's id (0 if the kernel does not say). */
+static __u32 map_id(int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
 /* The programs and maps, loaded for this plan (maps pinned or reused in the
  * namespace's pin directory), with the redirect ports. */
-static int skel_load(const struct env *env, const struct attach_plan *pl, struct xfwd_bpf **out)
+static int skel_load(const struct env *env, struct attach_plan *pl, struct xfwd_bpf **out)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oopts);
 	const struct attach_args *a = &pl->a;
@@ -497,6 +506,7 @@ static int skel_load(const struct env *env, const struct attach_plan *pl, struct
 		return err(EXIT_OP, "cannot load the BPF programs: %s%s", strerror(-rc),
 			   pl->reattach ? " (a pinned map may be from an incompatible build:"
 					  " 'xfwd detach' and attach again)" : "");
+	pl->cfg.tx_ports_id = map_id(bpf_map__fd(skel->maps.xfwd_tx_ports));
 	for (__u32 i = 0; i < NR_LINKS; i++) {
 		__u32 ifx = (__u32)a->ifindex[i], slot = i ? XFWD_TX_LAN : XFWD_TX_PUBLIC;
 

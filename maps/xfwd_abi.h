@@ -404,6 +404,8 @@ struct xfwd_config {
 	__u8 csum_partial;	/* XFWD_TX_STACK_* bits: interfaces whose frames may carry
 				 * a partial checksum (veth, tap: l4csum.h) */
 	__u8 pad3[1];
+	__u32 tx_ports_id;	/* xfwd_tx_ports' map id: the redirects the tracing
+				 * programs count are this attach's */
 };
 
 #define XFWD_TX_STACK_PUBLIC	(1u << 0)
