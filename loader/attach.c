@@ -817,6 +817,49 @@ static int status_read(struct env *env, struct status *st)
 	return 0;
 }
 
+/* A bridge's ports, and what drives each: the bridge delivers to them
+ * (what status says of the bridge holds for them). */
+#define STATUS_PORTS 64
+static int status_ports(__u32 ifx, char (*names)[16], char (*drv)[32])
+{
+	int n = ifx ? bridge_ports((int)ifx, names, STATUS_PORTS) : 0;
+
+	for (int j = 0; j < n; j++)
+		if (if_driver(names[j], drv[j], sizeof(drv[j])))
+			snprintf(drv[j], sizeof(drv[j]), "?");
+	return n;
+}
+
+static void status_ports_json(__u32 ifx)
+{
+	static char names[STATUS_PORTS][16], drv[STATUS_PORTS][32];
+	int n = status_ports(ifx, names, drv);
+
+	if (n <= 0)
+		return;
+	json_arr_open("bridge_ports");
+	for (int j = 0; j < n; j++) {
+		json_obj_open(NULL);
+		json_string("name", names[j]);
+		json_string("driver", drv[j]);
+		json_close();
+	}
+	json_close();
+}
+
+static void status_ports_text(__u32 ifx, const char *role)
+{
+	static char names[STATUS_PORTS][16], drv[STATUS_PORTS][32];
+	int n = status_ports(ifx, names, drv);
+
+	if (n <= 0)
+		return;
+	printf("ports of %-3s", role);
+	for (int j = 0; j < n; j++)
+		printf(" %s (%s)", names[j], drv[j]);
+	printf(": reached through the bridge\n");
+}
+
 /* status --json: the same as an object. */
 /* How forwarded packets reach interface i, and why: what status says. */
 static const char *tx_path(const struct xfwd_config *cfg, int i, const char **why)
@@ -858,6 +901,7 @@ static void status_json(const struct env *env, const struct status *st)
 		json_string("sent_by", tx_path(cfg, i, &why));
 		if (why)
 			json_string("sent_by_why", why);
+		status_ports_json(st->ifx[i]);
 		json_close();
 	}
 	json_close();
@@ -907,6 +951,7 @@ static void status_text(const struct env *env, const struct status *st)
 		printf("sent to %-3s by %s%s%s%s\n", i ? "lan" : "pub",
 		       !strcmp(path, "xdp") ? "XDP redirect" : "tc (bpf_redirect_neigh)",
 		       why ? " (" : "", why ? why : "", why ? ")" : "");
+		status_ports_text(st->ifx[i], i ? "lan" : "pub");
 	}
 	printf("flows       %u entries of %u (confirmed), %u of %u (unconfirmed)\n", st->used,
 	       cfg->max_flows, st->pending, cfg->max_pending);

@@ -182,6 +182,10 @@ __u32 ids_counted(const struct ids *ids, enum id_kind kind);
 int xdp_features_get(int ifindex, __u64 *out);
 int if_driver(const char *ifname, char *buf, size_t len);
 
+/* bridge_ports.c: the names of bridge br's ports (at most max); how many,
+ * or -errno */
+int bridge_ports(int br, char (*names)[16], int max);
+
 /* backends.c: xfwd_backends, the reverse of these (live) rules */
 int backends_sync(const struct pinned *p, const struct rule_def *rules, __u32 n);
 

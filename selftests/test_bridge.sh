@@ -77,6 +77,11 @@ expect_match "a VM behind a tap port of the bridge answers" \
 	"$(lab_x "$LAB_CLI" $PEER udp-ask $LAB_PUB_ADDR 55 vm 2>&1)" "^$LAB_PUB_ADDR:55 .* vm$"
 expect_match "... and reaches the internet, masqueraded" \
 	"$(lab_x "$LAB-vm" $PEER udp-ask $LAB_CLI_ADDR 7007 fromvm 2>&1)" "^$LAB_CLI_ADDR:7007 $LAB_PUB_ADDR:[0-9]+ fromvm$"
+expect_eq "status -j lists the bridge's ports, the late ones and the tap too" \
+	"$(xg status -j | python3 -c 'import json,sys
+i=[x for x in json.load(sys.stdin)["interfaces"] if x["role"]=="lan"][0]
+print(" ".join(sorted(p["name"] + ":" + p["driver"] for p in i["bridge_ports"])))')" \
+	"g1:veth g2:veth tap0:tun"
 expect_eq "nothing lost on the way (redirect_err)" \
 	"$(xg stats -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["global"]["redirect_err"])')" 0
 xg detach >/dev/null 2>&1
