@@ -865,6 +865,8 @@ static void status_ports_text(__u32 ifx, const char *role)
 static const char *tx_path(const struct xfwd_config *cfg, int i, const char **why)
 {
 	__u8 bit = i ? XFWD_TX_STACK_LAN : XFWD_TX_STACK_PUBLIC;
+	__u32 ifx = i ? cfg->lan_ifindex : cfg->public_ifindex;
+	__u64 f;
 
 	*why = NULL;
 	if (cfg->xdp_mode == XFWD_MODE_GENERIC) {
@@ -873,8 +875,13 @@ static const char *tx_path(const struct xfwd_config *cfg, int i, const char **wh
 	}
 	if (!(cfg->tx_stack & bit))
 		return "xdp";
-	*why = cfg->tx_why & bit ? "frames redirected to it were lost (redirect_err)" :
-				   "it takes no frames from XDP: a bridge, or a veth whose peer runs no NAPI";
+	*why = "it takes no frames from XDP: a bridge, or a veth whose peer runs no NAPI";
+	if (cfg->tx_why & bit)
+		/* Nothing switches back by itself: the device may say it would. */
+		*why = !xdp_features_get((int)ifx, &f) && (f & XDP_FEATURE_NDO_XMIT) ?
+		       "frames redirected to it were lost (redirect_err); it takes them again:"
+		       " attach again to redirect to it" :
+		       "frames redirected to it were lost (redirect_err)";
 	return "tc";
 }
 

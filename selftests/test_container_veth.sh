@@ -74,7 +74,12 @@ expect_eq "and HTTP (3 of 3)" "$(http_gets 3 "http://$LAB_PUB_ADDR/blob" "$sha")
 lost=$(stat redirect_err)
 [ "$lost" -gt 0 ] && ok "the frames lost meanwhile are counted (redirect_err $lost)" ||
 	not_ok "the frames lost meanwhile are counted" "redirect_err=$lost"
-expect_match "status: tc, because frames were lost" "$(sent_by)" "^tc .*lost"
+expect_match "status: tc, because frames were lost" "$(sent_by)" "^tc .*lost \(redirect_err\)$"
+lab_x "$LAB_SRV" ethtool -K s0 gro on >/dev/null
+expect_match "GRO back on: status says attach would redirect again" "$(sent_by)" "takes them again: attach again"
+xg attach g0 g1 >/dev/null 2>&1
+expect_match "... and a re-attach does" "$(sent_by)" "^xdp"
+expect_eq "UDP requests answered after it (5 of 5)" "$(udp_asks 5)" 5
 xg detach >/dev/null 2>&1
 lab_down "$LAB" quiet
 
