@@ -17,9 +17,11 @@ FLOOD_N=${XFWD_FLOOD_PAIRS:-1500}
 trap 't_cleanup_twin tti tt' EXIT
 
 stat() { xg stats -j | python3 -c "import json,sys; print(json.load(sys.stdin)['global']['$1'])"; }
-# xflow PORT / ctflow PORT: the connection from client port PORT, xfwd's line / conntrack's.
-xflow() { xg flows --proto tcp | grep " sport=$1 dport=8[01] " | head -n1; }
-ctflow() { lab_x "$LAB_GW" conntrack -L -p tcp --orig-port-src "$1" 2>/dev/null | head -n1; }
+# xflow PORT / ctflow PORT [SRC]: the connection from port PORT of the client
+# (or SRC), xfwd's line / conntrack's (the address too: a flood's spoofed
+# source may use the same port).
+xflow() { xg flows --proto tcp | grep "src=$LAB_CLI_ADDR dst=[0-9.]* sport=$1 dport=8[01] " | head -n1; }
+ctflow() { lab_x "$LAB_GW" conntrack -L -p tcp -s "${2:-$LAB_CLI_ADDR}" --orig-port-src "$1" 2>/dev/null | head -n1; }
 # xpackets PORT: "original reply" packet counts of that connection in flows -j.
 xpackets() {
 	xg flows -j | python3 -c '
@@ -316,13 +318,13 @@ case7() {	# xfwd|iptables
 	bg "$LAB_SRV" $PEER hold $LAB_CLI_ADDR 7000 "$d" 45000
 	wait_file "$d/ready" 10 || { not_ok "7 $1: masqueraded connection up" "no connection"; return; }
 	if [ "$1" = xfwd ]; then line=$(xg flows --proto tcp | grep " sport=45000 dport=7000 ")
-	else line=$(ctflow 45000); fi
+	else line=$(ctflow 45000 $LAB_SRV_ADDR); fi
 	expect_match "7 $1: the LAN host's connection is masqueraded with its port kept" "$line" \
 		"ESTABLISHED src=$LAB_SRV_ADDR dst=$LAB_CLI_ADDR sport=45000 dport=7000 .* src=$LAB_CLI_ADDR dst=$LAB_PUB_ADDR sport=7000 dport=45000 "
 	sent=$(lab_x "$LAB_CLI" $PEER blind c0 "$(gw_mac)" $LAB_CLI_ADDR 7000 $LAB_PUB_ADDR 45000 "$BLIND_N" 2>&1)
 	sleep 0.5
 	if [ "$1" = xfwd ]; then line=$(xg flows --proto tcp | grep " sport=45000 dport=7000 ")
-	else line=$(ctflow 45000); fi
+	else line=$(ctflow 45000 $LAB_SRV_ADDR); fi
 	expect_match "7 $1: after a burst at its reply direction ($sent) it is still ESTABLISHED" \
 		"$line" " ESTABLISHED src=$LAB_SRV_ADDR "
 	hold_again "7 $1: the masqueraded connection still works" "$d" 10
