@@ -227,34 +227,25 @@ static bool same_masq(const struct masq_def *a, const struct masq_def *b)
 	       a->v.host_ports == b->v.host_ports;
 }
 
-/*
- * Ids for the rules and prefixes that have none: an identical live one's
- * (counters and all), else a new one from the allocator, which hands out
- * no id a live rule holds (until the flip its rule still makes connections)
- * nor one connections of a removed rule still count against. A new rule's
- * counters are zeroed here, before it goes live.
- */
-static int ids_give(struct txn *t)
+/* The ids the new model's rules and prefixes hold already (taken[]: the
+ * rule id space, prefixes at XFWD_MASQ_RULE_BASE). */
+static void ids_held(const struct txn *t, unsigned char *taken)
 {
-	static struct ids ids;
-	static unsigned char taken[XFWD_RULE_IDS];
-	struct rule_def *old = NULL;
-	__u32 need = 0;
-
-	for (__u32 i = 0; i < t->m.nrules; i++)
-		need += t->m.rules[i].r.id == XFWD_NO_ID;
-	for (__u32 i = 0; i < t->m.nmasq; i++)
-		need += t->m.masq[i].v.id == XFWD_NO_ID;
-	if (!need)
-		return 0;
-	memset(taken, 0, sizeof(taken));
+	memset(taken, 0, XFWD_RULE_IDS);
 	for (__u32 i = 0; i < t->m.nrules; i++)
 		if (t->m.rules[i].r.id < XFWD_MAX_RULES)
 			taken[t->m.rules[i].r.id] = 1;
 	for (__u32 i = 0; i < t->m.nmasq; i++)
 		if (t->m.masq[i].v.id < XFWD_MAX_MASQ)
 			taken[XFWD_MASQ_RULE_BASE + t->m.masq[i].v.id] = 1;
-	old = malloc((t->old.nrules + 1) * sizeof(*old));
+}
+
+/* A new rule or prefix identical to a live one keeps its id (and its
+ * counters). 0 or an exit code. */
+static int ids_keep(struct txn *t, unsigned char *taken)
+{
+	struct rule_def *old = malloc((t->old.nrules + 1) * sizeof(*old));
+
 	if (!old)
 		return err(EXIT_OP, "out of memory");
 	memcpy(old, t->old.rules, t->old.nrules * sizeof(*old));
@@ -287,16 +278,22 @@ static int ids_give(struct txn *t)
 			}
 		}
 	}
-	if (ids_scan(&ids, &t->p, &t->old))
-		return EXIT_OP;
+	return 0;
+}
+
+/* The rest get free ids (ids.c: none that live connections still count
+ * against), a rule's counters zeroed. 0, -ENOSPC (t->no_id says of what),
+ * or an exit code. */
+static int ids_new(struct txn *t, struct ids *ids)
+{
 	for (__u32 i = 0; i < t->m.nrules; i++) {
 		struct rule_def *d = &t->m.rules[i];
 
 		if (d->r.id != XFWD_NO_ID)
 			continue;
-		if (id_alloc(&ids, IDS_RULES, &d->r.id)) {
+		if (id_alloc(ids, IDS_RULES, &d->r.id)) {
 			t->no_id = IDS_RULES;
-			t->counted = ids_counted(&ids, IDS_RULES);
+			t->counted = ids_counted(ids, IDS_RULES);
 			return -ENOSPC;
 		}
 		if (rules_zero_stats(t->p.rule_stats, d->r.id))
@@ -306,13 +303,42 @@ static int ids_give(struct txn *t)
 	for (__u32 i = 0; i < t->m.nmasq; i++) {
 		struct masq_def *d = &t->m.masq[i];
 
-		if (d->v.id == XFWD_NO_ID && id_alloc(&ids, IDS_MASQ, &d->v.id)) {
+		if (d->v.id == XFWD_NO_ID && id_alloc(ids, IDS_MASQ, &d->v.id)) {
 			t->no_id = IDS_MASQ;
-			t->counted = ids_counted(&ids, IDS_MASQ);
+			t->counted = ids_counted(ids, IDS_MASQ);
 			return -ENOSPC;
 		}
 	}
 	return 0;
+}
+
+/*
+ * Ids for the rules and prefixes that have none: an identical live one's
+ * (counters and all), else a new one from the allocator, which hands out
+ * no id a live rule holds (until the flip its rule still makes connections)
+ * nor one connections of a removed rule still count against. A new rule's
+ * counters are zeroed here, before it goes live.
+ */
+static int ids_give(struct txn *t)
+{
+	static struct ids ids;
+	static unsigned char taken[XFWD_RULE_IDS];
+	__u32 need = 0;
+	int rc;
+
+	for (__u32 i = 0; i < t->m.nrules; i++)
+		need += t->m.rules[i].r.id == XFWD_NO_ID;
+	for (__u32 i = 0; i < t->m.nmasq; i++)
+		need += t->m.masq[i].v.id == XFWD_NO_ID;
+	if (!need)
+		return 0;
+	ids_held(t, taken);
+	rc = ids_keep(t, taken);
+	if (rc)
+		return rc;
+	if (ids_scan(&ids, &t->p, &t->old))
+		return EXIT_OP;
+	return ids_new(t, &ids);
 }
 
 /* Make a rule map hold the model's rules: one entry per public port. */
