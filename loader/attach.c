@@ -537,6 +537,24 @@ static int forwarding_enable(const struct attach_args *a, struct xfwd_config *cf
 	return 0;
 }
 
+/* The tracing programs: without them attach goes on, with a warning (the
+ * route cache then short-lived: no neighbour change can be seen). */
+static void traces_attach(const struct env *env, struct xfwd_bpf *skel, struct xfwd_config *cfg)
+{
+	int rc = trace_attach(env, skel->progs.xfwd_redirect_refused, REFUSED_PIN);
+
+	if (!rc)
+		rc = trace_attach(env, skel->progs.xfwd_redirect_dropped, DROPPED_PIN);
+	if (rc)
+		fprintf(stderr, "xfwd: warning: frames an interface refuses to XDP cannot be"
+			" seen (%s): they are lost uncounted\n", strerror(-rc));
+	rc = trace_attach(env, skel->progs.xfwd_neigh_changed, NEIGH_PIN);
+	cfg->route_cache_us = rc ? XFWD_ROUTE_CACHE_US_BLIND : XFWD_ROUTE_CACHE_US;
+	if (rc)
+		fprintf(stderr, "xfwd: warning: neighbour updates cannot be followed (%s):"
+			" flows reuse a route for %u us only\n", strerror(-rc), cfg->route_cache_us);
+}
+
 /* The tc programs on both interfaces (noting the clsact qdiscs made). */
 static int tc_attach_all(const struct attach_args *a, struct xfwd_config *cfg,
 			 const struct xfwd_bpf *skel)
@@ -613,17 +631,7 @@ int attach_run(struct env *env, struct attach_plan *pl)
 		rc = err(EXIT_OP, "cannot pin %s: %s", XFWD_REPLY_PIN, strerror(-rc));
 		goto fail;
 	}
-	rc = trace_attach(env, skel->progs.xfwd_redirect_refused, REFUSED_PIN);
-	if (!rc)
-		rc = trace_attach(env, skel->progs.xfwd_redirect_dropped, DROPPED_PIN);
-	if (rc)
-		fprintf(stderr, "xfwd: warning: frames an interface refuses to XDP cannot be"
-			" seen (%s): they are lost uncounted\n", strerror(-rc));
-	rc = trace_attach(env, skel->progs.xfwd_neigh_changed, NEIGH_PIN);
-	cfg->route_cache_us = rc ? XFWD_ROUTE_CACHE_US_BLIND : XFWD_ROUTE_CACHE_US;
-	if (rc)
-		fprintf(stderr, "xfwd: warning: neighbour updates cannot be followed (%s):"
-			" flows reuse a route for %u us only\n", strerror(-rc), cfg->route_cache_us);
+	traces_attach(env, skel, cfg);
 	/* tc first: XDP asks it to finish what XDP cannot. */
 	rc = tc_attach_all(a, cfg, skel);
 	if (!rc)
