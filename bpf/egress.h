@@ -5,7 +5,7 @@
  * container's eth0 at its defaults has neither, and every frame redirected
  * to it is dropped by the driver, after XDP counted it as sent. To such an
  * interface (config.tx_stack: the loader asks the device at attach, and
- * xfwd_redirect_lost sets it when the driver refuses frames) the route is
+ * xfwd_redirect_refused sets it when the kernel refuses a redirect) the route is
  * as good as one without a neighbour (fwd_route): XDP passes the packet up
  * untranslated, and tc ingress translates it and sends it with
  * bpf_redirect_neigh, through the device's ordinary transmit.
@@ -22,6 +22,5 @@ static __always_inline __u8 tx_bit(const struct xfwd_config *cfg, __u32 ifindex)
 	return ifindex == cfg->public_ifindex ? XFWD_TX_STACK_PUBLIC :
 	       ifindex == cfg->lan_ifindex ? XFWD_TX_STACK_LAN : 0;
 }
-
 
 #endif

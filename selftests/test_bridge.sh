@@ -28,6 +28,15 @@ servers() {
 	bg "$LAB_CLI" $PEER udp-echo $LAB_CLI_ADDR 7007
 	wait_port "$LAB_SRV" $LAB_SRV_ADDR 8080 && wait_udp "$LAB_SRV" 5353 && wait_udp "$LAB_CLI" 7007
 }
+# echo_behind NAME NS ADDR PORT: a UDP echo at ADDR:5353 in NS, public PORT
+# forwarded to it, and a request through it answered.
+echo_behind() {
+	bg "$2" $PEER udp-echo "$3" 5353
+	wait_udp "$2" 5353 || not_ok "$1" "its server is not bound"
+	xg rule add udp "$4" to "$3":5353 >/dev/null
+	expect_match "$1" "$(lab_x "$LAB_CLI" $PEER udp-ask $LAB_PUB_ADDR "$4" hello 2>&1)" \
+		"^$LAB_PUB_ADDR:$4 .* hello$"
+}
 mkdir -p "$TMP/www"
 head -c 200000 /dev/urandom >"$TMP/www/blob"
 sha=$(sha256sum "$TMP/www/blob" | cut -d' ' -f1)
@@ -55,11 +64,7 @@ expect_match "... through xfwd's flow, from the public address" "$(xg flows --pr
 S2=198.51.100.3
 lan_host "$LAB-srv2" s2 g2 $S2 && lab_x "$LAB_GW" ip link set g2 master br0 ||
 	not_ok "a new bridge port" "cannot make it"
-bg "$LAB-srv2" $PEER udp-echo $S2 5353
-wait_udp "$LAB-srv2" 5353 || not_ok "the new port's server" "not bound"
-xg rule add udp 54 to $S2:5353 >/dev/null
-expect_match "a backend on a port added after attach answers" \
-	"$(lab_x "$LAB_CLI" $PEER udp-ask $LAB_PUB_ADDR 54 late 2>&1)" "^$LAB_PUB_ADDR:54 .* late$"
+echo_behind "a backend on a port added after attach answers" "$LAB-srv2" $S2 54
 # A VM: its NIC (r1, in its namespace) behind a tap port of the bridge,
 # which a relay holds open as QEMU does. A VM's emulated NIC sends full
 # checksums (no vnet header here).
@@ -70,11 +75,7 @@ bg "$LAB_GW" $PEER tap-relay tap0 r0 "$TMP/tap.ready"
 for _ in $(seq 50); do [ -e "$TMP/tap.ready" ] && break; sleep 0.1; done
 lab_x "$LAB_GW" ip link set tap0 master br0 && lab_x "$LAB_GW" ip link set tap0 up ||
 	not_ok "the tap port" "cannot add tap0 to br0"
-bg "$LAB-vm" $PEER udp-echo $S3 5353
-wait_udp "$LAB-vm" 5353 || not_ok "the VM's server" "not bound"
-xg rule add udp 55 to $S3:5353 >/dev/null
-expect_match "a VM behind a tap port of the bridge answers" \
-	"$(lab_x "$LAB_CLI" $PEER udp-ask $LAB_PUB_ADDR 55 vm 2>&1)" "^$LAB_PUB_ADDR:55 .* vm$"
+echo_behind "a VM behind a tap port of the bridge answers" "$LAB-vm" $S3 55
 expect_match "... and reaches the internet, masqueraded" \
 	"$(lab_x "$LAB-vm" $PEER udp-ask $LAB_CLI_ADDR 7007 fromvm 2>&1)" "^$LAB_CLI_ADDR:7007 $LAB_PUB_ADDR:[0-9]+ fromvm$"
 expect_eq "status -j lists the bridge's ports, the late ones and the tap too" \
