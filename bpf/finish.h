@@ -38,9 +38,10 @@ static __always_inline void finish_key(const struct iphdr *ip, const void *data_
 		__builtin_memcpy(k->l4, l4, sizeof(k->l4));
 }
 
+/* tc: may a request wait in xfwd_finish? */
 static __always_inline int finish_by_map(void)
 {
-	return xfwd_no_xdp_meta || xfwd_meta_unsupported;
+	return (xfwd_no_xdp_meta || xfwd_meta_unsupported) && xfwd_finish_waiting;
 }
 
 /* XDP: ask tc to finish this packet; returns XDP_PASS. */
@@ -60,7 +61,8 @@ static __always_inline int finish_ask(struct xdp_md *ctx, const struct iphdr *ip
 		xfwd_meta_unsupported = 1;
 	}
 	finish_key(ip, (void *)(long)ctx->data_end, &k);
-	bpf_map_update_elem(&xfwd_finish, &k, &mark, BPF_ANY);
+	if (!bpf_map_update_elem(&xfwd_finish, &k, &mark, BPF_ANY))
+		__sync_fetch_and_add(&xfwd_finish_waiting, 1);
 	return XDP_PASS;
 }
 
@@ -88,7 +90,8 @@ static __always_inline __u32 finish_take(const struct iphdr *ip, const void *dat
 	if (!v)
 		return 0;
 	m = *v;
-	bpf_map_delete_elem(&xfwd_finish, &k);
+	if (!bpf_map_delete_elem(&xfwd_finish, &k))
+		__sync_fetch_and_sub(&xfwd_finish_waiting, 1);
 	return m;
 }
 

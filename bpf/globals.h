@@ -38,6 +38,11 @@ volatile __u32 xfwd_meta_unsupported;
  * verifier then never sees the call; requests go through xfwd_finish. */
 const volatile __u32 xfwd_no_xdp_meta;
 
+/* Requests waiting in xfwd_finish (atomic adds): with none, tc ingress
+ * leaves what is passed up alone without parsing it. One the LRU dropped
+ * keeps it above 0: tc then looks, as it would without the count. */
+volatile __u32 xfwd_finish_waiting;
+
 /* The per-host port cap's recounts (hostcap.h): the generation of the last
  * one (0: none since the program loaded), written by the CPU that won
  * xfwd_host_scan_ns; and when the last one started (compare-and-swap). */

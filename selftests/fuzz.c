@@ -474,9 +474,11 @@ static int run_tc(int side, const uint8_t *in, size_t len)
 	__u32 mark = XFWD_META_FINISH;
 	int err;
 
-	if (!frame_finish_key(in, len, &k) &&
-	    bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_finish), &k, &mark, 0))
-		die("xfwd_finish: %s", strerror(errno));
+	if (!frame_finish_key(in, len, &k)) {
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_finish), &k, &mark, 0))
+			die("xfwd_finish: %s", strerror(errno));
+		skel->bss->xfwd_finish_waiting++;	/* as XDP's request counts itself */
+	}
 	memcpy(before, counters_now, sizeof(before));
 	err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.xfwd_tc_ingress), &o);
 	if (err && errno == EINVAL)

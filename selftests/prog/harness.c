@@ -205,6 +205,7 @@ int reset(void)
 	skel->bss->xfwd_clock_offset_ns = 0;
 	skel->bss->xfwd_host_gen = 0;
 	skel->bss->xfwd_host_scan_ns = 0;
+	skel->bss->xfwd_finish_waiting = 0;	/* xfwd_finish is empty */
 	pkt_label = "";
 	return 0;
 }
