@@ -44,11 +44,14 @@ static __always_inline int finish_by_map(void)
 	return (xfwd_no_xdp_meta || xfwd_meta_unsupported) && xfwd_finish_waiting;
 }
 
-/* XDP: ask tc to finish this packet; returns XDP_PASS. */
-static __always_inline int finish_ask(struct xdp_md *ctx, const struct iphdr *ip, __u32 mark)
+/* XDP: ask tc to finish this packet, its IPv4 header at l3_off; returns
+ * XDP_PASS. The header is found afresh: a failed bpf_xdp_adjust_meta
+ * leaves every packet pointer invalid all the same. */
+static __always_inline int finish_ask(struct xdp_md *ctx, __u32 l3_off, __u32 mark)
 {
 	struct xfwd_finish_key k;
 	void *meta, *data;
+	struct iphdr *ip;
 
 	if (!xfwd_no_xdp_meta) {
 		if (!bpf_xdp_adjust_meta(ctx, -(int)sizeof(__u32))) {
@@ -60,6 +63,9 @@ static __always_inline int finish_ask(struct xdp_md *ctx, const struct iphdr *ip
 		}
 		xfwd_meta_unsupported = 1;
 	}
+	ip = (void *)(long)ctx->data + (l3_off & 0x3f);
+	if ((void *)(ip + 1) > (void *)(long)ctx->data_end)
+		return XDP_PASS;
 	finish_key(ip, (void *)(long)ctx->data_end, &k);
 	if (!bpf_map_update_elem(&xfwd_finish, &k, &mark, BPF_ANY))
 		__sync_fetch_and_add(&xfwd_finish_waiting, 1);

@@ -217,7 +217,7 @@ static __always_inline void frag_account(struct xfwd_flow *f, __u32 len)
 /* Pass up, asking tc ingress to finish (finish.h). */
 static __always_inline int xdp_pass_finish(struct xdp_md *ctx, const struct pkt *p, int accounted)
 {
-	return finish_ask(ctx, p->ip, accounted ? XFWD_META_FINISH_NEW : XFWD_META_FINISH);
+	return finish_ask(ctx, p->l3_off, accounted ? XFWD_META_FINISH_NEW : XFWD_META_FINISH);
 }
 
 /*
