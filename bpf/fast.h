@@ -85,7 +85,7 @@ static __always_inline int fast_forward(struct xdp_md *ctx, struct pkt *p, __u8 
 	nat_rewrite(ctx, 0, p, &s->f);
 	count(XFWD_CNT_FWD_REDIRECT);
 	count(XFWD_CNT_FAST);
-	*act = fwd_xmit_xdp(ctx, p, cfg, s->f.route_ifindex, s->f.route_dmac, s->f.route_smac);
+	*act = fwd_xmit_xdp(ctx, p, s->f.route_ifindex, s->f.route_dmac, s->f.route_smac);
 	return 1;
 }
 

@@ -17,6 +17,7 @@ static __always_inline int fwd_route(void *ctx, const struct pkt *p, __u32 saddr
 				     __u32 ifindex, const struct xfwd_config *cfg,
 				     struct bpf_fib_lookup *fib)
 {
+	__u32 bit;
 	int rc;
 
 	__builtin_memset(fib, 0, sizeof(*fib));
@@ -44,11 +45,12 @@ static __always_inline int fwd_route(void *ctx, const struct pkt *p, __u32 saddr
 		return XFWD_CNT_PASS_NO_ROUTE;
 	}
 	/* Only ever out of the interfaces xfwd was attached to. */
-	if (fib->ifindex != cfg->public_ifindex && fib->ifindex != cfg->lan_ifindex)
+	bit = if_bit(cfg, fib->ifindex);
+	if (!bit)
 		return XFWD_CNT_PASS_EGRESS_FOREIGN;
 	/* One that takes no frames from XDP is sent to by tc, as one whose
 	 * neighbour is unknown (egress.h); tc ingress sends either way. */
-	if (rc == XFWD_OK && (cfg->tx_stack & tx_bit(cfg, fib->ifindex))) {
+	if (rc == XFWD_OK && (cfg->tx_stack & bit)) {
 		count(XFWD_CNT_PASS_TX_STACK);
 		rc = XFWD_CNT_PASS_NO_NEIGH;
 	}
@@ -56,8 +58,7 @@ static __always_inline int fwd_route(void *ctx, const struct pkt *p, __u32 saddr
 }
 
 /* XDP, after the rewrite: TTL, MACs, drop the VLAN tag, redirect. */
-static __always_inline int fwd_xmit_xdp(struct xdp_md *ctx, struct pkt *p,
-					const struct xfwd_config *cfg, __u32 ifindex,
+static __always_inline int fwd_xmit_xdp(struct xdp_md *ctx, struct pkt *p, __u32 ifindex,
 					const __u8 *dmac, const __u8 *smac)
 {
 	struct iphdr *ip = p->ip;
@@ -85,9 +86,8 @@ static __always_inline int fwd_xmit_xdp(struct xdp_md *ctx, struct pkt *p,
 	}
 	__builtin_memcpy(eth->h_dest, dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, smac, ETH_ALEN);
-	/* Route checks leave only the two attached interfaces. */
-	return bpf_redirect_map(&xfwd_tx_ports, ifindex == cfg->public_ifindex ? XFWD_TX_PUBLIC :
-						XFWD_TX_LAN, 0);
+	/* Route checks leave only the attached interfaces, the map's keys. */
+	return bpf_redirect_map(&xfwd_tx_ports, ifindex, 0);
 }
 
 /* May this packet reuse the flow's FIB answer? Not once a neighbour changed

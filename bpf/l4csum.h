@@ -64,7 +64,7 @@ static __always_inline int csum_partial_here(struct xdp_md *ctx, const struct ip
 	struct xfwd_config *cfg = config_get();
 	const __u16 *field = (const void *)(ip + 1) + (ip->protocol == IPPROTO_UDP ? 6 : 16);
 
-	if (!cfg || !(cfg->csum_partial & tx_bit(cfg, ctx->ingress_ifindex)))
+	if (!cfg || !cfg->csum_partial || !(cfg->csum_partial & if_bit(cfg, ctx->ingress_ifindex)))
 		return 0;
 	if ((void *)(field + 1) > (void *)(long)ctx->data_end)
 		return 0;
@@ -75,8 +75,9 @@ static __always_inline int csum_partial_here(struct xdp_md *ctx, const struct ip
 static __always_inline int l4_csum_partial(struct xdp_md *ctx, const struct pkt *p,
 					   const struct xfwd_config *cfg)
 {
-	if (!(cfg->csum_partial & tx_bit(cfg, ctx->ingress_ifindex)) || p->frag || p->icmp_err ||
-	    (p->key.proto != IPPROTO_TCP && p->key.proto != IPPROTO_UDP))
+	if (!cfg->csum_partial || p->frag || p->icmp_err ||
+	    (p->key.proto != IPPROTO_TCP && p->key.proto != IPPROTO_UDP) ||
+	    !(cfg->csum_partial & if_bit(cfg, ctx->ingress_ifindex)))
 		return 0;
 	return csum_partial_form(p->ip, p->l4_csum, p->len - sizeof(struct iphdr));
 }

@@ -22,7 +22,7 @@ static __always_inline int leak_guard(struct __sk_buff *skb)
 	struct xfwd_config *cfg = config_get();
 	__u32 saddr;
 
-	if (!cfg || skb->ifindex != cfg->public_ifindex || skb->protocol != bpf_htons(ETH_P_IP))
+	if (!cfg || skb->ifindex != cfg->ifindex[XFWD_IF_PUBLIC] || skb->protocol != bpf_htons(ETH_P_IP))
 		return 0;
 	if (bpf_skb_load_bytes(skb, ETH_HLEN + offsetof(struct iphdr, saddr), &saddr,
 			       sizeof(saddr)))

@@ -142,14 +142,22 @@ struct {
 	__type(value, struct xfwd_host);
 } xfwd_hosts SEC(".maps");
 
-/* Egress interfaces XDP may redirect to, the attached pair: [XFWD_TX_PUBLIC]
- * and [XFWD_TX_LAN] (an array: the redirect indexes it, a hash would hash). */
+/* Egress interfaces XDP may redirect to, the attached ones, by ifindex:
+ * the FIB's answer is the key. */
 struct {
-	__uint(type, BPF_MAP_TYPE_DEVMAP);
-	__uint(max_entries, 2);
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, XFWD_IF_MAX);
 	__type(key, __u32);
 	__type(value, __u32);
 } xfwd_tx_ports SEC(".maps");
+
+/* The attached interfaces' slots, by ifindex (egress.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XFWD_IF_MAX);
+	__type(key, __u32);
+	__type(value, struct xfwd_iface);
+} xfwd_ifaces SEC(".maps");
 
 /* Per-CPU scratch for the FIB lookup: off the 512-byte stack, which the XDP
  * program and the flow creation function share. */

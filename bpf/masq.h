@@ -27,7 +27,7 @@ static __always_inline struct xfwd_masq *masq_lookup(const struct xfwd_config *c
 static __always_inline void masq_source(struct nat_req *rq, const struct pkt *p,
 					const struct xfwd_masq *m, const struct xfwd_config *cfg)
 {
-	rq->saddr = m->to_addr ? m->to_addr : cfg->public_addr;
+	rq->saddr = m->to_addr ? m->to_addr : cfg->addr[XFWD_IF_PUBLIC];
 	rq->sport = p->key.sport;
 	rq->alloc_port = ALLOC_HOST;
 	rq->host_cap = m->host_ports;
@@ -62,7 +62,7 @@ static __always_inline struct xfwd_flow *masq_out(struct xdp_md *ctx, const stru
 	if (!m || p->icmp_echo == ICMP_ECHOREPLY + 1)
 		return NULL;
 	/* Only what leaves by the public interface is masqueraded. */
-	rc = fwd_route(ctx, p, p->key.saddr, p->key.daddr, cfg->lan_ifindex, cfg, fib);
+	rc = fwd_route(ctx, p, p->key.saddr, p->key.daddr, ctx->ingress_ifindex, cfg, fib);
 	if (rc == XFWD_CNT_PASS_FRAG_NEEDED) {
 		/* Too big for the egress: the FIB then leaves fib->ifindex as
 		 * it was. The route of a packet that fits names the egress. */
@@ -71,7 +71,7 @@ static __always_inline struct xfwd_flow *masq_out(struct xdp_md *ctx, const stru
 		rc = rc == BPF_FIB_LKUP_RET_SUCCESS ? XFWD_OK :
 		     rc == BPF_FIB_LKUP_RET_NO_NEIGH ? XFWD_CNT_PASS_NO_NEIGH : XFWD_CNT_PASS_NO_ROUTE;
 	}
-	if ((rc != XFWD_OK && rc != XFWD_CNT_PASS_NO_NEIGH) || fib->ifindex != cfg->public_ifindex)
+	if ((rc != XFWD_OK && rc != XFWD_CNT_PASS_NO_NEIGH) || fib->ifindex != cfg->ifindex[XFWD_IF_PUBLIC])
 		return NULL;
 	masq_source(&rq, p, m, cfg);
 	rq.rule_id = XFWD_MASQ_RULE_BASE + m->id;

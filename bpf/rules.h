@@ -38,7 +38,7 @@ static __always_inline __u16 rule_to_port(const struct xfwd_rule *r, __u16 dport
 static __always_inline __u32 backend_pub_addr(const struct xfwd_config *cfg,
 					      const struct xfwd_backend *b)
 {
-	return b->pub_addr ? b->pub_addr : cfg->public_addr;
+	return b->pub_addr ? b->pub_addr : cfg->addr[XFWD_IF_PUBLIC];
 }
 
 /*

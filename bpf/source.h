@@ -11,6 +11,7 @@
 #define XFWD_BPF_SOURCE_H
 
 #include "common.h"
+#include "egress.h"
 
 /* No unicast source: 0.0.0.0/8, 127.0.0.0/8, multicast and above. */
 static __always_inline int src_martian(__u32 saddr)
@@ -31,23 +32,54 @@ __attribute__((noinline)) int xfwd_src_check(struct xdp_md *ctx, const struct xf
 
 	if (!ctx || !k || !cfg)
 		return 0;
-	if (k->saddr == cfg->public_addr || k->saddr == cfg->lan_addr || src_martian(k->saddr))
+	if (src_martian(k->saddr))
 		return XFWD_CNT_DROP_SRC_LOCAL;
+	for (int i = 0; i < XFWD_IF_MAX; i++)
+		if (cfg->addr[i] && k->saddr == cfg->addr[i])
+			return XFWD_CNT_DROP_SRC_LOCAL;
 	fib.family = AF_INET;
 	fib.ipv4_src = k->daddr;
 	fib.ipv4_dst = k->saddr;
-	fib.ifindex = cfg->public_ifindex;
+	fib.ifindex = cfg->ifindex[XFWD_IF_PUBLIC];
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
 	if (rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
-		if (fib.ifindex == cfg->lan_ifindex)
+		if (if_bit(cfg, fib.ifindex) & ~(1u << XFWD_IF_PUBLIC))	/* a LAN's */
 			return XFWD_CNT_DROP_SRC_LAN;
-		if (cfg->rp_filter == 1 && fib.ifindex != cfg->public_ifindex)
+		if (cfg->rp_filter == 1 && fib.ifindex != cfg->ifindex[XFWD_IF_PUBLIC])
 			return XFWD_CNT_DROP_SRC_RPF;
 		return 0;
 	}
 	/* No route back (the FIB says "not forwarded" for that as for another
 	 * address of this host): strict and loose reverse-path filters drop. */
 	return cfg->rp_filter ? XFWD_CNT_DROP_SRC_RPF : 0;
+}
+
+/*
+ * The source --snat (and a hairpin) gives a new connection to daddr: the
+ * address of the LAN interface the FIB sends it out of, as MASQUERADE takes
+ * the egress's (a backend without a route through us answers an address of
+ * its own link); the first LAN's where the route is not through a LAN.
+ * Runs before the connection is routed: the FIB scratch is free.
+ */
+__attribute__((noinline)) __u32 xfwd_snat_addr(struct xdp_md *ctx, __u32 daddr,
+					       const struct xfwd_config *cfg)
+{
+	struct bpf_fib_lookup *fib = fib_scratch();
+	__u32 slot;
+	int rc;
+
+	if (!ctx || !cfg)
+		return 0;
+	if (!fib)
+		return cfg->addr[XFWD_IF_LAN];
+	__builtin_memset(fib, 0, sizeof(*fib));
+	fib->family = AF_INET;
+	fib->ipv4_dst = daddr;
+	fib->ifindex = ctx->ingress_ifindex;
+	rc = bpf_fib_lookup(ctx, fib, sizeof(*fib), BPF_FIB_LOOKUP_SKIP_NEIGH);
+	slot = rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH ?
+	       if_slot(cfg, fib->ifindex) : XFWD_IF_MAX;
+	return slot_addr(cfg, slot == XFWD_IF_PUBLIC ? XFWD_IF_LAN : slot);
 }
 
 struct icmp_err_addrs {
@@ -78,10 +110,10 @@ __attribute__((noinline)) int xfwd_icmp_err_check(struct xdp_md *ctx, const stru
 	fib.family = AF_INET;
 	fib.ipv4_src = a->isrc;
 	fib.ipv4_dst = a->idst;
-	fib.ifindex = cfg->lan_ifindex;
+	fib.ifindex = ctx->ingress_ifindex;
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), BPF_FIB_LOOKUP_SKIP_NEIGH);
 	if ((rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH) &&
-	    fib.ifindex == cfg->lan_ifindex && fib.ipv4_dst == a->osrc)
+	    fib.ifindex == ctx->ingress_ifindex && fib.ipv4_dst == a->osrc)
 		return 0;
 	return XFWD_CNT_DROP_ICMP_FORGED;
 }

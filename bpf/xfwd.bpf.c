@@ -52,7 +52,7 @@ static __always_inline struct xfwd_flow *flow_create_fwd(struct xdp_md *ctx, con
 	} else if (side == XFWD_SIDE_LAN && (m = masq_lookup(cfg, p->key.saddr))) {
 		masq_source(&rq, p, m, cfg);
 	} else if ((r->flags & XFWD_RULE_SNAT) || side == XFWD_SIDE_LAN) {
-		rq.saddr = cfg->lan_addr;
+		rq.saddr = xfwd_snat_addr(ctx, rq.daddr, cfg);
 		rq.alloc_port = ALLOC_SNAT;
 		rq.flags = XFWD_FLOW_MAPPED;
 		rq.map_orig_src = 1;
@@ -108,7 +108,7 @@ static __always_inline struct xfwd_flow *flow_new(struct xdp_md *ctx, const stru
 	*why = XFWD_CNT_PASS_NO_MATCH;
 	if (p->icmp_err)
 		return NULL;
-	if (side == XFWD_SIDE_LAN && (p->key.daddr != cfg->public_addr || !cfg->public_addr))
+	if (side == XFWD_SIDE_LAN && (p->key.daddr != cfg->addr[XFWD_IF_PUBLIC] || !cfg->addr[XFWD_IF_PUBLIC]))
 		return masq_out(ctx, p, cfg, now, fib, why, accounted);
 	/* To the public address, from outside or hairpinned from the LAN. */
 	r = rule_lookup(cfg, &p->key);
@@ -261,7 +261,7 @@ static __always_inline int xdp_frag_later(struct xdp_md *ctx, struct pkt *p, __u
 	nat_rewrite_ip(ctx, 0, p, f);
 	count(XFWD_CNT_FWD_REDIRECT);
 	count(XFWD_CNT_FRAG_XLATED);
-	return fwd_xmit_xdp(ctx, p, cfg, fib->ifindex, fib->dmac, fib->smac);
+	return fwd_xmit_xdp(ctx, p, fib->ifindex, fib->dmac, fib->smac);
 }
 
 /* Why a packet that starts nothing is refused (counted): the verdict. A TCP
@@ -320,8 +320,8 @@ static __always_inline int xdp_route(struct xdp_md *ctx, struct pkt *p, struct x
 	    !p->icmp_err) {
 		/* Too big and not to be fragmented: tell the sender the MTU. */
 		count(XFWD_CNT_ICMP_FRAG_SENT);
-		return icmp_frag_needed(ctx, p, side == XFWD_SIDE_PUBLIC ?
-					cfg->public_addr : cfg->lan_addr, fib->mtu_result);
+		return icmp_frag_needed(ctx, p, if_addr(cfg, ctx->ingress_ifindex),
+					fib->mtu_result);
 	}
 	count(rc);
 	/* tc ingress finishes these: the kernel resolves the neighbour (or
@@ -394,7 +394,7 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 		count(XFWD_CNT_FWD_REDIRECT);
 		nat_icmp_err(ctx, 0, &p, f);
 		count(XFWD_CNT_ICMP_ERR);
-		return fwd_xmit_xdp(ctx, &p, cfg, fib->ifindex, fib->dmac, fib->smac);
+		return fwd_xmit_xdp(ctx, &p, fib->ifindex, fib->dmac, fib->smac);
 	}
 	f = flow_use(f, &p, cfg, now, new_flow, accounted, &rc);
 	if (!f)	/* outside the TCP window, or lost in a race with a flush */
@@ -403,13 +403,13 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 	frag_first(&p, side, now);
 	nat_rewrite(ctx, 0, &p, f);
 	if (accounted)	/* f is a copy: the flow's next packet stores its route */
-		return fwd_xmit_xdp(ctx, &p, cfg, fib->ifindex, fib->dmac, fib->smac);
+		return fwd_xmit_xdp(ctx, &p, fib->ifindex, fib->dmac, fib->smac);
 	if (!cached)
 		route_store(f, cfg, fib, (__u16)p.len, now, gen);
 	xfwd_fast_fill(f, &p.key, mark, fast_until(f, &p, cfg, now), now);
 	if (cached)
-		return fwd_xmit_xdp(ctx, &p, cfg, f->route_ifindex, f->route_dmac, f->route_smac);
-	return fwd_xmit_xdp(ctx, &p, cfg, fib->ifindex, fib->dmac, fib->smac);
+		return fwd_xmit_xdp(ctx, &p, f->route_ifindex, f->route_dmac, f->route_smac);
+	return fwd_xmit_xdp(ctx, &p, fib->ifindex, fib->dmac, fib->smac);
 
 pass_or_drop:
 	return xdp_refused(rc, side);
@@ -506,7 +506,7 @@ int xfwd_tc_ingress(struct __sk_buff *skb)
 			return TC_ACT_OK;
 	}
 	accounted = finish == XFWD_META_FINISH_NEW;
-	side = skb->ifindex == cfg->public_ifindex ? XFWD_SIDE_PUBLIC : XFWD_SIDE_LAN;
+	side = skb->ifindex == cfg->ifindex[XFWD_IF_PUBLIC] ? XFWD_SIDE_PUBLIC : XFWD_SIDE_LAN;
 	now = now_ns();
 	if (rc == XFWD_FRAG_LATER)
 		return tc_frag_later(skb, &p, side, cfg, now, &fib);
@@ -561,7 +561,7 @@ int xfwd_tc_egress(struct __sk_buff *skb)
 	now = now_ns();
 	f = flow_find(&p, XFWD_SIDE_LOCAL, cfg, now);
 	if (!f) {
-		side = skb->ifindex == cfg->public_ifindex ? XFWD_SIDE_PUBLIC : XFWD_SIDE_LAN;
+		side = skb->ifindex == cfg->ifindex[XFWD_IF_PUBLIC] ? XFWD_SIDE_PUBLIC : XFWD_SIDE_LAN;
 		f = local_port_move(skb, &p, side, cfg, now, &rc, &accounted);
 		if (!f) {
 			if (!rc)
@@ -624,14 +624,13 @@ SEC("tp_btf/xdp_redirect_err")
 int xfwd_redirect_refused(__u64 *ctx)
 {
 	const struct net_device *dev = (const void *)ctx[0];
-	__u32 map_type = (__u32)ctx[4], map_id = (__u32)ctx[5], slot = (__u32)ctx[6];
+	__u32 map_type = (__u32)ctx[4], map_id = (__u32)ctx[5], key = (__u32)ctx[6];
 	struct xfwd_config *cfg = config_get();
 
-	if (!cfg || map_type != BPF_MAP_TYPE_DEVMAP || map_id != cfg->tx_ports_id ||
+	if (!cfg || map_type != BPF_MAP_TYPE_DEVMAP_HASH || map_id != cfg->tx_ports_id ||
 	    BPF_CORE_READ(dev, nd_net.net, ns.inum) != cfg->netns_ino)
 		return 0;
-	redirect_lost(cfg, slot == XFWD_TX_PUBLIC ? XFWD_TX_STACK_PUBLIC :
-			   slot == XFWD_TX_LAN ? XFWD_TX_STACK_LAN : 0, 1, 1);
+	redirect_lost(cfg, if_bit(cfg, key), 1, 1);	/* the key: an ifindex */
 	return 0;
 }
 
@@ -649,7 +648,7 @@ int xfwd_redirect_dropped(__u64 *ctx)
 	cfg = config_get();
 	if (!cfg || BPF_CORE_READ(to, nd_net.net, ns.inum) != cfg->netns_ino)
 		return 0;
-	redirect_lost(cfg, tx_bit(cfg, (__u32)BPF_CORE_READ(to, ifindex)), (__u64)drops,
+	redirect_lost(cfg, if_bit(cfg, (__u32)BPF_CORE_READ(to, ifindex)), (__u64)drops,
 		      err == -6 /* ENXIO */ || err == -95 /* EOPNOTSUPP */);
 	return 0;
 }

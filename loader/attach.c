@@ -28,8 +28,16 @@ static const char *const map_pins[] = {
 	"xfwd_masq", "xfwd_mappings", "xfwd_owners", "xfwd_rules_b", "xfwd_masq_b",
 	"xfwd_backends", "xfwd_fast",
 };
-enum { LINK_PUBLIC, LINK_LAN, NR_LINKS };
-static const char *const link_pins[NR_LINKS] = { "link_public", "link_lan" };
+/* The pin of slot i's XDP link: link_public, link_lan, link_lan2, ... */
+static const char *link_pin(int i, char *buf, size_t len)
+{
+	if (i == XFWD_IF_PUBLIC)
+		return "link_public";
+	if (i == XFWD_IF_LAN)
+		return "link_lan";
+	snprintf(buf, len, "link_lan%d", i);
+	return buf;
+}
 #define NEIGH_PIN "link_neigh"	/* the neighbour-generation program (route cache) */
 #define REFUSED_PIN "link_redirect_refused"	/* redirects refused (bpf/egress.h) */
 #define DROPPED_PIN "link_redirect_dropped"	/* frames an egress dropped */
@@ -247,21 +255,39 @@ int attach_parse(int argc, char **argv, struct attach_args *a)
 			}
 		} else if (o[0] == '-') {
 			return err(EXIT_USAGE, "attach: unknown option '%s'", o);
-		} else if (npos < NR_LINKS) {
+		} else if (npos < XFWD_IF_MAX) {
 			a->ifname[npos++] = o;
 		} else {
-			return err(EXIT_USAGE, "attach: unexpected argument '%s'", o);
+			return err(EXIT_USAGE, "attach: at most %d LAN interfaces ('%s' is one more)",
+				   XFWD_IF_MAX - 1, o);
 		}
 	}
-	if (npos < NR_LINKS)
-		return err(EXIT_USAGE, "attach: usage: xfwd attach PUBLIC_IF LAN_IF [--mode native|generic] [--max-flows N] [--snat-ports LO-HI]");
-	for (int i = 0; i < NR_LINKS; i++) {
+	if (npos < 2)
+		return err(EXIT_USAGE, "attach: usage: xfwd attach PUBLIC_IF LAN_IF [LAN_IF...] [--mode native|generic] [--max-flows N] [--snat-ports LO-HI]");
+	a->nr_ifs = npos;
+	for (int i = 0; i < npos; i++) {
 		if (strlen(a->ifname[i]) >= IFNAMSIZ || !(a->ifindex[i] = (int)if_nametoindex(a->ifname[i])))
 			return err(EXIT_USAGE, "attach: no interface '%s' in this network namespace", a->ifname[i]);
+		for (int j = 0; j < i; j++)
+			if (a->ifindex[j] == a->ifindex[i])
+				return err(EXIT_USAGE, "attach: %s is named twice: the interfaces must differ",
+					   a->ifname[i]);
 	}
-	if (a->ifindex[0] == a->ifindex[1])
-		return err(EXIT_USAGE, "attach: the public and LAN interfaces must differ");
 	return 0;
+}
+
+/* Does the attach in cfg have a's interfaces, in a's order? now: a's names. */
+static bool ifs_same(const struct xfwd_config *cfg, const struct attach_args *a, char *now)
+{
+	bool same = cfg->nr_ifs == a->nr_ifs;
+	size_t n = 0;
+
+	for (int i = 0; i < a->nr_ifs; i++) {
+		same = same && cfg->ifindex[i] == (__u32)a->ifindex[i];
+		n += (size_t)snprintf(now + n, n < IFS_STR_LEN ? IFS_STR_LEN - n : 0, "%s%.15s",
+				      i ? " " : "", a->ifname[i]);
+	}
+	return same;
 }
 
 static const char *mode_name(int mode)
@@ -300,24 +326,23 @@ int attach_plan(const struct env *env, const struct attach_args *a, struct attac
 		if (!pl->reattach)
 			return err(EXIT_OP, "cannot read %s: run 'xfwd detach' first", path);
 	}
-	for (int i = 0; i < NR_LINKS && pl->reattach; i++) {
-		const char *was = i ? cfg->lan_ifname : cfg->public_ifname;
-		__u32 ifx = i ? cfg->lan_ifindex : cfg->public_ifindex;
-
+	for (int i = 0; i < a->nr_ifs && i < cfg->nr_ifs && pl->reattach; i++) {
 		/* Same name, another device: it was deleted and made again. */
-		if (!strcmp(was, a->ifname[i]) && ifx != (__u32)a->ifindex[i])
+		if (!strcmp(cfg->ifname[i], a->ifname[i]) && cfg->ifindex[i] != (__u32)a->ifindex[i])
 			return err(EXIT_OP, "attach: %s was re-created since xfwd attached to it"
-				   " (ifindex %d, was %u): 'xfwd detach' first, then attach", was,
-				   a->ifindex[i], ifx);
+				   " (ifindex %d, was %u): 'xfwd detach' first, then attach",
+				   cfg->ifname[i], a->ifindex[i], cfg->ifindex[i]);
 	}
 	if (pl->reattach) {
-		if (cfg->public_ifindex != (__u32)a->ifindex[0] || cfg->lan_ifindex != (__u32)a->ifindex[1])
-			return file ? err(EXIT_USAGE, "attach: xfwd is attached to %s %s, not %s %s"
-					  " ('xfwd down' first)", cfg->public_ifname, cfg->lan_ifname,
-					  a->ifname[0], a->ifname[1])
-				    : err(EXIT_USAGE, "attach: already attached to %s %s in this"
-					  " namespace: 'xfwd detach' first", cfg->public_ifname,
-					  cfg->lan_ifname);
+		char was[IFS_STR_LEN], now[IFS_STR_LEN];
+
+		if (!ifs_same(cfg, a, now)) {
+			ifs_str(cfg, XFWD_IF_PUBLIC, " ", was);
+			return file ? err(EXIT_USAGE, "attach: xfwd is attached to %s, not %s"
+					  " ('xfwd down' first)", was, now)
+				    : err(EXIT_USAGE, "attach: already attached to %s in this"
+					  " namespace: 'xfwd detach' first", was);
+		}
 		if (a->mode_set && a->mode != cfg->xdp_mode)
 			return err(EXIT_USAGE, "attach: attached in %s mode; --mode %s needs '%s' first",
 				   mode_name(cfg->xdp_mode), mode_name(a->mode), undo);
@@ -338,12 +363,15 @@ int attach_plan(const struct env *env, const struct attach_args *a, struct attac
 			pl->a.port_max = cfg->snat_port_max;
 		}
 	}
-	cfg->public_ifindex = (__u32)pl->a.ifindex[0];
-	cfg->lan_ifindex = (__u32)pl->a.ifindex[1];
-	snprintf(cfg->public_ifname, sizeof(cfg->public_ifname), "%s", pl->a.ifname[0]);
-	snprintf(cfg->lan_ifname, sizeof(cfg->lan_ifname), "%s", pl->a.ifname[1]);
-	cfg->public_addr = iface_addr(pl->a.ifname[0]);
-	cfg->lan_addr = iface_addr(pl->a.ifname[1]);
+	memset(cfg->ifindex, 0, sizeof(cfg->ifindex));
+	memset(cfg->addr, 0, sizeof(cfg->addr));
+	memset(cfg->ifname, 0, sizeof(cfg->ifname));
+	cfg->nr_ifs = (__u8)pl->a.nr_ifs;
+	for (int i = 0; i < pl->a.nr_ifs; i++) {
+		cfg->ifindex[i] = (__u32)pl->a.ifindex[i];
+		snprintf(cfg->ifname[i], sizeof(cfg->ifname[i]), "%s", pl->a.ifname[i]);
+		cfg->addr[i] = iface_addr(pl->a.ifname[i]);
+	}
 	cfg->snat_port_min = pl->a.port_min;
 	cfg->snat_port_max = pl->a.port_max;
 	cfg->max_flows = pl->a.max_flows;
@@ -353,20 +381,16 @@ int attach_plan(const struct env *env, const struct attach_args *a, struct attac
 
 static void forwarding_restore(const struct xfwd_config *cfg)
 {
-	const char *names[NR_LINKS] = { cfg->public_ifname, cfg->lan_ifname };
-
-	for (int i = 0; i < NR_LINKS; i++)
-		if (!(cfg->fwd_saved & (1u << i)) && if_nametoindex(names[i]))
-			fwd_set(names[i], 0);
+	for (int i = 0; i < cfg->nr_ifs; i++)
+		if (!(cfg->fwd_saved & (1u << i)) && if_nametoindex(cfg->ifname[i]))
+			fwd_set(cfg->ifname[i], 0);
 }
 
 static void tc_remove(const struct xfwd_config *cfg)
 {
-	__u32 ifx[NR_LINKS] = { cfg->public_ifindex, cfg->lan_ifindex };
-
-	for (int i = 0; i < NR_LINKS; i++)
-		if (ifx[i])
-			tc_detach((int)ifx[i], cfg->tc_created & (1u << i));
+	for (int i = 0; i < cfg->nr_ifs; i++)
+		if (cfg->ifindex[i])
+			tc_detach((int)cfg->ifindex[i], cfg->tc_created & (1u << i));
 }
 
 /*
@@ -424,8 +448,8 @@ static void xdp_paths_set(const struct attach_args *a, struct xfwd_config *cfg)
 	cfg->tx_stack = cfg->tx_why = cfg->xdp_generic = cfg->csum_partial = 0;
 	if (a->mode == XFWD_MODE_GENERIC)
 		return;	/* the skb goes with the packet: its checksum state too */
-	for (int i = 0; i < NR_LINKS; i++) {
-		__u8 bit = i ? XFWD_TX_STACK_LAN : XFWD_TX_STACK_PUBLIC;
+	for (int i = 0; i < a->nr_ifs; i++) {
+		__u8 bit = (__u8)(1u << i);
 		char drv[32];
 		__u64 f;
 
@@ -445,15 +469,16 @@ static void xdp_paths_set(const struct attach_args *a, struct xfwd_config *cfg)
 /* The XDP mode of interface i (XFWD_MODE_*). */
 static int if_mode(const struct attach_args *a, const struct xfwd_config *cfg, int i)
 {
-	return cfg->xdp_generic & (i ? XFWD_TX_STACK_LAN : XFWD_TX_STACK_PUBLIC) ?
-	       XFWD_MODE_GENERIC : a->mode;
+	return cfg->xdp_generic & (1u << i) ? XFWD_MODE_GENERIC : a->mode;
 }
 
 /* Remove every pin of this namespace and the directory (what attach made). */
 void attach_teardown(const struct env *env)
 {
-	for (int i = 0; i < NR_LINKS; i++)
-		link_remove(env, link_pins[i]);
+	char buf[16];
+
+	for (int i = 0; i < XFWD_IF_MAX; i++)
+		link_remove(env, link_pin(i, buf, sizeof(buf)));
 	link_remove(env, NEIGH_PIN);
 	link_remove(env, REFUSED_PIN);
 	link_remove(env, DROPPED_PIN);
@@ -507,11 +532,13 @@ static int skel_load(const struct env *env, struct attach_plan *pl, struct xfwd_
 			   pl->reattach ? " (a pinned map may be from an incompatible build:"
 					  " 'xfwd detach' and attach again)" : "");
 	pl->cfg.tx_ports_id = map_id(bpf_map__fd(skel->maps.xfwd_tx_ports));
-	for (__u32 i = 0; i < NR_LINKS; i++) {
-		__u32 ifx = (__u32)a->ifindex[i], slot = i ? XFWD_TX_LAN : XFWD_TX_PUBLIC;
+	for (int i = 0; i < a->nr_ifs; i++) {
+		__u32 ifx = (__u32)a->ifindex[i];
+		struct xfwd_iface slot = { .slot = (__u32)i };
 
-		if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_tx_ports), &slot, &ifx, 0))
-			return err(EXIT_OP, "cannot add %s to the redirect map: %s", a->ifname[i],
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_tx_ports), &ifx, &ifx, 0) ||
+		    bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_ifaces), &ifx, &slot, 0))
+			return err(EXIT_OP, "cannot add %s to the interface maps: %s", a->ifname[i],
 				   strerror(errno));
 	}
 	return 0;
@@ -521,7 +548,7 @@ static int skel_load(const struct env *env, struct attach_plan *pl, struct xfwd_
  * it on where it is off, noting where it was on already (cfg->fwd_saved). */
 static int forwarding_enable(const struct attach_args *a, struct xfwd_config *cfg)
 {
-	for (int i = 0; i < NR_LINKS; i++) {
+	for (int i = 0; i < a->nr_ifs; i++) {
 		int on = fwd_get(a->ifname[i]);
 
 		if (on == 1) {
@@ -555,11 +582,11 @@ static void traces_attach(const struct env *env, struct xfwd_bpf *skel, struct x
 			" flows reuse a route for %u us only\n", strerror(-rc), cfg->route_cache_us);
 }
 
-/* The tc programs on both interfaces (noting the clsact qdiscs made). */
+/* The tc programs on every interface (noting the clsact qdiscs made). */
 static int tc_attach_all(const struct attach_args *a, struct xfwd_config *cfg,
 			 const struct xfwd_bpf *skel)
 {
-	for (int i = 0; i < NR_LINKS; i++) {
+	for (int i = 0; i < a->nr_ifs; i++) {
 		bool created = false;
 		int rc = tc_attach(a->ifindex[i], bpf_program__fd(skel->progs.xfwd_tc_ingress),
 				   bpf_program__fd(skel->progs.xfwd_tc_egress), &created);
@@ -607,7 +634,7 @@ int attach_run(struct env *env, struct attach_plan *pl)
 	struct xfwd_config *cfg = &pl->cfg;
 	struct xfwd_bpf *skel = NULL;
 	bool made_dir = false;
-	int rc, progs[NR_LINKS];
+	int rc;
 
 	rc = bpffs_ensure(env->pin_root);
 	if (rc)
@@ -643,11 +670,13 @@ int attach_run(struct env *env, struct attach_plan *pl)
 	if (rc)
 		goto fail_fwd;
 
-	progs[LINK_PUBLIC] = bpf_program__fd(skel->progs.xfwd_public);
-	progs[LINK_LAN] = bpf_program__fd(skel->progs.xfwd_lan);
-	for (int i = 0; i < NR_LINKS; i++) {
-		if (link_set(env, link_pins[i], progs[i], a->ifindex[i], if_mode(a, cfg, i),
-			     a->ifname[i])) {
+	for (int i = 0; i < a->nr_ifs; i++) {
+		struct bpf_program *prog = i == XFWD_IF_PUBLIC ? skel->progs.xfwd_public :
+								 skel->progs.xfwd_lan;
+		char buf[16];
+
+		if (link_set(env, link_pin(i, buf, sizeof(buf)), bpf_program__fd(prog),
+			     a->ifindex[i], if_mode(a, cfg, i), a->ifname[i])) {
 			rc = EXIT_OP;
 			goto fail_fwd;
 		}
@@ -670,12 +699,15 @@ fail:
 
 void attach_report(const struct env *env, const struct attach_plan *pl)
 {
+	char lans[IFS_STR_LEN];
+
 	if (env->json)
 		return;
 	printf("%s %s (public) and %s (LAN), %s XDP, %u flow entries, pins in %s\n",
 	       pl->reattach ? "re-attached to" : "attached to", pl->a.ifname[0],
-	       pl->a.ifname[1], mode_name(pl->a.mode), pl->a.max_flows, env->pin_dir);
-	for (int i = 0; i < NR_LINKS; i++)
+	       ifs_str(&pl->cfg, XFWD_IF_LAN, " ", lans), mode_name(pl->a.mode), pl->a.max_flows,
+	       env->pin_dir);
+	for (int i = 0; i < pl->a.nr_ifs; i++)
 		if (if_mode(&pl->a, &pl->cfg, i) != pl->a.mode)
 			printf("%s has no native XDP (a bridge?): generic XDP there\n",
 			       pl->a.ifname[i]);
@@ -701,6 +733,7 @@ int cmd_attach(struct env *env, int argc, char **argv)
  * forwarding it turned on). */
 int detach_run(struct env *env)
 {
+	char lans[IFS_STR_LEN];
 	struct xfwd_config cfg;
 	struct pinned p;
 	bool have_cfg;
@@ -722,7 +755,8 @@ int detach_run(struct env *env)
 		return err(EXIT_OP, "%s still holds files xfwd did not create; left in place",
 			   env->pin_dir);
 	if (!env->json && have_cfg)
-		printf("detached from %s and %s\n", cfg.public_ifname, cfg.lan_ifname);
+		printf("detached from %s and %s\n", cfg.ifname[XFWD_IF_PUBLIC],
+		       ifs_str(&cfg, XFWD_IF_LAN, " ", lans));
 	else if (!env->json)
 		printf("detached\n");
 	return 0;
@@ -775,26 +809,26 @@ static const char *knat_state(int rules, int nmasq)
 	return rules == 2 * nmasq ? "in step" : "OUT OF STEP";
 }
 
-/* status reports, and fails (for scripts and monitoring) when a program of
- * either side is not attached: the gateway does not forward as configured. */
-static int status_verdict(const char *const names[NR_LINKS], const char *const state[NR_LINKS])
-{
-	fflush(stdout);		/* the report first */
-	for (int i = 0; i < NR_LINKS; i++)
-		if (strcmp(state[i], "attached"))
-			return err(EXIT_OP, "the XDP program of %s is not attached (%s)", names[i],
-				   state[i]);
-	return 0;
-}
-
 /* What status shows, read from the pins before they are closed. */
 struct status {
 	struct xfwd_config cfg;
-	const char *names[NR_LINKS];	/* point into cfg */
-	const char *state[NR_LINKS];
-	__u32 prog[NR_LINKS], ifx[NR_LINKS], used, pending, nrules;
+	const char *state[XFWD_IF_MAX];
+	__u32 prog[XFWD_IF_MAX], ifx[XFWD_IF_MAX], used, pending, nrules;
 	int nmasq, knat;
 };
+
+/* status reports, and fails (for scripts and monitoring) when the program
+ * of an interface is not attached: the gateway does not forward as
+ * configured. */
+static int status_verdict(const struct status *st)
+{
+	fflush(stdout);		/* the report first */
+	for (int i = 0; i < st->cfg.nr_ifs; i++)
+		if (strcmp(st->state[i], "attached"))
+			return err(EXIT_OP, "the XDP program of %s is not attached (%s)",
+				   st->cfg.ifname[i], st->state[i]);
+	return 0;
+}
 
 /* The links' states, the tables' fill, the rules, prefixes and kernel NAT rules. */
 static int status_read(struct env *env, struct status *st)
@@ -808,12 +842,14 @@ static int status_read(struct env *env, struct status *st)
 	rc = state_open(env, &p, cfg);
 	if (rc)
 		return rc;
-	st->names[0] = cfg->public_ifname;
-	st->names[1] = cfg->lan_ifname;
-	for (int i = 0; i < NR_LINKS; i++)
-		st->state[i] = link_state(env, link_pins[i], st->names[i],
-					  i ? cfg->lan_ifindex : cfg->public_ifindex, &st->prog[i],
-					  &st->ifx[i]);
+	if (cfg->nr_ifs > XFWD_IF_MAX)
+		cfg->nr_ifs = XFWD_IF_MAX;
+	for (int i = 0; i < cfg->nr_ifs; i++) {
+		char buf[16];
+
+		st->state[i] = link_state(env, link_pin(i, buf, sizeof(buf)), cfg->ifname[i],
+					  cfg->ifindex[i], &st->prog[i], &st->ifx[i]);
+	}
 	st->used = map_count(p.flows);
 	st->pending = map_count(p.pending);
 	st->nmasq = masq_read(p.masq, masq_rows);
@@ -855,25 +891,23 @@ static void status_ports_json(__u32 ifx)
 	json_close();
 }
 
-static void status_ports_text(__u32 ifx, const char *role)
+static void status_ports_text(__u32 ifx, const char *ifname)
 {
 	static char names[STATUS_PORTS][16], drv[STATUS_PORTS][32];
 	int n = status_ports(ifx, names, drv);
 
 	if (n <= 0)
 		return;
-	printf("ports of %-3s", role);
+	printf("ports of %s", ifname);
 	for (int j = 0; j < n; j++)
 		printf(" %s (%s)", names[j], drv[j]);
 	printf(": reached through the bridge\n");
 }
 
-/* status --json: the same as an object. */
 /* How forwarded packets reach interface i, and why: what status says. */
 static const char *tx_path(const struct xfwd_config *cfg, int i, const char **why)
 {
-	__u8 bit = i ? XFWD_TX_STACK_LAN : XFWD_TX_STACK_PUBLIC;
-	__u32 ifx = i ? cfg->lan_ifindex : cfg->public_ifindex;
+	__u8 bit = (__u8)(1u << i);
 	__u64 f;
 
 	*why = NULL;
@@ -886,13 +920,21 @@ static const char *tx_path(const struct xfwd_config *cfg, int i, const char **wh
 	*why = "it takes no frames from XDP: a bridge, or a veth whose peer runs no NAPI";
 	if (cfg->tx_why & bit)
 		/* Nothing switches back by itself: the device may say it would. */
-		*why = !xdp_features_get((int)ifx, &f) && (f & XDP_FEATURE_NDO_XMIT) ?
+		*why = !xdp_features_get((int)cfg->ifindex[i], &f) && (f & XDP_FEATURE_NDO_XMIT) ?
 		       "frames redirected to it were lost (redirect_err); it takes them again:"
 		       " attach again to redirect to it" :
 		       "frames redirected to it were lost (redirect_err)";
 	return "tc";
 }
 
+/* The XDP mode of interface i, as attached. */
+static const char *status_mode(const struct xfwd_config *cfg, int i)
+{
+	return cfg->xdp_mode == XFWD_MODE_GENERIC || (cfg->xdp_generic & (1u << i)) ?
+	       "generic" : "native";
+}
+
+/* status --json: the same as an object. */
 static void status_json(const struct env *env, const struct status *st)
 {
 	const struct xfwd_config *cfg = &st->cfg;
@@ -903,16 +945,14 @@ static void status_json(const struct env *env, const struct status *st)
 	json_string("pin_dir", env->pin_dir);
 	json_string("mode", cfg->xdp_mode == XFWD_MODE_GENERIC ? "generic" : "native");
 	json_arr_open("interfaces");
-	for (int i = 0; i < NR_LINKS; i++) {
+	for (int i = 0; i < cfg->nr_ifs; i++) {
 		json_obj_open(NULL);
 		json_string("role", i ? "lan" : "public");
-		json_string("name", st->names[i]);
-		json_string("address", ip_str(i ? cfg->lan_addr : cfg->public_addr, a));
+		json_string("name", cfg->ifname[i]);
+		json_string("address", ip_str(cfg->addr[i], a));
 		json_string("state", st->state[i]);
 		json_u64("prog_id", st->prog[i]);
-		json_string("mode", cfg->xdp_mode == XFWD_MODE_GENERIC ||
-				    (cfg->xdp_generic & (i ? XFWD_TX_STACK_LAN : XFWD_TX_STACK_PUBLIC)) ?
-				    "generic" : "native");
+		json_string("mode", status_mode(cfg, i));
 		json_string("sent_by", tx_path(cfg, i, &why));
 		if (why)
 			json_string("sent_by_why", why);
@@ -953,20 +993,20 @@ static void status_json(const struct env *env, const struct status *st)
 static void status_text(const struct env *env, const struct status *st)
 {
 	const struct xfwd_config *cfg = &st->cfg;
-	char a1[INET_ADDRSTRLEN], a2[INET_ADDRSTRLEN];
+	char a[INET_ADDRSTRLEN];
 
 	printf("mode        %s XDP\n", cfg->xdp_mode == XFWD_MODE_GENERIC ? "generic" : "native");
-	printf("public      %-15s %-15s %s (prog %u)\n", st->names[0], ip_str(cfg->public_addr, a1),
-	       st->state[0], st->prog[0]);
-	printf("lan         %-15s %-15s %s (prog %u)\n", st->names[1], ip_str(cfg->lan_addr, a2),
-	       st->state[1], st->prog[1]);
-	for (int i = 0; i < NR_LINKS; i++) {
+	for (int i = 0; i < cfg->nr_ifs; i++)
+		printf("%-11s %-15s %-15s %s (prog %u, %s XDP)\n", i ? "lan" : "public",
+		       cfg->ifname[i], ip_str(cfg->addr[i], a), st->state[i], st->prog[i],
+		       status_mode(cfg, i));
+	for (int i = 0; i < cfg->nr_ifs; i++) {
 		const char *why, *path = tx_path(cfg, i, &why);
 
-		printf("sent to %-3s by %s%s%s%s\n", i ? "lan" : "pub",
+		printf("sent to %s by %s%s%s%s\n", cfg->ifname[i],
 		       !strcmp(path, "xdp") ? "XDP redirect" : "tc (bpf_redirect_neigh)",
 		       why ? " (" : "", why ? why : "", why ? ")" : "");
-		status_ports_text(st->ifx[i], i ? "lan" : "pub");
+		status_ports_text(st->ifx[i], cfg->ifname[i]);
 	}
 	printf("flows       %u entries of %u (confirmed), %u of %u (unconfirmed)\n", st->used,
 	       cfg->max_flows, st->pending, cfg->max_pending);
@@ -1000,5 +1040,5 @@ int cmd_status(struct env *env, int argc, char **argv)
 		status_json(env, &st);
 	else
 		status_text(env, &st);
-	return status_verdict(st.names, st.state);
+	return status_verdict(&st);
 }

@@ -416,6 +416,7 @@ int cmd_apply(struct env *env, int argc, char **argv)
 int cmd_save(struct env *env, int argc, char **argv)
 {
 	static struct masq_def masq[XFWD_MAX_MASQ];
+	char ifs[IFS_STR_LEN];
 	struct xfwd_config cfg;
 	struct rule_def *rules;
 	struct pinned p;
@@ -435,7 +436,7 @@ int cmd_save(struct env *env, int argc, char **argv)
 		return rc;
 
 	printf("# xfwd configuration (xfwd save); load it with: xfwd apply FILE, or xfwd up FILE\n");
-	printf("attach %s %s", cfg.public_ifname, cfg.lan_ifname);
+	printf("attach %s", ifs_str(&cfg, XFWD_IF_PUBLIC, " ", ifs));
 	if (cfg.xdp_mode == XFWD_MODE_GENERIC)
 		printf(" --mode generic");
 	if (cfg.max_flows != XFWD_DEFAULT_MAX_FLOWS)

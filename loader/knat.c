@@ -121,16 +121,16 @@ static char *knat_script(const struct xfwd_config *cfg, const struct masq_def *r
 		len += (size_t)snprintf(s + len, cap - len, "\tchain postrouting {\n"
 					"\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
 	for (int i = 0; i < n; i++) {
-		__u32 to = rows[i].v.to_addr ? rows[i].v.to_addr : cfg->public_addr;
+		__u32 to = rows[i].v.to_addr ? rows[i].v.to_addr : cfg->addr[XFWD_IF_PUBLIC];
 
 		ip_str(rows[i].k.addr, pa);
 		ip_str(to, ta);
 		len += (size_t)snprintf(s + len, cap - len,
 					"\t\toifname \"%s\" ip saddr %s/%u meta l4proto %s snat to %s:%u-%u\n"
 					"\t\toifname \"%s\" ip saddr %s/%u snat to %s\n",
-					cfg->public_ifname, pa, rows[i].k.prefixlen, KNAT_PORT_PROTOS, ta,
+					cfg->ifname[XFWD_IF_PUBLIC], pa, rows[i].k.prefixlen, KNAT_PORT_PROTOS, ta,
 					XFWD_KNAT_PORT_MIN, XFWD_KNAT_PORT_MAX,
-					cfg->public_ifname, pa, rows[i].k.prefixlen, ta);
+					cfg->ifname[XFWD_IF_PUBLIC], pa, rows[i].k.prefixlen, ta);
 	}
 	if (n > 0)
 		len += (size_t)snprintf(s + len, cap - len, "\t}\n");

@@ -120,12 +120,12 @@ int masq_check(const char *who, struct masq_def *d, const struct xfwd_config *cf
 {
 	char a[INET_ADDRSTRLEN];
 
-	if (d->v.to_addr && !iface_has_addr(cfg->public_ifname, d->v.to_addr))
+	if (d->v.to_addr && !iface_has_addr(cfg->ifname[XFWD_IF_PUBLIC], d->v.to_addr))
 		return err(EXIT_USAGE, "%s: to %s: not an address of the public interface %s", who,
-			   ip_str(d->v.to_addr, a), cfg->public_ifname);
-	if (!d->v.to_addr && !cfg->public_addr)
+			   ip_str(d->v.to_addr, a), cfg->ifname[XFWD_IF_PUBLIC]);
+	if (!d->v.to_addr && !cfg->addr[XFWD_IF_PUBLIC])
 		return err(EXIT_USAGE, "%s: %s has no IPv4 address to masquerade with (give 'to ADDR')",
-			   who, cfg->public_ifname);
+			   who, cfg->ifname[XFWD_IF_PUBLIC]);
 	if (!d->ports_set) {
 		d->v.port_min = cfg->snat_port_min;
 		d->v.port_max = cfg->snat_port_max;
@@ -276,7 +276,7 @@ static int masq_list(struct env *env, int argc, char **argv)
 		json_arr_open(NULL);
 	for (int i = 0; i < n; i++) {
 		const struct masq_def *w = &rows[i];
-		__u32 to = w->v.to_addr ? w->v.to_addr : cfg.public_addr;
+		__u32 to = w->v.to_addr ? w->v.to_addr : cfg.addr[XFWD_IF_PUBLIC];
 
 		ip_str(w->k.addr, pa);
 		ip_str(to, ta);

@@ -122,9 +122,9 @@ int rule_parse(const char *who, int argc, char **argv, struct rule_def *d)
 /* What needs the running configuration. */
 int rule_check(const char *who, const struct rule_def *d, const struct xfwd_config *cfg)
 {
-	if ((d->r.flags & XFWD_RULE_SNAT) && !cfg->lan_addr)
+	if ((d->r.flags & XFWD_RULE_SNAT) && !cfg->addr[XFWD_IF_LAN])
 		return err(EXIT_USAGE, "%s: --snat needs an IPv4 address on %s (re-run attach"
-			   " after adding one)", who, cfg->lan_ifname);
+			   " after adding one)", who, cfg->ifname[XFWD_IF_LAN]);
 	return 0;
 }
 

@@ -246,11 +246,13 @@ static enum family counter_family(int i, char *label, size_t len)
 /* xfwd_info: always 1, what it is in its labels. */
 static void prom_info(const struct snapshot *s)
 {
+	char lans[IFS_STR_LEN];
+
 	prom_family("xfwd_info", "gauge", "xfwd in this network namespace: version, interfaces, mode.");
 	printf("xfwd_info{");
 	prom_label("version", XFWD_VERSION, true);
-	prom_label("public_if", s->cfg.public_ifname, false);
-	prom_label("lan_if", s->cfg.lan_ifname, false);
+	prom_label("public_if", s->cfg.ifname[XFWD_IF_PUBLIC], false);
+	prom_label("lan_if", ifs_str(&s->cfg, XFWD_IF_LAN, ",", lans), false);
 	prom_label("mode", s->cfg.xdp_mode == XFWD_MODE_GENERIC ? "generic" : "native", false);
 	printf("} 1\n");
 }

@@ -124,6 +124,19 @@ const char *proto_name(__u8 proto)
 	       proto == IPPROTO_ICMP ? "icmp" : "unknown";	/* conntrack's names */
 }
 
+/* The names of cfg's interfaces from slot `from` on (XFWD_IF_LAN: the
+ * LANs), joined by sep; buf holds IFS_STR_LEN. */
+const char *ifs_str(const struct xfwd_config *cfg, int from, const char *sep, char *buf)
+{
+	size_t n = 0;
+
+	buf[0] = 0;
+	for (int i = from; i < cfg->nr_ifs && i < XFWD_IF_MAX; i++)
+		n += (size_t)snprintf(buf + n, n < IFS_STR_LEN ? IFS_STR_LEN - n : 0, "%s%.15s",
+				      i > from ? sep : "", cfg->ifname[i]);
+	return buf;
+}
+
 const char *ip_str(__u32 addr_be, char *buf)
 {
 	struct in_addr a = { .s_addr = addr_be };

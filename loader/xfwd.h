@@ -55,8 +55,9 @@ struct masq_def {
 
 /* The arguments of attach (and of a config file's attach line). */
 struct attach_args {
-	const char *ifname[2];
-	int ifindex[2];
+	const char *ifname[XFWD_IF_MAX];	/* by slot: public, then the LANs */
+	int ifindex[XFWD_IF_MAX];
+	int nr_ifs;
 	int mode;
 	__u32 max_flows;
 	__u16 port_min, port_max;
@@ -77,6 +78,8 @@ bool iface_has_addr(const char *ifname, __u32 addr_be);
 bool parse_proto(const char *s, __u8 *proto);
 const char *proto_name(__u8 proto);
 const char *ip_str(__u32 addr_be, char *buf);
+#define IFS_STR_LEN (XFWD_IF_MAX * 18)
+const char *ifs_str(const struct xfwd_config *cfg, int from, const char *sep, char *buf);
 bool arg_is(const char *arg, const char *a, const char *b);
 int json_only_args(struct env *env, const char *cmd, int argc, char **argv);
 int nr_cpus(void);

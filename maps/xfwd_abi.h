@@ -370,46 +370,47 @@ enum xfwd_counter {
 	XFWD_CNT_MAX,
 };
 
+/* The attached interfaces, by slot: the public one, then the LANs. A slot's
+ * bit (1 << slot) marks it in the configuration's interface masks. */
+#define XFWD_IF_PUBLIC		0
+#define XFWD_IF_LAN		1	/* the first LAN interface */
+#define XFWD_IF_MAX		8
+
 /* Single-slot configuration array, written by `attach` and `set`. */
 struct xfwd_config {
-	__u32 public_ifindex;
-	__u32 lan_ifindex;
-	__u32 public_addr;	/* primary IPv4 of the public interface (0 if none) */
-	__u32 lan_addr;		/* source address for --snat rules */
+	__u32 ifindex[XFWD_IF_MAX];	/* 0: no interface in that slot */
+	__u32 addr[XFWD_IF_MAX];	/* each one's first IPv4 address (0 if none):
+					 * a LAN's is the source of --snat to it */
+	char ifname[XFWD_IF_MAX][16];
 	__u16 snat_port_min;	/* host byte order */
 	__u16 snat_port_max;
 	__u32 max_flows;	/* capacity of xfwd_flows (confirmed) */
 	__u32 max_pending;	/* capacity of xfwd_pending (unconfirmed) */
 	__u32 timeouts[XFWD_TO_MAX];	/* seconds */
 	__u8 xdp_mode;		/* enum xfwd_xdp_mode */
-	__u8 fwd_saved;		/* bit i: the sysctl forwarding of iface i was 1 before attach */
-	__u8 tc_created;	/* bit i: attach created the clsact qdisc of iface i */
+	__u8 fwd_saved;		/* slot bits: the sysctl forwarding was 1 before attach */
+	__u8 tc_created;	/* slot bits: attach created the clsact qdisc */
 	__u8 sets;		/* XFWD_SET_*: which copy of the rules and of the masquerade
 				 * prefixes is live; `apply` fills the other, then flips */
 	__u8 tcp_loose;		/* a TCP segment other than a SYN may start a connection
 				 * (picked up mid-stream), as nf_conntrack_tcp_loose */
 	__u8 rp_filter;		/* the public interface's, read at attach: 1 strict, 2 loose */
-	__u8 tx_stack;		/* XFWD_TX_STACK_*: interfaces that take no frames from XDP
+	__u8 tx_stack;		/* slot bits: interfaces that take no frames from XDP
 				 * (a veth whose peer runs no NAPI): tc sends to them */
 	__u32 route_cache_us;	/* how long a flow reuses its FIB answer (0: never) */
 	__u32 fast_gen;		/* bumped by every change the loader makes: empties
 				 * the fast path (struct xfwd_fast) */
-	char public_ifname[16];
-	char lan_ifname[16];
 	__u32 netns_ino;	/* the namespace's inode: tracing programs see every one */
-	__u8 tx_why;		/* XFWD_TX_STACK_* bits set because redirects were lost
+	__u8 tx_why;		/* tx_stack's bits set because redirects were lost
 				 * (the others: the device said so at attach) */
-	__u8 xdp_generic;	/* XFWD_TX_STACK_* bits: interfaces in generic XDP, in
-				 * native mode (a bridge: no native XDP) */
-	__u8 csum_partial;	/* XFWD_TX_STACK_* bits: interfaces whose frames may carry
-				 * a partial checksum (veth, tap: l4csum.h) */
-	__u8 pad3[1];
+	__u8 xdp_generic;	/* slot bits: interfaces in generic XDP, in native
+				 * mode (a bridge: no native XDP) */
+	__u8 csum_partial;	/* slot bits: interfaces whose frames may carry a
+				 * partial checksum (veth, tap: l4csum.h) */
+	__u8 nr_ifs;		/* slots in use: the public one and the LANs */
 	__u32 tx_ports_id;	/* xfwd_tx_ports' map id: the redirects the tracing
 				 * programs count are this attach's */
 };
-
-#define XFWD_TX_STACK_PUBLIC	(1u << 0)
-#define XFWD_TX_STACK_LAN	(1u << 1)
 
 #define XFWD_SET_RULES_B	(1u << 0)	/* xfwd_rules_b is live, not xfwd_rules */
 #define XFWD_SET_MASQ_B		(1u << 1)	/* xfwd_masq_b is live, not xfwd_masq */
@@ -425,9 +426,10 @@ struct xfwd_reply_req {
 	__u32 pad;
 };
 
-/* xfwd_tx_ports slots: where XDP redirects to. */
-#define XFWD_TX_PUBLIC		0
-#define XFWD_TX_LAN		1
+/* xfwd_ifaces: an attached interface's slot, by ifindex. */
+struct xfwd_iface {
+	__u32 slot;
+};
 
 /* XDP metadata asking tc ingress to finish a packet XDP had to pass up. */
 #define XFWD_META_FINISH	0x78667764u	/* "xfwd" */

@@ -224,7 +224,7 @@ static struct xfwd_config cfg;
  * program that sets it does, so no cached route does. */
 static void config_write(int loose, int tx_lan)
 {
-	__u8 tx = tx_lan ? XFWD_TX_STACK_LAN : 0;
+	__u8 tx = tx_lan ? 1u << XFWD_IF_LAN : 0;
 	__u32 zero = 0;
 
 	if (cfg.tx_stack != tx)
@@ -252,10 +252,11 @@ static void load(void)
 		die("%s", env_err);
 	skel->bss->xfwd_meta_unsupported = 1;	/* tc: see run_tc */
 	memset(&cfg, 0, sizeof(cfg));
-	cfg.public_ifindex = (__u32)ifx_pub;
-	cfg.lan_ifindex = (__u32)ifx_lan;
-	cfg.public_addr = htonl(PUB);
-	cfg.lan_addr = htonl(LANA);
+	cfg.nr_ifs = 2;
+	cfg.ifindex[XFWD_IF_PUBLIC] = (__u32)ifx_pub;
+	cfg.ifindex[XFWD_IF_LAN] = (__u32)ifx_lan;
+	cfg.addr[XFWD_IF_PUBLIC] = htonl(PUB);
+	cfg.addr[XFWD_IF_LAN] = htonl(LANA);
 	cfg.snat_port_min = world.snat_lo;
 	cfg.snat_port_max = world.snat_hi;
 	cfg.max_flows = XFWD_DEFAULT_MAX_FLOWS;
@@ -263,8 +264,8 @@ static void load(void)
 	cfg.route_cache_us = XFWD_ROUTE_CACHE_US;	/* the fast path serves (neighbours never change) */
 	for (int i = 0; i < XFWD_TO_MAX; i++)
 		cfg.timeouts[i] = TEN_YEARS;
-	snprintf(cfg.public_ifname, sizeof(cfg.public_ifname), IF_PUB);
-	snprintf(cfg.lan_ifname, sizeof(cfg.lan_ifname), IF_LAN);
+	snprintf(cfg.ifname[XFWD_IF_PUBLIC], sizeof(cfg.ifname[0]), IF_PUB);
+	snprintf(cfg.ifname[XFWD_IF_LAN], sizeof(cfg.ifname[0]), IF_LAN);
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_config), &zero, &cfg, 0))
 		die("xfwd_config: %s", strerror(errno));
 

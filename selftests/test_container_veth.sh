@@ -36,7 +36,7 @@ xg attach g0 g1 >/dev/null 2>&1 || not_ok attach "xfwd attach failed"
 xg rule add tcp 80 to $LAB_SRV_ADDR:8080 >/dev/null
 xg rule add udp 53 to $LAB_SRV_ADDR:5353 >/dev/null
 expect_match "status: the LAN is sent to by tc, and why" "$(sent_by)" "^tc .*takes no frames from XDP"
-expect_match "status (text) says it too" "$(xg status)" "sent to lan by tc"
+expect_match "status (text) says it too" "$(xg status)" "sent to g1 by tc"
 expect_eq "HTTP GET through the forwarded port (5 of 5, sha256 checked)" "$(http_gets 5 "http://$LAB_PUB_ADDR/blob" "$sha")" 5
 expect_eq "UDP requests answered (10 of 10)" "$(udp_asks 10)" 10
 tx=$(stat pass_tx_stack)

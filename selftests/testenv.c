@@ -107,10 +107,22 @@ static int topology(const char *extra)
 	return 0;
 }
 
+/* Interface ifindex attached in slot, as the loader does: a redirect
+ * target, and its slot known. 0 or -1 (errno). */
+int iface_slot_set(int ifindex, __u32 slot)
+{
+	struct xfwd_iface v = { .slot = slot };
+	__u32 k = (__u32)ifindex;
+
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_tx_ports), &k, &k, 0) ||
+	    bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_ifaces), &k, &v, 0))
+		return -1;
+	return 0;
+}
+
 static int load(void)
 {
 	struct bpf_map *map;
-	__u32 ifx[2] = { (__u32)ifx_pub, (__u32)ifx_lan };
 	int err;
 
 	libbpf_set_print(libbpf_print);
@@ -126,9 +138,8 @@ static int load(void)
 		return env_fail("xfwd_bpf__load: %s (-v shows the verifier log)", strerror(-err));
 	if (!skel->bss)
 		return env_fail("the skeleton has no .bss mapping (xfwd_clock_offset_ns)");
-	for (__u32 i = XFWD_TX_PUBLIC; i <= XFWD_TX_LAN; i++)	/* ifx[] in slot order */
-		if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_tx_ports), &i, &ifx[i], 0))
-			return env_fail("xfwd_tx_ports: %s", strerror(errno));
+	if (iface_slot_set(ifx_pub, XFWD_IF_PUBLIC) || iface_slot_set(ifx_lan, XFWD_IF_LAN))
+		return env_fail("xfwd_tx_ports, xfwd_ifaces: %s", strerror(errno));
 	ncpus = libbpf_num_possible_cpus();
 	if (ncpus <= 0)
 		return env_fail("libbpf_num_possible_cpus: %d", ncpus);

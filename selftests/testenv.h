@@ -34,6 +34,7 @@ extern char env_err[512];	/* why the last env_* call failed */
  * of the caller's own, if not NULL), load the skeleton. 0, or -1 with
  * env_err said. */
 int env_setup(const char *extra);
+int iface_slot_set(int ifindex, __u32 slot);	/* attach ifindex in slot (the maps) */
 
 int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int sysctl_fwd(const char *ifname, int on);

@@ -22,7 +22,7 @@ PROG_CASE(tx_stack_sent_by_tc)
 	struct counters c0, c1;
 
 	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
-	TRY(tx_stack_set(XFWD_TX_STACK_LAN));
+	TRY(tx_stack_set(1u << XFWD_IF_LAN));
 	label("UDP to port 53, the LAN taking no frames from XDP");
 	TRY(counters_read(&c0));
 	TRY(expect_pass(SIDE_PUB, &q, XFWD_CNT_PASS_TX_STACK));
@@ -78,7 +78,7 @@ PROG_CASE(csum_partial_sent_by_tc)
 	len = build_partial(&s, b);
 	label("a masqueraded host's SYN with a partial checksum, no partial checksums expected");
 	TRY(expect_drop_n(SIDE_LAN, b, len, XFWD_CNT_DROP_BAD_CSUM));
-	TRY(csum_partial_set(XFWD_TX_STACK_LAN));
+	TRY(csum_partial_set(1u << XFWD_IF_LAN));
 	label("the same on a LAN whose frames may carry them");
 	TRY(counters_read(&c0));
 	TRY(expect_pass_n(SIDE_LAN, b, len, XFWD_CNT_PASS_CSUM_PARTIAL));

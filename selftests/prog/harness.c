@@ -108,17 +108,18 @@ int setup(void)
 void config_default(struct xfwd_config *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->public_ifindex = (__u32)ifx_pub;
-	c->lan_ifindex = (__u32)ifx_lan;
-	c->public_addr = PUB_ADDR;
-	c->lan_addr = LAN_ADDR;
+	c->nr_ifs = 2;
+	c->ifindex[XFWD_IF_PUBLIC] = (__u32)ifx_pub;
+	c->ifindex[XFWD_IF_LAN] = (__u32)ifx_lan;
+	c->addr[XFWD_IF_PUBLIC] = PUB_ADDR;
+	c->addr[XFWD_IF_LAN] = LAN_ADDR;
 	c->snat_port_min = XFWD_SNAT_PORT_MIN;
 	c->snat_port_max = XFWD_SNAT_PORT_MAX;
 	c->max_flows = XFWD_DEFAULT_MAX_FLOWS;
 	c->max_pending = XFWD_DEFAULT_MAX_FLOWS / 4;
 	memcpy(c->timeouts, timeouts, sizeof(c->timeouts));
-	snprintf(c->public_ifname, sizeof(c->public_ifname), "%s", IF_PUB);
-	snprintf(c->lan_ifname, sizeof(c->lan_ifname), "%s", IF_LAN);
+	snprintf(c->ifname[XFWD_IF_PUBLIC], sizeof(c->ifname[0]), "%s", IF_PUB);
+	snprintf(c->ifname[XFWD_IF_LAN], sizeof(c->ifname[0]), "%s", IF_LAN);
 }
 
 int config_set(const struct xfwd_config *c)
