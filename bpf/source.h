@@ -55,31 +55,30 @@ __attribute__((noinline)) int xfwd_src_check(struct xdp_md *ctx, const struct xf
 }
 
 /*
- * The source --snat (and a hairpin) gives a new connection to daddr: the
- * address of the LAN interface the FIB sends it out of, as MASQUERADE takes
- * the egress's (a backend without a route through us answers an address of
- * its own link); the first LAN's where the route is not through a LAN.
- * Runs before the connection is routed: the FIB scratch is free.
+ * The LAN a new connection to daddr leaves by: its slot, XFWD_IF_MAX if
+ * the FIB sends it elsewhere. --snat (and a hairpin) take that LAN's
+ * address, as MASQUERADE takes the egress's (a backend without a route
+ * through us answers an address of its own link). Runs before the
+ * connection is routed: the FIB scratch is free.
  */
-__attribute__((noinline)) __u32 xfwd_snat_addr(struct xdp_md *ctx, __u32 daddr,
-					       const struct xfwd_config *cfg)
+__attribute__((noinline)) __u32 xfwd_lan_out(struct xdp_md *ctx, __u32 daddr,
+					     const struct xfwd_config *cfg)
 {
 	struct bpf_fib_lookup *fib = fib_scratch();
 	__u32 slot;
 	int rc;
 
-	if (!ctx || !cfg)
-		return 0;
-	if (!fib)
-		return cfg->addr[XFWD_IF_LAN];
+	if (!ctx || !cfg || !fib)
+		return XFWD_IF_MAX;
 	__builtin_memset(fib, 0, sizeof(*fib));
 	fib->family = AF_INET;
 	fib->ipv4_dst = daddr;
 	fib->ifindex = ctx->ingress_ifindex;
 	rc = bpf_fib_lookup(ctx, fib, sizeof(*fib), BPF_FIB_LOOKUP_SKIP_NEIGH);
-	slot = rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH ?
-	       if_slot(cfg, fib->ifindex) : XFWD_IF_MAX;
-	return slot_addr(cfg, slot == XFWD_IF_PUBLIC ? XFWD_IF_LAN : slot);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+		return XFWD_IF_MAX;
+	slot = if_slot(cfg, fib->ifindex);
+	return slot == XFWD_IF_PUBLIC ? XFWD_IF_MAX : slot;
 }
 
 struct icmp_err_addrs {

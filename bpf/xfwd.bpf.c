@@ -28,9 +28,10 @@
 
 /*
  * A new connection to a forwarded port: DNAT; SNAT when the rule asks, or
- * when the client is on the LAN itself (hairpin: the backend must answer
- * through us; a masqueraded client then shows its public mapping); or a port
- * of this host (REDIRECT: replies leave through tc egress).
+ * when the client is on the backend's LAN (hairpin: the backend must answer
+ * through us; a masqueraded client then shows its public mapping), not
+ * from another LAN (routed through us both ways); or a port of this host
+ * (REDIRECT: replies leave through tc egress).
  */
 static __always_inline struct xfwd_flow *flow_create_fwd(struct xdp_md *ctx, const struct pkt *p,
 							 const struct xfwd_rule *r, __u8 side,
@@ -43,16 +44,24 @@ static __always_inline struct xfwd_flow *flow_create_fwd(struct xdp_md *ctx, con
 		.side_orig = side, .side_reply = XFWD_SIDE_LAN,
 		.rule_id = r->id, .len = p->len, .tcp_flags = p->tcp_flags,
 	};
+	__u32 out = XFWD_IF_MAX;	/* the LAN it leaves by, where that matters */
+	__u8 hairpin = side == XFWD_SIDE_LAN;
 	struct xfwd_masq *m;
 
+	if (!(r->flags & XFWD_RULE_LOCAL) && ((r->flags & XFWD_RULE_SNAT) || hairpin))
+		out = xfwd_lan_out(ctx, rq.daddr, cfg);
+	/* From another LAN, the backend's answer comes back through us
+	 * without SNAT: DNAT alone, as the recipe's PREROUTING DNAT does. */
+	if (hairpin && out < XFWD_IF_MAX && out != if_slot(cfg, ctx->ingress_ifindex))
+		hairpin = 0;
 	if (r->flags & XFWD_RULE_LOCAL) {
 		rq.daddr = p->key.daddr;
 		rq.side_reply = XFWD_SIDE_LOCAL;
 		rq.flags = XFWD_FLOW_LOCAL;
-	} else if (side == XFWD_SIDE_LAN && (m = masq_lookup(cfg, p->key.saddr))) {
+	} else if (hairpin && (m = masq_lookup(cfg, p->key.saddr))) {
 		masq_source(&rq, p, m, cfg);
-	} else if ((r->flags & XFWD_RULE_SNAT) || side == XFWD_SIDE_LAN) {
-		rq.saddr = xfwd_snat_addr(ctx, rq.daddr, cfg);
+	} else if ((r->flags & XFWD_RULE_SNAT) || hairpin) {
+		rq.saddr = slot_addr(cfg, out);
 		rq.alloc_port = ALLOC_SNAT;
 		rq.flags = XFWD_FLOW_MAPPED;
 		rq.map_orig_src = 1;

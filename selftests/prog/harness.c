@@ -27,6 +27,7 @@ const uint8_t MAC_UPSTREAM[6] = { 0x02, 0x0e, 0x00, 0x00, 0x00, 0x01 };
 const uint8_t MAC_C1[6] = { 0x02, 0xc1, 0x00, 0x00, 0x00, 0x02 };	/* 192.0.2.2 */
 const uint8_t MAC_C2[6] = { 0x02, 0xc1, 0x00, 0x00, 0x00, 0x03 };	/* 192.0.2.3 */
 const uint8_t MAC_B1[6] = { 0x02, 0xb0, 0x00, 0x00, 0x00, 0x02 };	/* 198.51.100.2 */
+const uint8_t MAC_FOREIGN[6] = { 0x02, 0xf0, 0x00, 0x00, 0x00, 0x02 };	/* 203.0.113.2 */
 const uint8_t MAC_B2[6] = { 0x02, 0xb0, 0x00, 0x00, 0x00, 0x03 };	/* 198.51.100.3 */
 const uint8_t MAC_BCAST[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 const uint8_t MAC_MCAST[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 };
@@ -194,6 +195,10 @@ int reset(void)
 	TRY(map_clear(skel->maps.xfwd_backends));
 	TRY(map_clear(skel->maps.xfwd_finish));
 	TRY(where_clear());
+	/* IF_OTH is no LAN of ours unless a case attaches it (lans.c). */
+	i = (__u32)ifx_oth;
+	bpf_map_delete_elem(bpf_map__fd(skel->maps.xfwd_tx_ports), &i);
+	bpf_map_delete_elem(bpf_map__fd(skel->maps.xfwd_ifaces), &i);
 	for (i = 0; i < XFWD_CNT_MAX; i++)
 		if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_stats), &i, zero64, 0))
 			return fail("cannot zero xfwd_stats: %s", strerror(errno));

@@ -50,6 +50,7 @@
 extern const uint8_t MAC_UPSTREAM[6];
 extern const uint8_t MAC_C1[6], MAC_C2[6];	/* 192.0.2.2, 192.0.2.3 */
 extern const uint8_t MAC_B1[6], MAC_B2[6];	/* 198.51.100.2, 198.51.100.3 */
+extern const uint8_t MAC_FOREIGN[6];		/* 203.0.113.2, behind IF_OTH */
 extern const uint8_t MAC_BCAST[6], MAC_MCAST[6];
 
 static inline uint32_t ip4(unsigned a, unsigned b, unsigned c, unsigned d)
@@ -174,7 +175,7 @@ int expect_entry_packets(const struct xfwd_flow_key *k, int table, __u64 packets
 
 /* ------------------------------------------------------------ running */
 
-enum { SIDE_PUB, SIDE_LAN };
+enum { SIDE_PUB, SIDE_LAN, SIDE_OTH /* IF_OTH, once lans.c attaches it */ };
 
 struct run_result {
 	uint32_t verdict;

@@ -76,6 +76,8 @@ struct pkt_spec xlated_to(const struct pkt_spec *in, uint32_t saddr, uint16_t sp
 {
 	if ((ntohl(daddr) & 0xffffff00) == 0xc6336400)
 		return xlated(in, saddr, sport, daddr, dport, backend_mac(daddr), MAC_LAN);
+	if (daddr == FOREIGN)	/* behind IF_OTH (a second LAN in lans.c) */
+		return xlated(in, saddr, sport, daddr, dport, MAC_FOREIGN, MAC_OTH);
 	return xlated(in, saddr, sport, daddr, dport, client_mac(daddr), MAC_PUB);
 }
 

@@ -62,7 +62,7 @@ int prog_run(int side, const uint8_t *in, size_t len)
 	memset(&ctx_in, 0, sizeof(ctx_in));
 	memset(&ctx_out, 0, sizeof(ctx_out));
 	ctx_in.data_end = (__u32)len;
-	ctx_in.ingress_ifindex = (__u32)(side == SIDE_PUB ? ifx_pub : ifx_lan);
+	ctx_in.ingress_ifindex = (__u32)(side == SIDE_PUB ? ifx_pub : side == SIDE_OTH ? ifx_oth : ifx_lan);
 	memset(R.buf, 0xa5, sizeof(R.buf));
 	R.verdict = ~0u;
 	R.frame = R.buf;
