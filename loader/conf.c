@@ -3,7 +3,7 @@
  * Configuration files: apply, save, up, down. A file is one item a line,
  * '#' starts a comment:
  *
- *     attach PUBLIC_IF LAN_IF [attach options]
+ *     attach PUBLIC_IF LAN_IF [LAN_IF...] [attach options]
  *     set timeout NAME SECONDS
  *     set tcp-loose on|off
  *     rule PROTO [ADDR:]PORT[-PORT] to ADDR[:PORT[-PORT]]|local:PORT[-PORT] [--snat]

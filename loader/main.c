@@ -39,7 +39,7 @@ struct command {
 
 static const struct command commands[] = {
 	{ "attach", cmd_attach, true,
-"  attach PUBLIC_IF LAN_IF [--mode native|generic] [--max-flows N] [--snat-ports LO-HI]\n"
+"  attach PUBLIC_IF LAN_IF [LAN_IF...] [--mode native|generic] [--max-flows N] [--snat-ports LO-HI]\n"
 "                      load and attach the XDP programs (again: replace them, keep state)\n",
 "  --mode              native (default; the driver must support it) or generic (skb)\n"
 "  --max-flows N       flow table entries, two per connection (default 65536)\n"
@@ -90,7 +90,7 @@ static const struct command commands[] = {
 "  apply [--check] FILE\n"
 "                      replace the rules, prefixes and settings by FILE's, atomically\n",
 "  FILE (- for stdin), one item a line, # comments:\n"
-"    attach PUBLIC_IF LAN_IF [--mode native|generic] [--max-flows N] [--snat-ports LO-HI]\n"
+"    attach PUBLIC_IF LAN_IF [LAN_IF...] [--mode native|generic] [--max-flows N] [--snat-ports LO-HI]\n"
 "    set timeout NAME SECONDS\n"
 "    set tcp-loose on|off\n"
 "    rule tcp|udp [PUBLIC_ADDR:]PORT[-PORT] to ADDR[:PORT[-PORT]]|local:PORT[-PORT] [--snat]\n"

@@ -119,6 +119,29 @@ lab_add_lan2() {
 	return 0
 }
 
+# A second LAN (lab_add_lan_b): g2 203.0.113.1 ==== b0 203.0.113.2 in
+# $P-lanb, the host's veth as a container's eth0 is (GRO off, checksum and
+# segmentation offloads on). Its sources are watched on the public wire too.
+LAB_LANB_GW=203.0.113.1
+LAB_LANB_HOST=203.0.113.2
+LAB_LANB_NET=203.0.113.0/24
+lab_add_lan_b() {
+	local ns=$LAB-lanb
+	ip netns add "$ns" || return 1
+	ip link add b0 netns "$ns" type veth peer name g2 netns "$LAB_GW" || return 1
+	lab_x "$LAB_GW" ip addr add $LAB_LANB_GW/24 dev g2
+	lab_x "$LAB_GW" ethtool -K g2 tx off tso off gso off >/dev/null
+	lab_x "$LAB_GW" ip link set g2 up
+	lab_x "$ns" ip link set lo up
+	lab_x "$ns" ip addr add $LAB_LANB_HOST/24 dev b0
+	lab_x "$ns" ip link set b0 up
+	lab_x "$ns" ip route add default via $LAB_LANB_GW
+	lab_x "$LAB_CLI" nft add rule netdev xfwd_wire c0_in ip saddr $LAB_LANB_NET \
+		add @seen { ip saddr . ip protocol . ip daddr } 2>/dev/null
+	lab_x "$LAB_GW" ping -c1 -W2 -q $LAB_LANB_HOST >/dev/null 2>&1
+	return 0
+}
+
 # Resolve the neighbours XDP will need (bpf_fib_lookup does not resolve them).
 lab_neigh() {
 	lab_x "$LAB_GW" ping -c1 -W1 -q $LAB_SRV_ADDR >/dev/null 2>&1
