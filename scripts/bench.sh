@@ -31,8 +31,9 @@
 #                           ping-pong run on (default 0)
 #   BENCH_XFWD=PATH         the xfwd binary (default ./xfwd)
 #
-# Lab (scripts/lab.sh, prefix bn): [bn-cli] c0 == g0 [bn-gw] g1 == s0 [bn-srv].
-# Only documentation addresses, only namespaces made here, removed on exit.
+# Lab (scripts/lab.sh, prefix bn): [bn-cli] c0 == g0 [bn-gw] g1 == s0 [bn-srv],
+# $XFWD_LAB_PREFIX before bn if set. Only documentation addresses, only
+# namespaces made here, removed on exit.
 set -u
 cd "$(dirname "$0")/.."
 # shellcheck disable=SC1091
@@ -42,7 +43,8 @@ cd "$(dirname "$0")/.."
 
 GEN=selftests/gen/xfwd-gen
 XFWD=${BENCH_XFWD:-./xfwd}
-P=bn
+# lab_up puts $XFWD_LAB_PREFIX before the name it is given; P is the result.
+LAB_NAME=bn P=${XFWD_LAB_PREFIX:-}bn
 QUICK=${QUICK:-0}
 if [ "$QUICK" = 1 ]; then
 	RUNS=${BENCH_RUNS:-3} ROUNDS=${BENCH_ROUNDS:-1} SECS=${BENCH_SECONDS:-0.5}
@@ -120,7 +122,7 @@ mac() { ip -n "$1" -o link show "$2" | awk '{ for (i = 1; i < NF; i++) if ($i ==
 # every contender, the client's route to the LAN (the ceiling does no NAT),
 # and static neighbours for the generator's addresses (replies go back to them).
 bench_lab_up() {
-	lab_up "$P" >/dev/null 2>&1 || return 1
+	lab_up "$LAB_NAME" >/dev/null 2>&1 || return 1
 	lab_x "$P-gw" sysctl -qw net.ipv4.ip_forward=1 || return 1
 	lab_x "$P-cli" ip route add 198.51.100.0/24 via "$PUB" || return 1
 	MAC_C0=$(mac "$P-cli" c0) MAC_G0=$(mac "$P-gw" g0)
