@@ -56,7 +56,9 @@ fi
 # Runs of one figure in one round.
 ROUND_RUNS=$(( (RUNS + ROUNDS - 1) / ROUNDS ))
 ROUND_TCP_RUNS=$(( (TCP_RUNS + ROUNDS - 1) / ROUNDS ))
-CONTENDERS=${BENCH_CONTENDERS:-ceiling xfwd iptables nftables}
+# Every contender, in the table's and the plot's order.
+ALL_CONTENDERS=(ceiling xfwd iptables nftables)
+CONTENDERS=${BENCH_CONTENDERS:-${ALL_CONTENDERS[*]}}
 IPT=${BENCH_IPTABLES:-iptables}
 THREADS=${BENCH_THREADS:-1}
 CPU=${BENCH_CPU:-0}
@@ -76,7 +78,7 @@ for f in "$GEN" "$XFWD"; do
 	[ -x "$f" ] || { echo "bench: $f missing: run 'make bench'" >&2; exit 1; }
 done
 for c in $CONTENDERS; do
-	case $c in ceiling|xfwd|iptables|nftables) ;;
+	case " ${ALL_CONTENDERS[*]} " in *" $c "*) ;;
 	*) echo "bench: unknown contender '$c'" >&2; exit 2 ;;
 	esac
 done
@@ -551,10 +553,10 @@ report() {
 	} >"$MD"
 
 	{
-		printf 'flows'; for c in ceiling xfwd iptables nftables; do printf ' %s' "$c"; done; echo
+		printf 'flows'; for c in "${ALL_CONTENDERS[@]}"; do printf ' %s' "$c"; done; echo
 		for i in "${!FLOW_SCEN[@]}"; do
 			printf '%s' "${FLOW_N[$i]}"
-			for c in ceiling xfwd iptables nftables; do
+			for c in "${ALL_CONTENDERS[@]}"; do
 				s=${RES[$c,${FLOW_SCEN[$i]}]:-NaN}
 				[ "$s" = failed ] && s=NaN
 				printf ' %s' "$s"
@@ -576,7 +578,7 @@ report() {
 		set xtics ("1" 1, "1k" 1000, "100k" 100000, "1M" 1000000)
 		set key outside right
 		set grid
-		plot for [i=2:5] "$DAT" using 1:i with linespoints lw 2 pt 7 title columnheader(i)
+		plot for [i=2:$((${#ALL_CONTENDERS[@]} + 1))] "$DAT" using 1:i with linespoints lw 2 pt 7 title columnheader(i)
 		EOF
 	fi
 	cat "$MD"
