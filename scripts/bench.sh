@@ -5,6 +5,8 @@
 # same generator, the same lab and the same NAPI/GRO settings. For each
 # contender: build the lab, set the contender up, measure every scenario
 # several times (median reported), tear down. Packets are counted at the sink.
+# Then the contenders of BR_CONTENDERS again, in a lab whose LAN is a Linux
+# bridge (issue #19): 1k flows forward.
 #
 # Writes results/bench.md (the table, also printed), results/bench.dat and
 # results/bench.png (Mpps against flows), results/bench-runs.csv (every run)
@@ -18,7 +20,8 @@
 #                           and goes on the machine falls on all of them (default 2;
 #                           QUICK: 1)
 #   BENCH_SECONDS=S         length of one packet run (default 2; QUICK: 0.5)
-#   BENCH_CONTENDERS="..."  a subset of: ceiling xfwd iptables nftables
+#   BENCH_CONTENDERS="..."  a subset of: ceiling xfwd iptables nftables (the first
+#                           three are measured with the LAN a bridge too)
 #   BENCH_IPTABLES=CMD      the iptables to use (default iptables; e.g. iptables-legacy)
 #   BENCH_XFWD_MAX_FLOWS=N  xfwd attach --max-flows (default 4 x nf_conntrack_max:
 #                           as many unanswered connections as conntrack holds)
@@ -31,7 +34,8 @@
 #                           ping-pong run on (default 0)
 #   BENCH_XFWD=PATH         the xfwd binary (default ./xfwd)
 #
-# Lab (scripts/lab.sh, prefix bn): [bn-cli] c0 == g0 [bn-gw] g1 == s0 [bn-srv].
+# Lab (scripts/lab.sh, prefix bn): [bn-cli] c0 == g0 [bn-gw] g1 == s0 [bn-srv],
+# $XFWD_LAB_PREFIX before bn if set; bridged, g1 is a port of br1 in bn-gw.
 # Only documentation addresses, only namespaces made here, removed on exit.
 set -u
 cd "$(dirname "$0")/.."
@@ -42,7 +46,8 @@ cd "$(dirname "$0")/.."
 
 GEN=selftests/gen/xfwd-gen
 XFWD=${BENCH_XFWD:-./xfwd}
-P=bn
+# lab_up puts $XFWD_LAB_PREFIX before the name it is given; P is the result.
+LAB_NAME=bn P=${XFWD_LAB_PREFIX:-}bn
 QUICK=${QUICK:-0}
 if [ "$QUICK" = 1 ]; then
 	RUNS=${BENCH_RUNS:-3} ROUNDS=${BENCH_ROUNDS:-1} SECS=${BENCH_SECONDS:-0.5}
@@ -54,7 +59,11 @@ fi
 # Runs of one figure in one round.
 ROUND_RUNS=$(( (RUNS + ROUNDS - 1) / ROUNDS ))
 ROUND_TCP_RUNS=$(( (TCP_RUNS + ROUNDS - 1) / ROUNDS ))
-CONTENDERS=${BENCH_CONTENDERS:-ceiling xfwd iptables nftables}
+# Every contender, in the table's and the plot's order.
+ALL_CONTENDERS=(ceiling xfwd iptables nftables)
+CONTENDERS=${BENCH_CONTENDERS:-${ALL_CONTENDERS[*]}}
+# Those measured with the LAN a bridge too (nftables would tell nothing new).
+BR_CONTENDERS=(ceiling xfwd iptables)
 IPT=${BENCH_IPTABLES:-iptables}
 THREADS=${BENCH_THREADS:-1}
 CPU=${BENCH_CPU:-0}
@@ -74,7 +83,7 @@ for f in "$GEN" "$XFWD"; do
 	[ -x "$f" ] || { echo "bench: $f missing: run 'make bench'" >&2; exit 1; }
 done
 for c in $CONTENDERS; do
-	case $c in ceiling|xfwd|iptables|nftables) ;;
+	case " ${ALL_CONTENDERS[*]} " in *" $c "*) ;;
 	*) echo "bench: unknown contender '$c'" >&2; exit 2 ;;
 	esac
 done
@@ -92,8 +101,10 @@ fi
 
 STATS_SAVED= CT_MAX_SAVED=
 BG_PIDS=()
+SENT=$(mktemp)	# the generator's own rate of each run (see pps_run)
 cleanup() {
 	local pid
+	rm -f "$SENT"
 	for pid in "${BG_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
 	[ -n "$STATS_SAVED" ] && sysctl -qw kernel.bpf_stats_enabled="$STATS_SAVED"
 	[ -n "$CT_MAX_SAVED" ] && sysctl -qw net.netfilter.nf_conntrack_max="$CT_MAX_SAVED"
@@ -116,12 +127,28 @@ say() { echo "$*" >&2; }
 
 mac() { ip -n "$1" -o link show "$2" | awk '{ for (i = 1; i < NF; i++) if ($i == "link/ether") print $(i + 1) }'; }
 
-# The lab of scripts/lab.sh, plus what the bench needs: forwarding on for
-# every contender, the client's route to the LAN (the ceiling does no NAT),
-# and static neighbours for the generator's addresses (replies go back to them).
+# bench_lab_up [bridge]: the lab of scripts/lab.sh, plus what the bench needs:
+# forwarding on for every contender, the client's route to the LAN (the
+# ceiling does no NAT), and static neighbours for the generator's addresses
+# (replies go back to them). "bridge": the LAN is br1, a bridge in the
+# gateway with g1 its port (the LAN address moves to br1), and s0 is as a
+# container's eth0 is (lab.sh's LAB_SRV_DEFAULTS: GRO off, offloads on).
+# Its XDP sink makes s0 run NAPI all the same, so g1 takes XDP redirects
+# where a container's eth0 would refuse them: the ceiling's redirect into
+# g1 works only thanks to the sink; xfwd asks br1, not g1, and uses tc.
+LAN=g1	# the LAN device the contenders are given
 bench_lab_up() {
-	lab_up "$P" >/dev/null 2>&1 || return 1
+	LAB_SRV_DEFAULTS=${1:+1} lab_up "$LAB_NAME" >/dev/null 2>&1 || return 1
 	lab_x "$P-gw" sysctl -qw net.ipv4.ip_forward=1 || return 1
+	LAN=g1
+	if [ "${1:-}" = bridge ]; then
+		lab_x "$P-gw" ip link add br1 type bridge &&
+		lab_x "$P-gw" ip addr del "$LAB_LAN_ADDR/24" dev g1 &&
+		lab_x "$P-gw" ip link set g1 master br1 &&
+		lab_x "$P-gw" ip addr add "$LAB_LAN_ADDR/24" dev br1 &&
+		lab_x "$P-gw" ip link set br1 up || return 1
+		LAN=br1
+	fi
 	lab_x "$P-cli" ip route add 198.51.100.0/24 via "$PUB" || return 1
 	MAC_C0=$(mac "$P-cli" c0) MAC_G0=$(mac "$P-gw" g0)
 	MAC_G1=$(mac "$P-gw" g1) MAC_S0=$(mac "$P-srv" s0)
@@ -143,6 +170,7 @@ sinks_detach() {
 # ------------------------------------------------------------ contenders
 
 # Each contender: NAME_up (after the lab), NAME_down (before the lab goes).
+# The ceiling redirects to g1 whatever $LAN is: with a bridge, to its port.
 # Those without XDP of their own get a bare XDP_PASS on g0 and g1: every
 # veth of the gateway then runs NAPI (no GRO: off on g0/g1 for all).
 ceiling_up() {
@@ -168,7 +196,7 @@ xfwd_max_flows() {
 	echo $((ct * 4 > 67108864 ? 67108864 : ct * 4))
 }
 xfwd_up() {
-	"$XFWD" -n "$P-gw" attach g0 g1 --max-flows "$(xfwd_max_flows)" >/dev/null &&
+	"$XFWD" -n "$P-gw" attach g0 "$LAN" --max-flows "$(xfwd_max_flows)" >/dev/null &&
 	"$XFWD" -n "$P-gw" rule add udp $UDP_PORT to $SRV:$UDP_TO &&
 	"$XFWD" -n "$P-gw" rule add tcp $TCP_PORT to $SRV:$TCP_PORT &&
 	"$XFWD" -n "$P-gw" rule add tcp $RR_PORT to $SRV:$RR_PORT &&
@@ -313,6 +341,7 @@ finish() {
 pps_run() {
 	local out
 	out=$("$@" --seconds "$SECS") || return 1
+	echo "$out" | sed -n 's/.* sent_pps=\([0-9]*\).*/\1/p' >>"$SENT"
 	echo "$out" | sed -n 's/.* rcvd_pps=\([0-9]*\).*/\1/p' | awk '{ printf "%.3f\n", $1 / 1e6 }'
 }
 
@@ -376,30 +405,44 @@ cost() {
 
 FLOW_SCEN=(udp_1 udp_1k udp_100k udp_1m)
 FLOW_N=(1 1000 100000 1000000)
-ALL_SCEN=(udp_1 udp_1k udp_100k udp_1m newflows reply_1k masq_1k tcp rr_tps rr_p50)
+BR_SCEN=(br_1k)	# the LAN a bridge (BR_CONTENDERS), over BR_N flows
+BR_N=(1000)
+LAB_SCEN=(udp_1 udp_1k udp_100k udp_1m newflows reply_1k masq_1k tcp rr_tps rr_p50)
+ALL_SCEN=("${LAB_SCEN[@]}" "${BR_SCEN[@]}")	# the table's rows
 COST_SCEN=(ns_fwd ns_reply ns_new)
 
-mark_failed() {
-	local s
-	for s in "${ALL_SCEN[@]}"; do FAILS[$1,$s]=$(( ${FAILS[$1,$s]:-0} + 1 )); done
-	case $1 in xfwd|ceiling)
-		for s in "${COST_SCEN[@]}"; do FAILS[$1,$s]=$(( ${FAILS[$1,$s]:-0} + 1 )); done
-	esac
+mark_failed() {	# CONTENDER SCENARIO...
+	local c=$1 s
+	shift
+	for s in "$@"; do FAILS[$c,$s]=$(( ${FAILS[$c,$s]:-0} + 1 )); done
+}
+
+# lab_with CONTENDER [bridge]: the lab, the contender set up in it, the sinks
+# attached; 1 (logged, all torn down) if any of it fails.
+lab_with() {
+	local c=$1 what=$1${2:+ (LAN a bridge)}
+	if ! bench_lab_up "${2:-}"; then
+		log "$what: the lab did not come up"
+		return 1
+	fi
+	if ! "${c}_up" >>"$LOG" 2>&1 || ! sinks_attach >>"$LOG" 2>&1; then
+		log "$what: setup failed"
+		"${c}_down" >>"$LOG" 2>&1
+		lab_down "$P"
+		return 1
+	fi
+}
+lab_done() {	# CONTENDER
+	"${1}_down" >>"$LOG" 2>&1 || log "$1: teardown reported an error"
+	lab_down "$P"
 }
 
 run_contender() {
 	local c=$1 i n dst pid
 	say "== $c (round $ROUND of $ROUNDS)"
-	if ! bench_lab_up; then
-		log "$c: the lab did not come up"
-		mark_failed "$c"
-		return
-	fi
-	if ! "${c}_up" >>"$LOG" 2>&1 || ! sinks_attach >>"$LOG" 2>&1; then
-		log "$c: setup failed"
-		mark_failed "$c"
-		"${c}_down" >>"$LOG" 2>&1
-		lab_down "$P"
+	if ! lab_with "$c"; then
+		mark_failed "$c" "${LAB_SCEN[@]}"
+		case $c in xfwd|ceiling) mark_failed "$c" "${COST_SCEN[@]}" ;; esac
 		return
 	fi
 
@@ -438,11 +481,25 @@ run_contender() {
 	measure "$c" rr_tps,rr_p50 "k trans/s,us" rr_run "$dst"
 	for pid in "${BG_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
 	BG_PIDS=()
+	lab_done "$c"
 
-	if ! "${c}_down" >>"$LOG" 2>&1; then
-		log "$c: teardown reported an error"
+	case " ${BR_CONTENDERS[*]} " in *" $c "*) run_bridged "$c" ;; esac
+}
+
+# The LAN a bridge (issue #19): 64-byte UDP forward, as above.
+run_bridged() {
+	local c=$1 i n
+	say "== $c, LAN a bridge (round $ROUND of $ROUNDS)"
+	if ! lab_with "$c" bridge; then
+		mark_failed "$c" "${BR_SCEN[@]}"
+		return
 	fi
-	lab_down "$P"
+	for i in "${!BR_SCEN[@]}"; do
+		n=${BR_N[$i]}
+		gen_fwd --src "$SRC_FLOWS" --flows "$n" --count $((n < 100000 ? 100000 : n)) >/dev/null 2>>"$LOG"
+		measure "$c" "${BR_SCEN[$i]}" Mpps pps_run gen_fwd --src "$SRC_FLOWS" --flows "$n"
+	done
+	lab_done "$c"
 }
 
 # ------------------------------------------------------------ report
@@ -474,10 +531,21 @@ declare -A LABEL=(
 	[tcp]="TCP, iperf3, 1 stream (Gbit/s)"
 	[rr_tps]="TCP request/response, 1 byte (k transactions/s)"
 	[rr_p50]="TCP request/response latency, p50 (us, lower is better)"
+	[br_1k]="UDP 64 B, 1k flows, LAN a bridge (Mpps)"
 	[ns_fwd]="forward program, 1k flows (ns/packet)"
 	[ns_reply]="reply program, 1k flows (ns/packet)"
 	[ns_new]="forward program, new flows (ns/packet)"
 )
+
+# The plot's colour of each bridged contender: that of its line.
+br_colours() {
+	local c k
+	for c in "${BR_CONTENDERS[@]}"; do
+		for k in "${!ALL_CONTENDERS[@]}"; do
+			[ "${ALL_CONTENDERS[$k]}" = "$c" ] && printf '%d ' $((k + 1))
+		done
+	done
+}
 
 # target TEXT VALUE OP LIMIT
 target() {
@@ -493,8 +561,10 @@ target() {
 }
 
 report() {
-	local c s ipt_v ct
+	local c s i k ipt_v ct br_ipt br_ceil
 	ipt_v=$($IPT -V 2>/dev/null | head -1)
+	br_ipt=$(ratio "${RES[xfwd,br_1k]:-}" "${RES[iptables,br_1k]:-}")
+	br_ceil=$(ratio "${RES[xfwd,br_1k]:-}" "${RES[ceiling,br_1k]:-}")
 	{
 		echo "# xfwd benchmark"
 		echo
@@ -522,7 +592,7 @@ report() {
 			echo "| ${LABEL[$s]} | ${RES[xfwd,$s]:-not run} | ${RES[ceiling,$s]:-not run} |"
 		done
 		echo
-		echo "Targets (issue #6):"
+		echo "Targets (issues #6 and #19):"
 		echo
 		echo "| target | wanted | measured | |"
 		echo "|---|---|---|---|"
@@ -531,6 +601,8 @@ report() {
 		target "xfwd / ceiling, 1k flows" "$(ratio "${RES[xfwd,udp_1k]:-}" "${RES[ceiling,udp_1k]:-}")" ">=" 0.8
 		target "xfwd / conntrack (iptables), new flows" "$(ratio "${RES[xfwd,newflows]:-}" "${RES[iptables,newflows]:-}")" ">=" 5
 		target "forward program, ns/packet" "${RES[xfwd,ns_fwd]:-}" "<" 100
+		target "xfwd / iptables, 1k flows, LAN a bridge (#19)" "$br_ipt" ">=" 3
+		target "xfwd / ceiling, 1k flows, LAN a bridge (#19)" "$br_ceil" ">=" 0.6
 		echo
 		ct=$(cat /proc/sys/net/netfilter/nf_conntrack_max 2>/dev/null || echo 0)
 		echo "Setup: iptables is \`$ipt_v\` (\`$IPT\`). conntrack holds at most $ct connections"\
@@ -539,7 +611,14 @@ report() {
 			"$(( $(xfwd_max_flows) / 4 )) unanswered plain-DNAT connections (one entry each). One-way UDP flows stay unconfirmed in both$(
 			[ "$ct" -lt 1000000 ] && echo ": the 1M-flow row exceeds both tables, and there every packet evicts an older flow")."\
 			"Gateway veths g0/g1 run NAPI through XDP (xfwd, the ceiling, or a bare XDP_PASS for"\
-			"iptables and nftables), GRO off; endpoints c0/s0 GRO on, checksum offload off."
+			"iptables and nftables), GRO off; endpoints c0/s0 GRO on, checksum offload off."\
+			"LAN a bridge: br1 in the gateway, g1 its port; xfwd is \`attach g0 br1\` (generic XDP on br1,"\
+			"tc to it), the ceiling redirects g0 -> g1 natively, iptables routes to br1; s0 at a"\
+			"container's defaults (GRO off, offloads on) but for its XDP sink, which makes it run NAPI."
+		echo
+		echo "Generator: at most $(sort -g "$SENT" | awk 'END { printf "%.3f", $1 / 1e6 }') Mpps"\
+			"sent in one run (its own count). No figure can pass it; where the contenders' figures"\
+			"come near it, they measure the generator more than the gateway, and ratios shrink."
 		if [ -s "$LOG" ]; then
 			echo
 			echo "Problems (results/bench.log):"
@@ -549,11 +628,21 @@ report() {
 	} >"$MD"
 
 	{
-		printf 'flows'; for c in ceiling xfwd iptables nftables; do printf ' %s' "$c"; done; echo
+		# Then a column per bridged contender: a value where its flows are.
+		printf 'flows'; for c in "${ALL_CONTENDERS[@]}"; do printf ' %s' "$c"; done
+		for c in "${BR_CONTENDERS[@]}"; do printf ' "%s, LAN a bridge"' "$c"; done; echo
 		for i in "${!FLOW_SCEN[@]}"; do
 			printf '%s' "${FLOW_N[$i]}"
-			for c in ceiling xfwd iptables nftables; do
+			for c in "${ALL_CONTENDERS[@]}"; do
 				s=${RES[$c,${FLOW_SCEN[$i]}]:-NaN}
+				[ "$s" = failed ] && s=NaN
+				printf ' %s' "$s"
+			done
+			for c in "${BR_CONTENDERS[@]}"; do
+				s=NaN
+				for k in "${!BR_SCEN[@]}"; do
+					[ "${BR_N[$k]}" = "${FLOW_N[$i]}" ] && s=${RES[$c,${BR_SCEN[$k]}]:-NaN}
+				done
 				[ "$s" = failed ] && s=NaN
 				printf ' %s' "$s"
 			done
@@ -566,7 +655,7 @@ report() {
 		gnuplot <<-EOF 2>>"$LOG" || log "gnuplot failed"
 		set terminal pngcairo size 900,540 font ",11"
 		set output "$PNG"
-		set title "64-byte UDP through the gateway, one CPU (median of $RUNS runs)"
+		set title "64-byte UDP through the gateway, one CPU (median of $RUNS runs)\nLAN a bridge, 1k flows (squares): xfwd ${br_ipt}x iptables, $br_ceil of the ceiling"
 		set logscale x
 		set xlabel "flows"
 		set ylabel "Mpps delivered at the sink"
@@ -574,7 +663,9 @@ report() {
 		set xtics ("1" 1, "1k" 1000, "100k" 100000, "1M" 1000000)
 		set key outside right
 		set grid
-		plot for [i=2:5] "$DAT" using 1:i with linespoints lw 2 pt 7 title columnheader(i)
+		plot for [i=2:$((${#ALL_CONTENDERS[@]} + 1))] "$DAT" using 1:i with linespoints lw 2 pt 7 lc i - 1 title columnheader(i), \
+			for [i=1:${#BR_CONTENDERS[@]}] "$DAT" using 1:(column(i + ${#ALL_CONTENDERS[@]} + 1)) with points pt 5 ps 1.5 \
+				lc int(word("$(br_colours)", i)) title columnheader(i + ${#ALL_CONTENDERS[@]} + 1)
 		EOF
 	fi
 	cat "$MD"
