@@ -11,11 +11,15 @@
 #include "maps.h"
 #include "parse.h"
 #include "egress.h"
+#include "bridge.h"
 
-/* Route to daddr from ifindex. Returns XFWD_OK or the reason to pass. */
+/* Route to daddr from ifindex. Returns XFWD_OK or the reason to pass.
+ * xdp: XDP sends by this answer (else tc does, or nothing is sent yet):
+ * an egress that takes no frames from XDP is then counted and sent to by
+ * tc, or fib->ifindex becomes a bridge's port, with XFWD_TX_PORT. */
 static __always_inline int fwd_route(void *ctx, const struct pkt *p, __u32 saddr, __u32 daddr,
 				     __u32 ifindex, const struct xfwd_config *cfg,
-				     struct bpf_fib_lookup *fib)
+				     struct bpf_fib_lookup *fib, const int xdp)
 {
 	__u32 bit;
 	int rc;
@@ -48,13 +52,23 @@ static __always_inline int fwd_route(void *ctx, const struct pkt *p, __u32 saddr
 	bit = if_bit(cfg, fib->ifindex);
 	if (!bit)
 		return XFWD_CNT_PASS_EGRESS_FOREIGN;
+	if (rc != XFWD_OK || !(cfg->tx_stack & bit) || !xdp)
+		return rc;
+	/* A bridge: XDP sends to the port its FDB names, if that port takes
+	 * frames from XDP (bridge.h). */
+	if (cfg->bridges & bit) {
+		__u32 port = xfwd_bridge_port(fib);
+
+		if (port) {
+			fib->ifindex = port;
+			count(XFWD_CNT_TX_BRIDGE_PORT);
+			return XFWD_OK;
+		}
+	}
 	/* One that takes no frames from XDP is sent to by tc, as one whose
 	 * neighbour is unknown (egress.h); tc ingress sends either way. */
-	if (rc == XFWD_OK && (cfg->tx_stack & bit)) {
-		count(XFWD_CNT_PASS_TX_STACK);
-		rc = XFWD_CNT_PASS_NO_NEIGH;
-	}
-	return rc;
+	count(XFWD_CNT_PASS_TX_STACK);
+	return XFWD_CNT_PASS_NO_NEIGH;
 }
 
 /* XDP, after the rewrite: TTL, MACs, drop the VLAN tag, redirect. */
@@ -86,7 +100,10 @@ static __always_inline int fwd_xmit_xdp(struct xdp_md *ctx, struct pkt *p, __u32
 	}
 	__builtin_memcpy(eth->h_dest, dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, smac, ETH_ALEN);
-	/* Route checks leave only the attached interfaces, the map's keys. */
+	/* Route checks leave only the attached interfaces, the map's keys,
+	 * and the ports of the bridges among them (bridge.h). */
+	if (ifindex & XFWD_TX_PORT)
+		return bpf_redirect(ifindex & ~XFWD_TX_PORT, 0);
 	return bpf_redirect_map(&xfwd_tx_ports, ifindex, 0);
 }
 

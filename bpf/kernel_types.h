@@ -23,6 +23,33 @@ typedef struct {
 struct net_device {
 	int ifindex;
 	possible_net_t nd_net;
+	unsigned int xdp_features;	/* 6.3 and later: see bpf_core_field_exists */
 } __attribute__((preserve_access_index));
+
+/* The bridge's, for its FDB's tracepoints (bridge.h). */
+struct net_bridge {
+	struct net_device *dev;
+} __attribute__((preserve_access_index));
+
+struct net_bridge_port {
+	struct net_device *dev;
+	unsigned char state;	/* BR_STATE_* */
+} __attribute__((preserve_access_index));
+
+struct mac_addr {
+	unsigned char addr[6];
+} __attribute__((preserve_access_index));
+
+struct net_bridge_fdb_key {
+	struct mac_addr addr;
+	unsigned short vlan_id;
+} __attribute__((preserve_access_index));
+
+struct net_bridge_fdb_entry {
+	struct net_bridge_fdb_key key;
+} __attribute__((preserve_access_index));
+
+#define BR_STATE_FORWARDING	3
+#define NETDEV_XDP_ACT_NDO_XMIT	(1u << 2)
 
 #endif

@@ -61,8 +61,9 @@ static __always_inline struct xfwd_flow *masq_out(struct xdp_md *ctx, const stru
 	 * its identifier is no source port to translate). */
 	if (!m || p->icmp_echo == ICMP_ECHOREPLY + 1)
 		return NULL;
-	/* Only what leaves by the public interface is masqueraded. */
-	rc = fwd_route(ctx, p, p->key.saddr, p->key.daddr, ctx->ingress_ifindex, cfg, fib);
+	/* Only what leaves by the public interface is masqueraded (the
+	 * egress asked, not yet how to send: xdp_route says that). */
+	rc = fwd_route(ctx, p, p->key.saddr, p->key.daddr, ctx->ingress_ifindex, cfg, fib, 0);
 	if (rc == XFWD_CNT_PASS_FRAG_NEEDED) {
 		/* Too big for the egress: the FIB then leaves fib->ifindex as
 		 * it was. The route of a packet that fits names the egress. */

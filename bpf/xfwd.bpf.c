@@ -259,7 +259,7 @@ static __always_inline int xdp_frag_later(struct xdp_md *ctx, struct pkt *p, __u
 		count(XFWD_CNT_LOCAL_IN);
 		return XDP_PASS;
 	}
-	rc = fwd_route(ctx, p, f->new_saddr, f->new_daddr, ctx->ingress_ifindex, cfg, fib);
+	rc = fwd_route(ctx, p, f->new_saddr, f->new_daddr, ctx->ingress_ifindex, cfg, fib, 1);
 	if (rc != XFWD_OK) {
 		count(rc);
 		if (rc == XFWD_CNT_PASS_NO_NEIGH || rc == XFWD_CNT_PASS_FRAG_NEEDED)
@@ -317,7 +317,7 @@ static __always_inline int xdp_route(struct xdp_md *ctx, struct pkt *p, struct x
 				     __u8 side, struct xfwd_config *cfg, __u64 now,
 				     struct bpf_fib_lookup *fib, int accounted)
 {
-	int rc = fwd_route(ctx, p, route_saddr(p, f), f->new_daddr, ctx->ingress_ifindex, cfg, fib);
+	int rc = fwd_route(ctx, p, route_saddr(p, f), f->new_daddr, ctx->ingress_ifindex, cfg, fib, 1);
 
 	if (rc == XFWD_OK && l4_csum_partial(ctx, p, cfg)) {
 		count(XFWD_CNT_PASS_CSUM_PARTIAL);
@@ -471,7 +471,7 @@ static __always_inline int tc_frag_later(struct __sk_buff *skb, struct pkt *p, _
 
 	if (!f || (f->flags & XFWD_FLOW_LOCAL))
 		return TC_ACT_OK;
-	rc = fwd_route(skb, p, f->new_saddr, f->new_daddr, skb->ifindex, cfg, fib);
+	rc = fwd_route(skb, p, f->new_saddr, f->new_daddr, skb->ifindex, cfg, fib, 0);
 	if (rc != XFWD_OK && rc != XFWD_CNT_PASS_NO_NEIGH && rc != XFWD_CNT_PASS_FRAG_NEEDED)
 		return TC_ACT_OK;
 	frag_account(f, p->len);
@@ -525,7 +525,7 @@ int xfwd_tc_ingress(struct __sk_buff *skb)
 	f = flow_find_answer(&p, side, cfg, now);
 	if (!f || ((f->flags & XFWD_FLOW_LOCAL) && !p.icmp_err))
 		return TC_ACT_OK;
-	rc = fwd_route(skb, &p, route_saddr(&p, f), f->new_daddr, skb->ifindex, cfg, &fib);
+	rc = fwd_route(skb, &p, route_saddr(&p, f), f->new_daddr, skb->ifindex, cfg, &fib, 0);
 	if (rc != XFWD_OK && rc != XFWD_CNT_PASS_NO_NEIGH && rc != XFWD_CNT_PASS_FRAG_NEEDED)
 		return TC_ACT_OK;
 	if (p.icmp_err) {
@@ -601,19 +601,29 @@ int xfwd_neigh_changed(void *ctx)
 	return 0;
 }
 
-/* Count n frames lost on the way to the attached interface whose bit is
- * bit, and, if the interface refused them as such (it has no
- * ndo_xdp_xmit now), send to it by tc from now on. */
-static __always_inline void redirect_lost(struct xfwd_config *cfg, __u8 bit, __u64 n, int refused)
+/* Count n frames lost on the way to ifindex, an attached interface or a
+ * port of a bridge among them, and, if it refused them as such (it has no
+ * ndo_xdp_xmit now), send to it by tc from now on (the port: by the
+ * bridge). */
+static __always_inline void redirect_lost(struct xfwd_config *cfg, __u32 ifindex, __u64 n,
+					  int refused)
 {
-	__u32 idx = XFWD_CNT_REDIRECT_ERR;
+	__u32 idx = XFWD_CNT_REDIRECT_ERR, bit = if_bit(cfg, ifindex);
+	struct xfwd_port *port = NULL;
 	__u64 *c;
 
-	if (!bit)
+	if (!bit && !(port = bpf_map_lookup_elem(&xfwd_ports, &ifindex)))
 		return;
 	c = bpf_map_lookup_elem(&xfwd_stats, &idx);
 	if (c)
 		*c += n;
+	if (port) {
+		if (refused && !port->no_xdp) {
+			port->no_xdp = 1;
+			__sync_fetch_and_add(&xfwd_neigh_gen, 1);
+		}
+		return;
+	}
 	if (refused && !(cfg->tx_stack & bit)) {
 		cfg->tx_why |= bit;
 		cfg->tx_stack |= bit;
@@ -627,7 +637,8 @@ static __always_inline void redirect_lost(struct xfwd_config *cfg, __u8 bit, __u
  * since attach (a veth whose peer stopped running NAPI: the container
  * restarted with GRO off). The frame is lost: counted, and that interface
  * is sent to by tc from then on (egress.h). Every program's redirects come
- * here: only those through this attach's xfwd_tx_ports count.
+ * here: only those through this attach's xfwd_tx_ports count, and those
+ * by ifindex to a port of a bridge it serves (bridge.h).
  */
 SEC("tp_btf/xdp_redirect_err")
 int xfwd_redirect_refused(__u64 *ctx)
@@ -636,10 +647,12 @@ int xfwd_redirect_refused(__u64 *ctx)
 	__u32 map_type = (__u32)ctx[4], map_id = (__u32)ctx[5], key = (__u32)ctx[6];
 	struct xfwd_config *cfg = config_get();
 
-	if (!cfg || map_type != BPF_MAP_TYPE_DEVMAP_HASH || map_id != cfg->tx_ports_id ||
-	    BPF_CORE_READ(dev, nd_net.net, ns.inum) != cfg->netns_ino)
+	if (!cfg || BPF_CORE_READ(dev, nd_net.net, ns.inum) != cfg->netns_ino)
 		return 0;
-	redirect_lost(cfg, if_bit(cfg, key), 1, 1);	/* the key: an ifindex */
+	if (map_type == BPF_MAP_TYPE_DEVMAP_HASH && map_id == cfg->tx_ports_id)
+		redirect_lost(cfg, key, 1, 1);	/* the key: an ifindex */
+	else if (map_type == BPF_MAP_TYPE_UNSPEC && bpf_map_lookup_elem(&xfwd_ports, &key))
+		redirect_lost(cfg, key, 1, 1);	/* bpf_redirect: the ifindex */
 	return 0;
 }
 
@@ -657,8 +670,69 @@ int xfwd_redirect_dropped(__u64 *ctx)
 	cfg = config_get();
 	if (!cfg || BPF_CORE_READ(to, nd_net.net, ns.inum) != cfg->netns_ino)
 		return 0;
-	redirect_lost(cfg, if_bit(cfg, (__u32)BPF_CORE_READ(to, ifindex)), (__u64)drops,
+	redirect_lost(cfg, (__u32)BPF_CORE_READ(to, ifindex), (__u64)drops,
 		      err == -6 /* ENXIO */ || err == -95 /* EOPNOTSUPP */);
+	return 0;
+}
+
+/* The bridge dev is, if xfwd serves it in this namespace (0: not). */
+static __always_inline __u32 bridge_served(const struct xfwd_config *cfg,
+					   const struct net_device *dev)
+{
+	__u32 ifindex = (__u32)BPF_CORE_READ(dev, ifindex);
+
+	if (BPF_CORE_READ(dev, nd_net.net, ns.inum) != cfg->netns_ino ||
+	    !(cfg->bridges & if_bit(cfg, ifindex)))
+		return 0;
+	return ifindex;
+}
+
+/*
+ * A bridge xfwd serves learned where a MAC address is, or that it moved
+ * (br_fdb_update fires for those, not for each frame): XDP may send to it
+ * there, if the port takes frames from XDP (its device says so: a veth
+ * whose peer runs NAPI, a tap) and forwards (STP).
+ */
+SEC("tp_btf/br_fdb_update")
+int xfwd_fdb_learned(__u64 *ctx)
+{
+	const struct net_bridge *br = (const void *)ctx[0];
+	const struct net_bridge_port *src = (const void *)ctx[1];
+	const unsigned char *addr = (const void *)ctx[2];
+	struct xfwd_config *cfg = config_get();
+	struct xfwd_fdb_key k = { .vid = (__u16)ctx[3] };
+	struct xfwd_port port = {};
+	__u32 ifindex;
+
+	if (!cfg || !src || !(k.bridge = bridge_served(cfg, BPF_CORE_READ(br, dev))) ||
+	    bpf_probe_read_kernel(k.mac, sizeof(k.mac), addr))
+		return 0;
+	ifindex = (__u32)BPF_CORE_READ(src, dev, ifindex);
+	port.bridge = k.bridge;
+	port.no_xdp = BPF_CORE_READ(src, state) != BR_STATE_FORWARDING ||
+		      (bpf_core_field_exists(src->dev->xdp_features) &&
+		       !(BPF_CORE_READ(src, dev, xdp_features) & NETDEV_XDP_ACT_NDO_XMIT));
+	bpf_map_update_elem(&xfwd_ports, &ifindex, &port, BPF_ANY);
+	bpf_map_update_elem(&xfwd_fdb, &k, &ifindex, BPF_ANY);
+	__sync_fetch_and_add(&xfwd_neigh_gen, 1);	/* a cached route may name the old port */
+	return 0;
+}
+
+/* An entry aged out or removed (its port left the bridge): forgotten. */
+SEC("tp_btf/fdb_delete")
+int xfwd_fdb_forgotten(__u64 *ctx)
+{
+	const struct net_bridge *br = (const void *)ctx[0];
+	const struct net_bridge_fdb_entry *f = (const void *)ctx[1];
+	struct xfwd_config *cfg = config_get();
+	struct xfwd_fdb_key k = {};
+
+	if (!cfg || !(k.bridge = bridge_served(cfg, BPF_CORE_READ(br, dev))) ||
+	    bpf_probe_read_kernel(k.mac, sizeof(k.mac), &f->key.addr.addr))
+		return 0;
+	k.vid = BPF_CORE_READ(f, key.vlan_id);
+	if (!bpf_map_delete_elem(&xfwd_fdb, &k))
+		__sync_fetch_and_add(&xfwd_neigh_gen, 1);
 	return 0;
 }
 

@@ -26,7 +26,7 @@
 static const char *const map_pins[] = {
 	"xfwd_rules", "xfwd_flows", "xfwd_pending", "xfwd_config", "xfwd_stats", "xfwd_rule_stats",
 	"xfwd_masq", "xfwd_mappings", "xfwd_owners", "xfwd_rules_b", "xfwd_masq_b",
-	"xfwd_backends", "xfwd_fast",
+	"xfwd_backends", "xfwd_fast", "xfwd_ports",
 };
 /* The pin of slot i's XDP link: link_public, link_lan, link_lan2, ... */
 static const char *link_pin(int i, char *buf, size_t len)
@@ -41,6 +41,8 @@ static const char *link_pin(int i, char *buf, size_t len)
 #define NEIGH_PIN "link_neigh"	/* the neighbour-generation program (route cache) */
 #define REFUSED_PIN "link_redirect_refused"	/* redirects refused (bpf/egress.h) */
 #define DROPPED_PIN "link_redirect_dropped"	/* frames an egress dropped */
+#define FDB_LEARNED_PIN "link_fdb_learned"	/* a served bridge's FDB (bpf/bridge.h) */
+#define FDB_FORGOTTEN_PIN "link_fdb_forgotten"
 
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -445,7 +447,7 @@ static void xdp_paths_set(const struct attach_args *a, struct xfwd_config *cfg)
 	struct stat st;
 
 	cfg->netns_ino = stat("/proc/self/ns/net", &st) ? 0 : (__u32)st.st_ino;
-	cfg->tx_stack = cfg->tx_why = cfg->xdp_generic = cfg->csum_partial = 0;
+	cfg->tx_stack = cfg->tx_why = cfg->xdp_generic = cfg->csum_partial = cfg->bridges = 0;
 	if (a->mode == XFWD_MODE_GENERIC)
 		return;	/* the skb goes with the packet: its checksum state too */
 	for (int i = 0; i < a->nr_ifs; i++) {
@@ -453,10 +455,13 @@ static void xdp_paths_set(const struct attach_args *a, struct xfwd_config *cfg)
 		char drv[32];
 		__u64 f;
 
-		/* A local stack at the far end may leave its checksums partial. */
+		/* A local stack at the far end may leave its checksums partial;
+		 * a bridge's ports may be sent to by its FDB (bpf/bridge.h). */
 		if (!if_driver(a->ifname[i], drv, sizeof(drv)) &&
 		    (!strcmp(drv, "veth") || !strcmp(drv, "tun")))
 			cfg->csum_partial |= bit;
+		if (!strcmp(drv, "bridge") && i != XFWD_IF_PUBLIC)
+			cfg->bridges |= bit;
 		if (xdp_features_get(a->ifindex[i], &f))
 			continue;
 		if (!(f & XDP_FEATURE_NDO_XMIT))
@@ -482,6 +487,8 @@ void attach_teardown(const struct env *env)
 	link_remove(env, NEIGH_PIN);
 	link_remove(env, REFUSED_PIN);
 	link_remove(env, DROPPED_PIN);
+	link_remove(env, FDB_LEARNED_PIN);
+	link_remove(env, FDB_FORGOTTEN_PIN);
 	unpin(env, XFWD_REPLY_PIN);
 	for (size_t i = 0; i < sizeof(map_pins) / sizeof(map_pins[0]); i++)
 		unpin(env, map_pins[i]);
@@ -524,6 +531,9 @@ static int skel_load(const struct env *env, struct attach_plan *pl, struct xfwd_
 	if (!skel)
 		return err(EXIT_OP, "cannot open the BPF object: %s", strerror(errno));
 	XFWD_PROBE_KERNEL(skel);
+	/* The FDB's tracepoints are the bridge module's: loaded only for one. */
+	bpf_program__set_autoload(skel->progs.xfwd_fdb_learned, pl->cfg.bridges != 0);
+	bpf_program__set_autoload(skel->progs.xfwd_fdb_forgotten, pl->cfg.bridges != 0);
 	bpf_map__set_max_entries(skel->maps.xfwd_flows, a->max_flows);
 	bpf_map__set_max_entries(skel->maps.xfwd_pending, pending_size(a->max_flows));
 	rc = xfwd_bpf__load(skel);
@@ -564,6 +574,29 @@ static int forwarding_enable(const struct attach_args *a, struct xfwd_config *cf
 	return 0;
 }
 
+/* The FDBs of the bridges among the interfaces, followed (their
+ * tracepoints, then a dump: nothing learned in between is missed) for XDP
+ * to send to their ports; without them, with a warning, the bridges
+ * deliver (tc sends to them). */
+static void fdb_follow(const struct env *env, struct xfwd_bpf *skel, struct xfwd_config *cfg)
+{
+	int rc = trace_attach(env, skel->progs.xfwd_fdb_learned, FDB_LEARNED_PIN);
+
+	if (!rc)
+		rc = trace_attach(env, skel->progs.xfwd_fdb_forgotten, FDB_FORGOTTEN_PIN);
+	for (int i = 0; i < cfg->nr_ifs && !rc; i++)
+		if (cfg->bridges & (1u << i)) {
+			rc = bridge_fdb_load((int)cfg->ifindex[i], bpf_map__fd(skel->maps.xfwd_ports),
+					     bpf_map__fd(skel->maps.xfwd_fdb));
+			rc = rc < 0 ? rc : 0;
+		}
+	if (!rc)
+		return;
+	fprintf(stderr, "xfwd: warning: the bridges' FDB cannot be followed (%s): the bridges"
+		" deliver to their ports, sent to by tc\n", strerror(-rc));
+	cfg->bridges = 0;
+}
+
 /* The tracing programs: without them attach goes on, with a warning (the
  * route cache then short-lived: no neighbour change can be seen). */
 static void traces_attach(const struct env *env, struct xfwd_bpf *skel, struct xfwd_config *cfg)
@@ -580,6 +613,8 @@ static void traces_attach(const struct env *env, struct xfwd_bpf *skel, struct x
 	if (rc)
 		fprintf(stderr, "xfwd: warning: neighbour updates cannot be followed (%s):"
 			" flows reuse a route for %u us only\n", strerror(-rc), cfg->route_cache_us);
+	if (cfg->bridges)
+		fdb_follow(env, skel, cfg);
 }
 
 /* The tc programs on every interface (noting the clsact qdiscs made). */
@@ -645,11 +680,11 @@ int attach_run(struct env *env, struct attach_plan *pl)
 		made_dir = true;
 		memcpy(cfg->timeouts, xfwd_timeout_defaults, sizeof(cfg->timeouts));
 	}
+	xdp_paths_set(a, cfg);
 	rc = skel_load(env, pl, &skel);
 	if (rc)
 		goto fail;
 	cfg->rp_filter = rp_filter_get(a->ifname[0]);
-	xdp_paths_set(a, cfg);
 	cfg->max_pending = pending_size(a->max_flows);
 	if (!pl->reattach && (rc = forwarding_enable(a, cfg)))
 		goto fail;
@@ -815,6 +850,11 @@ struct status {
 	const char *state[XFWD_IF_MAX];
 	__u32 prog[XFWD_IF_MAX], ifx[XFWD_IF_MAX], used, pending, nrules;
 	int nmasq, knat;
+	struct {
+		__u32 ifx;
+		struct xfwd_port v;
+	} port[XFWD_PORTS_MAX];	/* xfwd_ports: the bridges' ports */
+	int nports;
 };
 
 /* status reports, and fails (for scripts and monitoring) when the program
@@ -850,6 +890,16 @@ static int status_read(struct env *env, struct status *st)
 		st->state[i] = link_state(env, link_pin(i, buf, sizeof(buf)), cfg->ifname[i],
 					  cfg->ifindex[i], &st->prog[i], &st->ifx[i]);
 	}
+	st->nports = 0;
+	if (p.ports >= 0) {
+		__u32 k, *prev = NULL;
+
+		while (st->nports < XFWD_PORTS_MAX && !bpf_map_get_next_key(p.ports, prev, &k)) {
+			if (!bpf_map_lookup_elem(p.ports, &k, &st->port[st->nports].v))
+				st->port[st->nports++].ifx = k;
+			prev = &k;
+		}
+	}
 	st->used = map_count(p.flows);
 	st->pending = map_count(p.pending);
 	st->nmasq = masq_read(p.masq, masq_rows);
@@ -874,10 +924,35 @@ static int status_ports(__u32 ifx, char (*names)[16], char (*drv)[32])
 	return n;
 }
 
-static void status_ports_json(__u32 ifx)
+/* How XDP sends to the port name of the bridge in slot i: "xdp" if the
+ * FDB is followed and the port takes frames (bpf/bridge.h), else "bridge"
+ * (tc sends to the bridge, which delivers). */
+static const char *port_path(const struct status *st, int i, const char *name, const char **why)
+{
+	__u32 ifx = if_nametoindex(name);
+
+	*why = "the bridge delivers to it, sent to by tc";
+	if (!(st->cfg.bridges & (1u << i))) {
+		if (st->cfg.xdp_mode != XFWD_MODE_GENERIC)
+			*why = "the bridge delivers to it, sent to by tc (its FDB is not followed)";
+		return "bridge";
+	}
+	for (int k = 0; k < st->nports; k++)
+		if (st->port[k].ifx == ifx && st->port[k].v.bridge == st->cfg.ifindex[i]) {
+			if (st->port[k].v.no_xdp)
+				break;
+			*why = "XDP redirects to it, where the bridge's FDB places the neighbour";
+			return "xdp";
+		}
+	*why = "it takes no frames from XDP (or does not forward): the bridge delivers, sent to by tc";
+	return "bridge";
+}
+
+static void status_ports_json(const struct status *st, int i)
 {
 	static char names[STATUS_PORTS][16], drv[STATUS_PORTS][32];
-	int n = status_ports(ifx, names, drv);
+	int n = status_ports(st->ifx[i], names, drv);
+	const char *why;
 
 	if (n <= 0)
 		return;
@@ -886,22 +961,22 @@ static void status_ports_json(__u32 ifx)
 		json_obj_open(NULL);
 		json_string("name", names[j]);
 		json_string("driver", drv[j]);
+		json_string("sent_by", port_path(st, i, names[j], &why));
+		json_string("sent_by_why", why);
 		json_close();
 	}
 	json_close();
 }
 
-static void status_ports_text(__u32 ifx, const char *ifname)
+static void status_ports_text(const struct status *st, int i)
 {
 	static char names[STATUS_PORTS][16], drv[STATUS_PORTS][32];
-	int n = status_ports(ifx, names, drv);
+	int n = status_ports(st->ifx[i], names, drv);
+	const char *why;
 
-	if (n <= 0)
-		return;
-	printf("ports of %s", ifname);
 	for (int j = 0; j < n; j++)
-		printf(" %s (%s)", names[j], drv[j]);
-	printf(": reached through the bridge\n");
+		printf("port %s of %s (%s): %s\n", names[j], st->cfg.ifname[i], drv[j],
+		       (port_path(st, i, names[j], &why), why));
 }
 
 /* How forwarded packets reach interface i, and why: what status says. */
@@ -956,7 +1031,7 @@ static void status_json(const struct env *env, const struct status *st)
 		json_string("sent_by", tx_path(cfg, i, &why));
 		if (why)
 			json_string("sent_by_why", why);
-		status_ports_json(st->ifx[i]);
+		status_ports_json(st, i);
 		json_close();
 	}
 	json_close();
@@ -1006,7 +1081,7 @@ static void status_text(const struct env *env, const struct status *st)
 		printf("sent to %s by %s%s%s%s\n", cfg->ifname[i],
 		       !strcmp(path, "xdp") ? "XDP redirect" : "tc (bpf_redirect_neigh)",
 		       why ? " (" : "", why ? why : "", why ? ")" : "");
-		status_ports_text(st->ifx[i], cfg->ifname[i]);
+		status_ports_text(st, i);
 	}
 	printf("flows       %u entries of %u (confirmed), %u of %u (unconfirmed)\n", st->used,
 	       cfg->max_flows, st->pending, cfg->max_pending);

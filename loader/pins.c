@@ -140,6 +140,7 @@ int pinned_open(struct env *env, struct pinned *p)
 	p->backends = open_pin(env, "xfwd_backends");
 	p->reply_now = open_pin(env, XFWD_REPLY_PIN);	/* optional */
 	p->fast = open_pin(env, "xfwd_fast");		/* optional */
+	p->ports = open_pin(env, "xfwd_ports");		/* optional */
 	p->rules = a;
 	p->rules_idle = b;
 	if (a < 0 || b < 0 || p->flows < 0 || p->pending < 0 || p->config < 0 || p->stats < 0 ||
@@ -165,7 +166,7 @@ void pinned_close(struct pinned *p)
 {
 	int *fds[] = { &p->rules, &p->flows, &p->pending, &p->config, &p->stats, &p->rule_stats,
 		       &p->masq, &p->mappings, &p->owners, &p->rules_idle, &p->masq_idle,
-		       &p->backends, &p->reply_now, &p->fast };
+		       &p->backends, &p->reply_now, &p->fast, &p->ports };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)

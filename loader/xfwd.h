@@ -33,6 +33,7 @@ struct pinned {
 	int backends;
 	int reply_now;		/* the xfwd_reply_now program; -1 if an older attach */
 	int fast;		/* xfwd_fast; -1 if an older attach */
+	int ports;		/* xfwd_ports (bpf/bridge.h); -1 if an older attach */
 };
 
 /* The pin of the program that makes reply entries (backends.c). */
@@ -185,9 +186,11 @@ __u32 ids_counted(const struct ids *ids, enum id_kind kind);
 int xdp_features_get(int ifindex, __u64 *out);
 int if_driver(const char *ifname, char *buf, size_t len);
 
-/* bridge_ports.c: the names of bridge br's ports (at most max); how many,
- * or -errno */
+/* bridge.c: the names of bridge br's ports (at most max); how many, or
+ * -errno. bridge_fdb_load: br's ports into xfwd_ports and its FDB into
+ * xfwd_fdb (bpf/bridge.h); the entries written, or -errno. */
 int bridge_ports(int br, char (*names)[16], int max);
+int bridge_fdb_load(int br, int ports_fd, int fdb_fd);
 
 /* backends.c: xfwd_backends, the reverse of these (live) rules */
 int backends_sync(const struct pinned *p, const struct rule_def *rules, __u32 n);

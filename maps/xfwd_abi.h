@@ -362,7 +362,8 @@ struct xfwd_rule_stats {
 	X(MASQ_HOST_CAP, "masq_host_cap")	/* a LAN host at --max-ports-per-host: no new mapping, dropped */	\
 	X(PASS_TX_STACK, "pass_tx_stack")	/* its egress takes no frames from XDP: tc sends it (egress.h) */	\
 	X(REDIRECT_ERR, "redirect_err")	/* frames XDP redirected that the egress refused (lost) */	\
-	X(PASS_CSUM_PARTIAL, "pass_csum_partial")	/* a partial checksum: tc sends it (l4csum.h) */
+	X(PASS_CSUM_PARTIAL, "pass_csum_partial")	/* a partial checksum: tc sends it (l4csum.h) */	\
+	X(TX_BRIDGE_PORT, "tx_bridge_port")	/* redirected to a bridge's port, not the bridge (bridge.h) */
 
 #define XFWD_CNT_ENUM_(id, name) XFWD_CNT_##id,
 enum xfwd_counter {
@@ -410,7 +411,27 @@ struct xfwd_config {
 	__u8 nr_ifs;		/* slots in use: the public one and the LANs */
 	__u32 tx_ports_id;	/* xfwd_tx_ports' map id: the redirects the tracing
 				 * programs count are this attach's */
+	__u8 bridges;		/* slot bits: Linux bridges, whose ports XDP may
+				 * redirect to by their FDB (bpf/bridge.h) */
+	__u8 pad4[3];
 };
+
+/* xfwd_fdb: the port a bridge xfwd serves delivers a MAC address to, as
+ * the bridge's FDB says (bpf/bridge.h). */
+struct xfwd_fdb_key {
+	__u32 bridge;		/* its ifindex */
+	__u8 mac[6];
+	__u16 vid;		/* 0: untagged (a VLAN-filtering bridge's entries have one) */
+};
+#define XFWD_FDB_MAX		8192
+
+/* xfwd_ports: a port of a bridge xfwd serves, by ifindex. */
+struct xfwd_port {
+	__u32 bridge;		/* the bridge's ifindex */
+	__u32 no_xdp;		/* it takes no frames from XDP (its device said so, or
+				 * refused one): the bridge, by tc, delivers to it */
+};
+#define XFWD_PORTS_MAX		1024
 
 #define XFWD_SET_RULES_B	(1u << 0)	/* xfwd_rules_b is live, not xfwd_rules */
 #define XFWD_SET_MASQ_B		(1u << 1)	/* xfwd_masq_b is live, not xfwd_masq */

@@ -17,6 +17,7 @@ bridge_lan() {
 		lab_x "$LAB_GW" ip addr add $LAB_LAN_ADDR/24 dev br0 &&
 		lab_x "$LAB_GW" ip link set br0 up && lab_neigh
 }
+stat_of() { xg stats -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["global"]["'"$1"'"])'; }
 iface() {
 	xg status -j | python3 -c 'import json,sys
 i=[x for x in json.load(sys.stdin)["interfaces"] if x["role"]=="'"$1"'"][0]
@@ -54,6 +55,8 @@ xg rule add udp 53 to $LAB_SRV_ADDR:5353 >/dev/null
 xg masq add $LAB_LAN_NET >/dev/null
 expect_eq "HTTP GET to the backend behind the bridge (5 of 5, sha256 checked)" "$(http_gets 5 "http://$LAB_PUB_ADDR/blob" "$sha")" 5
 expect_eq "UDP requests answered (10 of 10)" "$(udp_asks 10)" 10
+expect_eq "... sent by XDP to the bridge's port, where its FDB places the backend" \
+	"$(stat_of tx_bridge_port | awk '{ print ($1 >= 10) }')" 1
 reply=$(lab_x "$LAB_SRV" $PEER udp-ask $LAB_CLI_ADDR 7007 out 2>&1)
 expect_match "masquerade from behind the bridge: the client saw the public address" "$reply" \
 	"^$LAB_CLI_ADDR:7007 $LAB_PUB_ADDR:[0-9]+ out$"
@@ -78,11 +81,21 @@ lab_x "$LAB_GW" ip link set tap0 master br0 && lab_x "$LAB_GW" ip link set tap0 
 echo_behind "a VM behind a tap port of the bridge answers" "$LAB-vm" $S3 55
 expect_match "... and reaches the internet, masqueraded" \
 	"$(lab_x "$LAB-vm" $PEER udp-ask $LAB_CLI_ADDR 7007 fromvm 2>&1)" "^$LAB_CLI_ADDR:7007 $LAB_PUB_ADDR:[0-9]+ fromvm$"
-expect_eq "status -j lists the bridge's ports, the late ones and the tap too" \
+expect_eq "status -j: the bridge's ports, late ones too; XDP to those that take its frames" \
 	"$(xg status -j | python3 -c 'import json,sys
 i=[x for x in json.load(sys.stdin)["interfaces"] if x["role"]=="lan"][0]
-print(" ".join(sorted(p["name"] + ":" + p["driver"] for p in i["bridge_ports"])))')" \
-	"g1:veth g2:veth tap0:tun"
+print(" ".join(sorted(p["name"] + ":" + p["driver"] + ":" + p["sent_by"] for p in i["bridge_ports"])))')" \
+	"g1:veth:xdp g2:veth:bridge tap0:tun:xdp"
+# The FDB forgets the backend (aged out, a port removed; here learning is
+# off on its port so that it stays forgotten): the bridge delivers to it,
+# flooding, sent to by tc.
+lab_x "$LAB_GW" bridge link set dev g1 learning off &&
+	lab_x "$LAB_GW" bridge fdb del "$(lab_x "$LAB_SRV" cat /sys/class/net/s0/address)" dev g1 master ||
+	not_ok "fdb del" "cannot remove the backend's entry"
+before=$(stat_of tx_bridge_port)
+expect_eq "the backend forgotten by the FDB: answered all the same (5 of 5)" "$(udp_asks 5)" 5
+expect_eq "... none of the requests sent to the port by XDP" "$(( $(stat_of tx_bridge_port) - before ))" 0
+lab_x "$LAB_GW" bridge link set dev g1 learning on
 expect_eq "nothing lost on the way (redirect_err)" \
 	"$(xg stats -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["global"]["redirect_err"])')" 0
 xg detach >/dev/null 2>&1

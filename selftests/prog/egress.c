@@ -91,3 +91,54 @@ PROG_CASE(csum_partial_sent_by_tc)
 	s.sport = 40001;
 	return expect_xlated(SIDE_LAN, &s, PUB_ADDR, 40001, CLIENT1, 80);
 }
+
+/* The LAN a bridge (config.bridges) whose FDB places BACKEND1's MAC behind
+ * port: an entry of xfwd_fdb, and the port's of xfwd_ports. */
+static int bridge_fdb_set(__u32 port, __u32 no_xdp)
+{
+	struct xfwd_fdb_key k = { .bridge = (__u32)ifx_lan };
+	struct xfwd_port p = { .bridge = (__u32)ifx_lan, .no_xdp = no_xdp };
+	struct xfwd_config c;
+
+	TRY(config_get(&c));
+	c.tx_stack = c.bridges = 1u << XFWD_IF_LAN;
+	TRY(config_set(&c));
+	memcpy(k.mac, MAC_B1, sizeof(k.mac));
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_fdb), &k, &port, 0) ||
+	    bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_ports), &port, &p, 0))
+		return fail("cannot fill xfwd_fdb, xfwd_ports: %s", strerror(errno));
+	return 0;
+}
+
+/*
+ * A bridge takes no frames from XDP; the port its FDB names for the
+ * backend may (bpf/bridge.h): XDP redirects there, the frame as the bridge
+ * would send it (the bridge's MAC as the source). A port that takes none,
+ * or a MAC the FDB does not place, and tc sends to the bridge.
+ */
+PROG_CASE(bridge_port_from_fdb)
+{
+	struct pkt_spec q = pub_pkt(IPPROTO_UDP, CLIENT1, 40000, PUB_ADDR, 53);
+	struct xfwd_fdb_key k = { .bridge = (__u32)ifx_lan };
+	struct counters c0, c1;
+
+	TRY(rule_add(IPPROTO_UDP, 0, 53, BACKEND1, 5353, 0, 1));
+	TRY(bridge_fdb_set((__u32)ifx_oth, 0));
+	label("to a backend behind a port that takes frames from XDP");
+	TRY(counters_read(&c0));
+	TRY(expect_xlated(SIDE_PUB, &q, CLIENT1, 40000, BACKEND1, 5353));
+	TRY(counters_read(&c1));
+	TRY(expect_moved(&c0, &c1, XFWD_CNT_TX_BRIDGE_PORT, 1));
+	label("the port takes none (a container's veth at its defaults)");
+	TRY(bridge_fdb_set((__u32)ifx_oth, 1));
+	q.sport = 40001;
+	TRY(expect_pass(SIDE_PUB, &q, XFWD_CNT_PASS_TX_STACK));
+	TRY(expect_finish_mark(XFWD_META_FINISH_NEW));
+	label("the MAC forgotten by the FDB");
+	TRY(bridge_fdb_set((__u32)ifx_oth, 0));
+	memcpy(k.mac, MAC_B1, sizeof(k.mac));
+	bpf_map_delete_elem(bpf_map__fd(skel->maps.xfwd_fdb), &k);
+	q.sport = 40002;
+	TRY(expect_pass(SIDE_PUB, &q, XFWD_CNT_PASS_TX_STACK));
+	return expect_finish_mark(XFWD_META_FINISH_NEW);
+}

@@ -194,6 +194,8 @@ int reset(void)
 	TRY(map_clear(skel->maps.xfwd_hosts));
 	TRY(map_clear(skel->maps.xfwd_backends));
 	TRY(map_clear(skel->maps.xfwd_finish));
+	TRY(map_clear(skel->maps.xfwd_fdb));
+	TRY(map_clear(skel->maps.xfwd_ports));
 	TRY(where_clear());
 	/* IF_OTH is no LAN of ours unless a case attaches it (lans.c). */
 	i = (__u32)ifx_oth;
