@@ -460,7 +460,7 @@ static void xdp_paths_set(const struct attach_args *a, struct xfwd_config *cfg)
 		if (!if_driver(a->ifname[i], drv, sizeof(drv)) &&
 		    (!strcmp(drv, "veth") || !strcmp(drv, "tun")))
 			cfg->csum_partial |= bit;
-		if (!strcmp(drv, "bridge") && i != XFWD_IF_PUBLIC)
+		if (!strcmp(drv, "bridge"))
 			cfg->bridges |= bit;
 		if (xdp_features_get(a->ifindex[i], &f))
 			continue;
@@ -930,6 +930,7 @@ static int status_ports(__u32 ifx, char (*names)[16], char (*drv)[32])
 static const char *port_path(const struct status *st, int i, const char *name, const char **why)
 {
 	__u32 ifx = if_nametoindex(name);
+	__u64 f;
 
 	*why = "the bridge delivers to it, sent to by tc";
 	if (!(st->cfg.bridges & (1u << i))) {
@@ -944,7 +945,13 @@ static const char *port_path(const struct status *st, int i, const char *name, c
 			*why = "XDP redirects to it, where the bridge's FDB places the neighbour";
 			return "xdp";
 		}
-	*why = "it takes no frames from XDP (or does not forward): the bridge delivers, sent to by tc";
+	/* Nothing switches back by itself (no tracepoint tells): the device
+	 * may say it would. */
+	*why = !xdp_features_get((int)ifx, &f) && (f & XDP_FEATURE_NDO_XMIT) ?
+	       "it took no frames from XDP when the bridge learned it, and does now: attach"
+	       " again to send to it by XDP" :
+	       "it takes no frames from XDP (or does not forward): the bridge delivers, sent"
+	       " to by tc";
 	return "bridge";
 }
 
@@ -992,6 +999,12 @@ static const char *tx_path(const struct xfwd_config *cfg, int i, const char **wh
 	}
 	if (!(cfg->tx_stack & bit))
 		return "xdp";
+	if (cfg->bridges & bit) {
+		*why = "a bridge: XDP redirects to its ports that take frames from XDP, where its"
+		       " FDB places the host, and tc sends to the bridge for the others (its ports"
+		       " say which)";
+		return "ports";
+	}
 	*why = "it takes no frames from XDP: a bridge, or a veth whose peer runs no NAPI";
 	if (cfg->tx_why & bit)
 		/* Nothing switches back by itself: the device may say it would. */
@@ -1079,7 +1092,9 @@ static void status_text(const struct env *env, const struct status *st)
 		const char *why, *path = tx_path(cfg, i, &why);
 
 		printf("sent to %s by %s%s%s%s\n", cfg->ifname[i],
-		       !strcmp(path, "xdp") ? "XDP redirect" : "tc (bpf_redirect_neigh)",
+		       !strcmp(path, "xdp") ? "XDP redirect" :
+		       !strcmp(path, "ports") ? "XDP redirect to its ports, or tc" :
+		       "tc (bpf_redirect_neigh)",
 		       why ? " (" : "", why ? why : "", why ? ")" : "");
 		status_ports_text(st, i);
 	}

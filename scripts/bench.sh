@@ -134,8 +134,10 @@ mac() { ip -n "$1" -o link show "$2" | awk '{ for (i = 1; i < NF; i++) if ($i ==
 # gateway with g1 its port (the LAN address moves to br1), and s0 is as a
 # container's eth0 is (lab.sh's LAB_SRV_DEFAULTS: GRO off, offloads on).
 # Its XDP sink makes s0 run NAPI all the same, so g1 takes XDP redirects
-# where a container's eth0 would refuse them: the ceiling's redirect into
-# g1 works only thanks to the sink; xfwd asks br1, not g1, and uses tc.
+# where a container's eth0 would refuse them (as a VM's tap port takes
+# them): the ceiling's redirect into g1 works only thanks to the sink, and
+# xfwd, attached after it, redirects to g1 where br1's FDB places s0 (the
+# lab's ping taught it); with a container's eth0 xfwd would send to br1 by tc.
 LAN=g1	# the LAN device the contenders are given
 bench_lab_up() {
 	LAB_SRV_DEFAULTS=${1:+1} lab_up "$LAB_NAME" >/dev/null 2>&1 || return 1
@@ -425,7 +427,8 @@ lab_with() {
 		log "$what: the lab did not come up"
 		return 1
 	fi
-	if ! "${c}_up" >>"$LOG" 2>&1 || ! sinks_attach >>"$LOG" 2>&1; then
+	# The sinks first: xfwd asks at attach which ports take XDP frames.
+	if ! sinks_attach >>"$LOG" 2>&1 || ! "${c}_up" >>"$LOG" 2>&1; then
 		log "$what: setup failed"
 		"${c}_down" >>"$LOG" 2>&1
 		lab_down "$P"
@@ -612,9 +615,11 @@ report() {
 			[ "$ct" -lt 1000000 ] && echo ": the 1M-flow row exceeds both tables, and there every packet evicts an older flow")."\
 			"Gateway veths g0/g1 run NAPI through XDP (xfwd, the ceiling, or a bare XDP_PASS for"\
 			"iptables and nftables), GRO off; endpoints c0/s0 GRO on, checksum offload off."\
-			"LAN a bridge: br1 in the gateway, g1 its port; xfwd is \`attach g0 br1\` (generic XDP on br1,"\
-			"tc to it), the ceiling redirects g0 -> g1 natively, iptables routes to br1; s0 at a"\
-			"container's defaults (GRO off, offloads on) but for its XDP sink, which makes it run NAPI."
+			"LAN a bridge: br1 in the gateway, g1 its port; xfwd is \`attach g0 br1\` (generic XDP on br1;"\
+			"to the backend, XDP redirects to g1, where br1's FDB places it), the ceiling redirects"\
+			"g0 -> g1 natively, iptables routes to br1; s0 at a container's defaults (GRO off, offloads"\
+			"on) but for its XDP sink, which makes it run NAPI (as a VM's tap port would take the"\
+			"frames; a container's eth0 would not, and xfwd would send to br1 by tc)."
 		echo
 		echo "Generator: at most $(sort -g "$SENT" | awk 'END { printf "%.3f", $1 / 1e6 }') Mpps"\
 			"sent in one run (its own count). No figure can pass it; where the contenders' figures"\

@@ -49,7 +49,7 @@ out=$(xg attach g0 br0 2>&1)
 expect_match "attach g0 br0 without --mode: attached, the bridge in generic XDP" "$out" \
 	"br0 has no native XDP .*generic XDP there"
 expect_eq "status: the public side native, sent to by XDP" "$(iface public)" "native xdp"
-expect_eq "status: the bridge generic, sent to by tc" "$(iface lan)" "generic tc"
+expect_eq "status: the bridge generic, sent to by its ports or tc" "$(iface lan)" "generic ports"
 xg rule add tcp 80 to $LAB_SRV_ADDR:8080 >/dev/null
 xg rule add udp 53 to $LAB_SRV_ADDR:5353 >/dev/null
 xg masq add $LAB_LAN_NET >/dev/null
@@ -63,7 +63,8 @@ expect_match "masquerade from behind the bridge: the client saw the public addre
 expect_match "... through xfwd's flow, from the public address" "$(xg flows --proto udp)" \
 	"src=$LAB_SRV_ADDR dst=$LAB_CLI_ADDR sport=[0-9]+ dport=7007 .*src=$LAB_CLI_ADDR dst=$LAB_PUB_ADDR"
 # A VM or container started after attach: a new port of the bridge, served
-# without attach (the bridge delivers; xfwd sends to the bridge).
+# without attach (the bridge learns its host from its first frame, and the
+# FDB's tracepoint tells xfwd).
 S2=198.51.100.3
 lan_host "$LAB-srv2" s2 g2 $S2 && lab_x "$LAB_GW" ip link set g2 master br0 ||
 	not_ok "a new bridge port" "cannot make it"
@@ -101,6 +102,33 @@ expect_eq "nothing lost on the way (redirect_err)" \
 xg detach >/dev/null 2>&1
 out=$(xg attach g0 br0 --mode native 2>&1); rc=$?
 expect_match "--mode native on a bridge is refused, and says why" "$rc $out" "^1 .*native XDP attach to br0 failed"
+xg detach >/dev/null 2>&1
+lab_down "$LAB" quiet
+
+# Proxmox: the public side a bridge too (vmbr0 over the uplink g0), both
+# bridges in generic XDP; XDP redirects to the ports their FDBs name, the
+# uplink and the VM's (here a veth whose peer runs NAPI).
+lab_up brpve || { not_ok "lab up" "cannot build the lab"; t_exit; }
+bridge_lan || not_ok "bridge" "cannot make br0"
+lab_x "$LAB_GW" ip link add vmbr0 type bridge &&
+	lab_x "$LAB_GW" ip addr del $LAB_PUB_ADDR/24 dev g0 &&
+	lab_x "$LAB_GW" ip link set g0 master vmbr0 &&
+	lab_x "$LAB_GW" ip addr add $LAB_PUB_ADDR/24 dev vmbr0 &&
+	lab_x "$LAB_GW" ip link set vmbr0 up && lab_neigh || not_ok "vmbr0" "cannot make it"
+servers || not_ok "servers" "a server did not start"
+xg attach vmbr0 br0 >/dev/null 2>&1 || not_ok "attach vmbr0 br0" "failed"
+expect_eq "status: the public bridge generic, sent to by its ports or tc" "$(iface public)" "generic ports"
+xg rule add tcp 80 to $LAB_SRV_ADDR:8080 >/dev/null
+xg rule add udp 53 to $LAB_SRV_ADDR:5353 >/dev/null
+xg masq add $LAB_LAN_NET >/dev/null
+before=$(stat_of tx_bridge_port)
+expect_eq "Proxmox-like: HTTP GET (5 of 5, sha256 checked)" "$(http_gets 5 "http://$LAB_PUB_ADDR/blob" "$sha")" 5
+expect_eq "Proxmox-like: UDP requests answered (10 of 10)" "$(udp_asks 10)" 10
+expect_eq "... both ways sent by XDP to the bridges' ports (20 packets at least)" \
+	"$(( $(stat_of tx_bridge_port) - before >= 20 ))" 1
+expect_match "Proxmox-like: masquerade out of the public bridge" \
+	"$(lab_x "$LAB_SRV" $PEER udp-ask $LAB_CLI_ADDR 7007 out 2>&1)" "^$LAB_CLI_ADDR:7007 $LAB_PUB_ADDR:[0-9]+ out$"
+expect_eq "Proxmox-like: nothing lost on the way (redirect_err)" "$(stat_of redirect_err)" 0
 xg detach >/dev/null 2>&1
 lab_down "$LAB" quiet
 
