@@ -455,10 +455,13 @@ static void xdp_paths_set(const struct attach_args *a, struct xfwd_config *cfg)
 		char drv[32];
 		__u64 f;
 
-		/* A local stack at the far end may leave its checksums partial;
-		 * a bridge's ports may be sent to by its FDB (bpf/bridge.h). */
-		if (!if_driver(a->ifname[i], drv, sizeof(drv)) &&
-		    (!strcmp(drv, "veth") || !strcmp(drv, "tun")))
+		/* A local stack at the far end (behind a bridge's veth or tap
+		 * port too: a container on docker0) may leave its checksums
+		 * partial; a bridge's ports may be sent to by its FDB
+		 * (bpf/bridge.h). */
+		if (if_driver(a->ifname[i], drv, sizeof(drv)))
+			drv[0] = 0;
+		if (!strcmp(drv, "veth") || !strcmp(drv, "tun") || !strcmp(drv, "bridge"))
 			cfg->csum_partial |= bit;
 		if (!strcmp(drv, "bridge"))
 			cfg->bridges |= bit;
