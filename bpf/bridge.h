@@ -18,19 +18,23 @@
 #include "common.h"
 #include "maps.h"
 
+/* Both pinned: the programs of a re-attach that fails half way go on
+ * with the tables the new tracing programs keep; status reads the ports.
+ * LRU: ports come and go with containers, nothing removes them. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, XFWD_FDB_MAX);
 	__type(key, struct xfwd_fdb_key);
 	__type(value, __u32);	/* the port's ifindex */
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xfwd_fdb SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, XFWD_PORTS_MAX);
 	__type(key, __u32);
 	__type(value, struct xfwd_port);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);	/* status reads it */
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xfwd_ports SEC(".maps");
 
 /* An egress ifindex with this bit is a bridge's port (fwd_xmit_xdp

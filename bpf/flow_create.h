@@ -152,8 +152,10 @@ static __always_inline struct xfwd_flow *flow_start(struct xdp_md *ctx,
 		*why = XFWD_CNT_TCP_NO_SYN;
 		return NULL;
 	}
-	/* From the internet: not with a source that cannot be there. */
-	if (rq->side_orig == XFWD_SIDE_PUBLIC && (*why = xfwd_src_check(ctx, okey, cfg)))
+	/* From the internet: not with a source that cannot be there; from a
+	 * LAN whose rp_filter is strict, only with one of that LAN. */
+	if ((rq->side_orig == XFWD_SIDE_PUBLIC || (rq->side_orig == XFWD_SIDE_LAN && cfg->rp_strict)) &&
+	    (*why = xfwd_src_check(ctx, okey, rq->side_orig, cfg)))
 		return NULL;
 	/* Nor from a segment its receiver would discard. */
 	if (okey->proto != IPPROTO_ICMP && !xfwd_l4_csum_ok(ctx, l3_off)) {

@@ -61,7 +61,6 @@ static __always_inline int fwd_route(void *ctx, const struct pkt *p, __u32 saddr
 
 		if (port) {
 			fib->ifindex = port;
-			count(XFWD_CNT_TX_BRIDGE_PORT);
 			return XFWD_OK;
 		}
 	}
@@ -102,8 +101,10 @@ static __always_inline int fwd_xmit_xdp(struct xdp_md *ctx, struct pkt *p, __u32
 	__builtin_memcpy(eth->h_source, smac, ETH_ALEN);
 	/* Route checks leave only the attached interfaces, the map's keys,
 	 * and the ports of the bridges among them (bridge.h). */
-	if (ifindex & XFWD_TX_PORT)
+	if (ifindex & XFWD_TX_PORT) {
+		count(XFWD_CNT_TX_BRIDGE_PORT);
 		return bpf_redirect(ifindex & ~XFWD_TX_PORT, 0);
+	}
 	return bpf_redirect_map(&xfwd_tx_ports, ifindex, 0);
 }
 

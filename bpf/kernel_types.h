@@ -26,6 +26,14 @@ struct net_device {
 	unsigned int xdp_features;	/* 6.3 and later: see bpf_core_field_exists */
 } __attribute__((preserve_access_index));
 
+struct bpf_prog_aux {
+	unsigned int id;
+} __attribute__((preserve_access_index));
+
+struct bpf_prog {
+	struct bpf_prog_aux *aux;
+} __attribute__((preserve_access_index));
+
 /* The bridge's, for its FDB's tracepoints (bridge.h). */
 struct net_bridge {
 	struct net_device *dev;
@@ -50,6 +58,7 @@ struct net_bridge_fdb_entry {
 } __attribute__((preserve_access_index));
 
 #define BR_STATE_FORWARDING	3
+#define BR_FDB_LOCKED_BIT	(1ull << 8)	/* br_fdb_update's flags, 6.2 and later */
 #define NETDEV_XDP_ACT_NDO_XMIT	(1u << 2)
 
 #endif

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Source checks on the public side, as the kernel's martian and
- * reverse-path filters would make them for the iptables recipe: a packet
- * that would start a connection from the internet must not claim this
- * host's address, a LAN address, or (rp_filter) a source whose route back
- * leaves by another interface. Established connections fixed their tuple
- * when they started, so only the first packet is asked.
+ * Source checks, as the kernel's martian and reverse-path filters would
+ * make them for the iptables recipe: a packet that would start a
+ * connection from the internet must not claim this host's address, a LAN
+ * address, or (rp_filter) a source whose route back leaves by another
+ * interface; from a LAN whose rp_filter is strict, the route back must
+ * leave by that LAN (a host of one LAN posing as one of another).
+ * Established connections fixed their tuple when they started, so only
+ * the first packet is asked.
  */
 #ifndef XFWD_BPF_SOURCE_H
 #define XFWD_BPF_SOURCE_H
@@ -21,17 +23,38 @@ static __always_inline int src_martian(__u32 saddr)
 	return first == 0 || first == 127 || first >= 224;
 }
 
+/* A LAN's: 0, or XFWD_CNT_DROP_SRC_RPF if the route back to the source
+ * leaves by another interface than the one the packet came in by. */
+static __always_inline int src_check_lan(struct xdp_md *ctx, const struct xfwd_flow_key *k)
+{
+	struct bpf_fib_lookup fib = {};
+	int rc;
+
+	fib.family = AF_INET;
+	fib.ipv4_src = k->daddr;
+	fib.ipv4_dst = k->saddr;
+	fib.ifindex = ctx->ingress_ifindex;
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), BPF_FIB_LOOKUP_SKIP_NEIGH);
+	if ((rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH) &&
+	    fib.ifindex == ctx->ingress_ifindex)
+		return 0;
+	return XFWD_CNT_DROP_SRC_RPF;
+}
+
 /* 0, or the counter of the reason to drop. The FIB answers for the source
- * as a destination, from the public interface. A function of its own: it
- * runs for new connections only, and the verifier checks it once. */
+ * as a destination, from the public interface (or, from a LAN, that
+ * LAN). A function of its own: it runs for new connections only, and the
+ * verifier checks it once. */
 __attribute__((noinline)) int xfwd_src_check(struct xdp_md *ctx, const struct xfwd_flow_key *k,
-					     const struct xfwd_config *cfg)
+					     __u32 side, const struct xfwd_config *cfg)
 {
 	struct bpf_fib_lookup fib = {};
 	int rc;
 
 	if (!ctx || !k || !cfg)
 		return 0;
+	if (side != XFWD_SIDE_PUBLIC)
+		return cfg->rp_strict & if_bit(cfg, ctx->ingress_ifindex) ? src_check_lan(ctx, k) : 0;
 	if (src_martian(k->saddr))
 		return XFWD_CNT_DROP_SRC_LOCAL;
 	for (int i = 0; i < XFWD_IF_MAX; i++)

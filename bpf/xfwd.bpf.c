@@ -644,15 +644,21 @@ SEC("tp_btf/xdp_redirect_err")
 int xfwd_redirect_refused(__u64 *ctx)
 {
 	const struct net_device *dev = (const void *)ctx[0];
-	__u32 map_type = (__u32)ctx[4], map_id = (__u32)ctx[5], key = (__u32)ctx[6];
+	const struct bpf_prog *prog = (const void *)ctx[1];
+	__u32 map_type = (__u32)ctx[4], map_id = (__u32)ctx[5], key = (__u32)ctx[6], id;
+	int err = (int)ctx[3];
 	struct xfwd_config *cfg = config_get();
 
 	if (!cfg || BPF_CORE_READ(dev, nd_net.net, ns.inum) != cfg->netns_ino)
 		return 0;
-	if (map_type == BPF_MAP_TYPE_DEVMAP_HASH && map_id == cfg->tx_ports_id)
-		redirect_lost(cfg, key, 1, 1);	/* the key: an ifindex */
-	else if (map_type == BPF_MAP_TYPE_UNSPEC && bpf_map_lookup_elem(&xfwd_ports, &key))
-		redirect_lost(cfg, key, 1, 1);	/* bpf_redirect: the ifindex */
+	id = BPF_CORE_READ(prog, aux, id);
+	/* Through xfwd_tx_ports (the key: an ifindex), or by ifindex to a
+	 * bridge's port (bpf_redirect: the ifindex), by xfwd's own programs
+	 * and because the port has no ndo_xdp_xmit. */
+	if ((map_type == BPF_MAP_TYPE_DEVMAP_HASH && map_id == cfg->tx_ports_id) ||
+	    (map_type == BPF_MAP_TYPE_UNSPEC && (id == cfg->prog_id[0] || id == cfg->prog_id[1]) &&
+	     (err == -6 /* ENXIO */ || err == -95 /* EOPNOTSUPP */)))
+		redirect_lost(cfg, key, 1, 1);
 	return 0;
 }
 
@@ -701,20 +707,59 @@ int xfwd_fdb_learned(__u64 *ctx)
 	const unsigned char *addr = (const void *)ctx[2];
 	struct xfwd_config *cfg = config_get();
 	struct xfwd_fdb_key k = { .vid = (__u16)ctx[3] };
-	struct xfwd_port port = {};
-	__u32 ifindex;
+	struct xfwd_port port = {}, *was;
+	__u32 ifindex, *old;
 
-	if (!cfg || !src || !(k.bridge = bridge_served(cfg, BPF_CORE_READ(br, dev))) ||
+	/* Not an entry a port's 802.1X (MAB) keeps locked: no destination. */
+	if (!cfg || !src || (ctx[4] & BR_FDB_LOCKED_BIT) ||
+	    !(k.bridge = bridge_served(cfg, BPF_CORE_READ(br, dev))) ||
 	    bpf_probe_read_kernel(k.mac, sizeof(k.mac), addr))
 		return 0;
 	ifindex = (__u32)BPF_CORE_READ(src, dev, ifindex);
+	was = bpf_map_lookup_elem(&xfwd_ports, &ifindex);
 	port.bridge = k.bridge;
-	port.no_xdp = BPF_CORE_READ(src, state) != BR_STATE_FORWARDING ||
-		      (bpf_core_field_exists(src->dev->xdp_features) &&
-		       !(BPF_CORE_READ(src, dev, xdp_features) & NETDEV_XDP_ACT_NDO_XMIT));
-	bpf_map_update_elem(&xfwd_ports, &ifindex, &port, BPF_ANY);
+	/* The device says whether it takes XDP frames now (loader/bridge.c
+	 * asks the same at attach); a kernel before 6.3 cannot, and what a
+	 * refused redirect taught holds. */
+	if (bpf_core_field_exists(src->dev->xdp_features))
+		port.no_xdp = !(BPF_CORE_READ(src, dev, xdp_features) & NETDEV_XDP_ACT_NDO_XMIT);
+	else
+		port.no_xdp = was ? was->no_xdp : 0;
+	port.no_xdp |= BPF_CORE_READ(src, state) != BR_STATE_FORWARDING;
+	if (!was || was->bridge != port.bridge || was->no_xdp != port.no_xdp)
+		bpf_map_update_elem(&xfwd_ports, &ifindex, &port, BPF_ANY);
+	old = bpf_map_lookup_elem(&xfwd_fdb, &k);
+	if (old && *old == ifindex)
+		return 0;
 	bpf_map_update_elem(&xfwd_fdb, &k, &ifindex, BPF_ANY);
-	__sync_fetch_and_add(&xfwd_neigh_gen, 1);	/* a cached route may name the old port */
+	/* A moved address: a cached route names the old port. (A new one
+	 * went through the bridge: nothing cached it.) */
+	if (old || (was && was->no_xdp != port.no_xdp))
+		__sync_fetch_and_add(&xfwd_neigh_gen, 1);
+	return 0;
+}
+
+/* An entry added or replaced by hand (`bridge fdb add|replace ... master`),
+ * which br_fdb_update does not report: forgotten in every served bridge's
+ * copy, so the bridge delivers until it learns the address anew. */
+SEC("tp_btf/br_fdb_add")
+int xfwd_fdb_added(__u64 *ctx)
+{
+	const struct net_device *dev = (const void *)ctx[1];
+	const unsigned char *addr = (const void *)ctx[2];
+	struct xfwd_config *cfg = config_get();
+	struct xfwd_fdb_key k = { .vid = (__u16)ctx[3] };
+
+	if (!cfg || !cfg->bridges || BPF_CORE_READ(dev, nd_net.net, ns.inum) != cfg->netns_ino ||
+	    bpf_probe_read_kernel(k.mac, sizeof(k.mac), addr))
+		return 0;
+	for (int i = 0; i < XFWD_IF_MAX; i++) {
+		if (!(cfg->bridges & (1u << i)))
+			continue;
+		k.bridge = cfg->ifindex[i];
+		if (!bpf_map_delete_elem(&xfwd_fdb, &k))
+			__sync_fetch_and_add(&xfwd_neigh_gen, 1);
+	}
 	return 0;
 }
 

@@ -26,7 +26,7 @@
 static const char *const map_pins[] = {
 	"xfwd_rules", "xfwd_flows", "xfwd_pending", "xfwd_config", "xfwd_stats", "xfwd_rule_stats",
 	"xfwd_masq", "xfwd_mappings", "xfwd_owners", "xfwd_rules_b", "xfwd_masq_b",
-	"xfwd_backends", "xfwd_fast", "xfwd_ports",
+	"xfwd_backends", "xfwd_fast", "xfwd_ports", "xfwd_fdb",
 };
 /* The pin of slot i's XDP link: link_public, link_lan, link_lan2, ... */
 static const char *link_pin(int i, char *buf, size_t len)
@@ -43,6 +43,7 @@ static const char *link_pin(int i, char *buf, size_t len)
 #define DROPPED_PIN "link_redirect_dropped"	/* frames an egress dropped */
 #define FDB_LEARNED_PIN "link_fdb_learned"	/* a served bridge's FDB (bpf/bridge.h) */
 #define FDB_FORGOTTEN_PIN "link_fdb_forgotten"
+#define FDB_ADDED_PIN "link_fdb_added"
 
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -395,11 +396,19 @@ static void tc_remove(const struct xfwd_config *cfg)
 			tc_detach((int)cfg->ifindex[i], cfg->tc_created & (1u << i));
 }
 
-/*
- * Attach the neighbour-generation program and pin its link, replacing the
- * pin of a previous attach. Returns 0 or -errno (flows then cache their
- * route for a millisecond only).
- */
+/* Without a configuration to name the interfaces (an older build's
+ * layout): xfwd's tc filters off every interface of the namespace, the
+ * qdiscs left (which attach made is not known). */
+static void tc_remove_everywhere(void)
+{
+	struct if_nameindex *ifs = if_nameindex();
+
+	for (struct if_nameindex *i = ifs; i && i->if_index; i++)
+		tc_detach((int)i->if_index, false);
+	if (ifs)
+		if_freenameindex(ifs);
+}
+
 /* A tracing program, attached and its link pinned as pin (replacing the
  * pin of a previous attach). 0 or -errno. */
 static int trace_attach(const struct env *env, struct bpf_program *prog, const char *pin)
@@ -492,6 +501,7 @@ void attach_teardown(const struct env *env)
 	link_remove(env, DROPPED_PIN);
 	link_remove(env, FDB_LEARNED_PIN);
 	link_remove(env, FDB_FORGOTTEN_PIN);
+	link_remove(env, FDB_ADDED_PIN);
 	unpin(env, XFWD_REPLY_PIN);
 	for (size_t i = 0; i < sizeof(map_pins) / sizeof(map_pins[0]); i++)
 		unpin(env, map_pins[i]);
@@ -519,6 +529,15 @@ static __u32 map_id(int fd)
 	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
 }
 
+/* A program's id (0 if the kernel does not say). */
+static __u32 prog_id(int fd)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
 /* The programs and maps, loaded for this plan (maps pinned or reused in the
  * namespace's pin directory), with the redirect ports. */
 static int skel_load(const struct env *env, struct attach_plan *pl, struct xfwd_bpf **out)
@@ -537,6 +556,7 @@ static int skel_load(const struct env *env, struct attach_plan *pl, struct xfwd_
 	/* The FDB's tracepoints are the bridge module's: loaded only for one. */
 	bpf_program__set_autoload(skel->progs.xfwd_fdb_learned, pl->cfg.bridges != 0);
 	bpf_program__set_autoload(skel->progs.xfwd_fdb_forgotten, pl->cfg.bridges != 0);
+	bpf_program__set_autoload(skel->progs.xfwd_fdb_added, pl->cfg.bridges != 0);
 	bpf_map__set_max_entries(skel->maps.xfwd_flows, a->max_flows);
 	bpf_map__set_max_entries(skel->maps.xfwd_pending, pending_size(a->max_flows));
 	rc = xfwd_bpf__load(skel);
@@ -545,6 +565,8 @@ static int skel_load(const struct env *env, struct attach_plan *pl, struct xfwd_
 			   pl->reattach ? " (a pinned map may be from an incompatible build:"
 					  " 'xfwd detach' and attach again)" : "");
 	pl->cfg.tx_ports_id = map_id(bpf_map__fd(skel->maps.xfwd_tx_ports));
+	pl->cfg.prog_id[0] = prog_id(bpf_program__fd(skel->progs.xfwd_public));
+	pl->cfg.prog_id[1] = prog_id(bpf_program__fd(skel->progs.xfwd_lan));
 	for (int i = 0; i < a->nr_ifs; i++) {
 		__u32 ifx = (__u32)a->ifindex[i];
 		struct xfwd_iface slot = { .slot = (__u32)i };
@@ -583,10 +605,17 @@ static int forwarding_enable(const struct attach_args *a, struct xfwd_config *cf
  * deliver (tc sends to them). */
 static void fdb_follow(const struct env *env, struct xfwd_bpf *skel, struct xfwd_config *cfg)
 {
-	int rc = trace_attach(env, skel->progs.xfwd_fdb_learned, FDB_LEARNED_PIN);
+	int rc;
+
+	/* Afresh (a re-attach reuses the pinned tables): what the dump finds. */
+	map_empty(bpf_map__fd(skel->maps.xfwd_fdb), sizeof(struct xfwd_fdb_key));
+	map_empty(bpf_map__fd(skel->maps.xfwd_ports), sizeof(__u32));
+	rc = trace_attach(env, skel->progs.xfwd_fdb_learned, FDB_LEARNED_PIN);
 
 	if (!rc)
 		rc = trace_attach(env, skel->progs.xfwd_fdb_forgotten, FDB_FORGOTTEN_PIN);
+	if (!rc)
+		rc = trace_attach(env, skel->progs.xfwd_fdb_added, FDB_ADDED_PIN);
 	for (int i = 0; i < cfg->nr_ifs && !rc; i++)
 		if (cfg->bridges & (1u << i)) {
 			rc = bridge_fdb_load((int)cfg->ifindex[i], bpf_map__fd(skel->maps.xfwd_ports),
@@ -688,6 +717,10 @@ int attach_run(struct env *env, struct attach_plan *pl)
 	if (rc)
 		goto fail;
 	cfg->rp_filter = rp_filter_get(a->ifname[0]);
+	cfg->rp_strict = 0;
+	for (int i = XFWD_IF_LAN; i < a->nr_ifs; i++)
+		if (rp_filter_get(a->ifname[i]) == 1)
+			cfg->rp_strict |= (__u8)(1u << i);
 	cfg->max_pending = pending_size(a->max_flows);
 	if (!pl->reattach && (rc = forwarding_enable(a, cfg)))
 		goto fail;
@@ -785,6 +818,8 @@ int detach_run(struct env *env)
 		pinned_close(&p);
 	if (have_cfg)
 		tc_remove(&cfg);
+	else
+		tc_remove_everywhere();
 	knat_remove();
 	attach_teardown(env);
 	if (have_cfg)
@@ -941,20 +976,23 @@ static const char *port_path(const struct status *st, int i, const char *name, c
 			*why = "the bridge delivers to it, sent to by tc (its FDB is not followed)";
 		return "bridge";
 	}
-	for (int k = 0; k < st->nports; k++)
-		if (st->port[k].ifx == ifx && st->port[k].v.bridge == st->cfg.ifindex[i]) {
-			if (st->port[k].v.no_xdp)
-				break;
+	for (int k = 0; k < st->nports; k++) {
+		if (st->port[k].ifx != ifx || st->port[k].v.bridge != st->cfg.ifindex[i])
+			continue;
+		if (!st->port[k].v.no_xdp) {
 			*why = "XDP redirects to it, where the bridge's FDB places the neighbour";
 			return "xdp";
 		}
-	/* Nothing switches back by itself (no tracepoint tells): the device
-	 * may say it would. */
-	*why = !xdp_features_get((int)ifx, &f) && (f & XDP_FEATURE_NDO_XMIT) ?
-	       "it took no frames from XDP when the bridge learned it, and does now: attach"
-	       " again to send to it by XDP" :
-	       "it takes no frames from XDP (or does not forward): the bridge delivers, sent"
-	       " to by tc";
+		/* Nothing switches back by itself (no tracepoint tells): the
+		 * device may say it would. */
+		*why = !xdp_features_get((int)ifx, &f) && (f & XDP_FEATURE_NDO_XMIT) ?
+		       "it took no frames from XDP when the bridge learned on it, and does now:"
+		       " attach again to send to it by XDP" :
+		       "it takes no frames from XDP (or does not forward): the bridge delivers,"
+		       " sent to by tc";
+		return "bridge";
+	}
+	*why = "no host behind it learned yet: the bridge delivers, sent to by tc";
 	return "bridge";
 }
 

@@ -19,22 +19,34 @@
 
 #include "xfwd.h"
 
-/* One link of the dump: its name into names[*n] if its master is br. */
-static void port_take(struct nlmsghdr *h, int br, char (*names)[IF_NAMESIZE], int max, int *n)
+/* What a link of a dump says of itself as a bridge port. */
+struct link_attrs {
+	int ifindex, master;
+	const char *name;	/* in the message */
+	int state;		/* BR_STATE_* (AF_BRIDGE dumps; else forwarding) */
+};
+
+static void link_parse(struct nlmsghdr *h, struct link_attrs *l)
 {
 	struct ifinfomsg *ifi = NLMSG_DATA(h);
 	struct rtattr *a = IFLA_RTA(ifi);
-	int left = (int)IFLA_PAYLOAD(h), master = 0;
-	const char *name = NULL;
+	int left = (int)IFLA_PAYLOAD(h);
 
+	*l = (struct link_attrs){ .ifindex = ifi->ifi_index, .state = BR_STATE_FORWARDING };
 	for (; RTA_OK(a, left); a = RTA_NEXT(a, left)) {
-		if (a->rta_type == IFLA_MASTER && RTA_PAYLOAD(a) >= 4)
-			memcpy(&master, RTA_DATA(a), 4);
-		else if (a->rta_type == IFLA_IFNAME)
-			name = RTA_DATA(a);
+		if (a->rta_type == IFLA_MASTER && RTA_PAYLOAD(a) >= 4) {
+			memcpy(&l->master, RTA_DATA(a), 4);
+		} else if (a->rta_type == IFLA_IFNAME) {
+			l->name = RTA_DATA(a);
+		} else if ((a->rta_type & ~NLA_F_NESTED) == IFLA_PROTINFO) {
+			struct rtattr *b = RTA_DATA(a);
+			int bl = (int)RTA_PAYLOAD(a);
+
+			for (; RTA_OK(b, bl); b = RTA_NEXT(b, bl))
+				if ((b->rta_type & ~NLA_F_NESTED) == IFLA_BRPORT_STATE)
+					l->state = *(__u8 *)RTA_DATA(b);
+		}
 	}
-	if (master == br && name && *n < max)
-		snprintf(names[(*n)++], IF_NAMESIZE, "%s", name);
 }
 
 /* Dump (type, family) and give each message of type want to take(h, arg). */
@@ -91,8 +103,11 @@ struct ports_req {
 static void ports_take(struct nlmsghdr *h, void *arg)
 {
 	struct ports_req *r = arg;
+	struct link_attrs l;
 
-	port_take(h, r->br, r->names, r->max, &r->n);
+	link_parse(h, &l);
+	if (l.master == r->br && l.name && r->n < r->max)
+		snprintf(r->names[r->n++], IF_NAMESIZE, "%s", l.name);
 }
 
 int bridge_ports(int br, char (*names)[IF_NAMESIZE], int max)
@@ -113,31 +128,19 @@ struct fdb_req {
 static void fdb_port_take(struct nlmsghdr *h, void *arg)
 {
 	struct fdb_req *r = arg;
-	struct ifinfomsg *ifi = NLMSG_DATA(h);
-	struct rtattr *a = IFLA_RTA(ifi);
-	int left = (int)IFLA_PAYLOAD(h), master = 0, state = BR_STATE_FORWARDING;
 	struct xfwd_port port = { .bridge = (__u32)r->br };
-	__u32 ifx = (__u32)ifi->ifi_index;
+	struct link_attrs l;
+	__u32 ifx;
 	__u64 f;
 
-	for (; RTA_OK(a, left); a = RTA_NEXT(a, left)) {
-		if (a->rta_type == IFLA_MASTER && RTA_PAYLOAD(a) >= 4) {
-			memcpy(&master, RTA_DATA(a), 4);
-		} else if (a->rta_type == (IFLA_PROTINFO | NLA_F_NESTED) ||
-			   a->rta_type == IFLA_PROTINFO) {
-			struct rtattr *b = RTA_DATA(a);
-			int bl = (int)RTA_PAYLOAD(a);
-
-			for (; RTA_OK(b, bl); b = RTA_NEXT(b, bl))
-				if ((b->rta_type & ~NLA_F_NESTED) == IFLA_BRPORT_STATE)
-					state = *(__u8 *)RTA_DATA(b);
-		}
-	}
-	if (master != r->br || ifx == (__u32)r->br)
+	link_parse(h, &l);
+	if (l.master != r->br || l.ifindex == r->br)
 		return;
-	port.no_xdp = state != BR_STATE_FORWARDING ||
-		      (!xdp_features_get((int)ifx, &f) && !(f & XDP_FEATURE_NDO_XMIT));
-	if (bpf_map_update_elem(r->ports_fd, &ifx, &port, 0))
+	ifx = (__u32)l.ifindex;
+	/* As xfwd_fdb_learned decides it when the bridge learns on the port. */
+	port.no_xdp = l.state != BR_STATE_FORWARDING ||
+		      (!xdp_features_get(l.ifindex, &f) && !(f & XDP_FEATURE_NDO_XMIT));
+	if (bpf_map_update_elem(r->ports_fd, &ifx, &port, BPF_NOEXIST) && errno != EEXIST)
 		r->err = -errno;
 }
 
@@ -163,7 +166,8 @@ static void fdb_entry_take(struct nlmsghdr *h, void *arg)
 	if (master != r->br || !mac || (nd->ndm_state & NUD_PERMANENT))
 		return;
 	k.bridge = (__u32)r->br;
-	if (bpf_map_update_elem(r->fdb_fd, &k, &port, 0))
+	/* Not over what the tracepoints wrote since: that is newer. */
+	if (bpf_map_update_elem(r->fdb_fd, &k, &port, BPF_NOEXIST) && errno != EEXIST)
 		r->err = -errno;
 	else
 		r->n++;

@@ -175,11 +175,32 @@ void pinned_close(struct pinned *p)
 	}
 }
 
+/* The configuration, if the pinned map holds this build's layout (an
+ * older attach's is another size: -EPROTO, and cfg is zeroed). */
 int config_read(int fd, struct xfwd_config *cfg)
 {
-	__u32 zero = 0;
+	struct bpf_map_info info = {};
+	__u32 zero = 0, len = sizeof(info);
 
-	return bpf_map_lookup_elem(fd, &zero, cfg);
+	memset(cfg, 0, sizeof(*cfg));
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.value_size != sizeof(*cfg))
+		return -EPROTO;
+	if (bpf_map_lookup_elem(fd, &zero, cfg))
+		return -errno;
+	if (cfg->nr_ifs > XFWD_IF_MAX)
+		cfg->nr_ifs = XFWD_IF_MAX;
+	return 0;
+}
+
+/* Empty a hash map whose keys are ksz bytes (at most a flow key's). */
+void map_empty(int fd, size_t ksz)
+{
+	struct xfwd_flow_key k;
+
+	if (ksz > sizeof(k))
+		return;
+	while (!bpf_map_get_next_key(fd, NULL, &k) && !bpf_map_delete_elem(fd, &k))
+		;
 }
 
 /* Entries in a hash map (a walk: O(entries)). */

@@ -363,7 +363,7 @@ struct xfwd_rule_stats {
 	X(PASS_TX_STACK, "pass_tx_stack")	/* its egress takes no frames from XDP: tc sends it (egress.h) */	\
 	X(REDIRECT_ERR, "redirect_err")	/* frames XDP redirected that the egress refused (lost) */	\
 	X(PASS_CSUM_PARTIAL, "pass_csum_partial")	/* a partial checksum: tc sends it (l4csum.h) */	\
-	X(TX_BRIDGE_PORT, "tx_bridge_port")	/* redirected to a bridge's port, not the bridge (bridge.h) */
+	X(TX_BRIDGE_PORT, "tx_bridge_port")	/* redirected to a bridge's port, not the bridge (bridge.h; in redirect too) */
 
 #define XFWD_CNT_ENUM_(id, name) XFWD_CNT_##id,
 enum xfwd_counter {
@@ -413,7 +413,11 @@ struct xfwd_config {
 				 * programs count are this attach's */
 	__u8 bridges;		/* slot bits: Linux bridges, whose ports XDP may
 				 * redirect to by their FDB (bpf/bridge.h) */
-	__u8 pad4[3];
+	__u8 rp_strict;		/* slot bits: LANs whose rp_filter is strict (1): a
+				 * new connection's source must route back by it */
+	__u8 pad4[2];
+	__u32 prog_id[2];	/* xfwd_public's and xfwd_lan's: the redirects by
+				 * ifindex the tracing programs count are theirs */
 };
 
 /* xfwd_fdb: the port a bridge xfwd serves delivers a MAC address to, as

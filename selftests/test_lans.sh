@@ -17,6 +17,7 @@ servers() {
 	bg "$LAB-lanb" $PEER udp-echo $B 5353
 	bg "$LAB-lanb" $PEER whoami-server $B 9000
 	bg "$LAB_CLI" $PEER udp-echo $LAB_CLI_ADDR 7007
+	bg "$LAB_CLI" $PEER udp-log $LAB_CLI_ADDR 7008 "$TMP/seen"
 	wait_udp "$LAB_SRV" 5353 && wait_port "$LAB_SRV" $A 9000 && wait_udp "$LAB-lanb" 5353 &&
 		wait_port "$LAB-lanb" $B 9000 && wait_udp "$LAB_CLI" 7007
 }
@@ -41,6 +42,18 @@ forward_both() {
 		"^$LAB_CLI_ADDR:7007 $LAB_PUB_ADDR:[0-9]+ outa$"
 	expect_match "$1: masquerade from LAN B" "$(ask "$LAB-lanb" $LAB_CLI_ADDR 7007 outb)" \
 		"^$LAB_CLI_ADDR:7007 $LAB_PUB_ADDR:[0-9]+ outb$"
+	# A host of LAN A (rp_filter strict on g1) posing as LAN B's host: a
+	# datagram out with B's source, then one with its own.
+	local mac
+	mac=$(lab_x "$LAB_GW" cat /sys/class/net/g1/address)
+	lab_x "$LAB_SRV" $PEER spoof-udp s0 "$mac" $B 4444 $LAB_CLI_ADDR 7008 "$1-posing"
+	lab_x "$LAB_SRV" $PEER spoof-udp s0 "$mac" $A 4445 $LAB_CLI_ADDR 7008 "$1-itself"
+	for _ in $(seq 50); do grep -q "$1-itself" "$TMP/seen" 2>/dev/null && break; sleep 0.1; done
+	sleep 0.3	# the posing one, sent first, had its chance
+	expect_eq "$1: LAN A's host posing as LAN B's is not let out (rp_filter strict on g1)" \
+		"$(grep -c "$1-posing" "$TMP/seen")" 0
+	expect_eq "$1: ... the same host as itself is, masqueraded" \
+		"$(grep -c "^$LAB_PUB_ADDR $1-itself" "$TMP/seen")" 1
 }
 # iface NAME: "role mode sent_by" of interface NAME in status -j.
 iface() {
@@ -51,6 +64,7 @@ print(i["role"], i["mode"], i["sent_by"])'
 
 lab_up lans || { not_ok "lab up" "cannot build the lab"; t_exit; }
 lab_add_lan_b || not_ok "LAN B" "cannot make it"
+lab_x "$LAB_GW" sysctl -qw net.ipv4.conf.g1.rp_filter=1	# LAN A's: strict
 servers || not_ok "servers" "a server did not start"
 
 # Bad input: refused with exit 2, nothing attached.
