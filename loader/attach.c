@@ -608,8 +608,8 @@ static void fdb_follow(const struct env *env, struct xfwd_bpf *skel, struct xfwd
 	int rc;
 
 	/* Afresh (a re-attach reuses the pinned tables): what the dump finds. */
-	map_empty(bpf_map__fd(skel->maps.xfwd_fdb), sizeof(struct xfwd_fdb_key));
-	map_empty(bpf_map__fd(skel->maps.xfwd_ports), sizeof(__u32));
+	map_flush(bpf_map__fd(skel->maps.xfwd_fdb), sizeof(struct xfwd_fdb_key));
+	map_flush(bpf_map__fd(skel->maps.xfwd_ports), sizeof(__u32));
 	rc = trace_attach(env, skel->progs.xfwd_fdb_learned, FDB_LEARNED_PIN);
 
 	if (!rc)

@@ -193,7 +193,7 @@ int config_read(int fd, struct xfwd_config *cfg)
 }
 
 /* Empty a hash map whose keys are ksz bytes (at most a flow key's). */
-void map_empty(int fd, size_t ksz)
+void map_flush(int fd, size_t ksz)
 {
 	struct xfwd_flow_key k;
 

@@ -101,7 +101,7 @@ void pinned_close(struct pinned *p);
 int pin_path(const struct env *env, const char *name, char *buf, size_t len);
 int config_read(int fd, struct xfwd_config *cfg);
 __u32 map_count(int fd);
-void map_empty(int fd, size_t ksz);
+void map_flush(int fd, size_t ksz);
 int pin_lock(const struct env *env);
 void pin_unlock(const struct env *env, int fd);
 void fast_invalidate(const struct env *env);
