@@ -87,6 +87,8 @@
 #define F_RST		0x04
 #define F_ACK		0x10
 #define BIT(c)		(1ull << (c))
+/* Counter masks (struct m_expect) hold a bit per counter in 64 bits. */
+_Static_assert(XFWD_CNT_MAX <= 64, "more counters than the fuzzer's masks hold: widen them");
 
 struct tuple {
 	uint32_t saddr, daddr;
