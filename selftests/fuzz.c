@@ -335,7 +335,7 @@ struct saved {
 #define SNAP_MAX 1024
 #define SNAP_MAPS 6
 static struct saved snap[SNAP_MAPS];
-static __u32 snap_aliased;	/* the data path's own state outside the maps */
+static __u32 snap_aliased, snap_waiting;	/* the data path's own state outside the maps */
 static void *batch_keys, *batch_vals;
 
 static struct bpf_map *state_map(int i)
@@ -383,6 +383,7 @@ static void snapshot_take(void)
 		s->n = count;
 	}
 	snap_aliased = skel->bss->xfwd_backend_aliased;
+	snap_waiting = skel->bss->xfwd_finish_waiting;
 	model_copy(model_snap, model);
 }
 
@@ -400,6 +401,9 @@ static void snapshot_restore(void)
 	 * one-entry connection looks for a holder of its reply tuple): as the
 	 * snapshot had it, so that an input replays alone as it ran. */
 	skel->bss->xfwd_backend_aliased = snap_aliased;
+	/* And the count of requests waiting in xfwd_finish, restored with it:
+	 * an input's takes would otherwise wear it down for the next ones. */
+	skel->bss->xfwd_finish_waiting = snap_waiting;
 	model_copy(model, model_snap);
 	config_write(0, 0);
 	model_set_loose(model, 0);
