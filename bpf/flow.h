@@ -55,18 +55,24 @@ static __always_inline void fast_forget(const struct xfwd_flow_key *key)
 		__sync_fetch_and_add(epoch, 1);
 }
 
-/* The entry's twin lives in the same table as the entry. */
+/* The entry's twin lives in the same table as the entry. What sits at
+ * f->twin may be an earlier connection's stale entry (a reply entry left
+ * dead by a reset, whose original key a new one-entry connection took): it
+ * is the twin only if it names the same connection. */
 static __always_inline struct xfwd_flow *twin_lookup(const struct xfwd_flow *f)
 {
-	if (f->flags & XFWD_FLOW_PENDING)
-		return bpf_map_lookup_elem(&xfwd_pending, &f->twin);
-	return bpf_map_lookup_elem(&xfwd_flows, &f->twin);
+	void *table = f->flags & XFWD_FLOW_PENDING ? (void *)&xfwd_pending : (void *)&xfwd_flows;
+	struct xfwd_flow *t = bpf_map_lookup_elem(table, &f->twin);
+
+	return t && t->conn_id == f->conn_id ? t : NULL;
 }
 
 static __always_inline void twin_delete(const struct xfwd_flow *f)
 {
 	struct xfwd_flow_key k = f->twin;
 
+	if (!twin_lookup(f))
+		return;
 	if (f->flags & XFWD_FLOW_PENDING) {
 		if (!bpf_map_delete_elem(&xfwd_pending, &k))
 			count(XFWD_CNT_PENDING_DEL);

@@ -55,7 +55,7 @@ static __always_inline struct xfwd_flow *flow_promote(struct xfwd_flow *f,
 	struct xfwd_flow_key k = *key, tk = f->twin;
 	struct xfwd_flow *t = bpf_map_lookup_elem(&xfwd_pending, &tk);
 
-	if (!t)
+	if (!t || t->conn_id != f->conn_id)
 		return f;
 	entry_move(&tk, t);
 	entry_move(&k, f);

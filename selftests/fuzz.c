@@ -32,6 +32,8 @@
  *   selftests/fuzz -F [libFuzzer options] [CORPUS_DIR...]
  *       libFuzzer drives (make fuzz)
  *   selftests/fuzz -w DIR      write seed inputs to DIR
+ *   -v: what failed; -vv: each packet, the model's path and the program's
+ *   counters; -vvv: and its bytes; -vvvv: and the program's flow entries
  *
  * A mismatch prints what differed and writes the input to DIR/crash-*.bin
  * (-C, default selftests/corpus): replayed by every later run.
@@ -1526,6 +1528,29 @@ static void packet_tally(int side, int tc)
 	}
 }
 
+/* -vvvv: the program's flow entries after a packet (both tables). */
+static void tables_show(void)
+{
+	struct bpf_map *m[2] = { skel->maps.xfwd_flows, skel->maps.xfwd_pending };
+	struct xfwd_flow_key k, *prev;
+	struct xfwd_flow v;
+	char a[16], b[16];
+
+	for (int i = 0; i < 2; i++) {
+		int fd = bpf_map__fd(m[i]);
+
+		for (prev = NULL; !bpf_map_get_next_key(fd, prev, &k); prev = &k) {
+			if (bpf_map_lookup_elem(fd, &k, &v))
+				continue;
+			inet_ntop(AF_INET, &k.saddr, a, sizeof(a));
+			inet_ntop(AF_INET, &k.daddr, b, sizeof(b));
+			printf("#     %s %s:%u -> %s:%u proto %u side %u dir %u state %u flags 0x%x\n",
+			       i ? "pending" : "flows", a, ntohs(k.sport), b, ntohs(k.dport), k.proto,
+			       v.side, v.dir, v.state, v.flags);
+		}
+	}
+}
+
 /* -vv: what the model and the program made of packet rec. */
 static void packet_show(int rec, int side, int tc, const struct m_expect *e,
 			const uint8_t *frame, size_t len)
@@ -1537,6 +1562,8 @@ static void packet_show(int rec, int side, int tc, const struct m_expect *e,
 	if (verbose > 2)
 		hexdump("in", frame, len);
 	tcp_show(frame, len);
+	if (verbose > 3)
+		tables_show();
 }
 
 /* Keep the packet that went in (ins) and, if translated, what came out

@@ -245,6 +245,46 @@ PROG_CASE(frag_later_unknown)
 	return conn_fwd(&c, 0, pattern, 10);
 }
 
+/*
+ * A backend's reset in fragments ends a one-entry connection (its reply
+ * entry left dead); the tuple's next connection changes state before any
+ * answer (the client resets it). That change is the new connection's alone:
+ * written into the dead entry at its reply key, it brought that entry back
+ * as a reply entry no answer made, and the old datagram's later fragment
+ * then went through it.
+ */
+PROG_CASE(frag_dead_reply_entry_stays_dead)
+{
+	struct conn c = { IPPROTO_TCP, CLIENT2, PUB_ADDR, CLIENT2, BACKEND2, 41200, 443, 41200, 8443 };
+	struct pkt_spec rst = dgram(conn_rep_pkt(&c, TH_RST | TH_ACK, NULL, 0));
+	struct xfwd_flow_key rk = conn_rkey(&c);
+	struct xfwd_flow r;
+	uint8_t b[PKT_MAX];
+	size_t len;
+
+	TRY(rule_add(IPPROTO_TCP, 0, 443, BACKEND2, 8443, 0, 1));
+	TRY(backend_add(IPPROTO_TCP, BACKEND2, 8443, 0, 443, 0));
+	label("SYN");
+	TRY(conn_fwd(&c, TH_SYN, NULL, 0));
+	label("the backend's RST, the only answer, its first fragment");
+	len = frag_of(&rst, &frag2, 0, b);
+	TRY(run(SIDE_LAN, b, len));
+	if (!ASSERT_VERDICT(R.verdict, XDP_REDIRECT))
+		return -1;
+	label("its later fragment: the connection is gone");
+	len = frag_of(&rst, &frag2, 1, b);
+	TRY(expect_pass_n(SIDE_LAN, b, len, XFWD_CNT_PASS_FRAG_UNKNOWN));
+	label("a new SYN of the same tuple, then the client's RST");
+	TRY(conn_fwd(&c, TH_SYN, NULL, 0));
+	TRY(conn_fwd(&c, TH_RST, NULL, 0));
+	if (!ASSERT_TRUE(flow_get(&rk, &r) == IN_PENDING && (r.flags & XFWD_FLOW_DEAD),
+			 "the earlier connection's reply entry is dead still"))
+		return -1;
+	label("the old datagram's later fragment again: still no connection of its own");
+	len = frag_of(&rst, &frag2, 1, b);
+	return expect_pass_n(SIDE_LAN, b, len, XFWD_CNT_PASS_FRAG_UNKNOWN);
+}
+
 /* A first fragment is a new connection's first packet like any: the source
  * checks refuse a spoofed one, and its later fragments find nothing. */
 PROG_CASE(frag_first_spoofed_source)
