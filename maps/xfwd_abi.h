@@ -131,6 +131,37 @@ struct xfwd_flow_key {
 	__u8 pad[3];
 };
 
+/*
+ * IPv6 has maps of its own (xfwd_rules6, xfwd_flows6), so that IPv4 keys
+ * and entries keep their size: a packet's family picks the maps, and the
+ * code that reads them is the same for both (bpf/addr.h). Addresses are
+ * four words in network order; all zero is "any" in a rule key.
+ */
+struct xfwd_rule6_key {
+	__u32 addr[4];		/* the public address; all zero: any address */
+	__u16 port;
+	__u8 proto;
+	__u8 pad;
+};
+
+struct xfwd_rule6 {
+	__u32 to_addr[4];	/* the target (all zero with XFWD_RULE_LOCAL) */
+	__u16 to_port;		/* as struct xfwd_rule's */
+	__u16 flags;
+	__u32 id;		/* one id space and one xfwd_rule_stats for both families */
+	__u16 pub_lo;
+	__u16 pub_hi;
+};
+
+struct xfwd_flow6_key {
+	__u32 saddr[4];
+	__u32 daddr[4];
+	__u16 sport;
+	__u16 dport;
+	__u8 proto;
+	__u8 pad[3];
+};
+
 #define XFWD_FLOW_SEEN_REPLY	(1u << 0)	/* a packet came back: not [UNREPLIED] */
 #define XFWD_FLOW_ASSURED	(1u << 1)	/* conntrack's [ASSURED] */
 #define XFWD_FLOW_DEAD		(1u << 2)	/* ended (RST as only answer): absent */
@@ -214,6 +245,31 @@ struct xfwd_flow {
 	__u16 route_pad;
 	__u32 route_gen;
 	struct xfwd_tcp_peer tcp[2];	/* TCP, original entry: by enum xfwd_dir */
+};
+
+/*
+ * One direction of an IPv6 connection: struct xfwd_flow's fields, with
+ * IPv6 addresses. There is no IP header checksum: the one delta is the
+ * L4 checksum's, addresses (pseudo-header) and ports together.
+ */
+struct xfwd_flow6 {
+	__u32 new_saddr[4];
+	__u32 new_daddr[4];
+	__u16 new_sport;
+	__u16 new_dport;
+	__u32 l4_csum_delta;	/* folded: address and port changes */
+	struct xfwd_flow6_key twin;
+	__u32 conn_id;
+	__u64 packets;
+	__u64 bytes;
+	__u64 last_seen_ns;
+	__u32 rule_id;
+	__u8 side;
+	__u8 dir;
+	__u8 pad[2];
+	union { XFWD_CONN_FIELDS; };
+	__u32 pad2;
+	struct xfwd_tcp_peer tcp[2];
 };
 
 /* Masquerade (LPM trie): LAN prefixes whose outbound flows get the public address. */
@@ -363,7 +419,11 @@ struct xfwd_rule_stats {
 	X(PASS_TX_STACK, "pass_tx_stack")	/* its egress takes no frames from XDP: tc sends it (egress.h) */	\
 	X(REDIRECT_ERR, "redirect_err")	/* frames XDP redirected that the egress refused (lost) */	\
 	X(PASS_CSUM_PARTIAL, "pass_csum_partial")	/* a partial checksum: tc sends it (l4csum.h) */	\
-	X(TX_BRIDGE_PORT, "tx_bridge_port")	/* redirected to a bridge's port, not the bridge (bridge.h; in redirect too) */
+	X(TX_BRIDGE_PORT, "tx_bridge_port")	/* redirected to a bridge's port, not the bridge (bridge.h; in redirect too) */	\
+	/* IPv6's share of rx, redirect and flow_new (the others count both families): */	\
+	X(RX6, "rx_ipv6")							\
+	X(FWD_REDIRECT6, "redirect_ipv6")					\
+	X(FLOW_NEW6, "flow_new_ipv6")
 
 #define XFWD_CNT_ENUM_(id, name) XFWD_CNT_##id,
 enum xfwd_counter {
@@ -418,6 +478,9 @@ struct xfwd_config {
 	__u8 pad4[2];
 	__u32 prog_id[2];	/* xfwd_public's and xfwd_lan's: the redirects by
 				 * ifindex the tracing programs count are theirs */
+	__u32 addr6[XFWD_IF_MAX][4];	/* each one's first global IPv6 address
+					 * (all zero if none): a LAN's is the
+					 * source of --snat to it */
 };
 
 /* xfwd_fdb: the port a bridge xfwd serves delivers a MAC address to, as
