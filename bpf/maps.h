@@ -236,4 +236,32 @@ static __always_inline struct xfwd_config *config_get(void)
 	return bpf_map_lookup_elem(&xfwd_config, &zero);
 }
 
+/* IPv6 (maps/xfwd_abi.h): rules in two copies flipped by the same
+ * config.sets bit as IPv4's, and the two flow tables. */
+#define RULES6_MAP							\
+	__uint(type, BPF_MAP_TYPE_HASH);				\
+	__uint(max_entries, XFWD_MAX_RULE_PORTS);			\
+	__type(key, struct xfwd_rule6_key);				\
+	__type(value, struct xfwd_rule6)
+struct rules6_map { RULES6_MAP; __uint(pinning, LIBBPF_PIN_BY_NAME); };
+struct rules6_inner { RULES6_MAP; };
+struct rules6_map xfwd_rules6 SEC(".maps");
+struct rules6_map xfwd_rules6_b SEC(".maps");
+MAP_PAIR(xfwd_rule6_sets, rules6_inner, xfwd_rules6, xfwd_rules6_b);
+
+#define FLOW6_TABLE							\
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);				\
+	__type(key, struct xfwd_flow6_key);				\
+	__type(value, struct xfwd_flow6)
+struct {
+	FLOW6_TABLE;
+	__uint(max_entries, XFWD_DEFAULT_MAX_FLOWS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xfwd_flows6 SEC(".maps");
+struct {
+	FLOW6_TABLE;
+	__uint(max_entries, XFWD_DEFAULT_MAX_FLOWS / 4);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xfwd_pending6 SEC(".maps");
+
 #endif
