@@ -54,8 +54,11 @@ static void replies_make(void *ctx, void *keys, __u32 nlost)
 		bk.addr = v.new_daddr;
 		bk.port = v.new_dport;
 		bk.proto = k.proto;
+		/* Made already, unless what sits at its key is an earlier
+		 * connection's entry of the tuple, left dead. */
 		if (!bsearch(&bk, lost, nlost, sizeof(*lost), rule_key_cmp) ||
-		    !bpf_map_lookup_elem(p->pending, &v.twin, &r))
+		    (!bpf_map_lookup_elem(p->pending, &v.twin, &r) && r.conn_id == v.conn_id &&
+		     !(r.flags & XFWD_FLOW_DEAD)))
 			continue;
 		req.rkey = v.twin;
 		req.made = 0;

@@ -319,8 +319,11 @@ static void table_walk(int fd, struct walk *w)
 			continue;
 		c.okey = k;
 		c.rkey = c.o.twin;
+		/* The reply entry, if the one at rkey is this connection's: it
+		 * may be an earlier connection's of the tuple, left dead. */
 		if (bpf_map_lookup_elem(fd, &c.rkey, &c.r) ||
-		    memcmp(&c.r.twin, &c.okey, sizeof(c.okey)))
+		    memcmp(&c.r.twin, &c.okey, sizeof(c.okey)) || c.r.conn_id != c.o.conn_id ||
+		    (c.r.flags & XFWD_FLOW_DEAD))
 			memset(&c.r, 0, sizeof(c.r));
 		else
 			fast_add(w->fast, &c.rkey, &c.r);

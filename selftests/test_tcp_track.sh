@@ -60,6 +60,8 @@ lab_x "$LAB_GW" iptables -t nat -A PREROUTING -i g0 -p tcp --dport 82 \
 	-j DNAT --to-destination $LAB_SRV_ADDR:9000
 lab_x "$LAB_GW" iptables -t nat -A PREROUTING -i g0 -p tcp --dport 83 \
 	-j DNAT --to-destination $LAB_SRV_ADDR:9001
+lab_x "$LAB_GW" iptables -t nat -A PREROUTING -i g0 -p tcp --dport 84 \
+	-j DNAT --to-destination $LAB_SRV_ADDR:9009
 lab_x "$LAB_GW" iptables -t nat -A POSTROUTING -o g0 -s 198.51.100.0/24 -j MASQUERADE
 lab_x "$LAB_GW" sysctl -qw net.netfilter.nf_conntrack_acct=1
 lab_common
@@ -72,6 +74,7 @@ xg rule add tcp 80 to $LAB_SRV_ADDR:8080 >/dev/null || not_ok "rule add tcp 80" 
 xg rule add tcp 81 to $LAB_SRV_ADDR:8080 >/dev/null || not_ok "rule add tcp 81" "failed"
 xg rule add tcp 82 to $LAB_SRV_ADDR:9000 >/dev/null || not_ok "rule add tcp 82" "failed"
 xg rule add tcp 83 to $LAB_SRV_ADDR:9001 >/dev/null || not_ok "rule add tcp 83" "failed"
+xg rule add tcp 84 to $LAB_SRV_ADDR:9009 >/dev/null || not_ok "rule add tcp 84" "failed"
 xg masq add 198.51.100.0/24 >/dev/null || not_ok "masq add" "failed"
 lab_common
 
@@ -283,7 +286,7 @@ case5() {	# xfwd|iptables
 	fi
 }
 
-cases="case1 case1b case3 case4 case5 case6 case7 case8 case2"
+cases="case1 case1b case3 case4 case5 case6 case7 case8 case9 case10 case2"
 # 6. No false positives: a bulk upload (window scaling, SACK, timestamps, a
 # window that grows to megabytes), then 8 MB echoed while it is sent (both
 # directions busy at once, on both CPUs), pass with no segment found outside
@@ -353,6 +356,53 @@ case8() {	# xfwd|iptables
 		" ESTABLISHED src=$LAB_CLI_ADDR "
 	out=$(lab_x "$LAB_CLI" timeout 20 $PEER whoami-from $LAB_PUB_ADDR 80 40060 2>&1 | tail -n1)
 	expect_eq "8 $1: a new connection from the same client port gets through" "$out" "$LAB_CLI_ADDR:40060"
+}
+
+# 9. A connection the backend refuses (port 9009 has no listener: an RST is
+# its only answer), then the client's next SYN from the same port, which the
+# backend does not answer: the new connection is shown as conntrack shows it,
+# with nothing of the refused one (whose reply entry, left dead, once lent
+# the new connection its counts).
+case9() {	# xfwd|iptables
+	local got
+	lab_x "$LAB_CLI" $PEER whoami $LAB_PUB_ADDR 84 0.0.0.0 40090 >/dev/null 2>&1
+	lab_x "$LAB_SRV" iptables -A INPUT -p tcp --sport 40090 -j DROP
+	lab_x "$LAB_CLI" timeout 2 $PEER whoami $LAB_PUB_ADDR 84 0.0.0.0 40090 >/dev/null 2>&1
+	if [ "$1" = xfwd ]; then got=$(xpackets 40090); else got=$(ctpackets 40090); fi
+	expect_match "9 $1: the refused tuple's next, unanswered connection: packets 'original reply'" \
+		"$got" "^[1-9][0-9]* 0$"
+	lab_x "$LAB_SRV" iptables -D INPUT -p tcp --sport 40090 -j DROP
+}
+
+# 10. The same refused tuple's next connection, waiting for its answer when
+# its rule is deleted: a connection outlives its rule (conntrack keeps its
+# NAT), so the backend's answer to the client's retransmitted SYN (an RST:
+# still no listener) reaches the client, which is refused, not left to time
+# out. Without the LAN's masquerade here: the kernel's NAT for what XDP
+# passes up would otherwise handle a lost answer.
+case10() {	# xfwd|iptables
+	local out
+	[ "$1" = iptables ] || xg masq del 198.51.100.0/24 >/dev/null
+	# A SYN the gateway's own stack got would be refused there: not that.
+	lab_x "$LAB_GW" iptables -A INPUT -p tcp --dport 84 -j DROP
+	lab_x "$LAB_CLI" $PEER whoami $LAB_PUB_ADDR 84 0.0.0.0 40091 >/dev/null 2>&1
+	lab_x "$LAB_SRV" iptables -A INPUT -p tcp --sport 40091 -j DROP
+	lab_x "$LAB_CLI" timeout 8 $PEER whoami $LAB_PUB_ADDR 84 0.0.0.0 40091 >"$TMP/c10-$1" 2>&1 &
+	for _ in $(seq 50); do	# its SYN went through: the connection is there
+		if [ "$1" = xfwd ]; then xg flows --proto tcp | grep -q " SYN_SENT .* sport=40091 " && break
+		else ctflow 40091 | grep -q SYN_SENT && break; fi
+		sleep 0.1
+	done
+	if [ "$1" = xfwd ]; then xg rule del tcp 84 >/dev/null
+	else lab_x "$LAB_GW" iptables -t nat -D PREROUTING -i g0 -p tcp --dport 84 \
+		-j DNAT --to-destination $LAB_SRV_ADDR:9009; fi
+	lab_x "$LAB_SRV" iptables -D INPUT -p tcp --sport 40091 -j DROP
+	wait $!
+	out=$(grep -o "Connection refused\|timed out" "$TMP/c10-$1" | head -n1)
+	expect_eq "10 $1: a waiting connection outlives its rule: the backend's RST refuses the client" \
+		"$out" "Connection refused"
+	lab_x "$LAB_GW" iptables -D INPUT -p tcp --dport 84 -j DROP
+	[ "$1" = iptables ] || xg masq add 198.51.100.0/24 >/dev/null
 }
 
 for c in $cases; do
