@@ -198,7 +198,10 @@ static __always_inline void frag_first(const struct pkt *p, __u8 side, __u64 now
 }
 
 /* The flow of a later fragment (XFWD_FRAG_LATER) arriving on side: its
- * datagram's, if the first fragment was translated. */
+ * datagram's, if the first fragment was translated. Found as any packet
+ * with its tuple: a one-entry connection's reply tuple is taken as if both
+ * entries were there (the datagram may be an earlier connection's of the
+ * tuple, whose fragments the receiver would reassemble all the same). */
 static __always_inline struct xfwd_flow *frag_flow(struct pkt *p, __u8 side,
 						   const struct xfwd_config *cfg, __u64 now)
 {
@@ -207,7 +210,7 @@ static __always_inline struct xfwd_flow *frag_flow(struct pkt *p, __u8 side,
 
 	if (!d)
 		return NULL;
-	f = flow_find(p, side, cfg, now);
+	f = flow_find_answer(p, side, cfg, now);
 	if (f && p->key.proto == IPPROTO_TCP)
 		xfwd_frag_tcp(f, &p->key, frag_tcp_end(p, d));
 	return f;

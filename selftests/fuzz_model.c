@@ -17,10 +17,11 @@
  *     kernel untouched (pass_frag_unknown). A later TCP fragment moves its
  *     sender's end over the segment's sequence space (SYN, and FIN with the
  *     last fragment: "the ACK of the whole segment is in window"). A
- *     plain-DNAT connection to a backend one rule reaches has no reply entry
- *     until its first answer, so an older datagram's later fragment on its
- *     reply tuple finds no flow. Datagrams are not forgotten here (30 s;
- *     the fuzzer's timeouts are ten years);
+ *     later fragment finds its connection by the tuple as any packet does
+ *     (a one-entry connection's reply tuple "as if both entries were
+ *     there"), even if its datagram began in an earlier connection of the
+ *     tuple. Datagrams are not forgotten here (30 s; the fuzzer's timeouts
+ *     are ten years);
  *   - a packet of a live connection is translated as the connection says,
  *     on the interface its direction arrives on;
  *   - an ICMP error about a connection (README, Security: a hostile LAN
@@ -126,7 +127,6 @@ struct conn {
 	int closer;		/* the direction that sent the first FIN */
 	int map;		/* 1 + the mapping it is a flow of (0: none) */
 	int one_entry;		/* started with its original entry alone (README) */
-	int replied;		/* a packet came from its reply side: the entry is made */
 	struct peer pe[2];	/* by direction: 0 original, 1 reply */
 };
 
@@ -1771,9 +1771,6 @@ static struct ent *frag_flow(struct model *m, struct pk *p, int side)
 	f = ent_find(m, &p->key);
 	if (!f || f->side != side)
 		return NULL;
-	if (!f->orig && m->conn[f->conn].one_entry && !m->conn[f->conn].replied)
-		return NULL;	/* a datagram of an older connection of the tuple: this
-				 * one's reply entry is not made until its first answer */
 	if (g->proto == P_TCP && m->conn[f->conn].tcp) {
 		/* README: "moves what its sender has sent ... so that the ACK
 		 * of the whole segment is in window": the segment's sequence
@@ -1839,8 +1836,6 @@ void model_packet(struct model *m, int side, const uint8_t *fr, size_t len, stru
 	} else if (f && f->side == side) {
 		snprintf(e->path, sizeof(e->path), "%s entry of a connection (%s side)",
 			 f->orig ? "original" : "reply", side_s(f->side));
-		if (!f->orig)
-			m->conn[f->conn].replied = 1;	/* its reply entry is made now */
 	} else {
 		started = 1;
 		f = flow_new(m, &p, side, e);
@@ -1954,10 +1949,6 @@ void model_packet_tc(struct model *m, int side, const uint8_t *fr, size_t len, s
 	}
 	snprintf(e->path, sizeof(e->path), "tc: %s entry of a connection (%s side)",
 		 f->orig ? "original" : "reply", side_s(side));
-	/* README: the backend's first answer makes the reply entry of a
-	 * one-entry connection, whichever program finishes it. */
-	if (!f->orig && !p.later)
-		m->conn[f->conn].replied = 1;
 	memcpy(e->frame, fr, len);
 	e->len = len;
 	e->rewrite = 1;

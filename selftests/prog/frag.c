@@ -250,8 +250,10 @@ PROG_CASE(frag_later_unknown)
  * entry left dead); the tuple's next connection changes state before any
  * answer (the client resets it). That change is the new connection's alone:
  * written into the dead entry at its reply key, it brought that entry back
- * as a reply entry no answer made, and the old datagram's later fragment
- * then went through it.
+ * with the old connection's identity and counts. The old datagram's later
+ * fragment then finds the new connection by its tuple, as any packet with a
+ * one-entry connection's reply tuple does (its reply entry made then), as
+ * the receiver reassembling it would.
  */
 PROG_CASE(frag_dead_reply_entry_stays_dead)
 {
@@ -280,9 +282,20 @@ PROG_CASE(frag_dead_reply_entry_stays_dead)
 	if (!ASSERT_TRUE(flow_get(&rk, &r) == IN_PENDING && (r.flags & XFWD_FLOW_DEAD),
 			 "the earlier connection's reply entry is dead still"))
 		return -1;
-	label("the old datagram's later fragment again: still no connection of its own");
+	label("the old datagram's later fragment again: the new connection's, by its tuple");
 	len = frag_of(&rst, &frag2, 1, b);
-	return expect_pass_n(SIDE_LAN, b, len, XFWD_CNT_PASS_FRAG_UNKNOWN);
+	TRY(run(SIDE_LAN, b, len));
+	if (!ASSERT_VERDICT(R.verdict, XDP_REDIRECT))
+		return -1;
+	{
+		struct xfwd_flow o;
+
+		if (!ASSERT_TRUE(flow_get(&rk, &r) == IN_PENDING && !(r.flags & XFWD_FLOW_DEAD) &&
+				 flow_get(&r.twin, &o) == IN_PENDING && o.conn_id == r.conn_id &&
+				 r.packets == 1, "the reply entry made for the new connection, fresh"))
+			return -1;
+	}
+	return 0;
 }
 
 /* A first fragment is a new connection's first packet like any: the source
