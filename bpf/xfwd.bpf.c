@@ -755,6 +755,9 @@ int xfwd_lan6(struct xdp_md *ctx)
 	return xfwd_xdp6(ctx, XFWD_SIDE_LAN);
 }
 
+/* Headers IPv6 needs: eth + vlan + ip6 + extension headers + TCP with options. */
+#define TC_PULL_LEN6	(18 + 40 + IP6_EXT_BYTES + 8 + 60)
+
 /* What XDP passed up asking tc to finish it (xfwd_tc_ingress found the
  * mark, and that the packet is IPv6): translate as XDP would have, with
  * the same core, and let the kernel resolve the neighbour. */
@@ -766,7 +769,7 @@ int xfwd_tc_ingress6(struct __sk_buff *skb)
 	struct xfwd_flow6 *f;
 	struct pkt6 p;
 	int rc, refused, accounted;
-	__u32 finish = finish_meta(skb), len = skb->len < TC_PULL_LEN ? skb->len : TC_PULL_LEN;
+	__u32 finish = finish_meta(skb), len = skb->len < TC_PULL_LEN6 ? skb->len : TC_PULL_LEN6;
 	__u64 now;
 	__u8 side;
 

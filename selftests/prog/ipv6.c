@@ -792,16 +792,42 @@ PROG_CASE(ipv6_bad_checksum_dropped)
 	return expect_xlated6(SIDE_PUB, &u, CLIENT6, 43012, B6_1, 5353);
 }
 
-/* Without the backend's neighbour: passed up untranslated, asking tc (by
- * XDP metadata, where the kernel gives it) to finish it; the connection is
- * made, its first packet in it. */
+/* Passed up untouched, asking tc ingress to finish it with mark (in the
+ * XDP metadata, where the kernel gives it: IPv6 has no xfwd_finish key),
+ * counted as cnt. */
+static int expect_finish6(int side, const struct pkt6_spec *in, uint32_t mark, unsigned cnt)
+{
+	uint8_t ib[PKT_MAX];
+	size_t il = pkt6_build(in, ib);
+	struct counters a, b;
+	long d;
+
+	TRY(run_expect(side, ib, il, XDP_PASS, &a, &b));
+	if (!ASSERT_EQ(R.len, il, "frame length"))
+		return -1;
+	d = frame_diff(ib, R.frame, il);
+	if (d >= 0)
+		return fail("%s: byte %ld (%s) changed: was 0x%02x, now 0x%02x", pkt_label, d,
+			    frame6_field(ib, il, (size_t)d), ib[d], R.frame[d]);
+	if (skel->rodata->xfwd_no_xdp_meta) {
+		if (!ASSERT_EQ(R.meta_len, 0, "XDP metadata length (this kernel has none)"))
+			return -1;
+	} else if (!ASSERT_EQ(R.meta_len, 4, "XDP metadata length") ||
+		   !ASSERT_EQ(*(uint32_t *)(R.frame - 4), mark, "the mark asking tc to finish")) {
+		return -1;
+	}
+	TRY(moved6(&a, &b));
+	TRY(expect_moved(&a, &b, cnt, 1));
+	return expect_moved(&a, &b, XFWD_CNT_FWD_REDIRECT, 0);
+}
+
+/* Without the backend's neighbour: passed up untranslated, asking tc to
+ * finish it; the connection is made, its first packet in it. */
 PROG_CASE(ipv6_no_neigh_asks_tc)
 {
 	struct xfwd_flow6_key ok = fkey6(IPPROTO_TCP, CLIENT6, 43013, PUB6, 80);
 	struct xfwd_flow6_key rk = fkey6(IPPROTO_TCP, B6_1, 8080, CLIENT6, 43013);
 	struct pkt6_spec p = pub6(IPPROTO_TCP, CLIENT6, 43013, PUB6, 80);
-	uint8_t ib[PKT_MAX];
-	size_t il = pkt6_build(&p, ib);
 	struct counters a, b;
 	int rc = -1;
 
@@ -809,30 +835,62 @@ PROG_CASE(ipv6_no_neigh_asks_tc)
 	if (sh("ip -6 neigh del 2001:db8:200::2 dev " IF_LAN))
 		return fail("cannot remove the backend's neighbour entry");
 	label("SYN to port 80, backend 2001:db8:200::2 without neighbour entry");
-	if (run_expect(SIDE_PUB, ib, il, XDP_PASS, &a, &b))
+	if (counters_read(&a) || expect_finish6(SIDE_PUB, &p, XFWD_META_FINISH_NEW,
+						XFWD_CNT_PASS_NO_NEIGH) || counters_read(&b))
 		goto out;
-	if (!ASSERT_EQ(R.len, il, "frame length") ||
-	    !ASSERT_TRUE(!frame_diff(ib, R.frame, il) || frame_diff(ib, R.frame, il) < 0,
-			 "the frame changed"))
-		goto out;
-	if (frame_diff(ib, R.frame, il) >= 0) {
-		fail("%s: the frame passed up changed", pkt_label);
-		goto out;
-	}
-	if (skel->rodata->xfwd_no_xdp_meta) {
-		if (!ASSERT_EQ(R.meta_len, 0, "XDP metadata length (this kernel has none)"))
-			goto out;
-	} else if (!ASSERT_EQ(R.meta_len, 4, "XDP metadata length") ||
-		   !ASSERT_EQ(*(uint32_t *)(R.frame - 4), XFWD_META_FINISH_NEW,
-			      "the mark asking tc to finish")) {
-		goto out;
-	}
-	if (moved6(&a, &b) || expect_moved(&a, &b, XFWD_CNT_PASS_NO_NEIGH, 1) ||
-	    expect_moved(&a, &b, XFWD_CNT_FLOW_NEW6, 1) ||
-	    expect_moved(&a, &b, XFWD_CNT_FWD_REDIRECT, 0))
+	if (expect_moved(&a, &b, XFWD_CNT_FLOW_NEW6, 1))
 		goto out;
 	rc = conn6_expect(&ok, &rk, IN_PENDING, XFWD_ST_SYN_SENT, 0);
 out:
 	sh("%s", neigh_setup);
 	return rc;
+}
+
+/* An egress that takes no frames from XDP, a partial checksum (a veth's
+ * far stack left it to the hardware): tc sends them, as IPv4's. */
+PROG_CASE(ipv6_tx_stack_and_csum_partial_ask_tc)
+{
+	struct pkt6_spec p = pub6(IPPROTO_TCP, CLIENT6, 43014, PUB6, 80);
+	struct pkt6_spec u = lan6(IPPROTO_UDP, B6_1, 5353, CLIENT6, 43015);
+	struct pkt6_spec q = pub6(IPPROTO_UDP, CLIENT6, 43015, PUB6, 53);
+	uint8_t b[PKT_MAX];
+	struct xfwd_config cfg;
+	struct frame6 f;
+	size_t len;
+
+	TRY(rule6_add(IPPROTO_TCP, NULL, 80, B6_1, 8080, 0, 1));
+	TRY(rule6_add(IPPROTO_UDP, NULL, 53, B6_1, 5353, 0, 2));
+	TRY(config_get(&cfg));
+	cfg.tx_stack = 1u << XFWD_IF_LAN;
+	TRY(config_set(&cfg));
+	label("SYN to port 80, the LAN takes no frames from XDP");
+	TRY(expect_finish6(SIDE_PUB, &p, XFWD_META_FINISH_NEW, XFWD_CNT_PASS_TX_STACK));
+	cfg.tx_stack = 0;
+	cfg.csum_partial = 1u << XFWD_IF_LAN;
+	TRY(config_set(&cfg));
+	label("UDP to port 53");
+	TRY(expect_xlated6(SIDE_PUB, &q, CLIENT6, 43015, B6_1, 5353));
+	/* The reply's checksum field holds the pseudo-header's sum only,
+	 * folded, not complemented. */
+	u.payload = pattern;
+	u.payload_len = 12;
+	len = pkt6_build(&u, b);
+	frame6_parse(b, len, &f);
+	put16(b + f.l4 + 6, fold16(sum_words(0, b + f.l3 + 8, 32) + (f.end - f.l4) + IPPROTO_UDP));
+	label("the backend's reply with a partial checksum, from a csum_partial LAN");
+	{
+		struct counters x, y;
+
+		TRY(run_expect(SIDE_LAN, b, len, XDP_PASS, &x, &y));
+		if (!ASSERT_EQ(R.len, len, "frame length") || frame_diff(b, R.frame, len) >= 0)
+			return fail("%s: the frame passed up changed", pkt_label);
+		if (!skel->rodata->xfwd_no_xdp_meta &&
+		    (!ASSERT_EQ(R.meta_len, 4, "XDP metadata length") ||
+		     !ASSERT_EQ(*(uint32_t *)(R.frame - 4), XFWD_META_FINISH, "the mark")))
+			return -1;
+		TRY(moved6(&x, &y));
+		TRY(expect_moved(&x, &y, XFWD_CNT_PASS_CSUM_PARTIAL, 1));
+		TRY(expect_moved(&x, &y, XFWD_CNT_FWD_REDIRECT, 0));
+	}
+	return 0;
 }
