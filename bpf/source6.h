@@ -51,37 +51,32 @@ __attribute__((noinline)) int xfwd_src_check6(struct xdp_md *ctx, const struct x
 			return XFWD_CNT_DROP_SRC_RPF;
 		return 0;
 	}
-	/* IPv6's FIB tells a local address apart (IPv4's says "not
-	 * forwarded" for a local address and for no route alike). */
-	if (rc == BPF_FIB_LKUP_RET_NOT_FWDED)
-		return XFWD_CNT_DROP_SRC_LOCAL;
+	/* No route back (IPv6's FIB too says "not forwarded" for that as
+	 * for another address of this host): the reverse-path filters drop. */
 	return cfg->rp_filter ? XFWD_CNT_DROP_SRC_RPF : 0;
 }
 
 /*
- * Is daddr an address of this host, for a rule on every address? IPv4's
- * wildcard takes any destination that arrives on the public side; with
- * IPv6 the LAN hosts' addresses are global and routed through the public
- * side, and a wildcard must not take their traffic: only the gateway's own
- * addresses (config.addr6, or local by the FIB). New connections only.
+ * Is the destination an address of this host, for a rule on every
+ * address? IPv4's wildcard takes any destination that arrives on the
+ * public side; with IPv6 the LAN hosts' addresses are global and routed
+ * through the public side, and a wildcard must not take their traffic:
+ * only the gateway's own addresses, as the loader knows them
+ * (config.addr6: each interface's first global one). The FIB cannot tell
+ * the others: it says "not forwarded" for a local address and for no route
+ * alike. New connections only; verified once.
  */
-__attribute__((noinline)) int xfwd_addr6_local(struct xdp_md *ctx, const struct xfwd_flow6_key *k,
+__attribute__((noinline)) int xfwd_addr6_local(const struct xfwd_flow6_key *k,
 					       const struct xfwd_config *cfg)
 {
-	struct bpf_fib_lookup fib = {};
 	int i;
 
-	if (!ctx || !k || !cfg)
+	if (!k || !cfg)
 		return 0;
 	for (i = 0; i < XFWD_IF_MAX; i++)
 		if (!addr6_zero(cfg->addr6[i]) && addr6_eq(k->daddr, cfg->addr6[i]))
 			return 1;
-	fib.family = AF_INET6;
-	addr6_copy(fib.ipv6_src, k->saddr);
-	addr6_copy(fib.ipv6_dst, k->daddr);
-	fib.ifindex = ctx->ingress_ifindex;
-	return bpf_fib_lookup(ctx, &fib, sizeof(fib), BPF_FIB_LOOKUP_SKIP_NEIGH) ==
-	       BPF_FIB_LKUP_RET_NOT_FWDED;
+	return 0;
 }
 
 #endif

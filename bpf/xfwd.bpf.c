@@ -659,7 +659,7 @@ static __always_inline struct xfwd_flow6 *flow6_new(struct xdp_md *ctx, const st
 	r = rule6_lookup(cfg, &p->key, &any);
 	if (!r || (r->flags & (XFWD_RULE_SNAT | XFWD_RULE_LOCAL)))
 		return NULL;
-	if (any && !xfwd_addr6_local(ctx, &p->key, cfg))
+	if (any && !xfwd_addr6_local(&p->key, cfg))
 		return NULL;
 	addr6_copy(rq.daddr, r->to_addr);
 	rq.dport = rule6_to_port(r, p->key.dport);

@@ -113,6 +113,7 @@ static int topology(const char *extra)
 	       "ip -6 addr add 2001:db8:100::1/64 dev " IF_PUB " nodad; "
 	       "ip -6 addr add 2001:db8:100::10/128 dev " IF_PUB " nodad; "
 	       "ip -6 addr add 2001:db8:200::1/64 dev " IF_LAN " nodad; "
+	       "ip -6 addr add 2001:db8:300::1/64 dev " IF_OTH " nodad; "
 	       "for i in " IF_PUB " xf-pubp " IF_LAN " xf-lanp " IF_OTH " xf-othp; do"
 	       " ip link set $i up; done; %s", neigh_setup))
 		return env_fail("cannot build the test topology (ip link/addr/neigh failed; -v shows)");
