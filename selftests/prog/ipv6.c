@@ -705,6 +705,50 @@ PROG_CASE(ipv6_tcp_no_syn)
 	return 0;
 }
 
+/* The window scale option of both SYNs is read where IPv6 puts the TCP
+ * header: a segment far inside the scaled window (128000 bytes, 1000 << 7)
+ * goes through; unscaled (1000) it would be refused. */
+PROG_CASE(ipv6_tcp_window_scale)
+{
+	/* MSS 1460, NOP, window scale 7. */
+	static const uint8_t opts[8] = { 0x02, 0x04, 0x05, 0xb4, 0x01, 0x03, 0x03, 0x07 };
+	struct xfwd_flow6_key ok = fkey6(IPPROTO_TCP, CLIENT6, 43030, PUB6, 80);
+	struct pkt6_spec c = pub6(IPPROTO_TCP, CLIENT6, 43030, PUB6, 80);
+	struct pkt6_spec s = lan6(IPPROTO_TCP, B6_1, 8080, CLIENT6, 43030);
+	struct xfwd_flow6 f;
+
+	TRY(rule6_add(IPPROTO_TCP, NULL, 80, B6_1, 8080, 0, 1));
+	c.tcp_opts = opts;
+	c.tcp_opts_len = sizeof(opts);
+	c.window = 1000;
+	label("SYN with window scale 7");
+	TRY(expect_xlated6(SIDE_PUB, &c, CLIENT6, 43030, B6_1, 8080));
+	s.tcp_flags = TH_SYN | TH_ACK;
+	s.tcp_opts = opts;
+	s.tcp_opts_len = sizeof(opts);
+	s.window = 1000;
+	label("SYN-ACK with window scale 7");
+	TRY(expect_xlated6(SIDE_LAN, &s, PUB6, 80, CLIENT6, 43030));
+	if (!ASSERT_EQ(flow6_get(&ok, &f), IN_PENDING, "the connection") ||
+	    !ASSERT_EQ(f.tcp[0].scale, 7, "the client's window scale") ||
+	    !ASSERT_EQ(f.tcp[1].scale, 7, "the backend's window scale"))
+		return -1;
+	c.tcp_flags = TH_ACK;
+	c.tcp_opts_len = 0;
+	c.seq = 0x10203041;
+	c.ack = 0x50607081;
+	label("the client's ACK, window 1000 << 7");
+	TRY(expect_xlated6(SIDE_PUB, &c, CLIENT6, 43030, B6_1, 8080));
+	s.tcp_flags = TH_PSH | TH_ACK;
+	s.tcp_opts_len = 0;
+	s.seq = 0x50607081 + 100000;
+	s.ack = 0x10203041;
+	s.payload = pattern;
+	s.payload_len = 100;
+	label("100 bytes from the backend, 100000 bytes into the client's window");
+	return expect_xlated6(SIDE_LAN, &s, PUB6, 80, CLIENT6, 43030);
+}
+
 /* An RST outside the window is dropped and changes nothing: the
  * connection carries on. */
 PROG_CASE(ipv6_tcp_window_rst)
