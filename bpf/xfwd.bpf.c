@@ -231,8 +231,11 @@ static __always_inline void frag_account(struct xfwd_flow *f, __u32 len)
  * IPv6 has programs of its own (the IPv6 section below), which the IPv4
  * ones tail-call on EtherType IPv6: xfwd_public and xfwd_lan stay as they
  * were, and each family's program is verified within its own limit. The
- * arrays are filled in the object: the loader attaches only the IPv4
- * programs, as before.
+ * arrays are filled in the object (libbpf inserts the programs at load):
+ * the loader attaches only the IPv4 programs, as before. Pinned: the
+ * kernel empties a program array when user space holds it no more (no fd,
+ * no pin), and the loader exits after attach; a re-attach reuses the pin
+ * and puts its own programs in.
  */
 int xfwd_public6(struct xdp_md *ctx);
 int xfwd_lan6(struct xdp_md *ctx);
@@ -242,6 +245,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
 	__uint(max_entries, 2);
 	__uint(key_size, sizeof(__u32));
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
 	__array(values, int (void *));
 } xfwd_xdp6_progs SEC(".maps") = {
 	.values = {
@@ -254,6 +258,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
 	__uint(max_entries, 1);
 	__uint(key_size, sizeof(__u32));
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
 	__array(values, int (void *));
 } xfwd_tc6_progs SEC(".maps") = {
 	.values = { [0] = (void *)&xfwd_tc_ingress6 },
