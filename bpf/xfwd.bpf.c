@@ -469,7 +469,9 @@ pass:
 	if (rc == XFWD_IPV6) {
 		count(XFWD_CNT_RX6);
 		bpf_tail_call(ctx, &xfwd_xdp6_progs, side);
-		rc = XFWD_CNT_PASS_NO_MATCH;	/* no IPv6 program: cannot happen */
+		/* No IPv6 program: the array was emptied (its pin removed
+		 * while attached). Nothing of xfwd's takes the packet. */
+		rc = XFWD_CNT_PASS_NO_MATCH;
 	}
 	count(rc);
 	return XDP_PASS;

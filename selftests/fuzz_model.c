@@ -262,8 +262,8 @@ struct pk {
 };
 
 /*
- * An IPv6 frame (EtherType IPv6 at off - 2), as the README says xfwd takes
- * IPv6: its own programs parse it (never pass_not_ipv4); Hop-by-Hop,
+ * An IPv6 frame (EtherType IPv6 at off - 2), as xfwd takes IPv6 (#20):
+ * its own programs parse it (never pass_not_ipv4); Hop-by-Hop,
  * Destination Options and Routing headers stepped over (at most 4, 256
  * bytes before the last), a Fragment header, a route with segments left,
  * ICMPv6 or another upper layer than TCP/UDP, link-local and multicast

@@ -1002,3 +1002,41 @@ PROG_CASE(ipv6_tx_stack_and_csum_partial_ask_tc)
 	}
 	return 0;
 }
+
+/*
+ * tc ingress leaves IPv6 alone unless XDP asked it by metadata: with
+ * requests waiting in xfwd_finish (IPv4's way where there is no metadata),
+ * an IPv6 packet of a live connection passed up without a mark goes on
+ * untouched (BPF_PROG_TEST_RUN of tc carries no metadata: the finishing
+ * itself is the lab's, test_ipv6).
+ */
+PROG_CASE(ipv6_tc_ingress_without_mark_untouched)
+{
+	struct pkt6_spec p = pub6(IPPROTO_TCP, CLIENT6, 43040, PUB6, 80);
+	uint8_t b[PKT_MAX];
+	struct counters a, c;
+	size_t len;
+	int v;
+
+	TRY(rule6_add(IPPROTO_TCP, NULL, 80, B6_1, 8080, 0, 1));
+	label("SYN");
+	TRY(expect_xlated6(SIDE_PUB, &p, CLIENT6, 43040, B6_1, 8080));
+	p.tcp_flags = TH_ACK;
+	p.seq++;
+	len = pkt6_build(&p, b);
+	skel->bss->xfwd_meta_unsupported = 1;
+	skel->bss->xfwd_finish_waiting = 1;
+	label("an ACK of the connection through tc ingress, no mark");
+	TRY(counters_read(&a));
+	v = tc_ingress_run(ifx_pub, b, len);
+	skel->bss->xfwd_meta_unsupported = 0;
+	skel->bss->xfwd_finish_waiting = 0;
+	if (v < 0)
+		return -1;
+	TRY(counters_read(&c));
+	if (!ASSERT_TRUE(v == TC_ACT_OK && !memcmp(R.buf, b, len),
+			 "tc ingress verdict %d, frame %s; expected %d, unchanged", v,
+			 memcmp(R.buf, b, len) ? "changed" : "unchanged", TC_ACT_OK))
+		return -1;
+	return expect_moved(&a, &c, XFWD_CNT_TC_FINISH, 0);
+}
