@@ -687,7 +687,7 @@ PROG_CASE(ipv6_icmpv6_and_scoped_passed)
 	return expect_pass6(SIDE_PUB, &p, XFWD_CNT_PASS_MALFORMED);
 }
 
-/* A TCP segment other than a SYN starts nothing. */
+/* A TCP segment other than a SYN starts nothing, unless tcp_loose. */
 PROG_CASE(ipv6_tcp_no_syn)
 {
 	struct pkt6_spec p = pub6(IPPROTO_TCP, CLIENT6, 43008, PUB6, 80);
@@ -702,6 +702,17 @@ PROG_CASE(ipv6_tcp_no_syn)
 	TRY(expect_pass6(SIDE_PUB, &p, XFWD_CNT_TCP_NO_SYN));
 	if (!ASSERT_EQ(map_count(skel->maps.xfwd_pending6), 0, "entries in xfwd_pending6"))
 		return -1;
+	/* Picked up mid-stream where tcp_loose allows it, as IPv4's. */
+	TRY(tcp_loose(1));
+	p.tcp_flags = TH_ACK;
+	label("ACK to a forwarded port, no connection, tcp_loose on");
+	TRY(expect_xlated6(SIDE_PUB, &p, CLIENT6, 43008, B6_1, 8080));
+	{
+		struct xfwd_flow6_key ok = fkey6(IPPROTO_TCP, CLIENT6, 43008, PUB6, 80);
+		struct xfwd_flow6_key rk = fkey6(IPPROTO_TCP, B6_1, 8080, CLIENT6, 43008);
+
+		TRY(conn6_expect(&ok, &rk, IN_PENDING, XFWD_ST_ESTABLISHED, 0));
+	}
 	return 0;
 }
 
