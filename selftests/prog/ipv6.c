@@ -1051,3 +1051,71 @@ PROG_CASE(ipv6_tc_ingress_without_mark_untouched)
 		return -1;
 	return expect_moved(&a, &c, XFWD_CNT_TC_FINISH, 0);
 }
+
+/* The reply tuple of a new connection is a live one's (two rules to one
+ * backend, the same client port through both): the second connection gets
+ * another source port from the SNAT range, as IPv4's clash_snat; its
+ * answers go back to the client's own port. */
+PROG_CASE(ipv6_clash_snat)
+{
+	struct pkt6_spec a = pub6(IPPROTO_TCP, CLIENT6, 44000, PUB6, 80);
+	struct pkt6_spec b = pub6(IPPROTO_TCP, CLIENT6, 44000, PUB6, 81), exp;
+	struct pkt6_spec r;
+	uint8_t ib[PKT_MAX], eb[PKT_MAX];
+	size_t il, el;
+	struct counters x, y;
+	struct frame6 f;
+	uint16_t port;
+
+	TRY(rule6_add(IPPROTO_TCP, PUB6, 80, B6_1, 8080, 0, 1));
+	TRY(rule6_add(IPPROTO_TCP, PUB6, 81, B6_1, 8080, 0, 2));
+	label("SYN [2001:db8:100::2]:44000 > [2001:db8:100::1]:80");
+	TRY(expect_xlated6(SIDE_PUB, &a, CLIENT6, 44000, B6_1, 8080));
+	label("SYN [2001:db8:100::2]:44000 > [2001:db8:100::1]:81, the same backend");
+	il = pkt6_build(&b, ib);
+	TRY(run_expect(SIDE_PUB, ib, il, XDP_REDIRECT, &x, &y));
+	TRY(expect_moved(&x, &y, XFWD_CNT_CLASH_SNAT, 1));
+	TRY(expect_moved(&x, &y, XFWD_CNT_FLOW_NEW6, 1));
+	frame6_parse(R.frame, R.len, &f);
+	if (!f.l3)
+		return fail("%s: the frame out is not IPv6", pkt_label);
+	port = get16(R.frame + f.l4);
+	if (!ASSERT_TRUE(port >= XFWD_SNAT_PORT_MIN && port <= XFWD_SNAT_PORT_MAX,
+			 "source port %u outside the SNAT range", port))
+		return -1;
+	exp = xlated6(&b, CLIENT6, port, B6_1, 8080);
+	el = pkt6_build(&exp, eb);
+	TRY(check_frame6(eb, el));
+	r = lan6(IPPROTO_TCP, B6_1, 8080, CLIENT6, port);
+	r.tcp_flags = TH_SYN | TH_ACK;
+	label("the backend's SYN-ACK to port %u", port);
+	TRY(expect_xlated6(SIDE_LAN, &r, PUB6, 81, CLIENT6, 44000));
+	r.dport = 44000;
+	label("the backend's SYN-ACK of the first connection");
+	return expect_xlated6(SIDE_LAN, &r, PUB6, 80, CLIENT6, 44000);
+}
+
+/* An idle connection past its timeout is gone (udp_unreplied, 30 s): the
+ * next datagram starts another, over the stale entries. */
+PROG_CASE(ipv6_udp_expiry)
+{
+	struct pkt6_spec q = pub6(IPPROTO_UDP, CLIENT6, 44001, PUB6, 53);
+	struct counters x, y;
+
+	TRY(rule6_add(IPPROTO_UDP, NULL, 53, B6_1, 5353, 0, 1));
+	label("a datagram");
+	TRY(expect_xlated6(SIDE_PUB, &q, CLIENT6, 44001, B6_1, 5353));
+	skel->bss->xfwd_clock_offset_ns = 29 * NSEC;
+	label("another, 29 s later");
+	TRY(counters_read(&x));
+	TRY(expect_xlated6(SIDE_PUB, &q, CLIENT6, 44001, B6_1, 5353));
+	TRY(counters_read(&y));
+	TRY(expect_moved(&x, &y, XFWD_CNT_FLOW_NEW6, 0));
+	skel->bss->xfwd_clock_offset_ns = 60 * NSEC;
+	label("another, 31 s after that");
+	TRY(counters_read(&x));
+	TRY(expect_xlated6(SIDE_PUB, &q, CLIENT6, 44001, B6_1, 5353));
+	TRY(counters_read(&y));
+	TRY(expect_moved(&x, &y, XFWD_CNT_FLOW_NEW6, 1));
+	return expect_rule_stats(1, 3, 3 * (IP6_LEN + UDP_LEN), 2);
+}
