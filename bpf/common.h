@@ -39,6 +39,8 @@ enum xfwd_result {
 				 * and the key's addresses and protocol are set,
 				 * nothing of L4 */
 	XFWD_EXISTS,		/* flow_create: another CPU made the connection first */
+	XFWD_IPV6,		/* parse_pkt: EtherType IPv6 (after any 802.1Q tag):
+				 * the IPv6 programs' (parse6.h) */
 };
 
 #define likely(x)	__builtin_expect(!!(x), 1)

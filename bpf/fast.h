@@ -51,7 +51,7 @@ __attribute__((noinline)) int xfwd_fast_tcp_ok(const struct xfwd_fast *s, __u32 
 		return 0;
 	o = bpf_map_lookup_elem(t, s->f.dir == XFWD_DIR_ORIGINAL ? &s->key : &s->f.twin);
 	return o && o->conn_id == s->f.conn_id && o->dir == XFWD_DIR_ORIGINAL &&
-	       !tcp_check(o, s->f.dir & 1, fl, g);	/* TCP_KEEP_STATE: the slow path */
+	       !tcp_check(o->tcp, o->state, o->flags, s->f.dir & 1, fl, g);	/* TCP_KEEP_STATE: the slow path */
 }
 
 /* Translate and send the packet from its slot: 1 with the XDP action in

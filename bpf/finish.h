@@ -47,22 +47,32 @@ static __always_inline int finish_by_map(void)
 /* XDP: ask tc to finish this packet, its IPv4 header at l3_off; returns
  * XDP_PASS. The header is found afresh: a failed bpf_xdp_adjust_meta
  * leaves every packet pointer invalid all the same. */
+/* XDP, either family: put the mark in the XDP metadata. 0, or -1 where
+ * there is none (the kernel or the driver gives no room). */
+static __always_inline int finish_meta_put(struct xdp_md *ctx, __u32 mark)
+{
+	void *meta, *data;
+
+	if (xfwd_no_xdp_meta)
+		return -1;
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(__u32))) {
+		xfwd_meta_unsupported = 1;
+		return -1;
+	}
+	meta = (void *)(long)ctx->data_meta;
+	data = (void *)(long)ctx->data;
+	if (meta + sizeof(__u32) <= data)
+		*(__u32 *)meta = mark;
+	return 0;
+}
+
 static __always_inline int finish_ask(struct xdp_md *ctx, __u32 l3_off, __u32 mark)
 {
 	struct xfwd_finish_key k;
-	void *meta, *data;
 	struct iphdr *ip;
 
-	if (!xfwd_no_xdp_meta) {
-		if (!bpf_xdp_adjust_meta(ctx, -(int)sizeof(__u32))) {
-			meta = (void *)(long)ctx->data_meta;
-			data = (void *)(long)ctx->data;
-			if (meta + sizeof(__u32) <= data)
-				*(__u32 *)meta = mark;
-			return XDP_PASS;
-		}
-		xfwd_meta_unsupported = 1;
-	}
+	if (!finish_meta_put(ctx, mark))
+		return XDP_PASS;
 	ip = (void *)(long)ctx->data + (l3_off & 0x3f);
 	if ((void *)(ip + 1) > (void *)(long)ctx->data_end)
 		return XDP_PASS;

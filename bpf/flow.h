@@ -16,25 +16,41 @@
 #include "maps.h"
 #include "csum.h"
 
-static __always_inline __u64 flow_timeout_ns(const struct xfwd_config *cfg,
-					     const struct xfwd_flow *f)
+/* A connection's timeout, either family: from its protocol and state word. */
+static __always_inline __u64 conn_timeout_ns(const struct xfwd_config *cfg, __u8 proto, __u32 word)
 {
-	__u32 idx = xfwd_timeout_slot(f);
+	union xfwd_conn c = { .conn = word };
+	__u32 idx = xfwd_conn_timeout_slot(proto, c.flags, c.state);
 
 	if (idx >= XFWD_TO_MAX)	/* for the verifier */
 		idx = 0;
 	return (__u64)cfg->timeouts[idx] * NSEC_PER_SEC;
 }
 
+static __always_inline __u64 flow_timeout_ns(const struct xfwd_config *cfg,
+					     const struct xfwd_flow *f)
+{
+	return conn_timeout_ns(cfg, f->twin.proto, f->conn);
+}
+
 /* Idle past its timeout. Signed: another CPU may have stamped the entry a
  * tick ahead of this one's now (at a tick, jiffies move before the coarse
  * clock does, and now_ns may cache the old time for the new jiffy), and an
- * entry stamped "in the future" was just used, not idle for 584 years. */
+ * entry stamped "in the future" was just used, not idle for 584 years.
+ * Either family's entry: its protocol, state word and last use. */
+static __always_inline int conn_idle(const struct xfwd_config *cfg, __u8 proto, __u32 word,
+				     __u64 last_seen_ns, __u64 now)
+{
+	union xfwd_conn c = { .conn = word };
+
+	return (c.flags & XFWD_FLOW_DEAD) ||
+	       (__s64)(now - last_seen_ns) > (__s64)conn_timeout_ns(cfg, proto, word);
+}
+
 static __always_inline int flow_idle(const struct xfwd_config *cfg,
 				     const struct xfwd_flow *f, __u64 now)
 {
-	return (f->flags & XFWD_FLOW_DEAD) ||
-	       (__s64)(now - f->last_seen_ns) > (__s64)flow_timeout_ns(cfg, f);
+	return conn_idle(cfg, f->twin.proto, f->conn, f->last_seen_ns, now);
 }
 
 static __always_inline int key_eq(const struct xfwd_flow_key *a, const struct xfwd_flow_key *b)

@@ -38,6 +38,38 @@ static __always_inline __u32 conn_next(__u32 word, __u8 proto, __u8 dir, __u8 tc
 	return c.conn;
 }
 
+/*
+ * Move a connection's state word on by a packet from dir, either family's:
+ * *truth is the original entry's word, which changes by compare-and-swap
+ * only (two CPUs may see the two directions at once), *mine the word of the
+ * entry the packet matched. The new word if this CPU made the change (never
+ * 0: a change sets a state or a flag), 0 if there was none to make or
+ * another CPU made it (*mine then catches up). A function of its own: a
+ * rare path (state changes), verified once.
+ */
+__attribute__((noinline)) __u32 xfwd_conn_advance(__u32 *truth, __u32 *mine, __u32 proto,
+						  __u32 dir, __u32 tcpf)
+{
+	__u32 old, next;
+	int i;
+
+	if (!truth || !mine)
+		return 0;
+
+#pragma unroll
+	for (i = 0; i < 4; i++) {
+		old = *truth;
+		next = conn_next(old, (__u8)proto, (__u8)dir, (__u8)tcpf);
+		if (next == old) {
+			*mine = old;	/* another CPU made the change; catch up */
+			return 0;
+		}
+		if (__sync_val_compare_and_swap(truth, old, next) == old)
+			return next;
+	}
+	return 0;
+}
+
 /* Move a confirmed connection's two entries from xfwd_pending to xfwd_flows
  * (straight from map value to map value: no copy on the stack). */
 static __always_inline void entry_move(const struct xfwd_flow_key *k, struct xfwd_flow *v)
@@ -91,7 +123,7 @@ __attribute__((noinline)) int xfwd_tcp_track(struct xfwd_flow *f, const struct x
 	if (!f || !key || !g)
 		return 0;
 	o = flow_original(f, key);
-	return o ? tcp_check(o, f->dir & 1, fl, g) : 0;
+	return o ? tcp_check(o->tcp, o->state, o->flags, f->dir & 1, fl, g) : 0;
 }
 
 /*
@@ -110,8 +142,7 @@ static __always_inline struct xfwd_flow *flow_track(struct xfwd_flow *f, const s
 	__u8 proto = p->key.proto, tcpf = p->tcp_flags;
 	struct xfwd_flow *o, *t = NULL;
 	union xfwd_conn next;
-	__u32 old;
-	int i, keep = 0;
+	int keep = 0;
 
 	*refused = proto == IPPROTO_TCP ? xfwd_tcp_track(f, &p->key, tcpf) : 0;
 	if (*refused == TCP_KEEP_STATE) {
@@ -149,19 +180,9 @@ static __always_inline struct xfwd_flow *flow_track(struct xfwd_flow *f, const s
 	} else {
 		o = f;
 	}
-#pragma unroll
-	for (i = 0; i < 4; i++) {
-		old = o->conn;
-		next.conn = conn_next(old, proto, f->dir, tcpf);
-		if (next.conn == old) {
-			f->conn = old;	/* another CPU made the change; catch up */
-			return f;
-		}
-		if (__sync_val_compare_and_swap(&o->conn, old, next.conn) == old)
-			goto changed;
-	}
-	return f;
-changed:
+	next.conn = xfwd_conn_advance(&o->conn, &f->conn, proto, f->dir, tcpf);
+	if (!next.conn)
+		return f;
 	/* This CPU made the transition: it alone syncs the twin, drops the
 	 * fast path's copies (once both entries hold the new state) and
 	 * promotes. */

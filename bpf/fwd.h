@@ -13,27 +13,16 @@
 #include "egress.h"
 #include "bridge.h"
 
-/* Route to daddr from ifindex. Returns XFWD_OK or the reason to pass.
- * xdp: XDP sends by this answer (else tc does, or nothing is sent yet):
- * an egress that takes no frames from XDP is then counted and sent to by
- * tc, or fib->ifindex becomes a bridge's port, with XFWD_TX_PORT. */
-static __always_inline int fwd_route(void *ctx, const struct pkt *p, __u32 saddr, __u32 daddr,
-				     __u32 ifindex, const struct xfwd_config *cfg,
-				     struct bpf_fib_lookup *fib, const int xdp)
+/* What a FIB answer rc (either family's lookup) means for xfwd: XFWD_OK
+ * or the reason to pass. xdp: XDP sends by this answer (else tc does, or
+ * nothing is sent yet): an egress that takes no frames from XDP is then
+ * counted and sent to by tc, or fib->ifindex becomes a bridge's port, with
+ * XFWD_TX_PORT. */
+static __always_inline int fwd_egress(int rc, const struct xfwd_config *cfg,
+				      struct bpf_fib_lookup *fib, const int xdp)
 {
 	__u32 bit;
-	int rc;
 
-	__builtin_memset(fib, 0, sizeof(*fib));
-	fib->family = AF_INET;
-	fib->tos = p->ip->tos;
-	fib->l4_protocol = p->ip->protocol;
-	fib->tot_len = p->len;	/* the kernel checks it against the egress MTU */
-	fib->ipv4_src = saddr;
-	fib->ipv4_dst = daddr;
-	fib->ifindex = ifindex;
-
-	rc = bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
 	switch (rc) {
 	case BPF_FIB_LKUP_RET_SUCCESS:
 		rc = XFWD_OK;
@@ -70,28 +59,38 @@ static __always_inline int fwd_route(void *ctx, const struct pkt *p, __u32 saddr
 	return XFWD_CNT_PASS_NO_NEIGH;
 }
 
-/* XDP, after the rewrite: TTL, MACs, drop the VLAN tag, redirect. */
-static __always_inline int fwd_xmit_xdp(struct xdp_md *ctx, struct pkt *p, __u32 ifindex,
-					const __u8 *dmac, const __u8 *smac)
+/* Route to daddr from ifindex. Returns XFWD_OK or the reason to pass
+ * (fwd_egress). */
+static __always_inline int fwd_route(void *ctx, const struct pkt *p, __u32 saddr, __u32 daddr,
+				     __u32 ifindex, const struct xfwd_config *cfg,
+				     struct bpf_fib_lookup *fib, const int xdp)
 {
-	struct iphdr *ip = p->ip;
-	__u16 *ttl_word = (__u16 *)&ip->ttl;	/* TTL and protocol share a word */
-	__u16 old = *ttl_word, new = bpf_htons(bpf_ntohs(old) - 0x100);
+	__builtin_memset(fib, 0, sizeof(*fib));
+	fib->family = AF_INET;
+	fib->tos = p->ip->tos;
+	fib->l4_protocol = p->ip->protocol;
+	fib->tot_len = p->len;	/* the kernel checks it against the egress MTU */
+	fib->ipv4_src = saddr;
+	fib->ipv4_dst = daddr;
+	fib->ifindex = ifindex;
+	return fwd_egress(bpf_fib_lookup(ctx, fib, sizeof(*fib), 0), cfg, fib, xdp);
+}
+
+/* XDP, once the network header is rewritten, either family: MACs, drop the
+ * VLAN tag (the frame leaves as h_proto, network order), redirect. */
+static __always_inline int fwd_send_xdp(struct xdp_md *ctx, int vlan, __u16 h_proto,
+					__u32 ifindex, const __u8 *dmac, const __u8 *smac)
+{
 	struct ethhdr *eth;
 
-	/* The new word from a register: reading it back after a byte store
-	 * to it would stall on the store. */
-	*ttl_word = new;
-	ip->check = csum_apply(ip->check, csum_delta16(old, new));
-
-	if (p->vlan) {
+	if (vlan) {
 		/* The egress is the untagged device the FIB chose. */
 		if (bpf_xdp_adjust_head(ctx, (int)sizeof(struct vlan_hdr)))
 			return XDP_ABORTED;
 		eth = (void *)(long)ctx->data;
 		if ((void *)(eth + 1) > (void *)(long)ctx->data_end)
 			return XDP_ABORTED;
-		eth->h_proto = bpf_htons(ETH_P_IP);
+		eth->h_proto = h_proto;
 	} else {
 		eth = (void *)(long)ctx->data;
 		if ((void *)(eth + 1) > (void *)(long)ctx->data_end)
@@ -106,6 +105,21 @@ static __always_inline int fwd_xmit_xdp(struct xdp_md *ctx, struct pkt *p, __u32
 		return bpf_redirect(ifindex & ~XFWD_TX_PORT, 0);
 	}
 	return bpf_redirect_map(&xfwd_tx_ports, ifindex, 0);
+}
+
+/* XDP, after the rewrite: TTL, then send (fwd_send_xdp). */
+static __always_inline int fwd_xmit_xdp(struct xdp_md *ctx, struct pkt *p, __u32 ifindex,
+					const __u8 *dmac, const __u8 *smac)
+{
+	struct iphdr *ip = p->ip;
+	__u16 *ttl_word = (__u16 *)&ip->ttl;	/* TTL and protocol share a word */
+	__u16 old = *ttl_word, new = bpf_htons(bpf_ntohs(old) - 0x100);
+
+	/* The new word from a register: reading it back after a byte store
+	 * to it would stall on the store. */
+	*ttl_word = new;
+	ip->check = csum_apply(ip->check, csum_delta16(old, new));
+	return fwd_send_xdp(ctx, p->vlan, bpf_htons(ETH_P_IP), ifindex, dmac, smac);
 }
 
 /* May this packet reuse the flow's FIB answer? Not once a neighbour changed

@@ -82,6 +82,41 @@ static __always_inline int l4_csum_partial(struct xdp_md *ctx, const struct pkt 
 	return csum_partial_form(p->ip, p->l4_csum, p->len - sizeof(struct iphdr));
 }
 
+/* The sum of the len bytes at off in the frame, onto s (bpf_csum_diff's
+ * running sum), either family; -1 if they cannot be read. */
+static __always_inline __s64 csum_frame(struct xdp_md *ctx, __u32 off, __u32 len, __s64 s)
+{
+	struct csum_buf *buf;
+	__u32 zero = 0, n, i;
+
+	buf = bpf_map_lookup_elem(&xfwd_csum_buf, &zero);
+	if (!buf)
+		return -1;
+	for (i = 0; i < CSUM_CHUNKS && len; i++) {
+		n = len > CSUM_CHUNK ? CSUM_CHUNK : len;
+		if (bpf_xdp_load_bytes(ctx, off, buf->b, n))
+			return -1;
+		/* Whole words: the odd tail is summed as if padded with zeros. */
+		if (n & 3)
+			*(__u32 *)&buf->b[n] = 0;
+		s = bpf_csum_diff(NULL, 0, (__be32 *)buf->b, (n + 3) & ~3u, (__u32)s);
+		if (s < 0)
+			return -1;
+		off += n;
+		len -= n;
+	}
+	return s;
+}
+
+/* A whole checksummed sum (pseudo-header, segment and its checksum field)
+ * is right if it folds to all ones. */
+static __always_inline int csum_sum_ok(__s64 s)
+{
+	s = (s & 0xffff) + ((s >> 16) & 0xffff);
+	s = (s & 0xffff) + (s >> 16);
+	return s == 0xffff;
+}
+
 /* 1 if the TCP/UDP checksum of the IPv4 packet at l3_off is right (a UDP
  * checksum of 0 is "none"), 0 if not. A function of its own, verified
  * once; new connections only. */
@@ -89,9 +124,8 @@ __attribute__((noinline)) int xfwd_l4_csum_ok(struct xdp_md *ctx, __u32 l3_off)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	struct pseudo_hdr ph = {};
-	struct csum_buf *buf;
 	struct iphdr *ip;
-	__u32 zero = 0, len, off, n, i;
+	__u32 len;
 	__s64 s;
 
 	if (!ctx || l3_off > 18)
@@ -119,31 +153,13 @@ __attribute__((noinline)) int xfwd_l4_csum_ok(struct xdp_md *ctx, __u32 l3_off)
 		return 1;	/* not ours to judge (parse_pkt bounds it by the frame) */
 	if (csum_partial_here(ctx, ip, len))
 		return 1;	/* completed on the way out (l4_csum_partial) */
-	buf = bpf_map_lookup_elem(&xfwd_csum_buf, &zero);
-	if (!buf)
-		return 1;
 	ph.saddr = ip->saddr;
 	ph.daddr = ip->daddr;
 	ph.proto = ip->protocol;
 	ph.len = bpf_htons(len);
 	s = bpf_csum_diff(NULL, 0, (__be32 *)&ph, sizeof(ph), 0);
-	off = l3_off + sizeof(*ip);
-	for (i = 0; i < CSUM_CHUNKS && len; i++) {
-		n = len > CSUM_CHUNK ? CSUM_CHUNK : len;
-		if (bpf_xdp_load_bytes(ctx, off, buf->b, n))
-			return 1;
-		/* Whole words: the odd tail is summed as if padded with zeros. */
-		if (n & 3)
-			*(__u32 *)&buf->b[n] = 0;
-		s = bpf_csum_diff(NULL, 0, (__be32 *)buf->b, (n + 3) & ~3u, (__u32)s);
-		if (s < 0)
-			return 1;
-		off += n;
-		len -= n;
-	}
-	s = (s & 0xffff) + ((s >> 16) & 0xffff);
-	s = (s & 0xffff) + (s >> 16);
-	return s == 0xffff;
+	s = csum_frame(ctx, l3_off + sizeof(*ip), len, s);
+	return s < 0 || csum_sum_ok(s);
 }
 
 #endif

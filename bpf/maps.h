@@ -264,4 +264,13 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xfwd_pending6 SEC(".maps");
 
+/* Per-CPU scratch for a new IPv6 connection's entries (struct xfwd_flow6
+ * would not fit on the stack beside the packet's). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xfwd_flow6);
+} xfwd_scratch_flow6 SEC(".maps");
+
 #endif

@@ -108,7 +108,8 @@ static __always_inline int parse_icmp_err(void *data_end, struct pkt *p, struct 
 /*
  * data..data_end is what can be read directly (an skb's linear part);
  * frame_len is the whole frame, which tot_len must fit in. Returns XFWD_OK,
- * XFWD_FRAG_LATER, or the counter that says why the packet is not ours.
+ * XFWD_FRAG_LATER, XFWD_IPV6, or the counter that says why the packet is
+ * not ours.
  */
 static __always_inline int parse_pkt(void *data, void *data_end, __u32 frame_len, struct pkt *p)
 {
@@ -132,7 +133,7 @@ static __always_inline int parse_pkt(void *data, void *data_end, __u32 frame_len
 		p->vlan = 1;
 	}
 	if (proto != bpf_htons(ETH_P_IP))
-		return XFWD_CNT_PASS_NOT_IPV4;
+		return proto == bpf_htons(ETH_P_IPV6) ? XFWD_IPV6 : XFWD_CNT_PASS_NOT_IPV4;
 	if (eth->h_dest[0] & 1)
 		return XFWD_CNT_PASS_L2_MULTICAST;
 	if ((void *)(ip + 1) > data_end)

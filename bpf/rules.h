@@ -26,12 +26,49 @@ static __always_inline struct xfwd_rule *rule_lookup(const struct xfwd_config *c
 	return bpf_map_lookup_elem(rules, &rk);
 }
 
-/* The target port for public port dport (network order). */
+/* The IPv6 rule for a packet's destination, as rule_lookup: the live set
+ * of xfwd_rule6_sets (flipped with IPv4's by the same bit), the exact
+ * address, then any (*any set: the caller decides whether that address is
+ * one the wildcard covers). */
+static __always_inline struct xfwd_rule6 *rule6_lookup(const struct xfwd_config *cfg,
+						       const struct xfwd_flow6_key *k, int *any)
+{
+	struct xfwd_rule6_key rk = { .port = k->dport, .proto = k->proto };
+	__u32 set = !!(*(volatile const __u8 *)&cfg->sets & XFWD_SET_RULES_B);
+	struct xfwd_rule6 *r;
+	void *rules;
+
+	rules = bpf_map_lookup_elem(&xfwd_rule6_sets, &set);
+	if (!rules)
+		return NULL;
+	__builtin_memcpy(rk.addr, k->daddr, sizeof(rk.addr));
+	*any = 0;
+	r = bpf_map_lookup_elem(rules, &rk);
+	if (r)
+		return r;
+	__builtin_memset(rk.addr, 0, sizeof(rk.addr));
+	*any = 1;
+	return bpf_map_lookup_elem(rules, &rk);
+}
+
+/* The target port for public port dport (network order): the rule's, or
+ * with XFWD_RULE_PORT_MAP its place in the target range. */
+static __always_inline __u16 rule_port(__u16 flags, __u16 to_port, __u16 pub_lo, __u16 dport)
+{
+	if (!(flags & XFWD_RULE_PORT_MAP))
+		return to_port;
+	return bpf_htons(bpf_ntohs(to_port) + (bpf_ntohs(dport) - pub_lo));
+}
+
 static __always_inline __u16 rule_to_port(const struct xfwd_rule *r, __u16 dport)
 {
-	if (!(r->flags & XFWD_RULE_PORT_MAP))
-		return r->to_port;
-	return bpf_htons(bpf_ntohs(r->to_port) + (bpf_ntohs(dport) - r->pub_lo));
+	return rule_port(r->flags, r->to_port, r->pub_lo, dport);
+}
+
+/* The same for an IPv6 rule (struct xfwd_rule6: the same fields). */
+static __always_inline __u16 rule6_to_port(const struct xfwd_rule6 *r, __u16 dport)
+{
+	return rule_port(r->flags, r->to_port, r->pub_lo, dport);
 }
 
 /* The public address a backend entry stands for. */

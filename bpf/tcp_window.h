@@ -192,7 +192,7 @@ static __always_inline int tcp_in_window(struct xfwd_tcp_peer *sp, struct xfwd_t
 
 /*
  * The window check of a segment from dir on a connection whose original
- * entry is o, with conntrack's rules around it: an answer in SYN_SENT
+ * entry (either family's) holds tcp[2], state st and flags oflags, with conntrack's rules around it: an answer in SYN_SENT
  * (SYN-ACK or RST) must acknowledge the SYN exactly (RFC 793); a SYN on a
  * live connection is let through untouched (the endpoint answers with a
  * challenge ACK; conntrack's IGNORE); an RST on an established connection
@@ -200,17 +200,16 @@ static __always_inline int tcp_in_window(struct xfwd_tcp_peer *sp, struct xfwd_t
  * before it is refused (RFC 5961's exact match, as conntrack's td_maxack).
  * 0 (in window), TCP_KEEP_STATE, or the counter of the refusal.
  */
-static __always_inline int tcp_check(struct xfwd_flow *o, __u8 dir, __u8 fl,
-				     struct tcp_seg *g)
+static __always_inline int tcp_check(struct xfwd_tcp_peer *tcp, __u8 st, __u8 oflags,
+				     __u8 dir, __u8 fl, struct tcp_seg *g)
 {
-	struct xfwd_tcp_peer *snd = &o->tcp[dir & 1], *rcv = &o->tcp[!(dir & 1)];
-	__u8 st = o->state;
+	struct xfwd_tcp_peer *snd = &tcp[dir & 1], *rcv = &tcp[!(dir & 1)];
 	int keep = 0;
 
 	if ((snd->flags | rcv->flags) & XFWD_TCP_LIBERAL)
 		return 0;
 	if (dir == XFWD_DIR_REPLY && st == XFWD_ST_SYN_SENT && (fl & (TCP_FL_SYN | TCP_FL_RST)) &&
-	    (!(fl & TCP_FL_ACK) || g->ack != o->tcp[0].end)) {
+	    (!(fl & TCP_FL_ACK) || g->ack != tcp[0].end)) {
 		if (fl & TCP_FL_RST)
 			return XFWD_CNT_TCP_OOW_RST;
 		if (fl & TCP_FL_ACK)
@@ -220,7 +219,7 @@ static __always_inline int tcp_check(struct xfwd_flow *o, __u8 dir, __u8 fl,
 	if (dir == XFWD_DIR_ORIGINAL && tcp_plain_syn(fl) &&
 	    st >= XFWD_ST_ESTABLISHED && st <= XFWD_ST_LAST_ACK)
 		return 0;
-	if ((fl & TCP_FL_RST) && st == XFWD_ST_ESTABLISHED && (o->flags & XFWD_FLOW_ASSURED) &&
+	if ((fl & TCP_FL_RST) && st == XFWD_ST_ESTABLISHED && (oflags & XFWD_FLOW_ASSURED) &&
 	    (rcv->flags & XFWD_TCP_MAXACK)) {
 		if (seq_after(rcv->maxack, g->seq))
 			return XFWD_CNT_TCP_OOW_RST;

@@ -25,6 +25,12 @@
 #include "finish.h"
 #include "egress.h"
 #include "kernel_types.h"
+#include "parse6.h"
+#include "flow6.h"
+#include "source6.h"
+#include "l4csum6.h"
+#include "fwd6.h"
+#include "nat6.h"
 
 /*
  * A new connection to a forwarded port: DNAT; SNAT when the rule asks, or
@@ -223,6 +229,43 @@ static __always_inline void frag_account(struct xfwd_flow *f, __u32 len)
 	f->bytes += len;
 	flow_account(f, len, 0);
 }
+
+/*
+ * IPv6 has programs of its own (the IPv6 section below), which the IPv4
+ * ones tail-call on EtherType IPv6: xfwd_public and xfwd_lan stay as they
+ * were, and each family's program is verified within its own limit. The
+ * arrays are filled in the object (libbpf inserts the programs at load):
+ * the loader attaches only the IPv4 programs, as before. Pinned: the
+ * kernel empties a program array when user space holds it no more (no fd,
+ * no pin), and the loader exits after attach; a re-attach reuses the pin
+ * and puts its own programs in.
+ */
+int xfwd_public6(struct xdp_md *ctx);
+int xfwd_lan6(struct xdp_md *ctx);
+int xfwd_tc_ingress6(struct __sk_buff *skb);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 2);
+	__uint(key_size, sizeof(__u32));
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, int (void *));
+} xfwd_xdp6_progs SEC(".maps") = {
+	.values = {
+		[XFWD_SIDE_PUBLIC] = (void *)&xfwd_public6,
+		[XFWD_SIDE_LAN] = (void *)&xfwd_lan6,
+	},
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(__u32));
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, int (void *));
+} xfwd_tc6_progs SEC(".maps") = {
+	.values = { [0] = (void *)&xfwd_tc_ingress6 },
+};
 
 /* ------------------------------------------------------------------ XDP */
 
@@ -426,6 +469,13 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 pass_or_drop:
 	return xdp_refused(rc, side);
 pass:
+	if (rc == XFWD_IPV6) {
+		count(XFWD_CNT_RX6);
+		bpf_tail_call(ctx, &xfwd_xdp6_progs, side);
+		/* No IPv6 program: the array was emptied (its pin removed
+		 * while attached). Nothing of xfwd's takes the packet. */
+		rc = XFWD_CNT_PASS_NO_MATCH;
+	}
 	count(rc);
 	return XDP_PASS;
 }
@@ -506,6 +556,14 @@ int xfwd_tc_ingress(struct __sk_buff *skb)
 	finish = finish_meta(skb);
 	if (!finish && !finish_by_map())
 		return TC_ACT_OK;
+	if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		/* IPv6 asks by metadata only: where there is none, its packets
+		 * go up untranslated (no xfwd_finish key for them yet). A tag
+		 * would follow the packet out (skb_parse). */
+		if (finish && !skb->vlan_present)
+			bpf_tail_call(skb, &xfwd_tc6_progs, 0);
+		return TC_ACT_OK;
+	}
 	cfg = config_get();
 	if (!cfg)
 		return TC_ACT_OK;
@@ -548,6 +606,206 @@ int xfwd_tc_ingress(struct __sk_buff *skb)
 	}
 	count(XFWD_CNT_TC_FINISH);
 	return fwd_xmit_skb(skb, p.l3_off, &fib);
+}
+
+/* ----------------------------------------------------------------- IPv6 */
+
+/* The live entry a packet arriving on side belongs to (flow_find). */
+static __always_inline struct xfwd_flow6 *flow6_find(const struct pkt6 *p, __u8 side,
+						     const struct xfwd_config *cfg, __u64 now)
+{
+	struct xfwd_flow6 *f = flow6_lookup(&p->key, cfg, now);
+
+	return f && f->side == side ? f : NULL;
+}
+
+/* flow_start for IPv6: a SYN (unless tcp_loose), a plausible source, a
+ * good checksum, then both entries. *accounted: see flow_start. */
+static __always_inline struct xfwd_flow6 *flow6_start(struct xdp_md *ctx, const struct pkt6 *p,
+						      const struct nat_req6 *rq,
+						      const struct xfwd_config *cfg, __u64 now,
+						      int *why, int *accounted)
+{
+	struct xfwd_flow6 *f;
+	__u32 zero = 0;
+
+	if (p->key.proto == IPPROTO_TCP && !tcp_plain_syn(p->tcp_flags) &&
+	    !(cfg->tcp_loose && tcp_pickup_ok(p->tcp_flags))) {
+		*why = XFWD_CNT_TCP_NO_SYN;
+		return NULL;
+	}
+	if ((*why = xfwd_src_check6(ctx, &p->key, cfg)))
+		return NULL;
+	if (!xfwd_l4_csum_ok6(ctx, p->l3_off, p->l4_off, p->l4_len, p->key.proto)) {
+		*why = XFWD_CNT_DROP_BAD_CSUM;
+		return NULL;
+	}
+	*why = xfwd_flow6_create(&p->key, rq, cfg, now);
+	if (*why == XFWD_OK) {
+		*accounted = 1;
+		return bpf_map_lookup_elem(&xfwd_scratch_flow6, &zero);
+	}
+	if (*why != XFWD_EXISTS)
+		return NULL;
+	*why = XFWD_CNT_FLOW_CREATE_FAILED;
+	f = flow6_lookup(&p->key, cfg, now);
+	return f && f->side == XFWD_SIDE_PUBLIC ? f : NULL;
+}
+
+/* A new IPv6 connection: a forward rule's, from the public side, to a LAN
+ * host (DNAT). NAT66 masquerade, --snat, hairpin and local: targets are
+ * IPv4's only so far: their packets go to the kernel (pass_no_match). */
+static __always_inline struct xfwd_flow6 *flow6_new(struct xdp_md *ctx, const struct pkt6 *p,
+						    __u8 side, const struct xfwd_config *cfg,
+						    __u64 now, int *why, int *accounted)
+{
+	struct nat_req6 rq = {};
+	struct xfwd_rule6 *r;
+	int any;
+
+	*why = XFWD_CNT_PASS_NO_MATCH;
+	if (side != XFWD_SIDE_PUBLIC)
+		return NULL;
+	r = rule6_lookup(cfg, &p->key, &any);
+	if (!r || (r->flags & (XFWD_RULE_SNAT | XFWD_RULE_LOCAL)))
+		return NULL;
+	if (any && !xfwd_addr6_local(&p->key, cfg))
+		return NULL;
+	addr6_copy(rq.daddr, r->to_addr);
+	rq.dport = rule6_to_port(r, p->key.dport);
+	rq.rule_id = r->id;
+	rq.tcp_flags = p->tcp_flags;
+	rq.len = p->len;
+	return flow6_start(ctx, p, &rq, cfg, now, why, accounted);
+}
+
+/*
+ * The IPv6 data path, xfwd_xdp's steps: parse, find the connection (or
+ * start one from a rule), route, track, rewrite, send. What XDP cannot
+ * send (no neighbour, an egress that takes no XDP frames, a partial
+ * checksum) goes up with the metadata request to tc (xfwd_tc_ingress6);
+ * anything else not finished goes to the kernel untouched. xfwd_xdp
+ * counted rx and rx_ipv6.
+ */
+static __always_inline int xfwd_xdp6(struct xdp_md *ctx, __u8 side)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct bpf_fib_lookup *fib;
+	struct xfwd_config *cfg;
+	struct xfwd_flow6 *f;
+	struct pkt6 p;
+	int rc, new_flow, accounted = 0;
+	__u64 now;
+
+	rc = parse_pkt6(data, data_end, data_end - data, &p);
+	if (rc != XFWD_OK) {
+		count(rc);
+		return XDP_PASS;
+	}
+	if (p.key.proto == IPPROTO_TCP && (p.tcp_flags & TCP_FL_SYN))
+		xfwd_wscale_xdp(ctx, p.l4_off + sizeof(struct tcphdr));
+	cfg = config_get();
+	fib = fib_scratch();
+	if (!cfg || !fib)
+		return XDP_PASS;
+	now = now_ns();
+	f = flow6_find(&p, side, cfg, now);
+	if (f && p.key.proto == IPPROTO_TCP && tcp_reopens6(f, p.tcp_flags)) {
+		/* A SYN its receiver would discard ends nothing. */
+		if (!xfwd_l4_csum_ok6(ctx, p.l3_off, p.l4_off, p.l4_len, p.key.proto)) {
+			rc = XFWD_CNT_DROP_BAD_CSUM;
+			goto refused;
+		}
+		xfwd_tcp_reopen6(f, &p.key);
+		f = NULL;
+	}
+	new_flow = !f;
+	if (!f)
+		f = flow6_new(ctx, &p, side, cfg, now, &rc, &accounted);
+	if (!f)
+		goto refused;
+
+	rc = fwd_route6(ctx, &p, f->new_saddr, f->new_daddr, ctx->ingress_ifindex, cfg, fib, 1);
+	if (rc == XFWD_OK && l4_csum_partial6(ctx, &p, cfg)) {
+		count(XFWD_CNT_PASS_CSUM_PARTIAL);
+		rc = XFWD_CNT_PASS_NO_NEIGH;	/* tc's path: see l4csum.h */
+	}
+	if (rc != XFWD_OK) {
+		count(rc);
+		/* tc ingress finishes these (the kernel resolves the
+		 * neighbour), where XDP metadata can ask it to; a packet too
+		 * big goes up as it is (IPv6 is not fragmented on the way:
+		 * the kernel answers Packet Too Big). */
+		if (rc == XFWD_CNT_PASS_NO_NEIGH)
+			finish_meta_put(ctx, accounted ? XFWD_META_FINISH_NEW : XFWD_META_FINISH);
+		return XDP_PASS;
+	}
+	f = flow6_use(f, &p, now, new_flow, accounted, &rc);
+	if (!f)	/* outside the TCP window, or lost in a race */
+		return rc ? XDP_DROP : XDP_PASS;
+	count(XFWD_CNT_FWD_REDIRECT);
+	count(XFWD_CNT_FWD_REDIRECT6);
+	nat6_rewrite(ctx, 0, &p, f);
+	return fwd_xmit6_xdp(ctx, &p, fib->ifindex, fib->dmac, fib->smac);
+
+refused:
+	return xdp_refused(rc, side);
+}
+
+SEC("xdp")
+int xfwd_public6(struct xdp_md *ctx)
+{
+	return xfwd_xdp6(ctx, XFWD_SIDE_PUBLIC);
+}
+
+SEC("xdp")
+int xfwd_lan6(struct xdp_md *ctx)
+{
+	return xfwd_xdp6(ctx, XFWD_SIDE_LAN);
+}
+
+/* Headers IPv6 needs: eth + vlan + ip6 + extension headers + TCP with options. */
+#define TC_PULL_LEN6	(18 + 40 + IP6_EXT_BYTES + 8 + 60)
+
+/* What XDP passed up asking tc to finish it (xfwd_tc_ingress found the
+ * mark, and that the packet is IPv6): translate as XDP would have, with
+ * the same core, and let the kernel resolve the neighbour. */
+SEC("tc")
+int xfwd_tc_ingress6(struct __sk_buff *skb)
+{
+	struct bpf_fib_lookup fib;
+	struct xfwd_config *cfg;
+	struct xfwd_flow6 *f;
+	struct pkt6 p;
+	int rc, refused, accounted;
+	__u32 finish = finish_meta(skb), len = skb->len < TC_PULL_LEN6 ? skb->len : TC_PULL_LEN6;
+	__u64 now;
+	__u8 side;
+
+	cfg = config_get();
+	if (!finish || !cfg)
+		return TC_ACT_OK;
+	bpf_skb_pull_data(skb, len);
+	if (parse_pkt6((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, &p) != XFWD_OK)
+		return TC_ACT_OK;
+	if (p.key.proto == IPPROTO_TCP && (p.tcp_flags & TCP_FL_SYN))
+		xfwd_wscale_skb(skb, p.l4_off + sizeof(struct tcphdr));
+	accounted = finish == XFWD_META_FINISH_NEW;
+	side = skb->ifindex == cfg->ifindex[XFWD_IF_PUBLIC] ? XFWD_SIDE_PUBLIC : XFWD_SIDE_LAN;
+	now = now_ns();
+	f = flow6_find(&p, side, cfg, now);
+	if (!f)
+		return TC_ACT_OK;
+	rc = fwd_route6(skb, &p, f->new_saddr, f->new_daddr, skb->ifindex, cfg, &fib, 0);
+	if (rc != XFWD_OK && rc != XFWD_CNT_PASS_NO_NEIGH)
+		return TC_ACT_OK;
+	f = flow6_use(f, &p, now, accounted, accounted, &refused);
+	if (!f)
+		return refused ? TC_ACT_SHOT : TC_ACT_OK;
+	nat6_rewrite(skb, 1, &p, f);
+	count(XFWD_CNT_TC_FINISH);
+	return fwd_xmit6_skb(skb, p.l3_off, &fib);
 }
 
 /* Egress of both interfaces: replies of local sockets to REDIRECTed

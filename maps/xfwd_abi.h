@@ -593,17 +593,30 @@ static inline __u32 xfwd_fast_slot(const struct xfwd_flow_key *key)
 	return xfwd_where_slot(key) & (XFWD_FAST_SLOTS - 1);
 }
 
-/* The timeouts[] slot that applies to a connection (both sides use it). */
-static inline __u32 xfwd_timeout_slot(const struct xfwd_flow *f)
+/* The timeouts[] slot that applies to a connection of either family (both
+ * sides use it), from its protocol, XFWD_FLOW_* flags and state. */
+static inline __u32 xfwd_conn_timeout_slot(__u8 proto, __u8 flags, __u8 state)
 {
 	__u32 idx;
 
-	if (f->twin.proto == 17 /* UDP */)
-		return (f->flags & XFWD_FLOW_ASSURED) ? XFWD_TO_UDP_ASSURED : XFWD_TO_UDP_UNREPLIED;
-	if (f->twin.proto == 1 /* ICMP */)
+	if (proto == 17 /* UDP */)
+		return (flags & XFWD_FLOW_ASSURED) ? XFWD_TO_UDP_ASSURED : XFWD_TO_UDP_UNREPLIED;
+	if (proto == 1 /* ICMP */)
 		return XFWD_TO_ICMP;
-	idx = (__u32)f->state - 1;	/* XFWD_ST_SYN_SENT.. map onto XFWD_TO_TCP_* */
+	idx = (__u32)state - 1;	/* XFWD_ST_SYN_SENT.. map onto XFWD_TO_TCP_* */
 	return idx > XFWD_TO_TCP_CLOSE ? XFWD_TO_TCP_SYN_SENT : idx;
+}
+
+/* The same for an IPv4 entry. */
+static inline __u32 xfwd_timeout_slot(const struct xfwd_flow *f)
+{
+	return xfwd_conn_timeout_slot(f->twin.proto, f->flags, f->state);
+}
+
+/* The same for an IPv6 entry. */
+static inline __u32 xfwd_timeout_slot6(const struct xfwd_flow6 *f)
+{
+	return xfwd_conn_timeout_slot(f->twin.proto, f->flags, f->state);
 }
 
 #endif /* XFWD_ABI_H */

@@ -9,7 +9,8 @@ SELFTEST_BINS := selftests/prog_test
 PROG_SRCS := $(sort $(wildcard selftests/prog/*.c))
 PROG_OBJS := $(patsubst selftests/prog/%.c,$(OUT)/prog/%.o,$(PROG_SRCS)) $(OUT)/prog/testenv.o
 
-$(OUT)/prog/%.o: selftests/prog/%.c selftests/prog/harness.h selftests/pkt.h maps/xfwd_abi.h \
+$(OUT)/prog/%.o: selftests/prog/%.c selftests/prog/harness.h selftests/pkt.h selftests/pkt6.h \
+		maps/xfwd_abi.h \
 		loader/kernel_probe.h \
 		$(OUT)/xfwd.skel.h
 	$(call msg,CC,$@)
@@ -36,7 +37,7 @@ FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-r
 
 # It fills xfwd_backends with the loader's own code (loader/backends_want.c).
 FUZZ_SRCS := selftests/fuzz.c selftests/fuzz_model.c selftests/testenv.c loader/backends_want.c
-selftests/fuzz: $(FUZZ_SRCS) selftests/fuzz_model.h selftests/testenv.h selftests/pkt.h \
+selftests/fuzz: $(FUZZ_SRCS) selftests/fuzz_model.h selftests/testenv.h selftests/pkt.h selftests/pkt6.h \
 		loader/kernel_probe.h loader/xfwd.h maps/xfwd_abi.h $(OUT)/xfwd.skel.h
 	$(call msg,CC,$@)
 	$(Q)$(CLANG) $(FUZZ_FLAGS) $(FUZZ_SRCS) $(FUZZ_RT) -o $@ \

@@ -29,7 +29,10 @@ const char neigh_setup[] =
 	"ip neigh replace 192.0.2.3 lladdr 02:c1:00:00:00:03 dev " IF_PUB " nud permanent && "
 	"ip neigh replace 198.51.100.2 lladdr 02:b0:00:00:00:02 dev " IF_LAN " nud permanent && "
 	"ip neigh replace 198.51.100.3 lladdr 02:b0:00:00:00:03 dev " IF_LAN " nud permanent && "
-	"ip neigh replace 203.0.113.2 lladdr 02:f0:00:00:00:02 dev " IF_OTH " nud permanent";
+	"ip neigh replace 203.0.113.2 lladdr 02:f0:00:00:00:02 dev " IF_OTH " nud permanent && "
+	"ip -6 neigh replace 2001:db8:100::2 lladdr 02:c1:00:00:00:02 dev " IF_PUB " nud permanent && "
+	"ip -6 neigh replace 2001:db8:200::2 lladdr 02:b0:00:00:00:02 dev " IF_LAN " nud permanent && "
+	"ip -6 neigh replace 2001:db8:200::3 lladdr 02:b0:00:00:00:03 dev " IF_LAN " nud permanent";
 
 static int env_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int env_fail(const char *fmt, ...)
@@ -71,6 +74,20 @@ int sysctl_fwd(const char *ifname, int on)
 	return fclose(f) || rc ? -1 : 0;
 }
 
+int sysctl_fwd6(const char *ifname, int on)
+{
+	char path[128];
+	FILE *f;
+	int rc;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/forwarding", ifname);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	rc = fputs(on ? "1\n" : "0\n", f) < 0;
+	return fclose(f) || rc ? -1 : 0;
+}
+
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	if (!verbose && level != LIBBPF_WARN)
@@ -92,6 +109,11 @@ static int topology(const char *extra)
 	       "ip addr add 192.0.2.1/24 dev " IF_PUB "; "
 	       "ip addr add 198.51.100.1/24 dev " IF_LAN "; "
 	       "ip addr add 203.0.113.1/25 dev " IF_OTH "; "
+	       /* IPv6: the public address, a second one (wildcard rules), the LAN's */
+	       "ip -6 addr add 2001:db8:100::1/64 dev " IF_PUB " nodad; "
+	       "ip -6 addr add 2001:db8:100::10/128 dev " IF_PUB " nodad; "
+	       "ip -6 addr add 2001:db8:200::1/64 dev " IF_LAN " nodad; "
+	       "ip -6 addr add 2001:db8:300::1/64 dev " IF_OTH " nodad; "
 	       "for i in " IF_PUB " xf-pubp " IF_LAN " xf-lanp " IF_OTH " xf-othp; do"
 	       " ip link set $i up; done; %s", neigh_setup))
 		return env_fail("cannot build the test topology (ip link/addr/neigh failed; -v shows)");
@@ -102,7 +124,8 @@ static int topology(const char *extra)
 	ifx_oth = (int)if_nametoindex(IF_OTH);
 	if (!ifx_pub || !ifx_lan || !ifx_oth)
 		return env_fail("the test interfaces have no ifindex");
-	if (sysctl_fwd(IF_PUB, 1) || sysctl_fwd(IF_LAN, 1) || sysctl_fwd(IF_OTH, 1))
+	if (sysctl_fwd(IF_PUB, 1) || sysctl_fwd(IF_LAN, 1) || sysctl_fwd(IF_OTH, 1) ||
+	    sysctl_fwd6("all", 1))
 		return env_fail("cannot enable forwarding in the test namespace: %s", strerror(errno));
 	return 0;
 }

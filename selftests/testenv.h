@@ -3,7 +3,8 @@
  * What the unit tests (selftests/prog/) and the fuzzer (selftests/fuzz.c)
  * run in, one copy for both: the process's own network namespace (unshare:
  * nothing another run could collide with, gone with the process) with the
- * gateway's three veths, documentation addresses and static neighbours;
+ * gateway's three veths, documentation addresses (IPv4 and IPv6) and static
+ * neighbours, forwarding on for both families;
  * the skeleton loaded there, pinned nowhere, with the tx ports; shell
  * commands; the names of verdicts and counters; the summed counters.
  */
@@ -38,6 +39,7 @@ int iface_slot_set(int ifindex, __u32 slot);	/* attach ifindex in slot (the maps
 
 int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int sysctl_fwd(const char *ifname, int on);
+int sysctl_fwd6(const char *ifname, int on);	/* net.ipv6.conf.IFNAME.forwarding */
 
 /* Every counter summed over the CPUs (one batch read). 0 or -1. */
 int env_counters(unsigned long long c[XFWD_CNT_MAX]);

@@ -114,6 +114,13 @@ void config_default(struct xfwd_config *c)
 	c->ifindex[XFWD_IF_LAN] = (__u32)ifx_lan;
 	c->addr[XFWD_IF_PUBLIC] = PUB_ADDR;
 	c->addr[XFWD_IF_LAN] = LAN_ADDR;
+	/* 2001:db8:100::1 and 2001:db8:200::1, as the topology has them */
+	c->addr6[XFWD_IF_PUBLIC][0] = htonl(0x20010db8);
+	c->addr6[XFWD_IF_PUBLIC][1] = htonl(0x01000000);
+	c->addr6[XFWD_IF_PUBLIC][3] = htonl(1);
+	c->addr6[XFWD_IF_LAN][0] = htonl(0x20010db8);
+	c->addr6[XFWD_IF_LAN][1] = htonl(0x02000000);
+	c->addr6[XFWD_IF_LAN][3] = htonl(1);
 	c->snat_port_min = XFWD_SNAT_PORT_MIN;
 	c->snat_port_max = XFWD_SNAT_PORT_MAX;
 	c->max_flows = XFWD_DEFAULT_MAX_FLOWS;
@@ -196,6 +203,9 @@ int reset(void)
 	TRY(map_clear(skel->maps.xfwd_finish));
 	TRY(map_clear(skel->maps.xfwd_fdb));
 	TRY(map_clear(skel->maps.xfwd_ports));
+	TRY(map_clear(skel->maps.xfwd_rules6));
+	TRY(map_clear(skel->maps.xfwd_flows6));
+	TRY(map_clear(skel->maps.xfwd_pending6));
 	TRY(where_clear());
 	/* IF_OTH is no LAN of ours unless a case attaches it (lans.c). */
 	i = (__u32)ifx_oth;

@@ -1,0 +1,385 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * IPv6 connections: flow.h, flow_create.h and flow_track.h for the IPv6
+ * tables (xfwd_flows6 confirmed, xfwd_pending6 unconfirmed). The rules are
+ * IPv4's: two entries per connection, both made at once in the unconfirmed
+ * table and moved to the confirmed one when the client completes the
+ * handshake (TCP) or the backend answers (UDP); expiry is lazy; the state
+ * word of the original entry changes by compare-and-swap. What decides
+ * (conn_next, conn_idle, tcp_check, xfwd_conn_advance, the checksum
+ * arithmetic) is the IPv4 code itself; only the lookups differ, by the
+ * key's and entry's types. Not here yet (IPv4 only): one-entry (lazy)
+ * connections, the fast path and route cache, mappings.
+ */
+#ifndef XFWD_BPF_FLOW6_H
+#define XFWD_BPF_FLOW6_H
+
+#include "common.h"
+#include "maps.h"
+#include "csum.h"
+#include "parse6.h"
+#include "flow.h"
+#include "flow_track.h"
+#include "rules.h"
+#include "tcp_window.h"
+
+static __always_inline int flow6_idle(const struct xfwd_config *cfg, const struct xfwd_flow6 *f,
+				      __u64 now)
+{
+	return conn_idle(cfg, f->twin.proto, f->conn, f->last_seen_ns, now);
+}
+
+static __always_inline int key6_eq(const struct xfwd_flow6_key *a, const struct xfwd_flow6_key *b)
+{
+	const __u64 *x = (const void *)a, *y = (const void *)b;
+
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3] && x[4] == y[4];
+}
+
+/* The entry's twin, in the same table, if it names the same connection
+ * (twin_lookup). */
+static __always_inline struct xfwd_flow6 *twin6_lookup(const struct xfwd_flow6 *f)
+{
+	struct xfwd_flow6 *t;
+
+	if (f->flags & XFWD_FLOW_PENDING)
+		t = bpf_map_lookup_elem(&xfwd_pending6, &f->twin);
+	else
+		t = bpf_map_lookup_elem(&xfwd_flows6, &f->twin);
+	return t && t->conn_id == f->conn_id ? t : NULL;
+}
+
+/* Delete key from the table the flags name, counted. */
+static __always_inline void flow6_delete(const struct xfwd_flow6_key *key, __u8 flags)
+{
+	struct xfwd_flow6_key k = *key;
+
+	if (flags & XFWD_FLOW_PENDING) {
+		if (!bpf_map_delete_elem(&xfwd_pending6, &k))
+			count(XFWD_CNT_PENDING_DEL);
+	} else if (!bpf_map_delete_elem(&xfwd_flows6, &k)) {
+		count(XFWD_CNT_CONFIRMED_DEL);
+	}
+}
+
+static __always_inline void twin6_delete(const struct xfwd_flow6 *f)
+{
+	if (twin6_lookup(f))
+		flow6_delete(&f->twin, f->flags);
+}
+
+/* Live: used in time, or its other direction was (flow_live). */
+static __always_inline int flow6_live(const struct xfwd_flow6_key *key, const struct xfwd_flow6 *f,
+				      const struct xfwd_config *cfg, __u64 now)
+{
+	const struct xfwd_flow6 *t;
+
+	if (!flow6_idle(cfg, f, now))
+		return 1;
+	if (f->flags & XFWD_FLOW_DEAD)
+		return 0;
+	t = twin6_lookup(f);
+	return t && key6_eq(&t->twin, key) && !flow6_idle(cfg, t, now);
+}
+
+/* The live entry for key in either table, or NULL: the confirmed table
+ * first (no xfwd_where guess for IPv6 yet). */
+static __always_inline struct xfwd_flow6 *flow6_lookup(const struct xfwd_flow6_key *key,
+						       const struct xfwd_config *cfg, __u64 now)
+{
+	struct xfwd_flow6 *f = bpf_map_lookup_elem(&xfwd_flows6, key);
+
+	if (f && flow6_live(key, f, cfg, now))
+		return f;
+	f = bpf_map_lookup_elem(&xfwd_pending6, key);
+	if (f && flow6_live(key, f, cfg, now))
+		return f;
+	return NULL;
+}
+
+/* flow_holds: does f hold key for a live connection? */
+static __always_inline int flow6_holds(const struct xfwd_flow6_key *key, const struct xfwd_flow6 *f,
+				       const struct xfwd_config *cfg, __u64 now,
+				       const struct xfwd_flow6_key *claimed)
+{
+	if (claimed && key6_eq(&f->twin, claimed))
+		return !flow6_idle(cfg, f, now);
+	return flow6_live(key, f, cfg, now);
+}
+
+/* flow_claim: insert key into the unconfirmed table unless a live
+ * connection holds it. */
+static __always_inline int flow6_claim(const struct xfwd_flow6_key *key, const struct xfwd_flow6 *v,
+				       const struct xfwd_config *cfg, __u64 now,
+				       const struct xfwd_flow6_key *claimed)
+{
+	struct xfwd_flow6 *f = bpf_map_lookup_elem(&xfwd_flows6, key);
+
+	if (f && flow6_holds(key, f, cfg, now, claimed))
+		return -1;
+	if (!bpf_map_update_elem(&xfwd_pending6, key, v, BPF_NOEXIST)) {
+		count(XFWD_CNT_PENDING_ADD);
+		return 0;
+	}
+	f = bpf_map_lookup_elem(&xfwd_pending6, key);
+	if (f && flow6_holds(key, f, cfg, now, claimed))
+		return -1;
+	return bpf_map_update_elem(&xfwd_pending6, key, v, BPF_ANY);	/* a stale one */
+}
+
+/* Fill the translation of one entry and its one checksum delta: the
+ * addresses (pseudo-header) and the ports, folded (no IP header checksum). */
+static __always_inline void flow6_set_nat(struct xfwd_flow6 *f, const struct xfwd_flow6_key *k,
+					  const __u32 *saddr, const __u32 *daddr, __u16 sport,
+					  __u16 dport)
+{
+	__u32 d = 0;
+	int i;
+
+	addr6_copy(f->new_saddr, saddr);
+	addr6_copy(f->new_daddr, daddr);
+	f->new_sport = sport;
+	f->new_dport = dport;
+#pragma unroll
+	for (i = 0; i < 4; i++)
+		d += csum_delta32(k->saddr[i], saddr[i]) + csum_delta32(k->daddr[i], daddr[i]);
+	d += csum_delta16(k->sport, sport) + csum_delta16(k->dport, dport);
+	f->l4_csum_delta = csum_fold(d);
+}
+
+/* What a new IPv6 connection's original direction is translated to (DNAT:
+ * the source stays the client's), and its first packet. */
+struct nat_req6 {
+	__u32 daddr[4];
+	__u16 dport;
+	__u8 tcp_flags;
+	__u8 pad;
+	__u32 rule_id;
+	__u32 len;
+};
+
+/*
+ * flow_create for IPv6: both entries in xfwd_pending6, the reply entry
+ * first (its key is what must be free), the first packet accounted in the
+ * original entry, which is left in xfwd_scratch_flow6 as inserted. If a
+ * live connection holds the reply tuple (two rules to one backend, the same
+ * client port through both), another source port from the SNAT range, as
+ * IPv4's clash_snat. XFWD_OK, XFWD_EXISTS, or the counter to bump. A
+ * function of its own, verified once.
+ */
+__attribute__((noinline)) int xfwd_flow6_create(const struct xfwd_flow6_key *okey,
+						const struct nat_req6 *rq,
+						const struct xfwd_config *cfg, __u64 now)
+{
+	struct xfwd_flow6_key rkey = {}, ok;
+	struct xfwd_flow6 *e;
+	struct tcp_seg *g;
+	__u32 zero = 0, span, i;
+
+	if (!okey || !rq || !cfg)
+		return XFWD_CNT_FLOW_CREATE_FAILED;
+	ok = *okey;
+	e = bpf_map_lookup_elem(&xfwd_scratch_flow6, &zero);
+	if (!e)
+		return XFWD_CNT_FLOW_CREATE_FAILED;
+	addr6_copy(rkey.saddr, rq->daddr);
+	addr6_copy(rkey.daddr, ok.saddr);
+	rkey.sport = rq->dport;
+	rkey.dport = ok.sport;
+	rkey.proto = ok.proto;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->conn_id = bpf_get_prandom_u32();
+	e->flags = XFWD_FLOW_PENDING;
+	e->conn = conn_next(e->conn, ok.proto, XFWD_DIR_ORIGINAL, rq->tcp_flags);
+	e->rule_id = rq->rule_id;
+	e->last_seen_ns = now;
+	e->twin = ok;
+	e->side = XFWD_SIDE_LAN;
+	e->dir = XFWD_DIR_REPLY;
+	flow6_set_nat(e, &rkey, ok.daddr, ok.saddr, ok.dport, ok.sport);
+	if (flow6_claim(&rkey, e, cfg, now, NULL)) {
+		span = cfg->snat_port_max - cfg->snat_port_min + 1;
+		for (i = 0; i < XFWD_SNAT_PROBES; i++) {
+			rkey.dport = bpf_htons(cfg->snat_port_min + bpf_get_prandom_u32() % span);
+			flow6_set_nat(e, &rkey, ok.daddr, ok.saddr, ok.dport, ok.sport);
+			if (!flow6_claim(&rkey, e, cfg, now, NULL))
+				break;
+		}
+		if (i == XFWD_SNAT_PROBES)
+			return XFWD_CNT_FLOW_CREATE_FAILED;
+	}
+
+	e->twin = rkey;
+	e->side = XFWD_SIDE_PUBLIC;
+	e->dir = XFWD_DIR_ORIGINAL;
+	e->packets = 1;
+	e->bytes = rq->len;
+	if (ok.proto == IPPROTO_TCP && (g = tcp_seg_get())) {
+		if (tcp_plain_syn(rq->tcp_flags))
+			tcp_peer_syn(&e->tcp[0], g->end, g->win, g->wscale);
+		else
+			tcp_pickup(e->tcp, g->end, g->win);
+	}
+	flow6_set_nat(e, &ok, rkey.daddr, rkey.saddr, rkey.dport, rkey.sport);
+	if (flow6_claim(&ok, e, cfg, now, &rkey)) {
+		/* Another CPU made this connection first. */
+		flow6_delete(&rkey, XFWD_FLOW_PENDING);
+		return XFWD_EXISTS;
+	}
+	if (rkey.dport != ok.sport)
+		count(XFWD_CNT_CLASH_SNAT);
+	count(XFWD_CNT_FLOW_NEW);
+	count(XFWD_CNT_FLOW_NEW6);
+	return XFWD_OK;
+}
+
+/* ------------------------------------------------------------ tracking */
+
+/* Move a confirmed connection's entries to xfwd_flows6 (entry_move,
+ * flow_promote). */
+static __always_inline void entry6_move(const struct xfwd_flow6_key *k, struct xfwd_flow6 *v)
+{
+	v->flags &= ~XFWD_FLOW_PENDING;
+	if (!bpf_map_update_elem(&xfwd_flows6, k, v, BPF_NOEXIST))
+		count(XFWD_CNT_CONFIRMED_ADD);
+	else
+		bpf_map_update_elem(&xfwd_flows6, k, v, BPF_ANY);
+}
+
+static __always_inline struct xfwd_flow6 *flow6_promote(struct xfwd_flow6 *f,
+							const struct xfwd_flow6_key *key)
+{
+	struct xfwd_flow6_key k = *key, tk = f->twin;
+	struct xfwd_flow6 *t = bpf_map_lookup_elem(&xfwd_pending6, &tk);
+
+	if (!t || t->conn_id != f->conn_id)
+		return f;
+	entry6_move(&tk, t);
+	entry6_move(&k, f);
+	if (!bpf_map_delete_elem(&xfwd_pending6, &tk))
+		count(XFWD_CNT_PENDING_DEL);
+	if (!bpf_map_delete_elem(&xfwd_pending6, &k))
+		count(XFWD_CNT_PENDING_DEL);
+	count(XFWD_CNT_FLOW_PROMOTED);
+	return bpf_map_lookup_elem(&xfwd_flows6, &k);
+}
+
+/* The original entry of f's connection (flow_original). */
+static __always_inline struct xfwd_flow6 *flow6_original(struct xfwd_flow6 *f,
+							 const struct xfwd_flow6_key *key)
+{
+	struct xfwd_flow6 *t;
+
+	if (f->dir == XFWD_DIR_ORIGINAL)
+		return f;
+	t = twin6_lookup(f);
+	return t && key6_eq(&t->twin, key) ? t : NULL;
+}
+
+/* xfwd_tcp_track for IPv6: the window check, IPv4's tcp_check. */
+__attribute__((noinline)) int xfwd_tcp_track6(struct xfwd_flow6 *f,
+					      const struct xfwd_flow6_key *key, __u32 fl)
+{
+	struct tcp_seg *g = tcp_seg_get();
+	struct xfwd_flow6 *o;
+
+	if (!f || !key || !g)
+		return 0;
+	o = flow6_original(f, key);
+	return o ? tcp_check(o->tcp, o->state, o->flags, f->dir & 1, fl, g) : 0;
+}
+
+/* flow_track for IPv6: account the packet, advance the connection's state,
+ * confirm it when answered. The entry to translate with, or NULL with
+ * *refused the window check's counter (or 0: lost in a race). */
+static __always_inline struct xfwd_flow6 *flow6_track(struct xfwd_flow6 *f, const struct pkt6 *p,
+						      __u64 now, int *refused)
+{
+	__u8 proto = p->key.proto, tcpf = p->tcp_flags;
+	struct xfwd_flow6 *o, *t = NULL;
+	union xfwd_conn next;
+	int keep = 0;
+
+	*refused = proto == IPPROTO_TCP ? xfwd_tcp_track6(f, &p->key, tcpf) : 0;
+	if (*refused == TCP_KEEP_STATE) {
+		*refused = 0;
+		keep = 1;
+	}
+	if (*refused)
+		return NULL;
+	f->packets++;
+	f->bytes += p->len;
+	f->last_seen_ns = now;
+	if (keep || conn_next(f->conn, proto, f->dir, tcpf) == f->conn)
+		return f;
+	if (f->dir == XFWD_DIR_REPLY) {
+		t = flow6_original(f, &p->key);
+		if (!t)
+			return f;
+		/* The only answer is a reset: forgotten at once, as conntrack does. */
+		if ((tcpf & TCP_FL_RST) && !(t->flags & XFWD_FLOW_SEEN_REPLY)) {
+			twin6_delete(f);
+			f->flags |= XFWD_FLOW_DEAD;
+			return f;
+		}
+		o = t;
+	} else {
+		o = f;
+	}
+	next.conn = xfwd_conn_advance(&o->conn, &f->conn, proto, f->dir, tcpf);
+	if (!next.conn)
+		return f;
+	if (!t)
+		t = twin6_lookup(f);
+	if (f != o)
+		f->conn = next.conn;
+	else if (t)
+		t->conn = next.conn;
+	if ((next.flags & XFWD_FLOW_PENDING) &&
+	    (proto == IPPROTO_TCP ? (next.flags & XFWD_FLOW_ASSURED) :
+				    (next.flags & XFWD_FLOW_SEEN_REPLY)))
+		return flow6_promote(f, &p->key);
+	return f;
+}
+
+/* flow_use for IPv6: tracked unless its first packet is in it already
+ * (accounted), then counted in its rule. */
+static __always_inline struct xfwd_flow6 *flow6_use(struct xfwd_flow6 *f, const struct pkt6 *p,
+						    __u64 now, int new_flow, int accounted,
+						    int *refused)
+{
+	*refused = 0;
+	if (!accounted)
+		f = flow6_track(f, p, now, refused);
+	if (f)
+		rule_account(f->rule_id, p->len, new_flow);
+	else if (*refused)
+		count(*refused);
+	return f;
+}
+
+/*
+ * A plain SYN on the tuple of a connection that ended (TIME_WAIT, CLOSE)
+ * opens a new one (xfwd_tcp_reopen): the old entries go. The caller
+ * verified the SYN's checksum. Verified once.
+ */
+__attribute__((noinline)) int xfwd_tcp_reopen6(struct xfwd_flow6 *f,
+					       const struct xfwd_flow6_key *key)
+{
+	if (!f || !key)
+		return 0;
+	twin6_delete(f);
+	f->flags |= XFWD_FLOW_DEAD;	/* if the delete loses to a lookup elsewhere */
+	flow6_delete(key, f->flags);
+	count(XFWD_CNT_TCP_REOPEN);
+	return 1;
+}
+
+/* Would a plain SYN with key reopen f's connection? */
+static __always_inline int tcp_reopens6(const struct xfwd_flow6 *f, __u8 tcpf)
+{
+	return f->dir == XFWD_DIR_ORIGINAL && tcp_plain_syn(tcpf) &&
+	       (f->state == XFWD_ST_TIME_WAIT || f->state == XFWD_ST_CLOSE);
+}
+
+#endif

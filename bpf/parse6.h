@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * IPv6 header parsing, for XDP frames and skbs alike, with parse.h's rules:
+ * every header complete, the payload length within the frame, nothing that
+ * needs more than a plain rewrite. Hop-by-Hop, Destination Options and
+ * Routing headers are stepped over; a Fragment header, ICMPv6 (NDP must
+ * reach the kernel) and any other upper layer than TCP/UDP are not ours.
+ */
+#ifndef XFWD_BPF_PARSE6_H
+#define XFWD_BPF_PARSE6_H
+
+#include "common.h"
+#include "parse.h"
+#include "tcp_window.h"
+
+#ifndef ETH_P_IPV6
+#define ETH_P_IPV6	0x86DD
+#endif
+#ifndef AF_INET6
+#define AF_INET6	10
+#endif
+
+#define NEXTHDR_HOP		0
+#define NEXTHDR_ROUTING		43
+#define NEXTHDR_FRAGMENT	44
+#define NEXTHDR_DEST		60
+
+#define IP6_EXT_MAX	4	/* extension headers stepped over, at most */
+#define IP6_EXT_BYTES	256	/* and their bytes: past that, passed up */
+
+struct ip6hdr {
+	__be32 vtc_flow;	/* version, traffic class, flow label */
+	__be16 payload_len;
+	__u8 nexthdr;
+	__u8 hop_limit;
+	__u32 saddr[4];
+	__u32 daddr[4];
+};
+
+struct pkt6 {
+	struct ip6hdr *ip;
+	__u16 *l4_csum;		/* TCP/UDP checksum */
+	__u16 *ports;		/* sport, dport */
+	__u32 len;		/* the whole IPv6 packet: 40 + payload length */
+	__u32 l4_len;		/* what the checksum covers (the pseudo-header's length) */
+	__u16 l3_off;		/* offsets from the frame start, for the skb helpers */
+	__u16 l4_off;
+	__u16 l4_csum_off;
+	__u8 vlan;		/* one 802.1Q tag sits between eth and ip */
+	__u8 tcp_flags;
+	struct xfwd_flow6_key key;
+};
+
+/* Multicast (ff00::/8): never a source, never a connection's destination. */
+static __always_inline int addr6_multicast(const __u32 *a)
+{
+	return (a[0] & bpf_htonl(0xff000000)) == bpf_htonl(0xff000000);
+}
+
+/* Link-local (fe80::/10): its scope is one link, never forwarded. */
+static __always_inline int addr6_linklocal(const __u32 *a)
+{
+	return (a[0] & bpf_htonl(0xffc00000)) == bpf_htonl(0xfe800000);
+}
+
+static __always_inline int addr6_eq(const __u32 *a, const __u32 *b)
+{
+	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3];
+}
+
+static __always_inline int addr6_zero(const __u32 *a)
+{
+	return !(a[0] | a[1] | a[2] | a[3]);
+}
+
+static __always_inline void addr6_copy(__u32 *d, const __u32 *s)
+{
+	d[0] = s[0];
+	d[1] = s[1];
+	d[2] = s[2];
+	d[3] = s[3];
+}
+
+/*
+ * The IPv6 packet after the Ethernet header (and an optional 802.1Q tag)
+ * at data; frame_len as parse_pkt's. XFWD_OK, or the counter that says why
+ * the packet is not ours.
+ */
+static __always_inline int parse_pkt6(void *data, void *data_end, __u32 frame_len, struct pkt6 *p)
+{
+	struct ethhdr *eth = data;
+	struct ip6hdr *ip;
+	__u32 off, end, i;
+	__u16 proto;
+	__u8 nh;
+
+	if ((void *)(eth + 1) > data_end)
+		return XFWD_CNT_PASS_MALFORMED;
+	proto = eth->h_proto;
+	ip = (void *)(eth + 1);
+	p->vlan = 0;
+	if (proto == bpf_htons(ETH_P_8021Q)) {
+		struct vlan_hdr *vh = (void *)(eth + 1);
+
+		if ((void *)(vh + 1) > data_end)
+			return XFWD_CNT_PASS_MALFORMED;
+		proto = vh->encap_proto;
+		ip = (void *)(vh + 1);
+		p->vlan = 1;
+	}
+	if (proto != bpf_htons(ETH_P_IPV6))
+		return XFWD_CNT_PASS_MALFORMED;	/* the caller saw IPv6: cannot happen */
+	if (eth->h_dest[0] & 1)
+		return XFWD_CNT_PASS_L2_MULTICAST;
+	if ((void *)(ip + 1) > data_end)
+		return XFWD_CNT_PASS_MALFORMED;
+	if ((ip->vtc_flow & bpf_htonl(0xf0000000)) != bpf_htonl(0x60000000))
+		return XFWD_CNT_PASS_MALFORMED;
+	p->l3_off = (void *)ip - data;
+	/* A jumbogram (payload length 0, RFC 2675) is left to the kernel:
+	 * its TCP/UDP header cannot fit in 0 bytes (malformed below). */
+	p->len = sizeof(*ip) + bpf_ntohs(ip->payload_len);
+	if (p->l3_off + p->len > frame_len)
+		return XFWD_CNT_PASS_MALFORMED;
+	if (ip->hop_limit <= 1)
+		return XFWD_CNT_PASS_TTL;	/* the kernel sends Time Exceeded */
+	/* A multicast source is malformed (RFC 4291 2.7); link-local
+	 * addresses and multicast destinations never cross a router: no
+	 * connection of xfwd's has them (pass_no_match), the kernel's own
+	 * (NDP, router solicitations, mDNS) go up untouched. */
+	if (addr6_multicast(ip->saddr))
+		return XFWD_CNT_PASS_MALFORMED;
+	if (addr6_multicast(ip->daddr) || addr6_linklocal(ip->saddr) || addr6_linklocal(ip->daddr))
+		return XFWD_CNT_PASS_NO_MATCH;
+	p->ip = ip;
+
+	/* Extension headers: each (but the Fragment header, which is fixed
+	 * size and not ours) starts with the next header and its length in
+	 * 8-byte units, not counting the first 8. */
+	end = p->l3_off + p->len;
+	off = p->l3_off + sizeof(*ip);
+	nh = ip->nexthdr;
+	for (i = 0; i < IP6_EXT_MAX; i++) {
+		__u8 *x;
+
+		if (nh == NEXTHDR_FRAGMENT)
+			return XFWD_CNT_PASS_FRAGMENT;
+		if (nh != NEXTHDR_HOP && nh != NEXTHDR_DEST && nh != NEXTHDR_ROUTING)
+			break;
+		if (off > p->l3_off + sizeof(*ip) + IP6_EXT_BYTES)
+			return XFWD_CNT_PASS_IP_OPTIONS;
+		x = data + (off & 0x1ff);
+		if ((void *)(x + 4) > data_end || off + 8 > end)
+			return XFWD_CNT_PASS_MALFORMED;
+		/* A route with segments left ends at another address than the
+		 * destination the header shows: not a tuple to translate. */
+		if (nh == NEXTHDR_ROUTING && x[3])
+			return XFWD_CNT_PASS_IP_OPTIONS;
+		nh = x[0];
+		off += ((__u32)x[1] + 1) * 8;
+	}
+	if (nh == NEXTHDR_HOP || nh == NEXTHDR_DEST || nh == NEXTHDR_ROUTING ||
+	    nh == NEXTHDR_FRAGMENT)
+		return nh == NEXTHDR_FRAGMENT ? XFWD_CNT_PASS_FRAGMENT : XFWD_CNT_PASS_IP_OPTIONS;
+	if (nh != IPPROTO_TCP && nh != IPPROTO_UDP)
+		return XFWD_CNT_PASS_NOT_TCPUDP;	/* ICMPv6 among them */
+	if (off > p->l3_off + sizeof(*ip) + IP6_EXT_BYTES + 8 * 256 || off > end)
+		return XFWD_CNT_PASS_MALFORMED;
+	p->l4_off = off;
+	p->l4_len = end - off;
+	off &= 0xfff;	/* bounded above: for the verifier */
+	if (nh == IPPROTO_TCP) {
+		struct tcphdr *tcp = data + off;
+
+		if ((void *)(tcp + 1) > data_end || p->l4_len < sizeof(*tcp))
+			return XFWD_CNT_PASS_MALFORMED;
+		if (tcp->doff < 5 || tcp->doff * 4 > p->l4_len)
+			return XFWD_CNT_PASS_MALFORMED;
+		p->l4_csum = &tcp->check;
+		p->tcp_flags = ((__u8 *)tcp)[13];
+		tcp_seg_set(tcp, p->l4_len);
+		p->ports = (void *)tcp;
+	} else {
+		struct udphdr *udp = data + off;
+		__u16 ulen;
+
+		if ((void *)(udp + 1) > data_end || p->l4_len < sizeof(*udp))
+			return XFWD_CNT_PASS_MALFORMED;
+		ulen = bpf_ntohs(udp->len);
+		if (ulen < sizeof(*udp) || ulen > p->l4_len)
+			return XFWD_CNT_PASS_MALFORMED;
+		p->l4_len = ulen;
+		p->l4_csum = &udp->check;
+		p->tcp_flags = 0;
+		p->ports = (void *)udp;
+	}
+	p->l4_csum_off = (void *)p->l4_csum - data;
+	__builtin_memcpy(p->key.saddr, ip->saddr, 16);
+	__builtin_memcpy(p->key.daddr, ip->daddr, 16);
+	p->key.sport = p->ports[0];
+	p->key.dport = p->ports[1];
+	p->key.proto = nh;
+	p->key.pad[0] = p->key.pad[1] = p->key.pad[2] = 0;
+	return XFWD_OK;
+}
+
+#endif
