@@ -27,6 +27,7 @@ static const char *const map_pins[] = {
 	"xfwd_rules", "xfwd_flows", "xfwd_pending", "xfwd_config", "xfwd_stats", "xfwd_rule_stats",
 	"xfwd_masq", "xfwd_mappings", "xfwd_owners", "xfwd_rules_b", "xfwd_masq_b",
 	"xfwd_backends", "xfwd_fast", "xfwd_ports", "xfwd_fdb",
+	"xfwd_rules6", "xfwd_rules6_b", "xfwd_flows6", "xfwd_pending6",
 };
 /* The pin of slot i's XDP link: link_public, link_lan, link_lan2, ... */
 static const char *link_pin(int i, char *buf, size_t len)
@@ -559,6 +560,8 @@ static int skel_load(const struct env *env, struct attach_plan *pl, struct xfwd_
 	bpf_program__set_autoload(skel->progs.xfwd_fdb_added, pl->cfg.bridges != 0);
 	bpf_map__set_max_entries(skel->maps.xfwd_flows, a->max_flows);
 	bpf_map__set_max_entries(skel->maps.xfwd_pending, pending_size(a->max_flows));
+	bpf_map__set_max_entries(skel->maps.xfwd_flows6, a->max_flows);
+	bpf_map__set_max_entries(skel->maps.xfwd_pending6, pending_size(a->max_flows));
 	rc = xfwd_bpf__load(skel);
 	if (rc)
 		return err(EXIT_OP, "cannot load the BPF programs: %s%s", strerror(-rc),
@@ -943,7 +946,7 @@ static int status_read(struct env *env, struct status *st)
 	st->nmasq = masq_read(p.masq, masq_rows);
 	st->knat = knat_rules();
 	st->nrules = 0;
-	if (!rules_read(p.rules, &defs, &st->nrules, NULL))	/* rules, not ports */
+	if (!rules_read(&p, &defs, &st->nrules, NULL))	/* rules, not ports */
 		free(defs);
 	pinned_close(&p);
 	return 0;

@@ -606,7 +606,7 @@ static int print_lines(const struct ipt_line *lines, int n)
  * leave this host when the LAN side is masqueraded. */
 static void print_rules(struct importer *im, const struct ipt_line *lines)
 {
-	char s[160];
+	char s[RULE_STR_LEN];
 
 	for (__u32 j = 0, i = 0; j < im->nrules; j++) {
 		struct rule_def *r = &im->rules[j];
@@ -629,7 +629,7 @@ static void print_masq(struct importer *im)
 {
 	struct xfwd_config none = { .snat_port_min = XFWD_SNAT_PORT_MIN,
 				    .snat_port_max = XFWD_SNAT_PORT_MAX };
-	char s[160];
+	char s[RULE_STR_LEN];
 
 	for (__u32 j = 0; j < im->nmasq; j++) {
 		struct masq_def *m = &im->masq[j];
