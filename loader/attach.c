@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/if_link.h>
+#include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -85,6 +87,45 @@ __u32 iface_addr(const char *ifname)
 	}
 	freeifaddrs(ifa);
 	return addr;
+}
+
+struct addr6_req {
+	int ifindex;
+	bool found;
+	__u32 *addr;
+};
+
+static void addr6_take(struct nlmsghdr *h, void *arg)
+{
+	struct ifaddrmsg *ifa = NLMSG_DATA(h);
+	struct addr6_req *r = arg;
+	struct rtattr *a = IFA_RTA(ifa);
+	int left = (int)IFA_PAYLOAD(h);
+	__u32 flags = ifa->ifa_flags;
+	const void *addr = NULL;
+
+	if (r->found || (int)ifa->ifa_index != r->ifindex || ifa->ifa_scope != RT_SCOPE_UNIVERSE)
+		return;
+	for (; RTA_OK(a, left); a = RTA_NEXT(a, left)) {
+		if (a->rta_type == IFA_FLAGS && RTA_PAYLOAD(a) >= 4)
+			memcpy(&flags, RTA_DATA(a), 4);
+		else if (a->rta_type == IFA_ADDRESS && RTA_PAYLOAD(a) >= 16)
+			addr = RTA_DATA(a);
+	}
+	if (!addr || (flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED)))
+		return;
+	memcpy(r->addr, addr, 16);
+	r->found = true;
+}
+
+/* The interface's first global IPv6 address (as `ip -6 addr` lists them),
+ * not one still in duplicate address detection or that failed it. */
+bool iface_addr6(int ifindex, __u32 addr[4])
+{
+	struct addr6_req r = { .ifindex = ifindex, .addr = addr };
+
+	memset(addr, 0, 16);
+	return !rtnl_dump(RTM_GETADDR, AF_INET6, RTM_NEWADDR, addr6_take, &r) && r.found;
 }
 
 static int sysctl_path(const char *ifname, char *buf, size_t len)
@@ -369,12 +410,14 @@ int attach_plan(const struct env *env, const struct attach_args *a, struct attac
 	}
 	memset(cfg->ifindex, 0, sizeof(cfg->ifindex));
 	memset(cfg->addr, 0, sizeof(cfg->addr));
+	memset(cfg->addr6, 0, sizeof(cfg->addr6));
 	memset(cfg->ifname, 0, sizeof(cfg->ifname));
 	cfg->nr_ifs = (__u8)pl->a.nr_ifs;
 	for (int i = 0; i < pl->a.nr_ifs; i++) {
 		cfg->ifindex[i] = (__u32)pl->a.ifindex[i];
 		snprintf(cfg->ifname[i], sizeof(cfg->ifname[i]), "%s", pl->a.ifname[i]);
 		cfg->addr[i] = iface_addr(pl->a.ifname[i]);
+		iface_addr6(pl->a.ifindex[i], cfg->addr6[i]);
 	}
 	cfg->snat_port_min = pl->a.port_min;
 	cfg->snat_port_max = pl->a.port_max;
@@ -890,6 +933,7 @@ struct status {
 	struct xfwd_config cfg;
 	const char *state[XFWD_IF_MAX];
 	__u32 prog[XFWD_IF_MAX], ifx[XFWD_IF_MAX], used, pending, nrules;
+	__u32 used6, pending6;	/* IPv6's tables */
 	int nmasq, knat;
 	struct {
 		__u32 ifx;
@@ -943,6 +987,8 @@ static int status_read(struct env *env, struct status *st)
 	}
 	st->used = map_count(p.flows);
 	st->pending = map_count(p.pending);
+	st->used6 = map_count(p.flows6);
+	st->pending6 = map_count(p.pending6);
 	st->nmasq = masq_read(p.masq, masq_rows);
 	st->knat = knat_rules();
 	st->nrules = 0;
@@ -1070,7 +1116,7 @@ static const char *status_mode(const struct xfwd_config *cfg, int i)
 static void status_json(const struct env *env, const struct status *st)
 {
 	const struct xfwd_config *cfg = &st->cfg;
-	char a[INET_ADDRSTRLEN];
+	char a[INET_ADDRSTRLEN], a6[IP6_STR_LEN];
 	const char *why;
 
 	json_obj_open(NULL);
@@ -1082,6 +1128,10 @@ static void status_json(const struct env *env, const struct status *st)
 		json_string("role", i ? "lan" : "public");
 		json_string("name", cfg->ifname[i]);
 		json_string("address", ip_str(cfg->addr[i], a));
+		if (addr6_zero(cfg->addr6[i]))
+			json_null("address6");
+		else
+			json_string("address6", ip6_str(cfg->addr6[i], a6));
 		json_string("state", st->state[i]);
 		json_u64("prog_id", st->prog[i]);
 		json_string("mode", status_mode(cfg, i));
@@ -1098,6 +1148,14 @@ static void status_json(const struct env *env, const struct status *st)
 	json_close();
 	json_obj_open("pending");
 	json_u64("entries", st->pending);
+	json_u64("capacity", cfg->max_pending);
+	json_close();
+	json_obj_open("flows6");
+	json_u64("entries", st->used6);
+	json_u64("capacity", cfg->max_flows);
+	json_close();
+	json_obj_open("pending6");
+	json_u64("entries", st->pending6);
 	json_u64("capacity", cfg->max_pending);
 	json_close();
 	json_u64("rules", st->nrules);
@@ -1125,13 +1183,16 @@ static void status_json(const struct env *env, const struct status *st)
 static void status_text(const struct env *env, const struct status *st)
 {
 	const struct xfwd_config *cfg = &st->cfg;
-	char a[INET_ADDRSTRLEN];
+	char a[IP6_STR_LEN];
 
 	printf("mode        %s XDP\n", cfg->xdp_mode == XFWD_MODE_GENERIC ? "generic" : "native");
 	for (int i = 0; i < cfg->nr_ifs; i++)
 		printf("%-11s %-15s %-15s %s (prog %u, %s XDP)\n", i ? "lan" : "public",
 		       cfg->ifname[i], ip_str(cfg->addr[i], a), st->state[i], st->prog[i],
 		       status_mode(cfg, i));
+	for (int i = 0; i < cfg->nr_ifs; i++)	/* the first global one, as attach saw it */
+		printf("ipv6        %-15s %s\n", cfg->ifname[i],
+		       addr6_zero(cfg->addr6[i]) ? "none" : ip6_str(cfg->addr6[i], a));
 	for (int i = 0; i < cfg->nr_ifs; i++) {
 		const char *why, *path = tx_path(cfg, i, &why);
 
@@ -1144,6 +1205,8 @@ static void status_text(const struct env *env, const struct status *st)
 	}
 	printf("flows       %u entries of %u (confirmed), %u of %u (unconfirmed)\n", st->used,
 	       cfg->max_flows, st->pending, cfg->max_pending);
+	printf("flows ipv6  %u entries of %u (confirmed), %u of %u (unconfirmed)\n", st->used6,
+	       cfg->max_flows, st->pending6, cfg->max_pending);
 	printf("rules       %u\n", st->nrules);
 	printf("snat ports  %u-%u\n", cfg->snat_port_min, cfg->snat_port_max);
 	printf("timeouts   ");

@@ -42,9 +42,11 @@ static int snapshot_take(struct pinned *p, struct snapshot *s)
 		for (int c = 0; c < ncpu; c++)
 			s->total[i] += vals[c];
 	}
-	/* LRU evictions are not reported by the kernel: derive them. */
-	s->entries[0] = map_count(p->flows);
-	s->entries[1] = map_count(p->pending);
+	/* LRU evictions are not reported by the kernel: derive them. The
+	 * table counters count both families: so do the entries (IPv6's
+	 * tables have the same capacity as IPv4's). */
+	s->entries[0] = map_count(p->flows) + map_count(p->flows6);
+	s->entries[1] = map_count(p->pending) + map_count(p->pending6);
 	s->capacity[0] = s->cfg.max_flows;
 	s->capacity[1] = s->cfg.max_pending;
 	s->evicted[0] = (long long)(s->total[XFWD_CNT_CONFIRMED_ADD] - s->total[XFWD_CNT_CONFIRMED_DEL]) -

@@ -210,6 +210,9 @@ int if_driver(const char *ifname, char *buf, size_t len);
  * -errno. bridge_fdb_load: br's ports into xfwd_ports and its FDB into
  * xfwd_fdb (bpf/bridge.h); the entries written, or -errno. */
 int bridge_ports(int br, char (*names)[16], int max);
+struct nlmsghdr;
+int rtnl_dump(__u16 type, __u8 family, __u16 want, void (*take)(struct nlmsghdr *h, void *arg),
+	      void *arg);
 int bridge_fdb_load(int br, int ports_fd, int fdb_fd);
 
 /* backends.c: xfwd_backends, the reverse of these (live) rules */
@@ -248,6 +251,7 @@ int attach_run(struct env *env, struct attach_plan *pl);
 void attach_report(const struct env *env, const struct attach_plan *pl);
 int detach_run(struct env *env);
 __u32 iface_addr(const char *ifname);
+bool iface_addr6(int ifindex, __u32 addr[4]);
 
 /* knat.c: the kernel's NAT for what xfwd passes up (nftables table ip xfwd),
  * with ports disjoint from every range xfwd allocates from. */
