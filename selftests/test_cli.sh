@@ -275,6 +275,8 @@ expect_eq "rule --help documents the bracket syntax" "$?" 0
 
 # --max-flows is the flow table's size.
 xg detach >/dev/null
+if [ -e "$pins" ]; then not_ok "detach removes every pin, xfwd_rules6 and the IPv6 tables' too" "$(ls "$pins")"
+else ok "detach removes every pin, xfwd_rules6 and the IPv6 tables' too"; fi
 xg attach g0 g1 --max-flows 1000 >/dev/null 2>&1
 expect_eq "attach --max-flows sets the table size" \
 	"$(xg status -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["flows"]["capacity"])')" 1000
