@@ -263,6 +263,17 @@ expect_match "... and none for a LAN with a link-local one only" "$(xg status)" 
 expect_eq "status -j: address6" \
 	"$(xg status -j | python3 -c 'import json,sys; print([i["address6"] for i in json.load(sys.stdin)["interfaces"]])')" \
 	"['2001:db8:100::1', None]"
+# An address still in duplicate address detection (10 probes: 10 s) is not
+# taken; once it is done, a re-attach takes it.
+lab_x "$LAB_GW" sysctl -qw net.ipv6.conf.g1.dad_transmits=10
+lab_x "$LAB_GW" ip addr add 2001:db8:200::1/64 dev g1
+xg attach g0 g1 >/dev/null 2>&1
+expect_match "attach skips a tentative address (status: none)" \
+	"$(lab_x "$LAB_GW" ip -6 addr show dev g1 | grep -c tentative) $(xg status)" $'^1 .*\nipv6 +g1 +none\n'
+lab_x "$LAB_GW" ip addr del 2001:db8:200::1/64 dev g1
+lab_x "$LAB_GW" ip addr add 2001:db8:200::1/64 dev g1 nodad
+xg attach g0 g1 >/dev/null 2>&1
+expect_match "... and takes it once it is usable" "$(xg status)" $'\nipv6 +g1 +2001:db8:200::1\n'
 expect_eq "stats -j has the IPv6 counters" \
 	"$(xg stats -j | python3 -c 'import json,sys; g=json.load(sys.stdin)["global"]; print([k for k in ("rx_ipv6","redirect_ipv6","flow_new_ipv6") if k in g])')" \
 	"['rx_ipv6', 'redirect_ipv6', 'flow_new_ipv6']"
