@@ -4,6 +4,7 @@
  * loads the skeleton, reuses the pinned maps (rules, flows and counters
  * survive), and attaches or atomically replaces the XDP links.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -533,6 +534,58 @@ static int if_mode(const struct attach_args *a, const struct xfwd_config *cfg, i
 	return cfg->xdp_generic & (1u << i) ? XFWD_MODE_GENERIC : a->mode;
 }
 
+/*
+ * The object's program arrays (the tail calls, e.g. to the IPv6 programs):
+ * the kernel empties one when its last user reference goes, so once attach
+ * exits, a tail call through an unpinned one would find nothing. Each is
+ * pinned as progs_NAME: first as progs_new_NAME (stage; bpffs takes no dot
+ * in a name), and once the new
+ * programs are attached, renamed over the previous attach's (commit), so
+ * the running programs' array is never emptied under them. 0 or an exit
+ * code (stage); commit only warns.
+ */
+#define PROG_ARRAY_PIN "progs_"
+static int prog_arrays_pin(const struct env *env, struct xfwd_bpf *skel, bool commit)
+{
+	struct bpf_map *m;
+
+	bpf_object__for_each_map(m, skel->obj) {
+		char name[64], path[PATH_MAX], tmp[PATH_MAX];
+
+		if (bpf_map__type(m) != BPF_MAP_TYPE_PROG_ARRAY)
+			continue;
+		snprintf(name, sizeof(name), PROG_ARRAY_PIN "new_%s", bpf_map__name(m));
+		if (pin_path(env, name, tmp, sizeof(tmp)))
+			return err(EXIT_OP, "pin path too long");
+		snprintf(name, sizeof(name), PROG_ARRAY_PIN "%s", bpf_map__name(m));
+		if (pin_path(env, name, path, sizeof(path)))
+			return err(EXIT_OP, "pin path too long");
+		if (commit) {
+			if (rename(tmp, path))
+				fprintf(stderr, "xfwd: warning: cannot pin %s: %s (its tail calls"
+					" fail once attach exits)\n", path, strerror(errno));
+			continue;
+		}
+		unlink(tmp);
+		if (bpf_obj_pin(bpf_map__fd(m), tmp))
+			return err(EXIT_OP, "cannot pin %s: %s", tmp, strerror(errno));
+	}
+	return 0;
+}
+
+/* The pins prog_arrays_pin made (names of this build's object or an older one's). */
+static void prog_arrays_unpin(const struct env *env)
+{
+	DIR *d = opendir(env->pin_dir);
+	struct dirent *e;
+
+	while (d && (e = readdir(d)))
+		if (!strncmp(e->d_name, PROG_ARRAY_PIN, strlen(PROG_ARRAY_PIN)))
+			unpin(env, e->d_name);
+	if (d)
+		closedir(d);
+}
+
 /* Remove every pin of this namespace and the directory (what attach made). */
 void attach_teardown(const struct env *env)
 {
@@ -547,6 +600,7 @@ void attach_teardown(const struct env *env)
 	link_remove(env, FDB_FORGOTTEN_PIN);
 	link_remove(env, FDB_ADDED_PIN);
 	unpin(env, XFWD_REPLY_PIN);
+	prog_arrays_unpin(env);
 	for (size_t i = 0; i < sizeof(map_pins) / sizeof(map_pins[0]); i++)
 		unpin(env, map_pins[i]);
 	rmdir(env->pin_dir);
@@ -775,6 +829,9 @@ int attach_run(struct env *env, struct attach_plan *pl)
 		rc = err(EXIT_OP, "cannot pin %s: %s", XFWD_REPLY_PIN, strerror(-rc));
 		goto fail;
 	}
+	rc = prog_arrays_pin(env, skel, false);
+	if (rc)
+		goto fail;
 	traces_attach(env, skel, cfg);
 	/* tc first: XDP asks it to finish what XDP cannot. */
 	rc = tc_attach_all(a, cfg, skel);
@@ -798,6 +855,7 @@ int attach_run(struct env *env, struct attach_plan *pl)
 			goto fail_fwd;
 		}
 	}
+	prog_arrays_pin(env, skel, true);
 	xfwd_bpf__destroy(skel);
 	return 0;
 
