@@ -129,31 +129,35 @@ bool iface_addr6(int ifindex, __u32 addr[4])
 	return !rtnl_dump(RTM_GETADDR, AF_INET6, RTM_NEWADDR, addr6_take, &r) && r.found;
 }
 
-static int sysctl_path(const char *ifname, char *buf, size_t len)
+/* net.ipv4.conf.IF.NAME, or IPv6's */
+static int sysctl_path(const char *ifname, bool v6, const char *name, char *buf, size_t len)
 {
-	return snprintf(buf, len, "/proc/sys/net/ipv4/conf/%s/forwarding", ifname) >= (int)len;
+	return snprintf(buf, len, "/proc/sys/net/ipv%c/conf/%s/%s", v6 ? '6' : '4', ifname,
+			name) >= (int)len;
 }
 
-static int fwd_get(const char *ifname)
+/* The first digit of a sysctl of ifname: 1 or 0 for "1"/"0", -1 if it
+ * cannot be read (IPv6 off). */
+static int fwd_get(const char *ifname, bool v6, const char *name)
 {
 	char path[PATH_MAX], c = '0';
 	FILE *f;
 
-	if (sysctl_path(ifname, path, sizeof(path)) || !(f = fopen(path, "r")))
+	if (sysctl_path(ifname, v6, name, path, sizeof(path)) || !(f = fopen(path, "r")))
 		return -1;
 	if (fread(&c, 1, 1, f) != 1)
 		c = '0';
 	fclose(f);
-	return c == '1';
+	return c - '0';
 }
 
-static int fwd_set(const char *ifname, int on)
+static int fwd_set(const char *ifname, bool v6, int on)
 {
 	char path[PATH_MAX];
 	FILE *f;
 	int rc;
 
-	if (sysctl_path(ifname, path, sizeof(path)) || !(f = fopen(path, "w")))
+	if (sysctl_path(ifname, v6, "forwarding", path, sizeof(path)) || !(f = fopen(path, "w")))
 		return -1;
 	rc = fputs(on ? "1\n" : "0\n", f) < 0;
 	return fclose(f) || rc ? -1 : 0;
@@ -429,9 +433,14 @@ int attach_plan(const struct env *env, const struct attach_args *a, struct attac
 
 static void forwarding_restore(const struct xfwd_config *cfg)
 {
-	for (int i = 0; i < cfg->nr_ifs; i++)
-		if (!(cfg->fwd_saved & (1u << i)) && if_nametoindex(cfg->ifname[i]))
-			fwd_set(cfg->ifname[i], 0);
+	for (int i = 0; i < cfg->nr_ifs; i++) {
+		if (!if_nametoindex(cfg->ifname[i]))
+			continue;
+		if (!(cfg->fwd_saved & (1u << i)))
+			fwd_set(cfg->ifname[i], false, 0);
+		if (!(cfg->fwd6_saved & (1u << i)))
+			fwd_set(cfg->ifname[i], true, 0);
+	}
 }
 
 static void tc_remove(const struct xfwd_config *cfg)
@@ -679,16 +688,42 @@ static int skel_load(const struct env *env, struct attach_plan *pl, struct xfwd_
 	return 0;
 }
 
+/* IPv6's forwarding on interface slot i, as IPv4's but not needed for
+ * attach: where IPv6 is off, or it cannot be turned on, IPv6 is not
+ * forwarded (said). With forwarding on, the kernel ignores router
+ * advertisements where accept_ra is 1: said too, as what to do about it. */
+static void forwarding6_enable(const char *ifname, int i, struct xfwd_config *cfg)
+{
+	int on = fwd_get(ifname, true, "forwarding");
+
+	if (on < 0 || on == 1)
+		return;
+	if (fwd_set(ifname, true, 1)) {
+		fprintf(stderr, "xfwd: warning: cannot enable IPv6 forwarding on %s: IPv6 is not"
+			" forwarded there\n", ifname);
+		return;
+	}
+	cfg->fwd6_saved &= (__u8)~(1u << i);
+	fprintf(stderr, "xfwd: enabled IPv6 forwarding on %s (net.ipv6.conf.%s.forwarding=1)\n",
+		ifname, ifname);
+	if (fwd_get(ifname, true, "accept_ra") == 1)
+		fprintf(stderr, "xfwd: warning: %s now ignores router advertisements (accept_ra=1"
+			" with forwarding): if its IPv6 route comes from them, set"
+			" net.ipv6.conf.%s.accept_ra=2\n", ifname, ifname);
+}
+
 /* bpf_fib_lookup refuses to route for interfaces without forwarding: turn
- * it on where it is off, noting where it was on already (cfg->fwd_saved). */
+ * it on where it is off, noting where it was on already (cfg->fwd_saved,
+ * cfg->fwd6_saved). */
 static int forwarding_enable(const struct attach_args *a, struct xfwd_config *cfg)
 {
+	cfg->fwd6_saved = 0xff;		/* nothing to restore until turned on here */
 	for (int i = 0; i < a->nr_ifs; i++) {
-		int on = fwd_get(a->ifname[i]);
+		int on = fwd_get(a->ifname[i], false, "forwarding");
 
 		if (on == 1) {
 			cfg->fwd_saved |= 1u << i;
-		} else if (fwd_set(a->ifname[i], 1)) {
+		} else if (fwd_set(a->ifname[i], false, 1)) {
 			forwarding_restore(cfg);
 			return err(EXIT_OP, "cannot enable IPv4 forwarding on %s", a->ifname[i]);
 		} else {
@@ -696,6 +731,8 @@ static int forwarding_enable(const struct attach_args *a, struct xfwd_config *cf
 				" (net.ipv4.conf.%s.forwarding=1)\n", a->ifname[i], a->ifname[i]);
 		}
 	}
+	for (int i = 0; i < a->nr_ifs; i++)
+		forwarding6_enable(a->ifname[i], i, cfg);
 	return 0;
 }
 

@@ -169,6 +169,8 @@ expect_eq "rule list -j fields" "$got" "udp 192.0.2.1 53 198.51.100.2 53 True"
 # IPv4 and an IPv6 rule share a public port; each family's rules in its own
 # maps (both copies, the idle one written then flipped with IPv4's).
 pins=$(xg status -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["pin_dir"])')
+fwd6() { lab_x "$LAB_GW" cat /proc/sys/net/ipv6/conf/g0/forwarding /proc/sys/net/ipv6/conf/g1/forwarding | tr -d '\n'; }
+expect_eq "attach turned on IPv6 forwarding on g0 and g1 (the FIB lookup needs it)" "$(fwd6)" 11
 # entries MAP: the entries of both copies of a rule map ("A B").
 entries() { echo "$(bpftool -j map dump pinned "$pins/$1" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))') $(bpftool -j map dump pinned "$pins/${1}_b" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"; }
 maps_now() { bpftool map dump pinned "$pins/xfwd_rules6"; bpftool map dump pinned "$pins/xfwd_rules6_b"; bpftool map dump pinned "$pins/xfwd_rules"; bpftool map dump pinned "$pins/xfwd_rules_b"; bpftool map dump pinned "$pins/xfwd_masq"; }
@@ -286,6 +288,7 @@ expect_eq "rule --help documents the bracket syntax" "$?" 0
 
 # --max-flows is the flow table's size.
 xg detach >/dev/null
+expect_eq "detach turned IPv6 forwarding off again" "$(fwd6)" 00
 if [ -e "$pins" ]; then not_ok "detach removes every pin, xfwd_rules6 and the IPv6 tables' too" "$(ls "$pins")"
 else ok "detach removes every pin, xfwd_rules6 and the IPv6 tables' too"; fi
 xg attach g0 g1 --max-flows 1000 >/dev/null 2>&1
@@ -305,4 +308,13 @@ expect_eq "namespaces keep separate rules" "$("$XFWD" -n "$LAB-other2" rule list
 	"udp 9 to 198.51.100.7:9|tcp 7 to 198.51.100.2:7"
 "$XFWD" -n "$LAB-other2" detach >/dev/null
 ip netns del "$LAB-other2"
+
+# IPv6 forwarding that was on before attach stays on after detach.
+xg detach >/dev/null
+lab_x "$LAB_GW" sysctl -qw net.ipv6.conf.g1.forwarding=1
+out=$(xg attach g0 g1 2>&1)
+expect_match "attach says where it turned IPv6 forwarding on" "$out" "enabled IPv6 forwarding on g0 "
+expect_eq "... and only there" "$(grep -c 'IPv6 forwarding on g1' <<<"$out")" 0
+xg detach >/dev/null
+expect_eq "detach leaves on the IPv6 forwarding it found on" "$(fwd6)" 01
 t_exit
