@@ -158,14 +158,14 @@ expect_eq "flows -j: the ping is icmp with type, code and id, no ports, its pref
 	"[1, 8, 0, $PING_ID, 0, $PING_ID, false, $masq_id, false]"
 expect_eq "flows --proto icmp lists the ping alone" "$(xg flows --proto icmp | grep -c .)" 1
 
-# flow6_put PIN_DIR KERNEL_LINE RULE_ID: the connection of a kernel's
-# nf_conntrack line (IPv6, TCP) as xfwd's two entries in xfwd_flows6,
+# flow6_put PIN_DIR KERNEL_LINE RULE_ID [MAP]: the connection of a kernel's
+# nf_conntrack line (IPv6, TCP) as xfwd's two entries in MAP (xfwd_flows6),
 # written at the offsets the map's BTF gives; flags and state by their
 # names in the ABI header.
 flow6_put() {
-	python3 - "$@" "$TOP/maps/xfwd_abi.h" <<-'EOF'
+	python3 - "$1" "$2" "$3" "${4:-xfwd_flows6}" "$TOP/maps/xfwd_abi.h" <<-'EOF'
 	import ipaddress, json, re, struct, subprocess, sys, time
-	pin, line, rule_id, abi = sys.argv[1], sys.argv[2], int(sys.argv[3]), open(sys.argv[4]).read()
+	pin, line, rule_id, table, abi = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], open(sys.argv[5]).read()
 	info = json.loads(subprocess.check_output(["bpftool", "-j", "map", "show", "pinned", pin + "/xfwd_flows6"]))
 	btf = json.loads(subprocess.check_output(["bpftool", "-j", "btf", "dump", "id", str(info["btf_id"])]))
 	types = {t["id"]: t for t in btf["types"]}
@@ -227,7 +227,7 @@ flow6_put() {
 	    put(v, vf, "dir", bytes([d]))
 	    put(v, vf, "state", bytes([states.index(w[5])]))
 	    put(v, vf, "flags", bytes([flags]))
-	    subprocess.check_call(["bpftool", "map", "update", "pinned", pin + "/xfwd_flows6", "key", "hex"] +
+	    subprocess.check_call(["bpftool", "map", "update", "pinned", pin + "/" + table, "key", "hex"] +
 	                          ["%02x" % b for b in keys[d]] + ["value", "hex"] + ["%02x" % b for b in v])
 	EOF
 }
@@ -248,6 +248,10 @@ xline6=$(grep -E -- "^ipv6 .*sport=40110 dport=80 " <<<"$xtable" | head -n1)
 compare "tcp over IPv6: xfwd's flows line is the kernel's /proc/net/nf_conntrack line" "$xline6" "$kline6"
 expect_eq "flows --family ipv6 lists the IPv6 connection alone" \
 	"$(xg flows --family ipv6 | grep -c .) $(xg flows --family ipv6 | grep -c '^ipv6 ')" "1 1"
+kpend6=$(sed 's/=40110 /=40111 /g' <<<"$kline6")
+flow6_put "$pins" "$kpend6" "$rule6" xfwd_pending6 >/dev/null 2>&1
+expect_eq "flows lists an unconfirmed IPv6 connection too (xfwd_pending6)" \
+	"$(xg flows --family ipv6 | grep -c 'sport=40111 dport=80 ')" 1
 expect_eq "flows --family ipv4 lists no IPv6 connection, the IPv4 ones" \
 	"$(xg flows --family ipv4 | grep -c '^ipv6') $(xg flows --family ipv4 | grep -c '^ipv4')" \
 	"0 $(grep -c '^ipv4' <<<"$xtable")"
