@@ -438,7 +438,7 @@ static int rule_del(struct env *env, int argc, char **argv)
 	int rc;
 
 	memset(&d, 0, sizeof(d));
-	if (argc == 1 && parse_u32(argv[0], 0, XFWD_MAX_RULES - 1, &id)) {
+	if (argc == 1 && parse_u32(argv[0], 0, UINT32_MAX, &id)) {
 		by_id = true;
 	} else if (argc < 2) {
 		return err(EXIT_USAGE, "rule del: missing %s (see xfwd rule --help)",
