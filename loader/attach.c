@@ -4,6 +4,7 @@
  * loads the skeleton, reuses the pinned maps (rules, flows and counters
  * survive), and attaches or atomically replaces the XDP links.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -15,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/if_link.h>
+#include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -27,6 +30,7 @@ static const char *const map_pins[] = {
 	"xfwd_rules", "xfwd_flows", "xfwd_pending", "xfwd_config", "xfwd_stats", "xfwd_rule_stats",
 	"xfwd_masq", "xfwd_mappings", "xfwd_owners", "xfwd_rules_b", "xfwd_masq_b",
 	"xfwd_backends", "xfwd_fast", "xfwd_ports", "xfwd_fdb",
+	"xfwd_rules6", "xfwd_rules6_b", "xfwd_flows6", "xfwd_pending6",
 };
 /* The pin of slot i's XDP link: link_public, link_lan, link_lan2, ... */
 static const char *link_pin(int i, char *buf, size_t len)
@@ -86,31 +90,74 @@ __u32 iface_addr(const char *ifname)
 	return addr;
 }
 
-static int sysctl_path(const char *ifname, char *buf, size_t len)
+struct addr6_req {
+	int ifindex;
+	bool found;
+	__u32 *addr;
+};
+
+static void addr6_take(struct nlmsghdr *h, void *arg)
 {
-	return snprintf(buf, len, "/proc/sys/net/ipv4/conf/%s/forwarding", ifname) >= (int)len;
+	struct ifaddrmsg *ifa = NLMSG_DATA(h);
+	struct addr6_req *r = arg;
+	struct rtattr *a = IFA_RTA(ifa);
+	int left = (int)IFA_PAYLOAD(h);
+	__u32 flags = ifa->ifa_flags;
+	const void *addr = NULL;
+
+	if (r->found || (int)ifa->ifa_index != r->ifindex || ifa->ifa_scope != RT_SCOPE_UNIVERSE)
+		return;
+	for (; RTA_OK(a, left); a = RTA_NEXT(a, left)) {
+		if (a->rta_type == IFA_FLAGS && RTA_PAYLOAD(a) >= 4)
+			memcpy(&flags, RTA_DATA(a), 4);
+		else if (a->rta_type == IFA_ADDRESS && RTA_PAYLOAD(a) >= 16)
+			addr = RTA_DATA(a);
+	}
+	if (!addr || (flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED)))
+		return;
+	memcpy(r->addr, addr, 16);
+	r->found = true;
 }
 
-static int fwd_get(const char *ifname)
+/* The interface's first global IPv6 address (as `ip -6 addr` lists them),
+ * not one still in duplicate address detection or that failed it. */
+bool iface_addr6(int ifindex, __u32 addr[4])
+{
+	struct addr6_req r = { .ifindex = ifindex, .addr = addr };
+
+	memset(addr, 0, 16);
+	return !rtnl_dump(RTM_GETADDR, AF_INET6, RTM_NEWADDR, addr6_take, &r) && r.found;
+}
+
+/* net.ipv4.conf.IF.NAME, or IPv6's */
+static int sysctl_path(const char *ifname, bool v6, const char *name, char *buf, size_t len)
+{
+	return snprintf(buf, len, "/proc/sys/net/ipv%c/conf/%s/%s", v6 ? '6' : '4', ifname,
+			name) >= (int)len;
+}
+
+/* The first digit of a sysctl of ifname: 1 or 0 for "1"/"0", -1 if it
+ * cannot be read (IPv6 off). */
+static int fwd_get(const char *ifname, bool v6, const char *name)
 {
 	char path[PATH_MAX], c = '0';
 	FILE *f;
 
-	if (sysctl_path(ifname, path, sizeof(path)) || !(f = fopen(path, "r")))
+	if (sysctl_path(ifname, v6, name, path, sizeof(path)) || !(f = fopen(path, "r")))
 		return -1;
 	if (fread(&c, 1, 1, f) != 1)
 		c = '0';
 	fclose(f);
-	return c == '1';
+	return c - '0';
 }
 
-static int fwd_set(const char *ifname, int on)
+static int fwd_set(const char *ifname, bool v6, int on)
 {
 	char path[PATH_MAX];
 	FILE *f;
 	int rc;
 
-	if (sysctl_path(ifname, path, sizeof(path)) || !(f = fopen(path, "w")))
+	if (sysctl_path(ifname, v6, "forwarding", path, sizeof(path)) || !(f = fopen(path, "w")))
 		return -1;
 	rc = fputs(on ? "1\n" : "0\n", f) < 0;
 	return fclose(f) || rc ? -1 : 0;
@@ -368,12 +415,14 @@ int attach_plan(const struct env *env, const struct attach_args *a, struct attac
 	}
 	memset(cfg->ifindex, 0, sizeof(cfg->ifindex));
 	memset(cfg->addr, 0, sizeof(cfg->addr));
+	memset(cfg->addr6, 0, sizeof(cfg->addr6));
 	memset(cfg->ifname, 0, sizeof(cfg->ifname));
 	cfg->nr_ifs = (__u8)pl->a.nr_ifs;
 	for (int i = 0; i < pl->a.nr_ifs; i++) {
 		cfg->ifindex[i] = (__u32)pl->a.ifindex[i];
 		snprintf(cfg->ifname[i], sizeof(cfg->ifname[i]), "%s", pl->a.ifname[i]);
 		cfg->addr[i] = iface_addr(pl->a.ifname[i]);
+		iface_addr6(pl->a.ifindex[i], cfg->addr6[i]);
 	}
 	cfg->snat_port_min = pl->a.port_min;
 	cfg->snat_port_max = pl->a.port_max;
@@ -384,9 +433,14 @@ int attach_plan(const struct env *env, const struct attach_args *a, struct attac
 
 static void forwarding_restore(const struct xfwd_config *cfg)
 {
-	for (int i = 0; i < cfg->nr_ifs; i++)
-		if (!(cfg->fwd_saved & (1u << i)) && if_nametoindex(cfg->ifname[i]))
-			fwd_set(cfg->ifname[i], 0);
+	for (int i = 0; i < cfg->nr_ifs; i++) {
+		if (!if_nametoindex(cfg->ifname[i]))
+			continue;
+		if (!(cfg->fwd_saved & (1u << i)))
+			fwd_set(cfg->ifname[i], false, 0);
+		if (!(cfg->fwd6_saved & (1u << i)))
+			fwd_set(cfg->ifname[i], true, 0);
+	}
 }
 
 static void tc_remove(const struct xfwd_config *cfg)
@@ -489,6 +543,58 @@ static int if_mode(const struct attach_args *a, const struct xfwd_config *cfg, i
 	return cfg->xdp_generic & (1u << i) ? XFWD_MODE_GENERIC : a->mode;
 }
 
+/*
+ * The object's program arrays (the tail calls, e.g. to the IPv6 programs):
+ * the kernel empties one when its last user reference goes, so once attach
+ * exits, a tail call through an unpinned one would find nothing. Each is
+ * pinned as progs_NAME: first as progs_new_NAME (stage; bpffs takes no dot
+ * in a name), and once the new
+ * programs are attached, renamed over the previous attach's (commit), so
+ * the running programs' array is never emptied under them. 0 or an exit
+ * code (stage); commit only warns.
+ */
+#define PROG_ARRAY_PIN "progs_"
+static int prog_arrays_pin(const struct env *env, struct xfwd_bpf *skel, bool commit)
+{
+	struct bpf_map *m;
+
+	bpf_object__for_each_map(m, skel->obj) {
+		char name[64], path[PATH_MAX], tmp[PATH_MAX];
+
+		if (bpf_map__type(m) != BPF_MAP_TYPE_PROG_ARRAY)
+			continue;
+		snprintf(name, sizeof(name), PROG_ARRAY_PIN "new_%s", bpf_map__name(m));
+		if (pin_path(env, name, tmp, sizeof(tmp)))
+			return err(EXIT_OP, "pin path too long");
+		snprintf(name, sizeof(name), PROG_ARRAY_PIN "%s", bpf_map__name(m));
+		if (pin_path(env, name, path, sizeof(path)))
+			return err(EXIT_OP, "pin path too long");
+		if (commit) {
+			if (rename(tmp, path))
+				fprintf(stderr, "xfwd: warning: cannot pin %s: %s (its tail calls"
+					" fail once attach exits)\n", path, strerror(errno));
+			continue;
+		}
+		unlink(tmp);
+		if (bpf_obj_pin(bpf_map__fd(m), tmp))
+			return err(EXIT_OP, "cannot pin %s: %s", tmp, strerror(errno));
+	}
+	return 0;
+}
+
+/* The pins prog_arrays_pin made (names of this build's object or an older one's). */
+static void prog_arrays_unpin(const struct env *env)
+{
+	DIR *d = opendir(env->pin_dir);
+	struct dirent *e;
+
+	while (d && (e = readdir(d)))
+		if (!strncmp(e->d_name, PROG_ARRAY_PIN, strlen(PROG_ARRAY_PIN)))
+			unpin(env, e->d_name);
+	if (d)
+		closedir(d);
+}
+
 /* Remove every pin of this namespace and the directory (what attach made). */
 void attach_teardown(const struct env *env)
 {
@@ -503,6 +609,7 @@ void attach_teardown(const struct env *env)
 	link_remove(env, FDB_FORGOTTEN_PIN);
 	link_remove(env, FDB_ADDED_PIN);
 	unpin(env, XFWD_REPLY_PIN);
+	prog_arrays_unpin(env);
 	for (size_t i = 0; i < sizeof(map_pins) / sizeof(map_pins[0]); i++)
 		unpin(env, map_pins[i]);
 	rmdir(env->pin_dir);
@@ -559,6 +666,8 @@ static int skel_load(const struct env *env, struct attach_plan *pl, struct xfwd_
 	bpf_program__set_autoload(skel->progs.xfwd_fdb_added, pl->cfg.bridges != 0);
 	bpf_map__set_max_entries(skel->maps.xfwd_flows, a->max_flows);
 	bpf_map__set_max_entries(skel->maps.xfwd_pending, pending_size(a->max_flows));
+	bpf_map__set_max_entries(skel->maps.xfwd_flows6, a->max_flows);
+	bpf_map__set_max_entries(skel->maps.xfwd_pending6, pending_size(a->max_flows));
 	rc = xfwd_bpf__load(skel);
 	if (rc)
 		return err(EXIT_OP, "cannot load the BPF programs: %s%s", strerror(-rc),
@@ -579,16 +688,42 @@ static int skel_load(const struct env *env, struct attach_plan *pl, struct xfwd_
 	return 0;
 }
 
+/* IPv6's forwarding on interface slot i, as IPv4's but not needed for
+ * attach: where IPv6 is off, or it cannot be turned on, IPv6 is not
+ * forwarded (said). With forwarding on, the kernel ignores router
+ * advertisements where accept_ra is 1: said too, as what to do about it. */
+static void forwarding6_enable(const char *ifname, int i, struct xfwd_config *cfg)
+{
+	int on = fwd_get(ifname, true, "forwarding");
+
+	if (on < 0 || on == 1)
+		return;
+	if (fwd_set(ifname, true, 1)) {
+		fprintf(stderr, "xfwd: warning: cannot enable IPv6 forwarding on %s: IPv6 is not"
+			" forwarded there\n", ifname);
+		return;
+	}
+	cfg->fwd6_saved &= (__u8)~(1u << i);
+	fprintf(stderr, "xfwd: enabled IPv6 forwarding on %s (net.ipv6.conf.%s.forwarding=1)\n",
+		ifname, ifname);
+	if (fwd_get(ifname, true, "accept_ra") == 1)
+		fprintf(stderr, "xfwd: warning: %s now ignores router advertisements (accept_ra=1"
+			" with forwarding): if its IPv6 route comes from them, set"
+			" net.ipv6.conf.%s.accept_ra=2\n", ifname, ifname);
+}
+
 /* bpf_fib_lookup refuses to route for interfaces without forwarding: turn
- * it on where it is off, noting where it was on already (cfg->fwd_saved). */
+ * it on where it is off, noting where it was on already (cfg->fwd_saved,
+ * cfg->fwd6_saved). */
 static int forwarding_enable(const struct attach_args *a, struct xfwd_config *cfg)
 {
+	cfg->fwd6_saved = 0xff;		/* nothing to restore until turned on here */
 	for (int i = 0; i < a->nr_ifs; i++) {
-		int on = fwd_get(a->ifname[i]);
+		int on = fwd_get(a->ifname[i], false, "forwarding");
 
 		if (on == 1) {
 			cfg->fwd_saved |= 1u << i;
-		} else if (fwd_set(a->ifname[i], 1)) {
+		} else if (fwd_set(a->ifname[i], false, 1)) {
 			forwarding_restore(cfg);
 			return err(EXIT_OP, "cannot enable IPv4 forwarding on %s", a->ifname[i]);
 		} else {
@@ -596,6 +731,8 @@ static int forwarding_enable(const struct attach_args *a, struct xfwd_config *cf
 				" (net.ipv4.conf.%s.forwarding=1)\n", a->ifname[i], a->ifname[i]);
 		}
 	}
+	for (int i = 0; i < a->nr_ifs; i++)
+		forwarding6_enable(a->ifname[i], i, cfg);
 	return 0;
 }
 
@@ -729,6 +866,9 @@ int attach_run(struct env *env, struct attach_plan *pl)
 		rc = err(EXIT_OP, "cannot pin %s: %s", XFWD_REPLY_PIN, strerror(-rc));
 		goto fail;
 	}
+	rc = prog_arrays_pin(env, skel, false);
+	if (rc)
+		goto fail;
 	traces_attach(env, skel, cfg);
 	/* tc first: XDP asks it to finish what XDP cannot. */
 	rc = tc_attach_all(a, cfg, skel);
@@ -752,6 +892,7 @@ int attach_run(struct env *env, struct attach_plan *pl)
 			goto fail_fwd;
 		}
 	}
+	prog_arrays_pin(env, skel, true);
 	xfwd_bpf__destroy(skel);
 	return 0;
 
@@ -887,6 +1028,7 @@ struct status {
 	struct xfwd_config cfg;
 	const char *state[XFWD_IF_MAX];
 	__u32 prog[XFWD_IF_MAX], ifx[XFWD_IF_MAX], used, pending, nrules;
+	__u32 used6, pending6;	/* IPv6's tables */
 	int nmasq, knat;
 	struct {
 		__u32 ifx;
@@ -940,10 +1082,12 @@ static int status_read(struct env *env, struct status *st)
 	}
 	st->used = map_count(p.flows);
 	st->pending = map_count(p.pending);
+	st->used6 = map_count(p.flows6);
+	st->pending6 = map_count(p.pending6);
 	st->nmasq = masq_read(p.masq, masq_rows);
 	st->knat = knat_rules();
 	st->nrules = 0;
-	if (!rules_read(p.rules, &defs, &st->nrules, NULL))	/* rules, not ports */
+	if (!rules_read(&p, &defs, &st->nrules, NULL))	/* rules, not ports */
 		free(defs);
 	pinned_close(&p);
 	return 0;
@@ -1067,7 +1211,7 @@ static const char *status_mode(const struct xfwd_config *cfg, int i)
 static void status_json(const struct env *env, const struct status *st)
 {
 	const struct xfwd_config *cfg = &st->cfg;
-	char a[INET_ADDRSTRLEN];
+	char a[INET_ADDRSTRLEN], a6[IP6_STR_LEN];
 	const char *why;
 
 	json_obj_open(NULL);
@@ -1079,6 +1223,10 @@ static void status_json(const struct env *env, const struct status *st)
 		json_string("role", i ? "lan" : "public");
 		json_string("name", cfg->ifname[i]);
 		json_string("address", ip_str(cfg->addr[i], a));
+		if (addr6_zero(cfg->addr6[i]))
+			json_null("address6");
+		else
+			json_string("address6", ip6_str(cfg->addr6[i], a6));
 		json_string("state", st->state[i]);
 		json_u64("prog_id", st->prog[i]);
 		json_string("mode", status_mode(cfg, i));
@@ -1095,6 +1243,14 @@ static void status_json(const struct env *env, const struct status *st)
 	json_close();
 	json_obj_open("pending");
 	json_u64("entries", st->pending);
+	json_u64("capacity", cfg->max_pending);
+	json_close();
+	json_obj_open("flows6");
+	json_u64("entries", st->used6);
+	json_u64("capacity", cfg->max_flows);
+	json_close();
+	json_obj_open("pending6");
+	json_u64("entries", st->pending6);
 	json_u64("capacity", cfg->max_pending);
 	json_close();
 	json_u64("rules", st->nrules);
@@ -1122,13 +1278,16 @@ static void status_json(const struct env *env, const struct status *st)
 static void status_text(const struct env *env, const struct status *st)
 {
 	const struct xfwd_config *cfg = &st->cfg;
-	char a[INET_ADDRSTRLEN];
+	char a[IP6_STR_LEN];
 
 	printf("mode        %s XDP\n", cfg->xdp_mode == XFWD_MODE_GENERIC ? "generic" : "native");
 	for (int i = 0; i < cfg->nr_ifs; i++)
 		printf("%-11s %-15s %-15s %s (prog %u, %s XDP)\n", i ? "lan" : "public",
 		       cfg->ifname[i], ip_str(cfg->addr[i], a), st->state[i], st->prog[i],
 		       status_mode(cfg, i));
+	for (int i = 0; i < cfg->nr_ifs; i++)	/* the first global one, as attach saw it */
+		printf("ipv6        %-15s %s\n", cfg->ifname[i],
+		       addr6_zero(cfg->addr6[i]) ? "none" : ip6_str(cfg->addr6[i], a));
 	for (int i = 0; i < cfg->nr_ifs; i++) {
 		const char *why, *path = tx_path(cfg, i, &why);
 
@@ -1141,6 +1300,8 @@ static void status_text(const struct env *env, const struct status *st)
 	}
 	printf("flows       %u entries of %u (confirmed), %u of %u (unconfirmed)\n", st->used,
 	       cfg->max_flows, st->pending, cfg->max_pending);
+	printf("flows ipv6  %u entries of %u (confirmed), %u of %u (unconfirmed)\n", st->used6,
+	       cfg->max_flows, st->pending6, cfg->max_pending);
 	printf("rules       %u\n", st->nrules);
 	printf("snat ports  %u-%u\n", cfg->snat_port_min, cfg->snat_port_max);
 	printf("timeouts   ");

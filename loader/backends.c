@@ -17,7 +17,7 @@
 
 #include "xfwd.h"
 
-static int rule_key_cmp(const void *a, const void *b)
+static int backend_key_cmp(const void *a, const void *b)
 {
 	return memcmp(a, b, sizeof(struct xfwd_rule_key));
 }
@@ -41,7 +41,7 @@ static void replies_make(void *ctx, void *keys, __u32 nlost)
 	if (!nlost || p->reply_now < 0 || clock_gettime(CLOCK_MONOTONIC_COARSE, &ts))
 		return;
 	req.now_ns = (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
-	qsort(lost, nlost, sizeof(*lost), rule_key_cmp);
+	qsort(lost, nlost, sizeof(*lost), backend_key_cmp);
 	while (!bpf_map_get_next_key(p->pending, prev, &next)) {
 		LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &req, .ctx_size_in = sizeof(req));
 		struct xfwd_rule_key bk = {};
@@ -56,7 +56,7 @@ static void replies_make(void *ctx, void *keys, __u32 nlost)
 		bk.proto = k.proto;
 		/* Made already, unless what sits at its key is an earlier
 		 * connection's entry of the tuple, left dead. */
-		if (!bsearch(&bk, lost, nlost, sizeof(*lost), rule_key_cmp) ||
+		if (!bsearch(&bk, lost, nlost, sizeof(*lost), backend_key_cmp) ||
 		    (!bpf_map_lookup_elem(p->pending, &v.twin, &r) && r.conn_id == v.conn_id &&
 		     !(r.flags & XFWD_FLOW_DEAD)))
 			continue;

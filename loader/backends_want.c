@@ -29,8 +29,9 @@ struct backend_ent *backends_want(const struct rule_def *defs, __u32 n, __u32 *c
 	for (__u32 i = 0; i < n; i++) {
 		const struct xfwd_rule *r = &defs[i].r;
 
-		/* SNAT and local rules' replies have tuples of their own. */
-		if (r->flags & (XFWD_RULE_SNAT | XFWD_RULE_LOCAL))
+		/* SNAT and local rules' replies have tuples of their own; the
+		 * index is IPv4's (IPv6 connections start with both entries). */
+		if ((r->flags & (XFWD_RULE_SNAT | XFWD_RULE_LOCAL)) || defs[i].v6)
 			continue;
 		for (__u32 port = r->pub_lo; port <= r->pub_hi && cnt < XFWD_MAX_RULE_PORTS; port++) {
 			__u16 to = ntohs(r->to_port);

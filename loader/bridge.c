@@ -49,8 +49,9 @@ static void link_parse(struct nlmsghdr *h, struct link_attrs *l)
 	}
 }
 
-/* Dump (type, family) and give each message of type want to take(h, arg). */
-static int rtnl_dump(__u16 type, __u8 family, __u16 want,
+/* Dump (type, family) and give each message of type want to take(h, arg)
+ * (also attach's, for interfaces' IPv6 addresses). */
+int rtnl_dump(__u16 type, __u8 family, __u16 want,
 		     void (*take)(struct nlmsghdr *h, void *arg), void *arg)
 {
 	struct {

@@ -193,20 +193,14 @@ static int line_masq(struct conf *c, int line, int argc, char **argv)
 
 static int by_public(const void *a, const void *b)
 {
-	const struct conf_rule *x = a, *y = b;
-
-	if (x->d.k.proto != y->d.k.proto)
-		return x->d.k.proto - y->d.k.proto;
-	if (x->d.k.addr != y->d.k.addr)
-		return x->d.k.addr < y->d.k.addr ? -1 : 1;
-	return (int)x->d.r.pub_lo - (int)y->d.r.pub_lo;
+	return rule_key_cmp(&((const struct conf_rule *)a)->d, &((const struct conf_rule *)b)->d);
 }
 
 /* No public port in two rules (sorted: a rule can only overlap its predecessor). */
 static int rules_distinct(struct conf *c)
 {
 	struct conf_rule *s = malloc((c->nrules + 1) * sizeof(*s));
-	char txt[128];
+	char txt[RULE_STR_LEN];
 	int rc = 0;
 
 	if (!s)
@@ -420,7 +414,7 @@ int cmd_save(struct env *env, int argc, char **argv)
 	struct xfwd_config cfg;
 	struct rule_def *rules;
 	struct pinned p;
-	char s[160];
+	char s[RULE_STR_LEN];
 	__u32 n;
 	int rc, nm;
 
@@ -429,7 +423,7 @@ int cmd_save(struct env *env, int argc, char **argv)
 	rc = state_open(env, &p, &cfg);
 	if (rc)
 		return rc;
-	rc = rules_read(p.rules, &rules, &n, NULL);
+	rc = rules_read(&p, &rules, &n, NULL);
 	nm = masq_read(p.masq, masq);
 	pinned_close(&p);
 	if (rc)

@@ -22,16 +22,15 @@ static __u64 mono_ns(void)
 	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
 }
 
-static __u32 timeout_s(const struct xfwd_config *cfg, const struct xfwd_flow *f)
+/* The timeouts[] slot of a connection (the ABI's, for either family). */
+static __u32 timeout_s(const struct xfwd_config *cfg, __u8 proto, __u8 state, __u8 flags)
 {
-	return cfg->timeouts[xfwd_timeout_slot(f)];
-}
+	struct xfwd_flow f = { .twin.proto = proto == IPPROTO_ICMPV6 ? IPPROTO_ICMP : proto };
 
-struct conn {
-	struct xfwd_flow_key okey, rkey;
-	struct xfwd_flow o, r;
-	long long left;		/* seconds until expiry */
-};
+	f.state = state;
+	f.flags = flags;
+	return cfg->timeouts[xfwd_timeout_slot(&f)];
+}
 
 /* An ICMP echo connection's tuples name the identifier, not ports: the
  * request's is its key's source port, the reply's its destination port
@@ -42,75 +41,102 @@ struct tuple_l4 {
 	unsigned int sport, dport;	/* TCP, UDP */
 };
 
-static struct tuple_l4 tuple_l4(const struct xfwd_flow_key *k, enum xfwd_dir dir)
+static struct tuple_l4 tuple_l4(__u8 proto, __u16 sport, __u16 dport, enum xfwd_dir dir)
 {
-	struct tuple_l4 t = { .icmp = k->proto == IPPROTO_ICMP };
+	struct tuple_l4 t = { .icmp = proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6 };
+	bool orig = dir == XFWD_DIR_ORIGINAL;
 
-	if (t.icmp) {
-		t.type = dir == XFWD_DIR_ORIGINAL ? 8 : 0;	/* echo request, echo reply */
-		t.id = ntohs(dir == XFWD_DIR_ORIGINAL ? k->sport : k->dport);
+	if (t.icmp) {	/* echo request and reply: 8 and 0, ICMPv6's 128 and 129 */
+		t.type = proto == IPPROTO_ICMP ? (orig ? 8 : 0) : (orig ? 128 : 129);
+		t.id = ntohs(orig ? sport : dport);
 	} else {
-		t.sport = ntohs(k->sport);
-		t.dport = ntohs(k->dport);
+		t.sport = ntohs(sport);
+		t.dport = ntohs(dport);
 	}
 	return t;
 }
 
-static void print_tuple(const struct xfwd_flow_key *k, const struct xfwd_flow *f, enum xfwd_dir dir)
-{
-	char s[INET_ADDRSTRLEN], d[INET_ADDRSTRLEN];
-	struct tuple_l4 t = tuple_l4(k, dir);
+/* One direction of a connection as shown, from either family's entry. */
+struct tuple {
+	__u32 saddr[4], daddr[4];	/* IPv4: [0] */
+	struct tuple_l4 l4;
+	__u64 packets, bytes;
+};
 
-	printf("src=%s dst=%s ", ip_str(k->saddr, s), ip_str(k->daddr, d));
-	if (t.icmp)
-		printf("type=%u code=0 id=%u ", t.type, t.id);
+/* A connection as shown: its original entry's state, its two tuples. */
+struct conn {
+	bool v6;
+	__u8 proto, state, flags;
+	__u32 rule_id;
+	long long left;		/* seconds until expiry */
+	struct tuple t[2];	/* by enum xfwd_dir */
+};
+
+/* An address as nf_conntrack prints it (IPv6: every group in full), or in
+ * JSON's shorter form (RFC 5952). */
+static const char *addr_str(const struct conn *c, const __u32 *a, bool full, char *buf)
+{
+	if (!c->v6)
+		return ip_str(a[0], buf);
+	return full ? ip6_str_full(a, buf) : ip6_str(a, buf);
+}
+
+static void print_tuple(const struct conn *c, enum xfwd_dir dir)
+{
+	const struct tuple *t = &c->t[dir];
+	char s[IP6_STR_LEN], d[IP6_STR_LEN];
+
+	printf("src=%s dst=%s ", addr_str(c, t->saddr, true, s), addr_str(c, t->daddr, true, d));
+	if (t->l4.icmp)
+		printf("type=%u code=0 id=%u ", t->l4.type, t->l4.id);
 	else
-		printf("sport=%u dport=%u ", t.sport, t.dport);
-	printf("packets=%llu bytes=%llu ", (unsigned long long)f->packets,
-	       (unsigned long long)f->bytes);
+		printf("sport=%u dport=%u ", t->l4.sport, t->l4.dport);
+	printf("packets=%llu bytes=%llu ", (unsigned long long)t->packets,
+	       (unsigned long long)t->bytes);
 }
 
 static const char *state_name(const struct conn *c)
 {
-	return c->o.state < XFWD_ST_MAX ? xfwd_state_names[c->o.state] : "NONE";
+	return c->state < XFWD_ST_MAX ? xfwd_state_names[c->state] : "NONE";
 }
 
 /* As the kernel's ct_seq_show prints a line of /proc/net/nf_conntrack, with
  * its tail as this kernel prints it for the default zone and no mark (use=2:
- * the table's reference and the reader's). */
+ * the table's reference and the reader's); its family columns "ipv4     2"
+ * or "ipv6     10". */
 static void print_conn(const struct conn *c)
 {
-	printf("ipv4     2 %-8s %u %lld ", proto_name(c->okey.proto), c->okey.proto, c->left);
-	if (c->okey.proto == IPPROTO_TCP)
+	printf("%-8s %u %-8s %u %lld ", family_name(c->v6), c->v6 ? 10 : 2, proto_name(c->proto),
+	       c->proto, c->left);
+	if (c->proto == IPPROTO_TCP)
 		printf("%s ", state_name(c));
-	print_tuple(&c->okey, &c->o, XFWD_DIR_ORIGINAL);
-	if (!(c->o.flags & XFWD_FLOW_SEEN_REPLY))
+	print_tuple(c, XFWD_DIR_ORIGINAL);
+	if (!(c->flags & XFWD_FLOW_SEEN_REPLY))
 		printf("[UNREPLIED] ");
-	print_tuple(&c->rkey, &c->r, XFWD_DIR_REPLY);
-	if (c->o.flags & XFWD_FLOW_ASSURED)
+	print_tuple(c, XFWD_DIR_REPLY);
+	if (c->flags & XFWD_FLOW_ASSURED)
 		printf("[ASSURED] ");
 	printf("mark=0 zone=0 use=2\n");
 }
 
-static void json_tuple(const char *name, const struct xfwd_flow_key *k, const struct xfwd_flow *f,
-		       enum xfwd_dir dir)
+static void json_tuple(const char *name, const struct conn *c, enum xfwd_dir dir)
 {
-	char a[INET_ADDRSTRLEN];
-	struct tuple_l4 t = tuple_l4(k, dir);
+	const struct tuple *t = &c->t[dir];
+	char a[IP6_STR_LEN];
 
 	json_obj_open(name);
-	json_string("src", ip_str(k->saddr, a));
-	json_string("dst", ip_str(k->daddr, a));
-	if (t.icmp) {
-		json_u64("type", t.type);
+	json_string("src", addr_str(c, t->saddr, false, a));
+	json_string("dst", addr_str(c, t->daddr, false, a));
+	if (t->l4.icmp) {
+		json_u64("type", t->l4.type);
 		json_u64("code", 0);
-		json_u64("id", t.id);
+		json_u64("id", t->l4.id);
 	} else {
-		json_u64("sport", t.sport);
-		json_u64("dport", t.dport);
+		json_u64("sport", t->l4.sport);
+		json_u64("dport", t->l4.dport);
 	}
-	json_u64("packets", f->packets);
-	json_u64("bytes", f->bytes);
+	json_u64("packets", t->packets);
+	json_u64("bytes", t->bytes);
 	json_close();
 }
 
@@ -130,16 +156,17 @@ static void json_origin(__u32 rule_id)
 static void json_conn(const struct conn *c)
 {
 	json_obj_open(NULL);
-	json_string("proto", proto_name(c->okey.proto));
-	json_u64("protonum", c->okey.proto);
+	json_string("family", family_name(c->v6));
+	json_string("proto", proto_name(c->proto));
+	json_u64("protonum", c->proto);
 	json_i64("timeout", c->left);
-	if (c->okey.proto == IPPROTO_TCP)
+	if (c->proto == IPPROTO_TCP)
 		json_string("state", state_name(c));
-	json_tuple("original", &c->okey, &c->o, XFWD_DIR_ORIGINAL);
-	json_tuple("reply", &c->rkey, &c->r, XFWD_DIR_REPLY);
-	json_bool("unreplied", !(c->o.flags & XFWD_FLOW_SEEN_REPLY));
-	json_bool("assured", c->o.flags & XFWD_FLOW_ASSURED);
-	json_origin(c->o.rule_id);
+	json_tuple("original", c, XFWD_DIR_ORIGINAL);
+	json_tuple("reply", c, XFWD_DIR_REPLY);
+	json_bool("unreplied", !(c->flags & XFWD_FLOW_SEEN_REPLY));
+	json_bool("assured", c->flags & XFWD_FLOW_ASSURED);
+	json_origin(c->rule_id);
 	json_close();
 }
 
@@ -147,6 +174,7 @@ struct flow_filter {
 	__u8 proto;		/* 0: any */
 	int state;		/* -1: any */
 	long long rule;		/* -1: any */
+	int family;		/* -1: any, else 0 (IPv4) or 1 (IPv6) */
 };
 
 static int filter_parse(int argc, char **argv, struct env *env, struct flow_filter *f)
@@ -154,6 +182,7 @@ static int filter_parse(int argc, char **argv, struct env *env, struct flow_filt
 	memset(f, 0, sizeof(*f));
 	f->state = -1;
 	f->rule = -1;
+	f->family = -1;
 	for (int i = 0; i < argc; i++) {
 		const char *o = argv[i], *v = argv[i + 1];
 
@@ -162,7 +191,7 @@ static int filter_parse(int argc, char **argv, struct env *env, struct flow_filt
 			continue;
 		}
 		if (!arg_is(o, "--proto", "-p") && !arg_is(o, "--state", NULL) &&
-		    !arg_is(o, "--rule", NULL))
+		    !arg_is(o, "--rule", NULL) && !arg_is(o, "--family", "-f"))
 			return err(EXIT_USAGE, "flows: unexpected argument '%s'", o);
 		if (!v)
 			return err(EXIT_USAGE, "flows: %s needs a value", o);
@@ -172,6 +201,10 @@ static int filter_parse(int argc, char **argv, struct env *env, struct flow_filt
 				f->proto = IPPROTO_ICMP;
 			else if (!parse_proto(v, &f->proto))
 				return err(EXIT_USAGE, "flows: --proto '%s': expected tcp, udp or icmp", v);
+		} else if (arg_is(o, "--family", "-f")) {
+			if (strcmp(v, "ipv4") && strcmp(v, "ipv6"))
+				return err(EXIT_USAGE, "flows: --family '%s': expected ipv4 or ipv6", v);
+			f->family = !strcmp(v, "ipv6");
 		} else if (!strcmp(o, "--rule")) {
 			__u32 id;
 
@@ -193,31 +226,33 @@ static int filter_parse(int argc, char **argv, struct env *env, struct flow_filt
 
 static bool filter_match(const struct flow_filter *f, const struct conn *c)
 {
-	if (f->proto && c->okey.proto != f->proto)
+	__u8 proto = c->proto == IPPROTO_ICMPV6 ? IPPROTO_ICMP : c->proto;
+
+	if (f->proto && proto != f->proto)
 		return false;
-	if (f->rule >= 0 && c->o.rule_id != f->rule)
+	if (f->rule >= 0 && c->rule_id != f->rule)
 		return false;
-	if (f->state >= 0 && (c->okey.proto != IPPROTO_TCP || c->o.state != f->state))
+	if (f->state >= 0 && (c->proto != IPPROTO_TCP || c->state != f->state))
 		return false;
 	return true;
 }
 
-/* Delete every entry of one table; returns how many went. */
-static __u32 table_flush(int fd, __u32 capacity)
+/* Delete every entry of one table (keys of ksz bytes); returns how many went. */
+static __u32 table_flush(int fd, __u32 capacity, size_t ksz)
 {
-	struct xfwd_flow_key *keys = calloc(capacity + 1, sizeof(*keys));
+	char *keys = calloc(capacity + 1, ksz);
 	void *prev = NULL;
 	__u32 n = 0, deleted = 0;
 
 	if (!keys)
 		return 0;
 	/* Collect first: deleting the cursor key would restart the walk. */
-	while (n <= capacity && !bpf_map_get_next_key(fd, prev, &keys[n])) {
-		prev = &keys[n];
+	while (n <= capacity && !bpf_map_get_next_key(fd, prev, keys + (size_t)n * ksz)) {
+		prev = keys + (size_t)n * ksz;
 		n++;
 	}
 	for (__u32 i = 0; i < n; i++)
-		deleted += !bpf_map_delete_elem(fd, &keys[i]);
+		deleted += !bpf_map_delete_elem(fd, keys + (size_t)i * ksz);
 	free(keys);
 	return deleted;
 }
@@ -234,7 +269,8 @@ static void count_removed(int stats_fd, __u32 idx, __u32 n)
 	free(vals);
 }
 
-/* Remove every entry (both directions of every connection, both tables). */
+/* Remove every entry (both directions of every connection, both tables of
+ * both families; IPv6's count with IPv4's). */
 static int flows_flush(struct env *env, int argc, char **argv)
 {
 	struct xfwd_config cfg;
@@ -248,8 +284,10 @@ static int flows_flush(struct env *env, int argc, char **argv)
 	if (rc)
 		return rc;
 	lock = pin_lock(env);
-	confirmed = table_flush(p.flows, cfg.max_flows);
-	pending = table_flush(p.pending, cfg.max_pending);
+	confirmed = table_flush(p.flows, cfg.max_flows, sizeof(struct xfwd_flow_key)) +
+		    table_flush(p.flows6, cfg.max_flows, sizeof(struct xfwd_flow6_key));
+	pending = table_flush(p.pending, cfg.max_pending, sizeof(struct xfwd_flow_key)) +
+		  table_flush(p.pending6, cfg.max_pending, sizeof(struct xfwd_flow6_key));
 	count_removed(p.stats, XFWD_CNT_CONFIRMED_DEL, confirmed);
 	count_removed(p.stats, XFWD_CNT_PENDING_DEL, pending);
 	fast_invalidate(env);	/* the fast path's copies of the flows go too */
@@ -302,46 +340,101 @@ struct walk {
 	__u64 now;
 };
 
-/* Print the connections of one table, driven by their original entries. */
+/* Show c if it is live and matches (last: its entries' latest packet). */
+static void conn_show(struct walk *w, struct conn *c, __u64 last)
+{
+	__u64 age = w->now > last ? w->now - last : 0;
+	__u64 to = timeout_s(w->cfg, c->proto, c->state, c->flags);
+
+	if (age > to * 1000000000ull)
+		return;	/* expired: absent, as the data path sees it */
+	c->left = (long long)to - (long long)((age + 999999999ull) / 1000000000ull);
+	if (c->left < 0)
+		c->left = 0;
+	if (!filter_match(w->filt, c))
+		return;
+	if (w->env->json)
+		json_conn(c);
+	else
+		print_conn(c);
+}
+
+static void tuple_set(struct tuple *t, const __u32 *s, const __u32 *d, size_t asz, __u8 proto,
+		      __u16 sport, __u16 dport, enum xfwd_dir dir, __u64 packets, __u64 bytes)
+{
+	memset(t, 0, sizeof(*t));
+	memcpy(t->saddr, s, asz);
+	memcpy(t->daddr, d, asz);
+	t->l4 = tuple_l4(proto, sport, dport, dir);
+	t->packets = packets;
+	t->bytes = bytes;
+}
+
+/* Print the connections of one IPv4 table, driven by their original entries. */
 static void table_walk(int fd, struct walk *w)
 {
-	struct xfwd_flow_key k, next;
+	struct xfwd_flow_key k, next, rk;
+	struct xfwd_flow o, r;
 	void *prev = NULL;
 	struct conn c;
 
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		__u64 last, age, to;
-
 		k = next;
 		prev = &k;
-		if (bpf_map_lookup_elem(fd, &k, &c.o) || c.o.dir != XFWD_DIR_ORIGINAL ||
-		    (c.o.flags & XFWD_FLOW_DEAD))
+		if (bpf_map_lookup_elem(fd, &k, &o) || o.dir != XFWD_DIR_ORIGINAL ||
+		    (o.flags & XFWD_FLOW_DEAD))
 			continue;
-		c.okey = k;
-		c.rkey = c.o.twin;
-		/* The reply entry, if the one at rkey is this connection's: it
+		/* The reply entry, if the one at rk is this connection's: it
 		 * may be an earlier connection's of the tuple, left dead. */
-		if (bpf_map_lookup_elem(fd, &c.rkey, &c.r) ||
-		    memcmp(&c.r.twin, &c.okey, sizeof(c.okey)) || c.r.conn_id != c.o.conn_id ||
-		    (c.r.flags & XFWD_FLOW_DEAD))
-			memset(&c.r, 0, sizeof(c.r));
+		rk = o.twin;
+		if (bpf_map_lookup_elem(fd, &rk, &r) || memcmp(&r.twin, &k, sizeof(k)) ||
+		    r.conn_id != o.conn_id || (r.flags & XFWD_FLOW_DEAD))
+			memset(&r, 0, sizeof(r));
 		else
-			fast_add(w->fast, &c.rkey, &c.r);
-		fast_add(w->fast, &c.okey, &c.o);
-		last = c.o.last_seen_ns > c.r.last_seen_ns ? c.o.last_seen_ns : c.r.last_seen_ns;
-		age = w->now > last ? w->now - last : 0;
-		to = timeout_s(w->cfg, &c.o);
-		if (age > to * 1000000000ull)
-			continue;	/* expired: absent, as the data path sees it */
-		c.left = (long long)to - (long long)((age + 999999999ull) / 1000000000ull);
-		if (c.left < 0)
-			c.left = 0;
-		if (!filter_match(w->filt, &c))
+			fast_add(w->fast, &rk, &r);
+		fast_add(w->fast, &k, &o);
+		memset(&c, 0, sizeof(c));
+		c.proto = k.proto;
+		c.state = o.state;
+		c.flags = o.flags;
+		c.rule_id = o.rule_id;
+		tuple_set(&c.t[XFWD_DIR_ORIGINAL], &k.saddr, &k.daddr, 4, k.proto, k.sport, k.dport,
+			  XFWD_DIR_ORIGINAL, o.packets, o.bytes);
+		tuple_set(&c.t[XFWD_DIR_REPLY], &rk.saddr, &rk.daddr, 4, k.proto, rk.sport, rk.dport,
+			  XFWD_DIR_REPLY, r.packets, r.bytes);
+		conn_show(w, &c, o.last_seen_ns > r.last_seen_ns ? o.last_seen_ns : r.last_seen_ns);
+	}
+}
+
+/* The same for an IPv6 table (struct xfwd_flow6; no fast-path slots). */
+static void table6_walk(int fd, struct walk *w)
+{
+	struct xfwd_flow6_key k, next, rk;
+	struct xfwd_flow6 o, r;
+	void *prev = NULL;
+	struct conn c;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, &o) || o.dir != XFWD_DIR_ORIGINAL ||
+		    (o.flags & XFWD_FLOW_DEAD))
 			continue;
-		if (w->env->json)
-			json_conn(&c);
-		else
-			print_conn(&c);
+		rk = o.twin;
+		if (bpf_map_lookup_elem(fd, &rk, &r) || memcmp(&r.twin, &k, sizeof(k)) ||
+		    r.conn_id != o.conn_id || (r.flags & XFWD_FLOW_DEAD))
+			memset(&r, 0, sizeof(r));
+		memset(&c, 0, sizeof(c));
+		c.v6 = true;
+		c.proto = k.proto;
+		c.state = o.state;
+		c.flags = o.flags;
+		c.rule_id = o.rule_id;
+		tuple_set(&c.t[XFWD_DIR_ORIGINAL], k.saddr, k.daddr, 16, k.proto, k.sport, k.dport,
+			  XFWD_DIR_ORIGINAL, o.packets, o.bytes);
+		tuple_set(&c.t[XFWD_DIR_REPLY], rk.saddr, rk.daddr, 16, k.proto, rk.sport, rk.dport,
+			  XFWD_DIR_REPLY, r.packets, r.bytes);
+		conn_show(w, &c, o.last_seen_ns > r.last_seen_ns ? o.last_seen_ns : r.last_seen_ns);
 	}
 }
 
@@ -371,8 +464,14 @@ int cmd_flows(struct env *env, int argc, char **argv)
 	w.now = mono_ns();
 	if (env->json)
 		json_arr_open(NULL);
-	table_walk(p.flows, &w);
-	table_walk(p.pending, &w);
+	if (filt.family != 1) {
+		table_walk(p.flows, &w);
+		table_walk(p.pending, &w);
+	}
+	if (filt.family != 0) {
+		table6_walk(p.flows6, &w);
+		table6_walk(p.pending6, &w);
+	}
 	free(fast.slots);
 	pinned_close(&p);
 	if (env->json)

@@ -7,7 +7,8 @@
  * Each flow entry keeps the rule_id it was created with for as long as it
  * lives, and its packets count against that id, also after the rule is
  * deleted. So an id is free only when no rule (or prefix) holds it and no
- * live entry of xfwd_flows or xfwd_pending carries it; otherwise a new
+ * live entry of xfwd_flows or xfwd_pending (or IPv6's xfwd_flows6 and
+ * xfwd_pending6: one id space) carries it; otherwise a new
  * rule would inherit a deleted one's connections in its counters.
  *
  * Among the free ids, one never used (its counters all zero) comes first,
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <netinet/in.h>
 #include <bpf/bpf.h>
 
 #include "xfwd.h"
@@ -59,14 +61,42 @@ static void mark(struct ids *ids, __u32 rule_id, __u8 what)
 		ids->st[rule_id] |= what;
 }
 
-/* Mark the rule ids the entries of one flow table carry (batches, with a
- * key-by-key walk where a batch fails). */
-static int scan_flows(struct ids *ids, int fd, const struct xfwd_config *cfg, __u64 now)
+/* An entry of either family as ids need it: an IPv6 entry's rule id,
+ * state and last packet in an IPv4 entry's fields. */
+static const struct xfwd_flow *entry_view(const void *val, bool v6, struct xfwd_flow *tmp)
+{
+	const struct xfwd_flow6 *f6 = val;
+
+	if (!v6)
+		return val;
+	memset(tmp, 0, sizeof(*tmp));
+	tmp->twin.proto = f6->twin.proto == IPPROTO_ICMPV6 ? IPPROTO_ICMP : f6->twin.proto;
+	tmp->state = f6->state;
+	tmp->flags = f6->flags;
+	tmp->last_seen_ns = f6->last_seen_ns;
+	tmp->rule_id = f6->rule_id;
+	return tmp;
+}
+
+static void mark_entry(struct ids *ids, const struct xfwd_config *cfg, const void *val, bool v6,
+		       __u64 now)
+{
+	struct xfwd_flow tmp;
+	const struct xfwd_flow *f = entry_view(val, v6, &tmp);
+
+	if (entry_live(cfg, f, now))
+		mark(ids, f->rule_id, ID_COUNTED);
+}
+
+/* Mark the rule ids the entries of one flow table carry (v6: an IPv6
+ * table; batches, with a key-by-key walk where a batch fails). */
+static int scan_flows(struct ids *ids, int fd, bool v6, const struct xfwd_config *cfg, __u64 now)
 {
 	enum { BATCH = 1024 };
-	struct xfwd_flow_key *keys = calloc(BATCH, sizeof(*keys));
-	struct xfwd_flow *vals = calloc(BATCH, sizeof(*vals));
-	struct xfwd_flow_key k, next;
+	size_t ksz = v6 ? sizeof(struct xfwd_flow6_key) : sizeof(struct xfwd_flow_key);
+	size_t vsz = v6 ? sizeof(struct xfwd_flow6) : sizeof(struct xfwd_flow);
+	char *keys = calloc(BATCH, ksz), *vals = calloc(BATCH, vsz);
+	struct xfwd_flow6_key k, next;	/* room for either key */
 	__u64 in = 0, out;
 	void *prev = NULL;
 	__u32 n;
@@ -82,8 +112,7 @@ static int scan_flows(struct ids *ids, int fd, const struct xfwd_config *cfg, __
 		if (rc && errno != ENOENT)
 			break;
 		for (__u32 i = 0; i < n; i++)
-			if (entry_live(cfg, &vals[i], now))
-				mark(ids, vals[i].rule_id, ID_COUNTED);
+			mark_entry(ids, cfg, vals + (size_t)i * vsz, v6, now);
 		if (rc) {	/* ENOENT: that was the last batch */
 			rc = 0;
 			goto out;
@@ -95,8 +124,8 @@ static int scan_flows(struct ids *ids, int fd, const struct xfwd_config *cfg, __
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		k = next;
 		prev = &k;
-		if (!bpf_map_lookup_elem(fd, &k, &vals[0]) && entry_live(cfg, &vals[0], now))
-			mark(ids, vals[0].rule_id, ID_COUNTED);
+		if (!bpf_map_lookup_elem(fd, &k, vals))
+			mark_entry(ids, cfg, vals, v6, now);
 	}
 out:
 	free(keys);
@@ -116,9 +145,13 @@ int ids_scan(struct ids *ids, const struct pinned *p, const struct model *live)
 	for (__u32 i = 0; i < live->nmasq; i++)
 		if (live->masq[i].v.id < XFWD_MAX_MASQ)
 			mark(ids, XFWD_MASQ_RULE_BASE + live->masq[i].v.id, ID_HELD);
-	rc = scan_flows(ids, p->flows, &live->cfg, now);
+	rc = scan_flows(ids, p->flows, false, &live->cfg, now);
 	if (!rc)
-		rc = scan_flows(ids, p->pending, &live->cfg, now);
+		rc = scan_flows(ids, p->pending, false, &live->cfg, now);
+	if (!rc)
+		rc = scan_flows(ids, p->flows6, true, &live->cfg, now);
+	if (!rc)
+		rc = scan_flows(ids, p->pending6, true, &live->cfg, now);
 	if (rc)
 		return err(EXIT_OP, "cannot read the flow tables: %s", strerror(-rc));
 	return 0;

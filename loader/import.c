@@ -12,6 +12,11 @@
  *                   -o LAN_IF -j MASQUERADE (no -s)                 -> --snat on the rules
  *   filter FORWARD  -j ACCEPT                                       -> implied
  *
+ * import ip6tables: ip6tables-save output, the same way; its DNAT lines make
+ * IPv6 rules ([ADDR6]:PORT). REDIRECT, MASQUERADE and SNAT have no IPv6
+ * counterpart in xfwd yet (local: targets, masquerade and --snat are IPv4
+ * only): such lines are named as untranslated.
+ *
  * Everything else in the nat table, and filter FORWARD rules that do not
  * accept (xfwd's forwarded packets bypass FORWARD), is named on stderr as
  * "line N: why"; other tables and chains do not concern forwarding. The
@@ -202,12 +207,21 @@ static int ipt_parse(struct ipt_line *l, const char *table)
 	return ipt_kind_nat(l, chain, target);
 }
 
-/* "A.B.C.D" or "A.B.C.D/32". */
-static bool host_addr(const char *s, char *out, size_t len)
+/* "A.B.C.D" or "A.B.C.D/32"; IPv6: "ADDR" or "ADDR/128", written "[ADDR]". */
+static bool host_addr(const char *s, bool v6, char *out, size_t len)
 {
 	const char *slash = strchr(s, '/');
-	__u32 a;
+	__u32 a, a6[4];
 
+	if (v6) {
+		if (slash && strcmp(slash, "/128"))
+			return false;
+		snprintf(out, len, "%.*s", slash ? (int)(slash - s) : (int)strlen(s), s);
+		if (!parse_addr6(out, a6))
+			return false;
+		snprintf(out, len, "[%.*s]", slash ? (int)(slash - s) : (int)strlen(s), s);
+		return true;
+	}
 	if (slash && strcmp(slash, "/32") && strcmp(slash, "/255.255.255.255"))
 		return false;
 	snprintf(out, len, "%.*s", slash ? (int)(slash - s) : (int)strlen(s), s);
@@ -215,6 +229,8 @@ static bool host_addr(const char *s, char *out, size_t len)
 }
 
 struct importer {
+	bool v6;		/* ip6tables-save output */
+	const char *any;	/* the any address as -s/-d write it */
 	const char *public_if, *lan_if;
 	int public_line;
 	struct rule_def rules[XFWD_MAX_RULES];
@@ -245,7 +261,7 @@ static int quiet_parse(struct ipt_line *l, bool masq, int argc, char **argv, voi
 /* Where a DNAT or REDIRECT line sends: --to-destination ADDR[:LO-HI[/BASE]] or
  * --to-ports LO-HI; no ports keeps the original one. */
 struct ipt_target {
-	char addr[INET_ADDRSTRLEN];	/* "" for REDIRECT */
+	char addr[IP6_STR_LEN + 2];	/* "" for REDIRECT; IPv6 in brackets */
 	char ports[32];			/* LO-HI as written, "" when none */
 	__u16 lo, hi, base;		/* base: LO-HI/BASE, shifted one to one from BASE */
 };
@@ -262,22 +278,23 @@ static int dnat_match(struct importer *im, struct ipt_line *l, char *pub_addr, s
 		snprintf(first, sizeof(first), "%s (line %d)", im->public_if, im->public_line);
 		return bad(l, "-i: xfwd has one public interface, %s", first);
 	}
-	if (l->src && strcmp(l->src, "0.0.0.0/0"))
+	if (l->src && strcmp(l->src, im->any))
 		return bad(l, "-s %s: xfwd rules do not match the source", l->src);
 	if (!l->proto || (strcmp(l->proto, "tcp") && strcmp(l->proto, "udp")))
 		return bad(l, "-p %s: xfwd forwards TCP and UDP ports", l->proto ? l->proto : "(none)");
 	if (!l->dports)
 		return bad(l, "%s", "no --dport: xfwd forwards ports, not whole protocols");
-	if (l->dst && strcmp(l->dst, "0.0.0.0/0")) {
-		if (!host_addr(l->dst, pub_addr, len - 1))
+	if (l->dst && strcmp(l->dst, im->any)) {
+		if (!host_addr(l->dst, im->v6, pub_addr, len - 1))
 			return bad(l, "-d %s: xfwd rules match one public address, or any", l->dst);
 		strcat(pub_addr, ":");
 	}
 	return 0;
 }
 
-/* -j DNAT --to-destination: one address (no load balancing), maybe ports. */
-static int dnat_to_destination(struct ipt_line *l, struct ipt_target *t)
+/* -j DNAT --to-destination: one address (no load balancing), maybe ports
+ * (IPv6: [ADDR]:PORTS, or ADDR alone). */
+static int dnat_to_destination(const struct importer *im, struct ipt_line *l, struct ipt_target *t)
 {
 	const char *colon, *slash;
 
@@ -285,8 +302,20 @@ static int dnat_to_destination(struct ipt_line *l, struct ipt_target *t)
 		return bad(l, "%s", "DNAT without --to-destination");
 	if (strchr(l->to, ' ') || strchr(l->to, ','))
 		return bad(l, "--to-destination %s: several targets", l->to);
-	colon = strchr(l->to, ':');
-	snprintf(t->addr, sizeof(t->addr), "%.*s", colon ? (int)(colon - l->to) : (int)strlen(l->to), l->to);
+	if (im->v6 && l->to[0] != '[') {	/* an address without ports */
+		colon = NULL;
+		snprintf(t->addr, sizeof(t->addr), "[%s]", l->to);
+	} else if (im->v6) {
+		const char *close = strchr(l->to, ']');
+
+		if (!close || (close[1] && close[1] != ':'))
+			return bad(l, "--to-destination %s: expected [ADDR]:PORT", l->to);
+		colon = close[1] ? close + 1 : NULL;
+		snprintf(t->addr, sizeof(t->addr), "%.*s", (int)(close - l->to + 1), l->to);
+	} else {
+		colon = strchr(l->to, ':');
+		snprintf(t->addr, sizeof(t->addr), "%.*s", colon ? (int)(colon - l->to) : (int)strlen(l->to), l->to);
+	}
 	if (strchr(t->addr, '-'))
 		return bad(l, "--to-destination %s: an address range (load balancing)", l->to);
 	if (!colon)
@@ -323,7 +352,9 @@ static int dnat_taken_by(const struct importer *im, const struct rule_def *r)
 	for (__u32 j = 0; j < im->nrules; j++) {
 		const struct rule_def *e = &im->rules[j];
 
-		if (e->k.proto == r->k.proto && (!e->k.addr || e->k.addr == r->k.addr) &&
+		if (e->v6 == r->v6 && e->k.proto == r->k.proto &&
+		    (!e->k.addr || e->k.addr == r->k.addr) &&
+		    (addr6_zero(e->pub6) || !memcmp(e->pub6, r->pub6, sizeof(r->pub6))) &&
 		    e->r.pub_lo <= r->r.pub_hi && r->r.pub_lo <= e->r.pub_hi)
 			return im->rule_line[j];
 	}
@@ -335,7 +366,7 @@ static int dnat_rule(struct importer *im, struct ipt_line *l, char *d, const cha
 		     const struct ipt_target *t)
 {
 	struct rule_def *r = &im->rules[im->nrules];
-	char pub[64], target[64];
+	char pub[RULE_END_LEN], target[RULE_END_LEN + 32];
 	char *argv[4] = { (char *)l->proto, pub, "to", target };
 	char *c = strchr(d, ':');
 	__u16 lo, hi;
@@ -360,8 +391,10 @@ static int dnat_rule(struct importer *im, struct ipt_line *l, char *d, const cha
 		return 1;
 	taken = dnat_taken_by(im, r);
 	if (taken) {
-		snprintf(target, sizeof(target), "%d", taken);
-		return bad(l, "its ports are taken by line %s (iptables uses the first match)", target);
+		char no[16];
+
+		snprintf(no, sizeof(no), "%d", taken);
+		return bad(l, "its ports are taken by line %s (iptables uses the first match)", no);
 	}
 	im->rule_line[im->nrules++] = l->no;
 	return 0;
@@ -370,12 +403,12 @@ static int dnat_rule(struct importer *im, struct ipt_line *l, char *d, const cha
 /* PREROUTING -j DNAT / REDIRECT: one rule per port (range) of --dport(s). */
 static int ipt_dnat(struct importer *im, struct ipt_line *l)
 {
-	char pub_addr[INET_ADDRSTRLEN + 1] = "", dports[256], *save = NULL;
+	char pub_addr[IP6_STR_LEN + 3] = "", dports[256], *save = NULL;
 	struct ipt_target t = { 0 };
 
 	if (dnat_match(im, l, pub_addr, sizeof(pub_addr)))
 		return 1;
-	if (l->kind == IPT_DNAT ? dnat_to_destination(l, &t) : dnat_to_ports(l, &t))
+	if (l->kind == IPT_DNAT ? dnat_to_destination(im, l, &t) : dnat_to_ports(l, &t))
 		return 1;
 	snprintf(dports, sizeof(dports), "%s", l->dports);
 	for (char *d = strtok_r(dports, ",", &save); d; d = strtok_r(NULL, ",", &save))
@@ -489,12 +522,13 @@ static int ipt_masq(struct importer *im, struct ipt_line *l, bool dnat_rules)
 	return masq_add(im, l, &a);
 }
 
-/* xfwd import iptables [FILE|-]: where to read, or a usage error. */
+/* xfwd import iptables|ip6tables [FILE|-]: where to read, or a usage error. */
 static int import_open(int argc, char **argv, FILE **f)
 {
-	if (argc < 1 || strcmp(argv[0], "iptables"))
-		return err(EXIT_USAGE, "import: %s (xfwd import iptables [FILE])",
-			   argc ? "unknown format: only 'iptables' (iptables-save output)" : "missing format");
+	if (argc < 1 || (strcmp(argv[0], "iptables") && strcmp(argv[0], "ip6tables")))
+		return err(EXIT_USAGE, "import: %s (xfwd import iptables|ip6tables [FILE])",
+			   argc ? "unknown format: 'iptables' or 'ip6tables' (their -save output)" :
+				  "missing format");
 	if (argc > 2)
 		return err(EXIT_USAGE, "import: unexpected argument '%s'", argv[2]);
 	if (argc == 2 && strcmp(argv[1], "-") && !(*f = fopen(argv[1], "r")))
@@ -563,6 +597,17 @@ static void ipt_translate(struct importer *im, struct ipt_line *lines, int n)
 {
 	bool dnat_rules = false;
 
+	for (int i = 0; im->v6 && i < n; i++) {
+		struct ipt_line *l = &lines[i];
+
+		if (l->kind == IPT_REDIRECT)
+			bad(l, "%s", "-j REDIRECT: not supported for IPv6 yet (local: targets are"
+			    " IPv4 only)");
+		else if (l->kind == IPT_MASQ || l->kind == IPT_SNAT)
+			bad(l, "-j %s: not supported for IPv6 yet (no IPv6 masquerade, NAT66,"
+			    " nor --snat)", l->kind == IPT_MASQ ? "MASQUERADE" : "SNAT");
+	}
+
 	for (int i = 0; i < n; i++)
 		if (lines[i].kind == IPT_DNAT || lines[i].kind == IPT_REDIRECT) {
 			dnat_rules = true;
@@ -576,7 +621,8 @@ static void ipt_translate(struct importer *im, struct ipt_line *lines, int n)
 /* The configuration's head: attach, or a reminder when the LAN side is unnamed. */
 static void print_attach(const struct importer *im)
 {
-	printf("# xfwd configuration from iptables-save (xfwd import iptables)\n");
+	printf("# xfwd configuration from %s-save (xfwd import %s)\n", im->v6 ? "ip6tables" : "iptables",
+	       im->v6 ? "ip6tables" : "iptables");
 	if (im->public_if && im->lan_if)
 		printf("attach %s %s\n", im->public_if, im->lan_if);
 	else if (im->public_if)
@@ -606,7 +652,7 @@ static int print_lines(const struct ipt_line *lines, int n)
  * leave this host when the LAN side is masqueraded. */
 static void print_rules(struct importer *im, const struct ipt_line *lines)
 {
-	char s[160];
+	char s[RULE_STR_LEN];
 
 	for (__u32 j = 0, i = 0; j < im->nrules; j++) {
 		struct rule_def *r = &im->rules[j];
@@ -629,7 +675,7 @@ static void print_masq(struct importer *im)
 {
 	struct xfwd_config none = { .snat_port_min = XFWD_SNAT_PORT_MIN,
 				    .snat_port_max = XFWD_SNAT_PORT_MAX };
-	char s[160];
+	char s[RULE_STR_LEN];
 
 	for (__u32 j = 0; j < im->nmasq; j++) {
 		struct masq_def *m = &im->masq[j];
@@ -642,7 +688,8 @@ static void print_masq(struct importer *im)
 	}
 }
 
-/* xfwd import iptables [FILE]: the configuration on stdout, what does not translate on stderr. */
+/* xfwd import iptables|ip6tables [FILE]: the configuration on stdout, what
+ * does not translate on stderr. */
 int cmd_import(struct env *env, int argc, char **argv)
 {
 	static struct importer im;	/* large: room for every rule */
@@ -655,6 +702,8 @@ int cmd_import(struct env *env, int argc, char **argv)
 	if (rc)
 		return rc;
 	memset(&im, 0, sizeof(im));
+	im.v6 = !strcmp(argv[0], "ip6tables");
+	im.any = im.v6 ? "::/0" : "0.0.0.0/0";
 	rc = ipt_read(f, &lines, &n);
 	if (!rc) {
 		ipt_translate(&im, lines, n);

@@ -47,16 +47,25 @@ static const struct command commands[] = {
 	{ "detach", cmd_detach, true,
 "  detach              remove the programs and every pin xfwd made in this namespace\n" },
 	{ "status", cmd_status, true,
-"  status [-j]         interfaces, mode, flow table use, timeouts, tcp-loose\n" },
+"  status [-j]         interfaces (IPv4 and IPv6 address), mode, flow table use, timeouts, tcp-loose\n" },
 	{ "rule", cmd_rule, true,
 "  rule add tcp|udp [PUBLIC_ADDR:]PORT[-PORT] to ADDR[:PORT[-PORT]]|local:PORT[-PORT] [--snat]\n"
 "                      forward public ports to a LAN host, or to ports of this host\n"
-"  rule del tcp|udp [PUBLIC_ADDR:]PORT[-PORT]\n"
+"  rule del tcp|udp [PUBLIC_ADDR:]PORT[-PORT] [to TARGET]\n"
 "                      stop forwarding a rule's ports (name its whole range)\n"
+"  rule del ID         stop forwarding the rule of that id (rule list -j)\n"
 "  rule list [-j]      forward rules, in the syntax of 'rule add'\n",
 "  A range maps one to one onto a target range of the same size (8000-8099 to\n"
 "  ADDR:9000-9099), or every port onto one target port; without a target port\n"
-"  the public ports are kept. --snat: the source becomes the LAN address.\n" },
+"  the public ports are kept. --snat: the source becomes the LAN address.\n"
+"\n"
+"  IPv6: an address in brackets, [ADDR6]:PORT, wherever a port follows or may\n"
+"  (rule add tcp 80 to [2001:db8::2]:8080, rule add udp [2001:db8::1]:53 to\n"
+"  [2001:db8::2]); [::]:PORT is any IPv6 address. A rule's family is its\n"
+"  target's, and its public address, if given, must be of the same family.\n"
+"  An IPv4 and an IPv6 rule may share a public port: 'rule del tcp 80' then\n"
+"  needs the target (or the id). IPv4 only for now: --snat, local:, hairpin,\n"
+"  masquerade.\n" },
 	{ "masq", cmd_masq, true,
 "  masq add PREFIX [to ADDR] [--ports LO-HI] [--filtering eif|adf|apdf] [--max-ports-per-host N|none]\n"
 "                      masquerade a LAN prefix's outbound flows behind the public address\n"
@@ -64,11 +73,14 @@ static const struct command commands[] = {
 "  masq list [-j]      masqueraded prefixes, in the syntax of 'masq add'\n",
 "  --max-ports-per-host N: at most N live mappings (external ports) per LAN\n"
 "  address (RFC 6888 REQ-4); beyond it a host's new mappings are dropped and\n"
-"  counted (masq_host_cap). Default: a quarter of the prefix's ports; none: no cap.\n" },
+"  counted (masq_host_cap). Default: a quarter of the prefix's ports; none: no cap.\n"
+"  IPv4 prefixes only: IPv6 masquerade (NAT66) is not supported yet.\n" },
 	{ "flows", cmd_flows, true,
-"  flows [list] [-j] [--proto tcp|udp|icmp] [--state STATE] [--rule ID]\n"
+"  flows [list] [-j] [--proto tcp|udp|icmp] [--state STATE] [--rule ID] [--family ipv4|ipv6]\n"
 "                      live connections, in the format of /proc/net/nf_conntrack\n"
-"  flows flush         forget every connection\n" },
+"  flows flush         forget every connection\n",
+"  IPv6 connections print as the kernel prints them (ipv6 10, every address\n"
+"  group in four digits); -j gives \"family\" and addresses in short form.\n" },
 	{ "stats", cmd_stats, true,
 "  stats [-j|--prometheus]\n"
 "                      counters: by verdict and reason, flow tables, per rule\n",
@@ -107,10 +119,12 @@ static const struct command commands[] = {
 "  A namespace is live while a process is in it or /run/netns names it; pins\n"
 "  whose XDP programs are still attached are kept. --dry-run lists, removes nothing.\n" },
 	{ "import", cmd_import, false,
-"  import iptables [FILE]\n"
-"                      translate iptables-save output (nat table) into a configuration\n",
+"  import iptables|ip6tables [FILE]\n"
+"                      translate iptables-save or ip6tables-save output (nat table) into a configuration\n",
 "  Reads FILE or stdin; prints the configuration; names on stderr each line it\n"
-"  cannot translate (line N: why) and then exits with status 1.\n" },
+"  cannot translate (line N: why) and then exits with status 1. ip6tables:\n"
+"  DNAT lines become IPv6 rules; REDIRECT, MASQUERADE and SNAT lines are not\n"
+"  supported for IPv6 yet.\n" },
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -67,6 +67,9 @@ int masq_parse(const char *who, int argc, char **argv, struct masq_def *d)
 	d->v.filtering = XFWD_FILTER_APDF;
 	if (argc < 1)
 		return err(EXIT_USAGE, "%s: missing PREFIX (see xfwd masq --help)", who);
+	if (strchr(argv[0], ':'))
+		return err(EXIT_USAGE, "%s: '%s': IPv6 masquerade (NAT66) is not supported yet", who,
+			   argv[0]);
 	rc = parse_prefix(who, argv[0], &d->k);
 	if (rc)
 		return rc;
@@ -80,6 +83,9 @@ int masq_parse(const char *who, int argc, char **argv, struct masq_def *d)
 			return err(EXIT_USAGE, "%s: '%s' needs a value", who, o);
 		i++;
 		if (!strcmp(o, "to")) {
+			if (strchr(val, ':'))
+				return err(EXIT_USAGE, "%s: to '%s': IPv6 masquerade (NAT66) is not"
+					   " supported yet", who, val);
 			if (!parse_addr(val, &d->v.to_addr) || !d->v.to_addr)
 				return err(EXIT_USAGE, "%s: to '%s': bad IPv4 address", who, val);
 		} else if (!strcmp(o, "--ports")) {

@@ -12,7 +12,8 @@
  *   2. has the kernel's NAT follow the new prefixes (knat.c), before any
  *      map changes: if nft cannot, nothing changes;
  *   3. makes the idle copy of each changed set (rules, prefixes) hold the
- *      new set, in as many writes as entries differ;
+ *      new set, in as many writes as entries differ (the rules: both
+ *      families' copies, xfwd_rules and xfwd_rules6, one bit flips both);
  *   4. flips them and writes the settings, with one update of the config
  *      map that also bumps the fast path's generation (its copies go);
  *   5. once no packet can still be reading the old copies, syncs the
@@ -40,6 +41,11 @@ struct rule_ent {
 	struct xfwd_rule r;
 };
 
+struct rule6_ent {
+	struct xfwd_rule6_key k;
+	struct xfwd_rule6 r;
+};
+
 static int def_by_id(const void *a, const void *b)
 {
 	const struct rule_def *x = a, *y = b;
@@ -47,17 +53,51 @@ static int def_by_id(const void *a, const void *b)
 	return (x->r.id > y->r.id) - (x->r.id < y->r.id);
 }
 
+/* The IPv6 rules of an xfwd_rules6 map, appended to d (room for
+ * XFWD_MAX_RULES in all); *entries counts the ports. */
+static int rules6_read(int fd, struct rule_def *d, __u32 *cnt, __u32 *entries)
+{
+	struct rule6_ent *e;
+	__u32 ne;
+
+	if (map_entries(fd, sizeof(e->k), sizeof(e->r), XFWD_MAX_RULE_PORTS, (void **)&e, &ne))
+		return err(EXIT_OP, "cannot read the IPv6 rules: %s", strerror(errno));
+	for (__u32 i = 0; i < ne && *cnt < XFWD_MAX_RULES; i++) {
+		struct rule_def *x = &d[*cnt];
+
+		if (ntohs(e[i].k.port) != e[i].r.pub_lo)
+			continue;
+		memset(x, 0, sizeof(*x));
+		x->v6 = true;
+		memcpy(x->pub6, e[i].k.addr, sizeof(x->pub6));
+		x->k.port = e[i].k.port;
+		x->k.proto = e[i].k.proto;
+		memcpy(x->to6, e[i].r.to_addr, sizeof(x->to6));
+		x->r.to_port = e[i].r.to_port;
+		x->r.flags = e[i].r.flags;
+		x->r.id = e[i].r.id;
+		x->r.pub_lo = e[i].r.pub_lo;
+		x->r.pub_hi = e[i].r.pub_hi;
+		(*cnt)++;
+	}
+	*entries += ne;
+	free(e);
+	return 0;
+}
+
 /*
- * The rules of a rule map, one per rule (its first port's entry), sorted by
- * id; *entries counts the hash entries (ports). *defs is malloc'ed.
+ * The live rules of both families (xfwd_rules and xfwd_rules6), one per
+ * rule (its first port's entry), sorted by id; *entries counts the hash
+ * entries (ports) of both. *defs is malloc'ed.
  */
-int rules_read(int fd, struct rule_def **defs, __u32 *n, __u32 *entries)
+int rules_read(const struct pinned *p, struct rule_def **defs, __u32 *n, __u32 *entries)
 {
 	struct rule_ent *e;
 	struct rule_def *d;
 	__u32 ne, cnt = 0;
+	int rc;
 
-	if (map_entries(fd, sizeof(e->k), sizeof(e->r), XFWD_MAX_RULE_PORTS, (void **)&e, &ne))
+	if (map_entries(p->rules, sizeof(e->k), sizeof(e->r), XFWD_MAX_RULE_PORTS, (void **)&e, &ne))
 		return err(EXIT_OP, "cannot read the rules: %s", strerror(errno));
 	d = calloc(XFWD_MAX_RULES + 1, sizeof(*d));
 	if (!d) {
@@ -71,6 +111,11 @@ int rules_read(int fd, struct rule_def **defs, __u32 *n, __u32 *entries)
 		d[cnt++].r = e[i].r;
 	}
 	free(e);
+	rc = rules6_read(p->rules6, d, &cnt, &ne);
+	if (rc) {
+		free(d);
+		return rc;
+	}
 	qsort(d, cnt, sizeof(*d), def_by_id);
 	*defs = d;
 	*n = cnt;
@@ -125,7 +170,7 @@ int model_read(const struct pinned *p, struct model *m)
 	memset(m, 0, sizeof(*m));
 	if (config_read(p->config, &m->cfg))
 		return err(EXIT_OP, "cannot read the configuration");
-	rc = rules_read(p->rules, &m->rules, &m->nrules, &m->ports);
+	rc = rules_read(p, &m->rules, &m->nrules, &m->ports);
 	if (rc)
 		return rc;
 	m->nmasq = (__u32)masq_read(p->masq, m->masq);
@@ -204,19 +249,14 @@ void model_masq_del(struct txn *t, __u32 i)
 
 static int by_key(const void *a, const void *b)
 {
-	const struct rule_def *x = a, *y = b;
-
-	if (x->k.proto != y->k.proto)
-		return x->k.proto - y->k.proto;
-	if (x->k.addr != y->k.addr)
-		return x->k.addr < y->k.addr ? -1 : 1;
-	return (int)x->r.pub_lo - (int)y->r.pub_lo;
+	return rule_key_cmp(a, b);
 }
 
 static bool same_rule(const struct rule_def *a, const struct rule_def *b)
 {
-	return a->r.to_addr == b->r.to_addr && a->r.to_port == b->r.to_port &&
-	       a->r.flags == b->r.flags && a->r.pub_hi == b->r.pub_hi;
+	return a->r.to_addr == b->r.to_addr && !memcmp(a->to6, b->to6, sizeof(a->to6)) &&
+	       a->r.to_port == b->r.to_port && a->r.flags == b->r.flags &&
+	       a->r.pub_hi == b->r.pub_hi;
 }
 
 static bool same_masq(const struct masq_def *a, const struct masq_def *b)
@@ -341,10 +381,13 @@ static int ids_give(struct txn *t)
 	return ids_new(t, &ids);
 }
 
-/* Make a rule map hold the model's rules: one entry per public port. */
-static int rules_sync(int fd, const struct model *m)
+/* Make a rule map hold the model's rules of its family (xfwd_rules or
+ * xfwd_rules6): one entry per public port. */
+static int rules_sync(int fd, const struct model *m, bool v6)
 {
-	struct rule_ent *e = malloc((m->ports + 1) * sizeof(*e));
+	size_t ksz = v6 ? sizeof(struct xfwd_rule6_key) : sizeof(struct xfwd_rule_key);
+	size_t vsz = v6 ? sizeof(struct xfwd_rule6) : sizeof(struct xfwd_rule);
+	char *e = calloc(m->ports + 1, ksz + vsz);
 	__u32 n = 0;
 	int rc;
 
@@ -353,16 +396,45 @@ static int rules_sync(int fd, const struct model *m)
 	for (__u32 i = 0; i < m->nrules; i++) {
 		const struct rule_def *d = &m->rules[i];
 
-		for (__u32 port = d->r.pub_lo; port <= d->r.pub_hi && n < m->ports; port++) {
-			e[n].k = d->k;
-			e[n].k.port = htons((__u16)port);
-			e[n++].r = d->r;
+		if (d->v6 != v6)
+			continue;
+		for (__u32 port = d->r.pub_lo; port <= d->r.pub_hi && n < m->ports; port++, n++) {
+			char *rec = e + (size_t)n * (ksz + vsz);
+
+			if (v6) {
+				struct xfwd_rule6_key *k = (void *)rec;
+				struct xfwd_rule6 *r = (void *)(rec + ksz);
+
+				memcpy(k->addr, d->pub6, sizeof(k->addr));
+				k->port = htons((__u16)port);
+				k->proto = d->k.proto;
+				memcpy(r->to_addr, d->to6, sizeof(r->to_addr));
+				r->to_port = d->r.to_port;
+				r->flags = d->r.flags;
+				r->id = d->r.id;
+				r->pub_lo = d->r.pub_lo;
+				r->pub_hi = d->r.pub_hi;
+			} else {
+				struct xfwd_rule_key k = d->k;
+
+				k.port = htons((__u16)port);
+				memcpy(rec, &k, ksz);
+				memcpy(rec + ksz, &d->r, vsz);
+			}
 		}
 	}
-	recs_sort(e, n, sizeof(e->k), sizeof(e->r));
-	rc = map_sync(fd, sizeof(e->k), sizeof(e->r), XFWD_MAX_RULE_PORTS, e, n, NULL, NULL);
+	recs_sort(e, n, ksz, vsz);
+	rc = map_sync(fd, ksz, vsz, XFWD_MAX_RULE_PORTS, e, n, NULL, NULL);
 	free(e);
 	return rc;
+}
+
+/* Both families' copies, the idle ones (before the flip) or the live. */
+static int rules_sync_all(const struct pinned *p, const struct model *m, bool idle)
+{
+	int rc = rules_sync(idle ? p->rules_idle : p->rules, m, false);
+
+	return rc ? rc : rules_sync(idle ? p->rules6_idle : p->rules6, m, true);
 }
 
 /* The same for a masquerade map (an LPM trie: no batches, a few hundred
@@ -410,7 +482,7 @@ int model_commit(struct txn *t, const char *who)
 			return rc;
 		knat_changed = true;
 	}
-	if (t->rules_dirty && (rc = rules_sync(p->rules_idle, &t->m)))
+	if (t->rules_dirty && (rc = rules_sync_all(p, &t->m, true)))
 		rc = err(EXIT_OP, "%s: cannot write the rules' idle copy: %s", who, strerror(-rc));
 	if (!rc && t->masq_dirty && (rc = masq_sync(p->masq_idle, &t->m)))
 		rc = err(EXIT_OP, "%s: cannot write the masquerade prefixes' idle copy: %s", who,
@@ -440,7 +512,7 @@ int model_commit(struct txn *t, const char *who)
 		fprintf(stderr, "xfwd: %s: the backend index was not updated (connections start"
 			" with both entries)\n", who);
 	/* The old copies (idle since the flip) follow, for the next commit. */
-	if ((t->rules_dirty && rules_sync(p->rules, &t->m)) ||
+	if ((t->rules_dirty && rules_sync_all(p, &t->m, false)) ||
 	    (t->masq_dirty && masq_sync(p->masq, &t->m)))
 		fprintf(stderr, "xfwd: %s: the old copies were not updated (the next change"
 			" rewrites them)\n", who);

@@ -141,18 +141,26 @@ int pinned_open(struct env *env, struct pinned *p)
 	p->reply_now = open_pin(env, XFWD_REPLY_PIN);	/* optional */
 	p->fast = open_pin(env, "xfwd_fast");		/* optional */
 	p->ports = open_pin(env, "xfwd_ports");		/* optional */
+	p->rules6 = open_pin(env, "xfwd_rules6");
+	p->rules6_idle = open_pin(env, "xfwd_rules6_b");
+	p->flows6 = open_pin(env, "xfwd_flows6");
+	p->pending6 = open_pin(env, "xfwd_pending6");
 	p->rules = a;
 	p->rules_idle = b;
-	if (a < 0 || b < 0 || p->flows < 0 || p->pending < 0 || p->config < 0 || p->stats < 0 ||
+	if (a < 0 || b < 0 || p->rules6 < 0 || p->rules6_idle < 0 || p->flows6 < 0 ||
+	    p->pending6 < 0 || p->flows < 0 || p->pending < 0 || p->config < 0 || p->stats < 0 ||
 	    p->rule_stats < 0 || p->masq < 0 || p->masq_idle < 0 || p->mappings < 0 ||
 	    p->owners < 0 || p->backends < 0 || config_read(p->config, &cfg)) {
 		pinned_close(p);
 		return err(EXIT_OP, "pins under %s are incomplete: run 'xfwd detach' and attach again",
 			   env->pin_dir);
 	}
-	if (cfg.sets & XFWD_SET_RULES_B) {
+	if (cfg.sets & XFWD_SET_RULES_B) {	/* one bit for both families */
 		p->rules = b;
 		p->rules_idle = a;
+		a = p->rules6;
+		p->rules6 = p->rules6_idle;
+		p->rules6_idle = a;
 	}
 	if (cfg.sets & XFWD_SET_MASQ_B) {
 		a = p->masq;
@@ -166,7 +174,8 @@ void pinned_close(struct pinned *p)
 {
 	int *fds[] = { &p->rules, &p->flows, &p->pending, &p->config, &p->stats, &p->rule_stats,
 		       &p->masq, &p->mappings, &p->owners, &p->rules_idle, &p->masq_idle,
-		       &p->backends, &p->reply_now, &p->fast, &p->ports };
+		       &p->backends, &p->reply_now, &p->fast, &p->ports, &p->rules6,
+		       &p->rules6_idle, &p->flows6, &p->pending6 };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
@@ -192,10 +201,10 @@ int config_read(int fd, struct xfwd_config *cfg)
 	return 0;
 }
 
-/* Empty a hash map whose keys are ksz bytes (at most a flow key's). */
+/* Empty a hash map whose keys are ksz bytes (at most an IPv6 flow key's). */
 void map_flush(int fd, size_t ksz)
 {
-	struct xfwd_flow_key k;
+	struct xfwd_flow6_key k;
 
 	if (ksz > sizeof(k))
 		return;
@@ -206,7 +215,7 @@ void map_flush(int fd, size_t ksz)
 /* Entries in a hash map (a walk: O(entries)). */
 __u32 map_count(int fd)
 {
-	struct xfwd_flow_key k, next;	/* large enough for every key xfwd uses */
+	struct xfwd_flow6_key k, next;	/* large enough for every key xfwd uses */
 	void *prev = NULL;
 	__u32 n = 0;
 

@@ -42,9 +42,11 @@ static int snapshot_take(struct pinned *p, struct snapshot *s)
 		for (int c = 0; c < ncpu; c++)
 			s->total[i] += vals[c];
 	}
-	/* LRU evictions are not reported by the kernel: derive them. */
-	s->entries[0] = map_count(p->flows);
-	s->entries[1] = map_count(p->pending);
+	/* LRU evictions are not reported by the kernel: derive them. The
+	 * table counters count both families: so do the entries (IPv6's
+	 * tables have the same capacity as IPv4's). */
+	s->entries[0] = map_count(p->flows) + map_count(p->flows6);
+	s->entries[1] = map_count(p->pending) + map_count(p->pending6);
 	s->capacity[0] = s->cfg.max_flows;
 	s->capacity[1] = s->cfg.max_pending;
 	s->evicted[0] = (long long)(s->total[XFWD_CNT_CONFIRMED_ADD] - s->total[XFWD_CNT_CONFIRMED_DEL]) -
@@ -55,7 +57,7 @@ static int snapshot_take(struct pinned *p, struct snapshot *s)
 		if (s->evicted[i] < 0)	/* counters race with the walk */
 			s->evicted[i] = 0;
 	s->nmasq = (__u32)masq_read(p->masq, masq);
-	rc = rules_read(p->rules, &s->rules, &s->nrules, &s->rule_ports);
+	rc = rules_read(p, &s->rules, &s->nrules, &s->rule_ports);
 	if (rc)
 		goto out;
 	s->rule_sums = calloc(s->nrules + 1, sizeof(*s->rule_sums));
@@ -80,7 +82,7 @@ out:
 
 static void print_text(const struct snapshot *s)
 {
-	char pub[48], to[48];
+	char pub[RULE_END_LEN], to[RULE_END_LEN];
 
 	for (int i = 0; i < XFWD_CNT_MAX; i++)
 		printf("%-22s %llu\n", xfwd_counter_names[i], (unsigned long long)s->total[i]);
@@ -316,7 +318,7 @@ static void prom_rule_stats(const struct snapshot *s)
 	static const char *const rule_help[3] = {
 		"Packets of connections created by a rule.", "Bytes of connections created by a rule.",
 		"Connections created by a rule." };
-	char pub[48], to[48], id[16];
+	char pub[RULE_END_LEN], to[RULE_END_LEN], id[16];
 
 	for (int m = 0; m < 3; m++) {
 		if (!s->nrules)

@@ -107,6 +107,21 @@ bool parse_addr(const char *s, __u32 *addr_be)
 	return true;
 }
 
+bool parse_addr6(const char *s, __u32 addr[4])
+{
+	struct in6_addr a;
+
+	if (!s || inet_pton(AF_INET6, s, &a) != 1)
+		return false;
+	memcpy(addr, &a, sizeof(a));
+	return true;
+}
+
+bool addr6_zero(const __u32 addr[4])
+{
+	return !(addr[0] | addr[1] | addr[2] | addr[3]);
+}
+
 bool parse_proto(const char *s, __u8 *proto)
 {
 	if (!strcmp(s, "tcp"))
@@ -121,7 +136,8 @@ bool parse_proto(const char *s, __u8 *proto)
 const char *proto_name(__u8 proto)
 {
 	return proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" :
-	       proto == IPPROTO_ICMP ? "icmp" : "unknown";	/* conntrack's names */
+	       proto == IPPROTO_ICMP ? "icmp" : proto == IPPROTO_ICMPV6 ? "icmpv6" :
+	       "unknown";	/* conntrack's names */
 }
 
 /* The names of cfg's interfaces from slot `from` on (XFWD_IF_LAN: the
@@ -142,6 +158,26 @@ const char *ip_str(__u32 addr_be, char *buf)
 	struct in_addr a = { .s_addr = addr_be };
 
 	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
+}
+
+const char *ip6_str(const __u32 addr[4], char *buf)
+{
+	return inet_ntop(AF_INET6, addr, buf, IP6_STR_LEN);
+}
+
+/* Every group in four digits, as the kernel's %pI6 (/proc/net/nf_conntrack). */
+const char *ip6_str_full(const __u32 addr[4], char *buf)
+{
+	const __u8 *b = (const __u8 *)addr;
+
+	for (int i = 0; i < 8; i++)
+		sprintf(buf + i * 5, "%02x%02x%s", b[2 * i], b[2 * i + 1], i < 7 ? ":" : "");
+	return buf;
+}
+
+const char *family_name(bool v6)
+{
+	return v6 ? "ipv6" : "ipv4";
 }
 
 /* Arguments of a listing command that takes -j/--json and nothing else. */

@@ -30,6 +30,8 @@ struct env {
 struct pinned {
 	int rules, flows, pending, config, stats, rule_stats, masq, mappings, owners;
 	int rules_idle, masq_idle;
+	int rules6, rules6_idle;	/* IPv6 rules: flipped with rules (config.sets) */
+	int flows6, pending6;		/* IPv6 connections (struct xfwd_flow6) */
 	int backends;
 	int reply_now;		/* the xfwd_reply_now program; -1 if an older attach */
 	int fast;		/* xfwd_fast; -1 if an older attach */
@@ -40,10 +42,15 @@ struct pinned {
 #define XFWD_REPLY_PIN "prog_reply_now"
 
 /* A forward rule as written (rule add, a line of a config file): the value
- * every public port of it gets, and the key of its first port. */
+ * every public port of it gets, and the key of its first port. An IPv6
+ * rule (v6, its target's family) has its addresses in pub6 and to6 (all
+ * zero pub6: any address), k.addr and r.to_addr zero; the rest is shared,
+ * and the commit writes it to xfwd_rules6 (struct xfwd_rule6). */
 struct rule_def {
 	struct xfwd_rule_key k;	/* k.port: the first public port (network order) */
 	struct xfwd_rule r;	/* r.pub_lo..r.pub_hi: the public ports */
+	bool v6;
+	__u32 pub6[4], to6[4];	/* network order */
 };
 
 /* A masquerade prefix as written; ports_set: --ports was given, cap_set:
@@ -74,11 +81,17 @@ bool parse_ports(const char *s, __u16 *lo, __u16 *hi);
 bool parse_u32(const char *s, __u32 min, __u32 max, __u32 *out);
 bool parse_port(const char *s, __u16 *port_be);
 bool parse_addr(const char *s, __u32 *addr_be);
+bool parse_addr6(const char *s, __u32 addr[4]);
+bool addr6_zero(const __u32 addr[4]);
 bool parse_range(const char *s, __u16 *lo, __u16 *hi);
 bool iface_has_addr(const char *ifname, __u32 addr_be);
 bool parse_proto(const char *s, __u8 *proto);
 const char *proto_name(__u8 proto);
 const char *ip_str(__u32 addr_be, char *buf);
+#define IP6_STR_LEN 46	/* INET6_ADDRSTRLEN */
+const char *ip6_str(const __u32 addr[4], char *buf);	/* RFC 5952: 2001:db8::1 */
+const char *ip6_str_full(const __u32 addr[4], char *buf);	/* nf_conntrack's: 2001:0db8:0000:... */
+const char *family_name(bool v6);
 #define IFS_STR_LEN (XFWD_IF_MAX * 18)
 const char *ifs_str(const struct xfwd_config *cfg, int from, const char *sep, char *buf);
 bool arg_is(const char *arg, const char *a, const char *b);
@@ -111,6 +124,11 @@ void recs_sort(void *recs, __u32 n, size_t ksz, size_t vsz);
 int map_sync(int fd, size_t ksz, size_t vsz, __u32 max, const void *want, __u32 nw,
 	     void (*gone)(void *ctx, void *keys, __u32 n), void *ctx);
 
+/* Room for rule_str, and for rule_public_str or rule_target_str (an IPv6
+ * address in brackets and a port range). */
+#define RULE_STR_LEN 192
+#define RULE_END_LEN 72
+
 /* rule.c: the syntax of a rule, shared by rule add/del/list, stats, apply,
  * save and import */
 int rule_parse(const char *who, int argc, char **argv, struct rule_def *d);
@@ -121,6 +139,7 @@ char *rule_public_str(const struct rule_def *d, char *buf, size_t len);
 char *rule_target_str(const struct rule_def *d, char *buf, size_t len);
 void rule_json_public(const struct rule_def *d);
 bool rules_overlap(const struct rule_def *a, const struct rule_def *b);
+int rule_key_cmp(const struct rule_def *a, const struct rule_def *b);
 
 /* The id of a rule or prefix as parsed, before the commit gives it one. */
 #define XFWD_NO_ID 0xffffffffu
@@ -159,7 +178,7 @@ int model_commit(struct txn *t, const char *who);
  * own, naming the id (id_kind) and what holds them (items). */
 int model_commit_add(struct txn *t, const char *who, const char *id_kind, const char *items);
 void model_end(struct txn *t);
-int rules_read(int fd, struct rule_def **defs, __u32 *n, __u32 *entries);
+int rules_read(const struct pinned *p, struct rule_def **defs, __u32 *n, __u32 *entries);
 int masq_read(int fd, struct masq_def *rows);
 
 /* ids.c: the one rule id allocator (model_commit). */
@@ -191,6 +210,9 @@ int if_driver(const char *ifname, char *buf, size_t len);
  * -errno. bridge_fdb_load: br's ports into xfwd_ports and its FDB into
  * xfwd_fdb (bpf/bridge.h); the entries written, or -errno. */
 int bridge_ports(int br, char (*names)[16], int max);
+struct nlmsghdr;
+int rtnl_dump(__u16 type, __u8 family, __u16 want, void (*take)(struct nlmsghdr *h, void *arg),
+	      void *arg);
 int bridge_fdb_load(int br, int ports_fd, int fdb_fd);
 
 /* backends.c: xfwd_backends, the reverse of these (live) rules */
@@ -229,6 +251,7 @@ int attach_run(struct env *env, struct attach_plan *pl);
 void attach_report(const struct env *env, const struct attach_plan *pl);
 int detach_run(struct env *env);
 __u32 iface_addr(const char *ifname);
+bool iface_addr6(int ifindex, __u32 addr[4]);
 
 /* knat.c: the kernel's NAT for what xfwd passes up (nftables table ip xfwd),
  * with ports disjoint from every range xfwd allocates from. */

@@ -475,7 +475,9 @@ struct xfwd_config {
 				 * redirect to by their FDB (bpf/bridge.h) */
 	__u8 rp_strict;		/* slot bits: LANs whose rp_filter is strict (1): a
 				 * new connection's source must route back by it */
-	__u8 pad4[2];
+	__u8 fwd6_saved;	/* slot bits: net.ipv6.conf.IF.forwarding was 1 before
+				 * attach (or IF has no IPv6): detach leaves it */
+	__u8 pad4;
 	__u32 prog_id[2];	/* xfwd_public's and xfwd_lan's: the redirects by
 				 * ifindex the tracing programs count are theirs */
 	__u32 addr6[XFWD_IF_MAX][4];	/* each one's first global IPv6 address

@@ -165,8 +165,132 @@ done
 got=$(xg rule list -j | python3 -c 'import json,sys; r=json.load(sys.stdin)[1]; print(r["proto"], r["public_addr"], r["public_port"], r["to_addr"], r["to_port"], r["snat"])')
 expect_eq "rule list -j fields" "$got" "udp 192.0.2.1 53 198.51.100.2 53 True"
 
+# IPv6 rules (#20): addresses in brackets, a rule's family its target's; an
+# IPv4 and an IPv6 rule share a public port; each family's rules in its own
+# maps (both copies, the idle one written then flipped with IPv4's).
+pins=$(xg status -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["pin_dir"])')
+fwd6() { lab_x "$LAB_GW" cat /proc/sys/net/ipv6/conf/g0/forwarding /proc/sys/net/ipv6/conf/g1/forwarding | tr -d '\n'; }
+expect_eq "attach turned on IPv6 forwarding on g0 and g1 (the FIB lookup needs it)" "$(fwd6)" 11
+# entries MAP: the entries of both copies of a rule map ("A B").
+entries() { echo "$(bpftool -j map dump pinned "$pins/$1" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))') $(bpftool -j map dump pinned "$pins/${1}_b" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"; }
+maps_now() { bpftool map dump pinned "$pins/xfwd_rules6"; bpftool map dump pinned "$pins/xfwd_rules6_b"; bpftool map dump pinned "$pins/xfwd_rules"; bpftool map dump pinned "$pins/xfwd_rules_b"; bpftool map dump pinned "$pins/xfwd_masq"; }
+check "rule add tcp 80 to [2001:db8:200::2]:8080 (IPv4's tcp 80 exists)" \
+	xg rule add tcp 80 to "[2001:db8:200::2]:8080"
+check "rule add of an IPv6 public address" xg rule add udp "[2001:db8:100::1]:5300" to "[2001:db8:200::2]:5301"
+check "rule add of an IPv6 port range" xg rule add tcp 8000-8009 to "[2001:db8:200::2]:9000-9009"
+check "rule add to local:22 stays an IPv4 rule" xg rule add tcp 2222 to local:22
+before=$(xg rule list)
+expect_eq "rule list prints IPv6 rules in brackets, beside IPv4's" "$before" \
+"tcp 80 to 198.51.100.2:8080
+udp 192.0.2.1:53 to 198.51.100.2:53 --snat
+tcp 80 to [2001:db8:200::2]:8080
+udp [2001:db8:100::1]:5300 to [2001:db8:200::2]:5301
+tcp 8000-8009 to [2001:db8:200::2]:9000-9009
+tcp 2222 to local:22"
+expect_eq "xfwd_rules6, both copies: a port each (1 + 1 + 10)" "$(entries xfwd_rules6)" "12 12"
+expect_eq "xfwd_rules, both copies: IPv4's ports only (80, 53, 2222)" "$(entries xfwd_rules)" "3 3"
+got=$(xg rule list -j | python3 -c '
+import json, sys
+for r in json.load(sys.stdin):
+    print(r["family"], r["proto"], r["public_addr"], r["public_port"], r["public_port_end"], r["to_addr"], r["to_port"], r["to_port_end"], r["snat"])')
+expect_eq "rule list -j: family on every rule, IPv6 addresses as strings" "$got" \
+"ipv4 tcp 0.0.0.0 80 80 198.51.100.2 8080 8080 False
+ipv4 udp 192.0.2.1 53 53 198.51.100.2 53 53 True
+ipv6 tcp :: 80 80 2001:db8:200::2 8080 8080 False
+ipv6 udp 2001:db8:100::1 5300 5300 2001:db8:200::2 5301 5301 False
+ipv6 tcp :: 8000 8009 2001:db8:200::2 9000 9009 False
+ipv4 tcp 0.0.0.0 2222 2222 local 22 22 False"
+ids=$(xg rule list -j | python3 -c 'import json,sys; print(" ".join(str(r["id"]) for r in json.load(sys.stdin)))')
+expect_eq "one id space: six rules, six ids" "$(tr ' ' '\n' <<<"$ids" | sort -u | grep -c .)" 6
+maps_before=$(maps_now)
+
+# refuse6 NAME WANT ARGS...: exit 2, WANT in the message, rules and maps unchanged.
+refuse6() {
+	local name=$1 want=$2 out rc
+	shift 2
+	out=$(xg "$@" 2>&1); rc=$?
+	if [ $rc -eq 2 ] && [[ "$out" == *"$want"* ]] && [ "$(xg rule list)" = "$before" ] &&
+	   [ "$(maps_now)" = "$maps_before" ]; then
+		ok "refuses $name (exit 2, nothing changed)"
+	else
+		not_ok "refuses $name (exit 2, nothing changed)" "rc=$rc out=$out"
+	fi
+}
+refuse6 "an IPv4 public address with an IPv6 target" "mixes IPv4 and IPv6" \
+	rule add tcp 192.0.2.1:81 to "[2001:db8:200::2]"
+refuse6 "an IPv6 public address with an IPv4 target" "mixes IPv4 and IPv6" \
+	rule add tcp "[2001:db8:100::1]:81" to 198.51.100.2
+refuse6 "an IPv6 target without brackets" "write [2001:db8::2]:8080" rule add tcp 81 to 2001:db8::2:8080
+refuse6 "an IPv6 public address without brackets" "write [2001:db8:100::1]:81" \
+	rule add tcp 2001:db8:100::1:81 to "[2001:db8:200::2]"
+refuse6 "bad IPv6 text" "bad IPv6 address '2001:db8::zz'" rule add tcp 81 to "[2001:db8::zz]:80"
+refuse6 "a missing ']'" "no ']'" rule add tcp 81 to "[2001:db8::2:80"
+refuse6 "a multicast target" "multicast" rule add tcp 81 to "[ff02::1]:80"
+refuse6 "a link-local target" "link-local" rule add tcp 81 to "[fe80::1]:80"
+refuse6 "the unspecified target" "unspecified" rule add tcp 81 to "[::]:80"
+refuse6 "--snat for IPv6" "--snat is not supported for IPv6 yet" \
+	rule add tcp 81 to "[2001:db8:200::2]:80" --snat
+refuse6 "an IPv6 public address to local:" "local: targets are IPv4 only" \
+	rule add tcp "[2001:db8:100::1]:81" to local:22
+refuse6 "an IPv6 rule whose port is taken" "exists already" rule add tcp 8005 to "[2001:db8:200::9]"
+refuse6 "an IPv6 masquerade prefix" "IPv6 masquerade (NAT66) is not supported yet" \
+	masq add 2001:db8:200::/64
+refuse6 "rule del of a port both families forward" "names an IPv4 and an IPv6 rule" rule del tcp 80
+refuse6 "rule del of an IPv6 rule by a wrong target" "the rule of these ports is" \
+	rule del tcp 80 to "[2001:db8:200::9]:8080"
+refuse6 "rule del of part of an IPv6 range" "name its whole range" rule del tcp "[::]:8000-8001"
+refuse6 "rule del of an id no rule has" "no rule 999" rule del 999
+
+# rule del: by the whole rule as listed, by [::]:PORT, by id.
+check "rule del of an IPv6 rule as rule list prints it" \
+	xg rule del tcp 80 to "[2001:db8:200::2]:8080"
+expect_eq "... the IPv4 rule of the port stays" "$(xg rule list | grep -c '^tcp 80 ')" 1
+check "rule del tcp [::]:8000-8009 (any IPv6 address)" xg rule del tcp "[::]:8000-8009"
+id6=$(xg rule list -j | python3 -c 'import json,sys; print([r["id"] for r in json.load(sys.stdin) if r["family"] == "ipv6"][0])')
+check "rule del by id of an IPv6 rule" xg rule del "$id6"
+expect_eq "no IPv6 rule is left, the IPv4 ones stay" "$(xg rule list)" \
+"tcp 80 to 198.51.100.2:8080
+udp 192.0.2.1:53 to 198.51.100.2:53 --snat
+tcp 2222 to local:22"
+expect_eq "xfwd_rules6 is empty in both copies" "$(entries xfwd_rules6)" "0 0"
+check "rule del tcp 80 now names the IPv4 rule alone" xg rule del tcp 80
+xg rule del tcp 2222 >/dev/null
+
+# attach fills each interface's first global IPv6 address (config.addr6).
+lab_x "$LAB_GW" ip addr add 2001:db8:100::1/64 dev g0 nodad
+lab_x "$LAB_GW" ip addr add fe80::1:1/64 dev g1 nodad
+xg attach g0 g1 >/dev/null 2>&1
+expect_match "status shows the public interface's IPv6 address" "$(xg status)" $'\nipv6 +g0 +2001:db8:100::1\n'
+expect_match "... and none for a LAN with a link-local one only" "$(xg status)" $'\nipv6 +g1 +none\n'
+expect_eq "status -j: address6" \
+	"$(xg status -j | python3 -c 'import json,sys; print([i["address6"] for i in json.load(sys.stdin)["interfaces"]])')" \
+	"['2001:db8:100::1', None]"
+# An address still in duplicate address detection (10 probes: 10 s) is not
+# taken; once it is done, a re-attach takes it.
+lab_x "$LAB_GW" sysctl -qw net.ipv6.conf.g1.dad_transmits=10
+lab_x "$LAB_GW" ip addr add 2001:db8:200::1/64 dev g1
+xg attach g0 g1 >/dev/null 2>&1
+expect_match "attach skips a tentative address (status: none)" \
+	"$(lab_x "$LAB_GW" ip -6 addr show dev g1 | grep -c tentative) $(xg status)" $'^1 .*\nipv6 +g1 +none\n'
+lab_x "$LAB_GW" ip addr del 2001:db8:200::1/64 dev g1
+lab_x "$LAB_GW" ip addr add 2001:db8:200::1/64 dev g1 nodad
+xg attach g0 g1 >/dev/null 2>&1
+expect_match "... and takes it once it is usable" "$(xg status)" $'\nipv6 +g1 +2001:db8:200::1\n'
+expect_eq "stats -j has the IPv6 counters" \
+	"$(xg stats -j | python3 -c 'import json,sys; g=json.load(sys.stdin)["global"]; print([k for k in ("rx_ipv6","redirect_ipv6","flow_new_ipv6") if k in g])')" \
+	"['rx_ipv6', 'redirect_ipv6', 'flow_new_ipv6']"
+xg rule add tcp 80 to "[2001:db8:200::2]:8080" >/dev/null
+check "stats --prometheus with an IPv6 rule is valid" \
+	bash -c "'$XFWD' -n '$LAB_GW' stats --prometheus | python3 '$TOP/selftests/promcheck.py'"
+expect_match "stats names the IPv6 rule in brackets" "$(xg stats)" "rule +[0-9]+ +tcp 80 to \[2001:db8:200::2\]:8080 "
+"$XFWD" rule --help | grep -q "\[ADDR6\]"
+expect_eq "rule --help documents the bracket syntax" "$?" 0
+
 # --max-flows is the flow table's size.
 xg detach >/dev/null
+expect_eq "detach turned IPv6 forwarding off again" "$(fwd6)" 00
+if [ -e "$pins" ]; then not_ok "detach removes every pin, xfwd_rules6 and the IPv6 tables' too" "$(ls "$pins")"
+else ok "detach removes every pin, xfwd_rules6 and the IPv6 tables' too"; fi
 xg attach g0 g1 --max-flows 1000 >/dev/null 2>&1
 expect_eq "attach --max-flows sets the table size" \
 	"$(xg status -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["flows"]["capacity"])')" 1000
@@ -184,4 +308,13 @@ expect_eq "namespaces keep separate rules" "$("$XFWD" -n "$LAB-other2" rule list
 	"udp 9 to 198.51.100.7:9|tcp 7 to 198.51.100.2:7"
 "$XFWD" -n "$LAB-other2" detach >/dev/null
 ip netns del "$LAB-other2"
+
+# IPv6 forwarding that was on before attach stays on after detach.
+xg detach >/dev/null
+lab_x "$LAB_GW" sysctl -qw net.ipv6.conf.g1.forwarding=1
+out=$(xg attach g0 g1 2>&1)
+expect_match "attach says where it turned IPv6 forwarding on" "$out" "enabled IPv6 forwarding on g0 "
+expect_eq "... and only there" "$(grep -c 'IPv6 forwarding on g1' <<<"$out")" 0
+xg detach >/dev/null
+expect_eq "detach leaves on the IPv6 forwarding it found on" "$(fwd6)" 01
 t_exit

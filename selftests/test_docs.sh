@@ -103,6 +103,7 @@ expect_eq "completion: settings" "$(complete_words xfwd set '')" "tcp-loose time
 expect_eq "completion: tcp-loose values" "$(complete_words xfwd set tcp-loose '')" "off on "
 expect_match "completion: stats options" "$(complete_words xfwd stats -)" "--prometheus"
 expect_eq "completion: apply options" "$(complete_words xfwd apply --c)" "--check "
-expect_eq "completion: import formats" "$(complete_words xfwd import '')" "iptables "
+expect_eq "completion: import formats" "$(complete_words xfwd import '')" "ip6tables iptables "
+expect_eq "completion: flows --family values" "$(complete_words xfwd flows --family '')" "ipv4 ipv6 "
 expect_eq "completion: masq filtering" "$(complete_words xfwd masq add 10.0.0.0/8 --filtering '')" "adf apdf eif "
 t_exit

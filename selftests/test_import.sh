@@ -4,7 +4,9 @@
 # gateway (eth0 -> g0, eth1 -> g1, the backend for 192.168.1.2), forwarding
 # through netfilter; iptables-save, import, flush iptables, `xfwd up` of the
 # result; the same traffic is then forwarded and masqueraded by XDP. Lines
-# that do not translate are named.
+# that do not translate are named. import ip6tables: DNAT lines typed into
+# ip6tables become IPv6 rules that apply takes; REDIRECT and MASQUERADE
+# lines are named (not supported for IPv6 yet).
 . "$(dirname "$0")/lib.sh"
 
 lab_up op || { not_ok "lab up" "cannot build the lab"; t_exit; }
@@ -82,10 +84,45 @@ expect_match "the translatable lines are still translated" "$(cat "$TMP/bad.conf
 out=$(xg apply --check "$TMP/bad.conf" 2>&1); rc=$?
 expect_eq "what it printed passes apply --check" "$rc" 0
 
+# import ip6tables: ip6tables-save's own output.
+ip6t() { lab_x "$G" ip6tables "$@"; }
+V6S=2001:db8:200::2
+ip6t -t nat -A PREROUTING -i g0 -p tcp --dport 80 -j DNAT --to-destination "[$V6S]:8080"
+ip6t -t nat -A PREROUTING -i g0 -d 2001:db8:100::1 -p udp --dport 5300 -j DNAT --to-destination "[$V6S]:5301"
+ip6t -t nat -A PREROUTING -i g0 -p tcp --dport 8000:8009 -j DNAT --to-destination "[$V6S]:9000-9009/8000"
+ip6t -t nat -A PREROUTING -i g0 -p tcp --dport 443 -j DNAT --to-destination $V6S
+ip6t -t nat -A PREROUTING -i g0 -p tcp --dport 2222 -j REDIRECT --to-ports 22
+ip6t -t nat -A POSTROUTING -s 2001:db8:200::/64 -o g0 -j MASQUERADE
+lab_x "$G" ip6tables-save >"$TMP/v6.rules"
+"$XFWD" import ip6tables "$TMP/v6.rules" >"$TMP/v6.conf" 2>"$TMP/err"; rc=$?
+expect_eq "import ip6tables: the DNAT lines become IPv6 rules" \
+	"$(sed 's/ *#.*//' "$TMP/v6.conf" | grep .)" \
+"rule tcp 80 to [$V6S]:8080
+rule udp [2001:db8:100::1]:5300 to [$V6S]:5301
+rule tcp 8000-8009 to [$V6S]:9000-9009
+rule tcp 443 to [$V6S]:443"
+expect_eq "import ip6tables with REDIRECT and MASQUERADE lines exits 1" "$rc" 1
+for pat in "-j REDIRECT" "-j MASQUERADE"; do
+	n=$(grep -n -- "$pat" "$TMP/v6.rules" | cut -d: -f1)
+	if grep -q "^line $n: .*not supported for IPv6 yet.*: -A" "$TMP/err"; then ok "import ip6tables names line $n ($pat): not supported for IPv6 yet"
+	else not_ok "import ip6tables names line $n ($pat): not supported for IPv6 yet" "$(cat "$TMP/err")"; fi
+done
+expect_eq "import ip6tables names nothing else" "$(grep -c '^line ' "$TMP/err")" 2
+ip6t -t nat -F
+printf 'rule tcp 81 to 198.51.100.2\n' >>"$TMP/v6.conf"
+out=$(xg apply "$TMP/v6.conf" 2>&1); rc=$?
+expect_match "apply takes what import ip6tables printed (with an IPv4 rule)" "$rc $out" "^0 applied .*rules 5 "
+expect_eq "rule list: the imported IPv6 rules and the IPv4 one" "$(xg rule list | sort)" \
+"tcp 443 to [$V6S]:443
+tcp 80 to [$V6S]:8080
+tcp 8000-8009 to [$V6S]:9000-9009
+tcp 81 to 198.51.100.2:81
+udp [2001:db8:100::1]:5300 to [$V6S]:5301"
+
 out=$("$XFWD" import 2>&1); rc=$?
 expect_match "import without a format" "$rc $out" "^2 .*missing format"
 out=$("$XFWD" import nftables 2>&1); rc=$?
-expect_match "import of an unknown format" "$rc $out" "^2 .*only 'iptables'"
+expect_match "import of an unknown format" "$rc $out" "^2 .*'iptables' or 'ip6tables'"
 out=$("$XFWD" import iptables "$TMP/nonexistent" 2>&1); rc=$?
 expect_match "import of a missing file" "$rc $out" "^2 .*cannot read $TMP/nonexistent"
 check "xfwd down" xg down
