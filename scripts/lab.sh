@@ -80,6 +80,7 @@ lab_wire_watch() {
 # routes the LAN untranslated on purpose); only what comes after counts.
 lab_wire_forget() {
 	lab_x "$LAB_CLI" nft flush set netdev xfwd_wire seen 2>/dev/null
+	lab_x "$LAB_CLI" nft flush set netdev xfwd_wire seen6 2>/dev/null
 	return 0
 }
 
@@ -88,7 +89,8 @@ lab_wire_forget() {
 lab_wire_check() {
 	local out n what
 	out=$(ip netns exec "$1-cli" nft list set netdev xfwd_wire seen 2>/dev/null) || return 0
-	out=$(echo "$out" | tr -d '\n\t' | grep -o '[0-9.]* \. [a-z0-9-]* \. [0-9.]* counter packets [0-9]*')
+	out+=$(ip netns exec "$1-cli" nft list set netdev xfwd_wire seen6 2>/dev/null)
+	out=$(echo "$out" | tr -d '\n\t' | grep -o '[0-9a-f.:]* \. [a-z0-9-]* \. [0-9a-f.:]* counter packets [0-9]*')
 	[ -n "$out" ] || return 0
 	n=$(echo "$out" | awk '{ n += $NF } END { print n }')
 	what=$(echo "$out" | awk '{ printf "%s%s %s>%s x%s", (NR > 1 ? ", " : ""), $3, $1, $5, $NF }' | cut -c1-300)
@@ -139,6 +141,36 @@ lab_add_lan_b() {
 	lab_x "$LAB_CLI" nft add rule netdev xfwd_wire c0_in ip saddr $LAB_LANB_NET \
 		add @seen { ip saddr . ip protocol . ip daddr } 2>/dev/null
 	lab_x "$LAB_GW" ping -c1 -W2 -q $LAB_LANB_HOST >/dev/null 2>&1
+	return 0
+}
+
+# IPv6 on the lab's links (lab_add_ipv6), beside IPv4 (dual stack):
+#   c0 2001:db8:100::2 ==== g0 2001:db8:100::1 [gw] g1 2001:db8:200::1 ==== s0 2001:db8:200::2
+# No DAD (the addresses are usable at once); the gateway's forwarding is
+# left as it is: attach (or an ip6tables recipe) turns it on. The public
+# wire is watched for LAN sources of IPv6 too.
+LAB6_CLI_ADDR=2001:db8:100::2
+LAB6_PUB_ADDR=2001:db8:100::1
+LAB6_LAN_ADDR=2001:db8:200::1
+LAB6_SRV_ADDR=2001:db8:200::2
+LAB6_LAN_NET=2001:db8:200::/64
+lab_add_ipv6() {
+	lab_x "$LAB_CLI" ip addr add $LAB6_CLI_ADDR/64 dev c0 nodad
+	lab_x "$LAB_GW" ip addr add $LAB6_PUB_ADDR/64 dev g0 nodad
+	lab_x "$LAB_GW" ip addr add $LAB6_LAN_ADDR/64 dev g1 nodad
+	lab_x "$LAB_SRV" ip addr add $LAB6_SRV_ADDR/64 dev s0 nodad
+	lab_x "$LAB_SRV" ip -6 route add default via $LAB6_LAN_ADDR || return 1
+	lab_x "$LAB_CLI" nft add set netdev xfwd_wire seen6 \
+		'{ type ipv6_addr . inet_proto . ipv6_addr; flags dynamic; counter; }' 2>/dev/null
+	lab_x "$LAB_CLI" nft add rule netdev xfwd_wire c0_in ip6 saddr $LAB6_LAN_NET \
+		add @seen6 { ip6 saddr . meta l4proto . ip6 daddr } 2>/dev/null
+	lab_neigh6
+}
+
+# The IPv6 neighbours XDP will need, resolved.
+lab_neigh6() {
+	lab_x "$LAB_GW" ping -6 -c1 -W1 -q $LAB6_SRV_ADDR >/dev/null 2>&1
+	lab_x "$LAB_GW" ping -6 -c1 -W1 -q $LAB6_CLI_ADDR >/dev/null 2>&1
 	return 0
 }
 

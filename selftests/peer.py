@@ -84,6 +84,21 @@ import time
 import urllib.request
 
 
+def fam(addr):
+    """The address family of addr: IPv6 if it has a colon."""
+    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+
+def any_of(addr):
+    """The wildcard address of addr's family."""
+    return "::" if ":" in addr else "0.0.0.0"
+
+
+def ep(peer):
+    """An endpoint as the tests write it: addr:port, [addr]:port for IPv6."""
+    return f"[{peer[0]}]:{peer[1]}" if ":" in peer[0] else f"{peer[0]}:{peer[1]}"
+
+
 def http_server(addr, port, root):
     os.chdir(root)
 
@@ -94,6 +109,7 @@ def http_server(addr, port, root):
     class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
         daemon_threads = True
         allow_reuse_address = True
+        address_family = fam(addr)
 
         def server_bind(self):
             # HTTPServer's own would resolve the address (getfqdn): a DNS
@@ -113,16 +129,16 @@ def http_get(url, want):
 
 
 def whoami_server(addr, port):
-    s = socket.create_server((addr, int(port)), reuse_port=True)
+    s = socket.create_server((addr, int(port)), family=fam(addr), reuse_port=True)
     while True:
         c, peer = s.accept()
-        c.sendall(f"{peer[0]}:{peer[1]}\n".encode())
+        c.sendall(f"{ep(peer)}\n".encode())
         c.close()
 
 
-def whoami(addr, port, src="0.0.0.0", sport="0"):
+def whoami(addr, port, src=None, sport="0"):
     with socket.create_connection((addr, int(port)), timeout=3,
-                                  source_address=(src, int(sport))) as c:
+                                  source_address=(src or any_of(addr), int(sport))) as c:
         print(c.makefile().readline().strip())
 
 
@@ -139,27 +155,27 @@ def churn(addr, port, n):
 
 
 def udp_echo(addr, port):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(fam(addr), socket.SOCK_DGRAM)
     s.bind((addr, int(port)))
     while True:
         data, peer = s.recvfrom(2048)
-        s.sendto(f"{peer[0]}:{peer[1]} ".encode() + data, peer)
+        s.sendto(f"{ep(peer)} ".encode() + data, peer)
 
 
-def udp_ask(addr, port, msg, src="0.0.0.0", sport="0"):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+def udp_ask(addr, port, msg, src=None, sport="0"):
+    s = socket.socket(fam(addr), socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((src, int(sport)))
+    s.bind((src or any_of(addr), int(sport)))
     s.settimeout(2)
     s.sendto(msg.encode(), (addr, int(port)))
     data, src = s.recvfrom(2048)
-    print(f"{src[0]}:{src[1]} {data.decode()}")
+    print(f"{ep(src)} {data.decode()}")
 
 
 def udp_burst(addr, port, n, sport):
     """n datagrams from one port, each answered before the next: one flow."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("0.0.0.0", int(sport)))
+    s = socket.socket(fam(addr), socket.SOCK_DGRAM)
+    s.bind((any_of(addr), int(sport)))
     s.connect((addr, int(port)))
     s.settimeout(2)
     for i in range(int(n)):
@@ -313,7 +329,7 @@ def upload(addr, port, nbytes):
 
 
 def udp_refused(addr, port):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(fam(addr), socket.SOCK_DGRAM)
     s.settimeout(2)
     s.connect((addr, int(port)))
     s.send(b"anyone?")
