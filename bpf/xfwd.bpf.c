@@ -235,10 +235,12 @@ static __always_inline void frag_account(struct xfwd_flow *f, __u32 len)
  * ones tail-call on EtherType IPv6: xfwd_public and xfwd_lan stay as they
  * were, and each family's program is verified within its own limit. The
  * arrays are filled in the object (libbpf inserts the programs at load):
- * the loader attaches only the IPv4 programs, as before. Pinned: the
- * kernel empties a program array when user space holds it no more (no fd,
- * no pin), and the loader exits after attach; a re-attach reuses the pin
- * and puts its own programs in.
+ * the loader attaches only the IPv4 programs, as before. Not pinned by
+ * name: the kernel empties a program array when user space holds it no
+ * more, so the loader pins each load's own arrays and moves the pin only
+ * once that load's programs are attached (loader/attach.c,
+ * prog_arrays_pin): the running programs' array is never refilled with
+ * another build's programs.
  */
 int xfwd_public6(struct xdp_md *ctx);
 int xfwd_lan6(struct xdp_md *ctx);
@@ -248,7 +250,6 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
 	__uint(max_entries, 2);
 	__uint(key_size, sizeof(__u32));
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
 	__array(values, int (void *));
 } xfwd_xdp6_progs SEC(".maps") = {
 	.values = {
@@ -261,7 +262,6 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
 	__uint(max_entries, 1);
 	__uint(key_size, sizeof(__u32));
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
 	__array(values, int (void *));
 } xfwd_tc6_progs SEC(".maps") = {
 	.values = { [0] = (void *)&xfwd_tc_ingress6 },

@@ -50,8 +50,10 @@ expect_eq "no redirected frame was lost" "$(counter redirect_err)" 0
 expect_match "an unforwarded UDP port: the gateway's own stack answers port unreachable" \
 	"$(lab_x "$LAB_CLI" $PEER udp-refused "$LAB6_PUB_ADDR" 54 2>&1)" "^refused$"
 
+# flows: as /proc/net/nf_conntrack prints IPv6 (every group written out).
+full() { python3 -c 'import ipaddress,sys; print(ipaddress.ip_address(sys.argv[1]).exploded)' "$1"; }
 flows=$(xg flows)
-tcp_re="^ipv6 +10 tcp +6 [0-9]+ [A-Z_]+ src=$LAB6_CLI_ADDR dst=$LAB6_PUB_ADDR sport=[0-9]+ dport=80 packets=[0-9]+ bytes=[0-9]+ src=$LAB6_SRV_ADDR dst=$LAB6_CLI_ADDR sport=8080 dport=[0-9]+ packets=[0-9]+ bytes=[0-9]+ \[ASSURED\] mark=0 zone=0 use=2$"
+tcp_re="^ipv6 +10 tcp +6 [0-9]+ [A-Z_]+ src=$(full $LAB6_CLI_ADDR) dst=$(full $LAB6_PUB_ADDR) sport=[0-9]+ dport=80 packets=[0-9]+ bytes=[0-9]+ src=$(full $LAB6_SRV_ADDR) dst=$(full $LAB6_CLI_ADDR) sport=8080 dport=[0-9]+ packets=[0-9]+ bytes=[0-9]+ \[ASSURED\] mark=0 zone=0 use=2$"
 expect_eq "flows: one conntrack-format ipv6 line per HTTP connection" "$(grep -cE "$tcp_re" <<<"$flows")" 5
 expect_eq "flows --family ipv6: the IPv6 connections alone (5 HTTP, UDP, whoami)" \
 	"$(xg flows --family ipv6 | grep -c '^ipv6 ')/$(xg flows --family ipv6 | grep -c '^ipv4 ')" "7/0"
@@ -74,9 +76,13 @@ expect_eq "the refused rules changed nothing" "$(xg rule list -j)" "$before"
 lab_x "$LAB_SRV" ethtool -K s0 tx on tso on gso on gro off >/dev/null
 check "attach again, the backend's veth at a container's defaults" xg attach g0 g1
 lab_neigh6
+tc0=$(counter tc_redirect_neigh)
 expect_eq "defaults: HTTP GET over IPv6 (3 requests, sha256 checked)" "$(gets6 3)" 3
 expect_match "defaults: UDP over IPv6" "$(ask6 53 again)" "^\[$LAB6_PUB_ADDR\]:53 \[$LAB6_CLI_ADDR\]:[0-9]+ again$"
 expect_eq "defaults: no redirected frame was lost" "$(counter redirect_err)" 0
+tcn=$(( $(counter tc_redirect_neigh) - tc0 ))
+if [ "$tcn" -gt 20 ]; then ok "defaults: tc sent to the backend's veth ($tcn packets)"
+else not_ok "defaults: tc sent to the backend's veth" "tc_redirect_neigh moved by $tcn"; fi
 wire_checkpoint
 check detach xg detach
 
