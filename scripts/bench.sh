@@ -763,7 +763,7 @@ report() {
 		gnuplot <<-EOF 2>>"$LOG" || log "gnuplot failed"
 		set terminal pngcairo size 900,540 font ",11"
 		set output "$PNG"
-		set title "64-byte UDP through the gateway, one CPU (median of $RUNS runs)\nLAN a bridge, 1k flows (squares): xfwd ${br_ipt}x iptables, $br_ceil of the ceiling\nIPv6, 84 B (dashed, open circles; iptables: ip6tables), 1k flows: xfwd ${v6_ipt}x ip6tables, $v6_ceil of the ceiling"
+		set title "64-byte UDP through the gateway, one CPU (median of $RUNS runs)\nLAN a bridge, 1k flows (squares): xfwd ${br_ipt}x iptables, $br_ceil of the ceiling\nIPv6 84 B (dashed), 1k flows: xfwd ${v6_ipt}x ip6tables, $v6_ceil of the ceiling"
 		set logscale x
 		set xlabel "flows"
 		set ylabel "Mpps delivered at the sink"
