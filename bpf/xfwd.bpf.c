@@ -31,6 +31,7 @@
 #include "l4csum6.h"
 #include "fwd6.h"
 #include "nat6.h"
+#include "icmp6_gen.h"
 
 /*
  * A new connection to a forwarded port: DNAT; SNAT when the rule asks, or
@@ -731,12 +732,22 @@ static __always_inline int xfwd_xdp6(struct xdp_md *ctx, __u8 side)
 		count(XFWD_CNT_PASS_CSUM_PARTIAL);
 		rc = XFWD_CNT_PASS_NO_NEIGH;	/* tc's path: see l4csum.h */
 	}
+	if (rc == XFWD_CNT_PASS_FRAG_NEEDED && side == XFWD_SIDE_PUBLIC) {
+		/* Too big for the LAN (IPv6 is not fragmented on the way):
+		 * addressed to the gateway, the stack would take it as its
+		 * own and reset the connection; the sender gets Packet Too
+		 * Big from XDP (icmp6_gen.h). The connection, if this packet
+		 * made it, stays: the sender's next try finds it. */
+		count(XFWD_CNT_ICMP_FRAG_SENT);
+		return icmp6_too_big(ctx, &p, fib->mtu_result);
+	}
 	if (rc != XFWD_OK) {
 		count(rc);
 		/* tc ingress finishes these (the kernel resolves the
-		 * neighbour), where XDP metadata can ask it to; a packet too
-		 * big goes up as it is (IPv6 is not fragmented on the way:
-		 * the kernel answers Packet Too Big). */
+		 * neighbour), where XDP metadata can ask it to; a packet from
+		 * the LAN too big for the public side goes up as it is: the
+		 * stack forwards it untranslated and answers Packet Too Big
+		 * to its sender, quoting what it sent. */
 		if (rc == XFWD_CNT_PASS_NO_NEIGH)
 			finish_meta_put(ctx, accounted ? XFWD_META_FINISH_NEW : XFWD_META_FINISH);
 		return XDP_PASS;

@@ -1119,3 +1119,92 @@ PROG_CASE(ipv6_udp_expiry)
 	TRY(expect_moved(&x, &y, XFWD_CNT_FLOW_NEW6, 1));
 	return expect_rule_stats(1, 3, 3 * (IP6_LEN + UDP_LEN), 2);
 }
+
+/*
+ * A packet from the public side too big for the LAN's egress (its MTU
+ * 1280): no router fragments IPv6, and the packet is addressed to the
+ * gateway, so the stack would take it as its own (the gateway's TCP resets
+ * the client's connection, UDP gets port unreachable) and never say Packet
+ * Too Big. XDP answers it: ICMPv6 type 2, the egress MTU, from the address
+ * the client spoke to, quoting the packet as sent, cut at 1280 bytes
+ * (RFC 4443 2.4 (c)), sent back where it came from; an 802.1Q tag goes.
+ * The next datagram that fits is forwarded in the connection the first
+ * one made.
+ */
+static int expect_too_big6(const struct pkt6_spec *s, uint32_t mtu)
+{
+	uint8_t in[PKT_MAX];
+	size_t il = pkt6_build(s, in), l3 = s->vlan ? 18 : 14;
+	const uint8_t *o, *ip, *icmp;
+	struct counters a, b;
+	uint64_t sum;
+
+	TRY(counters_read(&a));
+	TRY(run(SIDE_PUB, in, il));
+	TRY(counters_read(&b));
+	if (!ASSERT_VERDICT(R.verdict, XDP_TX))
+		return -1;
+	o = R.frame;
+	if (!ASSERT_EQ(R.len, 14 + 1280, "Packet Too Big frame length") ||
+	    !ASSERT_MAC(o, s->smac, "eth dst mac (the sender's hop)") ||
+	    !ASSERT_MAC(o + 6, s->dmac, "eth src mac") ||
+	    !ASSERT_EQ(get16(o + 12), ETHTYPE_IPV6, "ethertype"))
+		return -1;
+	ip = o + 14;
+	icmp = ip + IP6_LEN;
+	if (!ASSERT_EQ(ip[0] >> 4, 6, "ip version") || !ASSERT_EQ(get16(ip + 4), 1240, "payload length") ||
+	    !ASSERT_EQ(ip[6], IPPROTO_ICMP6, "next header") || !ASSERT_TRUE(ip[7] > 1, "hop limit %u", ip[7]) ||
+	    !ASSERT_TRUE(!memcmp(ip + 8, s->daddr, 16), "source %s: not the address the sender spoke to",
+			 a6str(ip + 8)) ||
+	    !ASSERT_TRUE(!memcmp(ip + 24, s->saddr, 16), "destination %s: not the sender", a6str(ip + 24)))
+		return -1;
+	if (!ASSERT_EQ(icmp[0], 2, "icmpv6 type (packet too big)") || !ASSERT_EQ(icmp[1], 0, "icmpv6 code") ||
+	    !ASSERT_EQ(get32(icmp + 4), mtu, "icmpv6 mtu"))
+		return -1;
+	sum = sum_words(0, ip + 8, 32) + 1240 + IPPROTO_ICMP6;
+	sum = sum_words(sum, icmp, 1240);
+	if (!ASSERT_TRUE(fold16(sum) == 0xffff, "icmpv6 checksum 0x%04x is wrong", get16(icmp + 2)))
+		return -1;
+	if (!ASSERT_TRUE(!memcmp(icmp + 8, in + l3, 1232), "the quote is not the packet as sent"))
+		return -1;
+	TRY(moved6(&a, &b));
+	TRY(expect_moved(&a, &b, XFWD_CNT_ICMP_FRAG_SENT, 1));
+	return expect_moved(&a, &b, XFWD_CNT_FWD_REDIRECT, 0);
+}
+
+PROG_CASE(ipv6_too_big_for_lan_sends_ptb)
+{
+	struct pkt6_spec p = pub6(IPPROTO_TCP, CLIENT6, 44100, PUB6, 80);
+	struct pkt6_spec u = pub6(IPPROTO_UDP, CLIENT6, 44101, PUB6, 53);
+	int rc = -1;
+
+	TRY(rule6_add(IPPROTO_TCP, NULL, 80, B6_1, 8080, 0, 1));
+	TRY(rule6_add(IPPROTO_UDP, NULL, 53, B6_1, 5353, 0, 2));
+	label("SYN");
+	TRY(expect_xlated6(SIDE_PUB, &p, CLIENT6, 44100, B6_1, 8080));
+	if (sh("ip link set dev " IF_LAN " mtu 1280"))
+		return fail("cannot set the MTU of " IF_LAN);
+	p.tcp_flags = TH_ACK;
+	p.seq++;
+	p.ack = 0x50607081;
+	p.payload = pattern;
+	p.payload_len = 1300;
+	label("a 1360-byte segment of the connection, LAN MTU 1280");
+	if (expect_too_big6(&p, 1280))
+		goto out;
+	u.payload = pattern;
+	u.payload_len = 1400;
+	u.vlan = 1;
+	u.vlan_tci = 7;
+	label("a tagged 1448-byte UDP datagram to a forwarded port, LAN MTU 1280");
+	if (expect_too_big6(&u, 1280))
+		goto out;
+	u.payload_len = 1280 - IP6_LEN - 8;
+	u.vlan = 0;
+	label("the datagram again, 1280 bytes: its connection, made by the first");
+	rc = expect_xlated6(SIDE_PUB, &u, CLIENT6, 44101, B6_1, 5353);
+out:
+	if (sh("ip link set dev " IF_LAN " mtu 1500"))
+		rc = fail("cannot restore the MTU of " IF_LAN);
+	return rc;
+}
