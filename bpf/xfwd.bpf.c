@@ -558,10 +558,9 @@ int xfwd_tc_ingress(struct __sk_buff *skb)
 	if (!finish && !finish_by_map())
 		return TC_ACT_OK;
 	if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
-		/* IPv6 asks by metadata only: where there is none, its packets
-		 * go up untranslated (no xfwd_finish key for them yet). A tag
-		 * would follow the packet out (skb_parse). */
-		if (finish && !skb->vlan_present)
+		/* By metadata, or by a request in xfwd_finish (finish_ask6).
+		 * A tag would follow the packet out (skb_parse). */
+		if (!skb->vlan_present)
 			bpf_tail_call(skb, &xfwd_tc6_progs, 0);
 		return TC_ACT_OK;
 	}
@@ -684,7 +683,8 @@ static __always_inline struct xfwd_flow6 *flow6_new(struct xdp_md *ctx, const st
  * The IPv6 data path, xfwd_xdp's steps: parse, find the connection (or
  * start one from a rule), route, track, rewrite, send. What XDP cannot
  * send (no neighbour, an egress that takes no XDP frames, a partial
- * checksum) goes up with the metadata request to tc (xfwd_tc_ingress6);
+ * checksum) goes up asking tc to finish it (xfwd_tc_ingress6: metadata,
+ * or a request in xfwd_finish);
  * anything else not finished goes to the kernel untouched. xfwd_xdp
  * counted rx and rx_ipv6.
  */
@@ -749,7 +749,8 @@ static __always_inline int xfwd_xdp6(struct xdp_md *ctx, __u8 side)
 		 * stack forwards it untranslated and answers Packet Too Big
 		 * to its sender, quoting what it sent. */
 		if (rc == XFWD_CNT_PASS_NO_NEIGH)
-			finish_meta_put(ctx, accounted ? XFWD_META_FINISH_NEW : XFWD_META_FINISH);
+			return finish_ask6(ctx, p.l3_off, p.l4_off, p.key.proto,
+					   accounted ? XFWD_META_FINISH_NEW : XFWD_META_FINISH);
 		return XDP_PASS;
 	}
 	f = flow6_use(f, &p, now, new_flow, accounted, &rc);
@@ -780,7 +781,8 @@ int xfwd_lan6(struct xdp_md *ctx)
 #define TC_PULL_LEN6	(18 + 40 + IP6_EXT_BYTES + 8 + 60)
 
 /* What XDP passed up asking tc to finish it (xfwd_tc_ingress found the
- * mark, and that the packet is IPv6): translate as XDP would have, with
+ * mark, or that requests may wait in xfwd_finish, and that the packet is
+ * IPv6): translate as XDP would have, with
  * the same core, and let the kernel resolve the neighbour. */
 SEC("tc")
 int xfwd_tc_ingress6(struct __sk_buff *skb)
@@ -795,11 +797,17 @@ int xfwd_tc_ingress6(struct __sk_buff *skb)
 	__u8 side;
 
 	cfg = config_get();
-	if (!finish || !cfg)
+	if (!cfg || (!finish && !finish_by_map()))
 		return TC_ACT_OK;
 	bpf_skb_pull_data(skb, len);
 	if (parse_pkt6((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, &p) != XFWD_OK)
 		return TC_ACT_OK;
+	if (!finish) {	/* no metadata: a request in xfwd_finish, or nothing of ours */
+		finish = finish_take6(p.ip->saddr, p.ip->daddr, p.key.proto, (const __u8 *)p.ports,
+				      (void *)(long)skb->data_end);
+		if (!finish)
+			return TC_ACT_OK;
+	}
 	if (p.key.proto == IPPROTO_TCP && (p.tcp_flags & TCP_FL_SYN))
 		xfwd_wscale_skb(skb, p.l4_off + sizeof(struct tcphdr));
 	accounted = finish == XFWD_META_FINISH_NEW;

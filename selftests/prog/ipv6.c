@@ -911,9 +911,28 @@ PROG_CASE(ipv6_bad_checksum_dropped)
 	return expect_xlated6(SIDE_PUB, &u, CLIENT6, 43012, B6_1, 5353);
 }
 
+/* The key XDP files an IPv6 packet's request under in xfwd_finish. */
+static void finish_key6_of(const uint8_t *b, size_t len, struct xfwd_finish_key *k)
+{
+	struct frame6 f;
+	uint32_t w[8];
+	int i;
+
+	frame6_parse(b, len, &f);
+	memset(k, 0, sizeof(*k));
+	memcpy(w, b + f.l3 + 8, 32);
+	for (i = 0; i < 4; i++) {
+		k->saddr ^= w[i];
+		k->daddr ^= w[4 + i];
+	}
+	k->frag_off = 0xffff;
+	k->proto = f.proto;
+	memcpy(k->l4, b + f.l4, 8);
+}
+
 /* Passed up untouched, asking tc ingress to finish it with mark (in the
- * XDP metadata, where the kernel gives it: IPv6 has no xfwd_finish key),
- * counted as cnt. */
+ * XDP metadata, or where the kernel gives none in xfwd_finish, taken out
+ * as tc would), counted as cnt. */
 static int expect_finish6(int side, const struct pkt6_spec *in, uint32_t mark, unsigned cnt)
 {
 	uint8_t ib[PKT_MAX];
@@ -929,7 +948,17 @@ static int expect_finish6(int side, const struct pkt6_spec *in, uint32_t mark, u
 		return fail("%s: byte %ld (%s) changed: was 0x%02x, now 0x%02x", pkt_label, d,
 			    frame6_field(ib, il, (size_t)d), ib[d], R.frame[d]);
 	if (skel->rodata->xfwd_no_xdp_meta) {
+		struct xfwd_finish_key k;
+		int fd = bpf_map__fd(skel->maps.xfwd_finish);
+		__u32 v = 0;
+
 		if (!ASSERT_EQ(R.meta_len, 0, "XDP metadata length (this kernel has none)"))
+			return -1;
+		finish_key6_of(R.frame, R.len, &k);
+		if (bpf_map_lookup_elem(fd, &k, &v))
+			return fail("%s: no request in xfwd_finish for tc to finish it", pkt_label);
+		bpf_map_delete_elem(fd, &k);
+		if (!ASSERT_EQ(v, mark, "the mark in xfwd_finish"))
 			return -1;
 	} else if (!ASSERT_EQ(R.meta_len, 4, "XDP metadata length") ||
 		   !ASSERT_EQ(*(uint32_t *)(R.frame - 4), mark, "the mark asking tc to finish")) {
@@ -1207,4 +1236,81 @@ out:
 	if (sh("ip link set dev " IF_LAN " mtu 1500"))
 		rc = fail("cannot restore the MTU of " IF_LAN);
 	return rc;
+}
+
+/*
+ * Where XDP cannot put metadata (a kernel that refuses
+ * bpf_xdp_adjust_meta, a driver without room), XDP's request to finish an
+ * IPv6 packet waits in xfwd_finish, as IPv4's: under the addresses folded
+ * (each XORed to 32 bits), the fragment field all ones, the protocol and
+ * the first 8 bytes of the TCP/UDP header. tc ingress takes it out and
+ * finishes the packet: translated, one hop less, its checksum right, sent
+ * by redirect_neigh. Before, tc finished IPv6 only by metadata, and the
+ * packet went up untranslated to the gateway's own address (its stack
+ * reset the connection). A request for another packet finishes nothing.
+ */
+PROG_CASE(ipv6_tc_finishes_request_in_map)
+{
+	struct pkt6_spec p = pub6(IPPROTO_TCP, CLIENT6, 44200, PUB6, 80), e;
+	int fd = bpf_map__fd(skel->maps.xfwd_finish);
+	struct xfwd_finish_key k;
+	uint8_t b[PKT_MAX], eb[PKT_MAX];
+	struct counters a, c;
+	__u32 mark = XFWD_META_FINISH;
+	struct frame6 f;
+	size_t len, el;
+	int v;
+
+	TRY(rule6_add(IPPROTO_TCP, NULL, 80, B6_1, 8080, 0, 1));
+	label("SYN");
+	TRY(expect_xlated6(SIDE_PUB, &p, CLIENT6, 44200, B6_1, 8080));
+	p.tcp_flags = TH_ACK;
+	p.seq++;
+	len = pkt6_build(&p, b);
+	skel->bss->xfwd_meta_unsupported = 1;
+	label("an ACK of the connection through tc ingress, another packet's request waiting");
+	finish_key6_of(b, len, &k);
+	k.l4[4] ^= 1;	/* another sequence number */
+	if (bpf_map_update_elem(fd, &k, &mark, BPF_ANY))
+		return fail("cannot add to xfwd_finish");
+	skel->bss->xfwd_finish_waiting = 1;
+	v = tc_ingress_run(ifx_pub, b, len);
+	bpf_map_delete_elem(fd, &k);
+	if (v < 0)
+		goto fail;
+	if (!ASSERT_TRUE(v == TC_ACT_OK && !memcmp(R.buf, b, len),
+			 "tc ingress verdict %d, frame %s; expected %d, unchanged", v,
+			 memcmp(R.buf, b, len) ? "changed" : "unchanged", TC_ACT_OK))
+		goto fail;
+	label("the same ACK, its own request waiting in xfwd_finish");
+	finish_key6_of(b, len, &k);
+	if (bpf_map_update_elem(fd, &k, &mark, BPF_ANY))
+		return fail("cannot add to xfwd_finish");
+	TRY(counters_read(&a));
+	v = tc_ingress_run(ifx_pub, b, len);
+	if (v < 0)
+		goto fail;
+	TRY(counters_read(&c));
+	if (!ASSERT_EQ(v, TC_ACT_REDIRECT, "tc ingress verdict (redirect_neigh)"))
+		goto fail;
+	/* tc leaves the MACs to the kernel's neighbour resolution. */
+	e = xlated6(&p, CLIENT6, 44200, B6_1, 8080);
+	memcpy(e.dmac, p.dmac, 6);
+	memcpy(e.smac, p.smac, 6);
+	el = pkt6_build(&e, eb);
+	frame6_parse(R.buf, el, &f);
+	if (!ASSERT_TRUE(f.l3 && l6_csum_valid(R.buf + f.l3), "tcp checksum of the frame out is wrong") ||
+	    !ASSERT_TRUE(frame_diff(eb, R.buf, el) < 0, "the frame out is not the translated ACK (byte %ld: %s)",
+			 frame_diff(eb, R.buf, el), frame6_field(eb, el, (size_t)frame_diff(eb, R.buf, el))))
+		goto fail;
+	if (!ASSERT_TRUE(bpf_map_lookup_elem(fd, &k, &mark), "the request is still in xfwd_finish") ||
+	    !ASSERT_EQ(skel->bss->xfwd_finish_waiting, 0, "xfwd_finish_waiting"))
+		goto fail;
+	skel->bss->xfwd_meta_unsupported = 0;
+	return expect_moved(&a, &c, XFWD_CNT_TC_FINISH, 1);
+fail:
+	skel->bss->xfwd_meta_unsupported = 0;
+	skel->bss->xfwd_finish_waiting = 0;
+	bpf_map_delete_elem(fd, &k);
+	return -1;
 }
