@@ -246,6 +246,7 @@ static __always_inline void frag_account(struct xfwd_flow *f, __u32 len)
 int xfwd_public6(struct xdp_md *ctx);
 int xfwd_lan6(struct xdp_md *ctx);
 int xfwd_tc_ingress6(struct __sk_buff *skb);
+int xfwd_tc_egress6(struct __sk_buff *skb);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
@@ -261,11 +262,11 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__uint(key_size, sizeof(__u32));
 	__array(values, int (void *));
 } xfwd_tc6_progs SEC(".maps") = {
-	.values = { [0] = (void *)&xfwd_tc_ingress6 },
+	.values = { [0] = (void *)&xfwd_tc_ingress6, [1] = (void *)&xfwd_tc_egress6 },
 };
 
 /* ------------------------------------------------------------------ XDP */
@@ -827,6 +828,39 @@ int xfwd_tc_ingress6(struct __sk_buff *skb)
 	return fwd_xmit6_skb(skb, p.l3_off, &fib);
 }
 
+/*
+ * Egress, IPv6, a packet of this host's own (xfwd_tc_egress tail-calls it
+ * for a packet with a socket): if a live forwarded connection holds its
+ * reply tuple (a local program sending from a forwarded public address and
+ * port to that connection's client), it would speak in that connection,
+ * to a client that takes it for the backend's. IPv4 moves such a
+ * connection's port (local.h), conntrack too; IPv6 has no local
+ * connections yet: dropped and counted.
+ */
+SEC("tc")
+int xfwd_tc_egress6(struct __sk_buff *skb)
+{
+	struct xfwd_flow6_key rk = {};
+	struct xfwd_config *cfg = config_get();
+	__u32 len = skb->len < TC_PULL_LEN6 ? skb->len : TC_PULL_LEN6;
+	struct pkt6 p;
+
+	if (!cfg || !skb->sk || skb->vlan_present)
+		return TC_ACT_OK;
+	bpf_skb_pull_data(skb, len);
+	if (parse_pkt6((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, &p) != XFWD_OK)
+		return TC_ACT_OK;
+	addr6_copy(rk.saddr, p.key.daddr);
+	addr6_copy(rk.daddr, p.key.saddr);
+	rk.sport = p.key.dport;
+	rk.dport = p.key.sport;
+	rk.proto = p.key.proto;
+	if (!flow6_lookup(&rk, cfg, now_ns()))
+		return TC_ACT_OK;
+	count(XFWD_CNT_DROP_LOCAL_TUPLE6);
+	return TC_ACT_SHOT;
+}
+
 /* Egress of both interfaces: replies of local sockets to REDIRECTed
  * connections, ICMP errors this host sends about forwarded packets, and
  * this host's connections whose tuple a mapping holds (local.h). */
@@ -840,6 +874,11 @@ int xfwd_tc_egress(struct __sk_buff *skb)
 	__u64 now;
 	__u8 side;
 
+	if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		if (skb->sk)	/* this host's own: xfwd_tc_egress6 */
+			bpf_tail_call(skb, &xfwd_tc6_progs, 1);
+		return TC_ACT_OK;
+	}
 	if (skb->protocol != bpf_htons(ETH_P_IP))
 		return TC_ACT_OK;
 	if (leak_guard(skb))	/* first: nothing untranslated leaves (leak.h) */

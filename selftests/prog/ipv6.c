@@ -1314,3 +1314,49 @@ fail:
 	bpf_map_delete_elem(fd, &k);
 	return -1;
 }
+
+/*
+ * A program on the gateway sends from a forwarded public address and port
+ * to the client of a live forwarded connection: its datagram would speak
+ * in that connection (the client takes it for the backend's). IPv4 moves
+ * such a local connection's port (local_port_moved), conntrack too; IPv6
+ * has no local connections yet: tc egress drops it, counted. The same
+ * socket to another client port, and the connection itself, go on.
+ */
+PROG_CASE(ipv6_local_socket_on_forwarded_tuple)
+{
+	struct pkt6_spec q = pub6(IPPROTO_UDP, CLIENT6, 44300, PUB6, 53);
+	struct pkt6_spec g = pub6(IPPROTO_UDP, PUB6, 53, CLIENT6, 44300);
+	struct counters a, c;
+	uint8_t b[PKT_MAX];
+	size_t len;
+	int v;
+
+	TRY(rule6_add(IPPROTO_UDP, NULL, 53, B6_1, 5353, 0, 1));
+	label("a datagram to the forwarded port 53");
+	TRY(expect_xlated6(SIDE_PUB, &q, CLIENT6, 44300, B6_1, 5353));
+	memcpy(g.smac, MAC_PUB, 6);
+	memcpy(g.dmac, MAC_UPSTREAM, 6);
+	g.payload = pattern;
+	g.payload_len = 30;
+	len = pkt6_build(&g, b);
+	label("the gateway's own UDP [2001:db8:100::1]:53 > the client's port, leaving");
+	TRY(counters_read(&a));
+	v = tc_egress_run(ifx_pub, b, len);
+	if (v < 0)
+		return -1;
+	TRY(counters_read(&c));
+	if (!ASSERT_EQ(v, TC_ACT_SHOT, "tc egress verdict (dropped)"))
+		return -1;
+	TRY(expect_moved(&a, &c, XFWD_CNT_DROP_LOCAL_TUPLE6, 1));
+	g.dport = 44301;
+	len = pkt6_build(&g, b);
+	label("the same socket to another port of the client");
+	v = tc_egress_run(ifx_pub, b, len);
+	if (v < 0)
+		return -1;
+	if (!ASSERT_EQ(v, TC_ACT_OK, "tc egress verdict"))
+		return -1;
+	label("the connection's next datagram");
+	return expect_xlated6(SIDE_PUB, &q, CLIENT6, 44300, B6_1, 5353);
+}
