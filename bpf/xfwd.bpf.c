@@ -31,6 +31,7 @@
 #include "l4csum6.h"
 #include "fwd6.h"
 #include "nat6.h"
+#include "icmp6_gen.h"
 
 /*
  * A new connection to a forwarded port: DNAT; SNAT when the rule asks, or
@@ -245,6 +246,7 @@ static __always_inline void frag_account(struct xfwd_flow *f, __u32 len)
 int xfwd_public6(struct xdp_md *ctx);
 int xfwd_lan6(struct xdp_md *ctx);
 int xfwd_tc_ingress6(struct __sk_buff *skb);
+int xfwd_tc_egress6(struct __sk_buff *skb);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
@@ -260,11 +262,11 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__uint(key_size, sizeof(__u32));
 	__array(values, int (void *));
 } xfwd_tc6_progs SEC(".maps") = {
-	.values = { [0] = (void *)&xfwd_tc_ingress6 },
+	.values = { [0] = (void *)&xfwd_tc_ingress6, [1] = (void *)&xfwd_tc_egress6 },
 };
 
 /* ------------------------------------------------------------------ XDP */
@@ -557,10 +559,9 @@ int xfwd_tc_ingress(struct __sk_buff *skb)
 	if (!finish && !finish_by_map())
 		return TC_ACT_OK;
 	if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
-		/* IPv6 asks by metadata only: where there is none, its packets
-		 * go up untranslated (no xfwd_finish key for them yet). A tag
-		 * would follow the packet out (skb_parse). */
-		if (finish && !skb->vlan_present)
+		/* By metadata, or by a request in xfwd_finish (finish_ask6).
+		 * A tag would follow the packet out (skb_parse). */
+		if (!skb->vlan_present)
 			bpf_tail_call(skb, &xfwd_tc6_progs, 0);
 		return TC_ACT_OK;
 	}
@@ -683,7 +684,8 @@ static __always_inline struct xfwd_flow6 *flow6_new(struct xdp_md *ctx, const st
  * The IPv6 data path, xfwd_xdp's steps: parse, find the connection (or
  * start one from a rule), route, track, rewrite, send. What XDP cannot
  * send (no neighbour, an egress that takes no XDP frames, a partial
- * checksum) goes up with the metadata request to tc (xfwd_tc_ingress6);
+ * checksum) goes up asking tc to finish it (xfwd_tc_ingress6: metadata,
+ * or a request in xfwd_finish);
  * anything else not finished goes to the kernel untouched. xfwd_xdp
  * counted rx and rx_ipv6.
  */
@@ -731,14 +733,25 @@ static __always_inline int xfwd_xdp6(struct xdp_md *ctx, __u8 side)
 		count(XFWD_CNT_PASS_CSUM_PARTIAL);
 		rc = XFWD_CNT_PASS_NO_NEIGH;	/* tc's path: see l4csum.h */
 	}
+	if (rc == XFWD_CNT_PASS_FRAG_NEEDED && side == XFWD_SIDE_PUBLIC) {
+		/* Too big for the LAN (IPv6 is not fragmented on the way):
+		 * addressed to the gateway, the stack would take it as its
+		 * own and reset the connection; the sender gets Packet Too
+		 * Big from XDP (icmp6_gen.h). The connection, if this packet
+		 * made it, stays: the sender's next try finds it. */
+		count(XFWD_CNT_ICMP_FRAG_SENT);
+		return icmp6_too_big(ctx, &p, fib->mtu_result);
+	}
 	if (rc != XFWD_OK) {
 		count(rc);
 		/* tc ingress finishes these (the kernel resolves the
-		 * neighbour), where XDP metadata can ask it to; a packet too
-		 * big goes up as it is (IPv6 is not fragmented on the way:
-		 * the kernel answers Packet Too Big). */
+		 * neighbour), where XDP metadata can ask it to; a packet from
+		 * the LAN too big for the public side goes up as it is: the
+		 * stack forwards it untranslated and answers Packet Too Big
+		 * to its sender, quoting what it sent. */
 		if (rc == XFWD_CNT_PASS_NO_NEIGH)
-			finish_meta_put(ctx, accounted ? XFWD_META_FINISH_NEW : XFWD_META_FINISH);
+			return finish_ask6(ctx, p.l3_off, p.l4_off, p.key.proto,
+					   accounted ? XFWD_META_FINISH_NEW : XFWD_META_FINISH);
 		return XDP_PASS;
 	}
 	f = flow6_use(f, &p, now, new_flow, accounted, &rc);
@@ -769,7 +782,8 @@ int xfwd_lan6(struct xdp_md *ctx)
 #define TC_PULL_LEN6	(18 + 40 + IP6_EXT_BYTES + 8 + 60)
 
 /* What XDP passed up asking tc to finish it (xfwd_tc_ingress found the
- * mark, and that the packet is IPv6): translate as XDP would have, with
+ * mark, or that requests may wait in xfwd_finish, and that the packet is
+ * IPv6): translate as XDP would have, with
  * the same core, and let the kernel resolve the neighbour. */
 SEC("tc")
 int xfwd_tc_ingress6(struct __sk_buff *skb)
@@ -784,11 +798,17 @@ int xfwd_tc_ingress6(struct __sk_buff *skb)
 	__u8 side;
 
 	cfg = config_get();
-	if (!finish || !cfg)
+	if (!cfg || (!finish && !finish_by_map()))
 		return TC_ACT_OK;
 	bpf_skb_pull_data(skb, len);
 	if (parse_pkt6((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, &p) != XFWD_OK)
 		return TC_ACT_OK;
+	if (!finish) {	/* no metadata: a request in xfwd_finish, or nothing of ours */
+		finish = finish_take6(p.ip->saddr, p.ip->daddr, p.key.proto, (const __u8 *)p.ports,
+				      (void *)(long)skb->data_end);
+		if (!finish)
+			return TC_ACT_OK;
+	}
 	if (p.key.proto == IPPROTO_TCP && (p.tcp_flags & TCP_FL_SYN))
 		xfwd_wscale_skb(skb, p.l4_off + sizeof(struct tcphdr));
 	accounted = finish == XFWD_META_FINISH_NEW;
@@ -808,6 +828,39 @@ int xfwd_tc_ingress6(struct __sk_buff *skb)
 	return fwd_xmit6_skb(skb, p.l3_off, &fib);
 }
 
+/*
+ * Egress, IPv6, a packet of this host's own (xfwd_tc_egress tail-calls it
+ * for a packet with a socket): if a live forwarded connection holds its
+ * reply tuple (a local program sending from a forwarded public address and
+ * port to that connection's client), it would speak in that connection,
+ * to a client that takes it for the backend's. IPv4 moves such a
+ * connection's port (local.h), conntrack too; IPv6 has no local
+ * connections yet: dropped and counted.
+ */
+SEC("tc")
+int xfwd_tc_egress6(struct __sk_buff *skb)
+{
+	struct xfwd_flow6_key rk = {};
+	struct xfwd_config *cfg = config_get();
+	__u32 len = skb->len < TC_PULL_LEN6 ? skb->len : TC_PULL_LEN6;
+	struct pkt6 p;
+
+	if (!cfg || !skb->sk || skb->vlan_present)
+		return TC_ACT_OK;
+	bpf_skb_pull_data(skb, len);
+	if (parse_pkt6((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, &p) != XFWD_OK)
+		return TC_ACT_OK;
+	addr6_copy(rk.saddr, p.key.daddr);
+	addr6_copy(rk.daddr, p.key.saddr);
+	rk.sport = p.key.dport;
+	rk.dport = p.key.sport;
+	rk.proto = p.key.proto;
+	if (!flow6_lookup(&rk, cfg, now_ns()))
+		return TC_ACT_OK;
+	count(XFWD_CNT_DROP_LOCAL_TUPLE6);
+	return TC_ACT_SHOT;
+}
+
 /* Egress of both interfaces: replies of local sockets to REDIRECTed
  * connections, ICMP errors this host sends about forwarded packets, and
  * this host's connections whose tuple a mapping holds (local.h). */
@@ -821,6 +874,11 @@ int xfwd_tc_egress(struct __sk_buff *skb)
 	__u64 now;
 	__u8 side;
 
+	if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		if (skb->sk)	/* this host's own: xfwd_tc_egress6 */
+			bpf_tail_call(skb, &xfwd_tc6_progs, 1);
+		return TC_ACT_OK;
+	}
 	if (skb->protocol != bpf_htons(ETH_P_IP))
 		return TC_ACT_OK;
 	if (leak_guard(skb))	/* first: nothing untranslated leaves (leak.h) */

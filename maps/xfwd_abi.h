@@ -423,7 +423,8 @@ struct xfwd_rule_stats {
 	/* IPv6's share of rx, redirect and flow_new (the others count both families): */	\
 	X(RX6, "rx_ipv6")							\
 	X(FWD_REDIRECT6, "redirect_ipv6")					\
-	X(FLOW_NEW6, "flow_new_ipv6")
+	X(FLOW_NEW6, "flow_new_ipv6")						\
+	X(DROP_LOCAL_TUPLE6, "drop_local_tuple_ipv6")	/* a local IPv6 socket's packet on a forwarded connection's tuple (tc egress) */
 
 #define XFWD_CNT_ENUM_(id, name) XFWD_CNT_##id,
 enum xfwd_counter {
