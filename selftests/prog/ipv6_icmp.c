@@ -578,3 +578,35 @@ out:
 		rc = fail("cannot restore the MTUs");
 	return rc;
 }
+
+/* Without an IPv6 address on the interface the packet came in by (attach
+ * found none), there is no source for Packet Too Big: the packet goes up
+ * untouched, counted pass_frag_needed. */
+PROG_CASE(ipv6_packet_too_big_no_address_passed)
+{
+	struct pkt6_spec c = pkt6(SIDE_PUB, IPPROTO_UDP, CLIENT6, 7200, PUB6, 53);
+	struct xfwd_config cfg;
+	uint8_t ib[PKT_MAX];
+	size_t il;
+	int rc = -1;
+
+	TRY(rule6(IPPROTO_UDP, 53, B6_1, 5353, 1));
+	label("UDP [2001:db8:100::2]:7200 > [2001:db8:100::1]:53");
+	TRY(forwarded(SIDE_PUB, &c));
+	TRY(config_get(&cfg));
+	memset(cfg.addr6[XFWD_IF_PUBLIC], 0, 16);
+	TRY(config_set(&cfg));
+	if (sh("ip link set dev " IF_LAN " mtu 1280"))
+		return fail("cannot set the LAN MTU");
+	c.payload = pattern;
+	c.payload_len = 1400 - IP6_LEN - UDP_LEN;
+	il = pkt6_build(&c, ib);
+	label("1400 bytes from the client, LAN MTU 1280, no public IPv6 address");
+	if (expect_err6_passed(SIDE_PUB, ib, il, XFWD_CNT_PASS_FRAG_NEEDED))
+		goto out;
+	rc = 0;
+out:
+	if (sh("ip link set dev " IF_LAN " mtu 1500"))
+		rc = fail("cannot restore the LAN MTU");
+	return rc;
+}
