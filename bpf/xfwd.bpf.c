@@ -31,6 +31,7 @@
 #include "l4csum6.h"
 #include "fwd6.h"
 #include "nat6.h"
+#include "icmp6.h"
 #include "icmp6_gen.h"
 
 /*
@@ -428,7 +429,8 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 		f = NULL;
 	}
 	if (f && p.icmp_err) {
-		struct icmp_err_addrs a = { p.ip->saddr, p.ip->daddr, p.inner->saddr, p.inner->daddr };
+		struct icmp_err_addrs a = { { p.ip->saddr }, { p.ip->daddr }, { p.inner->saddr },
+					    { p.inner->daddr } };
 
 		rc = xfwd_icmp_err_check(ctx, &a, side == XFWD_SIDE_LAN, cfg);
 		if (rc)
@@ -665,7 +667,7 @@ static __always_inline struct xfwd_flow6 *flow6_new(struct xdp_md *ctx, const st
 	int any;
 
 	*why = XFWD_CNT_PASS_NO_MATCH;
-	if (side != XFWD_SIDE_PUBLIC)
+	if (side != XFWD_SIDE_PUBLIC || p->icmp_err)
 		return NULL;
 	r = rule6_lookup(cfg, &p->key, &any);
 	if (!r || (r->flags & (XFWD_RULE_SNAT | XFWD_RULE_LOCAL)))
@@ -678,6 +680,34 @@ static __always_inline struct xfwd_flow6 *flow6_new(struct xdp_md *ctx, const st
 	rq.tcp_flags = p->tcp_flags;
 	rq.len = p->len;
 	return flow6_start(ctx, p, &rq, cfg, now, why, accounted);
+}
+
+/*
+ * An ICMPv6 error about a live connection: checked (a forged one is
+ * dropped), routed from its sender as it arrived to where the entry's
+ * packets go, translated with its quote, sent; without the neighbour,
+ * passed up for tc to finish, as any packet of the connection.
+ */
+static __always_inline int xdp6_icmp_err(struct xdp_md *ctx, struct pkt6 *p, struct xfwd_flow6 *f,
+					 __u8 side, struct xfwd_config *cfg,
+					 struct bpf_fib_lookup *fib)
+{
+	int rc = icmp6_err_check(ctx, p, side, cfg);
+
+	if (rc)
+		return xdp_refused(rc, side);
+	rc = fwd_route6(ctx, p, p->ip->saddr, f->new_daddr, ctx->ingress_ifindex, cfg, fib, 1);
+	if (rc != XFWD_OK) {
+		count(rc);
+		if (rc == XFWD_CNT_PASS_NO_NEIGH)
+			finish_meta_put(ctx, XFWD_META_FINISH);
+		return XDP_PASS;
+	}
+	count(XFWD_CNT_FWD_REDIRECT);
+	count(XFWD_CNT_FWD_REDIRECT6);
+	nat6_icmp_err_xdp(p, f);
+	count(XFWD_CNT_ICMP_ERR);
+	return fwd_xmit6_xdp(ctx, p, fib->ifindex, fib->dmac, fib->smac);
 }
 
 /*
@@ -713,6 +743,8 @@ static __always_inline int xfwd_xdp6(struct xdp_md *ctx, __u8 side)
 		return XDP_PASS;
 	now = now_ns();
 	f = flow6_find(&p, side, cfg, now);
+	if (f && p.icmp_err)
+		return xdp6_icmp_err(ctx, &p, f, side, cfg, fib);
 	if (f && p.key.proto == IPPROTO_TCP && tcp_reopens6(f, p.tcp_flags)) {
 		/* A SYN its receiver would discard ends nothing. */
 		if (!xfwd_l4_csum_ok6(ctx, p.l3_off, p.l4_off, p.l4_len, p.key.proto)) {
@@ -733,22 +765,21 @@ static __always_inline int xfwd_xdp6(struct xdp_md *ctx, __u8 side)
 		count(XFWD_CNT_PASS_CSUM_PARTIAL);
 		rc = XFWD_CNT_PASS_NO_NEIGH;	/* tc's path: see l4csum.h */
 	}
-	if (rc == XFWD_CNT_PASS_FRAG_NEEDED && side == XFWD_SIDE_PUBLIC) {
-		/* Too big for the LAN (IPv6 is not fragmented on the way):
-		 * addressed to the gateway, the stack would take it as its
-		 * own and reset the connection; the sender gets Packet Too
-		 * Big from XDP (icmp6_gen.h). The connection, if this packet
-		 * made it, stays: the sender's next try finds it. */
-		count(XFWD_CNT_ICMP_FRAG_SENT);
-		return icmp6_too_big(ctx, &p, fib->mtu_result);
+	if (rc == XFWD_CNT_PASS_FRAG_NEEDED) {
+		/* Too big: IPv6 is not fragmented on the way; tell the
+		 * sender the MTU (icmp6_gen.h). */
+		rc = xfwd_icmp6_too_big(ctx, cfg, if_slot(cfg, ctx->ingress_ifindex),
+					fib->mtu_result);
+		if (rc >= 0) {
+			count(XFWD_CNT_ICMP_FRAG_SENT);
+			return rc;
+		}
+		rc = XFWD_CNT_PASS_FRAG_NEEDED;
 	}
 	if (rc != XFWD_OK) {
 		count(rc);
 		/* tc ingress finishes these (the kernel resolves the
-		 * neighbour), where XDP metadata can ask it to; a packet from
-		 * the LAN too big for the public side goes up as it is: the
-		 * stack forwards it untranslated and answers Packet Too Big
-		 * to its sender, quoting what it sent. */
+		 * neighbour), where XDP metadata can ask it to. */
 		if (rc == XFWD_CNT_PASS_NO_NEIGH)
 			return finish_ask6(ctx, p.l3_off, p.l4_off, p.key.proto,
 					   accounted ? XFWD_META_FINISH_NEW : XFWD_META_FINISH);
@@ -817,9 +848,16 @@ int xfwd_tc_ingress6(struct __sk_buff *skb)
 	f = flow6_find(&p, side, cfg, now);
 	if (!f)
 		return TC_ACT_OK;
-	rc = fwd_route6(skb, &p, f->new_saddr, f->new_daddr, skb->ifindex, cfg, &fib, 0);
+	rc = fwd_route6(skb, &p, p.icmp_err ? p.ip->saddr : f->new_saddr, f->new_daddr,
+			skb->ifindex, cfg, &fib, 0);
 	if (rc != XFWD_OK && rc != XFWD_CNT_PASS_NO_NEIGH)
 		return TC_ACT_OK;
+	if (p.icmp_err) {	/* XDP checked it (icmp6_err_check) */
+		nat6_icmp_err_skb(skb, &p, f);
+		count(XFWD_CNT_ICMP_ERR);
+		count(XFWD_CNT_TC_FINISH);
+		return fwd_xmit6_skb(skb, p.l3_off, &fib);
+	}
 	f = flow6_use(f, &p, now, accounted, accounted, &refused);
 	if (!f)
 		return refused ? TC_ACT_SHOT : TC_ACT_OK;

@@ -378,10 +378,10 @@ struct xfwd_rule_stats {
 	X(LOCAL_IN, "local_in")			/* to a local port: translated, passed up */	\
 	X(LOCAL_OUT, "local_out")		/* its replies, translated by tc egress */	\
 	X(HAIRPIN, "hairpin_flows")		/* LAN host to a forwarded public port */	\
-	X(ICMP_ERR, "icmp_errors")		/* ICMP errors translated (RFC 5508) */	\
+	X(ICMP_ERR, "icmp_errors")		/* ICMP and ICMPv6 errors translated (RFC 5508) */	\
 	X(TC_FINISH, "tc_redirect_neigh")	/* translated by tc, the neighbour resolved by the kernel */	\
 	X(TC_STACK, "tc_to_stack")		/* translated by tc, too big: the stack fragments it */	\
-	X(ICMP_FRAG_SENT, "icmp_frag_needed_sent")	/* DF packet too big: frag-needed sent back (XDP) */	\
+	X(ICMP_FRAG_SENT, "icmp_frag_needed_sent")	/* DF packet too big: frag-needed (IPv6: Packet Too Big) sent back (XDP) */	\
 	X(MASQ_PKTS, "masq_packets")		/* masqueraded packets, both directions */	\
 	X(MASQ_FLOWS, "masq_flows")		/* outbound connections masqueraded */	\
 	X(MASQ_INBOUND, "masq_inbound_flows")	/* connections let in by eif/adf filtering */	\
