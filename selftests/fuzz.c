@@ -703,6 +703,79 @@ static int finish_check(const struct m_expect *e, const uint8_t *in, size_t ilen
 	return 0;
 }
 
+/* An IPv6 entry of the program's tables: 1 in xfwd_flows6 (confirmed),
+ * 2 in xfwd_pending6, 0 absent (or dead). */
+static int entry6_where(const uint8_t *saddr, const uint8_t *daddr, uint16_t sport,
+			uint16_t dport, uint8_t proto)
+{
+	struct xfwd_flow6_key k;
+	struct xfwd_flow6 v;
+
+	memset(&k, 0, sizeof(k));
+	memcpy(k.saddr, saddr, 16);
+	memcpy(k.daddr, daddr, 16);
+	k.sport = htons(sport);
+	k.dport = htons(dport);
+	k.proto = proto;
+	if (!bpf_map_lookup_elem(bpf_map__fd(skel->maps.xfwd_flows6), &k, &v) &&
+	    !(v.flags & XFWD_FLOW_DEAD))
+		return 1;
+	if (!bpf_map_lookup_elem(bpf_map__fd(skel->maps.xfwd_pending6), &k, &v) &&
+	    !(v.flags & XFWD_FLOW_DEAD))
+		return 2;
+	return 0;
+}
+
+static unsigned live6(struct bpf_map *m)
+{
+	struct xfwd_flow6_key k, *prev = NULL;
+	struct xfwd_flow6 v;
+	unsigned n = 0;
+	int fd = bpf_map__fd(m);
+
+	for (; !bpf_map_get_next_key(fd, prev, &k); prev = &k)
+		n += !bpf_map_lookup_elem(fd, &k, &v) && !(v.flags & XFWD_FLOW_DEAD);
+	return n;
+}
+
+/*
+ * The IPv6 tables after a packet, as the model holds its IPv6 connections:
+ * both entries of each at once (README: "both entries at once"), in
+ * xfwd_pending6 until confirmed and then in xfwd_flows6 ("confirmation in
+ * a table of their own"), and no other live entry.
+ */
+static int tables6_check(const char *path)
+{
+	static struct m_conn6 c[256];
+	int n = model_conns6(model, c, 256);
+	unsigned live;
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+
+	for (int i = 0; i < n; i++)
+		for (int d = 0; d < 2; d++) {
+			int where = entry6_where(c[i].saddr[d], c[i].daddr[d], c[i].sport[d],
+						 c[i].dport[d], c[i].proto);
+			int want = c[i].confirmed ? 1 : 2;
+
+			if (where == want)
+				continue;
+			inet_ntop(AF_INET6, c[i].saddr[d], a, sizeof(a));
+			inet_ntop(AF_INET6, c[i].daddr[d], b, sizeof(b));
+			return mismatch("the %s entry of IPv6 connection [%s]:%u -> [%s]:%u proto %u"
+					" is %s, expected in %s (%s)", d ? "reply" : "original", a,
+					c[i].sport[d], b, c[i].dport[d], c[i].proto,
+					where == 1 ? "in xfwd_flows6 (confirmed)" : where == 2 ?
+					"in xfwd_pending6 (unconfirmed)" : "absent",
+					want == 1 ? "xfwd_flows6 (confirmed)" : "xfwd_pending6 (unconfirmed)",
+					path);
+		}
+	live = live6(skel->maps.xfwd_flows6) + live6(skel->maps.xfwd_pending6);
+	if (live != 2u * (unsigned)n)
+		return mismatch("%u live IPv6 entries, the model holds %d connections (%s)", live, n,
+				path);
+	return 0;
+}
+
 static int check(const struct m_expect *e, const uint8_t *in, size_t ilen)
 {
 	uint64_t ok_reasons = e->reasons;
@@ -2006,7 +2079,8 @@ static int run_input(const uint8_t *data, size_t size)
 		packet_tally(side, tc);
 		if (verbose > 1)
 			packet_show(rec, side, tc, &e, frame, len);
-		if (tc ? check_tc(&e, frame, len) : check(&e, frame, len)) {
+		if (tc ? check_tc(&e, frame, len) : check(&e, frame, len) ||
+			 (frame_is_ipv6(frame, len) && tables6_check(e.path))) {
 			report(rec, side, frame, len);
 			return -1;
 		}
@@ -2121,6 +2195,8 @@ static void prologue(void)
 			die("prologue packet %zu: %s (verdict %s)", i, why, verdict_name(R.verdict));
 	}
 	prologue6();
+	if (tables6_check("the prologue"))
+		die("prologue: %s", why);
 	if (model_conns(model) != 12)
 		die("prologue: the model holds %d connections", model_conns(model));
 }

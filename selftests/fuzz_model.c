@@ -2470,3 +2470,28 @@ int model_conns(const struct model *m)
 		n += m->conn[i].used;
 	return n;
 }
+
+int model_conns6(const struct model *m, struct m_conn6 *out, int max)
+{
+	int n = 0;
+
+	for (int i = 0; i < MAX_ENT && n < max; i++) {
+		const struct conn *c = &m->conn[i];
+		struct m_conn6 *o = &out[n];
+
+		if (!c->used || !m->ent[c->e[0]].key.v6)
+			continue;
+		for (int d = 0; d < 2; d++) {
+			const struct tuple *k = &m->ent[c->e[d]].key;
+
+			memcpy(o->saddr[d], m->a6[k->saddr], 16);
+			memcpy(o->daddr[d], m->a6[k->daddr], 16);
+			o->sport[d] = k->sport;
+			o->dport[d] = k->dport;
+			o->proto = k->proto;
+		}
+		o->confirmed = c->tcp && !c->liberal ? c->assured : c->seen_reply;
+		n++;
+	}
+	return n;
+}

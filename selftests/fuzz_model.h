@@ -200,4 +200,17 @@ int model_tc_untracked(const struct model *m, int side, const uint8_t *frame, si
 /* Live connections of the model (both entries count once). */
 int model_conns(const struct model *m);
 
+/* The model's live IPv6 connections: each one's original and reply
+ * entries (addresses 16 bytes, ports host order) and whether it is
+ * confirmed (README: "TCP: the client completed the handshake, every
+ * segment in window; UDP: a reply"; picked up by tcp_loose: "confirmed
+ * only when the other side answers"). Returns how many (at most max). */
+struct m_conn6 {
+	uint8_t saddr[2][16], daddr[2][16];
+	uint16_t sport[2], dport[2];
+	uint8_t proto;
+	int confirmed;
+};
+int model_conns6(const struct model *m, struct m_conn6 *out, int max);
+
 #endif
