@@ -757,7 +757,7 @@ static int tables6_check(const char *path)
 						 c[i].dport[d], c[i].proto);
 			int want = c[i].confirmed ? 1 : 2;
 
-			if (where == want)
+			if (where == want || (c[i].confirmed < 0 && where))
 				continue;
 			inet_ntop(AF_INET6, c[i].saddr[d], a, sizeof(a));
 			inet_ntop(AF_INET6, c[i].daddr[d], b, sizeof(b));
@@ -1823,8 +1823,22 @@ static size_t build(const uint8_t *d, uint8_t *buf, int *side)
 /* -vv: a TCP segment's numbers. */
 static void tcp_show(const uint8_t *b, size_t len)
 {
+	struct frame6 g;
 	struct frame f;
 
+	frame6_parse(b, len, &g);
+	if (g.l3 && g.proto == IPPROTO_TCP && g.l4 + 20 <= len) {
+		char sa[INET6_ADDRSTRLEN], da[INET6_ADDRSTRLEN];
+
+		inet_ntop(AF_INET6, b + g.l3 + 8, sa, sizeof(sa));
+		inet_ntop(AF_INET6, b + g.l3 + 24, da, sizeof(da));
+		printf("#   tcp [%s]:%u -> [%s]:%u flags 0x%02x seq %u ack %u win %u len %zu\n",
+		       sa, get16(b + g.l4), da, get16(b + g.l4 + 2), b[g.l4 + 13],
+		       get32(b + g.l4 + 4), get32(b + g.l4 + 8), get16(b + g.l4 + 14),
+		       g.end > g.l4 + (size_t)(b[g.l4 + 12] >> 4) * 4 ?
+		       g.end - g.l4 - (size_t)(b[g.l4 + 12] >> 4) * 4 : 0);
+		return;
+	}
 	frame_parse(b, len, &f);
 	if (!f.l4 || f.proto != IPPROTO_TCP || f.l4 + 20 > len || (get16(b + f.l3 + 6) & 0x1fff))
 		return;		/* (a later fragment has no TCP header) */

@@ -2490,7 +2490,13 @@ int model_conns6(const struct model *m, struct m_conn6 *out, int max)
 			o->dport[d] = k->dport;
 			o->proto = k->proto;
 		}
-		o->confirmed = c->tcp && !c->liberal ? c->assured : c->seen_reply;
+		/* Picked up by tcp_loose: "confirmed only when the other side
+		 * answers" says when it is not yet; once answered, conntrack's
+		 * rule (assured on a segment that finds and leaves it
+		 * ESTABLISHED after the answer) and the README's words part:
+		 * either table (-1). */
+		o->confirmed = !c->tcp ? c->seen_reply : !c->liberal ? c->assured :
+			       c->seen_reply ? -1 : 0;
 		n++;
 	}
 	return n;

@@ -209,7 +209,7 @@ struct m_conn6 {
 	uint8_t saddr[2][16], daddr[2][16];
 	uint16_t sport[2], dport[2];
 	uint8_t proto;
-	int confirmed;
+	int confirmed;		/* 1, 0, or -1: the README does not say */
 };
 int model_conns6(const struct model *m, struct m_conn6 *out, int max);
 
