@@ -1237,9 +1237,11 @@ static int no_syn(const struct model *m, const struct pk *p, int side, const cha
  * address") is drop_src_local (a multicast source never gets here:
  * parse6), one in a network the gateway routes to the LAN drop_src_lan;
  * rp_filter is off in the fuzz namespace. Another address of the gateway
- * is IPv4's "no route back" (dropped only with rp_filter) or the README's
- * "the gateway's IPv6 addresses": it does not say which, so such a
- * packet is left out (e->unmodelled).
+ * (one attach did not read, or a subnet-router anycast address, PREFIX::,
+ * which a forwarding Linux holds on each of its networks) is IPv4's "no
+ * route back" (dropped only with rp_filter, as IPv4's broadcast address
+ * is) or the README's "the gateway's IPv6 addresses": it does not say
+ * which, so such a packet is left out (e->unmodelled).
  */
 static int spoofed6(const struct model *m, const struct pk *p, const char *what,
 		    struct m_expect *e)
@@ -1247,18 +1249,22 @@ static int spoofed6(const struct model *m, const struct pk *p, const char *what,
 	static const uint8_t zero[16], one[16] = { [15] = 1 };
 	const struct m_world *w = m->w;
 	const uint8_t *s = m->a6[p->key.saddr];
-	int cnt = 0, best = -1;
+	int cnt = 0, best = -1, other = 0;
 
 	if (!memcmp(s, zero, 16) || !memcmp(s, one, 16) || !memcmp(s, w->public6, 16) ||
 	    !memcmp(s, w->lan6, 16))
 		cnt = XFWD_CNT_DROP_SRC_LOCAL;
+	for (int i = 0; i < w->nnets6 && !cnt; i++)
+		if (w->nets6[i].len == 64 && !memcmp(s, w->nets6[i].addr, 16))
+			other = 1;	/* the subnet-router anycast address */
 	for (int i = 0; i < w->nlocal6 && !cnt; i++)
-		if (!memcmp(s, w->local6[i], 16)) {
-			snprintf(e->path, sizeof(e->path), "%s: from another address of the"
-				 " gateway than attach read (the README does not say)", what);
-			e->unmodelled = 1;
-			return 1;
-		}
+		other |= !memcmp(s, w->local6[i], 16);
+	if (other) {
+		snprintf(e->path, sizeof(e->path), "%s: from another address of the gateway than"
+			 " attach read (the README does not say)", what);
+		e->unmodelled = 1;
+		return 1;
+	}
 	for (int i = 0; i < w->nnets6 && !cnt; i++)
 		if (a6_in(s, w->nets6[i].addr, w->nets6[i].len) &&
 		    (best < 0 || w->nets6[i].len > w->nets6[best].len))
@@ -1413,9 +1419,10 @@ static int in_unsure(struct model *m, const struct pk *p, int side, struct req *
  * The IPv6 rule for a destination (README, rule add): one on the address,
  * else one on every address ([::]:PORT), which "takes the public
  * interface's IPv6 addresses that attach read" (attach reads "each
- * interface's first global IPv6 address": w->public6). *unsure: a
- * wildcard rule's port at another of the gateway's own addresses, which
- * the README's plural "addresses" leaves open (not modelled).
+ * interface's first global IPv6 address": w->public6), no other address
+ * of the gateway. *unsure: a wildcard rule's port at the LAN interface's
+ * address attach read, which is not the public interface's but is one
+ * "that attach read" (not modelled).
  */
 static const struct m_rule6 *rule6_find(const struct model *m, uint8_t proto, const uint8_t *da,
 					uint16_t port, int *unsure)
@@ -1430,6 +1437,7 @@ static const struct m_rule6 *rule6_find(const struct model *m, uint8_t proto, co
 
 		if (r->proto != proto || r->port != port)
 			continue;
+		/* :: is the wildcard's key, not an address it takes */
 		if (!memcmp(r->addr, da, 16) && memcmp(da, any, 16))
 			return r;
 		if (!memcmp(r->addr, any, 16))
@@ -1437,9 +1445,7 @@ static const struct m_rule6 *rule6_find(const struct model *m, uint8_t proto, co
 	}
 	if (!wild || !memcmp(da, w->public6, 16))
 		return wild;
-	for (int i = 0; i < w->nlocal6; i++)
-		if (!memcmp(da, w->local6[i], 16))
-			*unsure = 1;
+	*unsure = !memcmp(da, w->lan6, 16);
 	return NULL;
 }
 
@@ -1451,7 +1457,7 @@ static const struct m_rule6 *rule6_find(const struct model *m, uint8_t proto, co
  * local:, hairpin, masquerade"). What the README does not say is left out
  * (e->unmodelled): a LAN host's packet to a forwarded port (hairpin: not
  * there yet, and not said what happens instead), and a wildcard rule's
- * port at another of the gateway's addresses (see rule6_find).
+ * port at the LAN interface's address (see rule6_find).
  */
 static struct ent *flow_new6(struct model *m, const struct pk *p, int side, struct m_expect *e)
 {
@@ -1464,7 +1470,7 @@ static struct ent *flow_new6(struct model *m, const struct pk *p, int side, stru
 	r = rule6_find(m, p->key.proto, m->a6[p->key.daddr], p->key.dport, &unsure);
 	if (unsure || (r && side == M_LAN)) {
 		snprintf(e->path, sizeof(e->path), "IPv6: %s (the README does not say)",
-			 unsure ? "a wildcard rule's port at another address of the gateway" :
+			 unsure ? "a wildcard rule's port at the LAN interface's address" :
 			 "a LAN host to a forwarded port (hairpin)");
 		e->unmodelled = 1;
 		return NULL;
