@@ -42,9 +42,11 @@ static __always_inline struct xfwd_rule6 *rule6_lookup(const struct xfwd_config 
 	if (!rules)
 		return NULL;
 	__builtin_memcpy(rk.addr, k->daddr, sizeof(rk.addr));
-	*any = 0;
+	/* To ::, the exact key is the wildcard's: found, it is the wildcard
+	 * (which the caller checks), never an exact match. */
+	*any = !(k->daddr[0] | k->daddr[1] | k->daddr[2] | k->daddr[3]);
 	r = bpf_map_lookup_elem(rules, &rk);
-	if (r)
+	if (r || *any)
 		return r;
 	__builtin_memset(rk.addr, 0, sizeof(rk.addr));
 	*any = 1;

@@ -57,6 +57,27 @@ struct m_net {
 	uint32_t via;		/* the router it is reached through (0: on the link) */
 };
 
+/* IPv6 (#20, port forwarding only): addresses are 16 bytes as on the wire. */
+struct m_rule6 {
+	uint8_t proto;
+	uint8_t addr[16];	/* all zero: [::]:PORT */
+	uint16_t port;
+	uint8_t to_addr[16];
+	uint16_t to_port;
+};
+
+struct m_host6 {
+	uint8_t addr[16];
+	int side;
+	const uint8_t *mac;
+};
+
+struct m_net6 {
+	uint8_t addr[16];
+	int len;
+	int side;
+};
+
 struct m_world {
 	const struct m_rule *rules;
 	int nrules;
@@ -72,6 +93,16 @@ struct m_world {
 	uint16_t snat_lo, snat_hi;
 	unsigned mtu;
 	const uint8_t *mac[3];		/* the gateway's MAC on each interface */
+	const struct m_rule6 *rules6;
+	int nrules6;
+	const struct m_host6 *hosts6;	/* IPv6 neighbours */
+	int nhosts6;
+	const struct m_net6 *nets6;
+	int nnets6;
+	const uint8_t (*local6)[16];	/* the gateway's own IPv6 addresses */
+	int nlocal6;
+	uint8_t public6[16];		/* the public interface's address attach read */
+	uint8_t lan6[16];		/* the LAN interface's */
 };
 
 /* One checksum of an expected frame, verified by residue: the one's
@@ -101,6 +132,8 @@ struct m_expect {
 	int ncs;
 	size_t len;
 	struct m_csum cs[6];
+	int unmodelled;		/* the README does not say what happens to this packet
+				 * (see model_packet): not run, the input ends here */
 	char path[256];		/* what the model decided, for failure messages */
 	char error[256];	/* the model found the implementation wrong already */
 	uint8_t frame[M_FRAME_MAX];	/* rewrite: the expected frame */
@@ -142,6 +175,9 @@ struct m_tcp_hint {
 };
 int model_tcp_hint(const struct model *m, int side, uint32_t saddr, uint32_t daddr,
 		   uint16_t sport, uint16_t dport, struct m_tcp_hint *h);
+/* The same for an IPv6 tuple (addresses 16 bytes as on the wire). */
+int model_tcp_hint6(const struct model *m, int side, const uint8_t *saddr, const uint8_t *daddr,
+		    uint16_t sport, uint16_t dport, struct m_tcp_hint *h);
 void model_free(struct model *m);
 void model_copy(struct model *dst, const struct model *src);	/* snapshots */
 
@@ -163,5 +199,18 @@ int model_tc_untracked(const struct model *m, int side, const uint8_t *frame, si
 
 /* Live connections of the model (both entries count once). */
 int model_conns(const struct model *m);
+
+/* The model's live IPv6 connections: each one's original and reply
+ * entries (addresses 16 bytes, ports host order) and whether it is
+ * confirmed (README: "TCP: the client completed the handshake, every
+ * segment in window; UDP: a reply"; picked up by tcp_loose: "confirmed
+ * only when the other side answers"). Returns how many (at most max). */
+struct m_conn6 {
+	uint8_t saddr[2][16], daddr[2][16];
+	uint16_t sport[2], dport[2];
+	uint8_t proto;
+	int confirmed;		/* 1, 0, or -1: the README does not say */
+};
+int model_conns6(const struct model *m, struct m_conn6 *out, int max);
 
 #endif

@@ -512,6 +512,13 @@ PROG_CASE(ipv6_rule_exact_vs_any)
 	p = pub6(IPPROTO_TCP, CLIENT6, 41003, PUB6_2, 81);
 	label("SYN to [2001:db8:100::10]:81, only [2001:db8:100::1]:81 forwarded");
 	TRY(expect_pass6(SIDE_PUB, &p, XFWD_CNT_PASS_NO_MATCH));
+	{	/* its exact key is the wildcard's (fuzz finding) */
+		static const uint8_t unspec[16];
+
+		p = pub6(IPPROTO_TCP, CLIENT6, 41005, unspec, 80);
+		label("SYN to [::]:80, the unspecified address: not an exact match");
+		TRY(expect_pass6(SIDE_PUB, &p, XFWD_CNT_PASS_NO_MATCH));
+	}
 	TRY(expect_rule_stats(1, 1, IP6_LEN + TCP_LEN, 1));
 	return expect_rule_stats(2, 1, IP6_LEN + TCP_LEN, 1);
 }
