@@ -245,6 +245,11 @@ static __always_inline void frag_account(struct xfwd_flow *f, __u32 len)
 int xfwd_public6(struct xdp_md *ctx);
 int xfwd_lan6(struct xdp_md *ctx);
 int xfwd_tc_ingress6(struct __sk_buff *skb);
+int xfwd_tc_egress6(struct __sk_buff *skb);
+
+/* xfwd_tc6_progs' slots. */
+#define XFWD_TC6_INGRESS	0
+#define XFWD_TC6_EGRESS		1
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
@@ -260,11 +265,14 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__uint(key_size, sizeof(__u32));
 	__array(values, int (void *));
 } xfwd_tc6_progs SEC(".maps") = {
-	.values = { [0] = (void *)&xfwd_tc_ingress6 },
+	.values = {
+		[XFWD_TC6_INGRESS] = (void *)&xfwd_tc_ingress6,
+		[XFWD_TC6_EGRESS] = (void *)&xfwd_tc_egress6,
+	},
 };
 
 /* ------------------------------------------------------------------ XDP */
@@ -561,7 +569,7 @@ int xfwd_tc_ingress(struct __sk_buff *skb)
 		 * go up untranslated (no xfwd_finish key for them yet). A tag
 		 * would follow the packet out (skb_parse). */
 		if (finish && !skb->vlan_present)
-			bpf_tail_call(skb, &xfwd_tc6_progs, 0);
+			bpf_tail_call(skb, &xfwd_tc6_progs, XFWD_TC6_INGRESS);
 		return TC_ACT_OK;
 	}
 	cfg = config_get();
@@ -634,13 +642,15 @@ static __always_inline struct xfwd_flow6 *flow6_start(struct xdp_md *ctx, const 
 		*why = XFWD_CNT_TCP_NO_SYN;
 		return NULL;
 	}
-	if ((*why = xfwd_src_check6(ctx, &p->key, cfg)))
+	/* From a LAN (hairpin), the source is a LAN host's: its answers come
+	 * back through us whatever the FIB says of it. */
+	if (rq->side_orig == XFWD_SIDE_PUBLIC && (*why = xfwd_src_check6(ctx, &p->key, cfg)))
 		return NULL;
 	if (!xfwd_l4_csum_ok6(ctx, p->l3_off, p->l4_off, p->l4_len, p->key.proto)) {
 		*why = XFWD_CNT_DROP_BAD_CSUM;
 		return NULL;
 	}
-	*why = xfwd_flow6_create(&p->key, rq, cfg, now);
+	*why = xfwd_flow6_create(ctx, &p->key, rq, cfg, now);
 	if (*why == XFWD_OK) {
 		*accounted = 1;
 		return bpf_map_lookup_elem(&xfwd_scratch_flow6, &zero);
@@ -649,33 +659,67 @@ static __always_inline struct xfwd_flow6 *flow6_start(struct xdp_md *ctx, const 
 		return NULL;
 	*why = XFWD_CNT_FLOW_CREATE_FAILED;
 	f = flow6_lookup(&p->key, cfg, now);
-	return f && f->side == XFWD_SIDE_PUBLIC ? f : NULL;
+	return f && f->side == rq->side_orig ? f : NULL;
 }
 
-/* A new IPv6 connection: a forward rule's, from the public side, to a LAN
- * host (DNAT). NAT66 masquerade, --snat, hairpin and local: targets are
- * IPv4's only so far: their packets go to the kernel (pass_no_match). */
+/*
+ * A new IPv6 connection to a forwarded port (flow_create_fwd): DNAT; SNAT
+ * to the LAN's address when the rule asks (--snat) or when the client is
+ * on the backend's LAN (hairpin: the backend must answer through us), not
+ * from another LAN; or a port of this host (local: targets, translated and
+ * passed up; tc egress translates the replies). From the public side, to
+ * an address of this host for a rule on every address; from a LAN, to the
+ * public address (hairpin). NAT66 masquerade is IPv4's only so far: a LAN
+ * host's own connections go to the kernel (pass_no_match).
+ */
 static __always_inline struct xfwd_flow6 *flow6_new(struct xdp_md *ctx, const struct pkt6 *p,
 						    __u8 side, const struct xfwd_config *cfg,
 						    __u64 now, int *why, int *accounted)
 {
 	struct nat_req6 rq = {};
 	struct xfwd_rule6 *r;
+	__u32 out = XFWD_IF_MAX;
+	__u8 hairpin = side == XFWD_SIDE_LAN;
 	int any;
 
 	*why = XFWD_CNT_PASS_NO_MATCH;
-	if (side != XFWD_SIDE_PUBLIC)
+	if (hairpin && (addr6_zero(cfg->addr6[XFWD_IF_PUBLIC]) ||
+			!addr6_eq(p->key.daddr, cfg->addr6[XFWD_IF_PUBLIC])))
 		return NULL;
 	r = rule6_lookup(cfg, &p->key, &any);
-	if (!r || (r->flags & (XFWD_RULE_SNAT | XFWD_RULE_LOCAL)))
+	if (!r)
 		return NULL;
 	if (any && !xfwd_addr6_local(&p->key, cfg))
 		return NULL;
+	addr6_copy(rq.saddr, p->key.saddr);
 	addr6_copy(rq.daddr, r->to_addr);
+	rq.sport = p->key.sport;
 	rq.dport = rule6_to_port(r, p->key.dport);
+	rq.side_orig = side;
+	rq.side_reply = XFWD_SIDE_LAN;
 	rq.rule_id = r->id;
 	rq.tcp_flags = p->tcp_flags;
 	rq.len = p->len;
+	if (r->flags & XFWD_RULE_LOCAL) {
+		addr6_copy(rq.daddr, p->key.daddr);
+		rq.side_reply = XFWD_SIDE_LOCAL;
+		rq.flags = XFWD_FLOW_LOCAL;
+	} else {
+		if ((r->flags & XFWD_RULE_SNAT) || hairpin)
+			out = xfwd_lan_out6(ctx, (const struct addr6_arg *)rq.daddr, cfg);
+		/* From another LAN, the answer comes back through us: DNAT alone. */
+		if (hairpin && out < XFWD_IF_MAX && out != if_slot(cfg, ctx->ingress_ifindex))
+			hairpin = 0;
+		if ((r->flags & XFWD_RULE_SNAT) || hairpin) {
+			addr6_copy(rq.saddr, slot_addr6(cfg, out));
+			if (addr6_zero(rq.saddr))
+				return NULL;	/* no IPv6 address to SNAT to: the kernel's */
+			rq.alloc_port = 1;
+			rq.flags = XFWD_FLOW_MAPPED;
+			rq.port_min = cfg->snat_port_min;
+			rq.port_max = cfg->snat_port_max;
+		}
+	}
 	return flow6_start(ctx, p, &rq, cfg, now, why, accounted);
 }
 
@@ -725,6 +769,17 @@ static __always_inline int xfwd_xdp6(struct xdp_md *ctx, __u8 side)
 		f = flow6_new(ctx, &p, side, cfg, now, &rc, &accounted);
 	if (!f)
 		goto refused;
+	if (new_flow && side == XFWD_SIDE_LAN)
+		count(XFWD_CNT_HAIRPIN);
+	if (f->flags & XFWD_FLOW_LOCAL) {
+		/* To a port of this host: translated, then the kernel's. */
+		f = flow6_use(f, &p, now, new_flow, accounted, &rc);
+		if (!f)
+			return rc ? XDP_DROP : XDP_PASS;
+		nat6_rewrite(ctx, 0, &p, f);
+		count(XFWD_CNT_LOCAL_IN);
+		return XDP_PASS;
+	}
 
 	rc = fwd_route6(ctx, &p, f->new_saddr, f->new_daddr, ctx->ingress_ifindex, cfg, fib, 1);
 	if (rc == XFWD_OK && l4_csum_partial6(ctx, &p, cfg)) {
@@ -808,6 +863,39 @@ int xfwd_tc_ingress6(struct __sk_buff *skb)
 	return fwd_xmit6_skb(skb, p.l3_off, &fib);
 }
 
+/* tc egress for IPv6 (tail-called by xfwd_tc_egress): the replies of local
+ * sockets to connections a local: rule translated in XDP, translated back
+ * as they leave (IPv4's LOCAL_OUT). A packet of no such connection leaves
+ * as it is. */
+SEC("tc")
+int xfwd_tc_egress6(struct __sk_buff *skb)
+{
+	struct xfwd_config *cfg = config_get();
+	struct xfwd_flow6 *f;
+	struct pkt6 p;
+	__u32 len = skb->len < TC_PULL_LEN6 ? skb->len : TC_PULL_LEN6;
+	int refused;
+	__u64 now;
+
+	if (!cfg)
+		return TC_ACT_OK;
+	bpf_skb_pull_data(skb, len);
+	if (parse_pkt6((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, &p) != XFWD_OK)
+		return TC_ACT_OK;
+	if (p.key.proto == IPPROTO_TCP && (p.tcp_flags & TCP_FL_SYN))
+		xfwd_wscale_skb(skb, p.l4_off + sizeof(struct tcphdr));
+	now = now_ns();
+	f = flow6_find(&p, XFWD_SIDE_LOCAL, cfg, now);
+	if (!f)
+		return TC_ACT_OK;
+	f = flow6_use(f, &p, now, 0, 0, &refused);
+	if (!f)
+		return refused ? TC_ACT_SHOT : TC_ACT_OK;
+	nat6_rewrite(skb, 1, &p, f);
+	count(XFWD_CNT_LOCAL_OUT);
+	return TC_ACT_OK;
+}
+
 /* Egress of both interfaces: replies of local sockets to REDIRECTed
  * connections, ICMP errors this host sends about forwarded packets, and
  * this host's connections whose tuple a mapping holds (local.h). */
@@ -821,6 +909,8 @@ int xfwd_tc_egress(struct __sk_buff *skb)
 	__u64 now;
 	__u8 side;
 
+	if (skb->protocol == bpf_htons(ETH_P_IPV6))
+		bpf_tail_call(skb, &xfwd_tc6_progs, XFWD_TC6_EGRESS);
 	if (skb->protocol != bpf_htons(ETH_P_IP))
 		return TC_ACT_OK;
 	if (leak_guard(skb))	/* first: nothing untranslated leaves (leak.h) */
