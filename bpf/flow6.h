@@ -98,6 +98,23 @@ static __always_inline struct xfwd_flow6 *flow6_lookup(const struct xfwd_flow6_k
 	return NULL;
 }
 
+/* Does a live connection hold the reverse of key (what its answers would
+ * carry)? Verified once. */
+__attribute__((noinline)) int flow6_reverse_live(const struct xfwd_flow6_key *key,
+						 const struct xfwd_config *cfg, __u64 now)
+{
+	struct xfwd_flow6_key rk = {};
+
+	if (!key || !cfg)
+		return 0;
+	addr6_copy(rk.saddr, key->daddr);
+	addr6_copy(rk.daddr, key->saddr);
+	rk.sport = key->dport;
+	rk.dport = key->sport;
+	rk.proto = key->proto;
+	return flow6_lookup(&rk, cfg, now) != NULL;
+}
+
 /* flow_holds: does f hold key for a live connection? */
 static __always_inline int flow6_holds(const struct xfwd_flow6_key *key, const struct xfwd_flow6 *f,
 				       const struct xfwd_config *cfg, __u64 now,
@@ -168,6 +185,16 @@ struct nat_req6 {
 	__u32 len;
 };
 
+/* Per-CPU scratch for a request tc egress makes (local6_port_move: its
+ * stack holds the packet's already). Here, not in maps.h: its type is
+ * this file's. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nat_req6);
+} xfwd_scratch_req6 SEC(".maps");
+
 /* Try port (host order) as the reply entry's destination port: usable and
  * claimed. 0 if it is the connection's now. */
 static __always_inline int reply6_try(void *ctx, struct xfwd_flow6_key *rkey, struct xfwd_flow6 *e,
@@ -226,22 +253,17 @@ static __always_inline int reply6_claim(void *ctx, struct xfwd_flow6_key *rkey,
  * flow_create for IPv6: both entries in xfwd_pending6, the reply entry
  * first (claiming its key reserves the port), the first packet accounted
  * in the original entry, which is left in xfwd_scratch_flow6 as inserted.
- * XFWD_OK, XFWD_EXISTS, or the counter to bump. A function of its own,
- * verified once.
+ * XFWD_OK, XFWD_EXISTS, or the counter to bump.
  */
-__attribute__((noinline)) int xfwd_flow6_create(struct xdp_md *ctx,
-						const struct xfwd_flow6_key *okey,
-						const struct nat_req6 *rq,
-						const struct xfwd_config *cfg, __u64 now)
+static __always_inline int flow6_create(void *ctx, const struct xfwd_flow6_key *ok,
+					const struct nat_req6 *rq, const struct xfwd_config *cfg,
+					__u64 now)
 {
 	struct xfwd_flow6_key rkey = {};
-	const struct xfwd_flow6_key *ok = okey;
 	struct xfwd_flow6 *e;
 	struct tcp_seg *g;
 	__u32 zero = 0;
 
-	if (!ctx || !okey || !rq || !cfg)
-		return XFWD_CNT_FLOW_CREATE_FAILED;
 	e = bpf_map_lookup_elem(&xfwd_scratch_flow6, &zero);
 	if (!e)
 		return XFWD_CNT_FLOW_CREATE_FAILED;
@@ -284,6 +306,28 @@ __attribute__((noinline)) int xfwd_flow6_create(struct xdp_md *ctx,
 	count(XFWD_CNT_FLOW_NEW);
 	count(XFWD_CNT_FLOW_NEW6);
 	return XFWD_OK;
+}
+
+/* flow6_create as a function of its own, verified once; and for tc, whose
+ * context differs (the gateway's own connections: xfwd_tc_egress6). */
+__attribute__((noinline)) int xfwd_flow6_create(struct xdp_md *ctx,
+						const struct xfwd_flow6_key *okey,
+						const struct nat_req6 *rq,
+						const struct xfwd_config *cfg, __u64 now)
+{
+	if (!ctx || !okey || !rq || !cfg)
+		return XFWD_CNT_FLOW_CREATE_FAILED;
+	return flow6_create(ctx, okey, rq, cfg, now);
+}
+
+__attribute__((noinline)) int xfwd_flow6_create_skb(struct __sk_buff *skb,
+						    const struct xfwd_flow6_key *okey,
+						    const struct nat_req6 *rq,
+						    const struct xfwd_config *cfg, __u64 now)
+{
+	if (!skb || !okey || !rq || !cfg)
+		return XFWD_CNT_FLOW_CREATE_FAILED;
+	return flow6_create(skb, okey, rq, cfg, now);
 }
 
 /* ------------------------------------------------------------ tracking */

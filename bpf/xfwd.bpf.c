@@ -863,10 +863,60 @@ int xfwd_tc_ingress6(struct __sk_buff *skb)
 	return fwd_xmit6_skb(skb, p.l3_off, &fib);
 }
 
+/*
+ * local_port_move for IPv6: a packet this host's socket sends, whose reply
+ * tuple a live connection holds (a port --snat or hairpin chose before the
+ * socket was bound), starts a connection of its own with another source
+ * port from the SNAT range, its answers translated back and passed up.
+ * Its original entry (*accounted), or NULL with *why the counter to drop
+ * by (0: send it as it is). side: the interface it leaves by.
+ */
+static __always_inline struct xfwd_flow6 *local6_port_move(struct __sk_buff *skb,
+							   const struct pkt6 *p, __u8 side,
+							   const struct xfwd_config *cfg, __u64 now,
+							   int *why, int *accounted)
+{
+	struct nat_req6 *rq;
+	__u32 zero = 0;
+
+	*why = 0;
+	if (!skb->sk || !flow6_reverse_live(&p->key, cfg, now))
+		return NULL;
+	if (p->key.proto == IPPROTO_TCP && !tcp_plain_syn(p->tcp_flags)) {
+		*why = XFWD_CNT_TCP_NO_SYN;
+		return NULL;
+	}
+	rq = bpf_map_lookup_elem(&xfwd_scratch_req6, &zero);
+	if (!rq)
+		return NULL;
+	__builtin_memset(rq, 0, sizeof(*rq));
+	addr6_copy(rq->saddr, p->key.saddr);
+	addr6_copy(rq->daddr, p->key.daddr);
+	rq->sport = p->key.sport;
+	rq->dport = p->key.dport;
+	rq->side_orig = XFWD_SIDE_LOCAL;
+	rq->side_reply = side;
+	rq->alloc_port = 1;
+	rq->flags = XFWD_FLOW_LOCAL | XFWD_FLOW_MAPPED;
+	rq->port_min = cfg->snat_port_min;
+	rq->port_max = cfg->snat_port_max;
+	rq->rule_id = XFWD_LOCAL_RULE_ID;
+	rq->tcp_flags = p->tcp_flags;
+	rq->len = p->len;
+	*why = xfwd_flow6_create_skb(skb, &p->key, rq, cfg, now);
+	if (*why != XFWD_OK)
+		return NULL;
+	*why = 0;
+	*accounted = 1;
+	count(XFWD_CNT_LOCAL_PORT_MOVED);
+	return bpf_map_lookup_elem(&xfwd_scratch_flow6, &zero);
+}
+
 /* tc egress for IPv6 (tail-called by xfwd_tc_egress): the replies of local
  * sockets to connections a local: rule translated in XDP, translated back
- * as they leave (IPv4's LOCAL_OUT). A packet of no such connection leaves
- * as it is. */
+ * as they leave (IPv4's LOCAL_OUT), and this host's connections whose
+ * tuple a connection holds (local6_port_move). Anything else leaves as it
+ * is. */
 SEC("tc")
 int xfwd_tc_egress6(struct __sk_buff *skb)
 {
@@ -874,7 +924,7 @@ int xfwd_tc_egress6(struct __sk_buff *skb)
 	struct xfwd_flow6 *f;
 	struct pkt6 p;
 	__u32 len = skb->len < TC_PULL_LEN6 ? skb->len : TC_PULL_LEN6;
-	int refused;
+	int refused, accounted = 0;
 	__u64 now;
 
 	if (!cfg)
@@ -886,9 +936,18 @@ int xfwd_tc_egress6(struct __sk_buff *skb)
 		xfwd_wscale_skb(skb, p.l4_off + sizeof(struct tcphdr));
 	now = now_ns();
 	f = flow6_find(&p, XFWD_SIDE_LOCAL, cfg, now);
-	if (!f)
-		return TC_ACT_OK;
-	f = flow6_use(f, &p, now, 0, 0, &refused);
+	if (!f) {
+		f = local6_port_move(skb, &p, skb->ifindex == cfg->ifindex[XFWD_IF_PUBLIC] ?
+					      XFWD_SIDE_PUBLIC : XFWD_SIDE_LAN,
+				     cfg, now, &refused, &accounted);
+		if (!f) {
+			if (!refused)
+				return TC_ACT_OK;
+			count(refused);
+			return TC_ACT_SHOT;
+		}
+	}
+	f = flow6_use(f, &p, now, accounted, accounted, &refused);
 	if (!f)
 		return refused ? TC_ACT_SHOT : TC_ACT_OK;
 	nat6_rewrite(skb, 1, &p, f);

@@ -281,3 +281,83 @@ PROG_CASE(ipv6_local_target)
 	TRY(check_frame6(eb, el));
 	return expect_moved(&a, &b, XFWD_CNT_LOCAL_IN, 1);
 }
+
+/* Run in through tc egress of ifx: its verdict, R.frame the frame out. */
+static int egress6(int ifx, const struct pkt6_spec *in, struct counters *a, struct counters *b)
+{
+	uint8_t ib[PKT_MAX];
+	size_t il = pkt6_build(in, ib);
+	int v;
+
+	TRY(counters_read(a));
+	v = tc_egress_run(ifx, ib, il);
+	if (v < 0)
+		return -1;
+	TRY(counters_read(b));
+	R.frame = R.buf;
+	R.len = (uint32_t)il;
+	R.meta_len = 0;
+	return v;
+}
+
+/*
+ * A socket of the gateway bound after --snat chose its port: its SYN from
+ * [LAN6]:43100 to the backend would carry the reply tuple of the client's
+ * connection, and the backend's answer would go to the client. tc egress
+ * gives it another port of the same parity from the SNAT range (IPv4's
+ * local_port_moved); the answer is translated back and passed up to the
+ * socket. A segment that cannot start a connection on that tuple is
+ * dropped.
+ */
+PROG_CASE(ipv6_local_port_moved)
+{
+	struct pkt6_spec c = pub6(IPPROTO_TCP, CLIENT6, 43100, PUB6, 80);
+	struct pkt6_spec g = lan6(IPPROTO_TCP, LAN6, 43100, B6_1, 8080), e, s;
+	struct xfwd_flow6_key gk = fkey6(IPPROTO_TCP, LAN6, 43100, B6_1, 8080), rk;
+	struct counters a, b;
+	uint8_t ib[PKT_MAX], eb[PKT_MAX];
+	size_t il, el;
+	uint16_t port;
+	int v;
+
+	TRY(rule6_add(IPPROTO_TCP, NULL, 80, B6_1, 8080, XFWD_RULE_SNAT, 1));
+	label("the client's SYN, --snat from [2001:db8:200::1]:43100");
+	TRY(expect_xlated6(SIDE_PUB, &c, LAN6, 43100, B6_1, 8080));
+	memcpy(g.smac, MAC_LAN, 6);
+	memcpy(g.dmac, MAC_B1, 6);
+	g.tcp_flags = TH_ACK;
+	label("the gateway's ACK from [2001:db8:200::1]:43100 to the backend, leaving");
+	v = egress6(ifx_lan, &g, &a, &b);
+	if (v < 0 || !ASSERT_TRUE(v == TC_ACT_SHOT, "tc egress verdict %d, expected %d", v, TC_ACT_SHOT))
+		return -1;
+	TRY(expect_moved(&a, &b, XFWD_CNT_TCP_NO_SYN, 1));
+	g.tcp_flags = TH_SYN;
+	g.ack = 0;
+	label("the gateway's SYN from [2001:db8:200::1]:43100 to the backend, leaving");
+	v = egress6(ifx_lan, &g, &a, &b);
+	if (v < 0 || !ASSERT_TRUE(v == TC_ACT_OK, "tc egress verdict %d, expected %d", v, TC_ACT_OK))
+		return -1;
+	TRY(expect_moved(&a, &b, XFWD_CNT_LOCAL_PORT_MOVED, 1));
+	TRY(reply_key6(&gk, &rk));
+	port = ntohs(rk.dport);
+	if (!ASSERT_TRUE(port != 43100 && !(port & 1) && port >= XFWD_SNAT_PORT_MIN &&
+			 port <= XFWD_SNAT_PORT_MAX,
+			 "the socket's new port %u: expected another even one in %u-%u", port,
+			 XFWD_SNAT_PORT_MIN, XFWD_SNAT_PORT_MAX))
+		return -1;
+	e = g;
+	e.sport = port;
+	el = pkt6_build(&e, eb);
+	TRY(check_frame6(eb, el));
+	s = lan6(IPPROTO_TCP, B6_1, 8080, LAN6, port);
+	s.tcp_flags = TH_SYN | TH_ACK;
+	s.ack = g.seq + 1;
+	e = s;
+	e.dport = 43100;
+	il = pkt6_build(&s, ib);
+	el = pkt6_build(&e, eb);
+	label("the backend's SYN-ACK to port %u: up to the socket at 43100", port);
+	TRY(run_expect(SIDE_LAN, ib, il, XDP_PASS, &a, &b));
+	TRY(check_frame6(eb, el));
+	return expect_moved(&a, &b, XFWD_CNT_LOCAL_IN, 1);
+}
