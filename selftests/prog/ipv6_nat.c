@@ -361,3 +361,70 @@ PROG_CASE(ipv6_local_port_moved)
 	TRY(check_frame6(eb, el));
 	return expect_moved(&a, &b, XFWD_CNT_LOCAL_IN, 1);
 }
+
+/* A host behind IF_OTH, attached as a second LAN (lans.c's), whose IPv6
+ * address is 2001:db8:300::1. */
+static const uint8_t OTH6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0x03, 0x00, [15] = 0x01 };
+static const uint8_t FOREIGN6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0x03, 0x00, [15] = 0x02 };
+
+static int second_lan6_attach(void)
+{
+	struct xfwd_config c;
+
+	TRY(config_get(&c));
+	c.nr_ifs = 3;
+	c.ifindex[2] = (__u32)ifx_oth;
+	memcpy(c.addr6[2], OTH6, 16);
+	snprintf(c.ifname[2], sizeof(c.ifname[2]), "%s", IF_OTH);
+	TRY(config_set(&c));
+	if (iface_slot_set(ifx_oth, 2))
+		return fail("cannot attach %s in slot 2: %s", IF_OTH, strerror(errno));
+	return 0;
+}
+
+/* What in becomes leaving IF_OTH for the host behind it. */
+static struct pkt6_spec to_oth6(const struct pkt6_spec *in, const uint8_t *saddr, uint16_t sport,
+				uint16_t dport)
+{
+	struct pkt6_spec e = xlated6(in, saddr, sport, FOREIGN6, dport);
+
+	memcpy(e.dmac, MAC_FOREIGN, 6);
+	memcpy(e.smac, MAC_OTH, 6);
+	return e;
+}
+
+/*
+ * Two LANs: --snat to a backend on the second takes that LAN's IPv6
+ * address, not the first's; a host of the first LAN reaching that backend
+ * through the public address is DNATed alone (not a hairpin: the answer
+ * comes back through the gateway by the route), its answer back from the
+ * public address.
+ */
+PROG_CASE(ipv6_second_lan_snat_and_hairpin)
+{
+	struct pkt6_spec q = pub6(IPPROTO_UDP, CLIENT6, 50001, PUB6, 53), e;
+	struct pkt6_spec h = lan6(IPPROTO_UDP, B6_2, 50003, PUB6, 54);
+	struct pkt6_spec a;
+
+	TRY(second_lan6_attach());
+	TRY(rule6_add(IPPROTO_UDP, NULL, 53, FOREIGN6, 5353, XFWD_RULE_SNAT, 1));
+	TRY(rule6_add(IPPROTO_UDP, NULL, 54, FOREIGN6, 5354, 0, 2));
+	q.payload = h.payload = pattern;
+	q.payload_len = h.payload_len = 20;
+	label("--snat to a backend on the second LAN: from 2001:db8:300::1");
+	e = to_oth6(&q, OTH6, 50001, 5353);
+	TRY(expect_fwd6(SIDE_PUB, &q, &e));
+	a = lan6(IPPROTO_UDP, FOREIGN6, 5353, OTH6, 50001);
+	memcpy(a.dmac, MAC_OTH, 6);
+	memcpy(a.smac, MAC_FOREIGN, 6);
+	label("its answer, arriving on the second LAN");
+	TRY(expect_xlated6(SIDE_OTH, &a, PUB6, 53, CLIENT6, 50001));
+	label("a host of the first LAN to that backend through the public address: DNAT alone");
+	e = to_oth6(&h, B6_2, 50003, 5354);
+	TRY(expect_fwd6(SIDE_LAN, &h, &e));
+	a = lan6(IPPROTO_UDP, FOREIGN6, 5354, B6_2, 50003);
+	memcpy(a.dmac, MAC_OTH, 6);
+	memcpy(a.smac, MAC_FOREIGN, 6);
+	label("the answer, back from the public address");
+	return expect_xlated6(SIDE_OTH, &a, PUB6, 54, B6_2, 50003);
+}
