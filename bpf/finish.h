@@ -38,6 +38,23 @@ static __always_inline void finish_key(const struct iphdr *ip, const void *data_
 		__builtin_memcpy(k->l4, l4, sizeof(k->l4));
 }
 
+/* The identity of an IPv6 packet (its headers parsed, l4 its TCP/UDP
+ * header): the addresses folded to 32 bits, the fragment field all ones
+ * (the reserved bit: no IPv4 packet's key has it), the first 8 bytes of
+ * the L4 header. */
+static __always_inline void finish_key6(const __u32 *saddr, const __u32 *daddr, __u8 proto,
+					const __u8 *l4, const void *data_end,
+					struct xfwd_finish_key *k)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->saddr = saddr[0] ^ saddr[1] ^ saddr[2] ^ saddr[3];
+	k->daddr = daddr[0] ^ daddr[1] ^ daddr[2] ^ daddr[3];
+	k->frag_off = 0xffff;
+	k->proto = proto;
+	if (l4 + sizeof(k->l4) <= (const __u8 *)data_end)
+		__builtin_memcpy(k->l4, l4, sizeof(k->l4));
+}
+
 /* tc: may a request wait in xfwd_finish? */
 static __always_inline int finish_by_map(void)
 {
@@ -80,6 +97,47 @@ static __always_inline int finish_ask(struct xdp_md *ctx, __u32 l3_off, __u32 ma
 	if (!bpf_map_update_elem(&xfwd_finish, &k, &mark, BPF_ANY))
 		__sync_fetch_and_add(&xfwd_finish_waiting, 1);
 	return XDP_PASS;
+}
+
+/* XDP, IPv6: finish_ask for the packet whose IPv6 header is at l3_off and
+ * TCP/UDP header at l4_off (both found afresh, as finish_ask's). */
+static __always_inline int finish_ask6(struct xdp_md *ctx, __u32 l3_off, __u32 l4_off, __u8 proto,
+				       __u32 mark)
+{
+	struct xfwd_finish_key k;
+	void *data, *data_end;
+	__u32 *ip;
+	__u8 *l4;
+
+	if (!finish_meta_put(ctx, mark))
+		return XDP_PASS;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	ip = data + (l3_off & 0x1f);
+	l4 = data + (l4_off & 0xfff);
+	if ((void *)(ip + 10) > data_end || (void *)(l4 + 8) > data_end)
+		return XDP_PASS;
+	finish_key6(ip + 2, ip + 6, proto, l4, data_end, &k);
+	if (!bpf_map_update_elem(&xfwd_finish, &k, &mark, BPF_ANY))
+		__sync_fetch_and_add(&xfwd_finish_waiting, 1);
+	return XDP_PASS;
+}
+
+/* tc, IPv6: the request XDP left in xfwd_finish (finish_take). */
+static __always_inline __u32 finish_take6(const __u32 *saddr, const __u32 *daddr, __u8 proto,
+					  const __u8 *l4, const void *data_end)
+{
+	struct xfwd_finish_key k;
+	__u32 *v, m;
+
+	finish_key6(saddr, daddr, proto, l4, data_end, &k);
+	v = bpf_map_lookup_elem(&xfwd_finish, &k);
+	if (!v)
+		return 0;
+	m = *v;
+	if (!bpf_map_delete_elem(&xfwd_finish, &k))
+		__sync_fetch_and_sub(&xfwd_finish_waiting, 1);
+	return m;
 }
 
 /* tc: the mark in the XDP metadata (0: none). */

@@ -185,15 +185,24 @@ struct nat_req6 {
 	__u32 len;
 };
 
-/* Per-CPU scratch for a request tc egress makes (local6_port_move: its
- * stack holds the packet's already). Here, not in maps.h: its type is
- * this file's. */
+/* Per-CPU scratch for a new connection's request (flow6_new,
+ * local6_port_move: their programs' stacks hold the packet's already).
+ * Here, not in maps.h: its type is this file's. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct nat_req6);
 } xfwd_scratch_req6 SEC(".maps");
+
+/* And its reply key, off xfwd_flow6_create's stack (which adds to its
+ * caller's). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xfwd_flow6_key);
+} xfwd_scratch_key6 SEC(".maps");
 
 /* Try port (host order) as the reply entry's destination port: usable and
  * claimed. 0 if it is the connection's now. */
@@ -259,19 +268,21 @@ static __always_inline int flow6_create(void *ctx, const struct xfwd_flow6_key *
 					const struct nat_req6 *rq, const struct xfwd_config *cfg,
 					__u64 now)
 {
-	struct xfwd_flow6_key rkey = {};
+	struct xfwd_flow6_key *rkey;
 	struct xfwd_flow6 *e;
 	struct tcp_seg *g;
 	__u32 zero = 0;
 
 	e = bpf_map_lookup_elem(&xfwd_scratch_flow6, &zero);
-	if (!e)
+	rkey = bpf_map_lookup_elem(&xfwd_scratch_key6, &zero);
+	if (!e || !rkey)
 		return XFWD_CNT_FLOW_CREATE_FAILED;
-	addr6_copy(rkey.saddr, rq->daddr);
-	addr6_copy(rkey.daddr, rq->saddr);
-	rkey.sport = rq->dport;
-	rkey.dport = rq->sport;
-	rkey.proto = ok->proto;
+	__builtin_memset(rkey, 0, sizeof(*rkey));
+	addr6_copy(rkey->saddr, rq->daddr);
+	addr6_copy(rkey->daddr, rq->saddr);
+	rkey->sport = rq->dport;
+	rkey->dport = rq->sport;
+	rkey->proto = ok->proto;
 	__builtin_memset(e, 0, sizeof(*e));
 	e->conn_id = bpf_get_prandom_u32();
 	e->flags = XFWD_FLOW_PENDING | rq->flags;
@@ -281,10 +292,10 @@ static __always_inline int flow6_create(void *ctx, const struct xfwd_flow6_key *
 	e->twin = *ok;
 	e->side = rq->side_reply;
 	e->dir = XFWD_DIR_REPLY;
-	if (reply6_claim(ctx, &rkey, e, ok, rq, cfg, now))
+	if (reply6_claim(ctx, rkey, e, ok, rq, cfg, now))
 		return rq->alloc_port ? XFWD_CNT_DROP_NO_SNAT_PORT : XFWD_CNT_FLOW_CREATE_FAILED;
 
-	e->twin = rkey;
+	e->twin = *rkey;
 	e->side = rq->side_orig;
 	e->dir = XFWD_DIR_ORIGINAL;
 	e->packets = 1;
@@ -295,13 +306,14 @@ static __always_inline int flow6_create(void *ctx, const struct xfwd_flow6_key *
 		else
 			tcp_pickup(e->tcp, g->end, g->win);
 	}
-	flow6_set_nat(e, ok, rkey.daddr, rkey.saddr, rkey.dport, rkey.sport);
-	if (flow6_claim(ok, e, cfg, now, &rkey)) {
+	flow6_set_nat(e, ok, rkey->daddr, rkey->saddr, rkey->dport, rkey->sport);
+	if (flow6_claim(ok, e, cfg, now, rkey)) {
 		/* Another CPU made this connection first. */
-		flow6_delete(&rkey, XFWD_FLOW_PENDING);
+		if (!bpf_map_delete_elem(&xfwd_pending6, rkey))
+			count(XFWD_CNT_PENDING_DEL);
 		return XFWD_EXISTS;
 	}
-	if (!rq->alloc_port && rkey.dport != ok->sport)
+	if (!rq->alloc_port && rkey->dport != ok->sport)
 		count(XFWD_CNT_CLASH_SNAT);
 	count(XFWD_CNT_FLOW_NEW);
 	count(XFWD_CNT_FLOW_NEW6);

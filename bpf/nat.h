@@ -85,6 +85,38 @@ static __always_inline void nat_rewrite_ip(void *ctx, int skb, struct pkt *p,
 }
 
 /*
+ * What both families' ICMP error translation shares (RFC 5508). An error
+ * from the host the quoted packet went to speaks for the address that
+ * host was translated from; a router in between stays, unless it is on
+ * the LAN: whoever sends it from there (a router, or a host forging errors
+ * about another's flow), no private address leaves by the public side
+ * (RFC 5508: the outer source is the translated one). from_receiver: the
+ * error's source is the quoted packet's destination; side: the entry's.
+ */
+static __always_inline int icmp_err_src_xlated(int from_receiver, __u8 side)
+{
+	return from_receiver || side == XFWD_SIDE_LAN;
+}
+
+/* The quoted TCP/UDP checksum, when the quote holds it (present), follows
+ * its packet's addresses and ports (delta: theirs, as the quoted packet's
+ * own checksum sees them); a UDP one that comes out 0 is written 0xffff.
+ * Returns what the change moves the ICMP checksum by. */
+static __always_inline __u32 icmp_quote_l4(__u16 *field, int present, __u32 delta, int udp)
+{
+	__u16 old, new;
+
+	if (!present)
+		return 0;
+	old = *field;
+	new = csum_apply(old, delta);
+	if (udp && !new)
+		new = 0xffff;
+	*field = new;
+	return csum_delta16(old, new);
+}
+
+/*
  * Translate an ICMP error quoting a packet of a flow (RFC 5508), given the
  * entry of the direction opposite to the quoted packet: the outer
  * destination becomes what that entry's packets are sent to, the quoted
@@ -98,31 +130,18 @@ static __always_inline void nat_icmp_err(void *ctx, int skb, struct pkt *p,
 	__u32 osrc = ip->saddr, odst = ip->daddr, nsrc = osrc;
 	__u32 isrc = in->saddr, idst = in->daddr;
 	__u16 isport = p->inner_ports[0], idport = p->inner_ports[1];
-	__u16 icheck = in->check, ncheck, l4old = 0, l4new = 0;
-	__u32 in_ip, icmp;
+	__u16 icheck = in->check, ncheck;
+	__u32 in_ip, in_ports, icmp;
 
-	/* An error from the host the quoted packet went to speaks for the
-	 * address that host was translated from; a router in between stays,
-	 * unless it is on the LAN: whoever sends it from there (a router, or
-	 * a host forging errors about another's flow), no private address
-	 * leaves by the public side (RFC 5508: the outer source is the
-	 * translated one). */
-	if (osrc == p->key.saddr || f->side == XFWD_SIDE_LAN)
+	if (icmp_err_src_xlated(osrc == p->key.saddr, f->side))
 		nsrc = f->new_saddr;
 
 	in_ip = csum_delta32(isrc, f->new_daddr) + csum_delta32(idst, f->new_saddr);
+	in_ports = csum_delta16(isport, f->new_dport) + csum_delta16(idport, f->new_sport);
 	ncheck = csum_apply(icheck, in_ip);
-	icmp = in_ip + csum_delta16(icheck, ncheck) + csum_delta16(isport, f->new_dport) +
-	       csum_delta16(idport, f->new_sport);
-	if (p->inner_l4_csum_ok) {
-		l4old = *p->inner_l4_csum;
-		l4new = csum_apply(l4old, in_ip + csum_delta16(isport, f->new_dport) +
-					  csum_delta16(idport, f->new_sport));
-		if (in->protocol == IPPROTO_UDP && !l4new)
-			l4new = 0xffff;
-		icmp += csum_delta16(l4old, l4new);
-		*p->inner_l4_csum = l4new;
-	}
+	icmp = in_ip + csum_delta16(icheck, ncheck) + in_ports +
+	       icmp_quote_l4(p->inner_l4_csum, p->inner_l4_csum_ok, in_ip + in_ports,
+			     in->protocol == IPPROTO_UDP);
 	in->saddr = f->new_daddr;
 	in->daddr = f->new_saddr;
 	in->check = ncheck;

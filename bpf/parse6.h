@@ -3,8 +3,10 @@
  * IPv6 header parsing, for XDP frames and skbs alike, with parse.h's rules:
  * every header complete, the payload length within the frame, nothing that
  * needs more than a plain rewrite. Hop-by-Hop, Destination Options and
- * Routing headers are stepped over; a Fragment header, ICMPv6 (NDP must
- * reach the kernel) and any other upper layer than TCP/UDP are not ours.
+ * Routing headers are stepped over; a Fragment header, ICMPv6 but its
+ * errors (NDP must reach the kernel) and any other upper layer than TCP/UDP
+ * are not ours. An ICMPv6 error is parsed down to its quoted packet's ports
+ * (parse_icmp6_err), as parse.h parses ICMP's.
  */
 #ifndef XFWD_BPF_PARSE6_H
 #define XFWD_BPF_PARSE6_H
@@ -24,6 +26,13 @@
 #define NEXTHDR_ROUTING		43
 #define NEXTHDR_FRAGMENT	44
 #define NEXTHDR_DEST		60
+#define NEXTHDR_ICMP6		58
+
+/* ICMPv6 errors (RFC 4443), each quoting the packet it is about. */
+#define ICMP6_DEST_UNREACH	1
+#define ICMP6_PKT_TOOBIG	2
+#define ICMP6_TIME_EXCEED	3
+#define ICMP6_PARAMPROB		4
 
 #define IP6_EXT_MAX	4	/* extension headers stepped over, at most */
 #define IP6_EXT_BYTES	256	/* and their bytes: past that, passed up */
@@ -39,7 +48,7 @@ struct ip6hdr {
 
 struct pkt6 {
 	struct ip6hdr *ip;
-	__u16 *l4_csum;		/* TCP/UDP checksum */
+	__u16 *l4_csum;		/* TCP/UDP checksum; ICMPv6's for an error */
 	__u16 *ports;		/* sport, dport */
 	__u32 len;		/* the whole IPv6 packet: 40 + payload length */
 	__u32 l4_len;		/* what the checksum covers (the pseudo-header's length) */
@@ -48,6 +57,11 @@ struct pkt6 {
 	__u16 l4_csum_off;
 	__u8 vlan;		/* one 802.1Q tag sits between eth and ip */
 	__u8 tcp_flags;
+	__u8 icmp_err;		/* an ICMPv6 error: key is the quoted packet's, reversed */
+	__u8 inner_l4_csum_ok;	/* the quoted TCP/UDP checksum is in the message */
+	struct ip6hdr *inner;	/* ICMPv6 errors: the quoted IPv6 header, */
+	__u16 *inner_ports;	/* its ports */
+	__u16 *inner_l4_csum;	/* and its L4 checksum when inner_l4_csum_ok */
 	struct xfwd_flow6_key key;
 };
 
@@ -79,6 +93,56 @@ static __always_inline void addr6_copy(__u32 *d, const __u32 *s)
 	d[1] = s[1];
 	d[2] = s[2];
 	d[3] = s[3];
+}
+
+/*
+ * The quoted packet of an ICMPv6 error: its IPv6 header and at least its
+ * ports, within the message (room: the bytes after the ICMPv6 header; a
+ * quote is cut wherever 1280 bytes end, RFC 4443 2.4). Only a quote of
+ * TCP/UDP right after the fixed header is ours (an extension header in
+ * the quote: passed, as IPv4's quoted options are).
+ */
+static __always_inline int parse_icmp6_err(void *data_end, struct pkt6 *p, __u8 *icmp, __u32 room)
+{
+	struct ip6hdr *in = (void *)(icmp + 8);
+	__u16 *ports = (void *)(in + 1);
+
+	if ((void *)(ports + 2) > data_end || room < sizeof(*in) + 4)
+		return XFWD_CNT_PASS_MALFORMED;
+	if ((in->vtc_flow & bpf_htonl(0xf0000000)) != bpf_htonl(0x60000000) ||
+	    (in->nexthdr != IPPROTO_TCP && in->nexthdr != IPPROTO_UDP))
+		return XFWD_CNT_PASS_NOT_TCPUDP;
+	p->inner = in;
+	p->inner_ports = ports;
+	p->inner_l4_csum_ok = 0;
+	if (in->nexthdr == IPPROTO_TCP) {
+		struct tcphdr *t = (void *)ports;
+
+		if ((void *)&t->check + sizeof(t->check) <= data_end &&
+		    room >= sizeof(*in) + offsetof(struct tcphdr, check) + sizeof(t->check)) {
+			p->inner_l4_csum = &t->check;
+			p->inner_l4_csum_ok = 1;
+		}
+	} else {
+		struct udphdr *u = (void *)ports;
+
+		if ((void *)(u + 1) <= data_end && room >= sizeof(*in) + sizeof(*u) && u->check) {
+			p->inner_l4_csum = &u->check;
+			p->inner_l4_csum_ok = 1;
+		}
+	}
+	/* The connection's entry is the one whose packets flow the other way. */
+	__builtin_memcpy(p->key.saddr, in->daddr, 16);
+	__builtin_memcpy(p->key.daddr, in->saddr, 16);
+	p->key.sport = ports[1];
+	p->key.dport = ports[0];
+	p->key.proto = in->nexthdr;
+	p->key.pad[0] = p->key.pad[1] = p->key.pad[2] = 0;
+	p->icmp_err = 1;
+	p->l4_csum = (__u16 *)(icmp + 2);
+	p->ports = ports;	/* never used for an error; keeps every path's pointers valid */
+	p->tcp_flags = 0;
+	return XFWD_OK;
 }
 
 /*
@@ -133,6 +197,7 @@ static __always_inline int parse_pkt6(void *data, void *data_end, __u32 frame_le
 	if (addr6_multicast(ip->daddr) || addr6_linklocal(ip->saddr) || addr6_linklocal(ip->daddr))
 		return XFWD_CNT_PASS_NO_MATCH;
 	p->ip = ip;
+	p->icmp_err = 0;
 
 	/* Extension headers: each (but the Fragment header, which is fixed
 	 * size and not ours) starts with the next header and its length in
@@ -162,13 +227,27 @@ static __always_inline int parse_pkt6(void *data, void *data_end, __u32 frame_le
 	if (nh == NEXTHDR_HOP || nh == NEXTHDR_DEST || nh == NEXTHDR_ROUTING ||
 	    nh == NEXTHDR_FRAGMENT)
 		return nh == NEXTHDR_FRAGMENT ? XFWD_CNT_PASS_FRAGMENT : XFWD_CNT_PASS_IP_OPTIONS;
-	if (nh != IPPROTO_TCP && nh != IPPROTO_UDP)
-		return XFWD_CNT_PASS_NOT_TCPUDP;	/* ICMPv6 among them */
+	if (nh != IPPROTO_TCP && nh != IPPROTO_UDP && nh != NEXTHDR_ICMP6)
+		return XFWD_CNT_PASS_NOT_TCPUDP;
 	if (off > p->l3_off + sizeof(*ip) + IP6_EXT_BYTES + 8 * 256 || off > end)
 		return XFWD_CNT_PASS_MALFORMED;
 	p->l4_off = off;
 	p->l4_len = end - off;
 	off &= 0xfff;	/* bounded above: for the verifier */
+	if (nh == NEXTHDR_ICMP6) {
+		__u8 *icmp = data + off;
+		int rc;
+
+		/* Errors only: NDP, echo and the rest are the kernel's. */
+		if ((void *)(icmp + 8) > data_end || p->l4_len < 8)
+			return XFWD_CNT_PASS_NOT_TCPUDP;
+		if (icmp[0] < ICMP6_DEST_UNREACH || icmp[0] > ICMP6_PARAMPROB)
+			return XFWD_CNT_PASS_NOT_TCPUDP;
+		rc = parse_icmp6_err(data_end, p, icmp, p->l4_len - 8);
+		if (rc == XFWD_OK)
+			p->l4_csum_off = (void *)p->l4_csum - data;
+		return rc;
+	}
 	if (nh == IPPROTO_TCP) {
 		struct tcphdr *tcp = data + off;
 

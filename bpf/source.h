@@ -15,6 +15,10 @@
 #include "common.h"
 #include "egress.h"
 
+#ifndef AF_INET6
+#define AF_INET6	10
+#endif
+
 /* No unicast source: 0.0.0.0/8, 127.0.0.0/8, multicast and above. */
 static __always_inline int src_martian(__u32 saddr)
 {
@@ -104,10 +108,18 @@ __attribute__((noinline)) __u32 xfwd_lan_out(struct xdp_md *ctx, __u32 daddr,
 	return slot == XFWD_IF_PUBLIC ? XFWD_IF_MAX : slot;
 }
 
+/* The addresses of an ICMP error and of the packet it quotes, either
+ * family: an IPv4 address in word 0 of its array (the rest 0). */
 struct icmp_err_addrs {
-	__u32 osrc, odst;	/* the error's */
-	__u32 isrc, idst;	/* the quoted packet's, as they arrive */
+	__u32 osrc[4], odst[4];	/* the error's */
+	__u32 isrc[4], idst[4];	/* the quoted packet's, as they arrive */
+	__u32 v6;		/* IPv6 addresses (else IPv4) */
 };
+
+static __always_inline int err_addr_eq(const __u32 *a, const __u32 *b)
+{
+	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3];
+}
 
 /*
  * May this ICMP error speak about the flow it quotes (RFC 5508)? It must be
@@ -115,7 +127,7 @@ struct icmp_err_addrs {
  * destination = quoted source). From the LAN, where anyone could forge one
  * about a neighbour's flow, it must also come from the quoted packet's
  * receiver or the router towards it (the FIB's next hop): a host on the
- * path. 0 if so, else the counter to drop it by.
+ * path. 0 if so, else the counter to drop it by. Both families'.
  */
 __attribute__((noinline)) int xfwd_icmp_err_check(struct xdp_md *ctx, const struct icmp_err_addrs *a,
 						  __u32 from_lan, const struct xfwd_config *cfg)
@@ -125,18 +137,25 @@ __attribute__((noinline)) int xfwd_icmp_err_check(struct xdp_md *ctx, const stru
 
 	if (!ctx || !a || !cfg)
 		return 0;
-	if (a->odst != a->isrc)
+	if (!err_addr_eq(a->odst, a->isrc))
 		return XFWD_CNT_DROP_ICMP_FORGED;
-	if (!from_lan || a->osrc == a->idst)
+	if (!from_lan || err_addr_eq(a->osrc, a->idst))
 		return 0;
-	fib.family = AF_INET;
-	fib.ipv4_src = a->isrc;
-	fib.ipv4_dst = a->idst;
 	fib.ifindex = ctx->ingress_ifindex;
+	if (a->v6) {
+		fib.family = AF_INET6;
+		__builtin_memcpy(fib.ipv6_src, a->isrc, 16);
+		__builtin_memcpy(fib.ipv6_dst, a->idst, 16);
+	} else {
+		fib.family = AF_INET;
+		fib.ipv4_src = a->isrc[0];
+		fib.ipv4_dst = a->idst[0];
+	}
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), BPF_FIB_LOOKUP_SKIP_NEIGH);
 	if ((rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH) &&
-	    fib.ifindex == ctx->ingress_ifindex && fib.ipv4_dst == a->osrc)
-		return 0;
+	    fib.ifindex == ctx->ingress_ifindex &&
+	    (a->v6 ? err_addr_eq(fib.ipv6_dst, a->osrc) : fib.ipv4_dst == a->osrc[0]))
+		return 0;	/* the FIB's next hop towards the quoted destination */
 	return XFWD_CNT_DROP_ICMP_FORGED;
 }
 

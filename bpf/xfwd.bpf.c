@@ -31,6 +31,8 @@
 #include "l4csum6.h"
 #include "fwd6.h"
 #include "nat6.h"
+#include "icmp6.h"
+#include "icmp6_gen.h"
 
 /*
  * A new connection to a forwarded port: DNAT; SNAT when the rule asks, or
@@ -434,7 +436,8 @@ static __always_inline int xfwd_xdp(struct xdp_md *ctx, __u8 side)
 		f = NULL;
 	}
 	if (f && p.icmp_err) {
-		struct icmp_err_addrs a = { p.ip->saddr, p.ip->daddr, p.inner->saddr, p.inner->daddr };
+		struct icmp_err_addrs a = { { p.ip->saddr }, { p.ip->daddr }, { p.inner->saddr },
+					    { p.inner->daddr } };
 
 		rc = xfwd_icmp_err_check(ctx, &a, side == XFWD_SIDE_LAN, cfg);
 		if (rc)
@@ -565,10 +568,9 @@ int xfwd_tc_ingress(struct __sk_buff *skb)
 	if (!finish && !finish_by_map())
 		return TC_ACT_OK;
 	if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
-		/* IPv6 asks by metadata only: where there is none, its packets
-		 * go up untranslated (no xfwd_finish key for them yet). A tag
-		 * would follow the packet out (skb_parse). */
-		if (finish && !skb->vlan_present)
+		/* By metadata, or by a request in xfwd_finish (finish_ask6).
+		 * A tag would follow the packet out (skb_parse). */
+		if (!skb->vlan_present)
 			bpf_tail_call(skb, &xfwd_tc6_progs, XFWD_TC6_INGRESS);
 		return TC_ACT_OK;
 	}
@@ -676,13 +678,15 @@ static __always_inline struct xfwd_flow6 *flow6_new(struct xdp_md *ctx, const st
 						    __u8 side, const struct xfwd_config *cfg,
 						    __u64 now, int *why, int *accounted)
 {
-	struct nat_req6 rq = {};
+	struct nat_req6 *rq;
 	struct xfwd_rule6 *r;
-	__u32 out = XFWD_IF_MAX;
+	__u32 out = XFWD_IF_MAX, zero = 0;
 	__u8 hairpin = side == XFWD_SIDE_LAN;
 	int any;
 
 	*why = XFWD_CNT_PASS_NO_MATCH;
+	if (p->icmp_err)
+		return NULL;
 	if (hairpin && (addr6_zero(cfg->addr6[XFWD_IF_PUBLIC]) ||
 			!addr6_eq(p->key.daddr, cfg->addr6[XFWD_IF_PUBLIC])))
 		return NULL;
@@ -691,43 +695,78 @@ static __always_inline struct xfwd_flow6 *flow6_new(struct xdp_md *ctx, const st
 		return NULL;
 	if (any && !xfwd_addr6_local(&p->key, cfg))
 		return NULL;
-	addr6_copy(rq.saddr, p->key.saddr);
-	addr6_copy(rq.daddr, r->to_addr);
-	rq.sport = p->key.sport;
-	rq.dport = rule6_to_port(r, p->key.dport);
-	rq.side_orig = side;
-	rq.side_reply = XFWD_SIDE_LAN;
-	rq.rule_id = r->id;
-	rq.tcp_flags = p->tcp_flags;
-	rq.len = p->len;
+	/* In per-CPU scratch: beside the packet's, the program's stack has no
+	 * room for it below xfwd_flow6_create. */
+	rq = bpf_map_lookup_elem(&xfwd_scratch_req6, &zero);
+	if (!rq)
+		return NULL;
+	__builtin_memset(rq, 0, sizeof(*rq));
+	addr6_copy(rq->saddr, p->key.saddr);
+	addr6_copy(rq->daddr, r->to_addr);
+	rq->sport = p->key.sport;
+	rq->dport = rule6_to_port(r, p->key.dport);
+	rq->side_orig = side;
+	rq->side_reply = XFWD_SIDE_LAN;
+	rq->rule_id = r->id;
+	rq->tcp_flags = p->tcp_flags;
+	rq->len = p->len;
 	if (r->flags & XFWD_RULE_LOCAL) {
-		addr6_copy(rq.daddr, p->key.daddr);
-		rq.side_reply = XFWD_SIDE_LOCAL;
-		rq.flags = XFWD_FLOW_LOCAL;
+		addr6_copy(rq->daddr, p->key.daddr);
+		rq->side_reply = XFWD_SIDE_LOCAL;
+		rq->flags = XFWD_FLOW_LOCAL;
 	} else {
 		if ((r->flags & XFWD_RULE_SNAT) || hairpin)
-			out = xfwd_lan_out6(ctx, (const struct addr6_arg *)rq.daddr, cfg);
+			out = xfwd_lan_out6(ctx, (const struct addr6_arg *)rq->daddr, cfg);
 		/* From another LAN, the answer comes back through us: DNAT alone. */
 		if (hairpin && out < XFWD_IF_MAX && out != if_slot(cfg, ctx->ingress_ifindex))
 			hairpin = 0;
 		if ((r->flags & XFWD_RULE_SNAT) || hairpin) {
-			addr6_copy(rq.saddr, slot_addr6(cfg, out));
-			if (addr6_zero(rq.saddr))
+			addr6_copy(rq->saddr, slot_addr6(cfg, out));
+			if (addr6_zero(rq->saddr))
 				return NULL;	/* no IPv6 address to SNAT to: the kernel's */
-			rq.alloc_port = 1;
-			rq.flags = XFWD_FLOW_MAPPED;
-			rq.port_min = cfg->snat_port_min;
-			rq.port_max = cfg->snat_port_max;
+			rq->alloc_port = 1;
+			rq->flags = XFWD_FLOW_MAPPED;
+			rq->port_min = cfg->snat_port_min;
+			rq->port_max = cfg->snat_port_max;
 		}
 	}
-	return flow6_start(ctx, p, &rq, cfg, now, why, accounted);
+	return flow6_start(ctx, p, rq, cfg, now, why, accounted);
+}
+
+/*
+ * An ICMPv6 error about a live connection: checked (a forged one is
+ * dropped), routed from its sender as it arrived to where the entry's
+ * packets go, translated with its quote, sent; without the neighbour,
+ * passed up for tc to finish, as any packet of the connection.
+ */
+static __always_inline int xdp6_icmp_err(struct xdp_md *ctx, struct pkt6 *p, struct xfwd_flow6 *f,
+					 __u8 side, struct xfwd_config *cfg,
+					 struct bpf_fib_lookup *fib)
+{
+	int rc = icmp6_err_check(ctx, p, side, cfg);
+
+	if (rc)
+		return xdp_refused(rc, side);
+	rc = fwd_route6(ctx, p, p->ip->saddr, f->new_daddr, ctx->ingress_ifindex, cfg, fib, 1);
+	if (rc != XFWD_OK) {
+		count(rc);
+		if (rc == XFWD_CNT_PASS_NO_NEIGH)
+			finish_meta_put(ctx, XFWD_META_FINISH);
+		return XDP_PASS;
+	}
+	count(XFWD_CNT_FWD_REDIRECT);
+	count(XFWD_CNT_FWD_REDIRECT6);
+	nat6_icmp_err_xdp(p, f);
+	count(XFWD_CNT_ICMP_ERR);
+	return fwd_xmit6_xdp(ctx, p, fib->ifindex, fib->dmac, fib->smac);
 }
 
 /*
  * The IPv6 data path, xfwd_xdp's steps: parse, find the connection (or
  * start one from a rule), route, track, rewrite, send. What XDP cannot
  * send (no neighbour, an egress that takes no XDP frames, a partial
- * checksum) goes up with the metadata request to tc (xfwd_tc_ingress6);
+ * checksum) goes up asking tc to finish it (xfwd_tc_ingress6: metadata,
+ * or a request in xfwd_finish);
  * anything else not finished goes to the kernel untouched. xfwd_xdp
  * counted rx and rx_ipv6.
  */
@@ -755,6 +794,8 @@ static __always_inline int xfwd_xdp6(struct xdp_md *ctx, __u8 side)
 		return XDP_PASS;
 	now = now_ns();
 	f = flow6_find(&p, side, cfg, now);
+	if (f && p.icmp_err)
+		return xdp6_icmp_err(ctx, &p, f, side, cfg, fib);
 	if (f && p.key.proto == IPPROTO_TCP && tcp_reopens6(f, p.tcp_flags)) {
 		/* A SYN its receiver would discard ends nothing. */
 		if (!xfwd_l4_csum_ok6(ctx, p.l3_off, p.l4_off, p.l4_len, p.key.proto)) {
@@ -786,14 +827,24 @@ static __always_inline int xfwd_xdp6(struct xdp_md *ctx, __u8 side)
 		count(XFWD_CNT_PASS_CSUM_PARTIAL);
 		rc = XFWD_CNT_PASS_NO_NEIGH;	/* tc's path: see l4csum.h */
 	}
+	if (rc == XFWD_CNT_PASS_FRAG_NEEDED) {
+		/* Too big: IPv6 is not fragmented on the way; tell the
+		 * sender the MTU (icmp6_gen.h). */
+		rc = xfwd_icmp6_too_big(ctx, cfg, if_slot(cfg, ctx->ingress_ifindex),
+					fib->mtu_result);
+		if (rc >= 0) {
+			count(XFWD_CNT_ICMP_FRAG_SENT);
+			return rc;
+		}
+		rc = XFWD_CNT_PASS_FRAG_NEEDED;
+	}
 	if (rc != XFWD_OK) {
 		count(rc);
 		/* tc ingress finishes these (the kernel resolves the
-		 * neighbour), where XDP metadata can ask it to; a packet too
-		 * big goes up as it is (IPv6 is not fragmented on the way:
-		 * the kernel answers Packet Too Big). */
+		 * neighbour), where XDP metadata can ask it to. */
 		if (rc == XFWD_CNT_PASS_NO_NEIGH)
-			finish_meta_put(ctx, accounted ? XFWD_META_FINISH_NEW : XFWD_META_FINISH);
+			return finish_ask6(ctx, p.l3_off, p.l4_off, p.key.proto,
+					   accounted ? XFWD_META_FINISH_NEW : XFWD_META_FINISH);
 		return XDP_PASS;
 	}
 	f = flow6_use(f, &p, now, new_flow, accounted, &rc);
@@ -824,7 +875,8 @@ int xfwd_lan6(struct xdp_md *ctx)
 #define TC_PULL_LEN6	(18 + 40 + IP6_EXT_BYTES + 8 + 60)
 
 /* What XDP passed up asking tc to finish it (xfwd_tc_ingress found the
- * mark, and that the packet is IPv6): translate as XDP would have, with
+ * mark, or that requests may wait in xfwd_finish, and that the packet is
+ * IPv6): translate as XDP would have, with
  * the same core, and let the kernel resolve the neighbour. */
 SEC("tc")
 int xfwd_tc_ingress6(struct __sk_buff *skb)
@@ -839,11 +891,17 @@ int xfwd_tc_ingress6(struct __sk_buff *skb)
 	__u8 side;
 
 	cfg = config_get();
-	if (!finish || !cfg)
+	if (!cfg || (!finish && !finish_by_map()))
 		return TC_ACT_OK;
 	bpf_skb_pull_data(skb, len);
 	if (parse_pkt6((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, &p) != XFWD_OK)
 		return TC_ACT_OK;
+	if (!finish) {	/* no metadata: a request in xfwd_finish, or nothing of ours */
+		finish = finish_take6(p.ip->saddr, p.ip->daddr, p.key.proto, (const __u8 *)p.ports,
+				      (void *)(long)skb->data_end);
+		if (!finish)
+			return TC_ACT_OK;
+	}
 	if (p.key.proto == IPPROTO_TCP && (p.tcp_flags & TCP_FL_SYN))
 		xfwd_wscale_skb(skb, p.l4_off + sizeof(struct tcphdr));
 	accounted = finish == XFWD_META_FINISH_NEW;
@@ -852,9 +910,16 @@ int xfwd_tc_ingress6(struct __sk_buff *skb)
 	f = flow6_find(&p, side, cfg, now);
 	if (!f)
 		return TC_ACT_OK;
-	rc = fwd_route6(skb, &p, f->new_saddr, f->new_daddr, skb->ifindex, cfg, &fib, 0);
+	rc = fwd_route6(skb, &p, p.icmp_err ? p.ip->saddr : f->new_saddr, f->new_daddr,
+			skb->ifindex, cfg, &fib, 0);
 	if (rc != XFWD_OK && rc != XFWD_CNT_PASS_NO_NEIGH)
 		return TC_ACT_OK;
+	if (p.icmp_err) {	/* XDP checked it (icmp6_err_check) */
+		nat6_icmp_err_skb(skb, &p, f);
+		count(XFWD_CNT_ICMP_ERR);
+		count(XFWD_CNT_TC_FINISH);
+		return fwd_xmit6_skb(skb, p.l3_off, &fib);
+	}
 	f = flow6_use(f, &p, now, accounted, accounted, &refused);
 	if (!f)
 		return refused ? TC_ACT_SHOT : TC_ACT_OK;
@@ -869,7 +934,8 @@ int xfwd_tc_ingress6(struct __sk_buff *skb)
  * socket was bound), starts a connection of its own with another source
  * port from the SNAT range, its answers translated back and passed up.
  * Its original entry (*accounted), or NULL with *why the counter to drop
- * by (0: send it as it is). side: the interface it leaves by.
+ * by (0: send it as it is; drop_local_tuple_ipv6: no port to move it to).
+ * side: the interface it leaves by.
  */
 static __always_inline struct xfwd_flow6 *local6_port_move(struct __sk_buff *skb,
 							   const struct pkt6 *p, __u8 side,
@@ -904,8 +970,10 @@ static __always_inline struct xfwd_flow6 *local6_port_move(struct __sk_buff *skb
 	rq->tcp_flags = p->tcp_flags;
 	rq->len = p->len;
 	*why = xfwd_flow6_create_skb(skb, &p->key, rq, cfg, now);
-	if (*why != XFWD_OK)
+	if (*why != XFWD_OK) {	/* no port to move it to: dropped */
+		*why = XFWD_CNT_DROP_LOCAL_TUPLE6;
 		return NULL;
+	}
 	*why = 0;
 	*accounted = 1;
 	count(XFWD_CNT_LOCAL_PORT_MOVED);
@@ -927,7 +995,7 @@ int xfwd_tc_egress6(struct __sk_buff *skb)
 	int refused, accounted = 0;
 	__u64 now;
 
-	if (!cfg)
+	if (!cfg || skb->vlan_present)	/* a tag would follow the packet out */
 		return TC_ACT_OK;
 	bpf_skb_pull_data(skb, len);
 	if (parse_pkt6((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, &p) != XFWD_OK)

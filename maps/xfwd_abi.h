@@ -378,10 +378,10 @@ struct xfwd_rule_stats {
 	X(LOCAL_IN, "local_in")			/* to a local port: translated, passed up */	\
 	X(LOCAL_OUT, "local_out")		/* its replies, translated by tc egress */	\
 	X(HAIRPIN, "hairpin_flows")		/* LAN host to a forwarded public port */	\
-	X(ICMP_ERR, "icmp_errors")		/* ICMP errors translated (RFC 5508) */	\
+	X(ICMP_ERR, "icmp_errors")		/* ICMP and ICMPv6 errors translated (RFC 5508) */	\
 	X(TC_FINISH, "tc_redirect_neigh")	/* translated by tc, the neighbour resolved by the kernel */	\
 	X(TC_STACK, "tc_to_stack")		/* translated by tc, too big: the stack fragments it */	\
-	X(ICMP_FRAG_SENT, "icmp_frag_needed_sent")	/* DF packet too big: frag-needed sent back (XDP) */	\
+	X(ICMP_FRAG_SENT, "icmp_frag_needed_sent")	/* DF packet too big: frag-needed (IPv6: Packet Too Big) sent back (XDP) */	\
 	X(MASQ_PKTS, "masq_packets")		/* masqueraded packets, both directions */	\
 	X(MASQ_FLOWS, "masq_flows")		/* outbound connections masqueraded */	\
 	X(MASQ_INBOUND, "masq_inbound_flows")	/* connections let in by eif/adf filtering */	\
@@ -423,7 +423,8 @@ struct xfwd_rule_stats {
 	/* IPv6's share of rx, redirect and flow_new (the others count both families): */	\
 	X(RX6, "rx_ipv6")							\
 	X(FWD_REDIRECT6, "redirect_ipv6")					\
-	X(FLOW_NEW6, "flow_new_ipv6")
+	X(FLOW_NEW6, "flow_new_ipv6")						\
+	X(DROP_LOCAL_TUPLE6, "drop_local_tuple_ipv6")	/* a local IPv6 socket's packet on a live connection's tuple, no port to move it to (tc egress) */
 
 #define XFWD_CNT_ENUM_(id, name) XFWD_CNT_##id,
 enum xfwd_counter {

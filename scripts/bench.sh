@@ -5,8 +5,12 @@
 # same generator, the same lab and the same NAPI/GRO settings. For each
 # contender: build the lab, set the contender up, measure every scenario
 # several times (median reported), tear down. Packets are counted at the sink.
-# Then the contenders of BR_CONTENDERS again, in a lab whose LAN is a Linux
-# bridge (issue #19): 1k flows forward.
+# IPv6 (issue #20) in the same lab and run: each contender forwards an IPv6
+# UDP port too, set up as a user would (xfwd rule add ... to [v6]:port,
+# ip6tables DNAT, nftables ip6 nat); its rows are UDP over IPv6 at 1 and 1k
+# flows and the replies of 1k flows, in 84-byte frames (the datagram of the
+# IPv4 rows' 64-byte frames). Then the contenders of BR_CONTENDERS again, in
+# a lab whose LAN is a Linux bridge (issue #19): 1k flows forward.
 #
 # Writes results/bench.md (the table, also printed), results/bench.dat and
 # results/bench.png (Mpps against flows), results/bench-runs.csv (every run)
@@ -23,6 +27,8 @@
 #   BENCH_CONTENDERS="..."  a subset of: ceiling xfwd iptables nftables (the first
 #                           three are measured with the LAN a bridge too)
 #   BENCH_IPTABLES=CMD      the iptables to use (default iptables; e.g. iptables-legacy)
+#   BENCH_IP6TABLES=CMD     the ip6tables to use (default: BENCH_IPTABLES with ip6
+#                           for ip: ip6tables, ip6tables-legacy)
 #   BENCH_XFWD_MAX_FLOWS=N  xfwd attach --max-flows (default 4 x nf_conntrack_max:
 #                           as many unanswered connections as conntrack holds)
 #   BENCH_CT_MAX=N          raise net.netfilter.nf_conntrack_max (a host-wide
@@ -35,7 +41,8 @@
 #   BENCH_XFWD=PATH         the xfwd binary (default ./xfwd)
 #
 # Lab (scripts/lab.sh, prefix bn): [bn-cli] c0 == g0 [bn-gw] g1 == s0 [bn-srv],
-# $XFWD_LAB_PREFIX before bn if set; bridged, g1 is a port of br1 in bn-gw.
+# dual stack (lab_add_ipv6), $XFWD_LAB_PREFIX before bn if set; bridged, g1
+# is a port of br1 in bn-gw (IPv4 only).
 # Only documentation addresses, only namespaces made here, removed on exit.
 set -u
 cd "$(dirname "$0")/.."
@@ -52,9 +59,12 @@ QUICK=${QUICK:-0}
 if [ "$QUICK" = 1 ]; then
 	RUNS=${BENCH_RUNS:-3} ROUNDS=${BENCH_ROUNDS:-1} SECS=${BENCH_SECONDS:-0.5}
 	TCP_SECS=1 RR_SECS=0.5 TCP_RUNS=1
+	# The IPv6 rows (issue #20) kept short: half-length runs.
+	SECS6=$(awk -v s="$SECS" 'BEGIN { print s / 2 }')
 else
 	RUNS=${BENCH_RUNS:-6} ROUNDS=${BENCH_ROUNDS:-2} SECS=${BENCH_SECONDS:-2}
 	TCP_SECS=3 RR_SECS=2 TCP_RUNS=4
+	SECS6=$SECS
 fi
 # Runs of one figure in one round.
 ROUND_RUNS=$(( (RUNS + ROUNDS - 1) / ROUNDS ))
@@ -65,6 +75,7 @@ CONTENDERS=${BENCH_CONTENDERS:-${ALL_CONTENDERS[*]}}
 # Those measured with the LAN a bridge too (nftables would tell nothing new).
 BR_CONTENDERS=(ceiling xfwd iptables)
 IPT=${BENCH_IPTABLES:-iptables}
+IP6T=${BENCH_IP6TABLES:-${IPT/iptables/ip6tables}}
 THREADS=${BENCH_THREADS:-1}
 CPU=${BENCH_CPU:-0}
 OUTDIR=results
@@ -78,6 +89,13 @@ UDP_PORT=80 UDP_TO=8080 TCP_PORT=5201 RR_PORT=7000
 # address. 16 addresses hold 1M flows; new flows use addresses of their own.
 SRC_FLOWS=192.0.2.10-192.0.2.25
 SRC_NEW=192.0.2.26-192.0.2.250
+# IPv6 (lab_add_ipv6): the same service on the gateway's public IPv6
+# address, to the backend's. The generator's sources: 1k flows fit in the
+# first address's ports. Frames of 84 bytes: the 64-byte IPv4 frame's UDP
+# datagram (22 bytes of data) behind a 40-byte IPv6 header instead of 20.
+PUB6=$LAB6_PUB_ADDR SRV6=$LAB6_SRV_ADDR
+SRC6_FLOWS=2001:db8:100::10-2001:db8:100::1f
+SIZE6=84
 
 for f in "$GEN" "$XFWD"; do
 	[ -x "$f" ] || { echo "bench: $f missing: run 'make bench'" >&2; exit 1; }
@@ -141,8 +159,12 @@ mac() { ip -n "$1" -o link show "$2" | awk '{ for (i = 1; i < NF; i++) if ($i ==
 LAN=g1	# the LAN device the contenders are given
 bench_lab_up() {
 	LAB_SRV_DEFAULTS=${1:+1} lab_up "$LAB_NAME" >/dev/null 2>&1 || return 1
-	lab_x "$P-gw" sysctl -qw net.ipv4.ip_forward=1 || return 1
+	lab_x "$P-gw" sysctl -qw net.ipv4.ip_forward=1 &&
+	lab_x "$P-gw" sysctl -qw net.ipv6.conf.all.forwarding=1 || return 1
 	LAN=g1
+	if [ "${1:-}" != bridge ]; then
+		lab_add_ipv6 || return 1
+	fi
 	if [ "${1:-}" = bridge ]; then
 		lab_x "$P-gw" ip link add br1 type bridge &&
 		lab_x "$P-gw" ip addr del "$LAB_LAN_ADDR/24" dev g1 &&
@@ -157,6 +179,13 @@ bench_lab_up() {
 	for i in $(seq 10 25); do
 		lab_x "$P-gw" ip neigh replace 192.0.2.$i lladdr "$MAC_C0" dev g0 nud permanent || return 1
 	done
+	if [ "${1:-}" != bridge ]; then
+		for i in $(seq 16 31); do
+			lab_x "$P-gw" ip neigh replace "2001:db8:100::$(printf %x "$i")" \
+				lladdr "$MAC_C0" dev g0 nud permanent || return 1
+		done
+		lab_neigh6
+	fi
 	lab_neigh
 }
 
@@ -200,6 +229,7 @@ xfwd_max_flows() {
 xfwd_up() {
 	"$XFWD" -n "$P-gw" attach g0 "$LAN" --max-flows "$(xfwd_max_flows)" >/dev/null &&
 	"$XFWD" -n "$P-gw" rule add udp $UDP_PORT to $SRV:$UDP_TO &&
+	{ [ "$LAN" != g1 ] || "$XFWD" -n "$P-gw" rule add udp $UDP_PORT to "[$SRV6]:$UDP_TO"; } &&
 	"$XFWD" -n "$P-gw" rule add tcp $TCP_PORT to $SRV:$TCP_PORT &&
 	"$XFWD" -n "$P-gw" rule add tcp $RR_PORT to $SRV:$RR_PORT &&
 	"$XFWD" -n "$P-gw" masq add $LAN_NET
@@ -215,10 +245,15 @@ napi_pass_down() {
 	"$GEN" pass detach -n "$P-gw" -i g1
 }
 
-# The classic recipe of DESIGN.md (the server routes back through us: no MASQUERADE).
+# The classic recipe of DESIGN.md (the server routes back through us: no
+# MASQUERADE); for IPv6 the same with ip6tables, UDP only (what is measured).
 iptables_up() {
-	local ipt="lab_x $P-gw $IPT"
+	local ipt="lab_x $P-gw $IPT" ip6t="lab_x $P-gw $IP6T"
 	napi_pass_up &&
+	if [ "$LAN" = g1 ]; then
+		$ip6t -t nat -A PREROUTING -i g0 -p udp --dport $UDP_PORT -j DNAT --to-destination "[$SRV6]:$UDP_TO" &&
+		$ip6t -A FORWARD -p udp -d "$SRV6" --dport $UDP_TO -j ACCEPT
+	fi &&
 	$ipt -t nat -A PREROUTING -i g0 -p udp --dport $UDP_PORT -j DNAT --to-destination $SRV:$UDP_TO &&
 	$ipt -t nat -A PREROUTING -i g0 -p tcp --dport $TCP_PORT -j DNAT --to-destination $SRV:$TCP_PORT &&
 	$ipt -t nat -A PREROUTING -i g0 -p tcp --dport $RR_PORT -j DNAT --to-destination $SRV:$RR_PORT &&
@@ -231,7 +266,9 @@ iptables_up() {
 iptables_down() {
 	local ipt="lab_x $P-gw $IPT"
 	$ipt -t nat -F && $ipt -F FORWARD
+	lab_x "$P-gw" "$IP6T" -t nat -F && lab_x "$P-gw" "$IP6T" -F FORWARD
 	lab_x "$P-gw" conntrack -F >/dev/null 2>&1
+	lab_x "$P-gw" conntrack -F -f ipv6 >/dev/null 2>&1
 	napi_pass_down
 }
 iptables_dst() { echo "$PUB"; }
@@ -256,10 +293,24 @@ nftables_up() {
 		}
 	}
 	EOF
+	[ "$LAN" != g1 ] || lab_x "$P-gw" nft -f - <<-EOF
+	table ip6 xfwd_bench6 {
+		chain prerouting {
+			type nat hook prerouting priority dstnat; policy accept;
+			iifname "g0" udp dport $UDP_PORT dnat to [$SRV6]:$UDP_TO
+		}
+		chain forward {
+			type filter hook forward priority filter; policy accept;
+			ip6 daddr $SRV6 udp dport $UDP_TO accept
+		}
+	}
+	EOF
 }
 nftables_down() {
 	lab_x "$P-gw" nft delete table ip xfwd_bench
+	[ "$LAN" != g1 ] || lab_x "$P-gw" nft delete table ip6 xfwd_bench6
 	lab_x "$P-gw" conntrack -F >/dev/null 2>&1
+	lab_x "$P-gw" conntrack -F -f ipv6 >/dev/null 2>&1
 	napi_pass_down
 }
 nftables_dst() { echo "$PUB"; }
@@ -287,6 +338,16 @@ gen_fwd() {
 gen_reply() {
 	"$GEN" send -n "$P-srv" -i s0 --dst-mac "$MAC_G1" --src "$SRV" --sport $UDP_TO \
 		--vary dst --threads "$THREADS" --cpu "$CPU" --sink "$P-cli:c0" "$@"
+}
+
+# The same over IPv6, in frames of $SIZE6 bytes.
+gen_fwd6() {
+	"$GEN" send -n "$P-cli" -i c0 --dst-mac "$MAC_G0" --dst "$PUB6" --dport $UDP_PORT \
+		--size $SIZE6 --threads "$THREADS" --cpu "$CPU" --sink "$P-srv:s0" "$@"
+}
+gen_reply6() {
+	"$GEN" send -n "$P-srv" -i s0 --dst-mac "$MAC_G1" --src "$SRV6" --sport $UDP_TO \
+		--vary dst --size $SIZE6 --threads "$THREADS" --cpu "$CPU" --sink "$P-cli:c0" "$@"
 }
 
 # Outbound: the server, a LAN host, to the client's address on the public
@@ -339,10 +400,10 @@ finish() {
 	done
 }
 
-# One timed run; prints Mpps delivered at the sink.
+# One timed run; prints Mpps delivered at the sink. PPS_SECS: its length.
 pps_run() {
 	local out
-	out=$("$@" --seconds "$SECS") || return 1
+	out=$("$@" --seconds "${PPS_SECS:-$SECS}") || return 1
 	echo "$out" | sed -n 's/.* sent_pps=\([0-9]*\).*/\1/p' >>"$SENT"
 	echo "$out" | sed -n 's/.* rcvd_pps=\([0-9]*\).*/\1/p' | awk '{ printf "%.3f\n", $1 / 1e6 }'
 }
@@ -409,9 +470,12 @@ FLOW_SCEN=(udp_1 udp_1k udp_100k udp_1m)
 FLOW_N=(1 1000 100000 1000000)
 BR_SCEN=(br_1k)	# the LAN a bridge (BR_CONTENDERS), over BR_N flows
 BR_N=(1000)
-LAB_SCEN=(udp_1 udp_1k udp_100k udp_1m newflows reply_1k masq_1k tcp rr_tps rr_p50)
+V6_SCEN=(udp6_1 udp6_1k)	# IPv6, forward, over V6_N flows
+V6_N=(1 1000)
+LAB_SCEN=(udp_1 udp_1k udp_100k udp_1m newflows reply_1k masq_1k "${V6_SCEN[@]}" reply6_1k
+	tcp rr_tps rr_p50)
 ALL_SCEN=("${LAB_SCEN[@]}" "${BR_SCEN[@]}")	# the table's rows
-COST_SCEN=(ns_fwd ns_reply ns_new)
+COST_SCEN=(ns_fwd ns_reply ns_new ns_fwd6 ns_reply6)
 
 mark_failed() {	# CONTENDER SCENARIO...
 	local c=$1 s
@@ -441,7 +505,7 @@ lab_done() {	# CONTENDER
 }
 
 run_contender() {
-	local c=$1 i n dst pid
+	local c=$1 i n dst pid t0=$SECONDS t6=0
 	say "== $c (round $ROUND of $ROUNDS)"
 	if ! lab_with "$c"; then
 		mark_failed "$c" "${LAB_SCEN[@]}"
@@ -463,6 +527,16 @@ run_contender() {
 	# Outbound masquerade of 1k LAN flows (issue #10).
 	gen_out --flows 1000 --count 100000 >/dev/null 2>>"$LOG"
 	measure "$c" masq_1k Mpps pps_run gen_out --flows 1000
+	# IPv6 (issue #20): one pass creates the 1k flows (the first flow is
+	# the 1-flow row's), then forward over N flows, then their replies.
+	t6=$SECONDS
+	gen_fwd6 --src "$SRC6_FLOWS" --flows 1000 --count 100000 >/dev/null 2>>"$LOG"
+	for i in "${!V6_SCEN[@]}"; do
+		PPS_SECS=$SECS6 measure "$c" "${V6_SCEN[$i]}" Mpps \
+			pps_run gen_fwd6 --src "$SRC6_FLOWS" --flows "${V6_N[$i]}"
+	done
+	PPS_SECS=$SECS6 measure "$c" reply6_1k Mpps pps_run gen_reply6 --dst "$SRC6_FLOWS" --flows 1000
+	t6=$((SECONDS - t6))
 
 	# What the XDP programs cost per packet (xfwd, and the ceiling for scale).
 	if [ "$c" = xfwd ] || [ "$c" = ceiling ]; then
@@ -470,6 +544,10 @@ run_contender() {
 		cost "$c" ns_fwd g0 gen_fwd --src "$SRC_FLOWS" --flows 1000
 		cost "$c" ns_reply g1 gen_reply --dst "$SRC_FLOWS" --flows 1000
 		cost "$c" ns_new g0 gen_fwd --src "$SRC_NEW" --new-flows
+		# IPv6: the IPv4 program's run, its tail call included.
+		gen_fwd6 --src "$SRC6_FLOWS" --flows 1000 --count 100000 >/dev/null 2>>"$LOG"
+		cost "$c" ns_fwd6 g0 gen_fwd6 --src "$SRC6_FLOWS" --flows 1000
+		cost "$c" ns_reply6 g1 gen_reply6 --dst "$SRC6_FLOWS" --flows 1000
 	fi
 
 	# TCP through the contender: bulk (iperf3) and ping-pong latency.
@@ -485,6 +563,7 @@ run_contender() {
 	for pid in "${BG_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
 	BG_PIDS=()
 	lab_done "$c"
+	say "  ($c: $((SECONDS - t0)) s, of which the IPv6 rows $t6 s)"
 
 	case " ${BR_CONTENDERS[*]} " in *" $c "*) run_bridged "$c" ;; esac
 }
@@ -531,6 +610,9 @@ declare -A LABEL=(
 	[newflows]="New flows, each packet a new flow (M flows/s)"
 	[reply_1k]="UDP 64 B replies, 1k flows (Mpps)"
 	[masq_1k]="Outbound masquerade, UDP 64 B, 1k flows (Mpps)"
+	[udp6_1]="UDP IPv6 84 B, 1 flow (Mpps; iptables: ip6tables)"
+	[udp6_1k]="UDP IPv6 84 B, 1k flows (Mpps; iptables: ip6tables)"
+	[reply6_1k]="UDP IPv6 84 B replies, 1k flows (Mpps; iptables: ip6tables)"
 	[tcp]="TCP, iperf3, 1 stream (Gbit/s)"
 	[rr_tps]="TCP request/response, 1 byte (k transactions/s)"
 	[rr_p50]="TCP request/response latency, p50 (us, lower is better)"
@@ -538,6 +620,8 @@ declare -A LABEL=(
 	[ns_fwd]="forward program, 1k flows (ns/packet)"
 	[ns_reply]="reply program, 1k flows (ns/packet)"
 	[ns_new]="forward program, new flows (ns/packet)"
+	[ns_fwd6]="forward program, IPv6, 1k flows (ns/packet; xfwd_public with its tail call to xfwd_public6)"
+	[ns_reply6]="reply program, IPv6, 1k flows (ns/packet; xfwd_lan with its tail call to xfwd_lan6)"
 )
 
 # The plot's colour of each bridged contender: that of its line.
@@ -564,8 +648,11 @@ target() {
 }
 
 report() {
-	local c s i k ipt_v ct br_ipt br_ceil
+	local c s i k ipt_v ip6t_v ct br_ipt br_ceil v6_ipt v6_ceil
 	ipt_v=$($IPT -V 2>/dev/null | head -1)
+	ip6t_v=$($IP6T -V 2>/dev/null | head -1)
+	v6_ipt=$(ratio "${RES[xfwd,udp6_1k]:-}" "${RES[iptables,udp6_1k]:-}")
+	v6_ceil=$(ratio "${RES[xfwd,udp6_1k]:-}" "${RES[ceiling,udp6_1k]:-}")
 	br_ipt=$(ratio "${RES[xfwd,br_1k]:-}" "${RES[iptables,br_1k]:-}")
 	br_ceil=$(ratio "${RES[xfwd,br_1k]:-}" "${RES[ceiling,br_1k]:-}")
 	{
@@ -573,7 +660,7 @@ report() {
 		echo
 		echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $BUILD,"\
 			"Linux $(uname -r), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')),"\
-			"$RUNS runs of ${SECS}s per figure (median; iperf3: $TCP_RUNS of ${TCP_SECS}s) in $ROUNDS round(s),"\
+			"$RUNS runs of ${SECS}s per figure (median; IPv6 rows: of ${SECS6}s; iperf3: $TCP_RUNS of ${TCP_SECS}s) in $ROUNDS round(s),"\
 			"generator: $THREADS thread(s) from CPU $CPU$([ "$QUICK" = 1 ] && echo ', QUICK')$([ "$XFWD" != ./xfwd ] && echo ", xfwd: $XFWD")."\
 			"Load average at start $LOAD_START, at end $LOAD_END (other work on the machine skews absolute figures; ratios within one run hold better)."
 		echo
@@ -587,7 +674,13 @@ report() {
 			echo
 		done
 		echo
-		echo "Per-packet cost of the XDP programs (kernel.bpf_stats_enabled: run_time_ns / run_cnt):"
+		echo "IPv6 rows (issue #20): the iptables column is ip6tables DNAT (\`$ip6t_v\`, \`$IP6T\`),"\
+			"nftables an \`ip6 nat\` table, xfwd \`rule add udp $UDP_PORT to [$SRV6]:$UDP_TO\`,"\
+			"the ceiling the same bare redirect. Their 84-byte frames carry the UDP datagram of the"\
+			"IPv4 rows' 64-byte frames (the IPv6 header is 20 bytes longer)."
+		echo
+		echo "Per-packet cost of the XDP programs (kernel.bpf_stats_enabled: run_time_ns / run_cnt;"\
+			"a tail-called program has no figure of its own: its time is its caller's):"
 		echo
 		echo "| program | xfwd | ceiling (bare redirect) |"
 		echo "|---|---|---|"
@@ -633,9 +726,11 @@ report() {
 	} >"$MD"
 
 	{
-		# Then a column per bridged contender: a value where its flows are.
+		# Then a column per bridged contender: a value where its flows are;
+		# then one per contender over IPv6 (its rows' flows).
 		printf 'flows'; for c in "${ALL_CONTENDERS[@]}"; do printf ' %s' "$c"; done
-		for c in "${BR_CONTENDERS[@]}"; do printf ' "%s, LAN a bridge"' "$c"; done; echo
+		for c in "${BR_CONTENDERS[@]}"; do printf ' "%s, LAN a bridge"' "$c"; done
+		for c in "${ALL_CONTENDERS[@]}"; do printf ' "%s, IPv6 84 B"' "$c"; done; echo
 		for i in "${!FLOW_SCEN[@]}"; do
 			printf '%s' "${FLOW_N[$i]}"
 			for c in "${ALL_CONTENDERS[@]}"; do
@@ -651,6 +746,14 @@ report() {
 				[ "$s" = failed ] && s=NaN
 				printf ' %s' "$s"
 			done
+			for c in "${ALL_CONTENDERS[@]}"; do
+				s=NaN
+				for k in "${!V6_SCEN[@]}"; do
+					[ "${V6_N[$k]}" = "${FLOW_N[$i]}" ] && s=${RES[$c,${V6_SCEN[$k]}]:-NaN}
+				done
+				[ "$s" = failed ] && s=NaN
+				printf ' %s' "$s"
+			done
 			echo
 		done
 	} >"$DAT"
@@ -660,7 +763,7 @@ report() {
 		gnuplot <<-EOF 2>>"$LOG" || log "gnuplot failed"
 		set terminal pngcairo size 900,540 font ",11"
 		set output "$PNG"
-		set title "64-byte UDP through the gateway, one CPU (median of $RUNS runs)\nLAN a bridge, 1k flows (squares): xfwd ${br_ipt}x iptables, $br_ceil of the ceiling"
+		set title "64-byte UDP through the gateway, one CPU (median of $RUNS runs)\nLAN a bridge, 1k flows (squares): xfwd ${br_ipt}x iptables, $br_ceil of the ceiling\nIPv6 84 B (dashed), 1k flows: xfwd ${v6_ipt}x ip6tables, $v6_ceil of the ceiling"
 		set logscale x
 		set xlabel "flows"
 		set ylabel "Mpps delivered at the sink"
@@ -670,7 +773,10 @@ report() {
 		set grid
 		plot for [i=2:$((${#ALL_CONTENDERS[@]} + 1))] "$DAT" using 1:i with linespoints lw 2 pt 7 lc i - 1 title columnheader(i), \
 			for [i=1:${#BR_CONTENDERS[@]}] "$DAT" using 1:(column(i + ${#ALL_CONTENDERS[@]} + 1)) with points pt 5 ps 1.5 \
-				lc int(word("$(br_colours)", i)) title columnheader(i + ${#ALL_CONTENDERS[@]} + 1)
+				lc int(word("$(br_colours)", i)) title columnheader(i + ${#ALL_CONTENDERS[@]} + 1), \
+			for [i=1:${#ALL_CONTENDERS[@]}] "$DAT" using 1:(column(i + ${#ALL_CONTENDERS[@]} + ${#BR_CONTENDERS[@]} + 1)) \
+				with linespoints lw 2 dt 2 pt 6 ps 1.3 lc i \
+				title columnheader(i + ${#ALL_CONTENDERS[@]} + ${#BR_CONTENDERS[@]} + 1)
 		EOF
 	fi
 	cat "$MD"

@@ -266,10 +266,12 @@ struct pk {
  * its own programs parse it (never pass_not_ipv4); Hop-by-Hop,
  * Destination Options and Routing headers stepped over (at most 4, 256
  * bytes before the last), a Fragment header, a route with segments left,
- * ICMPv6 or another upper layer than TCP/UDP, link-local and multicast
- * addresses not ours. The fuzz world has no IPv6 rule and makes no IPv6
- * connection: a well-formed TCP/UDP packet finds no match. The one reason
- * it is passed, in the programs' order.
+ * ICMPv6 other than its errors or another upper layer than TCP/UDP,
+ * link-local and multicast addresses not ours; an ICMPv6 error (types 1-4)
+ * is parsed down to its quote's ports (a quote of TCP/UDP right after the
+ * IPv6 header). The fuzz world has no IPv6 rule and makes no IPv6
+ * connection: a well-formed TCP/UDP packet or error finds no match. The
+ * one reason it is passed, in the programs' order.
  */
 static uint64_t parse6(const uint8_t *b, size_t len, size_t off)
 {
@@ -312,10 +314,19 @@ static uint64_t parse6(const uint8_t *b, size_t len, size_t off)
 		return BIT(XFWD_CNT_PASS_FRAGMENT);
 	if (nh == 0 || nh == 60 || nh == 43)
 		return BIT(XFWD_CNT_PASS_IP_OPTIONS);
-	if (nh != P_TCP && nh != P_UDP)
+	if (nh != P_TCP && nh != P_UDP && nh != 58)
 		return BIT(XFWD_CNT_PASS_NOT_TCPUDP);
 	if (o > end)
 		return BIT(XFWD_CNT_PASS_MALFORMED);
+	if (nh == 58) {		/* ICMPv6: errors only, then the quote */
+		if (o + 8 > len || end - o < 8 || b[o] < 1 || b[o] > 4)
+			return BIT(XFWD_CNT_PASS_NOT_TCPUDP);
+		if (o + 8 + 44 > len || end - o - 8 < 44)
+			return BIT(XFWD_CNT_PASS_MALFORMED);
+		if (b[o + 8] >> 4 != 6 || (b[o + 8 + 6] != P_TCP && b[o + 8 + 6] != P_UDP))
+			return BIT(XFWD_CNT_PASS_NOT_TCPUDP);
+		return BIT(XFWD_CNT_PASS_NO_MATCH);
+	}
 	if (nh == P_TCP) {
 		if (o + 20 > len || end - o < 20 || b[o + 12] >> 4 < 5 ||
 		    (size_t)(b[o + 12] >> 4) * 4 > end - o)

@@ -303,7 +303,7 @@ def tcp_bulk(addr, port, flag):
 
 
 def sink_server(addr, port):
-    srv = socket.create_server((addr, int(port)), reuse_port=True)
+    srv = socket.create_server((addr, int(port)), family=fam(addr), reuse_port=True)
     while True:
         c, _ = srv.accept()
         h = hashlib.sha256()

@@ -22,7 +22,10 @@ rule_packets() { xg stats -j | python3 -c "import json,sys; print([r['packets'] 
 bg "$LAB_SRV" $PEER tcp-echo $S 7000
 wait_port "$LAB_SRV" $S 7000
 stream_start 82 2
-sleep 1
+for _ in $(seq 100); do	# connected and counted (python starts slowly under load)
+	[ "$(xg flows | grep -c "dport=82 ")" = 1 ] && [ "$(rule_packets 0)" -gt 0 ] && break
+	sleep 0.1
+done
 
 xg save >"$TMP/s1"
 expect_eq "save prints the running configuration" "$(grep -v '^#' "$TMP/s1")" \

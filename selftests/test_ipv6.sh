@@ -19,8 +19,9 @@ bg "$LAB_SRV" $PEER http-server "$LAB6_SRV_ADDR" 8080 "$TMP/www"
 bg "$LAB_SRV" $PEER http-server $LAB_SRV_ADDR 8080 "$TMP/www"
 bg "$LAB_SRV" $PEER udp-echo "$LAB6_SRV_ADDR" 5353
 bg "$LAB_SRV" $PEER whoami-server "$LAB6_SRV_ADDR" 9000
+bg "$LAB_SRV" $PEER sink-server "$LAB6_SRV_ADDR" 9001
 wait_port "$LAB_SRV" "$LAB6_SRV_ADDR" 8080 && wait_port "$LAB_SRV" $LAB_SRV_ADDR 8080 &&
-	wait_port "$LAB_SRV" "$LAB6_SRV_ADDR" 9000 && wait_udp "$LAB_SRV" 5353 ||
+	wait_port "$LAB_SRV" "$LAB6_SRV_ADDR" 9000 && wait_port "$LAB_SRV" "$LAB6_SRV_ADDR" 9001 && wait_udp "$LAB_SRV" 5353 ||
 	not_ok "backends up" "a server did not start"
 
 # --- xfwd
@@ -32,6 +33,7 @@ check "rule add tcp 80 to an IPv4 backend too (same public port, other family)" 
 	xg rule add tcp 80 to $LAB_SRV_ADDR:8080
 check "rule add udp [public]:53 to [v6]:5353" xg rule add udp "[$LAB6_PUB_ADDR]:53" to "[$LAB6_SRV_ADDR]:5353"
 check "rule add tcp 81 to [v6]:9000" xg rule add tcp 81 to "[$LAB6_SRV_ADDR]:9000"
+check "rule add tcp 82 to [v6]:9001" xg rule add tcp 82 to "[$LAB6_SRV_ADDR]:9001"
 lab_neigh6
 
 fwd0=$(fwd6)
@@ -50,13 +52,30 @@ expect_eq "no redirected frame was lost" "$(counter redirect_err)" 0
 expect_match "an unforwarded UDP port: the gateway's own stack answers port unreachable" \
 	"$(lab_x "$LAB_CLI" $PEER udp-refused "$LAB6_PUB_ADDR" 54 2>&1)" "^refused$"
 
+# PMTU: the LAN link narrower than the public one. An upload's full-size
+# segments are addressed to the gateway: XDP answers Packet Too Big (passed
+# up, the gateway's own TCP reset the connection), the client sends smaller.
+upload6() {
+	lab_x "$LAB_GW" ip link set g1 mtu 1280
+	lab_x "$LAB_CLI" ip -6 route flush cache
+	lab_x "$LAB_CLI" timeout 20 $PEER upload "$LAB6_PUB_ADDR" 82 2000000 2>&1
+	lab_x "$LAB_GW" ip link set g1 mtu 1500
+}
+ptb0=$(counter icmp_frag_needed_sent)
+expect_eq "IPv6 bulk upload over a narrower LAN link completes (sha256 checked)" "$(upload6)" 2000000
+ptb=$(( $(counter icmp_frag_needed_sent) - ptb0 ))
+if [ "$ptb" -ge 1 ]; then ok "Packet Too Big sent to the client by XDP ($ptb)"
+else not_ok "Packet Too Big sent to the client by XDP" "icmp_frag_needed_sent moved by $ptb"; fi
+expect_match "the client learned the path MTU" \
+	"$(lab_x "$LAB_CLI" ip -6 route get "$LAB6_PUB_ADDR" | grep -o "mtu [0-9]*")" "^mtu 1280$"
+
 # flows: as /proc/net/nf_conntrack prints IPv6 (every group written out).
 full() { python3 -c 'import ipaddress,sys; print(ipaddress.ip_address(sys.argv[1]).exploded)' "$1"; }
 flows=$(xg flows)
 tcp_re="^ipv6 +10 tcp +6 [0-9]+ [A-Z_]+ src=$(full $LAB6_CLI_ADDR) dst=$(full $LAB6_PUB_ADDR) sport=[0-9]+ dport=80 packets=[0-9]+ bytes=[0-9]+ src=$(full $LAB6_SRV_ADDR) dst=$(full $LAB6_CLI_ADDR) sport=8080 dport=[0-9]+ packets=[0-9]+ bytes=[0-9]+ \[ASSURED\] mark=0 zone=0 use=2$"
 expect_eq "flows: one conntrack-format ipv6 line per HTTP connection" "$(grep -cE "$tcp_re" <<<"$flows")" 5
-expect_eq "flows --family ipv6: the IPv6 connections alone (5 HTTP, UDP, whoami)" \
-	"$(xg flows --family ipv6 | grep -c '^ipv6 ')/$(xg flows --family ipv6 | grep -c '^ipv4 ')" "7/0"
+expect_eq "flows --family ipv6: the IPv6 connections alone (5 HTTP, UDP, whoami, upload)" \
+	"$(xg flows --family ipv6 | grep -c '^ipv6 ')/$(xg flows --family ipv6 | grep -c '^ipv4 ')" "8/0"
 expect_eq "flows --family ipv4: the IPv4 ones alone (3 HTTP)" \
 	"$(xg flows --family ipv4 | grep -c '^ipv4 ')/$(xg flows --family ipv4 | grep -c '^ipv6 ')" "3/0"
 
@@ -91,11 +110,13 @@ lab_x "$LAB_GW" sysctl -qw net.ipv6.conf.all.forwarding=1
 lab_x "$LAB_GW" ip6tables -t nat -A PREROUTING -i g0 -p tcp --dport 80 -j DNAT --to-destination "[$LAB6_SRV_ADDR]:8080"
 lab_x "$LAB_GW" ip6tables -t nat -A PREROUTING -i g0 -p udp -d "$LAB6_PUB_ADDR" --dport 53 -j DNAT --to-destination "[$LAB6_SRV_ADDR]:5353"
 lab_x "$LAB_GW" ip6tables -t nat -A PREROUTING -i g0 -p tcp --dport 81 -j DNAT --to-destination "[$LAB6_SRV_ADDR]:9000"
+lab_x "$LAB_GW" ip6tables -t nat -A PREROUTING -i g0 -p tcp --dport 82 -j DNAT --to-destination "[$LAB6_SRV_ADDR]:9001"
 expect_eq "ip6tables: HTTP GET over IPv6 (5 requests)" "$(gets6 5)" 5
 expect_match "ip6tables: UDP reply from the public address and port" \
 	"$(ask6 53 hello)" "^\[$LAB6_PUB_ADDR\]:53 \[$LAB6_CLI_ADDR\]:[0-9]+ hello$"
 expect_match "ip6tables: the backend sees the client's address" \
 	"$(lab_x "$LAB_CLI" $PEER whoami "$LAB6_PUB_ADDR" 81 2>&1)" "^\[$LAB6_CLI_ADDR\]:[0-9]+$"
+expect_eq "ip6tables: bulk upload over a narrower LAN link completes" "$(upload6)" 2000000
 expect_match "ip6tables: an unforwarded UDP port is refused" \
 	"$(lab_x "$LAB_CLI" $PEER udp-refused "$LAB6_PUB_ADDR" 54 2>&1)" "^refused$"
 lab_x "$LAB_GW" ip6tables -t nat -F

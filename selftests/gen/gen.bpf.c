@@ -5,8 +5,8 @@
  * for the gateway. Live frames come from a page pool and are recycled with
  * whatever the receivers wrote into them (NAT rewrites, TTL), so every run
  * writes the whole frame from the template, then the flow's source (or
- * destination) address and port, then both checksums (from sums precomputed
- * without those fields).
+ * destination) address and port, then the checksums (from sums precomputed
+ * without those fields). IPv4 or IPv6 (UDP or TCP SYN over either).
  */
 #include <linux/types.h>
 #include <linux/bpf.h>
@@ -20,6 +20,7 @@ const volatile __u32 frame_len = GEN_MIN_FRAME;
 const volatile __u8 is_udp = 1;		/* else TCP: the checksum sits elsewhere */
 const volatile __u8 random_tuples;	/* each packet a random address and port */
 const volatile __u8 vary_dst;		/* the flows differ in destination, not source */
+const volatile __u8 ipv6;		/* IPv6 frames: the low 32 bits of the address vary */
 const volatile __u32 addr_base;	/* host byte order; of the varied side */
 const volatile __u32 naddrs = 1;
 const volatile __u32 port_base;	/* host byte order */
@@ -38,14 +39,21 @@ struct {
 	__type(value, struct gen_state);
 } gen_state SEC(".maps");
 
-/* Fixed offsets in the template: Ethernet, IPv4 without options, then L4. */
+/* Fixed offsets in the template: Ethernet, IPv4 without options (or IPv6
+ * without extension headers: the varied word is the address's last 32 bits,
+ * and there is no IP checksum), then L4. */
 #define OFF_IP_CHECK	(14 + 10)
 #define OFF_IP_SADDR	(14 + 12)
 #define OFF_IP_DADDR	(14 + 16)
-#define OFF_L4_SPORT	(14 + 20)
-#define OFF_L4_DPORT	(14 + 20 + 2)
-#define OFF_UDP_CHECK	(14 + 20 + 6)
-#define OFF_TCP_CHECK	(14 + 20 + 16)
+#define OFF_IP6_SADDR	(14 + 8 + 12)
+#define OFF_IP6_DADDR	(14 + 24 + 12)
+#define OFF_L4		(ipv6 ? 14 + 40 : 14 + 20)
+#define OFF_UDP_CHECK	(OFF_L4 + 6)
+#define OFF_TCP_CHECK	(OFF_L4 + 16)
+/* Frames up to this long are written inline, 4 bytes at a time past
+ * GEN_MIN_FRAME (IPv6's 84-byte frame: a helper call would slow the
+ * generator down); longer ones by bpf_xdp_store_bytes. */
+#define GEN_INLINE_FRAME	128
 
 static __always_inline __u32 fold(__u32 s)
 {
@@ -89,7 +97,16 @@ int bench_gen(struct xdp_md *ctx)
 #pragma unroll
 	for (int i = 0; i < GEN_MIN_FRAME / 8; i++)
 		dst[i] = tmpl[i];
-	if (frame_len > GEN_MIN_FRAME) {
+	if (frame_len > GEN_MIN_FRAME && frame_len <= GEN_INLINE_FRAME && !(frame_len & 3)) {
+		if (data + frame_len > data_end)
+			return XDP_ABORTED;
+#pragma unroll
+		for (int i = GEN_MIN_FRAME / 4; i < GEN_INLINE_FRAME / 4; i++) {
+			if (i * 4 >= frame_len)
+				break;
+			((__u32 *)data)[i] = ((__u32 *)tmpl)[i];
+		}
+	} else if (frame_len > GEN_MIN_FRAME) {
 		len = frame_len - GEN_MIN_FRAME;
 		if (len > GEN_MAX_FRAME - GEN_MIN_FRAME)
 			len = GEN_MAX_FRAME - GEN_MIN_FRAME;
@@ -111,21 +128,26 @@ int bench_gen(struct xdp_md *ctx)
 	port = bpf_htons((__u16)(port_base + port_off));
 
 	if (vary_dst) {
-		*(__u32 *)(data + OFF_IP_DADDR) = addr;
-		*(__u16 *)(data + OFF_L4_DPORT) = port;
+		*(__u32 *)(data + (ipv6 ? OFF_IP6_DADDR : OFF_IP_DADDR)) = addr;
+		*(__u16 *)(data + OFF_L4 + 2) = port;
 	} else {
-		*(__u32 *)(data + OFF_IP_SADDR) = addr;
-		*(__u16 *)(data + OFF_L4_SPORT) = port;
+		*(__u32 *)(data + (ipv6 ? OFF_IP6_SADDR : OFF_IP_SADDR)) = addr;
+		*(__u16 *)(data + OFF_L4) = port;
 	}
 	/* One's complement sums of 16-bit words are byte-order neutral: add
 	 * the fields as they lie in memory. */
-	sum = ip_csum_base + (addr & 0xffff) + (addr >> 16);
-	*(__u16 *)(data + OFF_IP_CHECK) = (__u16)~fold(sum);
+	if (!ipv6) {
+		sum = ip_csum_base + (addr & 0xffff) + (addr >> 16);
+		*(__u16 *)(data + OFF_IP_CHECK) = (__u16)~fold(sum);
+	}
 	sum = l4_csum_base + (addr & 0xffff) + (addr >> 16) + port;
 	csum = (__u16)~fold(sum);
 	if (is_udp) {
 		*(__u16 *)(data + OFF_UDP_CHECK) = csum ? csum : 0xffff;	/* 0: no checksum */
 	} else {
+		/* Past GEN_MIN_FRAME for IPv6 (a SYN is 74 bytes there). */
+		if (data + OFF_TCP_CHECK + 2 > data_end)
+			return XDP_ABORTED;
 		*(__u16 *)(data + OFF_TCP_CHECK) = csum;
 	}
 	return XDP_TX;

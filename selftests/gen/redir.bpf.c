@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The ceiling: the least an XDP forwarder can do. Every IPv4 frame gets fixed
+ * The ceiling: the least an XDP forwarder can do. Every IP frame gets fixed
  * MAC addresses and is redirected through a one-slot DEVMAP to the other
- * interface; no parsing beyond Ethernet, no lookup, no rewrite of IP. ARP and
+ * interface; no parsing beyond Ethernet (and IPv6's next header, to leave
+ * neighbour discovery alone), no lookup, no rewrite of IP. ARP, ICMPv6 and
  * the rest pass to the stack. Nothing forwards faster on the machine.
  */
-#include "ipv4_frame.bpf.h"
+#include "ip_frame.bpf.h"
 
 /* Set by xfwd-gen before load. */
 const volatile __u8 dmac[ETH_ALEN];	/* the next hop, beyond the egress */
@@ -21,7 +22,7 @@ struct {
 SEC("xdp")
 int bench_redirect(struct xdp_md *ctx)
 {
-	struct ethhdr *eth = ipv4_frame(ctx);
+	struct ethhdr *eth = ip_frame(ctx);
 
 	if (!eth)
 		return XDP_PASS;

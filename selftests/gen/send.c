@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * xfwd-gen send: 64-byte (or larger) UDP, or TCP SYN, frames out of a veth
- * at the rate the machine allows, over N flows or each packet a new flow.
+ * xfwd-gen send: 64-byte (or larger) UDP, or TCP SYN, frames over IPv4 or
+ * IPv6 out of a veth at the rate the machine allows, over N flows or each
+ * packet a new flow.
  *
  * The frames are made by gen.bpf.c run through BPF_PROG_TEST_RUN in
  * live-frames mode (the kernel hands each XDP_TX to the interface's
@@ -31,6 +32,7 @@
 #include <linux/if_ether.h>
 #include <linux/in.h>
 #include <linux/ip.h>
+#include <linux/ipv6.h>
 #include <linux/tcp.h>
 #include <linux/udp.h>
 #include <bpf/bpf.h>
@@ -57,13 +59,21 @@ static const char usage[] =
 "S (default 1). --threads N sends from N CPUs from --cpu FIRST on (default 1 thread, CPU\n"
 "0). --sink NETNS:IFACE reads the count of `xfwd-gen sink` there before and after.\n"
 "\n"
+"IPv6: --src and --dst both IPv6 addresses; a range's two ends differ in the last\n"
+"32 bits only, which are what vary. The smallest IPv6 frame that carries the\n"
+"datagram of a 64-byte IPv4 one is 84 bytes (--size 84).\n"
+"\n"
 "Prints: sent=N secs=S sent_pps=R [rcvd=N rcvd_pps=R]\n";
 
 struct send_args {
 	const char *netns, *ifname, *sink;
 	__u8 dmac[6], smac[6];
 	bool smac_set, random, new_flows, count_set, vary_dst, sport_set, dport_set;
+	bool src_set, dst_set;
+	int src_family, dst_family;		/* AF_INET, AF_INET6 */
+	/* IPv4: the addresses; IPv6: their last 32 bits, the rest in src6/dst6 */
 	__u32 saddr_lo, saddr_hi, daddr_lo, daddr_hi;
+	__u8 src6[16], dst6[16];		/* the range's first address */
 	__u32 sport_lo, sport_hi, dport_lo, dport_hi;
 	__u8 proto;
 	__u32 size;
@@ -79,6 +89,30 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stop = 1;
+}
+
+/* ADDR or ADDR-ADDR of either family: AF_INET (lo, hi the addresses) or
+ * AF_INET6 (first the range's first address, lo and hi the last 32 bits of
+ * its ends, which must agree on the rest); 0 if neither. */
+static int parse_any_range(const char *s, __u8 first[16], __u32 *lo, __u32 *hi)
+{
+	char buf[INET6_ADDRSTRLEN * 2 + 2], *dash;
+	__u8 last[16];
+
+	if (!strchr(s, ':'))
+		return parse_addr_range(s, lo, hi) ? AF_INET : 0;
+	if (strlen(s) >= sizeof(buf))
+		return 0;
+	strcpy(buf, s);
+	dash = strchr(buf, '-');
+	if (dash)
+		*dash = 0;
+	if (inet_pton(AF_INET6, buf, first) != 1 ||
+	    inet_pton(AF_INET6, dash ? dash + 1 : buf, last) != 1 || memcmp(first, last, 12))
+		return 0;
+	*lo = ntohl(*(__u32 *)(first + 12));
+	*hi = ntohl(*(__u32 *)(last + 12));
+	return *hi >= *lo ? AF_INET6 : 0;
 }
 
 static int parse(int argc, char **argv, struct send_args *a)
@@ -118,11 +152,17 @@ static int parse(int argc, char **argv, struct send_args *a)
 		} else if (arg_is(o, "--src-mac", NULL)) {
 			smac = v;
 		} else if (arg_is(o, "--src", NULL)) {
-			if (!parse_addr_range(v, &a->saddr_lo, &a->saddr_hi))
-				return err(EXIT_USAGE, "--src '%s': expected ADDR or ADDR-ADDR", v);
+			a->src_family = parse_any_range(v, a->src6, &a->saddr_lo, &a->saddr_hi);
+			if (!a->src_family)
+				return err(EXIT_USAGE, "--src '%s': expected ADDR or ADDR-ADDR"
+					   " (IPv6: the ends differ in the last 32 bits only)", v);
+			a->src_set = true;
 		} else if (arg_is(o, "--dst", NULL)) {
-			if (!parse_addr_range(v, &a->daddr_lo, &a->daddr_hi))
-				return err(EXIT_USAGE, "--dst '%s': expected ADDR or ADDR-ADDR", v);
+			a->dst_family = parse_any_range(v, a->dst6, &a->daddr_lo, &a->daddr_hi);
+			if (!a->dst_family)
+				return err(EXIT_USAGE, "--dst '%s': expected ADDR or ADDR-ADDR"
+					   " (IPv6: the ends differ in the last 32 bits only)", v);
+			a->dst_set = true;
 		} else if (arg_is(o, "--sport", NULL)) {
 			if (!parse_port_range(v, &a->sport_lo, &a->sport_hi))
 				return err(EXIT_USAGE, "--sport '%s': expected PORT or LO-HI", v);
@@ -176,8 +216,12 @@ static int parse(int argc, char **argv, struct send_args *a)
 			return err(EXIT_USAGE, "send: unknown option '%s' (see xfwd-gen send --help)", o);
 		}
 	}
-	if (!a->ifname || !dmac || !a->saddr_lo || !a->daddr_lo)
+	if (!a->ifname || !dmac || !a->src_set || !a->dst_set)
 		return err(EXIT_USAGE, "send: -i, --dst-mac, --src and --dst are required");
+	if (a->src_family != a->dst_family)
+		return err(EXIT_USAGE, "send: --src and --dst must be of one family");
+	if (a->src_family == AF_INET6 && a->size < 74 && a->proto == IPPROTO_TCP)
+		return err(EXIT_USAGE, "send: an IPv6 SYN needs --size 74 at least");
 	/* The varied side's port range defaults to the unprivileged ports. */
 	if (!a->vary_dst && !a->sport_set) {
 		a->sport_lo = 1024;
@@ -251,22 +295,25 @@ static __u32 fold(__u32 s)
 static void build_template(const struct send_args *a, __u8 *frame, __u32 *ip_base,
 			   __u32 *l4_base)
 {
+	bool v6 = a->src_family == AF_INET6;
 	struct ethhdr *eth = (void *)frame;
 	struct iphdr *ip = (void *)(eth + 1);
-	void *l4 = ip + 1;
+	struct ipv6hdr *ip6 = (void *)(eth + 1);
+	size_t ip_len = v6 ? sizeof(*ip6) : sizeof(*ip);
+	void *l4 = (__u8 *)(eth + 1) + ip_len;
 	__u16 l4_len, tot_len;
 	__u32 pseudo;
 
 	memset(frame, 0, GEN_MAX_FRAME);
 	memcpy(eth->h_dest, a->dmac, 6);
 	memcpy(eth->h_source, a->smac, 6);
-	eth->h_proto = htons(ETH_P_IP);
+	eth->h_proto = htons(v6 ? ETH_P_IPV6 : ETH_P_IP);
 
 	if (a->proto == IPPROTO_UDP) {
 		struct udphdr *udp = l4;
 
 		tot_len = (__u16)(a->size - sizeof(*eth));
-		l4_len = (__u16)(tot_len - sizeof(*ip));
+		l4_len = (__u16)(tot_len - ip_len);
 		if (a->vary_dst)
 			udp->source = htons((__u16)a->sport_lo);
 		else
@@ -279,9 +326,10 @@ static void build_template(const struct send_args *a, __u8 *frame, __u32 *ip_bas
 		struct tcphdr *tcp = l4;
 		__u32 seq;
 
-		/* A SYN: 40 bytes of IP; the rest of the frame is Ethernet padding. */
+		/* A SYN: 40 bytes of IPv4 (60 of IPv6); the rest of the frame
+		 * is Ethernet padding. */
 		l4_len = sizeof(*tcp);
-		tot_len = (__u16)(sizeof(*ip) + l4_len);
+		tot_len = (__u16)(ip_len + l4_len);
 		if (getrandom(&seq, sizeof(seq), 0) != sizeof(seq))
 			seq = 0x5eed;
 		if (a->vary_dst)
@@ -292,6 +340,20 @@ static void build_template(const struct send_args *a, __u8 *frame, __u32 *ip_bas
 		tcp->doff = 5;
 		tcp->syn = 1;
 		tcp->window = htons(64240);
+	}
+	if (v6) {
+		/* The varied address's last 32 bits stay zero in the template. */
+		ip6->version = 6;
+		ip6->payload_len = htons(l4_len);
+		ip6->nexthdr = a->proto;
+		ip6->hop_limit = 64;
+		memcpy(&ip6->saddr, a->src6, 16);
+		memcpy(&ip6->daddr, a->dst6, 16);
+		memset((__u8 *)(a->vary_dst ? &ip6->daddr : &ip6->saddr) + 12, 0, 4);
+		*ip_base = 0;
+		pseudo = sum16(&ip6->saddr, 32) + htons(a->proto) + htons(l4_len);
+		*l4_base = fold(pseudo + sum16(l4, l4_len));
+		return;
 	}
 	ip->version = 4;
 	ip->ihl = 5;
@@ -526,6 +588,7 @@ int cmd_send(int argc, char **argv)
 	skel->rodata->is_udp = a.proto == IPPROTO_UDP;
 	skel->rodata->random_tuples = a.random;
 	skel->rodata->vary_dst = a.vary_dst;
+	skel->rodata->ipv6 = a.src_family == AF_INET6;
 	skel->rodata->addr_base = a.vary_dst ? a.daddr_lo : a.saddr_lo;
 	skel->rodata->naddrs = naddrs;
 	skel->rodata->port_base = a.vary_dst ? a.dport_lo : a.sport_lo;

@@ -904,9 +904,28 @@ PROG_CASE(ipv6_bad_checksum_dropped)
 	return expect_xlated6(SIDE_PUB, &u, CLIENT6, 43012, B6_1, 5353);
 }
 
+/* The key XDP files an IPv6 packet's request under in xfwd_finish. */
+static void finish_key6_of(const uint8_t *b, size_t len, struct xfwd_finish_key *k)
+{
+	struct frame6 f;
+	uint32_t w[8];
+	int i;
+
+	frame6_parse(b, len, &f);
+	memset(k, 0, sizeof(*k));
+	memcpy(w, b + f.l3 + 8, 32);
+	for (i = 0; i < 4; i++) {
+		k->saddr ^= w[i];
+		k->daddr ^= w[4 + i];
+	}
+	k->frag_off = 0xffff;
+	k->proto = f.proto;
+	memcpy(k->l4, b + f.l4, 8);
+}
+
 /* Passed up untouched, asking tc ingress to finish it with mark (in the
- * XDP metadata, where the kernel gives it: IPv6 has no xfwd_finish key),
- * counted as cnt. */
+ * XDP metadata, or where the kernel gives none in xfwd_finish, taken out
+ * as tc would), counted as cnt. */
 static int expect_finish6(int side, const struct pkt6_spec *in, uint32_t mark, unsigned cnt)
 {
 	uint8_t ib[PKT_MAX];
@@ -922,7 +941,17 @@ static int expect_finish6(int side, const struct pkt6_spec *in, uint32_t mark, u
 		return fail("%s: byte %ld (%s) changed: was 0x%02x, now 0x%02x", pkt_label, d,
 			    frame6_field(ib, il, (size_t)d), ib[d], R.frame[d]);
 	if (skel->rodata->xfwd_no_xdp_meta) {
+		struct xfwd_finish_key k;
+		int fd = bpf_map__fd(skel->maps.xfwd_finish);
+		__u32 v = 0;
+
 		if (!ASSERT_EQ(R.meta_len, 0, "XDP metadata length (this kernel has none)"))
+			return -1;
+		finish_key6_of(R.frame, R.len, &k);
+		if (bpf_map_lookup_elem(fd, &k, &v))
+			return fail("%s: no request in xfwd_finish for tc to finish it", pkt_label);
+		bpf_map_delete_elem(fd, &k);
+		if (!ASSERT_EQ(v, mark, "the mark in xfwd_finish"))
 			return -1;
 	} else if (!ASSERT_EQ(R.meta_len, 4, "XDP metadata length") ||
 		   !ASSERT_EQ(*(uint32_t *)(R.frame - 4), mark, "the mark asking tc to finish")) {
@@ -1111,4 +1140,220 @@ PROG_CASE(ipv6_udp_expiry)
 	TRY(counters_read(&y));
 	TRY(expect_moved(&x, &y, XFWD_CNT_FLOW_NEW6, 1));
 	return expect_rule_stats(1, 3, 3 * (IP6_LEN + UDP_LEN), 2);
+}
+
+/*
+ * A packet from the public side too big for the LAN's egress (its MTU
+ * 1280): no router fragments IPv6, and the packet is addressed to the
+ * gateway, so the stack would take it as its own (the gateway's TCP resets
+ * the client's connection, UDP gets port unreachable) and never say Packet
+ * Too Big. XDP answers it: ICMPv6 type 2, the egress MTU, from the address
+ * the client spoke to, quoting the packet as sent, cut at 1280 bytes
+ * (RFC 4443 2.4 (c)), sent back where it came from; an 802.1Q tag goes.
+ * The next datagram that fits is forwarded in the connection the first
+ * one made.
+ */
+static int expect_too_big6(const struct pkt6_spec *s, uint32_t mtu)
+{
+	uint8_t in[PKT_MAX];
+	size_t il = pkt6_build(s, in), l3 = s->vlan ? 18 : 14;
+	const uint8_t *o, *ip, *icmp;
+	struct counters a, b;
+	uint64_t sum;
+
+	TRY(counters_read(&a));
+	TRY(run(SIDE_PUB, in, il));
+	TRY(counters_read(&b));
+	if (!ASSERT_VERDICT(R.verdict, XDP_TX))
+		return -1;
+	o = R.frame;
+	if (!ASSERT_EQ(R.len, 14 + 1280, "Packet Too Big frame length") ||
+	    !ASSERT_MAC(o, s->smac, "eth dst mac (the sender's hop)") ||
+	    !ASSERT_MAC(o + 6, s->dmac, "eth src mac") ||
+	    !ASSERT_EQ(get16(o + 12), ETHTYPE_IPV6, "ethertype"))
+		return -1;
+	ip = o + 14;
+	icmp = ip + IP6_LEN;
+	if (!ASSERT_EQ(ip[0] >> 4, 6, "ip version") || !ASSERT_EQ(get16(ip + 4), 1240, "payload length") ||
+	    !ASSERT_EQ(ip[6], IPPROTO_ICMP6, "next header") || !ASSERT_TRUE(ip[7] > 1, "hop limit %u", ip[7]) ||
+	    !ASSERT_TRUE(!memcmp(ip + 8, s->daddr, 16), "source %s: not the address the sender spoke to",
+			 a6str(ip + 8)) ||
+	    !ASSERT_TRUE(!memcmp(ip + 24, s->saddr, 16), "destination %s: not the sender", a6str(ip + 24)))
+		return -1;
+	if (!ASSERT_EQ(icmp[0], 2, "icmpv6 type (packet too big)") || !ASSERT_EQ(icmp[1], 0, "icmpv6 code") ||
+	    !ASSERT_EQ(get32(icmp + 4), mtu, "icmpv6 mtu"))
+		return -1;
+	sum = sum_words(0, ip + 8, 32) + 1240 + IPPROTO_ICMP6;
+	sum = sum_words(sum, icmp, 1240);
+	if (!ASSERT_TRUE(fold16(sum) == 0xffff, "icmpv6 checksum 0x%04x is wrong", get16(icmp + 2)))
+		return -1;
+	if (!ASSERT_TRUE(!memcmp(icmp + 8, in + l3, 1232), "the quote is not the packet as sent"))
+		return -1;
+	TRY(moved6(&a, &b));
+	TRY(expect_moved(&a, &b, XFWD_CNT_ICMP_FRAG_SENT, 1));
+	return expect_moved(&a, &b, XFWD_CNT_FWD_REDIRECT, 0);
+}
+
+PROG_CASE(ipv6_too_big_for_lan_sends_ptb)
+{
+	struct pkt6_spec p = pub6(IPPROTO_TCP, CLIENT6, 44100, PUB6, 80);
+	struct pkt6_spec u = pub6(IPPROTO_UDP, CLIENT6, 44101, PUB6, 53);
+	int rc = -1;
+
+	TRY(rule6_add(IPPROTO_TCP, NULL, 80, B6_1, 8080, 0, 1));
+	TRY(rule6_add(IPPROTO_UDP, NULL, 53, B6_1, 5353, 0, 2));
+	label("SYN");
+	TRY(expect_xlated6(SIDE_PUB, &p, CLIENT6, 44100, B6_1, 8080));
+	if (sh("ip link set dev " IF_LAN " mtu 1280"))
+		return fail("cannot set the MTU of " IF_LAN);
+	p.tcp_flags = TH_ACK;
+	p.seq++;
+	p.ack = 0x50607081;
+	p.payload = pattern;
+	p.payload_len = 1300;
+	label("a 1360-byte segment of the connection, LAN MTU 1280");
+	if (expect_too_big6(&p, 1280))
+		goto out;
+	u.payload = pattern;
+	u.payload_len = 1400;
+	u.vlan = 1;
+	u.vlan_tci = 7;
+	label("a tagged 1448-byte UDP datagram to a forwarded port, LAN MTU 1280");
+	if (expect_too_big6(&u, 1280))
+		goto out;
+	u.payload_len = 1280 - IP6_LEN - 8;
+	u.vlan = 0;
+	label("the datagram again, 1280 bytes: its connection, made by the first");
+	rc = expect_xlated6(SIDE_PUB, &u, CLIENT6, 44101, B6_1, 5353);
+out:
+	if (sh("ip link set dev " IF_LAN " mtu 1500"))
+		rc = fail("cannot restore the MTU of " IF_LAN);
+	return rc;
+}
+
+/*
+ * Where XDP cannot put metadata (a kernel that refuses
+ * bpf_xdp_adjust_meta, a driver without room), XDP's request to finish an
+ * IPv6 packet waits in xfwd_finish, as IPv4's: under the addresses folded
+ * (each XORed to 32 bits), the fragment field all ones, the protocol and
+ * the first 8 bytes of the TCP/UDP header. tc ingress takes it out and
+ * finishes the packet: translated, one hop less, its checksum right, sent
+ * by redirect_neigh. Before, tc finished IPv6 only by metadata, and the
+ * packet went up untranslated to the gateway's own address (its stack
+ * reset the connection). A request for another packet finishes nothing.
+ */
+PROG_CASE(ipv6_tc_finishes_request_in_map)
+{
+	struct pkt6_spec p = pub6(IPPROTO_TCP, CLIENT6, 44200, PUB6, 80), e;
+	int fd = bpf_map__fd(skel->maps.xfwd_finish);
+	struct xfwd_finish_key k;
+	uint8_t b[PKT_MAX], eb[PKT_MAX];
+	struct counters a, c;
+	__u32 mark = XFWD_META_FINISH;
+	struct frame6 f;
+	size_t len, el;
+	int v;
+
+	TRY(rule6_add(IPPROTO_TCP, NULL, 80, B6_1, 8080, 0, 1));
+	label("SYN");
+	TRY(expect_xlated6(SIDE_PUB, &p, CLIENT6, 44200, B6_1, 8080));
+	p.tcp_flags = TH_ACK;
+	p.seq++;
+	len = pkt6_build(&p, b);
+	skel->bss->xfwd_meta_unsupported = 1;
+	label("an ACK of the connection through tc ingress, another packet's request waiting");
+	finish_key6_of(b, len, &k);
+	k.l4[4] ^= 1;	/* another sequence number */
+	if (bpf_map_update_elem(fd, &k, &mark, BPF_ANY))
+		return fail("cannot add to xfwd_finish");
+	skel->bss->xfwd_finish_waiting = 1;
+	v = tc_ingress_run(ifx_pub, b, len);
+	bpf_map_delete_elem(fd, &k);
+	if (v < 0)
+		goto fail;
+	if (!ASSERT_TRUE(v == TC_ACT_OK && !memcmp(R.buf, b, len),
+			 "tc ingress verdict %d, frame %s; expected %d, unchanged", v,
+			 memcmp(R.buf, b, len) ? "changed" : "unchanged", TC_ACT_OK))
+		goto fail;
+	label("the same ACK, its own request waiting in xfwd_finish");
+	finish_key6_of(b, len, &k);
+	if (bpf_map_update_elem(fd, &k, &mark, BPF_ANY))
+		return fail("cannot add to xfwd_finish");
+	TRY(counters_read(&a));
+	v = tc_ingress_run(ifx_pub, b, len);
+	if (v < 0)
+		goto fail;
+	TRY(counters_read(&c));
+	if (!ASSERT_EQ(v, TC_ACT_REDIRECT, "tc ingress verdict (redirect_neigh)"))
+		goto fail;
+	/* tc leaves the MACs to the kernel's neighbour resolution. */
+	e = xlated6(&p, CLIENT6, 44200, B6_1, 8080);
+	memcpy(e.dmac, p.dmac, 6);
+	memcpy(e.smac, p.smac, 6);
+	el = pkt6_build(&e, eb);
+	frame6_parse(R.buf, el, &f);
+	if (!ASSERT_TRUE(f.l3 && l6_csum_valid(R.buf + f.l3), "tcp checksum of the frame out is wrong") ||
+	    !ASSERT_TRUE(frame_diff(eb, R.buf, el) < 0, "the frame out is not the translated ACK (byte %ld: %s)",
+			 frame_diff(eb, R.buf, el), frame6_field(eb, el, (size_t)frame_diff(eb, R.buf, el))))
+		goto fail;
+	if (!ASSERT_TRUE(bpf_map_lookup_elem(fd, &k, &mark), "the request is still in xfwd_finish") ||
+	    !ASSERT_EQ(skel->bss->xfwd_finish_waiting, 0, "xfwd_finish_waiting"))
+		goto fail;
+	skel->bss->xfwd_meta_unsupported = 0;
+	return expect_moved(&a, &c, XFWD_CNT_TC_FINISH, 1);
+fail:
+	skel->bss->xfwd_meta_unsupported = 0;
+	skel->bss->xfwd_finish_waiting = 0;
+	bpf_map_delete_elem(fd, &k);
+	return -1;
+}
+
+/*
+ * A program on the gateway sends from a forwarded public address and port
+ * to the client of a live forwarded connection: its datagram would speak
+ * in that connection (the client takes it for the backend's). tc egress
+ * moves its source port into the SNAT range (local_port_moved), as IPv4's
+ * and conntrack do (ipv6_nat.c: ipv6_local_port_moved, its answers). The
+ * same socket to another client port, and the connection itself, go on.
+ */
+PROG_CASE(ipv6_local_socket_on_forwarded_tuple)
+{
+	struct pkt6_spec q = pub6(IPPROTO_UDP, CLIENT6, 44300, PUB6, 53);
+	struct pkt6_spec g = pub6(IPPROTO_UDP, PUB6, 53, CLIENT6, 44300);
+	struct counters a, c;
+	uint8_t b[PKT_MAX];
+	size_t len;
+	int v;
+
+	TRY(rule6_add(IPPROTO_UDP, NULL, 53, B6_1, 5353, 0, 1));
+	label("a datagram to the forwarded port 53");
+	TRY(expect_xlated6(SIDE_PUB, &q, CLIENT6, 44300, B6_1, 5353));
+	memcpy(g.smac, MAC_PUB, 6);
+	memcpy(g.dmac, MAC_UPSTREAM, 6);
+	g.payload = pattern;
+	g.payload_len = 30;
+	len = pkt6_build(&g, b);
+	label("the gateway's own UDP [2001:db8:100::1]:53 > the client's port, leaving");
+	TRY(counters_read(&a));
+	v = tc_egress_run(ifx_pub, b, len);
+	if (v < 0)
+		return -1;
+	TRY(counters_read(&c));
+	if (!ASSERT_EQ(v, TC_ACT_OK, "tc egress verdict (sent, its port moved)"))
+		return -1;
+	TRY(expect_moved(&a, &c, XFWD_CNT_LOCAL_PORT_MOVED, 1));
+	if (!ASSERT_TRUE(get16(R.buf + ETH_LEN + 40) >= XFWD_SNAT_PORT_MIN &&
+			 get16(R.buf + ETH_LEN + 40) <= XFWD_SNAT_PORT_MAX,
+			 "source port %u: expected one of the SNAT range", get16(R.buf + ETH_LEN + 40)))
+		return -1;
+	g.dport = 44301;
+	len = pkt6_build(&g, b);
+	label("the same socket to another port of the client");
+	v = tc_egress_run(ifx_pub, b, len);
+	if (v < 0)
+		return -1;
+	if (!ASSERT_EQ(v, TC_ACT_OK, "tc egress verdict"))
+		return -1;
+	label("the connection's next datagram");
+	return expect_xlated6(SIDE_PUB, &q, CLIENT6, 44300, B6_1, 5353);
 }
