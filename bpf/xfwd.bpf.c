@@ -747,6 +747,14 @@ static __always_inline int xdp6_icmp_err(struct xdp_md *ctx, struct pkt6 *p, str
 
 	if (rc)
 		return xdp_refused(rc, side);
+	if (f->flags & XFWD_FLOW_LOCAL) {
+		/* About what a local: rule's socket sent: quoting it as the
+		 * socket sent it (its path MTU), then the kernel's. */
+		nat6_icmp_err_xdp(p, f);
+		count(XFWD_CNT_ICMP_ERR);
+		count(XFWD_CNT_LOCAL_IN);
+		return XDP_PASS;
+	}
 	rc = fwd_route6(ctx, p, p->ip->saddr, f->new_daddr, ctx->ingress_ifindex, cfg, fib, 1);
 	if (rc != XFWD_OK) {
 		count(rc);
