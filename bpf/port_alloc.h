@@ -53,6 +53,21 @@ struct nat_req {
 #define CLAIM_FAILED	(-1)
 #define CLAIM_HOST_CAP	(-2)	/* the host is at its cap */
 
+/* A random port of the range [min, max] (span ports) with want's parity
+ * where the range has one (RFC 4787 REQ-4): IPv4's and IPv6's probes. */
+static __always_inline __u16 port_probe(__u16 want, __u16 min, __u16 max, __u32 span)
+{
+	__u16 port = min + bpf_get_prandom_u32() % span;
+
+	if ((port ^ want) & 1) {
+		if (port < max)
+			port++;
+		else if (port > min)
+			port--;
+	}
+	return port;
+}
+
 static __always_inline int reply_try(void *ctx, struct xfwd_flow_key *rkey, struct xfwd_flow *reply,
 				     const struct xfwd_flow_key *okey, const struct nat_req *rq,
 				     const struct xfwd_config *cfg, __u64 now, __u16 port)
@@ -174,13 +189,7 @@ static __always_inline int reply_claim(void *ctx, struct xfwd_flow_key *rkey,
 	    !reply_try(ctx, rkey, reply, okey, rq, cfg, now, want))
 		return CLAIM_NEW;
 	for (i = 0; i < XFWD_SNAT_PROBES; i++) {
-		port = rq->port_min + bpf_get_prandom_u32() % span;
-		if ((port ^ want) & 1) {
-			if (port < rq->port_max)
-				port++;
-			else if (port > rq->port_min)
-				port--;
-		}
+		port = port_probe(want, rq->port_min, rq->port_max, span);
 		if (!reply_try(ctx, rkey, reply, okey, rq, cfg, now, port))
 			return CLAIM_NEW;
 	}

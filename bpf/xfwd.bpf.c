@@ -249,6 +249,10 @@ int xfwd_lan6(struct xdp_md *ctx);
 int xfwd_tc_ingress6(struct __sk_buff *skb);
 int xfwd_tc_egress6(struct __sk_buff *skb);
 
+/* xfwd_tc6_progs' slots. */
+#define XFWD_TC6_INGRESS	0
+#define XFWD_TC6_EGRESS		1
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
 	__uint(max_entries, 2);
@@ -267,7 +271,10 @@ struct {
 	__uint(key_size, sizeof(__u32));
 	__array(values, int (void *));
 } xfwd_tc6_progs SEC(".maps") = {
-	.values = { [0] = (void *)&xfwd_tc_ingress6, [1] = (void *)&xfwd_tc_egress6 },
+	.values = {
+		[XFWD_TC6_INGRESS] = (void *)&xfwd_tc_ingress6,
+		[XFWD_TC6_EGRESS] = (void *)&xfwd_tc_egress6,
+	},
 };
 
 /* ------------------------------------------------------------------ XDP */
@@ -564,7 +571,7 @@ int xfwd_tc_ingress(struct __sk_buff *skb)
 		/* By metadata, or by a request in xfwd_finish (finish_ask6).
 		 * A tag would follow the packet out (skb_parse). */
 		if (!skb->vlan_present)
-			bpf_tail_call(skb, &xfwd_tc6_progs, 0);
+			bpf_tail_call(skb, &xfwd_tc6_progs, XFWD_TC6_INGRESS);
 		return TC_ACT_OK;
 	}
 	cfg = config_get();
@@ -637,13 +644,15 @@ static __always_inline struct xfwd_flow6 *flow6_start(struct xdp_md *ctx, const 
 		*why = XFWD_CNT_TCP_NO_SYN;
 		return NULL;
 	}
-	if ((*why = xfwd_src_check6(ctx, &p->key, cfg)))
+	/* From a LAN (hairpin), the source is a LAN host's: its answers come
+	 * back through us whatever the FIB says of it. */
+	if (rq->side_orig == XFWD_SIDE_PUBLIC && (*why = xfwd_src_check6(ctx, &p->key, cfg)))
 		return NULL;
 	if (!xfwd_l4_csum_ok6(ctx, p->l3_off, p->l4_off, p->l4_len, p->key.proto)) {
 		*why = XFWD_CNT_DROP_BAD_CSUM;
 		return NULL;
 	}
-	*why = xfwd_flow6_create(&p->key, rq, cfg, now);
+	*why = xfwd_flow6_create(ctx, &p->key, rq, cfg, now);
 	if (*why == XFWD_OK) {
 		*accounted = 1;
 		return bpf_map_lookup_elem(&xfwd_scratch_flow6, &zero);
@@ -652,34 +661,76 @@ static __always_inline struct xfwd_flow6 *flow6_start(struct xdp_md *ctx, const 
 		return NULL;
 	*why = XFWD_CNT_FLOW_CREATE_FAILED;
 	f = flow6_lookup(&p->key, cfg, now);
-	return f && f->side == XFWD_SIDE_PUBLIC ? f : NULL;
+	return f && f->side == rq->side_orig ? f : NULL;
 }
 
-/* A new IPv6 connection: a forward rule's, from the public side, to a LAN
- * host (DNAT). NAT66 masquerade, --snat, hairpin and local: targets are
- * IPv4's only so far: their packets go to the kernel (pass_no_match). */
+/*
+ * A new IPv6 connection to a forwarded port (flow_create_fwd): DNAT; SNAT
+ * to the LAN's address when the rule asks (--snat) or when the client is
+ * on the backend's LAN (hairpin: the backend must answer through us), not
+ * from another LAN; or a port of this host (local: targets, translated and
+ * passed up; tc egress translates the replies). From the public side, to
+ * an address of this host for a rule on every address; from a LAN, to the
+ * public address (hairpin). NAT66 masquerade is IPv4's only so far: a LAN
+ * host's own connections go to the kernel (pass_no_match).
+ */
 static __always_inline struct xfwd_flow6 *flow6_new(struct xdp_md *ctx, const struct pkt6 *p,
 						    __u8 side, const struct xfwd_config *cfg,
 						    __u64 now, int *why, int *accounted)
 {
-	struct nat_req6 rq = {};
+	struct nat_req6 *rq;
 	struct xfwd_rule6 *r;
+	__u32 out = XFWD_IF_MAX, zero = 0;
+	__u8 hairpin = side == XFWD_SIDE_LAN;
 	int any;
 
 	*why = XFWD_CNT_PASS_NO_MATCH;
-	if (side != XFWD_SIDE_PUBLIC || p->icmp_err)
+	if (p->icmp_err)
+		return NULL;
+	if (hairpin && (addr6_zero(cfg->addr6[XFWD_IF_PUBLIC]) ||
+			!addr6_eq(p->key.daddr, cfg->addr6[XFWD_IF_PUBLIC])))
 		return NULL;
 	r = rule6_lookup(cfg, &p->key, &any);
-	if (!r || (r->flags & (XFWD_RULE_SNAT | XFWD_RULE_LOCAL)))
+	if (!r)
 		return NULL;
 	if (any && !xfwd_addr6_local(&p->key, cfg))
 		return NULL;
-	addr6_copy(rq.daddr, r->to_addr);
-	rq.dport = rule6_to_port(r, p->key.dport);
-	rq.rule_id = r->id;
-	rq.tcp_flags = p->tcp_flags;
-	rq.len = p->len;
-	return flow6_start(ctx, p, &rq, cfg, now, why, accounted);
+	/* In per-CPU scratch: beside the packet's, the program's stack has no
+	 * room for it below xfwd_flow6_create. */
+	rq = bpf_map_lookup_elem(&xfwd_scratch_req6, &zero);
+	if (!rq)
+		return NULL;
+	__builtin_memset(rq, 0, sizeof(*rq));
+	addr6_copy(rq->saddr, p->key.saddr);
+	addr6_copy(rq->daddr, r->to_addr);
+	rq->sport = p->key.sport;
+	rq->dport = rule6_to_port(r, p->key.dport);
+	rq->side_orig = side;
+	rq->side_reply = XFWD_SIDE_LAN;
+	rq->rule_id = r->id;
+	rq->tcp_flags = p->tcp_flags;
+	rq->len = p->len;
+	if (r->flags & XFWD_RULE_LOCAL) {
+		addr6_copy(rq->daddr, p->key.daddr);
+		rq->side_reply = XFWD_SIDE_LOCAL;
+		rq->flags = XFWD_FLOW_LOCAL;
+	} else {
+		if ((r->flags & XFWD_RULE_SNAT) || hairpin)
+			out = xfwd_lan_out6(ctx, (const struct addr6_arg *)rq->daddr, cfg);
+		/* From another LAN, the answer comes back through us: DNAT alone. */
+		if (hairpin && out < XFWD_IF_MAX && out != if_slot(cfg, ctx->ingress_ifindex))
+			hairpin = 0;
+		if ((r->flags & XFWD_RULE_SNAT) || hairpin) {
+			addr6_copy(rq->saddr, slot_addr6(cfg, out));
+			if (addr6_zero(rq->saddr))
+				return NULL;	/* no IPv6 address to SNAT to: the kernel's */
+			rq->alloc_port = 1;
+			rq->flags = XFWD_FLOW_MAPPED;
+			rq->port_min = cfg->snat_port_min;
+			rq->port_max = cfg->snat_port_max;
+		}
+	}
+	return flow6_start(ctx, p, rq, cfg, now, why, accounted);
 }
 
 /*
@@ -696,6 +747,14 @@ static __always_inline int xdp6_icmp_err(struct xdp_md *ctx, struct pkt6 *p, str
 
 	if (rc)
 		return xdp_refused(rc, side);
+	if (f->flags & XFWD_FLOW_LOCAL) {
+		/* About what a local: rule's socket sent: quoting it as the
+		 * socket sent it (its path MTU), then the kernel's. */
+		nat6_icmp_err_xdp(p, f);
+		count(XFWD_CNT_ICMP_ERR);
+		count(XFWD_CNT_LOCAL_IN);
+		return XDP_PASS;
+	}
 	rc = fwd_route6(ctx, p, p->ip->saddr, f->new_daddr, ctx->ingress_ifindex, cfg, fib, 1);
 	if (rc != XFWD_OK) {
 		count(rc);
@@ -759,6 +818,17 @@ static __always_inline int xfwd_xdp6(struct xdp_md *ctx, __u8 side)
 		f = flow6_new(ctx, &p, side, cfg, now, &rc, &accounted);
 	if (!f)
 		goto refused;
+	if (new_flow && side == XFWD_SIDE_LAN)
+		count(XFWD_CNT_HAIRPIN);
+	if (f->flags & XFWD_FLOW_LOCAL) {
+		/* To a port of this host: translated, then the kernel's. */
+		f = flow6_use(f, &p, now, new_flow, accounted, &rc);
+		if (!f)
+			return rc ? XDP_DROP : XDP_PASS;
+		nat6_rewrite(ctx, 0, &p, f);
+		count(XFWD_CNT_LOCAL_IN);
+		return XDP_PASS;
+	}
 
 	rc = fwd_route6(ctx, &p, f->new_saddr, f->new_daddr, ctx->ingress_ifindex, cfg, fib, 1);
 	if (rc == XFWD_OK && l4_csum_partial6(ctx, &p, cfg)) {
@@ -867,36 +937,98 @@ int xfwd_tc_ingress6(struct __sk_buff *skb)
 }
 
 /*
- * Egress, IPv6, a packet of this host's own (xfwd_tc_egress tail-calls it
- * for a packet with a socket): if a live forwarded connection holds its
- * reply tuple (a local program sending from a forwarded public address and
- * port to that connection's client), it would speak in that connection,
- * to a client that takes it for the backend's. IPv4 moves such a
- * connection's port (local.h), conntrack too; IPv6 has no local
- * connections yet: dropped and counted.
+ * local_port_move for IPv6: a packet this host's socket sends, whose reply
+ * tuple a live connection holds (a port --snat or hairpin chose before the
+ * socket was bound), starts a connection of its own with another source
+ * port from the SNAT range, its answers translated back and passed up.
+ * Its original entry (*accounted), or NULL with *why the counter to drop
+ * by (0: send it as it is; drop_local_tuple_ipv6: no port to move it to).
+ * side: the interface it leaves by.
  */
+static __always_inline struct xfwd_flow6 *local6_port_move(struct __sk_buff *skb,
+							   const struct pkt6 *p, __u8 side,
+							   const struct xfwd_config *cfg, __u64 now,
+							   int *why, int *accounted)
+{
+	struct nat_req6 *rq;
+	__u32 zero = 0;
+
+	*why = 0;
+	if (!skb->sk || !flow6_reverse_live(&p->key, cfg, now))
+		return NULL;
+	if (p->key.proto == IPPROTO_TCP && !tcp_plain_syn(p->tcp_flags)) {
+		*why = XFWD_CNT_TCP_NO_SYN;
+		return NULL;
+	}
+	rq = bpf_map_lookup_elem(&xfwd_scratch_req6, &zero);
+	if (!rq)
+		return NULL;
+	__builtin_memset(rq, 0, sizeof(*rq));
+	addr6_copy(rq->saddr, p->key.saddr);
+	addr6_copy(rq->daddr, p->key.daddr);
+	rq->sport = p->key.sport;
+	rq->dport = p->key.dport;
+	rq->side_orig = XFWD_SIDE_LOCAL;
+	rq->side_reply = side;
+	rq->alloc_port = 1;
+	rq->flags = XFWD_FLOW_LOCAL | XFWD_FLOW_MAPPED;
+	rq->port_min = cfg->snat_port_min;
+	rq->port_max = cfg->snat_port_max;
+	rq->rule_id = XFWD_LOCAL_RULE_ID;
+	rq->tcp_flags = p->tcp_flags;
+	rq->len = p->len;
+	*why = xfwd_flow6_create_skb(skb, &p->key, rq, cfg, now);
+	if (*why != XFWD_OK) {	/* no port to move it to: dropped */
+		*why = XFWD_CNT_DROP_LOCAL_TUPLE6;
+		return NULL;
+	}
+	*why = 0;
+	*accounted = 1;
+	count(XFWD_CNT_LOCAL_PORT_MOVED);
+	return bpf_map_lookup_elem(&xfwd_scratch_flow6, &zero);
+}
+
+/* tc egress for IPv6 (tail-called by xfwd_tc_egress): the replies of local
+ * sockets to connections a local: rule translated in XDP, translated back
+ * as they leave (IPv4's LOCAL_OUT), and this host's connections whose
+ * tuple a connection holds (local6_port_move). Anything else leaves as it
+ * is. */
 SEC("tc")
 int xfwd_tc_egress6(struct __sk_buff *skb)
 {
-	struct xfwd_flow6_key rk = {};
 	struct xfwd_config *cfg = config_get();
-	__u32 len = skb->len < TC_PULL_LEN6 ? skb->len : TC_PULL_LEN6;
+	struct xfwd_flow6 *f;
 	struct pkt6 p;
+	__u32 len = skb->len < TC_PULL_LEN6 ? skb->len : TC_PULL_LEN6;
+	int refused, accounted = 0;
+	__u64 now;
 
-	if (!cfg || !skb->sk || skb->vlan_present)
+	if (!cfg || skb->vlan_present)	/* a tag would follow the packet out */
 		return TC_ACT_OK;
 	bpf_skb_pull_data(skb, len);
 	if (parse_pkt6((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, &p) != XFWD_OK)
 		return TC_ACT_OK;
-	addr6_copy(rk.saddr, p.key.daddr);
-	addr6_copy(rk.daddr, p.key.saddr);
-	rk.sport = p.key.dport;
-	rk.dport = p.key.sport;
-	rk.proto = p.key.proto;
-	if (!flow6_lookup(&rk, cfg, now_ns()))
-		return TC_ACT_OK;
-	count(XFWD_CNT_DROP_LOCAL_TUPLE6);
-	return TC_ACT_SHOT;
+	if (p.key.proto == IPPROTO_TCP && (p.tcp_flags & TCP_FL_SYN))
+		xfwd_wscale_skb(skb, p.l4_off + sizeof(struct tcphdr));
+	now = now_ns();
+	f = flow6_find(&p, XFWD_SIDE_LOCAL, cfg, now);
+	if (!f) {
+		f = local6_port_move(skb, &p, skb->ifindex == cfg->ifindex[XFWD_IF_PUBLIC] ?
+					      XFWD_SIDE_PUBLIC : XFWD_SIDE_LAN,
+				     cfg, now, &refused, &accounted);
+		if (!f) {
+			if (!refused)
+				return TC_ACT_OK;
+			count(refused);
+			return TC_ACT_SHOT;
+		}
+	}
+	f = flow6_use(f, &p, now, accounted, accounted, &refused);
+	if (!f)
+		return refused ? TC_ACT_SHOT : TC_ACT_OK;
+	nat6_rewrite(skb, 1, &p, f);
+	count(XFWD_CNT_LOCAL_OUT);
+	return TC_ACT_OK;
 }
 
 /* Egress of both interfaces: replies of local sockets to REDIRECTed
@@ -912,11 +1044,8 @@ int xfwd_tc_egress(struct __sk_buff *skb)
 	__u64 now;
 	__u8 side;
 
-	if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
-		if (skb->sk)	/* this host's own: xfwd_tc_egress6 */
-			bpf_tail_call(skb, &xfwd_tc6_progs, 1);
-		return TC_ACT_OK;
-	}
+	if (skb->protocol == bpf_htons(ETH_P_IPV6))
+		bpf_tail_call(skb, &xfwd_tc6_progs, XFWD_TC6_EGRESS);
 	if (skb->protocol != bpf_htons(ETH_P_IP))
 		return TC_ACT_OK;
 	if (leak_guard(skb))	/* first: nothing untranslated leaves (leak.h) */

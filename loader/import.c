@@ -13,9 +13,10 @@
  *   filter FORWARD  -j ACCEPT                                       -> implied
  *
  * import ip6tables: ip6tables-save output, the same way; its DNAT lines make
- * IPv6 rules ([ADDR6]:PORT). REDIRECT, MASQUERADE and SNAT have no IPv6
- * counterpart in xfwd yet (local: targets, masquerade and --snat are IPv4
- * only): such lines are named as untranslated.
+ * IPv6 rules ([ADDR6]:PORT). REDIRECT, MASQUERADE and SNAT are not
+ * translated for IPv6 yet (xfwd has IPv6 local: targets and --snat, not
+ * the import of them; no IPv6 masquerade): such lines are named as
+ * untranslated.
  *
  * Everything else in the nat table, and filter FORWARD rules that do not
  * accept (xfwd's forwarded packets bypass FORWARD), is named on stderr as
@@ -601,11 +602,11 @@ static void ipt_translate(struct importer *im, struct ipt_line *lines, int n)
 		struct ipt_line *l = &lines[i];
 
 		if (l->kind == IPT_REDIRECT)
-			bad(l, "%s", "-j REDIRECT: not supported for IPv6 yet (local: targets are"
-			    " IPv4 only)");
+			bad(l, "%s", "-j REDIRECT: not supported for IPv6 yet (write the local:"
+			    " rule by hand)");
 		else if (l->kind == IPT_MASQ || l->kind == IPT_SNAT)
-			bad(l, "-j %s: not supported for IPv6 yet (no IPv6 masquerade, NAT66,"
-			    " nor --snat)", l->kind == IPT_MASQ ? "MASQUERADE" : "SNAT");
+			bad(l, "-j %s: not supported for IPv6 yet (no IPv6 masquerade, NAT66;"
+			    " --snat rules by hand)", l->kind == IPT_MASQ ? "MASQUERADE" : "SNAT");
 	}
 
 	for (int i = 0; i < n; i++)

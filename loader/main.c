@@ -65,8 +65,10 @@ static const struct command commands[] = {
 "  read (each interface's first global one). A rule's family is its\n"
 "  target's, and its public address, if given, must be of the same family.\n"
 "  An IPv4 and an IPv6 rule may share a public port: 'rule del tcp 80' then\n"
-"  needs the target (or the id). IPv4 only for now: --snat, local:, hairpin,\n"
-"  masquerade.\n" },
+"  needs the target (or the id). A local: rule without a public address is\n"
+"  both families' (rule add tcp 2222 to local:22); [::]:PORT to local: is\n"
+"  IPv6's. --snat on an IPv6 rule takes the LAN's first global IPv6 address.\n"
+"  IPv4 only for now: masquerade.\n" },
 	{ "masq", cmd_masq, true,
 "  masq add PREFIX [to ADDR] [--ports LO-HI] [--filtering eif|adf|apdf] [--max-ports-per-host N|none]\n"
 "                      masquerade a LAN prefix's outbound flows behind the public address\n"

@@ -85,6 +85,30 @@ static int rules6_read(int fd, struct rule_def *d, __u32 *cnt, __u32 *entries)
 	return 0;
 }
 
+/* A rule of both families is in both maps with one id: one rule_def (the
+ * IPv4 one, both set) for the two, which sort next to each other by id.
+ * The new count. */
+static __u32 rules_merge_both(struct rule_def *d, __u32 n)
+{
+	__u32 i, o = 0;
+
+	for (i = 0; i < n; i++) {
+		if (o && d[o - 1].r.id == d[i].r.id && !d[o - 1].v6 && d[i].v6 &&
+		    (d[i].r.flags & XFWD_RULE_LOCAL) && (d[o - 1].r.flags & XFWD_RULE_LOCAL)) {
+			d[o - 1].both = true;
+			continue;
+		}
+		if (o && d[o - 1].r.id == d[i].r.id && d[o - 1].v6 && !d[i].v6 &&
+		    (d[i].r.flags & XFWD_RULE_LOCAL) && (d[o - 1].r.flags & XFWD_RULE_LOCAL)) {
+			d[o - 1] = d[i];
+			d[o - 1].both = true;
+			continue;
+		}
+		d[o++] = d[i];
+	}
+	return o;
+}
+
 /*
  * The live rules of both families (xfwd_rules and xfwd_rules6), one per
  * rule (its first port's entry), sorted by id; *entries counts the hash
@@ -117,6 +141,7 @@ int rules_read(const struct pinned *p, struct rule_def **defs, __u32 *n, __u32 *
 		return rc;
 	}
 	qsort(d, cnt, sizeof(*d), def_by_id);
+	cnt = rules_merge_both(d, cnt);
 	*defs = d;
 	*n = cnt;
 	if (entries)
@@ -396,7 +421,7 @@ static int rules_sync(int fd, const struct model *m, bool v6)
 	for (__u32 i = 0; i < m->nrules; i++) {
 		const struct rule_def *d = &m->rules[i];
 
-		if (d->v6 != v6)
+		if (d->v6 != v6 && !d->both)
 			continue;
 		for (__u32 port = d->r.pub_lo; port <= d->r.pub_hi && n < m->ports; port++, n++) {
 			char *rec = e + (size_t)n * (ksz + vsz);

@@ -213,14 +213,15 @@ int rule_parse(const char *who, int argc, char **argv, struct rule_def *d)
 		else
 			return err(EXIT_USAGE, "%s: unknown option '%s'", who, argv[i]);
 	}
-	if (pub_v6 && (d->r.flags & XFWD_RULE_LOCAL))
-		return err(EXIT_USAGE, "%s: local: targets are IPv4 only for now (public address %s)",
-			   who, argv[1]);
+	/* A port of this host: the public address says the family; without
+	 * one, both. */
+	if (d->r.flags & XFWD_RULE_LOCAL) {
+		d->v6 = pub_v6;
+		d->both = !pub_addr;
+	}
 	if (pub_addr && pub_v6 != d->v6)
 		return err(EXIT_USAGE, "%s: '%s to %s' mixes IPv4 and IPv6: a rule's public address"
 			   " and its target are of one family", who, argv[1], argv[3]);
-	if (d->v6 && (d->r.flags & XFWD_RULE_SNAT))
-		return err(EXIT_USAGE, "%s: --snat is not supported for IPv6 yet", who);
 	if ((d->r.flags & XFWD_RULE_SNAT) && (d->r.flags & XFWD_RULE_LOCAL))
 		return err(EXIT_USAGE, "%s: --snat does not apply to a local target", who);
 	n = (__u32)d->r.pub_hi - d->r.pub_lo + 1;
@@ -241,8 +242,11 @@ int rule_parse(const char *who, int argc, char **argv, struct rule_def *d)
 /* What needs the running configuration. */
 int rule_check(const char *who, const struct rule_def *d, const struct xfwd_config *cfg)
 {
-	if ((d->r.flags & XFWD_RULE_SNAT) && !cfg->addr[XFWD_IF_LAN])
+	if ((d->r.flags & XFWD_RULE_SNAT) && !d->v6 && !cfg->addr[XFWD_IF_LAN])
 		return err(EXIT_USAGE, "%s: --snat needs an IPv4 address on %s (re-run attach"
+			   " after adding one)", who, cfg->ifname[XFWD_IF_LAN]);
+	if ((d->r.flags & XFWD_RULE_SNAT) && d->v6 && addr6_zero(cfg->addr6[XFWD_IF_LAN]))
+		return err(EXIT_USAGE, "%s: --snat needs a global IPv6 address on %s (re-run attach"
 			   " after adding one)", who, cfg->ifname[XFWD_IF_LAN]);
 	return 0;
 }
@@ -260,7 +264,9 @@ char *rule_public_str(const struct rule_def *d, char *buf, size_t len)
 {
 	char a[IP6_STR_LEN + 3] = "", p[16];
 
-	if (d->v6 && !addr6_zero(d->pub6)) {
+	/* An IPv6 local: rule on every address shows [::]: without an
+	 * address, a local: rule is both families'. */
+	if (d->v6 && (!addr6_zero(d->pub6) || (d->r.flags & XFWD_RULE_LOCAL))) {
 		a[0] = '[';
 		ip6_str(d->pub6, a + 1);
 		strcat(a, "]:");
@@ -309,7 +315,7 @@ void rule_json_public(const struct rule_def *d)
 	char a[IP6_STR_LEN];
 
 	json_u64("id", d->r.id);
-	json_string("family", family_name(d->v6));
+	json_string("family", d->both ? "both" : family_name(d->v6));
 	json_string("proto", proto_name(d->k.proto));
 	json_string("public_addr", d->v6 ? ip6_str(d->pub6, a) : ip_str(d->k.addr, a));
 	json_u64("public_port", d->r.pub_lo);
@@ -333,10 +339,12 @@ int rule_key_cmp(const struct rule_def *a, const struct rule_def *b)
 }
 
 /* Do two rules claim a common public port? (An IPv4 and an IPv6 rule never
- * do: each family has its own rule map.) */
+ * do: each family has its own rule map; a rule of both families is in
+ * each.) */
 bool rules_overlap(const struct rule_def *a, const struct rule_def *b)
 {
-	return a->v6 == b->v6 && a->k.proto == b->k.proto && a->k.addr == b->k.addr &&
+	return (a->v6 == b->v6 || a->both || b->both) && a->k.proto == b->k.proto &&
+	       a->k.addr == b->k.addr &&
 	       !memcmp(a->pub6, b->pub6, sizeof(a->pub6)) &&
 	       a->r.pub_lo <= b->r.pub_hi && b->r.pub_lo <= a->r.pub_hi;
 }
@@ -399,7 +407,8 @@ static int rule_find(const struct txn *t, struct rule_def *d, bool any_family, _
 		d->v6 = fam;
 		for (__u32 j = 0; j < t->m.nrules; j++)
 			if (rules_overlap(&t->m.rules[j], d)) {
-				found[nf++] = j;
+				if (!nf || found[0] != j)	/* a rule of both families */
+					found[nf++] = j;
 				break;
 			}
 	}
@@ -469,6 +478,7 @@ static int rule_del(struct env *env, int argc, char **argv)
 		rc = rule_find(&t, &d, !by_spec && !strchr(argv[1], ':'), &i);
 	}
 	if (!rc && by_spec && (t.m.rules[i].r.to_addr != want.r.to_addr ||
+			       t.m.rules[i].both != want.both ||
 			       memcmp(t.m.rules[i].to6, want.to6, sizeof(want.to6)) ||
 			       t.m.rules[i].r.to_port != want.r.to_port ||
 			       t.m.rules[i].r.flags != want.r.flags))

@@ -50,6 +50,8 @@ struct rule_def {
 	struct xfwd_rule_key k;	/* k.port: the first public port (network order) */
 	struct xfwd_rule r;	/* r.pub_lo..r.pub_hi: the public ports */
 	bool v6;
+	bool both;		/* a local: rule without a public address: IPv4's
+				 * (v6 false) and IPv6's, one id, in both rule maps */
 	__u32 pub6[4], to6[4];	/* network order */
 };
 

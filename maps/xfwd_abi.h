@@ -424,7 +424,7 @@ struct xfwd_rule_stats {
 	X(RX6, "rx_ipv6")							\
 	X(FWD_REDIRECT6, "redirect_ipv6")					\
 	X(FLOW_NEW6, "flow_new_ipv6")						\
-	X(DROP_LOCAL_TUPLE6, "drop_local_tuple_ipv6")	/* a local IPv6 socket's packet on a forwarded connection's tuple (tc egress) */
+	X(DROP_LOCAL_TUPLE6, "drop_local_tuple_ipv6")	/* a local IPv6 socket's packet on a live connection's tuple, no port to move it to (tc egress) */
 
 #define XFWD_CNT_ENUM_(id, name) XFWD_CNT_##id,
 enum xfwd_counter {

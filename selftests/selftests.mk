@@ -9,7 +9,7 @@ SELFTEST_BINS := selftests/prog_test
 PROG_SRCS := $(sort $(wildcard selftests/prog/*.c))
 PROG_OBJS := $(patsubst selftests/prog/%.c,$(OUT)/prog/%.o,$(PROG_SRCS)) $(OUT)/prog/testenv.o
 
-$(OUT)/prog/%.o: selftests/prog/%.c selftests/prog/harness.h selftests/pkt.h selftests/pkt6.h \
+$(OUT)/prog/%.o: selftests/prog/%.c selftests/prog/harness.h selftests/prog/ipv6.h selftests/pkt.h selftests/pkt6.h \
 		maps/xfwd_abi.h \
 		loader/kernel_probe.h \
 		$(OUT)/xfwd.skel.h

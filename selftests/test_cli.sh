@@ -178,7 +178,7 @@ check "rule add tcp 80 to [2001:db8:200::2]:8080 (IPv4's tcp 80 exists)" \
 	xg rule add tcp 80 to "[2001:db8:200::2]:8080"
 check "rule add of an IPv6 public address" xg rule add udp "[2001:db8:100::1]:5300" to "[2001:db8:200::2]:5301"
 check "rule add of an IPv6 port range" xg rule add tcp 8000-8009 to "[2001:db8:200::2]:9000-9009"
-check "rule add to local:22 stays an IPv4 rule" xg rule add tcp 2222 to local:22
+check "rule add tcp 2222 to local:22 (no public address: both families)" xg rule add tcp 2222 to local:22
 before=$(xg rule list)
 expect_eq "rule list prints IPv6 rules in brackets, beside IPv4's" "$before" \
 "tcp 80 to 198.51.100.2:8080
@@ -187,8 +187,8 @@ tcp 80 to [2001:db8:200::2]:8080
 udp [2001:db8:100::1]:5300 to [2001:db8:200::2]:5301
 tcp 8000-8009 to [2001:db8:200::2]:9000-9009
 tcp 2222 to local:22"
-expect_eq "xfwd_rules6, both copies: a port each (1 + 1 + 10)" "$(entries xfwd_rules6)" "12 12"
-expect_eq "xfwd_rules, both copies: IPv4's ports only (80, 53, 2222)" "$(entries xfwd_rules)" "3 3"
+expect_eq "xfwd_rules6, both copies: a port each (1 + 1 + 10 + 2222)" "$(entries xfwd_rules6)" "13 13"
+expect_eq "xfwd_rules, both copies: IPv4's ports (80, 53, 2222)" "$(entries xfwd_rules)" "3 3"
 got=$(xg rule list -j | python3 -c '
 import json, sys
 for r in json.load(sys.stdin):
@@ -199,7 +199,7 @@ ipv4 udp 192.0.2.1 53 53 198.51.100.2 53 53 True
 ipv6 tcp :: 80 80 2001:db8:200::2 8080 8080 False
 ipv6 udp 2001:db8:100::1 5300 5300 2001:db8:200::2 5301 5301 False
 ipv6 tcp :: 8000 8009 2001:db8:200::2 9000 9009 False
-ipv4 tcp 0.0.0.0 2222 2222 local 22 22 False"
+both tcp 0.0.0.0 2222 2222 local 22 22 False"
 ids=$(xg rule list -j | python3 -c 'import json,sys; print(" ".join(str(r["id"]) for r in json.load(sys.stdin)))')
 expect_eq "one id space: six rules, six ids" "$(tr ' ' '\n' <<<"$ids" | sort -u | grep -c .)" 6
 maps_before=$(maps_now)
@@ -228,10 +228,12 @@ refuse6 "a missing ']'" "no ']'" rule add tcp 81 to "[2001:db8::2:80"
 refuse6 "a multicast target" "multicast" rule add tcp 81 to "[ff02::1]:80"
 refuse6 "a link-local target" "link-local" rule add tcp 81 to "[fe80::1]:80"
 refuse6 "the unspecified target" "unspecified" rule add tcp 81 to "[::]:80"
-refuse6 "--snat for IPv6" "--snat is not supported for IPv6 yet" \
-	rule add tcp 81 to "[2001:db8:200::2]:80" --snat
-refuse6 "an IPv6 public address to local:" "local: targets are IPv4 only" \
-	rule add tcp "[2001:db8:100::1]:81" to local:22
+refuse6 "--snat for IPv6 without an IPv6 address on the LAN" \
+	"--snat needs a global IPv6 address on g1" rule add tcp 81 to "[2001:db8:200::2]:80" --snat
+refuse6 "an IPv6 local: rule on a port the rule of both families holds" "exists already" \
+	rule add tcp "[::]:2222" to local:2200
+refuse6 "an IPv4 local: rule on a port the rule of both families holds" "exists already" \
+	rule add tcp 2222 to local:2200
 refuse6 "an IPv6 rule whose port is taken" "exists already" rule add tcp 8005 to "[2001:db8:200::9]"
 refuse6 "an IPv6 masquerade prefix" "IPv6 masquerade (NAT66) is not supported yet" \
 	masq add 2001:db8:200::/64
@@ -252,9 +254,20 @@ expect_eq "no IPv6 rule is left, the IPv4 ones stay" "$(xg rule list)" \
 "tcp 80 to 198.51.100.2:8080
 udp 192.0.2.1:53 to 198.51.100.2:53 --snat
 tcp 2222 to local:22"
-expect_eq "xfwd_rules6 is empty in both copies" "$(entries xfwd_rules6)" "0 0"
+expect_eq "xfwd_rules6: the local: rule of both families' port alone" "$(entries xfwd_rules6)" "1 1"
 check "rule del tcp 80 now names the IPv4 rule alone" xg rule del tcp 80
-xg rule del tcp 2222 >/dev/null
+check "rule del tcp 2222 deletes the rule of both families" xg rule del tcp 2222
+expect_eq "... from both rule maps" "$(entries xfwd_rules6) $(entries xfwd_rules)" "0 0 1 1"
+check "rule add of an IPv6 public address to local:" xg rule add tcp "[2001:db8:100::1]:81" to local:22
+check "rule add of [::]:PORT to local:" xg rule add udp "[::]:5353" to local:53
+expect_eq "rule list: IPv6 local: rules show their public address ([::] too)" \
+	"$(xg rule list | grep local)" "tcp [2001:db8:100::1]:81 to local:22
+udp [::]:5353 to local:53"
+expect_eq "... as IPv6 rules (rule list -j)" \
+	"$(xg rule list -j | python3 -c 'import json,sys; print(" ".join(r["family"] for r in json.load(sys.stdin) if r["local"]))')" \
+	"ipv6 ipv6"
+check "rule del of an IPv6 local: rule as listed" xg rule del udp "[::]:5353" to local:53
+check "rule del of an IPv6 local: rule by its public address" xg rule del tcp "[2001:db8:100::1]:81"
 
 # attach fills each interface's first global IPv6 address (config.addr6).
 lab_x "$LAB_GW" ip addr add 2001:db8:100::1/64 dev g0 nodad
@@ -276,6 +289,10 @@ lab_x "$LAB_GW" ip addr del 2001:db8:200::1/64 dev g1
 lab_x "$LAB_GW" ip addr add 2001:db8:200::1/64 dev g1 nodad
 xg attach g0 g1 >/dev/null 2>&1
 expect_match "... and takes it once it is usable" "$(xg status)" $'\nipv6 +g1 +2001:db8:200::1\n'
+check "rule add --snat of an IPv6 rule once the LAN has an IPv6 address" \
+	xg rule add tcp 81 to "[2001:db8:200::2]:80" --snat
+expect_eq "... listed with --snat" "$(xg rule list | grep -- --snat | grep 2001)" "tcp 81 to [2001:db8:200::2]:80 --snat"
+xg rule del tcp 81 >/dev/null
 expect_eq "stats -j has the IPv6 counters" \
 	"$(xg stats -j | python3 -c 'import json,sys; g=json.load(sys.stdin)["global"]; print([k for k in ("rx_ipv6","redirect_ipv6","flow_new_ipv6") if k in g])')" \
 	"['rx_ipv6', 'redirect_ipv6', 'flow_new_ipv6']"

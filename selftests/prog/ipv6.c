@@ -9,23 +9,22 @@
  */
 #include "harness.h"
 #include "pkt6.h"
+#include "ipv6.h"
 
-#define A6(last) { 0x20, 0x01, 0x0d, 0xb8, 0x01, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, last }
-#define L6(last) { 0x20, 0x01, 0x0d, 0xb8, 0x02, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, last }
 
-static const uint8_t PUB6[16] = A6(0x01);	/* the gateway's public address */
-static const uint8_t PUB6_2[16] = A6(0x10);	/* another address of the gateway */
-static const uint8_t CLIENT6[16] = A6(0x02);
-static const uint8_t LAN6[16] = L6(0x01);	/* the gateway's LAN address */
-static const uint8_t B6_1[16] = L6(0x02);
-static const uint8_t B6_2[16] = L6(0x03);
+const uint8_t PUB6[16] = A6(0x01);	/* the gateway's public address */
+const uint8_t PUB6_2[16] = A6(0x10);	/* another address of the gateway */
+const uint8_t CLIENT6[16] = A6(0x02);
+const uint8_t LAN6[16] = L6(0x01);	/* the gateway's LAN address */
+const uint8_t B6_1[16] = L6(0x02);
+const uint8_t B6_2[16] = L6(0x03);
 static const uint8_t UNSPEC6[16];
 static const uint8_t LOOP6[16] = { [15] = 1 };
 static const uint8_t LINKLOCAL6[16] = { 0xfe, 0x80, [15] = 0x02 };
 static const uint8_t MCAST6[16] = { 0xff, 0x02, [15] = 0x01 };
 static const uint8_t MAC_SNMC[6] = { 0x33, 0x33, 0xff, 0x00, 0x00, 0x01 };
 
-static const char *a6str(const uint8_t *a)
+const char *a6str(const uint8_t *a)
 {
 	static char bufs[4][INET6_ADDRSTRLEN];
 	static int i;
@@ -36,7 +35,7 @@ static const char *a6str(const uint8_t *a)
 
 /* ------------------------------------------------------------ maps */
 
-static int rule6_add(uint8_t proto, const uint8_t *addr, uint16_t port, const uint8_t *to,
+int rule6_add(uint8_t proto, const uint8_t *addr, uint16_t port, const uint8_t *to,
 		     uint16_t to_port, uint16_t flags, uint32_t id)
 {
 	struct xfwd_rule6_key k;
@@ -58,7 +57,7 @@ static int rule6_add(uint8_t proto, const uint8_t *addr, uint16_t port, const ui
 	return 0;
 }
 
-static struct xfwd_flow6_key fkey6(uint8_t proto, const uint8_t *saddr, uint16_t sport,
+struct xfwd_flow6_key fkey6(uint8_t proto, const uint8_t *saddr, uint16_t sport,
 				   const uint8_t *daddr, uint16_t dport)
 {
 	struct xfwd_flow6_key k;
@@ -72,7 +71,7 @@ static struct xfwd_flow6_key fkey6(uint8_t proto, const uint8_t *saddr, uint16_t
 	return k;
 }
 
-static const char *key6str(const struct xfwd_flow6_key *k)
+const char *key6str(const struct xfwd_flow6_key *k)
 {
 	static char b[2][128];
 	static int i;
@@ -85,7 +84,7 @@ static const char *key6str(const struct xfwd_flow6_key *k)
 }
 
 /* Which IPv6 table holds k (IN_FLOWS: xfwd_flows6, IN_PENDING: xfwd_pending6). */
-static int flow6_get(const struct xfwd_flow6_key *k, struct xfwd_flow6 *f)
+int flow6_get(const struct xfwd_flow6_key *k, struct xfwd_flow6 *f)
 {
 	if (!bpf_map_lookup_elem(bpf_map__fd(skel->maps.xfwd_flows6), k, f))
 		return IN_FLOWS;
@@ -95,7 +94,7 @@ static int flow6_get(const struct xfwd_flow6_key *k, struct xfwd_flow6 *f)
 	return IN_NONE;
 }
 
-static int map_count(struct bpf_map *m)
+int map_count(struct bpf_map *m)
 {
 	char key[64], next[64];
 	int n = 0, fd = bpf_map__fd(m);
@@ -112,7 +111,7 @@ static int map_count(struct bpf_map *m)
 /* ------------------------------------------------------------ packets */
 
 /* A packet arriving at the public interface from the upstream router. */
-static struct pkt6_spec pub6(uint8_t proto, const uint8_t *saddr, uint16_t sport,
+struct pkt6_spec pub6(uint8_t proto, const uint8_t *saddr, uint16_t sport,
 			     const uint8_t *daddr, uint16_t dport)
 {
 	struct pkt6_spec s;
@@ -135,7 +134,7 @@ static struct pkt6_spec pub6(uint8_t proto, const uint8_t *saddr, uint16_t sport
 }
 
 /* A packet arriving at the LAN interface from a backend. */
-static struct pkt6_spec lan6(uint8_t proto, const uint8_t *saddr, uint16_t sport,
+struct pkt6_spec lan6(uint8_t proto, const uint8_t *saddr, uint16_t sport,
 			     const uint8_t *daddr, uint16_t dport)
 {
 	struct pkt6_spec s = pub6(proto, saddr, sport, daddr, dport);
@@ -151,7 +150,7 @@ static struct pkt6_spec lan6(uint8_t proto, const uint8_t *saddr, uint16_t sport
 
 /* What in becomes: the new tuple, one hop less, sent to daddr's neighbour
  * (a backend on the LAN, or the client on the public side), no tag. */
-static struct pkt6_spec xlated6(const struct pkt6_spec *in, const uint8_t *saddr, uint16_t sport,
+struct pkt6_spec xlated6(const struct pkt6_spec *in, const uint8_t *saddr, uint16_t sport,
 				const uint8_t *daddr, uint16_t dport)
 {
 	struct pkt6_spec e = *in;
@@ -171,7 +170,7 @@ static struct pkt6_spec xlated6(const struct pkt6_spec *in, const uint8_t *saddr
 
 /* ------------------------------------------------------------ checks */
 
-static int moved6(const struct counters *a, const struct counters *b)
+int moved6(const struct counters *a, const struct counters *b)
 {
 	TRY(expect_moved(a, b, XFWD_CNT_RX, 1));
 	TRY(expect_moved(a, b, XFWD_CNT_RX6, 1));
@@ -180,7 +179,7 @@ static int moved6(const struct counters *a, const struct counters *b)
 
 /* The last run's frame is exactly exp (el bytes): the checksum recomputed
  * whole first, then every byte. */
-static int check_frame6(const uint8_t *exp, size_t el)
+int check_frame6(const uint8_t *exp, size_t el)
 {
 	struct frame6 f;
 	uint16_t c;
@@ -207,7 +206,7 @@ static int check_frame6(const uint8_t *exp, size_t el)
 }
 
 /* in, run on side, comes out as exp, redirected and counted as IPv6's. */
-static int expect_fwd6(int side, const struct pkt6_spec *in, const struct pkt6_spec *exp)
+int expect_fwd6(int side, const struct pkt6_spec *in, const struct pkt6_spec *exp)
 {
 	uint8_t ib[PKT_MAX], eb[PKT_MAX];
 	size_t il = pkt6_build(in, ib), el = pkt6_build(exp, eb);
@@ -220,7 +219,7 @@ static int expect_fwd6(int side, const struct pkt6_spec *in, const struct pkt6_s
 	return expect_moved(&a, &b, XFWD_CNT_FWD_REDIRECT6, 1);
 }
 
-static int expect_xlated6(int side, const struct pkt6_spec *in, const uint8_t *saddr,
+int expect_xlated6(int side, const struct pkt6_spec *in, const uint8_t *saddr,
 			  uint16_t sport, const uint8_t *daddr, uint16_t dport)
 {
 	struct pkt6_spec exp = xlated6(in, saddr, sport, daddr, dport);
@@ -229,7 +228,7 @@ static int expect_xlated6(int side, const struct pkt6_spec *in, const uint8_t *s
 }
 
 /* Passed up byte for byte, counted as cnt, nothing started. */
-static int expect_pass6_n(int side, const uint8_t *ib, size_t il, unsigned cnt)
+int expect_pass6_n(int side, const uint8_t *ib, size_t il, unsigned cnt)
 {
 	struct counters a, b;
 	long d;
@@ -247,7 +246,7 @@ static int expect_pass6_n(int side, const uint8_t *ib, size_t il, unsigned cnt)
 	return expect_moved(&a, &b, XFWD_CNT_FWD_REDIRECT, 0);
 }
 
-static int expect_pass6(int side, const struct pkt6_spec *in, unsigned cnt)
+int expect_pass6(int side, const struct pkt6_spec *in, unsigned cnt)
 {
 	uint8_t ib[PKT_MAX];
 	size_t il = pkt6_build(in, ib);
@@ -256,7 +255,7 @@ static int expect_pass6(int side, const struct pkt6_spec *in, unsigned cnt)
 }
 
 /* Dropped, counted as cnt, nothing started or sent. */
-static int expect_drop6(int side, const struct pkt6_spec *in, unsigned cnt)
+int expect_drop6(int side, const struct pkt6_spec *in, unsigned cnt)
 {
 	uint8_t ib[PKT_MAX];
 	size_t il = pkt6_build(in, ib);
@@ -270,7 +269,7 @@ static int expect_drop6(int side, const struct pkt6_spec *in, unsigned cnt)
 }
 
 /* A connection's two entries: in table, with state and all of flags set. */
-static int conn6_expect(const struct xfwd_flow6_key *ok, const struct xfwd_flow6_key *rk,
+int conn6_expect(const struct xfwd_flow6_key *ok, const struct xfwd_flow6_key *rk,
 			int table, unsigned state, unsigned flags)
 {
 	struct xfwd_flow6 o, r;
@@ -862,25 +861,19 @@ PROG_CASE(ipv6_rp_filter_source)
 	return expect_xlated6(SIDE_PUB, &p, NOWHERE6, 43021, B6_1, 8080);
 }
 
-/* Not in IPv6's first slice: --snat and local: rules, a LAN host to the
- * public address (hairpin), LAN hosts' own connections (no NAT66): their
- * packets go to the kernel untouched. */
+/* Not done for IPv6 yet: LAN hosts' own connections (no NAT66
+ * masquerade) go to the kernel untouched, as does a LAN host's connection
+ * to another address of the gateway than the public one (IPv4's hairpin
+ * too is to the public address only). --snat, hairpin and local: rules:
+ * ipv6_nat.c. */
 PROG_CASE(ipv6_later_slices_passed)
 {
-	struct pkt6_spec p = pub6(IPPROTO_TCP, CLIENT6, 43022, PUB6, 80);
+	struct pkt6_spec p = lan6(IPPROTO_TCP, B6_2, 43023, PUB6_2, 443);
 
-	TRY(rule6_add(IPPROTO_TCP, NULL, 80, B6_1, 8080, XFWD_RULE_SNAT, 1));
-	TRY(rule6_add(IPPROTO_TCP, NULL, 22, UNSPEC6, 2222, XFWD_RULE_LOCAL, 2));
 	TRY(rule6_add(IPPROTO_TCP, NULL, 443, B6_1, 8443, 0, 3));
-	label("SYN to a --snat rule's port");
-	TRY(expect_pass6(SIDE_PUB, &p, XFWD_CNT_PASS_NO_MATCH));
-	p.dport = 22;
-	label("SYN to a local: rule's port");
-	TRY(expect_pass6(SIDE_PUB, &p, XFWD_CNT_PASS_NO_MATCH));
-	p = lan6(IPPROTO_TCP, B6_2, 43023, PUB6, 443);
 	p.tcp_flags = TH_SYN;
 	p.ack = 0;
-	label("SYN from a LAN host to the public address (hairpin)");
+	label("SYN from a LAN host to another address of the gateway");
 	TRY(expect_pass6(SIDE_LAN, &p, XFWD_CNT_PASS_NO_MATCH));
 	p = lan6(IPPROTO_TCP, B6_2, 43024, CLIENT6, 443);
 	p.tcp_flags = TH_ACK;
@@ -1325,10 +1318,10 @@ fail:
 /*
  * A program on the gateway sends from a forwarded public address and port
  * to the client of a live forwarded connection: its datagram would speak
- * in that connection (the client takes it for the backend's). IPv4 moves
- * such a local connection's port (local_port_moved), conntrack too; IPv6
- * has no local connections yet: tc egress drops it, counted. The same
- * socket to another client port, and the connection itself, go on.
+ * in that connection (the client takes it for the backend's). tc egress
+ * moves its source port into the SNAT range (local_port_moved), as IPv4's
+ * and conntrack do (ipv6_nat.c: ipv6_local_port_moved, its answers). The
+ * same socket to another client port, and the connection itself, go on.
  */
 PROG_CASE(ipv6_local_socket_on_forwarded_tuple)
 {
@@ -1353,9 +1346,13 @@ PROG_CASE(ipv6_local_socket_on_forwarded_tuple)
 	if (v < 0)
 		return -1;
 	TRY(counters_read(&c));
-	if (!ASSERT_EQ(v, TC_ACT_SHOT, "tc egress verdict (dropped)"))
+	if (!ASSERT_EQ(v, TC_ACT_OK, "tc egress verdict (sent, its port moved)"))
 		return -1;
-	TRY(expect_moved(&a, &c, XFWD_CNT_DROP_LOCAL_TUPLE6, 1));
+	TRY(expect_moved(&a, &c, XFWD_CNT_LOCAL_PORT_MOVED, 1));
+	if (!ASSERT_TRUE(get16(R.buf + ETH_LEN + 40) >= XFWD_SNAT_PORT_MIN &&
+			 get16(R.buf + ETH_LEN + 40) <= XFWD_SNAT_PORT_MAX,
+			 "source port %u: expected one of the SNAT range", get16(R.buf + ETH_LEN + 40)))
+		return -1;
 	g.dport = 44301;
 	len = pkt6_build(&g, b);
 	label("the same socket to another port of the client");

@@ -610,3 +610,43 @@ out:
 		rc = fail("cannot restore the LAN MTU");
 	return rc;
 }
+
+/*
+ * A local: rule's connection: a router's Packet Too Big about what the
+ * gateway's socket sent (from the public port 2222, as tc egress made it)
+ * goes up quoting it as the socket sent it (port 22), so that the socket
+ * learns its path MTU.
+ */
+PROG_CASE(ipv6_icmp_err_local_target)
+{
+	struct pkt6_spec c = pkt6(SIDE_PUB, IPPROTO_TCP, CLIENT6, 47010, PUB6, 2222);
+	struct pkt6_spec sent = pkt6(SIDE_PUB, IPPROTO_TCP, PUB6, 2222, CLIENT6, 47010);
+	struct pkt6_spec err = pkt6(SIDE_PUB, 0, ROUTER6, 0, PUB6, 0), s;
+	uint8_t ib[PKT_MAX], eb[PKT_MAX];
+	struct counters a, b;
+	size_t il, el;
+
+	struct xfwd_rule6_key k = { .port = htons(2222), .proto = IPPROTO_TCP };
+	struct xfwd_rule6 r = { .to_port = htons(22), .flags = XFWD_RULE_LOCAL, .id = 1,
+				.pub_lo = 2222, .pub_hi = 2222 };
+
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_rules6), &k, &r, BPF_NOEXIST))
+		return fail("cannot add the local: rule: %s", strerror(errno));
+	il = pkt6_build(&c, ib);
+	label("SYN [2001:db8:100::2]:47010 > [2001:db8:100::1]:2222, local:22");
+	TRY(run_expect(SIDE_PUB, ib, il, XDP_PASS, &a, &b));
+	TRY(expect_moved(&a, &b, XFWD_CNT_LOCAL_IN, 1));
+	sent.tcp_flags = TH_SYN | TH_ACK;
+	sent.ack = c.seq + 1;
+	sent.payload = pattern;
+	sent.payload_len = 1400;
+	s = sent;
+	s.sport = 22;
+	il = err6_build(err, 2, 0, 1280, &sent, QUOTE_MAX, ib);
+	el = err6_build(err, 2, 0, 1280, &s, QUOTE_MAX, eb);
+	label("a router's packet too big about the socket's segment from port 2222");
+	TRY(run_expect(SIDE_PUB, ib, il, XDP_PASS, &a, &b));
+	TRY(check_err6(eb, el, 0));
+	TRY(expect_moved(&a, &b, XFWD_CNT_ICMP_ERR, 1));
+	return expect_moved(&a, &b, XFWD_CNT_LOCAL_IN, 1);
+}

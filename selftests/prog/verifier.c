@@ -14,7 +14,7 @@ PROG_CASE(verifier_budget_kept)
 	struct bpf_program *progs[] = {
 		skel->progs.xfwd_public, skel->progs.xfwd_lan, skel->progs.xfwd_tc_ingress,
 		skel->progs.xfwd_tc_egress, skel->progs.xfwd_public6, skel->progs.xfwd_lan6,
-		skel->progs.xfwd_tc_ingress6,
+		skel->progs.xfwd_tc_ingress6, skel->progs.xfwd_tc_egress6,
 	};
 
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
