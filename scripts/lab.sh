@@ -174,6 +174,28 @@ lab_neigh6() {
 	return 0
 }
 
+# lab_endpoint_xdp_pass cli|srv...: an XDP_PASS program on the client's c0
+# and/or the server's s0. XDP_TX on a veth wakes its peer only if the peer
+# runs an XDP program (veth_xdp_flush): at an endpoint without one, what the
+# gateway's XDP sends back (frag-needed, Packet Too Big) waits in the ring
+# until other frames come, and PMTU cases flake under load. A host with a
+# real NIC has no such wait. For those cases only: a container's eth0 at its
+# defaults runs none.
+lab_endpoint_xdp_pass() {
+	local o=${TMPDIR:-/tmp}/xfwd-lab-pass.$$.o e
+	printf '%s\n' '#include <linux/bpf.h>' \
+		'__attribute__((section("xdp"), used)) int pass(struct xdp_md *c) { return XDP_PASS; }' \
+		'char _l[] __attribute__((section("license"), used)) = "GPL";' |
+		clang -O2 -target bpf -I"/usr/include/$(gcc -print-multiarch)" -x c -c - -o "$o" || return 1
+	for e in "$@"; do
+		case $e in
+		cli) lab_x "$LAB_CLI" ip link set dev c0 xdpdrv obj "$o" sec xdp || { rm -f "$o"; return 1; } ;;
+		srv) lab_x "$LAB_SRV" ip link set dev s0 xdpdrv obj "$o" sec xdp || { rm -f "$o"; return 1; } ;;
+		esac
+	done
+	rm -f "$o"
+}
+
 # Resolve the neighbours XDP will need (bpf_fib_lookup does not resolve them).
 lab_neigh() {
 	lab_x "$LAB_GW" ping -c1 -W1 -q $LAB_SRV_ADDR >/dev/null 2>&1

@@ -61,6 +61,7 @@ upload6() {
 	lab_x "$LAB_CLI" timeout 20 $PEER upload "$LAB6_PUB_ADDR" 82 2000000 2>&1
 	lab_x "$LAB_GW" ip link set g1 mtu 1500
 }
+lab_endpoint_xdp_pass cli || not_ok "XDP_PASS at the client" "cannot attach it"
 ptb0=$(counter icmp_frag_needed_sent)
 expect_eq "IPv6 bulk upload over a narrower LAN link completes (sha256 checked)" "$(upload6)" 2000000
 ptb=$(( $(counter icmp_frag_needed_sent) - ptb0 ))

@@ -40,21 +40,8 @@ questions() {
 	flush_pmtu
 }
 
-# XDP_TX on a veth wakes its peer only if the peer runs an XDP program
-# (veth_xdp_flush): at an endpoint without one, the Packet Too Big XDP
-# sends back waits in the ring until other frames come (a host with a real
-# NIC has no such wait). The endpoints get an XDP_PASS program.
-xdp_pass() {
-	printf '%s\n' '#include <linux/bpf.h>' \
-		'__attribute__((section("xdp"), used)) int pass(struct xdp_md *c) { return XDP_PASS; }' \
-		'char _l[] __attribute__((section("license"), used)) = "GPL";' >"$TMP/pass.c"
-	clang -O2 -target bpf -I/usr/include/$(uname -m)-linux-gnu -c "$TMP/pass.c" -o "$TMP/pass.o" &&
-		lab_x "$LAB_CLI" ip link set dev c0 xdpdrv obj "$TMP/pass.o" sec xdp &&
-		lab_x "$LAB_SRV" ip link set dev s0 xdpdrv obj "$TMP/pass.o" sec xdp
-}
-
 lab_up v6p && lab_add_ipv6 || { not_ok "lab up" "cannot build the lab"; t_exit; }
-xdp_pass || not_ok "XDP_PASS at the endpoints" "cannot attach it"
+lab_endpoint_xdp_pass cli srv || not_ok "XDP_PASS at the endpoints" "cannot attach it"
 mkdir -p "$TMP/www"
 head -c 1000000 /dev/urandom >"$TMP/www/blob"
 sha=$(sha256sum "$TMP/www/blob" | cut -d' ' -f1)

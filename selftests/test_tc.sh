@@ -78,6 +78,7 @@ if [ "${n:-0}" -ge 2 ]; then ok "ICMP errors translated ($n)"; else not_ok "ICMP
 
 # 5. PMTU: the LAN link is narrower than the public one. A bulk upload with
 #    DF set completes: the sender learns the MTU from xfwd's frag-needed.
+lab_endpoint_xdp_pass cli srv || not_ok "XDP_PASS at the endpoints" "cannot attach it"
 lab_x "$LAB_GW" ip link set g1 mtu 1280
 lab_x "$LAB_CLI" ip route flush cache
 got=$(lab_x "$LAB_CLI" timeout 20 $PEER upload $LAB_PUB_ADDR 81 2000000 2>&1)
