@@ -1415,6 +1415,15 @@ static int in_unsure(struct model *m, const struct pk *p, int side, struct req *
 			e->reasons |= BIT(XFWD_CNT_PASS_NO_MATCH);
 		else
 			e->pass_too = BIT(XFWD_CNT_PASS_NO_MATCH);
+	} else if (rq->alloc) {
+		/* Alive, the flow needs a port (a hairpin's SNAT), and the
+		 * random probes may all have found theirs taken ("every SNAT
+		 * port probed was taken": dropped); dead, passed. */
+		snprintf(e->path, sizeof(e->path), "%s", rq->what);
+		e->verdict = XDP_DROP;
+		e->reasons = BIT(XFWD_CNT_DROP_NO_SNAT_PORT);
+		e->pass_too = BIT(XFWD_CNT_PASS_NO_MATCH) |
+			      (ent_find(m, &rq->okey) ? BIT(XFWD_CNT_FLOW_CREATE_FAILED) : 0);
 	} else {
 		snprintf(e->path, sizeof(e->path), "%s", rq->what);
 		expect_pass(e, BIT(XFWD_CNT_PASS_NO_MATCH) |
