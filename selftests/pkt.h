@@ -173,6 +173,29 @@ static inline int l4_csum_valid(const uint8_t *ip)
 }
 
 /* Write the frame into buf (PKT_MAX bytes); returns its length. */
+/* The TCP or UDP header at l4 of either family's spec s (struct pkt_spec
+ * or struct pkt6_spec: the same field names), its length l4hdr with the
+ * TCP options; checksum left 0. */
+#define L4_HDR_PUT(l4, s, l4hdr)						\
+	do {									\
+		uint8_t *h_ = (l4);						\
+		if ((s)->proto == IPPROTO_TCP) {				\
+			put16(h_, (s)->sport);					\
+			put16(h_ + 2, (s)->dport);				\
+			put32(h_ + 4, (s)->seq);				\
+			put32(h_ + 8, (s)->ack);				\
+			h_[12] = (uint8_t)(((l4hdr) / 4) << 4);			\
+			h_[13] = (s)->tcp_flags;				\
+			put16(h_ + 14, (s)->window ? (s)->window : 64240);	\
+			if ((s)->tcp_opts_len)					\
+				memcpy(h_ + TCP_LEN, (s)->tcp_opts, (s)->tcp_opts_len); \
+		} else if ((s)->proto == IPPROTO_UDP) {				\
+			put16(h_, (s)->sport);					\
+			put16(h_ + 2, (s)->dport);				\
+			put16(h_ + 4, (uint16_t)(UDP_LEN + (s)->payload_len));	\
+		}								\
+	} while (0)
+
 static inline size_t pkt_build(const struct pkt_spec *s, uint8_t *buf)
 {
 	uint8_t ihl = s->ihl ? s->ihl : (uint8_t)(5 + s->ip_opts_len / 4);
@@ -208,21 +231,8 @@ static inline size_t pkt_build(const struct pkt_spec *s, uint8_t *buf)
 		memcpy(buf + ip + IP4_LEN, s->ip_opts, s->ip_opts_len);
 	l4 = ip + IP4_LEN + s->ip_opts_len;
 
-	if (s->proto == IPPROTO_TCP) {
-		put16(buf + l4, s->sport);
-		put16(buf + l4 + 2, s->dport);
-		put32(buf + l4 + 4, s->seq);
-		put32(buf + l4 + 8, s->ack);
-		buf[l4 + 12] = (uint8_t)((l4hdr / 4) << 4);
-		buf[l4 + 13] = s->tcp_flags;
-		put16(buf + l4 + 14, s->window ? s->window : 64240);
-		if (s->tcp_opts_len)
-			memcpy(buf + l4 + TCP_LEN, s->tcp_opts, s->tcp_opts_len);
-	} else if (s->proto == IPPROTO_UDP) {
-		put16(buf + l4, s->sport);
-		put16(buf + l4 + 2, s->dport);
-		put16(buf + l4 + 4, (uint16_t)(UDP_LEN + s->payload_len));
-	} else if (s->proto == IPPROTO_ICMP) {
+	L4_HDR_PUT(buf + l4, s, l4hdr);
+	if (s->proto == IPPROTO_ICMP) {
 		buf[l4] = 8;			/* echo request */
 		put16(buf + l4 + 4, s->sport);	/* identifier */
 		put16(buf + l4 + 6, s->dport);	/* sequence */

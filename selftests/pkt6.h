@@ -127,21 +127,7 @@ static inline size_t pkt6_build(const struct pkt6_spec *s, uint8_t *buf)
 	if (s->ext_len)
 		memcpy(buf + ip + IP6_LEN, s->ext, s->ext_len);
 	l4 = ip + IP6_LEN + s->ext_len;
-	if (s->proto == IPPROTO_TCP) {
-		put16(buf + l4, s->sport);
-		put16(buf + l4 + 2, s->dport);
-		put32(buf + l4 + 4, s->seq);
-		put32(buf + l4 + 8, s->ack);
-		buf[l4 + 12] = (uint8_t)((l4hdr / 4) << 4);
-		buf[l4 + 13] = s->tcp_flags;
-		put16(buf + l4 + 14, s->window ? s->window : 64240);
-		if (s->tcp_opts_len)
-			memcpy(buf + l4 + TCP_LEN, s->tcp_opts, s->tcp_opts_len);
-	} else if (s->proto == IPPROTO_UDP) {
-		put16(buf + l4, s->sport);
-		put16(buf + l4 + 2, s->dport);
-		put16(buf + l4 + 4, (uint16_t)(UDP_LEN + s->payload_len));
-	}
+	L4_HDR_PUT(buf + l4, s, l4hdr);
 	if (s->payload_len)
 		memcpy(buf + l4 + l4hdr, s->payload, s->payload_len);
 	if (s->proto == IPPROTO_TCP || s->proto == IPPROTO_UDP ||
