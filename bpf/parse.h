@@ -63,6 +63,30 @@ static __always_inline void key_set(struct xfwd_flow_key *k, __u32 saddr, __u32 
 	w[1] = (__u64)sport | (__u64)dport << 16 | (__u64)proto << 32;
 }
 
+/* Where a quoted TCP/UDP header's checksum is, if the error carries it
+ * (room: bytes quoted from ports on; a quoted UDP checksum of 0 means none):
+ * 1 and *csum, or 0. Both families' errors. */
+static __always_inline int quote_l4_csum(void *data_end, __u8 proto, __u16 *ports, __u32 room,
+					 __u16 **csum)
+{
+	if (proto == IPPROTO_TCP) {
+		struct tcphdr *t = (void *)ports;
+
+		if ((void *)&t->check + sizeof(t->check) > data_end ||
+		    room < offsetof(struct tcphdr, check) + sizeof(t->check))
+			return 0;
+		*csum = &t->check;
+		return 1;
+	} else {
+		struct udphdr *u = (void *)ports;
+
+		if ((void *)(u + 1) > data_end || room < sizeof(*u) || !u->check)
+			return 0;
+		*csum = &u->check;
+		return 1;
+	}
+}
+
 /* The quoted packet of an ICMP error (RFC 792: IP header + 8 bytes at least).
  * room is what the ICMP message holds after its header: what lies past it
  * in the frame is padding, not part of the quote. */
@@ -79,23 +103,8 @@ static __always_inline int parse_icmp_err(void *data_end, struct pkt *p, struct 
 		return XFWD_CNT_PASS_NOT_TCPUDP;
 	p->inner = in;
 	p->inner_ports = ports;
-	p->inner_l4_csum_ok = 0;
-	if (in->protocol == IPPROTO_TCP) {
-		struct tcphdr *t = (void *)ports;
-
-		if ((void *)&t->check + sizeof(t->check) <= data_end &&
-		    room >= sizeof(*in) + offsetof(struct tcphdr, check) + sizeof(t->check)) {
-			p->inner_l4_csum = &t->check;
-			p->inner_l4_csum_ok = 1;
-		}
-	} else {
-		struct udphdr *u = (void *)ports;
-
-		if ((void *)(u + 1) <= data_end && room >= sizeof(*in) + sizeof(*u) && u->check) {
-			p->inner_l4_csum = &u->check;
-			p->inner_l4_csum_ok = 1;
-		}
-	}
+	p->inner_l4_csum_ok = quote_l4_csum(data_end, in->protocol, ports, room - sizeof(*in),
+					    &p->inner_l4_csum);
 	/* The connection's entry is the one whose packets flow the other way. */
 	key_set(&p->key, in->daddr, in->saddr, ports[1], ports[0], in->protocol);
 	p->icmp_err = 1;

@@ -114,23 +114,8 @@ static __always_inline int parse_icmp6_err(void *data_end, struct pkt6 *p, __u8 
 		return XFWD_CNT_PASS_NOT_TCPUDP;
 	p->inner = in;
 	p->inner_ports = ports;
-	p->inner_l4_csum_ok = 0;
-	if (in->nexthdr == IPPROTO_TCP) {
-		struct tcphdr *t = (void *)ports;
-
-		if ((void *)&t->check + sizeof(t->check) <= data_end &&
-		    room >= sizeof(*in) + offsetof(struct tcphdr, check) + sizeof(t->check)) {
-			p->inner_l4_csum = &t->check;
-			p->inner_l4_csum_ok = 1;
-		}
-	} else {
-		struct udphdr *u = (void *)ports;
-
-		if ((void *)(u + 1) <= data_end && room >= sizeof(*in) + sizeof(*u) && u->check) {
-			p->inner_l4_csum = &u->check;
-			p->inner_l4_csum_ok = 1;
-		}
-	}
+	p->inner_l4_csum_ok = quote_l4_csum(data_end, in->nexthdr, ports, room - sizeof(*in),
+					    &p->inner_l4_csum);
 	/* The connection's entry is the one whose packets flow the other way. */
 	__builtin_memcpy(p->key.saddr, in->daddr, 16);
 	__builtin_memcpy(p->key.daddr, in->saddr, 16);
