@@ -14,8 +14,6 @@
 #include "flow.h"
 #include "flow_track.h"
 #include "port_alloc.h"
-#include "mapping.h"
-#include "hostcap.h"
 #include "source.h"
 #include "l4csum.h"
 
@@ -36,7 +34,6 @@ static __always_inline int flow_create(void *ctx, const struct xfwd_flow_key *ok
 		.saddr = rq->daddr, .daddr = rq->saddr,
 		.sport = rq->dport, .dport = rq->sport, .proto = okey->proto,
 	};
-	struct xfwd_endpoint ext;
 	struct xfwd_flow *e;
 	struct tcp_seg *g;
 	__u32 zero = 0;
@@ -86,17 +83,8 @@ static __always_inline int flow_create(void *ctx, const struct xfwd_flow_key *ok
 			count(XFWD_CNT_PENDING_DEL);
 		return XFWD_EXISTS;
 	}
-	if (rq->alloc_port && !rq->no_mapping) {
-		ext.addr = rkey.daddr;
-		ext.port = rkey.dport;
-		ext.proto = rkey.proto;
-		ext.pad = 0;
-		mapping_set(&rq->internal, &ext, rq->filtering, okey->daddr,
-			    now + flow_timeout_ns(cfg, e), okey,
-			    rq->alloc_port == ALLOC_HOST ? XFWD_MAPPING_HOST : 0, claim != CLAIM_NEW);
-		if (claim == CLAIM_NEW && rq->alloc_port == ALLOC_HOST)
-			host_add(rq->internal.addr);
-	}
+	if (rq->alloc_port && !rq->no_mapping)
+		mapping_made(rq, okey, &rkey, e, cfg, now, claim);
 	if (!rq->alloc_port && rkey.dport != okey->sport)
 		count(XFWD_CNT_CLASH_SNAT);
 	count(XFWD_CNT_FLOW_NEW);

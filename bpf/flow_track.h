@@ -13,7 +13,7 @@
 #include "parse.h"
 #include "tcp_state.h"
 #include "flow.h"
-#include "mapping_live.h"
+#include "port_alloc.h"	/* mapping_refresh */
 #include "rules.h"
 
 /* The connection's state word after a packet from dir with these TCP flags

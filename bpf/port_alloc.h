@@ -1,22 +1,26 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * What a new connection is translated to (struct nat_req), and claiming its
- * reply tuple in the pending table, which reserves it. When xfwd chooses the
- * source port (--snat rules, masquerade, local.h): the endpoint's live
- * mapping's port, else its last one's, its own (port preservation), or
- * random ones of the same parity in the range, each free of rules, live
- * mappings and local sockets. Otherwise the client's own port, or on a
- * clash another one from the SNAT range.
+ * The one port allocator: what a new connection is translated to (struct
+ * nat_req), and claiming its reply tuple in the pending table, which
+ * reserves it. When xfwd chooses the source port (--snat rules,
+ * masquerade, local.h): the endpoint's live mapping's port, else its last
+ * one's, its own (port preservation), or random ones of the same parity in
+ * the range, each free of rules, live mappings and local sockets: the
+ * endpoint mappings, their liveness and the per-host cap are
+ * mapping_fam.h, one text for both families (IPv4's copy here, IPv6's in
+ * flow6.h). Otherwise the client's own port, or on a clash another one
+ * from the SNAT range.
  */
 #ifndef XFWD_BPF_PORT_ALLOC_H
 #define XFWD_BPF_PORT_ALLOC_H
 
 #include "common.h"
 #include "maps.h"
+#include "parse.h"
 #include "flow.h"
-#include "mapping.h"
 #include "rules.h"
 #include "shadow.h"
+#include "nat_fam.h"
 
 /* What a new connection's original direction is translated to. */
 struct nat_req {
@@ -39,13 +43,13 @@ struct nat_req {
 				 * neither used nor made (hairpin to its own mapping) */
 	union {
 		__u16 host_cap;	/* ALLOC_HOST: --max-ports-per-host (0: none); */
-		__u16 host_full;/* flow_start's answer: the host is at it (hostcap.h) */
+		__u16 host_full;/* flow_start's answer: the host is at it */
 	};
 };
 
 /* nat_req.alloc_port: whose mapping a chosen port is. */
 #define ALLOC_SNAT	1	/* an internet client's (--snat rules) */
-#define ALLOC_HOST	2	/* a masqueraded LAN host's: counted (hostcap.h) */
+#define ALLOC_HOST	2	/* a masqueraded LAN host's: counted (--max-ports-per-host) */
 
 /* reply_claim's answers: 0 claimed (a live mapping's port, or no mapping),
  * CLAIM_NEW a new mapping's port, or a failure. */
@@ -68,20 +72,29 @@ static __always_inline __u16 port_probe(__u16 want, __u16 min, __u16 max, __u32 
 	return port;
 }
 
-static __always_inline int reply_try(void *ctx, struct xfwd_flow_key *rkey, struct xfwd_flow *reply,
-				     const struct xfwd_flow_key *okey, const struct nat_req *rq,
-				     const struct xfwd_config *cfg, __u64 now, __u16 port)
-{
-	struct xfwd_endpoint ext = { .addr = rq->saddr, .port = bpf_htons(port), .proto = okey->proto };
+/* A recount of the per-host cap (mapping_fam.h): when it runs, its
+ * generation. Both families'. */
+struct host_scan {
+	__u64 now;
+	__u32 gen;
+	__u32 pad;
+};
 
-	if (!port_free(cfg, &ext, &rq->internal, now))
-		return -1;
-	rkey->dport = ext.port;
-	if (rkey->proto != IPPROTO_ICMP && port_shadowed(ctx, rkey))
-		return -1;
-	flow_set_nat(reply, rkey, okey->daddr, okey->saddr, okey->dport, okey->sport);
-	return flow_claim(rkey, reply, cfg, now, NULL);
+/* Does a rule forward external endpoint ext (a port not to hand out)? */
+static __always_inline int port_forwarded(const struct xfwd_config *cfg,
+					  const struct xfwd_endpoint *ext)
+{
+	struct xfwd_flow_key fwd = { .daddr = ext->addr, .dport = ext->port, .proto = ext->proto };
+
+	return rule_lookup(cfg, &fwd) != NULL;
 }
+
+/* mapping_fam.h for IPv4: endpoint_eq, mapping_get, port_free,
+ * mapping_set, mapping_admits, xfwd_mapping_live, mapping_refresh,
+ * xfwd_host_admit, host_add, reply_try, reply_alloc, mapping_made. */
+#define FAM_SFX
+#include "mapping_fam.h"
+#undef FAM_SFX
 
 /*
  * Is rkey the reply tuple of a live one-entry connection other than okey's
@@ -145,55 +158,21 @@ static __always_inline int clash_snat(struct xfwd_flow_key *rkey, struct xfwd_fl
 }
 
 /*
- * Claim the reply key. With alloc_port the source port is chosen: the
- * endpoint's live mapping if it has one (endpoint-independent mapping, RFC
- * 4787 REQ-1), else (within the host's cap) its last mapping's port, its
- * own port (port preservation), or random ones of the same parity (REQ-4)
- * in the range.
+ * Claim the reply key: with alloc_port the source port is chosen
+ * (reply_alloc, mapping_fam.h); else the client's own, or on a clash
+ * another from the SNAT range.
  */
 static __always_inline int reply_claim(void *ctx, struct xfwd_flow_key *rkey,
 				       struct xfwd_flow *reply, const struct xfwd_flow_key *okey,
 				       const struct nat_req *rq, const struct xfwd_config *cfg,
 				       __u64 now)
 {
-	__u32 span = rq->port_max - rq->port_min + 1, i;
-	__u16 want = bpf_ntohs(rq->sport), port, old = 0;
-	struct xfwd_mapping *m;
-	int live = 0;
-
 	if (!rq->alloc_port) {
 		if (!reply_claim_kept(rkey, reply, okey, cfg, now))
 			return 0;
 		return okey->proto == IPPROTO_ICMP ? CLAIM_FAILED : clash_snat(rkey, reply, okey, cfg, now);
 	}
-	m = rq->no_mapping ? NULL : mapping_get(&rq->internal, rq->saddr);
-	if (m) {
-		old = bpf_ntohs(m->ext_port);
-		live = xfwd_mapping_live(&rq->internal, m, cfg, now);
-	}
-	/* A live mapping is the endpoint's one port (RFC 4787 REQ-1): if its
-	 * tuple to this destination is taken, the connection cannot start. */
-	if (live)
-		return reply_try(ctx, rkey, reply, okey, rq, cfg, now, old) ? CLAIM_FAILED : 0;
-	/* A new mapping: not beyond the host's cap. */
-	if (rq->host_full && !rq->no_mapping)
-		return CLAIM_HOST_CAP;
-	/* Its mapping ended (its flows gone) or lost its port (taken since):
-	 * its old port if it is free again, then port preservation, then
-	 * random ones. */
-	if (old && old >= rq->port_min && old <= rq->port_max &&
-	    !reply_try(ctx, rkey, reply, okey, rq, cfg, now, old))
-		return CLAIM_NEW;
-	/* Port preservation inside the range only: --ports is a promise. */
-	if (!rq->no_mapping && want >= rq->port_min && want <= rq->port_max &&
-	    !reply_try(ctx, rkey, reply, okey, rq, cfg, now, want))
-		return CLAIM_NEW;
-	for (i = 0; i < XFWD_SNAT_PROBES; i++) {
-		port = port_probe(want, rq->port_min, rq->port_max, span);
-		if (!reply_try(ctx, rkey, reply, okey, rq, cfg, now, port))
-			return CLAIM_NEW;
-	}
-	return CLAIM_FAILED;
+	return reply_alloc(ctx, rkey, reply, okey, rq, cfg, now);
 }
 
 #endif

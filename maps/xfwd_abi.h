@@ -266,9 +266,10 @@ struct xfwd_flow6 {
 	__u32 rule_id;
 	__u8 side;
 	__u8 dir;
-	__u8 pad[2];
+	__u8 map_src;		/* as struct xfwd_flow's */
+	__u8 pad;
 	union { XFWD_CONN_FIELDS; };
-	__u32 pad2;
+	__u32 refresh_s;	/* as struct xfwd_flow's */
 	struct xfwd_tcp_peer tcp[2];
 };
 
@@ -324,6 +325,50 @@ struct xfwd_mapping {
 	__u8 filtering;
 	__u8 next_remote;	/* ring index into remotes */
 	__u8 flags;		/* XFWD_MAPPING_* */
+	__u8 pad[5];
+};
+
+/*
+ * IPv6 masquerade (NAT66) has maps of its own, as IPv6's rules and flows
+ * do: xfwd_masq6 (two copies, flipped with IPv4's by XFWD_SET_MASQ_B, one
+ * id space with IPv4's prefixes), xfwd_mappings6 and xfwd_owners6. Their
+ * entries are IPv4's with 16-byte addresses, the same fields by the same
+ * names, read by the same code (bpf/mapping_fam.h, masq_fam.h).
+ */
+struct xfwd_masq6_key {
+	__u32 prefixlen;
+	__u32 addr[4];
+};
+
+struct xfwd_masq6 {
+	__u32 to_addr[4];	/* external address (all zero: the public interface's) */
+	__u16 port_min;		/* as struct xfwd_masq's */
+	__u16 port_max;
+	__u8 filtering;
+	__u8 pad;
+	__u16 host_ports;
+	__u32 id;
+};
+
+struct xfwd_endpoint6 {
+	__u32 addr[4];
+	__u16 port;		/* ICMPv6: the echo identifier */
+	__u8 proto;
+	__u8 pad;
+};
+
+struct xfwd_mapping6 {
+	__u32 ext_addr[4];	/* these first 20 bytes are the external endpoint */
+	__u16 ext_port;		/* (struct xfwd_endpoint6: the xfwd_owners6 key) */
+	__u8 proto;
+	__u8 pad0;
+	__u32 pad1;
+	__u64 expires_ns;
+	__u32 remotes[XFWD_MASQ_REMOTES][4];
+	struct xfwd_flow6_key witness;
+	__u8 filtering;
+	__u8 next_remote;
+	__u8 flags;
 	__u8 pad[5];
 };
 
