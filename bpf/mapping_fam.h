@@ -350,7 +350,7 @@ static __always_inline int FAM(reply, _try)(void *ctx, FAM_KEY *rkey, FAM_FLOW *
 	if (!FAM(port, _free)(cfg, &ext, &rq->internal, now))
 		return -1;
 	rkey->dport = ext.port;
-	if (rkey->proto != FAM_ICMP && FAM(port_shadowed, )(ctx, rkey))
+	if (rkey->proto != IPPROTO_ICMP && FAM(port_shadowed, )(ctx, rkey))
 		return -1;
 	FAM(flow, _set_nat)(reply, rkey, okey->daddr, okey->saddr, okey->dport, okey->sport);
 	return FAM(flow, _claim)(rkey, reply, cfg, now, NULL);

@@ -26,18 +26,27 @@
 #define FAM_MASQ	struct FAM(xfwd_masq, )
 #define FAM_MASQ_KEY	struct FAM(xfwd_masq, _key)
 #define FAM_MASQ_SETS	FAM(xfwd_masq, _sets)
-/* A host prefix's length, the EtherType, echo's protocol. (FAM's
- * arguments must be no macros of their own: those expand before the
- * suffix is pasted on.) */
+/* A host prefix's length, the EtherType, where the source address is in
+ * the IP header. (FAM's arguments must be no macros of their own: those
+ * expand before the suffix is pasted on.) */
 #define FAM_ADDR_BITS	FAM(fam, _addr_bits)()
 #define FAM_ETH_P	FAM(fam, _eth_p)()
-#define FAM_ICMP	FAM(fam, _icmp)()
+#define FAM_SADDR_OFF	FAM(fam, _saddr_off)()
+
+/* A new connection's request (FAM_REQ *rq), zeroed: IPv4's on the stack,
+ * IPv6's in per-CPU scratch (flow6.h: the IPv6 program's stack has no room
+ * for it); NULL only if that map fails. And starting the connection from
+ * it (flow_start, flow6_start) for the packet p. */
+#define FAM_REQ_NEW(rq)	FAM(req, _new)(rq)
+#define FAM_FLOW_START(ctx, p, rq, cfg, now, why, acc)				\
+	FAM(flow, _start_pkt)(ctx, p, rq, cfg, now, why, acc)
 
 /* An address: as an inline function's argument (IPv4's a value, IPv6's
  * a pointer), equal, zero, copied into an lvalue (d = s), its bytes as a
  * map key (&a), and as a global function's argument (IPv6's a pointer to
  * 16 bytes: the verifier sizes a pointer argument by its type). */
 #define FAM_ADDR		FAM(addr, _val_t)
+#define FAM_ADDR_VAR(name)	FAM(addr, _var)(name)	/* declares one */
 #define FAM_ADDR_EQ(a, b)	FAM(addr, _eq)(a, b)
 #define FAM_ADDR_ZERO(a)	FAM(addr, _zero)(a)
 #define FAM_ADDR_SET(d, s)	FAM(addr, _set)(d, s)
@@ -49,8 +58,12 @@
 
 #define fam_addr_bits()		32
 #define fam_eth_p()		ETH_P_IP
-#define fam_icmp()		IPPROTO_ICMP
+#define fam_saddr_off()		offsetof(struct iphdr, saddr)
+#define req_new(rq)		struct nat_req rq##_stack = {}, *rq = &rq##_stack
+#define flow_start_pkt(ctx, p, rq, cfg, now, why, acc)				\
+	flow_start(ctx, &(p)->key, rq, cfg, now, why, acc, (p)->l3_off)
 #define addr_val_t		__u32
+#define addr_var(name)		__u32 name
 #define addr_eq(a, b)		((a) == (b))
 #define addr_zero(a)		(!(a))
 #define addr_set(d, s)		((d) = (s))
@@ -61,8 +74,12 @@
 
 #define fam6_addr_bits()	128
 #define fam6_eth_p()		ETH_P_IPV6
-#define fam6_icmp()		58		/* ICMPv6 */
+#define fam6_saddr_off()	offsetof(struct ip6hdr, saddr)
+#define req6_new(rq)		struct nat_req6 *rq = nat_req6_new()
+#define flow6_start_pkt(ctx, p, rq, cfg, now, why, acc)				\
+	flow6_start(ctx, p, rq, cfg, now, why, acc)
 #define addr6_val_t		const __u32 *
+#define addr6_var(name)		__u32 name[4]
 #define addr6_set(d, s)		addr6_copy(d, s)
 #define addr6_ref(a)		(a)
 #define addr6_arg(a)		((const struct addr6_arg *)(a))

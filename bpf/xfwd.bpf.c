@@ -20,7 +20,6 @@
 #include "icmp_gen.h"
 #include "fast.h"
 #include "local.h"
-#include "leak.h"
 #include "frag.h"
 #include "finish.h"
 #include "egress.h"
@@ -1048,7 +1047,7 @@ int xfwd_tc_egress(struct __sk_buff *skb)
 		bpf_tail_call(skb, &xfwd_tc6_progs, XFWD_TC6_EGRESS);
 	if (skb->protocol != bpf_htons(ETH_P_IP))
 		return TC_ACT_OK;
-	if (leak_guard(skb))	/* first: nothing untranslated leaves (leak.h) */
+	if (leak_guard(skb))	/* first: nothing untranslated leaves (masq_fam.h) */
 		return TC_ACT_SHOT;
 	cfg = config_get();
 	if (!cfg || skb_parse(skb, &p) != XFWD_OK)
