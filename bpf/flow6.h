@@ -174,15 +174,23 @@ struct nat_req6 {
 	__u16 sport;		/* alloc_port: the one preferred (the client's) */
 	__u16 dport;
 	__u8 tcp_flags;
-	__u8 alloc_port;	/* the source port is ours to choose (snat6.h) */
+	__u8 alloc_port;	/* the source port is ours to choose: ALLOC_* */
 	__u8 flags;		/* XFWD_FLOW_* both entries start with */
 	__u8 side_orig;		/* enum xfwd_side of each direction */
 	__u8 side_reply;
-	__u8 pad[3];
+	__u8 map_orig_src;	/* as struct nat_req's (port_alloc.h) */
+	__u8 filtering;
+	__u8 no_mapping;
 	__u16 port_min;		/* alloc_port: the range to probe, host order */
 	__u16 port_max;
 	__u32 rule_id;
 	__u32 len;
+	struct xfwd_endpoint6 internal;	/* alloc_port: whose mapping it is */
+	union {
+		__u16 host_cap;	/* as struct nat_req's */
+		__u16 host_full;
+	};
+	__u16 pad;
 };
 
 /* Per-CPU scratch for a new connection's request (flow6_new,
@@ -204,58 +212,61 @@ struct {
 	__type(value, struct xfwd_flow6_key);
 } xfwd_scratch_key6 SEC(".maps");
 
-/* Try port (host order) as the reply entry's destination port: usable and
- * claimed. 0 if it is the connection's now. */
-static __always_inline int reply6_try(void *ctx, struct xfwd_flow6_key *rkey, struct xfwd_flow6 *e,
-				      const struct xfwd_flow6_key *ok,
-				      const struct xfwd_config *cfg, __u64 now, __u16 port)
+/* A new connection's request, zeroed (FAM_REQ_NEW for IPv6). */
+static __always_inline struct nat_req6 *nat_req6_new(void)
 {
-	rkey->dport = bpf_htons(port);
-	if (!port6_usable(ctx, cfg, rkey))
-		return -1;
-	flow6_set_nat(e, rkey, ok->daddr, ok->saddr, ok->dport, ok->sport);
-	return flow6_claim(rkey, e, cfg, now, NULL);
+	__u32 zero = 0;
+	struct nat_req6 *rq = bpf_map_lookup_elem(&xfwd_scratch_req6, &zero);
+
+	if (rq)
+		__builtin_memset(rq, 0, sizeof(*rq));
+	return rq;
 }
 
+static __always_inline __u64 flow6_timeout_ns(const struct xfwd_config *cfg,
+					      const struct xfwd_flow6 *f)
+{
+	return conn_timeout_ns(cfg, f->twin.proto, f->conn);
+}
+
+/* mapping_fam.h for IPv6: endpoint6_eq, mapping6_get, port6_free,
+ * mapping6_set, mapping6_admits, xfwd_mapping_live6, mapping6_refresh,
+ * xfwd_host_admit6, host6_add, reply6_try, reply6_alloc, mapping6_made. */
+#define FAM_SFX 6
+#include "mapping_fam.h"
+#undef FAM_SFX
+
 /*
- * Claim the reply key (reply_claim for IPv6). Source NAT chooses the port:
- * the client's own inside the range, then random ones of its parity; a
- * kept source takes the client's port, or on a clash (two rules to one
- * backend, the same client port through both) another one from the SNAT
- * range, as IPv4's clash_snat. 0 claimed, -1 not.
+ * Claim the reply key (reply_claim for IPv6). With alloc_port the source
+ * port is chosen (reply6_alloc: the endpoint's mapping, its old port,
+ * its own, random ones of its parity); a kept source takes the client's
+ * port, or on a clash (two rules to one backend, the same client port
+ * through both) another one from the SNAT range, as IPv4's clash_snat.
+ * reply6_alloc's answers, or 0 / CLAIM_FAILED.
  */
 static __always_inline int reply6_claim(void *ctx, struct xfwd_flow6_key *rkey,
 					struct xfwd_flow6 *e, const struct xfwd_flow6_key *ok,
 					const struct nat_req6 *rq, const struct xfwd_config *cfg,
 					__u64 now)
 {
-	__u16 want = bpf_ntohs(rq->sport), min = rq->port_min, max = rq->port_max;
+	__u16 min = cfg->snat_port_min, max = cfg->snat_port_max;
 	__u32 span, i;
 
-	if (!rq->alloc_port) {
-		flow6_set_nat(e, rkey, ok->daddr, ok->saddr, ok->dport, ok->sport);
-		if (!flow6_claim(rkey, e, cfg, now, NULL))
-			return 0;
-		min = cfg->snat_port_min;
-		max = cfg->snat_port_max;
-	} else if (want >= min && want <= max && !reply6_try(ctx, rkey, e, ok, cfg, now, want)) {
+	if (rq->alloc_port)
+		return reply6_alloc(ctx, rkey, e, ok, rq, cfg, now);
+	flow6_set_nat(e, rkey, ok->daddr, ok->saddr, ok->dport, ok->sport);
+	if (!flow6_claim(rkey, e, cfg, now, NULL))
 		return 0;
-	}
-	if (max < min)
-		return -1;
+	if (max < min || ok->proto == IPPROTO_ICMP)
+		return CLAIM_FAILED;
 	span = max - min + 1;
 	for (i = 0; i < XFWD_SNAT_PROBES; i++) {
-		if (rq->alloc_port) {
-			if (!reply6_try(ctx, rkey, e, ok, cfg, now, port_probe(want, min, max, span)))
-				return 0;
-			continue;
-		}
 		rkey->dport = bpf_htons(min + bpf_get_prandom_u32() % span);
 		flow6_set_nat(e, rkey, ok->daddr, ok->saddr, ok->dport, ok->sport);
 		if (!flow6_claim(rkey, e, cfg, now, NULL))
 			return 0;
 	}
-	return -1;
+	return CLAIM_FAILED;
 }
 
 /*
@@ -272,6 +283,7 @@ static __always_inline int flow6_create(void *ctx, const struct xfwd_flow6_key *
 	struct xfwd_flow6 *e;
 	struct tcp_seg *g;
 	__u32 zero = 0;
+	int claim;
 
 	e = bpf_map_lookup_elem(&xfwd_scratch_flow6, &zero);
 	rkey = bpf_map_lookup_elem(&xfwd_scratch_key6, &zero);
@@ -289,15 +301,20 @@ static __always_inline int flow6_create(void *ctx, const struct xfwd_flow6_key *
 	e->conn = conn_next(e->conn, ok->proto, XFWD_DIR_ORIGINAL, rq->tcp_flags);
 	e->rule_id = rq->rule_id;
 	e->last_seen_ns = now;
+	e->refresh_s = (__u32)(now >> 30);	/* mapping6_made below is this second's refresh */
 	e->twin = *ok;
 	e->side = rq->side_reply;
 	e->dir = XFWD_DIR_REPLY;
-	if (reply6_claim(ctx, rkey, e, ok, rq, cfg, now))
-		return rq->alloc_port ? XFWD_CNT_DROP_NO_SNAT_PORT : XFWD_CNT_FLOW_CREATE_FAILED;
+	e->map_src = !rq->map_orig_src;
+	claim = reply6_claim(ctx, rkey, e, ok, rq, cfg, now);
+	if (claim < 0)
+		return claim == CLAIM_HOST_CAP ? XFWD_CNT_MASQ_HOST_CAP :
+		       rq->alloc_port ? XFWD_CNT_DROP_NO_SNAT_PORT : XFWD_CNT_FLOW_CREATE_FAILED;
 
 	e->twin = *rkey;
 	e->side = rq->side_orig;
 	e->dir = XFWD_DIR_ORIGINAL;
+	e->map_src = rq->map_orig_src;
 	e->packets = 1;
 	e->bytes = rq->len;
 	if (ok->proto == IPPROTO_TCP && (g = tcp_seg_get())) {
@@ -313,6 +330,8 @@ static __always_inline int flow6_create(void *ctx, const struct xfwd_flow6_key *
 			count(XFWD_CNT_PENDING_DEL);
 		return XFWD_EXISTS;
 	}
+	if (rq->alloc_port && !rq->no_mapping)
+		mapping6_made(rq, ok, rkey, e, cfg, now, claim);
 	if (!rq->alloc_port && rkey->dport != ok->sport)
 		count(XFWD_CNT_CLASH_SNAT);
 	count(XFWD_CNT_FLOW_NEW);
@@ -402,7 +421,8 @@ __attribute__((noinline)) int xfwd_tcp_track6(struct xfwd_flow6 *f,
  * confirm it when answered. The entry to translate with, or NULL with
  * *refused the window check's counter (or 0: lost in a race). */
 static __always_inline struct xfwd_flow6 *flow6_track(struct xfwd_flow6 *f, const struct pkt6 *p,
-						      __u64 now, int *refused)
+						      const struct xfwd_config *cfg, __u64 now,
+						      int *refused)
 {
 	__u8 proto = p->key.proto, tcpf = p->tcp_flags;
 	struct xfwd_flow6 *o, *t = NULL;
@@ -419,8 +439,10 @@ static __always_inline struct xfwd_flow6 *flow6_track(struct xfwd_flow6 *f, cons
 	f->packets++;
 	f->bytes += p->len;
 	f->last_seen_ns = now;
-	if (keep || conn_next(f->conn, proto, f->dir, tcpf) == f->conn)
+	if (keep || conn_next(f->conn, proto, f->dir, tcpf) == f->conn) {
+		mapping6_refresh(f, p, cfg, now, 0);
 		return f;
+	}
 	if (f->dir == XFWD_DIR_REPLY) {
 		t = flow6_original(f, &p->key);
 		if (!t)
@@ -444,6 +466,7 @@ static __always_inline struct xfwd_flow6 *flow6_track(struct xfwd_flow6 *f, cons
 		f->conn = next.conn;
 	else if (t)
 		t->conn = next.conn;
+	mapping6_refresh(f, p, cfg, now, 1);
 	if ((next.flags & XFWD_FLOW_PENDING) &&
 	    (proto == IPPROTO_TCP ? (next.flags & XFWD_FLOW_ASSURED) :
 				    (next.flags & XFWD_FLOW_SEEN_REPLY)))
@@ -452,16 +475,16 @@ static __always_inline struct xfwd_flow6 *flow6_track(struct xfwd_flow6 *f, cons
 }
 
 /* flow_use for IPv6: tracked unless its first packet is in it already
- * (accounted), then counted in its rule. */
+ * (accounted), then counted in its rule (and the masquerade's). */
 static __always_inline struct xfwd_flow6 *flow6_use(struct xfwd_flow6 *f, const struct pkt6 *p,
-						    __u64 now, int new_flow, int accounted,
-						    int *refused)
+						    const struct xfwd_config *cfg, __u64 now,
+						    int new_flow, int accounted, int *refused)
 {
 	*refused = 0;
 	if (!accounted)
-		f = flow6_track(f, p, now, refused);
+		f = flow6_track(f, p, cfg, now, refused);
 	if (f)
-		rule_account(f->rule_id, p->len, new_flow);
+		conn_account(&f->rule_id, &f->flags, p->len, new_flow);
 	else if (*refused)
 		count(*refused);
 	return f;

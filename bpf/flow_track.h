@@ -204,14 +204,21 @@ static __always_inline struct xfwd_flow *flow_track(struct xfwd_flow *f, const s
 	return f;
 }
 
-/* A forwarded packet in its rule's and the masquerade's counters; new_flow:
- * the rule counts a connection too. */
+/* A forwarded packet of either family's entry (its rule_id and flags,
+ * read in that order) in its rule's and the masquerade's counters;
+ * new_flow: the rule counts a connection too. */
+static __always_inline void conn_account(const __u32 *rule_id, const __u8 *flags, __u32 len,
+					 int new_flow)
+{
+	rule_account(*rule_id, len, new_flow);
+	if (*flags & XFWD_FLOW_MAPPED && *rule_id >= XFWD_MASQ_RULE_BASE &&
+	    *rule_id < XFWD_LOCAL_RULE_ID)
+		count(XFWD_CNT_MASQ_PKTS);
+}
+
 static __always_inline void flow_account(const struct xfwd_flow *f, __u32 len, int new_flow)
 {
-	rule_account(f->rule_id, len, new_flow);
-	if (f->flags & XFWD_FLOW_MAPPED && f->rule_id >= XFWD_MASQ_RULE_BASE &&
-	    f->rule_id < XFWD_LOCAL_RULE_ID)
-		count(XFWD_CNT_MASQ_PKTS);
+	conn_account(&f->rule_id, &f->flags, len, new_flow);
 }
 
 #endif

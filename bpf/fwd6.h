@@ -22,7 +22,7 @@ static __always_inline int fwd_route6(void *ctx, const struct pkt6 *p, const __u
 	__builtin_memset(fib, 0, sizeof(*fib));
 	fib->family = AF_INET6;
 	fib->flowinfo = p->ip->vtc_flow & bpf_htonl(0x0fffffff);
-	fib->l4_protocol = p->icmp_err ? NEXTHDR_ICMP6 : p->key.proto;
+	fib->l4_protocol = p->icmp_err || p->icmp_echo ? NEXTHDR_ICMP6 : p->key.proto;
 	fib->tot_len = p->len;	/* the kernel checks it against the egress MTU */
 	addr6_copy(fib->ipv6_src, saddr);
 	addr6_copy(fib->ipv6_dst, daddr);

@@ -48,5 +48,8 @@ volatile __u32 xfwd_finish_waiting;
  * xfwd_host_scan_ns; and when the last one started (compare-and-swap). */
 __u32 xfwd_host_gen;
 __u64 xfwd_host_scan_ns;
+/* The same for IPv6's hosts (xfwd_hosts6), recounted apart. */
+__u32 xfwd_host_gen6;
+__u64 xfwd_host_scan_ns6;
 
 #endif

@@ -44,20 +44,6 @@ static __always_inline int icmp6_err_check(struct xdp_md *ctx, const struct pkt6
 	return xfwd_icmp_err_check(ctx, a, side == XFWD_SIDE_LAN, cfg);
 }
 
-/* The sum of an IPv6 address's 16-bit words (unfolded). */
-static __always_inline __u32 addr6_sum(const __u32 *a)
-{
-	return (a[0] & 0xffff) + (a[0] >> 16) + (a[1] & 0xffff) + (a[1] >> 16) +
-	       (a[2] & 0xffff) + (a[2] >> 16) + (a[3] & 0xffff) + (a[3] >> 16);
-}
-
-/* csum_delta32 of a whole IPv6 address changing from a to b (~m + m'
- * word by word: ~h is 0xffff - h); one sum live at a time. */
-static __always_inline __u32 addr6_delta(const __u32 *a, const __u32 *b)
-{
-	return 8 * 0xffff - addr6_sum(a) + addr6_sum(b);
-}
-
 /*
  * Translate an ICMPv6 error quoting a packet of a flow, given the entry of
  * the direction opposite to the quoted packet (nat_icmp_err): the outer

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * l4csum.h for IPv6: the first packet's whole TCP/UDP checksum verified
- * before it starts a connection, and the partial checksum a veth's or tap's
+ * l4csum.h for IPv6: the first packet's whole TCP/UDP (and ICMPv6 echo)
+ * checksum verified before it starts a connection, and the partial checksum a veth's or tap's
  * far stack may leave (tc sends those). A UDP checksum of 0 is not "none"
  * in IPv6 (RFC 8200 8.1): the receiver discards the datagram, so it starts
  * nothing.
@@ -38,11 +38,13 @@ static __always_inline int csum6_partial_form(const struct ip6hdr *ip, const __u
 	return *field == (__u16)s;
 }
 
-/* l4_csum_partial for a parsed IPv6 packet arriving on ctx's interface. */
+/* l4_csum_partial for a parsed IPv6 packet arriving on ctx's interface
+ * (TCP, UDP: a stack completes no ICMPv6 checksum on the way out). */
 static __always_inline int l4_csum_partial6(struct xdp_md *ctx, const struct pkt6 *p,
 					    const struct xfwd_config *cfg)
 {
-	if (!cfg->csum_partial || !(cfg->csum_partial & if_bit(cfg, ctx->ingress_ifindex)))
+	if (!cfg->csum_partial || p->icmp_echo ||
+	    !(cfg->csum_partial & if_bit(cfg, ctx->ingress_ifindex)))
 		return 0;
 	return csum6_partial_form(p->ip, p->l4_csum, p->l4_len, p->key.proto);
 }
@@ -65,14 +67,17 @@ __attribute__((noinline)) int xfwd_l4_csum_ok6(struct xdp_md *ctx, __u32 l3_off,
 	ip = data + l3_off;
 	if ((void *)(ip + 1) > end)
 		return 1;
-	if (bpf_xdp_load_bytes(ctx, l4_off + (proto == IPPROTO_UDP ? 6 : 16), &check, 2))
+	if (proto == IPPROTO_ICMP)	/* echo: ICMPv6 (the key's protocol, parse6.h) */
+		proto = NEXTHDR_ICMP6;
+	if (bpf_xdp_load_bytes(ctx, l4_off + (proto == IPPROTO_UDP ? 6 :
+					      proto == NEXTHDR_ICMP6 ? 2 : 16), &check, 2))
 		return 1;
 	if (proto == IPPROTO_UDP && !check)
 		return 0;
 	if (l4_len > CSUM_CHUNK * CSUM_CHUNKS)
 		return 1;	/* not ours to judge */
 	cfg = config_get();
-	if (cfg && (cfg->csum_partial & if_bit(cfg, ctx->ingress_ifindex)) &&
+	if (cfg && proto != NEXTHDR_ICMP6 && (cfg->csum_partial & if_bit(cfg, ctx->ingress_ifindex)) &&
 	    csum6_partial_form(ip, &check, l4_len, (__u8)proto))
 		return 1;	/* completed on the way out (l4_csum_partial6) */
 	addr6_copy(ph.saddr, ip->saddr);

@@ -299,6 +299,8 @@ __attribute__((noinline)) int FAM(xfwd_host_admit, )(FAM_ADDR_ARG_T addr, __u32 
 	__u64 last = FAM_HOST_SCAN;
 	__u32 gen = FAM_HOST_GEN;
 
+	if (!FAM_ADDR_ARG_OK(addr))
+		return 0;
 	if (gen && FAM(host, _count)(addr, gen) < cap)
 		return 1;
 	/* At the cap by a count that errs high, or never counted: recount,

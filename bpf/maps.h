@@ -264,6 +264,51 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xfwd_pending6 SEC(".maps");
 
+/* An IPv6 address as a global function's argument or a map key: the
+ * verifier sizes a pointer argument by its type (a __u32 * would be 4
+ * bytes). */
+struct addr6_arg {
+	__u32 a[4];
+};
+
+/* IPv6 masquerade (NAT66): the prefixes in two copies flipped with IPv4's
+ * by XFWD_SET_MASQ_B, and the port allocator's maps (as IPv4's). */
+#define MASQ6_MAP							\
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);				\
+	__uint(max_entries, XFWD_MAX_MASQ);				\
+	__type(key, struct xfwd_masq6_key);				\
+	__type(value, struct xfwd_masq6);				\
+	__uint(map_flags, BPF_F_NO_PREALLOC)
+struct masq6_map { MASQ6_MAP; __uint(pinning, LIBBPF_PIN_BY_NAME); };
+struct masq6_inner { MASQ6_MAP; };
+struct masq6_map xfwd_masq6 SEC(".maps");
+struct masq6_map xfwd_masq6_b SEC(".maps");
+MAP_PAIR(xfwd_masq6_sets, masq6_inner, xfwd_masq6, xfwd_masq6_b);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XFWD_MAX_MAPPINGS);
+	__type(key, struct xfwd_endpoint6);
+	__type(value, struct xfwd_mapping6);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xfwd_mappings6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XFWD_MAX_MAPPINGS);
+	__type(key, struct xfwd_endpoint6);
+	__type(value, struct xfwd_endpoint6);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xfwd_owners6 SEC(".maps");
+
+/* IPv6 LAN address -> its count of live mappings (as xfwd_hosts). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XFWD_MAX_HOSTS);
+	__type(key, struct addr6_arg);
+	__type(value, struct xfwd_host);
+} xfwd_hosts6 SEC(".maps");
+
 /* Per-CPU scratch for a new IPv6 connection's entries (struct xfwd_flow6
  * would not fit on the stack beside the packet's). */
 struct {

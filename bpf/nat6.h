@@ -28,28 +28,53 @@ static __always_inline void csum_l4_skb6(struct __sk_buff *skb, __u32 off, __u32
 		bpf_l4_csum_replace(skb, off, 0, delta, fl);
 }
 
-/* Translate a TCP/UDP packet as its entry says. Packet pointers are stale
- * afterwards in tc. */
+/* The sum of an IPv6 address's 16-bit words (unfolded). */
+static __always_inline __u32 addr6_sum(const __u32 *a)
+{
+	return (a[0] & 0xffff) + (a[0] >> 16) + (a[1] & 0xffff) + (a[1] >> 16) +
+	       (a[2] & 0xffff) + (a[2] >> 16) + (a[3] & 0xffff) + (a[3] >> 16);
+}
+
+/* csum_delta32 of a whole IPv6 address changing from a to b (~m + m'
+ * word by word: ~h is 0xffff - h); one sum live at a time. */
+static __always_inline __u32 addr6_delta(const __u32 *a, const __u32 *b)
+{
+	return 8 * 0xffff - addr6_sum(a) + addr6_sum(b);
+}
+
+/* Translate a TCP/UDP packet or ICMPv6 echo as its entry says. Packet
+ * pointers are stale afterwards in tc. */
 static __always_inline void nat6_rewrite(void *ctx, int skb, struct pkt6 *p,
 					 const struct xfwd_flow6 *f)
 {
-	int udp = p->key.proto == IPPROTO_UDP;
-	__u32 addr = 0, ports;
-	int i;
+	int udp = p->key.proto == IPPROTO_UDP, echo = p->icmp_echo;
+	__u32 addr, ports;
 
 	addr6_copy(p->ip->saddr, f->new_saddr);
 	addr6_copy(p->ip->daddr, f->new_daddr);
-	p->ports[0] = f->new_sport;
-	p->ports[1] = f->new_dport;
+	if (echo) {
+		/* The identifier is echo's one "port" (nat_rewrite's): the
+		 * checksum follows what it became, the entry's delta being of
+		 * both of the key's. */
+		__u16 id = p->ports[0];
+
+		p->ports[0] = echo == ICMP_ECHO + 1 ? f->new_sport : f->new_dport;
+		ports = csum_delta16(id, p->ports[0]);
+	} else {
+		p->ports[0] = f->new_sport;
+		p->ports[1] = f->new_dport;
+		if (!skb) {
+			csum_l4(ctx, 0, p->l4_csum, 0, f->l4_csum_delta, udp, 1);
+			return;
+		}
+		ports = csum_delta16(p->key.sport, f->new_sport) +
+			csum_delta16(p->key.dport, f->new_dport);
+	}
+	addr = addr6_delta(p->key.saddr, f->new_saddr) + addr6_delta(p->key.daddr, f->new_daddr);
 	if (!skb) {
-		csum_l4(ctx, 0, p->l4_csum, 0, f->l4_csum_delta, udp, 1);
+		csum_l4(ctx, 0, p->l4_csum, 0, csum_fold(addr) + csum_fold(ports), 0, 1);
 		return;
 	}
-#pragma unroll
-	for (i = 0; i < 4; i++)
-		addr += csum_delta32(p->key.saddr[i], f->new_saddr[i]) +
-			csum_delta32(p->key.daddr[i], f->new_daddr[i]);
-	ports = csum_delta16(p->key.sport, f->new_sport) + csum_delta16(p->key.dport, f->new_dport);
 	csum_l4_skb6(ctx, p->l4_csum_off, csum_fold(addr), udp, 1);
 	csum_l4_skb6(ctx, p->l4_csum_off, csum_fold(ports), udp, 0);
 }

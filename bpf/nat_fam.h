@@ -53,6 +53,7 @@
 #define FAM_ADDR_REF(a)		FAM(addr, _ref)(a)
 #define FAM_ADDR_ARG(a)		FAM(addr, _arg)(a)
 #define FAM_ADDR_ARG_T		FAM(addr, _arg_t)
+#define FAM_ADDR_ARG_OK(a)	FAM(addr, _arg_ok)(a)	/* not NULL (IPv4's: always) */
 /* The public interface's address (config.addr, config.addr6). */
 #define FAM_PUB_ADDR(cfg)	FAM(addr, _public)(cfg)
 
@@ -70,6 +71,7 @@
 #define addr_ref(a)		(&(a))
 #define addr_arg(a)		(a)
 #define addr_arg_t		__u32
+#define addr_arg_ok(a)		1
 #define addr_public(cfg)	((cfg)->addr[XFWD_IF_PUBLIC])
 
 #define fam6_addr_bits()	128
@@ -84,6 +86,7 @@
 #define addr6_ref(a)		(a)
 #define addr6_arg(a)		((const struct addr6_arg *)(a))
 #define addr6_arg_t		const struct addr6_arg *
+#define addr6_arg_ok(a)		((a) != NULL)
 #define addr6_public(cfg)	((cfg)->addr6[XFWD_IF_PUBLIC])
 
 #endif

@@ -4,9 +4,10 @@
  * every header complete, the payload length within the frame, nothing that
  * needs more than a plain rewrite. Hop-by-Hop, Destination Options and
  * Routing headers are stepped over; a Fragment header, ICMPv6 but its
- * errors (NDP must reach the kernel) and any other upper layer than TCP/UDP
- * are not ours. An ICMPv6 error is parsed down to its quoted packet's ports
- * (parse_icmp6_err), as parse.h parses ICMP's.
+ * errors and echo (NDP must reach the kernel) and any other upper layer
+ * than TCP/UDP are not ours. An ICMPv6 error is parsed down to its quoted
+ * packet's ports (parse_icmp6_err), as parse.h parses ICMP's; echo as
+ * IPv4's echo is (its key's protocol IPPROTO_ICMP).
  */
 #ifndef XFWD_BPF_PARSE6_H
 #define XFWD_BPF_PARSE6_H
@@ -33,6 +34,9 @@
 #define ICMP6_PKT_TOOBIG	2
 #define ICMP6_TIME_EXCEED	3
 #define ICMP6_PARAMPROB		4
+/* ICMPv6 echo (RFC 4443 4), masqueraded as IPv4's echo is. */
+#define ICMP6_ECHO_REQUEST	128
+#define ICMP6_ECHO_REPLY	129
 
 #define IP6_EXT_MAX	4	/* extension headers stepped over, at most */
 #define IP6_EXT_BYTES	256	/* and their bytes: past that, passed up */
@@ -63,6 +67,11 @@ struct pkt6 {
 	__u16 *inner_ports;	/* its ports */
 	__u16 *inner_l4_csum;	/* and its L4 checksum when inner_l4_csum_ok */
 	struct xfwd_flow6_key key;
+	/* ICMPv6 echo, as struct pkt's: ICMP_ECHO + 1 (a request) or
+	 * ICMP_ECHOREPLY + 1 (a reply), 0: none. Apart from icmp_err: the
+	 * verifier forgets a byte it knew (icmp_err 0: no quote to read) when
+	 * another byte of its stack slot is written. */
+	__u8 icmp_echo;
 };
 
 /* Multicast (ff00::/8): never a source, never a connection's destination. */
@@ -183,6 +192,7 @@ static __always_inline int parse_pkt6(void *data, void *data_end, __u32 frame_le
 		return XFWD_CNT_PASS_NO_MATCH;
 	p->ip = ip;
 	p->icmp_err = 0;
+	p->icmp_echo = 0;
 
 	/* Extension headers: each (but the Fragment header, which is fixed
 	 * size and not ours) starts with the next header and its length in
@@ -223,9 +233,29 @@ static __always_inline int parse_pkt6(void *data, void *data_end, __u32 frame_le
 		__u8 *icmp = data + off;
 		int rc;
 
-		/* Errors only: NDP, echo and the rest are the kernel's. */
+		/* Errors and echo only: NDP and the rest are the kernel's. */
 		if ((void *)(icmp + 8) > data_end || p->l4_len < 8)
 			return XFWD_CNT_PASS_NOT_TCPUDP;
+		if (icmp[0] == ICMP6_ECHO_REQUEST || icmp[0] == ICMP6_ECHO_REPLY) {
+			/* The identifier plays the port, as IPv4's (parse.h); the
+			 * key names echo IPPROTO_ICMP in both families, so that
+			 * its timeout and every check of echo are IPv4's. */
+			__u16 *id = (void *)(icmp + 4);
+			int req = icmp[0] == ICMP6_ECHO_REQUEST;
+
+			p->icmp_echo = req ? ICMP_ECHO + 1 : ICMP_ECHOREPLY + 1;
+			p->l4_csum = (__u16 *)(icmp + 2);
+			p->ports = id;
+			p->tcp_flags = 0;
+			p->l4_csum_off = (void *)p->l4_csum - data;
+			__builtin_memcpy(p->key.saddr, ip->saddr, 16);
+			__builtin_memcpy(p->key.daddr, ip->daddr, 16);
+			p->key.sport = req ? *id : 0;
+			p->key.dport = req ? 0 : *id;
+			p->key.proto = IPPROTO_ICMP;
+			p->key.pad[0] = p->key.pad[1] = p->key.pad[2] = 0;
+			return XFWD_OK;
+		}
 		if (icmp[0] < ICMP6_DEST_UNREACH || icmp[0] > ICMP6_PARAMPROB)
 			return XFWD_CNT_PASS_NOT_TCPUDP;
 		rc = parse_icmp6_err(data_end, p, icmp, p->l4_len - 8);

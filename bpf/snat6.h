@@ -1,12 +1,10 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Source NAT for IPv6 connections (--snat rules, hairpin): which LAN a
- * target leaves by and that LAN's address (config.addr6), and the source
- * port, chosen as port_alloc.h chooses IPv4's: the client's own (port
- * preservation) inside the range, then random ones of the same parity,
- * each free of rules and of this host's sockets (shadow.h), claimed with
- * BPF_NOEXIST. IPv6 has no endpoint mappings yet (mapping.h is IPv4's):
- * a client's connections are not tied to one port.
+ * Source NAT for IPv6 connections (--snat rules, hairpin, masquerade):
+ * which LAN a target leaves by and that LAN's address (config.addr6), and
+ * what the port allocator (mapping_fam.h, IPv6's copy in flow6.h) asks of
+ * a port besides its mappings: no rule forwards it, no socket of this
+ * host holds the tuple (shadow.h's check for IPv6).
  */
 #ifndef XFWD_BPF_SNAT6_H
 #define XFWD_BPF_SNAT6_H
@@ -17,12 +15,6 @@
 #include "parse6.h"
 #include "rules.h"
 #include "port_alloc.h"
-
-/* An IPv6 address as a function of its own takes it: the verifier sizes
- * a pointer argument by its type (a __u32 * would be 4 bytes). */
-struct addr6_arg {
-	__u32 a[4];
-};
 
 /* The LAN slot the FIB sends daddr to from the packet's interface
  * (xfwd_lan_out), or XFWD_IF_MAX (the public side, or no route). Verified
@@ -78,22 +70,20 @@ static __always_inline int port_shadowed6(void *ctx, const struct xfwd_flow6_key
 	return 1;
 }
 
-/* Is rkey's destination port (network order) free to be a chosen source
- * port of its address: no rule forwards it (port_free's first test, the
- * live set as rule6_lookup reads it), no socket holds the tuple? */
-static __always_inline int port6_usable(void *ctx, const struct xfwd_config *cfg,
-					const struct xfwd_flow6_key *rkey)
+/* Does a rule forward external endpoint ext (port_forwarded for IPv6:
+ * the live set as rule6_lookup reads it, a rule on every address or on
+ * ext's)? */
+static __always_inline int port_forwarded6(const struct xfwd_config *cfg,
+					   const struct xfwd_endpoint6 *ext)
 {
-	struct xfwd_rule6_key rk = { .port = rkey->dport, .proto = rkey->proto };
+	struct xfwd_rule6_key rk = { .port = ext->port, .proto = ext->proto };
 	__u32 set = !!(*(volatile const __u8 *)&cfg->sets & XFWD_SET_RULES_B);
 	void *rules = bpf_map_lookup_elem(&xfwd_rule6_sets, &set);
 
 	if (!rules || bpf_map_lookup_elem(rules, &rk))	/* a rule on every address */
-		return 0;
-	addr6_copy(rk.addr, rkey->daddr);
-	if (bpf_map_lookup_elem(rules, &rk))
-		return 0;
-	return !port_shadowed6(ctx, rkey);
+		return 1;
+	addr6_copy(rk.addr, ext->addr);
+	return bpf_map_lookup_elem(rules, &rk) != NULL;
 }
 
 #endif

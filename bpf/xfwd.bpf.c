@@ -629,9 +629,10 @@ static __always_inline struct xfwd_flow6 *flow6_find(const struct pkt6 *p, __u8 
 }
 
 /* flow_start for IPv6: a SYN (unless tcp_loose), a plausible source, a
- * good checksum, then both entries. *accounted: see flow_start. */
+ * good checksum, room under the host's cap, then both entries.
+ * *accounted: see flow_start. */
 static __always_inline struct xfwd_flow6 *flow6_start(struct xdp_md *ctx, const struct pkt6 *p,
-						      const struct nat_req6 *rq,
+						      struct nat_req6 *rq,
 						      const struct xfwd_config *cfg, __u64 now,
 						      int *why, int *accounted)
 {
@@ -643,14 +644,17 @@ static __always_inline struct xfwd_flow6 *flow6_start(struct xdp_md *ctx, const 
 		*why = XFWD_CNT_TCP_NO_SYN;
 		return NULL;
 	}
-	/* From a LAN (hairpin), the source is a LAN host's: its answers come
-	 * back through us whatever the FIB says of it. */
+	/* From a LAN (hairpin, masquerade), the source is a LAN host's: its
+	 * answers come back through us whatever the FIB says of it. */
 	if (rq->side_orig == XFWD_SIDE_PUBLIC && (*why = xfwd_src_check6(ctx, &p->key, cfg)))
 		return NULL;
 	if (!xfwd_l4_csum_ok6(ctx, p->l3_off, p->l4_off, p->l4_len, p->key.proto)) {
 		*why = XFWD_CNT_DROP_BAD_CSUM;
 		return NULL;
 	}
+	/* Asked here, not in xfwd_flow6_create (flow_start's reason). */
+	if (rq->alloc_port == ALLOC_HOST && rq->host_cap)
+		rq->host_full = !xfwd_host_admit6(addr6_arg(rq->internal.addr), rq->host_cap, now);
 	*why = xfwd_flow6_create(ctx, &p->key, rq, cfg, now);
 	if (*why == XFWD_OK) {
 		*accounted = 1;
@@ -663,43 +667,43 @@ static __always_inline struct xfwd_flow6 *flow6_start(struct xdp_md *ctx, const 
 	return f && f->side == rq->side_orig ? f : NULL;
 }
 
+/* masq_fam.h for IPv6: masq6_lookup, masq6_source, masq6_out, masq6_in,
+ * leak6_guard. */
+#define FAM_SFX 6
+#include "masq_fam.h"
+#undef FAM_SFX
+
+/* leak6_guard as a function of its own: its address is off the stack of
+ * xfwd_tc_egress6, which with xfwd_flow6_create_skb's fills the 512
+ * bytes. */
+__attribute__((noinline)) int xfwd_leak6_guard(struct __sk_buff *skb)
+{
+	return skb ? leak6_guard(skb) : 0;
+}
+
 /*
  * A new IPv6 connection to a forwarded port (flow_create_fwd): DNAT; SNAT
  * to the LAN's address when the rule asks (--snat) or when the client is
- * on the backend's LAN (hairpin: the backend must answer through us), not
- * from another LAN; or a port of this host (local: targets, translated and
- * passed up; tc egress translates the replies). From the public side, to
- * an address of this host for a rule on every address; from a LAN, to the
- * public address (hairpin). NAT66 masquerade is IPv4's only so far: a LAN
- * host's own connections go to the kernel (pass_no_match).
+ * on the backend's LAN (hairpin: the backend must answer through us; a
+ * masqueraded client then shows its public mapping), not from another
+ * LAN; or a port of this host (local: targets, translated and passed up;
+ * tc egress translates the replies).
  */
-static __always_inline struct xfwd_flow6 *flow6_new(struct xdp_md *ctx, const struct pkt6 *p,
-						    __u8 side, const struct xfwd_config *cfg,
-						    __u64 now, int *why, int *accounted)
+static __always_inline struct xfwd_flow6 *flow6_create_fwd(struct xdp_md *ctx,
+							   const struct pkt6 *p,
+							   const struct xfwd_rule6 *r, __u8 side,
+							   const struct xfwd_config *cfg, __u64 now,
+							   int *why, int *accounted)
 {
-	struct nat_req6 *rq;
-	struct xfwd_rule6 *r;
-	__u32 out = XFWD_IF_MAX, zero = 0;
+	struct nat_req6 *rq = nat_req6_new();
+	__u32 out = XFWD_IF_MAX;
 	__u8 hairpin = side == XFWD_SIDE_LAN;
-	int any;
+	struct xfwd_masq6 *m;
 
-	*why = XFWD_CNT_PASS_NO_MATCH;
-	if (p->icmp_err)
-		return NULL;
-	if (hairpin && (addr6_zero(cfg->addr6[XFWD_IF_PUBLIC]) ||
-			!addr6_eq(p->key.daddr, cfg->addr6[XFWD_IF_PUBLIC])))
-		return NULL;
-	r = rule6_lookup(cfg, &p->key, &any);
-	if (!r)
-		return NULL;
-	if (any && !xfwd_addr6_local(&p->key, cfg))
-		return NULL;
 	/* In per-CPU scratch: beside the packet's, the program's stack has no
 	 * room for it below xfwd_flow6_create. */
-	rq = bpf_map_lookup_elem(&xfwd_scratch_req6, &zero);
 	if (!rq)
 		return NULL;
-	__builtin_memset(rq, 0, sizeof(*rq));
 	addr6_copy(rq->saddr, p->key.saddr);
 	addr6_copy(rq->daddr, r->to_addr);
 	rq->sport = p->key.sport;
@@ -713,23 +717,62 @@ static __always_inline struct xfwd_flow6 *flow6_new(struct xdp_md *ctx, const st
 		addr6_copy(rq->daddr, p->key.daddr);
 		rq->side_reply = XFWD_SIDE_LOCAL;
 		rq->flags = XFWD_FLOW_LOCAL;
-	} else {
-		if ((r->flags & XFWD_RULE_SNAT) || hairpin)
-			out = xfwd_lan_out6(ctx, (const struct addr6_arg *)rq->daddr, cfg);
-		/* From another LAN, the answer comes back through us: DNAT alone. */
-		if (hairpin && out < XFWD_IF_MAX && out != if_slot(cfg, ctx->ingress_ifindex))
-			hairpin = 0;
-		if ((r->flags & XFWD_RULE_SNAT) || hairpin) {
-			addr6_copy(rq->saddr, slot_addr6(cfg, out));
-			if (addr6_zero(rq->saddr))
-				return NULL;	/* no IPv6 address to SNAT to: the kernel's */
-			rq->alloc_port = 1;
-			rq->flags = XFWD_FLOW_MAPPED;
-			rq->port_min = cfg->snat_port_min;
-			rq->port_max = cfg->snat_port_max;
-		}
+		return flow6_start(ctx, p, rq, cfg, now, why, accounted);
+	}
+	if ((r->flags & XFWD_RULE_SNAT) || hairpin)
+		out = xfwd_lan_out6(ctx, (const struct addr6_arg *)rq->daddr, cfg);
+	/* From another LAN, the answer comes back through us: DNAT alone. */
+	if (hairpin && out < XFWD_IF_MAX && out != if_slot(cfg, ctx->ingress_ifindex))
+		hairpin = 0;
+	if (hairpin && (m = masq6_lookup(cfg, p->key.saddr))) {
+		masq6_source(rq, p, m, cfg);
+	} else if ((r->flags & XFWD_RULE_SNAT) || hairpin) {
+		addr6_copy(rq->saddr, slot_addr6(cfg, out));
+		if (addr6_zero(rq->saddr))
+			return NULL;	/* no IPv6 address to SNAT to: the kernel's */
+		rq->alloc_port = ALLOC_SNAT;
+		rq->flags = XFWD_FLOW_MAPPED;
+		rq->map_orig_src = 1;
+		rq->port_min = cfg->snat_port_min;
+		rq->port_max = cfg->snat_port_max;
+		addr6_copy(rq->internal.addr, p->key.saddr);
+		rq->internal.port = p->key.sport;
+		rq->internal.proto = p->key.proto;
 	}
 	return flow6_start(ctx, p, rq, cfg, now, why, accounted);
+}
+
+/*
+ * A new IPv6 connection (flow_new): from a LAN to anything but the public
+ * address, outbound masquerade; to a forwarded port (from the public side
+ * at an address of this host for a rule on every address, from a LAN at
+ * the public address: hairpin); else to a live mapping its filtering lets
+ * in (masq6_in).
+ */
+static __always_inline struct xfwd_flow6 *flow6_new(struct xdp_md *ctx, const struct pkt6 *p,
+						    __u8 side, const struct xfwd_config *cfg,
+						    __u64 now, struct bpf_fib_lookup *fib, int *why,
+						    int *accounted)
+{
+	struct xfwd_flow6 *f;
+	struct xfwd_rule6 *r;
+	int any;
+
+	*why = XFWD_CNT_PASS_NO_MATCH;
+	if (p->icmp_err)
+		return NULL;
+	if (side == XFWD_SIDE_LAN && (addr6_zero(cfg->addr6[XFWD_IF_PUBLIC]) ||
+				      !addr6_eq(p->key.daddr, cfg->addr6[XFWD_IF_PUBLIC])))
+		return masq6_out(ctx, p, cfg, now, fib, why, accounted);
+	r = rule6_lookup(cfg, &p->key, &any);
+	if (!r)
+		return masq6_in(ctx, p, side, cfg, now, why, accounted);
+	if (any && !xfwd_addr6_local(&p->key, cfg))
+		return NULL;
+	f = flow6_create_fwd(ctx, p, r, side, cfg, now, why, accounted);
+	if (f && side == XFWD_SIDE_LAN)
+		count(XFWD_CNT_HAIRPIN);
+	return f;
 }
 
 /*
@@ -814,14 +857,12 @@ static __always_inline int xfwd_xdp6(struct xdp_md *ctx, __u8 side)
 	}
 	new_flow = !f;
 	if (!f)
-		f = flow6_new(ctx, &p, side, cfg, now, &rc, &accounted);
+		f = flow6_new(ctx, &p, side, cfg, now, fib, &rc, &accounted);
 	if (!f)
 		goto refused;
-	if (new_flow && side == XFWD_SIDE_LAN)
-		count(XFWD_CNT_HAIRPIN);
 	if (f->flags & XFWD_FLOW_LOCAL) {
 		/* To a port of this host: translated, then the kernel's. */
-		f = flow6_use(f, &p, now, new_flow, accounted, &rc);
+		f = flow6_use(f, &p, cfg, now, new_flow, accounted, &rc);
 		if (!f)
 			return rc ? XDP_DROP : XDP_PASS;
 		nat6_rewrite(ctx, 0, &p, f);
@@ -854,7 +895,7 @@ static __always_inline int xfwd_xdp6(struct xdp_md *ctx, __u8 side)
 					   accounted ? XFWD_META_FINISH_NEW : XFWD_META_FINISH);
 		return XDP_PASS;
 	}
-	f = flow6_use(f, &p, now, new_flow, accounted, &rc);
+	f = flow6_use(f, &p, cfg, now, new_flow, accounted, &rc);
 	if (!f)	/* outside the TCP window, or lost in a race */
 		return rc ? XDP_DROP : XDP_PASS;
 	count(XFWD_CNT_FWD_REDIRECT);
@@ -904,7 +945,8 @@ int xfwd_tc_ingress6(struct __sk_buff *skb)
 	if (parse_pkt6((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, &p) != XFWD_OK)
 		return TC_ACT_OK;
 	if (!finish) {	/* no metadata: a request in xfwd_finish, or nothing of ours */
-		finish = finish_take6(p.ip->saddr, p.ip->daddr, p.key.proto, (const __u8 *)p.ports,
+		finish = finish_take6(p.ip->saddr, p.ip->daddr, p.key.proto,
+				      (const __u8 *)(long)skb->data + (p.l4_off & 0xfff),
 				      (void *)(long)skb->data_end);
 		if (!finish)
 			return TC_ACT_OK;
@@ -927,7 +969,7 @@ int xfwd_tc_ingress6(struct __sk_buff *skb)
 		count(XFWD_CNT_TC_FINISH);
 		return fwd_xmit6_skb(skb, p.l3_off, &fib);
 	}
-	f = flow6_use(f, &p, now, accounted, accounted, &refused);
+	f = flow6_use(f, &p, cfg, now, accounted, accounted, &refused);
 	if (!f)
 		return refused ? TC_ACT_SHOT : TC_ACT_OK;
 	nat6_rewrite(skb, 1, &p, f);
@@ -953,24 +995,30 @@ static __always_inline struct xfwd_flow6 *local6_port_move(struct __sk_buff *skb
 	__u32 zero = 0;
 
 	*why = 0;
-	if (!skb->sk || !flow6_reverse_live(&p->key, cfg, now))
+	/* An echo reply answers, it starts nothing (local_port_move). */
+	if (!skb->sk || p->icmp_echo == ICMP_ECHOREPLY + 1 ||
+	    !flow6_reverse_live(&p->key, cfg, now))
 		return NULL;
 	if (p->key.proto == IPPROTO_TCP && !tcp_plain_syn(p->tcp_flags)) {
 		*why = XFWD_CNT_TCP_NO_SYN;
 		return NULL;
 	}
-	rq = bpf_map_lookup_elem(&xfwd_scratch_req6, &zero);
+	rq = nat_req6_new();
 	if (!rq)
 		return NULL;
-	__builtin_memset(rq, 0, sizeof(*rq));
 	addr6_copy(rq->saddr, p->key.saddr);
 	addr6_copy(rq->daddr, p->key.daddr);
 	rq->sport = p->key.sport;
 	rq->dport = p->key.dport;
 	rq->side_orig = XFWD_SIDE_LOCAL;
 	rq->side_reply = side;
-	rq->alloc_port = 1;
+	rq->alloc_port = ALLOC_SNAT;
 	rq->flags = XFWD_FLOW_LOCAL | XFWD_FLOW_MAPPED;
+	rq->map_orig_src = 1;
+	rq->filtering = XFWD_FILTER_APDF;
+	addr6_copy(rq->internal.addr, p->key.saddr);
+	rq->internal.port = p->key.sport;
+	rq->internal.proto = p->key.proto;
 	rq->port_min = cfg->snat_port_min;
 	rq->port_max = cfg->snat_port_max;
 	rq->rule_id = XFWD_LOCAL_RULE_ID;
@@ -1002,6 +1050,8 @@ int xfwd_tc_egress6(struct __sk_buff *skb)
 	int refused, accounted = 0;
 	__u64 now;
 
+	if (xfwd_leak6_guard(skb))	/* first: nothing untranslated leaves (masq_fam.h) */
+		return TC_ACT_SHOT;
 	if (!cfg || skb->vlan_present)	/* a tag would follow the packet out */
 		return TC_ACT_OK;
 	bpf_skb_pull_data(skb, len);
@@ -1022,7 +1072,7 @@ int xfwd_tc_egress6(struct __sk_buff *skb)
 			return TC_ACT_SHOT;
 		}
 	}
-	f = flow6_use(f, &p, now, accounted, accounted, &refused);
+	f = flow6_use(f, &p, cfg, now, accounted, accounted, &refused);
 	if (!f)
 		return refused ? TC_ACT_SHOT : TC_ACT_OK;
 	nat6_rewrite(skb, 1, &p, f);

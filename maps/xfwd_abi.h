@@ -158,7 +158,9 @@ struct xfwd_flow6_key {
 	__u32 daddr[4];
 	__u16 sport;
 	__u16 dport;
-	__u8 proto;
+	__u8 proto;		/* TCP, UDP, or for ICMPv6 echo 1 (IPPROTO_ICMP):
+				 * echo's one number in both families' keys, its
+				 * timeouts and checks IPv4's (58 on the wire) */
 	__u8 pad[3];
 };
 

@@ -350,8 +350,9 @@ static void tcp_fields(struct pk *p, const uint8_t *b, unsigned doff, size_t l4r
  * its own programs parse it (never pass_not_ipv4); Hop-by-Hop,
  * Destination Options and Routing headers stepped over (at most 4, 256
  * bytes before the last), a Fragment header, a route with segments left,
- * ICMPv6 or another upper layer than TCP/UDP, link-local and multicast
- * addresses not ours: the one reason it is passed, in the programs' order.
+ * ICMPv6 (but errors and echo) or another upper layer than TCP/UDP,
+ * link-local and multicast addresses not ours: the one reason it is
+ * passed, in the programs' order.
  * A well-formed TCP or UDP packet is xfwd's to look up (0), its fields in
  * p, its addresses in the model's table.
  */
@@ -400,7 +401,12 @@ static uint64_t parse6(struct model *m, const uint8_t *b, size_t len, size_t off
 		return BIT(XFWD_CNT_PASS_NOT_TCPUDP);
 	if (o > end)
 		return BIT(XFWD_CNT_PASS_MALFORMED);
-	if (nh == 58) {		/* ICMPv6: errors only, parsed down to the quote */
+	if (nh == 58) {		/* ICMPv6: errors, parsed down to the quote, and echo */
+		/* README: IPv6 echo is masquerade's (NAT66), which the
+		 * model's world does not have yet: no connection, none to
+		 * start. */
+		if (o + 8 <= len && end - o >= 8 && (b[o] == 128 || b[o] == 129))
+			return BIT(XFWD_CNT_PASS_NO_MATCH);
 		if (o + 8 > len || end - o < 8 || b[o] < 1 || b[o] > 4)
 			return BIT(XFWD_CNT_PASS_NOT_TCPUDP);
 		if (o + 8 + 44 > len || end - o - 8 < 44)

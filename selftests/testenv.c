@@ -31,6 +31,7 @@ const char neigh_setup[] =
 	"ip neigh replace 198.51.100.3 lladdr 02:b0:00:00:00:03 dev " IF_LAN " nud permanent && "
 	"ip neigh replace 203.0.113.2 lladdr 02:f0:00:00:00:02 dev " IF_OTH " nud permanent && "
 	"ip -6 neigh replace 2001:db8:100::2 lladdr 02:c1:00:00:00:02 dev " IF_PUB " nud permanent && "
+	"ip -6 neigh replace 2001:db8:100::3 lladdr 02:c1:00:00:00:03 dev " IF_PUB " nud permanent && "
 	"ip -6 neigh replace 2001:db8:200::2 lladdr 02:b0:00:00:00:02 dev " IF_LAN " nud permanent && "
 	"ip -6 neigh replace 2001:db8:200::3 lladdr 02:b0:00:00:00:03 dev " IF_LAN " nud permanent && "
 	"ip -6 neigh replace 2001:db8:300::2 lladdr 02:f0:00:00:00:02 dev " IF_OTH " nud permanent";

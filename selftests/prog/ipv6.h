@@ -13,6 +13,7 @@
 extern const uint8_t PUB6[16];		/* the gateway's public address (config.addr6) */
 extern const uint8_t PUB6_2[16];	/* another address of the gateway */
 extern const uint8_t CLIENT6[16];
+extern const uint8_t CLIENT6_2[16];	/* another host of the internet (MAC_C2) */
 extern const uint8_t LAN6[16];		/* the gateway's LAN address (config.addr6) */
 extern const uint8_t B6_1[16], B6_2[16];	/* LAN hosts */
 

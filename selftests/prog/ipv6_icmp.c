@@ -411,7 +411,9 @@ out:
 /*
  * Errors that are not about a connection of xfwd's go up untouched: about
  * a datagram of no connection, quotes too short for the ports, a quote of
- * ICMPv6 or with an extension header, the right quote on the wrong side.
+ * ICMPv6 or with an extension header, the right quote on the wrong side;
+ * and what is no error (an echo request of no masqueraded host, another
+ * informational type).
  */
 PROG_CASE(ipv6_icmp_err_unknown_passed)
 {
@@ -452,7 +454,10 @@ PROG_CASE(ipv6_icmp_err_unknown_passed)
 	label("the backend's port unreachable arriving on the public side");
 	TRY(expect_err6_passed(SIDE_PUB, ib, il, XFWD_CNT_PASS_NO_MATCH));
 	il = err6_build(err, 128, 0, 0, &seen, 16, ib);
-	label("an echo request is not an error: the kernel's");
+	label("an echo request is not an error (and its host no masqueraded one)");
+	TRY(expect_err6_passed(SIDE_LAN, ib, il, XFWD_CNT_PASS_NO_MATCH));
+	il = err6_build(err, 200, 0, 0, &seen, 16, ib);
+	label("an ICMPv6 informational message of type 200: the kernel's");
 	return expect_err6_passed(SIDE_LAN, ib, il, XFWD_CNT_PASS_NOT_TCPUDP);
 }
 

@@ -93,19 +93,21 @@ PROG_CASE(ipv6_snat_udp)
 }
 
 /*
- * One client port through two --snat rules to one backend: the second
- * connection cannot keep it (the backend would see one tuple twice) and
- * gets another of the same parity inside --snat-ports; its answers reach
- * the client at its own port. A client port outside the range is not
- * kept either.
+ * --snat ports as IPv4's (mapping_fam.h): a client's port is its mapping
+ * (RFC 4787 REQ-1), kept inside --snat-ports; the same client port to the
+ * same backend through another rule would need that tuple twice, and
+ * does not start (drop_no_snat_port, as IPv4's). Another client with the
+ * same port gets another one of its parity, inside --snat-ports; a client
+ * port outside the range is not kept either.
  */
 PROG_CASE(ipv6_snat_clash_parity)
 {
 	struct pkt6_spec c1 = pub6(IPPROTO_TCP, CLIENT6, 43100, PUB6, 80);
 	struct pkt6_spec c2 = pub6(IPPROTO_TCP, CLIENT6, 43100, PUB6, 81);
 	struct pkt6_spec c3 = pub6(IPPROTO_TCP, CLIENT6, 1025, PUB6, 80);
-	struct xfwd_flow6_key ok2 = fkey6(IPPROTO_TCP, CLIENT6, 43100, PUB6, 81);
+	struct pkt6_spec c4 = pub6(IPPROTO_TCP, CLIENT6_2, 43100, PUB6, 80);
 	struct xfwd_flow6_key ok3 = fkey6(IPPROTO_TCP, CLIENT6, 1025, PUB6, 80);
+	struct xfwd_flow6_key ok4 = fkey6(IPPROTO_TCP, CLIENT6_2, 43100, PUB6, 80);
 	struct xfwd_flow6_key rk;
 	struct pkt6_spec s;
 	uint16_t port;
@@ -114,21 +116,23 @@ PROG_CASE(ipv6_snat_clash_parity)
 	TRY(rule6_add(IPPROTO_TCP, NULL, 81, B6_1, 8080, XFWD_RULE_SNAT, 2));
 	label("port 43100 to :80");
 	TRY(expect_xlated6(SIDE_PUB, &c1, LAN6, 43100, B6_1, 8080));
-	label("port 43100 to :81, the same backend");
-	TRY(run_sent6(&c2));
-	TRY(reply_key6(&ok2, &rk));
+	label("port 43100 to :81, the same backend: its mapping's tuple is taken");
+	TRY(expect_drop6(SIDE_PUB, &c2, XFWD_CNT_DROP_NO_SNAT_PORT));
+	label("[2001:db8:100::3]:43100 to :80, port 43100 another client's");
+	TRY(run_sent6(&c4));
+	TRY(reply_key6(&ok4, &rk));
 	port = ntohs(rk.dport);
 	if (!ASSERT_TRUE(port != 43100 && !(port & 1) && port >= XFWD_SNAT_PORT_MIN &&
 			 port <= XFWD_SNAT_PORT_MAX,
 			 "second client's port %u: expected another even one in %u-%u", port,
 			 XFWD_SNAT_PORT_MIN, XFWD_SNAT_PORT_MAX))
 		return -1;
-	TRY(expect_xlated6(SIDE_PUB, &c2, LAN6, port, B6_1, 8080));
+	TRY(expect_xlated6(SIDE_PUB, &c4, LAN6, port, B6_1, 8080));
 	s = lan6(IPPROTO_TCP, B6_1, 8080, LAN6, port);
 	s.tcp_flags = TH_SYN | TH_ACK;
 	label("the backend's answer to it, at port %u", port);
-	s.ack = c2.seq + 1;
-	TRY(expect_xlated6(SIDE_LAN, &s, PUB6, 81, CLIENT6, 43100));
+	s.ack = c4.seq + 1;
+	TRY(expect_xlated6(SIDE_LAN, &s, PUB6, 80, CLIENT6_2, 43100));
 	label("client port 1025, outside --snat-ports");
 	TRY(run_sent6(&c3));
 	TRY(reply_key6(&ok3, &rk));
