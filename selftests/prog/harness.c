@@ -206,6 +206,10 @@ int reset(void)
 	TRY(map_clear(skel->maps.xfwd_rules6));
 	TRY(map_clear(skel->maps.xfwd_flows6));
 	TRY(map_clear(skel->maps.xfwd_pending6));
+	TRY(map_clear(skel->maps.xfwd_masq6));
+	TRY(map_clear(skel->maps.xfwd_mappings6));
+	TRY(map_clear(skel->maps.xfwd_owners6));
+	TRY(map_clear(skel->maps.xfwd_hosts6));
 	TRY(where_clear());
 	/* IF_OTH is no LAN of ours unless a case attaches it (lans.c). */
 	i = (__u32)ifx_oth;
@@ -223,6 +227,8 @@ int reset(void)
 	skel->bss->xfwd_clock_offset_ns = 0;
 	skel->bss->xfwd_host_gen = 0;
 	skel->bss->xfwd_host_scan_ns = 0;
+	skel->bss->xfwd_host_gen6 = 0;
+	skel->bss->xfwd_host_scan_ns6 = 0;
 	skel->bss->xfwd_finish_waiting = 0;	/* xfwd_finish is empty */
 	pkt_label = "";
 	return 0;

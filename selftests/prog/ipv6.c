@@ -58,6 +58,24 @@ int rule6_add(uint8_t proto, const uint8_t *addr, uint16_t port, const uint8_t *
 	return 0;
 }
 
+/* An IPv6 masquerade prefix (the live copy, xfwd_masq6) of id id: --ports
+ * lo-hi, --max-ports-per-host cap (0: none), to (NULL: the public
+ * interface's address). */
+int masq6_add(const uint8_t *prefix, unsigned len, uint8_t filtering, uint32_t id, uint16_t lo,
+	      uint16_t hi, uint16_t cap, const uint8_t *to)
+{
+	struct xfwd_masq6_key k = { .prefixlen = len };
+	struct xfwd_masq6 v = { .port_min = lo, .port_max = hi, .filtering = filtering,
+				.host_ports = cap, .id = id };
+
+	memcpy(k.addr, prefix, 16);
+	if (to)
+		memcpy(v.to_addr, to, 16);
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_masq6), &k, &v, 0))
+		return fail("cannot add the IPv6 masquerade prefix: %s", strerror(errno));
+	return 0;
+}
+
 struct xfwd_flow6_key fkey6(uint8_t proto, const uint8_t *saddr, uint16_t sport,
 				   const uint8_t *daddr, uint16_t dport)
 {

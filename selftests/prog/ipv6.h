@@ -20,6 +20,8 @@ extern const uint8_t B6_1[16], B6_2[16];	/* LAN hosts */
 const char *a6str(const uint8_t *a);
 int rule6_add(uint8_t proto, const uint8_t *addr, uint16_t port, const uint8_t *to,
 	      uint16_t to_port, uint16_t flags, uint32_t id);
+int masq6_add(const uint8_t *prefix, unsigned len, uint8_t filtering, uint32_t id, uint16_t lo,
+	      uint16_t hi, uint16_t cap, const uint8_t *to);
 struct xfwd_flow6_key fkey6(uint8_t proto, const uint8_t *saddr, uint16_t sport,
 			    const uint8_t *daddr, uint16_t dport);
 const char *key6str(const struct xfwd_flow6_key *k);
@@ -41,5 +43,13 @@ int expect_pass6(int side, const struct pkt6_spec *in, unsigned cnt);
 int expect_drop6(int side, const struct pkt6_spec *in, unsigned cnt);
 int conn6_expect(const struct xfwd_flow6_key *ok, const struct xfwd_flow6_key *rk, int table,
 		 unsigned state, unsigned flags);
+
+/* ipv6_icmp.c's: an ICMPv6 error quoting an IPv6 packet, built from
+ * scratch, and the check that one came out translated. */
+size_t err6_build(struct pkt6_spec outer, uint8_t type, uint8_t code, uint32_t rest,
+		  const struct pkt6_spec *q, size_t qlen, uint8_t *buf);
+int check_err6(const uint8_t *exp, size_t el, int whole);
+int expect_err6_xlated(int side, const uint8_t *ib, size_t il, const uint8_t *eb, size_t el,
+		       int whole);
 
 #endif

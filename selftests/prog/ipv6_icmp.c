@@ -67,8 +67,9 @@ static struct pkt6_spec pkt6(int side, uint8_t proto, const uint8_t *saddr, uint
 }
 
 /* An ICMPv6 error (type, code, the 4 bytes after the checksum) from outer's
- * addresses, quoting the first qlen bytes of the IPv6 packet q. */
-static size_t err6_build(struct pkt6_spec outer, uint8_t type, uint8_t code, uint32_t rest,
+ * addresses, quoting the first qlen bytes of the IPv6 packet q. Shared
+ * (ipv6.h). */
+size_t err6_build(struct pkt6_spec outer, uint8_t type, uint8_t code, uint32_t rest,
 			 const struct pkt6_spec *q, size_t qlen, uint8_t *buf)
 {
 	static uint8_t msg[PKT_MAX];
@@ -90,7 +91,7 @@ static size_t err6_build(struct pkt6_spec outer, uint8_t type, uint8_t code, uin
 
 /* The last run's frame is exactly exp (el bytes), its ICMPv6 checksum
  * right by recomputation; with whole, the quoted TCP/UDP checksum too. */
-static int check_err6(const uint8_t *exp, size_t el, int whole)
+int check_err6(const uint8_t *exp, size_t el, int whole)
 {
 	const uint8_t *ip = R.frame + 14, *q = ip + IP6_LEN + ICMP6_HDR;
 	long d;
@@ -118,9 +119,9 @@ static int check_err6(const uint8_t *exp, size_t el, int whole)
 
 /*
  * The error in (ib, il), run on side, leaves translated as exp (el bytes):
- * redirected, counted as a translated error of IPv6's.
+ * redirected, counted as a translated error of IPv6's. Shared (ipv6.h).
  */
-static int expect_err6_xlated(int side, const uint8_t *ib, size_t il, const uint8_t *eb, size_t el,
+int expect_err6_xlated(int side, const uint8_t *ib, size_t il, const uint8_t *eb, size_t el,
 			      int whole)
 {
 	struct counters a, b;
