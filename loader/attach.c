@@ -31,6 +31,7 @@ static const char *const map_pins[] = {
 	"xfwd_masq", "xfwd_mappings", "xfwd_owners", "xfwd_rules_b", "xfwd_masq_b",
 	"xfwd_backends", "xfwd_fast", "xfwd_ports", "xfwd_fdb",
 	"xfwd_rules6", "xfwd_rules6_b", "xfwd_flows6", "xfwd_pending6",
+	"xfwd_masq6", "xfwd_masq6_b", "xfwd_mappings6", "xfwd_owners6",
 };
 /* The pin of slot i's XDP link: link_public, link_lan, link_lan2, ... */
 static const char *link_pin(int i, char *buf, size_t len)
@@ -56,17 +57,23 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
-bool iface_has_addr(const char *ifname, __u32 addr_be)
+bool iface_has_addr(const char *ifname, bool v6, const __u32 *addr)
 {
 	struct ifaddrs *ifa, *i;
 	bool found = false;
 
 	if (getifaddrs(&ifa))
 		return false;
-	for (i = ifa; i && !found; i = i->ifa_next)
-		found = i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
-			!strcmp(i->ifa_name, ifname) &&
-			((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr == addr_be;
+	for (i = ifa; i && !found; i = i->ifa_next) {
+		if (!i->ifa_addr || strcmp(i->ifa_name, ifname))
+			continue;
+		if (v6)
+			found = i->ifa_addr->sa_family == AF_INET6 &&
+				!memcmp(&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, addr, 16);
+		else
+			found = i->ifa_addr->sa_family == AF_INET &&
+				((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr == addr[0];
+	}
 	freeifaddrs(ifa);
 	return found;
 }
@@ -619,10 +626,12 @@ void attach_teardown(const struct env *env)
 static int knat_attach(struct xfwd_bpf *skel, const struct xfwd_config *cfg)
 {
 	static struct masq_def rows[XFWD_MAX_MASQ];
-	struct bpf_map *live = cfg->sets & XFWD_SET_MASQ_B ? skel->maps.xfwd_masq_b :
-							     skel->maps.xfwd_masq;
+	bool b = cfg->sets & XFWD_SET_MASQ_B;
+	struct bpf_map *live = b ? skel->maps.xfwd_masq_b : skel->maps.xfwd_masq;
+	struct bpf_map *live6 = b ? skel->maps.xfwd_masq6_b : skel->maps.xfwd_masq6;
 
-	return knat_sync("attach", cfg, rows, masq_read(bpf_map__fd(live), rows));
+	return knat_sync("attach", cfg, rows,
+			 masq_read(bpf_map__fd(live), bpf_map__fd(live6), rows));
 }
 
 /* Attach as planned (attach_plan): load, pin, attach, or replace the
@@ -1014,8 +1023,8 @@ static const char *link_state(const struct env *env, const char *name, const cha
 	return "DETACHED";
 }
 
-/* The kernel's NAT table as status sees it: rules, the count nft lists
- * (-1: no table), against two per prefix. */
+/* A kernel NAT table as status sees it: rules, the count nft lists
+ * (-1: no table), against two per prefix of its family. */
 static const char *knat_state(int rules, int nmasq)
 {
 	if (rules < 0)
@@ -1029,7 +1038,8 @@ struct status {
 	const char *state[XFWD_IF_MAX];
 	__u32 prog[XFWD_IF_MAX], ifx[XFWD_IF_MAX], used, pending, nrules;
 	__u32 used6, pending6;	/* IPv6's tables */
-	int nmasq, knat;
+	int nmasq, knat;	/* IPv4's prefixes, the rules of ip xfwd */
+	int nmasq6, knat6;	/* IPv6's, ip6 xfwd's */
 	struct {
 		__u32 ifx;
 		struct xfwd_port v;
@@ -1084,8 +1094,10 @@ static int status_read(struct env *env, struct status *st)
 	st->pending = map_count(p.pending);
 	st->used6 = map_count(p.flows6);
 	st->pending6 = map_count(p.pending6);
-	st->nmasq = masq_read(p.masq, masq_rows);
-	st->knat = knat_rules();
+	st->nmasq = masq_read(p.masq, -1, masq_rows);
+	st->nmasq6 = masq_read(-1, p.masq6, masq_rows);
+	st->knat = knat_rules(false);
+	st->knat6 = knat_rules(true);
 	st->nrules = 0;
 	if (!rules_read(&p, &defs, &st->nrules, NULL))	/* rules, not ports */
 		free(defs);
@@ -1207,6 +1219,31 @@ static const char *status_mode(const struct xfwd_config *cfg, int i)
 	       "generic" : "native";
 }
 
+/* One family's kernel NAT table, as JSON object name. */
+static void status_knat_json(const char *name, const char *table, int rules, int nmasq)
+{
+	json_obj_open(name);
+	json_string("table", table);
+	json_string("state", knat_state(rules, nmasq));
+	json_i64("prefixes", nmasq);
+	json_i64("rules", rules);
+	json_arr_open("ports");
+	json_u64(NULL, XFWD_KNAT_PORT_MIN);
+	json_u64(NULL, XFWD_KNAT_PORT_MAX);
+	json_close();
+	json_close();
+}
+
+/* The same as text: one line per family. */
+static void status_knat_text(const char *name, const char *table, int rules, int nmasq)
+{
+	printf("%-11s table %s %s: %d rules for %d masquerade prefixes, ports %u-%u%s\n", name,
+	       table, knat_state(rules, nmasq), rules < 0 ? 0 : rules, nmasq, XFWD_KNAT_PORT_MIN,
+	       XFWD_KNAT_PORT_MAX, rules == 2 * nmasq ? "" :
+	       " (what xfwd passes up from those prefixes is dropped, not translated:"
+	       " attach again to restore it)");
+}
+
 /* status --json: the same as an object. */
 static void status_json(const struct env *env, const struct status *st)
 {
@@ -1263,14 +1300,8 @@ static void status_json(const struct env *env, const struct status *st)
 		json_u64(xfwd_timeout_names[i], cfg->timeouts[i]);
 	json_close();
 	json_bool("tcp_loose", cfg->tcp_loose);
-	json_obj_open("kernel_nat");
-	json_string("table", "ip xfwd");
-	json_string("state", knat_state(st->knat, st->nmasq));
-	json_i64("prefixes", st->nmasq);
-	json_i64("rules", st->knat);
-	json_arr_open("ports");
-	json_u64(NULL, XFWD_KNAT_PORT_MIN);
-	json_u64(NULL, XFWD_KNAT_PORT_MAX);
+	status_knat_json("kernel_nat", "ip xfwd", st->knat, st->nmasq);
+	status_knat_json("kernel_nat6", "ip6 xfwd", st->knat6, st->nmasq6);
 	json_end();
 }
 
@@ -1308,11 +1339,8 @@ static void status_text(const struct env *env, const struct status *st)
 	for (int i = 0; i < XFWD_TO_MAX; i++)
 		printf(" %s=%u", xfwd_timeout_names[i], cfg->timeouts[i]);
 	printf("\ntcp-loose   %s\n", cfg->tcp_loose ? "on (non-SYN segments start connections)" : "off");
-	printf("kernel nat  table ip xfwd %s: %d rules for %d masquerade prefixes, ports %u-%u%s\n",
-	       knat_state(st->knat, st->nmasq), st->knat < 0 ? 0 : st->knat, st->nmasq,
-	       XFWD_KNAT_PORT_MIN, XFWD_KNAT_PORT_MAX, st->knat == 2 * st->nmasq ? "" :
-	       " (what xfwd passes up from those prefixes is dropped, not translated:"
-	       " attach again to restore it)");
+	status_knat_text("kernel nat", "ip xfwd", st->knat, st->nmasq);
+	status_knat_text("kernel nat6", "ip6 xfwd", st->knat6, st->nmasq6);
 	printf("pins        %s\n", env->pin_dir);
 }
 

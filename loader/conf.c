@@ -171,7 +171,7 @@ static int line_rule(struct conf *c, int line, int argc, char **argv)
 static int line_masq(struct conf *c, int line, int argc, char **argv)
 {
 	struct conf_masq *m = &c->masq[c->nmasq];
-	char a[INET_ADDRSTRLEN];
+	char a[MASQ_PREFIX_LEN];
 	int rc;
 
 	if (argc > 1 && !strcmp(argv[1], "add"))
@@ -183,9 +183,8 @@ static int line_masq(struct conf *c, int line, int argc, char **argv)
 		return rc;
 	for (__u32 i = 0; i < c->nmasq; i++)
 		if (masq_overlap(&c->masq[i].d, &m->d))
-			return err(EXIT_USAGE, "masq: %s overlaps %s/%u (line %d)", argv[1],
-				   ip_str(c->masq[i].d.k.addr, a), c->masq[i].d.k.prefixlen,
-				   c->masq[i].line);
+			return err(EXIT_USAGE, "masq: %s overlaps %s (line %d)", argv[1],
+				   masq_prefix_str(&c->masq[i].d, a), c->masq[i].line);
 	m->line = line;
 	c->nmasq++;
 	return 0;
@@ -424,7 +423,7 @@ int cmd_save(struct env *env, int argc, char **argv)
 	if (rc)
 		return rc;
 	rc = rules_read(&p, &rules, &n, NULL);
-	nm = masq_read(p.masq, masq);
+	nm = masq_read(p.masq, p.masq6, masq);
 	pinned_close(&p);
 	if (rc)
 		return rc;

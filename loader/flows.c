@@ -426,13 +426,15 @@ static void table6_walk(int fd, struct walk *w)
 			memset(&r, 0, sizeof(r));
 		memset(&c, 0, sizeof(c));
 		c.v6 = true;
-		c.proto = k.proto;
+		/* Echo's key says IPPROTO_ICMP in both families (xfwd_abi.h):
+		 * conntrack's line names ICMPv6. */
+		c.proto = k.proto == IPPROTO_ICMP ? IPPROTO_ICMPV6 : k.proto;
 		c.state = o.state;
 		c.flags = o.flags;
 		c.rule_id = o.rule_id;
-		tuple_set(&c.t[XFWD_DIR_ORIGINAL], k.saddr, k.daddr, 16, k.proto, k.sport, k.dport,
+		tuple_set(&c.t[XFWD_DIR_ORIGINAL], k.saddr, k.daddr, 16, c.proto, k.sport, k.dport,
 			  XFWD_DIR_ORIGINAL, o.packets, o.bytes);
-		tuple_set(&c.t[XFWD_DIR_REPLY], rk.saddr, rk.daddr, 16, k.proto, rk.sport, rk.dport,
+		tuple_set(&c.t[XFWD_DIR_REPLY], rk.saddr, rk.daddr, 16, c.proto, rk.sport, rk.dport,
 			  XFWD_DIR_REPLY, r.packets, r.bytes);
 		conn_show(w, &c, o.last_seen_ns > r.last_seen_ns ? o.last_seen_ns : r.last_seen_ns);
 	}

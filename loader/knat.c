@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The kernel's NAT for what xfwd passes up: an nftables table, "ip xfwd",
- * that masquerades the masqueraded prefixes as the iptables recipe does
- * (GRE, ESP, SCTP, fragments conntrack reassembles, ICMP types xfwd does
- * not translate), with ports that xfwd's allocator never hands out, so the
- * two never give one external tuple twice. It lives while xfwd is attached;
- * its chain holds two rules per prefix (none without prefixes: no conntrack
- * in the namespace for nothing). Every change of the prefixes goes through
- * knat_sync before it is committed to the maps; nft applies a script as one
- * transaction, so the table is the old one or the new one.
+ * The kernel's NAT for what xfwd passes up: nftables tables, "ip xfwd" and
+ * "ip6 xfwd", that masquerade the masqueraded prefixes of each family as
+ * the iptables (ip6tables) recipe does (GRE, ESP, SCTP, fragments
+ * conntrack reassembles, ICMP types xfwd does not translate), with ports
+ * that xfwd's allocator never hands out, so the two never give one
+ * external tuple twice. They live while xfwd is
+ * attached; a table's chain holds two rules per prefix (none without
+ * prefixes: no conntrack in the namespace for nothing). Every change of the
+ * prefixes goes through knat_sync before it is committed to the maps; nft
+ * applies a script as one transaction, so the tables are the old ones or
+ * the new ones.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -22,10 +24,6 @@
 #include <arpa/inet.h>
 
 #include "xfwd.h"
-
-/* Every protocol with ports (ICMP: the query identifier) gets them from
- * XFWD_KNAT_PORT_MIN..MAX; the others keep theirs (they have none). */
-#define KNAT_PORT_PROTOS "{ icmp, tcp, udp, udplite, sctp, dccp }"
 
 _Static_assert(XFWD_KNAT_PORT_MAX == 65535, "knat_ports_clash: the range ends at the top");
 
@@ -105,36 +103,51 @@ static const char *first_line(char *s)
 	return *s ? s : "no message";
 }
 
-/* The table for these prefixes, replacing whatever table ip xfwd holds. */
+/* Every protocol with ports in each family (ICMP, ICMPv6: the query
+ * identifier). */
+static const char *const knat_port_protos[2] = {
+	"{ icmp, tcp, udp, udplite, sctp, dccp }",
+	"{ icmpv6, tcp, udp, udplite, sctp, dccp }",
+};
+
+/* The tables for these prefixes, replacing whatever tables ip xfwd and ip6
+ * xfwd hold: each family's prefixes in its own. */
 static char *knat_script(const struct xfwd_config *cfg, const struct masq_def *rows, int n)
 {
-	size_t cap = 512 + (size_t)n * 320, len = 0;
+	size_t cap = 1024 + (size_t)n * 400, len = 0;
 	char *s = malloc(cap);
-	char pa[INET_ADDRSTRLEN], ta[INET_ADDRSTRLEN];
+	char pa[MASQ_PREFIX_LEN], ta[IP6_STR_LEN];
 
 	if (!s)
 		return NULL;
-	/* Made if absent so that the delete cannot fail: one transaction. */
-	len += (size_t)snprintf(s + len, cap - len, "table ip xfwd\ndelete table ip xfwd\n"
-				"table ip xfwd {\n");
-	if (n > 0)
-		len += (size_t)snprintf(s + len, cap - len, "\tchain postrouting {\n"
-					"\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
-	for (int i = 0; i < n; i++) {
-		__u32 to = rows[i].v.to_addr ? rows[i].v.to_addr : cfg->addr[XFWD_IF_PUBLIC];
+	for (int v6 = 0; v6 < 2; v6++) {
+		const char *fam = v6 ? "ip6" : "ip";
+		int nf = 0;
 
-		ip_str(rows[i].k.addr, pa);
-		ip_str(to, ta);
-		len += (size_t)snprintf(s + len, cap - len,
-					"\t\toifname \"%s\" ip saddr %s/%u meta l4proto %s snat to %s:%u-%u\n"
-					"\t\toifname \"%s\" ip saddr %s/%u snat to %s\n",
-					cfg->ifname[XFWD_IF_PUBLIC], pa, rows[i].k.prefixlen, KNAT_PORT_PROTOS, ta,
-					XFWD_KNAT_PORT_MIN, XFWD_KNAT_PORT_MAX,
-					cfg->ifname[XFWD_IF_PUBLIC], pa, rows[i].k.prefixlen, ta);
+		for (int i = 0; i < n; i++)
+			nf += rows[i].v6 == v6;
+		/* Made if absent so that the delete cannot fail: one transaction. */
+		len += (size_t)snprintf(s + len, cap - len, "table %s xfwd\ndelete table %s xfwd\n"
+					"table %s xfwd {\n", fam, fam, fam);
+		if (nf > 0)
+			len += (size_t)snprintf(s + len, cap - len, "\tchain postrouting {\n"
+						"\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
+		for (int i = 0; i < n; i++) {
+			if (rows[i].v6 != v6)
+				continue;
+			masq_prefix_str(&rows[i], pa);
+			masq_to_str(&rows[i], cfg, ta);
+			len += (size_t)snprintf(s + len, cap - len,
+						"\t\toifname \"%s\" %s saddr %s meta l4proto %s snat to %s%s%s:%u-%u\n"
+						"\t\toifname \"%s\" %s saddr %s snat to %s\n",
+						cfg->ifname[XFWD_IF_PUBLIC], fam, pa, knat_port_protos[v6],
+						v6 ? "[" : "", ta, v6 ? "]" : "", XFWD_KNAT_PORT_MIN,
+						XFWD_KNAT_PORT_MAX, cfg->ifname[XFWD_IF_PUBLIC], fam, pa, ta);
+		}
+		if (nf > 0)
+			len += (size_t)snprintf(s + len, cap - len, "\t}\n");
+		len += (size_t)snprintf(s + len, cap - len, "}\n");
 	}
-	if (n > 0)
-		len += (size_t)snprintf(s + len, cap - len, "\t}\n");
-	snprintf(s + len, cap - len, "}\n");
 	return s;
 }
 
@@ -152,8 +165,8 @@ int knat_sync(const char *who, const struct xfwd_config *cfg, const struct masq_
 	rc = nft_run(script, args, out, sizeof(out));
 	free(script);
 	if (rc)
-		return err(EXIT_OP, "%s: cannot write the nftables table ip xfwd (the kernel's NAT"
-			   " for what xfwd passes up): %s", who, rc < 0 ? "cannot run nft" :
+		return err(EXIT_OP, "%s: cannot write the nftables tables ip xfwd and ip6 xfwd (the"
+			   " kernel's NAT for what xfwd passes up): %s", who, rc < 0 ? "cannot run nft" :
 			   first_line(out));
 	return 0;
 }
@@ -161,13 +174,15 @@ int knat_sync(const char *who, const struct xfwd_config *cfg, const struct masq_
 void knat_remove(void)
 {
 	static const char *const args[] = { "delete", "table", "ip", "xfwd", NULL };
+	static const char *const args6[] = { "delete", "table", "ip6", "xfwd", NULL };
 
 	nft_run(NULL, args, NULL, 0);
+	nft_run(NULL, args6, NULL, 0);
 }
 
-int knat_rules(void)
+int knat_rules(bool v6)
 {
-	static const char *const args[] = { "list", "table", "ip", "xfwd", NULL };
+	const char *const args[] = { "list", "table", v6 ? "ip6" : "ip", "xfwd", NULL };
 	static char out[1 << 16];
 	int n = 0;
 

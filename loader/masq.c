@@ -19,25 +19,85 @@ static __u32 prefix_mask(__u32 len)
 	return len ? htonl(~0u << (32 - len)) : 0;
 }
 
-/* "A.B.C.D/LEN" with no bits set past LEN. */
-static int parse_prefix(const char *who, const char *s, struct xfwd_masq_key *k)
+/* Word i of an IPv6 prefix of length len's mask. */
+static __u32 prefix6_mask(__u32 len, int i)
 {
-	char buf[32], *slash;
-	__u32 len;
+	__u32 bits = len > 32u * i ? len - 32u * i : 0;
+
+	return prefix_mask(bits > 32 ? 32 : bits);
+}
+
+/* "A.B.C.D/LEN" or "ADDR6/LEN" with no bits set past LEN: d's key (and
+ * d->v6, prefix6). */
+static int parse_prefix(const char *who, const char *s, struct masq_def *d)
+{
+	char buf[64], *slash, a[IP6_STR_LEN];
+	__u32 len, host[4];
+	bool v6 = strchr(s, ':') != NULL, part = false;
 
 	if (strlen(s) >= sizeof(buf) || !(slash = strchr(s, '/')))
 		return err(EXIT_USAGE, "%s: prefix '%s': expected ADDR/LEN", who, s);
 	snprintf(buf, sizeof(buf), "%s", s);
 	buf[slash - s] = 0;
-	if (!parse_addr(buf, &k->addr))
-		return err(EXIT_USAGE, "%s: prefix '%s': bad IPv4 address '%s'", who, s, buf);
-	if (!parse_u32(slash + 1, 0, 32, &len))
-		return err(EXIT_USAGE, "%s: prefix '%s': bad length '%s' (0-32)", who, s, slash + 1);
-	k->prefixlen = len;
-	if (k->addr & ~prefix_mask(len))
+	if (v6 ? !parse_addr6(buf, d->prefix6) : !parse_addr(buf, &d->k.addr))
+		return err(EXIT_USAGE, "%s: prefix '%s': bad %s address '%s'", who, s,
+			   v6 ? "IPv6" : "IPv4", buf);
+	if (!parse_u32(slash + 1, 0, v6 ? 128 : 32, &len))
+		return err(EXIT_USAGE, "%s: prefix '%s': bad length '%s' (0-%u)", who, s, slash + 1,
+			   v6 ? 128 : 32);
+	d->v6 = v6;
+	d->k.prefixlen = len;
+	if (!v6 && (d->k.addr & ~prefix_mask(len)))
 		return err(EXIT_USAGE, "%s: prefix '%s' has a host part (did you mean %s/%u?)", who, s,
-			   inet_ntoa((struct in_addr){ .s_addr = k->addr & prefix_mask(len) }), len);
+			   ip_str(d->k.addr & prefix_mask(len), a), len);
+	for (int i = 0; v6 && i < 4; i++) {
+		host[i] = d->prefix6[i] & prefix6_mask(len, i);
+		part |= host[i] != d->prefix6[i];
+	}
+	if (part)
+		return err(EXIT_USAGE, "%s: prefix '%s' has a host part (did you mean %s/%u?)", who, s,
+			   ip6_str(host, a), len);
 	return 0;
+}
+
+/* The prefix as written: "ADDR/LEN". */
+char *masq_prefix_str(const struct masq_def *d, char *buf)
+{
+	char a[IP6_STR_LEN];
+
+	snprintf(buf, MASQ_PREFIX_LEN, "%s/%u", d->v6 ? ip6_str(d->prefix6, a) : ip_str(d->k.addr, a),
+		 d->k.prefixlen);
+	return buf;
+}
+
+/* The source address its hosts get under cfg: `to`, or the public
+ * interface's of the prefix's family. */
+char *masq_to_str(const struct masq_def *d, const struct xfwd_config *cfg, char *buf)
+{
+	if (d->v6)
+		return (char *)ip6_str(addr6_zero(d->to6) ? cfg->addr6[XFWD_IF_PUBLIC] : d->to6, buf);
+	return (char *)ip_str(d->v.to_addr ? d->v.to_addr : cfg->addr[XFWD_IF_PUBLIC], buf);
+}
+
+/* Whether the prefix names its source address (`to`). */
+static bool masq_has_to(const struct masq_def *d)
+{
+	return d->v6 ? !addr6_zero(d->to6) : d->v.to_addr != 0;
+}
+
+/* The xfwd_masq6 entry of an IPv6 prefix. */
+void masq6_entry(const struct masq_def *d, struct xfwd_masq6_key *k, struct xfwd_masq6 *v)
+{
+	memset(k, 0, sizeof(*k));
+	memset(v, 0, sizeof(*v));
+	k->prefixlen = d->k.prefixlen;
+	memcpy(k->addr, d->prefix6, sizeof(k->addr));
+	memcpy(v->to_addr, d->to6, sizeof(v->to_addr));
+	v->port_min = d->v.port_min;
+	v->port_max = d->v.port_max;
+	v->filtering = d->v.filtering;
+	v->host_ports = d->v.host_ports;
+	v->id = d->v.id;
 }
 
 /*
@@ -51,6 +111,25 @@ __u16 masq_default_cap(const struct masq_def *d)
 	__u32 span = d->v.port_max >= d->v.port_min ? d->v.port_max - d->v.port_min + 1u : 1u;
 
 	return (__u16)(span / 4 ? span / 4 : 1);
+}
+
+/* `to ADDR`: a unicast address of the prefix's family. */
+static int parse_to(const char *who, const char *val, struct masq_def *d)
+{
+	bool v6 = strchr(val, ':') != NULL;
+
+	if (v6 != d->v6)
+		return err(EXIT_USAGE, "%s: to '%s': an %s address for an %s prefix", who, val,
+			   v6 ? "IPv6" : "IPv4", d->v6 ? "IPv6" : "IPv4");
+	if (!v6)
+		return !parse_addr(val, &d->v.to_addr) || !d->v.to_addr ?
+		       err(EXIT_USAGE, "%s: to '%s': bad IPv4 address", who, val) : 0;
+	if (!parse_addr6(val, d->to6) || addr6_zero(d->to6))
+		return err(EXIT_USAGE, "%s: to '%s': bad IPv6 address", who, val);
+	if ((ntohl(d->to6[0]) >> 24) == 0xff || (ntohl(d->to6[0]) & 0xffc00000) == 0xfe800000)
+		return err(EXIT_USAGE, "%s: to '%s': a multicast or link-local address is no"
+			   " public source", who, val);
+	return 0;
 }
 
 /*
@@ -67,10 +146,7 @@ int masq_parse(const char *who, int argc, char **argv, struct masq_def *d)
 	d->v.filtering = XFWD_FILTER_APDF;
 	if (argc < 1)
 		return err(EXIT_USAGE, "%s: missing PREFIX (see xfwd masq --help)", who);
-	if (strchr(argv[0], ':'))
-		return err(EXIT_USAGE, "%s: '%s': IPv6 masquerade (NAT66) is not supported yet", who,
-			   argv[0]);
-	rc = parse_prefix(who, argv[0], &d->k);
+	rc = parse_prefix(who, argv[0], d);
 	if (rc)
 		return rc;
 	for (int i = 1; i < argc; i++) {
@@ -83,11 +159,9 @@ int masq_parse(const char *who, int argc, char **argv, struct masq_def *d)
 			return err(EXIT_USAGE, "%s: '%s' needs a value", who, o);
 		i++;
 		if (!strcmp(o, "to")) {
-			if (strchr(val, ':'))
-				return err(EXIT_USAGE, "%s: to '%s': IPv6 masquerade (NAT66) is not"
-					   " supported yet", who, val);
-			if (!parse_addr(val, &d->v.to_addr) || !d->v.to_addr)
-				return err(EXIT_USAGE, "%s: to '%s': bad IPv4 address", who, val);
+			rc = parse_to(who, val, d);
+			if (rc)
+				return rc;
 		} else if (!strcmp(o, "--ports")) {
 			if (!parse_range(val, &d->v.port_min, &d->v.port_max))
 				return err(EXIT_USAGE, "%s: --ports '%s': expected LO-HI, 1 <= LO <= HI <= 65535",
@@ -124,14 +198,19 @@ int masq_parse(const char *who, int argc, char **argv, struct masq_def *d)
 /* What needs the running configuration; fills in the default ports. */
 int masq_check(const char *who, struct masq_def *d, const struct xfwd_config *cfg)
 {
-	char a[INET_ADDRSTRLEN];
+	char a[IP6_STR_LEN];
+	const __u32 *to = d->v6 ? d->to6 : &d->v.to_addr;
 
-	if (d->v.to_addr && !iface_has_addr(cfg->ifname[XFWD_IF_PUBLIC], d->v.to_addr))
+	if (masq_has_to(d) && !iface_has_addr(cfg->ifname[XFWD_IF_PUBLIC], d->v6, to))
 		return err(EXIT_USAGE, "%s: to %s: not an address of the public interface %s", who,
-			   ip_str(d->v.to_addr, a), cfg->ifname[XFWD_IF_PUBLIC]);
-	if (!d->v.to_addr && !cfg->addr[XFWD_IF_PUBLIC])
+			   masq_to_str(d, cfg, a), cfg->ifname[XFWD_IF_PUBLIC]);
+	if (!masq_has_to(d) && !d->v6 && !cfg->addr[XFWD_IF_PUBLIC])
 		return err(EXIT_USAGE, "%s: %s has no IPv4 address to masquerade with (give 'to ADDR')",
 			   who, cfg->ifname[XFWD_IF_PUBLIC]);
+	if (!masq_has_to(d) && d->v6 && addr6_zero(cfg->addr6[XFWD_IF_PUBLIC]))
+		return err(EXIT_USAGE, "%s: %s has no global IPv6 address to masquerade with (give"
+			   " 'to ADDR', or re-run attach once it has one)", who,
+			   cfg->ifname[XFWD_IF_PUBLIC]);
 	if (!d->ports_set) {
 		d->v.port_min = cfg->snat_port_min;
 		d->v.port_max = cfg->snat_port_max;
@@ -141,12 +220,26 @@ int masq_check(const char *who, struct masq_def *d, const struct xfwd_config *cf
 	return 0;
 }
 
-/* Do two prefixes share an address? */
+/* Do two prefixes share an address? (Never two families'.) */
 bool masq_overlap(const struct masq_def *a, const struct masq_def *b)
 {
 	__u32 len = a->k.prefixlen < b->k.prefixlen ? a->k.prefixlen : b->k.prefixlen;
 
-	return !((a->k.addr ^ b->k.addr) & prefix_mask(len));
+	if (a->v6 != b->v6)
+		return false;
+	if (!a->v6)
+		return !((a->k.addr ^ b->k.addr) & prefix_mask(len));
+	for (int i = 0; i < 4; i++)
+		if ((a->prefix6[i] ^ b->prefix6[i]) & prefix6_mask(len, i))
+			return false;
+	return true;
+}
+
+/* The same prefix (family, address, length)? */
+static bool masq_same_prefix(const struct masq_def *a, const struct masq_def *b)
+{
+	return a->v6 == b->v6 && a->k.prefixlen == b->k.prefixlen && a->k.addr == b->k.addr &&
+	       !memcmp(a->prefix6, b->prefix6, sizeof(a->prefix6));
 }
 
 /* A --max-ports-per-host value as written (static buffer). */
@@ -164,19 +257,18 @@ static const char *cap_str(__u16 n)
  * from what 'masq add' would choose under cfg (for save). */
 char *masq_str(const struct masq_def *d, const struct xfwd_config *cfg, char *buf, size_t len)
 {
-	char pa[INET_ADDRSTRLEN], ta[INET_ADDRSTRLEN + 4] = "", ports[24] = "", filt[24] = "";
-	char cap[40] = "";
+	char pa[MASQ_PREFIX_LEN], a[IP6_STR_LEN], ta[IP6_STR_LEN + 4] = "", ports[24] = "";
+	char filt[24] = "", cap[40] = "";
 
-	if (d->v.to_addr)
-		snprintf(ta, sizeof(ta), " to %s", ip_str(d->v.to_addr, pa));
+	if (masq_has_to(d))
+		snprintf(ta, sizeof(ta), " to %s", masq_to_str(d, cfg, a));
 	if (d->v.port_min != cfg->snat_port_min || d->v.port_max != cfg->snat_port_max)
 		snprintf(ports, sizeof(ports), " --ports %u-%u", d->v.port_min, d->v.port_max);
 	if (d->v.filtering != XFWD_FILTER_APDF)
 		snprintf(filt, sizeof(filt), " --filtering %s", masq_filter_names[d->v.filtering % 3]);
 	if (d->cap_set && d->v.host_ports != masq_default_cap(d))
 		snprintf(cap, sizeof(cap), " --max-ports-per-host %s", cap_str(d->v.host_ports));
-	snprintf(buf, len, "%s/%u%s%s%s%s", ip_str(d->k.addr, pa), d->k.prefixlen, ta, ports, filt,
-		 cap);
+	snprintf(buf, len, "%s%s%s%s%s", masq_prefix_str(d, pa), ta, ports, filt, cap);
 	return buf;
 }
 
@@ -184,7 +276,7 @@ static int masq_add(struct env *env, int argc, char **argv)
 {
 	static struct txn t;
 	struct masq_def d;
-	char a[INET_ADDRSTRLEN];
+	char a[MASQ_PREFIX_LEN];
 	int rc;
 
 	rc = masq_parse("masq add", argc, argv, &d);
@@ -196,10 +288,11 @@ static int masq_add(struct env *env, int argc, char **argv)
 	rc = masq_check("masq add", &d, &t.m.cfg);
 	for (__u32 i = 0; i < t.m.nmasq && !rc; i++)
 		if (masq_overlap(&t.m.masq[i], &d))
-			rc = err(EXIT_USAGE, "masq add: %s overlaps %s/%u", argv[0],
-				 ip_str(t.m.masq[i].k.addr, a), t.m.masq[i].k.prefixlen);
+			rc = err(EXIT_USAGE, "masq add: %s overlaps %s", argv[0],
+				 masq_prefix_str(&t.m.masq[i], a));
 	if (!rc && t.m.nmasq >= XFWD_MAX_MASQ)
-		rc = err(EXIT_OP, "masq add: the table is full (%d prefixes)", XFWD_MAX_MASQ);
+		rc = err(EXIT_OP, "masq add: the table is full (%d prefixes of both families)",
+			 XFWD_MAX_MASQ);
 	if (!rc) {
 		model_masq_add(&t, &d);
 		rc = model_commit_add(&t, "masq add", "prefix", "prefixes");
@@ -211,7 +304,7 @@ static int masq_add(struct env *env, int argc, char **argv)
 static int masq_del(struct env *env, int argc, char **argv)
 {
 	static struct txn t;
-	struct xfwd_masq_key k;
+	struct masq_def d = {};
 	__u32 i;
 	int rc;
 
@@ -220,14 +313,14 @@ static int masq_del(struct env *env, int argc, char **argv)
 			   argv[1]);
 	if (argc < 1)
 		return err(EXIT_USAGE, "masq del: missing PREFIX (see xfwd masq --help)");
-	rc = parse_prefix("masq del", argv[0], &k);
+	rc = parse_prefix("masq del", argv[0], &d);
 	if (rc)
 		return rc;
 	rc = model_begin(env, &t);
 	if (rc)
 		return rc;
 	for (i = 0; i < t.m.nmasq; i++)
-		if (t.m.masq[i].k.addr == k.addr && t.m.masq[i].k.prefixlen == k.prefixlen)
+		if (masq_same_prefix(&t.m.masq[i], &d))
 			break;
 	if (i == t.m.nmasq) {
 		rc = err(EXIT_USAGE, "masq del: %s is not masqueraded", argv[0]);
@@ -239,17 +332,17 @@ static int masq_del(struct env *env, int argc, char **argv)
 	return rc;
 }
 
-/* One prefix of masq list -j: PA its address, TA the source address in use. */
-static void masq_json(const struct masq_def *w, const char *pa, const char *ta)
+/* One prefix of masq list -j: TA the source address in use. */
+static void masq_json(const struct masq_def *w, const char *ta)
 {
-	char prefix[INET_ADDRSTRLEN + 4];
+	char prefix[MASQ_PREFIX_LEN];
 
-	snprintf(prefix, sizeof(prefix), "%s/%u", pa, w->k.prefixlen);
 	json_obj_open(NULL);
 	json_u64("id", w->v.id);
-	json_string("prefix", prefix);
+	json_string("family", family_name(w->v6));
+	json_string("prefix", masq_prefix_str(w, prefix));
 	json_string("to", ta);
-	json_bool("to_public", !w->v.to_addr);
+	json_bool("to_public", !masq_has_to(w));
 	json_arr_open("ports");
 	json_u64(NULL, w->v.port_min);
 	json_u64(NULL, w->v.port_max);
@@ -267,7 +360,7 @@ static int masq_list(struct env *env, int argc, char **argv)
 	static struct masq_def rows[XFWD_MAX_MASQ];
 	struct xfwd_config cfg;
 	struct pinned p;
-	char pa[INET_ADDRSTRLEN], ta[INET_ADDRSTRLEN];
+	char pa[MASQ_PREFIX_LEN], ta[IP6_STR_LEN];
 	int rc, n;
 
 	rc = json_only_args(env, "masq list", argc, argv);
@@ -276,23 +369,21 @@ static int masq_list(struct env *env, int argc, char **argv)
 	rc = state_open(env, &p, &cfg);
 	if (rc)
 		return rc;
-	n = masq_read(p.masq, rows);
+	n = masq_read(p.masq, p.masq6, rows);
 	pinned_close(&p);
 	if (env->json)
 		json_arr_open(NULL);
 	for (int i = 0; i < n; i++) {
 		const struct masq_def *w = &rows[i];
-		__u32 to = w->v.to_addr ? w->v.to_addr : cfg.addr[XFWD_IF_PUBLIC];
 
-		ip_str(w->k.addr, pa);
-		ip_str(to, ta);
+		masq_to_str(w, &cfg, ta);
 		if (env->json)
-			masq_json(w, pa, ta);
+			masq_json(w, ta);
 		else	/* the syntax of 'masq add', with the address in use noted */
-			printf("%s/%u to %s --ports %u-%u --filtering %s --max-ports-per-host %s%s\n",
-			       pa, w->k.prefixlen, ta, w->v.port_min, w->v.port_max,
+			printf("%s to %s --ports %u-%u --filtering %s --max-ports-per-host %s%s\n",
+			       masq_prefix_str(w, pa), ta, w->v.port_min, w->v.port_max,
 			       masq_filter_names[w->v.filtering % 3], cap_str(w->v.host_ports),
-			       w->v.to_addr ? "" : "  # the public interface's address");
+			       masq_has_to(w) ? "" : "  # the public interface's address");
 	}
 	if (env->json)
 		json_end();

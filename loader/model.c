@@ -12,8 +12,9 @@
  *   2. has the kernel's NAT follow the new prefixes (knat.c), before any
  *      map changes: if nft cannot, nothing changes;
  *   3. makes the idle copy of each changed set (rules, prefixes) hold the
- *      new set, in as many writes as entries differ (the rules: both
- *      families' copies, xfwd_rules and xfwd_rules6, one bit flips both);
+ *      new set, in as many writes as entries differ (both families'
+ *      copies, xfwd_rules and xfwd_rules6, xfwd_masq and xfwd_masq6: one
+ *      bit flips both);
  *   4. flips them and writes the settings, with one update of the config
  *      map that also bumps the fast path's generation (its copies go);
  *   5. once no packet can still be reading the old copies, syncs the
@@ -149,19 +150,43 @@ int rules_read(const struct pinned *p, struct rule_def **defs, __u32 *n, __u32 *
 	return 0;
 }
 
-/* Every prefix of a masquerade map, sorted by id; returns the count. */
-int masq_read(int fd, struct masq_def *rows)
+/* Every prefix of the masquerade maps of both families (fd: xfwd_masq's
+ * copy, fd6: xfwd_masq6's, -1 for none), sorted by id; returns the count. */
+int masq_read(int fd, int fd6, struct masq_def *rows)
 {
-	struct xfwd_masq_key k, next;
+	union {
+		struct xfwd_masq_key k4;
+		struct xfwd_masq6_key k6;
+	} k, next;
+	struct xfwd_masq6 v6;
 	void *prev = NULL;
 	int n = 0;
 
-	while (n < XFWD_MAX_MASQ && !bpf_map_get_next_key(fd, prev, &next)) {
+	while (fd >= 0 && n < XFWD_MAX_MASQ && !bpf_map_get_next_key(fd, prev, &next.k4)) {
 		k = next;
-		prev = &k;
+		prev = &k.k4;
 		memset(&rows[n], 0, sizeof(rows[n]));
-		if (!bpf_map_lookup_elem(fd, &k, &rows[n].v)) {
-			rows[n].k = k;
+		if (!bpf_map_lookup_elem(fd, &k.k4, &rows[n].v)) {
+			rows[n].k = k.k4;
+			rows[n].cap_set = true;
+			rows[n++].ports_set = true;
+		}
+	}
+	prev = NULL;
+	while (fd6 >= 0 && n < XFWD_MAX_MASQ && !bpf_map_get_next_key(fd6, prev, &next.k6)) {
+		k = next;
+		prev = &k.k6;
+		memset(&rows[n], 0, sizeof(rows[n]));
+		if (!bpf_map_lookup_elem(fd6, &k.k6, &v6)) {
+			rows[n].v6 = true;
+			rows[n].k.prefixlen = k.k6.prefixlen;
+			memcpy(rows[n].prefix6, k.k6.addr, sizeof(rows[n].prefix6));
+			memcpy(rows[n].to6, v6.to_addr, sizeof(rows[n].to6));
+			rows[n].v.port_min = v6.port_min;
+			rows[n].v.port_max = v6.port_max;
+			rows[n].v.filtering = v6.filtering;
+			rows[n].v.host_ports = v6.host_ports;
+			rows[n].v.id = v6.id;
 			rows[n].cap_set = true;
 			rows[n++].ports_set = true;
 		}
@@ -198,7 +223,7 @@ int model_read(const struct pinned *p, struct model *m)
 	rc = rules_read(p, &m->rules, &m->nrules, &m->ports);
 	if (rc)
 		return rc;
-	m->nmasq = (__u32)masq_read(p->masq, m->masq);
+	m->nmasq = (__u32)masq_read(p->masq, p->masq6, m->masq);
 	return 0;
 }
 
@@ -286,7 +311,9 @@ static bool same_rule(const struct rule_def *a, const struct rule_def *b)
 
 static bool same_masq(const struct masq_def *a, const struct masq_def *b)
 {
-	return a->k.prefixlen == b->k.prefixlen && a->k.addr == b->k.addr &&
+	return a->v6 == b->v6 && !memcmp(a->prefix6, b->prefix6, sizeof(a->prefix6)) &&
+	       !memcmp(a->to6, b->to6, sizeof(a->to6)) &&
+	       a->k.prefixlen == b->k.prefixlen && a->k.addr == b->k.addr &&
 	       a->v.to_addr == b->v.to_addr && a->v.port_min == b->v.port_min &&
 	       a->v.port_max == b->v.port_max && a->v.filtering == b->v.filtering &&
 	       a->v.host_ports == b->v.host_ports;
@@ -462,31 +489,73 @@ static int rules_sync_all(const struct pinned *p, const struct model *m, bool id
 	return rc ? rc : rules_sync(idle ? p->rules6_idle : p->rules6, m, true);
 }
 
-/* The same for a masquerade map (an LPM trie: no batches, a few hundred
- * entries at most). */
-static int masq_sync(int fd, const struct model *m)
+/* The same for a masquerade map of one family (an LPM trie: no batches, a
+ * few hundred entries at most): keys the model has not deleted, entries
+ * missing or different written. */
+static int masq_sync(int fd, const struct model *m, bool v6)
 {
-	static struct masq_def have[XFWD_MAX_MASQ];
-	int nh = masq_read(fd, have);
+	union {
+		struct xfwd_masq_key k4;
+		struct xfwd_masq6_key k6;
+	} *have, want, next;
+	union {
+		struct xfwd_masq v4;
+		struct xfwd_masq6 v6;
+	} val, cur;
+	size_t vsz = v6 ? sizeof(struct xfwd_masq6) : sizeof(struct xfwd_masq);
+	void *prev = NULL;
+	int nh = 0, rc = 0;
 
-	for (int i = 0; i < nh; i++) {
-		__u32 j = 0;
-
-		while (j < m->nmasq && memcmp(&m->masq[j].k, &have[i].k, sizeof(have[i].k)))
-			j++;
-		if (j == m->nmasq && bpf_map_delete_elem(fd, &have[i].k) && errno != ENOENT)
-			return -errno;
+	have = calloc(XFWD_MAX_MASQ + 1, sizeof(*have));
+	if (!have)
+		return -ENOMEM;
+	while (nh <= XFWD_MAX_MASQ && !bpf_map_get_next_key(fd, prev, &next)) {
+		have[nh] = next;
+		prev = &have[nh++];
 	}
-	for (__u32 j = 0; j < m->nmasq; j++) {
-		int i = 0;
+	for (int i = 0; i < nh && !rc; i++) {
+		bool kept = false;
 
-		while (i < nh && (memcmp(&m->masq[j].k, &have[i].k, sizeof(have[i].k)) ||
-				  memcmp(&m->masq[j].v, &have[i].v, sizeof(have[i].v))))
-			i++;
-		if (i == nh && bpf_map_update_elem(fd, &m->masq[j].k, &m->masq[j].v, 0))
-			return -errno;
+		for (__u32 j = 0; j < m->nmasq && !kept; j++) {
+			const struct masq_def *d = &m->masq[j];
+
+			if (d->v6 != v6)
+				continue;
+			if (v6)
+				masq6_entry(d, &want.k6, &val.v6);
+			else
+				want.k4 = d->k;
+			kept = !memcmp(&want, &have[i], v6 ? sizeof(want.k6) : sizeof(want.k4));
+		}
+		if (!kept && bpf_map_delete_elem(fd, &have[i]) && errno != ENOENT)
+			rc = -errno;
 	}
-	return 0;
+	for (__u32 j = 0; j < m->nmasq && !rc; j++) {
+		const struct masq_def *d = &m->masq[j];
+
+		if (d->v6 != v6)
+			continue;
+		memset(&want, 0, sizeof(want));
+		if (v6) {
+			masq6_entry(d, &want.k6, &val.v6);
+		} else {
+			want.k4 = d->k;
+			val.v4 = d->v;
+		}
+		if ((bpf_map_lookup_elem(fd, &want, &cur) || memcmp(&cur, &val, vsz)) &&
+		    bpf_map_update_elem(fd, &want, &val, 0))
+			rc = -errno;
+	}
+	free(have);
+	return rc;
+}
+
+/* Both families' copies, the idle ones (before the flip) or the live. */
+static int masq_sync_all(const struct pinned *p, const struct model *m, bool idle)
+{
+	int rc = masq_sync(idle ? p->masq_idle : p->masq, m, false);
+
+	return rc ? rc : masq_sync(idle ? p->masq6_idle : p->masq6, m, true);
 }
 
 int model_commit(struct txn *t, const char *who)
@@ -509,7 +578,7 @@ int model_commit(struct txn *t, const char *who)
 	}
 	if (t->rules_dirty && (rc = rules_sync_all(p, &t->m, true)))
 		rc = err(EXIT_OP, "%s: cannot write the rules' idle copy: %s", who, strerror(-rc));
-	if (!rc && t->masq_dirty && (rc = masq_sync(p->masq_idle, &t->m)))
+	if (!rc && t->masq_dirty && (rc = masq_sync_all(p, &t->m, true)))
 		rc = err(EXIT_OP, "%s: cannot write the masquerade prefixes' idle copy: %s", who,
 			 strerror(-rc));
 	if (!rc && (config_read(p->config, &now) || now.sets != t->old.cfg.sets))
@@ -538,7 +607,7 @@ int model_commit(struct txn *t, const char *who)
 			" with both entries)\n", who);
 	/* The old copies (idle since the flip) follow, for the next commit. */
 	if ((t->rules_dirty && rules_sync_all(p, &t->m, false)) ||
-	    (t->masq_dirty && masq_sync(p->masq, &t->m)))
+	    (t->masq_dirty && masq_sync_all(p, &t->m, false)))
 		fprintf(stderr, "xfwd: %s: the old copies were not updated (the next change"
 			" rewrites them)\n", who);
 	return 0;

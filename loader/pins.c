@@ -145,12 +145,15 @@ int pinned_open(struct env *env, struct pinned *p)
 	p->rules6_idle = open_pin(env, "xfwd_rules6_b");
 	p->flows6 = open_pin(env, "xfwd_flows6");
 	p->pending6 = open_pin(env, "xfwd_pending6");
+	p->masq6 = open_pin(env, "xfwd_masq6");
+	p->masq6_idle = open_pin(env, "xfwd_masq6_b");
 	p->rules = a;
 	p->rules_idle = b;
 	if (a < 0 || b < 0 || p->rules6 < 0 || p->rules6_idle < 0 || p->flows6 < 0 ||
 	    p->pending6 < 0 || p->flows < 0 || p->pending < 0 || p->config < 0 || p->stats < 0 ||
 	    p->rule_stats < 0 || p->masq < 0 || p->masq_idle < 0 || p->mappings < 0 ||
-	    p->owners < 0 || p->backends < 0 || config_read(p->config, &cfg)) {
+	    p->owners < 0 || p->backends < 0 || p->masq6 < 0 || p->masq6_idle < 0 ||
+	    config_read(p->config, &cfg)) {
 		pinned_close(p);
 		return err(EXIT_OP, "pins under %s are incomplete: run 'xfwd detach' and attach again",
 			   env->pin_dir);
@@ -162,10 +165,13 @@ int pinned_open(struct env *env, struct pinned *p)
 		p->rules6 = p->rules6_idle;
 		p->rules6_idle = a;
 	}
-	if (cfg.sets & XFWD_SET_MASQ_B) {
+	if (cfg.sets & XFWD_SET_MASQ_B) {	/* one bit for both families */
 		a = p->masq;
 		p->masq = p->masq_idle;
 		p->masq_idle = a;
+		a = p->masq6;
+		p->masq6 = p->masq6_idle;
+		p->masq6_idle = a;
 	}
 	return 0;
 }
@@ -175,7 +181,7 @@ void pinned_close(struct pinned *p)
 	int *fds[] = { &p->rules, &p->flows, &p->pending, &p->config, &p->stats, &p->rule_stats,
 		       &p->masq, &p->mappings, &p->owners, &p->rules_idle, &p->masq_idle,
 		       &p->backends, &p->reply_now, &p->fast, &p->ports, &p->rules6,
-		       &p->rules6_idle, &p->flows6, &p->pending6 };
+		       &p->rules6_idle, &p->flows6, &p->pending6, &p->masq6, &p->masq6_idle };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)

@@ -56,7 +56,7 @@ static int snapshot_take(struct pinned *p, struct snapshot *s)
 	for (int i = 0; i < 2; i++)
 		if (s->evicted[i] < 0)	/* counters race with the walk */
 			s->evicted[i] = 0;
-	s->nmasq = (__u32)masq_read(p->masq, masq);
+	s->nmasq = (__u32)masq_read(p->masq, p->masq6, masq);
 	rc = rules_read(p, &s->rules, &s->nrules, &s->rule_ports);
 	if (rc)
 		goto out;

@@ -31,6 +31,7 @@ struct pinned {
 	int rules, flows, pending, config, stats, rule_stats, masq, mappings, owners;
 	int rules_idle, masq_idle;
 	int rules6, rules6_idle;	/* IPv6 rules: flipped with rules (config.sets) */
+	int masq6, masq6_idle;		/* IPv6 prefixes: flipped with masq */
 	int flows6, pending6;		/* IPv6 connections (struct xfwd_flow6) */
 	int backends;
 	int reply_now;		/* the xfwd_reply_now program; -1 if an older attach */
@@ -56,11 +57,16 @@ struct rule_def {
 };
 
 /* A masquerade prefix as written; ports_set: --ports was given, cap_set:
- * --max-ports-per-host. */
+ * --max-ports-per-host. An IPv6 prefix (v6) has its addresses in prefix6
+ * and to6 (all zero: the public interface's), k.addr and v.to_addr zero;
+ * the rest is shared (k.prefixlen, up to 128), and the commit writes it
+ * to xfwd_masq6 (struct xfwd_masq6). */
 struct masq_def {
 	struct xfwd_masq_key k;
 	struct xfwd_masq v;
 	bool ports_set, cap_set;
+	bool v6;
+	__u32 prefix6[4], to6[4];	/* network order */
 };
 
 /* The arguments of attach (and of a config file's attach line). */
@@ -86,7 +92,7 @@ bool parse_addr(const char *s, __u32 *addr_be);
 bool parse_addr6(const char *s, __u32 addr[4]);
 bool addr6_zero(const __u32 addr[4]);
 bool parse_range(const char *s, __u16 *lo, __u16 *hi);
-bool iface_has_addr(const char *ifname, __u32 addr_be);
+bool iface_has_addr(const char *ifname, bool v6, const __u32 *addr);	/* IPv4's: addr[0] */
 bool parse_proto(const char *s, __u8 *proto);
 const char *proto_name(__u8 proto);
 const char *ip_str(__u32 addr_be, char *buf);
@@ -181,7 +187,7 @@ int model_commit(struct txn *t, const char *who);
 int model_commit_add(struct txn *t, const char *who, const char *id_kind, const char *items);
 void model_end(struct txn *t);
 int rules_read(const struct pinned *p, struct rule_def **defs, __u32 *n, __u32 *entries);
-int masq_read(int fd, struct masq_def *rows);
+int masq_read(int fd, int fd6, struct masq_def *rows);
 
 /* ids.c: the one rule id allocator (model_commit). */
 #define XFWD_RULE_IDS		(XFWD_MASQ_RULE_BASE + XFWD_MAX_MASQ)
@@ -234,6 +240,10 @@ int masq_check(const char *who, struct masq_def *d, const struct xfwd_config *cf
 __u16 masq_default_cap(const struct masq_def *d);
 bool masq_overlap(const struct masq_def *a, const struct masq_def *b);
 char *masq_str(const struct masq_def *d, const struct xfwd_config *cfg, char *buf, size_t len);
+#define MASQ_PREFIX_LEN (IP6_STR_LEN + 4)
+char *masq_prefix_str(const struct masq_def *d, char *buf);	/* "ADDR/LEN" */
+char *masq_to_str(const struct masq_def *d, const struct xfwd_config *cfg, char *buf);
+void masq6_entry(const struct masq_def *d, struct xfwd_masq6_key *k, struct xfwd_masq6 *v);
 extern const char *const masq_filter_names[3];
 
 /* set.c */
@@ -262,7 +272,7 @@ bool iface_addr6(int ifindex, __u32 addr[4]);
 bool knat_ports_clash(__u16 lo, __u16 hi);
 int knat_sync(const char *who, const struct xfwd_config *cfg, const struct masq_def *rows, int n);
 void knat_remove(void);
-int knat_rules(void);	/* snat rules in the table, -1 if there is no table */
+int knat_rules(bool v6);	/* snat rules in ip xfwd (ip6 xfwd), -1 if there is no table */
 
 /* main.c */
 int cmd_usage(const char *name, bool to_stderr);

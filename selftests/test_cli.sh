@@ -173,7 +173,7 @@ fwd6() { lab_x "$LAB_GW" cat /proc/sys/net/ipv6/conf/g0/forwarding /proc/sys/net
 expect_eq "attach turned on IPv6 forwarding on g0 and g1 (the FIB lookup needs it)" "$(fwd6)" 11
 # entries MAP: the entries of both copies of a rule map ("A B").
 entries() { echo "$(bpftool -j map dump pinned "$pins/$1" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))') $(bpftool -j map dump pinned "$pins/${1}_b" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"; }
-maps_now() { bpftool map dump pinned "$pins/xfwd_rules6"; bpftool map dump pinned "$pins/xfwd_rules6_b"; bpftool map dump pinned "$pins/xfwd_rules"; bpftool map dump pinned "$pins/xfwd_rules_b"; bpftool map dump pinned "$pins/xfwd_masq"; }
+maps_now() { bpftool map dump pinned "$pins/xfwd_rules6"; bpftool map dump pinned "$pins/xfwd_rules6_b"; bpftool map dump pinned "$pins/xfwd_rules"; bpftool map dump pinned "$pins/xfwd_rules_b"; bpftool map dump pinned "$pins/xfwd_masq"; bpftool map dump pinned "$pins/xfwd_masq6"; }
 check "rule add tcp 80 to [2001:db8:200::2]:8080 (IPv4's tcp 80 exists)" \
 	xg rule add tcp 80 to "[2001:db8:200::2]:8080"
 check "rule add of an IPv6 public address" xg rule add udp "[2001:db8:100::1]:5300" to "[2001:db8:200::2]:5301"
@@ -235,8 +235,8 @@ refuse6 "an IPv6 local: rule on a port the rule of both families holds" "exists 
 refuse6 "an IPv4 local: rule on a port the rule of both families holds" "exists already" \
 	rule add tcp 2222 to local:2200
 refuse6 "an IPv6 rule whose port is taken" "exists already" rule add tcp 8005 to "[2001:db8:200::9]"
-refuse6 "an IPv6 masquerade prefix" "IPv6 masquerade (NAT66) is not supported yet" \
-	masq add 2001:db8:200::/64
+refuse6 "an IPv6 masquerade prefix, the public interface without an IPv6 address" \
+	"g0 has no global IPv6 address to masquerade with" masq add 2001:db8:200::/64
 refuse6 "rule del of a port both families forward" "names an IPv4 and an IPv6 rule" rule del tcp 80
 refuse6 "rule del of an IPv6 rule by a wrong target" "the rule of these ports is" \
 	rule del tcp 80 to "[2001:db8:200::9]:8080"

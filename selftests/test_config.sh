@@ -158,8 +158,10 @@ refuse_file "a rule mixing families" "1: rule: '192.0.2.1:80 to [$V6]' mixes IPv
 	"rule tcp 192.0.2.1:80 to [$V6]\n"
 refuse_file "an IPv6 target without brackets" "2: rule: target '$V6:80': an IPv6 address goes in brackets: write [$V6]:80" \
 	"${R}rule tcp 81 to $V6:80\n"
-refuse_file "an IPv6 masquerade prefix" "1: masq: '2001:db8:200::/64': IPv6 masquerade (NAT66) is not supported yet" \
-	"masq 2001:db8:200::/64\n"
+refuse_file "an IPv6 masquerade prefix, the public interface without an IPv6 address" \
+	"1: masq: g0 has no global IPv6 address to masquerade with" "masq 2001:db8:200::/64\n"
+refuse_file "overlapping IPv6 prefixes" "2: masq: 2001:db8:200::/80 overlaps 2001:db8:200::/64 (line 1)" \
+	"masq 2001:db8:200::/64\nmasq 2001:db8:200::/80\n"
 refuse_file "an IPv6 port in two rules" "2: rule: tcp port 90 is forwarded by line 1 too ('tcp 80-90 to [$V6]:80-90')" \
 	"rule tcp 80-90 to [$V6]\nrule tcp 90 to [$V6]:9000\n"
 pins=$(xg status -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["pin_dir"])')
