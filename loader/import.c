@@ -13,10 +13,10 @@
  *   filter FORWARD  -j ACCEPT                                       -> implied
  *
  * import ip6tables: ip6tables-save output, the same way; its DNAT lines make
- * IPv6 rules ([ADDR6]:PORT). REDIRECT, MASQUERADE and SNAT are not
- * translated for IPv6 yet (xfwd has IPv6 local: targets and --snat, not
- * the import of them; no IPv6 masquerade): such lines are named as
- * untranslated.
+ * IPv6 rules ([ADDR6]:PORT), its MASQUERADE and SNAT lines IPv6 masquerade
+ * prefixes (NAT66; SNAT --to-source ADDR6 or [ADDR6]:LO-HI) or --snat on
+ * the rules. REDIRECT is not translated for IPv6 yet (xfwd has IPv6 local:
+ * targets, not their import): such lines are named as untranslated.
  *
  * Everything else in the nat table, and filter FORWARD rules that do not
  * accept (xfwd's forwarded packets bypass FORWARD), is named on stderr as
@@ -424,7 +424,7 @@ static int ipt_dnat(struct importer *im, struct ipt_line *l)
 
 /* The words masq_parse takes: PREFIX [to ADDR] [--ports LO-HI], and their storage. */
 struct masq_args {
-	char prefix[48], to[INET_ADDRSTRLEN], ports[16];
+	char prefix[48], to[IP6_STR_LEN], ports[16];
 	char *argv[6];
 	int argc;
 };
@@ -444,13 +444,23 @@ static int masq_lan_snat(struct importer *im, struct ipt_line *l)
 	return 0;
 }
 
-/* --to-source ADDR[:LO-HI] (SNAT) or --to-ports LO[-HI] (MASQUERADE) as masq words. */
-static int masq_to(struct ipt_line *l, struct masq_args *a)
+/* --to-source ADDR[:LO-HI] (IPv6: ADDR6 or [ADDR6][:LO-HI]; SNAT) or
+ * --to-ports LO[-HI] (MASQUERADE) as masq words. */
+static int masq_to(const struct importer *im, struct ipt_line *l, struct masq_args *a)
 {
-	const char *colon = strchr(l->to, ':');
+	const char *addr = l->to, *end = strchr(l->to, ':'), *colon = end;
 
+	if (im->v6) {	/* only a bracketed address has ports after it */
+		end = l->to[0] == '[' ? strchr(l->to, ']') : NULL;
+		addr = end ? l->to + 1 : l->to;
+		colon = end && end[1] == ':' ? end + 1 : NULL;
+		if (l->to[0] == '[' && (!end || (end[1] && !colon)))
+			return bad(l, "--to-source %s: expected ADDR or [ADDR]:PORTS", l->to);
+		if (!end)
+			end = l->to + strlen(l->to);
+	}
 	if (l->kind == IPT_SNAT) {
-		snprintf(a->to, sizeof(a->to), "%.*s", colon ? (int)(colon - l->to) : (int)strlen(l->to), l->to);
+		snprintf(a->to, sizeof(a->to), "%.*s", end ? (int)(end - addr) : (int)strlen(addr), addr);
 		if (strchr(a->to, '-'))
 			return bad(l, "--to-source %s: an address range", l->to);
 		a->argv[a->argc++] = "to";
@@ -500,15 +510,16 @@ static int ipt_masq(struct importer *im, struct ipt_line *l, bool dnat_rules)
 		return bad(l, "-d %s: xfwd masquerades whatever leaves by the public interface", l->dst);
 	if (l->out_if && strchr(l->out_if, '+'))
 		return bad(l, "-o %s: a wildcard interface", l->out_if);
-	if (!l->src || !strcmp(l->src, "0.0.0.0/0")) {
+	if (!l->src || !strcmp(l->src, im->any)) {
 		if (!l->out_if)
 			return bad(l, "%s", "no -s and no -o: say which traffic (-o LAN_IF: SNAT of"
 				   " forwarded connections; -o PUBLIC_IF or -s PREFIX: masquerade)");
 		if (dnat_rules && (!im->public_if || strcmp(l->out_if, im->public_if)))
 			return masq_lan_snat(im, l);
-		snprintf(a.prefix, sizeof(a.prefix), "0.0.0.0/0");
+		snprintf(a.prefix, sizeof(a.prefix), "%s", im->any);
 	} else {
-		snprintf(a.prefix, sizeof(a.prefix), "%s%s", l->src, strchr(l->src, '/') ? "" : "/32");
+		snprintf(a.prefix, sizeof(a.prefix), "%s%s", l->src,
+			 strchr(l->src, '/') ? "" : im->v6 ? "/128" : "/32");
 	}
 	if (l->out_if) {
 		if (im->public_if && strcmp(l->out_if, im->public_if))
@@ -518,7 +529,7 @@ static int ipt_masq(struct importer *im, struct ipt_line *l, bool dnat_rules)
 			im->public_line = l->no;
 		}
 	}
-	if (l->to && masq_to(l, &a))
+	if (l->to && masq_to(im, l, &a))
 		return 1;
 	return masq_add(im, l, &a);
 }
@@ -604,9 +615,6 @@ static void ipt_translate(struct importer *im, struct ipt_line *lines, int n)
 		if (l->kind == IPT_REDIRECT)
 			bad(l, "%s", "-j REDIRECT: not supported for IPv6 yet (write the local:"
 			    " rule by hand)");
-		else if (l->kind == IPT_MASQ || l->kind == IPT_SNAT)
-			bad(l, "-j %s: not supported for IPv6 yet (no IPv6 masquerade, NAT66;"
-			    " --snat rules by hand)", l->kind == IPT_MASQ ? "MASQUERADE" : "SNAT");
 	}
 
 	for (int i = 0; i < n; i++)

@@ -5,8 +5,9 @@
 # through netfilter; iptables-save, import, flush iptables, `xfwd up` of the
 # result; the same traffic is then forwarded and masqueraded by XDP. Lines
 # that do not translate are named. import ip6tables: DNAT lines typed into
-# ip6tables become IPv6 rules that apply takes; REDIRECT and MASQUERADE
-# lines are named (not supported for IPv6 yet).
+# ip6tables become IPv6 rules, MASQUERADE and SNAT lines IPv6 masquerade
+# prefixes, that apply takes; REDIRECT lines are named (not supported for
+# IPv6 yet).
 . "$(dirname "$0")/lib.sh"
 
 lab_up op || { not_ok "lab up" "cannot build the lab"; t_exit; }
@@ -93,25 +94,37 @@ ip6t -t nat -A PREROUTING -i g0 -p tcp --dport 8000:8009 -j DNAT --to-destinatio
 ip6t -t nat -A PREROUTING -i g0 -p tcp --dport 443 -j DNAT --to-destination $V6S
 ip6t -t nat -A PREROUTING -i g0 -p tcp --dport 2222 -j REDIRECT --to-ports 22
 ip6t -t nat -A POSTROUTING -s 2001:db8:200::/64 -o g0 -j MASQUERADE
+ip6t -t nat -A POSTROUTING -s 2001:db8:201::/64 -o g0 -j SNAT --to-source 2001:db8:100::1
 lab_x "$G" ip6tables-save >"$TMP/v6.rules"
 "$XFWD" import ip6tables "$TMP/v6.rules" >"$TMP/v6.conf" 2>"$TMP/err"; rc=$?
-expect_eq "import ip6tables: the DNAT lines become IPv6 rules" \
+expect_eq "import ip6tables: DNAT lines become IPv6 rules, MASQUERADE and SNAT ones IPv6 prefixes" \
 	"$(sed 's/ *#.*//' "$TMP/v6.conf" | grep .)" \
 "rule tcp 80 to [$V6S]:8080
 rule udp [2001:db8:100::1]:5300 to [$V6S]:5301
 rule tcp 8000-8009 to [$V6S]:9000-9009
-rule tcp 443 to [$V6S]:443"
-expect_eq "import ip6tables with REDIRECT and MASQUERADE lines exits 1" "$rc" 1
-for pat in "-j REDIRECT" "-j MASQUERADE"; do
-	n=$(grep -n -- "$pat" "$TMP/v6.rules" | cut -d: -f1)
-	if grep -q "^line $n: .*not supported for IPv6 yet.*: -A" "$TMP/err"; then ok "import ip6tables names line $n ($pat): not supported for IPv6 yet"
-	else not_ok "import ip6tables names line $n ($pat): not supported for IPv6 yet" "$(cat "$TMP/err")"; fi
-done
-expect_eq "import ip6tables names nothing else" "$(grep -c '^line ' "$TMP/err")" 2
+rule tcp 443 to [$V6S]:443
+masq 2001:db8:200::/64
+masq 2001:db8:201::/64 to 2001:db8:100::1"
+expect_eq "import ip6tables with a REDIRECT line exits 1" "$rc" 1
+n=$(grep -n -- "-j REDIRECT" "$TMP/v6.rules" | cut -d: -f1)
+if grep -q "^line $n: .*not supported for IPv6 yet.*: -A" "$TMP/err"; then ok "import ip6tables names line $n (-j REDIRECT): not supported for IPv6 yet"
+else not_ok "import ip6tables names line $n (-j REDIRECT): not supported for IPv6 yet" "$(cat "$TMP/err")"; fi
+expect_eq "import ip6tables names nothing else" "$(grep -c '^line ' "$TMP/err")" 1
+out=$(printf '*nat\n-A POSTROUTING -s 2001:db8:202::/64 -o g0 -j SNAT --to-source [2001:db8:100::1]:40000-40999\nCOMMIT\n' |
+	"$XFWD" import ip6tables 2>&1 | sed 's/ *#.*//' | grep .)
+expect_eq "import ip6tables: SNAT --to-source [ADDR6]:PORTS" "$out" \
+	"masq 2001:db8:202::/64 to 2001:db8:100::1 --ports 40000-40999"
 ip6t -t nat -F
+# The IPv6 prefixes take the public interface's IPv6 address: the lab's,
+# read by attach again.
+lab_add_ipv6 && xg attach g0 g1 >/dev/null 2>&1 || not_ok "attach again with IPv6 addresses" "failed"
 printf 'rule tcp 81 to 198.51.100.2\n' >>"$TMP/v6.conf"
 out=$(xg apply "$TMP/v6.conf" 2>&1); rc=$?
-expect_match "apply takes what import ip6tables printed (with an IPv4 rule)" "$rc $out" "^0 applied .*rules 5 "
+expect_match "apply takes what import ip6tables printed (with an IPv4 rule)" "$rc $out" \
+	"^0 applied .*rules 5 .*masquerade prefixes 2 "
+expect_eq "masq list: the imported IPv6 prefixes" "$(xg masq list | cut -d' ' -f1-5)" \
+"2001:db8:200::/64 to 2001:db8:100::1 --ports 32768-60999
+2001:db8:201::/64 to 2001:db8:100::1 --ports 32768-60999"
 expect_eq "rule list: the imported IPv6 rules and the IPv4 one" "$(xg rule list | sort)" \
 "tcp 443 to [$V6S]:443
 tcp 80 to [$V6S]:8080
