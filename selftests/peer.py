@@ -563,9 +563,23 @@ def syn_ack_flood(iface, dst_mac, prefix, dst, dport, n, chunk="20"):
     print(f"pairs {done}")
 
 
+def spoof_udp6(iface, dst_mac, src, sport, dst, dport, payload="spoof"):
+    """One UDP datagram over IPv6 with any source, as a frame on IFACE."""
+    raw = RawTcp(iface, dst_mac)
+    sa, da = socket.inet_pton(socket.AF_INET6, src), socket.inet_pton(socket.AF_INET6, dst)
+    data = payload.encode()
+    udp = struct.pack("!HHHH", int(sport), int(dport), 8 + len(data), 0) + data
+    ucs = ip_csum(sa + da + struct.pack("!IxxxB", len(udp), 17) + udp) or 0xffff
+    udp = udp[:6] + struct.pack("!H", ucs) + udp[8:]
+    ip = struct.pack("!IHBB16s16s", 6 << 28, len(udp), 17, 64, sa, da)
+    raw.s.send(raw.eth[:12] + b"\x86\xdd" + ip + udp)
+
+
 def spoof_udp(iface, dst_mac, src, sport, dst, dport, payload="spoof", badsum="0"):
     """One UDP datagram with any source, as a frame on IFACE (badsum=1: its
-    checksum wrong)."""
+    checksum wrong; an IPv6 source: spoof_udp6, never a bad checksum)."""
+    if ":" in src:
+        return spoof_udp6(iface, dst_mac, src, sport, dst, dport, payload)
     raw = RawTcp(iface, dst_mac)
     sa, da = socket.inet_aton(src), socket.inet_aton(dst)
     data = payload.encode()
@@ -602,16 +616,17 @@ def udp_log(addr, port, path, with_port=False):
 
 
 def udp_hold(addr, port, sport, msg, path):
-    """Send MSG from SPORT, then keep the socket: append "SRC:PORT REPLY" for
-    every datagram it receives (the ones meant for others too)."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    """Send MSG from SPORT, then keep the socket: append "SRC:PORT REPLY"
+    ([SRC]:PORT for IPv6) for every datagram it receives (the ones meant for
+    others too)."""
+    s = socket.socket(fam(addr), socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", int(sport)))
+    s.bind((any_of(addr), int(sport)))
     s.sendto(msg.encode(), (addr, int(port)))
     while True:
         data, peer = s.recvfrom(2048)
         with open(path, "a") as f:
-            f.write(f"{peer[0]}:{peer[1]} {data.decode(errors='replace')}\n")
+            f.write(f"{ep(peer)} {data.decode(errors='replace')}\n")
 
 
 def crc32c(data):
@@ -653,8 +668,11 @@ def raw_kind(proto, pkt):
 
 
 def raw_send(dst, kind, sport="5000"):
+    """Send a packet of KIND to DST (IPv6: gre and proto253 only) and wait
+    for it to come back: "reply from SRC" or "no reply"."""
     proto = RAW_KINDS[kind]
-    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, proto)
+    v6 = ":" in dst
+    s = socket.socket(fam(dst), socket.SOCK_RAW, proto)
     s.sendto(raw_payload(kind, sport), (dst, 0))
     want = "icmp-timestamp-reply" if kind == "icmp-timestamp" else kind
     s.settimeout(0.2)
@@ -664,14 +682,36 @@ def raw_send(dst, kind, sport="5000"):
             pkt, peer = s.recvfrom(2048)
         except socket.timeout:
             continue
-        if peer[0] == dst and raw_kind(proto, pkt) == want:
+        # An IPv6 raw socket gets the payload alone: no header to skip.
+        if peer[0] == dst and raw_kind(proto, pkt if not v6 else bytes([0x40]) + pkt) == want:
             print(f"reply from {peer[0]}")
             return
     print("no reply")
 
 
 def raw_log(addr, path):
+    """Log "KIND SRC" of each packet of ours to ADDR, and send GRE and
+    protocol 253 back (IPv6: those two only, ADDR bound)."""
     import select
+    if ":" in addr:
+        socks = {}
+        for p in (47, 253):
+            s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, p)
+            s.bind((addr, 0))
+            socks[s] = p
+        while True:
+            ready, _, _ = select.select(list(socks), [], [])
+            for s in ready:
+                pkt, peer = s.recvfrom(2048)
+                kind = raw_kind(socks[s], bytes([0x40]) + pkt)
+                if kind not in RAW_KINDS:
+                    continue
+                with open(path, "a") as f:
+                    f.write(f"{kind} {peer[0]}\n")
+                try:
+                    s.sendto(pkt, (peer[0], 0))
+                except OSError:
+                    pass
     socks = {socket.socket(socket.AF_INET, socket.SOCK_RAW, p): p for p in (1, 47, 132, 253)}
     while True:
         ready, _, _ = select.select(list(socks), [], [])
