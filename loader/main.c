@@ -67,8 +67,7 @@ static const struct command commands[] = {
 "  An IPv4 and an IPv6 rule may share a public port: 'rule del tcp 80' then\n"
 "  needs the target (or the id). A local: rule without a public address is\n"
 "  both families' (rule add tcp 2222 to local:22); [::]:PORT to local: is\n"
-"  IPv6's. --snat on an IPv6 rule takes the LAN's first global IPv6 address.\n"
-"  IPv4 only for now: masquerade.\n" },
+"  IPv6's. --snat on an IPv6 rule takes the LAN's first global IPv6 address.\n" },
 	{ "masq", cmd_masq, true,
 "  masq add PREFIX [to ADDR] [--ports LO-HI] [--filtering eif|adf|apdf] [--max-ports-per-host N|none]\n"
 "                      masquerade a LAN prefix's outbound flows behind the public address\n"
@@ -77,7 +76,8 @@ static const struct command commands[] = {
 "  --max-ports-per-host N: at most N live mappings (external ports) per LAN\n"
 "  address (RFC 6888 REQ-4); beyond it a host's new mappings are dropped and\n"
 "  counted (masq_host_cap). Default: a quarter of the prefix's ports; none: no cap.\n"
-"  IPv4 prefixes only: IPv6 masquerade (NAT66) is not supported yet.\n" },
+"  IPv6 (NAT66): masq add 2001:db8:200::/64 [to ADDR6], the public interface's\n"
+"  first global IPv6 address by default; the same options.\n" },
 	{ "flows", cmd_flows, true,
 "  flows [list] [-j] [--proto tcp|udp|icmp] [--state STATE] [--rule ID] [--family ipv4|ipv6]\n"
 "                      live connections, in the format of /proc/net/nf_conntrack\n"
