@@ -40,6 +40,18 @@ static __always_inline void csum_l4(void *ctx, int skb, __u16 *field, __u32 off,
 	*field = (udp && !c) ? 0xffff : c;
 }
 
+/* Echo's identifier, its one "port", as an entry translates it (both
+ * families): a request's becomes the new source port, a reply's the new
+ * destination port. Returns what the change moves the checksum by (an
+ * entry's port delta is of both of its key's ports). */
+static __always_inline __u32 echo_id_rewrite(__u16 *id, __u8 echo, __u16 new_sport, __u16 new_dport)
+{
+	__u16 old = *id;
+
+	*id = echo == ICMP_ECHO + 1 ? new_sport : new_dport;
+	return csum_delta16(old, *id);
+}
+
 /* Translate a TCP/UDP packet or ICMP echo as its flow entry says. Packet
  * pointers are stale afterwards in tc (the helpers may move the data). */
 static __always_inline void nat_rewrite(void *ctx, int skb, struct pkt *p,
@@ -52,12 +64,7 @@ static __always_inline void nat_rewrite(void *ctx, int skb, struct pkt *p,
 	p->ip->saddr = f->new_saddr;
 	p->ip->daddr = f->new_daddr;
 	if (echo) {
-		/* The identifier is the one "port" an echo has: the checksum
-		 * follows what it became (an entry's port delta is of both). */
-		__u16 id = p->ports[0];
-
-		p->ports[0] = echo == ICMP_ECHO + 1 ? f->new_sport : f->new_dport;
-		l4_delta = csum_delta16(id, p->ports[0]);
+		l4_delta = echo_id_rewrite(p->ports, echo, f->new_sport, f->new_dport);
 	} else {
 		p->ports[0] = f->new_sport;
 		p->ports[1] = f->new_dport;

@@ -53,13 +53,7 @@ static __always_inline void nat6_rewrite(void *ctx, int skb, struct pkt6 *p,
 	addr6_copy(p->ip->saddr, f->new_saddr);
 	addr6_copy(p->ip->daddr, f->new_daddr);
 	if (echo) {
-		/* The identifier is echo's one "port" (nat_rewrite's): the
-		 * checksum follows what it became, the entry's delta being of
-		 * both of the key's. */
-		__u16 id = p->ports[0];
-
-		p->ports[0] = echo == ICMP_ECHO + 1 ? f->new_sport : f->new_dport;
-		ports = csum_delta16(id, p->ports[0]);
+		ports = echo_id_rewrite(p->ports, echo, f->new_sport, f->new_dport);
 	} else {
 		p->ports[0] = f->new_sport;
 		p->ports[1] = f->new_dport;

@@ -189,6 +189,7 @@ extern struct run_result R;	/* the last run */
 int prog_run(int side, const uint8_t *in, size_t len);
 int run(int side, const uint8_t *in, size_t len);
 int tc_egress_run(int ifx, const uint8_t *in, size_t len);
+int expect_tc_egress(int ifx, const uint8_t *b, size_t len, int want, unsigned cnt, unsigned n);
 int tc_ingress_run(int ifx, const uint8_t *in, size_t len);
 int run_expect(int side, const uint8_t *in, size_t len, uint32_t want, struct counters *a,
 	       struct counters *b);

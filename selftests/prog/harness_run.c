@@ -343,6 +343,23 @@ int tc_egress_run(int ifx, const uint8_t *in, size_t len)
 	return tc_run(skel->progs.xfwd_tc_egress, ifx, in, len);
 }
 
+/* The frame (b, len) leaving interface ifx gets tc verdict want and moves
+ * counter cnt by n. */
+int expect_tc_egress(int ifx, const uint8_t *b, size_t len, int want, unsigned cnt, unsigned n)
+{
+	struct counters a, c;
+	int v;
+
+	TRY(counters_read(&a));
+	v = tc_egress_run(ifx, b, len);
+	if (v < 0)
+		return -1;
+	if (!ASSERT_TRUE(v == want, "tc egress verdict %d, expected %d", v, want))
+		return -1;
+	TRY(counters_read(&c));
+	return expect_moved(&a, &c, cnt, n);
+}
+
 /* As if XDP of interface ifx had passed the frame up (without metadata:
  * BPF_PROG_TEST_RUN of tc carries none). */
 int tc_ingress_run(int ifx, const uint8_t *in, size_t len)

@@ -289,9 +289,21 @@ int expect_drop6(int side, const struct pkt6_spec *in, unsigned cnt)
 	return expect_moved(&a, &b, XFWD_CNT_FWD_REDIRECT, 0);
 }
 
-/* A connection's two entries: in table, with state and all of flags set. */
+/* A connection's two entries: in table, with state and all of flags set,
+ * the original entry's packets arriving on the public side, the reply's on
+ * the LAN's (a forwarded connection's). */
 int conn6_expect(const struct xfwd_flow6_key *ok, const struct xfwd_flow6_key *rk,
 			int table, unsigned state, unsigned flags)
+{
+	return conn6_expect_sides(ok, rk, table, state, flags, XFWD_SIDE_PUBLIC, XFWD_SIDE_LAN,
+				  NULL, NULL);
+}
+
+/* The same with the entries' sides (side_o the original's), the entries
+ * themselves left in o and r if not NULL. */
+int conn6_expect_sides(const struct xfwd_flow6_key *ok, const struct xfwd_flow6_key *rk,
+		       int table, unsigned state, unsigned flags, unsigned side_o, unsigned side_r,
+		       struct xfwd_flow6 *out_o, struct xfwd_flow6 *out_r)
 {
 	struct xfwd_flow6 o, r;
 	int to = flow6_get(ok, &o), tr = flow6_get(rk, &r);
@@ -304,8 +316,8 @@ int conn6_expect(const struct xfwd_flow6_key *ok, const struct xfwd_flow6_key *r
 		return -1;
 	if (!ASSERT_EQ(o.dir, XFWD_DIR_ORIGINAL, "original entry's dir") ||
 	    !ASSERT_EQ(r.dir, XFWD_DIR_REPLY, "reply entry's dir") ||
-	    !ASSERT_EQ(o.side, XFWD_SIDE_PUBLIC, "original entry's side") ||
-	    !ASSERT_EQ(r.side, XFWD_SIDE_LAN, "reply entry's side") ||
+	    !ASSERT_EQ(o.side, side_o, "original entry's side") ||
+	    !ASSERT_EQ(r.side, side_r, "reply entry's side") ||
 	    !ASSERT_EQ(o.conn_id, r.conn_id, "the entries' conn_id") ||
 	    !ASSERT_TRUE(!memcmp(&o.twin, rk, sizeof(*rk)), "original's twin is %s", key6str(&o.twin)) ||
 	    !ASSERT_TRUE(!memcmp(&r.twin, ok, sizeof(*ok)), "reply's twin is %s", key6str(&r.twin)))
@@ -319,6 +331,10 @@ int conn6_expect(const struct xfwd_flow6_key *ok, const struct xfwd_flow6_key *r
 		return -1;
 	if (!ASSERT_EQ(!!(o.flags & XFWD_FLOW_PENDING), table == IN_PENDING, "PENDING flag"))
 		return -1;
+	if (out_o)
+		*out_o = o;
+	if (out_r)
+		*out_r = r;
 	return 0;
 }
 

@@ -43,6 +43,9 @@ int expect_pass6(int side, const struct pkt6_spec *in, unsigned cnt);
 int expect_drop6(int side, const struct pkt6_spec *in, unsigned cnt);
 int conn6_expect(const struct xfwd_flow6_key *ok, const struct xfwd_flow6_key *rk, int table,
 		 unsigned state, unsigned flags);
+int conn6_expect_sides(const struct xfwd_flow6_key *ok, const struct xfwd_flow6_key *rk,
+		       int table, unsigned state, unsigned flags, unsigned side_o, unsigned side_r,
+		       struct xfwd_flow6 *out_o, struct xfwd_flow6 *out_r);
 
 /* ipv6_icmp.c's: an ICMPv6 error quoting an IPv6 packet, built from
  * scratch, and the check that one came out translated. */

@@ -53,26 +53,15 @@ static int masq_entries(const struct xfwd_flow6_key *ok, const struct xfwd_flow6
 			int table, unsigned state)
 {
 	struct xfwd_flow6 o, r;
-	int to = flow6_get(ok, &o), tr = flow6_get(rk, &r);
 
-	if (!ASSERT_TRUE(to == table && tr == table, "entries %s and %s: expected in %s6, found in %s and %s",
-			 key6str(ok), key6str(rk), table_name(table), table_name(to), table_name(tr)))
-		return -1;
-	if (!ASSERT_EQ(o.side, XFWD_SIDE_LAN, "original entry's side") ||
-	    !ASSERT_EQ(r.side, XFWD_SIDE_PUBLIC, "reply entry's side") ||
-	    !ASSERT_EQ(o.dir, XFWD_DIR_ORIGINAL, "original entry's dir") ||
-	    !ASSERT_TRUE(!memcmp(&o.twin, rk, sizeof(*rk)), "original's twin is %s", key6str(&o.twin)) ||
-	    !ASSERT_TRUE(!memcmp(&r.twin, ok, sizeof(*ok)), "reply's twin is %s", key6str(&r.twin)))
-		return -1;
-	if (!ASSERT_EQ(o.flags & XFWD_FLOW_MAPPED, XFWD_FLOW_MAPPED, "original entry MAPPED") ||
-	    !ASSERT_EQ(r.flags & XFWD_FLOW_MAPPED, XFWD_FLOW_MAPPED, "reply entry MAPPED") ||
-	    !ASSERT_EQ(o.map_src, 1, "original entry's map_src") ||
+	TRY(conn6_expect_sides(ok, rk, table, state, XFWD_FLOW_MAPPED, XFWD_SIDE_LAN,
+			       XFWD_SIDE_PUBLIC, &o, &r));
+	if (!ASSERT_EQ(o.map_src, 1, "original entry's map_src") ||
 	    !ASSERT_EQ(r.map_src, 0, "reply entry's map_src") ||
 	    !ASSERT_EQ(o.rule_id, MASQ_RULE, "original entry's rule_id (the prefix's)") ||
 	    !ASSERT_EQ(r.rule_id, MASQ_RULE, "reply entry's rule_id"))
 		return -1;
-	return ASSERT_TRUE(o.state == state && r.state == state, "state: expected %s, got %s and %s",
-			   state_name(state), state_name(o.state), state_name(r.state)) ? 0 : -1;
+	return 0;
 }
 
 /* The mapping of internal endpoint host:port (proto) is the public address's
@@ -482,22 +471,13 @@ PROG_CASE(ipv6_masq_icmp_err)
 }
 
 /* The frame s leaving interface ifx gets verdict want and moves drop_leak
- * by n (leak_guard.c's check for IPv6). */
+ * by n. */
 static int expect_egress6(int ifx, const struct pkt6_spec *s, int want, unsigned n)
 {
 	uint8_t b[PKT_MAX];
 	size_t len = pkt6_build(s, b);
-	struct counters a, c;
-	int v;
 
-	TRY(counters_read(&a));
-	v = tc_egress_run(ifx, b, len);
-	if (v < 0)
-		return -1;
-	if (!ASSERT_TRUE(v == want, "tc egress verdict %d, expected %d", v, want))
-		return -1;
-	TRY(counters_read(&c));
-	return expect_moved(&a, &c, XFWD_CNT_DROP_LEAK, n);
+	return expect_tc_egress(ifx, b, len, want, XFWD_CNT_DROP_LEAK, n);
 }
 
 /*

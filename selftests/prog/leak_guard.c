@@ -10,17 +10,8 @@ static int expect_egress(int ifx, const struct pkt_spec *s, int want, unsigned n
 {
 	uint8_t b[PKT_MAX];
 	size_t len = pkt_build(s, b);
-	struct counters a, c;
-	int v;
 
-	TRY(counters_read(&a));
-	v = tc_egress_run(ifx, b, len);
-	if (v < 0)
-		return -1;
-	if (!ASSERT_TRUE(v == want, "tc egress verdict %d, expected %d", v, want))
-		return -1;
-	TRY(counters_read(&c));
-	return expect_moved(&a, &c, XFWD_CNT_DROP_LEAK, n);
+	return expect_tc_egress(ifx, b, len, want, XFWD_CNT_DROP_LEAK, n);
 }
 
 /*
