@@ -42,14 +42,16 @@ static __always_inline int csum6_partial_form(const struct ip6hdr *ip, const __u
 static __always_inline int l4_csum_partial6(struct xdp_md *ctx, const struct pkt6 *p,
 					    const struct xfwd_config *cfg)
 {
-	if (!cfg->csum_partial || !(cfg->csum_partial & if_bit(cfg, ctx->ingress_ifindex)))
+	if (!cfg->csum_partial || p->frag || !(cfg->csum_partial & if_bit(cfg, ctx->ingress_ifindex)))
 		return 0;
 	return csum6_partial_form(p->ip, p->l4_csum, p->l4_len, p->key.proto);
 }
 
 /* 1 if the TCP/UDP checksum of the IPv6 packet at l3_off (its segment:
- * l4_len bytes at l4_off) is right, 0 if not. New connections only; a
- * function of its own, verified once. */
+ * l4_len bytes at l4_off) is right, 0 if not. New connections only, not a
+ * first fragment (its checksum covers what it does not hold: conntrack
+ * verifies the reassembled datagram); a function of its own, verified
+ * once. */
 __attribute__((noinline)) int xfwd_l4_csum_ok6(struct xdp_md *ctx, __u32 l3_off, __u32 l4_off,
 					       __u32 l4_len, __u32 proto)
 {
