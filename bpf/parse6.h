@@ -129,33 +129,84 @@ static __always_inline void addr6_copy(__u32 *d, const __u32 *s)
 	d[3] = s[3];
 }
 
+/* Per CPU: a number passed through memory the verifier does not follow
+ * (scalar_opaque). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} xfwd_opaque SEC(".maps");
+
+/* v, as a number the verifier knows nothing of: paths that computed it
+ * differently then verify as one. */
+static __always_inline __u32 scalar_opaque(__u32 v)
+{
+	__u32 zero = 0, *m = bpf_map_lookup_elem(&xfwd_opaque, &zero);
+
+	if (!m)
+		return 0xffff;
+	*(volatile __u32 *)m = v;
+	return *(volatile __u32 *)m;
+}
+
 /*
  * The quoted packet of an ICMPv6 error: its IPv6 header and at least its
  * ports, within the message (room: the bytes after the ICMPv6 header; a
- * quote is cut wherever 1280 bytes end, RFC 4443 2.4). Only a quote of
- * TCP/UDP right after the fixed header is ours (an extension header in
- * the quote: passed, as IPv4's quoted options are).
+ * quote is cut wherever 1280 bytes end, RFC 4443 2.4). Extension headers
+ * in the quote are stepped over as the packet's own (up to IP6_EXT_MAX,
+ * IP6_EXT_BYTES), a Fragment header too when it quotes a first fragment
+ * (or an atomic one): the ports follow. A quoted later fragment has none
+ * (pass_fragment).
  */
 static __always_inline int parse_icmp6_err(void *data_end, struct pkt6 *p, __u8 *icmp, __u32 room)
 {
 	struct ip6hdr *in = (void *)(icmp + 8);
-	__u16 *ports = (void *)(in + 1);
+	__u32 qoff = sizeof(*in), i;
+	__u16 *ports;
+	__u8 nh;
 
-	if ((void *)(ports + 2) > data_end || room < sizeof(*in) + 4)
+	if ((void *)(in + 1) > data_end || room < sizeof(*in) + 4)
 		return XFWD_CNT_PASS_MALFORMED;
-	if ((in->vtc_flow & bpf_htonl(0xf0000000)) != bpf_htonl(0x60000000) ||
-	    (in->nexthdr != IPPROTO_TCP && in->nexthdr != IPPROTO_UDP))
+	if ((in->vtc_flow & bpf_htonl(0xf0000000)) != bpf_htonl(0x60000000))
 		return XFWD_CNT_PASS_NOT_TCPUDP;
+	nh = in->nexthdr;
+	for (i = 0; i < IP6_EXT_MAX; i++) {
+		__u8 *x;
+
+		if (nh != NEXTHDR_HOP && nh != NEXTHDR_DEST && nh != NEXTHDR_ROUTING &&
+		    nh != NEXTHDR_FRAGMENT)
+			break;
+		if (qoff > sizeof(*in) + IP6_EXT_BYTES)
+			return XFWD_CNT_PASS_IP_OPTIONS;
+		x = (__u8 *)in + (qoff & 0x1ff);
+		if ((void *)(x + 8) > data_end || qoff + 8 > room)
+			return XFWD_CNT_PASS_MALFORMED;
+		if (nh == NEXTHDR_FRAGMENT && (x[2] | (x[3] & 0xf8)))
+			return XFWD_CNT_PASS_FRAGMENT;
+		qoff += nh == NEXTHDR_FRAGMENT ? 8 : ((__u32)x[1] + 1) * 8;
+		nh = x[0];
+	}
+	if (nh != IPPROTO_TCP && nh != IPPROTO_UDP)
+		return nh == NEXTHDR_HOP || nh == NEXTHDR_DEST || nh == NEXTHDR_ROUTING ||
+		       nh == NEXTHDR_FRAGMENT ? XFWD_CNT_PASS_IP_OPTIONS : XFWD_CNT_PASS_NOT_TCPUDP;
+	/* Any number to the verifier from here (one state whatever the
+	 * walk found: else each is verified on to the end). */
+	qoff = scalar_opaque(qoff);
+	if (qoff > sizeof(*in) + IP6_EXT_BYTES + 8)
+		return XFWD_CNT_PASS_IP_OPTIONS;
+	ports = (void *)((__u8 *)in + (qoff & 0x1ff));
+	if ((void *)(ports + 2) > data_end || room < qoff + 4)
+		return XFWD_CNT_PASS_MALFORMED;
 	p->inner = in;
 	p->inner_ports = ports;
-	p->inner_l4_csum_ok = quote_l4_csum(data_end, in->nexthdr, ports, room - sizeof(*in),
-					    &p->inner_l4_csum);
+	p->inner_l4_csum_ok = quote_l4_csum(data_end, nh, ports, room - qoff, &p->inner_l4_csum);
 	/* The connection's entry is the one whose packets flow the other way. */
 	__builtin_memcpy(p->key.saddr, in->daddr, 16);
 	__builtin_memcpy(p->key.daddr, in->saddr, 16);
 	p->key.sport = ports[1];
 	p->key.dport = ports[0];
-	p->key.proto = in->nexthdr;
+	p->key.proto = nh;
 	p->key.pad[0] = p->key.pad[1] = p->key.pad[2] = 0;
 	p->icmp_err = 1;
 	p->l4_csum = (__u16 *)(icmp + 2);

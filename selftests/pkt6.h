@@ -47,15 +47,22 @@ struct pkt6_spec {
 };
 
 /* Where the upper layer starts in the IPv6 packet at ip (extension headers
- * Hop-by-Hop, Routing, Destination Options stepped over), and its protocol. */
+ * Hop-by-Hop, Routing, Destination Options stepped over, and a Fragment
+ * header at offset 0: a first or atomic fragment holds the upper layer),
+ * and its protocol. A first fragment's upper-layer checksum (pkt6_build's,
+ * l6_csum_valid's) is then its own bytes', as if they were the datagram. */
 static inline size_t ip6_upper(const uint8_t *ip, size_t len, uint8_t *proto)
 {
 	size_t off = IP6_LEN;
 	uint8_t nh = ip[6];
 
-	while ((nh == NH_HOP || nh == NH_ROUTING || nh == NH_DEST) && off + 2 <= len) {
+	while (off + 8 <= len &&
+	       (nh == NH_HOP || nh == NH_ROUTING || nh == NH_DEST ||
+		(nh == NH_FRAGMENT && !(get16(ip + off + 2) & 0xfff8)))) {
+		size_t hl = nh == NH_FRAGMENT ? 8 : ((size_t)ip[off + 1] + 1) * 8;
+
 		nh = ip[off];
-		off += ((size_t)ip[off + 1] + 1) * 8;
+		off += hl;
 	}
 	*proto = nh;
 	return off;
