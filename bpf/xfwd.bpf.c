@@ -769,6 +769,25 @@ static __always_inline int xdp6_icmp_err(struct xdp_md *ctx, struct pkt6 *p, str
 	return fwd_xmit6_xdp(ctx, p, fib->ifindex, fib->dmac, fib->smac);
 }
 
+/* The route for the packet p of entry f (fwd_route6): XFWD_OK or the
+ * reason to pass; too big, it is turned into Packet Too Big (IPv6 is not
+ * fragmented on the way: the sender learns the MTU, icmp6_gen.h), and
+ * *sent is the verdict to return (else -1). */
+static __always_inline int xdp6_route(struct xdp_md *ctx, struct pkt6 *p,
+				      const struct xfwd_flow6 *f, struct xfwd_config *cfg,
+				      struct bpf_fib_lookup *fib, int *sent)
+{
+	int rc = fwd_route6(ctx, p, f->new_saddr, f->new_daddr, ctx->ingress_ifindex, cfg, fib, 1);
+
+	*sent = -1;
+	if (rc != XFWD_CNT_PASS_FRAG_NEEDED)
+		return rc;
+	*sent = xfwd_icmp6_too_big(ctx, cfg, if_slot(cfg, ctx->ingress_ifindex), fib->mtu_result);
+	if (*sent >= 0)
+		count(XFWD_CNT_ICMP_FRAG_SENT);
+	return rc;
+}
+
 /* An IPv6 first fragment about to be translated here: its later fragments
  * will follow it. */
 static __always_inline void frag6_first(const struct pkt6 *p, __u8 side, __u64 now)
@@ -818,7 +837,7 @@ static __always_inline int xdp6_frag_later(struct xdp_md *ctx, struct pkt6 *p, _
 	struct xfwd_frag6 *d;
 	struct xfwd_flow6 *f;
 	__u64 now;
-	int rc;
+	int rc, sent;
 
 	if (!cfg || !fib)
 		return XDP_PASS;
@@ -840,16 +859,9 @@ static __always_inline int xdp6_frag_later(struct xdp_md *ctx, struct pkt6 *p, _
 		count(XFWD_CNT_LOCAL_IN);
 		return XDP_PASS;
 	}
-	rc = fwd_route6(ctx, p, f->new_saddr, f->new_daddr, ctx->ingress_ifindex, cfg, fib, 1);
-	if (rc == XFWD_CNT_PASS_FRAG_NEEDED) {
-		rc = xfwd_icmp6_too_big(ctx, cfg, if_slot(cfg, ctx->ingress_ifindex),
-					fib->mtu_result);
-		if (rc >= 0) {
-			count(XFWD_CNT_ICMP_FRAG_SENT);
-			return rc;
-		}
-		rc = XFWD_CNT_PASS_FRAG_NEEDED;
-	}
+	rc = xdp6_route(ctx, p, f, cfg, fib, &sent);
+	if (sent >= 0)
+		return sent;
 	if (rc != XFWD_OK) {
 		count(rc);
 		if (rc == XFWD_CNT_PASS_NO_NEIGH)
@@ -881,7 +893,7 @@ static __always_inline int xdp6_packet(struct xdp_md *ctx, struct pkt6 *p, __u8 
 	struct bpf_fib_lookup *fib;
 	struct xfwd_config *cfg;
 	struct xfwd_flow6 *f;
-	int rc, new_flow, accounted = 0;
+	int rc, new_flow, sent, accounted = 0;
 	__u64 now;
 
 	rc = parse_pkt6(data, data_end, data_end - data, p);
@@ -928,21 +940,12 @@ static __always_inline int xdp6_packet(struct xdp_md *ctx, struct pkt6 *p, __u8 
 		return XDP_PASS;
 	}
 
-	rc = fwd_route6(ctx, p, f->new_saddr, f->new_daddr, ctx->ingress_ifindex, cfg, fib, 1);
+	rc = xdp6_route(ctx, p, f, cfg, fib, &sent);
+	if (sent >= 0)
+		return sent;
 	if (rc == XFWD_OK && l4_csum_partial6(ctx, p, cfg)) {
 		count(XFWD_CNT_PASS_CSUM_PARTIAL);
 		rc = XFWD_CNT_PASS_NO_NEIGH;	/* tc's path: see l4csum.h */
-	}
-	if (rc == XFWD_CNT_PASS_FRAG_NEEDED) {
-		/* Too big: IPv6 is not fragmented on the way; tell the
-		 * sender the MTU (icmp6_gen.h). */
-		rc = xfwd_icmp6_too_big(ctx, cfg, if_slot(cfg, ctx->ingress_ifindex),
-					fib->mtu_result);
-		if (rc >= 0) {
-			count(XFWD_CNT_ICMP_FRAG_SENT);
-			return rc;
-		}
-		rc = XFWD_CNT_PASS_FRAG_NEEDED;
 	}
 	if (rc != XFWD_OK) {
 		count(rc);

@@ -2182,26 +2182,36 @@ static struct dgram *dgram_slot(struct model *m, const struct pk *p, int side)
 	return NULL;
 }
 
-/* A first fragment of f's flow is translated: remember its datagram. */
-static void dgram_remember(struct model *m, const struct pk *p, int side)
+/* The slot for p's datagram (arrived on side): its own if remembered, else
+ * the next; emptied and keyed. */
+static struct dgram *dgram_take(struct model *m, const struct pk *p, int side, int kernel)
 {
-	struct dgram *g = NULL;
+	struct dgram *g = dgram_slot(m, p, side);
 
-	if (!p->first)
-		return;
-	g = dgram_slot(m, p, side);
 	if (!g) {
 		g = &m->dg[m->next_dg];
 		m->next_dg = (m->next_dg + 1) % MAX_DGRAM;
 	}
+	memset(g, 0, sizeof(*g));
 	g->used = 1;
 	g->v6 = p->v6;
-	g->kernel = 0;
+	g->kernel = kernel;
 	g->saddr = p->saddr;
 	g->daddr = p->daddr;
 	g->id = p->id;
 	g->proto = p->fnh;
 	g->side = side;
+	return g;
+}
+
+/* A first fragment of f's flow is translated: remember its datagram. */
+static void dgram_remember(struct model *m, const struct pk *p, int side)
+{
+	struct dgram *g;
+
+	if (!p->first)
+		return;
+	g = dgram_take(m, p, side, 0);
 	g->key = p->key;
 	/* The sequence number the fragmentable part's first byte would have. */
 	g->tcp_base = p->kind == K_TCP ? p->seq + !!(p->flags & F_SYN) -
@@ -2214,21 +2224,8 @@ static void dgram_remember(struct model *m, const struct pk *p, int side)
  * go up too), unless a datagram of that key is remembered already. */
 static void dgram_kernel(struct model *m, const struct pk *p, int side)
 {
-	struct dgram *g;
-
-	if (!p->v6 || !p->first || side != M_LAN || dgram_slot(m, p, side))
-		return;
-	g = &m->dg[m->next_dg];
-	m->next_dg = (m->next_dg + 1) % MAX_DGRAM;
-	memset(g, 0, sizeof(*g));
-	g->used = 1;
-	g->v6 = 1;
-	g->kernel = 1;
-	g->saddr = p->saddr;
-	g->daddr = p->daddr;
-	g->id = p->id;
-	g->proto = p->fnh;
-	g->side = side;
+	if (p->v6 && p->first && side == M_LAN && !dgram_slot(m, p, side))
+		dgram_take(m, p, side, 1);
 }
 
 /* A later fragment's datagram (p->key becomes its flow key), or NULL (the

@@ -21,24 +21,6 @@
 C6=$LAB6_CLI_ADDR
 S6=$LAB6_SRV_ADDR
 
-# sniff_start NAME NS IF FILTER / sniff_stop NAME: capture what FILTER
-# matches on IF in NS; sniff_stop prints how many packets it saw.
-declare -A SNIFF_PID
-sniff_start() {
-	lab_x "$2" tcpdump --immediate-mode -i "$3" -n -U -w "$TMP/$1.pcap" "$4" >"$TMP/$1.tcpdump.log" 2>&1 &
-	SNIFF_PID[$1]=$!
-	for _ in $(seq 30); do
-		grep -q "listening on" "$TMP/$1.tcpdump.log" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-sniff_stop() {
-	kill -INT "${SNIFF_PID[$1]}" 2>/dev/null
-	wait "${SNIFF_PID[$1]}" 2>/dev/null
-	tcpdump -r "$TMP/$1.pcap" -n 2>/dev/null | wc -l
-}
-
 # run_cases NAME: the two rules' datagrams, and a lone later fragment from
 # the backend; a result line each, then what the wires saw.
 run_cases() {
@@ -58,7 +40,6 @@ run_cases() {
 	# A later fragment from the backend whose first never comes (as one
 	# that overtook its first): neither translated nor leaked.
 	lab_x "$LAB_SRV" $PEER frag6-later "$S6" "$C6"
-	sleep 0.5
 	leaks=$(sniff_stop "$1.leak")
 	frags=$(sniff_stop "$1.frags")
 	expect_eq "$1: forwarded port: the backend got the client's 3000 bytes whole, from the client" \

@@ -259,6 +259,12 @@ int expect_drop6(int side, const struct pkt6_spec *in, unsigned cnt)
 {
 	uint8_t ib[PKT_MAX];
 	size_t il = pkt6_build(in, ib);
+
+	return expect_drop6_n(side, ib, il, cnt);
+}
+
+int expect_drop6_n(int side, const uint8_t *ib, size_t il, unsigned cnt)
+{
 	struct counters a, b;
 
 	TRY(run_expect(side, ib, il, XDP_DROP, &a, &b));
