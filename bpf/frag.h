@@ -11,7 +11,7 @@
  * checksum too; IPv6 has none). Nothing is reassembled or held back: a
  * later fragment that comes before its first one is passed to the kernel
  * (pass_frag_unknown), where conntrack would reassemble it; from an IPv6
- * LAN it is dropped (frag6_unknown_verdict). Each family has its map, keyed
+ * LAN it is dropped (xfwd.bpf.c, frag6_unknown). Each family has its map, keyed
  * by its addresses; what a datagram is beyond its flow key (struct
  * xfwd_frag_dgram) and what is done with it is one code for both.
  */
