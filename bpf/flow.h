@@ -47,18 +47,11 @@ static __always_inline int conn_idle(const struct xfwd_config *cfg, __u8 proto, 
 	       (__s64)(now - last_seen_ns) > (__s64)conn_timeout_ns(cfg, proto, word);
 }
 
-static __always_inline int flow_idle(const struct xfwd_config *cfg,
-				     const struct xfwd_flow *f, __u64 now)
-{
-	return conn_idle(cfg, f->twin.proto, f->conn, f->last_seen_ns, now);
-}
-
-static __always_inline int key_eq(const struct xfwd_flow_key *a, const struct xfwd_flow_key *b)
-{
-	const __u64 *x = (const void *)a, *y = (const void *)b;
-
-	return x[0] == y[0] && x[1] == y[1];
-}
+/* flow_idle, key_eq, twin_lookup, flow_delete, twin_delete, xfwd_twin_live,
+ * flow_live: IPv4's copy of the family template. */
+#define FAM_SFX
+#include "flow_fam_lookup.h"
+#undef FAM_SFX
 
 /* A connection with key changed state: drop the fast path's copies of its
  * entry on every CPU (struct xfwd_fast). Both directions' keys are told. */
@@ -69,53 +62,6 @@ static __always_inline void fast_forget(const struct xfwd_flow_key *key)
 
 	if (epoch)
 		__sync_fetch_and_add(epoch, 1);
-}
-
-/* The entry's twin lives in the same table as the entry. What sits at
- * f->twin may be an earlier connection's stale entry (a reply entry left
- * dead by a reset, whose original key a new one-entry connection took): it
- * is the twin only if it names the same connection. */
-static __always_inline struct xfwd_flow *twin_lookup(const struct xfwd_flow *f)
-{
-	void *table = f->flags & XFWD_FLOW_PENDING ? (void *)&xfwd_pending : (void *)&xfwd_flows;
-	struct xfwd_flow *t = bpf_map_lookup_elem(table, &f->twin);
-
-	return t && t->conn_id == f->conn_id ? t : NULL;
-}
-
-static __always_inline void twin_delete(const struct xfwd_flow *f)
-{
-	struct xfwd_flow_key k = f->twin;
-
-	if (!twin_lookup(f))
-		return;
-	if (f->flags & XFWD_FLOW_PENDING) {
-		if (!bpf_map_delete_elem(&xfwd_pending, &k))
-			count(XFWD_CNT_PENDING_DEL);
-	} else if (!bpf_map_delete_elem(&xfwd_flows, &k)) {
-		count(XFWD_CNT_CONFIRMED_DEL);
-	}
-}
-
-/* An idle entry is live if its other direction was used in time. Out of
- * line: rare, and flow_lookup inlines flow_live four times. */
-__attribute__((noinline)) int xfwd_twin_live(const struct xfwd_flow_key *key,
-					     const struct xfwd_flow *f,
-					     const struct xfwd_config *cfg, __u64 now)
-{
-	const struct xfwd_flow *t;
-
-	if (!key || !f || !cfg || (f->flags & XFWD_FLOW_DEAD))
-		return 0;
-	t = twin_lookup(f);
-	return t && key_eq(&t->twin, key) && !flow_idle(cfg, t, now);
-}
-
-/* Live: used in time, or its other direction was. */
-static __always_inline int flow_live(const struct xfwd_flow_key *key, const struct xfwd_flow *f,
-				     const struct xfwd_config *cfg, __u64 now)
-{
-	return !flow_idle(cfg, f, now) || xfwd_twin_live(key, f, cfg, now);
 }
 
 /* The live entry for key in either table, or NULL. The table xfwd_where

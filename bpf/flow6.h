@@ -24,64 +24,11 @@
 #include "tcp_window.h"
 #include "snat6.h"
 
-static __always_inline int flow6_idle(const struct xfwd_config *cfg, const struct xfwd_flow6 *f,
-				      __u64 now)
-{
-	return conn_idle(cfg, f->twin.proto, f->conn, f->last_seen_ns, now);
-}
-
-static __always_inline int key6_eq(const struct xfwd_flow6_key *a, const struct xfwd_flow6_key *b)
-{
-	const __u64 *x = (const void *)a, *y = (const void *)b;
-
-	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3] && x[4] == y[4];
-}
-
-/* The entry's twin, in the same table, if it names the same connection
- * (twin_lookup). */
-static __always_inline struct xfwd_flow6 *twin6_lookup(const struct xfwd_flow6 *f)
-{
-	struct xfwd_flow6 *t;
-
-	if (f->flags & XFWD_FLOW_PENDING)
-		t = bpf_map_lookup_elem(&xfwd_pending6, &f->twin);
-	else
-		t = bpf_map_lookup_elem(&xfwd_flows6, &f->twin);
-	return t && t->conn_id == f->conn_id ? t : NULL;
-}
-
-/* Delete key from the table the flags name, counted. */
-static __always_inline void flow6_delete(const struct xfwd_flow6_key *key, __u8 flags)
-{
-	struct xfwd_flow6_key k = *key;
-
-	if (flags & XFWD_FLOW_PENDING) {
-		if (!bpf_map_delete_elem(&xfwd_pending6, &k))
-			count(XFWD_CNT_PENDING_DEL);
-	} else if (!bpf_map_delete_elem(&xfwd_flows6, &k)) {
-		count(XFWD_CNT_CONFIRMED_DEL);
-	}
-}
-
-static __always_inline void twin6_delete(const struct xfwd_flow6 *f)
-{
-	if (twin6_lookup(f))
-		flow6_delete(&f->twin, f->flags);
-}
-
-/* Live: used in time, or its other direction was (flow_live). */
-static __always_inline int flow6_live(const struct xfwd_flow6_key *key, const struct xfwd_flow6 *f,
-				      const struct xfwd_config *cfg, __u64 now)
-{
-	const struct xfwd_flow6 *t;
-
-	if (!flow6_idle(cfg, f, now))
-		return 1;
-	if (f->flags & XFWD_FLOW_DEAD)
-		return 0;
-	t = twin6_lookup(f);
-	return t && key6_eq(&t->twin, key) && !flow6_idle(cfg, t, now);
-}
+/* flow6_idle, key6_eq, twin6_lookup, flow6_delete, twin6_delete,
+ * xfwd_twin_live6, flow6_live: IPv6's copy of the family template. */
+#define FAM_SFX 6
+#include "flow_fam_lookup.h"
+#undef FAM_SFX
 
 /* The live entry for key in either table, or NULL: the confirmed table
  * first (no xfwd_where guess for IPv6 yet). */
@@ -475,11 +422,14 @@ static __always_inline struct xfwd_flow6 *flow6_use(struct xfwd_flow6 *f, const 
 __attribute__((noinline)) int xfwd_tcp_reopen6(struct xfwd_flow6 *f,
 					       const struct xfwd_flow6_key *key)
 {
+	struct xfwd_flow6_key k;
+
 	if (!f || !key)
 		return 0;
+	k = *key;
 	twin6_delete(f);
 	f->flags |= XFWD_FLOW_DEAD;	/* if the delete loses to a lookup elsewhere */
-	flow6_delete(key, f->flags);
+	flow6_delete(&k, f->flags);
 	count(XFWD_CNT_TCP_REOPEN);
 	return 1;
 }
