@@ -48,7 +48,8 @@ static __always_inline int conn_idle(const struct xfwd_config *cfg, __u8 proto, 
 }
 
 /* flow_idle, key_eq, twin_lookup, flow_delete, twin_delete, xfwd_twin_live,
- * flow_live: IPv4's copy of the family template. */
+ * flow_live, flow_live_in, flow_holds, flow_claim: IPv4's copy of the
+ * family template. */
 #define FAM_SFX
 #include "flow_fam_lookup.h"
 #undef FAM_SFX
@@ -80,52 +81,16 @@ static __always_inline struct xfwd_flow *flow_lookup(const struct xfwd_flow_key 
 	t = bpf_map_lookup_elem(&xfwd_tables, &first);
 	if (!t)
 		return NULL;
-	f = bpf_map_lookup_elem(t, key);
-	if (f && flow_live(key, f, cfg, now))
+	f = flow_live_in(t, key, cfg, now);
+	if (f)
 		return f;
 	t = bpf_map_lookup_elem(&xfwd_tables, &second);
 	if (!t)
 		return NULL;
-	f = bpf_map_lookup_elem(t, key);
-	if (f && flow_live(key, f, cfg, now)) {
+	f = flow_live_in(t, key, cfg, now);
+	if (f)
 		*word ^= bit;
-		return f;
-	}
-	return NULL;
-}
-
-/*
- * Does the entry f hold key for a live connection? claimed is a key the new
- * connection has just taken over (or NULL): an old entry whose twin sat there
- * lost that twin, so only its own use counts (the new entry now at claimed
- * points back to key and would make a dead connection look alive).
- */
-static __always_inline int flow_holds(const struct xfwd_flow_key *key, const struct xfwd_flow *f,
-				      const struct xfwd_config *cfg, __u64 now,
-				      const struct xfwd_flow_key *claimed)
-{
-	if (claimed && key_eq(&f->twin, claimed))
-		return !flow_idle(cfg, f, now);
-	return flow_live(key, f, cfg, now);
-}
-
-/* Insert key into the pending table unless a live connection holds it. */
-static __always_inline int flow_claim(const struct xfwd_flow_key *key, const struct xfwd_flow *v,
-				      const struct xfwd_config *cfg, __u64 now,
-				      const struct xfwd_flow_key *claimed)
-{
-	struct xfwd_flow *f = bpf_map_lookup_elem(&xfwd_flows, key);
-
-	if (f && flow_holds(key, f, cfg, now, claimed))
-		return -1;
-	if (!bpf_map_update_elem(&xfwd_pending, key, v, BPF_NOEXIST)) {
-		count(XFWD_CNT_PENDING_ADD);
-		return 0;
-	}
-	f = bpf_map_lookup_elem(&xfwd_pending, key);
-	if (f && flow_holds(key, f, cfg, now, claimed))
-		return -1;
-	return bpf_map_update_elem(&xfwd_pending, key, v, BPF_ANY);	/* a stale one */
+	return f;
 }
 
 /* Fill the translation of one entry and precompute its checksum deltas. */

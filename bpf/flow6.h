@@ -25,7 +25,8 @@
 #include "snat6.h"
 
 /* flow6_idle, key6_eq, twin6_lookup, flow6_delete, twin6_delete,
- * xfwd_twin_live6, flow6_live: IPv6's copy of the family template. */
+ * xfwd_twin_live6, flow6_live, flow6_live_in, flow6_holds, flow6_claim:
+ * IPv6's copy of the family template. */
 #define FAM_SFX 6
 #include "flow_fam_lookup.h"
 #undef FAM_SFX
@@ -35,14 +36,9 @@
 static __always_inline struct xfwd_flow6 *flow6_lookup(const struct xfwd_flow6_key *key,
 						       const struct xfwd_config *cfg, __u64 now)
 {
-	struct xfwd_flow6 *f = bpf_map_lookup_elem(&xfwd_flows6, key);
+	struct xfwd_flow6 *f = flow6_live_in(&xfwd_flows6, key, cfg, now);
 
-	if (f && flow6_live(key, f, cfg, now))
-		return f;
-	f = bpf_map_lookup_elem(&xfwd_pending6, key);
-	if (f && flow6_live(key, f, cfg, now))
-		return f;
-	return NULL;
+	return f ? f : flow6_live_in(&xfwd_pending6, key, cfg, now);
 }
 
 /* Does a live connection hold the reverse of key (what its answers would
@@ -60,36 +56,6 @@ __attribute__((noinline)) int flow6_reverse_live(const struct xfwd_flow6_key *ke
 	rk.dport = key->sport;
 	rk.proto = key->proto;
 	return flow6_lookup(&rk, cfg, now) != NULL;
-}
-
-/* flow_holds: does f hold key for a live connection? */
-static __always_inline int flow6_holds(const struct xfwd_flow6_key *key, const struct xfwd_flow6 *f,
-				       const struct xfwd_config *cfg, __u64 now,
-				       const struct xfwd_flow6_key *claimed)
-{
-	if (claimed && key6_eq(&f->twin, claimed))
-		return !flow6_idle(cfg, f, now);
-	return flow6_live(key, f, cfg, now);
-}
-
-/* flow_claim: insert key into the unconfirmed table unless a live
- * connection holds it. */
-static __always_inline int flow6_claim(const struct xfwd_flow6_key *key, const struct xfwd_flow6 *v,
-				       const struct xfwd_config *cfg, __u64 now,
-				       const struct xfwd_flow6_key *claimed)
-{
-	struct xfwd_flow6 *f = bpf_map_lookup_elem(&xfwd_flows6, key);
-
-	if (f && flow6_holds(key, f, cfg, now, claimed))
-		return -1;
-	if (!bpf_map_update_elem(&xfwd_pending6, key, v, BPF_NOEXIST)) {
-		count(XFWD_CNT_PENDING_ADD);
-		return 0;
-	}
-	f = bpf_map_lookup_elem(&xfwd_pending6, key);
-	if (f && flow6_holds(key, f, cfg, now, claimed))
-		return -1;
-	return bpf_map_update_elem(&xfwd_pending6, key, v, BPF_ANY);	/* a stale one */
 }
 
 /* Fill the translation of one entry and its one checksum delta: the

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Template (flow_fam.h): finding a family's connections, included once per
- * family with FAM_SFX defined. Is an entry live, its twin, deleting them.
+ * family with FAM_SFX defined: is an entry live, its twin, deleting them,
+ * claiming a key for a new connection.
  * No include guard: each inclusion is another family's copy.
  */
 #include "flow_fam.h"
@@ -74,4 +75,48 @@ static __always_inline int FAM(flow, _live)(const FAM_KEY *key, const FAM_FLOW *
 					    const struct xfwd_config *cfg, __u64 now)
 {
 	return !FAM(flow, _idle)(cfg, f, now) || FAM(xfwd_twin_live, )(key, f, cfg, now);
+}
+
+/* The entry for key in table (the family's confirmed or pending one), if
+ * live: what a lookup finds. */
+static __always_inline FAM_FLOW *FAM(flow, _live_in)(void *table, const FAM_KEY *key,
+						     const struct xfwd_config *cfg, __u64 now)
+{
+	FAM_FLOW *f = bpf_map_lookup_elem(table, key);
+
+	return f && FAM(flow, _live)(key, f, cfg, now) ? f : NULL;
+}
+
+/*
+ * Does the entry f hold key for a live connection? claimed is a key the new
+ * connection has just taken over (or NULL): an old entry whose twin sat there
+ * lost that twin, so only its own use counts (the new entry now at claimed
+ * points back to key and would make a dead connection look alive).
+ */
+static __always_inline int FAM(flow, _holds)(const FAM_KEY *key, const FAM_FLOW *f,
+					     const struct xfwd_config *cfg, __u64 now,
+					     const FAM_KEY *claimed)
+{
+	if (claimed && FAM(key, _eq)(&f->twin, claimed))
+		return !FAM(flow, _idle)(cfg, f, now);
+	return FAM(flow, _live)(key, f, cfg, now);
+}
+
+/* Insert key into the pending table unless a live connection holds it. */
+static __always_inline int FAM(flow, _claim)(const FAM_KEY *key, const FAM_FLOW *v,
+					     const struct xfwd_config *cfg, __u64 now,
+					     const FAM_KEY *claimed)
+{
+	FAM_FLOW *f = bpf_map_lookup_elem(&FAM_FLOWS, key);
+
+	if (f && FAM(flow, _holds)(key, f, cfg, now, claimed))
+		return -1;
+	if (!bpf_map_update_elem(&FAM_PENDING, key, v, BPF_NOEXIST)) {
+		count(XFWD_CNT_PENDING_ADD);
+		return 0;
+	}
+	f = bpf_map_lookup_elem(&FAM_PENDING, key);
+	if (f && FAM(flow, _holds)(key, f, cfg, now, claimed))
+		return -1;
+	return bpf_map_update_elem(&FAM_PENDING, key, v, BPF_ANY);	/* a stale one */
 }
