@@ -257,59 +257,11 @@ __attribute__((noinline)) int xfwd_flow6_create_skb(struct __sk_buff *skb,
 
 /* ------------------------------------------------------------ tracking */
 
-/* Move a confirmed connection's entries to xfwd_flows6 (entry_move,
- * flow_promote). */
-static __always_inline void entry6_move(const struct xfwd_flow6_key *k, struct xfwd_flow6 *v)
-{
-	v->flags &= ~XFWD_FLOW_PENDING;
-	if (!bpf_map_update_elem(&xfwd_flows6, k, v, BPF_NOEXIST))
-		count(XFWD_CNT_CONFIRMED_ADD);
-	else
-		bpf_map_update_elem(&xfwd_flows6, k, v, BPF_ANY);
-}
-
-static __always_inline struct xfwd_flow6 *flow6_promote(struct xfwd_flow6 *f,
-							const struct xfwd_flow6_key *key)
-{
-	struct xfwd_flow6_key k = *key, tk = f->twin;
-	struct xfwd_flow6 *t = bpf_map_lookup_elem(&xfwd_pending6, &tk);
-
-	if (!t || t->conn_id != f->conn_id)
-		return f;
-	entry6_move(&tk, t);
-	entry6_move(&k, f);
-	if (!bpf_map_delete_elem(&xfwd_pending6, &tk))
-		count(XFWD_CNT_PENDING_DEL);
-	if (!bpf_map_delete_elem(&xfwd_pending6, &k))
-		count(XFWD_CNT_PENDING_DEL);
-	count(XFWD_CNT_FLOW_PROMOTED);
-	return bpf_map_lookup_elem(&xfwd_flows6, &k);
-}
-
-/* The original entry of f's connection (flow_original). */
-static __always_inline struct xfwd_flow6 *flow6_original(struct xfwd_flow6 *f,
-							 const struct xfwd_flow6_key *key)
-{
-	struct xfwd_flow6 *t;
-
-	if (f->dir == XFWD_DIR_ORIGINAL)
-		return f;
-	t = twin6_lookup(f);
-	return t && key6_eq(&t->twin, key) ? t : NULL;
-}
-
-/* xfwd_tcp_track for IPv6: the window check, IPv4's tcp_check. */
-__attribute__((noinline)) int xfwd_tcp_track6(struct xfwd_flow6 *f,
-					      const struct xfwd_flow6_key *key, __u32 fl)
-{
-	struct tcp_seg *g = tcp_seg_get();
-	struct xfwd_flow6 *o;
-
-	if (!f || !key || !g)
-		return 0;
-	o = flow6_original(f, key);
-	return o ? tcp_check(o->tcp, o->state, o->flags, f->dir & 1, fl, g) : 0;
-}
+/* entry6_move, flow6_promote, flow6_original, xfwd_tcp_track6: IPv6's
+ * copy of the family template. */
+#define FAM_SFX 6
+#include "flow_fam_track.h"
+#undef FAM_SFX
 
 /* flow_track for IPv6: account the packet, advance the connection's state,
  * confirm it when answered. The entry to translate with, or NULL with

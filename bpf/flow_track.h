@@ -70,61 +70,11 @@ __attribute__((noinline)) __u32 xfwd_conn_advance(__u32 *truth, __u32 *mine, __u
 	return 0;
 }
 
-/* Move a confirmed connection's two entries from xfwd_pending to xfwd_flows
- * (straight from map value to map value: no copy on the stack). */
-static __always_inline void entry_move(const struct xfwd_flow_key *k, struct xfwd_flow *v)
-{
-	v->flags &= ~XFWD_FLOW_PENDING;
-	if (!bpf_map_update_elem(&xfwd_flows, k, v, BPF_NOEXIST))
-		count(XFWD_CNT_CONFIRMED_ADD);
-	else
-		bpf_map_update_elem(&xfwd_flows, k, v, BPF_ANY);
-}
-
-static __always_inline struct xfwd_flow *flow_promote(struct xfwd_flow *f,
-						      const struct xfwd_flow_key *key)
-{
-	struct xfwd_flow_key k = *key, tk = f->twin;
-	struct xfwd_flow *t = bpf_map_lookup_elem(&xfwd_pending, &tk);
-
-	if (!t || t->conn_id != f->conn_id)
-		return f;
-	entry_move(&tk, t);
-	entry_move(&k, f);
-	if (!bpf_map_delete_elem(&xfwd_pending, &tk))
-		count(XFWD_CNT_PENDING_DEL);
-	if (!bpf_map_delete_elem(&xfwd_pending, &k))
-		count(XFWD_CNT_PENDING_DEL);
-	count(XFWD_CNT_FLOW_PROMOTED);
-	return bpf_map_lookup_elem(&xfwd_flows, &k);
-}
-
-/* The original entry of f's connection (f itself, or its twin); NULL if
- * the other half is gone. */
-static __always_inline struct xfwd_flow *flow_original(struct xfwd_flow *f,
-						       const struct xfwd_flow_key *key)
-{
-	struct xfwd_flow *t;
-
-	if (f->dir == XFWD_DIR_ORIGINAL)
-		return f;
-	t = twin_lookup(f);
-	return t && key_eq(&t->twin, key) ? t : NULL;
-}
-
-/* The window check of a TCP segment with key on its entry f (flow_track):
- * 0, or the counter of its refusal. A function of its own, verified once. */
-__attribute__((noinline)) int xfwd_tcp_track(struct xfwd_flow *f, const struct xfwd_flow_key *key,
-					     __u32 fl)
-{
-	struct tcp_seg *g = tcp_seg_get();
-	struct xfwd_flow *o;
-
-	if (!f || !key || !g)
-		return 0;
-	o = flow_original(f, key);
-	return o ? tcp_check(o->tcp, o->state, o->flags, f->dir & 1, fl, g) : 0;
-}
+/* entry_move, flow_promote, flow_original, xfwd_tcp_track: IPv4's copy of
+ * the family template. */
+#define FAM_SFX
+#include "flow_fam_track.h"
+#undef FAM_SFX
 
 /*
  * Account a packet to its entry and advance the connection's state. Returns
