@@ -257,80 +257,23 @@ __attribute__((noinline)) int xfwd_flow6_create_skb(struct __sk_buff *skb,
 
 /* ------------------------------------------------------------ tracking */
 
-/* entry6_move, flow6_promote, flow6_original, xfwd_tcp_track6: IPv6's
- * copy of the family template. */
+/* IPv6 has no fast path (fast.h) and no endpoint mappings (mapping_live.h)
+ * yet: nothing to forget when a connection changes state, nothing to keep
+ * alive as it passes. */
+static __always_inline void fast6_forget(const struct xfwd_flow6_key *key)
+{
+}
+
+static __always_inline void mapping6_refresh(struct xfwd_flow6 *f, const struct pkt6 *p,
+					     const struct xfwd_config *cfg, __u64 now, int force)
+{
+}
+
+/* entry6_move, flow6_promote, flow6_original, xfwd_tcp_track6, flow6_track,
+ * flow6_account, flow6_use: IPv6's copy of the family template. */
 #define FAM_SFX 6
 #include "flow_fam_track.h"
 #undef FAM_SFX
-
-/* flow_track for IPv6: account the packet, advance the connection's state,
- * confirm it when answered. The entry to translate with, or NULL with
- * *refused the window check's counter (or 0: lost in a race). */
-static __always_inline struct xfwd_flow6 *flow6_track(struct xfwd_flow6 *f, const struct pkt6 *p,
-						      __u64 now, int *refused)
-{
-	__u8 proto = p->key.proto, tcpf = p->tcp_flags;
-	struct xfwd_flow6 *o, *t = NULL;
-	union xfwd_conn next;
-	int keep = 0;
-
-	*refused = proto == IPPROTO_TCP ? xfwd_tcp_track6(f, &p->key, tcpf) : 0;
-	if (*refused == TCP_KEEP_STATE) {
-		*refused = 0;
-		keep = 1;
-	}
-	if (*refused)
-		return NULL;
-	f->packets++;
-	f->bytes += p->len;
-	f->last_seen_ns = now;
-	if (keep || conn_next(f->conn, proto, f->dir, tcpf) == f->conn)
-		return f;
-	if (f->dir == XFWD_DIR_REPLY) {
-		t = flow6_original(f, &p->key);
-		if (!t)
-			return f;
-		/* The only answer is a reset: forgotten at once, as conntrack does. */
-		if ((tcpf & TCP_FL_RST) && !(t->flags & XFWD_FLOW_SEEN_REPLY)) {
-			twin6_delete(f);
-			f->flags |= XFWD_FLOW_DEAD;
-			return f;
-		}
-		o = t;
-	} else {
-		o = f;
-	}
-	next.conn = xfwd_conn_advance(&o->conn, &f->conn, proto, f->dir, tcpf);
-	if (!next.conn)
-		return f;
-	if (!t)
-		t = twin6_lookup(f);
-	if (f != o)
-		f->conn = next.conn;
-	else if (t)
-		t->conn = next.conn;
-	if ((next.flags & XFWD_FLOW_PENDING) &&
-	    (proto == IPPROTO_TCP ? (next.flags & XFWD_FLOW_ASSURED) :
-				    (next.flags & XFWD_FLOW_SEEN_REPLY)))
-		return flow6_promote(f, &p->key);
-	return f;
-}
-
-/* flow_use for IPv6: tracked unless its first packet is in it already
- * (accounted), then counted in its rule. */
-static __always_inline struct xfwd_flow6 *flow6_use(struct xfwd_flow6 *f, const struct pkt6 *p,
-						    __u64 now, int new_flow, int accounted,
-						    int *refused)
-{
-	*refused = 0;
-	if (!accounted)
-		f = flow6_track(f, p, now, refused);
-	if (f)
-		rule_account(f->rule_id, p->len, new_flow);
-	else if (*refused)
-		count(*refused);
-	return f;
-}
 
 /*
  * A plain SYN on the tuple of a connection that ended (TIME_WAIT, CLOSE)

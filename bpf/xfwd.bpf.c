@@ -137,24 +137,6 @@ static __always_inline struct xfwd_flow *flow_new(struct xdp_md *ctx, const stru
 	return f;
 }
 
-/* Account a packet to its flow; the entry to translate with, or NULL with
- * *refused set if the packet is to be dropped (flow_track). new_flow: the
- * packet found no flow, and its rule counts a connection; accounted: it is
- * in its entries already (a connection's first packet, see flow_start). */
-static __always_inline struct xfwd_flow *flow_use(struct xfwd_flow *f, const struct pkt *p,
-						  const struct xfwd_config *cfg, __u64 now,
-						  int new_flow, int accounted, int *refused)
-{
-	*refused = 0;
-	if (!accounted)
-		f = flow_track(f, p, cfg, now, refused);
-	if (f)
-		flow_account(f, p->len, new_flow);
-	else if (*refused)
-		count(*refused);
-	return f;
-}
-
 /*
  * A plain SYN on the tuple of a connection that ended (TIME_WAIT, CLOSE)
  * opens a new one, as conntrack lets it: the old entries go, so that the
@@ -822,7 +804,7 @@ static __always_inline int xfwd_xdp6(struct xdp_md *ctx, __u8 side)
 		count(XFWD_CNT_HAIRPIN);
 	if (f->flags & XFWD_FLOW_LOCAL) {
 		/* To a port of this host: translated, then the kernel's. */
-		f = flow6_use(f, &p, now, new_flow, accounted, &rc);
+		f = flow6_use(f, &p, cfg, now, new_flow, accounted, &rc);
 		if (!f)
 			return rc ? XDP_DROP : XDP_PASS;
 		nat6_rewrite(ctx, 0, &p, f);
@@ -855,7 +837,7 @@ static __always_inline int xfwd_xdp6(struct xdp_md *ctx, __u8 side)
 					   accounted ? XFWD_META_FINISH_NEW : XFWD_META_FINISH);
 		return XDP_PASS;
 	}
-	f = flow6_use(f, &p, now, new_flow, accounted, &rc);
+	f = flow6_use(f, &p, cfg, now, new_flow, accounted, &rc);
 	if (!f)	/* outside the TCP window, or lost in a race */
 		return rc ? XDP_DROP : XDP_PASS;
 	count(XFWD_CNT_FWD_REDIRECT);
@@ -928,7 +910,7 @@ int xfwd_tc_ingress6(struct __sk_buff *skb)
 		count(XFWD_CNT_TC_FINISH);
 		return fwd_xmit6_skb(skb, p.l3_off, &fib);
 	}
-	f = flow6_use(f, &p, now, accounted, accounted, &refused);
+	f = flow6_use(f, &p, cfg, now, accounted, accounted, &refused);
 	if (!f)
 		return refused ? TC_ACT_SHOT : TC_ACT_OK;
 	nat6_rewrite(skb, 1, &p, f);
@@ -1023,7 +1005,7 @@ int xfwd_tc_egress6(struct __sk_buff *skb)
 			return TC_ACT_SHOT;
 		}
 	}
-	f = flow6_use(f, &p, now, accounted, accounted, &refused);
+	f = flow6_use(f, &p, cfg, now, accounted, accounted, &refused);
 	if (!f)
 		return refused ? TC_ACT_SHOT : TC_ACT_OK;
 	nat6_rewrite(skb, 1, &p, f);
