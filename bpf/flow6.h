@@ -270,36 +270,21 @@ static __always_inline void mapping6_refresh(struct xfwd_flow6 *f, const struct 
 }
 
 /* entry6_move, flow6_promote, flow6_original, xfwd_tcp_track6, flow6_track,
- * flow6_account, flow6_use: IPv6's copy of the family template. */
+ * flow6_account, flow6_use, tcp_reopens6, flow6_reopen: IPv6's copy of the
+ * family template. */
 #define FAM_SFX 6
 #include "flow_fam_track.h"
 #undef FAM_SFX
 
-/*
- * A plain SYN on the tuple of a connection that ended (TIME_WAIT, CLOSE)
- * opens a new one (xfwd_tcp_reopen): the old entries go. The caller
- * verified the SYN's checksum. Verified once.
- */
+/* flow6_reopen, out of line for the IPv6 programs (xfwd_tcp_reopen): the
+ * caller checked the SYN (tcp_reopens6, its checksum). Verified once. */
 __attribute__((noinline)) int xfwd_tcp_reopen6(struct xfwd_flow6 *f,
 					       const struct xfwd_flow6_key *key)
 {
-	struct xfwd_flow6_key k;
-
 	if (!f || !key)
 		return 0;
-	k = *key;
-	twin6_delete(f);
-	f->flags |= XFWD_FLOW_DEAD;	/* if the delete loses to a lookup elsewhere */
-	flow6_delete(&k, f->flags);
-	count(XFWD_CNT_TCP_REOPEN);
+	flow6_reopen(f, key);
 	return 1;
-}
-
-/* Would a plain SYN with key reopen f's connection? */
-static __always_inline int tcp_reopens6(const struct xfwd_flow6 *f, __u8 tcpf)
-{
-	return f->dir == XFWD_DIR_ORIGINAL && tcp_plain_syn(tcpf) &&
-	       (f->state == XFWD_ST_TIME_WAIT || f->state == XFWD_ST_CLOSE);
 }
 
 #endif

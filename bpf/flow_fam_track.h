@@ -167,3 +167,26 @@ static __always_inline FAM_FLOW *FAM(flow, _use)(FAM_FLOW *f, const FAM_PKT *p,
 		count(*refused);
 	return f;
 }
+
+/* Would a plain SYN with key reopen f's connection? One that ended
+ * (TIME_WAIT, CLOSE) opens a new one, as conntrack lets it. */
+static __always_inline int FAM(tcp_reopens, )(const FAM_FLOW *f, __u32 tcpf)
+{
+	return f->dir == XFWD_DIR_ORIGINAL && tcp_plain_syn(tcpf) &&
+	       (f->state == XFWD_ST_TIME_WAIT || f->state == XFWD_ST_CLOSE);
+}
+
+/* Reopen f's connection for the SYN with key (tcp_reopens, its checksum
+ * checked): the old entries go, so that the new connection starts with its
+ * own counters. */
+static __always_inline void FAM(flow, _reopen)(FAM_FLOW *f, const FAM_KEY *key)
+{
+	FAM_KEY k = *key;
+
+	FAM(fast, _forget)(&k);
+	FAM(fast, _forget)(&f->twin);
+	FAM(twin, _delete)(f);
+	f->flags |= XFWD_FLOW_DEAD;	/* if the delete loses to a lookup elsewhere */
+	FAM(flow, _delete)(&k, f->flags);
+	count(XFWD_CNT_TCP_REOPEN);
+}

@@ -71,7 +71,8 @@ __attribute__((noinline)) __u32 xfwd_conn_advance(__u32 *truth, __u32 *mine, __u
 }
 
 /* entry_move, flow_promote, flow_original, xfwd_tcp_track, flow_track,
- * flow_account, flow_use: IPv4's copy of the family template. */
+ * flow_account, flow_use, tcp_reopens, flow_reopen: IPv4's copy of the
+ * family template. */
 #define FAM_SFX
 #include "flow_fam_track.h"
 #undef FAM_SFX

@@ -138,34 +138,19 @@ static __always_inline struct xfwd_flow *flow_new(struct xdp_md *ctx, const stru
 }
 
 /*
- * A plain SYN on the tuple of a connection that ended (TIME_WAIT, CLOSE)
- * opens a new one, as conntrack lets it: the old entries go, so that the
- * new connection starts with its own counters. 1 if f is gone, -1 if the
- * SYN's checksum is wrong (to be dropped). Verified once.
+ * A plain SYN on the tuple of a connection that ended reopens it
+ * (tcp_reopens, flow_reopen). 1 if f is gone, -1 if the SYN's checksum is
+ * wrong (to be dropped). Verified once.
  */
 __attribute__((noinline)) int xfwd_tcp_reopen(struct xdp_md *ctx, struct xfwd_flow *f,
 					      const struct xfwd_flow_key *key, __u32 fl, __u32 l3_off)
 {
-	struct xfwd_flow_key k;
-
-	if (!ctx || !f || !key || f->dir != XFWD_DIR_ORIGINAL || !tcp_plain_syn(fl) ||
-	    (f->state != XFWD_ST_TIME_WAIT && f->state != XFWD_ST_CLOSE))
+	if (!ctx || !f || !key || !tcp_reopens(f, fl))
 		return 0;
 	/* A SYN its receiver would discard ends nothing (as it starts nothing). */
 	if (!xfwd_l4_csum_ok(ctx, l3_off))
 		return -1;
-	k = *key;
-	fast_forget(&k);
-	fast_forget(&f->twin);
-	twin_delete(f);
-	f->flags |= XFWD_FLOW_DEAD;	/* if the delete loses to a lookup elsewhere */
-	if (f->flags & XFWD_FLOW_PENDING) {
-		if (!bpf_map_delete_elem(&xfwd_pending, &k))
-			count(XFWD_CNT_PENDING_DEL);
-	} else if (!bpf_map_delete_elem(&xfwd_flows, &k)) {
-		count(XFWD_CNT_CONFIRMED_DEL);
-	}
-	count(XFWD_CNT_TCP_REOPEN);
+	flow_reopen(f, key);
 	return 1;
 }
 
