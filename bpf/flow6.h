@@ -7,8 +7,9 @@
  * handshake (TCP) or the backend answers (UDP); expiry is lazy; the state
  * word of the original entry changes by compare-and-swap. What decides
  * (conn_next, conn_idle, tcp_check, xfwd_conn_advance, the checksum
- * arithmetic) is the IPv4 code itself; only the lookups differ, by the
- * key's and entry's types. Not here yet (IPv4 only): one-entry (lazy)
+ * arithmetic) is the IPv4 code itself, and so are finding and tracking a
+ * connection: the family templates (flow_fam.h) compiled for the IPv6
+ * types; making one is this file's. Not here yet (IPv4 only): one-entry (lazy)
  * connections, the fast path and route cache, mappings.
  */
 #ifndef XFWD_BPF_FLOW6_H
