@@ -137,53 +137,20 @@ static __always_inline struct xfwd_flow *flow_new(struct xdp_md *ctx, const stru
 	return f;
 }
 
-/* Account a packet to its flow; the entry to translate with, or NULL with
- * *refused set if the packet is to be dropped (flow_track). new_flow: the
- * packet found no flow, and its rule counts a connection; accounted: it is
- * in its entries already (a connection's first packet, see flow_start). */
-static __always_inline struct xfwd_flow *flow_use(struct xfwd_flow *f, const struct pkt *p,
-						  const struct xfwd_config *cfg, __u64 now,
-						  int new_flow, int accounted, int *refused)
-{
-	*refused = 0;
-	if (!accounted)
-		f = flow_track(f, p, cfg, now, refused);
-	if (f)
-		flow_account(f, p->len, new_flow);
-	else if (*refused)
-		count(*refused);
-	return f;
-}
-
 /*
- * A plain SYN on the tuple of a connection that ended (TIME_WAIT, CLOSE)
- * opens a new one, as conntrack lets it: the old entries go, so that the
- * new connection starts with its own counters. 1 if f is gone, -1 if the
- * SYN's checksum is wrong (to be dropped). Verified once.
+ * A plain SYN on the tuple of a connection that ended reopens it
+ * (tcp_reopens, flow_reopen). 1 if f is gone, -1 if the SYN's checksum is
+ * wrong (to be dropped). Verified once.
  */
 __attribute__((noinline)) int xfwd_tcp_reopen(struct xdp_md *ctx, struct xfwd_flow *f,
 					      const struct xfwd_flow_key *key, __u32 fl, __u32 l3_off)
 {
-	struct xfwd_flow_key k;
-
-	if (!ctx || !f || !key || f->dir != XFWD_DIR_ORIGINAL || !tcp_plain_syn(fl) ||
-	    (f->state != XFWD_ST_TIME_WAIT && f->state != XFWD_ST_CLOSE))
+	if (!ctx || !f || !key || !tcp_reopens(f, fl))
 		return 0;
 	/* A SYN its receiver would discard ends nothing (as it starts nothing). */
 	if (!xfwd_l4_csum_ok(ctx, l3_off))
 		return -1;
-	k = *key;
-	fast_forget(&k);
-	fast_forget(&f->twin);
-	twin_delete(f);
-	f->flags |= XFWD_FLOW_DEAD;	/* if the delete loses to a lookup elsewhere */
-	if (f->flags & XFWD_FLOW_PENDING) {
-		if (!bpf_map_delete_elem(&xfwd_pending, &k))
-			count(XFWD_CNT_PENDING_DEL);
-	} else if (!bpf_map_delete_elem(&xfwd_flows, &k)) {
-		count(XFWD_CNT_CONFIRMED_DEL);
-	}
-	count(XFWD_CNT_TCP_REOPEN);
+	flow_reopen(f, key);
 	return 1;
 }
 
@@ -931,7 +898,7 @@ static __always_inline int xdp6_packet(struct xdp_md *ctx, struct pkt6 *p, __u8 
 		count(XFWD_CNT_HAIRPIN);
 	if (f->flags & XFWD_FLOW_LOCAL) {
 		/* To a port of this host: translated, then the kernel's. */
-		f = flow6_use(f, p, now, new_flow, accounted, &rc);
+		f = flow6_use(f, p, cfg, now, new_flow, accounted, &rc);
 		if (!f)
 			return rc ? XDP_DROP : XDP_PASS;
 		frag6_first(p, side, now);
@@ -958,7 +925,7 @@ static __always_inline int xdp6_packet(struct xdp_md *ctx, struct pkt6 *p, __u8 
 		}
 		return XDP_PASS;
 	}
-	f = flow6_use(f, p, now, new_flow, accounted, &rc);
+	f = flow6_use(f, p, cfg, now, new_flow, accounted, &rc);
 	if (!f)	/* outside the TCP window, or lost in a race */
 		return rc ? XDP_DROP : XDP_PASS;
 	count(XFWD_CNT_FWD_REDIRECT);
@@ -1078,7 +1045,7 @@ int xfwd_tc_ingress6(struct __sk_buff *skb)
 		count(XFWD_CNT_TC_FINISH);
 		return fwd_xmit6_skb(skb, p.l3_off, fib);
 	}
-	f = flow6_use(f, &p, now, accounted, accounted, &refused);
+	f = flow6_use(f, &p, cfg, now, accounted, accounted, &refused);
 	if (!f)
 		return refused ? TC_ACT_SHOT : TC_ACT_OK;
 	if (p.frag)	/* XDP remembered its datagram before passing it up */
@@ -1175,7 +1142,7 @@ int xfwd_tc_egress6(struct __sk_buff *skb)
 			return TC_ACT_SHOT;
 		}
 	}
-	f = flow6_use(f, &p, now, accounted, accounted, &refused);
+	f = flow6_use(f, &p, cfg, now, accounted, accounted, &refused);
 	if (!f)
 		return refused ? TC_ACT_SHOT : TC_ACT_OK;
 	nat6_rewrite(skb, 1, &p, f);
