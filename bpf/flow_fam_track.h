@@ -190,3 +190,26 @@ static __always_inline void FAM(flow, _reopen)(FAM_FLOW *f, const FAM_KEY *key)
 	FAM(flow, _delete)(&k, f->flags);
 	count(XFWD_CNT_TCP_REOPEN);
 }
+
+/* A later fragment of a datagram (frag.h) in its connection's counters: no
+ * state moves, it has no L4 header. */
+static __always_inline void FAM(frag, _account)(FAM_FLOW *f, __u32 len)
+{
+	f->packets++;
+	f->bytes += len;
+	FAM(flow, _account)(f, len, 0);
+}
+
+/* A later fragment of a TCP segment on entry f (key): its sender has now
+ * sent up to end (tcp_sent_upto). Out of line: rare. */
+__attribute__((noinline)) int FAM(xfwd_frag_tcp, )(FAM_FLOW *f, const FAM_KEY *key, __u32 end)
+{
+	FAM_FLOW *o;
+
+	if (!f || !key)
+		return 0;
+	o = FAM(flow, _original)(f, key);
+	if (o)
+		tcp_sent_upto(&o->tcp[f->dir & 1], end);
+	return 0;
+}

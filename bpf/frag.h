@@ -13,7 +13,8 @@
  * (pass_frag_unknown), where conntrack would reassemble it; from an IPv6
  * LAN it is dropped (xfwd.bpf.c, frag6_unknown). Each family has its map, keyed
  * by its addresses; what a datagram is beyond its flow key (struct
- * xfwd_frag_dgram) and what is done with it is one code for both.
+ * xfwd_frag_dgram) and what is done with it is one code for both (and the
+ * connection's part, frag_account and xfwd_frag_tcp, flow_fam_track.h's).
  */
 #ifndef XFWD_BPF_FRAG_H
 #define XFWD_BPF_FRAG_H
@@ -108,20 +109,6 @@ static __always_inline __u32 frag_tcp_end(const struct xfwd_frag_dgram *d, __u32
 	return d->tcp_base + off + n + (d->tcp_fin && !more);
 }
 
-/*
- * A later fragment of a TCP segment: its sender (snd, of the connection's
- * original entry) has now sent up to end. conntrack sees the reassembled
- * segment; without this, the receiver's ACK of the whole segment would
- * acknowledge data the window tracking never saw sent, and be refused.
- * Within what the receiver allows only; nothing else of the connection
- * moves.
- */
-static __always_inline void frag_tcp_sent(struct xfwd_tcp_peer *snd, __u32 end)
-{
-	if (seq_after(end, snd->end) && seq_le(end, snd->maxend))
-		snd->end = end;
-}
-
 /* ---------------------------------------------------------------- IPv4 */
 
 /* The first fragment with flow key key (and IP id id, arrived on side) is
@@ -166,20 +153,6 @@ static __always_inline struct xfwd_frag *frag_datagram(struct pkt *p, __u8 side,
 	return d;
 }
 
-/* frag_tcp_sent on the connection of entry f (key). Out of line: rare. */
-__attribute__((noinline)) int xfwd_frag_tcp(struct xfwd_flow *f, const struct xfwd_flow_key *key,
-					    __u32 end)
-{
-	struct xfwd_flow *o;
-
-	if (!f || !key)
-		return 0;
-	o = flow_original(f, key);
-	if (o)
-		frag_tcp_sent(&o->tcp[f->dir & 1], end);
-	return 0;
-}
-
 /* The sequence number after the later fragment p of datagram d. */
 static __always_inline __u32 frag_tcp_end4(const struct pkt *p, const struct xfwd_frag *d)
 {
@@ -191,28 +164,37 @@ static __always_inline __u32 frag_tcp_end4(const struct pkt *p, const struct xfw
 
 /* ---------------------------------------------------------------- IPv6 */
 
-/* The datagram of the fragment parse_pkt6 just parsed, arriving on side:
- * its key (xfwd_frag6_cur), or NULL. */
-static __always_inline struct xfwd_frag6_key *frag6_key(__u8 side)
+/* The datagram key of the fragment p (parsed: first or later; its IPv6
+ * header at ip) arriving on side, in xfwd_frag6_cur; NULL if there is
+ * none. */
+static __always_inline struct xfwd_frag6_key *frag6_key(const struct ip6hdr *ip,
+							const struct pkt6 *p, __u8 side)
 {
 	__u32 zero = 0;
 	struct xfwd_frag6_key *k = bpf_map_lookup_elem(&xfwd_frag6_cur, &zero);
 
-	if (k)
-		k->side = side;
+	if (!k)
+		return NULL;
+	addr6_copy(k->saddr, ip->saddr);
+	addr6_copy(k->daddr, ip->daddr);
+	k->id = p->frag_id;
+	k->proto = p->frag_nh;
+	k->side = side;
+	k->pad[0] = k->pad[1] = 0;
 	return k;
 }
 
-/* Remember the datagram of the first fragment parse_pkt6 just parsed,
- * arriving on side: its flow key (xfwd's; before: the bytes of its
- * fragmentable part before the TCP/UDP header), or with key NULL none: the
- * kernel's, a first fragment passed up from a LAN, whose later fragments
- * go up too (not over a datagram of xfwd's). Out of line, verified once. */
-__attribute__((noinline)) int xfwd_frag6_remember(const struct xfwd_flow6_key *key, __u32 side,
-						  __u32 before, __u32 tcp_flags, __u64 now)
+/* Remember the datagram whose key is in xfwd_frag6_cur (frag6_key): its
+ * first fragment's flow key (xfwd's; before: the bytes of its fragmentable
+ * part before the TCP/UDP header), or with key NULL none: the kernel's, a
+ * first fragment passed up from a LAN, whose later fragments go up too
+ * (not over a datagram of xfwd's). Out of line, verified once. */
+__attribute__((noinline)) int xfwd_frag6_remember(const struct xfwd_flow6_key *key, __u32 before,
+						  __u32 tcp_flags, __u64 now)
 {
-	struct xfwd_frag6_key *k = frag6_key((__u8)side);
 	struct xfwd_frag6 v = {};
+	__u32 zero = 0;
+	struct xfwd_frag6_key *k = bpf_map_lookup_elem(&xfwd_frag6_cur, &zero);
 
 	if (!k)
 		return 0;
@@ -226,11 +208,26 @@ __attribute__((noinline)) int xfwd_frag6_remember(const struct xfwd_flow6_key *k
 	return !bpf_map_update_elem(&xfwd_frags6, k, &v, BPF_ANY);
 }
 
-static __always_inline void frag6_remember(const struct pkt6 *p, __u8 side, __u64 now)
+/* The first fragment p arrived on side: remember its datagram as xfwd's
+ * (p's flow key); p->frag is then cleared, the datagram taken care of. */
+static __always_inline void frag6_remember(struct pkt6 *p, __u8 side, __u64 now)
 {
-	if (p->frag)
-		xfwd_frag6_remember(&p->key, side, p->l4_off - p->frag_part_off, p->tcp_flags,
-				    now);
+	if (p->frag && frag6_key(p->ip, p, side))
+		xfwd_frag6_remember(&p->key, p->l4_off - p->frag_part_off, p->tcp_flags, now);
+	p->frag = 0;
+}
+
+/* A first fragment p from a LAN that goes up as it is (p->frag still set:
+ * not xfwd's), its IPv6 header at l3_off in the frame now: remember its
+ * datagram as the kernel's, so that its later fragments go up too. */
+static __always_inline void frag6_kernel(struct xdp_md *ctx, const struct pkt6 *p, __u64 now)
+{
+	struct ip6hdr *ip = (void *)(long)ctx->data + (p->l3_off & 0x1f);
+
+	if (!p->frag || (void *)(ip + 1) > (void *)(long)ctx->data_end)
+		return;
+	if (frag6_key(ip, p, XFWD_SIDE_LAN))
+		xfwd_frag6_remember(NULL, 0, 0, now);
 }
 
 /* A later IPv6 fragment (XFWD_FRAG_LATER from parse_pkt6) arriving on
@@ -238,7 +235,7 @@ static __always_inline void frag6_remember(const struct pkt6 *p, __u8 side, __u6
  * its flow key, unless the kernel's), or NULL. */
 static __always_inline struct xfwd_frag6 *frag6_datagram(struct pkt6 *p, __u8 side, __u64 now)
 {
-	struct xfwd_frag6_key *k = frag6_key(side);
+	struct xfwd_frag6_key *k = frag6_key(p->ip, p, side);
 	struct xfwd_frag6 *d;
 
 	if (!k)
@@ -249,20 +246,6 @@ static __always_inline struct xfwd_frag6 *frag6_datagram(struct pkt6 *p, __u8 si
 	if (!d->d.kernel)
 		p->key = d->key;
 	return d;
-}
-
-/* frag_tcp_sent for an IPv6 connection. Out of line: rare. */
-__attribute__((noinline)) int xfwd_frag6_tcp(struct xfwd_flow6 *f,
-					     const struct xfwd_flow6_key *key, __u32 end)
-{
-	struct xfwd_flow6 *o;
-
-	if (!f || !key)
-		return 0;
-	o = flow6_original(f, key);
-	if (o)
-		frag_tcp_sent(&o->tcp[f->dir & 1], end);
-	return 0;
 }
 
 /* The sequence number after the later fragment p of datagram d. */

@@ -61,8 +61,8 @@ struct xfwd_frag6_key {
 	__u8 pad[2];
 };
 
-/* The key of the fragment being handled, per CPU: parse_pkt6 fills it, the
- * programs' stacks have no room for it (frag.h sets the side). */
+/* The key of the fragment being handled, per CPU: the programs' stacks
+ * have no room for it (frag.h fills it). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -93,9 +93,10 @@ struct pkt6 {
 	__u16 frag_part_off;	/* 0, or a Fragment header's fragmentable part: where
 				 * it starts (from the frame start), */
 	__u16 frag_off;		/* its offset in bytes (later fragments), */
-	__u8 frag_more;		/* and M: more follow; the datagram's key is in
-				 * xfwd_frag6_cur */
-	__u8 frag_pad[3];
+	__u8 frag_more;		/* M: more follow, */
+	__u8 frag_nh;		/* its next header (every fragment's), */
+	__u8 frag_pad[2];
+	__u32 frag_id;		/* and its identification, network order */
 	__u8 frag;		/* the first fragment of a datagram (offset 0, M) */
 };
 
@@ -226,25 +227,16 @@ static __always_inline int parse_icmp6_err(void *data_end, struct pkt6 *p, __u8 
 static __always_inline int frag6_hdr(struct pkt6 *p, const __u8 *x, __u32 off)
 {
 	__u16 fo = bpf_ntohs(*(const __u16 *)(x + 2));
-	struct xfwd_frag6_key *k;
-	__u32 zero = 0;
 
 	if (p->frag_part_off)	/* a second Fragment header */
 		return XFWD_CNT_PASS_MALFORMED;
 	p->frag_part_off = off + 8;
 	p->frag_off = fo & 0xfff8;
 	p->frag_more = fo & 1;
+	p->frag_nh = x[0];
+	p->frag_id = *(const __u32 *)(x + 4);
 	if (!p->frag_off && !p->frag_more)
 		return XFWD_OK;	/* atomic: the whole datagram */
-	k = bpf_map_lookup_elem(&xfwd_frag6_cur, &zero);
-	if (!k)
-		return XFWD_CNT_PASS_FRAGMENT;
-	addr6_copy(k->saddr, p->ip->saddr);
-	addr6_copy(k->daddr, p->ip->daddr);
-	k->id = *(const __u32 *)(x + 4);
-	k->proto = x[0];
-	k->side = 0;
-	k->pad[0] = k->pad[1] = 0;
 	if (!p->frag_off) {
 		p->frag = 1;
 		return XFWD_OK;

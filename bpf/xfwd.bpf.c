@@ -191,14 +191,6 @@ static __always_inline struct xfwd_flow *frag_flow(struct pkt *p, __u8 side,
 	return f;
 }
 
-/* A later fragment in its flow's counters (no state: it has no L4 header). */
-static __always_inline void frag_account(struct xfwd_flow *f, __u32 len)
-{
-	f->packets++;
-	f->bytes += len;
-	flow_account(f, len, 0);
-}
-
 /*
  * IPv6 has programs of its own (the IPv6 section below), which the IPv4
  * ones tail-call on EtherType IPv6: xfwd_public and xfwd_lan stay as they
@@ -757,21 +749,12 @@ static __always_inline int xdp6_route(struct xdp_md *ctx, struct pkt6 *p,
 
 /* An IPv6 first fragment about to be translated here: its later fragments
  * will follow it. */
-static __always_inline void frag6_first(const struct pkt6 *p, __u8 side, __u64 now)
+static __always_inline void frag6_first(struct pkt6 *p, __u8 side, __u64 now)
 {
 	if (p->frag) {
 		frag6_remember(p, side, now);
 		count(XFWD_CNT_FRAG_XLATED);
 	}
-}
-
-/* A later IPv6 fragment in its connection's counters (no state: it has no
- * L4 header). */
-static __always_inline void frag6_account(struct xfwd_flow6 *f, __u32 len)
-{
-	f->packets++;
-	f->bytes += len;
-	rule_account(f->rule_id, len, 0);
 }
 
 /*
@@ -818,7 +801,7 @@ static __always_inline int xdp6_frag_later(struct xdp_md *ctx, struct pkt6 *p, _
 	if (!f)
 		return frag6_unknown(side);
 	if (p->key.proto == IPPROTO_TCP)
-		xfwd_frag6_tcp(f, &p->key, frag6_tcp_end(p, d));
+		xfwd_frag_tcp6(f, &p->key, frag6_tcp_end(p, d));
 	if (f->flags & XFWD_FLOW_LOCAL) {
 		frag6_account(f, p->len);
 		nat6_rewrite_ip(p, f);
@@ -946,8 +929,8 @@ static __always_inline int xfwd_xdp6(struct xdp_md *ctx, __u8 side)
 	struct pkt6 p;
 	int verdict = xdp6_packet(ctx, &p, side);
 
-	if (side == XFWD_SIDE_LAN && p.frag && verdict == XDP_PASS)
-		xfwd_frag6_remember(NULL, side, 0, 0, now_ns());
+	if (side == XFWD_SIDE_LAN && verdict == XDP_PASS && p.frag)
+		frag6_kernel(ctx, &p, now_ns());
 	return verdict;
 }
 
@@ -1015,13 +998,12 @@ int xfwd_tc_ingress6(struct __sk_buff *skb)
 	if (rc != XFWD_OK && rc != XFWD_FRAG_LATER)
 		return TC_ACT_OK;
 	if (!finish) {	/* no metadata: a request in xfwd_finish, or nothing of ours */
-		if (rc == XFWD_FRAG_LATER)	/* filed by its data (xdp6_frag_later) */
-			finish = finish_take6(p.ip->saddr, p.ip->daddr, NEXTHDR_FRAGMENT,
-					      (const __u8 *)(long)skb->data + (p.l4_off & 0x1ff),
-					      (void *)(long)skb->data_end);
-		else
-			finish = finish_take6(p.ip->saddr, p.ip->daddr, p.key.proto,
-					      (const __u8 *)p.ports, (void *)(long)skb->data_end);
+		/* Filed by its L4 header (a later fragment: by its data, and
+		 * the Fragment header's type, xdp6_frag_later). */
+		finish = finish_take6(p.ip->saddr, p.ip->daddr,
+				      rc == XFWD_FRAG_LATER ? NEXTHDR_FRAGMENT : p.key.proto,
+				      (const __u8 *)(long)skb->data + (p.l4_off & 0xfff),
+				      (void *)(long)skb->data_end);
 		if (!finish)
 			return TC_ACT_OK;
 	}
