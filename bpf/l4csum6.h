@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * l4csum.h for IPv6: the first packet's whole TCP/UDP (and ICMPv6 echo)
- * checksum verified before it starts a connection, and the partial checksum a veth's or tap's
+ * l4csum.h for IPv6: the first packet's whole TCP/UDP checksum verified
+ * before it starts a connection, and the partial checksum a veth's or tap's
  * far stack may leave (tc sends those). A UDP checksum of 0 is not "none"
  * in IPv6 (RFC 8200 8.1): the receiver discards the datagram, so it starts
  * nothing.
@@ -38,35 +38,33 @@ static __always_inline int csum6_partial_form(const struct ip6hdr *ip, const __u
 	return *field == (__u16)s;
 }
 
-/* l4_csum_partial for a parsed IPv6 packet arriving on ctx's interface
- * (TCP, UDP: a stack completes no ICMPv6 checksum on the way out). */
+/* l4_csum_partial for a parsed IPv6 packet arriving on ctx's interface. */
 static __always_inline int l4_csum_partial6(struct xdp_md *ctx, const struct pkt6 *p,
 					    const struct xfwd_config *cfg)
 {
-	if (!cfg->csum_partial || p->icmp_echo ||
+	if (!cfg->csum_partial || p->frag || p->icmp_echo ||
 	    !(cfg->csum_partial & if_bit(cfg, ctx->ingress_ifindex)))
 		return 0;
 	return csum6_partial_form(p->ip, p->l4_csum, p->l4_len, p->key.proto);
 }
 
-/* 1 if the TCP/UDP checksum of the IPv6 packet at l3_off (its segment:
- * l4_len bytes at l4_off) is right, 0 if not. New connections only; a
- * function of its own, verified once. */
+/* 1 if the TCP/UDP (ICMPv6 echo) checksum of the IPv6 packet at l3_off (its segment:
+ * l4_len bytes at l4_off) is right, 0 if not. New connections only, not a
+ * first fragment (its checksum covers what it does not hold: conntrack
+ * verifies the reassembled datagram); a function of its own, verified
+ * once. */
 __attribute__((noinline)) int xfwd_l4_csum_ok6(struct xdp_md *ctx, __u32 l3_off, __u32 l4_off,
 					       __u32 l4_len, __u32 proto)
 {
-	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	struct pseudo_hdr6 ph = {};
 	struct xfwd_config *cfg;
 	struct ip6hdr *ip;
+	void *hdr;
 	__u16 check;
-	__s64 s;
 
-	if (!ctx || l3_off > 18)
+	if (!ctx || csum_l3_hdr(ctx, l3_off, sizeof(*ip), &hdr))
 		return 1;
-	ip = data + l3_off;
-	if ((void *)(ip + 1) > end)
-		return 1;
+	ip = hdr;
 	if (proto == IPPROTO_ICMP)	/* echo: ICMPv6 (the key's protocol, parse6.h) */
 		proto = NEXTHDR_ICMP6;
 	if (bpf_xdp_load_bytes(ctx, l4_off + (proto == IPPROTO_UDP ? 6 :
@@ -84,9 +82,7 @@ __attribute__((noinline)) int xfwd_l4_csum_ok6(struct xdp_md *ctx, __u32 l3_off,
 	addr6_copy(ph.daddr, ip->daddr);
 	ph.len = bpf_htonl(l4_len);
 	ph.proto = (__u8)proto;
-	s = bpf_csum_diff(NULL, 0, (__be32 *)&ph, sizeof(ph), 0);
-	s = csum_frame(ctx, l4_off, l4_len, s);
-	return s < 0 || csum_sum_ok(s);
+	return csum_l4_ok(ctx, &ph, sizeof(ph), l4_off, l4_len);
 }
 
 #endif

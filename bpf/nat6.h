@@ -42,6 +42,16 @@ static __always_inline __u32 addr6_delta(const __u32 *a, const __u32 *b)
 	return 8 * 0xffff - addr6_sum(a) + addr6_sum(b);
 }
 
+/* Translate a later fragment of a datagram: its addresses, nothing else
+ * (no L4 header: the first fragment's checksum update covered the whole
+ * datagram; no IP header checksum). XDP and tc alike: tc sends it on, so a
+ * complete checksum of the skb, which the addresses moved, is not read. */
+static __always_inline void nat6_rewrite_ip(struct pkt6 *p, const struct xfwd_flow6 *f)
+{
+	addr6_copy(p->ip->saddr, f->new_saddr);
+	addr6_copy(p->ip->daddr, f->new_daddr);
+}
+
 /* Translate a TCP/UDP packet or ICMPv6 echo as its entry says. Packet
  * pointers are stale afterwards in tc. */
 static __always_inline void nat6_rewrite(void *ctx, int skb, struct pkt6 *p,
@@ -50,8 +60,7 @@ static __always_inline void nat6_rewrite(void *ctx, int skb, struct pkt6 *p,
 	int udp = p->key.proto == IPPROTO_UDP, echo = p->icmp_echo;
 	__u32 addr, ports;
 
-	addr6_copy(p->ip->saddr, f->new_saddr);
-	addr6_copy(p->ip->daddr, f->new_daddr);
+	nat6_rewrite_ip(p, f);
 	if (echo) {
 		ports = echo_id_rewrite(p->ports, echo, f->new_sport, f->new_dport);
 	} else {

@@ -15,6 +15,7 @@
 #include "parse6.h"
 #include "rules.h"
 #include "port_alloc.h"
+#include "source.h"
 
 /* The LAN slot the FIB sends daddr to from the packet's interface
  * (xfwd_lan_out), or XFWD_IF_MAX (the public side, or no route). Verified
@@ -23,20 +24,13 @@ __attribute__((noinline)) __u32 xfwd_lan_out6(struct xdp_md *ctx, const struct a
 					      const struct xfwd_config *cfg)
 {
 	struct bpf_fib_lookup *fib = fib_scratch();
-	__u32 slot;
-	int rc;
 
 	if (!ctx || !daddr || !cfg || !fib)
 		return XFWD_IF_MAX;
 	__builtin_memset(fib, 0, sizeof(*fib));
 	fib->family = AF_INET6;
 	addr6_copy(fib->ipv6_dst, daddr->a);
-	fib->ifindex = ctx->ingress_ifindex;
-	rc = bpf_fib_lookup(ctx, fib, sizeof(*fib), BPF_FIB_LOOKUP_SKIP_NEIGH);
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
-		return XFWD_IF_MAX;
-	slot = if_slot(cfg, fib->ifindex);
-	return slot == XFWD_IF_PUBLIC ? XFWD_IF_MAX : slot;
+	return fib_lan_slot(ctx, fib, cfg);
 }
 
 /* The IPv6 address of the LAN in slot (slot_addr): the first LAN's if slot

@@ -393,19 +393,21 @@ struct saved {
 };
 
 #define SNAP_MAX 1024
-#define SNAP_MAPS 8
+#define SNAP_MAPS 9
 static struct saved snap[SNAP_MAPS];
 static __u32 snap_aliased, snap_waiting;	/* the data path's own state outside the maps */
 static void *batch_keys, *batch_vals;
 
 static struct bpf_map *state_map(int i)
 {
-	/* xfwd_frags too: a later fragment must not find a datagram an
-	 * earlier input's first fragment left (the model forgets them). */
+	/* xfwd_frags and xfwd_frags6 too: a later fragment must not find a
+	 * datagram an earlier input's first fragment left (the model
+	 * forgets them). */
 	struct bpf_map *m[SNAP_MAPS] = { skel->maps.xfwd_flows, skel->maps.xfwd_pending,
 					 skel->maps.xfwd_mappings, skel->maps.xfwd_owners,
 					 skel->maps.xfwd_frags, skel->maps.xfwd_finish,
-					 skel->maps.xfwd_flows6, skel->maps.xfwd_pending6 };
+					 skel->maps.xfwd_flows6, skel->maps.xfwd_pending6,
+					 skel->maps.xfwd_frags6 };
 	return m[i];
 }
 
