@@ -3,7 +3,7 @@
 # NAT66 masquerade end to end (#20), in the dual-stack lab: the LAN host
 # (2001:db8:200::2) reaches the internet host (2001:db8:100::2), which has no
 # route back to the LAN, only through xfwd's masquerade: TCP with its port
-# kept, a 3 MB download, UDP with endpoint-independent mapping, ping6; the
+# kept, a 3 MB download, UDP, a datagram in fragments, ping6; the
 # internet host sees the public address; XDP did it all (the kernel forwarded
 # nothing). A blind spoofer on the public side sending to the mapped port from
 # other addresses and ports reaches nobody under apdf. What XDP passes up
@@ -25,6 +25,7 @@ mkdir -p "$TMP/www" && head -c 3000000 /dev/urandom >"$TMP/www/blob"
 SUM=$(sha256sum "$TMP/www/blob" | cut -d' ' -f1)
 bg "$LAB_CLI" $PEER http-server $C 8080 "$TMP/www"
 bg "$LAB_CLI" $PEER raw-log $C "$TMP/raw.log"
+bg "$LAB_CLI" $PEER udp-big-echo $C 7000 "$TMP/big.log"
 wait_port "$LAB_CLI" $C 9100 && wait_port "$LAB_CLI" $C 8080 && wait_udp "$LAB_CLI" 5000 ||
 	not_ok "servers up" "a server did not start"
 
@@ -59,6 +60,9 @@ questions() {
 	expect_eq "$who: UDP: the internet host sees the public address and port 42000" "$r" "[$C]:5000 [$P]:42000 x"
 	r=$(lab_x "$LAB_SRV" ping -6 -c2 -W2 $C 2>&1)
 	expect_match "$who: ping6 from the LAN host gets its answers" "$r" "2 received"
+	r=$(lab_x "$LAB_SRV" timeout 5 $PEER udp-big-ask $C 7000 3000 2>&1)
+	expect_eq "$who: a 3000-byte UDP datagram (3 fragments) comes back whole" "$r" "[$C]:7000 3000 same"
+	expect_eq "$who: ... and arrived whole from the public address" "$(tail -n 1 "$TMP/big.log" 2>/dev/null)" "$P 3000"
 	# A blind spoofer against a live UDP mapping (the LAN host keeps its
 	# socket and logs all it receives): only the internet host's answer
 	# from the port it talked to arrives.
