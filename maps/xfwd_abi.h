@@ -12,7 +12,7 @@
 
 #define XFWD_MAX_RULES		16384	/* rules (ids, counters); a port range is one rule */
 #define XFWD_MAX_RULE_PORTS	65536	/* rule map entries: one per public port */
-#define XFWD_MAX_MASQ		256
+#define XFWD_MAX_MASQ		256	/* masquerade prefixes, of both families */
 #define XFWD_MASQ_RULE_BASE	XFWD_MAX_RULES	/* rule_id of masqueraded flows: base + masq id */
 /* rule_id of this host's own connections whose source port xfwd moved */
 #define XFWD_LOCAL_RULE_ID	(XFWD_MASQ_RULE_BASE + XFWD_MAX_MASQ)
@@ -551,8 +551,8 @@ struct xfwd_port {
 };
 #define XFWD_PORTS_MAX		1024
 
-#define XFWD_SET_RULES_B	(1u << 0)	/* xfwd_rules_b is live, not xfwd_rules */
-#define XFWD_SET_MASQ_B		(1u << 1)	/* xfwd_masq_b is live, not xfwd_masq */
+#define XFWD_SET_RULES_B	(1u << 0)	/* xfwd_rules_b (and xfwd_rules6_b) is live, not xfwd_rules */
+#define XFWD_SET_MASQ_B		(1u << 1)	/* xfwd_masq_b (and xfwd_masq6_b) is live, not xfwd_masq */
 
 /* The context of xfwd_reply_now (BPF_PROG_TEST_RUN): the reply key of a
  * one-entry connection and the time (CLOCK_MONOTONIC_COARSE, the data
