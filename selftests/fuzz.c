@@ -152,10 +152,12 @@ static const struct m_rule6 rules6[] = {
 	{ IPPROTO_UDP, V6(0x100, 0xa), 1000, V6(0x200, 0x82), 1000 },
 };
 
+/* 2001:db8:100::3 and 2001:db8:200::3 behind a link of the IPv6 minimum
+ * MTU (a host route's, topology_extra): Packet Too Big says 1280. */
 static const struct m_host6 hosts6[] = {
-	{ V6(0x100, 2), M_PUB, MAC_C1 }, { V6(0x100, 3), M_PUB, MAC_C2 },
-	{ V6(0x200, 2), M_LAN, MAC_B1 }, { V6(0x200, 3), M_LAN, MAC_B2 },
-	{ V6(0x200, 0x82), M_LAN, MAC_B5 }, { V6(0x300, 2), 2, MAC_F },
+	{ V6(0x100, 2), M_PUB, MAC_C1, 0 }, { V6(0x100, 3), M_PUB, MAC_C2, 1280 },
+	{ V6(0x200, 2), M_LAN, MAC_B1, 0 }, { V6(0x200, 3), M_LAN, MAC_B2, 1280 },
+	{ V6(0x200, 0x82), M_LAN, MAC_B5, 0 }, { V6(0x300, 2), 2, MAC_F, 0 },
 };
 
 static const struct m_net6 nets6[] = {
@@ -289,7 +291,9 @@ static const char topology_extra[] =
 	"ip -6 addr add 2001:db8:100::a/128 dev " IF_PUB " nodad; "
 	"ip -6 neigh replace 2001:db8:100::3 lladdr 02:c1:00:00:00:03 dev " IF_PUB " nud permanent; "
 	"ip -6 neigh replace 2001:db8:200::82 lladdr 02:b0:00:00:00:82 dev " IF_LAN " nud permanent; "
-	"ip -6 neigh replace 2001:db8:300::2 lladdr 02:f0:00:00:00:02 dev " IF_OTH " nud permanent";
+	"ip -6 neigh replace 2001:db8:300::2 lladdr 02:f0:00:00:00:02 dev " IF_OTH " nud permanent; "
+	"ip -6 route replace 2001:db8:100::3/128 dev " IF_PUB " mtu lock 1280; "
+	"ip -6 route replace 2001:db8:200::3/128 dev " IF_LAN " mtu lock 1280";
 
 static void load(void)
 {
@@ -933,7 +937,8 @@ static int check_tc(const struct m_expect *e, const uint8_t *in, size_t ilen)
  *              fragments (an IPv4 fragment's bits: a Fragment header); an
  *              error (what 5-6) quotes the IPv6 packet, d4 bit 7 one lie in
  *              it (error6_quote), kind 4 an IPv6 packet of its fields;
- *              mutation 31 makes the packet 1499-1502 bytes (ip6_resize);
+ *              mutation 31 makes the packet 1279-1282 or 1499-1502 bytes
+ *              long (ip6_resize: either side of an egress MTU);
  *   op & 0x80: raw frame: op bit 0 the side, bit 1 through tc ingress, then
  *              2 bytes of length, then the bytes (at least 14);
  *   else:      a 20-byte description d[0..19] (d[0] = op). Most values
@@ -1190,8 +1195,9 @@ static size_t to_ipv6(uint8_t *f, size_t len, int ext)
  * The IPv6 packet at l3 made tot bytes long (IPv6 header included): its
  * upper layer's payload cut or grown (with pattern bytes), its payload
  * length, a UDP length and the TCP, UDP or ICMPv6 checksum made right for
- * it. The fuzz world's egress MTU is 1500 (world.mtu): 1499-1502 puts a
- * packet on either side of Packet Too Big. Returns the frame's length
+ * it. The fuzz world's egress MTU is 1500 (world.mtu), 1280 to two hosts
+ * (hosts6): 1279-1282 and 1499-1502 put a packet on either side of Packet
+ * Too Big. Returns the frame's length
  * (len, unchanged, if it cannot).
  */
 static size_t ip6_resize(uint8_t *buf, size_t len, size_t l3, size_t tot)
@@ -1286,8 +1292,8 @@ static size_t mutate6(const uint8_t *d, uint8_t *buf, size_t len, size_t l3)
 		if (nh == IPPROTO_UDP && l4 + 8 <= len)
 			put16(buf + l4 + 6, 0);		/* "none": invalid in IPv6 */
 		break;
-	case 31:
-		len = ip6_resize(buf, len, l3, 1499 + v % 4u);	/* at the egress MTU */
+	case 31:	/* at an egress MTU: 1500, or 1280 (hosts6) */
+		len = ip6_resize(buf, len, l3, (v & 4 ? 1279 : 1499) + v % 4u);
 		break;
 	}
 	return len;
@@ -2674,7 +2680,7 @@ static size_t gen_icmp6(uint8_t *buf, size_t cap)
 			d[8] = (uint8_t)(rnd() % 2 ? FS_ACK : FS_PSHACK);
 			d[11] = (uint8_t)(k == 7 ? rnd() % 4 : 4 + rnd() % 3);
 			if (rnd() % 2)
-				d[13] |= 16 | 15;	/* mutate6's 31: 1499-1502 bytes */
+				d[13] |= 16 | 15;	/* mutate6's 31: at an egress MTU */
 		}
 		if (d[0] >> 1 != 5 && d[0] >> 1 != 6 && d[1] != 13) {
 			desc_in_window(d);

@@ -728,6 +728,7 @@ struct route {
 	int rc;			/* PARSE_OK-like 0 or the pass counter */
 	int side;		/* the network's interface (M_PUB, M_LAN, 2: foreign) */
 	const uint8_t *dmac;
+	unsigned mtu;		/* IPv6: the route's MTU (route6) */
 };
 
 static int route(const struct model *m, uint32_t dst, unsigned tot, struct route *r)
@@ -807,7 +808,11 @@ static int route6(const struct model *m, uint32_t dst, unsigned tot, struct rout
 	if (!net)
 		return r->rc;
 	r->side = net->side;
-	if (tot > w->mtu)
+	r->mtu = w->mtu;
+	for (int i = 0; i < w->nhosts6; i++)
+		if (!memcmp(w->hosts6[i].addr, a, 16) && w->hosts6[i].mtu)
+			r->mtu = w->hosts6[i].mtu;	/* a host route's MTU */
+	if (tot > r->mtu)
 		return r->rc = XFWD_CNT_PASS_FRAG_NEEDED;
 	r->rc = XFWD_CNT_PASS_NO_NEIGH;
 	for (int i = 0; i < w->nhosts6; i++)
@@ -2181,8 +2186,9 @@ static void rewrite_err6(const struct model *m, struct m_expect *e, const struct
 }
 
 /*
- * An IPv6 packet of a connection too big for the egress (README, How it
- * works, IPv6): "becomes, in place, Packet Too Big with the egress MTU:
+ * An IPv6 packet of a connection too big for the egress, whose MTU is mtu
+ * (the route's: route6) (README, How it works, IPv6): "becomes, in place,
+ * Packet Too Big with the egress MTU:
  * from the gateway's address on the interface it came in by, hop limit
  * 255, quoting as much of the packet as it arrived as fits in 1280 bytes,
  * sent back by XDP_TX (icmp_frag_needed_sent); its connection is
@@ -2194,7 +2200,8 @@ static void rewrite_err6(const struct model *m, struct m_expect *e, const struct
  * a neighbour; so does a packet that came in by an interface without an
  * IPv6 address ("no Packet Too Big").
  */
-static void too_big6(const struct model *m, struct m_expect *e, const struct pk *p, int side)
+static void too_big6(const struct model *m, struct m_expect *e, const struct pk *p, int side,
+		     unsigned mtu)
 {
 	static const uint8_t none[16];
 	const uint8_t *src = side == M_PUB ? m->w->public6 : m->w->lan6;
@@ -2204,7 +2211,7 @@ static void too_big6(const struct model *m, struct m_expect *e, const struct pk 
 	if (p->kind == K_ICMP_ERR || !memcmp(src, none, 16)) {
 		snprintf(e->path, sizeof(e->path), "IPv6: %s too big for the egress (%u > %u): no"
 			 " Packet Too Big", p->kind == K_ICMP_ERR ? "an ICMPv6 error" :
-			 "a packet from an interface without an IPv6 address", p->tot, m->w->mtu);
+			 "a packet from an interface without an IPv6 address", p->tot, mtu);
 		expect_pass(e, BIT(XFWD_CNT_PASS_FRAG_NEEDED));
 		return;
 	}
@@ -2219,7 +2226,7 @@ static void too_big6(const struct model *m, struct m_expect *e, const struct pk 
 	memcpy(ip + 8, src, 16);
 	memcpy(ip + 24, p->b + p->l3 + 8, 16);
 	icmp[0] = 2;
-	p32(icmp + 4, m->w->mtu);
+	p32(icmp + 4, mtu);
 	memcpy(icmp + 8, p->b + p->l3, quote);
 	p16(icmp + 2, (uint16_t)~sum_fold(icmp, 8 + quote,
 					   sum_fold(ip + 8, 32, (uint32_t)(8 + quote) + 58)));
@@ -2228,7 +2235,7 @@ static void too_big6(const struct model *m, struct m_expect *e, const struct pk 
 	e->rewrite = 1;
 	e->reasons = BIT(XFWD_CNT_ICMP_FRAG_SENT);
 	snprintf(e->path + strlen(e->path), sizeof(e->path) - strlen(e->path),
-		 "; too big for the egress (%u > %u): Packet Too Big back", p->tot, m->w->mtu);
+		 "; too big for the egress (%u > %u): Packet Too Big back", p->tot, mtu);
 }
 
 static const char *side_s(int side)
@@ -2440,7 +2447,7 @@ void model_packet(struct model *m, int side, const uint8_t *fr, size_t len, stru
 	else
 		route(m, f->to.daddr, p.tot, &rt);
 	if (rt.rc == XFWD_CNT_PASS_FRAG_NEEDED && p.v6) {
-		too_big6(m, e, &p, side);
+		too_big6(m, e, &p, side, rt.mtu);
 		return;
 	}
 	if (rt.rc == XFWD_CNT_PASS_FRAG_NEEDED && p.df && p.kind != K_ICMP_ERR && !p.later) {
