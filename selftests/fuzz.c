@@ -1197,8 +1197,7 @@ static size_t to_ipv6(uint8_t *f, size_t len, int ext)
  * length, a UDP length and the TCP, UDP or ICMPv6 checksum made right for
  * it. The fuzz world's egress MTU is 1500 (world.mtu), 1280 to two hosts
  * (hosts6): 1279-1282 and 1499-1502 put a packet on either side of Packet
- * Too Big. Returns the frame's length
- * (len, unchanged, if it cannot).
+ * Too Big. Returns the frame's length (len, unchanged, if it cannot).
  */
 static size_t ip6_resize(uint8_t *buf, size_t len, size_t l3, size_t tot)
 {
@@ -2633,9 +2632,9 @@ static size_t gen_frag(uint8_t *buf, size_t cap)
  * UDP) and now and then its answer, then errors about what went through,
  * from where it went (what 5-6: its receiver or another host; honest, or
  * with one lie of error6_quote's), errors quoting any tuple (kind 4), and
- * packets of the tuple both ways at the egress MTU and over it (mutate6's
- * 31, 1500 bytes and more): Packet Too Big from XDP; each now and then
- * with an extension header.
+ * packets of the tuple both ways at an egress MTU (1280 or 1500) and over
+ * it (mutate6's 31, 1500 bytes and more): Packet Too Big from XDP; each
+ * now and then with an extension header.
  */
 static size_t gen_icmp6(uint8_t *buf, size_t cap)
 {

@@ -2174,6 +2174,7 @@ static void rewrite_err6(const struct model *m, struct m_expect *e, const struct
 	p16(o + q4 + 2, f->to.sport);
 	snprintf(e->path + strlen(e->path), sizeof(e->path) - strlen(e->path),
 		 "; an ICMPv6 error (type %u), translated", p->b[p->l4]);
+	e->also |= BIT(XFWD_CNT_ICMP_ERR);	/* "ICMP and ICMPv6 errors translated" */
 	add_csum(e, "icmp6 checksum", l4 + 2, 0, 0);
 	add_seg(e, l3 + 8, p->l3 + 8, 32);
 	add_seg(e, l4, p->l4, p->end - p->l4);
@@ -2187,14 +2188,14 @@ static void rewrite_err6(const struct model *m, struct m_expect *e, const struct
 
 /*
  * An IPv6 packet of a connection too big for the egress, whose MTU is mtu
- * (the route's: route6) (README, How it works, IPv6): "becomes, in place,
- * Packet Too Big with the egress MTU:
- * from the gateway's address on the interface it came in by, hop limit
- * 255, quoting as much of the packet as it arrived as fits in 1280 bytes,
- * sent back by XDP_TX (icmp_frag_needed_sent); its connection is
+ * (the route's: route6). README, How it works, IPv6: it "becomes, in
+ * place, Packet Too Big with the egress MTU: from the gateway's address on
+ * the interface it came in by, hop limit 255, quoting as much of the packet
+ * as it arrived ... as fits in 1280 bytes, without the 802.1Q tag it came
+ * with, sent back by XDP_TX (icmp_frag_needed_sent); its connection is
  * untouched" (a first packet has started it all the same, as IPv4's
- * frag-needed). Back to the MACs it came from, without a tag, as
- * frag_needed. An ICMPv6 error too big for the egress gets none (RFC 4443
+ * frag-needed); back to the MACs it came from, as frag_needed's. An
+ * ICMPv6 error too big for the egress gets none (RFC 4443
  * 2.4 e.1: no error about an error): it goes up as it came
  * (pass_frag_needed), no request to tc, which finishes only what waits for
  * a neighbour; so does a packet that came in by an interface without an
@@ -2426,7 +2427,6 @@ void model_packet(struct model *m, int side, const uint8_t *fr, size_t len, stru
 		e->len = len;
 		if (p.kind == K_ICMP_ERR && p.v6) {
 			rewrite_err6(m, e, &p, f, 0);
-			e->also |= BIT(XFWD_CNT_ICMP_ERR);
 		} else if (p.kind == K_ICMP_ERR) {
 			rewrite_err(e, &p, f, 0);
 		} else {
@@ -2475,7 +2475,6 @@ void model_packet(struct model *m, int side, const uint8_t *fr, size_t len, stru
 	e->frame[p.l3 + d + (p.v6 ? 7 : 8)] = (uint8_t)(fr[p.l3 + (p.v6 ? 7 : 8)] - 1);
 	if (p.kind == K_ICMP_ERR && p.v6) {
 		rewrite_err6(m, e, &p, f, d);
-		e->also |= BIT(XFWD_CNT_ICMP_ERR);
 	} else if (p.kind == K_ICMP_ERR) {
 		rewrite_err(e, &p, f, d);
 	} else {
