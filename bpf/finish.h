@@ -61,9 +61,6 @@ static __always_inline int finish_by_map(void)
 	return (xfwd_no_xdp_meta || xfwd_meta_unsupported) && xfwd_finish_waiting;
 }
 
-/* XDP: ask tc to finish this packet, its IPv4 header at l3_off; returns
- * XDP_PASS. The header is found afresh: a failed bpf_xdp_adjust_meta
- * leaves every packet pointer invalid all the same. */
 /* XDP, either family: put the mark in the XDP metadata. 0, or -1 where
  * there is none (the kernel or the driver gives no room). */
 static __always_inline int finish_meta_put(struct xdp_md *ctx, __u32 mark)
@@ -83,6 +80,30 @@ static __always_inline int finish_meta_put(struct xdp_md *ctx, __u32 mark)
 	return 0;
 }
 
+/* XDP, either family: the request under the packet's identity k, where
+ * the metadata has no room for it. */
+static __always_inline void finish_map_put(const struct xfwd_finish_key *k, __u32 mark)
+{
+	if (!bpf_map_update_elem(&xfwd_finish, k, &mark, BPF_ANY))
+		__sync_fetch_and_add(&xfwd_finish_waiting, 1);
+}
+
+/* tc, either family: the request under k, taken out (0: none). */
+static __always_inline __u32 finish_map_take(const struct xfwd_finish_key *k)
+{
+	__u32 *v = bpf_map_lookup_elem(&xfwd_finish, k), m;
+
+	if (!v)
+		return 0;
+	m = *v;
+	if (!bpf_map_delete_elem(&xfwd_finish, k))
+		__sync_fetch_and_sub(&xfwd_finish_waiting, 1);
+	return m;
+}
+
+/* XDP: ask tc to finish this packet, its IPv4 header at l3_off; returns
+ * XDP_PASS. The header is found afresh: a failed bpf_xdp_adjust_meta
+ * leaves every packet pointer invalid all the same. */
 static __always_inline int finish_ask(struct xdp_md *ctx, __u32 l3_off, __u32 mark)
 {
 	struct xfwd_finish_key k;
@@ -94,8 +115,7 @@ static __always_inline int finish_ask(struct xdp_md *ctx, __u32 l3_off, __u32 ma
 	if ((void *)(ip + 1) > (void *)(long)ctx->data_end)
 		return XDP_PASS;
 	finish_key(ip, (void *)(long)ctx->data_end, &k);
-	if (!bpf_map_update_elem(&xfwd_finish, &k, &mark, BPF_ANY))
-		__sync_fetch_and_add(&xfwd_finish_waiting, 1);
+	finish_map_put(&k, mark);
 	return XDP_PASS;
 }
 
@@ -118,8 +138,7 @@ static __always_inline int finish_ask6(struct xdp_md *ctx, __u32 l3_off, __u32 l
 	if ((void *)(ip + 10) > data_end || (void *)(l4 + 8) > data_end)
 		return XDP_PASS;
 	finish_key6(ip + 2, ip + 6, proto, l4, data_end, &k);
-	if (!bpf_map_update_elem(&xfwd_finish, &k, &mark, BPF_ANY))
-		__sync_fetch_and_add(&xfwd_finish_waiting, 1);
+	finish_map_put(&k, mark);
 	return XDP_PASS;
 }
 
@@ -128,16 +147,9 @@ static __always_inline __u32 finish_take6(const __u32 *saddr, const __u32 *daddr
 					  const __u8 *l4, const void *data_end)
 {
 	struct xfwd_finish_key k;
-	__u32 *v, m;
 
 	finish_key6(saddr, daddr, proto, l4, data_end, &k);
-	v = bpf_map_lookup_elem(&xfwd_finish, &k);
-	if (!v)
-		return 0;
-	m = *v;
-	if (!bpf_map_delete_elem(&xfwd_finish, &k))
-		__sync_fetch_and_sub(&xfwd_finish_waiting, 1);
-	return m;
+	return finish_map_take(&k);
 }
 
 /* tc: the mark in the XDP metadata (0: none). */
@@ -157,16 +169,9 @@ static __always_inline __u32 finish_meta(struct __sk_buff *skb)
 static __always_inline __u32 finish_take(const struct iphdr *ip, const void *data_end)
 {
 	struct xfwd_finish_key k;
-	__u32 *v, m;
 
 	finish_key(ip, data_end, &k);
-	v = bpf_map_lookup_elem(&xfwd_finish, &k);
-	if (!v)
-		return 0;
-	m = *v;
-	if (!bpf_map_delete_elem(&xfwd_finish, &k))
-		__sync_fetch_and_sub(&xfwd_finish_waiting, 1);
-	return m;
+	return finish_map_take(&k);
 }
 
 #endif

@@ -47,18 +47,12 @@ static __always_inline int conn_idle(const struct xfwd_config *cfg, __u8 proto, 
 	       (__s64)(now - last_seen_ns) > (__s64)conn_timeout_ns(cfg, proto, word);
 }
 
-static __always_inline int flow_idle(const struct xfwd_config *cfg,
-				     const struct xfwd_flow *f, __u64 now)
-{
-	return conn_idle(cfg, f->twin.proto, f->conn, f->last_seen_ns, now);
-}
-
-static __always_inline int key_eq(const struct xfwd_flow_key *a, const struct xfwd_flow_key *b)
-{
-	const __u64 *x = (const void *)a, *y = (const void *)b;
-
-	return x[0] == y[0] && x[1] == y[1];
-}
+/* flow_idle, key_eq, twin_lookup, flow_delete, twin_delete, xfwd_twin_live,
+ * flow_live, flow_live_in, flow_holds, flow_claim: IPv4's copy of the
+ * family template. */
+#define FAM_SFX
+#include "flow_fam_lookup.h"
+#undef FAM_SFX
 
 /* A connection with key changed state: drop the fast path's copies of its
  * entry on every CPU (struct xfwd_fast). Both directions' keys are told. */
@@ -69,53 +63,6 @@ static __always_inline void fast_forget(const struct xfwd_flow_key *key)
 
 	if (epoch)
 		__sync_fetch_and_add(epoch, 1);
-}
-
-/* The entry's twin lives in the same table as the entry. What sits at
- * f->twin may be an earlier connection's stale entry (a reply entry left
- * dead by a reset, whose original key a new one-entry connection took): it
- * is the twin only if it names the same connection. */
-static __always_inline struct xfwd_flow *twin_lookup(const struct xfwd_flow *f)
-{
-	void *table = f->flags & XFWD_FLOW_PENDING ? (void *)&xfwd_pending : (void *)&xfwd_flows;
-	struct xfwd_flow *t = bpf_map_lookup_elem(table, &f->twin);
-
-	return t && t->conn_id == f->conn_id ? t : NULL;
-}
-
-static __always_inline void twin_delete(const struct xfwd_flow *f)
-{
-	struct xfwd_flow_key k = f->twin;
-
-	if (!twin_lookup(f))
-		return;
-	if (f->flags & XFWD_FLOW_PENDING) {
-		if (!bpf_map_delete_elem(&xfwd_pending, &k))
-			count(XFWD_CNT_PENDING_DEL);
-	} else if (!bpf_map_delete_elem(&xfwd_flows, &k)) {
-		count(XFWD_CNT_CONFIRMED_DEL);
-	}
-}
-
-/* An idle entry is live if its other direction was used in time. Out of
- * line: rare, and flow_lookup inlines flow_live four times. */
-__attribute__((noinline)) int xfwd_twin_live(const struct xfwd_flow_key *key,
-					     const struct xfwd_flow *f,
-					     const struct xfwd_config *cfg, __u64 now)
-{
-	const struct xfwd_flow *t;
-
-	if (!key || !f || !cfg || (f->flags & XFWD_FLOW_DEAD))
-		return 0;
-	t = twin_lookup(f);
-	return t && key_eq(&t->twin, key) && !flow_idle(cfg, t, now);
-}
-
-/* Live: used in time, or its other direction was. */
-static __always_inline int flow_live(const struct xfwd_flow_key *key, const struct xfwd_flow *f,
-				     const struct xfwd_config *cfg, __u64 now)
-{
-	return !flow_idle(cfg, f, now) || xfwd_twin_live(key, f, cfg, now);
 }
 
 /* The live entry for key in either table, or NULL. The table xfwd_where
@@ -134,52 +81,16 @@ static __always_inline struct xfwd_flow *flow_lookup(const struct xfwd_flow_key 
 	t = bpf_map_lookup_elem(&xfwd_tables, &first);
 	if (!t)
 		return NULL;
-	f = bpf_map_lookup_elem(t, key);
-	if (f && flow_live(key, f, cfg, now))
+	f = flow_live_in(t, key, cfg, now);
+	if (f)
 		return f;
 	t = bpf_map_lookup_elem(&xfwd_tables, &second);
 	if (!t)
 		return NULL;
-	f = bpf_map_lookup_elem(t, key);
-	if (f && flow_live(key, f, cfg, now)) {
+	f = flow_live_in(t, key, cfg, now);
+	if (f)
 		*word ^= bit;
-		return f;
-	}
-	return NULL;
-}
-
-/*
- * Does the entry f hold key for a live connection? claimed is a key the new
- * connection has just taken over (or NULL): an old entry whose twin sat there
- * lost that twin, so only its own use counts (the new entry now at claimed
- * points back to key and would make a dead connection look alive).
- */
-static __always_inline int flow_holds(const struct xfwd_flow_key *key, const struct xfwd_flow *f,
-				      const struct xfwd_config *cfg, __u64 now,
-				      const struct xfwd_flow_key *claimed)
-{
-	if (claimed && key_eq(&f->twin, claimed))
-		return !flow_idle(cfg, f, now);
-	return flow_live(key, f, cfg, now);
-}
-
-/* Insert key into the pending table unless a live connection holds it. */
-static __always_inline int flow_claim(const struct xfwd_flow_key *key, const struct xfwd_flow *v,
-				      const struct xfwd_config *cfg, __u64 now,
-				      const struct xfwd_flow_key *claimed)
-{
-	struct xfwd_flow *f = bpf_map_lookup_elem(&xfwd_flows, key);
-
-	if (f && flow_holds(key, f, cfg, now, claimed))
-		return -1;
-	if (!bpf_map_update_elem(&xfwd_pending, key, v, BPF_NOEXIST)) {
-		count(XFWD_CNT_PENDING_ADD);
-		return 0;
-	}
-	f = bpf_map_lookup_elem(&xfwd_pending, key);
-	if (f && flow_holds(key, f, cfg, now, claimed))
-		return -1;
-	return bpf_map_update_elem(&xfwd_pending, key, v, BPF_ANY);	/* a stale one */
+	return f;
 }
 
 /* Fill the translation of one entry and precompute its checksum deltas. */

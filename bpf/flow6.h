@@ -7,8 +7,9 @@
  * handshake (TCP) or the backend answers (UDP); expiry is lazy; the state
  * word of the original entry changes by compare-and-swap. What decides
  * (conn_next, conn_idle, tcp_check, xfwd_conn_advance, the checksum
- * arithmetic) is the IPv4 code itself; only the lookups differ, by the
- * key's and entry's types. Not here yet (IPv4 only): one-entry (lazy)
+ * arithmetic) is the IPv4 code itself, and so are finding and tracking a
+ * connection: the family templates (flow_fam.h) compiled for the IPv6
+ * types; making one is this file's. Not here yet (IPv4 only): one-entry (lazy)
  * connections, the fast path and route cache, mappings.
  */
 #ifndef XFWD_BPF_FLOW6_H
@@ -24,78 +25,21 @@
 #include "tcp_window.h"
 #include "snat6.h"
 
-static __always_inline int flow6_idle(const struct xfwd_config *cfg, const struct xfwd_flow6 *f,
-				      __u64 now)
-{
-	return conn_idle(cfg, f->twin.proto, f->conn, f->last_seen_ns, now);
-}
-
-static __always_inline int key6_eq(const struct xfwd_flow6_key *a, const struct xfwd_flow6_key *b)
-{
-	const __u64 *x = (const void *)a, *y = (const void *)b;
-
-	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3] && x[4] == y[4];
-}
-
-/* The entry's twin, in the same table, if it names the same connection
- * (twin_lookup). */
-static __always_inline struct xfwd_flow6 *twin6_lookup(const struct xfwd_flow6 *f)
-{
-	struct xfwd_flow6 *t;
-
-	if (f->flags & XFWD_FLOW_PENDING)
-		t = bpf_map_lookup_elem(&xfwd_pending6, &f->twin);
-	else
-		t = bpf_map_lookup_elem(&xfwd_flows6, &f->twin);
-	return t && t->conn_id == f->conn_id ? t : NULL;
-}
-
-/* Delete key from the table the flags name, counted. */
-static __always_inline void flow6_delete(const struct xfwd_flow6_key *key, __u8 flags)
-{
-	struct xfwd_flow6_key k = *key;
-
-	if (flags & XFWD_FLOW_PENDING) {
-		if (!bpf_map_delete_elem(&xfwd_pending6, &k))
-			count(XFWD_CNT_PENDING_DEL);
-	} else if (!bpf_map_delete_elem(&xfwd_flows6, &k)) {
-		count(XFWD_CNT_CONFIRMED_DEL);
-	}
-}
-
-static __always_inline void twin6_delete(const struct xfwd_flow6 *f)
-{
-	if (twin6_lookup(f))
-		flow6_delete(&f->twin, f->flags);
-}
-
-/* Live: used in time, or its other direction was (flow_live). */
-static __always_inline int flow6_live(const struct xfwd_flow6_key *key, const struct xfwd_flow6 *f,
-				      const struct xfwd_config *cfg, __u64 now)
-{
-	const struct xfwd_flow6 *t;
-
-	if (!flow6_idle(cfg, f, now))
-		return 1;
-	if (f->flags & XFWD_FLOW_DEAD)
-		return 0;
-	t = twin6_lookup(f);
-	return t && key6_eq(&t->twin, key) && !flow6_idle(cfg, t, now);
-}
+/* flow6_idle, key6_eq, twin6_lookup, flow6_delete, twin6_delete,
+ * xfwd_twin_live6, flow6_live, flow6_live_in, flow6_holds, flow6_claim:
+ * IPv6's copy of the family template. */
+#define FAM_SFX 6
+#include "flow_fam_lookup.h"
+#undef FAM_SFX
 
 /* The live entry for key in either table, or NULL: the confirmed table
  * first (no xfwd_where guess for IPv6 yet). */
 static __always_inline struct xfwd_flow6 *flow6_lookup(const struct xfwd_flow6_key *key,
 						       const struct xfwd_config *cfg, __u64 now)
 {
-	struct xfwd_flow6 *f = bpf_map_lookup_elem(&xfwd_flows6, key);
+	struct xfwd_flow6 *f = flow6_live_in(&xfwd_flows6, key, cfg, now);
 
-	if (f && flow6_live(key, f, cfg, now))
-		return f;
-	f = bpf_map_lookup_elem(&xfwd_pending6, key);
-	if (f && flow6_live(key, f, cfg, now))
-		return f;
-	return NULL;
+	return f ? f : flow6_live_in(&xfwd_pending6, key, cfg, now);
 }
 
 /* Does a live connection hold the reverse of key (what its answers would
@@ -113,36 +57,6 @@ __attribute__((noinline)) int flow6_reverse_live(const struct xfwd_flow6_key *ke
 	rk.dport = key->sport;
 	rk.proto = key->proto;
 	return flow6_lookup(&rk, cfg, now) != NULL;
-}
-
-/* flow_holds: does f hold key for a live connection? */
-static __always_inline int flow6_holds(const struct xfwd_flow6_key *key, const struct xfwd_flow6 *f,
-				       const struct xfwd_config *cfg, __u64 now,
-				       const struct xfwd_flow6_key *claimed)
-{
-	if (claimed && key6_eq(&f->twin, claimed))
-		return !flow6_idle(cfg, f, now);
-	return flow6_live(key, f, cfg, now);
-}
-
-/* flow_claim: insert key into the unconfirmed table unless a live
- * connection holds it. */
-static __always_inline int flow6_claim(const struct xfwd_flow6_key *key, const struct xfwd_flow6 *v,
-				       const struct xfwd_config *cfg, __u64 now,
-				       const struct xfwd_flow6_key *claimed)
-{
-	struct xfwd_flow6 *f = bpf_map_lookup_elem(&xfwd_flows6, key);
-
-	if (f && flow6_holds(key, f, cfg, now, claimed))
-		return -1;
-	if (!bpf_map_update_elem(&xfwd_pending6, key, v, BPF_NOEXIST)) {
-		count(XFWD_CNT_PENDING_ADD);
-		return 0;
-	}
-	f = bpf_map_lookup_elem(&xfwd_pending6, key);
-	if (f && flow6_holds(key, f, cfg, now, claimed))
-		return -1;
-	return bpf_map_update_elem(&xfwd_pending6, key, v, BPF_ANY);	/* a stale one */
 }
 
 /* Fill the translation of one entry and its one checksum delta: the
@@ -344,151 +258,34 @@ __attribute__((noinline)) int xfwd_flow6_create_skb(struct __sk_buff *skb,
 
 /* ------------------------------------------------------------ tracking */
 
-/* Move a confirmed connection's entries to xfwd_flows6 (entry_move,
- * flow_promote). */
-static __always_inline void entry6_move(const struct xfwd_flow6_key *k, struct xfwd_flow6 *v)
+/* IPv6 has no fast path (fast.h) and no endpoint mappings (mapping_live.h)
+ * yet: nothing to forget when a connection changes state, nothing to keep
+ * alive as it passes. */
+static __always_inline void fast6_forget(const struct xfwd_flow6_key *key)
 {
-	v->flags &= ~XFWD_FLOW_PENDING;
-	if (!bpf_map_update_elem(&xfwd_flows6, k, v, BPF_NOEXIST))
-		count(XFWD_CNT_CONFIRMED_ADD);
-	else
-		bpf_map_update_elem(&xfwd_flows6, k, v, BPF_ANY);
 }
 
-static __always_inline struct xfwd_flow6 *flow6_promote(struct xfwd_flow6 *f,
-							const struct xfwd_flow6_key *key)
+static __always_inline void mapping6_refresh(struct xfwd_flow6 *f, const struct pkt6 *p,
+					     const struct xfwd_config *cfg, __u64 now, int force)
 {
-	struct xfwd_flow6_key k = *key, tk = f->twin;
-	struct xfwd_flow6 *t = bpf_map_lookup_elem(&xfwd_pending6, &tk);
-
-	if (!t || t->conn_id != f->conn_id)
-		return f;
-	entry6_move(&tk, t);
-	entry6_move(&k, f);
-	if (!bpf_map_delete_elem(&xfwd_pending6, &tk))
-		count(XFWD_CNT_PENDING_DEL);
-	if (!bpf_map_delete_elem(&xfwd_pending6, &k))
-		count(XFWD_CNT_PENDING_DEL);
-	count(XFWD_CNT_FLOW_PROMOTED);
-	return bpf_map_lookup_elem(&xfwd_flows6, &k);
 }
 
-/* The original entry of f's connection (flow_original). */
-static __always_inline struct xfwd_flow6 *flow6_original(struct xfwd_flow6 *f,
-							 const struct xfwd_flow6_key *key)
-{
-	struct xfwd_flow6 *t;
+/* entry6_move, flow6_promote, flow6_original, xfwd_tcp_track6, flow6_track,
+ * flow6_account, flow6_use, tcp_reopens6, flow6_reopen: IPv6's copy of the
+ * family template. */
+#define FAM_SFX 6
+#include "flow_fam_track.h"
+#undef FAM_SFX
 
-	if (f->dir == XFWD_DIR_ORIGINAL)
-		return f;
-	t = twin6_lookup(f);
-	return t && key6_eq(&t->twin, key) ? t : NULL;
-}
-
-/* xfwd_tcp_track for IPv6: the window check, IPv4's tcp_check. */
-__attribute__((noinline)) int xfwd_tcp_track6(struct xfwd_flow6 *f,
-					      const struct xfwd_flow6_key *key, __u32 fl)
-{
-	struct tcp_seg *g = tcp_seg_get();
-	struct xfwd_flow6 *o;
-
-	if (!f || !key || !g)
-		return 0;
-	o = flow6_original(f, key);
-	return o ? tcp_check(o->tcp, o->state, o->flags, f->dir & 1, fl, g) : 0;
-}
-
-/* flow_track for IPv6: account the packet, advance the connection's state,
- * confirm it when answered. The entry to translate with, or NULL with
- * *refused the window check's counter (or 0: lost in a race). */
-static __always_inline struct xfwd_flow6 *flow6_track(struct xfwd_flow6 *f, const struct pkt6 *p,
-						      __u64 now, int *refused)
-{
-	__u8 proto = p->key.proto, tcpf = p->tcp_flags;
-	struct xfwd_flow6 *o, *t = NULL;
-	union xfwd_conn next;
-	int keep = 0;
-
-	*refused = proto == IPPROTO_TCP ? xfwd_tcp_track6(f, &p->key, tcpf) : 0;
-	if (*refused == TCP_KEEP_STATE) {
-		*refused = 0;
-		keep = 1;
-	}
-	if (*refused)
-		return NULL;
-	f->packets++;
-	f->bytes += p->len;
-	f->last_seen_ns = now;
-	if (keep || conn_next(f->conn, proto, f->dir, tcpf) == f->conn)
-		return f;
-	if (f->dir == XFWD_DIR_REPLY) {
-		t = flow6_original(f, &p->key);
-		if (!t)
-			return f;
-		/* The only answer is a reset: forgotten at once, as conntrack does. */
-		if ((tcpf & TCP_FL_RST) && !(t->flags & XFWD_FLOW_SEEN_REPLY)) {
-			twin6_delete(f);
-			f->flags |= XFWD_FLOW_DEAD;
-			return f;
-		}
-		o = t;
-	} else {
-		o = f;
-	}
-	next.conn = xfwd_conn_advance(&o->conn, &f->conn, proto, f->dir, tcpf);
-	if (!next.conn)
-		return f;
-	if (!t)
-		t = twin6_lookup(f);
-	if (f != o)
-		f->conn = next.conn;
-	else if (t)
-		t->conn = next.conn;
-	if ((next.flags & XFWD_FLOW_PENDING) &&
-	    (proto == IPPROTO_TCP ? (next.flags & XFWD_FLOW_ASSURED) :
-				    (next.flags & XFWD_FLOW_SEEN_REPLY)))
-		return flow6_promote(f, &p->key);
-	return f;
-}
-
-/* flow_use for IPv6: tracked unless its first packet is in it already
- * (accounted), then counted in its rule. */
-static __always_inline struct xfwd_flow6 *flow6_use(struct xfwd_flow6 *f, const struct pkt6 *p,
-						    __u64 now, int new_flow, int accounted,
-						    int *refused)
-{
-	*refused = 0;
-	if (!accounted)
-		f = flow6_track(f, p, now, refused);
-	if (f)
-		rule_account(f->rule_id, p->len, new_flow);
-	else if (*refused)
-		count(*refused);
-	return f;
-}
-
-/*
- * A plain SYN on the tuple of a connection that ended (TIME_WAIT, CLOSE)
- * opens a new one (xfwd_tcp_reopen): the old entries go. The caller
- * verified the SYN's checksum. Verified once.
- */
+/* flow6_reopen, out of line for the IPv6 programs (xfwd_tcp_reopen): the
+ * caller checked the SYN (tcp_reopens6, its checksum). Verified once. */
 __attribute__((noinline)) int xfwd_tcp_reopen6(struct xfwd_flow6 *f,
 					       const struct xfwd_flow6_key *key)
 {
 	if (!f || !key)
 		return 0;
-	twin6_delete(f);
-	f->flags |= XFWD_FLOW_DEAD;	/* if the delete loses to a lookup elsewhere */
-	flow6_delete(key, f->flags);
-	count(XFWD_CNT_TCP_REOPEN);
+	flow6_reopen(f, key);
 	return 1;
-}
-
-/* Would a plain SYN with key reopen f's connection? */
-static __always_inline int tcp_reopens6(const struct xfwd_flow6 *f, __u8 tcpf)
-{
-	return f->dir == XFWD_DIR_ORIGINAL && tcp_plain_syn(tcpf) &&
-	       (f->state == XFWD_ST_TIME_WAIT || f->state == XFWD_ST_CLOSE);
 }
 
 #endif

@@ -83,7 +83,7 @@ static __always_inline void nat6_icmp_err_fields(struct pkt6 *p, const struct xf
 	in_ports = csum_delta16(isport, f->new_dport) + csum_delta16(idport, f->new_sport);
 	*quote = in_ip + in_ports +
 		 icmp_quote_l4(p->inner_l4_csum, p->inner_l4_csum_ok, in_ip + in_ports,
-			       in->nexthdr == IPPROTO_UDP);
+			       p->key.proto == IPPROTO_UDP);
 	*outer = o;
 	addr6_copy(in->saddr, f->new_daddr);
 	addr6_copy(in->daddr, f->new_saddr);

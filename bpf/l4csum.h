@@ -117,22 +117,44 @@ static __always_inline int csum_sum_ok(__s64 s)
 	return s == 0xffff;
 }
 
+/* *hdr: the IP header of hdr_len bytes at l3_off (past Ethernet and at
+ * most one VLAN tag). -1 if the frame is too short. Either family's. */
+static __always_inline int csum_l3_hdr(struct xdp_md *ctx, __u32 l3_off, __u32 hdr_len,
+				       void **hdr)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+
+	if (l3_off > 18 || data + l3_off + hdr_len > end)
+		return -1;
+	*hdr = data + l3_off;
+	return 0;
+}
+
+/* Is the TCP/UDP checksum of the len bytes of segment at off right, with
+ * its pseudo-header ph (ph_len bytes)? Either family's. */
+static __always_inline int csum_l4_ok(struct xdp_md *ctx, void *ph, __u32 ph_len, __u32 off,
+				      __u32 len)
+{
+	__s64 s = bpf_csum_diff(NULL, 0, ph, ph_len, 0);
+
+	s = csum_frame(ctx, off, len, s);
+	return s < 0 || csum_sum_ok(s);
+}
+
 /* 1 if the TCP/UDP checksum of the IPv4 packet at l3_off is right (a UDP
  * checksum of 0 is "none"), 0 if not. A function of its own, verified
  * once; new connections only. */
 __attribute__((noinline)) int xfwd_l4_csum_ok(struct xdp_md *ctx, __u32 l3_off)
 {
-	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	struct pseudo_hdr ph = {};
 	struct iphdr *ip;
+	void *hdr, *end;
 	__u32 len;
-	__s64 s;
 
-	if (!ctx || l3_off > 18)
+	if (!ctx || csum_l3_hdr(ctx, l3_off, sizeof(*ip), &hdr))
 		return 1;
-	ip = data + l3_off;
-	if ((void *)(ip + 1) > end)
-		return 1;
+	ip = hdr;
+	end = (void *)(long)ctx->data_end;
 	/* A fragment holds part of what the checksum covers: not verifiable
 	 * without reassembly (conntrack verifies the reassembled datagram). */
 	if (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET))
@@ -157,9 +179,7 @@ __attribute__((noinline)) int xfwd_l4_csum_ok(struct xdp_md *ctx, __u32 l3_off)
 	ph.daddr = ip->daddr;
 	ph.proto = ip->protocol;
 	ph.len = bpf_htons(len);
-	s = bpf_csum_diff(NULL, 0, (__be32 *)&ph, sizeof(ph), 0);
-	s = csum_frame(ctx, l3_off + sizeof(*ip), len, s);
-	return s < 0 || csum_sum_ok(s);
+	return csum_l4_ok(ctx, &ph, sizeof(ph), l3_off + sizeof(*ip), len);
 }
 
 #endif

@@ -42,29 +42,28 @@ static __always_inline int csum6_partial_form(const struct ip6hdr *ip, const __u
 static __always_inline int l4_csum_partial6(struct xdp_md *ctx, const struct pkt6 *p,
 					    const struct xfwd_config *cfg)
 {
-	if (!cfg->csum_partial || !(cfg->csum_partial & if_bit(cfg, ctx->ingress_ifindex)))
+	if (!cfg->csum_partial || p->frag || !(cfg->csum_partial & if_bit(cfg, ctx->ingress_ifindex)))
 		return 0;
 	return csum6_partial_form(p->ip, p->l4_csum, p->l4_len, p->key.proto);
 }
 
 /* 1 if the TCP/UDP checksum of the IPv6 packet at l3_off (its segment:
- * l4_len bytes at l4_off) is right, 0 if not. New connections only; a
- * function of its own, verified once. */
+ * l4_len bytes at l4_off) is right, 0 if not. New connections only, not a
+ * first fragment (its checksum covers what it does not hold: conntrack
+ * verifies the reassembled datagram); a function of its own, verified
+ * once. */
 __attribute__((noinline)) int xfwd_l4_csum_ok6(struct xdp_md *ctx, __u32 l3_off, __u32 l4_off,
 					       __u32 l4_len, __u32 proto)
 {
-	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	struct pseudo_hdr6 ph = {};
 	struct xfwd_config *cfg;
 	struct ip6hdr *ip;
+	void *hdr;
 	__u16 check;
-	__s64 s;
 
-	if (!ctx || l3_off > 18)
+	if (!ctx || csum_l3_hdr(ctx, l3_off, sizeof(*ip), &hdr))
 		return 1;
-	ip = data + l3_off;
-	if ((void *)(ip + 1) > end)
-		return 1;
+	ip = hdr;
 	if (bpf_xdp_load_bytes(ctx, l4_off + (proto == IPPROTO_UDP ? 6 : 16), &check, 2))
 		return 1;
 	if (proto == IPPROTO_UDP && !check)
@@ -79,9 +78,7 @@ __attribute__((noinline)) int xfwd_l4_csum_ok6(struct xdp_md *ctx, __u32 l3_off,
 	addr6_copy(ph.daddr, ip->daddr);
 	ph.len = bpf_htonl(l4_len);
 	ph.proto = (__u8)proto;
-	s = bpf_csum_diff(NULL, 0, (__be32 *)&ph, sizeof(ph), 0);
-	s = csum_frame(ctx, l4_off, l4_len, s);
-	return s < 0 || csum_sum_ok(s);
+	return csum_l4_ok(ctx, &ph, sizeof(ph), l4_off, l4_len);
 }
 
 #endif

@@ -28,6 +28,16 @@ static __always_inline void csum_l4_skb6(struct __sk_buff *skb, __u32 off, __u32
 		bpf_l4_csum_replace(skb, off, 0, delta, fl);
 }
 
+/* Translate a later fragment of a datagram: its addresses, nothing else
+ * (no L4 header: the first fragment's checksum update covered the whole
+ * datagram; no IP header checksum). XDP and tc alike: tc sends it on, so a
+ * complete checksum of the skb, which the addresses moved, is not read. */
+static __always_inline void nat6_rewrite_ip(struct pkt6 *p, const struct xfwd_flow6 *f)
+{
+	addr6_copy(p->ip->saddr, f->new_saddr);
+	addr6_copy(p->ip->daddr, f->new_daddr);
+}
+
 /* Translate a TCP/UDP packet as its entry says. Packet pointers are stale
  * afterwards in tc. */
 static __always_inline void nat6_rewrite(void *ctx, int skb, struct pkt6 *p,
@@ -37,8 +47,7 @@ static __always_inline void nat6_rewrite(void *ctx, int skb, struct pkt6 *p,
 	__u32 addr = 0, ports;
 	int i;
 
-	addr6_copy(p->ip->saddr, f->new_saddr);
-	addr6_copy(p->ip->daddr, f->new_daddr);
+	nat6_rewrite_ip(p, f);
 	p->ports[0] = f->new_sport;
 	p->ports[1] = f->new_dport;
 	if (!skb) {

@@ -5,7 +5,12 @@
  * needs more than a plain rewrite. Hop-by-Hop, Destination Options and
  * Routing headers are stepped over; a Fragment header, ICMPv6 but its
  * errors (NDP must reach the kernel) and any other upper layer than TCP/UDP
- * are not ours. An ICMPv6 error is parsed down to its quoted packet's ports
+ * are not ours. A Fragment header (RFC 8200 4.5) is parse.h's fragment
+ * bits: a first fragment (offset 0, M) is parsed on to its TCP/UDP header,
+ * which it must hold whole (RFC 7112: else pass_malformed); a later one
+ * (offset > 0) is XFWD_FRAG_LATER (frag.h finds its datagram); an atomic
+ * fragment (offset 0, no M: RFC 6946) is a whole datagram, parsed as one.
+ * An ICMPv6 error is parsed down to its quoted packet's ports
  * (parse_icmp6_err), as parse.h parses ICMP's.
  */
 #ifndef XFWD_BPF_PARSE6_H
@@ -46,6 +51,25 @@ struct ip6hdr {
 	__u32 daddr[4];
 };
 
+/* An IPv6 datagram in fragments, as its fragments arrive: frag.h's key. */
+struct xfwd_frag6_key {
+	__u32 saddr[4];
+	__u32 daddr[4];
+	__u32 id;	/* the Fragment header's identification, network order */
+	__u8 proto;	/* the Fragment header's next header (every fragment's) */
+	__u8 side;	/* enum xfwd_side it arrived on */
+	__u8 pad[2];
+};
+
+/* The key of the fragment being handled, per CPU: the programs' stacks
+ * have no room for it (frag.h fills it). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xfwd_frag6_key);
+} xfwd_frag6_cur SEC(".maps");
+
 struct pkt6 {
 	struct ip6hdr *ip;
 	__u16 *l4_csum;		/* TCP/UDP checksum; ICMPv6's for an error */
@@ -63,6 +87,17 @@ struct pkt6 {
 	__u16 *inner_ports;	/* its ports */
 	__u16 *inner_l4_csum;	/* and its L4 checksum when inner_l4_csum_ok */
 	struct xfwd_flow6_key key;
+	/* Fragments, in 8-byte words of their own: a write beside a field in
+	 * the same word of the stack makes the verifier forget its value
+	 * (icmp_err's 0, which prunes the error paths). */
+	__u16 frag_part_off;	/* 0, or a Fragment header's fragmentable part: where
+				 * it starts (from the frame start), */
+	__u16 frag_off;		/* its offset in bytes (later fragments), */
+	__u8 frag_more;		/* M: more follow, */
+	__u8 frag_nh;		/* its next header (every fragment's), */
+	__u8 frag_pad[2];
+	__u32 frag_id;		/* and its identification, network order */
+	__u8 frag;		/* the first fragment of a datagram (offset 0, M) */
 };
 
 /* Multicast (ff00::/8): never a source, never a connection's destination. */
@@ -95,39 +130,123 @@ static __always_inline void addr6_copy(__u32 *d, const __u32 *s)
 	d[3] = s[3];
 }
 
+/* Per CPU: a number passed through memory the verifier does not follow
+ * (scalar_opaque). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} xfwd_opaque SEC(".maps");
+
+/* v, as a number the verifier knows nothing of: paths that computed it
+ * differently then verify as one. */
+static __always_inline __u32 scalar_opaque(__u32 v)
+{
+	__u32 zero = 0, *m = bpf_map_lookup_elem(&xfwd_opaque, &zero);
+
+	if (!m)
+		return 0xffff;
+	*(volatile __u32 *)m = v;
+	return *(volatile __u32 *)m;
+}
+
 /*
  * The quoted packet of an ICMPv6 error: its IPv6 header and at least its
  * ports, within the message (room: the bytes after the ICMPv6 header; a
- * quote is cut wherever 1280 bytes end, RFC 4443 2.4). Only a quote of
- * TCP/UDP right after the fixed header is ours (an extension header in
- * the quote: passed, as IPv4's quoted options are).
+ * quote is cut wherever 1280 bytes end, RFC 4443 2.4). Extension headers
+ * in the quote are stepped over as the packet's own (up to IP6_EXT_MAX,
+ * IP6_EXT_BYTES), a Fragment header too when it quotes a first fragment
+ * (or an atomic one): the ports follow. A quoted later fragment has none
+ * (pass_fragment).
  */
 static __always_inline int parse_icmp6_err(void *data_end, struct pkt6 *p, __u8 *icmp, __u32 room)
 {
 	struct ip6hdr *in = (void *)(icmp + 8);
-	__u16 *ports = (void *)(in + 1);
+	__u32 qoff = sizeof(*in), i;
+	__u16 *ports;
+	__u8 nh;
 
-	if ((void *)(ports + 2) > data_end || room < sizeof(*in) + 4)
+	if ((void *)(in + 1) > data_end || room < sizeof(*in) + 4)
 		return XFWD_CNT_PASS_MALFORMED;
-	if ((in->vtc_flow & bpf_htonl(0xf0000000)) != bpf_htonl(0x60000000) ||
-	    (in->nexthdr != IPPROTO_TCP && in->nexthdr != IPPROTO_UDP))
+	if ((in->vtc_flow & bpf_htonl(0xf0000000)) != bpf_htonl(0x60000000))
 		return XFWD_CNT_PASS_NOT_TCPUDP;
+	nh = in->nexthdr;
+	for (i = 0; i < IP6_EXT_MAX; i++) {
+		__u8 *x;
+
+		if (nh != NEXTHDR_HOP && nh != NEXTHDR_DEST && nh != NEXTHDR_ROUTING &&
+		    nh != NEXTHDR_FRAGMENT)
+			break;
+		if (qoff > sizeof(*in) + IP6_EXT_BYTES)
+			return XFWD_CNT_PASS_IP_OPTIONS;
+		x = (__u8 *)in + (qoff & 0x1ff);
+		if ((void *)(x + 8) > data_end || qoff + 8 > room)
+			return XFWD_CNT_PASS_MALFORMED;
+		if (nh == NEXTHDR_FRAGMENT && (x[2] | (x[3] & 0xf8)))
+			return XFWD_CNT_PASS_FRAGMENT;
+		qoff += nh == NEXTHDR_FRAGMENT ? 8 : ((__u32)x[1] + 1) * 8;
+		nh = x[0];
+	}
+	if (nh != IPPROTO_TCP && nh != IPPROTO_UDP)
+		return nh == NEXTHDR_HOP || nh == NEXTHDR_DEST || nh == NEXTHDR_ROUTING ||
+		       nh == NEXTHDR_FRAGMENT ? XFWD_CNT_PASS_IP_OPTIONS : XFWD_CNT_PASS_NOT_TCPUDP;
+	/* Any number to the verifier from here (one state whatever the
+	 * walk found: else each is verified on to the end). */
+	qoff = scalar_opaque(qoff);
+	if (qoff > sizeof(*in) + IP6_EXT_BYTES + 8)
+		return XFWD_CNT_PASS_IP_OPTIONS;
+	ports = (void *)((__u8 *)in + (qoff & 0x1ff));
+	if ((void *)(ports + 2) > data_end || room < qoff + 4)
+		return XFWD_CNT_PASS_MALFORMED;
 	p->inner = in;
 	p->inner_ports = ports;
-	p->inner_l4_csum_ok = quote_l4_csum(data_end, in->nexthdr, ports, room - sizeof(*in),
-					    &p->inner_l4_csum);
+	p->inner_l4_csum_ok = quote_l4_csum(data_end, nh, ports, room - qoff, &p->inner_l4_csum);
 	/* The connection's entry is the one whose packets flow the other way. */
 	__builtin_memcpy(p->key.saddr, in->daddr, 16);
 	__builtin_memcpy(p->key.daddr, in->saddr, 16);
 	p->key.sport = ports[1];
 	p->key.dport = ports[0];
-	p->key.proto = in->nexthdr;
+	p->key.proto = nh;
 	p->key.pad[0] = p->key.pad[1] = p->key.pad[2] = 0;
 	p->icmp_err = 1;
 	p->l4_csum = (__u16 *)(icmp + 2);
 	p->ports = ports;	/* never used for an error; keeps every path's pointers valid */
 	p->tcp_flags = 0;
 	return XFWD_OK;
+}
+
+/*
+ * A Fragment header at x (8 bytes, in the frame), off from the frame start:
+ * XFWD_OK to parse on (a first fragment: p->frag; an atomic fragment: as a
+ * whole packet), XFWD_FRAG_LATER for a later fragment of a datagram xfwd
+ * may have translated (p->frag_* and l4_off, its data, set; the key not),
+ * or the counter to pass by. Its next header is every fragment's:
+ * the datagram's key.
+ */
+static __always_inline int frag6_hdr(struct pkt6 *p, const __u8 *x, __u32 off)
+{
+	__u16 fo = bpf_ntohs(*(const __u16 *)(x + 2));
+
+	if (p->frag_part_off)	/* a second Fragment header */
+		return XFWD_CNT_PASS_MALFORMED;
+	p->frag_part_off = off + 8;
+	p->frag_off = fo & 0xfff8;
+	p->frag_more = fo & 1;
+	p->frag_nh = x[0];
+	p->frag_id = *(const __u32 *)(x + 4);
+	if (!p->frag_off && !p->frag_more)
+		return XFWD_OK;	/* atomic: the whole datagram */
+	if (!p->frag_off) {
+		p->frag = 1;
+		return XFWD_OK;
+	}
+	/* Only TCP and UDP datagrams (Destination Options may come first)
+	 * are ever translated. */
+	if (x[0] != IPPROTO_TCP && x[0] != IPPROTO_UDP && x[0] != NEXTHDR_DEST)
+		return XFWD_CNT_PASS_NOT_TCPUDP;
+	p->l4_off = off + 8;	/* its data: what identifies it to tc (finish.h) */
+	return XFWD_FRAG_LATER;
 }
 
 /*
@@ -143,6 +262,8 @@ static __always_inline int parse_pkt6(void *data, void *data_end, __u32 frame_le
 	__u16 proto;
 	__u8 nh;
 
+	p->frag = 0;
+	p->frag_part_off = 0;
 	if ((void *)(eth + 1) > data_end)
 		return XFWD_CNT_PASS_MALFORMED;
 	proto = eth->h_proto;
@@ -185,7 +306,7 @@ static __always_inline int parse_pkt6(void *data, void *data_end, __u32 frame_le
 	p->icmp_err = 0;
 
 	/* Extension headers: each (but the Fragment header, which is fixed
-	 * size and not ours) starts with the next header and its length in
+	 * size, frag6_hdr) starts with the next header and its length in
 	 * 8-byte units, not counting the first 8. */
 	end = p->l3_off + p->len;
 	off = p->l3_off + sizeof(*ip);
@@ -193,15 +314,23 @@ static __always_inline int parse_pkt6(void *data, void *data_end, __u32 frame_le
 	for (i = 0; i < IP6_EXT_MAX; i++) {
 		__u8 *x;
 
-		if (nh == NEXTHDR_FRAGMENT)
-			return XFWD_CNT_PASS_FRAGMENT;
-		if (nh != NEXTHDR_HOP && nh != NEXTHDR_DEST && nh != NEXTHDR_ROUTING)
+		if (nh != NEXTHDR_HOP && nh != NEXTHDR_DEST && nh != NEXTHDR_ROUTING &&
+		    nh != NEXTHDR_FRAGMENT)
 			break;
 		if (off > p->l3_off + sizeof(*ip) + IP6_EXT_BYTES)
 			return XFWD_CNT_PASS_IP_OPTIONS;
 		x = data + (off & 0x1ff);
-		if ((void *)(x + 4) > data_end || off + 8 > end)
+		if ((void *)(x + 8) > data_end || off + 8 > end)
 			return XFWD_CNT_PASS_MALFORMED;
+		if (nh == NEXTHDR_FRAGMENT) {
+			int rc = frag6_hdr(p, x, off);
+
+			if (rc != XFWD_OK)
+				return rc;
+			nh = x[0];
+			off += 8;
+			continue;
+		}
 		/* A route with segments left ends at another address than the
 		 * destination the header shows: not a tuple to translate. */
 		if (nh == NEXTHDR_ROUTING && x[3])
@@ -211,7 +340,7 @@ static __always_inline int parse_pkt6(void *data, void *data_end, __u32 frame_le
 	}
 	if (nh == NEXTHDR_HOP || nh == NEXTHDR_DEST || nh == NEXTHDR_ROUTING ||
 	    nh == NEXTHDR_FRAGMENT)
-		return nh == NEXTHDR_FRAGMENT ? XFWD_CNT_PASS_FRAGMENT : XFWD_CNT_PASS_IP_OPTIONS;
+		return XFWD_CNT_PASS_IP_OPTIONS;
 	if (nh != IPPROTO_TCP && nh != IPPROTO_UDP && nh != NEXTHDR_ICMP6)
 		return XFWD_CNT_PASS_NOT_TCPUDP;
 	if (off > p->l3_off + sizeof(*ip) + IP6_EXT_BYTES + 8 * 256 || off > end)
@@ -228,6 +357,8 @@ static __always_inline int parse_pkt6(void *data, void *data_end, __u32 frame_le
 			return XFWD_CNT_PASS_NOT_TCPUDP;
 		if (icmp[0] < ICMP6_DEST_UNREACH || icmp[0] > ICMP6_PARAMPROB)
 			return XFWD_CNT_PASS_NOT_TCPUDP;
+		if (p->frag)	/* an error fits in one packet: a fragmented one is not ours */
+			return XFWD_CNT_PASS_FRAGMENT;
 		rc = parse_icmp6_err(data_end, p, icmp, p->l4_len - 8);
 		if (rc == XFWD_OK)
 			p->l4_csum_off = (void *)p->l4_csum - data;
@@ -251,9 +382,11 @@ static __always_inline int parse_pkt6(void *data, void *data_end, __u32 frame_le
 		if ((void *)(udp + 1) > data_end || p->l4_len < sizeof(*udp))
 			return XFWD_CNT_PASS_MALFORMED;
 		ulen = bpf_ntohs(udp->len);
-		if (ulen < sizeof(*udp) || ulen > p->l4_len)
+		/* A first fragment holds part of what the UDP length covers. */
+		if (ulen < sizeof(*udp) || (ulen > p->l4_len && !p->frag))
 			return XFWD_CNT_PASS_MALFORMED;
-		p->l4_len = ulen;
+		if (!p->frag)
+			p->l4_len = ulen;
 		p->l4_csum = &udp->check;
 		p->tcp_flags = 0;
 		p->ports = (void *)udp;

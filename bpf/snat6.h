@@ -17,6 +17,7 @@
 #include "parse6.h"
 #include "rules.h"
 #include "port_alloc.h"
+#include "source.h"
 
 /* An IPv6 address as a function of its own takes it: the verifier sizes
  * a pointer argument by its type (a __u32 * would be 4 bytes). */
@@ -31,20 +32,13 @@ __attribute__((noinline)) __u32 xfwd_lan_out6(struct xdp_md *ctx, const struct a
 					      const struct xfwd_config *cfg)
 {
 	struct bpf_fib_lookup *fib = fib_scratch();
-	__u32 slot;
-	int rc;
 
 	if (!ctx || !daddr || !cfg || !fib)
 		return XFWD_IF_MAX;
 	__builtin_memset(fib, 0, sizeof(*fib));
 	fib->family = AF_INET6;
 	addr6_copy(fib->ipv6_dst, daddr->a);
-	fib->ifindex = ctx->ingress_ifindex;
-	rc = bpf_fib_lookup(ctx, fib, sizeof(*fib), BPF_FIB_LOOKUP_SKIP_NEIGH);
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
-		return XFWD_IF_MAX;
-	slot = if_slot(cfg, fib->ifindex);
-	return slot == XFWD_IF_PUBLIC ? XFWD_IF_MAX : slot;
+	return fib_lan_slot(ctx, fib, cfg);
 }
 
 /* The IPv6 address of the LAN in slot (slot_addr): the first LAN's if slot

@@ -45,6 +45,24 @@ static __always_inline int src_check_lan(struct xdp_md *ctx, const struct xfwd_f
 	return XFWD_CNT_DROP_SRC_RPF;
 }
 
+/* What the FIB said (rc) of the route back to a new connection's source,
+ * asked from the public side, and the interface it leaves by: 0, or the
+ * counter of the reason to drop. Either family's. */
+static __always_inline int src_route_verdict(const struct xfwd_config *cfg, int rc,
+					     __u32 ifindex)
+{
+	if (rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
+		if (if_bit(cfg, ifindex) & ~(1u << XFWD_IF_PUBLIC))	/* a LAN's */
+			return XFWD_CNT_DROP_SRC_LAN;
+		if (cfg->rp_filter == 1 && ifindex != cfg->ifindex[XFWD_IF_PUBLIC])
+			return XFWD_CNT_DROP_SRC_RPF;
+		return 0;
+	}
+	/* No route back (the FIB says "not forwarded" for that as for another
+	 * address of this host): strict and loose reverse-path filters drop. */
+	return cfg->rp_filter ? XFWD_CNT_DROP_SRC_RPF : 0;
+}
+
 /* 0, or the counter of the reason to drop. The FIB answers for the source
  * as a destination, from the public interface (or, from a LAN, that
  * LAN). A function of its own: it runs for new connections only, and the
@@ -69,16 +87,24 @@ __attribute__((noinline)) int xfwd_src_check(struct xdp_md *ctx, const struct xf
 	fib.ipv4_dst = k->saddr;
 	fib.ifindex = cfg->ifindex[XFWD_IF_PUBLIC];
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
-	if (rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
-		if (if_bit(cfg, fib.ifindex) & ~(1u << XFWD_IF_PUBLIC))	/* a LAN's */
-			return XFWD_CNT_DROP_SRC_LAN;
-		if (cfg->rp_filter == 1 && fib.ifindex != cfg->ifindex[XFWD_IF_PUBLIC])
-			return XFWD_CNT_DROP_SRC_RPF;
-		return 0;
-	}
-	/* No route back (the FIB says "not forwarded" for that as for another
-	 * address of this host): strict and loose reverse-path filters drop. */
-	return cfg->rp_filter ? XFWD_CNT_DROP_SRC_RPF : 0;
+	return src_route_verdict(cfg, rc, fib.ifindex);
+}
+
+/* The LAN slot the FIB sends fib's destination (family and address set)
+ * to from ctx's interface; XFWD_IF_MAX for the public side or no route.
+ * Either family's (xfwd_lan_out, xfwd_lan_out6). */
+static __always_inline __u32 fib_lan_slot(struct xdp_md *ctx, struct bpf_fib_lookup *fib,
+					  const struct xfwd_config *cfg)
+{
+	__u32 slot;
+	int rc;
+
+	fib->ifindex = ctx->ingress_ifindex;
+	rc = bpf_fib_lookup(ctx, fib, sizeof(*fib), BPF_FIB_LOOKUP_SKIP_NEIGH);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+		return XFWD_IF_MAX;
+	slot = if_slot(cfg, fib->ifindex);
+	return slot == XFWD_IF_PUBLIC ? XFWD_IF_MAX : slot;
 }
 
 /*
@@ -92,20 +118,13 @@ __attribute__((noinline)) __u32 xfwd_lan_out(struct xdp_md *ctx, __u32 daddr,
 					     const struct xfwd_config *cfg)
 {
 	struct bpf_fib_lookup *fib = fib_scratch();
-	__u32 slot;
-	int rc;
 
 	if (!ctx || !cfg || !fib)
 		return XFWD_IF_MAX;
 	__builtin_memset(fib, 0, sizeof(*fib));
 	fib->family = AF_INET;
 	fib->ipv4_dst = daddr;
-	fib->ifindex = ctx->ingress_ifindex;
-	rc = bpf_fib_lookup(ctx, fib, sizeof(*fib), BPF_FIB_LOOKUP_SKIP_NEIGH);
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
-		return XFWD_IF_MAX;
-	slot = if_slot(cfg, fib->ifindex);
-	return slot == XFWD_IF_PUBLIC ? XFWD_IF_MAX : slot;
+	return fib_lan_slot(ctx, fib, cfg);
 }
 
 /* The addresses of an ICMP error and of the packet it quotes, either

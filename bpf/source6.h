@@ -12,6 +12,7 @@
 #include "common.h"
 #include "egress.h"
 #include "parse6.h"
+#include "source.h"
 
 /* No unicast source of the internet: unspecified, loopback, IPv4-mapped
  * (::ffff:0:0/96), multicast (link-local ones parse6 passes up). */
@@ -44,16 +45,7 @@ __attribute__((noinline)) int xfwd_src_check6(struct xdp_md *ctx, const struct x
 	addr6_copy(fib.ipv6_dst, k->saddr);
 	fib.ifindex = cfg->ifindex[XFWD_IF_PUBLIC];
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), BPF_FIB_LOOKUP_SKIP_NEIGH);
-	if (rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
-		if (if_bit(cfg, fib.ifindex) & ~(1u << XFWD_IF_PUBLIC))	/* a LAN's */
-			return XFWD_CNT_DROP_SRC_LAN;
-		if (cfg->rp_filter == 1 && fib.ifindex != cfg->ifindex[XFWD_IF_PUBLIC])
-			return XFWD_CNT_DROP_SRC_RPF;
-		return 0;
-	}
-	/* No route back (IPv6's FIB too says "not forwarded" for that as
-	 * for another address of this host): the reverse-path filters drop. */
-	return cfg->rp_filter ? XFWD_CNT_DROP_SRC_RPF : 0;
+	return src_route_verdict(cfg, rc, fib.ifindex);
 }
 
 /*

@@ -70,6 +70,19 @@ static __always_inline int seq_le(__u32 a, __u32 b)
 	return (__s32)(b - a) >= 0;
 }
 
+/*
+ * A later fragment of a TCP segment (frag.h): its sender (snd) has now
+ * sent up to end. conntrack sees the reassembled segment; without this, the
+ * receiver's ACK of the whole segment would acknowledge data the window
+ * tracking never saw sent, and be refused. Within what the receiver allows
+ * only; nothing else of the connection moves.
+ */
+static __always_inline void tcp_sent_upto(struct xfwd_tcp_peer *snd, __u32 end)
+{
+	if (seq_after(end, snd->end) && seq_le(end, snd->maxend))
+		snd->end = end;
+}
+
 /* A direction's first SYN: what it sent and the scale it offers. */
 static __always_inline void tcp_peer_syn(struct xfwd_tcp_peer *s, __u32 end, __u16 win,
 					 __s8 wscale)

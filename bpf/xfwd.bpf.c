@@ -137,53 +137,20 @@ static __always_inline struct xfwd_flow *flow_new(struct xdp_md *ctx, const stru
 	return f;
 }
 
-/* Account a packet to its flow; the entry to translate with, or NULL with
- * *refused set if the packet is to be dropped (flow_track). new_flow: the
- * packet found no flow, and its rule counts a connection; accounted: it is
- * in its entries already (a connection's first packet, see flow_start). */
-static __always_inline struct xfwd_flow *flow_use(struct xfwd_flow *f, const struct pkt *p,
-						  const struct xfwd_config *cfg, __u64 now,
-						  int new_flow, int accounted, int *refused)
-{
-	*refused = 0;
-	if (!accounted)
-		f = flow_track(f, p, cfg, now, refused);
-	if (f)
-		flow_account(f, p->len, new_flow);
-	else if (*refused)
-		count(*refused);
-	return f;
-}
-
 /*
- * A plain SYN on the tuple of a connection that ended (TIME_WAIT, CLOSE)
- * opens a new one, as conntrack lets it: the old entries go, so that the
- * new connection starts with its own counters. 1 if f is gone, -1 if the
- * SYN's checksum is wrong (to be dropped). Verified once.
+ * A plain SYN on the tuple of a connection that ended reopens it
+ * (tcp_reopens, flow_reopen). 1 if f is gone, -1 if the SYN's checksum is
+ * wrong (to be dropped). Verified once.
  */
 __attribute__((noinline)) int xfwd_tcp_reopen(struct xdp_md *ctx, struct xfwd_flow *f,
 					      const struct xfwd_flow_key *key, __u32 fl, __u32 l3_off)
 {
-	struct xfwd_flow_key k;
-
-	if (!ctx || !f || !key || f->dir != XFWD_DIR_ORIGINAL || !tcp_plain_syn(fl) ||
-	    (f->state != XFWD_ST_TIME_WAIT && f->state != XFWD_ST_CLOSE))
+	if (!ctx || !f || !key || !tcp_reopens(f, fl))
 		return 0;
 	/* A SYN its receiver would discard ends nothing (as it starts nothing). */
 	if (!xfwd_l4_csum_ok(ctx, l3_off))
 		return -1;
-	k = *key;
-	fast_forget(&k);
-	fast_forget(&f->twin);
-	twin_delete(f);
-	f->flags |= XFWD_FLOW_DEAD;	/* if the delete loses to a lookup elsewhere */
-	if (f->flags & XFWD_FLOW_PENDING) {
-		if (!bpf_map_delete_elem(&xfwd_pending, &k))
-			count(XFWD_CNT_PENDING_DEL);
-	} else if (!bpf_map_delete_elem(&xfwd_flows, &k)) {
-		count(XFWD_CNT_CONFIRMED_DEL);
-	}
-	count(XFWD_CNT_TCP_REOPEN);
+	flow_reopen(f, key);
 	return 1;
 }
 
@@ -220,16 +187,8 @@ static __always_inline struct xfwd_flow *frag_flow(struct pkt *p, __u8 side,
 		return NULL;
 	f = flow_find_answer(p, side, cfg, now);
 	if (f && p->key.proto == IPPROTO_TCP)
-		xfwd_frag_tcp(f, &p->key, frag_tcp_end(p, d));
+		xfwd_frag_tcp(f, &p->key, frag_tcp_end4(p, d));
 	return f;
-}
-
-/* A later fragment in its flow's counters (no state: it has no L4 header). */
-static __always_inline void frag_account(struct xfwd_flow *f, __u32 len)
-{
-	f->packets++;
-	f->bytes += len;
-	flow_account(f, len, 0);
 }
 
 /*
@@ -648,7 +607,7 @@ static __always_inline struct xfwd_flow6 *flow6_start(struct xdp_md *ctx, const 
 	 * back through us whatever the FIB says of it. */
 	if (rq->side_orig == XFWD_SIDE_PUBLIC && (*why = xfwd_src_check6(ctx, &p->key, cfg)))
 		return NULL;
-	if (!xfwd_l4_csum_ok6(ctx, p->l3_off, p->l4_off, p->l4_len, p->key.proto)) {
+	if (!p->frag && !xfwd_l4_csum_ok6(ctx, p->l3_off, p->l4_off, p->l4_len, p->key.proto)) {
 		*why = XFWD_CNT_DROP_BAD_CSUM;
 		return NULL;
 	}
@@ -769,6 +728,105 @@ static __always_inline int xdp6_icmp_err(struct xdp_md *ctx, struct pkt6 *p, str
 	return fwd_xmit6_xdp(ctx, p, fib->ifindex, fib->dmac, fib->smac);
 }
 
+/* The route for the packet p of entry f (fwd_route6): XFWD_OK or the
+ * reason to pass; too big, it is turned into Packet Too Big (IPv6 is not
+ * fragmented on the way: the sender learns the MTU, icmp6_gen.h), and
+ * *sent is the verdict to return (else -1). */
+static __always_inline int xdp6_route(struct xdp_md *ctx, struct pkt6 *p,
+				      const struct xfwd_flow6 *f, struct xfwd_config *cfg,
+				      struct bpf_fib_lookup *fib, int *sent)
+{
+	int rc = fwd_route6(ctx, p, f->new_saddr, f->new_daddr, ctx->ingress_ifindex, cfg, fib, 1);
+
+	*sent = -1;
+	if (rc != XFWD_CNT_PASS_FRAG_NEEDED)
+		return rc;
+	*sent = xfwd_icmp6_too_big(ctx, cfg, if_slot(cfg, ctx->ingress_ifindex), fib->mtu_result);
+	if (*sent >= 0)
+		count(XFWD_CNT_ICMP_FRAG_SENT);
+	return rc;
+}
+
+/* An IPv6 first fragment about to be translated here: its later fragments
+ * will follow it. */
+static __always_inline void frag6_first(struct pkt6 *p, __u8 side, __u64 now)
+{
+	if (p->frag) {
+		frag6_remember(p, side, now);
+		count(XFWD_CNT_FRAG_XLATED);
+	}
+}
+
+/*
+ * A later IPv6 fragment whose datagram is not one xfwd translated (it came
+ * before its first fragment, or no connection of xfwd's owns it, or 60 s
+ * passed): the kernel's from the internet (pass_frag_unknown); from a LAN,
+ * where it would leave untranslated if its first fragment was xfwd's,
+ * dropped (drop_frag_unknown), unless its first fragment went up to the
+ * kernel (remembered as the kernel's: xfwd_xdp6).
+ */
+static __always_inline int frag6_unknown(__u8 side)
+{
+	if (side == XFWD_SIDE_LAN) {
+		count(XFWD_CNT_DROP_FRAG_UNKNOWN);
+		return XDP_DROP;
+	}
+	count(XFWD_CNT_PASS_FRAG_UNKNOWN);
+	return XDP_PASS;
+}
+
+/*
+ * A later IPv6 fragment (xdp_frag_later's steps): translated and sent the
+ * way its first fragment went (its addresses only), Packet Too Big if too
+ * big for the egress, or up for tc to finish without the neighbour.
+ */
+static __always_inline int xdp6_frag_later(struct xdp_md *ctx, struct pkt6 *p, __u8 side)
+{
+	struct bpf_fib_lookup *fib = fib_scratch();
+	struct xfwd_config *cfg = config_get();
+	struct xfwd_frag6 *d;
+	struct xfwd_flow6 *f;
+	__u64 now;
+	int rc, sent;
+
+	if (!cfg || !fib)
+		return XDP_PASS;
+	now = now_ns();
+	d = frag6_datagram(p, side, now);
+	if (d && d->d.kernel) {
+		count(XFWD_CNT_PASS_NO_MATCH);
+		return XDP_PASS;
+	}
+	f = d ? flow6_find(p, side, cfg, now) : NULL;
+	if (!f)
+		return frag6_unknown(side);
+	if (p->key.proto == IPPROTO_TCP)
+		xfwd_frag_tcp6(f, &p->key, frag6_tcp_end(p, d));
+	if (f->flags & XFWD_FLOW_LOCAL) {
+		frag6_account(f, p->len);
+		nat6_rewrite_ip(p, f);
+		count(XFWD_CNT_FRAG_XLATED);
+		count(XFWD_CNT_LOCAL_IN);
+		return XDP_PASS;
+	}
+	rc = xdp6_route(ctx, p, f, cfg, fib, &sent);
+	if (sent >= 0)
+		return sent;
+	if (rc != XFWD_OK) {
+		count(rc);
+		if (rc == XFWD_CNT_PASS_NO_NEIGH)
+			return finish_ask6(ctx, p->l3_off, p->l4_off, NEXTHDR_FRAGMENT,
+					   XFWD_META_FINISH);
+		return XDP_PASS;
+	}
+	frag6_account(f, p->len);
+	nat6_rewrite_ip(p, f);
+	count(XFWD_CNT_FWD_REDIRECT);
+	count(XFWD_CNT_FWD_REDIRECT6);
+	count(XFWD_CNT_FRAG_XLATED);
+	return fwd_xmit6_xdp(ctx, p, fib->ifindex, fib->dmac, fib->smac);
+}
+
 /*
  * The IPv6 data path, xfwd_xdp's steps: parse, find the connection (or
  * start one from a rule), route, track, rewrite, send. What XDP cannot
@@ -778,93 +836,102 @@ static __always_inline int xdp6_icmp_err(struct xdp_md *ctx, struct pkt6 *p, str
  * anything else not finished goes to the kernel untouched. xfwd_xdp
  * counted rx and rx_ipv6.
  */
-static __always_inline int xfwd_xdp6(struct xdp_md *ctx, __u8 side)
+static __always_inline int xdp6_packet(struct xdp_md *ctx, struct pkt6 *p, __u8 side)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct bpf_fib_lookup *fib;
 	struct xfwd_config *cfg;
 	struct xfwd_flow6 *f;
-	struct pkt6 p;
-	int rc, new_flow, accounted = 0;
+	int rc, new_flow, sent, accounted = 0;
 	__u64 now;
 
-	rc = parse_pkt6(data, data_end, data_end - data, &p);
+	rc = parse_pkt6(data, data_end, data_end - data, p);
+	if (rc == XFWD_FRAG_LATER)
+		return xdp6_frag_later(ctx, p, side);
 	if (rc != XFWD_OK) {
 		count(rc);
 		return XDP_PASS;
 	}
-	if (p.key.proto == IPPROTO_TCP && (p.tcp_flags & TCP_FL_SYN))
-		xfwd_wscale_xdp(ctx, p.l4_off + sizeof(struct tcphdr));
+	if (p->key.proto == IPPROTO_TCP && (p->tcp_flags & TCP_FL_SYN))
+		xfwd_wscale_xdp(ctx, p->l4_off + sizeof(struct tcphdr));
 	cfg = config_get();
 	fib = fib_scratch();
 	if (!cfg || !fib)
 		return XDP_PASS;
 	now = now_ns();
-	f = flow6_find(&p, side, cfg, now);
-	if (f && p.icmp_err)
-		return xdp6_icmp_err(ctx, &p, f, side, cfg, fib);
-	if (f && p.key.proto == IPPROTO_TCP && tcp_reopens6(f, p.tcp_flags)) {
+	f = flow6_find(p, side, cfg, now);
+	if (f && p->icmp_err)
+		return xdp6_icmp_err(ctx, p, f, side, cfg, fib);
+	if (f && p->key.proto == IPPROTO_TCP && tcp_reopens6(f, p->tcp_flags)) {
 		/* A SYN its receiver would discard ends nothing. */
-		if (!xfwd_l4_csum_ok6(ctx, p.l3_off, p.l4_off, p.l4_len, p.key.proto)) {
+		if (!p->frag && !xfwd_l4_csum_ok6(ctx, p->l3_off, p->l4_off, p->l4_len, p->key.proto)) {
 			rc = XFWD_CNT_DROP_BAD_CSUM;
 			goto refused;
 		}
-		xfwd_tcp_reopen6(f, &p.key);
+		xfwd_tcp_reopen6(f, &p->key);
 		f = NULL;
 	}
 	new_flow = !f;
 	if (!f)
-		f = flow6_new(ctx, &p, side, cfg, now, &rc, &accounted);
+		f = flow6_new(ctx, p, side, cfg, now, &rc, &accounted);
 	if (!f)
 		goto refused;
 	if (new_flow && side == XFWD_SIDE_LAN)
 		count(XFWD_CNT_HAIRPIN);
 	if (f->flags & XFWD_FLOW_LOCAL) {
 		/* To a port of this host: translated, then the kernel's. */
-		f = flow6_use(f, &p, now, new_flow, accounted, &rc);
+		f = flow6_use(f, p, cfg, now, new_flow, accounted, &rc);
 		if (!f)
 			return rc ? XDP_DROP : XDP_PASS;
-		nat6_rewrite(ctx, 0, &p, f);
+		frag6_first(p, side, now);
+		nat6_rewrite(ctx, 0, p, f);
 		count(XFWD_CNT_LOCAL_IN);
 		return XDP_PASS;
 	}
 
-	rc = fwd_route6(ctx, &p, f->new_saddr, f->new_daddr, ctx->ingress_ifindex, cfg, fib, 1);
-	if (rc == XFWD_OK && l4_csum_partial6(ctx, &p, cfg)) {
+	rc = xdp6_route(ctx, p, f, cfg, fib, &sent);
+	if (sent >= 0)
+		return sent;
+	if (rc == XFWD_OK && l4_csum_partial6(ctx, p, cfg)) {
 		count(XFWD_CNT_PASS_CSUM_PARTIAL);
 		rc = XFWD_CNT_PASS_NO_NEIGH;	/* tc's path: see l4csum.h */
-	}
-	if (rc == XFWD_CNT_PASS_FRAG_NEEDED) {
-		/* Too big: IPv6 is not fragmented on the way; tell the
-		 * sender the MTU (icmp6_gen.h). */
-		rc = xfwd_icmp6_too_big(ctx, cfg, if_slot(cfg, ctx->ingress_ifindex),
-					fib->mtu_result);
-		if (rc >= 0) {
-			count(XFWD_CNT_ICMP_FRAG_SENT);
-			return rc;
-		}
-		rc = XFWD_CNT_PASS_FRAG_NEEDED;
 	}
 	if (rc != XFWD_OK) {
 		count(rc);
 		/* tc ingress finishes these (the kernel resolves the
 		 * neighbour), where XDP metadata can ask it to. */
-		if (rc == XFWD_CNT_PASS_NO_NEIGH)
-			return finish_ask6(ctx, p.l3_off, p.l4_off, p.key.proto,
+		if (rc == XFWD_CNT_PASS_NO_NEIGH) {
+			frag6_remember(p, side, now);
+			return finish_ask6(ctx, p->l3_off, p->l4_off, p->key.proto,
 					   accounted ? XFWD_META_FINISH_NEW : XFWD_META_FINISH);
+		}
 		return XDP_PASS;
 	}
-	f = flow6_use(f, &p, now, new_flow, accounted, &rc);
+	f = flow6_use(f, p, cfg, now, new_flow, accounted, &rc);
 	if (!f)	/* outside the TCP window, or lost in a race */
 		return rc ? XDP_DROP : XDP_PASS;
 	count(XFWD_CNT_FWD_REDIRECT);
 	count(XFWD_CNT_FWD_REDIRECT6);
-	nat6_rewrite(ctx, 0, &p, f);
-	return fwd_xmit6_xdp(ctx, &p, fib->ifindex, fib->dmac, fib->smac);
+	frag6_first(p, side, now);
+	nat6_rewrite(ctx, 0, p, f);
+	return fwd_xmit6_xdp(ctx, p, fib->ifindex, fib->dmac, fib->smac);
 
 refused:
 	return xdp_refused(rc, side);
+}
+
+/* xdp6_packet, and a first fragment from a LAN that goes up as it is (no
+ * connection of xfwd's, or not for xfwd to send) remembered as the
+ * kernel's, so that its later fragments go up too (frag6_unknown). */
+static __always_inline int xfwd_xdp6(struct xdp_md *ctx, __u8 side)
+{
+	struct pkt6 p;
+	int verdict = xdp6_packet(ctx, &p, side);
+
+	if (side == XFWD_SIDE_LAN && verdict == XDP_PASS && p.frag)
+		frag6_kernel(ctx, &p, now_ns());
+	return verdict;
 }
 
 SEC("xdp")
@@ -882,6 +949,31 @@ int xfwd_lan6(struct xdp_md *ctx)
 /* Headers IPv6 needs: eth + vlan + ip6 + extension headers + TCP with options. */
 #define TC_PULL_LEN6	(18 + 40 + IP6_EXT_BYTES + 8 + 60)
 
+/* A later IPv6 fragment XDP passed up for its neighbour: translated as XDP
+ * would have (tc_frag_later), if its datagram is known. */
+static __always_inline int tc6_frag_later(struct __sk_buff *skb, struct pkt6 *p, __u8 side,
+					  const struct xfwd_config *cfg, __u64 now,
+					  struct bpf_fib_lookup *fib)
+{
+	struct xfwd_frag6 *d = frag6_datagram(p, side, now);
+	struct xfwd_flow6 *f;
+	int rc;
+
+	if (!d || d->d.kernel)
+		return TC_ACT_OK;
+	f = flow6_find(p, side, cfg, now);
+	if (!f || (f->flags & XFWD_FLOW_LOCAL))
+		return TC_ACT_OK;
+	rc = fwd_route6(skb, p, f->new_saddr, f->new_daddr, skb->ifindex, cfg, fib, 0);
+	if (rc != XFWD_OK && rc != XFWD_CNT_PASS_NO_NEIGH)
+		return TC_ACT_OK;
+	frag6_account(f, p->len);
+	nat6_rewrite_ip(p, f);
+	count(XFWD_CNT_FRAG_XLATED);
+	count(XFWD_CNT_TC_FINISH);
+	return fwd_xmit6_skb(skb, p->l3_off, fib);
+}
+
 /* What XDP passed up asking tc to finish it (xfwd_tc_ingress found the
  * mark, or that requests may wait in xfwd_finish, and that the packet is
  * IPv6): translate as XDP would have, with
@@ -889,7 +981,7 @@ int xfwd_lan6(struct xdp_md *ctx)
 SEC("tc")
 int xfwd_tc_ingress6(struct __sk_buff *skb)
 {
-	struct bpf_fib_lookup fib;
+	struct bpf_fib_lookup *fib = fib_scratch();	/* the stack has no room for it */
 	struct xfwd_config *cfg;
 	struct xfwd_flow6 *f;
 	struct pkt6 p;
@@ -899,41 +991,50 @@ int xfwd_tc_ingress6(struct __sk_buff *skb)
 	__u8 side;
 
 	cfg = config_get();
-	if (!cfg || (!finish && !finish_by_map()))
+	if (!cfg || !fib || (!finish && !finish_by_map()))
 		return TC_ACT_OK;
 	bpf_skb_pull_data(skb, len);
-	if (parse_pkt6((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, &p) != XFWD_OK)
+	rc = parse_pkt6((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, &p);
+	if (rc != XFWD_OK && rc != XFWD_FRAG_LATER)
 		return TC_ACT_OK;
 	if (!finish) {	/* no metadata: a request in xfwd_finish, or nothing of ours */
-		finish = finish_take6(p.ip->saddr, p.ip->daddr, p.key.proto, (const __u8 *)p.ports,
+		/* Filed by its L4 header (a later fragment: by its data, and
+		 * the Fragment header's type, xdp6_frag_later). */
+		finish = finish_take6(p.ip->saddr, p.ip->daddr,
+				      rc == XFWD_FRAG_LATER ? NEXTHDR_FRAGMENT : p.key.proto,
+				      (const __u8 *)(long)skb->data + (p.l4_off & 0xfff),
 				      (void *)(long)skb->data_end);
 		if (!finish)
 			return TC_ACT_OK;
 	}
+	side = skb->ifindex == cfg->ifindex[XFWD_IF_PUBLIC] ? XFWD_SIDE_PUBLIC : XFWD_SIDE_LAN;
+	now = now_ns();
+	if (rc == XFWD_FRAG_LATER)
+		return tc6_frag_later(skb, &p, side, cfg, now, fib);
 	if (p.key.proto == IPPROTO_TCP && (p.tcp_flags & TCP_FL_SYN))
 		xfwd_wscale_skb(skb, p.l4_off + sizeof(struct tcphdr));
 	accounted = finish == XFWD_META_FINISH_NEW;
-	side = skb->ifindex == cfg->ifindex[XFWD_IF_PUBLIC] ? XFWD_SIDE_PUBLIC : XFWD_SIDE_LAN;
-	now = now_ns();
 	f = flow6_find(&p, side, cfg, now);
 	if (!f)
 		return TC_ACT_OK;
 	rc = fwd_route6(skb, &p, p.icmp_err ? p.ip->saddr : f->new_saddr, f->new_daddr,
-			skb->ifindex, cfg, &fib, 0);
+			skb->ifindex, cfg, fib, 0);
 	if (rc != XFWD_OK && rc != XFWD_CNT_PASS_NO_NEIGH)
 		return TC_ACT_OK;
 	if (p.icmp_err) {	/* XDP checked it (icmp6_err_check) */
 		nat6_icmp_err_skb(skb, &p, f);
 		count(XFWD_CNT_ICMP_ERR);
 		count(XFWD_CNT_TC_FINISH);
-		return fwd_xmit6_skb(skb, p.l3_off, &fib);
+		return fwd_xmit6_skb(skb, p.l3_off, fib);
 	}
-	f = flow6_use(f, &p, now, accounted, accounted, &refused);
+	f = flow6_use(f, &p, cfg, now, accounted, accounted, &refused);
 	if (!f)
 		return refused ? TC_ACT_SHOT : TC_ACT_OK;
+	if (p.frag)	/* XDP remembered its datagram before passing it up */
+		count(XFWD_CNT_FRAG_XLATED);
 	nat6_rewrite(skb, 1, &p, f);
 	count(XFWD_CNT_TC_FINISH);
-	return fwd_xmit6_skb(skb, p.l3_off, &fib);
+	return fwd_xmit6_skb(skb, p.l3_off, fib);
 }
 
 /*
@@ -1023,7 +1124,7 @@ int xfwd_tc_egress6(struct __sk_buff *skb)
 			return TC_ACT_SHOT;
 		}
 	}
-	f = flow6_use(f, &p, now, accounted, accounted, &refused);
+	f = flow6_use(f, &p, cfg, now, accounted, accounted, &refused);
 	if (!f)
 		return refused ? TC_ACT_SHOT : TC_ACT_OK;
 	nat6_rewrite(skb, 1, &p, f);

@@ -359,7 +359,7 @@ static void conn_show(struct walk *w, struct conn *c, __u64 last)
 		print_conn(c);
 }
 
-static void tuple_set(struct tuple *t, const __u32 *s, const __u32 *d, size_t asz, __u8 proto,
+static void tuple_set(struct tuple *t, const void *s, const void *d, size_t asz, __u8 proto,
 		      __u16 sport, __u16 dport, enum xfwd_dir dir, __u64 packets, __u64 bytes)
 {
 	memset(t, 0, sizeof(*t));
@@ -369,6 +369,29 @@ static void tuple_set(struct tuple *t, const __u32 *s, const __u32 *d, size_t as
 	t->packets = packets;
 	t->bytes = bytes;
 }
+
+/* Is r, read at the twin key of original entry o (key k), its reply entry?
+ * It may be an earlier connection's of the tuple, left dead. Either
+ * family's: their keys and entries name these fields alike. */
+#define REPLY_OF(r, o, k)							\
+	(!memcmp(&(r).twin, &(k), sizeof(k)) && (r).conn_id == (o).conn_id &&	\
+	 !((r).flags & XFWD_FLOW_DEAD))
+
+/* The connection c of original entry o (key k) and reply entry r (key rk;
+ * all zero if gone), addresses asz bytes: either family's, as REPLY_OF. */
+#define CONN_SET(c, k, o, rk, r, asz)						\
+	do {									\
+		memset(&(c), 0, sizeof(c));					\
+		(c).v6 = (asz) == 16;						\
+		(c).proto = (k).proto;						\
+		(c).state = (o).state;						\
+		(c).flags = (o).flags;						\
+		(c).rule_id = (o).rule_id;					\
+		tuple_set(&(c).t[XFWD_DIR_ORIGINAL], &(k).saddr, &(k).daddr, asz, (k).proto, \
+			  (k).sport, (k).dport, XFWD_DIR_ORIGINAL, (o).packets, (o).bytes); \
+		tuple_set(&(c).t[XFWD_DIR_REPLY], &(rk).saddr, &(rk).daddr, asz, (k).proto, \
+			  (rk).sport, (rk).dport, XFWD_DIR_REPLY, (r).packets, (r).bytes); \
+	} while (0)
 
 /* Print the connections of one IPv4 table, driven by their original entries. */
 static void table_walk(int fd, struct walk *w)
@@ -384,24 +407,13 @@ static void table_walk(int fd, struct walk *w)
 		if (bpf_map_lookup_elem(fd, &k, &o) || o.dir != XFWD_DIR_ORIGINAL ||
 		    (o.flags & XFWD_FLOW_DEAD))
 			continue;
-		/* The reply entry, if the one at rk is this connection's: it
-		 * may be an earlier connection's of the tuple, left dead. */
 		rk = o.twin;
-		if (bpf_map_lookup_elem(fd, &rk, &r) || memcmp(&r.twin, &k, sizeof(k)) ||
-		    r.conn_id != o.conn_id || (r.flags & XFWD_FLOW_DEAD))
+		if (bpf_map_lookup_elem(fd, &rk, &r) || !REPLY_OF(r, o, k))
 			memset(&r, 0, sizeof(r));
 		else
 			fast_add(w->fast, &rk, &r);
 		fast_add(w->fast, &k, &o);
-		memset(&c, 0, sizeof(c));
-		c.proto = k.proto;
-		c.state = o.state;
-		c.flags = o.flags;
-		c.rule_id = o.rule_id;
-		tuple_set(&c.t[XFWD_DIR_ORIGINAL], &k.saddr, &k.daddr, 4, k.proto, k.sport, k.dport,
-			  XFWD_DIR_ORIGINAL, o.packets, o.bytes);
-		tuple_set(&c.t[XFWD_DIR_REPLY], &rk.saddr, &rk.daddr, 4, k.proto, rk.sport, rk.dport,
-			  XFWD_DIR_REPLY, r.packets, r.bytes);
+		CONN_SET(c, k, o, rk, r, 4);
 		conn_show(w, &c, o.last_seen_ns > r.last_seen_ns ? o.last_seen_ns : r.last_seen_ns);
 	}
 }
@@ -421,19 +433,9 @@ static void table6_walk(int fd, struct walk *w)
 		    (o.flags & XFWD_FLOW_DEAD))
 			continue;
 		rk = o.twin;
-		if (bpf_map_lookup_elem(fd, &rk, &r) || memcmp(&r.twin, &k, sizeof(k)) ||
-		    r.conn_id != o.conn_id || (r.flags & XFWD_FLOW_DEAD))
+		if (bpf_map_lookup_elem(fd, &rk, &r) || !REPLY_OF(r, o, k))
 			memset(&r, 0, sizeof(r));
-		memset(&c, 0, sizeof(c));
-		c.v6 = true;
-		c.proto = k.proto;
-		c.state = o.state;
-		c.flags = o.flags;
-		c.rule_id = o.rule_id;
-		tuple_set(&c.t[XFWD_DIR_ORIGINAL], k.saddr, k.daddr, 16, k.proto, k.sport, k.dport,
-			  XFWD_DIR_ORIGINAL, o.packets, o.bytes);
-		tuple_set(&c.t[XFWD_DIR_REPLY], rk.saddr, rk.daddr, 16, k.proto, rk.sport, rk.dport,
-			  XFWD_DIR_REPLY, r.packets, r.bytes);
+		CONN_SET(c, k, o, rk, r, 16);
 		conn_show(w, &c, o.last_seen_ns > r.last_seen_ns ? o.last_seen_ns : r.last_seen_ns);
 	}
 }

@@ -159,7 +159,7 @@ static const struct { const char *name, *help; } families[F_MAX] = {
 	[F_TCP_NO_SYN] = { "xfwd_tcp_no_syn_total", "TCP segments other than a SYN that would have started a connection: started none (tcp-loose off)." },
 	[F_TCP_REOPENED] = { "xfwd_tcp_reopened_total", "TCP connections started anew by a SYN on a closed connection's tuple." },
 	[F_CLASH_SNAT] = { "xfwd_clash_snat_total", "Connections whose reply tuple was taken, given another source port (implicit source NAT)." },
-	[F_FRAGS] = { "xfwd_fragments_translated_total", "IPv4 fragments of translated flows translated (first and later ones)." },
+	[F_FRAGS] = { "xfwd_fragments_translated_total", "Fragments of translated flows translated, IPv4 and IPv6 (first and later ones)." },
 	[F_OTHER] = { "xfwd_counter_total", "Other counters of xfwd stats, by name." },
 };
 

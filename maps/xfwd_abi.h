@@ -412,7 +412,7 @@ struct xfwd_rule_stats {
 	X(LOCAL_PORT_MOVED, "local_port_moved")	/* a local socket's tuple was a mapping's: its port moved */	\
 	X(DROP_ICMP_FORGED, "drop_icmp_forged")	/* ICMP error not to the quoted sender, or from off its path */	\
 	X(DROP_LEAK, "drop_leak")		/* leaving the public side with a masqueraded source (leak.h) */	\
-	/* IPv4 fragments (bpf/frag.h): */						\
+	/* Fragments of translated flows, both families (bpf/frag.h): */		\
 	X(FRAG_XLATED, "frag_translated")	/* fragments of a flow translated, first and later ones */	\
 	X(PASS_FRAG_UNKNOWN, "pass_frag_unknown")	/* a later fragment whose first one was not seen: passed */	\
 	X(MASQ_HOST_CAP, "masq_host_cap")	/* a LAN host at --max-ports-per-host: no new mapping, dropped */	\
@@ -424,7 +424,8 @@ struct xfwd_rule_stats {
 	X(RX6, "rx_ipv6")							\
 	X(FWD_REDIRECT6, "redirect_ipv6")					\
 	X(FLOW_NEW6, "flow_new_ipv6")						\
-	X(DROP_LOCAL_TUPLE6, "drop_local_tuple_ipv6")	/* a local IPv6 socket's packet on a live connection's tuple, no port to move it to (tc egress) */
+	X(DROP_LOCAL_TUPLE6, "drop_local_tuple_ipv6")	/* a local IPv6 socket's packet on a live connection's tuple, no port to move it to (tc egress) */	\
+	X(DROP_FRAG_UNKNOWN, "drop_frag_unknown")	/* IPv6: a later fragment from a LAN whose first one was not seen: dropped (frag.h) */
 
 #define XFWD_CNT_ENUM_(id, name) XFWD_CNT_##id,
 enum xfwd_counter {

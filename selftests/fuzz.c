@@ -398,19 +398,21 @@ struct saved {
 };
 
 #define SNAP_MAX 1024
-#define SNAP_MAPS 8
+#define SNAP_MAPS 9
 static struct saved snap[SNAP_MAPS];
 static __u32 snap_aliased, snap_waiting;	/* the data path's own state outside the maps */
 static void *batch_keys, *batch_vals;
 
 static struct bpf_map *state_map(int i)
 {
-	/* xfwd_frags too: a later fragment must not find a datagram an
-	 * earlier input's first fragment left (the model forgets them). */
+	/* xfwd_frags and xfwd_frags6 too: a later fragment must not find a
+	 * datagram an earlier input's first fragment left (the model
+	 * forgets them). */
 	struct bpf_map *m[SNAP_MAPS] = { skel->maps.xfwd_flows, skel->maps.xfwd_pending,
 					 skel->maps.xfwd_mappings, skel->maps.xfwd_owners,
 					 skel->maps.xfwd_frags, skel->maps.xfwd_finish,
-					 skel->maps.xfwd_flows6, skel->maps.xfwd_pending6 };
+					 skel->maps.xfwd_flows6, skel->maps.xfwd_pending6,
+					 skel->maps.xfwd_frags6 };
 	return m[i];
 }
 
@@ -1585,7 +1587,9 @@ static int error6_lie(const uint8_t *d)
  *   1  the quote reversed: the packet as the other side would have sent it
  *   2, 3  the quoted source, destination port another (d6-7)
  *   4, 5  the quoted destination, source address another (d3)
- *   6  a Destination Options header in the quote (README: untranslated)
+ *   6  an extension header in the quote (stepped over): Destination
+ *      Options, a first fragment's Fragment header, or (d5 bit 1) a later
+ *      fragment's (pass_fragment)
  *   7  the quote's next header ICMPv6
  *   8  the quoted TCP/UDP checksum 0 (UDP: "none")
  *   9  the error comes in by the other interface (build_described)
@@ -1629,8 +1633,10 @@ static size_t error6_quote(const uint8_t *d, const struct sent *o, int side, uin
 		if (whole + 8 <= PKT_MAX - 14 - 48) {
 			memmove(q + 48, q + 40, whole - 40);
 			memcpy(q + 40, dopt, 8);
+			if (d[5] & 1)	/* offset 0 and M, or (d5 bit 1) offset 8 */
+				put32(q + 40, d[5] & 2 ? 8 : 1);
 			q[40] = q[6];
-			q[6] = NH_DEST;
+			q[6] = d[5] & 1 ? NH_FRAGMENT : NH_DEST;
 			put16(q + 4, (uint16_t)(get16(q + 4) + 8));
 			whole += 8;
 		}

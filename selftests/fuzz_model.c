@@ -21,7 +21,13 @@
  *     (a one-entry connection's reply tuple "as if both entries were
  *     there"), even if its datagram began in an earlier connection of the
  *     tuple. Datagrams are not forgotten here (30 s; the fuzzer's timeouts
- *     are ten years);
+ *     are ten years). IPv6 fragments alike (a Fragment header; the
+ *     datagram: addresses, the 32-bit identification, the header's next
+ *     header, side; a later fragment's addresses only), with their own
+ *     rules (frag6_hdr, frag_unknown, dgram_kernel): a first fragment must
+ *     hold its TCP/UDP header, an atomic one is a whole packet, a later
+ *     one from the LAN whose datagram is unknown is dropped
+ *     (drop_frag_unknown) unless its first went up as the kernel's;
  *   - a packet of a live connection is translated as the connection says,
  *     on the interface its direction arrives on;
  *   - an ICMP error about a connection (README, Security: a hostile LAN
@@ -164,12 +170,15 @@ struct owner {
 	uint16_t in_port;
 };
 
-/* A datagram whose first fragment was translated. */
+/* A datagram whose first fragment was translated (or, IPv6 from a LAN,
+ * went up to the kernel: kernel). */
 struct dgram {
 	int used;
+	int v6;			/* saddr, daddr: indexes of the IPv6 address table */
+	int kernel;
 	uint32_t saddr, daddr;
-	uint16_t id;
-	uint8_t proto;
+	uint32_t id;
+	uint8_t proto;		/* IPv6: the Fragment header's next header */
 	int side;
 	struct tuple key;	/* its flow key, as the first fragment arrived */
 	uint32_t tcp_base;	/* TCP: seq + SYN - header length of the first fragment */
@@ -308,7 +317,12 @@ struct pk {
 	int first;		/* a first fragment (MF, offset 0) */
 	int later;		/* a later fragment: nothing past the IP header is parsed */
 	int mf;			/* more fragments follow */
-	uint16_t id, foff;	/* the IP id (a later fragment), the offset in bytes */
+	uint32_t id;		/* the IP id (IPv6: the Fragment header's) */
+	uint16_t foff;		/* the offset in bytes (a later fragment) */
+	uint8_t fnh;		/* the datagram's protocol (IPv6: the Fragment header's
+				 * next header) */
+	size_t fpart;		/* where the fragmentable part starts in the frame */
+	int dg_kernel;		/* a later fragment of a datagram the kernel has */
 	int v6;			/* EtherType IPv6: counted rx_ipv6 (parse6); an ICMPv6
 				 * error's saddr and daddr are a6 indexes (icmp6_quote) */
 	struct tuple key;
@@ -349,41 +363,110 @@ static void tcp_fields(struct pk *p, const uint8_t *b, unsigned doff, size_t l4r
 }
 
 /*
+ * README (How it works, fragments): a Fragment header (at o, the IPv6
+ * header at off) is IPv4's fragment bits: a first fragment (offset 0, M)
+ * is parsed on to its TCP/UDP header, which it must hold (RFC 7112: else
+ * malformed); a later one (offset > 0) of a TCP, UDP or Destination
+ * Options datagram is looked up by its datagram (p->later), another not
+ * ours; an atomic one (offset 0, no M) is a whole packet. A second
+ * Fragment header is malformed. 0: parse on (or p->later).
+ */
+static uint64_t frag6_hdr(struct model *m, const uint8_t *b, size_t off, size_t o, size_t end,
+			  struct pk *p)
+{
+	uint16_t fo = g16(b + o + 2);
+
+	if (p->fpart)
+		return BIT(XFWD_CNT_PASS_MALFORMED);
+	p->fpart = o + 8;
+	p->fnh = b[o];
+	p->id = g32(b + o + 4);
+	p->foff = fo & 0xfff8;
+	p->mf = fo & 1;
+	p->saddr = a6_id(m, b + off + 8);
+	p->daddr = a6_id(m, b + off + 24);
+	if (!p->foff) {
+		p->first = p->mf;
+		return 0;
+	}
+	if (b[o] != P_TCP && b[o] != P_UDP && b[o] != 60)
+		return BIT(XFWD_CNT_PASS_NOT_TCPUDP);
+	p->later = 1;
+	p->l3 = off;
+	p->end = end;
+	p->tot = (unsigned)(end - off);
+	p->key.v6 = 1;
+	p->key.saddr = p->saddr;
+	p->key.daddr = p->daddr;
+	p->key.proto = b[o];
+	return 0;
+}
+
+/*
  * An ICMPv6 error (Destination Unreachable, Packet Too Big, Time Exceeded,
- * Parameter Problem: RFC 4443) at b + o whose quote parse6 found to be an
- * IPv6 header and at least the ports of the TCP or UDP right after it
- * (README: "parsed down to their quoted packet's ports ... a quote is cut
- * wherever 1280 bytes end"): p becomes IPv4's K_ICMP_ERR, the outer
+ * Parameter Problem: RFC 4443) at b + o, its IPv6 header at off and the
+ * message ending at end, whose quote is an IPv6 header: parsed down to the
+ * quoted packet's ports (README, How it works, IPv6: "TCP or UDP after the
+ * quoted IPv6 header and the extension headers it quotes, stepped over as
+ * the packet's own, a first fragment's Fragment header too; a quote of a
+ * later fragment has no ports, pass_fragment; a quote is cut wherever 1280
+ * bytes end"): at most four headers, each starting within 256 bytes of the
+ * quoted IPv6 header's end, and the ports within 264 (else
+ * pass_ip_options: "the extension headers ... quoted within 256 bytes"); a
+ * Routing header is stepped over whatever its segments left (the quoted
+ * packet's addresses are those it was sent with); a header or the ports
+ * past the message: malformed. 0: p becomes IPv4's K_ICMP_ERR, the outer
  * addresses and the quote's as a6 indexes, the key the connection's entry
  * whose packets travel the other way (reversed), and the quoted TCP/UDP
  * checksum when the quote holds it (a UDP one of 0: none, left as it is).
  */
-static void icmp6_quote(struct model *m, const uint8_t *b, size_t off, size_t o, size_t end,
-			struct pk *p)
+static uint64_t icmp6_quote(struct model *m, const uint8_t *b, size_t off, size_t o, size_t end,
+			    struct pk *p)
 {
-	const uint8_t *q;
+	size_t q3 = o + 8, q4 = q3 + 40, h;
+	const uint8_t *q = b + q3;
+	uint8_t nh = q[6];
 
+	for (int i = 0; i < 4 && (nh == 0 || nh == 60 || nh == 43 || nh == 44); i++) {
+		h = q4;
+		if (h > q3 + 40 + 256)
+			return BIT(XFWD_CNT_PASS_IP_OPTIONS);
+		if (h + 8 > end)
+			return BIT(XFWD_CNT_PASS_MALFORMED);
+		if (nh == 44 && g16(b + h + 2) & 0xfff8)
+			return BIT(XFWD_CNT_PASS_FRAGMENT);	/* a later fragment */
+		q4 += nh == 44 ? 8 : ((size_t)b[h + 1] + 1) * 8;
+		nh = b[h];
+	}
+	if (nh == 0 || nh == 60 || nh == 43 || nh == 44)
+		return BIT(XFWD_CNT_PASS_IP_OPTIONS);
+	if (nh != P_TCP && nh != P_UDP)
+		return BIT(XFWD_CNT_PASS_NOT_TCPUDP);
+	if (q4 > q3 + 40 + 256 + 8)
+		return BIT(XFWD_CNT_PASS_IP_OPTIONS);
+	if (q4 + 4 > end)
+		return BIT(XFWD_CNT_PASS_MALFORMED);
 	p->kind = K_ICMP_ERR;
 	p->l3 = off;
 	p->l4 = o;
 	p->end = end;
 	p->tot = (unsigned)(end - off);
-	p->q3 = o + 8;
-	p->q4 = p->q3 + 40;
-	q = b + p->q3;
-	p->qproto = q[6];
-	if (p->qproto == P_TCP && p->q4 + 18 <= end)
-		p->qcsum = (long)p->q4 + 16;
-	else if (p->qproto == P_UDP && p->q4 + 8 <= end && g16(b + p->q4 + 6))
-		p->qcsum = (long)p->q4 + 6;
+	p->q3 = q3;
+	p->q4 = q4;
+	p->qproto = nh;
+	if (nh == P_TCP && q4 + 18 <= end)
+		p->qcsum = (long)q4 + 16;
+	else if (nh == P_UDP && q4 + 8 <= end && g16(b + q4 + 6))
+		p->qcsum = (long)q4 + 6;
 	p->saddr = a6_id(m, b + off + 8);
 	p->daddr = a6_id(m, b + off + 24);
 	p->key.v6 = 1;
 	p->key.saddr = a6_id(m, q + 24);
 	p->key.daddr = a6_id(m, q + 8);
-	p->key.sport = g16(b + p->q4 + 2);
-	p->key.dport = g16(b + p->q4);
-	p->key.proto = p->qproto;
+	p->key.sport = g16(b + q4 + 2);
+	p->key.dport = g16(b + q4);
+	p->key.proto = nh;
+	return 0;
 }
 
 /*
@@ -421,22 +504,27 @@ static uint64_t parse6(struct model *m, const uint8_t *b, size_t len, size_t off
 	o = off + 40;
 	nh = ip[6];
 	for (i = 0; i < 4; i++) {
-		if (nh == 44)
-			return BIT(XFWD_CNT_PASS_FRAGMENT);
-		if (nh != 0 && nh != 60 && nh != 43)
+		if (nh != 0 && nh != 60 && nh != 43 && nh != 44)
 			break;
 		if (o > off + 40 + 256)
 			return BIT(XFWD_CNT_PASS_IP_OPTIONS);
-		if (o + 4 > len || o + 8 > end)
+		if (o + 8 > len || o + 8 > end)
 			return BIT(XFWD_CNT_PASS_MALFORMED);
+		if (nh == 44) {
+			uint64_t r = frag6_hdr(m, b, off, o, end, p);
+
+			if (r || p->later)
+				return r;
+			nh = b[o];
+			o += 8;
+			continue;
+		}
 		if (nh == 43 && b[o + 3])
 			return BIT(XFWD_CNT_PASS_IP_OPTIONS);
 		nh = b[o];
 		o += ((size_t)b[o + 1] + 1) * 8;
 	}
-	if (nh == 44)
-		return BIT(XFWD_CNT_PASS_FRAGMENT);
-	if (nh == 0 || nh == 60 || nh == 43)
+	if (nh == 0 || nh == 60 || nh == 43 || nh == 44)
 		return BIT(XFWD_CNT_PASS_IP_OPTIONS);
 	if (nh != P_TCP && nh != P_UDP && nh != 58)
 		return BIT(XFWD_CNT_PASS_NOT_TCPUDP);
@@ -445,18 +533,21 @@ static uint64_t parse6(struct model *m, const uint8_t *b, size_t len, size_t off
 	if (nh == 58) {		/* ICMPv6: errors only, parsed down to the quote */
 		if (o + 8 > len || end - o < 8 || b[o] < 1 || b[o] > 4)
 			return BIT(XFWD_CNT_PASS_NOT_TCPUDP);
+		if (p->first)	/* an error in fragments is not ours */
+			return BIT(XFWD_CNT_PASS_FRAGMENT);
 		if (o + 8 + 44 > len || end - o - 8 < 44)
 			return BIT(XFWD_CNT_PASS_MALFORMED);
-		if (b[o + 8] >> 4 != 6 || (b[o + 8 + 6] != P_TCP && b[o + 8 + 6] != P_UDP))
+		if (b[o + 8] >> 4 != 6)
 			return BIT(XFWD_CNT_PASS_NOT_TCPUDP);
-		icmp6_quote(m, b, off, o, end, p);
-		return 0;
+		return icmp6_quote(m, b, off, o, end, p);
 	}
 	if (nh == P_TCP) {
 		if (o + 20 > len || end - o < 20 || b[o + 12] >> 4 < 5 ||
 		    (size_t)(b[o + 12] >> 4) * 4 > end - o)
 			return BIT(XFWD_CNT_PASS_MALFORMED);
-	} else if (o + 8 > len || end - o < 8 || g16(b + o + 4) < 8 || g16(b + o + 4) > end - o) {
+	} else if (o + 8 > len || end - o < 8 || g16(b + o + 4) < 8 ||
+		   (g16(b + o + 4) > end - o && !p->first)) {
+		/* README: a first fragment holds part of what the UDP length covers. */
 		return BIT(XFWD_CNT_PASS_MALFORMED);
 	}
 	p->l3 = off;
@@ -537,6 +628,8 @@ static uint64_t parse(struct model *m, const uint8_t *b, size_t len, struct pk *
 	p->daddr = g32(ip + 16);
 	l4room = p->tot - 20;
 	p->mf = !!(g16(ip + 6) & 0x2000);
+	p->fpart = p->l4;
+	p->fnh = ip[9];
 	if (g16(ip + 6) & 0x1fff) {
 		p->later = 1;
 		p->id = g16(ip + 4);
@@ -2026,10 +2119,16 @@ static void rewrite6(const struct model *m, struct m_expect *e, const struct pk 
 		     const struct ent *f, long d)
 {
 	uint8_t *o = e->frame;
-	size_t l3 = p->l3 + d, l4 = p->l4 + d, len = p->kind == K_TCP ? p->end - p->l4 : p->ulen;
+	size_t l3 = p->l3 + d, l4 = p->l4 + d;
+	/* A first fragment: the part of the datagram it holds. */
+	size_t len = p->kind == K_TCP || p->first ? p->end - p->l4 : p->ulen;
 
 	memcpy(o + l3 + 8, m->a6[f->to.saddr], 16);
 	memcpy(o + l3 + 24, m->a6[f->to.daddr], 16);
+	if (p->later) {		/* README: "its addresses only" */
+		add_seg(e, l3, p->l3, p->end - p->l3);
+		return;
+	}
 	p16(o + l4, f->to.sport);
 	p16(o + l4 + 2, f->to.dport);
 	add_csum(e, p->kind == K_TCP ? "tcp checksum" : "udp checksum",
@@ -2265,46 +2364,78 @@ static int goes_through(struct model *m, struct ent *f, const struct pk *p, int 
 	return 1;
 }
 
-/* A first fragment of f's flow is translated: remember its datagram. */
-static void dgram_remember(struct model *m, const struct pk *p, int side)
-{
-	struct dgram *g = NULL;
-
-	if (!p->first)
-		return;
-	for (int i = 0; i < MAX_DGRAM && !g; i++)
-		if (m->dg[i].used && m->dg[i].saddr == p->saddr && m->dg[i].daddr == p->daddr &&
-		    m->dg[i].id == p->id && m->dg[i].proto == p->key.proto && m->dg[i].side == side)
-			g = &m->dg[i];
-	if (!g) {
-		g = &m->dg[m->next_dg];
-		m->next_dg = (m->next_dg + 1) % MAX_DGRAM;
-	}
-	g->used = 1;
-	g->saddr = p->saddr;
-	g->daddr = p->daddr;
-	g->id = p->id;
-	g->proto = p->key.proto;
-	g->side = side;
-	g->key = p->key;
-	g->tcp_base = p->kind == K_TCP ? p->seq + !!(p->flags & F_SYN) -
-					 (uint32_t)(p->tot - 20 - p->tlen) : 0;
-	g->fin = p->kind == K_TCP && (p->flags & F_FIN);
-}
-
-/* A later fragment's datagram (p->key becomes its flow key), or NULL. */
-static struct dgram *dgram_find(struct model *m, struct pk *p, int side)
+/* The datagram remembered for fragment p arriving on side, or NULL. */
+static struct dgram *dgram_slot(struct model *m, const struct pk *p, int side)
 {
 	for (int i = 0; i < MAX_DGRAM; i++) {
 		struct dgram *g = &m->dg[i];
 
-		if (g->used && g->saddr == p->saddr && g->daddr == p->daddr && g->id == p->id &&
-		    g->proto == p->key.proto && g->side == side) {
-			p->key = g->key;
+		if (g->used && g->v6 == p->v6 && g->saddr == p->saddr && g->daddr == p->daddr &&
+		    g->id == p->id && g->proto == p->fnh && g->side == side)
 			return g;
-		}
 	}
 	return NULL;
+}
+
+/* The slot for p's datagram (arrived on side): its own if remembered, else
+ * the next; emptied and keyed. */
+static struct dgram *dgram_take(struct model *m, const struct pk *p, int side, int kernel)
+{
+	struct dgram *g = dgram_slot(m, p, side);
+
+	if (!g) {
+		g = &m->dg[m->next_dg];
+		m->next_dg = (m->next_dg + 1) % MAX_DGRAM;
+	}
+	memset(g, 0, sizeof(*g));
+	g->used = 1;
+	g->v6 = p->v6;
+	g->kernel = kernel;
+	g->saddr = p->saddr;
+	g->daddr = p->daddr;
+	g->id = p->id;
+	g->proto = p->fnh;
+	g->side = side;
+	return g;
+}
+
+/* A first fragment of f's flow is translated: remember its datagram. */
+static void dgram_remember(struct model *m, const struct pk *p, int side)
+{
+	struct dgram *g;
+
+	if (!p->first)
+		return;
+	g = dgram_take(m, p, side, 0);
+	g->key = p->key;
+	/* The sequence number the fragmentable part's first byte would have. */
+	g->tcp_base = p->kind == K_TCP ? p->seq + !!(p->flags & F_SYN) -
+					 (uint32_t)(p->end - p->fpart - p->tlen) : 0;
+	g->fin = p->kind == K_TCP && (p->flags & F_FIN);
+}
+
+/* README (How it works, fragments): an IPv6 first fragment from a LAN that
+ * went up to the kernel is remembered as the kernel's (its later fragments
+ * go up too), unless a datagram of that key is remembered already. */
+static void dgram_kernel(struct model *m, const struct pk *p, int side)
+{
+	if (p->v6 && p->first && side == M_LAN && !dgram_slot(m, p, side))
+		dgram_take(m, p, side, 1);
+}
+
+/* A later fragment's datagram (p->key becomes its flow key), or NULL (the
+ * kernel's: p->dg_kernel). */
+static struct dgram *dgram_find(struct model *m, struct pk *p, int side)
+{
+	struct dgram *g = dgram_slot(m, p, side);
+
+	if (g && g->kernel) {
+		p->dg_kernel = 1;
+		return NULL;
+	}
+	if (g)
+		p->key = g->key;
+	return g;
 }
 
 /* A later fragment of entry f: its flow (NULL: to the kernel, counted), and
@@ -2325,7 +2456,8 @@ static struct ent *frag_flow(struct model *m, struct pk *p, int side)
 		 * of the whole segment is in window": the segment's sequence
 		 * space, SYN and FIN included (conntrack's end), up to this
 		 * fragment's last byte; the FIN once its last fragment came. */
-		uint32_t end = g->tcp_base + p->foff + (p->tot - 20) + (uint32_t)(g->fin && !p->mf);
+		uint32_t end = g->tcp_base + p->foff + (uint32_t)(p->end - p->fpart) +
+			       (uint32_t)(g->fin && !p->mf);
 
 		x = &m->conn[f->conn].pe[f->orig ? 0 : 1];
 		if (s_after(end, x->end) && s_le(end, x->maxend))
@@ -2334,7 +2466,43 @@ static struct ent *frag_flow(struct model *m, struct pk *p, int side)
 	return f;
 }
 
+/* A later fragment of no datagram of xfwd's (README, How it works): the
+ * kernel's datagram's goes up (pass_no_match); one whose first fragment was
+ * not seen goes to the kernel (pass_frag_unknown), but from an IPv6 LAN is
+ * dropped (drop_frag_unknown). */
+static void frag_unknown(const struct pk *p, int side, struct m_expect *e)
+{
+	if (p->dg_kernel) {
+		snprintf(e->path, sizeof(e->path), "IPv6: a later fragment of the kernel's datagram");
+		expect_pass(e, BIT(XFWD_CNT_PASS_NO_MATCH));
+	} else if (p->v6 && side == M_LAN) {
+		snprintf(e->path, sizeof(e->path), "IPv6: a later fragment from the LAN, its datagram unknown");
+		e->verdict = XDP_DROP;
+		e->reasons = BIT(XFWD_CNT_DROP_FRAG_UNKNOWN);
+	} else {
+		snprintf(e->path, sizeof(e->path), "a later fragment, its datagram unknown");
+		expect_pass(e, BIT(XFWD_CNT_PASS_FRAG_UNKNOWN));
+	}
+}
+
+static void model_packet_xdp(struct model *m, int side, const uint8_t *fr, size_t len,
+			     struct m_expect *e);
+
+/* model_packet_xdp, then an IPv6 first fragment from a LAN that went up as
+ * it is remembered as the kernel's datagram (README, How it works). */
 void model_packet(struct model *m, int side, const uint8_t *fr, size_t len, struct m_expect *e)
+{
+	struct pk p;
+
+	model_packet_xdp(m, side, fr, len, e);
+	if (e->verdict == XDP_PASS && !e->unmodelled) {
+		parse(m, fr, len, &p);
+		dgram_kernel(m, &p, side);
+	}
+}
+
+static void model_packet_xdp(struct model *m, int side, const uint8_t *fr, size_t len,
+			     struct m_expect *e)
 {
 	const struct m_world *w = m->w;
 	struct route rt;
@@ -2359,8 +2527,7 @@ void model_packet(struct model *m, int side, const uint8_t *fr, size_t len, stru
 	if (p.later) {
 		f = frag_flow(m, &p, side);
 		if (!f) {
-			snprintf(e->path, sizeof(e->path), "a later fragment, its datagram unknown");
-			expect_pass(e, BIT(XFWD_CNT_PASS_FRAG_UNKNOWN));
+			frag_unknown(&p, side, e);
 			return;
 		}
 		snprintf(e->path, sizeof(e->path), "a later fragment of a %s entry's datagram",

@@ -122,6 +122,28 @@ stream_stop() {
 	wait "$STREAM"
 }
 
+# sniff_start NAME NS IF FILTER / sniff_stop NAME: capture what FILTER
+# matches on IF in namespace NS (--immediate-mode: a packet is written as it
+# comes, not when a block of them fills); sniff_stop prints how many
+# packets were captured.
+declare -A SNIFF_PID
+sniff_start() {
+	lab_x "$2" tcpdump --immediate-mode -i "$3" -n -U -w "$TMP/$1.pcap" "$4" \
+		>"$TMP/$1.tcpdump.log" 2>&1 &
+	SNIFF_PID[$1]=$!
+	for _ in $(seq 30); do
+		grep -q "listening on" "$TMP/$1.tcpdump.log" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+sniff_stop() {
+	sleep 0.5
+	kill -INT "${SNIFF_PID[$1]}" 2>/dev/null
+	wait "${SNIFF_PID[$1]}" 2>/dev/null
+	tcpdump -r "$TMP/$1.pcap" -n 2>/dev/null | wc -l
+}
+
 # wire_checkpoint: xfwd's part of a test ends here. What the public wire saw
 # so far is xfwd's to answer for (a "not ok" if anything had a LAN source);
 # what the iptables twin that follows lets out untranslated is the recipe's

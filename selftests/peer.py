@@ -70,6 +70,9 @@
   peer.py udp-big-ask ADDR PORT NBYTES       one datagram of NBYTES random bytes (sent in
                                              fragments if larger than the MTU, no DF), print
                                              "<reply source> <length> same|differs"
+  peer.py frag6-later SRC DST                the last fragment (offset 1448, 16 bytes) of a
+                                             UDP datagram from SRC to DST whose first never
+                                             comes, from a raw IPv6 socket
 """
 import hashlib
 import http.server
@@ -726,12 +729,14 @@ def bare_ack(iface, dst_mac, src, sport, dst, dport):
 
 
 def no_df(s):
-    """Fragments without DF: as a datagram larger than the path goes."""
-    s.setsockopt(socket.IPPROTO_IP, 10, 0)	# IP_MTU_DISCOVER = IP_PMTUDISC_DONT
+    """Fragments without DF: as a datagram larger than the path goes. (An
+    IPv6 sender fragments what exceeds the path by itself.)"""
+    if s.family == socket.AF_INET:
+        s.setsockopt(socket.IPPROTO_IP, 10, 0)	# IP_MTU_DISCOVER = IP_PMTUDISC_DONT
 
 
 def udp_big_echo(addr, port, path):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(fam(addr), socket.SOCK_DGRAM)
     no_df(s)
     s.bind((addr, int(port)))
     while True:
@@ -742,7 +747,7 @@ def udp_big_echo(addr, port, path):
 
 
 def udp_big_ask(addr, port, nbytes):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(fam(addr), socket.SOCK_DGRAM)
     no_df(s)
     s.settimeout(3)
     data = os.urandom(int(nbytes))
@@ -755,7 +760,16 @@ def udp_big_ask(addr, port, nbytes):
     except ConnectionRefusedError:
         print("refused")
         return
-    print(f"{src[0]}:{src[1]} {len(got)} {'same' if got == data else 'differs'}")
+    print(f"{ep(src)} {len(got)} {'same' if got == data else 'differs'}")
+
+
+def frag6_later(src, dst):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    data = os.urandom(16)
+    frag = struct.pack("!BBHI", socket.IPPROTO_UDP, 0, 1448, random.getrandbits(32))
+    ip = struct.pack("!IHBB", 6 << 28, len(frag) + len(data), 44, 64)
+    ip += socket.inet_pton(socket.AF_INET6, src) + socket.inet_pton(socket.AF_INET6, dst)
+    s.sendto(ip + frag + data, (dst, 0))
 
 
 def tap_relay(tap, iface, ready):
@@ -794,7 +808,7 @@ if __name__ == "__main__":
                  "icmp-err": icmp_err})
     cmds.update({"raw-send": raw_send, "raw-log": raw_log})
     cmds.update({"udp-big-echo": udp_big_echo, "udp-big-ask": udp_big_ask,
-                 "tap-relay": tap_relay})
+                 "tap-relay": tap_relay, "frag6-later": frag6_later})
     cmds.update({"line-server": line_server, "hold": hold, "whoami-from": whoami_from,
                  "echo-bulk": echo_bulk,
                  "blind": blind, "syn-ack-flood": syn_ack_flood, "bare-ack": bare_ack})

@@ -196,26 +196,39 @@ static inline int l4_csum_valid(const uint8_t *ip)
 		}								\
 	} while (0)
 
+/* The length of the TCP (with its options) or UDP header of a frame spec,
+ * either family's; 0 for another protocol. */
+#define L4_HDR_LEN(s)								\
+	((s)->proto == IPPROTO_TCP ? TCP_LEN + (s)->tcp_opts_len :		\
+	 (s)->proto == IPPROTO_UDP ? UDP_LEN : 0)
+
+/* Clear buf (PKT_MAX bytes) and write an Ethernet header carrying type,
+ * with one 802.1Q tag if vlan; returns where the IP header goes. Both
+ * families' frame builders. */
+static inline size_t eth_put(uint8_t *buf, const uint8_t *dmac, const uint8_t *smac, int vlan,
+			     uint16_t vlan_tci, uint16_t type)
+{
+	size_t off = 12;
+
+	memset(buf, 0, PKT_MAX);
+	memcpy(buf, dmac, 6);
+	memcpy(buf + 6, smac, 6);
+	if (vlan) {
+		put16(buf + off, ETHTYPE_VLAN);
+		put16(buf + off + 2, vlan_tci);
+		off += 4;
+	}
+	put16(buf + off, type);
+	return off + 2;
+}
+
 static inline size_t pkt_build(const struct pkt_spec *s, uint8_t *buf)
 {
 	uint8_t ihl = s->ihl ? s->ihl : (uint8_t)(5 + s->ip_opts_len / 4);
-	size_t l4hdr, off = 0, ip, l4, len;
+	size_t l4hdr = L4_HDR_LEN(s), ip, l4, len;
 	uint16_t tot;
 
-	memset(buf, 0, PKT_MAX);
-	memcpy(buf, s->dmac, 6);
-	memcpy(buf + 6, s->smac, 6);
-	off = 12;
-	if (s->vlan) {
-		put16(buf + off, ETHTYPE_VLAN);
-		put16(buf + off + 2, s->vlan_tci);
-		off += 4;
-	}
-	put16(buf + off, ETHTYPE_IP);
-	ip = off + 2;
-
-	l4hdr = s->proto == IPPROTO_TCP ? TCP_LEN + s->tcp_opts_len :
-		s->proto == IPPROTO_UDP ? UDP_LEN : 0;
+	ip = eth_put(buf, s->dmac, s->smac, s->vlan, s->vlan_tci, ETHTYPE_IP);
 	tot = s->tot_len ? s->tot_len :
 	      (uint16_t)(IP4_LEN + s->ip_opts_len + l4hdr + s->payload_len);
 	buf[ip] = (uint8_t)(0x40 | (ihl & 0xf));
@@ -343,15 +356,10 @@ static inline int frame_finish_key(const uint8_t *b, size_t len, struct xfwd_fin
 	return 0;
 }
 
-/* The name of the field byte off of frame b lies in, for failure messages. */
-static inline const char *frame_field(const uint8_t *b, size_t len, size_t off)
+/* The name of byte o of a TCP or UDP header (proto), for failure messages;
+ * NULL past its fixed part. Both families' frames. */
+static inline const char *l4_field_name(uint8_t proto, size_t o)
 {
-	static const char *const ip_names[20] = {
-		"ip version/ihl", "ip tos", "ip tot_len", "ip tot_len", "ip id", "ip id",
-		"ip frag_off", "ip frag_off", "ip ttl", "ip protocol", "ip checksum",
-		"ip checksum", "ip saddr", "ip saddr", "ip saddr", "ip saddr",
-		"ip daddr", "ip daddr", "ip daddr", "ip daddr",
-	};
 	static const char *const tcp_names[20] = {
 		"tcp sport", "tcp sport", "tcp dport", "tcp dport", "tcp seq", "tcp seq",
 		"tcp seq", "tcp seq", "tcp ack", "tcp ack", "tcp ack", "tcp ack",
@@ -362,6 +370,22 @@ static inline const char *frame_field(const uint8_t *b, size_t len, size_t off)
 		"udp sport", "udp sport", "udp dport", "udp dport", "udp len", "udp len",
 		"udp checksum", "udp checksum",
 	};
+
+	if (proto == IPPROTO_TCP)
+		return o < TCP_LEN ? tcp_names[o] : NULL;
+	return o < UDP_LEN ? udp_names[o] : NULL;
+}
+
+/* The name of the field byte off of frame b lies in, for failure messages. */
+static inline const char *frame_field(const uint8_t *b, size_t len, size_t off)
+{
+	static const char *const ip_names[20] = {
+		"ip version/ihl", "ip tos", "ip tot_len", "ip tot_len", "ip id", "ip id",
+		"ip frag_off", "ip frag_off", "ip ttl", "ip protocol", "ip checksum",
+		"ip checksum", "ip saddr", "ip saddr", "ip saddr", "ip saddr",
+		"ip daddr", "ip daddr", "ip daddr", "ip daddr",
+	};
+	const char *name;
 	struct frame f;
 
 	if (off < 6)
@@ -384,9 +408,8 @@ static inline const char *frame_field(const uint8_t *b, size_t len, size_t off)
 		return "padding";
 	if (off >= f.l4 + f.l4hdr)
 		return "payload";
-	if (f.proto == IPPROTO_TCP)
-		return off < f.l4 + TCP_LEN ? tcp_names[off - f.l4] : "tcp options";
-	return udp_names[off - f.l4];
+	name = l4_field_name(f.proto, off - f.l4);
+	return name ? name : "tcp options";
 }
 
 /* Index of the first differing byte of two equally long frames, or -1. */

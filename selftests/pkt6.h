@@ -47,15 +47,22 @@ struct pkt6_spec {
 };
 
 /* Where the upper layer starts in the IPv6 packet at ip (extension headers
- * Hop-by-Hop, Routing, Destination Options stepped over), and its protocol. */
+ * Hop-by-Hop, Routing, Destination Options stepped over, and a Fragment
+ * header at offset 0: a first or atomic fragment holds the upper layer),
+ * and its protocol. A first fragment's upper-layer checksum (pkt6_build's,
+ * l6_csum_valid's) is then its own bytes', as if they were the datagram. */
 static inline size_t ip6_upper(const uint8_t *ip, size_t len, uint8_t *proto)
 {
 	size_t off = IP6_LEN;
 	uint8_t nh = ip[6];
 
-	while ((nh == NH_HOP || nh == NH_ROUTING || nh == NH_DEST) && off + 2 <= len) {
+	while (off + 8 <= len &&
+	       (nh == NH_HOP || nh == NH_ROUTING || nh == NH_DEST ||
+		(nh == NH_FRAGMENT && !(get16(ip + off + 2) & 0xfff8)))) {
+		size_t hl = nh == NH_FRAGMENT ? 8 : ((size_t)ip[off + 1] + 1) * 8;
+
 		nh = ip[off];
-		off += ((size_t)ip[off + 1] + 1) * 8;
+		off += hl;
 	}
 	*proto = nh;
 	return off;
@@ -101,22 +108,10 @@ static inline int l6_csum_valid(const uint8_t *ip)
 /* Write the frame into buf (PKT_MAX bytes); returns its length. */
 static inline size_t pkt6_build(const struct pkt6_spec *s, uint8_t *buf)
 {
-	size_t off, ip, l4, l4hdr, plen, co;
+	size_t l4hdr = L4_HDR_LEN(s), ip, l4, plen, co;
 	uint16_t c;
 
-	memset(buf, 0, PKT_MAX);
-	memcpy(buf, s->dmac, 6);
-	memcpy(buf + 6, s->smac, 6);
-	off = 12;
-	if (s->vlan) {
-		put16(buf + off, ETHTYPE_VLAN);
-		put16(buf + off + 2, s->vlan_tci);
-		off += 4;
-	}
-	put16(buf + off, ETHTYPE_IPV6);
-	ip = off + 2;
-	l4hdr = s->proto == IPPROTO_TCP ? TCP_LEN + s->tcp_opts_len :
-		s->proto == IPPROTO_UDP ? UDP_LEN : 0;
+	ip = eth_put(buf, s->dmac, s->smac, s->vlan, s->vlan_tci, ETHTYPE_IPV6);
 	plen = s->ext_len + l4hdr + s->payload_len;
 	put32(buf + ip, 6u << 28 | (uint32_t)s->tclass << 20 | (s->flow & 0xfffff));
 	put16(buf + ip + 4, (uint16_t)plen);
@@ -166,16 +161,7 @@ static inline void frame6_parse(const uint8_t *b, size_t len, struct frame6 *f)
 /* The name of the field byte off of IPv6 frame b lies in. */
 static inline const char *frame6_field(const uint8_t *b, size_t len, size_t off)
 {
-	static const char *const tcp_names[20] = {
-		"tcp sport", "tcp sport", "tcp dport", "tcp dport", "tcp seq", "tcp seq",
-		"tcp seq", "tcp seq", "tcp ack", "tcp ack", "tcp ack", "tcp ack",
-		"tcp doff", "tcp flags", "tcp window", "tcp window", "tcp checksum",
-		"tcp checksum", "tcp urg_ptr", "tcp urg_ptr",
-	};
-	static const char *const udp_names[8] = {
-		"udp sport", "udp sport", "udp dport", "udp dport", "udp len", "udp len",
-		"udp checksum", "udp checksum",
-	};
+	const char *name;
 	struct frame6 f;
 	size_t o;
 
@@ -205,12 +191,10 @@ static inline const char *frame6_field(const uint8_t *b, size_t len, size_t off)
 		return "ip6 extension headers";
 	if (off >= f.end)
 		return "padding";
-	o = off - f.l4;
-	if (f.proto == IPPROTO_TCP)
-		return o < TCP_LEN ? tcp_names[o] : "tcp options or payload";
-	if (f.proto == IPPROTO_UDP)
-		return o < UDP_LEN ? udp_names[o] : "payload";
-	return "upper layer";
+	if (f.proto != IPPROTO_TCP && f.proto != IPPROTO_UDP)
+		return "upper layer";
+	name = l4_field_name(f.proto, off - f.l4);
+	return name ? name : f.proto == IPPROTO_TCP ? "tcp options or payload" : "payload";
 }
 
 #endif

@@ -15,25 +15,6 @@
 C=$LAB_CLI_ADDR
 LAN_NET=198.51.100.0/24
 
-# sniff_start NAME / sniff_stop NAME: capture, on the public wire as the
-# client's side sees it, every packet with a LAN source.
-sniff_start() {
-	lab_x "$LAB_CLI" tcpdump -i c0 -n -U -w "$TMP/$1.pcap" "ip and src net $LAN_NET" \
-		>"$TMP/$1.tcpdump.log" 2>&1 &
-	SNIFF_PID=$!
-	for _ in $(seq 30); do
-		grep -q "listening on" "$TMP/$1.tcpdump.log" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-sniff_stop() {
-	sleep 0.5
-	kill -INT "$SNIFF_PID" 2>/dev/null
-	wait "$SNIFF_PID" 2>/dev/null
-	tcpdump -r "$TMP/$1.pcap" -n 2>/dev/null | wc -l
-}
-
 # run_cases NAME: the two datagrams; one result line each, then the leak count.
 run_cases() {
 	local fwd masq echo1 echo2
@@ -44,7 +25,9 @@ run_cases() {
 	ip netns exec "$LAB_CLI" $PEER udp-big-echo $C 7000 "$TMP/$1.cli.log" &
 	echo2=$!
 	wait_udp "$LAB_SRV" 5353 && wait_udp "$LAB_CLI" 7000 || not_ok "$1: echo servers" "not bound"
-	sniff_start "$1" || { not_ok "$1: tcpdump" "did not start"; return; }
+	# The public wire as the client's side sees it: every packet with a LAN source.
+	sniff_start "$1" "$LAB_CLI" c0 "ip and src net $LAN_NET" ||
+		{ not_ok "$1: tcpdump" "did not start"; return; }
 	fwd=$(lab_x "$LAB_CLI" $PEER udp-big-ask $LAB_PUB_ADDR 53 3000)
 	masq=$(lab_x "$LAB_SRV" $PEER udp-big-ask $C 7000 3000)
 	leaks=$(sniff_stop "$1")

@@ -206,6 +206,8 @@ int reset(void)
 	TRY(map_clear(skel->maps.xfwd_rules6));
 	TRY(map_clear(skel->maps.xfwd_flows6));
 	TRY(map_clear(skel->maps.xfwd_pending6));
+	TRY(map_clear(skel->maps.xfwd_frags));
+	TRY(map_clear(skel->maps.xfwd_frags6));
 	TRY(where_clear());
 	/* IF_OTH is no LAN of ours unless a case attaches it (lans.c). */
 	i = (__u32)ifx_oth;

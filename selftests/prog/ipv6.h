@@ -38,6 +38,7 @@ int expect_xlated6(int side, const struct pkt6_spec *in, const uint8_t *saddr, u
 int expect_pass6_n(int side, const uint8_t *ib, size_t il, unsigned cnt);
 int expect_pass6(int side, const struct pkt6_spec *in, unsigned cnt);
 int expect_drop6(int side, const struct pkt6_spec *in, unsigned cnt);
+int expect_drop6_n(int side, const uint8_t *ib, size_t il, unsigned cnt);
 int conn6_expect(const struct xfwd_flow6_key *ok, const struct xfwd_flow6_key *rk, int table,
 		 unsigned state, unsigned flags);
 

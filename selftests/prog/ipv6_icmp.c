@@ -440,7 +440,7 @@ PROG_CASE(ipv6_icmp_err_unknown_passed)
 	ib[14 + IP6_LEN + ICMP6_HDR + 6] = NH_DEST;
 	put16(ib + 14 + IP6_LEN + 2, 0);
 	put16(ib + 14 + IP6_LEN + 2, l6_csum_compute(ib + 14));
-	label("port unreachable whose quote has an extension header");
+	label("port unreachable whose quote names Destination Options that carry no TCP/UDP");
 	TRY(expect_err6_passed(SIDE_LAN, ib, il, XFWD_CNT_PASS_NOT_TCPUDP));
 	ib[14 + IP6_LEN + ICMP6_HDR + 6] = IPPROTO_ICMP6;
 	put16(ib + 14 + IP6_LEN + 2, 0);
@@ -649,4 +649,70 @@ PROG_CASE(ipv6_icmp_err_local_target)
 	TRY(check_err6(eb, el, 0));
 	TRY(expect_moved(&a, &b, XFWD_CNT_ICMP_ERR, 1));
 	return expect_moved(&a, &b, XFWD_CNT_LOCAL_IN, 1);
+}
+
+/*
+ * Extension headers in the quote are stepped over as the packet's own: the
+ * backend's port unreachable about a datagram that carried Destination
+ * Options; the client's "fragment reassembly time exceeded" (RFC 4443 3.3,
+ * code 1) quoting the first fragment of the backend's answer, its Fragment
+ * header and UDP header (its checksum the whole datagram's: updated as the
+ * fragment's was). Each translated as any error. An error quoting a later
+ * fragment quotes no ports: passed (pass_fragment).
+ */
+PROG_CASE(ipv6_icmp_err_quote_extension_headers)
+{
+	static const uint8_t dest[8] = { IPPROTO_UDP, 0, 1, 4, 0, 0, 0, 0 };
+	uint8_t first[8] = { IPPROTO_UDP, 0, 0x00, 0x01, 0x12, 0x34, 0x56, 0x78 };
+	struct pkt6_spec u = pkt6(SIDE_PUB, IPPROTO_UDP, CLIENT6, 7040, PUB6, 53);
+	struct pkt6_spec s = pkt6(SIDE_LAN, IPPROTO_UDP, B6_1, 5353, CLIENT6, 7040);
+	struct pkt6_spec seen, err, exp;
+	uint8_t ib[PKT_MAX], eb[PKT_MAX];
+	size_t il, el;
+
+	TRY(rule6(IPPROTO_UDP, 53, B6_1, 5353, 1));
+	u.payload = pattern;
+	u.payload_len = 100;
+	u.ext = dest;
+	u.ext_len = sizeof(dest);
+	u.ext_first = NH_DEST;
+	label("UDP [2001:db8:100::2]:7040 > [2001:db8:100::1]:53 behind Destination Options");
+	TRY(forwarded(SIDE_PUB, &u));
+	seen = u;	/* as the backend got it */
+	memcpy(seen.daddr, B6_1, 16);
+	seen.dport = 5353;
+	seen.hop_limit--;
+	err = pkt6(SIDE_LAN, 0, B6_1, 0, CLIENT6, 0);
+	exp = out6(err, PUB6, CLIENT6, MAC_C1, MAC_PUB);
+	u.hop_limit--;
+	il = err6_build(err, 1, 4, 0, &seen, PKT_MAX, ib);
+	el = err6_build(exp, 1, 4, 0, &u, PKT_MAX, eb);
+	label("the backend's port unreachable quoting it, Destination Options and all");
+	TRY(expect_err6_xlated(SIDE_LAN, ib, il, eb, el, 1));
+
+	s.payload = pattern;
+	s.payload_len = 1000;
+	s.ext = first;
+	s.ext_len = sizeof(first);
+	s.ext_first = NH_FRAGMENT;
+	label("the backend's answer, a first fragment");
+	TRY(forwarded(SIDE_LAN, &s));
+	seen = s;	/* as the client got it */
+	memcpy(seen.saddr, PUB6, 16);
+	seen.sport = 53;
+	seen.hop_limit--;
+	err = pkt6(SIDE_PUB, 0, CLIENT6, 0, PUB6, 0);
+	exp = out6(err, CLIENT6, B6_1, MAC_B1, MAC_LAN);
+	s.hop_limit--;
+	il = err6_build(err, 3, 1, 0, &seen, 200, ib);
+	el = err6_build(exp, 3, 1, 0, &s, 200, eb);
+	label("the client's reassembly time exceeded quoting 200 bytes of the first fragment");
+	TRY(expect_err6_xlated(SIDE_PUB, ib, il, eb, el, 0));
+
+	first[2] = 0x04;	/* offset 1024, the last fragment */
+	first[3] = 0x00;
+	seen.ext = first;
+	il = err6_build(err, 3, 1, 0, &seen, 200, ib);
+	label("the same quoting a later fragment (no ports)");
+	return expect_err6_passed(SIDE_PUB, ib, il, XFWD_CNT_PASS_FRAGMENT);
 }

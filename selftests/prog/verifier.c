@@ -4,6 +4,8 @@
  * load. xfwd_public and xfwd_lan came near it (~830k) before IPv6 moved to
  * programs of its own (tail calls); each program keeps a tenth of the
  * budget free here, so a change that eats it fails a test, not an attach.
+ * With -v, each program's count is printed (a change's cost, before and
+ * after).
  */
 #include "harness.h"
 
@@ -28,6 +30,9 @@ PROG_CASE(verifier_budget_kept)
 		label("%s", bpf_program__name(progs[i]));
 		if (!info.verified_insns)
 			continue;	/* a kernel before 5.16 does not say */
+		if (verbose)
+			printf("# %s: %u instructions verified\n", bpf_program__name(progs[i]),
+			       info.verified_insns);
 		if (!ASSERT_TRUE(info.verified_insns < BUDGET_USED,
 				 "%u instructions verified, the limit is 1000000",
 				 info.verified_insns))
