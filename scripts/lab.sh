@@ -16,13 +16,21 @@ LAB_LAN_NET=198.51.100.0/24	# every LAN host of every lab is in it
 # lab_up PREFIX [noroute]: build the lab; "noroute" leaves the server without a
 # route back to the client (the case that needs --snat). $XFWD_LAB_PREFIX, if
 # set, goes before PREFIX: runs side by side (worktrees) keep apart.
+# LAB_QUEUES=N gives every veth N receive and N transmit queues (default 1),
+# and transmit queue q to CPU q (XPS): a frame XDP sends from CPU c lands in
+# the peer's receive queue c % N, a packet the stack sends from c in queue c
+# (else its flow's hash would pick one), and each queue's NAPI runs on the
+# CPU that filled it: with N = CPUs, each CPU forwards its own frames.
 lab_up() {
 	local p=${XFWD_LAB_PREFIX:-}$1 route=${2:-route}
+	local q="numtxqueues ${LAB_QUEUES:-1} numrxqueues ${LAB_QUEUES:-1}"
 	lab_use "$1"
 	lab_down "$p" quiet
 	ip netns add "$LAB_CLI" && ip netns add "$LAB_GW" && ip netns add "$LAB_SRV" || return 1
-	ip link add c0 netns "$LAB_CLI" type veth peer name g0 netns "$LAB_GW" || return 1
-	ip link add s0 netns "$LAB_SRV" type veth peer name g1 netns "$LAB_GW" || return 1
+	# shellcheck disable=SC2086 # $q: two options and their values
+	ip link add c0 netns "$LAB_CLI" $q type veth peer name g0 netns "$LAB_GW" $q || return 1
+	# shellcheck disable=SC2086
+	ip link add s0 netns "$LAB_SRV" $q type veth peer name g1 netns "$LAB_GW" $q || return 1
 	lab_x "$LAB_CLI" ip addr add $LAB_CLI_ADDR/24 dev c0
 	lab_x "$LAB_GW" ip addr add $LAB_PUB_ADDR/24 dev g0
 	lab_x "$LAB_GW" ip addr add $LAB_LAN_ADDR/24 dev g1
@@ -34,6 +42,8 @@ lab_up() {
 	lab_x "$LAB_GW" ip link set g0 up
 	lab_x "$LAB_GW" ip link set g1 up
 	lab_x "$LAB_SRV" ip link set s0 up
+	lab_xps "$LAB_CLI" c0 && lab_xps "$LAB_GW" g0 && lab_xps "$LAB_GW" g1 &&
+		lab_xps "$LAB_SRV" s0 || return 1
 	[ "$route" = noroute ] || lab_x "$LAB_SRV" ip route add default via $LAB_LAN_ADDR
 	# Endpoints send full checksums, as frames from a wire would arrive, and
 	# run NAPI (GRO) so their veth accepts frames XDP redirects to them.
@@ -46,6 +56,14 @@ lab_up() {
 	lab_x "$LAB_GW" ethtool -K g1 tx off tso off gso off >/dev/null
 	[ -z "${LAB_WATCH_WIRE:-}" ] || lab_wire_watch || return 1
 	lab_neigh
+}
+
+# lab_xps NS DEV: transmit queue q of DEV to CPU q (LAB_QUEUES > 1 only).
+lab_xps() {
+	local q
+	for ((q = 0; q < ${LAB_QUEUES:-1} && ${LAB_QUEUES:-1} > 1; q++)); do
+		lab_x "$1" sh -c "printf %x $((1 << q)) >/sys/class/net/$2/queues/tx-$q/xps_cpus" || return 1
+	done
 }
 
 # lab_use PREFIX: the lab that lab_x's callers and lab_down act on, as lab_up

@@ -13,7 +13,8 @@
  *     every checksum (IPv4, TCP/UDP, ICMP, quoted headers) sums, over all
  *     it covers, to what it did on the way in: right stays right, wrong
  *     stays exactly as wrong;
- *   - XDP_TX only for an ICMP fragmentation-needed, checked in full;
+ *   - XDP_TX only for an ICMP fragmentation-needed or an ICMPv6 Packet Too
+ *     Big, checked in full;
  *   - the verdict and the counter that says why are the model's;
  *   - tc ingress translates only packets of live connections it can route
  *     (redirect with one hop less, or to the stack when too big) and leaves
@@ -151,10 +152,12 @@ static const struct m_rule6 rules6[] = {
 	{ IPPROTO_UDP, V6(0x100, 0xa), 1000, V6(0x200, 0x82), 1000 },
 };
 
+/* 2001:db8:100::3 and 2001:db8:200::3 behind a link of the IPv6 minimum
+ * MTU (a host route's, topology_extra): Packet Too Big says 1280. */
 static const struct m_host6 hosts6[] = {
-	{ V6(0x100, 2), M_PUB, MAC_C1 }, { V6(0x100, 3), M_PUB, MAC_C2 },
-	{ V6(0x200, 2), M_LAN, MAC_B1 }, { V6(0x200, 3), M_LAN, MAC_B2 },
-	{ V6(0x200, 0x82), M_LAN, MAC_B5 }, { V6(0x300, 2), 2, MAC_F },
+	{ V6(0x100, 2), M_PUB, MAC_C1, 0 }, { V6(0x100, 3), M_PUB, MAC_C2, 1280 },
+	{ V6(0x200, 2), M_LAN, MAC_B1, 0 }, { V6(0x200, 3), M_LAN, MAC_B2, 1280 },
+	{ V6(0x200, 0x82), M_LAN, MAC_B5, 0 }, { V6(0x300, 2), 2, MAC_F, 0 },
 };
 
 static const struct m_net6 nets6[] = {
@@ -288,7 +291,9 @@ static const char topology_extra[] =
 	"ip -6 addr add 2001:db8:100::a/128 dev " IF_PUB " nodad; "
 	"ip -6 neigh replace 2001:db8:100::3 lladdr 02:c1:00:00:00:03 dev " IF_PUB " nud permanent; "
 	"ip -6 neigh replace 2001:db8:200::82 lladdr 02:b0:00:00:00:82 dev " IF_LAN " nud permanent; "
-	"ip -6 neigh replace 2001:db8:300::2 lladdr 02:f0:00:00:00:02 dev " IF_OTH " nud permanent";
+	"ip -6 neigh replace 2001:db8:300::2 lladdr 02:f0:00:00:00:02 dev " IF_OTH " nud permanent; "
+	"ip -6 route replace 2001:db8:100::3/128 dev " IF_PUB " mtu lock 1280; "
+	"ip -6 route replace 2001:db8:200::3/128 dev " IF_LAN " mtu lock 1280";
 
 static void load(void)
 {
@@ -931,7 +936,11 @@ static int check_tc(const struct m_expect *e, const uint8_t *in, size_t ilen)
  *              extension header (none, Hop-by-Hop, Destination Options,
  *              Routing); its replies, repeats and errors (what 3-7) are
  *              about earlier IPv6 packets, its mutations mutate6's; no d13
- *              fragments (an IPv4 fragment's bits: a Fragment header);
+ *              fragments (an IPv4 fragment's bits: a Fragment header); an
+ *              error (what 5-6) quotes the IPv6 packet, d4 bit 7 one lie in
+ *              it (error6_quote), kind 4 an IPv6 packet of its fields;
+ *              mutation 31 makes the packet 1279-1282 or 1499-1502 bytes
+ *              long (ip6_resize: either side of an egress MTU);
  *   op & 0x80: raw frame: op bit 0 the side, bit 1 through tc ingress, then
  *              2 bytes of length, then the bytes (at least 14);
  *   else:      a 20-byte description d[0..19] (d[0] = op). Most values
@@ -1184,7 +1193,40 @@ static size_t to_ipv6(uint8_t *f, size_t len, int ext)
 	return l3 + 40 + x + pl;
 }
 
-/* d13 16-30 on an IPv6 frame (mutate's cases, IPv6's fields). */
+/*
+ * The IPv6 packet at l3 made tot bytes long (IPv6 header included): its
+ * upper layer's payload cut or grown (with pattern bytes), its payload
+ * length, a UDP length and the TCP, UDP or ICMPv6 checksum made right for
+ * it. The fuzz world's egress MTU is 1500 (world.mtu), 1280 to two hosts
+ * (hosts6): 1279-1282 and 1499-1502 put a packet on either side of Packet
+ * Too Big. Returns the frame's length (len, unchanged, if it cannot).
+ */
+static size_t ip6_resize(uint8_t *buf, size_t len, size_t l3, size_t tot)
+{
+	size_t l4, end;
+	uint8_t nh;
+
+	if (len < l3 + 40 || l3 + tot > PKT_MAX || get16(buf + l3 - 2) != ETHTYPE_IPV6)
+		return len;
+	end = l3 + 40 + get16(buf + l3 + 4);
+	l4 = l3 + ip6_upper(buf + l3, len - l3, &nh);
+	if (end > len || l4 + (nh == IPPROTO_TCP ? 20 : 8) > l3 + tot || l4 + 8 > end)
+		return len;
+	for (size_t i = end; i < l3 + tot; i++)
+		buf[i] = pattern[i % sizeof(pattern)];
+	put16(buf + l3 + 4, (uint16_t)(tot - 40));
+	if (nh == IPPROTO_UDP)
+		put16(buf + l4 + 4, (uint16_t)(l3 + tot - l4));
+	if (nh == IPPROTO_TCP || nh == IPPROTO_UDP || nh == IPPROTO_ICMP6) {
+		size_t co = nh == IPPROTO_TCP ? 16 : nh == IPPROTO_UDP ? 6 : 2;
+
+		put16(buf + l4 + co, 0);
+		put16(buf + l4 + co, l6_csum_compute(buf + l3));
+	}
+	return l3 + tot;
+}
+
+/* d13 16-31 on an IPv6 frame (mutate's cases, IPv6's fields; 31 its own). */
 static size_t mutate6(const uint8_t *d, uint8_t *buf, size_t len, size_t l3)
 {
 	size_t at = (size_t)get16(d + 14) % (len ? len : 1), l4;
@@ -1250,6 +1292,9 @@ static size_t mutate6(const uint8_t *d, uint8_t *buf, size_t len, size_t l3)
 	case 30:
 		if (nh == IPPROTO_UDP && l4 + 8 <= len)
 			put16(buf + l4 + 6, 0);		/* "none": invalid in IPv6 */
+		break;
+	case 31:	/* at an egress MTU: 1500, or 1280 (hosts6) */
+		len = ip6_resize(buf, len, l3, (v & 4 ? 1279 : 1499) + v % 4u);
 		break;
 	}
 	return len;
@@ -1523,6 +1568,99 @@ static unsigned spec_reply_to6(struct pkt_spec *s, const struct sent *o)
 	return f.proto == IPPROTO_TCP ? 0 : 1;
 }
 
+/*
+ * An ICMPv6 error's lie (what 5-6 of an IPv6 description): none (-1) unless
+ * d4 bit 7 is set, then d4 bits 0-3 (error6_quote).
+ */
+static int error6_lie(const uint8_t *d)
+{
+	return d[4] & 0x80 ? d[4] & 15 : -1;
+}
+
+/*
+ * The quote of an ICMPv6 error about the translated IPv6 packet o (what
+ * 5-6), into q: as much of it as d11 says (48 bytes, 60, the whole packet,
+ * or d11 % 60: cut anywhere), with the lie error6_lie names, which the
+ * forgery checks or the parse must catch (or not: an honest error cut
+ * short, or with fields the translation does not read):
+ *   0  the outer destination another address (d3) than the quoted sender
+ *   1  the quote reversed: the packet as the other side would have sent it
+ *   2, 3  the quoted source, destination port another (d6-7)
+ *   4, 5  the quoted destination, source address another (d3)
+ *   6  an extension header in the quote (stepped over): Destination
+ *      Options, a first fragment's Fragment header, or (d5 bit 1) a later
+ *      fragment's (pass_fragment)
+ *   7  the quote's next header ICMPv6
+ *   8  the quoted TCP/UDP checksum 0 (UDP: "none")
+ *   9  the error comes in by the other interface (build_described)
+ *   10 the quote's payload length another (d16-17)
+ *   11 the quote's hop limit and traffic class another (d16-17)
+ *   12-15 none
+ * s->daddr (the outer destination, IPv4's for to_ipv6) may change.
+ * Returns the quote's length.
+ */
+static size_t error6_quote(const uint8_t *d, const struct sent *o, int side, uint8_t *q,
+			   struct pkt_spec *s)
+{
+	static const uint8_t dopt[8] = { 0, 0, 1, 4, 0, 0, 0, 0 };	/* PadN */
+	size_t whole = o->len - 14, qlen, l4;
+	int lie = error6_lie(d);
+	uint8_t t[16], nh;
+
+	memcpy(q, o->frame + 14, whole);
+	l4 = ip6_upper(q, whole, &nh);
+	switch (l4 + 4 <= whole ? lie : -1) {
+	case 0:
+		s->daddr = htonl(pick_addr(d[3], d, side, 1));
+		break;
+	case 1:
+		memcpy(t, q + 8, 16);
+		memmove(q + 8, q + 24, 16);
+		memcpy(q + 24, t, 16);
+		memcpy(t, q + l4, 2);
+		memmove(q + l4, q + l4 + 2, 2);
+		memcpy(q + l4 + 2, t, 2);
+		break;
+	case 2:
+	case 3:
+		put16(q + l4 + (lie == 3 ? 2 : 0), pick_port(d + 6, side, 0));
+		break;
+	case 4:
+	case 5:
+		map6(pick_addr(d[3], d, side, 1), q + (lie == 4 ? 24 : 8));
+		break;
+	case 6:
+		if (whole + 8 <= PKT_MAX - 14 - 48) {
+			memmove(q + 48, q + 40, whole - 40);
+			memcpy(q + 40, dopt, 8);
+			if (d[5] & 1)	/* offset 0 and M, or (d5 bit 1) offset 8 */
+				put32(q + 40, d[5] & 2 ? 8 : 1);
+			q[40] = q[6];
+			q[6] = d[5] & 1 ? NH_FRAGMENT : NH_DEST;
+			put16(q + 4, (uint16_t)(get16(q + 4) + 8));
+			whole += 8;
+		}
+		break;
+	case 7:
+		q[6] = IPPROTO_ICMP6;
+		break;
+	case 8:
+		if (l4 + (nh == IPPROTO_TCP ? 18 : 8) <= whole)
+			put16(q + l4 + (nh == IPPROTO_TCP ? 16 : 6), 0);
+		break;
+	case 10:
+		put16(q + 4, get16(d + 16));
+		break;
+	case 11:
+		q[7] = d[16];
+		q[1] = (uint8_t)((q[1] & 0x0f) | (d[17] & 0xf0));
+		break;
+	}
+	qlen = d[11] % 4 == 0 ? 48 : d[11] % 4 == 1 ? 40 + 8 + 12 :
+	       d[11] % 4 == 2 ? whole : (size_t)(d[11] % 60);
+	return qlen < whole ? qlen : whole;
+}
+
 /* What 5-6: an ICMP error about the translated packet o, from its receiver
  * (5) or a router (6), quoting as much of it as d11 says. */
 static size_t build_error_about(struct pkt_spec *s, const uint8_t *d, int what,
@@ -1533,13 +1671,9 @@ static size_t build_error_about(struct pkt_spec *s, const uint8_t *d, int what,
 	size_t qlen = (size_t)(get16(o->frame + l3 + 2));
 
 	if (desc_v6) {	/* ICMPv6 (to_ipv6), quoting the IPv6 packet */
-		qlen = d[11] % 4 == 0 ? 48 : d[11] % 4 == 1 ? 40 + 8 + 12 :
-		       d[11] % 4 == 2 ? 40 + (size_t)get16(o->frame + l3 + 4) : (size_t)(d[11] % 60);
-		if (qlen > o->len - l3)
-			qlen = o->len - l3;
-		memcpy(quote, o->frame + l3, qlen);
 		s->saddr = what == 5 ? htonl(unmap6(o->frame + l3 + 24)) : s->saddr;
 		s->daddr = htonl(unmap6(o->frame + l3 + 8));
+		qlen = error6_quote(d, o, side, quote, s);
 		memcpy(s->dmac, side == M_PUB ? MAC_PUB : MAC_LAN, 6);
 		memcpy(s->smac, host_mac(ntohl(s->saddr)), 6);
 		return build_icmp(s, err_types[d[8] % 8][0], err_types[d[8] % 8][1], quote, qlen, buf);
@@ -1626,6 +1760,35 @@ static void spec_l2_payload(struct pkt_spec *s, const uint8_t *d, int side, unsi
 		s->payload_len = 2000;
 }
 
+/* Kind 4 of an IPv6 description: the quoted packet q (IPv4's fields)
+ * made IPv6 (map6), quoting 48 bytes, 68, the whole packet or its IPv6
+ * header and ports alone, as d11 says. */
+static size_t build_error6_quoting(struct pkt_spec *s, const uint8_t *d, const struct pkt_spec *q,
+				   uint8_t *buf)
+{
+	struct pkt6_spec q6;
+	uint8_t qb[PKT_MAX];
+	size_t ql, qlen;
+
+	memset(&q6, 0, sizeof(q6));
+	q6.proto = q->proto;
+	q6.hop_limit = q->ttl;
+	map6(ntohl(q->saddr), q6.saddr);
+	map6(ntohl(q->daddr), q6.daddr);
+	q6.sport = q->sport;
+	q6.dport = q->dport;
+	q6.tcp_flags = q->tcp_flags;
+	q6.seq = q->seq;
+	q6.ack = q->ack;
+	q6.payload = pattern;
+	q6.payload_len = q->payload_len;
+	ql = pkt6_build(&q6, qb) - 14;
+	qlen = (d[11] >> 6) == 0 ? 48 : (d[11] >> 6) == 1 ? 68 : (d[11] >> 6) == 2 ? ql : 44;
+	if (qlen > ql)
+		qlen = ql;
+	return build_icmp(s, err_types[d[8] >> 5][0], err_types[d[8] >> 5][1], qb + 14, qlen, buf);
+}
+
 /* Kind 4: an ICMP error (type d8 bits 5-7) about a TCP or UDP packet the
  * destination sent to the source, quoting as much of it as d11 says. */
 static size_t build_error_quoting(struct pkt_spec *s, const uint8_t *d, int side, uint8_t *buf)
@@ -1642,6 +1805,8 @@ static size_t build_error_quoting(struct pkt_spec *s, const uint8_t *d, int side
 	q.vlan = 0;
 	q.ttl = 63;
 	q.payload_len = d[11] & 63;
+	if (desc_v6)
+		return build_error6_quoting(s, d, &q, buf);
 	ql = pkt_build(&q, qb);
 	qlen = (size_t)((d[11] >> 6) == 0 ? 28 : (d[11] >> 6) == 1 ? 48 : (d[11] >> 6) == 2 ?
 			ql - 14 : 24);
@@ -1703,6 +1868,8 @@ static size_t build_described(struct pkt_spec *s, const uint8_t *d, uint8_t *buf
 	if (what >= 3 && what <= 6 && (o = sent_pick(outs, nouts, k, desc_v6))) {
 		/* About an earlier translated packet, from where it went. */
 		*side = o->side;
+		if (what >= 5 && desc_v6 && error6_lie(d) == 9)
+			*side = !o->side;	/* by the other interface */
 		if (what >= 5)
 			return build_error_about(s, d, what, o, *side, buf);
 		proto = desc_v6 ? spec_reply_to6(s, o) : spec_reply_to(s, o);
@@ -2466,6 +2633,71 @@ static size_t gen_frag(uint8_t *buf, size_t cap)
 }
 
 /*
+ * ICMPv6 errors and Packet Too Big (#20): an IPv6 connection's packet (a
+ * new one to an IPv6 rule, or the prologue's established TCP or answered
+ * UDP) and now and then its answer, then errors about what went through,
+ * from where it went (what 5-6: its receiver or another host; honest, or
+ * with one lie of error6_quote's), errors quoting any tuple (kind 4), and
+ * packets of the tuple both ways at an egress MTU (1280 or 1500) and over
+ * it (mutate6's 31, 1500 bytes and more): Packet Too Big from XDP; each
+ * now and then with an extension header.
+ */
+static size_t gen_icmp6(uint8_t *buf, size_t cap)
+{
+	int n = 3 + (int)(rnd() % (MAX_RECS - 2)), start = (int)(rnd() % 3);
+	size_t off = 0;
+
+	for (int r = 0; r < n && off + 1 + DESC_LEN <= cap; r++) {
+		uint8_t *d;
+		int k = (int)(rnd() % 8);
+
+		buf[off++] = (uint8_t)(0xf8 | (rnd() % 6 ? 0 : 1 + rnd() % 3));
+		d = buf + off;
+		desc_random(d);
+		d[9] = 64;
+		d[12] &= 1;		/* maybe a tag, nothing hostile */
+		d[13] = rnd() % 12 ? 0 : 0x20;	/* now and then through tc ingress */
+		if (!r && start == 0) {
+			desc_at_rule6(d);	/* a new connection */
+			d[8] = 0;		/* TCP: a SYN */
+		} else if (!r) {		/* the prologue's TCP (in window) or UDP */
+			desc_tuple(d, 0, (uint8_t)start - 1, 0, (uint8_t)start - 1, (uint8_t)start - 1);
+			d[1] = start == 1 ? 0 : 6;
+			d[8] = FS_ACK;
+		} else if (r == 1 && rnd() % 3) {
+			d[0] = 3 << 1;		/* the answer to outs[0] */
+			d[8] = start ? FS_ACK : FS_SYNACK;
+		} else if (k < 4) {
+			/* An error about outs[0] or outs[1], a lie in half */
+			d[0] = (uint8_t)((5 + rnd() % 2) << 1 | (rnd() % 2) << 4);
+			d[4] = rnd() % 2 ? (uint8_t)(0x80 | rnd()) : 0;
+		} else if (k == 4) {
+			d[0] &= 1;		/* kind 4: an error quoting any tuple */
+			d[1] = 13;
+			d[2] &= 0x7f;
+			d[3] &= 0x7f;
+			d[4] &= 0x7f;
+			d[6] &= 0x7f;
+		} else {
+			/* More of the tuple, or the answer: at the MTU, over it,
+			 * or small */
+			d[0] = (uint8_t)((k == 5 ? 7 : 3) << 1);
+			d[8] = (uint8_t)(rnd() % 2 ? FS_ACK : FS_PSHACK);
+			d[11] = (uint8_t)(k == 7 ? rnd() % 4 : 4 + rnd() % 3);
+			if (rnd() % 2)
+				d[13] |= 16 | 15;	/* mutate6's 31: at an egress MTU */
+		}
+		if (d[0] >> 1 != 5 && d[0] >> 1 != 6 && d[1] != 13) {
+			desc_in_window(d);
+			if (d[0] >> 1 != 3 && d[0] >> 1 != 7)
+				d[11] = (uint8_t)(rnd() % 4);
+		}
+		off += DESC_LEN;
+	}
+	return off;
+}
+
+/*
  * A raw frame of the seeded mutator made IPv6: the IPv4 packet of f (len
  * bytes) rewritten with an IPv6 header (addresses in 2001:db8::/32 made of
  * the IPv4 ones, now and then link-local or multicast; the hop limit from
@@ -2532,8 +2764,9 @@ static size_t as_ipv6(uint8_t *f, size_t len)
 
 /* One input of the seeded mutator: mostly descriptions, some raw frames
  * (a description's frame with random bytes changed, or noise); a quarter
- * TCP lives (gen_script), a sixth datagrams in fragments (gen_frag); a
- * fifth with tcp_loose on, a tenth with the LAN taking no frames from XDP. */
+ * TCP lives (gen_script), a sixth datagrams in fragments (gen_frag), of the
+ * rest an eighth ICMPv6 errors and Packet Too Big (gen_icmp6); a fifth with
+ * tcp_loose on, a tenth with the LAN taking no frames from XDP. */
 static size_t gen_input(uint8_t *buf, size_t cap)
 {
 	int nrec = 1 + (int)(rnd() % MAX_RECS);
@@ -2548,6 +2781,8 @@ static size_t gen_input(uint8_t *buf, size_t cap)
 		return off + gen_script(buf + off, cap - off);
 	if (rnd() % 5 == 0)
 		return off + gen_frag(buf + off, cap - off);
+	if (rnd() % 8 == 0)
+		return off + gen_icmp6(buf + off, cap - off);
 
 	for (int r = 0; r < nrec; r++) {
 		if (rnd() % 8) {

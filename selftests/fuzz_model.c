@@ -33,7 +33,9 @@
  *   - an ICMP error about a connection (README, Security: a hostile LAN
  *     host) is translated only if addressed to the quoted packet's sender
  *     and, from the LAN, sent by the quoted packet's receiver or the FIB's
- *     next hop towards it; else dropped (drop_icmp_forged);
+ *     next hop towards it; else dropped (drop_icmp_forged); an ICMPv6
+ *     error alike (RFC 5508 for ICMPv6: its checksum over the
+ *     pseudo-header), one about no connection passed (pass_no_match);
  *   - a new connection starts from a forward rule (DNAT, --snat, local
  *     target, hairpin from the LAN), from a masqueraded LAN prefix (one
  *     external port per internal endpoint, the internal port kept when
@@ -45,7 +47,8 @@
  *   - the route decides: no route, no neighbour, an interface xfwd does not
  *     own, too big: untouched to the kernel (with the mark asking tc to
  *     finish when it can), except a too-big DF packet, which is answered
- *     with an ICMP fragmentation-needed;
+ *     with an ICMP fragmentation-needed, and a too-big IPv6 packet, with a
+ *     Packet Too Big (not an ICMPv6 error: RFC 4443 2.4 e);
  *   - a forwarded frame leaves with the next hop's MACs, one TTL less,
  *     without its 802.1Q tag, every checksum as right (or as wrong) as it
  *     came;
@@ -320,8 +323,8 @@ struct pk {
 				 * next header) */
 	size_t fpart;		/* where the fragmentable part starts in the frame */
 	int dg_kernel;		/* a later fragment of a datagram the kernel has */
-	int v6;			/* EtherType IPv6: counted rx_ipv6, passed (parse6) */
-	int icmp6_err;		/* an ICMPv6 error with a TCP/UDP quote (parse6) */
+	int v6;			/* EtherType IPv6: counted rx_ipv6 (parse6); an ICMPv6
+				 * error's saddr and daddr are a6 indexes (icmp6_quote) */
 	struct tuple key;
 };
 
@@ -399,16 +402,71 @@ static uint64_t frag6_hdr(struct model *m, const uint8_t *b, size_t off, size_t 
 	return 0;
 }
 
-/* Does the ICMPv6 error at o quote an extension header? (README: stepped
- * over as the packet's own, a first fragment's Fragment header too.) */
-static int quote6_has_ext(const uint8_t *b, size_t len, size_t end, size_t o)
+/*
+ * An ICMPv6 error (Destination Unreachable, Packet Too Big, Time Exceeded,
+ * Parameter Problem: RFC 4443) at b + o, its IPv6 header at off and the
+ * message ending at end, whose quote is an IPv6 header: parsed down to the
+ * quoted packet's ports (README, How it works, IPv6: "TCP or UDP after the
+ * quoted IPv6 header and the extension headers it quotes, stepped over as
+ * the packet's own, a first fragment's Fragment header too; a quote of a
+ * later fragment has no ports, pass_fragment; a quote is cut wherever 1280
+ * bytes end"): at most four headers, each starting within 256 bytes of the
+ * quoted IPv6 header's end, and the ports within 264 (else
+ * pass_ip_options: "the extension headers ... quoted within 256 bytes"); a
+ * Routing header is stepped over whatever its segments left (the quoted
+ * packet's addresses are those it was sent with); a header or the ports
+ * past the message: malformed. 0: p becomes IPv4's K_ICMP_ERR, the outer
+ * addresses and the quote's as a6 indexes, the key the connection's entry
+ * whose packets travel the other way (reversed), and the quoted TCP/UDP
+ * checksum when the quote holds it (a UDP one of 0: none, left as it is).
+ */
+static uint64_t icmp6_quote(struct model *m, const uint8_t *b, size_t off, size_t o, size_t end,
+			    struct pk *p)
 {
-	uint8_t qnh;
+	size_t q3 = o + 8, q4 = q3 + 40, h;
+	const uint8_t *q = b + q3;
+	uint8_t nh = q[6];
 
-	if (o + 8 + 40 > len || end - o < 8 + 40)
-		return 0;
-	qnh = b[o + 8 + 6];
-	return qnh == 0 || qnh == 43 || qnh == 44 || qnh == 60;
+	for (int i = 0; i < 4 && (nh == 0 || nh == 60 || nh == 43 || nh == 44); i++) {
+		h = q4;
+		if (h > q3 + 40 + 256)
+			return BIT(XFWD_CNT_PASS_IP_OPTIONS);
+		if (h + 8 > end)
+			return BIT(XFWD_CNT_PASS_MALFORMED);
+		if (nh == 44 && g16(b + h + 2) & 0xfff8)
+			return BIT(XFWD_CNT_PASS_FRAGMENT);	/* a later fragment */
+		q4 += nh == 44 ? 8 : ((size_t)b[h + 1] + 1) * 8;
+		nh = b[h];
+	}
+	if (nh == 0 || nh == 60 || nh == 43 || nh == 44)
+		return BIT(XFWD_CNT_PASS_IP_OPTIONS);
+	if (nh != P_TCP && nh != P_UDP)
+		return BIT(XFWD_CNT_PASS_NOT_TCPUDP);
+	if (q4 > q3 + 40 + 256 + 8)
+		return BIT(XFWD_CNT_PASS_IP_OPTIONS);
+	if (q4 + 4 > end)
+		return BIT(XFWD_CNT_PASS_MALFORMED);
+	p->kind = K_ICMP_ERR;
+	p->l3 = off;
+	p->l4 = o;
+	p->end = end;
+	p->tot = (unsigned)(end - off);
+	p->q3 = q3;
+	p->q4 = q4;
+	p->qproto = nh;
+	if (nh == P_TCP && q4 + 18 <= end)
+		p->qcsum = (long)q4 + 16;
+	else if (nh == P_UDP && q4 + 8 <= end && g16(b + q4 + 6))
+		p->qcsum = (long)q4 + 6;
+	p->saddr = a6_id(m, b + off + 8);
+	p->daddr = a6_id(m, b + off + 24);
+	p->key.v6 = 1;
+	p->key.saddr = a6_id(m, q + 24);
+	p->key.daddr = a6_id(m, q + 8);
+	p->key.sport = g16(b + q4 + 2);
+	p->key.dport = g16(b + q4);
+	p->key.proto = nh;
+	return 0;
 }
 
 /*
@@ -416,11 +474,12 @@ static int quote6_has_ext(const uint8_t *b, size_t len, size_t end, size_t o)
  * its own programs parse it (never pass_not_ipv4); Hop-by-Hop,
  * Destination Options and Routing headers stepped over (at most 4, 256
  * bytes before the last), a Fragment header, a route with segments left,
- * ICMPv6 (but errors and echo) or another upper layer than TCP/UDP,
- * link-local and multicast addresses not ours: the one reason it is
- * passed, in the programs' order.
- * A well-formed TCP or UDP packet is xfwd's to look up (0), its fields in
- * p, its addresses in the model's table.
+ * ICMPv6 but its errors about TCP/UDP and echo, another upper layer than
+ * TCP/UDP, link-local and multicast addresses not ours: the one reason it
+ * is passed, in the programs' order (echo: no connection, none to start).
+ * A well-formed TCP or UDP packet, or ICMPv6 error (icmp6_quote), is
+ * xfwd's to look up (0), its fields in p, its addresses in the model's
+ * table.
  */
 static uint64_t parse6(struct model *m, const uint8_t *b, size_t len, size_t off, struct pk *p)
 {
@@ -482,16 +541,11 @@ static uint64_t parse6(struct model *m, const uint8_t *b, size_t len, size_t off
 			return BIT(XFWD_CNT_PASS_NOT_TCPUDP);
 		if (p->first)	/* an error in fragments is not ours */
 			return BIT(XFWD_CNT_PASS_FRAGMENT);
-		if (quote6_has_ext(b, len, end, o)) {
-			p->icmp6_err = 1;	/* README: stepped over; not modelled yet */
-			return 0;
-		}
 		if (o + 8 + 44 > len || end - o - 8 < 44)
 			return BIT(XFWD_CNT_PASS_MALFORMED);
-		if (b[o + 8] >> 4 != 6 || (b[o + 8 + 6] != P_TCP && b[o + 8 + 6] != P_UDP))
+		if (b[o + 8] >> 4 != 6)
 			return BIT(XFWD_CNT_PASS_NOT_TCPUDP);
-		p->icmp6_err = 1;	/* translated (README); not modelled yet */
-		return 0;
+		return icmp6_quote(m, b, off, o, end, p);
 	}
 	if (nh == P_TCP) {
 		if (o + 20 > len || end - o < 20 || b[o + 12] >> 4 < 5 ||
@@ -773,6 +827,7 @@ struct route {
 	int rc;			/* PARSE_OK-like 0 or the pass counter */
 	int side;		/* the network's interface (M_PUB, M_LAN, 2: foreign) */
 	const uint8_t *dmac;
+	unsigned mtu;		/* IPv6: the route's MTU (route6) */
 };
 
 static int route(const struct model *m, uint32_t dst, unsigned tot, struct route *r)
@@ -852,7 +907,11 @@ static int route6(const struct model *m, uint32_t dst, unsigned tot, struct rout
 	if (!net)
 		return r->rc;
 	r->side = net->side;
-	if (tot > w->mtu)
+	r->mtu = w->mtu;
+	for (int i = 0; i < w->nhosts6; i++)
+		if (!memcmp(w->hosts6[i].addr, a, 16) && w->hosts6[i].mtu)
+			r->mtu = w->hosts6[i].mtu;	/* a host route's MTU */
+	if (tot > r->mtu)
 		return r->rc = XFWD_CNT_PASS_FRAG_NEEDED;
 	r->rc = XFWD_CNT_PASS_NO_NEIGH;
 	for (int i = 0; i < w->nhosts6; i++)
@@ -865,6 +924,24 @@ static int route6(const struct model *m, uint32_t dst, unsigned tot, struct rout
 	else if (!r->rc && net->side == M_LAN && m->tx_stack_lan)
 		r->rc = XFWD_CNT_PASS_NO_NEIGH;
 	return r->rc;
+}
+
+/*
+ * route6 for a packet of a connection. An ICMPv6 error is routed as it
+ * arrived (README: "checked ... and translated as IPv4's", the route first),
+ * from its own outer source, and the FIB forwards nothing from ::1 (RFC
+ * 4291 2.5.3: a loopback source is never forwarded; bpf_fib_lookup says so
+ * before any route): to the kernel, pass_no_route, whatever the size.
+ */
+static int route6_err(const struct model *m, const struct pk *p, uint32_t dst, struct route *r)
+{
+	static const uint8_t loopback[16] = { [15] = 1 };
+
+	if (p->kind != K_ICMP_ERR || memcmp(m->a6[p->saddr], loopback, 16))
+		return route6(m, dst, p->tot, r);
+	memset(r, 0, sizeof(*r));
+	r->side = -1;
+	return r->rc = XFWD_CNT_PASS_NO_ROUTE;
 }
 
 /* ------------------------------------------------------ new connections */
@@ -1574,6 +1651,12 @@ static struct ent *flow_new6(struct model *m, const struct pk *p, int side, stru
 	int unsure;
 
 	expect_pass(e, BIT(XFWD_CNT_PASS_NO_MATCH));
+	if (p->kind == K_ICMP_ERR) {
+		/* README: an ICMPv6 error about no live connection (of the
+		 * side it arrives on) goes up untouched, as IPv4's does. */
+		snprintf(e->path, sizeof(e->path), "IPv6: an ICMPv6 error about no connection");
+		return NULL;
+	}
 	r = rule6_find(m, p->key.proto, m->a6[p->key.daddr], p->key.dport, &unsure);
 	if (unsure || (r && side == M_LAN)) {
 		snprintf(e->path, sizeof(e->path), "IPv6: %s (the README does not say)",
@@ -2149,6 +2232,118 @@ static int icmp_forged(const struct model *m, const struct pk *p, int side, char
 	return 1;
 }
 
+/*
+ * icmp_forged for an ICMPv6 error (README, Security: IPv6 keeps "the same
+ * forgery checks as IPv4's (an error to another address than the quoted
+ * packet's sender, or from the LAN by a host off the quoted packet's path:
+ * drop_icmp_forged)"). The fuzz world's IPv6 networks are all on their
+ * links (struct m_net6 has no router): the FIB's next hop towards the
+ * quoted packet's receiver is that receiver, so from the LAN only it may
+ * speak.
+ */
+static int icmp6_forged(const struct model *m, const struct pk *p, int side, char *why, size_t wn)
+{
+	if (p->daddr != p->key.daddr) {
+		snprintf(why, wn, "ICMPv6 error to %s, not the quoted packet's sender %s",
+			 ip6_s(m, p->daddr), ip6_s(m, p->key.daddr));
+		return 1;
+	}
+	if (side != M_LAN || p->saddr == p->key.saddr)
+		return 0;
+	snprintf(why, wn, "ICMPv6 error from the LAN host %s, neither the quoted packet's receiver"
+		 " %s nor the router towards it", ip6_s(m, p->saddr), ip6_s(m, p->key.saddr));
+	return 1;
+}
+
+/*
+ * rewrite_err for ICMPv6 (README, How it works, IPv6): "the outer
+ * destination and the quote become the other side's, the outer source the
+ * public address when the LAN sent it" (and, as IPv4's, the translated one
+ * when the quoted packet's receiver sent it: RFC 5508); no header checksum,
+ * "the ICMPv6 checksum covers the pseudo-header, so it follows the outer
+ * addresses too"; the quoted TCP/UDP checksum follows the quote's addresses
+ * and ports when the quote holds it.
+ */
+static void rewrite_err6(const struct model *m, struct m_expect *e, const struct pk *p,
+			 const struct ent *f, long d)
+{
+	uint8_t *o = e->frame;
+	size_t l3 = p->l3 + d, l4 = p->l4 + d, q3 = p->q3 + d, q4 = p->q4 + d;
+
+	if (p->saddr == p->key.saddr || f->side == M_LAN)
+		memcpy(o + l3 + 8, m->a6[f->to.saddr], 16);
+	memcpy(o + l3 + 24, m->a6[f->to.daddr], 16);
+	memcpy(o + q3 + 8, m->a6[f->to.daddr], 16);
+	memcpy(o + q3 + 24, m->a6[f->to.saddr], 16);
+	p16(o + q4, f->to.dport);
+	p16(o + q4 + 2, f->to.sport);
+	snprintf(e->path + strlen(e->path), sizeof(e->path) - strlen(e->path),
+		 "; an ICMPv6 error (type %u), translated", p->b[p->l4]);
+	e->also |= BIT(XFWD_CNT_ICMP_ERR);	/* "ICMP and ICMPv6 errors translated" */
+	add_csum(e, "icmp6 checksum", l4 + 2, 0, 0);
+	add_seg(e, l3 + 8, p->l3 + 8, 32);
+	add_seg(e, l4, p->l4, p->end - p->l4);
+	if (p->qcsum >= 0) {
+		add_csum(e, "quoted l4 checksum", (size_t)p->qcsum + d, p->qproto == P_UDP, 0);
+		add_seg(e, q3 + 8, p->q3 + 8, 32);
+		add_seg(e, q4, p->q4, 4);
+		add_seg(e, (size_t)p->qcsum + d, (size_t)p->qcsum, 2);
+	}
+}
+
+/*
+ * An IPv6 packet of a connection too big for the egress, whose MTU is mtu
+ * (the route's: route6). README, How it works, IPv6: it "becomes, in
+ * place, Packet Too Big with the egress MTU: from the gateway's address on
+ * the interface it came in by, hop limit 255, quoting as much of the packet
+ * as it arrived ... as fits in 1280 bytes, without the 802.1Q tag it came
+ * with, sent back by XDP_TX (icmp_frag_needed_sent); its connection is
+ * untouched" (a first packet has started it all the same, as IPv4's
+ * frag-needed); back to the MACs it came from, as frag_needed's. An
+ * ICMPv6 error too big for the egress gets none (RFC 4443
+ * 2.4 e.1: no error about an error): it goes up as it came
+ * (pass_frag_needed), no request to tc, which finishes only what waits for
+ * a neighbour; so does a packet that came in by an interface without an
+ * IPv6 address ("no Packet Too Big").
+ */
+static void too_big6(const struct model *m, struct m_expect *e, const struct pk *p, int side,
+		     unsigned mtu)
+{
+	static const uint8_t none[16];
+	const uint8_t *src = side == M_PUB ? m->w->public6 : m->w->lan6;
+	uint8_t *o = e->frame, *ip = o + 14, *icmp = ip + 40;
+	size_t quote = p->tot < 1280 - 48 ? p->tot : 1280 - 48;
+
+	if (p->kind == K_ICMP_ERR || !memcmp(src, none, 16)) {
+		snprintf(e->path, sizeof(e->path), "IPv6: %s too big for the egress (%u > %u): no"
+			 " Packet Too Big", p->kind == K_ICMP_ERR ? "an ICMPv6 error" :
+			 "a packet from an interface without an IPv6 address", p->tot, mtu);
+		expect_pass(e, BIT(XFWD_CNT_PASS_FRAG_NEEDED));
+		return;
+	}
+	memcpy(o, p->b + 6, 6);
+	memcpy(o + 6, p->b, 6);
+	p16(o + 12, 0x86dd);
+	memset(ip, 0, 48);
+	ip[0] = 0x60;
+	p16(ip + 4, (uint16_t)(8 + quote));
+	ip[6] = 58;
+	ip[7] = 255;
+	memcpy(ip + 8, src, 16);
+	memcpy(ip + 24, p->b + p->l3 + 8, 16);
+	icmp[0] = 2;
+	p32(icmp + 4, mtu);
+	memcpy(icmp + 8, p->b + p->l3, quote);
+	p16(icmp + 2, (uint16_t)~sum_fold(icmp, 8 + quote,
+					   sum_fold(ip + 8, 32, (uint32_t)(8 + quote) + 58)));
+	e->len = 14 + 40 + 8 + quote;
+	e->verdict = XDP_TX;
+	e->rewrite = 1;
+	e->reasons = BIT(XFWD_CNT_ICMP_FRAG_SENT);
+	snprintf(e->path + strlen(e->path), sizeof(e->path) - strlen(e->path),
+		 "; too big for the egress (%u > %u): Packet Too Big back", p->tot, mtu);
+}
+
 static const char *side_s(int side)
 {
 	return side == M_PUB ? "public" : side == M_LAN ? "lan" : "local";
@@ -2335,13 +2530,6 @@ static void model_packet_xdp(struct model *m, int side, const uint8_t *fr, size_
 		expect_pass(e, bad);
 		return;
 	}
-	if (p.icmp6_err) {
-		/* README: translated with its quote after IPv4's forgery
-		 * checks; the model does not follow ICMPv6 errors yet. */
-		snprintf(e->path, sizeof(e->path), "an ICMPv6 error (not modelled yet)");
-		e->unmodelled = 1;
-		return;
-	}
 	if (p.later) {
 		f = frag_flow(m, &p, side);
 		if (!f) {
@@ -2395,7 +2583,8 @@ static void model_packet_xdp(struct model *m, int side, const uint8_t *fr, size_
 	if (p.kind == K_ICMP_ERR) {
 		char why[160];
 
-		if (icmp_forged(m, &p, side, why, sizeof(why))) {
+		if (p.v6 ? icmp6_forged(m, &p, side, why, sizeof(why)) :
+			   icmp_forged(m, &p, side, why, sizeof(why))) {
 			size_t n = strlen(e->path);
 
 			snprintf(e->path + n, sizeof(e->path) - n, "; forged: %s", why);
@@ -2409,7 +2598,9 @@ static void model_packet_xdp(struct model *m, int side, const uint8_t *fr, size_
 		 * ICMP error about what the local socket sent alike. */
 		memcpy(e->frame, fr, len);
 		e->len = len;
-		if (p.kind == K_ICMP_ERR) {
+		if (p.kind == K_ICMP_ERR && p.v6) {
+			rewrite_err6(m, e, &p, f, 0);
+		} else if (p.kind == K_ICMP_ERR) {
 			rewrite_err(e, &p, f, 0);
 		} else {
 			if (!p.later && goes_through(m, f, &p, started, e, 0))
@@ -2425,14 +2616,11 @@ static void model_packet_xdp(struct model *m, int side, const uint8_t *fr, size_
 		return;
 	}
 	if (p.v6)
-		route6(m, f->to.daddr, p.tot, &rt);
+		route6_err(m, &p, f->to.daddr, &rt);
 	else
 		route(m, f->to.daddr, p.tot, &rt);
 	if (rt.rc == XFWD_CNT_PASS_FRAG_NEEDED && p.v6) {
-		/* README: Packet Too Big from XDP, quoting the packet; the
-		 * model does not build it yet. */
-		snprintf(e->path, sizeof(e->path), "IPv6, too big: Packet Too Big (not modelled yet)");
-		e->unmodelled = 1;
+		too_big6(m, e, &p, side, rt.mtu);
 		return;
 	}
 	if (rt.rc == XFWD_CNT_PASS_FRAG_NEEDED && p.df && p.kind != K_ICMP_ERR && !p.later) {
@@ -2458,7 +2646,9 @@ static void model_packet_xdp(struct model *m, int side, const uint8_t *fr, size_
 	memcpy(e->frame + 6, w->mac[rt.side], 6);
 	/* One hop less: IPv4's TTL, IPv6's hop limit. */
 	e->frame[p.l3 + d + (p.v6 ? 7 : 8)] = (uint8_t)(fr[p.l3 + (p.v6 ? 7 : 8)] - 1);
-	if (p.kind == K_ICMP_ERR) {
+	if (p.kind == K_ICMP_ERR && p.v6) {
+		rewrite_err6(m, e, &p, f, d);
+	} else if (p.kind == K_ICMP_ERR) {
 		rewrite_err(e, &p, f, d);
 	} else {
 		if (!p.later && goes_through(m, f, &p, started, e, 0))

@@ -70,6 +70,7 @@ struct m_host6 {
 	uint8_t addr[16];
 	int side;
 	const uint8_t *mac;
+	unsigned mtu;		/* its route's MTU (a host route's), 0: the world's */
 };
 
 struct m_net6 {

@@ -25,7 +25,6 @@ const volatile __u32 addr_base;	/* host byte order; of the varied side */
 const volatile __u32 naddrs = 1;
 const volatile __u32 port_base;	/* host byte order */
 const volatile __u32 nports = 1;
-const volatile __u64 nflows;		/* cycle length; 0: run through the whole space */
 const volatile __u32 ip_csum_base;	/* folded sums of the template with the varied */
 const volatile __u32 l4_csum_base;	/* address and port (and the checksums) zero */
 
@@ -71,10 +70,10 @@ static __always_inline void next_flow(struct gen_state *st, __u32 *port_off, __u
 	}
 	*port_off = st->port_off;
 	*addr_off = st->addr_off;
-	if (nflows && ++st->n >= nflows) {
+	if (st->len && ++st->n >= st->len) {
 		st->n = 0;
-		st->port_off = 0;
-		st->addr_off = 0;
+		st->port_off = st->port_off0;
+		st->addr_off = st->addr_off0;
 	} else if (++st->port_off >= nports) {
 		st->port_off = 0;
 		if (++st->addr_off >= naddrs)

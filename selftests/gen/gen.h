@@ -12,15 +12,21 @@
 #define GEN_MAX_FRAME	1536	/* template size; frames go up to 1514 bytes */
 
 /*
- * Per-CPU position in the flow sequence: flow n has port port_base +
- * port_off and address addr_base + addr_off on the varied side (source, or
- * destination), the port varying fastest. Each CPU starts at its own n, so two CPUs do not send the
- * same flow at the same moment.
+ * Per-CPU position in the flow sequence: flow i has port port_base + i %
+ * nports and address addr_base + i / nports on the varied side (source, or
+ * destination), the port varying fastest; port_off and addr_off are the
+ * next flow's. With --flows each CPU cycles through a slice of its own,
+ * len flows from (port_off0, addr_off0), as RSS gives each flow one CPU;
+ * n is the position in the slice. len 0: no cycle, the whole address x
+ * port space (new flows), each CPU from a start of its own.
  */
 struct gen_state {
 	__u64 n;
+	__u64 len;
 	__u32 port_off;
 	__u32 addr_off;
+	__u32 port_off0;
+	__u32 addr_off0;
 };
 
 /* What the sink saw, per CPU. */

@@ -52,18 +52,22 @@ static const char usage[] =
 "Frames leave IFACE (in NETNS) for its peer. The flows differ on the --vary side (default\n"
 "src; its port range defaults to 1024-65535), the other side is one address and port.\n"
 "Flow i has port LO + i % PORTS and address ADDR + i / PORTS (ports vary fastest).\n"
-"--flows N cycles through flows 0..N-1 (default 1); --new-flows runs through the whole\n"
-"address x port space, each packet a new flow, from --start (default random); --random\n"
-"draws each packet's address and port at random. --proto tcp sends SYNs. --size is the\n"
-"frame length without FCS (64..1514, default 64). --count N frames in all, or --seconds\n"
-"S (default 1). --threads N sends from N CPUs from --cpu FIRST on (default 1 thread, CPU\n"
-"0). --sink NETNS:IFACE reads the count of `xfwd-gen sink` there before and after.\n"
+"--flows N cycles through flows 0..N-1 (default 1) from flow --start (default 0) on;\n"
+"with --threads T, thread k cycles through flows k*N/T..(k+1)*N/T-1 only, as RSS gives\n"
+"each flow one CPU (from --start modulo that slice's length). --new-flows runs through\n"
+"the whole address x port space, each packet a new flow, from --start (default random),\n"
+"the threads evenly apart; --random draws each packet's address and port at random.\n"
+"--proto tcp sends SYNs. --size is the frame length without FCS (64..1514, default 64).\n"
+"--count N frames in all, or --seconds S (default 1). --threads N sends from N CPUs from\n"
+"--cpu FIRST on (default 1 thread, CPU 0), each thread pinned to its CPU. --sink\n"
+"NETNS:IFACE reads the count of `xfwd-gen sink` there before and after.\n"
 "\n"
 "IPv6: --src and --dst both IPv6 addresses; a range's two ends differ in the last\n"
 "32 bits only, which are what vary. The smallest IPv6 frame that carries the\n"
 "datagram of a 64-byte IPv4 one is 84 bytes (--size 84).\n"
 "\n"
-"Prints: sent=N secs=S sent_pps=R [rcvd=N rcvd_pps=R]\n";
+"Prints: sent=N secs=S sent_pps=R [rcvd=N rcvd_pps=R rcvd_cpus=N,N...]; rcvd_cpus: what\n"
+"the sink counted on each CPU (where the last hop's NAPI ran).\n";
 
 struct send_args {
 	const char *netns, *ifname, *sink;
@@ -256,6 +260,9 @@ static int parse(int argc, char **argv, struct send_args *a)
 			return err(EXIT_USAGE, "--flows %llu: only %llu address x port pairs on the"
 				   " %s side", (unsigned long long)a->flows,
 				   (unsigned long long)space, a->vary_dst ? "dst" : "src");
+		if (a->flows < a->threads)
+			return err(EXIT_USAGE, "--flows %llu: fewer flows than --threads (each"
+				   " thread sends flows of its own)", (unsigned long long)a->flows);
 	}
 	return 0;
 }
@@ -383,6 +390,10 @@ struct worker {
 	int error;
 };
 
+/* The longest BPF_PROG_TEST_RUN call of a timed run (seconds): a call
+ * cannot be cut short, so this bounds how far a run can overshoot. */
+#define GEN_CALL_SECS 0.25
+
 /* Frames per sendmmsg in packet-socket mode. */
 #define SOCK_BATCH 64
 
@@ -450,7 +461,7 @@ static void *worker_run(void *arg)
 		.data_in = w->frame, .data_size_in = w->a->size,
 		.ctx_in = &md, .ctx_size_in = sizeof(md),
 		.flags = BPF_F_TEST_XDP_LIVE_FRAMES);
-	double rate = 0;	/* frames per second, from the kernel's timing */
+	double rate = 0;	/* frames per second, by the wall clock */
 	int sock = -1;		/* packet-socket mode (see the top of the file) */
 	cpu_set_t set;
 
@@ -458,13 +469,16 @@ static void *worker_run(void *arg)
 	CPU_SET(w->cpu, &set);
 	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 	/*
-	 * Each BPF_PROG_TEST_RUN call costs tens of milliseconds of setup and
-	 * teardown (a page pool, an RCU grace period), whatever its length:
-	 * make few long calls. The first one measures the rate, the next ones
-	 * fill the time that is left.
+	 * Each BPF_PROG_TEST_RUN call costs some milliseconds of setup and
+	 * teardown (a page pool), whatever its length: make few long calls.
+	 * The first one measures the rate, the next ones fill the time that is
+	 * left, GEN_CALL_SECS at most each. The rate is the wall clock's: the
+	 * kernel's duration leaves out the time the thread was off its CPU
+	 * (ksoftirqd finishing the receivers' work, other tasks), and a rate
+	 * from it overshot a 2 s run to 13 s with two threads.
 	 */
 	while (!stop) {
-		double rem = w->deadline - now_s();
+		double rem = w->deadline - now_s(), t0;
 		__u64 n;
 
 		if (w->quota) {
@@ -474,6 +488,8 @@ static void *worker_run(void *arg)
 		} else {
 			if (rem <= 0 || (w->sent && rem < 0.01))
 				break;
+			if (rem > GEN_CALL_SECS)
+				rem = GEN_CALL_SECS;
 			n = rate > 0 ? (__u64)(rem * rate) : 65536;
 			if (n < 1024)
 				n = 1024;
@@ -488,6 +504,7 @@ static void *worker_run(void *arg)
 			continue;
 		}
 		t.repeat = (__u32)n;
+		t0 = now_s();
 		if (bpf_prog_test_run_opts(w->prog_fd, &t)) {
 			if (errno == EPERM && !w->sent) {
 				sock = sock_open(w->ifindex);
@@ -498,34 +515,54 @@ static void *worker_run(void *arg)
 			break;
 		}
 		w->sent += n;
-		if (t.duration)
-			rate = 1e9 / t.duration;
+		t0 = now_s() - t0;
+		if (t0 > 0)
+			rate = (double)n / t0;
 	}
 	if (sock >= 0)
 		close(sock);
 	return NULL;
 }
 
-/* Per-CPU start of each thread's flow sequence: evenly apart in the cycle. */
+/* Flow i's place on the varied side. */
+static void flow_at(__u64 i, __u32 nports, __u32 naddrs, __u32 *port_off, __u32 *addr_off)
+{
+	*port_off = (__u32)(i % nports);
+	*addr_off = (__u32)((i / nports) % naddrs);
+}
+
+/*
+ * Each thread's flows (gen.h): with --flows N, thread k cycles through its
+ * slice, flows k * N / T to (k + 1) * N / T - 1 of T threads, from --start
+ * (modulo the slice's length) on; new flows and --random: the whole space,
+ * thread k from --start + k * space / T, evenly apart.
+ */
 static int set_starts(struct gen_bpf *skel, const struct send_args *a, const struct worker *w,
 		      __u64 span, __u32 nports, __u32 naddrs)
 {
 	int ncpu = nr_cpus();
 	struct gen_state *st = calloc((size_t)ncpu, sizeof(*st));
+	bool cycle = !a->new_flows && !a->random;
 	__u32 zero = 0;
 	int rc;
 
 	if (!st)
 		return -ENOMEM;
 	for (__u32 k = 0; k < a->threads; k++) {
-		__u64 i = (a->start + k * (span / a->threads)) % span;
+		__u64 lo = k * span / a->threads, len = (k + 1) * span / a->threads - lo;
 		int c = w[k].cpu;
 
 		if (c >= ncpu)
 			continue;
-		st[c].n = a->new_flows ? 0 : i;
-		st[c].port_off = (__u32)(i % nports);
-		st[c].addr_off = (__u32)((i / nports) % naddrs);
+		if (cycle) {
+			st[c].len = len;
+			st[c].n = a->start % len;
+			flow_at(lo, nports, naddrs, &st[c].port_off0, &st[c].addr_off0);
+			flow_at(lo + st[c].n, nports, naddrs, &st[c].port_off, &st[c].addr_off);
+		} else {
+			flow_at((a->start + lo) % span, nports, naddrs, &st[c].port_off,
+				&st[c].addr_off);
+		}
 	}
 	rc = bpf_map__update_elem(skel->maps.gen_state, &zero, sizeof(zero), st,
 				  sizeof(*st) * (size_t)ncpu, 0);
@@ -537,7 +574,7 @@ int cmd_send(int argc, char **argv)
 {
 	__u8 frame[GEN_MAX_FRAME];
 	char sink_ns[64], *sink_if = NULL;
-	long long rcvd0 = -1, rcvd1 = -1;
+	long long rcvd0 = -1, rcvd1 = -1, *cpus0 = NULL, *cpus1 = NULL;
 	struct send_args a;
 	struct gen_bpf *skel;
 	struct worker *w;
@@ -566,7 +603,7 @@ int cmd_send(int argc, char **argv)
 		return -ifindex;
 	if (!a.smac_set && if_mac(a.ifname, a.smac))
 		return err(EXIT_OP, "-i %s: cannot read its MAC address", a.ifname);
-	if (a.sink && sink_packets(sink_ns, sink_if) < 0)
+	if (a.sink && sink_packets(sink_ns, sink_if, NULL) < 0)
 		return err(EXIT_OP, "--sink %s: no sink attached there (xfwd-gen sink attach)",
 			   a.sink);
 
@@ -593,7 +630,6 @@ int cmd_send(int argc, char **argv)
 	skel->rodata->naddrs = naddrs;
 	skel->rodata->port_base = a.vary_dst ? a.dport_lo : a.sport_lo;
 	skel->rodata->nports = nports;
-	skel->rodata->nflows = a.new_flows || a.random ? 0 : a.flows;
 	skel->rodata->ip_csum_base = ip_base;
 	skel->rodata->l4_csum_base = l4_base;
 	memcpy(skel->bss->tmpl, frame, sizeof(skel->bss->tmpl));
@@ -626,8 +662,15 @@ int cmd_send(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 
-	if (a.sink)
-		rcvd0 = sink_packets(sink_ns, sink_if);
+	if (a.sink) {
+		cpus0 = calloc((size_t)nr_cpus(), sizeof(*cpus0));
+		cpus1 = calloc((size_t)nr_cpus(), sizeof(*cpus1));
+		if (!cpus0 || !cpus1) {
+			rc = err(EXIT_OP, "out of memory");
+			goto out_w;
+		}
+		rcvd0 = sink_packets(sink_ns, sink_if, cpus0);
+	}
 	t0 = now_s();
 	for (__u32 k = 0; k < a.threads; k++) {
 		w[k].deadline = t0 + a.seconds;
@@ -649,17 +692,23 @@ int cmd_send(int argc, char **argv)
 	if (a.sink) {
 		/* What the last softirq still carries lands within a few ms. */
 		usleep(20000);
-		rcvd1 = sink_packets(sink_ns, sink_if);
+		rcvd1 = sink_packets(sink_ns, sink_if, cpus1);
 	}
 	printf("sent=%llu secs=%.3f sent_pps=%.0f", (unsigned long long)sent, secs,
 	       secs > 0 ? (double)sent / secs : 0);
-	if (a.sink && rcvd0 >= 0 && rcvd1 >= 0)
+	if (a.sink && rcvd0 >= 0 && rcvd1 >= 0) {
 		printf(" rcvd=%lld rcvd_pps=%.0f", rcvd1 - rcvd0,
 		       secs > 0 ? (double)(rcvd1 - rcvd0) / secs : 0);
+		/* Where the sink ran: each CPU's share of what arrived. */
+		for (int c = 0; c < nr_cpus(); c++)
+			printf("%s%lld", c ? "," : " rcvd_cpus=", cpus1[c] - cpus0[c]);
+	}
 	putchar('\n');
 out_w:
 	free(w);
 out:
 	gen_bpf__destroy(skel);
+	free(cpus0);
+	free(cpus1);
 	return rc;
 }

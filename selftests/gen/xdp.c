@@ -135,7 +135,7 @@ static int detach(const struct opts *o)
 	return found ? 0 : err(EXIT_OP, "%s: nothing of xfwd-gen attached", o->ifname);
 }
 
-long long sink_packets(const char *netns, const char *ifname)
+long long sink_packets(const char *netns, const char *ifname, long long *cpus)
 {
 	struct sink_count *vals;
 	char path[512];
@@ -154,8 +154,11 @@ long long sink_packets(const char *netns, const char *ifname)
 		close(fd);
 		return -1;
 	}
-	for (int c = 0; c < n; c++)
+	for (int c = 0; c < n; c++) {
 		sum += (long long)vals[c].packets;
+		if (cpus)
+			cpus[c] = (long long)vals[c].packets;
+	}
 	free(vals);
 	close(fd);
 	return sum;
@@ -206,7 +209,7 @@ static int sink_attach(const struct opts *o, bool pass_only)
 /* The sink's count, read where it is pinned. */
 static int sink_read(const struct opts *o)
 {
-	long long n = sink_packets(o->netns, o->ifname);
+	long long n = sink_packets(o->netns, o->ifname, NULL);
 
 	if (n < 0)
 		return err(EXIT_OP, "no sink on %s (sink attach first)", o->ifname);

@@ -49,7 +49,8 @@ int cmd_redirect(int argc, char **argv);
 int cmd_cleanup(int argc, char **argv);
 int cmd_rr(int argc, char **argv);
 
-/* xdp.c: the sink's packet count (sum over CPUs), -1 if it is not attached. */
-long long sink_packets(const char *netns, const char *ifname);
+/* xdp.c: the sink's packet count (sum over CPUs), -1 if it is not attached;
+ * with cpus (nr_cpus() of them), each CPU's count too. */
+long long sink_packets(const char *netns, const char *ifname, long long *cpus);
 
 #endif
