@@ -140,7 +140,8 @@ static const uint32_t local_addrs[] = { PUB, PUB2, LANA, A(203, 0, 113, 1) };
 			  (host) >> 8, (host) & 255 }
 static const uint8_t PUB6[16] = V6(0x100, 1), PUB6_2[16] = V6(0x100, 0xa);
 static const uint8_t C6_1[16] = V6(0x100, 2), C6_2[16] = V6(0x100, 3);
-static const uint8_t B6_1[16] = V6(0x200, 2);
+static const uint8_t B6_1[16] = V6(0x200, 2), B6_2[16] = V6(0x200, 3), B6_3[16] = V6(0x200, 4);
+static const uint8_t B6_5[16] = V6(0x200, 0x82);
 
 static const struct m_rule6 rules6[] = {
 	{ IPPROTO_TCP, { 0 }, 80, V6(0x200, 2), 8080 },		/* port 80 shared with IPv4's */
@@ -152,11 +153,22 @@ static const struct m_rule6 rules6[] = {
 	{ IPPROTO_UDP, V6(0x100, 0xa), 1000, V6(0x200, 0x82), 1000 },
 };
 
+/* NAT66 (#20): IPv4's prefixes as map6 makes their hosts (a description's
+ * masqueraded IPv4 flow is one of these as IPv6): ::2/127 full cone,
+ * ::4/127 adf to 2001:db8:100::a (PUB2's), ::80/121 apdf with two ports
+ * per parity. */
+static const struct m_masq6 masqs6[] = {
+	{ V6(0x200, 2), 127, { 0 }, 32768, 60999, M_EIF },
+	{ V6(0x200, 4), 127, V6(0x100, 0xa), 32768, 60999, M_ADF },
+	{ V6(0x200, 0x80), 121, { 0 }, 40000, 40003, M_APDF },
+};
+
 /* 2001:db8:100::3 and 2001:db8:200::3 behind a link of the IPv6 minimum
  * MTU (a host route's, topology_extra): Packet Too Big says 1280. */
 static const struct m_host6 hosts6[] = {
 	{ V6(0x100, 2), M_PUB, MAC_C1, 0 }, { V6(0x100, 3), M_PUB, MAC_C2, 1280 },
 	{ V6(0x200, 2), M_LAN, MAC_B1, 0 }, { V6(0x200, 3), M_LAN, MAC_B2, 1280 },
+	{ V6(0x200, 4), M_LAN, MAC_B3, 0 }, { V6(0x200, 5), M_LAN, MAC_B4, 0 },
 	{ V6(0x200, 0x82), M_LAN, MAC_B5, 0 }, { V6(0x300, 2), 2, MAC_F, 0 },
 };
 
@@ -178,6 +190,7 @@ static const struct m_world world = {
 	.mtu = 1500,
 	.mac = { MAC_PUB, MAC_LAN, MAC_OTH },
 	.rules6 = rules6, .nrules6 = sizeof(rules6) / sizeof(rules6[0]),
+	.masq6 = masqs6, .nmasq6 = sizeof(masqs6) / sizeof(masqs6[0]),
 	.hosts6 = hosts6, .nhosts6 = sizeof(hosts6) / sizeof(hosts6[0]),
 	.nets6 = nets6, .nnets6 = sizeof(nets6) / sizeof(nets6[0]),
 	.local6 = local6, .nlocal6 = sizeof(local6) / sizeof(local6[0]),
@@ -290,6 +303,8 @@ static const char topology_extra[] =
 	"ip neigh replace 198.51.100.130 lladdr 02:b0:00:00:00:82 dev " IF_LAN " nud permanent; "
 	"ip -6 addr add 2001:db8:100::a/128 dev " IF_PUB " nodad; "
 	"ip -6 neigh replace 2001:db8:100::3 lladdr 02:c1:00:00:00:03 dev " IF_PUB " nud permanent; "
+	"ip -6 neigh replace 2001:db8:200::4 lladdr 02:b0:00:00:00:04 dev " IF_LAN " nud permanent; "
+	"ip -6 neigh replace 2001:db8:200::5 lladdr 02:b0:00:00:00:05 dev " IF_LAN " nud permanent; "
 	"ip -6 neigh replace 2001:db8:200::82 lladdr 02:b0:00:00:00:82 dev " IF_LAN " nud permanent; "
 	"ip -6 neigh replace 2001:db8:300::2 lladdr 02:f0:00:00:00:02 dev " IF_OTH " nud permanent; "
 	"ip -6 route replace 2001:db8:100::3/128 dev " IF_PUB " mtu lock 1280; "
@@ -342,6 +357,17 @@ static void load(void)
 		if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_masq), &k, &v, 0))
 			die("xfwd_masq: %s", strerror(errno));
 	}
+	for (size_t i = 0; i < sizeof(masqs6) / sizeof(masqs6[0]); i++) {
+		struct xfwd_masq6_key k = { (__u32)masqs6[i].len, { 0 } };
+		struct xfwd_masq6 v = { .port_min = masqs6[i].lo, .port_max = masqs6[i].hi,
+					.filtering = (__u8)masqs6[i].filtering,
+					.id = (__u32)(sizeof(masqs) / sizeof(masqs[0]) + i) };
+
+		memcpy(k.addr, masqs6[i].addr, 16);
+		memcpy(v.to_addr, masqs6[i].to_addr, 16);
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_masq6), &k, &v, 0))
+			die("xfwd_masq6: %s", strerror(errno));
+	}
 	for (size_t i = 0; i < sizeof(rules6) / sizeof(rules6[0]); i++) {
 		const struct m_rule6 *r = &rules6[i];
 		struct xfwd_rule6_key k = { .port = htons(r->port), .proto = r->proto };
@@ -383,6 +409,38 @@ static int flow_oracle(void *ctx, uint32_t saddr, uint32_t daddr, uint16_t sport
 	(void)ctx;
 	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.xfwd_flows), &k, &v) &&
 	    bpf_map_lookup_elem(bpf_map__fd(skel->maps.xfwd_pending), &k, &v))
+		return -1;
+	if (v.flags & XFWD_FLOW_DEAD)
+		return -1;
+	return ntohs(v.new_sport);
+}
+
+/* The same two questions of IPv6's maps (NAT66). */
+static int port_oracle6(void *ctx, const uint8_t *in_addr, uint16_t in_port, uint8_t proto,
+			const uint8_t *ext_addr)
+{
+	struct xfwd_endpoint6 k = { .port = htons(in_port), .proto = proto };
+	struct xfwd_mapping6 v;
+
+	(void)ctx;
+	memcpy(k.addr, in_addr, 16);
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.xfwd_mappings6), &k, &v) ||
+	    memcmp(v.ext_addr, ext_addr, 16))
+		return -1;
+	return ntohs(v.ext_port);
+}
+
+static int flow_oracle6(void *ctx, const uint8_t *saddr, const uint8_t *daddr, uint16_t sport,
+			uint16_t dport, uint8_t proto)
+{
+	struct xfwd_flow6_key k = { .sport = htons(sport), .dport = htons(dport), .proto = proto };
+	struct xfwd_flow6 v;
+
+	(void)ctx;
+	memcpy(k.saddr, saddr, 16);
+	memcpy(k.daddr, daddr, 16);
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.xfwd_flows6), &k, &v) &&
+	    bpf_map_lookup_elem(bpf_map__fd(skel->maps.xfwd_pending6), &k, &v))
 		return -1;
 	if (v.flags & XFWD_FLOW_DEAD)
 		return -1;
@@ -1561,6 +1619,11 @@ static unsigned spec_reply_to6(struct pkt_spec *s, const struct sent *o)
 	s->saddr = htonl(unmap6(o->frame + f.l3 + 24));
 	s->daddr = htonl(unmap6(o->frame + f.l3 + 8));
 	s->proto = f.proto;
+	if (f.proto == IPPROTO_ICMP6 && f.l4 + 8 <= o->len) {	/* echo, as IPv4's */
+		s->proto = IPPROTO_ICMP;
+		s->sport = get16(o->frame + f.l4 + 4);
+		return o->frame[f.l4] == 128 ? 3 : 2;
+	}
 	if (f.l4 + 4 <= o->len) {
 		s->sport = get16(o->frame + f.l4 + 2);
 		s->dport = get16(o->frame + f.l4);
@@ -1712,6 +1775,11 @@ static void spec_again(struct pkt_spec *s, const uint8_t *d, const struct sent *
 			s->sport = get16(i->frame + g.l4);
 			s->dport = get16(i->frame + g.l4 + 2);
 			*proto = g.proto == IPPROTO_TCP ? 0 : 1;
+		} else if (g.proto == IPPROTO_ICMP6 && g.l4 + 8 <= i->len &&
+			   (i->frame[g.l4] == 128 || i->frame[g.l4] == 129)) {
+			s->proto = IPPROTO_ICMP;	/* echo, as IPv4's */
+			s->sport = get16(i->frame + g.l4 + 4);
+			*proto = i->frame[g.l4] == 129 ? 3 : 2;
 		}
 		return;
 	}
@@ -2294,6 +2362,13 @@ static void prologue6(void)
 		{ M_LAN, IPPROTO_UDP, B6_1, 5353, C6_2, 33333, 0, XDP_REDIRECT, 0, 0 },
 		{ M_PUB, IPPROTO_TCP, C6_2, 41000, PUB6_2, 81, TH_SYN, XDP_REDIRECT, 3000, 0 },
 		{ M_PUB, IPPROTO_UDP, C6_1, 5000, PUB6, 84, 0, XDP_PASS, 0, 0 },
+		/* NAT66: as IPv4's masqueraded flows (the port kept; to
+		 * 2001:db8:100::a; echo; two ports per parity). */
+		{ M_LAN, IPPROTO_TCP, B6_1, 45000, C6_1, 443, TH_SYN, XDP_REDIRECT, 7000, 0 },
+		{ M_LAN, IPPROTO_UDP, B6_3, 33333, C6_2, 53, 0, XDP_REDIRECT, 0, 0 },
+		{ M_PUB, IPPROTO_UDP, C6_2, 53, PUB6_2, 33333, 0, XDP_REDIRECT, 0, 0 },
+		{ M_LAN, IPPROTO_ICMP6, B6_2, 0x9234, C6_1, 0, 0, XDP_REDIRECT, 0, 0 },
+		{ M_LAN, IPPROTO_UDP, B6_5, 40000, C6_1, 9, 0, XDP_REDIRECT, 0, 0 },
 	};
 	static struct m_expect e;
 	uint8_t b[PKT_MAX];
@@ -2316,6 +2391,13 @@ static void prologue6(void)
 		s.ack = p[i].ack;
 		s.payload = pattern;
 		s.payload_len = p[i].proto == IPPROTO_TCP ? 0 : 20;
+		if (p[i].proto == IPPROTO_ICMP6) {	/* an echo request, sp its identifier */
+			static uint8_t echo[24] = { 128, 0, 0, 0, 0, 0, 0, 1 };
+
+			put16(echo + 4, p[i].sp);
+			s.payload = echo;
+			s.payload_len = sizeof(echo);
+		}
 		len = pkt6_build(&s, b);
 		cur_input = b;
 		cur_len = len;
@@ -2380,7 +2462,7 @@ static void prologue(void)
 	prologue6();
 	if (tables6_check("the prologue"))
 		die("prologue: %s", why);
-	if (model_conns(model) != 12)
+	if (model_conns(model) != 16)
 		die("prologue: the model holds %d connections", model_conns(model));
 }
 
@@ -2943,6 +3025,8 @@ static void world_setup(void)
 	model_snap = model_new(&world, port_oracle, NULL);
 	model_set_flow_oracle(model, flow_oracle);
 	model_set_flow_oracle(model_snap, flow_oracle);
+	model_set_oracles6(model, port_oracle6, flow_oracle6);
+	model_set_oracles6(model_snap, port_oracle6, flow_oracle6);
 	prologue();
 	snapshot_take();
 }
