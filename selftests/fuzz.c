@@ -456,7 +456,7 @@ struct saved {
 };
 
 #define SNAP_MAX 1024
-#define SNAP_MAPS 9
+#define SNAP_MAPS 11
 static struct saved snap[SNAP_MAPS];
 static __u32 snap_aliased, snap_waiting;	/* the data path's own state outside the maps */
 static void *batch_keys, *batch_vals;
@@ -470,7 +470,8 @@ static struct bpf_map *state_map(int i)
 					 skel->maps.xfwd_mappings, skel->maps.xfwd_owners,
 					 skel->maps.xfwd_frags, skel->maps.xfwd_finish,
 					 skel->maps.xfwd_flows6, skel->maps.xfwd_pending6,
-					 skel->maps.xfwd_frags6 };
+					 skel->maps.xfwd_frags6, skel->maps.xfwd_mappings6,
+					 skel->maps.xfwd_owners6 };
 	return m[i];
 }
 
@@ -2091,6 +2092,7 @@ static size_t cur_len;
 static unsigned long long n_packets, n_inputs, n_redirect, n_pass, n_tx, n_drop, n_findings;
 static unsigned long long n_moved[XFWD_CNT_MAX];	/* how often each counter moved */
 static unsigned long long n_tc, n_tc_finished;	/* through tc ingress; translated by it */
+static unsigned long long n_nat66;	/* packets of IPv6 masquerade connections (XDP) */
 static unsigned long long n_unmodelled;	/* inputs cut short at a packet the model leaves out */
 
 /* ------------------------------------------------------------- findings */
@@ -2216,6 +2218,7 @@ static void packet_run(int side, const uint8_t *frame, size_t len, int tc, struc
 	} else {
 		run(side, frame, len);
 		model_packet(model, side, frame, len, e);
+		n_nat66 += e->nat66 && !e->unmodelled;
 	}
 }
 
@@ -2988,9 +2991,9 @@ static void fuzz_summary(void)
 
 	printf("# fuzz: %llu inputs, %llu packets in %.0f s (%.0f inputs/s, %.0f packets/s):"
 	       " XDP %llu redirected, %llu passed, %llu XDP_TX, %llu dropped; tc ingress %llu,"
-	       " %llu translated; %llu mismatches\n", n_inputs, n_packets, t, n_inputs / (t + 1e-9),
-	       n_packets / (t + 1e-9), n_redirect, n_pass, n_tx, n_drop, n_tc, n_tc_finished,
-	       n_findings);
+	       " %llu translated; %llu packets of NAT66 connections; %llu mismatches\n", n_inputs,
+	       n_packets, t, n_inputs / (t + 1e-9), n_packets / (t + 1e-9), n_redirect, n_pass,
+	       n_tx, n_drop, n_tc, n_tc_finished, n_nat66, n_findings);
 	fflush(stdout);
 	if (n_findings)
 		_exit(1);
@@ -3108,6 +3111,7 @@ static int seeded_run(unsigned long long seed, unsigned long long count)
 
 	rng_state = seed * 0x9e3779b97f4a7c15ull | 1;
 	n_packets = n_redirect = n_pass = n_tx = n_drop = n_tc = n_tc_finished = n_unmodelled = 0;
+	n_nat66 = 0;
 	memset(n_moved, 0, sizeof(n_moved));
 	for (unsigned long long i = 0; i < count; i++) {
 		size_t n = gen_input(buf, sizeof(buf));
@@ -3121,10 +3125,10 @@ static int seeded_run(unsigned long long seed, unsigned long long count)
 	else
 		printf("ok - fuzz: seed %llu, %llu inputs, %llu packets (XDP: %llu redirected,"
 		       " %llu passed, %llu XDP_TX, %llu dropped; tc ingress: %llu, %llu"
-		       " translated) as the model says, %.0f packets/s; %llu inputs cut short at a"
-		       " packet the README leaves open\n",
+		       " translated; %llu of NAT66 connections) as the model says, %.0f packets/s;"
+		       " %llu inputs cut short at a packet the README leaves open\n",
 		       seed, count, n_packets, n_redirect, n_pass, n_tx, n_drop, n_tc,
-		       n_tc_finished, n_packets / (now_s() - t0 + 1e-9), n_unmodelled);
+		       n_tc_finished, n_nat66, n_packets / (now_s() - t0 + 1e-9), n_unmodelled);
 	return fails != 0;
 }
 

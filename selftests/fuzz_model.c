@@ -142,6 +142,7 @@ struct conn {
 	int closer;		/* the direction that sent the first FIN */
 	int map;		/* 1 + the mapping it is a flow of (0: none) */
 	int one_entry;		/* started with its original entry alone (README) */
+	int masq;		/* started by masquerade: out, in to a mapping, hairpin */
 	struct peer pe[2];	/* by direction: 0 original, 1 reply */
 };
 
@@ -1063,6 +1064,7 @@ struct req {
 	int via_map;			/* 1 + the mapping an inbound flow goes through */
 	int self;			/* a host to its own mapping, from the mapping's port */
 	int one_entry;			/* plain DNAT to a backend one rule reaches */
+	int masq;			/* the source masqueraded (masq_source) */
 	const struct pk *p;		/* the packet that starts it */
 	const char *what;
 };
@@ -1443,6 +1445,7 @@ static struct ent *create(struct model *m, struct req *rq, struct m_expect *e)
 	m->conn[c] = (struct conn){ .used = 1, .e = { a, b } };
 	m->conn[c].map = rq->alloc ? (int)(x - m->map) + 1 : rq->self ? 0 : rq->via_map;
 	m->conn[c].one_entry = rq->one_entry && !(e->also & BIT(XFWD_CNT_CLASH_SNAT));
+	m->conn[c].masq = rq->masq || rq->via_map;
 	m->ent[a] = (struct ent){
 		.used = 1, .key = rq->okey, .side = rq->side_orig, .orig = 1, .conn = c,
 		.local = rq->local,
@@ -1484,6 +1487,7 @@ static void masq_source(struct req *rq, const struct masq_hit *q)
 	rq->sport = rq->okey.sport;
 	rq->alloc = 1;
 	rq->filtering = q->filtering;
+	rq->masq = 1;
 	rq->lo = q->lo;
 	rq->hi = q->hi;
 	rq->in_addr = rq->okey.saddr;
@@ -2746,6 +2750,7 @@ static void model_packet_xdp(struct model *m, int side, const uint8_t *fr, size_
 		}
 	}
 	}
+	e->nat66 = p.v6 && m->conn[f->conn].masq;
 	if (p.kind == K_ICMP_ERR) {
 		char why[160];
 

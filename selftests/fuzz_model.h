@@ -145,6 +145,7 @@ struct m_expect {
 	int ncs;
 	size_t len;
 	struct m_csum cs[6];
+	int nat66;		/* an IPv6 masquerade connection's packet (a tally) */
 	int unmodelled;		/* the README does not say what happens to this packet
 				 * (see model_packet): not run, the input ends here */
 	char path[256];		/* what the model decided, for failure messages */
