@@ -1942,6 +1942,15 @@ static size_t build_described(struct pkt_spec *s, const uint8_t *d, uint8_t *buf
 		if (what >= 5)
 			return build_error_about(s, d, what, o, *side, buf);
 		proto = desc_v6 ? spec_reply_to6(s, o) : spec_reply_to(s, o);
+		if (desc_v6 && what == 4 && (d[4] & 0x80)) {
+			/* Unsolicited, to the mapping a NAT66 flow left by
+			 * (gen_nat66): from the answering address's next
+			 * port, or from another address. */
+			if (d[4] & 1)
+				s->sport = (uint16_t)(s->sport + 1);
+			else
+				s->saddr = htonl(ntohl(s->saddr) == C1 ? C2 : C1);
+		}
 	} else if (what == 7 && (o = sent_pick(ins, nins, k, desc_v6))) {
 		spec_again(s, d, o, side, &proto);
 	}
@@ -2847,10 +2856,68 @@ static size_t as_ipv6(uint8_t *f, size_t len)
 	return l3 + 40 + x + pl;
 }
 
+/*
+ * NAT66 (#20): a masqueraded IPv6 host's flow out (TCP SYN, UDP or ICMPv6
+ * echo, from a port of the lists: kept, or taken and another given), then
+ * its answers and more of it, unsolicited packets to its mapping from the
+ * answering address's next port or another address (what 4, d4 bit 7),
+ * another flow of the host (the same port elsewhere: one mapping), LAN hosts
+ * to its mapping at the public address (hairpin), errors about it.
+ */
+static size_t gen_nat66(uint8_t *buf, size_t cap)
+{
+	static const uint8_t kinds[3] = { 0, 6, 11 };	/* d1: TCP, UDP, echo request */
+	static const uint8_t outward[4] = { 0, 1, 6, 3 };	/* lan_dst: C1, C2, C1, no neighbour */
+	int n = 3 + (int)(rnd() % (MAX_RECS - 2));
+	uint8_t kind = kinds[rnd() % 3], src = (uint8_t)(rnd() % 5);
+	uint8_t sport = (uint8_t)(rnd() % NPORT), dport = (uint8_t)(rnd() % NPORT);
+	size_t off = 0;
+
+	for (int r = 0; r < n && off + 1 + DESC_LEN <= cap; r++) {
+		uint8_t *d;
+		int k = r ? (int)(rnd() % 8) : -1;
+
+		buf[off++] = (uint8_t)(0xf8 | (rnd() % 6 ? 0 : 1 + rnd() % 3));
+		d = buf + off;
+		desc_random(d);
+		d[1] = kind;
+		d[8] = FS_SYN;
+		d[11] = (uint8_t)(rnd() % 4);
+		d[12] &= 1;		/* maybe a tag, nothing hostile */
+		d[13] = rnd() % 12 ? 0 : 0x20;	/* now and then through tc ingress */
+		if (k < 0 || k == 6) {	/* out, or another flow of the host */
+			desc_tuple(d, M_LAN, src, outward[rnd() % 4], k < 0 || rnd() % 2 ? sport :
+				   (uint8_t)(rnd() % NPORT), k < 0 ? dport : (uint8_t)(rnd() % NPORT));
+			desc_in_window(d);
+		} else if (k <= 2) {	/* the answer */
+			d[0] = 3 << 1;
+			d[8] = r == 1 ? FS_SYNACK : FS_ACK;
+			desc_in_window(d);
+		} else if (k == 3) {	/* more of it */
+			d[0] = 7 << 1;
+			d[8] = (uint8_t)(rnd() % 2 ? FS_ACK : FS_PSHACK);
+			desc_in_window(d);
+		} else if (k == 4) {	/* unsolicited, to the mapping */
+			d[0] = 4 << 1;
+			d[4] = (uint8_t)(0x80 | rnd() % 2);
+			desc_in_window(d);
+		} else if (k == 5) {	/* a LAN host to the mapping: hairpin */
+			desc_tuple(d, M_LAN, (uint8_t)(rnd() % 5), 2, (uint8_t)(rnd() % NPORT), sport);
+			desc_in_window(d);
+		} else {		/* an error about it, a lie in half */
+			d[0] = (uint8_t)((5 + rnd() % 2) << 1);
+			d[4] = rnd() % 2 ? (uint8_t)(0x80 | rnd()) : 0;
+		}
+		off += DESC_LEN;
+	}
+	return off;
+}
+
 /* One input of the seeded mutator: mostly descriptions, some raw frames
  * (a description's frame with random bytes changed, or noise); a quarter
  * TCP lives (gen_script), a sixth datagrams in fragments (gen_frag), of the
- * rest an eighth ICMPv6 errors and Packet Too Big (gen_icmp6); a fifth with
+ * rest an eighth ICMPv6 errors and Packet Too Big (gen_icmp6), of the rest a
+ * sixth NAT66 flows (gen_nat66); a fifth with
  * tcp_loose on, a tenth with the LAN taking no frames from XDP. */
 static size_t gen_input(uint8_t *buf, size_t cap)
 {
@@ -2868,6 +2935,8 @@ static size_t gen_input(uint8_t *buf, size_t cap)
 		return off + gen_frag(buf + off, cap - off);
 	if (rnd() % 8 == 0)
 		return off + gen_icmp6(buf + off, cap - off);
+	if (rnd() % 6 == 0)
+		return off + gen_nat66(buf + off, cap - off);
 
 	for (int r = 0; r < nrec; r++) {
 		if (rnd() % 8) {

@@ -1396,7 +1396,7 @@ static struct ent *create(struct model *m, struct req *rq, struct m_expect *e)
 			x->limbo = 0;
 			x->unsure = (uint8_t)((1u << (x->nremotes < 4 ? x->nremotes : 4)) - 1);
 		}
-		if (remote) {
+		if (rq->okey.v6 ? !!memcmp(m->a6[remote], (uint8_t[16]){ 0 }, 16) : !!remote) {
 			int seen = -1;
 
 			for (int i = 0; i < x->nremotes && i < 4; i++)
