@@ -40,7 +40,8 @@
  *     target, hairpin from the LAN), from a masqueraded LAN prefix (one
  *     external port per internal endpoint, the internal port kept when
  *     free, else one of the same parity in the range, never a forwarded
- *     port or a port another live mapping holds), or from outside to a live
+ *     port or a port another live mapping holds; IPv6 prefixes alike, NAT66,
+ *     ICMPv6 echo IPv4's echo), or from outside to a live
  *     mapping its filtering admits; a mapping lives as long as its flows
  *     (its old port offered back first); a host reaching its own mapping
  *     from the mapping's port gets another port, the mapping untouched;
@@ -545,22 +546,8 @@ static uint64_t parse6(struct model *m, const uint8_t *b, size_t len, size_t off
 		/* README (How it works, IPv6): "ICMPv6 echo is a connection as
 		 * IPv4's echo is: its identifier the port, its key's protocol
 		 * IPPROTO_ICMP"; a first fragment of one too, as IPv4's. */
-		if (o + 8 <= len && end - o >= 8 && (b[o] == 128 || b[o] == 129)) {
-			p->l3 = off;
-			p->l4 = o;
-			p->end = end;
-			p->tot = (unsigned)(end - off);
-			p->kind = b[o] == 128 ? K_ECHO_REQ : K_ECHO_REP;
-			p->sport = b[o] == 128 ? g16(b + o + 4) : 0;
-			p->dport = b[o] == 128 ? 0 : g16(b + o + 4);
-			p->key.v6 = 1;
-			p->key.saddr = a6_id(m, ip + 8);
-			p->key.daddr = a6_id(m, ip + 24);
-			p->key.sport = p->sport;
-			p->key.dport = p->dport;
-			p->key.proto = P_ICMP;
-			return 0;
-		}
+		if (o + 8 <= len && end - o >= 8 && (b[o] == 128 || b[o] == 129))
+			goto ours;
 		if (o + 8 > len || end - o < 8 || b[o] < 1 || b[o] > 4)
 			return BIT(XFWD_CNT_PASS_NOT_TCPUDP);
 		if (p->first)	/* an error in fragments is not ours */
@@ -580,11 +567,17 @@ static uint64_t parse6(struct model *m, const uint8_t *b, size_t len, size_t off
 		/* README: a first fragment holds part of what the UDP length covers. */
 		return BIT(XFWD_CNT_PASS_MALFORMED);
 	}
+ours:
 	p->l3 = off;
 	p->l4 = o;
 	p->end = end;
 	p->tot = (unsigned)(end - off);
-	if (nh == P_TCP) {
+	if (nh == 58) {
+		p->kind = b[o] == 128 ? K_ECHO_REQ : K_ECHO_REP;
+		p->sport = b[o] == 128 ? g16(b + o + 4) : 0;
+		p->dport = b[o] == 128 ? 0 : g16(b + o + 4);
+		nh = P_ICMP;
+	} else if (nh == P_TCP) {
 		tcp_fields(p, b, b[o + 12] >> 4, end - o);
 	} else {
 		p->kind = K_UDP;
@@ -1721,6 +1714,17 @@ static int in_unsure(struct model *m, const struct pk *p, int side, struct req *
 	return 1;
 }
 
+/* A new connection's checks (a plain SYN, the source, the checksum), in
+ * the README's order, then its entries. */
+static struct ent *start(struct model *m, const struct pk *p, int side, struct req *rq,
+			 struct m_expect *e)
+{
+	if (no_syn(m, p, side, rq->what, e) || spoofed(m, p, side, rq->what, e) ||
+	    bad_csum(p, rq->what, e))
+		return NULL;
+	return create(m, rq, e);
+}
+
 /*
  * The IPv6 rule for a destination (README, rule add): one on the address,
  * else one on every address ([::]:PORT), which "takes the public
@@ -1758,9 +1762,10 @@ static const struct m_rule6 *rule6_find(const struct model *m, uint8_t proto, co
 /*
  * README, How it works (IPv6): "A TCP or UDP packet to a forwarded port
  * starts a connection as IPv4's does (a plain SYN, tcp_no_syn; the source
- * checks; the whole checksum ...), both entries at once". Only port
- * forwarding to a LAN backend exists for IPv6 ("Not yet for IPv6: --snat,
- * local:, hairpin, masquerade"). What the README does not say is left out
+ * checks; the whole checksum ...), both entries at once". The fuzz world's
+ * IPv6 rules are plain port forwarding to LAN backends; its IPv6
+ * masquerade (NAT66) is IPv4's model (masq_out, map_in: "an IPv6 prefix
+ * works the same way"). What the README does not say is left out
  * (e->unmodelled): a LAN host's packet to a forwarded port (hairpin: not
  * there yet, and not said what happens instead), and a wildcard rule's
  * port at the LAN interface's address (see rule6_find).
@@ -1807,10 +1812,7 @@ static struct ent *flow_new6(struct model *m, const struct pk *p, int side, stru
 	}
 	rq.daddr = a6_id(m, r->to_addr);
 	rq.dport = r->to_port;
-	if (no_syn(m, p, side, rq.what, e) || spoofed(m, p, side, rq.what, e) ||
-	    bad_csum(p, rq.what, e))
-		return NULL;
-	return create(m, &rq, e);
+	return start(m, p, side, &rq, e);
 }
 
 /*
@@ -1839,9 +1841,7 @@ static struct ent *masq_out(struct model *m, const struct pk *p, int side, struc
 	masq_source(&rq, &q);
 	rq.daddr = p->key.daddr;
 	rq.dport = p->key.dport;
-	if (no_syn(m, p, side, rq.what, e) || bad_csum(p, rq.what, e))
-		return NULL;
-	return create(m, &rq, e);
+	return start(m, p, side, &rq, e);	/* from the LAN: no source check */
 }
 
 /*
@@ -1885,10 +1885,7 @@ static struct ent *map_in(struct model *m, const struct pk *p, int side, struct 
 		return NULL;
 	if ((x->limbo || adm == 2) && in_unsure(m, p, side, &rq, x, remote, e))
 		return NULL;
-	if (no_syn(m, p, side, rq.what, e) || spoofed(m, p, side, rq.what, e) ||
-	    bad_csum(p, rq.what, e))
-		return NULL;
-	return create(m, &rq, e);
+	return start(m, p, side, &rq, e);
 }
 
 static struct ent *flow_new(struct model *m, const struct pk *p, int side, struct m_expect *e)
@@ -1934,10 +1931,7 @@ static struct ent *flow_new(struct model *m, const struct pk *p, int side, struc
 			rq.in_port = p->key.sport;
 			rq.in_range = 1;
 		}
-		if (no_syn(m, p, side, rq.what, e) || spoofed(m, p, side, rq.what, e) ||
-		    bad_csum(p, rq.what, e))
-			return NULL;
-		return create(m, &rq, e);
+		return start(m, p, side, &rq, e);
 	}
 	return map_in(m, p, side, e);
 }
