@@ -140,7 +140,8 @@ static const uint32_t local_addrs[] = { PUB, PUB2, LANA, A(203, 0, 113, 1) };
 			  (host) >> 8, (host) & 255 }
 static const uint8_t PUB6[16] = V6(0x100, 1), PUB6_2[16] = V6(0x100, 0xa);
 static const uint8_t C6_1[16] = V6(0x100, 2), C6_2[16] = V6(0x100, 3);
-static const uint8_t B6_1[16] = V6(0x200, 2);
+static const uint8_t B6_1[16] = V6(0x200, 2), B6_2[16] = V6(0x200, 3), B6_3[16] = V6(0x200, 4);
+static const uint8_t B6_5[16] = V6(0x200, 0x82);
 
 static const struct m_rule6 rules6[] = {
 	{ IPPROTO_TCP, { 0 }, 80, V6(0x200, 2), 8080 },		/* port 80 shared with IPv4's */
@@ -152,11 +153,22 @@ static const struct m_rule6 rules6[] = {
 	{ IPPROTO_UDP, V6(0x100, 0xa), 1000, V6(0x200, 0x82), 1000 },
 };
 
+/* NAT66 (#20): IPv4's prefixes as map6 makes their hosts (a description's
+ * masqueraded IPv4 flow is one of these as IPv6): ::2/127 full cone,
+ * ::4/127 adf to 2001:db8:100::a (PUB2's), ::80/121 apdf with two ports
+ * per parity. */
+static const struct m_masq6 masqs6[] = {
+	{ V6(0x200, 2), 127, { 0 }, 32768, 60999, M_EIF },
+	{ V6(0x200, 4), 127, V6(0x100, 0xa), 32768, 60999, M_ADF },
+	{ V6(0x200, 0x80), 121, { 0 }, 40000, 40003, M_APDF },
+};
+
 /* 2001:db8:100::3 and 2001:db8:200::3 behind a link of the IPv6 minimum
  * MTU (a host route's, topology_extra): Packet Too Big says 1280. */
 static const struct m_host6 hosts6[] = {
 	{ V6(0x100, 2), M_PUB, MAC_C1, 0 }, { V6(0x100, 3), M_PUB, MAC_C2, 1280 },
 	{ V6(0x200, 2), M_LAN, MAC_B1, 0 }, { V6(0x200, 3), M_LAN, MAC_B2, 1280 },
+	{ V6(0x200, 4), M_LAN, MAC_B3, 0 }, { V6(0x200, 5), M_LAN, MAC_B4, 0 },
 	{ V6(0x200, 0x82), M_LAN, MAC_B5, 0 }, { V6(0x300, 2), 2, MAC_F, 0 },
 };
 
@@ -178,6 +190,7 @@ static const struct m_world world = {
 	.mtu = 1500,
 	.mac = { MAC_PUB, MAC_LAN, MAC_OTH },
 	.rules6 = rules6, .nrules6 = sizeof(rules6) / sizeof(rules6[0]),
+	.masq6 = masqs6, .nmasq6 = sizeof(masqs6) / sizeof(masqs6[0]),
 	.hosts6 = hosts6, .nhosts6 = sizeof(hosts6) / sizeof(hosts6[0]),
 	.nets6 = nets6, .nnets6 = sizeof(nets6) / sizeof(nets6[0]),
 	.local6 = local6, .nlocal6 = sizeof(local6) / sizeof(local6[0]),
@@ -290,6 +303,8 @@ static const char topology_extra[] =
 	"ip neigh replace 198.51.100.130 lladdr 02:b0:00:00:00:82 dev " IF_LAN " nud permanent; "
 	"ip -6 addr add 2001:db8:100::a/128 dev " IF_PUB " nodad; "
 	"ip -6 neigh replace 2001:db8:100::3 lladdr 02:c1:00:00:00:03 dev " IF_PUB " nud permanent; "
+	"ip -6 neigh replace 2001:db8:200::4 lladdr 02:b0:00:00:00:04 dev " IF_LAN " nud permanent; "
+	"ip -6 neigh replace 2001:db8:200::5 lladdr 02:b0:00:00:00:05 dev " IF_LAN " nud permanent; "
 	"ip -6 neigh replace 2001:db8:200::82 lladdr 02:b0:00:00:00:82 dev " IF_LAN " nud permanent; "
 	"ip -6 neigh replace 2001:db8:300::2 lladdr 02:f0:00:00:00:02 dev " IF_OTH " nud permanent; "
 	"ip -6 route replace 2001:db8:100::3/128 dev " IF_PUB " mtu lock 1280; "
@@ -342,6 +357,17 @@ static void load(void)
 		if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_masq), &k, &v, 0))
 			die("xfwd_masq: %s", strerror(errno));
 	}
+	for (size_t i = 0; i < sizeof(masqs6) / sizeof(masqs6[0]); i++) {
+		struct xfwd_masq6_key k = { (__u32)masqs6[i].len, { 0 } };
+		struct xfwd_masq6 v = { .port_min = masqs6[i].lo, .port_max = masqs6[i].hi,
+					.filtering = (__u8)masqs6[i].filtering,
+					.id = (__u32)(sizeof(masqs) / sizeof(masqs[0]) + i) };
+
+		memcpy(k.addr, masqs6[i].addr, 16);
+		memcpy(v.to_addr, masqs6[i].to_addr, 16);
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.xfwd_masq6), &k, &v, 0))
+			die("xfwd_masq6: %s", strerror(errno));
+	}
 	for (size_t i = 0; i < sizeof(rules6) / sizeof(rules6[0]); i++) {
 		const struct m_rule6 *r = &rules6[i];
 		struct xfwd_rule6_key k = { .port = htons(r->port), .proto = r->proto };
@@ -389,6 +415,38 @@ static int flow_oracle(void *ctx, uint32_t saddr, uint32_t daddr, uint16_t sport
 	return ntohs(v.new_sport);
 }
 
+/* The same two questions of IPv6's maps (NAT66). */
+static int port_oracle6(void *ctx, const uint8_t *in_addr, uint16_t in_port, uint8_t proto,
+			const uint8_t *ext_addr)
+{
+	struct xfwd_endpoint6 k = { .port = htons(in_port), .proto = proto };
+	struct xfwd_mapping6 v;
+
+	(void)ctx;
+	memcpy(k.addr, in_addr, 16);
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.xfwd_mappings6), &k, &v) ||
+	    memcmp(v.ext_addr, ext_addr, 16))
+		return -1;
+	return ntohs(v.ext_port);
+}
+
+static int flow_oracle6(void *ctx, const uint8_t *saddr, const uint8_t *daddr, uint16_t sport,
+			uint16_t dport, uint8_t proto)
+{
+	struct xfwd_flow6_key k = { .sport = htons(sport), .dport = htons(dport), .proto = proto };
+	struct xfwd_flow6 v;
+
+	(void)ctx;
+	memcpy(k.saddr, saddr, 16);
+	memcpy(k.daddr, daddr, 16);
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.xfwd_flows6), &k, &v) &&
+	    bpf_map_lookup_elem(bpf_map__fd(skel->maps.xfwd_pending6), &k, &v))
+		return -1;
+	if (v.flags & XFWD_FLOW_DEAD)
+		return -1;
+	return ntohs(v.new_sport);
+}
+
 /* ------------------------------------------------- state and snapshots */
 
 struct saved {
@@ -398,7 +456,7 @@ struct saved {
 };
 
 #define SNAP_MAX 1024
-#define SNAP_MAPS 9
+#define SNAP_MAPS 11
 static struct saved snap[SNAP_MAPS];
 static __u32 snap_aliased, snap_waiting;	/* the data path's own state outside the maps */
 static void *batch_keys, *batch_vals;
@@ -412,7 +470,8 @@ static struct bpf_map *state_map(int i)
 					 skel->maps.xfwd_mappings, skel->maps.xfwd_owners,
 					 skel->maps.xfwd_frags, skel->maps.xfwd_finish,
 					 skel->maps.xfwd_flows6, skel->maps.xfwd_pending6,
-					 skel->maps.xfwd_frags6 };
+					 skel->maps.xfwd_frags6, skel->maps.xfwd_mappings6,
+					 skel->maps.xfwd_owners6 };
 	return m[i];
 }
 
@@ -1561,6 +1620,11 @@ static unsigned spec_reply_to6(struct pkt_spec *s, const struct sent *o)
 	s->saddr = htonl(unmap6(o->frame + f.l3 + 24));
 	s->daddr = htonl(unmap6(o->frame + f.l3 + 8));
 	s->proto = f.proto;
+	if (f.proto == IPPROTO_ICMP6 && f.l4 + 8 <= o->len) {	/* echo, as IPv4's */
+		s->proto = IPPROTO_ICMP;
+		s->sport = get16(o->frame + f.l4 + 4);
+		return o->frame[f.l4] == 128 ? 3 : 2;
+	}
 	if (f.l4 + 4 <= o->len) {
 		s->sport = get16(o->frame + f.l4 + 2);
 		s->dport = get16(o->frame + f.l4);
@@ -1712,6 +1776,11 @@ static void spec_again(struct pkt_spec *s, const uint8_t *d, const struct sent *
 			s->sport = get16(i->frame + g.l4);
 			s->dport = get16(i->frame + g.l4 + 2);
 			*proto = g.proto == IPPROTO_TCP ? 0 : 1;
+		} else if (g.proto == IPPROTO_ICMP6 && g.l4 + 8 <= i->len &&
+			   (i->frame[g.l4] == 128 || i->frame[g.l4] == 129)) {
+			s->proto = IPPROTO_ICMP;	/* echo, as IPv4's */
+			s->sport = get16(i->frame + g.l4 + 4);
+			*proto = i->frame[g.l4] == 129 ? 3 : 2;
 		}
 		return;
 	}
@@ -1873,6 +1942,15 @@ static size_t build_described(struct pkt_spec *s, const uint8_t *d, uint8_t *buf
 		if (what >= 5)
 			return build_error_about(s, d, what, o, *side, buf);
 		proto = desc_v6 ? spec_reply_to6(s, o) : spec_reply_to(s, o);
+		if (desc_v6 && what == 4 && (d[4] & 0x80)) {
+			/* Unsolicited, to the mapping a NAT66 flow left by
+			 * (gen_nat66): from the answering address's next
+			 * port, or from another address. */
+			if (d[4] & 1)
+				s->sport = (uint16_t)(s->sport + 1);
+			else
+				s->saddr = htonl(ntohl(s->saddr) == C1 ? C2 : C1);
+		}
 	} else if (what == 7 && (o = sent_pick(ins, nins, k, desc_v6))) {
 		spec_again(s, d, o, side, &proto);
 	}
@@ -2023,6 +2101,7 @@ static size_t cur_len;
 static unsigned long long n_packets, n_inputs, n_redirect, n_pass, n_tx, n_drop, n_findings;
 static unsigned long long n_moved[XFWD_CNT_MAX];	/* how often each counter moved */
 static unsigned long long n_tc, n_tc_finished;	/* through tc ingress; translated by it */
+static unsigned long long n_nat66;	/* packets of IPv6 masquerade connections (XDP) */
 static unsigned long long n_unmodelled;	/* inputs cut short at a packet the model leaves out */
 
 /* ------------------------------------------------------------- findings */
@@ -2148,6 +2227,7 @@ static void packet_run(int side, const uint8_t *frame, size_t len, int tc, struc
 	} else {
 		run(side, frame, len);
 		model_packet(model, side, frame, len, e);
+		n_nat66 += e->nat66 && !e->unmodelled;
 	}
 }
 
@@ -2294,6 +2374,13 @@ static void prologue6(void)
 		{ M_LAN, IPPROTO_UDP, B6_1, 5353, C6_2, 33333, 0, XDP_REDIRECT, 0, 0 },
 		{ M_PUB, IPPROTO_TCP, C6_2, 41000, PUB6_2, 81, TH_SYN, XDP_REDIRECT, 3000, 0 },
 		{ M_PUB, IPPROTO_UDP, C6_1, 5000, PUB6, 84, 0, XDP_PASS, 0, 0 },
+		/* NAT66: as IPv4's masqueraded flows (the port kept; to
+		 * 2001:db8:100::a; echo; two ports per parity). */
+		{ M_LAN, IPPROTO_TCP, B6_1, 45000, C6_1, 443, TH_SYN, XDP_REDIRECT, 7000, 0 },
+		{ M_LAN, IPPROTO_UDP, B6_3, 33333, C6_2, 53, 0, XDP_REDIRECT, 0, 0 },
+		{ M_PUB, IPPROTO_UDP, C6_2, 53, PUB6_2, 33333, 0, XDP_REDIRECT, 0, 0 },
+		{ M_LAN, IPPROTO_ICMP6, B6_2, 0x9234, C6_1, 0, 0, XDP_REDIRECT, 0, 0 },
+		{ M_LAN, IPPROTO_UDP, B6_5, 40000, C6_1, 9, 0, XDP_REDIRECT, 0, 0 },
 	};
 	static struct m_expect e;
 	uint8_t b[PKT_MAX];
@@ -2316,6 +2403,13 @@ static void prologue6(void)
 		s.ack = p[i].ack;
 		s.payload = pattern;
 		s.payload_len = p[i].proto == IPPROTO_TCP ? 0 : 20;
+		if (p[i].proto == IPPROTO_ICMP6) {	/* an echo request, sp its identifier */
+			static uint8_t echo[24] = { 128, 0, 0, 0, 0, 0, 0, 1 };
+
+			put16(echo + 4, p[i].sp);
+			s.payload = echo;
+			s.payload_len = sizeof(echo);
+		}
 		len = pkt6_build(&s, b);
 		cur_input = b;
 		cur_len = len;
@@ -2380,7 +2474,7 @@ static void prologue(void)
 	prologue6();
 	if (tables6_check("the prologue"))
 		die("prologue: %s", why);
-	if (model_conns(model) != 12)
+	if (model_conns(model) != 16)
 		die("prologue: the model holds %d connections", model_conns(model));
 }
 
@@ -2762,10 +2856,68 @@ static size_t as_ipv6(uint8_t *f, size_t len)
 	return l3 + 40 + x + pl;
 }
 
+/*
+ * NAT66 (#20): a masqueraded IPv6 host's flow out (TCP SYN, UDP or ICMPv6
+ * echo, from a port of the lists: kept, or taken and another given), then
+ * its answers and more of it, unsolicited packets to its mapping from the
+ * answering address's next port or another address (what 4, d4 bit 7),
+ * another flow of the host (the same port elsewhere: one mapping), LAN hosts
+ * to its mapping at the public address (hairpin), errors about it.
+ */
+static size_t gen_nat66(uint8_t *buf, size_t cap)
+{
+	static const uint8_t kinds[3] = { 0, 6, 11 };	/* d1: TCP, UDP, echo request */
+	static const uint8_t outward[4] = { 0, 1, 6, 3 };	/* lan_dst: C1, C2, C1, no neighbour */
+	int n = 3 + (int)(rnd() % (MAX_RECS - 2));
+	uint8_t kind = kinds[rnd() % 3], src = (uint8_t)(rnd() % 5);
+	uint8_t sport = (uint8_t)(rnd() % NPORT), dport = (uint8_t)(rnd() % NPORT);
+	size_t off = 0;
+
+	for (int r = 0; r < n && off + 1 + DESC_LEN <= cap; r++) {
+		uint8_t *d;
+		int k = r ? (int)(rnd() % 8) : -1;
+
+		buf[off++] = (uint8_t)(0xf8 | (rnd() % 6 ? 0 : 1 + rnd() % 3));
+		d = buf + off;
+		desc_random(d);
+		d[1] = kind;
+		d[8] = FS_SYN;
+		d[11] = (uint8_t)(rnd() % 4);
+		d[12] &= 1;		/* maybe a tag, nothing hostile */
+		d[13] = rnd() % 12 ? 0 : 0x20;	/* now and then through tc ingress */
+		if (k < 0 || k == 6) {	/* out, or another flow of the host */
+			desc_tuple(d, M_LAN, src, outward[rnd() % 4], k < 0 || rnd() % 2 ? sport :
+				   (uint8_t)(rnd() % NPORT), k < 0 ? dport : (uint8_t)(rnd() % NPORT));
+			desc_in_window(d);
+		} else if (k <= 2) {	/* the answer */
+			d[0] = 3 << 1;
+			d[8] = r == 1 ? FS_SYNACK : FS_ACK;
+			desc_in_window(d);
+		} else if (k == 3) {	/* more of it */
+			d[0] = 7 << 1;
+			d[8] = (uint8_t)(rnd() % 2 ? FS_ACK : FS_PSHACK);
+			desc_in_window(d);
+		} else if (k == 4) {	/* unsolicited, to the mapping */
+			d[0] = 4 << 1;
+			d[4] = (uint8_t)(0x80 | rnd() % 2);
+			desc_in_window(d);
+		} else if (k == 5) {	/* a LAN host to the mapping: hairpin */
+			desc_tuple(d, M_LAN, (uint8_t)(rnd() % 5), 2, (uint8_t)(rnd() % NPORT), sport);
+			desc_in_window(d);
+		} else {		/* an error about it, a lie in half */
+			d[0] = (uint8_t)((5 + rnd() % 2) << 1);
+			d[4] = rnd() % 2 ? (uint8_t)(0x80 | rnd()) : 0;
+		}
+		off += DESC_LEN;
+	}
+	return off;
+}
+
 /* One input of the seeded mutator: mostly descriptions, some raw frames
  * (a description's frame with random bytes changed, or noise); a quarter
  * TCP lives (gen_script), a sixth datagrams in fragments (gen_frag), of the
- * rest an eighth ICMPv6 errors and Packet Too Big (gen_icmp6); a fifth with
+ * rest an eighth ICMPv6 errors and Packet Too Big (gen_icmp6), of the rest a
+ * sixth NAT66 flows (gen_nat66); a fifth with
  * tcp_loose on, a tenth with the LAN taking no frames from XDP. */
 static size_t gen_input(uint8_t *buf, size_t cap)
 {
@@ -2783,6 +2935,8 @@ static size_t gen_input(uint8_t *buf, size_t cap)
 		return off + gen_frag(buf + off, cap - off);
 	if (rnd() % 8 == 0)
 		return off + gen_icmp6(buf + off, cap - off);
+	if (rnd() % 6 == 0)
+		return off + gen_nat66(buf + off, cap - off);
 
 	for (int r = 0; r < nrec; r++) {
 		if (rnd() % 8) {
@@ -2906,9 +3060,9 @@ static void fuzz_summary(void)
 
 	printf("# fuzz: %llu inputs, %llu packets in %.0f s (%.0f inputs/s, %.0f packets/s):"
 	       " XDP %llu redirected, %llu passed, %llu XDP_TX, %llu dropped; tc ingress %llu,"
-	       " %llu translated; %llu mismatches\n", n_inputs, n_packets, t, n_inputs / (t + 1e-9),
-	       n_packets / (t + 1e-9), n_redirect, n_pass, n_tx, n_drop, n_tc, n_tc_finished,
-	       n_findings);
+	       " %llu translated; %llu packets of NAT66 connections; %llu mismatches\n", n_inputs,
+	       n_packets, t, n_inputs / (t + 1e-9), n_packets / (t + 1e-9), n_redirect, n_pass,
+	       n_tx, n_drop, n_tc, n_tc_finished, n_nat66, n_findings);
 	fflush(stdout);
 	if (n_findings)
 		_exit(1);
@@ -2943,6 +3097,8 @@ static void world_setup(void)
 	model_snap = model_new(&world, port_oracle, NULL);
 	model_set_flow_oracle(model, flow_oracle);
 	model_set_flow_oracle(model_snap, flow_oracle);
+	model_set_oracles6(model, port_oracle6, flow_oracle6);
+	model_set_oracles6(model_snap, port_oracle6, flow_oracle6);
 	prologue();
 	snapshot_take();
 }
@@ -3024,6 +3180,7 @@ static int seeded_run(unsigned long long seed, unsigned long long count)
 
 	rng_state = seed * 0x9e3779b97f4a7c15ull | 1;
 	n_packets = n_redirect = n_pass = n_tx = n_drop = n_tc = n_tc_finished = n_unmodelled = 0;
+	n_nat66 = 0;
 	memset(n_moved, 0, sizeof(n_moved));
 	for (unsigned long long i = 0; i < count; i++) {
 		size_t n = gen_input(buf, sizeof(buf));
@@ -3037,10 +3194,10 @@ static int seeded_run(unsigned long long seed, unsigned long long count)
 	else
 		printf("ok - fuzz: seed %llu, %llu inputs, %llu packets (XDP: %llu redirected,"
 		       " %llu passed, %llu XDP_TX, %llu dropped; tc ingress: %llu, %llu"
-		       " translated) as the model says, %.0f packets/s; %llu inputs cut short at a"
-		       " packet the README leaves open\n",
+		       " translated; %llu of NAT66 connections) as the model says, %.0f packets/s;"
+		       " %llu inputs cut short at a packet the README leaves open\n",
 		       seed, count, n_packets, n_redirect, n_pass, n_tx, n_drop, n_tc,
-		       n_tc_finished, n_packets / (now_s() - t0 + 1e-9), n_unmodelled);
+		       n_tc_finished, n_nat66, n_packets / (now_s() - t0 + 1e-9), n_unmodelled);
 	return fails != 0;
 }
 

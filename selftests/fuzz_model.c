@@ -40,7 +40,8 @@
  *     target, hairpin from the LAN), from a masqueraded LAN prefix (one
  *     external port per internal endpoint, the internal port kept when
  *     free, else one of the same parity in the range, never a forwarded
- *     port or a port another live mapping holds), or from outside to a live
+ *     port or a port another live mapping holds; IPv6 prefixes alike, NAT66,
+ *     ICMPv6 echo IPv4's echo), or from outside to a live
  *     mapping its filtering admits; a mapping lives as long as its flows
  *     (its old port offered back first); a host reaching its own mapping
  *     from the mapping's port gets another port, the mapping untouched;
@@ -142,11 +143,13 @@ struct conn {
 	int closer;		/* the direction that sent the first FIN */
 	int map;		/* 1 + the mapping it is a flow of (0: none) */
 	int one_entry;		/* started with its original entry alone (README) */
+	int masq;		/* started by masquerade: out, in to a mapping, hairpin */
 	struct peer pe[2];	/* by direction: 0 original, 1 reply */
 };
 
 struct mapping {
 	int used;
+	int v6;			/* in_addr, ext_addr, remotes: IPv6 address indexes */
 	uint32_t in_addr;
 	uint16_t in_port;
 	uint8_t proto;
@@ -163,6 +166,7 @@ struct mapping {
 
 struct owner {
 	int used;
+	int v6;
 	uint32_t ext_addr;
 	uint16_t ext_port;
 	uint8_t proto;
@@ -189,6 +193,8 @@ struct model {
 	const struct m_world *w;
 	m_port_oracle oracle;
 	m_flow_oracle flow_oracle;
+	m_port_oracle6 oracle6;
+	m_flow_oracle6 flow_oracle6;
 	void *ctx;
 	int loose;		/* config.tcp_loose */
 	int tx_stack_lan;	/* the LAN takes no frames from XDP (README, Topologies) */
@@ -289,6 +295,11 @@ static const char *ip_s(uint32_t a)
 
 	snprintf(s, 16, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
 	return s;
+}
+
+static const char *addr_s(const struct model *m, int v6, uint32_t a)
+{
+	return v6 ? ip6_s(m, a) : ip_s(a);
 }
 
 /* ------------------------------------------------------------- parse */
@@ -532,11 +543,11 @@ static uint64_t parse6(struct model *m, const uint8_t *b, size_t len, size_t off
 	if (o > end)
 		return BIT(XFWD_CNT_PASS_MALFORMED);
 	if (nh == 58) {		/* ICMPv6: errors, parsed down to the quote, and echo */
-		/* README: IPv6 echo is masquerade's (NAT66), which the
-		 * model's world does not have yet: no connection, none to
-		 * start. */
+		/* README (How it works, IPv6): "ICMPv6 echo is a connection as
+		 * IPv4's echo is: its identifier the port, its key's protocol
+		 * IPPROTO_ICMP"; a first fragment of one too, as IPv4's. */
 		if (o + 8 <= len && end - o >= 8 && (b[o] == 128 || b[o] == 129))
-			return BIT(XFWD_CNT_PASS_NO_MATCH);
+			goto ours;
 		if (o + 8 > len || end - o < 8 || b[o] < 1 || b[o] > 4)
 			return BIT(XFWD_CNT_PASS_NOT_TCPUDP);
 		if (p->first)	/* an error in fragments is not ours */
@@ -556,11 +567,17 @@ static uint64_t parse6(struct model *m, const uint8_t *b, size_t len, size_t off
 		/* README: a first fragment holds part of what the UDP length covers. */
 		return BIT(XFWD_CNT_PASS_MALFORMED);
 	}
+ours:
 	p->l3 = off;
 	p->l4 = o;
 	p->end = end;
 	p->tot = (unsigned)(end - off);
-	if (nh == P_TCP) {
+	if (nh == 58) {
+		p->kind = b[o] == 128 ? K_ECHO_REQ : K_ECHO_REP;
+		p->sport = b[o] == 128 ? g16(b + o + 4) : 0;
+		p->dport = b[o] == 128 ? 0 : g16(b + o + 4);
+		nh = P_ICMP;
+	} else if (nh == P_TCP) {
 		tcp_fields(p, b, b[o + 12] >> 4, end - o);
 	} else {
 		p->kind = K_UDP;
@@ -769,36 +786,74 @@ static uint32_t mask(int len)
 	return len ? ~0u << (32 - len) : 0;
 }
 
-static const struct m_masq *masq_find(const struct model *m, uint32_t addr)
+/* What a masqueraded prefix makes of a source: the external address
+ * (the prefix's to, else the public interface's), ports, filtering. */
+struct masq_hit {
+	uint32_t ext;
+	uint16_t lo, hi;
+	int filtering;
+};
+
+/* The longest masqueraded prefix of the key's family holding its source
+ * (README, masq add: "an IPv6 prefix works the same way ... with the
+ * public interface's first global IPv6 address or to ADDR6"). */
+static int masq_find(struct model *m, const struct tuple *k, struct masq_hit *h)
 {
-	const struct m_masq *best = NULL;
+	static const uint8_t zero[16];
+	const struct m_world *w = m->w;
+	int best = -1;
 
-	for (int i = 0; i < m->w->nmasq; i++) {
-		const struct m_masq *q = &m->w->masq[i];
-
-		if (!((addr ^ q->addr) & mask(q->len)) && (!best || q->len > best->len))
-			best = q;
+	if (!k->v6) {
+		for (int i = 0; i < w->nmasq; i++)
+			if (!((k->saddr ^ w->masq[i].addr) & mask(w->masq[i].len)) &&
+			    (best < 0 || w->masq[i].len > w->masq[best].len))
+				best = i;
+		if (best < 0)
+			return 0;
+		*h = (struct masq_hit){ w->masq[best].to_addr ? w->masq[best].to_addr : w->public_addr,
+					w->masq[best].lo, w->masq[best].hi,
+					w->masq[best].filtering };
+		return 1;
 	}
-	return best;
+	for (int i = 0; i < w->nmasq6; i++)
+		if (a6_in(m->a6[k->saddr], w->masq6[i].addr, w->masq6[i].len) &&
+		    (best < 0 || w->masq6[i].len > w->masq6[best].len))
+			best = i;
+	if (best < 0)
+		return 0;
+	*h = (struct masq_hit){ a6_id(m, memcmp(w->masq6[best].to_addr, zero, 16) ?
+					   w->masq6[best].to_addr : w->public6),
+				w->masq6[best].lo, w->masq6[best].hi, w->masq6[best].filtering };
+	return 1;
 }
 
-static struct mapping *map_of(struct model *m, uint32_t addr, uint16_t port, uint8_t proto)
+/* The public interface's address in the key's family (IPv6: its index). */
+static uint32_t public_of(struct model *m, int v6)
+{
+	return v6 ? a6_id(m, m->w->public6) : m->w->public_addr;
+}
+
+static struct mapping *map_of(struct model *m, uint32_t addr, uint16_t port, uint8_t proto,
+			      int v6)
 {
 	for (int i = 0; i < MAX_MAP; i++) {
 		struct mapping *x = &m->map[i];
 
-		if (x->used && x->in_addr == addr && x->in_port == port && x->proto == proto)
+		if (x->used && x->in_addr == addr && x->in_port == port && x->proto == proto &&
+		    x->v6 == v6)
 			return x;
 	}
 	return NULL;
 }
 
-static struct owner *owner_of(struct model *m, uint32_t addr, uint16_t port, uint8_t proto)
+static struct owner *owner_of(struct model *m, uint32_t addr, uint16_t port, uint8_t proto,
+			      int v6)
 {
 	for (int i = 0; i < MAX_MAP; i++) {
 		struct owner *o = &m->own[i];
 
-		if (o->used && o->ext_addr == addr && o->ext_port == port && o->proto == proto)
+		if (o->used && o->ext_addr == addr && o->ext_port == port && o->proto == proto &&
+		    o->v6 == v6)
 			return o;
 	}
 	return NULL;
@@ -810,16 +865,51 @@ static void map_end(struct model *m, struct mapping *x);
 
 /* Does a live mapping other than in's hold the external endpoint? */
 static int held_by_other(struct model *m, uint32_t ext, uint16_t port, uint8_t proto,
-			 uint32_t in_addr, uint16_t in_port)
+			 uint32_t in_addr, uint16_t in_port, int v6)
 {
-	struct owner *o = owner_of(m, ext, port, proto);
+	struct owner *o = owner_of(m, ext, port, proto, v6);
 	struct mapping *x;
 
 	if (!o || (o->in_addr == in_addr && o->in_port == in_port))
 		return 0;
-	x = map_of(m, o->in_addr, o->in_port, proto);
+	x = map_of(m, o->in_addr, o->in_port, proto, v6);
 	return x && x->ext_addr == ext && x->ext_port == port;
 }
+
+static const struct m_rule6 *rule6_find(const struct model *m, uint8_t proto, const uint8_t *da,
+					uint16_t port, int *unsure);
+
+/* A public port a rule of the family forwards at ext (README, masq add:
+ * "never a forwarded port"; IPv6's rules for an IPv6 mapping). */
+static int fwd_port(const struct model *m, uint8_t proto, uint32_t ext, uint16_t port, int v6)
+{
+	int unsure;
+
+	if (proto == P_ICMP)
+		return 0;
+	return v6 ? !!rule6_find(m, proto, m->a6[ext], port, &unsure) :
+		    !!rule_find(m, proto, ext, port);
+}
+
+/* The oracles in the tuple's family (IPv6: the addresses' bytes). */
+static int port_of(struct model *m, uint32_t in_addr, uint16_t in_port, uint8_t proto,
+		   uint32_t ext, int v6)
+{
+	if (!v6)
+		return m->oracle(m->ctx, in_addr, in_port, proto, ext);
+	return m->oracle6 ? m->oracle6(m->ctx, m->a6[in_addr], in_port, proto, m->a6[ext]) : -1;
+}
+
+static int flow_port(struct model *m, const struct tuple *k)
+{
+	if (k->v6)
+		return m->flow_oracle6 ? m->flow_oracle6(m->ctx, m->a6[k->saddr], m->a6[k->daddr],
+							 k->sport, k->dport, k->proto) : -1;
+	return m->flow_oracle ? m->flow_oracle(m->ctx, k->saddr, k->daddr, k->sport, k->dport,
+					       k->proto) : -1;
+}
+
+static const char *addr_s(const struct model *m, int v6, uint32_t a);
 
 /* ------------------------------------------------------------- routing */
 
@@ -901,6 +991,12 @@ static int route6(const struct model *m, uint32_t dst, unsigned tot, struct rout
 	for (int i = 0; i < w->nlocal6; i++)
 		if (!memcmp(a, w->local6[i], 16))
 			return r->rc;
+	/* A network's subnet-router anycast address (PREFIX::, RFC 4291
+	 * 2.6.1) is the gateway's own: a forwarding Linux holds it on each
+	 * network it has an address on (see spoofed6), so the FIB says local. */
+	for (int i = 0; i < w->nnets6; i++)
+		if (w->nets6[i].len == 64 && !memcmp(a, w->nets6[i].addr, 16))
+			return r->rc;
 	for (int i = 0; i < w->nnets6; i++)
 		if (a6_in(a, w->nets6[i].addr, w->nets6[i].len) && (!net || w->nets6[i].len > net->len))
 			net = &w->nets6[i];
@@ -961,6 +1057,7 @@ struct req {
 	int via_map;			/* 1 + the mapping an inbound flow goes through */
 	int self;			/* a host to its own mapping, from the mapping's port */
 	int one_entry;			/* plain DNAT to a backend one rule reaches */
+	int masq;			/* the source masqueraded (masq_source) */
 	const struct pk *p;		/* the packet that starts it */
 	const char *what;
 };
@@ -973,11 +1070,12 @@ static int plain_syn(uint8_t flags)
 
 static int port_ok(struct model *m, const struct req *rq, uint16_t port)
 {
-	struct tuple rk = { rq->daddr, rq->saddr, rq->dport, port, rq->okey.proto };
+	struct tuple rk = { rq->daddr, rq->saddr, rq->dport, port, rq->okey.proto, rq->okey.v6 };
 
-	if (rq->okey.proto != P_ICMP && rule_find(m, rq->okey.proto, rq->saddr, port))
+	if (fwd_port(m, rq->okey.proto, rq->saddr, port, rq->okey.v6))
 		return 0;	/* a forwarded port */
-	if (held_by_other(m, rq->saddr, port, rq->okey.proto, rq->in_addr, rq->in_port))
+	if (held_by_other(m, rq->saddr, port, rq->okey.proto, rq->in_addr, rq->in_port,
+			  rq->okey.v6))
 		return 0;
 	return !ent_find(m, &rk);	/* the reply tuple is a live connection's */
 }
@@ -989,17 +1087,16 @@ static int port_ok(struct model *m, const struct req *rq, uint16_t port)
  * either way. */
 static struct mapping *limbo_blocks(struct model *m, const struct req *rq, uint16_t port)
 {
-	struct tuple rk = { rq->daddr, rq->saddr, rq->dport, port, rq->okey.proto };
-	struct owner *o = owner_of(m, rq->saddr, port, rq->okey.proto);
+	struct tuple rk = { rq->daddr, rq->saddr, rq->dport, port, rq->okey.proto, rq->okey.v6 };
+	struct owner *o = owner_of(m, rq->saddr, port, rq->okey.proto, rq->okey.v6);
 	struct mapping *x;
 
 	if (!o || (o->in_addr == rq->in_addr && o->in_port == rq->in_port))
 		return NULL;
-	x = map_of(m, o->in_addr, o->in_port, rq->okey.proto);
+	x = map_of(m, o->in_addr, o->in_port, rq->okey.proto, rq->okey.v6);
 	if (!x || !x->limbo || x->ext_addr != rq->saddr || x->ext_port != port)
 		return NULL;
-	if ((rq->okey.proto != P_ICMP && rule_find(m, rq->okey.proto, rq->saddr, port)) ||
-	    ent_find(m, &rk))
+	if (fwd_port(m, rq->okey.proto, rq->saddr, port, rq->okey.v6) || ent_find(m, &rk))
 		return NULL;
 	return x;
 }
@@ -1015,12 +1112,14 @@ static unsigned blocked(struct model *m, const struct req *rq, uint16_t want, un
 	unsigned n = 0, count = 0;
 
 #define CAND(x) do { if (n < 4096) cand[n++] = (uint16_t)(x); } while (0)
-	for (int i = 0; i < m->w->nrules; i++) {
+	for (int i = 0; i < m->w->nrules && !rq->okey.v6; i++) {
 		const struct m_rule *r = &m->w->rules[i];
 
 		for (unsigned p = r->port; p <= (r->port_hi ? r->port_hi : r->port); p++)
 			CAND(p);
 	}
+	for (int i = 0; i < m->w->nrules6 && rq->okey.v6; i++)
+		CAND(m->w->rules6[i].port);
 	for (int i = 0; i < MAX_MAP; i++)
 		if (m->own[i].used)
 			CAND(m->own[i].ext_port);
@@ -1074,7 +1173,7 @@ static struct mapping *map_dead(struct model *m, const struct req *rq)
 		struct mapping *x = &m->map[i];
 
 		if (!x->used && x->dead && x->in_addr == rq->in_addr && x->in_port == rq->in_port &&
-		    x->proto == rq->okey.proto && x->ext_addr == rq->saddr)
+		    x->proto == rq->okey.proto && x->ext_addr == rq->saddr && x->v6 == rq->okey.v6)
 			return x;
 	}
 	return NULL;
@@ -1108,20 +1207,20 @@ static struct ent *create(struct model *m, struct req *rq, struct m_expect *e)
 	struct tuple rk = { rq->daddr, rq->saddr, rq->dport, rq->sport, rq->okey.proto,
 			    rq->okey.v6 };
 	int held = !!ent_find(m, &rq->okey);
-	int port = -1, c, a, b;
+	int port = -1, c, a, b, op;
 	struct mapping *x = NULL;
 	struct owner *o;
 
 	snprintf(e->path, sizeof(e->path), "%s", rq->what);
 	if (rq->alloc) {
-		struct mapping *mp = map_of(m, rq->in_addr, rq->in_port, rq->okey.proto);
+		struct mapping *mp = map_of(m, rq->in_addr, rq->in_port, rq->okey.proto, rq->okey.v6);
 		struct mapping *lx = NULL;
 		uint16_t want = rq->sport;
 		unsigned total = 0, usable = 0, nlimbo = 0;
-		int op;
 
 		if (mp && mp->ext_addr == rq->saddr && mp->limbo && !port_ok(m, rq, mp->ext_port) &&
-		    (op = m->oracle(m->ctx, rq->in_addr, rq->in_port, rq->okey.proto, rq->saddr)) >= 0 &&
+		    (op = port_of(m, rq->in_addr, rq->in_port, rq->okey.proto, rq->saddr,
+				  rq->okey.v6)) >= 0 &&
 		    op != mp->ext_port) {
 			/* In limbo (conn_forget): alive, its one port cannot
 			 * serve this flow (dropped); dead, the flow gets a new
@@ -1152,8 +1251,8 @@ static struct ent *create(struct model *m, struct req *rq, struct m_expect *e)
 			port = x->ext_port;
 		} else if (want && (port_ok(m, rq, want) ||
 				    ((lx = limbo_blocks(m, rq, want)) &&
-				     m->oracle(m->ctx, rq->in_addr, rq->in_port, rq->okey.proto,
-					       rq->saddr) == want)) &&
+				     port_of(m, rq->in_addr, rq->in_port, rq->okey.proto,
+					     rq->saddr, rq->okey.v6) == want)) &&
 			   (!rq->in_range || (want >= rq->lo && want <= rq->hi))) {
 			port = want;	/* port preservation */
 			if (lx && !port_ok(m, rq, want))
@@ -1171,7 +1270,8 @@ static struct ent *create(struct model *m, struct req *rq, struct m_expect *e)
 					e->pass_too = BIT(XFWD_CNT_FLOW_CREATE_FAILED);
 				return NULL;
 			}
-			port = m->oracle(m->ctx, rq->in_addr, rq->in_port, rq->okey.proto, rq->saddr);
+			port = port_of(m, rq->in_addr, rq->in_port, rq->okey.proto, rq->saddr,
+				       rq->okey.v6);
 			if (port < 0 || (mp && mp->ext_addr == rq->saddr)) {
 				if (usable == total)
 					fail(e, "%s: no port allocated though all %u in %u-%u are free",
@@ -1204,9 +1304,7 @@ static struct ent *create(struct model *m, struct req *rq, struct m_expect *e)
 			fail(e, "model: an IPv6 reply tuple taken, which the fuzz world cannot make");
 			return NULL;
 		}
-		port = m->flow_oracle ? m->flow_oracle(m->ctx, rq->okey.saddr, rq->okey.daddr,
-						       rq->okey.sport, rq->okey.dport,
-						       rq->okey.proto) : -1;
+		port = flow_port(m, &rq->okey);
 		if (port < 0) {
 			fail(e, "%s: the reply tuple %s:%u -> %s:%u is a live connection's: expected"
 			     " another source port from %u-%u (clash_snat), the implementation"
@@ -1230,16 +1328,16 @@ static struct ent *create(struct model *m, struct req *rq, struct m_expect *e)
 		 * another port than the mapping's, since the mapping's own
 		 * would make the answer's tuple the one it was sent on"; the
 		 * mapping is not touched. Which port is the implementation's. */
-		int np = m->flow_oracle ? m->flow_oracle(m->ctx, rq->okey.saddr, rq->okey.daddr,
-							 rq->okey.sport, rq->okey.dport,
-							 rq->okey.proto) : -1;
+		int np = flow_port(m, &rq->okey);
 
 		rk.dport = (uint16_t)np;
 		if (np < 0 || np == port || np < rq->lo || np > rq->hi || ent_find(m, &rk) ||
-		    (rq->okey.proto != P_ICMP && rule_find(m, rq->okey.proto, rq->saddr, (uint16_t)np)) ||
-		    held_by_other(m, rq->saddr, (uint16_t)np, rq->okey.proto, rq->in_addr, rq->in_port)) {
+		    fwd_port(m, rq->okey.proto, rq->saddr, (uint16_t)np, rq->okey.v6) ||
+		    held_by_other(m, rq->saddr, (uint16_t)np, rq->okey.proto, rq->in_addr, rq->in_port,
+				  rq->okey.v6)) {
 			fail(e, "%s: to its own mapping %s:%d: expected another free port of %u-%u,"
-			     " the implementation gave %d", rq->what, ip_s(rq->saddr), port, rq->lo,
+			     " the implementation gave %d", rq->what,
+			     addr_s(m, rq->okey.v6, rq->saddr), port, rq->lo,
 			     rq->hi, np);
 			return NULL;
 		}
@@ -1257,7 +1355,7 @@ static struct ent *create(struct model *m, struct req *rq, struct m_expect *e)
 	if (rq->alloc) {
 		uint32_t remote = rq->okey.daddr;
 
-		x = map_of(m, rq->in_addr, rq->in_port, rq->okey.proto);
+		x = map_of(m, rq->in_addr, rq->in_port, rq->okey.proto, rq->okey.v6);
 		if (!x || x->ext_addr != rq->saddr || x->ext_port != port) {
 			if (!x) {
 				int i = slot(m->map, sizeof(m->map[0]), MAX_MAP);
@@ -1271,10 +1369,12 @@ static struct ent *create(struct model *m, struct req *rq, struct m_expect *e)
 			for (int i = 0; i < MAX_MAP; i++)	/* its old one is past */
 				if (&m->map[i] != x && !m->map[i].used && m->map[i].dead &&
 				    m->map[i].in_addr == rq->in_addr &&
-				    m->map[i].in_port == rq->in_port && m->map[i].proto == rq->okey.proto)
+				    m->map[i].in_port == rq->in_port && m->map[i].proto == rq->okey.proto &&
+				    m->map[i].v6 == rq->okey.v6)
 					m->map[i].dead = 0;
 			memset(x, 0, sizeof(*x));
 			x->used = 1;
+			x->v6 = rq->okey.v6;
 			x->in_addr = rq->in_addr;
 			x->in_port = rq->in_port;
 			x->proto = rq->okey.proto;
@@ -1289,7 +1389,7 @@ static struct ent *create(struct model *m, struct req *rq, struct m_expect *e)
 			x->limbo = 0;
 			x->unsure = (uint8_t)((1u << (x->nremotes < 4 ? x->nremotes : 4)) - 1);
 		}
-		if (remote) {
+		if (rq->okey.v6 ? !!memcmp(m->a6[remote], (uint8_t[16]){ 0 }, 16) : !!remote) {
 			int seen = -1;
 
 			for (int i = 0; i < x->nremotes && i < 4; i++)
@@ -1301,7 +1401,7 @@ static struct ent *create(struct model *m, struct req *rq, struct m_expect *e)
 			}
 			x->unsure &= (uint8_t)~(1u << seen);
 		}
-		o = owner_of(m, rq->saddr, (uint16_t)port, rq->okey.proto);
+		o = owner_of(m, rq->saddr, (uint16_t)port, rq->okey.proto, rq->okey.v6);
 		if (!o) {
 			int i = slot(m->own, sizeof(m->own[0]), MAX_MAP);
 
@@ -1312,15 +1412,16 @@ static struct ent *create(struct model *m, struct req *rq, struct m_expect *e)
 			o = &m->own[i];
 		}
 		o->used = 1;
+		o->v6 = rq->okey.v6;
 		o->ext_addr = rq->saddr;
 		o->ext_port = (uint16_t)port;
 		o->proto = rq->okey.proto;
 		o->in_addr = rq->in_addr;
 		o->in_port = rq->in_port;
-		if (m->oracle(m->ctx, rq->in_addr, rq->in_port, rq->okey.proto, rq->saddr) != port)
+		op = port_of(m, rq->in_addr, rq->in_port, rq->okey.proto, rq->saddr, rq->okey.v6);
+		if (op != port)
 			fail(e, "%s: %s:%u should map to port %d, the mapping table says %d", rq->what,
-			     ip_s(rq->in_addr), rq->in_port, port,
-			     m->oracle(m->ctx, rq->in_addr, rq->in_port, rq->okey.proto, rq->saddr));
+			     addr_s(m, rq->okey.v6, rq->in_addr), rq->in_port, port, op);
 	}
 
 	c = slot(m->conn, sizeof(m->conn[0]), MAX_ENT);
@@ -1337,6 +1438,7 @@ static struct ent *create(struct model *m, struct req *rq, struct m_expect *e)
 	m->conn[c] = (struct conn){ .used = 1, .e = { a, b } };
 	m->conn[c].map = rq->alloc ? (int)(x - m->map) + 1 : rq->self ? 0 : rq->via_map;
 	m->conn[c].one_entry = rq->one_entry && !(e->also & BIT(XFWD_CNT_CLASH_SNAT));
+	m->conn[c].masq = rq->masq || rq->via_map;
 	m->ent[a] = (struct ent){
 		.used = 1, .key = rq->okey, .side = rq->side_orig, .orig = 1, .conn = c,
 		.local = rq->local,
@@ -1372,12 +1474,13 @@ static struct ent *create(struct model *m, struct req *rq, struct m_expect *e)
 }
 
 /* Masquerade: the source becomes the prefix's external address and a port. */
-static void masq_source(struct model *m, struct req *rq, const struct m_masq *q)
+static void masq_source(struct req *rq, const struct masq_hit *q)
 {
-	rq->saddr = q->to_addr ? q->to_addr : m->w->public_addr;
+	rq->saddr = q->ext;
 	rq->sport = rq->okey.sport;
 	rq->alloc = 1;
 	rq->filtering = q->filtering;
+	rq->masq = 1;
 	rq->lo = q->lo;
 	rq->hi = q->hi;
 	rq->in_addr = rq->okey.saddr;
@@ -1507,8 +1610,20 @@ static int bad_csum(const struct pk *p, const char *what, struct m_expect *e)
 	uint8_t ph[12];
 	size_t len;
 
-	if ((p->kind != K_TCP && p->kind != K_UDP) || p->first)
+	if (p->first)
 		return 0;	/* a fragment: part of what the checksum covers */
+	if (p->v6 && (p->kind == K_ECHO_REQ || p->kind == K_ECHO_REP)) {
+		/* README (How it works, IPv6): echo's "checksum over the
+		 * pseudo-header (the first packet's verified, as TCP's and
+		 * UDP's)". */
+		len = p->end - p->l4;
+		if (sum_fold(p->b + p->l4, len, sum_fold(p->b + p->l3 + 8, 32,
+							 (uint32_t)len + 58u)) == 0xffff)
+			return 0;
+		goto bad;
+	}
+	if (p->kind != K_TCP && p->kind != K_UDP)
+		return 0;
 	len = p->kind == K_UDP ? p->ulen : p->end - p->l4;
 	if (p->v6) {
 		/* README (How it works, IPv6): "the whole checksum, and a UDP
@@ -1529,6 +1644,7 @@ static int bad_csum(const struct pk *p, const char *what, struct m_expect *e)
 		if (sum_fold(p->b + p->l4, len, sum_fold(ph, 12, 0)) == 0xffff)
 			return 0;
 	}
+bad:
 	snprintf(e->path, sizeof(e->path), "%s: the first packet's checksum is wrong", what);
 	e->verdict = XDP_DROP;
 	e->reasons = BIT(XFWD_CNT_DROP_BAD_CSUM);
@@ -1565,8 +1681,7 @@ static int in_unsure(struct model *m, const struct pk *p, int side, struct req *
 {
 	size_t n;
 
-	if (m->flow_oracle && m->flow_oracle(m->ctx, p->key.saddr, p->key.daddr, p->key.sport,
-					     p->key.dport, p->key.proto) >= 0) {
+	if (flow_port(m, &p->key) >= 0) {
 		x->limbo = 0;	/* alive: a survivor took over as witness */
 		for (int i = 0; i < x->nremotes && i < 4; i++)
 			if (x->remotes[i] == remote)
@@ -1597,6 +1712,17 @@ static int in_unsure(struct model *m, const struct pk *p, int side, struct req *
 	snprintf(e->path + n, sizeof(e->path) - n, "; its mapping %s (witness gap), no flow started",
 		 x->limbo ? "dead or alive" : "may have forgotten the remote");
 	return 1;
+}
+
+/* A new connection's checks (a plain SYN, the source, the checksum), in
+ * the README's order, then its entries. */
+static struct ent *start(struct model *m, const struct pk *p, int side, struct req *rq,
+			 struct m_expect *e)
+{
+	if (no_syn(m, p, side, rq->what, e) || spoofed(m, p, side, rq->what, e) ||
+	    bad_csum(p, rq->what, e))
+		return NULL;
+	return create(m, rq, e);
 }
 
 /*
@@ -1636,18 +1762,23 @@ static const struct m_rule6 *rule6_find(const struct model *m, uint8_t proto, co
 /*
  * README, How it works (IPv6): "A TCP or UDP packet to a forwarded port
  * starts a connection as IPv4's does (a plain SYN, tcp_no_syn; the source
- * checks; the whole checksum ...), both entries at once". Only port
- * forwarding to a LAN backend exists for IPv6 ("Not yet for IPv6: --snat,
- * local:, hairpin, masquerade"). What the README does not say is left out
+ * checks; the whole checksum ...), both entries at once". The fuzz world's
+ * IPv6 rules are plain port forwarding to LAN backends; its IPv6
+ * masquerade (NAT66) is IPv4's model (masq_out, map_in: "an IPv6 prefix
+ * works the same way"). What the README does not say is left out
  * (e->unmodelled): a LAN host's packet to a forwarded port (hairpin: not
  * there yet, and not said what happens instead), and a wildcard rule's
  * port at the LAN interface's address (see rule6_find).
  */
+static struct ent *masq_out(struct model *m, const struct pk *p, int side, struct m_expect *e);
+static struct ent *map_in(struct model *m, const struct pk *p, int side, struct m_expect *e);
+
 static struct ent *flow_new6(struct model *m, const struct pk *p, int side, struct m_expect *e)
 {
 	struct req rq = { .okey = p->key, .saddr = p->key.saddr, .sport = p->key.sport,
 			  .side_orig = side, .side_reply = M_LAN, .p = p, .what = "IPv6 dnat" };
 	const struct m_rule6 *r;
+	struct masq_hit q;
 	int unsure;
 
 	expect_pass(e, BIT(XFWD_CNT_PASS_NO_MATCH));
@@ -1655,6 +1786,15 @@ static struct ent *flow_new6(struct model *m, const struct pk *p, int side, stru
 		/* README: an ICMPv6 error about no live connection (of the
 		 * side it arrives on) goes up untouched, as IPv4's does. */
 		snprintf(e->path, sizeof(e->path), "IPv6: an ICMPv6 error about no connection");
+		return NULL;
+	}
+	/* NAT66 (README, masq add: "an IPv6 prefix works the same way"):
+	 * IPv4's masquerade, out from the prefix but to the public
+	 * interface's address, which is hairpin. */
+	if (side == M_LAN && p->key.daddr != public_of(m, 1) && masq_find(m, &p->key, &q))
+		return masq_out(m, p, side, e);
+	if (p->kind == K_ECHO_REQ || p->kind == K_ECHO_REP) {
+		snprintf(e->path, sizeof(e->path), "IPv6: ICMPv6 echo, no connection, none to start");
 		return NULL;
 	}
 	r = rule6_find(m, p->key.proto, m->a6[p->key.daddr], p->key.dport, &unsure);
@@ -1668,14 +1808,84 @@ static struct ent *flow_new6(struct model *m, const struct pk *p, int side, stru
 	if (!r) {
 		snprintf(e->path, sizeof(e->path), "IPv6: no connection, no rule for %s [%s]:%u",
 			 p->key.proto == P_TCP ? "tcp" : "udp", ip6_s(m, p->key.daddr), p->key.dport);
-		return NULL;
+		return map_in(m, p, side, e);
 	}
 	rq.daddr = a6_id(m, r->to_addr);
 	rq.dport = r->to_port;
-	if (no_syn(m, p, side, rq.what, e) || spoofed(m, p, side, rq.what, e) ||
-	    bad_csum(p, rq.what, e))
+	return start(m, p, side, &rq, e);
+}
+
+/*
+ * Outbound: a masqueraded host's new connection (an echo reply starts
+ * none) that leaves by the public interface; both families (README, masq
+ * add: an IPv6 prefix "works the same way"). NULL with the expectation
+ * set; pass_no_match when it is no such connection.
+ */
+static struct ent *masq_out(struct model *m, const struct pk *p, int side, struct m_expect *e)
+{
+	struct req rq = { .okey = p->key, .saddr = p->key.saddr, .sport = p->key.sport,
+			  .side_orig = side, .side_reply = M_PUB, .p = p,
+			  .what = p->v6 ? "IPv6 masquerade out" : "masquerade out" };
+	struct masq_hit q;
+	struct route rt;
+
+	if (!masq_find(m, &p->key, &q) || p->kind == K_ECHO_REP)
 		return NULL;
-	return create(m, &rq, e);
+	if (p->v6)
+		route6(m, p->key.daddr, p->tot, &rt);
+	else
+		route(m, p->key.daddr, p->tot, &rt);
+	if ((rt.rc && rt.rc != XFWD_CNT_PASS_NO_NEIGH && rt.rc != XFWD_CNT_PASS_FRAG_NEEDED) ||
+	    rt.side != M_PUB)
+		return NULL;
+	masq_source(&rq, &q);
+	rq.daddr = p->key.daddr;
+	rq.dport = p->key.dport;
+	return start(m, p, side, &rq, e);	/* from the LAN: no source check */
+}
+
+/*
+ * To a live mapping's external endpoint, if its filtering lets in: from
+ * outside, or from a masqueraded LAN host (hairpin, its source
+ * masqueraded); both families.
+ */
+static struct ent *map_in(struct model *m, const struct pk *p, int side, struct m_expect *e)
+{
+	struct req rq = { .okey = p->key, .saddr = p->key.saddr, .sport = p->key.sport,
+			  .side_orig = side, .side_reply = M_LAN, .p = p,
+			  .what = p->v6 ? "IPv6 masquerade in" : "masquerade in" };
+	struct masq_hit q;
+	struct mapping *x;
+	struct owner *o;
+	uint32_t remote;
+	int adm;
+
+	if (p->kind != K_TCP && p->kind != K_UDP)
+		return NULL;
+	o = owner_of(m, p->key.daddr, p->key.dport, p->key.proto, p->key.v6);
+	if (!o)
+		return NULL;
+	x = map_of(m, o->in_addr, o->in_port, p->key.proto, p->key.v6);
+	if (!x || x->ext_addr != p->key.daddr || x->ext_port != p->key.dport)
+		return NULL;
+	rq.daddr = o->in_addr;
+	rq.dport = o->in_port;
+	rq.via_map = (int)(x - m->map) + 1;
+	remote = p->key.saddr;
+	if (side == M_LAN) {
+		if (!masq_find(m, &p->key, &q))
+			return NULL;
+		masq_source(&rq, &q);
+		remote = rq.saddr;
+		rq.what = p->v6 ? "IPv6 masquerade hairpin" : "masquerade hairpin";
+		rq.self = o->in_addr == p->key.saddr && o->in_port == p->key.sport;
+	}
+	adm = admits(x, remote);
+	if (!adm)
+		return NULL;
+	if ((x->limbo || adm == 2) && in_unsure(m, p, side, &rq, x, remote, e))
+		return NULL;
+	return start(m, p, side, &rq, e);
 }
 
 static struct ent *flow_new(struct model *m, const struct pk *p, int side, struct m_expect *e)
@@ -1683,39 +1893,16 @@ static struct ent *flow_new(struct model *m, const struct pk *p, int side, struc
 	const struct m_world *w = m->w;
 	struct req rq = { .okey = p->key, .saddr = p->key.saddr, .sport = p->key.sport,
 			  .side_orig = side, .side_reply = M_LAN, .p = p };
-	const struct m_masq *q;
 	const struct m_rule *r;
-	struct mapping *x;
-	struct owner *o;
-	uint32_t remote;
-	int adm;
+	struct masq_hit q;
 
 	if (p->v6)
 		return flow_new6(m, p, side, e);
 	expect_pass(e, BIT(XFWD_CNT_PASS_NO_MATCH));
 	if (p->kind == K_ICMP_ERR)
 		return NULL;
-	if (side == M_LAN && (p->key.daddr != w->public_addr || !w->public_addr)) {
-		/* Outbound: a masqueraded host's new connection (an echo
-		 * reply starts none) that leaves by the public interface. */
-		struct route rt;
-
-		q = masq_find(m, p->key.saddr);
-		if (!q || p->kind == K_ECHO_REP)
-			return NULL;
-		route(m, p->key.daddr, p->tot, &rt);
-		if ((rt.rc && rt.rc != XFWD_CNT_PASS_NO_NEIGH && rt.rc != XFWD_CNT_PASS_FRAG_NEEDED) ||
-		    rt.side != M_PUB)
-			return NULL;
-		masq_source(m, &rq, q);
-		rq.daddr = p->key.daddr;
-		rq.dport = p->key.dport;
-		rq.side_reply = M_PUB;
-		rq.what = "masquerade out";
-		if (no_syn(m, p, side, rq.what, e) || bad_csum(p, rq.what, e))
-			return NULL;
-		return create(m, &rq, e);
-	}
+	if (side == M_LAN && (p->key.daddr != w->public_addr || !w->public_addr))
+		return masq_out(m, p, side, e);
 	r = p->kind == K_TCP || p->kind == K_UDP ? rule_find(m, p->key.proto, p->key.daddr, p->key.dport) : NULL;
 	if (r) {
 		rq.daddr = r->to_addr;
@@ -1726,8 +1913,8 @@ static struct ent *flow_new(struct model *m, const struct pk *p, int side, struc
 			rq.side_reply = M_LOCAL;
 			rq.local = 1;
 			rq.what = "local target";
-		} else if (side == M_LAN && (q = masq_find(m, p->key.saddr))) {
-			masq_source(m, &rq, q);
+		} else if (side == M_LAN && masq_find(m, &p->key, &q)) {
+			masq_source(&rq, &q);
 			rq.what = "hairpin (masqueraded source)";
 		} else if (!r->snat && side == M_PUB) {
 			/* One entry only when reached at the address xfwd_backends names:
@@ -1744,43 +1931,9 @@ static struct ent *flow_new(struct model *m, const struct pk *p, int side, struc
 			rq.in_port = p->key.sport;
 			rq.in_range = 1;
 		}
-		if (no_syn(m, p, side, rq.what, e) || spoofed(m, p, side, rq.what, e) ||
-		    bad_csum(p, rq.what, e))
-			return NULL;
-		return create(m, &rq, e);
+		return start(m, p, side, &rq, e);
 	}
-	/* To a live mapping's external endpoint, if its filtering lets in. */
-	if (p->kind != K_TCP && p->kind != K_UDP)
-		return NULL;
-	o = owner_of(m, p->key.daddr, p->key.dport, p->key.proto);
-	if (!o)
-		return NULL;
-	x = map_of(m, o->in_addr, o->in_port, p->key.proto);
-	if (!x || x->ext_addr != p->key.daddr || x->ext_port != p->key.dport)
-		return NULL;
-	rq.daddr = o->in_addr;
-	rq.dport = o->in_port;
-	rq.via_map = (int)(x - m->map) + 1;
-	rq.what = "masquerade in";
-	remote = p->key.saddr;
-	if (side == M_LAN) {
-		q = masq_find(m, p->key.saddr);
-		if (!q)
-			return NULL;
-		masq_source(m, &rq, q);
-		remote = rq.saddr;
-		rq.what = "masquerade hairpin";
-		rq.self = o->in_addr == p->key.saddr && o->in_port == p->key.sport;
-	}
-	adm = admits(x, remote);
-	if (!adm)
-		return NULL;
-	if ((x->limbo || adm == 2) && in_unsure(m, p, side, &rq, x, remote, e))
-		return NULL;
-	if (no_syn(m, p, side, rq.what, e) || spoofed(m, p, side, rq.what, e) ||
-	    bad_csum(p, rq.what, e))
-		return NULL;
-	return create(m, &rq, e);
+	return map_in(m, p, side, e);
 }
 
 /* The mapping ends: its port's owner goes, it is remembered dead (its port
@@ -1794,7 +1947,8 @@ static void map_end(struct model *m, struct mapping *x)
 		struct owner *o = &m->own[i];
 
 		if (o->used && o->ext_addr == x->ext_addr && o->ext_port == x->ext_port &&
-		    o->proto == x->proto && o->in_addr == x->in_addr && o->in_port == x->in_port)
+		    o->proto == x->proto && o->in_addr == x->in_addr && o->in_port == x->in_port &&
+		    o->v6 == x->v6)
 			o->used = 0;
 	}
 	for (int i = 0; i < MAX_ENT; i++)
@@ -2127,12 +2281,22 @@ static void rewrite6(const struct model *m, struct m_expect *e, const struct pk 
 	uint8_t *o = e->frame;
 	size_t l3 = p->l3 + d, l4 = p->l4 + d;
 	/* A first fragment: the part of the datagram it holds. */
-	size_t len = p->kind == K_TCP || p->first ? p->end - p->l4 : p->ulen;
+	size_t len = p->kind == K_TCP || p->kind == K_UDP ?
+		     (p->kind == K_TCP || p->first ? p->end - p->l4 : p->ulen) : p->end - p->l4;
 
 	memcpy(o + l3 + 8, m->a6[f->to.saddr], 16);
 	memcpy(o + l3 + 24, m->a6[f->to.daddr], 16);
 	if (p->later) {		/* README: "its addresses only" */
 		add_seg(e, l3, p->l3, p->end - p->l3);
+		return;
+	}
+	if (p->kind == K_ECHO_REQ || p->kind == K_ECHO_REP) {
+		/* The identifier is the port; ICMPv6's checksum covers the
+		 * pseudo-header (RFC 4443 2.3). */
+		p16(o + l4 + 4, p->kind == K_ECHO_REQ ? f->to.sport : f->to.dport);
+		add_csum(e, "icmpv6 checksum", l4 + 2, 0, 58u + (uint32_t)len);
+		add_seg(e, l3 + 8, p->l3 + 8, 32);
+		add_seg(e, l4, p->l4, len);
 		return;
 	}
 	p16(o + l4, f->to.sport);
@@ -2580,6 +2744,7 @@ static void model_packet_xdp(struct model *m, int side, const uint8_t *fr, size_
 		}
 	}
 	}
+	e->nat66 = p.v6 && m->conn[f->conn].masq;
 	if (p.kind == K_ICMP_ERR) {
 		char why[160];
 
@@ -2750,6 +2915,12 @@ struct model *model_new(const struct m_world *w, m_port_oracle oracle, void *ctx
 void model_set_flow_oracle(struct model *m, m_flow_oracle oracle)
 {
 	m->flow_oracle = oracle;
+}
+
+void model_set_oracles6(struct model *m, m_port_oracle6 port, m_flow_oracle6 flow)
+{
+	m->oracle6 = port;
+	m->flow_oracle6 = flow;
 }
 
 void model_set_loose(struct model *m, int on)

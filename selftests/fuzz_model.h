@@ -66,6 +66,16 @@ struct m_rule6 {
 	uint16_t to_port;
 };
 
+/* An IPv6 masqueraded prefix (NAT66): struct m_masq's fields, 16-byte
+ * addresses (to_addr all zero: the public interface's, public6). */
+struct m_masq6 {
+	uint8_t addr[16];
+	int len;
+	uint8_t to_addr[16];
+	uint16_t lo, hi;
+	int filtering;
+};
+
 struct m_host6 {
 	uint8_t addr[16];
 	int side;
@@ -96,6 +106,8 @@ struct m_world {
 	const uint8_t *mac[3];		/* the gateway's MAC on each interface */
 	const struct m_rule6 *rules6;
 	int nrules6;
+	const struct m_masq6 *masq6;
+	int nmasq6;
 	const struct m_host6 *hosts6;	/* IPv6 neighbours */
 	int nhosts6;
 	const struct m_net6 *nets6;
@@ -133,6 +145,7 @@ struct m_expect {
 	int ncs;
 	size_t len;
 	struct m_csum cs[6];
+	int nat66;		/* an IPv6 masquerade connection's packet (a tally) */
 	int unmodelled;		/* the README does not say what happens to this packet
 				 * (see model_packet): not run, the input ends here */
 	char path[256];		/* what the model decided, for failure messages */
@@ -152,10 +165,17 @@ typedef int (*m_port_oracle)(void *ctx, uint32_t in_addr, uint16_t in_port, uint
 typedef int (*m_flow_oracle)(void *ctx, uint32_t saddr, uint32_t daddr, uint16_t sport,
 			     uint16_t dport, uint8_t proto);
 
+/* The same two questions for IPv6 (addresses 16 bytes as on the wire). */
+typedef int (*m_port_oracle6)(void *ctx, const uint8_t *in_addr, uint16_t in_port, uint8_t proto,
+			      const uint8_t *ext_addr);
+typedef int (*m_flow_oracle6)(void *ctx, const uint8_t *saddr, const uint8_t *daddr,
+			      uint16_t sport, uint16_t dport, uint8_t proto);
+
 struct model;
 
 struct model *model_new(const struct m_world *w, m_port_oracle oracle, void *ctx);
 void model_set_flow_oracle(struct model *m, m_flow_oracle oracle);
+void model_set_oracles6(struct model *m, m_port_oracle6 port, m_flow_oracle6 flow);
 
 /* config.tcp_loose: a TCP segment other than a plain SYN may start a
  * connection, picked up mid-stream (windows not checked). */
