@@ -15,8 +15,8 @@
  * import ip6tables: ip6tables-save output, the same way; its DNAT lines make
  * IPv6 rules ([ADDR6]:PORT), its MASQUERADE and SNAT lines IPv6 masquerade
  * prefixes (NAT66; SNAT --to-source ADDR6 or [ADDR6]:LO-HI) or --snat on
- * the rules. REDIRECT is not translated for IPv6 yet (xfwd has IPv6 local:
- * targets, not their import): such lines are named as untranslated.
+ * the rules, its REDIRECT lines IPv6 local: rules ([::]:PORT, or the -d
+ * address: an IPv6 rule alone, as the line holds for IPv6 alone).
  *
  * Everything else in the nat table, and filter FORWARD rules that do not
  * accept (xfwd's forwarded packets bypass FORWARD), is named on stderr as
@@ -409,6 +409,10 @@ static int ipt_dnat(struct importer *im, struct ipt_line *l)
 
 	if (dnat_match(im, l, pub_addr, sizeof(pub_addr)))
 		return 1;
+	/* A local: rule without an address is both families': ip6tables'
+	 * REDIRECT is IPv6's alone. */
+	if (im->v6 && l->kind == IPT_REDIRECT && !pub_addr[0])
+		snprintf(pub_addr, sizeof(pub_addr), "[::]:");
 	if (l->kind == IPT_DNAT ? dnat_to_destination(im, l, &t) : dnat_to_ports(l, &t))
 		return 1;
 	snprintf(dports, sizeof(dports), "%s", l->dports);
@@ -608,14 +612,6 @@ static int ipt_read(FILE *f, struct ipt_line **lines, int *n)
 static void ipt_translate(struct importer *im, struct ipt_line *lines, int n)
 {
 	bool dnat_rules = false;
-
-	for (int i = 0; im->v6 && i < n; i++) {
-		struct ipt_line *l = &lines[i];
-
-		if (l->kind == IPT_REDIRECT)
-			bad(l, "%s", "-j REDIRECT: not supported for IPv6 yet (write the local:"
-			    " rule by hand)");
-	}
 
 	for (int i = 0; i < n; i++)
 		if (lines[i].kind == IPT_DNAT || lines[i].kind == IPT_REDIRECT) {

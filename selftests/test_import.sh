@@ -6,8 +6,7 @@
 # result; the same traffic is then forwarded and masqueraded by XDP. Lines
 # that do not translate are named. import ip6tables: DNAT lines typed into
 # ip6tables become IPv6 rules, MASQUERADE and SNAT lines IPv6 masquerade
-# prefixes, that apply takes; REDIRECT lines are named (not supported for
-# IPv6 yet).
+# prefixes, REDIRECT lines IPv6 local: rules, that apply takes.
 . "$(dirname "$0")/lib.sh"
 
 lab_up op || { not_ok "lab up" "cannot build the lab"; t_exit; }
@@ -103,13 +102,11 @@ expect_eq "import ip6tables: DNAT lines become IPv6 rules, MASQUERADE and SNAT o
 rule udp [2001:db8:100::1]:5300 to [$V6S]:5301
 rule tcp 8000-8009 to [$V6S]:9000-9009
 rule tcp 443 to [$V6S]:443
+rule tcp [::]:2222 to local:22
 masq 2001:db8:200::/64
 masq 2001:db8:201::/64 to 2001:db8:100::1"
-expect_eq "import ip6tables with a REDIRECT line exits 1" "$rc" 1
-n=$(grep -n -- "-j REDIRECT" "$TMP/v6.rules" | cut -d: -f1)
-if grep -q "^line $n: .*not supported for IPv6 yet.*: -A" "$TMP/err"; then ok "import ip6tables names line $n (-j REDIRECT): not supported for IPv6 yet"
-else not_ok "import ip6tables names line $n (-j REDIRECT): not supported for IPv6 yet" "$(cat "$TMP/err")"; fi
-expect_eq "import ip6tables names nothing else" "$(grep -c '^line ' "$TMP/err")" 1
+expect_eq "import ip6tables: every line translated (REDIRECT an IPv6 local: rule), exit 0" \
+	"$rc $(grep -c '^line ' "$TMP/err")" "0 0"
 out=$(printf '*nat\n-A POSTROUTING -s 2001:db8:202::/64 -o g0 -j SNAT --to-source [2001:db8:100::1]:40000-40999\nCOMMIT\n' |
 	"$XFWD" import ip6tables 2>&1 | sed 's/ *#.*//' | grep .)
 expect_eq "import ip6tables: SNAT --to-source [ADDR6]:PORTS" "$out" \
@@ -121,7 +118,7 @@ lab_add_ipv6 && xg attach g0 g1 >/dev/null 2>&1 || not_ok "attach again with IPv
 printf 'rule tcp 81 to 198.51.100.2\n' >>"$TMP/v6.conf"
 out=$(xg apply "$TMP/v6.conf" 2>&1); rc=$?
 expect_match "apply takes what import ip6tables printed (with an IPv4 rule)" "$rc $out" \
-	"^0 applied .*rules 5 .*masquerade prefixes 2 "
+	"^0 applied .*rules 6 .*masquerade prefixes 2 "
 expect_eq "masq list: the imported IPv6 prefixes" "$(xg masq list | cut -d' ' -f1-5)" \
 "2001:db8:200::/64 to 2001:db8:100::1 --ports 32768-60999
 2001:db8:201::/64 to 2001:db8:100::1 --ports 32768-60999"
@@ -130,6 +127,7 @@ expect_eq "rule list: the imported IPv6 rules and the IPv4 one" "$(xg rule list 
 tcp 80 to [$V6S]:8080
 tcp 8000-8009 to [$V6S]:9000-9009
 tcp 81 to 198.51.100.2:81
+tcp [::]:2222 to local:22
 udp [2001:db8:100::1]:5300 to [$V6S]:5301"
 
 out=$("$XFWD" import 2>&1); rc=$?
