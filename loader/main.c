@@ -126,8 +126,8 @@ static const struct command commands[] = {
 "                      translate iptables-save or ip6tables-save output (nat table) into a configuration\n",
 "  Reads FILE or stdin; prints the configuration; names on stderr each line it\n"
 "  cannot translate (line N: why) and then exits with status 1. ip6tables:\n"
-"  DNAT lines become IPv6 rules; REDIRECT, MASQUERADE and SNAT lines are not\n"
-"  supported for IPv6 yet.\n" },
+"  DNAT lines become IPv6 rules, REDIRECT lines IPv6 local: rules ([::]:PORT),\n"
+"  MASQUERADE and SNAT lines IPv6 masquerade prefixes (or --snat on the rules).\n" },
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
