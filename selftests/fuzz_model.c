@@ -1300,24 +1300,22 @@ static struct ent *create(struct model *m, struct req *rq, struct m_expect *e)
 		 * NAT); which one is the implementation's random choice. */
 		struct tuple nk = rk;
 
-		if (rk.v6) {	/* the fuzz world's IPv6 rules share no target */
-			fail(e, "model: an IPv6 reply tuple taken, which the fuzz world cannot make");
-			return NULL;
-		}
+		/* Either family: IPv6's rules share no target in the fuzz world,
+		 * but a masqueraded IPv6 host's connection can hold the tuple. */
 		port = flow_port(m, &rq->okey);
 		if (port < 0) {
 			fail(e, "%s: the reply tuple %s:%u -> %s:%u is a live connection's: expected"
 			     " another source port from %u-%u (clash_snat), the implementation"
-			     " holds no entry", rq->what, ip_s(rk.saddr), rk.sport, ip_s(rk.daddr),
-			     rk.dport, m->w->snat_lo, m->w->snat_hi);
+			     " holds no entry", rq->what, addr_s(m, rk.v6, rk.saddr), rk.sport,
+			     addr_s(m, rk.v6, rk.daddr), rk.dport, m->w->snat_lo, m->w->snat_hi);
 			return NULL;
 		}
 		nk.dport = (uint16_t)port;
 		if (port < m->w->snat_lo || port > m->w->snat_hi || ent_find(m, &nk)) {
 			fail(e, "%s: the reply tuple %s:%u -> %s:%u is a live connection's: the"
 			     " implementation gave source port %d, not a free one of %u-%u",
-			     rq->what, ip_s(rk.saddr), rk.sport, ip_s(rk.daddr), rk.dport, port,
-			     m->w->snat_lo, m->w->snat_hi);
+			     rq->what, addr_s(m, rk.v6, rk.saddr), rk.sport,
+			     addr_s(m, rk.v6, rk.daddr), rk.dport, port, m->w->snat_lo, m->w->snat_hi);
 			return NULL;
 		}
 		rk = nk;
