@@ -61,6 +61,12 @@
 #   BENCH_CPU=N             the first CPU of the generator (default 0); iperf3 and
 #                           the ping-pong run there; two-CPU rows use N and N+1
 #   BENCH_XFWD=PATH         the xfwd binary (default ./xfwd)
+#   BENCH_PROFILE=1         profile xfwd's runs of the first round with perf
+#                           (cpu-clock samples on the generator's CPUs, where the
+#                           gateway's XDP runs too): results/profile-SCENARIO.txt,
+#                           the symbols that took the samples, and a summary in
+#                           results/profile.md. Profiled runs are slower: their
+#                           figures are not recorded (the round is left out)
 #   BENCH_PERTURB=C         a CPU hog on the generator's CPU during contender C's
 #                           runs of odd rounds: a run measured wrong on purpose, to
 #                           see the self-check catch it (C=ceiling: the others come
@@ -257,6 +263,11 @@ trap 'exit 130' INT TERM HUP
 
 mkdir -p "$OUTDIR"
 : >"$LOG"
+if [ -n "${BENCH_PROFILE:-}" ]; then
+	command -v perf >/dev/null || { echo "bench: BENCH_PROFILE needs perf" >&2; exit 2; }
+	echo "# Profile (perf, cpu-clock samples of the generator's CPUs during xfwd's runs of round 1)" >"$OUTDIR/profile.md"
+	echo >>"$OUTDIR/profile.md"
+fi
 echo "contender,scenario,round,value,unit" >"$CSV"
 log() { echo "$*" >>"$LOG"; }
 say() { case $1 in "=="*) echo "[$((SECONDS))s] $*" ;; *) echo "$*" ;; esac >&2; }
@@ -540,6 +551,10 @@ record() {
 pps() {
 	local c=$1 s=$2 out v share
 	shift 2
+	if [ -n "${BENCH_PROFILE:-}" ] && [ "$c" = xfwd ] && [ "$ROUND" -eq 1 ]; then
+		profile "$s" "$@"
+		return
+	fi
 	out=$("$@" --seconds "$SECS" 2>>"$LOG")
 	echo "$out" | sed -n 's/.* sent_pps=\([0-9]*\).*/\1/p' >>"$SENT"
 	v=$(echo "$out" | sed -n 's/.* rcvd_pps=\([0-9]*\).*/\1/p' | awk '{ printf "%.3f\n", $1 / 1e6 }')
@@ -554,6 +569,29 @@ pps() {
 		fi
 	fi
 	record "$c" "$s" "$v" "$out"
+}
+
+# profile S GEN_CMD ARGS...: a run of scenario S under perf, sampling the
+# generator's CPUs (the gateway's softirq work runs on the sender's CPU:
+# a veth's peer is served where the frame was sent). Writes
+# results/profile-S.txt: the share of samples per symbol (bpf_prog_*: a
+# program's own code; the kernel's helpers and the map code by name).
+profile() {
+	local s=$1 cpus pid data=$OUTDIR/profile-$1.data
+	shift
+	cpus=$(seq -s, "$CPU" $((CPU + NCPU - 1)))
+	# The command is a shell function: perf samples the CPUs while it runs.
+	perf record -q --no-bpf-event -e cpu-clock -C "$cpus" -o "$data" 2>>"$LOG" &
+	pid=$!
+	sleep 0.2
+	"$@" --seconds "$SECS" >/dev/null 2>>"$LOG"
+	kill -INT "$pid"
+	wait "$pid"
+	perf report -q -i "$data" --no-children --sort sym --percent-limit 0.5 2>>"$LOG" |
+		sed 's/  *$//' >"$OUTDIR/profile-$s.txt"
+	rm -f "$data"
+	{ echo "### $s (xfwd, $NCPU CPU)"; echo; echo '```'; head -25 "$OUTDIR/profile-$s.txt"; echo '```'; echo; } >>"$OUTDIR/profile.md"
+	say "  $(printf '%-9s %-13s' xfwd "$s") profiled: results/profile-$s.txt"
 }
 
 # Client and server pinned to one CPU, as the ping-pong (see rr_run).
