@@ -270,6 +270,45 @@ static __u32 pending_size(__u32 max_flows)
 	return max_flows / 4 < 64 ? 64 : max_flows / 4;
 }
 
+/*
+ * A re-attach keeps the pinned flow tables, and so their size: *kept is the
+ * pinned table name's capacity (what: the table in the messages); asking
+ * for another (option set to want) is refused.
+ */
+static int table_kept(const struct env *env, const char *name, const char *what,
+		      const char *option, bool set, __u32 want, bool file, __u32 *kept)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char path[PATH_MAX];
+	int fd;
+
+	if (pin_path(env, name, path, sizeof(path)) || (fd = bpf_obj_get(path)) < 0)
+		return err(EXIT_OP, "pinned %s missing: run 'xfwd detach' first", what);
+	bpf_obj_get_info_by_fd(fd, &info, &len);
+	close(fd);
+	if (set && want != info.max_entries)
+		return file ? err(EXIT_USAGE, "attach: %s holds %u entries; %s %u needs"
+				  " 'xfwd down' first", what, info.max_entries, option, want)
+			    : err(EXIT_USAGE, "attach: %s holds %u entries; 'xfwd detach' to"
+				  " change %s", what, info.max_entries, option);
+	*kept = info.max_entries;
+	return 0;
+}
+
+/* IPv6's confirmed table without --max-flows6: a share of IPv4's. */
+__u32 attach_flows6_default(__u32 max_flows)
+{
+	__u32 n = max_flows / XFWD_MAX_FLOWS6_SHARE;
+
+	return n < 64 ? 64 : n;
+}
+
+static __u32 flows6_size(const struct attach_args *a)
+{
+	return a->max_flows6 ? a->max_flows6 : attach_flows6_default(a->max_flows);
+}
+
 /* struct attach_args is in xfwd.h: config files have an attach line. */
 int attach_parse(int argc, char **argv, struct attach_args *a)
 {
@@ -283,7 +322,7 @@ int attach_parse(int argc, char **argv, struct attach_args *a)
 		const char *o = argv[i];
 
 		if (arg_is(o, "--mode", NULL) || arg_is(o, "--max-flows", NULL) ||
-		    arg_is(o, "--snat-ports", NULL)) {
+		    arg_is(o, "--max-flows6", NULL) || arg_is(o, "--snat-ports", NULL)) {
 			const char *v = argv[++i];
 
 			if (!v)
@@ -301,6 +340,10 @@ int attach_parse(int argc, char **argv, struct attach_args *a)
 				if (!parse_u32(v, 16, 1u << 26, &a->max_flows))
 					return err(EXIT_USAGE, "attach: --max-flows '%s': expected 16..%u", v, 1u << 26);
 				a->max_flows_set = true;
+			} else if (!strcmp(o, "--max-flows6")) {
+				if (!parse_u32(v, 16, 1u << 26, &a->max_flows6))
+					return err(EXIT_USAGE, "attach: --max-flows6 '%s': expected 16..%u", v, 1u << 26);
+				a->max_flows6_set = true;
 			} else {
 				if (!parse_range(v, &a->port_min, &a->port_max))
 					return err(EXIT_USAGE, "attach: --snat-ports '%s': expected LO-HI, 1 <= LO <= HI <= 65535", v);
@@ -320,7 +363,7 @@ int attach_parse(int argc, char **argv, struct attach_args *a)
 		}
 	}
 	if (npos < 2)
-		return err(EXIT_USAGE, "attach: usage: xfwd attach PUBLIC_IF LAN_IF [LAN_IF...] [--mode native|generic] [--max-flows N] [--snat-ports LO-HI]");
+		return err(EXIT_USAGE, "attach: usage: xfwd attach PUBLIC_IF LAN_IF [LAN_IF...] [--mode native|generic] [--max-flows N] [--max-flows6 N] [--snat-ports LO-HI]");
 	a->nr_ifs = npos;
 	for (int i = 0; i < npos; i++) {
 		if (strlen(a->ifname[i]) >= IFNAMSIZ || !(a->ifindex[i] = (int)if_nametoindex(a->ifname[i])))
@@ -366,10 +409,8 @@ int attach_plan(const struct env *env, const struct attach_args *a, struct attac
 {
 	const char *undo = file ? "xfwd down" : "xfwd detach";
 	struct xfwd_config *cfg = &pl->cfg;
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
 	char path[PATH_MAX];
-	int fd = -1;
+	int fd = -1, rc;
 
 	memset(pl, 0, sizeof(*pl));
 	pl->a = *a;
@@ -404,17 +445,11 @@ int attach_plan(const struct env *env, const struct attach_args *a, struct attac
 			return err(EXIT_USAGE, "attach: attached in %s mode; --mode %s needs '%s' first",
 				   mode_name(cfg->xdp_mode), mode_name(a->mode), undo);
 		pl->a.mode = cfg->xdp_mode;
-		if (pin_path(env, "xfwd_flows", path, sizeof(path)) || (fd = bpf_obj_get(path)) < 0)
-			return err(EXIT_OP, "pinned flow table missing: run 'xfwd detach' first");
-		bpf_obj_get_info_by_fd(fd, &info, &len);
-		close(fd);
-		if (a->max_flows_set && a->max_flows != info.max_entries)
-			return file ? err(EXIT_USAGE, "attach: the flow table holds %u entries;"
-					  " --max-flows %u needs 'xfwd down' first", info.max_entries,
-					  a->max_flows)
-				    : err(EXIT_USAGE, "attach: the flow table holds %u entries; 'xfwd"
-					  " detach' to change --max-flows", info.max_entries);
-		pl->a.max_flows = info.max_entries;
+		if ((rc = table_kept(env, "xfwd_flows", "the flow table", "--max-flows", a->max_flows_set,
+				     a->max_flows, file, &pl->a.max_flows)) ||
+		    (rc = table_kept(env, "xfwd_flows6", "the IPv6 flow table", "--max-flows6", a->max_flows6_set,
+				     a->max_flows6, file, &pl->a.max_flows6)))
+			return rc;
 		if (!a->ports_set && !file) {
 			pl->a.port_min = cfg->snat_port_min;
 			pl->a.port_max = cfg->snat_port_max;
@@ -434,6 +469,7 @@ int attach_plan(const struct env *env, const struct attach_args *a, struct attac
 	cfg->snat_port_min = pl->a.port_min;
 	cfg->snat_port_max = pl->a.port_max;
 	cfg->max_flows = pl->a.max_flows;
+	cfg->max_flows6 = flows6_size(&pl->a);
 	cfg->xdp_mode = (__u8)pl->a.mode;
 	return 0;
 }
@@ -675,8 +711,8 @@ static int skel_load(const struct env *env, struct attach_plan *pl, struct xfwd_
 	bpf_program__set_autoload(skel->progs.xfwd_fdb_added, pl->cfg.bridges != 0);
 	bpf_map__set_max_entries(skel->maps.xfwd_flows, a->max_flows);
 	bpf_map__set_max_entries(skel->maps.xfwd_pending, pending_size(a->max_flows));
-	bpf_map__set_max_entries(skel->maps.xfwd_flows6, a->max_flows);
-	bpf_map__set_max_entries(skel->maps.xfwd_pending6, pending_size(a->max_flows));
+	bpf_map__set_max_entries(skel->maps.xfwd_flows6, flows6_size(a));
+	bpf_map__set_max_entries(skel->maps.xfwd_pending6, pending_size(flows6_size(a)));
 	rc = xfwd_bpf__load(skel);
 	if (rc)
 		return err(EXIT_OP, "cannot load the BPF programs: %s%s", strerror(-rc),
@@ -868,6 +904,7 @@ int attach_run(struct env *env, struct attach_plan *pl)
 		if (rp_filter_get(a->ifname[i]) == 1)
 			cfg->rp_strict |= (__u8)(1u << i);
 	cfg->max_pending = pending_size(a->max_flows);
+	cfg->max_pending6 = pending_size(flows6_size(a));
 	if (!pl->reattach && (rc = forwarding_enable(a, cfg)))
 		goto fail;
 	rc = reply_prog_pin(env, skel);
@@ -1284,11 +1321,11 @@ static void status_json(const struct env *env, const struct status *st)
 	json_close();
 	json_obj_open("flows6");
 	json_u64("entries", st->used6);
-	json_u64("capacity", cfg->max_flows);
+	json_u64("capacity", cfg->max_flows6);
 	json_close();
 	json_obj_open("pending6");
 	json_u64("entries", st->pending6);
-	json_u64("capacity", cfg->max_pending);
+	json_u64("capacity", cfg->max_pending6);
 	json_close();
 	json_u64("rules", st->nrules);
 	json_arr_open("snat_ports");
@@ -1332,7 +1369,7 @@ static void status_text(const struct env *env, const struct status *st)
 	printf("flows       %u entries of %u (confirmed), %u of %u (unconfirmed)\n", st->used,
 	       cfg->max_flows, st->pending, cfg->max_pending);
 	printf("flows ipv6  %u entries of %u (confirmed), %u of %u (unconfirmed)\n", st->used6,
-	       cfg->max_flows, st->pending6, cfg->max_pending);
+	       cfg->max_flows6, st->pending6, cfg->max_pending6);
 	printf("rules       %u\n", st->nrules);
 	printf("snat ports  %u-%u\n", cfg->snat_port_min, cfg->snat_port_max);
 	printf("timeouts   ");

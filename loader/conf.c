@@ -434,6 +434,8 @@ int cmd_save(struct env *env, int argc, char **argv)
 		printf(" --mode generic");
 	if (cfg.max_flows != XFWD_DEFAULT_MAX_FLOWS)
 		printf(" --max-flows %u", cfg.max_flows);
+	if (cfg.max_flows6 != attach_flows6_default(cfg.max_flows))
+		printf(" --max-flows6 %u", cfg.max_flows6);
 	if (cfg.snat_port_min != XFWD_SNAT_PORT_MIN || cfg.snat_port_max != XFWD_SNAT_PORT_MAX)
 		printf(" --snat-ports %u-%u", cfg.snat_port_min, cfg.snat_port_max);
 	putchar('\n');

@@ -285,9 +285,9 @@ static int flows_flush(struct env *env, int argc, char **argv)
 		return rc;
 	lock = pin_lock(env);
 	confirmed = table_flush(p.flows, cfg.max_flows, sizeof(struct xfwd_flow_key)) +
-		    table_flush(p.flows6, cfg.max_flows, sizeof(struct xfwd_flow6_key));
+		    table_flush(p.flows6, cfg.max_flows6, sizeof(struct xfwd_flow6_key));
 	pending = table_flush(p.pending, cfg.max_pending, sizeof(struct xfwd_flow_key)) +
-		  table_flush(p.pending6, cfg.max_pending, sizeof(struct xfwd_flow6_key));
+		  table_flush(p.pending6, cfg.max_pending6, sizeof(struct xfwd_flow6_key));
 	count_removed(p.stats, XFWD_CNT_CONFIRMED_DEL, confirmed);
 	count_removed(p.stats, XFWD_CNT_PENDING_DEL, pending);
 	fast_invalidate(env);	/* the fast path's copies of the flows go too */

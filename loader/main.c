@@ -39,10 +39,11 @@ struct command {
 
 static const struct command commands[] = {
 	{ "attach", cmd_attach, true,
-"  attach PUBLIC_IF LAN_IF [LAN_IF...] [--mode native|generic] [--max-flows N] [--snat-ports LO-HI]\n"
+"  attach PUBLIC_IF LAN_IF [LAN_IF...] [--mode native|generic] [--max-flows N] [--max-flows6 N] [--snat-ports LO-HI]\n"
 "                      load and attach the XDP programs (again: replace them, keep state)\n",
 "  --mode              native (default; the driver must support it) or generic (skb)\n"
 "  --max-flows N       flow table entries, two per connection (default 65536)\n"
+"  --max-flows6 N      IPv6 flow table entries (default: a quarter of --max-flows)\n"
 "  --snat-ports LO-HI  source ports for --snat and masquerade (default 32768-60999)\n" },
 	{ "detach", cmd_detach, true,
 "  detach              remove the programs and every pin xfwd made in this namespace\n" },
@@ -105,7 +106,7 @@ static const struct command commands[] = {
 "  apply [--check] FILE\n"
 "                      replace the rules, prefixes and settings by FILE's, atomically\n",
 "  FILE (- for stdin), one item a line, # comments:\n"
-"    attach PUBLIC_IF LAN_IF [LAN_IF...] [--mode native|generic] [--max-flows N] [--snat-ports LO-HI]\n"
+"    attach PUBLIC_IF LAN_IF [LAN_IF...] [--mode native|generic] [--max-flows N] [--max-flows6 N] [--snat-ports LO-HI]\n"
 "    set timeout NAME SECONDS\n"
 "    set tcp-loose on|off\n"
 "    rule tcp|udp [PUBLIC_ADDR:]PORT[-PORT] to ADDR[:PORT[-PORT]]|local:PORT[-PORT] [--snat]\n"

@@ -43,12 +43,12 @@ static int snapshot_take(struct pinned *p, struct snapshot *s)
 			s->total[i] += vals[c];
 	}
 	/* LRU evictions are not reported by the kernel: derive them. The
-	 * table counters count both families: so do the entries (IPv6's
-	 * tables have the same capacity as IPv4's). */
+	 * table counters count both families: so do the entries and the
+	 * capacities. */
 	s->entries[0] = map_count(p->flows) + map_count(p->flows6);
 	s->entries[1] = map_count(p->pending) + map_count(p->pending6);
-	s->capacity[0] = s->cfg.max_flows;
-	s->capacity[1] = s->cfg.max_pending;
+	s->capacity[0] = s->cfg.max_flows + s->cfg.max_flows6;
+	s->capacity[1] = s->cfg.max_pending + s->cfg.max_pending6;
 	s->evicted[0] = (long long)(s->total[XFWD_CNT_CONFIRMED_ADD] - s->total[XFWD_CNT_CONFIRMED_DEL]) -
 			s->entries[0];
 	s->evicted[1] = (long long)(s->total[XFWD_CNT_PENDING_ADD] - s->total[XFWD_CNT_PENDING_DEL]) -

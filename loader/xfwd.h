@@ -76,8 +76,9 @@ struct attach_args {
 	int nr_ifs;
 	int mode;
 	__u32 max_flows;
+	__u32 max_flows6;	/* 0: max_flows / XFWD_MAX_FLOWS6_SHARE */
 	__u16 port_min, port_max;
-	bool mode_set, max_flows_set, ports_set;
+	bool mode_set, max_flows_set, max_flows6_set, ports_set;
 };
 
 /* util.c */
@@ -257,6 +258,7 @@ struct attach_plan {
 	bool reattach;			/* xfwd is attached in this namespace */
 };
 int attach_parse(int argc, char **argv, struct attach_args *a);
+__u32 attach_flows6_default(__u32 max_flows);
 int attach_plan(const struct env *env, const struct attach_args *a, struct attach_plan *pl,
 		bool file);
 int attach_run(struct env *env, struct attach_plan *pl);

@@ -21,6 +21,9 @@
 #define XFWD_MAX_HOSTS		XFWD_MAX_MAPPINGS	/* LAN hosts counted (xfwd_hosts) */
 #define XFWD_HOST_RECOUNT_NS	1000000000ull	/* at most one recount of xfwd_hosts a second */
 #define XFWD_DEFAULT_MAX_FLOWS	65536
+/* IPv6's tables, whose entries are larger, get a quarter of IPv4's room
+ * unless --max-flows6 says otherwise. */
+#define XFWD_MAX_FLOWS6_SHARE	4
 #define XFWD_SNAT_PORT_MIN	32768	/* default --snat-ports, as ip_local_port_range */
 #define XFWD_SNAT_PORT_MAX	60999
 #define XFWD_SNAT_PROBES	16	/* random probes after port preservation fails */
@@ -532,6 +535,8 @@ struct xfwd_config {
 	__u32 addr6[XFWD_IF_MAX][4];	/* each one's first global IPv6 address
 					 * (all zero if none): a LAN's is the
 					 * source of --snat to it */
+	__u32 max_flows6;	/* capacity of xfwd_flows6 (confirmed IPv6) */
+	__u32 max_pending6;	/* capacity of xfwd_pending6 */
 };
 
 /* xfwd_fdb: the port a bridge xfwd serves delivers a MAC address to, as

@@ -31,6 +31,7 @@ refuse_attach "one interface" "usage" g0
 refuse_attach "an unknown mode" "--mode" g0 g1 --mode turbo
 refuse_attach "a bad --max-flows" "--max-flows" g0 g1 --max-flows -5
 refuse_attach "a --max-flows without value" "needs a value" g0 g1 --max-flows
+refuse_attach "a --max-flows6 of 8" "--max-flows6 '8'" g0 g1 --max-flows6 8
 refuse_attach "an inverted --snat-ports" "--snat-ports" g0 g1 --snat-ports 2000-1000
 refuse_attach "an unknown option" "--frobnicate" g0 g1 --frobnicate
 refuse_attach "an extra argument" "extra" g0 g1 extra
@@ -79,6 +80,7 @@ refuse "an unknown global option" "--frob" --frob rule list
 refuse "flows with an unknown option" "--frob" flows --frob
 refuse "a re-attach to other interfaces" "already attached" attach g1 g0
 refuse "a re-attach changing --max-flows" "--max-flows" attach g0 g1 --max-flows 1024
+refuse "a re-attach changing --max-flows6" "the IPv6 flow table holds 16384 entries" attach g0 g1 --max-flows6 1024
 refuse "a re-attach changing the mode" "generic" attach g0 g1 --mode generic
 refuse "an unknown timeout" "tcp_forever" set timeout tcp_forever 10
 refuse "a timeout of 0 s" "'0'" set timeout tcp_close 0
@@ -311,6 +313,23 @@ else ok "detach removes every pin, xfwd_rules6 and the IPv6 tables' too"; fi
 xg attach g0 g1 --max-flows 1000 >/dev/null 2>&1
 expect_eq "attach --max-flows sets the table size" \
 	"$(xg status -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["flows"]["capacity"])')" 1000
+# IPv6's tables are a quarter of IPv4's by default, --max-flows6 otherwise:
+# what the kernel allocated (the pinned maps), and what status and save say.
+map_entries() { bpftool map show pinned "$pins/$1" | grep -o 'max_entries [0-9]*' | awk '{ print $2 }'; }
+caps() { xg status -j | python3 -c 'import json,sys; s=json.load(sys.stdin); print(*(s[t]["capacity"] for t in ("flows", "pending", "flows6", "pending6")))'; }
+expect_eq "IPv6's tables a quarter of --max-flows: allocated" \
+	"$(map_entries xfwd_flows) $(map_entries xfwd_pending) $(map_entries xfwd_flows6) $(map_entries xfwd_pending6)" "1000 250 250 64"
+expect_eq "IPv6's tables a quarter of --max-flows: status" "$(caps)" "1000 250 250 64"
+expect_eq "save writes no --max-flows6 for the default" "$(xg save | grep '^attach')" "attach g0 g1 --max-flows 1000"
+xg detach >/dev/null
+xg attach g0 g1 --max-flows6 4096 >/dev/null 2>&1
+expect_eq "attach --max-flows6 sizes IPv6's tables alone" \
+	"$(map_entries xfwd_flows) $(map_entries xfwd_pending) $(map_entries xfwd_flows6) $(map_entries xfwd_pending6)" "65536 16384 4096 1024"
+expect_eq "attach --max-flows6: status" "$(caps)" "65536 16384 4096 1024"
+expect_eq "save writes --max-flows6" "$(xg save | grep '^attach')" "attach g0 g1 --max-flows6 4096"
+expect_eq "a re-attach keeps --max-flows6" "$(xg attach g0 g1 >/dev/null 2>&1; echo $?) $(caps)" "0 65536 16384 4096 1024"
+xg detach >/dev/null
+xg attach g0 g1 --max-flows 1000 >/dev/null 2>&1
 expect_eq "a new attach starts with no rules" "$(xg rule list)" ""
 expect_eq "a new attach starts with tcp-loose off" "$(loose)" False
 

@@ -133,6 +133,7 @@ refuse_file "tcp-loose set twice" "2: set tcp-loose: set already on line 1" \
 	"set tcp-loose on\nset tcp-loose off\n${R}"
 refuse_file "an attach line naming other interfaces" "1: attach: xfwd is attached to g0 g1, not g1 g0" "attach g1 g0\n$R"
 refuse_file "an attach line with another table size" "2: attach: the flow table holds 65536 entries" "${R}attach g0 g1 --max-flows 1024\n"
+refuse_file "an attach line with another IPv6 table size" "2: attach: the IPv6 flow table holds 16384 entries" "${R}attach g0 g1 --max-flows6 1024\n"
 refuse_file "an attach line with another mode" "1: attach: attached in native mode" "attach g0 g1 --mode generic\n"
 refuse_file "a missing interface" "1: attach: no interface 'eth9'" "attach g0 eth9\n"
 refuse_file "two attach lines" "2: attach: a second attach line (the first is line 1)" "attach g0 g1\nattach g0 g1\n"

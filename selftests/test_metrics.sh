@@ -92,7 +92,8 @@ expect_match "per-rule counters, labelled like rule list" "$prom" \
 	'xfwd_rule_flows_total\{id="1",proto="udp",public="7000-7009",target="198\.51\.100\.2:5353"\} 2'
 expect_match "the exact-address rule's labels" "$prom" \
 	'xfwd_rule_packets_total\{id="2",proto="tcp",public="192\.0\.2\.1:80",target="198\.51\.100\.2:8080"\} 0'
-expect_match "flow table capacity" "$prom" 'xfwd_flow_table_capacity\{table="confirmed"\} 65536'
+# Both families' tables, as the entries are: 65536 IPv4, a quarter of it IPv6.
+expect_match "flow table capacity" "$prom" 'xfwd_flow_table_capacity\{table="confirmed"\} 81920'
 expect_match "rules and forwarded ports" "$prom" $'xfwd_rules 3\n.*\nxfwd_rule_ports 12\n'
 expect_match "pass reasons are one family with a reason label" "$prom" \
 	'xfwd_passed_packets_total\{reason="not_ipv4"\} [0-9]+'
