@@ -240,11 +240,13 @@ static bool filter_match(const struct flow_filter *f, const struct conn *c)
 /* Delete every entry of one table (keys of ksz bytes); returns how many went. */
 static __u32 table_flush(int fd, __u32 capacity, size_t ksz)
 {
-	char *keys = calloc(capacity + 1, ksz);
 	void *prev = NULL;
 	__u32 n = 0, deleted = 0;
+	char *keys;
 
-	if (!keys)
+	if (!map_batch_walk(fd, true, &deleted))
+		return deleted;
+	if (!(keys = calloc(capacity + 1, ksz)))
 		return 0;
 	/* Collect first: deleting the cursor key would restart the walk. */
 	while (n <= capacity && !bpf_map_get_next_key(fd, prev, keys + (size_t)n * ksz)) {

@@ -122,6 +122,7 @@ int pinned_open(struct env *env, struct pinned *p);
 void pinned_close(struct pinned *p);
 int pin_path(const struct env *env, const char *name, char *buf, size_t len);
 int config_read(int fd, struct xfwd_config *cfg);
+int map_batch_walk(int fd, bool del, __u32 *n);
 __u32 map_count(int fd);
 void map_flush(int fd, size_t ksz);
 int pin_lock(const struct env *env);

@@ -55,4 +55,11 @@ if [ "${ev_pend:-0}" -gt 0 ]; then ok "the flood evicted only unconfirmed flows 
 else not_ok "the flood evicted unconfirmed flows" "evicted_pending=$ev_pend"; fi
 used=$(xg status -j | python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["flows"]["capacity"], s["pending"]["entries"] <= s["pending"]["capacity"])')
 expect_eq "--max-flows is the table's exact size; the unconfirmed table stays in its bounds" "$used" "4096 True"
+# Counting and flushing a full table (in batches: loader/pins.c): flush
+# takes out exactly what status counted, the evictions stay as they were.
+before=$(xg status -j | python3 -c 'import json,sys; s=json.load(sys.stdin); print(sum(s[t]["entries"] for t in ("flows", "pending", "flows6", "pending6")))')
+expect_match "flows flush takes out every entry status counted ($before)" "$(xg flows flush)" "^flushed $before flow entries$"
+expect_eq "nothing is left, and the evictions stay as they were" \
+	"$(xg status -j | python3 -c 'import json,sys; s=json.load(sys.stdin); print(sum(s[t]["entries"] for t in ("flows", "pending", "flows6", "pending6")))') $(xg stats -j | python3 -c 'import json,sys; g=json.load(sys.stdin)["global"]; print(g["evicted_confirmed"], g["evicted_pending"])')" \
+	"0 $ev_conf $ev_pend"
 t_exit
