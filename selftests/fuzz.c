@@ -774,15 +774,9 @@ static int finish_check(const struct m_expect *e, const uint8_t *in, size_t ilen
 static int entry6_where(const uint8_t *saddr, const uint8_t *daddr, uint16_t sport,
 			uint16_t dport, uint8_t proto)
 {
-	struct xfwd_flow6_key k;
+	struct xfwd_flow6_key k = fkey6(proto, saddr, sport, daddr, dport);
 	struct xfwd_flow6 v;
 
-	memset(&k, 0, sizeof(k));
-	memcpy(k.saddr, saddr, 16);
-	memcpy(k.daddr, daddr, 16);
-	k.sport = htons(sport);
-	k.dport = htons(dport);
-	k.proto = proto;
 	if (!bpf_map_lookup_elem(bpf_map__fd(skel->maps.xfwd_flows6), &k, &v) &&
 	    !(v.flags & XFWD_FLOW_DEAD))
 		return 1;

@@ -5,7 +5,8 @@
  * UDP or ICMPv6, written byte by byte; the upper-layer checksum computed
  * from scratch over the IPv6 pseudo-header (RFC 8200 8.1) and the whole
  * segment, as a receiver checks it. Nothing is shared with the data path's
- * incremental arithmetic.
+ * incremental arithmetic. And the key of a connection's entry (fkey6), for
+ * the unit tests and the fuzzer alike.
  */
 #ifndef XFWD_SELFTESTS_PKT6_H
 #define XFWD_SELFTESTS_PKT6_H
@@ -45,6 +46,22 @@ struct pkt6_spec {
 	const uint8_t *payload;		/* ICMPv6: the whole message (type first) */
 	size_t payload_len;
 };
+
+/* The key of an IPv6 connection's entry (xfwd_flows6, xfwd_pending6) for
+ * the tuple; addresses as on the wire, ports host order as a spec's. */
+static inline struct xfwd_flow6_key fkey6(uint8_t proto, const uint8_t *saddr, uint16_t sport,
+					  const uint8_t *daddr, uint16_t dport)
+{
+	struct xfwd_flow6_key k;
+
+	memset(&k, 0, sizeof(k));
+	memcpy(k.saddr, saddr, 16);
+	memcpy(k.daddr, daddr, 16);
+	k.sport = htons(sport);
+	k.dport = htons(dport);
+	k.proto = proto;
+	return k;
+}
 
 /* Where the upper layer starts in the IPv6 packet at ip (extension headers
  * Hop-by-Hop, Routing, Destination Options stepped over, and a Fragment

@@ -76,20 +76,6 @@ int masq6_add(const uint8_t *prefix, unsigned len, uint8_t filtering, uint32_t i
 	return 0;
 }
 
-struct xfwd_flow6_key fkey6(uint8_t proto, const uint8_t *saddr, uint16_t sport,
-				   const uint8_t *daddr, uint16_t dport)
-{
-	struct xfwd_flow6_key k;
-
-	memset(&k, 0, sizeof(k));
-	memcpy(k.saddr, saddr, 16);
-	memcpy(k.daddr, daddr, 16);
-	k.sport = htons(sport);
-	k.dport = htons(dport);
-	k.proto = proto;
-	return k;
-}
-
 const char *key6str(const struct xfwd_flow6_key *k)
 {
 	static char b[2][128];

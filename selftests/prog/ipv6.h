@@ -22,8 +22,6 @@ int rule6_add(uint8_t proto, const uint8_t *addr, uint16_t port, const uint8_t *
 	      uint16_t to_port, uint16_t flags, uint32_t id);
 int masq6_add(const uint8_t *prefix, unsigned len, uint8_t filtering, uint32_t id, uint16_t lo,
 	      uint16_t hi, uint16_t cap, const uint8_t *to);
-struct xfwd_flow6_key fkey6(uint8_t proto, const uint8_t *saddr, uint16_t sport,
-			    const uint8_t *daddr, uint16_t dport);
 const char *key6str(const struct xfwd_flow6_key *k);
 int flow6_get(const struct xfwd_flow6_key *k, struct xfwd_flow6 *f);
 int map_count(struct bpf_map *m);

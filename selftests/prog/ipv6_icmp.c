@@ -526,20 +526,10 @@ PROG_CASE(ipv6_packet_too_big_sent)
 {
 	struct pkt6_spec c = pkt6(SIDE_PUB, IPPROTO_TCP, CLIENT6, 47100, PUB6, 80);
 	struct pkt6_spec s = pkt6(SIDE_LAN, IPPROTO_TCP, B6_1, 8080, CLIENT6, 47100);
-	struct xfwd_flow6_key ok, rk;
+	struct xfwd_flow6_key ok = fkey6(IPPROTO_TCP, CLIENT6, 47100, PUB6, 80);
+	struct xfwd_flow6_key rk = fkey6(IPPROTO_TCP, B6_1, 8080, CLIENT6, 47100);
 	int rc = -1;
 
-	memset(&ok, 0, sizeof(ok));
-	memcpy(ok.saddr, CLIENT6, 16);
-	memcpy(ok.daddr, PUB6, 16);
-	ok.sport = htons(47100);
-	ok.dport = htons(80);
-	ok.proto = IPPROTO_TCP;
-	rk = ok;
-	memcpy(rk.saddr, B6_1, 16);
-	memcpy(rk.daddr, CLIENT6, 16);
-	rk.sport = htons(8080);
-	rk.dport = htons(47100);
 	TRY(rule6(IPPROTO_TCP, 80, B6_1, 8080, 2));
 	label("SYN [2001:db8:100::2]:47100 > [2001:db8:100::1]:80");
 	TRY(forwarded(SIDE_PUB, &c));
