@@ -183,6 +183,42 @@ static struct pkt6_spec out6(struct pkt6_spec e, const uint8_t *saddr, const uin
 	return e;
 }
 
+/* p, sent on side, as its receiver got it: one hop less, its destination
+ * (from the internet) or its source (from the LAN) rewritten to addr:port. */
+static struct pkt6_spec received6(int side, const struct pkt6_spec *p, const uint8_t *addr,
+				  uint16_t port)
+{
+	struct pkt6_spec r = *p;
+
+	memcpy(side == SIDE_PUB ? r.daddr : r.saddr, addr, 16);
+	*(side == SIDE_PUB ? &r.dport : &r.sport) = port;
+	r.hop_limit--;
+	return r;
+}
+
+/*
+ * The receiver of p (sent on side, forwarded, got as seen) answers with an
+ * error (type, code, rest) quoting qlen bytes of seen: it comes out of side
+ * translated, from p's destination to p's source (the client's neighbour
+ * entry, or the LAN host's MAC), quoting p as sent with seen's hop limit;
+ * with whole, the quoted checksum checked too.
+ */
+static int err6_about(int side, const struct pkt6_spec *p, const struct pkt6_spec *seen,
+		      uint8_t type, uint8_t code, uint32_t rest, size_t qlen, int whole)
+{
+	int back = side == SIDE_PUB ? SIDE_LAN : SIDE_PUB;
+	struct pkt6_spec err = pkt6(back, 0, seen->daddr, 0, seen->saddr, 0), sent = *p;
+	struct pkt6_spec exp = out6(err, p->daddr, p->saddr, side == SIDE_PUB ? MAC_C1 : p->smac,
+				    p->dmac);
+	uint8_t ib[PKT_MAX], eb[PKT_MAX];
+	size_t il, el;
+
+	sent.hop_limit = seen->hop_limit;
+	il = err6_build(err, type, code, rest, seen, qlen, ib);
+	el = err6_build(exp, type, code, rest, &sent, qlen, eb);
+	return expect_err6_xlated(back, ib, il, eb, el, whole);
+}
+
 /* ------------------------------------------------------------ cases */
 
 /*
@@ -196,9 +232,7 @@ PROG_CASE(ipv6_icmp_err_from_lan)
 {
 	struct pkt6_spec u = pkt6(SIDE_PUB, IPPROTO_UDP, CLIENT6, 7000, PUB6, 53);
 	struct pkt6_spec t = pkt6(SIDE_PUB, IPPROTO_TCP, CLIENT6, 47001, PUB6, 80);
-	struct pkt6_spec seen, err, exp;
-	uint8_t ib[PKT_MAX], eb[PKT_MAX];
-	size_t il, el;
+	struct pkt6_spec seen;
 
 	TRY(rule6(IPPROTO_UDP, 53, B6_1, 5353, 1));
 	TRY(rule6(IPPROTO_TCP, 80, B6_1, 8080, 2));
@@ -206,33 +240,17 @@ PROG_CASE(ipv6_icmp_err_from_lan)
 	u.payload_len = 100;
 	label("UDP [2001:db8:100::2]:7000 > [2001:db8:100::1]:53");
 	TRY(forwarded(SIDE_PUB, &u));
-	seen = u;	/* as the backend got it */
-	memcpy(seen.daddr, B6_1, 16);
-	seen.dport = 5353;
-	seen.hop_limit--;
-	err = pkt6(SIDE_LAN, 0, B6_1, 0, CLIENT6, 0);
-	exp = out6(err, PUB6, CLIENT6, MAC_C1, MAC_PUB);
-	u.hop_limit--;
-	il = err6_build(err, 1, 4, 0, &seen, PKT_MAX, ib);
-	el = err6_build(exp, 1, 4, 0, &u, PKT_MAX, eb);
+	seen = received6(SIDE_PUB, &u, B6_1, 5353);
 	label("the backend's port unreachable quoting the whole datagram");
-	TRY(expect_err6_xlated(SIDE_LAN, ib, il, eb, el, 1));
+	TRY(err6_about(SIDE_PUB, &u, &seen, 1, 4, 0, PKT_MAX, 1));
 
 	label("SYN [2001:db8:100::2]:47001 > [2001:db8:100::1]:80");
 	TRY(forwarded(SIDE_PUB, &t));
-	seen = t;
-	memcpy(seen.daddr, B6_1, 16);
-	seen.dport = 8080;
-	seen.hop_limit--;
-	t.hop_limit--;
-	il = err6_build(err, 4, 0, 40, &seen, IP6_LEN + 8, ib);
-	el = err6_build(exp, 4, 0, 40, &t, IP6_LEN + 8, eb);
+	seen = received6(SIDE_PUB, &t, B6_1, 8080);
 	label("the backend's parameter problem quoting 48 bytes of the SYN (no TCP checksum)");
-	TRY(expect_err6_xlated(SIDE_LAN, ib, il, eb, el, 0));
-	il = err6_build(err, 1, 4, 0, &seen, IP6_LEN + 4, ib);
-	el = err6_build(exp, 1, 4, 0, &t, IP6_LEN + 4, eb);
+	TRY(err6_about(SIDE_PUB, &t, &seen, 4, 0, 40, IP6_LEN + 8, 0));
 	label("the backend's port unreachable quoting the IPv6 header and the ports alone");
-	return expect_err6_xlated(SIDE_LAN, ib, il, eb, el, 0);
+	return err6_about(SIDE_PUB, &t, &seen, 1, 4, 0, IP6_LEN + 4, 0);
 }
 
 /*
@@ -298,9 +316,8 @@ PROG_CASE(ipv6_icmp_err_from_public)
 PROG_CASE(ipv6_icmp_err_quoted_udp_checksum)
 {
 	struct pkt6_spec u = pkt6(SIDE_PUB, IPPROTO_UDP, CLIENT6, 7010, PUB6, 53);
-	struct pkt6_spec seen, err, exp;
-	uint8_t ib[PKT_MAX], eb[PKT_MAX], pl[2];
-	size_t il, el;
+	struct pkt6_spec seen;
+	uint8_t ib[PKT_MAX], pl[2];
 	unsigned v;
 
 	TRY(rule6(IPPROTO_UDP, 53, B6_1, 5353, 1));
@@ -308,7 +325,7 @@ PROG_CASE(ipv6_icmp_err_quoted_udp_checksum)
 	u.payload_len = 2;
 	for (v = 0; v < 0x10000; v++) {	/* the payload whose datagram sums to 0xffff */
 		put16(pl, (uint16_t)v);
-		il = pkt6_build(&u, ib);
+		pkt6_build(&u, ib);
 		if (get16(ib + 14 + IP6_LEN + 6) == 0xffff)
 			break;
 	}
@@ -316,17 +333,9 @@ PROG_CASE(ipv6_icmp_err_quoted_udp_checksum)
 		return fail("no payload gives a checksum of 0xffff");
 	label("UDP [2001:db8:100::2]:7010 > [2001:db8:100::1]:53, checksum 0xffff");
 	TRY(forwarded(SIDE_PUB, &u));
-	seen = u;
-	memcpy(seen.daddr, B6_1, 16);
-	seen.dport = 5353;
-	seen.hop_limit--;
-	u.hop_limit--;
-	err = pkt6(SIDE_LAN, 0, B6_1, 0, CLIENT6, 0);
-	exp = out6(err, PUB6, CLIENT6, MAC_C1, MAC_PUB);
-	il = err6_build(err, 1, 4, 0, &seen, PKT_MAX, ib);
-	el = err6_build(exp, 1, 4, 0, &u, PKT_MAX, eb);
+	seen = received6(SIDE_PUB, &u, B6_1, 5353);
 	label("port unreachable quoting it");
-	TRY(expect_err6_xlated(SIDE_LAN, ib, il, eb, el, 1));
+	TRY(err6_about(SIDE_PUB, &u, &seen, 1, 4, 0, PKT_MAX, 1));
 	return ASSERT_EQ(get16(R.frame + 14 + IP6_LEN + ICMP6_HDR + IP6_LEN + 6), 0xffff,
 			 "quoted udp checksum") ? 0 : -1;
 }
@@ -662,9 +671,9 @@ PROG_CASE(ipv6_icmp_err_quote_extension_headers)
 	uint8_t first[8] = { IPPROTO_UDP, 0, 0x00, 0x01, 0x12, 0x34, 0x56, 0x78 };
 	struct pkt6_spec u = pkt6(SIDE_PUB, IPPROTO_UDP, CLIENT6, 7040, PUB6, 53);
 	struct pkt6_spec s = pkt6(SIDE_LAN, IPPROTO_UDP, B6_1, 5353, CLIENT6, 7040);
-	struct pkt6_spec seen, err, exp;
-	uint8_t ib[PKT_MAX], eb[PKT_MAX];
-	size_t il, el;
+	struct pkt6_spec seen;
+	uint8_t ib[PKT_MAX];
+	size_t il;
 
 	TRY(rule6(IPPROTO_UDP, 53, B6_1, 5353, 1));
 	u.payload = pattern;
@@ -674,17 +683,9 @@ PROG_CASE(ipv6_icmp_err_quote_extension_headers)
 	u.ext_first = NH_DEST;
 	label("UDP [2001:db8:100::2]:7040 > [2001:db8:100::1]:53 behind Destination Options");
 	TRY(forwarded(SIDE_PUB, &u));
-	seen = u;	/* as the backend got it */
-	memcpy(seen.daddr, B6_1, 16);
-	seen.dport = 5353;
-	seen.hop_limit--;
-	err = pkt6(SIDE_LAN, 0, B6_1, 0, CLIENT6, 0);
-	exp = out6(err, PUB6, CLIENT6, MAC_C1, MAC_PUB);
-	u.hop_limit--;
-	il = err6_build(err, 1, 4, 0, &seen, PKT_MAX, ib);
-	el = err6_build(exp, 1, 4, 0, &u, PKT_MAX, eb);
+	seen = received6(SIDE_PUB, &u, B6_1, 5353);
 	label("the backend's port unreachable quoting it, Destination Options and all");
-	TRY(expect_err6_xlated(SIDE_LAN, ib, il, eb, el, 1));
+	TRY(err6_about(SIDE_PUB, &u, &seen, 1, 4, 0, PKT_MAX, 1));
 
 	s.payload = pattern;
 	s.payload_len = 1000;
@@ -693,22 +694,13 @@ PROG_CASE(ipv6_icmp_err_quote_extension_headers)
 	s.ext_first = NH_FRAGMENT;
 	label("the backend's answer, a first fragment");
 	TRY(forwarded(SIDE_LAN, &s));
-	seen = s;	/* as the client got it */
-	memcpy(seen.saddr, PUB6, 16);
-	seen.sport = 53;
-	seen.hop_limit--;
-	err = pkt6(SIDE_PUB, 0, CLIENT6, 0, PUB6, 0);
-	exp = out6(err, CLIENT6, B6_1, MAC_B1, MAC_LAN);
-	s.hop_limit--;
-	il = err6_build(err, 3, 1, 0, &seen, 200, ib);
-	el = err6_build(exp, 3, 1, 0, &s, 200, eb);
+	seen = received6(SIDE_LAN, &s, PUB6, 53);
 	label("the client's reassembly time exceeded quoting 200 bytes of the first fragment");
-	TRY(expect_err6_xlated(SIDE_PUB, ib, il, eb, el, 0));
+	TRY(err6_about(SIDE_LAN, &s, &seen, 3, 1, 0, 200, 0));
 
-	first[2] = 0x04;	/* offset 1024, the last fragment */
+	first[2] = 0x04;	/* offset 1024, the last fragment (seen's too) */
 	first[3] = 0x00;
-	seen.ext = first;
-	il = err6_build(err, 3, 1, 0, &seen, 200, ib);
+	il = err6_build(pkt6(SIDE_PUB, 0, CLIENT6, 0, PUB6, 0), 3, 1, 0, &seen, 200, ib);
 	label("the same quoting a later fragment (no ports)");
 	return expect_err6_passed(SIDE_PUB, ib, il, XFWD_CNT_PASS_FRAGMENT);
 }
