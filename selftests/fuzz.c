@@ -138,10 +138,6 @@ static const uint32_t local_addrs[] = { PUB, PUB2, LANA, A(203, 0, 113, 1) };
  * addresses become these: PUB2, 192.0.2.10, is 2001:db8:100::a). */
 #define V6(net, host)	{ 0x20, 0x01, 0x0d, 0xb8, (net) >> 8, (net) & 255, 0, 0, 0, 0, 0, 0, 0, 0, \
 			  (host) >> 8, (host) & 255 }
-static const uint8_t PUB6[16] = V6(0x100, 1), PUB6_2[16] = V6(0x100, 0xa);
-static const uint8_t C6_1[16] = V6(0x100, 2), C6_2[16] = V6(0x100, 3);
-static const uint8_t B6_1[16] = V6(0x200, 2), B6_2[16] = V6(0x200, 3), B6_3[16] = V6(0x200, 4);
-static const uint8_t B6_5[16] = V6(0x200, 0x82);
 
 static const struct m_rule6 rules6[] = {
 	{ IPPROTO_TCP, { 0 }, 80, V6(0x200, 2), 8080 },		/* port 80 shared with IPv4's */
@@ -2354,118 +2350,113 @@ static int fuzz_one(const uint8_t *data, size_t size)
 
 /* ------------------------------------------------------------ prologue */
 
-/* IPv6 connections every input starts with: established TCP, answered UDP,
- * TCP in SYN_SENT (the exact-address rule), UDP to a backend without a
- * neighbour entry (passed up for tc, unanswered). */
-static void prologue6(void)
+/* A packet of the prologue: IPv4's, or with v6 IPv6's, its addresses the
+ * IPv4 ones made IPv6 (map6, as a description's are). */
+struct pro_pkt {
+	int v6, side;
+	uint8_t proto;
+	uint32_t s;
+	uint16_t sp;
+	uint32_t d;
+	uint16_t dp;
+	uint8_t flags;
+	int want;
+	uint32_t seq, ack;
+};
+
+/* The fields both families' specs name alike. */
+#define PRO_SPEC(spec, row)						\
+	do {								\
+		memset(&(spec), 0, sizeof(spec));			\
+		memcpy((spec).dmac, (row)->side == M_PUB ? MAC_PUB : MAC_LAN, 6); \
+		(spec).proto = (row)->proto;				\
+		(spec).sport = (row)->sp;				\
+		(spec).dport = (row)->dp;				\
+		(spec).tcp_flags = (row)->flags;			\
+		(spec).seq = (row)->seq;				\
+		(spec).ack = (row)->ack;				\
+		(spec).payload = pattern;				\
+		(spec).payload_len = (row)->proto == IPPROTO_TCP ? 0 : 20; \
+	} while (0)
+
+static size_t prologue_frame(const struct pro_pkt *r, uint8_t *b)
 {
-	struct { int side; uint8_t proto; const uint8_t *s; uint16_t sp; const uint8_t *d;
-		 uint16_t dp; uint8_t flags; int want; uint32_t seq, ack; } p[] = {
-		{ M_PUB, IPPROTO_TCP, C6_1, 40000, PUB6, 80, TH_SYN, XDP_REDIRECT, 1000, 0 },
-		{ M_LAN, IPPROTO_TCP, B6_1, 8080, C6_1, 40000, TH_SYN | TH_ACK, XDP_REDIRECT, 5000, 1001 },
-		{ M_PUB, IPPROTO_TCP, C6_1, 40000, PUB6, 80, TH_ACK, XDP_REDIRECT, 1001, 5001 },
-		{ M_PUB, IPPROTO_UDP, C6_2, 33333, PUB6, 53, 0, XDP_REDIRECT, 0, 0 },
-		{ M_LAN, IPPROTO_UDP, B6_1, 5353, C6_2, 33333, 0, XDP_REDIRECT, 0, 0 },
-		{ M_PUB, IPPROTO_TCP, C6_2, 41000, PUB6_2, 81, TH_SYN, XDP_REDIRECT, 3000, 0 },
-		{ M_PUB, IPPROTO_UDP, C6_1, 5000, PUB6, 84, 0, XDP_PASS, 0, 0 },
+	static uint8_t echo[24] = { 128, 0, 0, 0, 0, 0, 0, 1 };
+	struct pkt6_spec s6;
+	struct pkt_spec s;
+
+	if (!r->v6) {
+		PRO_SPEC(s, r);
+		memcpy(s.smac, host_mac(r->s), 6);
+		s.ttl = 64;
+		s.frag_off = IPF_DF;
+		s.saddr = htonl(r->s);
+		s.daddr = htonl(r->d);
+		return pkt_build(&s, b);
+	}
+	PRO_SPEC(s6, r);
+	memcpy(s6.smac, r->side == M_PUB ? MAC_C1 : MAC_B1, 6);
+	s6.hop_limit = 64;
+	map6(r->s, s6.saddr);
+	map6(r->d, s6.daddr);
+	if (r->proto == IPPROTO_ICMP6) {	/* an echo request, sp its identifier */
+		put16(echo + 4, r->sp);
+		s6.payload = echo;
+		s6.payload_len = sizeof(echo);
+	}
+	return pkt6_build(&s6, b);
+}
+
+/* Connections every input starts with, IPv4's then IPv6's. */
+static void prologue(void)
+{
+	static const struct pro_pkt p[] = {
+		/* An established connection: the handshake acknowledges each SYN. */
+		{ 0, M_PUB, IPPROTO_TCP, C1, 40000, PUB, 80, TH_SYN, XDP_REDIRECT, 1000, 0 },
+		{ 0, M_LAN, IPPROTO_TCP, B1, 8080, C1, 40000, TH_SYN | TH_ACK, XDP_REDIRECT, 5000, 1001 },
+		{ 0, M_PUB, IPPROTO_TCP, C1, 40000, PUB, 80, TH_ACK, XDP_REDIRECT, 1001, 5001 },
+		{ 0, M_PUB, IPPROTO_UDP, C2, 33333, PUB, 53, 0, XDP_REDIRECT, 0, 0 },
+		{ 0, M_LAN, IPPROTO_UDP, B1, 5353, C2, 33333, 0, XDP_REDIRECT, 0, 0 },
+		{ 0, M_PUB, IPPROTO_UDP, C1, 41000, PUB, 54, 0, XDP_REDIRECT, 0, 0 },	/* --snat, kept */
+		{ 0, M_LAN, IPPROTO_TCP, B1, 45000, C1, 443, TH_SYN, XDP_REDIRECT, 7000, 0 },
+		/* Masqueraded from a port inside the prefix's --ports: kept. */
+		{ 0, M_LAN, IPPROTO_UDP, B3, 33333, C2, 53, 0, XDP_REDIRECT, 0, 0 },
+		{ 0, M_PUB, IPPROTO_UDP, C2, 53, PUB2, 33333, 0, XDP_REDIRECT, 0, 0 },
+		{ 0, M_LAN, IPPROTO_ICMP, B2, 0x9234, C1, 1, 0, XDP_REDIRECT, 0, 0 },
+		{ 0, M_PUB, IPPROTO_TCP, C2, 41000, PUB, 2222, TH_SYN, XDP_PASS, 9000, 0 },
+		{ 0, M_LAN, IPPROTO_UDP, B5, 40000, C1, 9, 0, XDP_REDIRECT, 0, 0 },
+		/* IPv6: established TCP, answered UDP, TCP in SYN_SENT (the
+		 * exact-address rule), UDP to a backend without a neighbour
+		 * entry (passed up for tc, unanswered). */
+		{ 1, M_PUB, IPPROTO_TCP, C1, 40000, PUB, 80, TH_SYN, XDP_REDIRECT, 1000, 0 },
+		{ 1, M_LAN, IPPROTO_TCP, B1, 8080, C1, 40000, TH_SYN | TH_ACK, XDP_REDIRECT, 5000, 1001 },
+		{ 1, M_PUB, IPPROTO_TCP, C1, 40000, PUB, 80, TH_ACK, XDP_REDIRECT, 1001, 5001 },
+		{ 1, M_PUB, IPPROTO_UDP, C2, 33333, PUB, 53, 0, XDP_REDIRECT, 0, 0 },
+		{ 1, M_LAN, IPPROTO_UDP, B1, 5353, C2, 33333, 0, XDP_REDIRECT, 0, 0 },
+		{ 1, M_PUB, IPPROTO_TCP, C2, 41000, PUB2, 81, TH_SYN, XDP_REDIRECT, 3000, 0 },
+		{ 1, M_PUB, IPPROTO_UDP, C1, 5000, PUB, 84, 0, XDP_PASS, 0, 0 },
 		/* NAT66: as IPv4's masqueraded flows (the port kept; to
 		 * 2001:db8:100::a; echo; two ports per parity). */
-		{ M_LAN, IPPROTO_TCP, B6_1, 45000, C6_1, 443, TH_SYN, XDP_REDIRECT, 7000, 0 },
-		{ M_LAN, IPPROTO_UDP, B6_3, 33333, C6_2, 53, 0, XDP_REDIRECT, 0, 0 },
-		{ M_PUB, IPPROTO_UDP, C6_2, 53, PUB6_2, 33333, 0, XDP_REDIRECT, 0, 0 },
-		{ M_LAN, IPPROTO_ICMP6, B6_2, 0x9234, C6_1, 0, 0, XDP_REDIRECT, 0, 0 },
-		{ M_LAN, IPPROTO_UDP, B6_5, 40000, C6_1, 9, 0, XDP_REDIRECT, 0, 0 },
+		{ 1, M_LAN, IPPROTO_TCP, B1, 45000, C1, 443, TH_SYN, XDP_REDIRECT, 7000, 0 },
+		{ 1, M_LAN, IPPROTO_UDP, B3, 33333, C2, 53, 0, XDP_REDIRECT, 0, 0 },
+		{ 1, M_PUB, IPPROTO_UDP, C2, 53, PUB2, 33333, 0, XDP_REDIRECT, 0, 0 },
+		{ 1, M_LAN, IPPROTO_ICMP6, B2, 0x9234, C1, 0, 0, XDP_REDIRECT, 0, 0 },
+		{ 1, M_LAN, IPPROTO_UDP, B5, 40000, C1, 9, 0, XDP_REDIRECT, 0, 0 },
 	};
 	static struct m_expect e;
 	uint8_t b[PKT_MAX];
 
 	for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++) {
-		struct pkt6_spec s;
-		size_t len;
+		size_t len = prologue_frame(&p[i], b);
 
-		memset(&s, 0, sizeof(s));
-		memcpy(s.dmac, p[i].side == M_PUB ? MAC_PUB : MAC_LAN, 6);
-		memcpy(s.smac, p[i].side == M_PUB ? MAC_C1 : MAC_B1, 6);
-		s.proto = p[i].proto;
-		s.hop_limit = 64;
-		memcpy(s.saddr, p[i].s, 16);
-		memcpy(s.daddr, p[i].d, 16);
-		s.sport = p[i].sp;
-		s.dport = p[i].dp;
-		s.tcp_flags = p[i].flags;
-		s.seq = p[i].seq;
-		s.ack = p[i].ack;
-		s.payload = pattern;
-		s.payload_len = p[i].proto == IPPROTO_TCP ? 0 : 20;
-		if (p[i].proto == IPPROTO_ICMP6) {	/* an echo request, sp its identifier */
-			static uint8_t echo[24] = { 128, 0, 0, 0, 0, 0, 0, 1 };
-
-			put16(echo + 4, p[i].sp);
-			s.payload = echo;
-			s.payload_len = sizeof(echo);
-		}
-		len = pkt6_build(&s, b);
 		cur_input = b;
 		cur_len = len;
 		run(p[i].side, b, len);
 		model_packet(model, p[i].side, b, len, &e);
 		if (e.unmodelled || check(&e, b, len) || R.verdict != (uint32_t)p[i].want)
-			die("IPv6 prologue packet %zu: %s (verdict %s)", i, e.unmodelled ? e.path : why,
-			    verdict_name(R.verdict));
+			die("prologue packet %zu (IPv%d): %s (verdict %s)", i, p[i].v6 ? 6 : 4,
+			    e.unmodelled ? e.path : why, verdict_name(R.verdict));
 	}
-}
-
-/* Connections every input starts with (descriptions as above). */
-static void prologue(void)
-{
-	struct { int side; uint8_t proto; uint32_t s; uint16_t sp; uint32_t d; uint16_t dp;
-		 uint8_t flags; int want; uint32_t seq, ack; } p[] = {
-		/* An established connection: the handshake acknowledges each SYN. */
-		{ M_PUB, IPPROTO_TCP, C1, 40000, PUB, 80, TH_SYN, XDP_REDIRECT, 1000, 0 },
-		{ M_LAN, IPPROTO_TCP, B1, 8080, C1, 40000, TH_SYN | TH_ACK, XDP_REDIRECT, 5000, 1001 },
-		{ M_PUB, IPPROTO_TCP, C1, 40000, PUB, 80, TH_ACK, XDP_REDIRECT, 1001, 5001 },
-		{ M_PUB, IPPROTO_UDP, C2, 33333, PUB, 53, 0, XDP_REDIRECT, 0, 0 },
-		{ M_LAN, IPPROTO_UDP, B1, 5353, C2, 33333, 0, XDP_REDIRECT, 0, 0 },
-		{ M_PUB, IPPROTO_UDP, C1, 41000, PUB, 54, 0, XDP_REDIRECT, 0, 0 },	/* --snat, kept */
-		{ M_LAN, IPPROTO_TCP, B1, 45000, C1, 443, TH_SYN, XDP_REDIRECT, 7000, 0 },
-		/* Masqueraded from a port inside the prefix's --ports: kept. */
-		{ M_LAN, IPPROTO_UDP, B3, 33333, C2, 53, 0, XDP_REDIRECT, 0, 0 },
-		{ M_PUB, IPPROTO_UDP, C2, 53, PUB2, 33333, 0, XDP_REDIRECT, 0, 0 },
-		{ M_LAN, IPPROTO_ICMP, B2, 0x9234, C1, 1, 0, XDP_REDIRECT, 0, 0 },
-		{ M_PUB, IPPROTO_TCP, C2, 41000, PUB, 2222, TH_SYN, XDP_PASS, 9000, 0 },
-		{ M_LAN, IPPROTO_UDP, B5, 40000, C1, 9, 0, XDP_REDIRECT, 0, 0 },
-	};
-	static struct m_expect e;
-	uint8_t b[PKT_MAX];
-
-	for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++) {
-		struct pkt_spec s;
-		size_t len;
-
-		memset(&s, 0, sizeof(s));
-		memcpy(s.dmac, p[i].side == M_PUB ? MAC_PUB : MAC_LAN, 6);
-		memcpy(s.smac, host_mac(p[i].s), 6);
-		s.proto = p[i].proto;
-		s.ttl = 64;
-		s.frag_off = IPF_DF;
-		s.saddr = htonl(p[i].s);
-		s.daddr = htonl(p[i].d);
-		s.sport = p[i].sp;
-		s.dport = p[i].dp;
-		s.tcp_flags = p[i].flags;
-		s.seq = p[i].seq;
-		s.ack = p[i].ack;
-		s.payload = pattern;
-		s.payload_len = p[i].proto == IPPROTO_TCP ? 0 : 20;
-		len = pkt_build(&s, b);
-		cur_input = b;
-		cur_len = len;
-		run(p[i].side, b, len);
-		model_packet(model, p[i].side, b, len, &e);
-		if (check(&e, b, len) || R.verdict != (uint32_t)p[i].want)
-			die("prologue packet %zu: %s (verdict %s)", i, why, verdict_name(R.verdict));
-	}
-	prologue6();
 	if (tables6_check("the prologue"))
 		die("prologue: %s", why);
 	if (model_conns(model) != 16)
