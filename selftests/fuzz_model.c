@@ -917,13 +917,37 @@ struct route {
 	int rc;			/* PARSE_OK-like 0 or the pass counter */
 	int side;		/* the network's interface (M_PUB, M_LAN, 2: foreign) */
 	const uint8_t *dmac;
-	unsigned mtu;		/* IPv6: the route's MTU (route6) */
+	unsigned mtu;		/* the route's MTU (IPv6's: a host route's, route6) */
 };
+
+/*
+ * The end of route's and route6's answer, the network known: its interface
+ * (side), too big for the route's MTU, the neighbour's MAC (mac; NULL: no
+ * neighbour), an interface that is not xfwd's.
+ */
+static int route_via(const struct model *m, int side, unsigned mtu, unsigned tot,
+		     const uint8_t *mac, struct route *r)
+{
+	r->side = side;
+	r->mtu = mtu;
+	if (tot > mtu)
+		return r->rc = XFWD_CNT_PASS_FRAG_NEEDED;
+	r->dmac = mac;
+	r->rc = mac ? 0 : XFWD_CNT_PASS_NO_NEIGH;
+	if (side != M_PUB && side != M_LAN)
+		r->rc = XFWD_CNT_PASS_EGRESS_FOREIGN;
+	/* README (Topologies): an interface that takes no frames from XDP is
+	 * sent to by tc, as when the neighbour is unknown. */
+	else if (!r->rc && side == M_LAN && m->tx_stack_lan)
+		r->rc = XFWD_CNT_PASS_NO_NEIGH;
+	return r->rc;
+}
 
 static int route(const struct model *m, uint32_t dst, unsigned tot, struct route *r)
 {
 	const struct m_world *w = m->w;
 	const struct m_net *net = NULL;
+	const uint8_t *mac = NULL;
 
 	memset(r, 0, sizeof(*r));
 	r->side = -1;
@@ -939,22 +963,10 @@ static int route(const struct model *m, uint32_t dst, unsigned tot, struct route
 			net = &w->nets[i];
 	if (!net || (!net->via && (dst | mask(net->len)) == ~0u))	/* none, or its broadcast */
 		return r->rc;
-	r->side = net->side;
-	if (tot > w->mtu)
-		return r->rc = XFWD_CNT_PASS_FRAG_NEEDED;
-	r->rc = XFWD_CNT_PASS_NO_NEIGH;
 	for (int i = 0; i < w->nhosts; i++)
-		if (w->hosts[i].addr == (net->via ? net->via : dst) && w->hosts[i].mac) {
-			r->dmac = w->hosts[i].mac;
-			r->rc = 0;
-		}
-	if (net->side != M_PUB && net->side != M_LAN)
-		r->rc = XFWD_CNT_PASS_EGRESS_FOREIGN;
-	/* README (Topologies): an interface that takes no frames from XDP is
-	 * sent to by tc, as when the neighbour is unknown. */
-	else if (!r->rc && net->side == M_LAN && m->tx_stack_lan)
-		r->rc = XFWD_CNT_PASS_NO_NEIGH;
-	return r->rc;
+		if (w->hosts[i].addr == (net->via ? net->via : dst) && w->hosts[i].mac)
+			mac = w->hosts[i].mac;
+	return route_via(m, net->side, w->mtu, tot, mac, r);
 }
 
 /* The FIB's next hop towards dst: dst itself on a link, the network's
@@ -982,8 +994,9 @@ static uint32_t next_hop(const struct model *m, uint32_t dst)
 static int route6(const struct model *m, uint32_t dst, unsigned tot, struct route *r)
 {
 	const struct m_world *w = m->w;
-	const uint8_t *a = m->a6[dst];
+	const uint8_t *a = m->a6[dst], *mac = NULL;
 	const struct m_net6 *net = NULL;
+	unsigned mtu = w->mtu;
 
 	memset(r, 0, sizeof(*r));
 	r->side = -1;
@@ -1002,24 +1015,15 @@ static int route6(const struct model *m, uint32_t dst, unsigned tot, struct rout
 			net = &w->nets6[i];
 	if (!net)
 		return r->rc;
-	r->side = net->side;
-	r->mtu = w->mtu;
-	for (int i = 0; i < w->nhosts6; i++)
-		if (!memcmp(w->hosts6[i].addr, a, 16) && w->hosts6[i].mtu)
-			r->mtu = w->hosts6[i].mtu;	/* a host route's MTU */
-	if (tot > r->mtu)
-		return r->rc = XFWD_CNT_PASS_FRAG_NEEDED;
-	r->rc = XFWD_CNT_PASS_NO_NEIGH;
-	for (int i = 0; i < w->nhosts6; i++)
-		if (!memcmp(w->hosts6[i].addr, a, 16) && w->hosts6[i].mac) {
-			r->dmac = w->hosts6[i].mac;
-			r->rc = 0;
-		}
-	if (net->side != M_PUB && net->side != M_LAN)
-		r->rc = XFWD_CNT_PASS_EGRESS_FOREIGN;
-	else if (!r->rc && net->side == M_LAN && m->tx_stack_lan)
-		r->rc = XFWD_CNT_PASS_NO_NEIGH;
-	return r->rc;
+	for (int i = 0; i < w->nhosts6; i++) {
+		if (memcmp(w->hosts6[i].addr, a, 16))
+			continue;
+		if (w->hosts6[i].mtu)
+			mtu = w->hosts6[i].mtu;		/* a host route's MTU */
+		if (w->hosts6[i].mac)
+			mac = w->hosts6[i].mac;
+	}
+	return route_via(m, net->side, mtu, tot, mac, r);
 }
 
 /*
