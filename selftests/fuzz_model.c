@@ -2243,6 +2243,21 @@ static void add_seg(struct m_expect *e, size_t out, size_t in, size_t len)
 	c->nseg++;
 }
 
+/* A TCP/UDP packet's ports in e->frame (its headers at l3 and l4), the
+ * checksum over the pseudo-header, whose addresses are alen bytes at a
+ * within the IP header, and the len bytes of the segment (both families). */
+static void rewrite_ports(struct m_expect *e, const struct pk *p, const struct ent *f,
+			  size_t l3, size_t l4, size_t a, size_t alen, size_t len)
+{
+	p16(e->frame + l4, f->to.sport);
+	p16(e->frame + l4 + 2, f->to.dport);
+	add_csum(e, p->kind == K_TCP ? "tcp checksum" : "udp checksum",
+		 l4 + (p->kind == K_TCP ? 16 : 6), p->kind == K_UDP,
+		 (uint32_t)p->key.proto + (uint32_t)len);
+	add_seg(e, l3 + a, p->l3 + a, alen);
+	add_seg(e, l4, p->l4, len);
+}
+
 /* Rewrite the tuple of a TCP/UDP packet or ICMP echo in e->frame. d is how
  * far the output frame is shifted from the input (a removed tag: -4). */
 static void rewrite(struct m_expect *e, const struct pk *p, const struct ent *f, long d)
@@ -2261,13 +2276,7 @@ static void rewrite(struct m_expect *e, const struct pk *p, const struct ent *f,
 		 * residue check is relative: what is not there did not change). */
 		size_t len = p->kind == K_TCP || p->first ? p->tot - 20 : p->ulen;
 
-		p16(o + l4, f->to.sport);
-		p16(o + l4 + 2, f->to.dport);
-		add_csum(e, p->kind == K_TCP ? "tcp checksum" : "udp checksum",
-			 l4 + (p->kind == K_TCP ? 16 : 6), p->kind == K_UDP,
-			 (uint32_t)p->key.proto + (uint32_t)len);
-		add_seg(e, l3 + 12, p->l3 + 12, 8);
-		add_seg(e, l4, p->l4, len);
+		rewrite_ports(e, p, f, l3, l4, 12, 8, len);
 	} else {
 		p16(o + l4 + 4, p->kind == K_ECHO_REQ ? f->to.sport : f->to.dport);
 		add_csum(e, "icmp checksum", l4 + 2, 0, 0);
@@ -2301,13 +2310,7 @@ static void rewrite6(const struct model *m, struct m_expect *e, const struct pk 
 		add_seg(e, l4, p->l4, len);
 		return;
 	}
-	p16(o + l4, f->to.sport);
-	p16(o + l4 + 2, f->to.dport);
-	add_csum(e, p->kind == K_TCP ? "tcp checksum" : "udp checksum",
-		 l4 + (p->kind == K_TCP ? 16 : 6), p->kind == K_UDP,
-		 (uint32_t)p->key.proto + (uint32_t)len);
-	add_seg(e, l3 + 8, p->l3 + 8, 32);
-	add_seg(e, l4, p->l4, len);
+	rewrite_ports(e, p, f, l3, l4, 8, 32, len);
 }
 
 /* RFC 5508: the error goes where the connection's packets that way go; the
