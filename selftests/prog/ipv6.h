@@ -47,11 +47,17 @@ int conn6_expect_sides(const struct xfwd_flow6_key *ok, const struct xfwd_flow6_
 		       struct xfwd_flow6 *out_o, struct xfwd_flow6 *out_r);
 
 /* ipv6_icmp.c's: an ICMPv6 error quoting an IPv6 packet, built from
- * scratch, and the check that one came out translated. */
+ * scratch, the check that one came out translated, and both for an error
+ * about a forwarded packet from its receiver. */
 size_t err6_build(struct pkt6_spec outer, uint8_t type, uint8_t code, uint32_t rest,
 		  const struct pkt6_spec *q, size_t qlen, uint8_t *buf);
 int check_err6(const uint8_t *exp, size_t el, int whole);
 int expect_err6_xlated(int side, const uint8_t *ib, size_t il, const uint8_t *eb, size_t el,
 		       int whole);
+struct pkt6_spec received6(int side, const struct pkt6_spec *p, const uint8_t *addr,
+			   uint16_t port);
+int err6_about(int side, const struct pkt6_spec *p, const struct pkt6_spec *seen,
+	       struct pkt6_spec err, uint8_t type, uint8_t code, uint32_t rest, size_t qlen,
+	       int whole);
 
 #endif

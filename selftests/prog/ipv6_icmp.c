@@ -184,8 +184,9 @@ static struct pkt6_spec out6(struct pkt6_spec e, const uint8_t *saddr, const uin
 }
 
 /* p, sent on side, as its receiver got it: one hop less, its destination
- * (from the internet) or its source (from the LAN) rewritten to addr:port. */
-static struct pkt6_spec received6(int side, const struct pkt6_spec *p, const uint8_t *addr,
+ * (from the internet) or its source (from the LAN) rewritten to addr:port.
+ * Shared (ipv6.h). */
+struct pkt6_spec received6(int side, const struct pkt6_spec *p, const uint8_t *addr,
 				  uint16_t port)
 {
 	struct pkt6_spec r = *p;
@@ -197,17 +198,19 @@ static struct pkt6_spec received6(int side, const struct pkt6_spec *p, const uin
 }
 
 /*
- * The receiver of p (sent on side, forwarded, got as seen) answers with an
- * error (type, code, rest) quoting qlen bytes of seen: it comes out of side
+ * The receiver of p (sent on side, forwarded, got as seen) answers with the
+ * error err (its outer header: from seen's destination to its source), of
+ * type, code and rest, quoting qlen bytes of seen: it comes out of side
  * translated, from p's destination to p's source (the client's neighbour
  * entry, or the LAN host's MAC), quoting p as sent with seen's hop limit;
- * with whole, the quoted checksum checked too.
+ * with whole, the quoted checksum checked too. Shared (ipv6.h).
  */
-static int err6_about(int side, const struct pkt6_spec *p, const struct pkt6_spec *seen,
-		      uint8_t type, uint8_t code, uint32_t rest, size_t qlen, int whole)
+int err6_about(int side, const struct pkt6_spec *p, const struct pkt6_spec *seen,
+	       struct pkt6_spec err, uint8_t type, uint8_t code, uint32_t rest, size_t qlen,
+	       int whole)
 {
 	int back = side == SIDE_PUB ? SIDE_LAN : SIDE_PUB;
-	struct pkt6_spec err = pkt6(back, 0, seen->daddr, 0, seen->saddr, 0), sent = *p;
+	struct pkt6_spec sent = *p;
 	struct pkt6_spec exp = out6(err, p->daddr, p->saddr, side == SIDE_PUB ? MAC_C1 : p->smac,
 				    p->dmac);
 	uint8_t ib[PKT_MAX], eb[PKT_MAX];
@@ -232,7 +235,7 @@ PROG_CASE(ipv6_icmp_err_from_lan)
 {
 	struct pkt6_spec u = pkt6(SIDE_PUB, IPPROTO_UDP, CLIENT6, 7000, PUB6, 53);
 	struct pkt6_spec t = pkt6(SIDE_PUB, IPPROTO_TCP, CLIENT6, 47001, PUB6, 80);
-	struct pkt6_spec seen;
+	struct pkt6_spec seen, err = pkt6(SIDE_LAN, 0, B6_1, 0, CLIENT6, 0);	/* the backend's */
 
 	TRY(rule6(IPPROTO_UDP, 53, B6_1, 5353, 1));
 	TRY(rule6(IPPROTO_TCP, 80, B6_1, 8080, 2));
@@ -242,15 +245,15 @@ PROG_CASE(ipv6_icmp_err_from_lan)
 	TRY(forwarded(SIDE_PUB, &u));
 	seen = received6(SIDE_PUB, &u, B6_1, 5353);
 	label("the backend's port unreachable quoting the whole datagram");
-	TRY(err6_about(SIDE_PUB, &u, &seen, 1, 4, 0, PKT_MAX, 1));
+	TRY(err6_about(SIDE_PUB, &u, &seen, err, 1, 4, 0, PKT_MAX, 1));
 
 	label("SYN [2001:db8:100::2]:47001 > [2001:db8:100::1]:80");
 	TRY(forwarded(SIDE_PUB, &t));
 	seen = received6(SIDE_PUB, &t, B6_1, 8080);
 	label("the backend's parameter problem quoting 48 bytes of the SYN (no TCP checksum)");
-	TRY(err6_about(SIDE_PUB, &t, &seen, 4, 0, 40, IP6_LEN + 8, 0));
+	TRY(err6_about(SIDE_PUB, &t, &seen, err, 4, 0, 40, IP6_LEN + 8, 0));
 	label("the backend's port unreachable quoting the IPv6 header and the ports alone");
-	return err6_about(SIDE_PUB, &t, &seen, 1, 4, 0, IP6_LEN + 4, 0);
+	return err6_about(SIDE_PUB, &t, &seen, err, 1, 4, 0, IP6_LEN + 4, 0);
 }
 
 /*
@@ -316,7 +319,7 @@ PROG_CASE(ipv6_icmp_err_from_public)
 PROG_CASE(ipv6_icmp_err_quoted_udp_checksum)
 {
 	struct pkt6_spec u = pkt6(SIDE_PUB, IPPROTO_UDP, CLIENT6, 7010, PUB6, 53);
-	struct pkt6_spec seen;
+	struct pkt6_spec seen, err = pkt6(SIDE_LAN, 0, B6_1, 0, CLIENT6, 0);
 	uint8_t ib[PKT_MAX], pl[2];
 	unsigned v;
 
@@ -335,7 +338,7 @@ PROG_CASE(ipv6_icmp_err_quoted_udp_checksum)
 	TRY(forwarded(SIDE_PUB, &u));
 	seen = received6(SIDE_PUB, &u, B6_1, 5353);
 	label("port unreachable quoting it");
-	TRY(err6_about(SIDE_PUB, &u, &seen, 1, 4, 0, PKT_MAX, 1));
+	TRY(err6_about(SIDE_PUB, &u, &seen, err, 1, 4, 0, PKT_MAX, 1));
 	return ASSERT_EQ(get16(R.frame + 14 + IP6_LEN + ICMP6_HDR + IP6_LEN + 6), 0xffff,
 			 "quoted udp checksum") ? 0 : -1;
 }
@@ -671,7 +674,7 @@ PROG_CASE(ipv6_icmp_err_quote_extension_headers)
 	uint8_t first[8] = { IPPROTO_UDP, 0, 0x00, 0x01, 0x12, 0x34, 0x56, 0x78 };
 	struct pkt6_spec u = pkt6(SIDE_PUB, IPPROTO_UDP, CLIENT6, 7040, PUB6, 53);
 	struct pkt6_spec s = pkt6(SIDE_LAN, IPPROTO_UDP, B6_1, 5353, CLIENT6, 7040);
-	struct pkt6_spec seen;
+	struct pkt6_spec seen, err = pkt6(SIDE_LAN, 0, B6_1, 0, CLIENT6, 0);	/* the backend's */
 	uint8_t ib[PKT_MAX];
 	size_t il;
 
@@ -685,7 +688,7 @@ PROG_CASE(ipv6_icmp_err_quote_extension_headers)
 	TRY(forwarded(SIDE_PUB, &u));
 	seen = received6(SIDE_PUB, &u, B6_1, 5353);
 	label("the backend's port unreachable quoting it, Destination Options and all");
-	TRY(err6_about(SIDE_PUB, &u, &seen, 1, 4, 0, PKT_MAX, 1));
+	TRY(err6_about(SIDE_PUB, &u, &seen, err, 1, 4, 0, PKT_MAX, 1));
 
 	s.payload = pattern;
 	s.payload_len = 1000;
@@ -695,12 +698,13 @@ PROG_CASE(ipv6_icmp_err_quote_extension_headers)
 	label("the backend's answer, a first fragment");
 	TRY(forwarded(SIDE_LAN, &s));
 	seen = received6(SIDE_LAN, &s, PUB6, 53);
+	err = pkt6(SIDE_PUB, 0, CLIENT6, 0, PUB6, 0);	/* the client's */
 	label("the client's reassembly time exceeded quoting 200 bytes of the first fragment");
-	TRY(err6_about(SIDE_LAN, &s, &seen, 3, 1, 0, 200, 0));
+	TRY(err6_about(SIDE_LAN, &s, &seen, err, 3, 1, 0, 200, 0));
 
 	first[2] = 0x04;	/* offset 1024, the last fragment (seen's too) */
 	first[3] = 0x00;
-	il = err6_build(pkt6(SIDE_PUB, 0, CLIENT6, 0, PUB6, 0), 3, 1, 0, &seen, 200, ib);
+	il = err6_build(err, 3, 1, 0, &seen, 200, ib);
 	label("the same quoting a later fragment (no ports)");
 	return expect_err6_passed(SIDE_PUB, ib, il, XFWD_CNT_PASS_FRAGMENT);
 }

@@ -437,37 +437,25 @@ PROG_CASE(ipv6_masq_only_to_the_public_side)
 PROG_CASE(ipv6_masq_icmp_err)
 {
 	struct pkt6_spec c = lan6(IPPROTO_UDP, B6_1, 45555, CLIENT6, 53);
-	struct pkt6_spec sent, err, exp, in;
-	uint8_t ib[PKT_MAX], eb[PKT_MAX];
-	size_t il, el;
+	struct pkt6_spec seen, in;
 
 	TRY(masq6_default(XFWD_FILTER_APDF));
 	c.payload = pattern;
 	c.payload_len = 40;
 	label("UDP [2001:db8:200::2]:45555 > [2001:db8:100::2]:53 (masqueraded)");
 	TRY(expect_xlated6(SIDE_LAN, &c, PUB6, 45555, CLIENT6, 53));
-	sent = xlated6(&c, PUB6, 45555, CLIENT6, 53);	/* as it left */
-	err = pub6(0, CLIENT6, 0, PUB6, 0);
-	exp = xlated6(&err, CLIENT6, 0, B6_1, 0);
-	c.hop_limit--;	/* the quote: what the host sent, as it left the gateway */
-	il = err6_build(err, 1, 4, 0, &sent, PKT_MAX, ib);
-	el = err6_build(exp, 1, 4, 0, &c, PKT_MAX, eb);
+	seen = received6(SIDE_LAN, &c, PUB6, 45555);	/* as it left */
 	label("the server's port unreachable to the public address");
-	TRY(expect_err6_xlated(SIDE_PUB, ib, il, eb, el, 1));
+	TRY(err6_about(SIDE_LAN, &c, &seen, pub6(0, CLIENT6, 0, PUB6, 0), 1, 4, 0, PKT_MAX, 1));
 
 	in = pub6(IPPROTO_UDP, CLIENT6, 53, PUB6, 45555);
 	in.payload = pattern;
 	in.payload_len = 12;
 	label("the server's answer");
 	TRY(expect_xlated6(SIDE_PUB, &in, CLIENT6, 53, B6_1, 45555));
-	sent = xlated6(&in, CLIENT6, 53, B6_1, 45555);	/* as the host got it */
-	in.hop_limit--;
-	err = lan6(0, B6_1, 0, CLIENT6, 0);
-	exp = xlated6(&err, PUB6, 0, CLIENT6, 0);
-	il = err6_build(err, 1, 4, 0, &sent, PKT_MAX, ib);
-	el = err6_build(exp, 1, 4, 0, &in, PKT_MAX, eb);
+	seen = received6(SIDE_PUB, &in, B6_1, 45555);	/* as the host got it */
 	label("the host's port unreachable about it: from the public address");
-	return expect_err6_xlated(SIDE_LAN, ib, il, eb, el, 1);
+	return err6_about(SIDE_PUB, &in, &seen, lan6(0, B6_1, 0, CLIENT6, 0), 1, 4, 0, PKT_MAX, 1);
 }
 
 /* The frame s leaving interface ifx gets verdict want and moves drop_leak
