@@ -60,7 +60,7 @@ static __always_inline int fast_forward(struct xdp_md *ctx, struct pkt *p, __u8 
 					const struct xfwd_config *cfg, __u64 now,
 					__u64 *mark, int *act)
 {
-	__u32 i = xfwd_fast_slot(&p->key, xfwd_fast_slots);
+	__u32 i = xfwd_fast_slot(&p->key);
 	__u32 *epoch = bpf_map_lookup_elem(&xfwd_fast_epoch, &i);
 	struct xfwd_fast *s = bpf_map_lookup_elem(&xfwd_fast, &i);
 
@@ -117,7 +117,7 @@ __attribute__((noinline)) int xfwd_fast_fill(struct xfwd_flow *f, const struct x
 
 	if (!f || !key)
 		return 0;
-	i = xfwd_fast_slot(key, xfwd_fast_slots);
+	i = xfwd_fast_slot(key);
 	s = bpf_map_lookup_elem(&xfwd_fast, &i);
 	if (!s)
 		return 0;

@@ -52,7 +52,7 @@ static __always_inline int conn_idle(const struct xfwd_config *cfg, __u8 proto, 
  * entry on every CPU (struct xfwd_fast). Both directions' keys are told. */
 static __always_inline void fast_forget(const struct xfwd_flow_key *key)
 {
-	__u32 i = xfwd_fast_slot(key, xfwd_fast_slots);
+	__u32 i = xfwd_fast_slot(key);
 	__u32 *epoch = bpf_map_lookup_elem(&xfwd_fast_epoch, &i);
 
 	if (epoch)

@@ -38,10 +38,6 @@ volatile __u32 xfwd_meta_unsupported;
  * verifier then never sees the call; requests go through xfwd_finish. */
 const volatile __u32 xfwd_no_xdp_meta;
 
-/* The fast path's slots per CPU (.rodata: the loader sizes xfwd_fast and
- * xfwd_fast_epoch to it before load; maps/xfwd_abi.h). */
-const volatile __u32 xfwd_fast_slots = XFWD_FAST_SLOTS_MIN;
-
 /* Requests waiting in xfwd_finish (atomic adds): with none, tc ingress
  * leaves what is passed up alone without parsing it. One the LRU dropped
  * keeps it above 0: tc then looks, as it would without the count. */

@@ -199,7 +199,7 @@ struct {
 /* See struct xfwd_fast. Pinned: `xfwd flows` adds what the slots counted. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, XFWD_FAST_SLOTS_MIN);	/* the loader's: xfwd_fast_slots */
+	__uint(max_entries, XFWD_FAST_SLOTS);
 	__type(key, __u32);
 	__type(value, struct xfwd_fast);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -209,7 +209,7 @@ struct {
  * the slot changes state, which drops every CPU's copy there. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, XFWD_FAST_SLOTS_MIN);	/* as xfwd_fast */
+	__uint(max_entries, XFWD_FAST_SLOTS);
 	__type(key, __u32);
 	__type(value, __u32);
 } xfwd_fast_epoch SEC(".maps");

@@ -304,19 +304,6 @@ __u32 attach_flows6_default(__u32 max_flows)
 	return n < 64 ? 64 : n;
 }
 
-/* The fast path's slots per CPU (maps/xfwd_abi.h): a power of two near
- * max_flows / 4 / CPUs, within XFWD_FAST_SLOTS_MIN..MAX. */
-static __u32 fast_slots_size(__u32 max_flows)
-{
-	int ncpus = nr_cpus();
-	__u64 want = (__u64)max_flows / 4 / (__u64)(ncpus > 0 ? ncpus : 1);
-	__u32 n = XFWD_FAST_SLOTS_MIN;
-
-	while (n < XFWD_FAST_SLOTS_MAX && n < want)
-		n <<= 1;
-	return n;
-}
-
 static __u32 flows6_size(const struct attach_args *a)
 {
 	return a->max_flows6 ? a->max_flows6 : attach_flows6_default(a->max_flows);
@@ -483,9 +470,6 @@ int attach_plan(const struct env *env, const struct attach_args *a, struct attac
 	cfg->snat_port_max = pl->a.port_max;
 	cfg->max_flows = pl->a.max_flows;
 	cfg->max_flows6 = flows6_size(&pl->a);
-	/* A re-attach keeps the pinned slots (and so their number). */
-	if (!pl->reattach || !cfg->fast_slots)
-		cfg->fast_slots = fast_slots_size(pl->a.max_flows);
 	cfg->xdp_mode = (__u8)pl->a.mode;
 	return 0;
 }
@@ -729,9 +713,6 @@ static int skel_load(const struct env *env, struct attach_plan *pl, struct xfwd_
 	bpf_map__set_max_entries(skel->maps.xfwd_pending, pending_size(a->max_flows));
 	bpf_map__set_max_entries(skel->maps.xfwd_flows6, flows6_size(a));
 	bpf_map__set_max_entries(skel->maps.xfwd_pending6, pending_size(flows6_size(a)));
-	skel->rodata->xfwd_fast_slots = pl->cfg.fast_slots;
-	bpf_map__set_max_entries(skel->maps.xfwd_fast, pl->cfg.fast_slots);
-	bpf_map__set_max_entries(skel->maps.xfwd_fast_epoch, pl->cfg.fast_slots);
 	rc = xfwd_bpf__load(skel);
 	if (rc)
 		return err(EXIT_OP, "cannot load the BPF programs: %s%s", strerror(-rc),

@@ -305,19 +305,14 @@ static int flows_flush(struct env *env, int argc, char **argv)
 struct fast_view {
 	struct xfwd_fast *slots;	/* slot i of CPU c: [i * ncpus + c] */
 	int ncpus;
-	__u32 nslots;			/* per CPU: the map's size (attach's choice) */
 };
 
 static void fast_read(int fd, struct fast_view *v)
 {
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-
 	v->ncpus = nr_cpus();
-	v->nslots = fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
-	v->slots = !v->nslots || v->ncpus < 1 ? NULL :
-		   calloc((size_t)v->nslots * v->ncpus, sizeof(*v->slots));
-	for (__u32 i = 0; v->slots && i < v->nslots; i++)
+	v->slots = fd < 0 || v->ncpus < 1 ? NULL :
+		   calloc((size_t)XFWD_FAST_SLOTS * v->ncpus, sizeof(*v->slots));
+	for (__u32 i = 0; v->slots && i < XFWD_FAST_SLOTS; i++)
 		if (bpf_map_lookup_elem(fd, &i, &v->slots[(size_t)i * v->ncpus]))
 			memset(&v->slots[(size_t)i * v->ncpus], 0, sizeof(*v->slots) * v->ncpus);
 }
@@ -329,7 +324,7 @@ static void fast_add(const struct fast_view *v, const struct xfwd_flow_key *key,
 	const struct xfwd_fast *s;
 
 	for (int c = 0; v->slots && c < v->ncpus; c++) {
-		s = &v->slots[(size_t)xfwd_fast_slot(key, v->nslots) * v->ncpus + c];
+		s = &v->slots[(size_t)xfwd_fast_slot(key) * v->ncpus + c];
 		if (!s->packets || memcmp(&s->key, key, sizeof(*key)) || s->f.conn_id != f->conn_id)
 			continue;
 		f->packets += s->packets;

@@ -537,7 +537,6 @@ struct xfwd_config {
 					 * source of --snat to it */
 	__u32 max_flows6;	/* capacity of xfwd_flows6 (confirmed IPv6) */
 	__u32 max_pending6;	/* capacity of xfwd_pending6 */
-	__u32 fast_slots;	/* the fast path's slots per CPU (xfwd_fast) */
 };
 
 /* xfwd_fdb: the port a bridge xfwd serves delivers a MAC address to, as
@@ -631,16 +630,8 @@ static inline __u32 xfwd_where_slot(const struct xfwd_flow_key *key)
  * state changes (xfwd_fast_epoch, per slot) and when the loader changes
  * anything (config.fast_gen).
  */
+#define XFWD_FAST_SLOTS		4096
 #define XFWD_FAST_NS		100000000ull	/* 100 ms */
-/*
- * Slots per CPU: a power of two the loader picks at attach (before load:
- * the programs see it as a constant, xfwd_fast_slots), so that a CPU has a
- * slot for each busy direction it carries of the connections --max-flows
- * allows: max_flows / 4 / CPUs, within these bounds. The bound keeps a
- * CPU's slots within 14 MiB; the object's default is the least.
- */
-#define XFWD_FAST_SLOTS_MIN	4096
-#define XFWD_FAST_SLOTS_MAX	65536
 
 struct xfwd_fast {
 	struct xfwd_flow_key key;	/* all zero: empty */
@@ -653,10 +644,9 @@ struct xfwd_fast {
 	struct xfwd_flow f;	/* the entry; f.conn_id names the connection */
 };
 
-/* key's slot of a fast path of nslots slots (a power of two). */
-static inline __u32 xfwd_fast_slot(const struct xfwd_flow_key *key, __u32 nslots)
+static inline __u32 xfwd_fast_slot(const struct xfwd_flow_key *key)
 {
-	return xfwd_where_slot(key) & (nslots - 1);
+	return xfwd_where_slot(key) & (XFWD_FAST_SLOTS - 1);
 }
 
 /* The timeouts[] slot that applies to a connection of either family (both

@@ -328,17 +328,6 @@ expect_eq "attach --max-flows6 sizes IPv6's tables alone" \
 expect_eq "attach --max-flows6: status" "$(caps)" "65536 16384 4096 1024"
 expect_eq "save writes --max-flows6" "$(xg save | grep '^attach')" "attach g0 g1 --max-flows6 4096"
 expect_eq "a re-attach keeps --max-flows6" "$(xg attach g0 g1 >/dev/null 2>&1; echo $?) $(caps)" "0 65536 16384 4096 1024"
-# The fast path's slots per CPU: a power of two near --max-flows / 4 / CPUs,
-# 4096 at least and 65536 at most (maps/xfwd_abi.h).
-fast_want() { python3 -c "import sys; w = $1 // 4 // $(nproc); n = 4096
-while n < 65536 and n < w: n *= 2
-print(n)"; }
-expect_eq "attach sizes the fast path by --max-flows and the CPUs" \
-	"$(map_entries xfwd_fast)" "$(fast_want 65536)"
-xg detach >/dev/null
-xg attach g0 g1 --max-flows 4000000 >/dev/null 2>&1
-expect_eq "the fast path of a large --max-flows: at most 65536 slots a CPU" \
-	"$(map_entries xfwd_fast) $(xg flows | wc -l)" "$(fast_want 4000000) 0"
 xg detach >/dev/null
 xg attach g0 g1 --max-flows 1000 >/dev/null 2>&1
 expect_eq "a new attach starts with no rules" "$(xg rule list)" ""

@@ -9,7 +9,7 @@
 static __u64 fast_pending(const struct xfwd_flow_key *k, __u64 *bytes)
 {
 	static struct xfwd_fast v[256];
-	__u32 i = xfwd_fast_slot(k, skel->rodata->xfwd_fast_slots);
+	__u32 i = xfwd_fast_slot(k);
 	__u64 n = 0;
 
 	*bytes = 0;
@@ -122,8 +122,7 @@ PROG_CASE(fast_path_shared_slot)
 	for (b.cport = 7401; b.cport; b.cport++) {
 		b.sport = b.cport;
 		bk = conn_okey(&b);
-		if (xfwd_fast_slot(&bk, skel->rodata->xfwd_fast_slots) ==
-		    xfwd_fast_slot(&ak, skel->rodata->xfwd_fast_slots))
+		if (xfwd_fast_slot(&bk) == xfwd_fast_slot(&ak))
 			break;
 	}
 	if (!ASSERT_TRUE(b.cport, "no client port shares a slot with %u", a.cport))
