@@ -42,8 +42,23 @@ mkdir -p "$TMP/www"
 head -c 200000 /dev/urandom >"$TMP/www/blob"
 sha=$(sha256sum "$TMP/www/blob" | cut -d' ' -f1)
 
+# bridge_lan6: the lab's IPv6 (scripts/lab.sh), the LAN's gateway address
+# on br0 rather than on its port g1.
+bridge_lan6() {
+	lab_x "$LAB_CLI" ip addr add $LAB6_CLI_ADDR/64 dev c0 nodad &&
+		lab_x "$LAB_GW" ip addr add $LAB6_PUB_ADDR/64 dev g0 nodad &&
+		lab_x "$LAB_GW" ip addr add $LAB6_LAN_ADDR/64 dev br0 nodad &&
+		lab_x "$LAB_SRV" ip addr add $LAB6_SRV_ADDR/64 dev s0 nodad &&
+		lab_x "$LAB_SRV" ip -6 route add default via $LAB6_LAN_ADDR &&
+		{ lab_x "$LAB_CLI" nft add set netdev xfwd_wire seen6 \
+			'{ type ipv6_addr . inet_proto . ipv6_addr; flags dynamic; counter; }'
+		  lab_x "$LAB_CLI" nft add rule netdev xfwd_wire c0_in ip6 saddr $LAB6_LAN_NET \
+			add @seen6 { ip6 saddr . meta l4proto . ip6 daddr }; } 2>/dev/null
+	return 0
+}
 lab_up brlan || { not_ok "lab up" "cannot build the lab"; t_exit; }
 bridge_lan || not_ok "bridge" "cannot make br0"
+bridge_lan6 || not_ok "bridge" "cannot add IPv6 to the lab"
 servers || not_ok "servers" "a server did not start"
 out=$(xg attach g0 br0 2>&1)
 expect_match "attach g0 br0 without --mode: attached, the bridge in generic XDP" "$out" \
@@ -57,6 +72,26 @@ expect_eq "HTTP GET to the backend behind the bridge (5 of 5, sha256 checked)" "
 expect_eq "UDP requests answered (10 of 10)" "$(udp_asks 10)" 10
 expect_eq "... sent by XDP to the bridge's port, where its FDB places the backend" \
 	"$(stat_of tx_bridge_port | awk '{ print ($1 >= 10) }')" 1
+# The same over IPv6 (issue #20): a rule to the backend behind the bridge,
+# sent to its port by XDP, and NAT66 masquerade from behind it.
+bg "$LAB_SRV" $PEER udp-echo "$LAB6_SRV_ADDR" 5353
+bg "$LAB_CLI" $PEER udp-echo "$LAB6_CLI_ADDR" 7008
+wait_udp "$LAB_CLI" 7008 || not_ok "IPv6 servers" "not bound"
+lab_neigh6
+xg rule add udp 53 to "[$LAB6_SRV_ADDR]:5353" >/dev/null
+xg masq add $LAB6_LAN_NET >/dev/null
+before=$(stat_of tx_bridge_port)
+ok6=0
+for i in $(seq 10); do
+	lab_x "$LAB_CLI" $PEER udp-ask $LAB6_PUB_ADDR 53 "v6-$i" 2>&1 |
+		grep -Eq "^\[$LAB6_PUB_ADDR\]:53 \[$LAB6_CLI_ADDR\]:[0-9]+ v6-$i$" && ok6=$((ok6 + 1))
+done
+expect_eq "IPv6: UDP to the backend behind the bridge answered (10 of 10)" "$ok6" 10
+expect_eq "... sent by XDP to the bridge's port" \
+	"$(( $(stat_of tx_bridge_port) - before >= 10 ))" 1
+expect_match "IPv6: masquerade from behind the bridge: the client saw the public address" \
+	"$(lab_x "$LAB_SRV" $PEER udp-ask $LAB6_CLI_ADDR 7008 out6 2>&1)" \
+	"^\[$LAB6_CLI_ADDR\]:7008 \[$LAB6_PUB_ADDR\]:[0-9]+ out6$"
 reply=$(lab_x "$LAB_SRV" $PEER udp-ask $LAB_CLI_ADDR 7007 out 2>&1)
 expect_match "masquerade from behind the bridge: the client saw the public address" "$reply" \
 	"^$LAB_CLI_ADDR:7007 $LAB_PUB_ADDR:[0-9]+ out$"
