@@ -800,8 +800,8 @@ declare -A LIVE_NOTE XFWD_NEW0
 CT_LIVE_MAX=$((1 << 21)) CT_LIVE_HASH=$((1 << 20))
 
 ct_count() { lab_x "$P-gw" cat /proc/sys/net/netfilter/nf_conntrack_count; }
-# xfwd's global counters and table use (stats -j walks the tables: seconds
-# at a million entries), as "flow_new flow_entries pending_entries
+# xfwd's global counters and table use (stats -j walks the tables in batches: about
+# a second at two million entries), as "flow_new flow_entries pending_entries
 # evicted_confirmed".
 xfwd_counters() {
 	"$XFWD" -n "$P-gw" stats -j 2>>"$LOG" | python3 -c '
@@ -898,7 +898,9 @@ live_verify() {
 	local c=$1 n=$2 new conf pend ev cnt assured
 	case $c in
 	xfwd)
+		local t0=$(date +%s%N)
 		read -r new conf pend ev <<<"$(xfwd_counters)"
+		log "xfwd stats -j at $conf confirmed entries: $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 		new=$((new - ${XFWD_NEW0[$c]:-0} - n))
 		echo "note xfwd: $conf confirmed entries (2 a connection), $pend unconfirmed," \
 			"$ev confirmed evicted, $new new flows during the rounds"
